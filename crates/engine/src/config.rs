@@ -1,0 +1,385 @@
+//! Configuration: documented defaults compiled in (`config.default.toml`), then an optional TOML
+//! file, then `ISTHMUS_<SECTION>__<KEY>` environment variables.
+//!
+//! Secrets are deliberately not part of [`Config`]: [`Secrets::load`] reads each one from its
+//! environment variable or from a file the config names, and a config file that tries to carry a
+//! secret is refused with a message saying where it belongs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::providers::{Format, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The compiled-in defaults, with a comment on every key.
+pub const DEFAULT_CONFIG: &str = include_str!("../config.default.toml");
+
+/// Keys that hold secrets: never accepted from the config file or as plain config values.
+const SECRET_KEYS: [(&str, &str); 4] = [
+    ("salesforce", "client_secret"),
+    ("netsuite", "consumer_secret"),
+    ("netsuite", "token_secret"),
+    ("gateway", "api_keys"),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config: {0}")]
+    Invalid(String),
+    #[error("config: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    #[error("config: cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub salesforce: SalesforceSection,
+    pub netsuite: NetSuiteSection,
+    pub customers: CustomersConfig,
+    pub gateway: GatewayConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub redis_url: String,
+    pub connection: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceSection {
+    pub login_url: String,
+    pub api_version: String,
+    pub client_id: String,
+    pub client_secret_file: String,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetSuiteSection {
+    pub account_id: String,
+    pub base_url: String,
+    pub consumer_key: String,
+    pub consumer_secret_file: String,
+    pub token_id: String,
+    pub token_secret_file: String,
+    pub timeout_ms: u64,
+}
+
+/// One scalar field of the Account ↔ customer mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldPair {
+    pub salesforce: String,
+    pub netsuite: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomersConfig {
+    pub listen: String,
+    pub lock_ttl_ms: u64,
+    pub lock_wait_ms: u64,
+    pub default_subsidiary: String,
+    pub matching: Vec<MatchRule>,
+    pub company_suffixes: Vec<String>,
+    pub free_email_domains: Vec<String>,
+    pub fields: BTreeMap<String, FieldPair>,
+    pub countries: BTreeMap<String, String>,
+}
+
+impl CustomersConfig {
+    pub fn lock_ttl(&self) -> Duration {
+        Duration::from_millis(self.lock_ttl_ms)
+    }
+    pub fn lock_wait(&self) -> Duration {
+        Duration::from_millis(self.lock_wait_ms)
+    }
+}
+
+/// A rule that finds an unlinked far record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchRule {
+    ExternalId,
+    EmailDomain,
+    CompanyName,
+}
+
+impl MatchRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ExternalId => "external_id",
+            Self::EmailDomain => "email_domain",
+            Self::CompanyName => "company_name",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    pub listen: String,
+    pub customers_url: String,
+    pub max_body_bytes: usize,
+    pub sync_deadline_ms: u64,
+    pub idempotency_ttl_s: u64,
+    pub api_keys_file: String,
+}
+
+impl Config {
+    /// Defaults, then `file` (when given), then `ISTHMUS_` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given explicitly (tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_CONFIG));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            reject_secrets_in_file(&text, path)?;
+            figment = figment.merge(Toml::string(&text));
+        }
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("ISTHMUS_") && k != "ISTHMUS_CONFIG")
+            .filter(|(k, _)| !is_secret_env(k))
+            .collect();
+        for (key, value) in env {
+            let Some(path) = env_key_to_path(&key) else {
+                continue;
+            };
+            figment = figment.merge(Toml::string(&format!("{path} = {}", toml_value(&value))));
+        }
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.customers.lock_ttl_ms < 1000 {
+            return Err(ConfigError::Invalid(
+                "customers.lock_ttl_ms must be at least 1000".into(),
+            ));
+        }
+        if self.gateway.max_body_bytes == 0 {
+            return Err(ConfigError::Invalid("gateway.max_body_bytes must be > 0".into()));
+        }
+        if !self.store.connection.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            || self.store.connection.is_empty()
+        {
+            return Err(ConfigError::Invalid(
+                "store.connection must be letters, digits, '_' or '-'".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `ISTHMUS_GATEWAY__LISTEN` → `gateway.listen` (lower case; `__` separates levels).
+fn env_key_to_path(key: &str) -> Option<String> {
+    let rest = key.strip_prefix("ISTHMUS_")?;
+    let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+    if parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+        return None;
+    }
+    Some(parts.join("."))
+}
+
+/// An environment value as a TOML value: arrays and numbers as written, anything else a string.
+fn toml_value(raw: &str) -> String {
+    let trimmed = raw.trim();
+    let parses = |s: &str| toml::from_str::<toml::Table>(&format!("v = {s}")).is_ok();
+    let looks_typed = trimmed.starts_with('[')
+        || trimmed == "true"
+        || trimmed == "false"
+        || trimmed.parse::<i64>().is_ok();
+    if looks_typed && parses(trimmed) {
+        trimmed.to_string()
+    } else {
+        toml::Value::String(raw.to_string()).to_string()
+    }
+}
+
+fn is_secret_env(key: &str) -> bool {
+    SECRET_KEYS
+        .iter()
+        .any(|(section, name)| key.eq_ignore_ascii_case(&secret_env_name(section, name)))
+}
+
+fn secret_env_name(section: &str, key: &str) -> String {
+    format!("ISTHMUS_{}__{}", section.to_ascii_uppercase(), key.to_ascii_uppercase())
+}
+
+fn reject_secrets_in_file(text: &str, path: &Path) -> Result<(), ConfigError> {
+    let table: toml::Table = toml::from_str(text)
+        .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
+    for (section, key) in SECRET_KEYS {
+        let present = table
+            .get(section)
+            .and_then(|s| s.as_table())
+            .is_some_and(|s| s.contains_key(key));
+        if present {
+            return Err(ConfigError::Invalid(format!(
+                "{}: `{section}.{key}` is a secret and is not read from the config file; set {} \
+                 or name a file with `{section}.{key}_file`",
+                path.display(),
+                secret_env_name(section, key)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every secret Isthmus uses, resolved from the environment or from files.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    pub salesforce_client_secret: Option<SecretString>,
+    pub netsuite_consumer_secret: Option<SecretString>,
+    pub netsuite_token_secret: Option<SecretString>,
+    pub gateway_api_keys: Option<SecretString>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |s: &Option<SecretString>| if s.is_some() { "[set]" } else { "[unset]" };
+        f.debug_struct("Secrets")
+            .field("salesforce_client_secret", &set(&self.salesforce_client_secret))
+            .field("netsuite_consumer_secret", &set(&self.netsuite_consumer_secret))
+            .field("netsuite_token_secret", &set(&self.netsuite_token_secret))
+            .field("gateway_api_keys", &set(&self.gateway_api_keys))
+            .finish()
+    }
+}
+
+impl Secrets {
+    /// Reads each secret from `ISTHMUS_<SECTION>__<KEY>` or else from the `*_file` the config names.
+    pub fn load(config: &Config) -> Result<Self, ConfigError> {
+        let one = |section: &str, key: &str, file: &str| -> Result<Option<SecretString>, ConfigError> {
+            if let Ok(value) = std::env::var(secret_env_name(section, key)) {
+                if !value.is_empty() {
+                    return Ok(Some(SecretString::from(value)));
+                }
+            }
+            if file.is_empty() {
+                return Ok(None);
+            }
+            let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+                path: file.to_string(),
+                source,
+            })?;
+            Ok(Some(SecretString::from(text.trim_end_matches(['\n', '\r']).to_string())))
+        };
+        Ok(Self {
+            salesforce_client_secret: one(
+                "salesforce",
+                "client_secret",
+                &config.salesforce.client_secret_file,
+            )?,
+            netsuite_consumer_secret: one(
+                "netsuite",
+                "consumer_secret",
+                &config.netsuite.consumer_secret_file,
+            )?,
+            netsuite_token_secret: one("netsuite", "token_secret", &config.netsuite.token_secret_file)?,
+            gateway_api_keys: one("gateway", "api_keys", &config.gateway.api_keys_file)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let config = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(config.salesforce.api_version, "61.0");
+        assert_eq!(config.customers.fields["name"].netsuite, "companyName");
+        assert_eq!(config.customers.matching[0], MatchRule::ExternalId);
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_env_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("isthmus.toml");
+        std::fs::write(&path, "[gateway]\nlisten = \"127.0.0.1:9000\"\nsync_deadline_ms = 5000\n")
+            .unwrap();
+        let config = Config::load_from(
+            Some(&path),
+            env(&[("ISTHMUS_GATEWAY__SYNC_DEADLINE_MS", "7000"), ("OTHER", "x")]),
+        )
+        .unwrap();
+        assert_eq!(config.gateway.listen, "127.0.0.1:9000");
+        assert_eq!(config.gateway.sync_deadline_ms, 7000);
+    }
+
+    #[test]
+    fn env_arrays_and_strings_parse() {
+        let config = Config::load_from(
+            None,
+            env(&[
+                ("ISTHMUS_CUSTOMERS__MATCHING", "[\"company_name\"]"),
+                ("ISTHMUS_NETSUITE__ACCOUNT_ID", "123456_SB1"),
+                ("ISTHMUS_NETSUITE__CONSUMER_KEY", "[not toml"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.customers.matching, vec![MatchRule::CompanyName]);
+        assert_eq!(config.netsuite.account_id, "123456_SB1");
+        assert_eq!(config.netsuite.consumer_key, "[not toml");
+    }
+
+    #[test]
+    fn a_secret_in_the_file_is_refused_with_directions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("isthmus.toml");
+        std::fs::write(&path, "[netsuite]\ntoken_secret = \"abc\"\n").unwrap();
+        let err = Config::load_from(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("ISTHMUS_NETSUITE__TOKEN_SECRET"), "{err}");
+        assert!(!err.contains("abc"), "the secret must not be echoed: {err}");
+    }
+
+    #[test]
+    fn secret_env_vars_never_become_config_values() {
+        let config =
+            Config::load_from(None, env(&[("ISTHMUS_SALESFORCE__CLIENT_SECRET", "hunter2")]))
+                .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Config::load_from(None, env(&[("ISTHMUS_GATEWAY__LISTN", "x")])).unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+    }
+
+    #[test]
+    fn secrets_debug_is_redacted() {
+        let secrets = Secrets {
+            salesforce_client_secret: Some(SecretString::from("hunter2".to_string())),
+            ..Default::default()
+        };
+        let shown = format!("{secrets:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("[set]"));
+    }
+}

@@ -1,0 +1,120 @@
+//! Account (+Contacts) ⇄ customer (+contacts): the two flows of the customers service.
+//!
+//! Each flow: read the source record → map it to a [`CustomerDoc`] → stop early when its content
+//! hash equals the one the ID map recorded for that side (echo suppression: a second sync of an
+//! unchanged record makes no write anywhere) → find the far record (ID map, then the configured
+//! matching rules) → diff → write with idempotent calls (upserts by external id) → record the link
+//! under the record's fenced lock → write the far id back. A dry run stops before the first write
+//! and returns the diff and the rule that matched.
+
+mod account_to_customer;
+mod customer_to_account;
+pub mod doc;
+pub mod mapping;
+pub mod matching;
+pub mod plan;
+
+use std::sync::Arc;
+
+use isthmus_netsuite::{GetOptions, NetSuiteClient};
+use isthmus_proto::common::v1::{Outcome, SyncResult};
+use isthmus_salesforce::SalesforceClient;
+use isthmus_store::{Link, Store};
+
+pub use doc::CustomerDoc;
+
+use crate::config::CustomersConfig;
+use crate::error::Result;
+use mapping::{Record, NS_CONTACT_COLUMNS};
+
+/// ID-map kind of the Account ↔ customer link.
+pub const LINK_KIND: &str = "customer";
+pub const FLOW_ACCOUNT_TO_CUSTOMER: &str = "customers.account_to_customer";
+pub const FLOW_CUSTOMER_TO_ACCOUNT: &str = "customers.customer_to_account";
+
+/// What happened to the NetSuite record an event reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerChange {
+    Upsert,
+    Delete,
+}
+
+/// Both customer flows, with the clients and the store they share.
+#[derive(Clone)]
+pub struct CustomerFlows {
+    config: Arc<CustomersConfig>,
+    salesforce: SalesforceClient,
+    netsuite: NetSuiteClient,
+    store: Arc<dyn Store>,
+}
+
+impl CustomerFlows {
+    pub fn new(
+        config: CustomersConfig,
+        salesforce: SalesforceClient,
+        netsuite: NetSuiteClient,
+        store: Arc<dyn Store>,
+    ) -> Self {
+        Self {
+            config: Arc::new(config),
+            salesforce,
+            netsuite,
+            store,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub async fn link_by_salesforce(&self, id: &str) -> Result<Option<Link>> {
+        Ok(self.store.link_by_salesforce(LINK_KIND, id).await?)
+    }
+
+    pub async fn link_by_netsuite(&self, id: &str) -> Result<Option<Link>> {
+        Ok(self.store.link_by_netsuite(LINK_KIND, id).await?)
+    }
+
+    /// A customer read with its address book, or `None` when it does not exist.
+    async fn read_customer(&self, id: &str) -> Result<Option<Record>> {
+        let opts = GetOptions {
+            expand_sub_resources: true,
+            ..Default::default()
+        };
+        match self.netsuite.get("customer", id, &opts).await {
+            Ok(record) => Ok(Some(record)),
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The contacts of a customer (one SuiteQL call). `customer_id` is a NetSuite internal id,
+    /// digits only, checked by the caller; it is still quoted as a literal.
+    async fn read_customer_contacts(&self, customer_id: &str) -> Result<Vec<Record>> {
+        let q = format!(
+            "SELECT {NS_CONTACT_COLUMNS} FROM contact WHERE company = {} ORDER BY id",
+            isthmus_netsuite::suiteql::literal(customer_id)
+        );
+        Ok(self.netsuite.suiteql(&q).await?)
+    }
+}
+
+/// A result with the fields every outcome carries.
+fn result(flow: &str, outcome: Outcome, dry_run: bool, trace_id: &str) -> SyncResult {
+    SyncResult {
+        outcome: outcome as i32,
+        flow: flow.to_string(),
+        dry_run,
+        trace_id: trace_id.to_string(),
+        ..Default::default()
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A NetSuite internal id: digits only, at most 20 of them.
+pub fn is_netsuite_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
+}

@@ -1,0 +1,124 @@
+//! What a sync would change: field-level diffs and the pairing of contacts across the sides.
+
+use std::collections::BTreeMap;
+
+use isthmus_proto::common::v1::FieldChange;
+
+use super::doc::ContactDoc;
+
+/// Changes that turn `before` (absent: the record does not exist yet) into `after`.
+pub fn diff(
+    record: &str,
+    before: Option<&BTreeMap<String, Option<String>>>,
+    after: &BTreeMap<String, Option<String>>,
+) -> Vec<FieldChange> {
+    after
+        .iter()
+        .filter_map(|(field, new)| {
+            let old = before.and_then(|b| b.get(field).cloned().flatten());
+            let changed = match before {
+                None => new.is_some(),
+                Some(_) => &old != new,
+            };
+            changed.then(|| FieldChange {
+                record: record.to_string(),
+                field: field.clone(),
+                before: old.map(|v| serde_json::Value::String(v).to_string()),
+                after: new.clone().map(|v| serde_json::Value::String(v).to_string()),
+            })
+        })
+        .collect()
+}
+
+/// A desired contact and the far-side contact it becomes, if one exists.
+#[derive(Debug, Clone)]
+pub struct ContactPair {
+    pub desired: ContactDoc,
+    pub existing: Option<ContactDoc>,
+}
+
+/// Pairs each desired contact with an existing far-side one: first by id (a Salesforce id on
+/// both, or a NetSuite id on both), then by e-mail. Returns the pairs and the existing contacts
+/// nothing paired with (they stay as they are: a sync never deletes contacts).
+pub fn pair_contacts(
+    desired: &[ContactDoc],
+    existing: &[ContactDoc],
+) -> (Vec<ContactPair>, Vec<ContactDoc>) {
+    let mut free: Vec<Option<&ContactDoc>> = existing.iter().map(Some).collect();
+    let mut take = |pred: &dyn Fn(&ContactDoc) -> bool| -> Option<ContactDoc> {
+        let slot = free.iter_mut().find(|c| c.is_some_and(pred))?;
+        slot.take().cloned()
+    };
+    let mut pairs = Vec::with_capacity(desired.len());
+    let mut unpaired = Vec::new();
+    for want in desired {
+        let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
+        let by_id = take(&|c: &ContactDoc| {
+            same(&c.salesforce_id, &want.salesforce_id) || same(&c.netsuite_id, &want.netsuite_id)
+        });
+        unpaired.push((want.clone(), by_id));
+    }
+    for (want, found) in unpaired.iter_mut() {
+        if found.is_none() {
+            if let Some(email) = want.email.clone() {
+                *found = take(&|c: &ContactDoc| c.email.as_deref() == Some(email.as_str()));
+            }
+        }
+    }
+    for (want, found) in unpaired {
+        pairs.push(ContactPair {
+            desired: want,
+            existing: found,
+        });
+    }
+    let rest = free.into_iter().flatten().cloned().collect();
+    (pairs, rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(sf: Option<&str>, ns: Option<&str>, email: &str) -> ContactDoc {
+        ContactDoc {
+            salesforce_id: sf.map(Into::into),
+            netsuite_id: ns.map(Into::into),
+            email: Some(email.into()),
+            last_name: Some("X".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn contacts_pair_by_id_before_email() {
+        let desired = [c(Some("003A"), None, "a@x.com"), c(Some("003B"), None, "b@x.com")];
+        let existing = [
+            c(None, Some("7"), "b@x.com"),
+            c(Some("003A"), Some("8"), "changed@x.com"),
+            c(None, Some("9"), "other@x.com"),
+        ];
+        let (pairs, rest) = pair_contacts(&desired, &existing);
+        assert_eq!(pairs[0].existing.as_ref().unwrap().netsuite_id.as_deref(), Some("8"));
+        assert_eq!(pairs[1].existing.as_ref().unwrap().netsuite_id.as_deref(), Some("7"));
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].netsuite_id.as_deref(), Some("9"));
+    }
+
+    #[test]
+    fn diff_of_a_new_record_lists_only_set_fields() {
+        let mut after = BTreeMap::new();
+        after.insert("companyName".to_string(), Some("Acme".to_string()));
+        after.insert("phone".to_string(), None);
+        let changes = diff("netsuite.customer", None, &after);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].after.as_deref(), Some("\"Acme\""));
+        assert_eq!(changes[0].before, None);
+    }
+
+    #[test]
+    fn diff_of_equal_views_is_empty() {
+        let mut view = BTreeMap::new();
+        view.insert("phone".to_string(), Some("1".to_string()));
+        assert!(diff("r", Some(&view), &view).is_empty());
+    }
+}

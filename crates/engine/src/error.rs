@@ -1,0 +1,58 @@
+//! The engine's one error type, and how each case maps to the shared [`ErrorCode`].
+
+use isthmus_netsuite::NetSuiteError;
+use isthmus_proto::ErrorCode;
+use isthmus_salesforce::SalesforceError;
+use isthmus_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("another sync of {0} is in progress; try again shortly")]
+    Locked(String),
+    #[error("Salesforce: {0}")]
+    Salesforce(#[from] SalesforceError),
+    #[error("NetSuite: {0}")]
+    NetSuite(#[from] NetSuiteError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl EngineError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Unprocessable(_) => ErrorCode::Unprocessable,
+            Self::Locked(_) => ErrorCode::Locked,
+            Self::Salesforce(e) => upstream_code(e.status(), e.is_retryable()),
+            Self::NetSuite(e) => upstream_code(e.status(), e.is_retryable()),
+            Self::Store(StoreError::StaleFence { .. }) => ErrorCode::Locked,
+            Self::Store(_) => ErrorCode::Unavailable,
+        }
+    }
+}
+
+/// A vendor's rejection of our write (4xx) means the record cannot be synced as it stands; a
+/// limit is a rate limit; anything retryable (5xx, timeouts) is the vendor being unavailable.
+fn upstream_code(status: Option<u16>, retryable: bool) -> ErrorCode {
+    match status {
+        Some(429) => ErrorCode::RateLimited,
+        Some(400 | 404 | 409 | 422) => ErrorCode::Unprocessable,
+        _ if retryable => ErrorCode::UpstreamUnavailable,
+        _ => ErrorCode::UpstreamError,
+    }
+}
+
+impl From<EngineError> for tonic::Status {
+    fn from(err: EngineError) -> Self {
+        err.code().status(err.to_string())
+    }
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

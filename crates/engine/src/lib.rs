@@ -1,0 +1,14 @@
+//! `isthmus-engine`: the flows and the mechanisms they share.
+//!
+//! - [`config`]: compiled-in defaults → file → `ISTHMUS_` env; secrets only from env or files.
+//! - [`customers`]: Account (+Contacts) ⇄ customer (+contacts): mapping, matching, the two flows.
+//! - [`lock`]: runs a record's sync under its fenced lock, renewing the lease while it runs.
+//! - [`error`]: the engine's error type and its stable [`isthmus_proto::ErrorCode`].
+
+pub mod config;
+pub mod customers;
+pub mod error;
+pub mod lock;
+
+pub use config::{Config, Secrets};
+pub use error::{EngineError, Result};

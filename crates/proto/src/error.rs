@@ -1,0 +1,165 @@
+//! One error-code enum mapped to both `tonic::Code` and HTTP status, so the gateway and the gRPC
+//! services agree on what went wrong. Codes are stable strings: clients may match on them.
+
+use serde::Serialize;
+
+/// Metadata key that carries the stable code on a gRPC error.
+pub const ERROR_CODE_METADATA: &str = "isthmus-error-code";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// A path or body field is malformed (bad id, bad JSON, wrong type).
+    InvalidArgument,
+    /// The body is larger than the route accepts.
+    PayloadTooLarge,
+    /// No or unknown credentials.
+    Unauthenticated,
+    /// Valid credentials without the scope the route needs.
+    PermissionDenied,
+    /// The record does not exist on the source side (or the link does not exist).
+    NotFound,
+    /// The record cannot be synced as it stands (a required value is missing or rejected).
+    Unprocessable,
+    /// Another sync of the same record holds the lock.
+    Locked,
+    /// Too many requests, or an upstream limit was reached.
+    RateLimited,
+    /// Salesforce or NetSuite answered with an error we could not recover from.
+    UpstreamError,
+    /// Salesforce or NetSuite did not answer in time, or could not be reached.
+    UpstreamUnavailable,
+    /// Something in Isthmus failed (Redis unreachable, a bug).
+    Internal,
+    /// Isthmus is not ready (starting or a dependency is down).
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 12] = [
+        Self::InvalidArgument,
+        Self::PayloadTooLarge,
+        Self::Unauthenticated,
+        Self::PermissionDenied,
+        Self::NotFound,
+        Self::Unprocessable,
+        Self::Locked,
+        Self::RateLimited,
+        Self::UpstreamError,
+        Self::UpstreamUnavailable,
+        Self::Internal,
+        Self::Unavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidArgument => "INVALID_ARGUMENT",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::NotFound => "NOT_FOUND",
+            Self::Unprocessable => "UNPROCESSABLE",
+            Self::Locked => "LOCKED",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::UpstreamError => "UPSTREAM_ERROR",
+            Self::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
+            Self::Internal => "INTERNAL",
+            Self::Unavailable => "UNAVAILABLE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn grpc_code(self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            Self::InvalidArgument => Code::InvalidArgument,
+            Self::PayloadTooLarge => Code::ResourceExhausted,
+            Self::Unauthenticated => Code::Unauthenticated,
+            Self::PermissionDenied => Code::PermissionDenied,
+            Self::NotFound => Code::NotFound,
+            Self::Unprocessable => Code::FailedPrecondition,
+            Self::Locked => Code::Aborted,
+            Self::RateLimited => Code::ResourceExhausted,
+            Self::UpstreamError => Code::Unknown,
+            Self::UpstreamUnavailable => Code::Unavailable,
+            Self::Internal => Code::Internal,
+            Self::Unavailable => Code::Unavailable,
+        }
+    }
+
+    pub fn http_status(self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            Self::InvalidArgument => S::BAD_REQUEST,
+            Self::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated => S::UNAUTHORIZED,
+            Self::PermissionDenied => S::FORBIDDEN,
+            Self::NotFound => S::NOT_FOUND,
+            Self::Unprocessable => S::UNPROCESSABLE_ENTITY,
+            Self::Locked => S::CONFLICT,
+            Self::RateLimited => S::TOO_MANY_REQUESTS,
+            Self::UpstreamError => S::BAD_GATEWAY,
+            Self::UpstreamUnavailable => S::GATEWAY_TIMEOUT,
+            Self::Internal => S::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => S::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// A gRPC status carrying this code in metadata and `message` as its text.
+    pub fn status(self, message: impl Into<String>) -> tonic::Status {
+        let mut status = tonic::Status::new(self.grpc_code(), message);
+        status.metadata_mut().insert(
+            ERROR_CODE_METADATA,
+            tonic::metadata::MetadataValue::from_static(self.as_str()),
+        );
+        status
+    }
+
+    /// The stable code of a gRPC status: from metadata when an Isthmus service set it, otherwise
+    /// derived from the gRPC code (a status from the transport itself).
+    pub fn from_status(status: &tonic::Status) -> Self {
+        if let Some(code) = status
+            .metadata()
+            .get(ERROR_CODE_METADATA)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Self::parse)
+        {
+            return code;
+        }
+        use tonic::Code;
+        match status.code() {
+            Code::InvalidArgument | Code::OutOfRange => Self::InvalidArgument,
+            Code::NotFound => Self::NotFound,
+            Code::Unauthenticated => Self::Unauthenticated,
+            Code::PermissionDenied => Self::PermissionDenied,
+            Code::FailedPrecondition => Self::Unprocessable,
+            Code::Aborted | Code::AlreadyExists => Self::Locked,
+            Code::ResourceExhausted => Self::RateLimited,
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => Self::Unavailable,
+            _ => Self::Internal,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_survives_a_trip_through_grpc_status() {
+        for code in ErrorCode::ALL {
+            let status = code.status("x");
+            assert_eq!(ErrorCode::from_status(&status), code);
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+    }
+}

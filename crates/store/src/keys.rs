@@ -1,0 +1,99 @@
+//! Redis key layout, shared by every backend so keys mean the same thing everywhere.
+//!
+//! Every key of a connection starts with `isthmus:{<connection>}:`. The braces make the
+//! connection name the Redis Cluster hash tag, so all keys of one connection live in one slot
+//! and the multi-key Lua scripts of [`RedisStore`](crate::RedisStore) stay legal on a Cluster.
+//! The connection name is validated (`[A-Za-z0-9_-]+`) so it can never break out of the tag.
+//!
+//! Object kinds are code constants without `:`; ids and resources are used verbatim.
+
+use crate::{Result, StoreError};
+
+/// Builds the keys of one connection name (`prod`, `sandbox`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys for `connection`; refused unless it is non-empty `[A-Za-z0-9_-]`.
+    pub fn new(connection: &str) -> Result<Self> {
+        let valid = !connection.is_empty()
+            && connection
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !valid {
+            return Err(StoreError::InvalidConnectionName(connection.to_owned()));
+        }
+        Ok(Self {
+            prefix: format!("isthmus:{{{connection}}}:"),
+        })
+    }
+
+    /// `isthmus:{c}:link:sf:<kind>:<salesforce_id>`
+    pub fn salesforce_link(&self, kind: &str, salesforce_id: &str) -> String {
+        format!("{}{salesforce_id}", self.salesforce_link_prefix(kind))
+    }
+
+    /// `isthmus:{c}:link:ns:<kind>:<netsuite_id>`
+    pub fn netsuite_link(&self, kind: &str, netsuite_id: &str) -> String {
+        format!("{}{netsuite_id}", self.netsuite_link_prefix(kind))
+    }
+
+    /// `isthmus:{c}:lock:<resource>`: holds the current lease's fencing token.
+    pub fn lock(&self, resource: &str) -> String {
+        format!("{}lock:{resource}", self.prefix)
+    }
+
+    /// `isthmus:{c}:fence:<resource>`: the counter fencing tokens are drawn from.
+    pub fn fence(&self, resource: &str) -> String {
+        format!("{}fence:{resource}", self.prefix)
+    }
+
+    /// `isthmus:{c}:idem:<key>`
+    pub fn idempotency(&self, key: &str) -> String {
+        format!("{}idem:{key}", self.prefix)
+    }
+
+    /// The Salesforce link key of `kind` without the id (scripts append an id read from a link).
+    pub(crate) fn salesforce_link_prefix(&self, kind: &str) -> String {
+        format!("{}link:sf:{kind}:", self.prefix)
+    }
+
+    /// The NetSuite link key of `kind` without the id.
+    pub(crate) fn netsuite_link_prefix(&self, kind: &str) -> String {
+        format!("{}link:ns:{kind}:", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_carry_the_connection_name_as_hash_tag() {
+        let keys = Keys::new("prod").unwrap();
+        assert_eq!(
+            keys.salesforce_link("customer", "001A"),
+            "isthmus:{prod}:link:sf:customer:001A"
+        );
+        assert_eq!(
+            keys.netsuite_link("customer", "42"),
+            "isthmus:{prod}:link:ns:customer:42"
+        );
+        assert_eq!(keys.lock("opp:1"), "isthmus:{prod}:lock:opp:1");
+        assert_eq!(keys.fence("opp:1"), "isthmus:{prod}:fence:opp:1");
+        assert_eq!(keys.idempotency("k"), "isthmus:{prod}:idem:k");
+    }
+
+    #[test]
+    fn connection_names_outside_the_safe_alphabet_are_refused() {
+        for bad in ["", "a}b", "{a", "a:b", "a b", "é"] {
+            assert!(
+                matches!(Keys::new(bad), Err(StoreError::InvalidConnectionName(_))),
+                "{bad:?} accepted"
+            );
+        }
+        assert!(Keys::new("prod-eu_2").is_ok());
+    }
+}

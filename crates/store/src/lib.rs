@@ -1,0 +1,106 @@
+//! `isthmus-store`: everything Isthmus keeps between requests, behind one trait with two
+//! implementations: [`RedisStore`] (production and the tests) and [`MemoryStore`] (`isthmus dev`
+//! without Redis). One test suite (`tests/store_contract.rs`) runs against both.
+//!
+//! What it holds, per connection name (a Redis hash tag, `isthmus:{prod}:…`, so every key of a
+//! connection lands in one Cluster slot and multi-key scripts stay legal):
+//! - **ID map** ([`Link`]): Salesforce id ↔ NetSuite internal id per object kind, both directions
+//!   written together, with the content hash last synced from each side and source timestamps.
+//! - **Locks with fencing** ([`Lease`]): `SET NX PX` with a token drawn from a per-resource counter;
+//!   release and renewal compare the token first; a link write carrying a stale token is refused.
+//! - **Idempotency records**: a stored answer per key, written once, kept for a TTL.
+
+mod keys;
+mod memory;
+mod redis_store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use keys::Keys;
+pub use memory::MemoryStore;
+pub use redis_store::RedisStore;
+
+/// One entry of the ID map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// Object kind, e.g. "customer" (Account ↔ customer).
+    pub kind: String,
+    /// 18-character Salesforce id.
+    pub salesforce_id: String,
+    /// NetSuite internal id.
+    pub netsuite_id: String,
+    /// Content hash of the mapped record as last synced from/to Salesforce.
+    pub salesforce_hash: String,
+    /// Content hash of the mapped record as last synced from/to NetSuite.
+    pub netsuite_hash: String,
+    /// Salesforce `SystemModstamp` seen at the last sync (may be empty).
+    pub salesforce_modstamp: String,
+    /// NetSuite `lastModifiedDate` seen at the last sync (may be empty).
+    pub netsuite_modstamp: String,
+    /// When the link was last written, ms since the Unix epoch.
+    pub synced_at_ms: i64,
+}
+
+/// A held lock. `token` is the fencing token: strictly increasing per resource, across holders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub resource: String,
+    pub token: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The fencing token presented with a write is not the current holder's.
+    #[error("lock on {resource} is no longer held by token {token}")]
+    StaleFence { resource: String, token: u64 },
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("stored value is corrupt: {0}")]
+    Corrupt(String),
+    /// A connection name must be non-empty `[A-Za-z0-9_-]` (it becomes a Redis hash tag).
+    #[error("invalid connection name {0:?}: use letters, digits, '_' or '-'")]
+    InvalidConnectionName(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A TTL as whole milliseconds, rounded up and at least 1 ms, so every backend expires at the
+/// same instant (Redis refuses `PX 0`).
+pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
+    let millis = ttl.as_nanos().div_ceil(1_000_000);
+    u64::try_from(millis).unwrap_or(u64::MAX).max(1)
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Round trip to the backing server (readiness).
+    async fn ping(&self) -> Result<()>;
+
+    /// The link of a Salesforce record, by 18-character id.
+    async fn link_by_salesforce(&self, kind: &str, salesforce_id: &str) -> Result<Option<Link>>;
+    /// The link of a NetSuite record, by internal id.
+    async fn link_by_netsuite(&self, kind: &str, netsuite_id: &str) -> Result<Option<Link>>;
+    /// Writes both directions of a link in one atomic step, replacing any earlier link of either
+    /// id (a stale reverse entry is removed). Refused with [`StoreError::StaleFence`] unless
+    /// `lease` is the current holder of its resource.
+    async fn put_link(&self, link: &Link, lease: &Lease) -> Result<()>;
+    /// Removes both directions of the link of a Salesforce record, under the same fencing rule.
+    async fn delete_link(&self, kind: &str, salesforce_id: &str, lease: &Lease) -> Result<()>;
+
+    /// Takes the lock on `resource` for `ttl`, or `None` when someone else holds it.
+    async fn acquire(&self, resource: &str, ttl: Duration) -> Result<Option<Lease>>;
+    /// Extends a held lease; `false` when the lease was lost (expired and maybe taken).
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<bool>;
+    /// Releases the lock only if `lease` still holds it; `false` otherwise.
+    async fn release(&self, lease: &Lease) -> Result<bool>;
+
+    /// The stored answer for an idempotency key.
+    async fn idempotency_get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Stores an answer unless one exists; `false` when the key was already taken.
+    async fn idempotency_put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool>;
+}

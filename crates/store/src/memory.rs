@@ -1,0 +1,206 @@
+//! [`MemoryStore`]: the [`Store`] of `isthmus dev` without Redis, and the reference the
+//! contract tests hold [`RedisStore`](crate::RedisStore) to.
+//!
+//! Same semantics as Redis: every call is atomic (one mutex, never held across an `.await`),
+//! TTLs are whole milliseconds measured on [`tokio::time::Instant`] (so tests can use
+//! `tokio::time::pause()`), fencing tokens come from a per-resource counter that outlives the
+//! locks. State lives in the process: one instance is one connection name, nothing is shared
+//! between replicas and nothing survives a restart.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use crate::{ttl_millis, Lease, Link, Result, Store, StoreError};
+
+/// In-process [`Store`]; share one through an `Arc`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// (kind, Salesforce id) → link.
+    by_salesforce: HashMap<(String, String), Link>,
+    /// (kind, NetSuite id) → Salesforce id of the link.
+    by_netsuite: HashMap<(String, String), String>,
+    /// resource → current lease.
+    locks: HashMap<String, Expiring<u64>>,
+    /// resource → last token handed out.
+    fences: HashMap<String, u64>,
+    idempotency: HashMap<String, Expiring<Vec<u8>>>,
+}
+
+#[derive(Debug)]
+struct Expiring<T> {
+    value: T,
+    expires_at: Instant,
+}
+
+impl<T> Expiring<T> {
+    fn new(value: T, ttl: Duration) -> Self {
+        Self {
+            value,
+            expires_at: deadline(ttl),
+        }
+    }
+
+    fn is_live(&self) -> bool {
+        Instant::now() < self.expires_at
+    }
+}
+
+fn deadline(ttl: Duration) -> Instant {
+    Instant::now() + Duration::from_millis(ttl_millis(ttl))
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every critical section leaves the maps consistent, so a panic elsewhere cannot
+        // have left half a write behind.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    fn holds(&self, lease: &Lease) -> bool {
+        self.locks
+            .get(&lease.resource)
+            .is_some_and(|held| held.is_live() && held.value == lease.token)
+    }
+
+    fn check_fence(&self, lease: &Lease) -> Result<()> {
+        if self.holds(lease) {
+            Ok(())
+        } else {
+            Err(StoreError::StaleFence {
+                resource: lease.resource.clone(),
+                token: lease.token,
+            })
+        }
+    }
+
+    fn remove_link(&mut self, kind: &str, salesforce_id: &str) {
+        let key = (kind.to_owned(), salesforce_id.to_owned());
+        if let Some(link) = self.by_salesforce.remove(&key) {
+            self.by_netsuite.remove(&(link.kind, link.netsuite_id));
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn link_by_salesforce(&self, kind: &str, salesforce_id: &str) -> Result<Option<Link>> {
+        let key = (kind.to_owned(), salesforce_id.to_owned());
+        Ok(self.state().by_salesforce.get(&key).cloned())
+    }
+
+    async fn link_by_netsuite(&self, kind: &str, netsuite_id: &str) -> Result<Option<Link>> {
+        let state = self.state();
+        let Some(salesforce_id) = state
+            .by_netsuite
+            .get(&(kind.to_owned(), netsuite_id.to_owned()))
+        else {
+            return Ok(None);
+        };
+        let key = (kind.to_owned(), salesforce_id.clone());
+        Ok(state.by_salesforce.get(&key).cloned())
+    }
+
+    async fn put_link(&self, link: &Link, lease: &Lease) -> Result<()> {
+        let mut state = self.state();
+        state.check_fence(lease)?;
+        state.remove_link(&link.kind, &link.salesforce_id);
+        let netsuite_key = (link.kind.clone(), link.netsuite_id.clone());
+        if let Some(previous) = state.by_netsuite.get(&netsuite_key).cloned() {
+            state.remove_link(&link.kind, &previous);
+        }
+        state
+            .by_netsuite
+            .insert(netsuite_key, link.salesforce_id.clone());
+        state.by_salesforce.insert(
+            (link.kind.clone(), link.salesforce_id.clone()),
+            link.clone(),
+        );
+        Ok(())
+    }
+
+    async fn delete_link(&self, kind: &str, salesforce_id: &str, lease: &Lease) -> Result<()> {
+        let mut state = self.state();
+        state.check_fence(lease)?;
+        state.remove_link(kind, salesforce_id);
+        Ok(())
+    }
+
+    async fn acquire(&self, resource: &str, ttl: Duration) -> Result<Option<Lease>> {
+        let mut state = self.state();
+        if state.locks.get(resource).is_some_and(Expiring::is_live) {
+            return Ok(None);
+        }
+        let fence = state.fences.entry(resource.to_owned()).or_default();
+        *fence += 1;
+        let token = *fence;
+        state
+            .locks
+            .insert(resource.to_owned(), Expiring::new(token, ttl));
+        Ok(Some(Lease {
+            resource: resource.to_owned(),
+            token,
+        }))
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<bool> {
+        let mut state = self.state();
+        match state.locks.get_mut(&lease.resource) {
+            Some(held) if held.is_live() && held.value == lease.token => {
+                held.expires_at = deadline(ttl);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<bool> {
+        let mut state = self.state();
+        if !state.holds(lease) {
+            return Ok(false);
+        }
+        state.locks.remove(&lease.resource);
+        Ok(true)
+    }
+
+    async fn idempotency_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .state()
+            .idempotency
+            .get(key)
+            .filter(|record| record.is_live())
+            .map(|record| record.value.clone()))
+    }
+
+    async fn idempotency_put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool> {
+        let mut state = self.state();
+        // Expired records are dropped here, so the map holds only live answers (plus, between
+        // two puts, the ones that expired since).
+        state.idempotency.retain(|_, record| record.is_live());
+        if state.idempotency.contains_key(key) {
+            return Ok(false);
+        }
+        state
+            .idempotency
+            .insert(key.to_owned(), Expiring::new(value.to_vec(), ttl));
+        Ok(true)
+    }
+}

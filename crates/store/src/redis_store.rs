@@ -1,0 +1,258 @@
+//! [`RedisStore`]: the production [`Store`], one round trip per call.
+//!
+//! # Key layout
+//! See [`Keys`]: every key of a connection is `isthmus:{<connection>}:…`, one Cluster slot.
+//! - `link:sf:<kind>:<sf_id>` and `link:ns:<kind>:<ns_id>` both hold the whole [`Link`] as JSON,
+//!   so a lookup from either side is one `GET`.
+//! - `lock:<resource>` holds the decimal fencing token of the current lease, with the lease TTL.
+//! - `fence:<resource>` is the counter tokens are drawn from; it never expires, so tokens
+//!   strictly increase per resource across holders and lock expiries.
+//! - `idem:<key>` holds the stored answer bytes, with the record TTL.
+//!
+//! # Why Lua
+//! Every check-then-write here (compare the token, then write) must be atomic, and every call
+//! must cost one round trip. A script does both: it runs atomically on the server and is sent
+//! as `EVALSHA` (the client loads it and retries on `NOSCRIPT`, e.g. after a server restart).
+//!
+//! # What each script guarantees
+//! - `ACQUIRE`: when the lock is free, draws the next token (`INCR fence`) and sets the lock to
+//!   it with the TTL; when held, changes nothing and replies nil.
+//! - `RENEW` / `RELEASE`: extend / delete the lock only while it holds the caller's token.
+//! - `PUT_LINK`: refuses (replies 0, writes nothing) unless the lock holds the caller's token;
+//!   otherwise deletes the reverse entry of any earlier link of either id, then writes both
+//!   directions, so the map stays a bijection per kind.
+//! - `DELETE_LINK`: same fencing check, then deletes both directions.
+//!
+//! The reverse key of an earlier link is read from the stored JSON inside the script, so it is
+//! not declared in `KEYS`; it shares the hash tag, hence the slot, of the declared keys.
+
+use std::fmt;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+
+use crate::{ttl_millis, Keys, Lease, Link, Result, Store, StoreError};
+
+/// KEYS: fence, lock. ARGV: ttl ms. Reply: the new token, or nil when the lock is held.
+static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+local token = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], token, 'PX', ARGV[1])
+return token
+",
+    )
+});
+
+/// KEYS: lock. ARGV: token, ttl ms. Reply: 1 when extended, 0 when the lease was lost.
+static RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+",
+    )
+});
+
+/// KEYS: lock. ARGV: token. Reply: 1 when released, 0 when the lease was not held.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+",
+    )
+});
+
+/// KEYS: lock, sf link, ns link. ARGV: token, link JSON, sf link prefix, ns link prefix.
+/// Reply: 1 when written, 0 when the fence is stale.
+static PUT_LINK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local previous = redis.call('GET', KEYS[2])
+if previous then
+  local reverse = ARGV[4] .. cjson.decode(previous).netsuite_id
+  if reverse ~= KEYS[3] then redis.call('DEL', reverse) end
+end
+previous = redis.call('GET', KEYS[3])
+if previous then
+  local reverse = ARGV[3] .. cjson.decode(previous).salesforce_id
+  if reverse ~= KEYS[2] then redis.call('DEL', reverse) end
+end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[2])
+return 1
+",
+    )
+});
+
+/// KEYS: lock, sf link. ARGV: token, ns link prefix.
+/// Reply: 1 when done (also when there was no link), 0 when the fence is stale.
+static DELETE_LINK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local previous = redis.call('GET', KEYS[2])
+if previous then
+  redis.call('DEL', KEYS[2], ARGV[2] .. cjson.decode(previous).netsuite_id)
+end
+return 1
+",
+    )
+});
+
+/// [`Store`] over a reconnecting Redis connection. Cheap to clone: clones share the connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    keys: Keys,
+}
+
+impl fmt::Debug for RedisStore {
+    // The connection is left out: its URL may carry a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://…` or `rediss://…`) for the connection name `connection`,
+    /// whose keys it reads and writes. Reconnects by itself after a connection loss.
+    pub async fn connect(url: &str, connection: &str) -> Result<Self> {
+        let keys = Keys::new(connection)?;
+        let client = redis::Client::open(url)?;
+        let connection = ConnectionManager::new(client).await?;
+        Ok(Self { connection, keys })
+    }
+
+    /// The key layout of this store's connection name.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    async fn get_link(&self, key: String) -> Result<Option<Link>> {
+        let json: Option<Vec<u8>> = self.connection.clone().get(key).await?;
+        json.map(|json| {
+            serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(format!("link: {e}")))
+        })
+        .transpose()
+    }
+
+    fn stale(lease: &Lease) -> StoreError {
+        StoreError::StaleFence {
+            resource: lease.resource.clone(),
+            token: lease.token,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn ping(&self) -> Result<()> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn link_by_salesforce(&self, kind: &str, salesforce_id: &str) -> Result<Option<Link>> {
+        self.get_link(self.keys.salesforce_link(kind, salesforce_id))
+            .await
+    }
+
+    async fn link_by_netsuite(&self, kind: &str, netsuite_id: &str) -> Result<Option<Link>> {
+        self.get_link(self.keys.netsuite_link(kind, netsuite_id))
+            .await
+    }
+
+    async fn put_link(&self, link: &Link, lease: &Lease) -> Result<()> {
+        let json = serde_json::to_vec(link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let written: bool = PUT_LINK
+            .key(self.keys.lock(&lease.resource))
+            .key(self.keys.salesforce_link(&link.kind, &link.salesforce_id))
+            .key(self.keys.netsuite_link(&link.kind, &link.netsuite_id))
+            .arg(lease.token)
+            .arg(json)
+            .arg(self.keys.salesforce_link_prefix(&link.kind))
+            .arg(self.keys.netsuite_link_prefix(&link.kind))
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        if written {
+            Ok(())
+        } else {
+            Err(Self::stale(lease))
+        }
+    }
+
+    async fn delete_link(&self, kind: &str, salesforce_id: &str, lease: &Lease) -> Result<()> {
+        let done: bool = DELETE_LINK
+            .key(self.keys.lock(&lease.resource))
+            .key(self.keys.salesforce_link(kind, salesforce_id))
+            .arg(lease.token)
+            .arg(self.keys.netsuite_link_prefix(kind))
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        if done {
+            Ok(())
+        } else {
+            Err(Self::stale(lease))
+        }
+    }
+
+    async fn acquire(&self, resource: &str, ttl: Duration) -> Result<Option<Lease>> {
+        let token: Option<u64> = ACQUIRE
+            .key(self.keys.fence(resource))
+            .key(self.keys.lock(resource))
+            .arg(ttl_millis(ttl))
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(token.map(|token| Lease {
+            resource: resource.to_owned(),
+            token,
+        }))
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<bool> {
+        Ok(RENEW
+            .key(self.keys.lock(&lease.resource))
+            .arg(lease.token)
+            .arg(ttl_millis(ttl))
+            .invoke_async(&mut self.connection.clone())
+            .await?)
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<bool> {
+        Ok(RELEASE
+            .key(self.keys.lock(&lease.resource))
+            .arg(lease.token)
+            .invoke_async(&mut self.connection.clone())
+            .await?)
+    }
+
+    async fn idempotency_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .connection
+            .clone()
+            .get(self.keys.idempotency(key))
+            .await?)
+    }
+
+    async fn idempotency_put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool> {
+        let stored: Option<String> = redis::cmd("SET")
+            .arg(self.keys.idempotency(key))
+            .arg(value)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_millis(ttl))
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(stored.is_some())
+    }
+}

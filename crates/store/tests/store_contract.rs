@@ -1,0 +1,322 @@
+//! The `Store` contract, written once and run against every backend: `MemoryStore` (with
+//! paused tokio time) and `RedisStore` on a real `redis-server` (real time, short TTLs).
+//! Redis-only tests at the end prove the key layout and the isolation of connection names.
+
+use std::time::Duration;
+
+use isthmus_store::testing::{unique_connection_name, RedisServer};
+use isthmus_store::{Lease, Link, MemoryStore, RedisStore, Store, StoreError};
+
+const SHORT: Duration = Duration::from_millis(150);
+const LONG: Duration = Duration::from_secs(30);
+
+/// Longer than [`SHORT`] by a margin that survives a busy machine.
+async fn let_short_ttl_expire() {
+    tokio::time::sleep(SHORT * 3).await;
+}
+
+fn link(salesforce_id: &str, netsuite_id: &str) -> Link {
+    Link {
+        kind: "customer".into(),
+        salesforce_id: salesforce_id.into(),
+        netsuite_id: netsuite_id.into(),
+        salesforce_hash: format!("sf-hash-{salesforce_id}"),
+        netsuite_hash: format!("ns-hash-{netsuite_id}"),
+        salesforce_modstamp: "2024-05-01T10:00:00.000+0000".into(),
+        netsuite_modstamp: String::new(),
+        synced_at_ms: 1_714_557_600_000,
+    }
+}
+
+async fn lease(store: &impl Store, resource: &str) -> Lease {
+    store.acquire(resource, LONG).await.unwrap().unwrap()
+}
+
+/// The contract: every function takes a fresh, empty store.
+mod contract {
+    use super::*;
+
+    pub async fn link_round_trips_in_both_directions(store: impl Store) {
+        let lease = lease(&store, "customer:001A").await;
+        let written = link("001A", "42");
+        store.put_link(&written, &lease).await.unwrap();
+
+        let by_sf = store.link_by_salesforce("customer", "001A").await.unwrap();
+        let by_ns = store.link_by_netsuite("customer", "42").await.unwrap();
+        assert_eq!(by_sf.as_ref(), Some(&written));
+        assert_eq!(by_ns.as_ref(), Some(&written));
+        assert_eq!(store.link_by_netsuite("vendor", "42").await.unwrap(), None);
+    }
+
+    pub async fn relinking_removes_the_old_reverse_entries(store: impl Store) {
+        let lease = lease(&store, "customer").await;
+        store.put_link(&link("001A", "1"), &lease).await.unwrap();
+        store.put_link(&link("001B", "2"), &lease).await.unwrap();
+
+        // 001A moves to 2: NetSuite 1 loses its link, and so does 001B (it held 2).
+        store.put_link(&link("001A", "2"), &lease).await.unwrap();
+
+        assert_eq!(store.link_by_netsuite("customer", "1").await.unwrap(), None);
+        assert_eq!(
+            store.link_by_salesforce("customer", "001B").await.unwrap(),
+            None
+        );
+        let moved = store.link_by_netsuite("customer", "2").await.unwrap();
+        assert_eq!(moved.map(|l| l.salesforce_id), Some("001A".to_owned()));
+    }
+
+    pub async fn delete_link_removes_both_directions(store: impl Store) {
+        let lease = lease(&store, "customer:001A").await;
+        store.put_link(&link("001A", "42"), &lease).await.unwrap();
+
+        store.delete_link("customer", "001A", &lease).await.unwrap();
+        store.delete_link("customer", "001A", &lease).await.unwrap();
+
+        assert_eq!(
+            store.link_by_salesforce("customer", "001A").await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store.link_by_netsuite("customer", "42").await.unwrap(),
+            None
+        );
+    }
+
+    pub async fn writes_with_a_stale_lease_are_refused_and_write_nothing(store: impl Store) {
+        let lease = lease(&store, "customer:001A").await;
+        store.put_link(&link("001A", "42"), &lease).await.unwrap();
+        assert!(store.release(&lease).await.unwrap());
+
+        let put = store.put_link(&link("001A", "43"), &lease).await;
+        let delete = store.delete_link("customer", "001A", &lease).await;
+
+        for refused in [put, delete] {
+            assert!(
+                matches!(refused, Err(StoreError::StaleFence { ref resource, token })
+                    if resource == "customer:001A" && token == lease.token),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(
+            store.link_by_salesforce("customer", "001A").await.unwrap(),
+            Some(link("001A", "42"))
+        );
+        assert_eq!(
+            store.link_by_netsuite("customer", "43").await.unwrap(),
+            None
+        );
+    }
+
+    pub async fn locks_are_exclusive(store: impl Store) {
+        let held = lease(&store, "opp:1").await;
+        assert_eq!(store.acquire("opp:1", LONG).await.unwrap(), None);
+        assert!(store.acquire("opp:2", LONG).await.unwrap().is_some());
+
+        assert!(store.release(&held).await.unwrap());
+        assert!(store.acquire("opp:1", LONG).await.unwrap().is_some());
+    }
+
+    pub async fn fencing_tokens_strictly_increase_per_resource(store: impl Store) {
+        let mut last = 0;
+        for _ in 0..3 {
+            let lease = lease(&store, "opp:1").await;
+            assert!(lease.token > last, "{} after {last}", lease.token);
+            last = lease.token;
+            store.release(&lease).await.unwrap();
+        }
+        let expiring = store.acquire("opp:1", SHORT).await.unwrap().unwrap();
+        let_short_ttl_expire().await;
+        let after_expiry = lease(&store, "opp:1").await;
+        assert!(expiring.token > last && after_expiry.token > expiring.token);
+    }
+
+    pub async fn release_with_a_wrong_token_does_nothing(store: impl Store) {
+        let held = lease(&store, "opp:1").await;
+        let forged = Lease {
+            token: held.token + 1,
+            ..held.clone()
+        };
+
+        assert!(!store.release(&forged).await.unwrap());
+        assert_eq!(store.acquire("opp:1", LONG).await.unwrap(), None);
+        assert!(store.release(&held).await.unwrap());
+        assert!(!store.release(&held).await.unwrap());
+    }
+
+    pub async fn renew_extends_a_held_lease_and_fails_once_lost(store: impl Store) {
+        let held = store.acquire("opp:1", SHORT).await.unwrap().unwrap();
+        assert!(store.renew(&held, LONG).await.unwrap());
+        let_short_ttl_expire().await;
+        assert_eq!(store.acquire("opp:1", SHORT).await.unwrap(), None);
+
+        let other = store.acquire("opp:2", SHORT).await.unwrap().unwrap();
+        let_short_ttl_expire().await;
+        assert!(!store.renew(&other, LONG).await.unwrap());
+        assert!(store.acquire("opp:2", LONG).await.unwrap().is_some());
+    }
+
+    pub async fn an_expired_lease_lets_another_acquire(store: impl Store) {
+        let first = store.acquire("opp:1", SHORT).await.unwrap().unwrap();
+        let_short_ttl_expire().await;
+
+        let second = lease(&store, "opp:1").await;
+        assert!(second.token > first.token);
+        assert!(!store.release(&first).await.unwrap());
+    }
+
+    pub async fn a_stale_holder_cannot_write_a_link(store: impl Store) {
+        let stale = store
+            .acquire("customer:001A", SHORT)
+            .await
+            .unwrap()
+            .unwrap();
+        let_short_ttl_expire().await;
+        let current = lease(&store, "customer:001A").await;
+
+        let refused = store.put_link(&link("001A", "1"), &stale).await;
+        assert!(matches!(refused, Err(StoreError::StaleFence { .. })));
+        store.put_link(&link("001A", "2"), &current).await.unwrap();
+
+        let stored = store.link_by_salesforce("customer", "001A").await.unwrap();
+        assert_eq!(stored.map(|l| l.netsuite_id), Some("2".to_owned()));
+        assert_eq!(store.link_by_netsuite("customer", "1").await.unwrap(), None);
+    }
+
+    pub async fn idempotency_records_are_written_once(store: impl Store) {
+        assert_eq!(store.idempotency_get("k1").await.unwrap(), None);
+        assert!(store.idempotency_put("k1", b"first", LONG).await.unwrap());
+        assert!(!store.idempotency_put("k1", b"second", LONG).await.unwrap());
+        assert_eq!(
+            store.idempotency_get("k1").await.unwrap(),
+            Some(b"first".to_vec())
+        );
+    }
+
+    pub async fn idempotency_records_expire_after_their_ttl(store: impl Store) {
+        assert!(store.idempotency_put("k1", b"first", SHORT).await.unwrap());
+        let_short_ttl_expire().await;
+
+        assert_eq!(store.idempotency_get("k1").await.unwrap(), None);
+        assert!(store.idempotency_put("k1", b"again", LONG).await.unwrap());
+        assert_eq!(
+            store.idempotency_get("k1").await.unwrap(),
+            Some(b"again".to_vec())
+        );
+    }
+}
+
+/// Runs every contract case against one backend. `$fixture` builds a fresh store plus a guard
+/// (the Redis server) that lives until the case ends.
+macro_rules! contract_tests {
+    ($backend:ident, #[$test:meta], $fixture:path) => {
+        contract_tests!(@cases $backend, #[$test], $fixture;
+            link_round_trips_in_both_directions,
+            relinking_removes_the_old_reverse_entries,
+            delete_link_removes_both_directions,
+            writes_with_a_stale_lease_are_refused_and_write_nothing,
+            locks_are_exclusive,
+            fencing_tokens_strictly_increase_per_resource,
+            release_with_a_wrong_token_does_nothing,
+            renew_extends_a_held_lease_and_fails_once_lost,
+            an_expired_lease_lets_another_acquire,
+            a_stale_holder_cannot_write_a_link,
+            idempotency_records_are_written_once,
+            idempotency_records_expire_after_their_ttl,
+        );
+    };
+    (@cases $backend:ident, #[$test:meta], $fixture:path; $($case:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[$test]
+                async fn $case() {
+                    let (store, _guard) = $fixture().await;
+                    super::contract::$case(store).await;
+                }
+            )*
+        }
+    };
+}
+
+async fn memory_store() -> (MemoryStore, ()) {
+    (MemoryStore::new(), ())
+}
+
+async fn redis_store() -> (RedisStore, RedisServer) {
+    let server = RedisServer::start();
+    (server.store().await, server)
+}
+
+contract_tests!(on_memory, #[tokio::test(start_paused = true)], super::memory_store);
+contract_tests!(on_redis, #[tokio::test], super::redis_store);
+
+/// Redis only: the hash-tag key layout, proven on the server itself.
+mod redis_layout {
+    use super::*;
+
+    async fn raw_keys(server: &RedisServer) -> Vec<String> {
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+        let pattern = format!("isthmus:{{{}}}:*", server.connection());
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        keys.sort();
+        keys
+    }
+
+    #[tokio::test]
+    async fn keys_use_the_connection_name_as_hash_tag() {
+        let server = RedisServer::start();
+        let store = server.store().await;
+        let lease = lease(&store, "customer:001A").await;
+        store.put_link(&link("001A", "42"), &lease).await.unwrap();
+        store.idempotency_put("req-1", b"{}", LONG).await.unwrap();
+
+        let c = server.connection();
+        assert_eq!(
+            raw_keys(&server).await,
+            [
+                format!("isthmus:{{{c}}}:fence:customer:001A"),
+                format!("isthmus:{{{c}}}:idem:req-1"),
+                format!("isthmus:{{{c}}}:link:ns:customer:42"),
+                format!("isthmus:{{{c}}}:link:sf:customer:001A"),
+                format!("isthmus:{{{c}}}:lock:customer:001A"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn two_connection_names_never_collide() {
+        let server = RedisServer::start();
+        let prod = server.store().await;
+        let sandbox = server.store_for(&unique_connection_name()).await;
+
+        let prod_lease = lease(&prod, "customer:001A").await;
+        let sandbox_lease = lease(&sandbox, "customer:001A").await;
+        prod.put_link(&link("001A", "42"), &prod_lease)
+            .await
+            .unwrap();
+        assert!(prod.idempotency_put("req-1", b"prod", LONG).await.unwrap());
+
+        assert_eq!(
+            sandbox
+                .link_by_salesforce("customer", "001A")
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            sandbox.link_by_netsuite("customer", "42").await.unwrap(),
+            None
+        );
+        assert_eq!(sandbox.idempotency_get("req-1").await.unwrap(), None);
+        assert!(sandbox
+            .idempotency_put("req-1", b"sandbox", LONG)
+            .await
+            .unwrap());
+        assert!(sandbox.release(&sandbox_lease).await.unwrap());
+        assert_eq!(prod.acquire("customer:001A", LONG).await.unwrap(), None);
+    }
+}

@@ -1,0 +1,65 @@
+//! The gateway's JSON error: `{code, message, trace_id}` with the HTTP status of its
+//! [`ErrorCode`], the same code a gRPC caller of the service would see.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use isthmus_proto::ErrorCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable code: INVALID_ARGUMENT, PAYLOAD_TOO_LARGE, UNAUTHENTICATED, PERMISSION_DENIED,
+    /// NOT_FOUND, UNPROCESSABLE, LOCKED, RATE_LIMITED, UPSTREAM_ERROR, UPSTREAM_UNAVAILABLE,
+    /// INTERNAL, UNAVAILABLE.
+    pub code: &'static str,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// W3C trace id of the request.
+    pub trace_id: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub trace_id: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>, trace_id: &str) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            trace_id: trace_id.to_string(),
+        }
+    }
+
+    /// A service's gRPC status as the same stable code.
+    pub fn from_status(status: &tonic::Status, trace_id: &str) -> Self {
+        let code = match status.code() {
+            tonic::Code::DeadlineExceeded => ErrorCode::UpstreamUnavailable,
+            _ => ErrorCode::from_status(status),
+        };
+        let message = match status.code() {
+            tonic::Code::DeadlineExceeded => "the sync did not finish within the deadline".to_string(),
+            tonic::Code::Unavailable if status.metadata().get(isthmus_proto::error::ERROR_CODE_METADATA).is_none() => {
+                "the service is unreachable".to_string()
+            }
+            _ => status.message().to_string(),
+        };
+        Self::new(code, message, trace_id)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code.as_str(),
+            message: self.message,
+            trace_id: self.trace_id,
+        };
+        (self.code.http_status(), Json(body)).into_response()
+    }
+}

@@ -1,0 +1,132 @@
+//! API keys with scopes. A key is presented as `Authorization: Bearer <key>`; the gateway keeps
+//! only each key's SHA-256, so neither memory dumps nor logs carry a usable key.
+//!
+//! Keys come from the secret `ISTHMUS_GATEWAY__API_KEYS` (or `gateway.api_keys_file`) as
+//! comma-separated `name:scope+scope:key`; scopes are `salesforce` (Salesforce routes),
+//! `netsuite` (NetSuite routes) and `admin` (everything).
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Salesforce,
+    NetSuite,
+    Admin,
+}
+
+impl Scope {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "salesforce" => Some(Self::Salesforce),
+            "netsuite" => Some(Self::NetSuite),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Salesforce => "salesforce",
+            Self::NetSuite => "netsuite",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// Who called: the key's name and scopes.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub name: String,
+    pub scopes: Vec<Scope>,
+}
+
+impl Caller {
+    pub fn may(&self, scope: Scope) -> bool {
+        self.scopes.iter().any(|s| *s == scope || *s == Scope::Admin)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ApiKeys {
+    by_hash: HashMap<[u8; 32], Caller>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeysError {
+    #[error("API key entry {0} is not `name:scope+scope:key`")]
+    Malformed(usize),
+    #[error("API key entry {0} has an unknown scope (use salesforce, netsuite or admin)")]
+    UnknownScope(usize),
+    #[error("API key entry {0} is shorter than 24 characters")]
+    TooShort(usize),
+}
+
+impl ApiKeys {
+    /// Parses `name:scope+scope:key,…` (entries numbered from 1 in errors; keys never shown).
+    pub fn parse(spec: &str) -> Result<Self, KeysError> {
+        let mut keys = Self::default();
+        for (n, entry) in spec.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+            let n = n + 1;
+            let mut parts = entry.splitn(3, ':');
+            let (Some(name), Some(scopes), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(KeysError::Malformed(n));
+            };
+            if name.is_empty() {
+                return Err(KeysError::Malformed(n));
+            }
+            let scopes = scopes
+                .split('+')
+                .map(|s| Scope::parse(s).ok_or(KeysError::UnknownScope(n)))
+                .collect::<Result<Vec<_>, _>>()?;
+            if key.len() < 24 {
+                return Err(KeysError::TooShort(n));
+            }
+            keys.insert(name, &scopes, key);
+        }
+        Ok(keys)
+    }
+
+    pub fn insert(&mut self, name: &str, scopes: &[Scope], key: &str) {
+        let caller = Caller {
+            name: name.to_string(),
+            scopes: scopes.to_vec(),
+        };
+        self.by_hash.insert(digest(key), caller);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    pub fn caller(&self, presented: &str) -> Option<&Caller> {
+        self.by_hash.get(&digest(presented))
+    }
+}
+
+fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_with_scopes_and_never_keep_the_key() {
+        let keys = ApiKeys::parse("sfdc:salesforce:aaaaaaaaaaaaaaaaaaaaaaaa, ops:admin+netsuite:bbbbbbbbbbbbbbbbbbbbbbbb").unwrap();
+        let sf = keys.caller("aaaaaaaaaaaaaaaaaaaaaaaa").unwrap();
+        assert!(sf.may(Scope::Salesforce) && !sf.may(Scope::NetSuite));
+        assert!(keys.caller("bbbbbbbbbbbbbbbbbbbbbbbb").unwrap().may(Scope::Salesforce));
+        assert!(keys.caller("nope").is_none());
+        assert!(!format!("{keys:?}").contains("aaaaaaaa"));
+    }
+
+    #[test]
+    fn malformed_entries_are_refused_without_showing_the_key() {
+        assert_eq!(ApiKeys::parse("x:sales:aaaaaaaaaaaaaaaaaaaaaaaa").unwrap_err(), KeysError::UnknownScope(1));
+        assert_eq!(ApiKeys::parse("x:salesforce").unwrap_err(), KeysError::Malformed(1));
+        assert_eq!(ApiKeys::parse("x:salesforce:short").unwrap_err(), KeysError::TooShort(1));
+    }
+}

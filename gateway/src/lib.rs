@@ -1,0 +1,100 @@
+//! The REST gateway: what Salesforce (Apex callouts behind the "Sync to NetSuite" button) and
+//! NetSuite (User Event scripts, RESTlets) call. It authenticates callers, checks input, and
+//! forwards each request to a service over gRPC; it holds no sync logic of its own.
+//!
+//! Layers, outermost first: trace context (every answer carries a `traceparent` and errors a
+//! `trace_id`), authentication by scoped API key ([`keys`]), then the routes ([`routes`]).
+//! Errors are JSON `{code, message, trace_id}` with the status of the shared [`ErrorCode`].
+
+pub mod error;
+pub mod keys;
+mod middleware;
+mod openapi;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
+use isthmus_proto::ErrorCode;
+use isthmus_store::Store;
+use tokio::net::TcpListener;
+use tonic::transport::{Channel, Endpoint};
+
+pub use error::{ApiError, ErrorBody};
+pub use keys::{ApiKeys, Scope};
+pub use openapi::openapi_json;
+
+/// What the gateway needs at run time.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    pub max_body_bytes: usize,
+    pub sync_deadline: Duration,
+    pub idempotency_ttl: Duration,
+}
+
+#[derive(Clone)]
+pub struct Gateway {
+    customers: CustomerSyncClient<Channel>,
+    customers_channel: Channel,
+    store: Arc<dyn Store>,
+    keys: Arc<ApiKeys>,
+    settings: Arc<GatewaySettings>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("customers service URL {url:?} is invalid: {source}")]
+    ServiceUrl { url: String, source: tonic::transport::Error },
+}
+
+impl Gateway {
+    /// Connects lazily to the customers service at `customers_url` (the gateway starts even
+    /// while a service is still coming up; `/readyz` tells when it answers).
+    pub fn new(
+        customers_url: &str,
+        store: Arc<dyn Store>,
+        keys: ApiKeys,
+        settings: GatewaySettings,
+    ) -> Result<Self, GatewayError> {
+        let channel = Endpoint::from_shared(customers_url.to_string())
+            .map_err(|source| GatewayError::ServiceUrl { url: customers_url.to_string(), source })?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true)
+            .connect_lazy();
+        Ok(Self {
+            customers: CustomerSyncClient::new(channel.clone()),
+            customers_channel: channel,
+            store,
+            keys: Arc::new(keys),
+            settings: Arc::new(settings),
+        })
+    }
+
+    pub fn router(self) -> Router {
+        routes::router(self)
+    }
+}
+
+/// Serves the gateway on `listener` until `shutdown`.
+pub async fn run(
+    listener: TcpListener,
+    gateway: Gateway,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    tracing::info!(addr = ?listener.local_addr().ok(), "gateway listening");
+    axum::serve(listener, gateway.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The error a route answers when the caller's key lacks the route's scope.
+fn scope_error(scope: Scope, trace_id: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::PermissionDenied,
+        format!("this API key may not call {} routes", scope.as_str()),
+        trace_id,
+    )
+}

@@ -1,0 +1,135 @@
+//! The customers service: serves `isthmus.customers.v1.CustomerSync` over gRPC, with gRPC health
+//! and reflection, on top of the engine's [`CustomerFlows`].
+//!
+//! This layer checks ids (so malformed input never reaches a vendor, a query or Redis), picks up
+//! the trace id from the `traceparent` metadata, and maps engine errors to statuses that carry
+//! the shared [`ErrorCode`].
+
+use std::future::Future;
+
+use isthmus_engine::customers::{is_netsuite_id, CustomerChange, CustomerFlows};
+use isthmus_proto::common::v1::SyncResult;
+use isthmus_proto::customers::v1::customer_sync_server::{CustomerSync, CustomerSyncServer};
+use isthmus_proto::customers::v1::{get_link_request, ChangeType, GetLinkRequest, Link, SyncAccountRequest, SyncCustomerRequest};
+use isthmus_proto::trace::trace_id_of;
+use isthmus_proto::{ErrorCode, FILE_DESCRIPTOR_SET};
+use isthmus_salesforce::id::SalesforceId;
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status};
+
+/// Largest gRPC message the service decodes.
+const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+pub struct CustomerSyncService {
+    flows: CustomerFlows,
+}
+
+impl CustomerSyncService {
+    pub fn new(flows: CustomerFlows) -> Self {
+        Self { flows }
+    }
+}
+
+/// An 18-character Account id, or an `INVALID_ARGUMENT` status saying what is wrong with it.
+pub fn parse_account_id(raw: &str) -> Result<SalesforceId, Status> {
+    let shown = raw.chars().take(40).collect::<String>().escape_debug().to_string();
+    let id = SalesforceId::parse(raw)
+        .map_err(|e| ErrorCode::InvalidArgument.status(format!("'{shown}' is not a Salesforce id: {e}")))?;
+    if id.key_prefix() != "001" {
+        return Err(ErrorCode::InvalidArgument.status(format!(
+            "'{shown}' is not an Account id (Account ids start with 001, this one with {})",
+            id.key_prefix()
+        )));
+    }
+    Ok(id)
+}
+
+#[tonic::async_trait]
+impl CustomerSync for CustomerSyncService {
+    async fn sync_account(&self, request: Request<SyncAccountRequest>) -> Result<Response<SyncResult>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let request = request.into_inner();
+        let id = parse_account_id(&request.account_id)?;
+        let dry_run = request.options.is_some_and(|o| o.dry_run);
+        let result = self.flows.sync_account(&id, dry_run, &trace_id).await?;
+        Ok(Response::new(result))
+    }
+
+    async fn sync_customer(&self, request: Request<SyncCustomerRequest>) -> Result<Response<SyncResult>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let request = request.into_inner();
+        if !is_netsuite_id(&request.customer_id) {
+            return Err(ErrorCode::InvalidArgument.status(format!(
+                "'{}' is not a NetSuite internal id (digits only)",
+                request.customer_id.chars().take(40).collect::<String>().escape_debug()
+            )));
+        }
+        let change = match ChangeType::try_from(request.change) {
+            Ok(ChangeType::Delete) => CustomerChange::Delete,
+            Ok(_) => CustomerChange::Upsert,
+            Err(_) => return Err(ErrorCode::InvalidArgument.status(format!("unknown change type {}", request.change))),
+        };
+        let dry_run = request.options.is_some_and(|o| o.dry_run);
+        let result = self.flows.sync_customer(&request.customer_id, change, dry_run, &trace_id).await?;
+        Ok(Response::new(result))
+    }
+
+    async fn get_link(&self, request: Request<GetLinkRequest>) -> Result<Response<Link>, Status> {
+        let link = match request.into_inner().key {
+            Some(get_link_request::Key::SalesforceId(raw)) => {
+                let id = parse_account_id(&raw)?;
+                self.flows.link_by_salesforce(id.as_str()).await?
+            }
+            Some(get_link_request::Key::NetsuiteId(id)) => {
+                if !is_netsuite_id(&id) {
+                    return Err(ErrorCode::InvalidArgument.status("netsuite_id must be digits only"));
+                }
+                self.flows.link_by_netsuite(&id).await?
+            }
+            None => return Err(ErrorCode::InvalidArgument.status("give salesforce_id or netsuite_id")),
+        };
+        let link = link.ok_or_else(|| ErrorCode::NotFound.status("no link for that record"))?;
+        Ok(Response::new(Link {
+            salesforce_id: link.salesforce_id,
+            netsuite_id: link.netsuite_id,
+            salesforce_hash: link.salesforce_hash,
+            netsuite_hash: link.netsuite_hash,
+            salesforce_modstamp: link.salesforce_modstamp,
+            netsuite_modstamp: link.netsuite_modstamp,
+            synced_at_ms: link.synced_at_ms,
+        }))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves the customers service (with gRPC health and reflection) on `listener` until `shutdown`.
+pub async fn run(
+    listener: TcpListener,
+    flows: CustomerFlows,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<CustomerSyncServer<CustomerSyncService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let service = CustomerSyncServer::new(CustomerSyncService::new(flows))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    tracing::info!(addr = ?listener.local_addr().ok(), "customers service listening");
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(service)
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

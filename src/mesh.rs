@@ -1,0 +1,143 @@
+//! Starting the parts on listeners: each part is a server with `run(listener, shutdown)`, so
+//! `isthmus dev` and the tests bind wherever they like (port 0 in tests) and stop everything
+//! through one [`CancellationToken`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use isthmus_engine::{Config, Secrets};
+use isthmus_gateway::{ApiKeys, Gateway};
+use isthmus_sandbox::Sandbox;
+use isthmus_store::Store;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::wiring;
+
+/// Base URLs of a running sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxUrls {
+    pub salesforce: String,
+    pub netsuite: String,
+}
+
+/// Everything running in this process, stopped on drop or [`Mesh::shutdown`].
+pub struct Mesh {
+    pub gateway_url: String,
+    pub customers_url: String,
+    pub sandbox: Option<SandboxUrls>,
+    cancel: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl Mesh {
+    /// Stops every part and waits for each to finish.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.cancel.cancel();
+        while let Some(joined) = self.tasks.join_next().await {
+            joined??;
+        }
+        Ok(())
+    }
+
+    /// Waits until a part fails or `stop` resolves, then shuts the rest down.
+    pub async fn run_until(mut self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        tokio::select! {
+            _ = stop => {}
+            Some(joined) = self.tasks.join_next() => {
+                joined??;
+                anyhow::bail!("a part of the mesh stopped on its own");
+            }
+        }
+        self.shutdown().await
+    }
+}
+
+impl Drop for Mesh {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// What to start.
+pub struct MeshOptions {
+    pub config: Config,
+    pub secrets: Secrets,
+    pub store: Arc<dyn Store>,
+    pub api_keys: ApiKeys,
+    /// Where the gateway listens (port 0: any free port).
+    pub gateway_addr: SocketAddr,
+    /// A sandbox to start first and point the connectors at.
+    pub sandbox: Option<Sandbox>,
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("binding the {what} to {addr}"))
+}
+
+fn url_of(listener: &TcpListener) -> anyhow::Result<String> {
+    Ok(format!("http://{}", listener.local_addr()?))
+}
+
+/// Starts the sandbox (if any), the customers service and the gateway, each on its own port.
+pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
+    let MeshOptions { mut config, mut secrets, store, api_keys, gateway_addr, sandbox } = options;
+    let cancel = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+
+    let sandbox_urls = match sandbox {
+        Some(sandbox) => {
+            let sf = bind(loopback, "sandbox Salesforce").await?;
+            let ns = bind(loopback, "sandbox NetSuite").await?;
+            let urls = SandboxUrls { salesforce: url_of(&sf)?, netsuite: url_of(&ns)? };
+            for (listener, router) in [(sf, sandbox.salesforce_router()), (ns, sandbox.netsuite_router())] {
+                let stop = cancel.clone();
+                tasks.spawn(async move {
+                    isthmus_sandbox::serve(listener, router, async move { stop.cancelled().await }).await?;
+                    Ok(())
+                });
+            }
+            point_at_sandbox(&mut config, &mut secrets, &urls);
+            Some(urls)
+        }
+        None => None,
+    };
+
+    let customers_listener = bind(loopback, "customers service").await?;
+    let customers_url = url_of(&customers_listener)?;
+    let flows = wiring::customer_flows(&config, &secrets, store.clone())?;
+    let stop = cancel.clone();
+    tasks.spawn(async move {
+        isthmus_customers::run(customers_listener, flows, async move { stop.cancelled().await }).await?;
+        Ok(())
+    });
+
+    let gateway_listener = bind(gateway_addr, "gateway").await?;
+    let gateway_url = url_of(&gateway_listener)?;
+    let gateway = Gateway::new(&customers_url, store, api_keys, wiring::gateway_settings(&config))?;
+    let stop = cancel.clone();
+    tasks.spawn(async move {
+        isthmus_gateway::run(gateway_listener, gateway, async move { stop.cancelled().await }).await?;
+        Ok(())
+    });
+
+    Ok(Mesh { gateway_url, customers_url, sandbox: sandbox_urls, cancel, tasks })
+}
+
+/// Points the connectors at a sandbox, with the sandbox's fixed credentials.
+pub fn point_at_sandbox(config: &mut Config, secrets: &mut Secrets, urls: &SandboxUrls) {
+    use isthmus_sandbox::credentials as c;
+    config.salesforce.login_url = urls.salesforce.clone();
+    config.salesforce.client_id = c::SF_CLIENT_ID.to_string();
+    config.netsuite.account_id = c::NS_ACCOUNT_ID.to_string();
+    config.netsuite.base_url = urls.netsuite.clone();
+    config.netsuite.consumer_key = c::NS_CONSUMER_KEY.to_string();
+    config.netsuite.token_id = c::NS_TOKEN_ID.to_string();
+    secrets.salesforce_client_secret = Some(SecretString::from(c::SF_CLIENT_SECRET.to_string()));
+    secrets.netsuite_consumer_secret = Some(SecretString::from(c::NS_CONSUMER_SECRET.to_string()));
+    secrets.netsuite_token_secret = Some(SecretString::from(c::NS_TOKEN_SECRET.to_string()));
+}
