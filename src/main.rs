@@ -13,7 +13,11 @@ use isthmus_sandbox::{Sandbox, SandboxConfig};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(name = "isthmus", version, about = "Salesforce ⇄ NetSuite integration: one binary, every part.")]
+#[command(
+    name = "isthmus",
+    version,
+    about = "Salesforce ⇄ NetSuite integration: one binary, every part."
+)]
 struct Cli {
     /// TOML config file (defaults: `isthmus config`). Also ISTHMUS_CONFIG.
     #[arg(long, global = true, env = "ISTHMUS_CONFIG")]
@@ -66,16 +70,19 @@ enum Part {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,h2=warn,tower=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,h2=warn,tower=warn".into()),
         )
         .init();
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { part } => serve(part, config).await,
-        Command::Sandbox { salesforce_port, netsuite_port, no_seed } => {
-            sandbox(salesforce_port, netsuite_port, !no_seed).await
-        }
+        Command::Sandbox {
+            salesforce_port,
+            netsuite_port,
+            no_seed,
+        } => sandbox(salesforce_port, netsuite_port, !no_seed).await,
         Command::Dev { port } => {
             if let Ok(url) = std::env::var("REDIS_URL") {
                 if config.store.redis_url.is_empty() {
@@ -101,7 +108,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -116,7 +124,11 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
     let store = wiring::store(&config, false).await?;
     match part {
         Part::Customers => {
-            let addr: SocketAddr = config.customers.listen.parse().context("customers.listen")?;
+            let addr: SocketAddr = config
+                .customers
+                .listen
+                .parse()
+                .context("customers.listen")?;
             let listener = TcpListener::bind(addr).await?;
             let flows = wiring::customer_flows(&config, &secrets, store)?;
             isthmus_customers::run(listener, flows, shutdown_signal()).await?;
@@ -125,8 +137,12 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
             let addr: SocketAddr = config.gateway.listen.parse().context("gateway.listen")?;
             let listener = TcpListener::bind(addr).await?;
             let keys = wiring::api_keys(&secrets)?;
-            let gateway =
-                Gateway::new(&config.gateway.customers_url, store, keys, wiring::gateway_settings(&config))?;
+            let gateway = Gateway::new(
+                &config.gateway.customers_url,
+                store,
+                keys,
+                wiring::gateway_settings(&config),
+            )?;
             isthmus_gateway::run(listener, gateway, shutdown_signal()).await?;
         }
     }
@@ -135,10 +151,18 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
 
 async fn sandbox(salesforce_port: u16, netsuite_port: u16, seed: bool) -> anyhow::Result<()> {
     use isthmus_sandbox::credentials as c;
-    let sandbox = Sandbox::new(SandboxConfig { seed, ..Default::default() })?;
+    let sandbox = Sandbox::new(SandboxConfig {
+        seed,
+        ..Default::default()
+    })?;
     let sf = TcpListener::bind(("127.0.0.1", salesforce_port)).await?;
     let ns = TcpListener::bind(("127.0.0.1", netsuite_port)).await?;
-    println!("Salesforce sandbox: http://{} (client_id {}, client_secret {})", sf.local_addr()?, c::SF_CLIENT_ID, c::SF_CLIENT_SECRET);
+    println!(
+        "Salesforce sandbox: http://{} (client_id {}, client_secret {})",
+        sf.local_addr()?,
+        c::SF_CLIENT_ID,
+        c::SF_CLIENT_SECRET
+    );
     println!(
         "NetSuite sandbox:   http://{} (account {}, consumer key {}, token id {}; secrets in isthmus_sandbox::credentials)",
         ns.local_addr()?,
@@ -148,8 +172,16 @@ async fn sandbox(salesforce_port: u16, netsuite_port: u16, seed: bool) -> anyhow
     );
     let stop = tokio_util::sync::CancellationToken::new();
     let (a, b) = (stop.clone(), stop.clone());
-    let sf_task = tokio::spawn(isthmus_sandbox::serve(sf, sandbox.salesforce_router(), async move { a.cancelled().await }));
-    let ns_task = tokio::spawn(isthmus_sandbox::serve(ns, sandbox.netsuite_router(), async move { b.cancelled().await }));
+    let sf_task = tokio::spawn(isthmus_sandbox::serve(
+        sf,
+        sandbox.salesforce_router(),
+        async move { a.cancelled().await },
+    ));
+    let ns_task = tokio::spawn(isthmus_sandbox::serve(
+        ns,
+        sandbox.netsuite_router(),
+        async move { b.cancelled().await },
+    ));
     shutdown_signal().await;
     stop.cancel();
     sf_task.await??;
@@ -158,19 +190,31 @@ async fn sandbox(salesforce_port: u16, netsuite_port: u16, seed: bool) -> anyhow
 }
 
 fn random_key() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 async fn dev(config: Config, port: u16) -> anyhow::Result<()> {
     let secrets = Secrets::load(&config)?;
     let store = wiring::store(&config, true).await?;
-    let store_kind = if config.store.redis_url.is_empty() { "in-memory store" } else { "Redis" };
-    let sandbox = Sandbox::new(SandboxConfig { seed: true, ..Default::default() })?;
+    let store_kind = if config.store.redis_url.is_empty() {
+        "in-memory store"
+    } else {
+        "Redis"
+    };
+    let sandbox = Sandbox::new(SandboxConfig {
+        seed: true,
+        ..Default::default()
+    })?;
     let (sf_key, ns_key) = (random_key(), random_key());
     let mut keys = ApiKeys::default();
     keys.insert("dev-salesforce", &[Scope::Salesforce], &sf_key);
     keys.insert("dev-netsuite", &[Scope::NetSuite], &ns_key);
-    let demo = isthmus_sandbox::seed::demo_account_id(&sandbox).context("the demo account is missing from the seed")?;
+    let demo = isthmus_sandbox::seed::demo_account_id(&sandbox)
+        .context("the demo account is missing from the seed")?;
     let mesh = mesh::start(MeshOptions {
         config,
         secrets,
@@ -190,7 +234,10 @@ async fn dev(config: Config, port: u16) -> anyhow::Result<()> {
     println!("  API key (Salesforce routes): {sf_key}");
     println!("  API key (NetSuite routes):   {ns_key}");
     println!();
-    println!("Click \"Sync to NetSuite\" on the seeded account {}:", isthmus_sandbox::seed::DEMO_ACCOUNT_NAME);
+    println!(
+        "Click \"Sync to NetSuite\" on the seeded account {}:",
+        isthmus_sandbox::seed::DEMO_ACCOUNT_NAME
+    );
     println!("  curl -s -X POST -H 'Authorization: Bearer {sf_key}' {}/v1/salesforce/accounts/{demo}/sync", mesh.gateway_url);
     println!("Preview first (dry run):");
     println!("  curl -s -X POST -H 'Authorization: Bearer {sf_key}' '{}/v1/salesforce/accounts/{demo}/sync?dry_run=true'", mesh.gateway_url);

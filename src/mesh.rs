@@ -44,7 +44,10 @@ impl Mesh {
     }
 
     /// Waits until a part fails or `stop` resolves, then shuts the rest down.
-    pub async fn run_until(mut self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(
+        mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         tokio::select! {
             _ = stop => {}
             Some(joined) = self.tasks.join_next() => {
@@ -75,7 +78,9 @@ pub struct MeshOptions {
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("binding the {what} to {addr}"))
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} to {addr}"))
 }
 
 fn url_of(listener: &TcpListener) -> anyhow::Result<String> {
@@ -84,7 +89,14 @@ fn url_of(listener: &TcpListener) -> anyhow::Result<String> {
 
 /// Starts the sandbox (if any), the customers service and the gateway, each on its own port.
 pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
-    let MeshOptions { mut config, mut secrets, store, api_keys, gateway_addr, sandbox } = options;
+    let MeshOptions {
+        mut config,
+        mut secrets,
+        store,
+        api_keys,
+        gateway_addr,
+        sandbox,
+    } = options;
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
@@ -93,11 +105,18 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
         Some(sandbox) => {
             let sf = bind(loopback, "sandbox Salesforce").await?;
             let ns = bind(loopback, "sandbox NetSuite").await?;
-            let urls = SandboxUrls { salesforce: url_of(&sf)?, netsuite: url_of(&ns)? };
-            for (listener, router) in [(sf, sandbox.salesforce_router()), (ns, sandbox.netsuite_router())] {
+            let urls = SandboxUrls {
+                salesforce: url_of(&sf)?,
+                netsuite: url_of(&ns)?,
+            };
+            for (listener, router) in [
+                (sf, sandbox.salesforce_router()),
+                (ns, sandbox.netsuite_router()),
+            ] {
                 let stop = cancel.clone();
                 tasks.spawn(async move {
-                    isthmus_sandbox::serve(listener, router, async move { stop.cancelled().await }).await?;
+                    isthmus_sandbox::serve(listener, router, async move { stop.cancelled().await })
+                        .await?;
                     Ok(())
                 });
             }
@@ -112,20 +131,41 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
     let flows = wiring::customer_flows(&config, &secrets, store.clone())?;
     let stop = cancel.clone();
     tasks.spawn(async move {
-        isthmus_customers::run(customers_listener, flows, async move { stop.cancelled().await }).await?;
+        isthmus_customers::run(
+            customers_listener,
+            flows,
+            async move { stop.cancelled().await },
+        )
+        .await?;
         Ok(())
     });
 
     let gateway_listener = bind(gateway_addr, "gateway").await?;
     let gateway_url = url_of(&gateway_listener)?;
-    let gateway = Gateway::new(&customers_url, store, api_keys, wiring::gateway_settings(&config))?;
+    let gateway = Gateway::new(
+        &customers_url,
+        store,
+        api_keys,
+        wiring::gateway_settings(&config),
+    )?;
     let stop = cancel.clone();
     tasks.spawn(async move {
-        isthmus_gateway::run(gateway_listener, gateway, async move { stop.cancelled().await }).await?;
+        isthmus_gateway::run(
+            gateway_listener,
+            gateway,
+            async move { stop.cancelled().await },
+        )
+        .await?;
         Ok(())
     });
 
-    Ok(Mesh { gateway_url, customers_url, sandbox: sandbox_urls, cancel, tasks })
+    Ok(Mesh {
+        gateway_url,
+        customers_url,
+        sandbox: sandbox_urls,
+        cancel,
+        tasks,
+    })
 }
 
 /// Points the connectors at a sandbox, with the sandbox's fixed credentials.

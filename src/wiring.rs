@@ -38,7 +38,10 @@ pub fn salesforce(config: &Config, secrets: &Secrets) -> anyhow::Result<Salesfor
         login_url: s.login_url.clone(),
         api_version: s.api_version.clone(),
         client_id: s.client_id.clone(),
-        client_secret: required(&secrets.salesforce_client_secret, "ISTHMUS_SALESFORCE__CLIENT_SECRET")?,
+        client_secret: required(
+            &secrets.salesforce_client_secret,
+            "ISTHMUS_SALESFORCE__CLIENT_SECRET",
+        )?,
         timeout: Duration::from_millis(s.timeout_ms),
     })?)
 }
@@ -49,14 +52,24 @@ pub fn netsuite(config: &Config, secrets: &Secrets) -> anyhow::Result<NetSuiteCl
         account_id: n.account_id.clone(),
         base_url: (!n.base_url.is_empty()).then(|| n.base_url.clone()),
         consumer_key: n.consumer_key.clone(),
-        consumer_secret: required(&secrets.netsuite_consumer_secret, "ISTHMUS_NETSUITE__CONSUMER_SECRET")?,
+        consumer_secret: required(
+            &secrets.netsuite_consumer_secret,
+            "ISTHMUS_NETSUITE__CONSUMER_SECRET",
+        )?,
         token_id: n.token_id.clone(),
-        token_secret: required(&secrets.netsuite_token_secret, "ISTHMUS_NETSUITE__TOKEN_SECRET")?,
+        token_secret: required(
+            &secrets.netsuite_token_secret,
+            "ISTHMUS_NETSUITE__TOKEN_SECRET",
+        )?,
         timeout: Duration::from_millis(n.timeout_ms),
     })?)
 }
 
-pub fn customer_flows(config: &Config, secrets: &Secrets, store: Arc<dyn Store>) -> anyhow::Result<CustomerFlows> {
+pub fn customer_flows(
+    config: &Config,
+    secrets: &Secrets,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<CustomerFlows> {
     Ok(CustomerFlows::new(
         config.customers.clone(),
         salesforce(config, secrets)?,

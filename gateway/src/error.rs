@@ -43,8 +43,15 @@ impl ApiError {
             _ => ErrorCode::from_status(status),
         };
         let message = match status.code() {
-            tonic::Code::DeadlineExceeded => "the sync did not finish within the deadline".to_string(),
-            tonic::Code::Unavailable if status.metadata().get(isthmus_proto::error::ERROR_CODE_METADATA).is_none() => {
+            tonic::Code::DeadlineExceeded => {
+                "the sync did not finish within the deadline".to_string()
+            }
+            tonic::Code::Unavailable
+                if status
+                    .metadata()
+                    .get(isthmus_proto::error::ERROR_CODE_METADATA)
+                    .is_none() =>
+            {
                 "the service is unreachable".to_string()
             }
             _ => status.message().to_string(),

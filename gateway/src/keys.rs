@@ -44,7 +44,9 @@ pub struct Caller {
 
 impl Caller {
     pub fn may(&self, scope: Scope) -> bool {
-        self.scopes.iter().any(|s| *s == scope || *s == Scope::Admin)
+        self.scopes
+            .iter()
+            .any(|s| *s == scope || *s == Scope::Admin)
     }
 }
 
@@ -67,10 +69,16 @@ impl ApiKeys {
     /// Parses `name:scope+scope:key,…` (entries numbered from 1 in errors; keys never shown).
     pub fn parse(spec: &str) -> Result<Self, KeysError> {
         let mut keys = Self::default();
-        for (n, entry) in spec.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+        for (n, entry) in spec
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .enumerate()
+        {
             let n = n + 1;
             let mut parts = entry.splitn(3, ':');
-            let (Some(name), Some(scopes), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(name), Some(scopes), Some(key)) = (parts.next(), parts.next(), parts.next())
+            else {
                 return Err(KeysError::Malformed(n));
             };
             if name.is_empty() {
@@ -115,18 +123,33 @@ mod tests {
 
     #[test]
     fn keys_parse_with_scopes_and_never_keep_the_key() {
-        let keys = ApiKeys::parse("sfdc:salesforce:aaaaaaaaaaaaaaaaaaaaaaaa, ops:admin+netsuite:bbbbbbbbbbbbbbbbbbbbbbbb").unwrap();
+        let keys = ApiKeys::parse(
+            "sfdc:salesforce:aaaaaaaaaaaaaaaaaaaaaaaa, ops:admin+netsuite:bbbbbbbbbbbbbbbbbbbbbbbb",
+        )
+        .unwrap();
         let sf = keys.caller("aaaaaaaaaaaaaaaaaaaaaaaa").unwrap();
         assert!(sf.may(Scope::Salesforce) && !sf.may(Scope::NetSuite));
-        assert!(keys.caller("bbbbbbbbbbbbbbbbbbbbbbbb").unwrap().may(Scope::Salesforce));
+        assert!(keys
+            .caller("bbbbbbbbbbbbbbbbbbbbbbbb")
+            .unwrap()
+            .may(Scope::Salesforce));
         assert!(keys.caller("nope").is_none());
         assert!(!format!("{keys:?}").contains("aaaaaaaa"));
     }
 
     #[test]
     fn malformed_entries_are_refused_without_showing_the_key() {
-        assert_eq!(ApiKeys::parse("x:sales:aaaaaaaaaaaaaaaaaaaaaaaa").unwrap_err(), KeysError::UnknownScope(1));
-        assert_eq!(ApiKeys::parse("x:salesforce").unwrap_err(), KeysError::Malformed(1));
-        assert_eq!(ApiKeys::parse("x:salesforce:short").unwrap_err(), KeysError::TooShort(1));
+        assert_eq!(
+            ApiKeys::parse("x:sales:aaaaaaaaaaaaaaaaaaaaaaaa").unwrap_err(),
+            KeysError::UnknownScope(1)
+        );
+        assert_eq!(
+            ApiKeys::parse("x:salesforce").unwrap_err(),
+            KeysError::Malformed(1)
+        );
+        assert_eq!(
+            ApiKeys::parse("x:salesforce:short").unwrap_err(),
+            KeysError::TooShort(1)
+        );
     }
 }

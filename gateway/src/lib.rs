@@ -47,7 +47,10 @@ pub struct Gateway {
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("customers service URL {url:?} is invalid: {source}")]
-    ServiceUrl { url: String, source: tonic::transport::Error },
+    ServiceUrl {
+        url: String,
+        source: tonic::transport::Error,
+    },
 }
 
 impl Gateway {
@@ -60,7 +63,10 @@ impl Gateway {
         settings: GatewaySettings,
     ) -> Result<Self, GatewayError> {
         let channel = Endpoint::from_shared(customers_url.to_string())
-            .map_err(|source| GatewayError::ServiceUrl { url: customers_url.to_string(), source })?
+            .map_err(|source| GatewayError::ServiceUrl {
+                url: customers_url.to_string(),
+                source,
+            })?
             .connect_timeout(Duration::from_secs(2))
             .tcp_nodelay(true)
             .connect_lazy();

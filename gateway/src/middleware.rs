@@ -15,7 +15,10 @@ use crate::{scope_error, ApiError, Gateway};
 pub struct Trace(pub TraceContext);
 
 pub async fn trace(mut request: Request, next: Next) -> Response {
-    let header = request.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok());
+    let header = request
+        .headers()
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok());
     let context = TraceContext::from_header_or_new(header);
     let value = HeaderValue::from_str(&context.to_header()).ok();
     request.extensions_mut().insert(Trace(context));
@@ -41,7 +44,11 @@ fn required_scope(path: &str) -> Option<Option<Scope>> {
     }
 }
 
-pub async fn authenticate(State(gateway): State<Gateway>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(gateway): State<Gateway>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let trace_id = request
         .extensions()
         .get::<Trace>()
@@ -54,14 +61,22 @@ pub async fn authenticate(State(gateway): State<Gateway>, mut request: Request, 
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let Some(presented) = presented.filter(|p| !p.is_empty()) else {
-        return ApiError::new(ErrorCode::Unauthenticated, "missing `Authorization: Bearer <API key>`", &trace_id)
-            .into_response();
+        return ApiError::new(
+            ErrorCode::Unauthenticated,
+            "missing `Authorization: Bearer <API key>`",
+            &trace_id,
+        )
+        .into_response();
     };
     let Some(caller) = gateway.keys.caller(presented).cloned() else {
-        return ApiError::new(ErrorCode::Unauthenticated, "unknown API key", &trace_id).into_response();
+        return ApiError::new(ErrorCode::Unauthenticated, "unknown API key", &trace_id)
+            .into_response();
     };
     if let Some(scope) = scope {
         if !caller.may(scope) {

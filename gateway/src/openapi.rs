@@ -32,4 +32,3 @@ pub fn document() -> utoipa::openapi::OpenApi {
 pub fn openapi_json() -> String {
     document().to_pretty_json().unwrap_or_default()
 }
-

@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use isthmus_proto::common::v1::{SyncOptions, SyncResult};
-use isthmus_proto::customers::v1::{get_link_request, ChangeType, GetLinkRequest, SyncAccountRequest, SyncCustomerRequest};
+use isthmus_proto::customers::v1::{
+    get_link_request, ChangeType, GetLinkRequest, SyncAccountRequest, SyncCustomerRequest,
+};
 use isthmus_proto::trace::TRACEPARENT;
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
@@ -27,10 +29,16 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/v1/links/customers/{id}", get(get_link))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/openapi.json", get(|| async { Json(crate::openapi::document()) }))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(gateway.clone(), middleware::authenticate))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
+            middleware::authenticate,
+        ))
         .layer(axum::middleware::from_fn(middleware::trace))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(gateway)
@@ -64,9 +72,15 @@ pub struct FieldChangeJson {
 impl From<SyncResult> for SyncResultJson {
     fn from(r: SyncResult) -> Self {
         let outcome = isthmus_proto::common::v1::Outcome::try_from(r.outcome)
-            .map(|o| o.as_str_name().trim_start_matches("OUTCOME_").to_lowercase())
+            .map(|o| {
+                o.as_str_name()
+                    .trim_start_matches("OUTCOME_")
+                    .to_lowercase()
+            })
             .unwrap_or_else(|_| "unspecified".into());
-        let value = |s: Option<String>| s.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)));
+        let value = |s: Option<String>| {
+            s.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
+        };
         Self {
             outcome,
             flow: r.flow,
@@ -109,14 +123,27 @@ fn grpc_request<T>(gateway: &Gateway, trace: &Trace, message: T) -> tonic::Reque
     request
 }
 
-fn query_or_error<T: serde::de::DeserializeOwned>(raw: Option<&str>, trace_id: &str) -> Result<T, ApiError> {
-    serde_urlencoded_query(raw.unwrap_or("")).map_err(|e| ApiError::new(ErrorCode::InvalidArgument, format!("query string: {e}"), trace_id))
+fn query_or_error<T: serde::de::DeserializeOwned>(
+    raw: Option<&str>,
+    trace_id: &str,
+) -> Result<T, ApiError> {
+    serde_urlencoded_query(raw.unwrap_or("")).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("query string: {e}"),
+            trace_id,
+        )
+    })
 }
 
 fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, String> {
-    Query::<T>::try_from_uri(&format!("/?{raw}").parse().map_err(|_| "malformed query string".to_string())?)
-        .map(|q| q.0)
-        .map_err(|e| e.body_text())
+    Query::<T>::try_from_uri(
+        &format!("/?{raw}")
+            .parse()
+            .map_err(|_| "malformed query string".to_string())?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| e.body_text())
 }
 
 /// "Sync to NetSuite" for one account.
@@ -137,27 +164,49 @@ pub async fn sync_account(
     let trace_id = trace.0.trace_id.clone();
     let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
     let id = SalesforceId::parse(&raw_id).map_err(|e| {
-        ApiError::new(ErrorCode::InvalidArgument, format!("'{}' is not a Salesforce id: {e}", shown(&raw_id)), &trace_id)
+        ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("'{}' is not a Salesforce id: {e}", shown(&raw_id)),
+            &trace_id,
+        )
     })?;
     if id.key_prefix() != "001" {
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
-            format!("'{}' is not an Account id (Account ids start with 001)", shown(&raw_id)),
+            format!(
+                "'{}' is not an Account id (Account ids start with 001)",
+                shown(&raw_id)
+            ),
             &trace_id,
         ));
     }
     let idempotency = idempotency_key(&headers, &trace_id)?;
     let store_key = idempotency.map(|k| format!("accounts-sync:{id}:{}:{k}", query.dry_run));
     if let Some(key) = &store_key {
-        if let Some(stored) = gateway.store.idempotency_get(key).await.map_err(|e| store_error(e, &trace_id))? {
-            let mut response = (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], stored).into_response();
-            response.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+        if let Some(stored) = gateway
+            .store
+            .idempotency_get(key)
+            .await
+            .map_err(|e| store_error(e, &trace_id))?
+        {
+            let mut response = (
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                stored,
+            )
+                .into_response();
+            response.headers_mut().insert(
+                "idempotent-replayed",
+                axum::http::HeaderValue::from_static("true"),
+            );
             return Ok(response);
         }
     }
     let message = SyncAccountRequest {
         account_id: id.to_string(),
-        options: Some(SyncOptions { dry_run: query.dry_run }),
+        options: Some(SyncOptions {
+            dry_run: query.dry_run,
+        }),
     };
     let result = gateway
         .customers
@@ -174,7 +223,12 @@ pub async fn sync_account(
             .await
             .map_err(|e| store_error(e, &trace_id))?;
     }
-    Ok((StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok((
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// An event from a NetSuite User Event script or RESTlet.
@@ -206,7 +260,14 @@ pub async fn netsuite_event(
     let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {} bytes", gateway.settings.max_body_bytes), &trace_id)
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the body is larger than {} bytes",
+                    gateway.settings.max_body_bytes
+                ),
+                &trace_id,
+            )
         } else {
             ApiError::new(ErrorCode::InvalidArgument, e.body_text(), &trace_id)
         }
@@ -216,26 +277,47 @@ pub async fn netsuite_event(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !json_type {
-        return Err(ApiError::new(ErrorCode::InvalidArgument, "Content-Type must be application/json", &trace_id));
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            "Content-Type must be application/json",
+            &trace_id,
+        ));
     }
-    let event: NetSuiteEvent = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, format!("malformed event: {e}"), &trace_id))?;
+    let event: NetSuiteEvent = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("malformed event: {e}"),
+            &trace_id,
+        )
+    })?;
     let id = match &event.id {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Number(n) if n.is_u64() => n.to_string(),
-        _ => return Err(ApiError::new(ErrorCode::InvalidArgument, "`id` must be a NetSuite internal id", &trace_id)),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidArgument,
+                "`id` must be a NetSuite internal id",
+                &trace_id,
+            ))
+        }
     };
     if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
-            format!("'{}' is not a NetSuite internal id (digits only)", shown(&id)),
+            format!(
+                "'{}' is not a NetSuite internal id (digits only)",
+                shown(&id)
+            ),
             &trace_id,
         ));
     }
     if event.record_type != "customer" {
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
-            format!("record type '{}' is not synced (supported: customer)", shown(&event.record_type)),
+            format!(
+                "record type '{}' is not synced (supported: customer)",
+                shown(&event.record_type)
+            ),
             &trace_id,
         ));
     }
@@ -246,14 +328,19 @@ pub async fn netsuite_event(
         other => {
             return Err(ApiError::new(
                 ErrorCode::InvalidArgument,
-                format!("unknown event type '{}' (supported: create, edit, xedit, delete)", shown(other)),
+                format!(
+                    "unknown event type '{}' (supported: create, edit, xedit, delete)",
+                    shown(other)
+                ),
                 &trace_id,
             ))
         }
     };
     let message = SyncCustomerRequest {
         customer_id: id,
-        options: Some(SyncOptions { dry_run: query.dry_run }),
+        options: Some(SyncOptions {
+            dry_run: query.dry_run,
+        }),
         change: change as i32,
     };
     let result = gateway
@@ -288,18 +375,30 @@ pub async fn get_link(
     Path(raw_id): Path<String>,
 ) -> Result<Json<LinkJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
-    let key = if !raw_id.is_empty() && raw_id.len() <= 20 && raw_id.bytes().all(|b| b.is_ascii_digit()) {
-        get_link_request::Key::NetsuiteId(raw_id)
-    } else {
-        let id = SalesforceId::parse(&raw_id).map_err(|e| {
-            ApiError::new(ErrorCode::InvalidArgument, format!("'{}' is neither a NetSuite internal id nor a Salesforce id: {e}", shown(&raw_id)), &trace_id)
-        })?;
-        get_link_request::Key::SalesforceId(id.to_string())
-    };
+    let key =
+        if !raw_id.is_empty() && raw_id.len() <= 20 && raw_id.bytes().all(|b| b.is_ascii_digit()) {
+            get_link_request::Key::NetsuiteId(raw_id)
+        } else {
+            let id = SalesforceId::parse(&raw_id).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "'{}' is neither a NetSuite internal id nor a Salesforce id: {e}",
+                        shown(&raw_id)
+                    ),
+                    &trace_id,
+                )
+            })?;
+            get_link_request::Key::SalesforceId(id.to_string())
+        };
     let link = gateway
         .customers
         .clone()
-        .get_link(grpc_request(&gateway, &trace, GetLinkRequest { key: Some(key) }))
+        .get_link(grpc_request(
+            &gateway,
+            &trace,
+            GetLinkRequest { key: Some(key) },
+        ))
         .await
         .map_err(|s| ApiError::from_status(&s, &trace_id))?
         .into_inner();
@@ -326,19 +425,30 @@ pub async fn readyz(State(gateway): State<Gateway>) -> Response {
         Ok(()) => "ok".to_string(),
         Err(e) => format!("down: {e}"),
     };
-    let mut health = tonic_health::pb::health_client::HealthClient::new(gateway.customers_channel.clone());
+    let mut health =
+        tonic_health::pb::health_client::HealthClient::new(gateway.customers_channel.clone());
     let mut request = tonic::Request::new(tonic_health::pb::HealthCheckRequest {
         service: "isthmus.customers.v1.CustomerSync".into(),
     });
     request.set_timeout(std::time::Duration::from_secs(2));
     let customers = match health.check(request).await {
-        Ok(r) if r.get_ref().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 => "ok".to_string(),
+        Ok(r)
+            if r.get_ref().status
+                == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 =>
+        {
+            "ok".to_string()
+        }
         Ok(r) => format!("not serving ({})", r.get_ref().status),
         Err(s) => format!("down: {}", s.message()),
     };
     let ready = store == "ok" && customers == "ok";
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = serde_json::json!({ "ready": ready, "checks": { "store": store, "customers": customers } });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body =
+        serde_json::json!({ "ready": ready, "checks": { "store": store, "customers": customers } });
     (status, Json(body)).into_response()
 }
 
@@ -347,7 +457,12 @@ async fn not_found(Extension(trace): Extension<Trace>) -> ApiError {
 }
 
 async fn method_not_allowed(Extension(trace): Extension<Trace>) -> Response {
-    let mut response = ApiError::new(ErrorCode::InvalidArgument, "method not allowed on this route", &trace.0.trace_id).into_response();
+    let mut response = ApiError::new(
+        ErrorCode::InvalidArgument,
+        "method not allowed on this route",
+        &trace.0.trace_id,
+    )
+    .into_response();
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
 }
@@ -359,7 +474,11 @@ fn store_error(err: isthmus_store::StoreError, trace_id: &str) -> ApiError {
 
 /// Caller input as it may appear in a message: at most 40 characters, escaped.
 fn shown(raw: &str) -> String {
-    raw.chars().take(40).collect::<String>().escape_debug().to_string()
+    raw.chars()
+        .take(40)
+        .collect::<String>()
+        .escape_debug()
+        .to_string()
 }
 
 /// The `Idempotency-Key` header, when present: 1 to 255 visible ASCII characters.
@@ -367,8 +486,15 @@ pub fn idempotency_key(headers: &HeaderMap, trace_id: &str) -> Result<Option<Str
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
     key.map(|k| Some(k.to_string())).ok_or_else(|| {
-        ApiError::new(ErrorCode::InvalidArgument, "Idempotency-Key must be 1 to 255 visible ASCII characters", trace_id)
+        ApiError::new(
+            ErrorCode::InvalidArgument,
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            trace_id,
+        )
     })
 }

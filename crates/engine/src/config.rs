@@ -32,7 +32,10 @@ pub enum ConfigError {
     #[error("config: {0}")]
     Figment(#[from] Box<figment::Error>),
     #[error("config: cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,9 +181,15 @@ impl Config {
             ));
         }
         if self.gateway.max_body_bytes == 0 {
-            return Err(ConfigError::Invalid("gateway.max_body_bytes must be > 0".into()));
+            return Err(ConfigError::Invalid(
+                "gateway.max_body_bytes must be > 0".into(),
+            ));
         }
-        if !self.store.connection.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        if !self
+            .store
+            .connection
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             || self.store.connection.is_empty()
         {
             return Err(ConfigError::Invalid(
@@ -195,7 +204,10 @@ impl Config {
 fn env_key_to_path(key: &str) -> Option<String> {
     let rest = key.strip_prefix("ISTHMUS_")?;
     let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
-    if parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
         return None;
     }
     Some(parts.join("."))
@@ -223,7 +235,11 @@ fn is_secret_env(key: &str) -> bool {
 }
 
 fn secret_env_name(section: &str, key: &str) -> String {
-    format!("ISTHMUS_{}__{}", section.to_ascii_uppercase(), key.to_ascii_uppercase())
+    format!(
+        "ISTHMUS_{}__{}",
+        section.to_ascii_uppercase(),
+        key.to_ascii_uppercase()
+    )
 }
 
 fn reject_secrets_in_file(text: &str, path: &Path) -> Result<(), ConfigError> {
@@ -259,8 +275,14 @@ impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let set = |s: &Option<SecretString>| if s.is_some() { "[set]" } else { "[unset]" };
         f.debug_struct("Secrets")
-            .field("salesforce_client_secret", &set(&self.salesforce_client_secret))
-            .field("netsuite_consumer_secret", &set(&self.netsuite_consumer_secret))
+            .field(
+                "salesforce_client_secret",
+                &set(&self.salesforce_client_secret),
+            )
+            .field(
+                "netsuite_consumer_secret",
+                &set(&self.netsuite_consumer_secret),
+            )
             .field("netsuite_token_secret", &set(&self.netsuite_token_secret))
             .field("gateway_api_keys", &set(&self.gateway_api_keys))
             .finish()
@@ -270,21 +292,24 @@ impl std::fmt::Debug for Secrets {
 impl Secrets {
     /// Reads each secret from `ISTHMUS_<SECTION>__<KEY>` or else from the `*_file` the config names.
     pub fn load(config: &Config) -> Result<Self, ConfigError> {
-        let one = |section: &str, key: &str, file: &str| -> Result<Option<SecretString>, ConfigError> {
-            if let Ok(value) = std::env::var(secret_env_name(section, key)) {
-                if !value.is_empty() {
-                    return Ok(Some(SecretString::from(value)));
+        let one =
+            |section: &str, key: &str, file: &str| -> Result<Option<SecretString>, ConfigError> {
+                if let Ok(value) = std::env::var(secret_env_name(section, key)) {
+                    if !value.is_empty() {
+                        return Ok(Some(SecretString::from(value)));
+                    }
                 }
-            }
-            if file.is_empty() {
-                return Ok(None);
-            }
-            let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
-                path: file.to_string(),
-                source,
-            })?;
-            Ok(Some(SecretString::from(text.trim_end_matches(['\n', '\r']).to_string())))
-        };
+                if file.is_empty() {
+                    return Ok(None);
+                }
+                let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+                    path: file.to_string(),
+                    source,
+                })?;
+                Ok(Some(SecretString::from(
+                    text.trim_end_matches(['\n', '\r']).to_string(),
+                )))
+            };
         Ok(Self {
             salesforce_client_secret: one(
                 "salesforce",
@@ -296,7 +321,11 @@ impl Secrets {
                 "consumer_secret",
                 &config.netsuite.consumer_secret_file,
             )?,
-            netsuite_token_secret: one("netsuite", "token_secret", &config.netsuite.token_secret_file)?,
+            netsuite_token_secret: one(
+                "netsuite",
+                "token_secret",
+                &config.netsuite.token_secret_file,
+            )?,
             gateway_api_keys: one("gateway", "api_keys", &config.gateway.api_keys_file)?,
         })
     }
@@ -307,7 +336,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -322,11 +354,17 @@ mod tests {
     fn file_overrides_defaults_and_env_overrides_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("isthmus.toml");
-        std::fs::write(&path, "[gateway]\nlisten = \"127.0.0.1:9000\"\nsync_deadline_ms = 5000\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "[gateway]\nlisten = \"127.0.0.1:9000\"\nsync_deadline_ms = 5000\n",
+        )
+        .unwrap();
         let config = Config::load_from(
             Some(&path),
-            env(&[("ISTHMUS_GATEWAY__SYNC_DEADLINE_MS", "7000"), ("OTHER", "x")]),
+            env(&[
+                ("ISTHMUS_GATEWAY__SYNC_DEADLINE_MS", "7000"),
+                ("OTHER", "x"),
+            ]),
         )
         .unwrap();
         assert_eq!(config.gateway.listen, "127.0.0.1:9000");
@@ -354,16 +392,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("isthmus.toml");
         std::fs::write(&path, "[netsuite]\ntoken_secret = \"abc\"\n").unwrap();
-        let err = Config::load_from(Some(&path), env(&[])).unwrap_err().to_string();
+        let err = Config::load_from(Some(&path), env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("ISTHMUS_NETSUITE__TOKEN_SECRET"), "{err}");
         assert!(!err.contains("abc"), "the secret must not be echoed: {err}");
     }
 
     #[test]
     fn secret_env_vars_never_become_config_values() {
-        let config =
-            Config::load_from(None, env(&[("ISTHMUS_SALESFORCE__CLIENT_SECRET", "hunter2")]))
-                .unwrap();
+        let config = Config::load_from(
+            None,
+            env(&[("ISTHMUS_SALESFORCE__CLIENT_SECRET", "hunter2")]),
+        )
+        .unwrap();
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 

@@ -38,7 +38,9 @@ where
                         tracing::warn!(resource = %lease.resource, "lease lost while syncing");
                         break;
                     }
-                    Err(err) => tracing::warn!(resource = %lease.resource, %err, "lease renewal failed"),
+                    Err(err) => {
+                        tracing::warn!(resource = %lease.resource, %err, "lease renewal failed")
+                    }
                 }
             }
         }

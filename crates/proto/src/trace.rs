@@ -26,8 +26,13 @@ impl TraceContext {
     /// Parses `00-<32 hex>-<16 hex>-<2 hex>`; `None` when malformed or all-zero.
     pub fn parse(header: &str) -> Option<Self> {
         let mut parts = header.trim().split('-');
-        let (version, trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        let is_hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let (version, trace, span, flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let is_hex = |s: &str, n: usize| {
+            s.len() == n
+                && s.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        };
         let valid = is_hex(version, 2)
             && version != "ff"
             && is_hex(trace, 32)
@@ -70,9 +75,16 @@ mod tests {
         let root = TraceContext::new_root();
         assert_eq!(TraceContext::parse(&root.to_header()), Some(root));
         let w3c = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        assert_eq!(TraceContext::parse(w3c).unwrap().trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
-        for bad in ["", "00-xyz-00f067aa0ba902b7-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"] {
+        assert_eq!(
+            TraceContext::parse(w3c).unwrap().trace_id,
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        for bad in [
+            "",
+            "00-xyz-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        ] {
             assert_eq!(TraceContext::parse(bad), None, "{bad}");
         }
     }

@@ -45,9 +45,11 @@ impl Keys {
         format!("{}lock:{resource}", self.prefix)
     }
 
-    /// `isthmus:{c}:fence:<resource>`: the counter fencing tokens are drawn from.
-    pub fn fence(&self, resource: &str) -> String {
-        format!("{}fence:{resource}", self.prefix)
+    /// `isthmus:{c}:fence`: the one counter every fencing token of the connection is drawn
+    /// from. One counter (not one per resource) means a lock taken for a sync that then fails,
+    /// or finds nothing, leaves no key behind once released.
+    pub fn fence(&self) -> String {
+        format!("{}fence", self.prefix)
     }
 
     /// `isthmus:{c}:idem:<key>`
@@ -82,7 +84,7 @@ mod tests {
             "isthmus:{prod}:link:ns:customer:42"
         );
         assert_eq!(keys.lock("opp:1"), "isthmus:{prod}:lock:opp:1");
-        assert_eq!(keys.fence("opp:1"), "isthmus:{prod}:fence:opp:1");
+        assert_eq!(keys.fence(), "isthmus:{prod}:fence");
         assert_eq!(keys.idempotency("k"), "isthmus:{prod}:idem:k");
     }
 

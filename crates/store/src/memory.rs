@@ -30,8 +30,8 @@ struct State {
     by_netsuite: HashMap<(String, String), String>,
     /// resource → current lease.
     locks: HashMap<String, Expiring<u64>>,
-    /// resource → last token handed out.
-    fences: HashMap<String, u64>,
+    /// The last token handed out (one counter for every resource, as in Redis).
+    fence: u64,
     idempotency: HashMap<String, Expiring<Vec<u8>>>,
 }
 
@@ -149,9 +149,8 @@ impl Store for MemoryStore {
         if state.locks.get(resource).is_some_and(Expiring::is_live) {
             return Ok(None);
         }
-        let fence = state.fences.entry(resource.to_owned()).or_default();
-        *fence += 1;
-        let token = *fence;
+        state.fence += 1;
+        let token = state.fence;
         state
             .locks
             .insert(resource.to_owned(), Expiring::new(token, ttl));

@@ -5,8 +5,10 @@
 //! - `link:sf:<kind>:<sf_id>` and `link:ns:<kind>:<ns_id>` both hold the whole [`Link`] as JSON,
 //!   so a lookup from either side is one `GET`.
 //! - `lock:<resource>` holds the decimal fencing token of the current lease, with the lease TTL.
-//! - `fence:<resource>` is the counter tokens are drawn from; it never expires, so tokens
-//!   strictly increase per resource across holders and lock expiries.
+//! - `fence` is the one counter every token of the connection is drawn from; it never expires,
+//!   so tokens strictly increase across holders, resources and lock expiries. When it is missing
+//!   (a new or restarted Redis without persistence) it is seeded from the server clock in
+//!   microseconds, so tokens issued after a restart still exceed those issued before it.
 //! - `idem:<key>` holds the stored answer bytes, with the record TTL.
 //!
 //! # Why Lua
@@ -15,8 +17,9 @@
 //! as `EVALSHA` (the client loads it and retries on `NOSCRIPT`, e.g. after a server restart).
 //!
 //! # What each script guarantees
-//! - `ACQUIRE`: when the lock is free, draws the next token (`INCR fence`) and sets the lock to
-//!   it with the TTL; when held, changes nothing and replies nil.
+//! - `ACQUIRE`: when the lock is free, draws the next token (`INCR fence`, seeding the counter
+//!   from `TIME` when absent) and sets the lock to it with the TTL; when held, changes nothing
+//!   and replies nil.
 //! - `RENEW` / `RELEASE`: extend / delete the lock only while it holds the caller's token.
 //! - `PUT_LINK`: refuses (replies 0, writes nothing) unless the lock holds the caller's token;
 //!   otherwise deletes the reverse entry of any earlier link of either id, then writes both
@@ -36,16 +39,27 @@ use redis::{AsyncCommands, Script};
 
 use crate::{ttl_millis, Keys, Lease, Link, Result, Store, StoreError};
 
+/// Lua that seeds the fence counter `KEYS[1]` from the server clock (µs) when it is missing.
+const SEED_FENCE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local now = redis.call('TIME')
+  redis.call('SET', KEYS[1], now[1] .. string.format('%06d', tonumber(now[2])))
+end
+";
+
+/// KEYS: fence. Seeds the counter at connect, so the first lock adds no lasting key.
+static INIT: LazyLock<Script> = LazyLock::new(|| Script::new(&format!("{SEED_FENCE}return 1")));
+
 /// KEYS: fence, lock. ARGV: ttl ms. Reply: the new token, or nil when the lock is held.
 static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "if redis.call('EXISTS', KEYS[2]) == 1 then return false end{SEED_FENCE}{}",
         r"
-if redis.call('EXISTS', KEYS[2]) == 1 then return false end
 local token = redis.call('INCR', KEYS[1])
 redis.call('SET', KEYS[2], token, 'PX', ARGV[1])
 return token
 ",
-    )
+    ))
 });
 
 /// KEYS: lock. ARGV: token, ttl ms. Reply: 1 when extended, 0 when the lease was lost.
@@ -128,7 +142,8 @@ impl RedisStore {
     pub async fn connect(url: &str, connection: &str) -> Result<Self> {
         let keys = Keys::new(connection)?;
         let client = redis::Client::open(url)?;
-        let connection = ConnectionManager::new(client).await?;
+        let mut connection = ConnectionManager::new(client).await?;
+        let _: i64 = INIT.key(keys.fence()).invoke_async(&mut connection).await?;
         Ok(Self { connection, keys })
     }
 
@@ -208,7 +223,7 @@ impl Store for RedisStore {
 
     async fn acquire(&self, resource: &str, ttl: Duration) -> Result<Option<Lease>> {
         let token: Option<u64> = ACQUIRE
-            .key(self.keys.fence(resource))
+            .key(self.keys.fence())
             .key(self.keys.lock(resource))
             .arg(ttl_millis(ttl))
             .invoke_async(&mut self.connection.clone())

@@ -267,6 +267,40 @@ mod redis_layout {
     }
 
     #[tokio::test]
+    async fn a_released_lock_leaves_only_the_shared_counter_behind() {
+        let server = RedisServer::start();
+        let store = server.store().await;
+        for resource in ["customer:sf:001A", "customer:sf:001B", "customer:ns:7"] {
+            let lease = lease(&store, resource).await;
+            assert!(store.release(&lease).await.unwrap());
+        }
+        let c = server.connection();
+        assert_eq!(raw_keys(&server).await, [format!("isthmus:{{{c}}}:fence")]);
+    }
+
+    #[tokio::test]
+    async fn tokens_still_increase_after_the_counter_is_lost() {
+        let server = RedisServer::start();
+        let store = server.store().await;
+        let first = lease(&store, "customer:sf:001A").await;
+        assert!(store.release(&first).await.unwrap());
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::cmd("DEL")
+            .arg(store.keys().fence())
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        let second = lease(&store, "customer:sf:001A").await;
+        assert!(
+            second.token > first.token,
+            "{} > {}",
+            second.token,
+            first.token
+        );
+    }
+
+    #[tokio::test]
     async fn keys_use_the_connection_name_as_hash_tag() {
         let server = RedisServer::start();
         let store = server.store().await;
@@ -278,7 +312,7 @@ mod redis_layout {
         assert_eq!(
             raw_keys(&server).await,
             [
-                format!("isthmus:{{{c}}}:fence:customer:001A"),
+                format!("isthmus:{{{c}}}:fence"),
                 format!("isthmus:{{{c}}}:idem:req-1"),
                 format!("isthmus:{{{c}}}:link:ns:customer:42"),
                 format!("isthmus:{{{c}}}:link:sf:customer:001A"),

@@ -10,7 +10,9 @@ use std::future::Future;
 use isthmus_engine::customers::{is_netsuite_id, CustomerChange, CustomerFlows};
 use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::customers::v1::customer_sync_server::{CustomerSync, CustomerSyncServer};
-use isthmus_proto::customers::v1::{get_link_request, ChangeType, GetLinkRequest, Link, SyncAccountRequest, SyncCustomerRequest};
+use isthmus_proto::customers::v1::{
+    get_link_request, ChangeType, GetLinkRequest, Link, SyncAccountRequest, SyncCustomerRequest,
+};
 use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::{ErrorCode, FILE_DESCRIPTOR_SET};
 use isthmus_salesforce::id::SalesforceId;
@@ -32,9 +34,15 @@ impl CustomerSyncService {
 
 /// An 18-character Account id, or an `INVALID_ARGUMENT` status saying what is wrong with it.
 pub fn parse_account_id(raw: &str) -> Result<SalesforceId, Status> {
-    let shown = raw.chars().take(40).collect::<String>().escape_debug().to_string();
-    let id = SalesforceId::parse(raw)
-        .map_err(|e| ErrorCode::InvalidArgument.status(format!("'{shown}' is not a Salesforce id: {e}")))?;
+    let shown = raw
+        .chars()
+        .take(40)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    let id = SalesforceId::parse(raw).map_err(|e| {
+        ErrorCode::InvalidArgument.status(format!("'{shown}' is not a Salesforce id: {e}"))
+    })?;
     if id.key_prefix() != "001" {
         return Err(ErrorCode::InvalidArgument.status(format!(
             "'{shown}' is not an Account id (Account ids start with 001, this one with {})",
@@ -46,7 +54,10 @@ pub fn parse_account_id(raw: &str) -> Result<SalesforceId, Status> {
 
 #[tonic::async_trait]
 impl CustomerSync for CustomerSyncService {
-    async fn sync_account(&self, request: Request<SyncAccountRequest>) -> Result<Response<SyncResult>, Status> {
+    async fn sync_account(
+        &self,
+        request: Request<SyncAccountRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
         let trace_id = trace_id_of(request.metadata());
         let request = request.into_inner();
         let id = parse_account_id(&request.account_id)?;
@@ -55,22 +66,36 @@ impl CustomerSync for CustomerSyncService {
         Ok(Response::new(result))
     }
 
-    async fn sync_customer(&self, request: Request<SyncCustomerRequest>) -> Result<Response<SyncResult>, Status> {
+    async fn sync_customer(
+        &self,
+        request: Request<SyncCustomerRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
         let trace_id = trace_id_of(request.metadata());
         let request = request.into_inner();
         if !is_netsuite_id(&request.customer_id) {
             return Err(ErrorCode::InvalidArgument.status(format!(
                 "'{}' is not a NetSuite internal id (digits only)",
-                request.customer_id.chars().take(40).collect::<String>().escape_debug()
+                request
+                    .customer_id
+                    .chars()
+                    .take(40)
+                    .collect::<String>()
+                    .escape_debug()
             )));
         }
         let change = match ChangeType::try_from(request.change) {
             Ok(ChangeType::Delete) => CustomerChange::Delete,
             Ok(_) => CustomerChange::Upsert,
-            Err(_) => return Err(ErrorCode::InvalidArgument.status(format!("unknown change type {}", request.change))),
+            Err(_) => {
+                return Err(ErrorCode::InvalidArgument
+                    .status(format!("unknown change type {}", request.change)))
+            }
         };
         let dry_run = request.options.is_some_and(|o| o.dry_run);
-        let result = self.flows.sync_customer(&request.customer_id, change, dry_run, &trace_id).await?;
+        let result = self
+            .flows
+            .sync_customer(&request.customer_id, change, dry_run, &trace_id)
+            .await?;
         Ok(Response::new(result))
     }
 
@@ -82,11 +107,15 @@ impl CustomerSync for CustomerSyncService {
             }
             Some(get_link_request::Key::NetsuiteId(id)) => {
                 if !is_netsuite_id(&id) {
-                    return Err(ErrorCode::InvalidArgument.status("netsuite_id must be digits only"));
+                    return Err(
+                        ErrorCode::InvalidArgument.status("netsuite_id must be digits only")
+                    );
                 }
                 self.flows.link_by_netsuite(&id).await?
             }
-            None => return Err(ErrorCode::InvalidArgument.status("give salesforce_id or netsuite_id")),
+            None => {
+                return Err(ErrorCode::InvalidArgument.status("give salesforce_id or netsuite_id"))
+            }
         };
         let link = link.ok_or_else(|| ErrorCode::NotFound.status("no link for that record"))?;
         Ok(Response::new(Link {
@@ -129,7 +158,10 @@ pub async fn run(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(service)
-        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        )
         .await?;
     Ok(())
 }

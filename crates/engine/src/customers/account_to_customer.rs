@@ -18,35 +18,62 @@ use crate::lock::with_lock;
 
 /// How the far customer was found.
 enum Found {
-    Customer { record: Record, rule: &'static str },
-    Ambiguous { rule: &'static str, candidates: Vec<String> },
+    Customer {
+        record: Record,
+        rule: &'static str,
+    },
+    Ambiguous {
+        rule: &'static str,
+        candidates: Vec<String>,
+    },
     Nothing,
 }
 
 impl CustomerFlows {
-    /// Syncs one account to NetSuite under the account's lock.
-    pub async fn sync_account(&self, id: &SalesforceId, dry_run: bool, trace_id: &str) -> Result<SyncResult> {
+    /// Syncs one account to NetSuite under the account's lock. A dry run takes no lock: it
+    /// writes nothing, in Redis either.
+    pub async fn sync_account(
+        &self,
+        id: &SalesforceId,
+        dry_run: bool,
+        trace_id: &str,
+    ) -> Result<SyncResult> {
+        if dry_run {
+            return self.account_to_customer(id, trace_id, None).await;
+        }
         let resource = format!("{LINK_KIND}:sf:{id}");
-        with_lock(&self.store, &resource, self.config.lock_ttl(), self.config.lock_wait(), |lease| {
-            self.account_to_customer(id, dry_run, trace_id, lease)
-        })
+        with_lock(
+            &self.store,
+            &resource,
+            self.config.lock_ttl(),
+            self.config.lock_wait(),
+            |lease| self.account_to_customer(id, trace_id, Some(lease)),
+        )
         .await
     }
 
     async fn account_to_customer(
         &self,
         id: &SalesforceId,
-        dry_run: bool,
         trace_id: &str,
-        lease: Lease,
+        lease: Option<Lease>,
     ) -> Result<SyncResult> {
+        let dry_run = lease.is_none();
         let account = self.read_account(id).await?;
         let doc = mapping::from_account(&self.config, &account);
         let hash = doc.content_hash();
         let written_back = text(&account, "NetSuite_Id__c");
-        let link = self.store.link_by_salesforce(LINK_KIND, id.as_str()).await?;
+        let link = self
+            .store
+            .link_by_salesforce(LINK_KIND, id.as_str())
+            .await?;
 
-        let mut out = result(FLOW_ACCOUNT_TO_CUSTOMER, Outcome::Unchanged, dry_run, trace_id);
+        let mut out = result(
+            FLOW_ACCOUNT_TO_CUSTOMER,
+            Outcome::Unchanged,
+            dry_run,
+            trace_id,
+        );
         out.salesforce_id = id.to_string();
         if let Some(link) = &link {
             if link.salesforce_hash == hash && written_back.as_deref() == Some(&link.netsuite_id) {
@@ -56,7 +83,9 @@ impl CustomerFlows {
             }
         }
 
-        let found = self.find_customer(id, &account, &doc, link.as_ref(), &mut out.warnings).await?;
+        let found = self
+            .find_customer(id, &account, &doc, link.as_ref(), &mut out.warnings)
+            .await?;
         let (customer, rule) = match found {
             Found::Ambiguous { rule, candidates } => {
                 out.outcome = Outcome::Conflict as i32;
@@ -85,7 +114,9 @@ impl CustomerFlows {
 
         // Plan: the customer's own fields, then each contact.
         let target = mapping::field_view(&self.config, &doc, true);
-        let current = far.as_ref().map(|f| mapping::field_view(&self.config, f, true));
+        let current = far
+            .as_ref()
+            .map(|f| mapping::field_view(&self.config, f, true));
         let mut changes = diff("netsuite.customer", current.as_ref(), &target);
         let needs_external_id = customer
             .as_ref()
@@ -94,18 +125,32 @@ impl CustomerFlows {
             changes.push(FieldChange {
                 record: "netsuite.customer".into(),
                 field: "externalId".into(),
-                before: customer.as_ref().and_then(|c| text(c, "externalId")).map(|v| json!(v).to_string()),
+                before: customer
+                    .as_ref()
+                    .and_then(|c| text(c, "externalId"))
+                    .map(|v| json!(v).to_string()),
                 after: Some(json!(id.as_str()).to_string()),
             });
         }
         let customer_changed = !changes.is_empty();
-        let (pairs, untouched) = pair_contacts(&doc.contacts, far.as_ref().map_or(&[][..], |f| &f.contacts));
+        let (pairs, untouched) =
+            pair_contacts(&doc.contacts, far.as_ref().map_or(&[][..], |f| &f.contacts));
         let mut contact_writes: Vec<&ContactPair> = Vec::new();
         for pair in &pairs {
             let record = format!("netsuite.contact[{}]", pair.desired.display_name());
-            let before = pair.existing.as_ref().map(|c| mapping::contact_view(c, true));
-            let contact_changes = diff(&record, before.as_ref(), &mapping::contact_view(&pair.desired, true));
-            let external_missing = pair.existing.as_ref().is_some_and(|e| e.salesforce_id != pair.desired.salesforce_id);
+            let before = pair
+                .existing
+                .as_ref()
+                .map(|c| mapping::contact_view(c, true));
+            let contact_changes = diff(
+                &record,
+                before.as_ref(),
+                &mapping::contact_view(&pair.desired, true),
+            );
+            let external_missing = pair
+                .existing
+                .as_ref()
+                .is_some_and(|e| e.salesforce_id != pair.desired.salesforce_id);
             if !contact_changes.is_empty() || external_missing {
                 contact_writes.push(pair);
             }
@@ -119,9 +164,9 @@ impl CustomerFlows {
         } as i32;
         out.netsuite_id = customer_id.clone().unwrap_or_default();
         out.changes = changes;
-        if dry_run {
-            return Ok(out);
-        }
+        let Some(lease) = lease else {
+            return Ok(out); // dry run: the plan, no writes
+        };
 
         // Writes: customer (upsert by external id when new), contacts, link, write-back.
         let body = mapping::customer_body(&self.config, &doc);
@@ -131,7 +176,9 @@ impl CustomerFlows {
                 if customer_changed {
                     let mut body = body;
                     body.insert("externalId".into(), Value::String(id.to_string()));
-                    self.netsuite.update("customer", &cid, &body, &["addressBook"]).await?;
+                    self.netsuite
+                        .update("customer", &cid, &body, &["addressBook"])
+                        .await?;
                 }
                 cid
             }
@@ -142,10 +189,14 @@ impl CustomerFlows {
             match pair.existing.as_ref().and_then(|e| e.netsuite_id.clone()) {
                 Some(ns_contact) => {
                     body.insert("externalId".into(), Value::String(sf_contact.to_string()));
-                    self.netsuite.update("contact", &ns_contact, &body, &[]).await?;
+                    self.netsuite
+                        .update("contact", &ns_contact, &body, &[])
+                        .await?;
                 }
                 None => {
-                    self.netsuite.upsert("contact", sf_contact, &body, &[]).await?;
+                    self.netsuite
+                        .upsert("contact", sf_contact, &body, &[])
+                        .await?;
                 }
             }
         }
@@ -160,14 +211,19 @@ impl CustomerFlows {
             salesforce_hash: hash,
             netsuite_hash: far_after.normalise().content_hash(),
             salesforce_modstamp: text(&account, "SystemModstamp").unwrap_or_default(),
-            netsuite_modstamp: customer.as_ref().and_then(|c| text(c, "lastModifiedDate")).unwrap_or_default(),
+            netsuite_modstamp: customer
+                .as_ref()
+                .and_then(|c| text(c, "lastModifiedDate"))
+                .unwrap_or_default(),
             synced_at_ms: now_ms(),
         };
         self.store.put_link(&link, &lease).await?;
         if written_back.as_deref() != Some(customer_id.as_str()) {
             let mut body = Map::new();
             body.insert("NetSuite_Id__c".into(), Value::String(customer_id.clone()));
-            self.salesforce.update("Account", id.as_str(), &body).await?;
+            self.salesforce
+                .update("Account", id.as_str(), &body)
+                .await?;
         }
         out.netsuite_id = customer_id;
         Ok(out)
@@ -183,7 +239,9 @@ impl CustomerFlows {
         );
         let mut rows = self.salesforce.query(&q).await?;
         if rows.is_empty() {
-            return Err(EngineError::NotFound(format!("Salesforce account {id} does not exist")));
+            return Err(EngineError::NotFound(format!(
+                "Salesforce account {id} does not exist"
+            )));
         }
         Ok(rows.swap_remove(0))
     }
@@ -191,16 +249,25 @@ impl CustomerFlows {
     /// Creates the customer by upserting on its external id (the account id), so a retry after
     /// a lost answer updates the same customer instead of creating a second one.
     async fn create_customer(&self, id: &SalesforceId, mut body: Record) -> Result<String> {
-        body.insert("subsidiary".into(), json!({ "id": self.config.default_subsidiary }));
-        let location = self.netsuite.upsert("customer", id.as_str(), &body, &["addressBook"]).await?;
+        body.insert(
+            "subsidiary".into(),
+            json!({ "id": self.config.default_subsidiary }),
+        );
+        let location = self
+            .netsuite
+            .upsert("customer", id.as_str(), &body, &["addressBook"])
+            .await?;
         if let Some(internal) = location {
             return Ok(internal);
         }
         let created = self
             .read_customer(&format!("eid:{id}"))
             .await?
-            .ok_or_else(|| EngineError::Unprocessable(format!("NetSuite lost the customer created for {id}")))?;
-        text(&created, "id").ok_or_else(|| EngineError::Unprocessable("NetSuite customer without an id".into()))
+            .ok_or_else(|| {
+                EngineError::Unprocessable(format!("NetSuite lost the customer created for {id}"))
+            })?;
+        text(&created, "id")
+            .ok_or_else(|| EngineError::Unprocessable("NetSuite customer without an id".into()))
     }
 
     async fn find_customer(
@@ -213,7 +280,12 @@ impl CustomerFlows {
     ) -> Result<Found> {
         if let Some(link) = link {
             match self.read_customer(&link.netsuite_id).await? {
-                Some(record) => return Ok(Found::Customer { record, rule: "id_map" }),
+                Some(record) => {
+                    return Ok(Found::Customer {
+                        record,
+                        rule: "id_map",
+                    })
+                }
                 None => warnings.push(format!(
                     "linked NetSuite customer {} no longer exists; matching again",
                     link.netsuite_id
@@ -223,12 +295,16 @@ impl CustomerFlows {
         for rule in &self.config.matching {
             let found = match rule {
                 MatchRule::ExternalId => match self.read_customer(&format!("eid:{id}")).await? {
-                    Some(record) => Found::Customer { record, rule: rule.as_str() },
+                    Some(record) => Found::Customer {
+                        record,
+                        rule: rule.as_str(),
+                    },
                     None => Found::Nothing,
                 },
                 MatchRule::EmailDomain => {
                     let emails = doc.contacts.iter().filter_map(|c| c.email.as_deref());
-                    let domains = company_domains(&self.config, text(account, "Website").as_deref(), emails);
+                    let domains =
+                        company_domains(&self.config, text(account, "Website").as_deref(), emails);
                     self.match_by_domain(id, &domains).await?
                 }
                 MatchRule::CompanyName => match text(account, "Name") {
@@ -245,7 +321,11 @@ impl CustomerFlows {
 
     /// Unlinked customers (no externalId, or this account's id) whose e-mail or web address has
     /// one of the account's domains.
-    async fn match_by_domain(&self, id: &SalesforceId, domains: &std::collections::BTreeSet<String>) -> Result<Found> {
+    async fn match_by_domain(
+        &self,
+        id: &SalesforceId,
+        domains: &std::collections::BTreeSet<String>,
+    ) -> Result<Found> {
         if domains.is_empty() {
             return Ok(Found::Nothing);
         }
@@ -265,7 +345,11 @@ impl CustomerFlows {
         );
         let rows = self.netsuite.suiteql(&q).await?;
         let candidates = rows.iter().filter(|row| {
-            let hit = |field: &str| text(row, field).and_then(|v| domain_of(&v)).is_some_and(|d| domains.contains(&d));
+            let hit = |field: &str| {
+                text(row, field)
+                    .and_then(|v| domain_of(&v))
+                    .is_some_and(|d| domains.contains(&d))
+            };
             matchable(row, id) && (hit("email") || hit("url"))
         });
         self.one_candidate(MatchRule::EmailDomain, candidates).await
@@ -284,20 +368,34 @@ impl CustomerFlows {
         let rows = self.netsuite.suiteql(&q).await?;
         let candidates = rows.iter().filter(|row| {
             matchable(row, id)
-                && text(row, "companyname").is_some_and(|n| normalise_company(&self.config, &n) == key)
+                && text(row, "companyname")
+                    .is_some_and(|n| normalise_company(&self.config, &n) == key)
         });
         self.one_candidate(MatchRule::CompanyName, candidates).await
     }
 
-    async fn one_candidate<'a>(&self, rule: MatchRule, candidates: impl Iterator<Item = &'a Record>) -> Result<Found> {
-        let ids: Vec<String> = candidates.filter_map(|r| text(r, "id")).filter(|i| is_netsuite_id(i)).collect();
+    async fn one_candidate<'a>(
+        &self,
+        rule: MatchRule,
+        candidates: impl Iterator<Item = &'a Record>,
+    ) -> Result<Found> {
+        let ids: Vec<String> = candidates
+            .filter_map(|r| text(r, "id"))
+            .filter(|i| is_netsuite_id(i))
+            .collect();
         match ids.as_slice() {
             [] => Ok(Found::Nothing),
             [one] => Ok(match self.read_customer(one).await? {
-                Some(record) => Found::Customer { record, rule: rule.as_str() },
+                Some(record) => Found::Customer {
+                    record,
+                    rule: rule.as_str(),
+                },
                 None => Found::Nothing,
             }),
-            _ => Ok(Found::Ambiguous { rule: rule.as_str(), candidates: ids }),
+            _ => Ok(Found::Ambiguous {
+                rule: rule.as_str(),
+                candidates: ids,
+            }),
         }
     }
 }

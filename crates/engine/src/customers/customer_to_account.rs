@@ -28,27 +28,48 @@ impl CustomerFlows {
                 id.escape_debug()
             )));
         }
-        let resource = format!("{LINK_KIND}:ns:{id}");
-        with_lock(&self.store, &resource, self.config.lock_ttl(), self.config.lock_wait(), |lease| async move {
+        let run = |lease: Option<Lease>| async move {
             match change {
-                CustomerChange::Upsert => self.customer_to_account(id, dry_run, trace_id, lease).await,
-                CustomerChange::Delete => self.unlink_deleted_customer(id, dry_run, trace_id, lease).await,
+                CustomerChange::Upsert => self.customer_to_account(id, trace_id, lease).await,
+                CustomerChange::Delete => self.unlink_deleted_customer(id, trace_id, lease).await,
             }
-        })
+        };
+        if dry_run {
+            // A dry run takes no lock: it writes nothing, in Redis either.
+            return run(None).await;
+        }
+        let resource = format!("{LINK_KIND}:ns:{id}");
+        with_lock(
+            &self.store,
+            &resource,
+            self.config.lock_ttl(),
+            self.config.lock_wait(),
+            |lease| run(Some(lease)),
+        )
         .await
     }
 
-    async fn customer_to_account(&self, id: &str, dry_run: bool, trace_id: &str, lease: Lease) -> Result<SyncResult> {
-        let customer = self
-            .read_customer(id)
-            .await?
-            .ok_or_else(|| EngineError::NotFound(format!("NetSuite customer {id} does not exist")))?;
+    async fn customer_to_account(
+        &self,
+        id: &str,
+        trace_id: &str,
+        lease: Option<Lease>,
+    ) -> Result<SyncResult> {
+        let dry_run = lease.is_none();
+        let customer = self.read_customer(id).await?.ok_or_else(|| {
+            EngineError::NotFound(format!("NetSuite customer {id} does not exist"))
+        })?;
         let contacts = self.read_customer_contacts(id).await?;
         let doc = mapping::from_customer(&self.config, &customer, &contacts);
         let hash = doc.content_hash();
         let link = self.store.link_by_netsuite(LINK_KIND, id).await?;
 
-        let mut out = result(FLOW_CUSTOMER_TO_ACCOUNT, Outcome::Unchanged, dry_run, trace_id);
+        let mut out = result(
+            FLOW_CUSTOMER_TO_ACCOUNT,
+            Outcome::Unchanged,
+            dry_run,
+            trace_id,
+        );
         out.netsuite_id = id.to_string();
         if let Some(link) = &link {
             out.salesforce_id = link.salesforce_id.clone();
@@ -65,19 +86,27 @@ impl CustomerFlows {
             .and_then(|e| SalesforceId::parse(&e).ok())
             .filter(|e| e.key_prefix() == "001")
             .map(|e| e.to_string());
-        let account = self.find_account(id, linked.as_deref().or(external.as_deref())).await?;
+        let account = self
+            .find_account(id, linked.as_deref().or(external.as_deref()))
+            .await?;
         out.matched_rule = match (&account, &linked, &external) {
             (None, _, _) => "none",
             (Some(_), Some(_), _) => "id_map",
-            (Some(a), None, Some(e)) if text(a, "Id").as_deref() == Some(e.as_str()) => "external_id",
+            (Some(a), None, Some(e)) if text(a, "Id").as_deref() == Some(e.as_str()) => {
+                "external_id"
+            }
             (Some(_), _, _) => "netsuite_id",
         }
         .into();
         let account_id = account.as_ref().and_then(|a| text(a, "Id"));
-        let far = account.as_ref().map(|a| mapping::from_account(&self.config, a));
+        let far = account
+            .as_ref()
+            .map(|a| mapping::from_account(&self.config, a));
 
         let target = mapping::field_view(&self.config, &doc, false);
-        let current = far.as_ref().map(|f| mapping::field_view(&self.config, f, false));
+        let current = far
+            .as_ref()
+            .map(|f| mapping::field_view(&self.config, f, false));
         let mut changes = diff("salesforce.Account", current.as_ref(), &target);
         let written_back = account.as_ref().and_then(|a| text(a, "NetSuite_Id__c"));
         if written_back.as_deref() != Some(id) {
@@ -89,12 +118,20 @@ impl CustomerFlows {
             });
         }
         let account_changed = !changes.is_empty();
-        let (pairs, untouched) = pair_contacts(&doc.contacts, far.as_ref().map_or(&[][..], |f| &f.contacts));
+        let (pairs, untouched) =
+            pair_contacts(&doc.contacts, far.as_ref().map_or(&[][..], |f| &f.contacts));
         let mut contact_writes = Vec::new();
         for pair in &pairs {
             let record = format!("salesforce.Contact[{}]", pair.desired.display_name());
-            let before = pair.existing.as_ref().map(|c| mapping::contact_view(c, false));
-            let contact_changes = diff(&record, before.as_ref(), &mapping::contact_view(&pair.desired, false));
+            let before = pair
+                .existing
+                .as_ref()
+                .map(|c| mapping::contact_view(c, false));
+            let contact_changes = diff(
+                &record,
+                before.as_ref(),
+                &mapping::contact_view(&pair.desired, false),
+            );
             if !contact_changes.is_empty() || pair.existing.is_none() {
                 contact_writes.push(pair);
             }
@@ -107,9 +144,9 @@ impl CustomerFlows {
         } as i32;
         out.salesforce_id = account_id.clone().unwrap_or_default();
         out.changes = changes;
-        if dry_run {
-            return Ok(out);
-        }
+        let Some(lease) = lease else {
+            return Ok(out); // dry run: the plan, no writes
+        };
 
         let mut body = mapping::account_body(&self.config, &doc);
         body.insert("NetSuite_Id__c".into(), Value::String(id.to_string()));
@@ -117,7 +154,10 @@ impl CustomerFlows {
             // Upsert on NetSuite_Id__c: a retry finds the account the first attempt created.
             None => {
                 body.remove("NetSuite_Id__c");
-                self.salesforce.upsert("Account", "NetSuite_Id__c", id, &body).await?.id
+                self.salesforce
+                    .upsert("Account", "NetSuite_Id__c", id, &body)
+                    .await?
+                    .id
             }
             Some(aid) => {
                 if account_changed {
@@ -129,10 +169,16 @@ impl CustomerFlows {
         for pair in contact_writes {
             let body = mapping::sf_contact_body(&pair.desired, Some(&account_id));
             match pair.existing.as_ref().and_then(|e| e.salesforce_id.clone()) {
-                Some(sf_contact) => self.salesforce.update("Contact", &sf_contact, &body).await?,
+                Some(sf_contact) => {
+                    self.salesforce
+                        .update("Contact", &sf_contact, &body)
+                        .await?
+                }
                 None => {
                     let ns_contact = pair.desired.netsuite_id.clone().unwrap_or_default();
-                    self.salesforce.upsert("Contact", "NetSuite_Id__c", &ns_contact, &body).await?;
+                    self.salesforce
+                        .upsert("Contact", "NetSuite_Id__c", &ns_contact, &body)
+                        .await?;
                 }
             }
         }
@@ -145,7 +191,10 @@ impl CustomerFlows {
             netsuite_id: id.to_string(),
             salesforce_hash: far_after.normalise().content_hash(),
             netsuite_hash: hash,
-            salesforce_modstamp: account.as_ref().and_then(|a| text(a, "SystemModstamp")).unwrap_or_default(),
+            salesforce_modstamp: account
+                .as_ref()
+                .and_then(|a| text(a, "SystemModstamp"))
+                .unwrap_or_default(),
             netsuite_modstamp: text(&customer, "lastModifiedDate").unwrap_or_default(),
             synced_at_ms: now_ms(),
         };
@@ -167,15 +216,33 @@ impl CustomerFlows {
         );
         let rows = self.salesforce.query(&q).await?;
         // Prefer the account the link or externalId names.
-        let preferred = known.and_then(|k| rows.iter().position(|r| text(r, "Id").as_deref() == Some(k)));
-        Ok(preferred.or((!rows.is_empty()).then_some(0)).map(|i| rows[i].clone()))
+        let preferred = known.and_then(|k| {
+            rows.iter()
+                .position(|r| text(r, "Id").as_deref() == Some(k))
+        });
+        Ok(preferred
+            .or((!rows.is_empty()).then_some(0))
+            .map(|i| rows[i].clone()))
     }
 
-    async fn unlink_deleted_customer(&self, id: &str, dry_run: bool, trace_id: &str, lease: Lease) -> Result<SyncResult> {
-        let mut out = result(FLOW_CUSTOMER_TO_ACCOUNT, Outcome::Skipped, dry_run, trace_id);
+    async fn unlink_deleted_customer(
+        &self,
+        id: &str,
+        trace_id: &str,
+        lease: Option<Lease>,
+    ) -> Result<SyncResult> {
+        let dry_run = lease.is_none();
+        let mut out = result(
+            FLOW_CUSTOMER_TO_ACCOUNT,
+            Outcome::Skipped,
+            dry_run,
+            trace_id,
+        );
         out.netsuite_id = id.to_string();
         let Some(link) = self.store.link_by_netsuite(LINK_KIND, id).await? else {
-            out.warnings.push(format!("NetSuite customer {id} is not linked to a Salesforce account"));
+            out.warnings.push(format!(
+                "NetSuite customer {id} is not linked to a Salesforce account"
+            ));
             return Ok(out);
         };
         out.salesforce_id = link.salesforce_id.clone();
@@ -187,19 +254,26 @@ impl CustomerFlows {
             before: Some(json!(id).to_string()),
             after: None,
         });
-        if dry_run {
-            return Ok(out);
-        }
+        let Some(lease) = lease else {
+            return Ok(out); // dry run: the plan, no writes
+        };
         let mut body = Map::new();
         body.insert("NetSuite_Id__c".into(), Value::Null);
-        match self.salesforce.update("Account", &link.salesforce_id, &body).await {
+        match self
+            .salesforce
+            .update("Account", &link.salesforce_id, &body)
+            .await
+        {
             Ok(()) => {}
-            Err(err) if err.is_not_found() => out
-                .warnings
-                .push(format!("Salesforce account {} no longer exists", link.salesforce_id)),
+            Err(err) if err.is_not_found() => out.warnings.push(format!(
+                "Salesforce account {} no longer exists",
+                link.salesforce_id
+            )),
             Err(err) => return Err(err.into()),
         }
-        self.store.delete_link(LINK_KIND, &link.salesforce_id, &lease).await?;
+        self.store
+            .delete_link(LINK_KIND, &link.salesforce_id, &lease)
+            .await?;
         Ok(out)
     }
 }

@@ -62,7 +62,11 @@ impl ContactDoc {
 
     fn sort_key(&self) -> (String, String, String) {
         let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
-        (lower(&self.last_name), lower(&self.first_name), lower(&self.email))
+        (
+            lower(&self.last_name),
+            lower(&self.first_name),
+            lower(&self.email),
+        )
     }
 
     pub fn display_name(&self) -> String {
@@ -107,7 +111,10 @@ impl CustomerDoc {
 
 /// Trims a text value; empty becomes `None`.
 pub fn clean(value: Option<&str>) -> Option<String> {
-    value.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    value
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 #[cfg(test)]

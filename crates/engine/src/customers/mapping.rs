@@ -13,8 +13,15 @@ pub type Record = Map<String, Value>;
 
 /// Salesforce address parts, in canonical order, for a prefix ("Billing" or "Shipping").
 const SF_ADDRESS_PARTS: [&str; 5] = ["Street", "City", "State", "PostalCode", "Country"];
-pub const SF_CONTACT_FIELDS: [&str; 7] =
-    ["Id", "FirstName", "LastName", "Email", "Phone", "Title", "NetSuite_Id__c"];
+pub const SF_CONTACT_FIELDS: [&str; 7] = [
+    "Id",
+    "FirstName",
+    "LastName",
+    "Email",
+    "Phone",
+    "Title",
+    "NetSuite_Id__c",
+];
 
 /// A text value of a record field: strings as they are, numbers and booleans printed, a
 /// reference (`{"id": …}`) as its id.
@@ -29,7 +36,9 @@ pub fn text(record: &Record, field: &str) -> Option<String> {
 }
 
 fn opt(value: &Option<String>) -> Value {
-    value.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
+    value
+        .as_ref()
+        .map_or(Value::Null, |s| Value::String(s.clone()))
 }
 
 /// Maps a Salesforce account country (free text) to an ISO code through `customers.countries`;
@@ -47,7 +56,11 @@ pub fn country_code(config: &CustomersConfig, value: Option<String>) -> Option<S
 
 /// The Account fields a sync reads (scalar mapping, addresses, link fields).
 pub fn account_fields(config: &CustomersConfig) -> Vec<String> {
-    let mut fields = vec!["Id".to_string(), "NetSuite_Id__c".into(), "SystemModstamp".into()];
+    let mut fields = vec![
+        "Id".to_string(),
+        "NetSuite_Id__c".into(),
+        "SystemModstamp".into(),
+    ];
     fields.extend(config.fields.values().map(|p| p.salesforce.clone()));
     for prefix in ["Billing", "Shipping"] {
         fields.extend(SF_ADDRESS_PARTS.iter().map(|p| format!("{prefix}{p}")));
@@ -108,7 +121,11 @@ pub fn from_sf_contact(contact: &Record) -> ContactDoc {
 }
 
 /// A NetSuite customer read with `expandSubResources=true`, and its contacts from SuiteQL.
-pub fn from_customer(config: &CustomersConfig, customer: &Record, contacts: &[Record]) -> CustomerDoc {
+pub fn from_customer(
+    config: &CustomersConfig,
+    customer: &Record,
+    contacts: &[Record],
+) -> CustomerDoc {
     let fields = config
         .fields
         .iter()
@@ -145,7 +162,11 @@ pub fn from_customer(config: &CustomersConfig, customer: &Record, contacts: &[Re
 /// Street lines as NetSuite can hold them: the first line, then the rest joined with ", "
 /// (NetSuite has `addr1` and `addr2`), so a street round-trips unchanged.
 pub fn normalise_street(street: &str) -> String {
-    let lines: Vec<&str> = street.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = street
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     match lines.split_first() {
         Some((first, [])) => first.to_string(),
         Some((first, rest)) => format!("{first}\n{}", rest.join(", ")),
@@ -190,7 +211,10 @@ pub fn from_ns_contact_row(row: &Record) -> ContactDoc {
 pub fn customer_body(config: &CustomersConfig, doc: &CustomerDoc) -> Record {
     let mut body = Map::new();
     for (name, pair) in &config.fields {
-        body.insert(pair.netsuite.clone(), opt(doc.fields.get(name).unwrap_or(&None)));
+        body.insert(
+            pair.netsuite.clone(),
+            opt(doc.fields.get(name).unwrap_or(&None)),
+        );
     }
     body.insert("isPerson".into(), Value::Bool(false));
     let mut items = Vec::new();
@@ -240,7 +264,10 @@ pub fn ns_contact_body(contact: &ContactDoc, customer_id: &str) -> Record {
 pub fn account_body(config: &CustomersConfig, doc: &CustomerDoc) -> Record {
     let mut body = Map::new();
     for (name, pair) in &config.fields {
-        body.insert(pair.salesforce.clone(), opt(doc.fields.get(name).unwrap_or(&None)));
+        body.insert(
+            pair.salesforce.clone(),
+            opt(doc.fields.get(name).unwrap_or(&None)),
+        );
     }
     for (prefix, address) in [("Billing", &doc.billing), ("Shipping", &doc.shipping)] {
         let a = address.clone().unwrap_or_default();
@@ -273,10 +300,18 @@ pub fn sf_contact_body(contact: &ContactDoc, account_id: Option<&str>) -> Record
 }
 
 /// Field-by-field view of a doc as the far side names its fields (for diffs).
-pub fn field_view(config: &CustomersConfig, doc: &CustomerDoc, netsuite: bool) -> BTreeMap<String, Option<String>> {
+pub fn field_view(
+    config: &CustomersConfig,
+    doc: &CustomerDoc,
+    netsuite: bool,
+) -> BTreeMap<String, Option<String>> {
     let mut view = BTreeMap::new();
     for (name, pair) in &config.fields {
-        let field = if netsuite { &pair.netsuite } else { &pair.salesforce };
+        let field = if netsuite {
+            &pair.netsuite
+        } else {
+            &pair.salesforce
+        };
         view.insert(field.clone(), doc.fields.get(name).cloned().flatten());
     }
     for (kind, address) in [("billing", &doc.billing), ("shipping", &doc.shipping)] {
@@ -292,7 +327,11 @@ pub fn field_view(config: &CustomersConfig, doc: &CustomerDoc, netsuite: bool) -
             let field = if netsuite {
                 format!("addressBook[{kind}].{ns}")
             } else {
-                let prefix = if kind == "billing" { "Billing" } else { "Shipping" };
+                let prefix = if kind == "billing" {
+                    "Billing"
+                } else {
+                    "Shipping"
+                };
                 format!("{prefix}{sf}")
             };
             view.insert(field, value);
@@ -315,7 +354,11 @@ pub fn contact_view(contact: &ContactDoc, netsuite: bool) -> BTreeMap<String, Op
         &contact.phone,
         &contact.title,
     ];
-    names.iter().map(|n| n.to_string()).zip(values.into_iter().cloned()).collect()
+    names
+        .iter()
+        .map(|n| n.to_string())
+        .zip(values.into_iter().cloned())
+        .collect()
 }
 
 #[cfg(test)]
@@ -352,7 +395,13 @@ mod tests {
                 let body = ns_contact_body(c, "42");
                 let mut row = Map::new();
                 row.insert("id".into(), json!((i + 7).to_string()));
-                for (from, to) in [("firstName", "firstname"), ("lastName", "lastname"), ("email", "email"), ("phone", "phone"), ("title", "title")] {
+                for (from, to) in [
+                    ("firstName", "firstname"),
+                    ("lastName", "lastname"),
+                    ("email", "email"),
+                    ("phone", "phone"),
+                    ("title", "title"),
+                ] {
                     row.insert(to.into(), body[from].clone());
                 }
                 row.insert("externalid".into(), json!(c.salesforce_id));
@@ -367,13 +416,26 @@ mod tests {
         let config = config();
         let doc = from_account(&config, &account());
         assert_eq!(doc.billing.as_ref().unwrap().country.as_deref(), Some("US"));
-        assert_eq!(doc.billing.as_ref().unwrap().street.as_deref(), Some("1 Main St\nSuite 4, Floor 2"));
-        assert_eq!(doc.billing, doc.shipping, "country names normalise to one code");
+        assert_eq!(
+            doc.billing.as_ref().unwrap().street.as_deref(),
+            Some("1 Main St\nSuite 4, Floor 2")
+        );
+        assert_eq!(
+            doc.billing, doc.shipping,
+            "country names normalise to one code"
+        );
         let (customer, rows) = as_netsuite(&config, &doc);
-        assert_eq!(customer["addressBook"]["items"].as_array().unwrap().len(), 1, "one entry for both");
+        assert_eq!(
+            customer["addressBook"]["items"].as_array().unwrap().len(),
+            1,
+            "one entry for both"
+        );
         let back = from_customer(&config, &customer, &rows);
         assert_eq!(back.content_hash(), doc.content_hash());
-        assert_eq!(back.contacts[0].salesforce_id.as_deref(), Some("003000000000001AAA"));
+        assert_eq!(
+            back.contacts[0].salesforce_id.as_deref(),
+            Some("003000000000001AAA")
+        );
     }
 
     #[test]
@@ -381,15 +443,29 @@ mod tests {
         let config = config();
         let doc = from_account(&config, &account());
         let mut written = account_body(&config, &doc);
-        let contacts: Vec<Value> = doc.contacts.iter().map(|c| Value::Object(sf_contact_body(c, None))).collect();
+        let contacts: Vec<Value> = doc
+            .contacts
+            .iter()
+            .map(|c| Value::Object(sf_contact_body(c, None)))
+            .collect();
         written.insert("Contacts".into(), json!({ "records": contacts }));
-        assert_eq!(from_account(&config, &written).content_hash(), doc.content_hash());
+        assert_eq!(
+            from_account(&config, &written).content_hash(),
+            doc.content_hash()
+        );
     }
 
     #[test]
     fn account_fields_cover_mapping_and_addresses() {
         let fields = account_fields(&config());
-        for f in ["Id", "Name", "Website", "BillingPostalCode", "ShippingCountry", "NetSuite_Id__c"] {
+        for f in [
+            "Id",
+            "Name",
+            "Website",
+            "BillingPostalCode",
+            "ShippingCountry",
+            "NetSuite_Id__c",
+        ] {
             assert!(fields.iter().any(|x| x == f), "{f}");
         }
     }

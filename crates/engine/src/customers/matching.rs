@@ -14,7 +14,11 @@ pub fn normalise_company(config: &CustomersConfig, name: &str) -> String {
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })
         .collect();
     let mut words: Vec<&str> = spaced.split_whitespace().collect();
-    while words.len() > 1 && words.last().is_some_and(|w| config.company_suffixes.iter().any(|s| s == w)) {
+    while words.len() > 1
+        && words
+            .last()
+            .is_some_and(|w| config.company_suffixes.iter().any(|s| s == w))
+    {
         words.pop();
     }
     words.join(" ")
@@ -29,13 +33,21 @@ pub fn domain_of(value: &str) -> Option<String> {
         Some((_, domain)) => domain.to_string(),
         None => {
             let rest = value.split_once("://").map_or(value.as_str(), |(_, r)| r);
-            rest.split(['/', '?', '#', ':']).next().unwrap_or("").to_string()
+            rest.split(['/', '?', '#', ':'])
+                .next()
+                .unwrap_or("")
+                .to_string()
         }
     };
-    let host = host.strip_prefix("www.").unwrap_or(&host).trim_end_matches('.');
+    let host = host
+        .strip_prefix("www.")
+        .unwrap_or(&host)
+        .trim_end_matches('.');
     let valid = host.contains('.')
         && !host.starts_with('.')
-        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     valid.then(|| host.to_string())
 }
 
@@ -75,7 +87,10 @@ mod tests {
 
     #[test]
     fn domains_come_from_urls_and_emails() {
-        assert_eq!(domain_of("https://www.Globex.com/about").as_deref(), Some("globex.com"));
+        assert_eq!(
+            domain_of("https://www.Globex.com/about").as_deref(),
+            Some("globex.com")
+        );
         assert_eq!(domain_of("www.globex.com").as_deref(), Some("globex.com"));
         assert_eq!(domain_of("ap@globex.com").as_deref(), Some("globex.com"));
         assert_eq!(domain_of("x@%_evil'.com"), None);
@@ -86,6 +101,9 @@ mod tests {
     fn free_mail_domains_do_not_identify_companies() {
         let c = config();
         let d = company_domains(&c, Some("acme.io"), ["bob@gmail.com", "ann@acme.io"]);
-        assert_eq!(d.into_iter().collect::<Vec<_>>(), vec!["acme.io".to_string()]);
+        assert_eq!(
+            d.into_iter().collect::<Vec<_>>(),
+            vec!["acme.io".to_string()]
+        );
     }
 }

@@ -24,7 +24,9 @@ pub fn diff(
                 record: record.to_string(),
                 field: field.clone(),
                 before: old.map(|v| serde_json::Value::String(v).to_string()),
-                after: new.clone().map(|v| serde_json::Value::String(v).to_string()),
+                after: new
+                    .clone()
+                    .map(|v| serde_json::Value::String(v).to_string()),
             })
         })
         .collect()
@@ -91,15 +93,24 @@ mod tests {
 
     #[test]
     fn contacts_pair_by_id_before_email() {
-        let desired = [c(Some("003A"), None, "a@x.com"), c(Some("003B"), None, "b@x.com")];
+        let desired = [
+            c(Some("003A"), None, "a@x.com"),
+            c(Some("003B"), None, "b@x.com"),
+        ];
         let existing = [
             c(None, Some("7"), "b@x.com"),
             c(Some("003A"), Some("8"), "changed@x.com"),
             c(None, Some("9"), "other@x.com"),
         ];
         let (pairs, rest) = pair_contacts(&desired, &existing);
-        assert_eq!(pairs[0].existing.as_ref().unwrap().netsuite_id.as_deref(), Some("8"));
-        assert_eq!(pairs[1].existing.as_ref().unwrap().netsuite_id.as_deref(), Some("7"));
+        assert_eq!(
+            pairs[0].existing.as_ref().unwrap().netsuite_id.as_deref(),
+            Some("8")
+        );
+        assert_eq!(
+            pairs[1].existing.as_ref().unwrap().netsuite_id.as_deref(),
+            Some("7")
+        );
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].netsuite_id.as_deref(), Some("9"));
     }

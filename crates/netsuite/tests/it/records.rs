@@ -84,6 +84,51 @@ async fn update_changes_only_the_given_fields() {
 }
 
 #[tokio::test]
+async fn update_adds_sublist_lines_unless_the_sublist_is_replaced() {
+    let account = account().await;
+    let line = |city: &str| json!({ "label": city, "addressBookAddress": { "city": city } });
+    let id = account
+        .sandbox
+        .ns_insert(
+            "customer",
+            fields(json!({ "companyName": "Acme", "addressBook": { "items": [line("Oslo")] } })),
+        )
+        .unwrap();
+    let cities = |account: &crate::Account| -> Vec<String> {
+        let stored = account.sandbox.ns_record("customer", &id).unwrap();
+        let mut cities: Vec<String> = stored["addressBook"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                item["addressBookAddress"]["city"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        cities.sort();
+        cities
+    };
+
+    let add = fields(json!({ "addressBook": { "items": [line("Bergen")] } }));
+    account
+        .client
+        .update("customer", &id, &add, &[])
+        .await
+        .unwrap();
+    assert_eq!(cities(&account), ["Bergen", "Oslo"]);
+
+    let replace = fields(json!({ "addressBook": { "items": [line("Trondheim")] } }));
+    account
+        .client
+        .update("customer", &id, &replace, &["addressBook"])
+        .await
+        .unwrap();
+    assert_eq!(cities(&account), ["Trondheim"]);
+}
+
+#[tokio::test]
 async fn upsert_by_external_id_creates_then_updates_one_record() {
     let account = account().await;
 
@@ -112,13 +157,12 @@ async fn upsert_by_external_id_creates_then_updates_one_record() {
     assert_eq!(customers.len(), 1);
     assert_eq!(customers[0]["companyName"], "Acme Corp");
     assert_eq!(customers[0]["externalId"], "SF-001D000000IqhSLIAZ");
-    if let Some(id) = first {
-        assert_eq!(
-            customers[0]["id"],
-            json!(id),
-            "the id from Location is the record's"
-        );
-    }
+    let id = first.expect("the upsert answered with a Location");
+    assert_eq!(
+        customers[0]["id"],
+        json!(id),
+        "the id from Location is the record's"
+    );
     let counts = account.sandbox.calls();
     assert_eq!(
         counts.get("PUT /services/rest/record/v1/customer/eid:{externalId}"),

@@ -1,0 +1,240 @@
+//! `POST query/v1/suiteql?limit=&offset=` with `Prefer: transient`: runs the query on the account's
+//! SQLite database (read-only statements only), returns columns in lower case with every value as
+//! a string (booleans `"T"`/`"F"`) and null columns omitted, paged by `limit` (≤ 1000) and an
+//! `offset` that must be a multiple of it. A few Oracle/SuiteQL functions are provided (`NVL`,
+//! `NVL2`, `BUILTIN.DF`); SQLite does the rest, so syntax beyond the common subset may differ.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+use crate::control::base_url;
+use crate::Sandbox;
+
+const MAX_LIMIT: usize = 1000;
+
+#[derive(Deserialize)]
+pub struct Paging {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+fn invalid_parameter(detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request("INVALID_PARAMETER", detail)
+}
+
+pub async fn suiteql(
+    State(sandbox): State<Sandbox>,
+    Query(paging): Query<Paging>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let transient = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("transient"))
+        });
+    if !transient {
+        return Err(invalid_parameter(
+            "Invalid request. The SuiteQL query endpoint requires the header 'Prefer: transient'.",
+        ));
+    }
+    let limit = parse_number(paging.limit.as_deref(), MAX_LIMIT, "limit")?;
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(invalid_parameter(format!(
+            "Invalid value for the limit parameter: {limit}. The value must be between 1 and {MAX_LIMIT}."
+        )));
+    }
+    let offset = parse_number(paging.offset.as_deref(), 0, "offset")?;
+    if offset % limit != 0 {
+        return Err(invalid_parameter(format!(
+            "Invalid value for the offset parameter: {offset}. The offset must be a multiple of the limit ({limit})."
+        )));
+    }
+    let query = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => map.get("q").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+    .ok_or_else(|| ApiError::bad_request("INVALID_CONTENT", "Error while accessing a resource. The request body must be {\"q\": \"<SuiteQL query>\"}."))?;
+    let (total, items) = run(&sandbox.inner.account.db().conn, &query, offset, limit)?;
+    let href = |offset: usize| {
+        format!(
+            "{}/services/rest/query/v1/suiteql?limit={limit}&offset={offset}",
+            base_url(&headers)
+        )
+    };
+    let has_more = offset + items.len() < total;
+    let last = if total == 0 {
+        0
+    } else {
+        (total - 1) / limit * limit
+    };
+    let mut links = Vec::new();
+    if offset > 0 {
+        links.push(json!({ "rel": "previous", "href": href(offset - limit) }));
+    }
+    links.push(json!({ "rel": "first", "href": href(0) }));
+    if has_more {
+        links.push(json!({ "rel": "next", "href": href(offset + limit) }));
+    }
+    links.push(json!({ "rel": "last", "href": href(last) }));
+    links.push(json!({ "rel": "self", "href": href(offset) }));
+    Ok(Json(json!({
+        "links": links,
+        "count": items.len(),
+        "hasMore": has_more,
+        "items": items,
+        "offset": offset,
+        "totalResults": total,
+    })))
+}
+
+fn parse_number(raw: Option<&str>, default: usize, name: &str) -> Result<usize, ApiError> {
+    match raw {
+        None | Some("") => Ok(default),
+        Some(value) => value.parse().map_err(|_| {
+            invalid_parameter(format!("Invalid value for the {name} parameter: {value}."))
+        }),
+    }
+}
+
+fn invalid_query(reason: impl std::fmt::Display) -> ApiError {
+    invalid_parameter(format!(
+        "Invalid search query. Detailed unprocessed description follows. {reason}"
+    ))
+}
+
+/// Runs `query`, returning the total row count and the rows of one page.
+pub fn run(
+    conn: &Connection,
+    query: &str,
+    offset: usize,
+    limit: usize,
+) -> Result<(usize, Vec<Value>), ApiError> {
+    let sql = rewrite(query);
+    let mut stmt = conn.prepare(&sql).map_err(invalid_query)?;
+    if !stmt.readonly() {
+        return Err(invalid_query("Only SELECT statements are supported."));
+    }
+    let columns: Vec<String> = stmt
+        .column_names()
+        .iter()
+        .map(|c| c.to_lowercase())
+        .collect();
+    let mut rows = stmt.query([]).map_err(invalid_query)?;
+    let mut total = 0;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(invalid_query)? {
+        if total >= offset && items.len() < limit {
+            let mut item = Map::new();
+            item.insert("links".into(), json!([]));
+            for (i, column) in columns.iter().enumerate() {
+                if let Some(value) = as_string(row.get_ref(i)?) {
+                    item.insert(column.clone(), Value::String(value));
+                }
+            }
+            items.push(Value::Object(item));
+        }
+        total += 1;
+    }
+    Ok((total, items))
+}
+
+fn as_string(value: ValueRef<'_>) -> Option<String> {
+    match value {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+/// `BUILTIN.DF(` → `BUILTIN_DF(` outside string literals (SQLite has no dotted function names).
+fn rewrite(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut in_string = false;
+    let mut rest = query;
+    while let Some(c) = rest.chars().next() {
+        if c == '\'' {
+            in_string = !in_string;
+        }
+        if !in_string && rest.len() >= 11 && rest[..11].eq_ignore_ascii_case("BUILTIN.DF(") {
+            out.push_str("BUILTIN_DF(");
+            rest = &rest[11..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Registers the SuiteQL functions SQLite lacks.
+pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("NVL", 2, flags, |ctx| {
+        let first: rusqlite::types::Value = ctx.get(0)?;
+        Ok(if first == rusqlite::types::Value::Null {
+            ctx.get(1)?
+        } else {
+            first
+        })
+    })?;
+    conn.create_scalar_function("NVL2", 3, flags, |ctx| {
+        let first: rusqlite::types::Value = ctx.get(0)?;
+        ctx.get::<rusqlite::types::Value>(if first == rusqlite::types::Value::Null {
+            2
+        } else {
+            1
+        })
+    })?;
+    // The display value of a reference; ids stand in for names here.
+    conn.create_scalar_function("BUILTIN_DF", 1, flags, |ctx| {
+        ctx.get::<rusqlite::types::Value>(0)
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    #[test]
+    fn builtin_df_is_rewritten_outside_literals_only() {
+        assert_eq!(
+            rewrite("SELECT BUILTIN.DF(a), 'BUILTIN.DF(x)' FROM t"),
+            "SELECT BUILTIN_DF(a), 'BUILTIN.DF(x)' FROM t"
+        );
+    }
+
+    #[test]
+    fn writes_are_refused_as_invalid_queries() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute("CREATE TABLE customer (id INTEGER)", [])
+            .unwrap();
+        let err = run(&conn, "DELETE FROM customer", 0, 10).unwrap_err();
+        assert_eq!(
+            (err.status, err.code),
+            (StatusCode::BAD_REQUEST, "INVALID_PARAMETER")
+        );
+        assert!(run(
+            &conn,
+            "SELECT id FROM customer; DELETE FROM customer",
+            0,
+            10
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,135 @@
+//! Salesforce OAuth 2.0: the token endpoint (client credentials and username-password flows, client
+//! credentials in the form or as HTTP Basic auth) and the session check every REST call passes,
+//! which also counts API usage for `Sforce-Limit-Info`.
+
+use std::sync::atomic::Ordering;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::distr::{Alphanumeric, SampleString};
+use serde_json::json;
+use sha2::Sha256;
+
+use super::error::ApiError;
+use super::DAILY_API_LIMIT;
+use crate::control::base_url;
+use crate::credentials::{SF_CLIENT_ID, SF_CLIENT_SECRET, SF_PASSWORD, SF_USERNAME};
+use crate::Sandbox;
+
+/// `POST /services/oauth2/token`.
+pub async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let param = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let (client_id, client_secret) = match basic_credentials(&headers) {
+        Some(pair) => (Some(pair.0), Some(pair.1)),
+        None => (param("client_id"), param("client_secret")),
+    };
+    let grant_type = param("grant_type").unwrap_or_default();
+    if grant_type != "client_credentials" && grant_type != "password" {
+        return oauth_error("unsupported_grant_type", "grant type not supported");
+    }
+    if client_id.as_deref() != Some(SF_CLIENT_ID) {
+        return oauth_error("invalid_client_id", "client identifier invalid");
+    }
+    if client_secret.as_deref() != Some(SF_CLIENT_SECRET) {
+        return oauth_error("invalid_client", "invalid client credentials");
+    }
+    if grant_type == "password"
+        && (param("username").as_deref() != Some(SF_USERNAME)
+            || param("password").as_deref() != Some(SF_PASSWORD))
+    {
+        return oauth_error("invalid_grant", "authentication failure");
+    }
+    let org = &sandbox.inner.org;
+    let access_token = format!(
+        "{}!{}",
+        &org.org_id[..15],
+        Alphanumeric.sample_string(&mut rand::rng(), 96)
+    );
+    org.tokens().insert(access_token.clone());
+    let instance_url = base_url(&headers);
+    let id = format!(
+        "{instance_url}/id/{}/{}",
+        org.org_id, org.integration_user_id
+    );
+    let issued_at = chrono::Utc::now().timestamp_millis().to_string();
+    let signature = sign(&format!("{id}{issued_at}"));
+    Json(json!({
+        "access_token": access_token,
+        "instance_url": instance_url,
+        "id": id,
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+        "signature": signature,
+        "scope": "api",
+    }))
+    .into_response()
+}
+
+/// `base64(HMAC-SHA256(client_secret, id + issued_at))`, as Salesforce signs its token responses.
+fn sign(message: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(SF_CLIENT_SECRET.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(message.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((decode(id)?, decode(secret)?))
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+/// Requires a live session (`Authorization: Bearer <token>`, or the older `OAuth <token>`), counts
+/// the call against the daily allocation and reports usage in `Sforce-Limit-Info`.
+pub async fn require_session(
+    State(sandbox): State<Sandbox>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let org = &sandbox.inner.org;
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("OAuth "))
+        })
+        .map(str::trim);
+    let valid = token.is_some_and(|t| org.tokens().contains(t));
+    if !valid {
+        return ApiError::invalid_session().into_response();
+    }
+    let used = org.api_usage.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&format!("api-usage={used}/{DAILY_API_LIMIT}")) {
+        response.headers_mut().insert("Sforce-Limit-Info", value);
+    }
+    response
+}

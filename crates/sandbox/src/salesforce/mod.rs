@@ -1,0 +1,212 @@
+//! The simulated Salesforce org: OAuth token endpoint and the REST API under
+//! `/services/data/vNN.N/` (query, sObject CRUD, upsert by external id), backed by SQLite.
+
+mod auth;
+mod error;
+mod ids;
+mod metadata;
+mod query;
+pub mod schema;
+mod sobjects;
+mod soql;
+mod store;
+
+use std::collections::HashSet;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Mutex, MutexGuard};
+
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{Map, Value};
+
+use crate::calls::System;
+use crate::time::{now, sf_timestamp};
+use crate::{control, Sandbox, SandboxConfig, SandboxError};
+pub use error::ApiError;
+pub use store::Stamp;
+
+/// The org's state: records, issued tokens, open query cursors and the API usage counter.
+pub struct Org {
+    db: Mutex<store::Db>,
+    tokens: Mutex<HashSet<String>>,
+    cursors: Mutex<query::Cursors>,
+    api_usage: AtomicU64,
+    page_size: usize,
+    pub org_id: String,
+    pub integration_user_id: String,
+    pub admin_user_id: String,
+}
+
+/// Daily API allocation of a developer org, reported in `Sforce-Limit-Info`.
+pub const DAILY_API_LIMIT: u64 = 15_000;
+
+/// Timestamp of the org's creation (the two built-in users).
+const ORG_CREATED: &str = "2026-01-05T08:00:00.000+0000";
+
+impl Org {
+    pub fn new(config: &SandboxConfig) -> Result<Self, SandboxError> {
+        let mut db = store::Db::open()?;
+        let user = schema::sobject("User").ok_or_else(|| ApiError::internal("no User object"))?;
+        let make_user = |name: &str, username: &str, db: &mut store::Db, creator: &str| {
+            let mut fields = Map::new();
+            fields.insert("Name".into(), name.into());
+            fields.insert("Username".into(), username.into());
+            db.insert(
+                user,
+                &fields,
+                &Stamp {
+                    user_id: creator,
+                    at: ORG_CREATED,
+                },
+            )
+        };
+        // The admin creates itself and the integration user, as an org's first user does.
+        let admin = ids::generate(user.key_prefix, 1);
+        make_user("Ada Admin", "admin@isthmus.example", &mut db, &admin)?;
+        let integration = make_user(
+            "Isthmus Integration",
+            crate::credentials::SF_USERNAME,
+            &mut db,
+            &admin,
+        )?;
+        Ok(Self {
+            db: Mutex::new(db),
+            tokens: Mutex::default(),
+            cursors: Mutex::default(),
+            api_usage: AtomicU64::new(0),
+            page_size: config.sf_query_page_size.max(1),
+            org_id: ids::generate(schema::ORG_KEY_PREFIX, 1),
+            integration_user_id: integration,
+            admin_user_id: admin,
+        })
+    }
+
+    fn db(&self) -> MutexGuard<'_, store::Db> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn cursors(&self) -> MutexGuard<'_, query::Cursors> {
+        self.cursors.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn tokens(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Inserts with an explicit author and timestamp (seed data and test setup).
+    pub fn insert_stamped(
+        &self,
+        sobject: &str,
+        fields: &Map<String, Value>,
+        stamp: &Stamp,
+    ) -> Result<String, SandboxError> {
+        let object = schema::sobject(sobject).ok_or_else(|| ApiError::invalid_type(sobject))?;
+        Ok(self.db().insert(object, fields, stamp)?)
+    }
+
+    pub fn insert_as_admin(
+        &self,
+        sobject: &str,
+        fields: &Map<String, Value>,
+    ) -> Result<String, SandboxError> {
+        let at = sf_timestamp(now());
+        self.insert_stamped(
+            sobject,
+            fields,
+            &Stamp {
+                user_id: &self.admin_user_id,
+                at: &at,
+            },
+        )
+    }
+
+    pub fn update_as_admin(
+        &self,
+        sobject: &str,
+        id: &str,
+        fields: &Map<String, Value>,
+    ) -> Result<(), SandboxError> {
+        let object = schema::sobject(sobject).ok_or_else(|| ApiError::invalid_type(sobject))?;
+        let id = ids::normalize(id).ok_or_else(ApiError::not_found)?;
+        let at = sf_timestamp(now());
+        Ok(self.db().update(
+            object,
+            &id,
+            fields,
+            &Stamp {
+                user_id: &self.admin_user_id,
+                at: &at,
+            },
+        )?)
+    }
+
+    pub fn all_records(&self, sobject: &str) -> Vec<Map<String, Value>> {
+        let Some(object) = schema::sobject(sobject) else {
+            return Vec::new();
+        };
+        self.db().all(object).unwrap_or_default()
+    }
+
+    pub fn record(&self, sobject: &str, id: &str) -> Option<Map<String, Value>> {
+        let object = schema::sobject(sobject)?;
+        let id = ids::normalize(id)?;
+        self.db().fetch(object, &id, &[]).ok().flatten()
+    }
+}
+
+/// `v61.0` → `61.0`; anything else is not a Salesforce API path.
+fn version_of(segment: &str) -> Result<&str, ApiError> {
+    let version = segment.strip_prefix('v').ok_or_else(ApiError::not_found)?;
+    let (major, minor) = version.split_once('.').ok_or_else(ApiError::not_found)?;
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if numeric(major) && numeric(minor) {
+        Ok(version)
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+pub fn router(sandbox: Sandbox) -> Router {
+    let api = Router::new()
+        .route("/services/data/{version}/query", get(query::query))
+        .route(
+            "/services/data/{version}/query/{locator}",
+            get(query::query_more),
+        )
+        .route("/services/data/{version}/limits", get(metadata::limits))
+        .route(
+            "/services/data/{version}/sobjects",
+            get(metadata::describe_global),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}",
+            get(metadata::basic_info).post(sobjects::create),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/describe",
+            get(metadata::describe),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/{id}",
+            get(sobjects::read)
+                .patch(sobjects::update)
+                .delete(sobjects::delete),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/{field}/{value}",
+            get(sobjects::read_by_external_id)
+                .patch(sobjects::upsert)
+                .delete(sobjects::delete_by_external_id),
+        )
+        .fallback(|| async { ApiError::not_found() })
+        .route_layer(axum::middleware::from_fn_with_state(
+            sandbox.clone(),
+            auth::require_session,
+        ));
+    let routes = Router::new()
+        .route("/services/oauth2/token", post(auth::token))
+        .route("/services/data", get(metadata::versions))
+        .merge(api)
+        .with_state(sandbox.clone());
+    control::with_control(routes, &sandbox, System::Salesforce)
+}

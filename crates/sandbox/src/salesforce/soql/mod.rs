@@ -1,0 +1,19 @@
+//! SOQL: [`lexer`] → [`parser`] (an AST) → [`translate`] (a plan of parameterised SQLite SQL plus
+//! how each column shapes the output record). No SOQL text ever reaches SQLite.
+
+mod errors;
+pub mod lexer;
+pub mod parser;
+pub mod translate;
+
+use super::error::ApiError;
+pub use translate::{Column, Plan};
+
+/// Parses and resolves a SOQL query; syntax errors are `MALFORMED_QUERY`, schema errors
+/// `INVALID_TYPE` / `INVALID_FIELD`.
+pub fn compile(soql: &str) -> Result<Plan, ApiError> {
+    let malformed = |message: String| ApiError::bad_request("MALFORMED_QUERY", message);
+    let tokens = lexer::tokenize(soql).map_err(malformed)?;
+    let query = parser::parse(tokens).map_err(malformed)?;
+    translate::translate(&query)
+}

@@ -1,0 +1,219 @@
+//! Harness for the whole-mesh tests: [`TestMesh::start`] starts the seeded sandbox, the customers
+//! service and the gateway in this process, each on port 0, on either store:
+//! - [`StoreKind::Redis`]: a real Redis (`REDIS_URL`, or a `redis-server` spawned on a free port),
+//!   with a connection name of its own per test so tests never share keys;
+//! - [`StoreKind::Memory`]: the in-memory store `isthmus dev` uses without Redis.
+//!
+//! Tests act through the gateway (or gRPC) and assert on the sandbox's Salesforce and NetSuite
+//! state and call counts.
+
+use std::sync::Arc;
+
+use isthmus::mesh::{self, Mesh, MeshOptions};
+use isthmus::{Config, Secrets};
+use isthmus_gateway::{ApiKeys, Scope};
+use isthmus_sandbox::{Sandbox, SandboxConfig};
+use isthmus_store::testing::RedisServer;
+use isthmus_store::{MemoryStore, Store};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Redis,
+    Memory,
+}
+
+pub const SF_KEY: &str = "test-salesforce-key-0123456789abcdef";
+pub const NS_KEY: &str = "test-netsuite-key-0123456789abcdef";
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
+
+pub struct TestMesh {
+    pub gateway: String,
+    pub customers_grpc: String,
+    pub sandbox: Sandbox,
+    pub store: Arc<dyn Store>,
+    pub http: reqwest::Client,
+    redis: Option<(RedisServer, String)>,
+    mesh: Mesh,
+}
+
+impl TestMesh {
+    pub async fn start(kind: StoreKind) -> Self {
+        Self::start_with(kind, |_| {}).await
+    }
+
+    /// Starts the mesh after `adjust` has had its say on the configuration.
+    pub async fn start_with(kind: StoreKind, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::load_from(None, Vec::new()).expect("default config");
+        adjust(&mut config);
+        let sandbox = Sandbox::new(SandboxConfig {
+            seed: true,
+            ..Default::default()
+        })
+        .expect("sandbox");
+        let (store, redis): (Arc<dyn Store>, _) = match kind {
+            StoreKind::Memory => (Arc::new(MemoryStore::new()), None),
+            StoreKind::Redis => {
+                let server = RedisServer::start();
+                let connection = server.connection().to_string();
+                let store = server.store_for(&connection).await;
+                (Arc::new(store), Some((server, connection)))
+            }
+        };
+        let mut keys = ApiKeys::default();
+        keys.insert("test-salesforce", &[Scope::Salesforce], SF_KEY);
+        keys.insert("test-netsuite", &[Scope::NetSuite], NS_KEY);
+        keys.insert("test-admin", &[Scope::Admin], ADMIN_KEY);
+        let mesh = mesh::start(MeshOptions {
+            config,
+            secrets: Secrets::default(),
+            store: store.clone(),
+            api_keys: keys,
+            gateway_addr: ([127, 0, 0, 1], 0).into(),
+            sandbox: Some(sandbox.clone()),
+        })
+        .await
+        .expect("mesh starts");
+        Self {
+            gateway: mesh.gateway_url.clone(),
+            customers_grpc: mesh.customers_url.clone(),
+            sandbox,
+            store,
+            http: reqwest::Client::new(),
+            redis,
+            mesh,
+        }
+    }
+
+    pub async fn shutdown(self) {
+        self.mesh.shutdown().await.expect("clean shutdown");
+    }
+
+    /// POST to the gateway with a bearer key; returns the status and the JSON body.
+    pub async fn post(&self, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.gateway));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("gateway answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str, key: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.gateway));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.expect("gateway answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// "Sync to NetSuite" on an account, with the Salesforce key.
+    pub async fn sync_account(&self, id: &str, dry_run: bool) -> (u16, Value) {
+        let query = if dry_run { "?dry_run=true" } else { "" };
+        self.post(
+            &format!("/v1/salesforce/accounts/{id}/sync{query}"),
+            Some(SF_KEY),
+            None,
+        )
+        .await
+    }
+
+    /// A NetSuite User Event for a customer, with the NetSuite key.
+    pub async fn customer_event(&self, id: &str, event_type: &str) -> (u16, Value) {
+        let body =
+            serde_json::json!({ "record_type": "customer", "id": id, "event_type": event_type });
+        self.post("/v1/netsuite/events", Some(NS_KEY), Some(body))
+            .await
+    }
+
+    /// Number of Redis keys of this test's connection; `None` on the in-memory store.
+    pub async fn redis_key_count(&self) -> Option<usize> {
+        let (server, connection) = self.redis.as_ref()?;
+        let client = redis::Client::open(server.url()).expect("redis url");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis connects");
+        let pattern = format!("isthmus:{{{connection}}}:*");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS");
+        Some(keys.len())
+    }
+
+    /// A Salesforce account's id by exact name, from the sandbox's state.
+    pub fn account_id(&self, name: &str) -> String {
+        self.sandbox
+            .sf_records("Account")
+            .into_iter()
+            .find(|a| a.get("Name").and_then(Value::as_str) == Some(name))
+            .and_then(|a| a.get("Id").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| panic!("no account named {name:?} in the sandbox"))
+    }
+
+    /// NetSuite records of a type whose field equals a value.
+    pub fn ns_where(
+        &self,
+        record_type: &str,
+        field: &str,
+        value: &str,
+    ) -> Vec<serde_json::Map<String, Value>> {
+        self.sandbox
+            .ns_records(record_type)
+            .into_iter()
+            .filter(|r| text(r.get(field)) == Some(value.to_string()))
+            .collect()
+    }
+}
+
+/// A field as text: strings as they are, numbers printed, references as their id.
+pub fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+/// Runs a test body once on Redis and once on the in-memory store.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($name:ident, $body:expr) => {
+        $crate::on_both_stores!($name, $body, |_config: &mut isthmus::Config| {});
+    };
+    ($name:ident, $body:expr, $adjust:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_redis() {
+                let mesh = $crate::TestMesh::start_with($crate::StoreKind::Redis, $adjust).await;
+                ($body)(&mesh).await;
+                mesh.shutdown().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_memory() {
+                let mesh = $crate::TestMesh::start_with($crate::StoreKind::Memory, $adjust).await;
+                ($body)(&mesh).await;
+                mesh.shutdown().await;
+            }
+        }
+    };
+}

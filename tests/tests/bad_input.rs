@@ -1,0 +1,211 @@
+//! Every kind of bad input gets a 4xx with a stable code and changes nothing: no call that
+//! writes to Salesforce or NetSuite, no key in Redis.
+
+use isthmus_sandbox::seed;
+use isthmus_tests::{on_both_stores, TestMesh, ADMIN_KEY, NS_KEY, SF_KEY};
+use serde_json::{json, Value};
+
+/// Asserts the answer's status and code, and that nothing was written anywhere.
+async fn refused(
+    mesh: &TestMesh,
+    keys_before: Option<usize>,
+    answer: (u16, Value),
+    status: u16,
+    code: &str,
+) {
+    let (got, body) = answer;
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(!body["message"].as_str().unwrap_or("").is_empty(), "{body}");
+    assert_eq!(body["trace_id"].as_str().map(str::len), Some(32), "{body}");
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        (calls.salesforce_writes(), calls.netsuite_writes()),
+        (0, 0),
+        "{calls:?}"
+    );
+    assert_eq!(
+        mesh.redis_key_count().await,
+        keys_before,
+        "nothing written to Redis"
+    );
+}
+
+async fn malformed_account_ids_are_rejected_before_anything_runs(mesh: &TestMesh) {
+    let keys = mesh.redis_key_count().await;
+    let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
+    let mut bad_checksum = demo.clone();
+    let last = bad_checksum.pop().unwrap();
+    bad_checksum.push(if last == 'A' { 'B' } else { 'A' });
+    let contact = mesh.sandbox.sf_records("Contact")[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for bad in [
+        "001",
+        "001ABC",
+        "0012345678901234567",
+        "001%27%20OR%201%3D1",
+        "001000000000000!!!",
+        bad_checksum.as_str(),
+        contact.as_str(),
+    ] {
+        let answer = mesh.sync_account(bad, false).await;
+        refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+    }
+    assert_eq!(
+        mesh.sandbox.calls().salesforce_total(),
+        0,
+        "no id reached Salesforce"
+    );
+}
+on_both_stores!(
+    malformed_ids,
+    malformed_account_ids_are_rejected_before_anything_runs
+);
+
+async fn an_unknown_account_is_not_found_and_writes_nothing(mesh: &TestMesh) {
+    let keys = mesh.redis_key_count().await;
+    let unknown = isthmus_salesforce::id::SalesforceId::parse("001Zz00000Q9xYz")
+        .unwrap()
+        .to_string();
+    let answer = mesh.sync_account(&unknown, false).await;
+    refused(mesh, keys, answer, 404, "NOT_FOUND").await;
+    let answer = mesh.customer_event("987654321", "edit").await;
+    refused(mesh, keys, answer, 404, "NOT_FOUND").await;
+}
+on_both_stores!(
+    unknown_records,
+    an_unknown_account_is_not_found_and_writes_nothing
+);
+
+async fn missing_wrong_and_misused_keys_are_refused(mesh: &TestMesh) {
+    let keys = mesh.redis_key_count().await;
+    let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
+    let path = format!("/v1/salesforce/accounts/{demo}/sync");
+    let event = json!({ "record_type": "customer", "id": "1", "event_type": "edit" });
+    refused(
+        mesh,
+        keys,
+        mesh.post(&path, None, None).await,
+        401,
+        "UNAUTHENTICATED",
+    )
+    .await;
+    refused(
+        mesh,
+        keys,
+        mesh.post(&path, Some("not-a-key"), None).await,
+        401,
+        "UNAUTHENTICATED",
+    )
+    .await;
+    refused(
+        mesh,
+        keys,
+        mesh.post(&path, Some(NS_KEY), None).await,
+        403,
+        "PERMISSION_DENIED",
+    )
+    .await;
+    refused(
+        mesh,
+        keys,
+        mesh.post("/v1/netsuite/events", Some(SF_KEY), Some(event.clone()))
+            .await,
+        403,
+        "PERMISSION_DENIED",
+    )
+    .await;
+    refused(
+        mesh,
+        keys,
+        mesh.post("/v1/netsuite/events", None, Some(event)).await,
+        401,
+        "UNAUTHENTICATED",
+    )
+    .await;
+    assert_eq!(
+        mesh.sandbox.calls().salesforce_total() + mesh.sandbox.calls().netsuite_total(),
+        0
+    );
+}
+on_both_stores!(keys, missing_wrong_and_misused_keys_are_refused);
+
+async fn malformed_events_are_rejected_with_stable_codes(mesh: &TestMesh) {
+    let keys = mesh.redis_key_count().await;
+    let cases = [
+        json!({ "record_type": "customer", "id": "12", "event_type": "explode" }),
+        json!({ "record_type": "vendor", "id": "12", "event_type": "edit" }),
+        json!({ "record_type": "customer", "id": "12' OR '1'='1", "event_type": "edit" }),
+        json!({ "record_type": "customer", "id": -3, "event_type": "edit" }),
+        json!({ "record_type": "customer", "event_type": "edit" }),
+        json!({ "record_type": "customer", "id": "12", "event_type": "edit", "extra": true }),
+        json!(["customer", "12"]),
+    ];
+    for case in cases {
+        let answer = mesh
+            .post("/v1/netsuite/events", Some(NS_KEY), Some(case))
+            .await;
+        refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+    }
+    let raw = mesh
+        .http
+        .post(format!("{}/v1/netsuite/events", mesh.gateway))
+        .bearer_auth(NS_KEY)
+        .header("content-type", "application/json")
+        .body("{\"record_type\": \"customer\", ")
+        .send()
+        .await
+        .unwrap();
+    let status = raw.status().as_u16();
+    let body: Value = raw.json().await.unwrap();
+    refused(mesh, keys, (status, body), 400, "INVALID_ARGUMENT").await;
+    let unknown_query = mesh
+        .post(
+            "/v1/netsuite/events?mode=turbo",
+            Some(NS_KEY),
+            Some(json!({})),
+        )
+        .await;
+    refused(mesh, keys, unknown_query, 400, "INVALID_ARGUMENT").await;
+    assert_eq!(mesh.sandbox.calls().netsuite_total(), 0);
+}
+on_both_stores!(
+    malformed_events,
+    malformed_events_are_rejected_with_stable_codes
+);
+
+async fn an_oversized_body_is_refused(mesh: &TestMesh) {
+    let keys = mesh.redis_key_count().await;
+    let big = json!({ "record_type": "customer", "id": "12", "event_type": "edit", "padding": "x".repeat(200_000) });
+    let answer = mesh
+        .post("/v1/netsuite/events", Some(NS_KEY), Some(big))
+        .await;
+    refused(mesh, keys, answer, 413, "PAYLOAD_TOO_LARGE").await;
+}
+on_both_stores!(oversized, an_oversized_body_is_refused);
+
+async fn unknown_routes_and_methods_answer_json_errors(mesh: &TestMesh) {
+    let keys = mesh.redis_key_count().await;
+    refused(
+        mesh,
+        keys,
+        mesh.get("/v1/nothing", Some(ADMIN_KEY)).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
+    let (status, _) = mesh
+        .get(
+            &format!("/v1/salesforce/accounts/{demo}/sync"),
+            Some(SF_KEY),
+        )
+        .await;
+    assert_eq!(status, 405);
+}
+on_both_stores!(
+    unknown_routes,
+    unknown_routes_and_methods_answer_json_errors
+);
