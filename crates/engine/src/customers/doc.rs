@@ -132,8 +132,10 @@ mod tests {
 
     #[test]
     fn hash_ignores_contact_order_and_ids() {
-        let mut a = CustomerDoc::default();
-        a.contacts = vec![contact("Ann", "a@x.com"), contact("Bob", "b@x.com")];
+        let a = CustomerDoc {
+            contacts: vec![contact("Ann", "a@x.com"), contact("Bob", "b@x.com")],
+            ..Default::default()
+        };
         let mut b = a.clone();
         b.contacts.reverse();
         b.contacts[0].salesforce_id = Some("003000000000001AAA".into());
