@@ -1,7 +1,7 @@
 //! Salesforce Account (+Contacts) → NetSuite customer (+contacts).
 
 use isthmus_netsuite::suiteql;
-use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
+use isthmus_proto::common::v1::{Outcome, SyncResult};
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
 use isthmus_store::{Lease, Link};
@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::doc::CustomerDoc;
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::matching::{company_domains, domain_of, normalise_company};
-use super::plan::{diff, pair_contacts, ContactPair};
+use super::plan::{KeyField, Plan, Target};
 use super::{is_netsuite_id, now_ms, result, CustomerFlows, FLOW_ACCOUNT_TO_CUSTOMER, LINK_KIND};
 use crate::config::MatchRule;
 use crate::error::{EngineError, Result};
@@ -112,58 +112,20 @@ impl CustomerFlows {
             .as_ref()
             .map(|c| mapping::from_customer(&self.config, c, &existing_contacts));
 
-        // Plan: the customer's own fields, then each contact.
-        let target = mapping::field_view(&self.config, &doc, true);
-        let current = far
-            .as_ref()
-            .map(|f| mapping::field_view(&self.config, f, true));
-        let mut changes = diff("netsuite.customer", current.as_ref(), &target);
-        let needs_external_id = customer
-            .as_ref()
-            .is_some_and(|c| text(c, "externalId").as_deref() != Some(id.as_str()));
-        if needs_external_id {
-            changes.push(FieldChange {
-                record: "netsuite.customer".into(),
-                field: "externalId".into(),
-                before: customer
-                    .as_ref()
-                    .and_then(|c| text(c, "externalId"))
-                    .map(|v| json!(v).to_string()),
-                after: Some(json!(id.as_str()).to_string()),
-            });
-        }
-        let customer_changed = !changes.is_empty();
-        let (pairs, untouched) =
-            pair_contacts(&doc.contacts, far.as_ref().map_or(&[][..], |f| &f.contacts));
-        let mut contact_writes: Vec<&ContactPair> = Vec::new();
-        for pair in &pairs {
-            let record = format!("netsuite.contact[{}]", pair.desired.display_name());
-            let before = pair
-                .existing
-                .as_ref()
-                .map(|c| mapping::contact_view(c, true));
-            let contact_changes = diff(
-                &record,
-                before.as_ref(),
-                &mapping::contact_view(&pair.desired, true),
-            );
-            let external_missing = pair
-                .existing
-                .as_ref()
-                .is_some_and(|e| e.salesforce_id != pair.desired.salesforce_id);
-            if !contact_changes.is_empty() || external_missing {
-                contact_writes.push(pair);
-            }
-            changes.extend(contact_changes);
-        }
-
-        out.outcome = match (&customer_id, customer_changed || !contact_writes.is_empty()) {
-            (None, _) => Outcome::Created,
-            (Some(_), true) => Outcome::Updated,
-            (Some(_), false) => Outcome::Unchanged,
-        } as i32;
+        let plan = Plan::new(
+            &self.config,
+            Target::NetSuite,
+            &doc,
+            far.as_ref(),
+            customer.as_ref().map(|c| KeyField {
+                field: "externalId",
+                current: text(c, "externalId"),
+                wanted: id.as_str(),
+            }),
+        );
+        out.outcome = plan.outcome(customer_id.is_some()) as i32;
         out.netsuite_id = customer_id.clone().unwrap_or_default();
-        out.changes = changes;
+        out.changes = plan.changes.clone();
         let Some(lease) = lease else {
             return Ok(out); // dry run: the plan, no writes
         };
@@ -173,7 +135,7 @@ impl CustomerFlows {
         let customer_id = match customer_id {
             None => self.create_customer(id, body).await?,
             Some(cid) => {
-                if customer_changed {
+                if plan.record_changed {
                     let mut body = body;
                     body.insert("externalId".into(), Value::String(id.to_string()));
                     self.netsuite
@@ -183,7 +145,7 @@ impl CustomerFlows {
                 cid
             }
         };
-        for pair in contact_writes {
+        for pair in &plan.contact_writes {
             let mut body = mapping::ns_contact_body(&pair.desired, &customer_id);
             let sf_contact = pair.desired.salesforce_id.as_deref().unwrap_or_default();
             match pair.existing.as_ref().and_then(|e| e.netsuite_id.clone()) {
@@ -201,15 +163,12 @@ impl CustomerFlows {
             }
         }
 
-        // What NetSuite now holds: our content plus contacts it had that we did not touch.
-        let mut far_after = doc.clone();
-        far_after.contacts.extend(untouched);
         let link = Link {
             kind: LINK_KIND.into(),
             salesforce_id: id.to_string(),
             netsuite_id: customer_id.clone(),
             salesforce_hash: hash,
-            netsuite_hash: far_after.normalise().content_hash(),
+            netsuite_hash: plan.target_after(&doc).content_hash(),
             salesforce_modstamp: text(&account, "SystemModstamp").unwrap_or_default(),
             netsuite_modstamp: customer
                 .as_ref()

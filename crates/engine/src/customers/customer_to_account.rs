@@ -7,7 +7,7 @@ use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
-use super::plan::{diff, pair_contacts};
+use super::plan::{KeyField, Plan, Target};
 use super::{now_ms, result, CustomerChange, CustomerFlows, FLOW_CUSTOMER_TO_ACCOUNT, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::lock::with_lock;
@@ -103,47 +103,20 @@ impl CustomerFlows {
             .as_ref()
             .map(|a| mapping::from_account(&self.config, a));
 
-        let target = mapping::field_view(&self.config, &doc, false);
-        let current = far
-            .as_ref()
-            .map(|f| mapping::field_view(&self.config, f, false));
-        let mut changes = diff("salesforce.Account", current.as_ref(), &target);
-        let written_back = account.as_ref().and_then(|a| text(a, "NetSuite_Id__c"));
-        if written_back.as_deref() != Some(id) {
-            changes.push(FieldChange {
-                record: "salesforce.Account".into(),
-                field: "NetSuite_Id__c".into(),
-                before: written_back.map(|v| json!(v).to_string()),
-                after: Some(json!(id).to_string()),
-            });
-        }
-        let account_changed = !changes.is_empty();
-        let (pairs, untouched) =
-            pair_contacts(&doc.contacts, far.as_ref().map_or(&[][..], |f| &f.contacts));
-        let mut contact_writes = Vec::new();
-        for pair in &pairs {
-            let record = format!("salesforce.Contact[{}]", pair.desired.display_name());
-            let before = pair
-                .existing
-                .as_ref()
-                .map(|c| mapping::contact_view(c, false));
-            let contact_changes = diff(
-                &record,
-                before.as_ref(),
-                &mapping::contact_view(&pair.desired, false),
-            );
-            if !contact_changes.is_empty() || pair.existing.is_none() {
-                contact_writes.push(pair);
-            }
-            changes.extend(contact_changes);
-        }
-        out.outcome = match (&account_id, account_changed || !contact_writes.is_empty()) {
-            (None, _) => Outcome::Created,
-            (Some(_), true) => Outcome::Updated,
-            (Some(_), false) => Outcome::Unchanged,
-        } as i32;
+        let plan = Plan::new(
+            &self.config,
+            Target::Salesforce,
+            &doc,
+            far.as_ref(),
+            Some(KeyField {
+                field: "NetSuite_Id__c",
+                current: account.as_ref().and_then(|a| text(a, "NetSuite_Id__c")),
+                wanted: id,
+            }),
+        );
+        out.outcome = plan.outcome(account_id.is_some()) as i32;
         out.salesforce_id = account_id.clone().unwrap_or_default();
-        out.changes = changes;
+        out.changes = plan.changes.clone();
         let Some(lease) = lease else {
             return Ok(out); // dry run: the plan, no writes
         };
@@ -160,36 +133,44 @@ impl CustomerFlows {
                     .id
             }
             Some(aid) => {
-                if account_changed {
+                if plan.record_changed {
                     self.salesforce.update("Account", &aid, &body).await?;
                 }
                 aid
             }
         };
-        for pair in contact_writes {
-            let body = mapping::sf_contact_body(&pair.desired, Some(&account_id));
-            match pair.existing.as_ref().and_then(|e| e.salesforce_id.clone()) {
-                Some(sf_contact) => {
+        for pair in &plan.contact_writes {
+            let mut body = mapping::sf_contact_body(&pair.desired, Some(&account_id));
+            let ns_contact = pair.desired.netsuite_id.clone();
+            match (
+                pair.existing.as_ref().and_then(|e| e.salesforce_id.clone()),
+                ns_contact,
+            ) {
+                (Some(sf_contact), ns_contact) => {
+                    if let Some(ns_contact) = ns_contact {
+                        body.insert("NetSuite_Id__c".into(), Value::String(ns_contact));
+                    }
                     self.salesforce
                         .update("Contact", &sf_contact, &body)
-                        .await?
+                        .await?;
                 }
-                None => {
-                    let ns_contact = pair.desired.netsuite_id.clone().unwrap_or_default();
+                // Upsert on NetSuite_Id__c: a retry finds the contact the first attempt created.
+                (None, Some(ns_contact)) => {
                     self.salesforce
                         .upsert("Contact", "NetSuite_Id__c", &ns_contact, &body)
                         .await?;
                 }
+                (None, None) => {
+                    self.salesforce.create("Contact", &body).await?;
+                }
             }
         }
 
-        let mut far_after = doc.clone();
-        far_after.contacts.extend(untouched);
         let link = Link {
             kind: LINK_KIND.into(),
             salesforce_id: account_id.clone(),
             netsuite_id: id.to_string(),
-            salesforce_hash: far_after.normalise().content_hash(),
+            salesforce_hash: plan.target_after(&doc).content_hash(),
             netsuite_hash: hash,
             salesforce_modstamp: account
                 .as_ref()

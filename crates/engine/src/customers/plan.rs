@@ -1,10 +1,147 @@
-//! What a sync would change: field-level diffs and the pairing of contacts across the sides.
+//! What a sync would change: field-level diffs and the pairing of contacts across the sides,
+//! gathered into a [`Plan`] that both flows build the same way and a dry run returns as is.
 
 use std::collections::BTreeMap;
 
-use isthmus_proto::common::v1::FieldChange;
+use isthmus_proto::common::v1::{FieldChange, Outcome};
 
-use super::doc::ContactDoc;
+use super::doc::{ContactDoc, CustomerDoc};
+use super::mapping;
+use crate::config::CustomersConfig;
+
+/// The side a plan writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    NetSuite,
+    Salesforce,
+}
+
+impl Target {
+    fn record(self) -> &'static str {
+        match self {
+            Self::NetSuite => "netsuite.customer",
+            Self::Salesforce => "salesforce.Account",
+        }
+    }
+
+    fn contact_record(self, contact: &ContactDoc) -> String {
+        let kind = match self {
+            Self::NetSuite => "netsuite.contact",
+            Self::Salesforce => "salesforce.Contact",
+        };
+        format!("{kind}[{}]", contact.display_name())
+    }
+
+    fn is_netsuite(self) -> bool {
+        self == Self::NetSuite
+    }
+
+    /// The id of the source-side contact that the target-side contact must carry as its key
+    /// (NetSuite `externalId` = Salesforce contact id; Salesforce `NetSuite_Id__c` = NetSuite id).
+    fn contact_key(self, contact: &ContactDoc) -> &Option<String> {
+        match self {
+            Self::NetSuite => &contact.salesforce_id,
+            Self::Salesforce => &contact.netsuite_id,
+        }
+    }
+}
+
+/// Everything a sync would write to its target, computed before the first write.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub changes: Vec<FieldChange>,
+    /// The target record itself needs a write.
+    pub record_changed: bool,
+    /// Contacts to create or update on the target.
+    pub contact_writes: Vec<ContactPair>,
+    /// Target contacts with no counterpart in the source: left as they are.
+    pub untouched: Vec<ContactDoc>,
+}
+
+/// A key field of the target record that must hold a value: (field, value now, value wanted).
+pub struct KeyField<'a> {
+    pub field: &'a str,
+    pub current: Option<String>,
+    pub wanted: &'a str,
+}
+
+impl Plan {
+    /// The plan that turns `far` (absent: not created yet) into `desired` on `target`.
+    pub fn new(
+        config: &CustomersConfig,
+        target: Target,
+        desired: &CustomerDoc,
+        far: Option<&CustomerDoc>,
+        key: Option<KeyField<'_>>,
+    ) -> Self {
+        let netsuite = target.is_netsuite();
+        let current = far.map(|f| mapping::field_view(config, f, netsuite));
+        let mut changes = diff(
+            target.record(),
+            current.as_ref(),
+            &mapping::field_view(config, desired, netsuite),
+        );
+        if let Some(key) = key.filter(|k| k.current.as_deref() != Some(k.wanted)) {
+            changes.push(FieldChange {
+                record: target.record().into(),
+                field: key.field.into(),
+                before: key
+                    .current
+                    .map(|v| serde_json::Value::String(v).to_string()),
+                after: Some(serde_json::Value::String(key.wanted.into()).to_string()),
+            });
+        }
+        let record_changed = !changes.is_empty();
+        let (pairs, untouched) =
+            pair_contacts(&desired.contacts, far.map_or(&[][..], |f| &f.contacts));
+        let mut contact_writes = Vec::new();
+        for pair in pairs {
+            let before = pair
+                .existing
+                .as_ref()
+                .map(|c| mapping::contact_view(c, netsuite));
+            let contact_changes = diff(
+                &target.contact_record(&pair.desired),
+                before.as_ref(),
+                &mapping::contact_view(&pair.desired, netsuite),
+            );
+            let key_missing = pair.existing.as_ref().is_some_and(|e| {
+                let wanted = target.contact_key(&pair.desired);
+                wanted.is_some() && target.contact_key(e) != wanted
+            });
+            if pair.existing.is_none() || key_missing || !contact_changes.is_empty() {
+                contact_writes.push(pair);
+            }
+            changes.extend(contact_changes);
+        }
+        Self {
+            changes,
+            record_changed,
+            contact_writes,
+            untouched,
+        }
+    }
+
+    /// Created when the target record does not exist yet; updated when anything is written.
+    pub fn outcome(&self, target_exists: bool) -> Outcome {
+        match (
+            target_exists,
+            self.record_changed || !self.contact_writes.is_empty(),
+        ) {
+            (false, _) => Outcome::Created,
+            (true, true) => Outcome::Updated,
+            (true, false) => Outcome::Unchanged,
+        }
+    }
+
+    /// What the target holds after the plan is written: the desired content plus the target's
+    /// own contacts that nothing paired with.
+    pub fn target_after(&self, desired: &CustomerDoc) -> CustomerDoc {
+        let mut after = desired.clone();
+        after.contacts.extend(self.untouched.iter().cloned());
+        after.normalise()
+    }
+}
 
 /// Changes that turn `before` (absent: the record does not exist yet) into `after`.
 pub fn diff(
