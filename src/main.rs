@@ -52,10 +52,47 @@ enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
+    /// Backfill one side from the other in this process, with a progress bar (needs Redis).
+    Backfill {
+        #[command(subcommand)]
+        what: BackfillWhat,
+    },
     /// Print the effective configuration (defaults, file, environment; never secrets).
     Config,
     /// Print the gateway's OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum BackfillWhat {
+    /// Salesforce accounts → NetSuite customers, ids written back in batches of 200.
+    Accounts {
+        /// Include accounts that already carry a NetSuite id (default: only unlinked ones).
+        #[arg(long)]
+        all: bool,
+        /// Stop after this many accounts.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Take only shard I of N (`I/N`): run N processes, one per shard, on one Redis.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(u32, u32)>,
+        /// Workers (default customers.backfill_concurrency).
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Print the final report as JSON instead of a progress bar and summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_shard(raw: &str) -> Result<(u32, u32), String> {
+    let (index, count) = raw.split_once('/').ok_or("expected I/N, e.g. 0/3")?;
+    let index: u32 = index.parse().map_err(|_| "I must be a number")?;
+    let count: u32 = count.parse().map_err(|_| "N must be a number")?;
+    if count == 0 || index >= count {
+        return Err("need 0 <= I < N".into());
+    }
+    Ok((index, count))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -91,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
             }
             dev(config, port).await
         }
+        Command::Backfill { what } => backfill(config, what).await,
         Command::Config => {
             println!("{}", toml::to_string_pretty(&config)?);
             Ok(())
@@ -130,8 +168,11 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
                 .parse()
                 .context("customers.listen")?;
             let listener = TcpListener::bind(addr).await?;
-            let flows = wiring::customer_flows(&config, &secrets, store)?;
-            isthmus_customers::run(listener, flows, shutdown_signal()).await?;
+            let (service, publisher) = wiring::customers_service(&config, &secrets, store)?;
+            tokio::select! {
+                served = isthmus_customers::run(listener, service, shutdown_signal()) => served?,
+                () = publisher => {}
+            }
         }
         Part::Gateway => {
             let addr: SocketAddr = config.gateway.listen.parse().context("gateway.listen")?;
@@ -243,4 +284,70 @@ async fn dev(config: Config, port: u16) -> anyhow::Result<()> {
     println!("  curl -s -X POST -H 'Authorization: Bearer {sf_key}' '{}/v1/salesforce/accounts/{demo}/sync?dry_run=true'", mesh.gateway_url);
     println!();
     mesh.run_until(shutdown_signal()).await
+}
+
+async fn backfill(config: Config, what: BackfillWhat) -> anyhow::Result<()> {
+    use isthmus_engine::customers::backfill::{percentile, BackfillOptions};
+    let BackfillWhat::Accounts {
+        all,
+        limit,
+        shard,
+        concurrency,
+        json,
+    } = what;
+    let secrets = Secrets::load(&config)?;
+    let store = wiring::store(&config, false).await?;
+    let (flows, salesforce) = wiring::customer_flows(&config, &secrets, store.clone())?;
+    let allocation = wiring::allocation(&config, store);
+    let options = BackfillOptions {
+        concurrency: concurrency.unwrap_or(config.customers.backfill_concurrency),
+        all,
+        shard,
+        limit,
+    };
+    let bar = if json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(0)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} accounts ({per_sec}) {msg}",
+        )?
+        .progress_chars("=> "),
+    );
+    let report = flows
+        .backfill_accounts(&options, &allocation, &|p| {
+            bar.set_length(p.total);
+            bar.set_position(p.seen);
+            bar.set_message(format!("created {} failed {}", p.created, p.failed));
+        })
+        .await?;
+    bar.finish();
+    allocation.publish(&salesforce).await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let p = &report.progress;
+    println!(
+        "{} accounts in {:.1} s: {} created, {} updated, {} unchanged, {} conflicts, {} failed; {} ids written back",
+        p.seen,
+        report.elapsed_ms as f64 / 1000.0,
+        p.created,
+        p.updated,
+        p.unchanged,
+        p.conflicts,
+        p.failed,
+        p.written_back
+    );
+    println!(
+        "per account: p50 {:.0} ms, p99 {:.0} ms",
+        percentile(&report.latencies_ms, 50.0),
+        percentile(&report.latencies_ms, 99.0)
+    );
+    for (id, why) in report.failures.iter().take(20) {
+        println!("  failed {id}: {why}");
+    }
+    Ok(())
 }

@@ -128,15 +128,14 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
 
     let customers_listener = bind(loopback, "customers service").await?;
     let customers_url = url_of(&customers_listener)?;
-    let flows = wiring::customer_flows(&config, &secrets, store.clone())?;
+    let (service, publisher) = wiring::customers_service(&config, &secrets, store.clone())?;
     let stop = cancel.clone();
     tasks.spawn(async move {
-        isthmus_customers::run(
-            customers_listener,
-            flows,
-            async move { stop.cancelled().await },
-        )
-        .await?;
+        let serve = isthmus_customers::run(customers_listener, service, stop.cancelled());
+        tokio::select! {
+            served = serve => served?,
+            () = publisher => {}
+        }
         Ok(())
     });
 

@@ -4,10 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use isthmus_customers::CustomerSyncService;
 use isthmus_engine::customers::CustomerFlows;
+use isthmus_engine::governance::{NetSuiteSlots, SalesforceAllocation};
 use isthmus_engine::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, GatewaySettings};
-use isthmus_netsuite::{NetSuiteClient, NetSuiteConfig};
+use isthmus_netsuite::{NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
 use isthmus_salesforce::{SalesforceClient, SalesforceConfig};
 use isthmus_store::{MemoryStore, RedisStore, Store};
 use secrecy::SecretString;
@@ -46,11 +48,14 @@ pub fn salesforce(config: &Config, secrets: &Secrets) -> anyhow::Result<Salesfor
     })?)
 }
 
-pub fn netsuite(config: &Config, secrets: &Secrets) -> anyhow::Result<NetSuiteClient> {
+/// The NetSuite client, every call of which holds a slot of the account-wide semaphore in `store`.
+pub fn netsuite(
+    config: &Config,
+    secrets: &Secrets,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<NetSuiteClient> {
     let n = &config.netsuite;
-    Ok(NetSuiteClient::new(NetSuiteConfig {
-        account_id: n.account_id.clone(),
-        base_url: (!n.base_url.is_empty()).then(|| n.base_url.clone()),
+    let auth = NetSuiteAuth::Tba {
         consumer_key: n.consumer_key.clone(),
         consumer_secret: required(
             &secrets.netsuite_consumer_secret,
@@ -61,21 +66,69 @@ pub fn netsuite(config: &Config, secrets: &Secrets) -> anyhow::Result<NetSuiteCl
             &secrets.netsuite_token_secret,
             "ISTHMUS_NETSUITE__TOKEN_SECRET",
         )?,
-        timeout: Duration::from_millis(n.timeout_ms),
-    })?)
+    };
+    let timeout = Duration::from_millis(n.timeout_ms);
+    let gate = Arc::new(NetSuiteSlots::new(store, n.concurrency_limit, timeout));
+    Ok(NetSuiteClient::new(NetSuiteConfig {
+        base_url: (!n.base_url.is_empty()).then(|| n.base_url.clone()),
+        timeout,
+        ..NetSuiteConfig::new(n.account_id.clone(), auth)
+    })?
+    .with_gate(gate))
 }
 
+pub fn allocation(config: &Config, store: Arc<dyn Store>) -> SalesforceAllocation {
+    SalesforceAllocation::new(
+        store,
+        config.salesforce.batch_share,
+        Duration::from_millis(config.salesforce.allocation_poll_ms),
+    )
+}
+
+/// The flows with their clients, and the Salesforce client itself (for publishing its usage).
 pub fn customer_flows(
     config: &Config,
     secrets: &Secrets,
     store: Arc<dyn Store>,
-) -> anyhow::Result<CustomerFlows> {
-    Ok(CustomerFlows::new(
+) -> anyhow::Result<(CustomerFlows, SalesforceClient)> {
+    let salesforce = salesforce(config, secrets)?;
+    let netsuite = netsuite(config, secrets, store.clone())?;
+    let flows = CustomerFlows::new(
         config.customers.clone(),
-        salesforce(config, secrets)?,
-        netsuite(config, secrets)?,
+        salesforce.clone(),
+        netsuite,
         store,
-    ))
+    );
+    Ok((flows, salesforce))
+}
+
+/// The customers gRPC service, plus a task that publishes the Salesforce allocation every 5 s
+/// for `/v1/governance` (run it beside the service).
+pub fn customers_service(
+    config: &Config,
+    secrets: &Secrets,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<(
+    CustomerSyncService,
+    impl std::future::Future<Output = ()> + Send + 'static,
+)> {
+    let (flows, salesforce) = customer_flows(config, secrets, store.clone())?;
+    let allocation = allocation(config, store);
+    let publisher = {
+        let allocation = allocation.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                if let Err(err) = allocation.publish(&salesforce).await {
+                    tracing::warn!(%err, "publishing the Salesforce allocation failed");
+                }
+            }
+        }
+    };
+    let service =
+        CustomerSyncService::new(flows, allocation, config.customers.backfill_concurrency);
+    Ok((service, publisher))
 }
 
 pub fn gateway_settings(config: &Config) -> GatewaySettings {
@@ -83,6 +136,7 @@ pub fn gateway_settings(config: &Config) -> GatewaySettings {
         max_body_bytes: config.gateway.max_body_bytes,
         sync_deadline: Duration::from_millis(config.gateway.sync_deadline_ms),
         idempotency_ttl: Duration::from_secs(config.gateway.idempotency_ttl_s),
+        netsuite_concurrency_limit: config.netsuite.concurrency_limit,
     }
 }
 

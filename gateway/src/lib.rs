@@ -33,6 +33,8 @@ pub struct GatewaySettings {
     pub max_body_bytes: usize,
     pub sync_deadline: Duration,
     pub idempotency_ttl: Duration,
+    /// NetSuite's account concurrency limit, shown by `/v1/governance`.
+    pub netsuite_concurrency_limit: u32,
 }
 
 #[derive(Clone)]
@@ -98,9 +100,14 @@ pub async fn run(
 
 /// The error a route answers when the caller's key lacks the route's scope.
 fn scope_error(scope: Scope, trace_id: &str) -> ApiError {
+    let scope = if scope == Scope::Admin {
+        "admin"
+    } else {
+        scope.as_str()
+    };
     ApiError::new(
         ErrorCode::PermissionDenied,
-        format!("this API key may not call {} routes", scope.as_str()),
+        format!("this API key may not call {scope} routes"),
         trace_id,
     )
 }

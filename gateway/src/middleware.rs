@@ -38,6 +38,8 @@ fn required_scope(path: &str) -> Option<Option<Scope>> {
         Some(Some(Scope::Salesforce))
     } else if path.starts_with("/v1/netsuite/") {
         Some(Some(Scope::NetSuite))
+    } else if path.starts_with("/v1/backfills") || path.starts_with("/v1/governance") {
+        Some(Some(Scope::Admin))
     } else {
         // Other /v1 routes (links) take any valid key.
         Some(None)

@@ -6,8 +6,11 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Isthmus gateway", description = "Salesforce ⇄ NetSuite sync: the REST entry points for Apex callouts and NetSuite scripts."),
-    paths(crate::routes::sync_account, crate::routes::netsuite_event, crate::routes::get_link, crate::routes::healthz, crate::routes::readyz),
-    components(schemas(crate::routes::SyncResultJson, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson, crate::ErrorBody)),
+    paths(crate::routes::sync::sync_account, crate::routes::sync::netsuite_event, crate::routes::links::get_link,
+        crate::routes::ops::start_account_backfill, crate::routes::ops::get_backfill, crate::routes::ops::governance,
+        crate::routes::healthz, crate::routes::readyz),
+    components(schemas(crate::routes::SyncResultJson, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
+        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::ErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -63,6 +63,8 @@ pub struct SalesforceSection {
     pub client_id: String,
     pub client_secret_file: String,
     pub timeout_ms: u64,
+    pub batch_share: f64,
+    pub allocation_poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,6 +77,7 @@ pub struct NetSuiteSection {
     pub token_id: String,
     pub token_secret_file: String,
     pub timeout_ms: u64,
+    pub concurrency_limit: u32,
 }
 
 /// One scalar field of the Account ↔ customer mapping.
@@ -91,6 +94,7 @@ pub struct CustomersConfig {
     pub listen: String,
     pub lock_ttl_ms: u64,
     pub lock_wait_ms: u64,
+    pub backfill_concurrency: usize,
     pub default_subsidiary: String,
     pub matching: Vec<MatchRule>,
     pub company_suffixes: Vec<String>,
@@ -180,6 +184,16 @@ impl Config {
                 "customers.lock_ttl_ms must be at least 1000".into(),
             ));
         }
+        if !(0.0..=1.0).contains(&self.salesforce.batch_share) {
+            return Err(ConfigError::Invalid(
+                "salesforce.batch_share must be between 0 and 1".into(),
+            ));
+        }
+        if self.netsuite.concurrency_limit == 0 {
+            return Err(ConfigError::Invalid(
+                "netsuite.concurrency_limit must be at least 1".into(),
+            ));
+        }
         if self.gateway.max_body_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "gateway.max_body_bytes must be > 0".into(),
@@ -220,7 +234,8 @@ fn toml_value(raw: &str) -> String {
     let looks_typed = trimmed.starts_with('[')
         || trimmed == "true"
         || trimmed == "false"
-        || trimmed.parse::<i64>().is_ok();
+        || trimmed.parse::<i64>().is_ok()
+        || trimmed.parse::<f64>().is_ok_and(f64::is_finite);
     if looks_typed && parses(trimmed) {
         trimmed.to_string()
     } else {
@@ -385,6 +400,9 @@ mod tests {
         assert_eq!(config.customers.matching, vec![MatchRule::CompanyName]);
         assert_eq!(config.netsuite.account_id, "123456_SB1");
         assert_eq!(config.netsuite.consumer_key, "[not toml");
+        let config =
+            Config::load_from(None, env(&[("ISTHMUS_SALESFORCE__BATCH_SHARE", "0.5")])).unwrap();
+        assert_eq!(config.salesforce.batch_share, 0.5);
     }
 
     #[test]

@@ -3,11 +3,14 @@
 //! - [`config`]: compiled-in defaults → file → `ISTHMUS_` env; secrets only from env or files.
 //! - [`customers`]: Account (+Contacts) ⇄ customer (+contacts): mapping, matching, the two flows.
 //! - [`lock`]: runs a record's sync under its fenced lock, renewing the lease while it runs.
+//! - [`governance`]: NetSuite's account-wide concurrency semaphore and the Salesforce daily
+//!   allocation policy (batch work pauses, interactive work keeps a reserve).
 //! - [`error`]: the engine's error type and its stable [`isthmus_proto::ErrorCode`].
 
 pub mod config;
 pub mod customers;
 pub mod error;
+pub mod governance;
 pub mod lock;
 
 pub use config::{Config, Secrets};

@@ -24,27 +24,7 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let lease = acquire(store, resource, ttl, wait).await?;
-    let renewal = tokio::spawn({
-        let store = store.clone();
-        let lease = lease.clone();
-        async move {
-            let mut tick = tokio::time::interval(ttl / 3);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                match store.renew(&lease, ttl).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!(resource = %lease.resource, "lease lost while syncing");
-                        break;
-                    }
-                    Err(err) => {
-                        tracing::warn!(resource = %lease.resource, %err, "lease renewal failed")
-                    }
-                }
-            }
-        }
-    });
+    let renewal = spawn_renewal(store, &lease, ttl);
     let outcome = work(lease.clone()).await;
     renewal.abort();
     if let Err(err) = store.release(&lease).await {
@@ -52,6 +32,33 @@ where
         tracing::warn!(resource = %lease.resource, %err, "lock release failed");
     }
     outcome
+}
+
+/// Renews `lease` every third of `ttl` until the returned task is aborted or the lease is lost.
+pub fn spawn_renewal(
+    store: &Arc<dyn Store>,
+    lease: &Lease,
+    ttl: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    let lease = lease.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(ttl / 3);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match store.renew(&lease, ttl).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(resource = %lease.resource, "lease lost while working");
+                    break;
+                }
+                Err(err) => {
+                    tracing::warn!(resource = %lease.resource, %err, "lease renewal failed")
+                }
+            }
+        }
+    })
 }
 
 async fn acquire(

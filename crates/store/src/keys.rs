@@ -52,6 +52,16 @@ impl Keys {
         format!("{}fence", self.prefix)
     }
 
+    /// `isthmus:{c}:sem:<name>`: sorted set of slot ids scored by expiry (ms).
+    pub fn semaphore(&self, name: &str) -> String {
+        format!("{}sem:{name}", self.prefix)
+    }
+
+    /// `isthmus:{c}:status:<name>`
+    pub fn status(&self, name: &str) -> String {
+        format!("{}status:{name}", self.prefix)
+    }
+
     /// `isthmus:{c}:idem:<key>`
     pub fn idempotency(&self, key: &str) -> String {
         format!("{}idem:{key}", self.prefix)

@@ -9,6 +9,10 @@
 //! - **Locks with fencing** ([`Lease`]): `SET NX PX` with a token drawn from a per-resource counter;
 //!   release and renewal compare the token first; a link write carrying a stale token is refused.
 //! - **Idempotency records**: a stored answer per key, written once, kept for a TTL.
+//! - **Semaphores** (API governance): at most `limit` slots of a name held at once across every
+//!   replica; a slot whose holder died expires after its TTL.
+//! - **Status values**: small operational facts shared by replicas (e.g. the Salesforce API
+//!   allocation last seen, a backfill's progress), last writer wins.
 
 mod keys;
 mod memory;
@@ -103,4 +107,17 @@ pub trait Store: Send + Sync + 'static {
     async fn idempotency_get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Stores an answer unless one exists; `false` when the key was already taken.
     async fn idempotency_put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool>;
+
+    /// Takes one of `limit` slots of the semaphore `name` for `ttl`, returning the slot id, or
+    /// `None` when every slot is held. Expired slots (their holder died) are reclaimed first.
+    async fn acquire_slot(&self, name: &str, limit: u32, ttl: Duration) -> Result<Option<String>>;
+    /// Gives a slot back (no-op when it already expired).
+    async fn release_slot(&self, name: &str, slot: &str) -> Result<()>;
+    /// Slots of `name` held now (expired ones not counted).
+    async fn slots_in_use(&self, name: &str) -> Result<u32>;
+
+    /// Sets a status value (kept for `ttl`).
+    async fn put_status(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()>;
+    /// A status value, when set and not expired.
+    async fn status(&self, name: &str) -> Result<Option<Vec<u8>>>;
 }

@@ -3,8 +3,7 @@
 //!
 //! Same semantics as Redis: every call is atomic (one mutex, never held across an `.await`),
 //! TTLs are whole milliseconds measured on [`tokio::time::Instant`] (so tests can use
-//! `tokio::time::pause()`), fencing tokens come from a per-resource counter that outlives the
-//! locks. State lives in the process: one instance is one connection name, nothing is shared
+//! `tokio::time::pause()`), fencing tokens come from one counter that outlives the locks. State lives in the process: one instance is one connection name, nothing is shared
 //! between replicas and nothing survives a restart.
 
 use std::collections::HashMap;
@@ -33,6 +32,9 @@ struct State {
     /// The last token handed out (one counter for every resource, as in Redis).
     fence: u64,
     idempotency: HashMap<String, Expiring<Vec<u8>>>,
+    /// semaphore name → slot id → expiry.
+    semaphores: HashMap<String, HashMap<String, Instant>>,
+    statuses: HashMap<String, Expiring<Vec<u8>>>,
 }
 
 #[derive(Debug)]
@@ -201,5 +203,53 @@ impl Store for MemoryStore {
             .idempotency
             .insert(key.to_owned(), Expiring::new(value.to_vec(), ttl));
         Ok(true)
+    }
+
+    async fn acquire_slot(&self, name: &str, limit: u32, ttl: Duration) -> Result<Option<String>> {
+        let mut state = self.state();
+        let slots = state.semaphores.entry(name.to_owned()).or_default();
+        let now = Instant::now();
+        slots.retain(|_, expires_at| *expires_at > now);
+        if slots.len() >= limit as usize {
+            return Ok(None);
+        }
+        let slot = uuid::Uuid::new_v4().simple().to_string();
+        slots.insert(slot.clone(), deadline(ttl));
+        Ok(Some(slot))
+    }
+
+    async fn release_slot(&self, name: &str, slot: &str) -> Result<()> {
+        if let Some(slots) = self.state().semaphores.get_mut(name) {
+            slots.remove(slot);
+        }
+        Ok(())
+    }
+
+    async fn slots_in_use(&self, name: &str) -> Result<u32> {
+        let now = Instant::now();
+        let state = self.state();
+        let live = state
+            .semaphores
+            .get(name)
+            .map_or(0, |slots| slots.values().filter(|e| **e > now).count());
+        Ok(u32::try_from(live).unwrap_or(u32::MAX))
+    }
+
+    async fn put_status(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()> {
+        let mut state = self.state();
+        state.statuses.retain(|_, v| v.is_live());
+        state
+            .statuses
+            .insert(name.to_owned(), Expiring::new(value.to_vec(), ttl));
+        Ok(())
+    }
+
+    async fn status(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let state = self.state();
+        Ok(state
+            .statuses
+            .get(name)
+            .filter(|v| v.is_live())
+            .map(|v| v.value.clone()))
     }
 }

@@ -10,6 +10,8 @@
 //!   (a new or restarted Redis without persistence) it is seeded from the server clock in
 //!   microseconds, so tokens issued after a restart still exceed those issued before it.
 //! - `idem:<key>` holds the stored answer bytes, with the record TTL.
+//! - `sem:<name>` is a sorted set of slot ids scored by their expiry in server-clock ms.
+//! - `status:<name>` holds a status value, with its TTL.
 //!
 //! # Why Lua
 //! Every check-then-write here (compare the token, then write) must be atomic, and every call
@@ -116,6 +118,33 @@ if previous then
   redis.call('DEL', KEYS[2], ARGV[2] .. cjson.decode(previous).netsuite_id)
 end
 return 1
+",
+    )
+});
+
+/// KEYS: semaphore. ARGV: limit, ttl ms, slot id. Reply: the slot id, or nil when full.
+/// Expiry is judged by the server clock, so replicas with skewed clocks agree.
+static ACQUIRE_SLOT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return false end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return ARGV[3]
+",
+    )
+});
+
+/// KEYS: semaphore. Reply: live slots.
+static SLOTS_IN_USE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 ",
     )
 });
@@ -269,5 +298,45 @@ impl Store for RedisStore {
             .query_async(&mut self.connection.clone())
             .await?;
         Ok(stored.is_some())
+    }
+
+    async fn acquire_slot(&self, name: &str, limit: u32, ttl: Duration) -> Result<Option<String>> {
+        let slot = uuid::Uuid::new_v4().simple().to_string();
+        Ok(ACQUIRE_SLOT
+            .key(self.keys.semaphore(name))
+            .arg(limit)
+            .arg(ttl_millis(ttl))
+            .arg(slot)
+            .invoke_async(&mut self.connection.clone())
+            .await?)
+    }
+
+    async fn release_slot(&self, name: &str, slot: &str) -> Result<()> {
+        let _: i64 = self
+            .connection
+            .clone()
+            .zrem(self.keys.semaphore(name), slot)
+            .await?;
+        Ok(())
+    }
+
+    async fn slots_in_use(&self, name: &str) -> Result<u32> {
+        Ok(SLOTS_IN_USE
+            .key(self.keys.semaphore(name))
+            .invoke_async(&mut self.connection.clone())
+            .await?)
+    }
+
+    async fn put_status(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()> {
+        let _: () = self
+            .connection
+            .clone()
+            .pset_ex(self.keys.status(name), value, ttl_millis(ttl))
+            .await?;
+        Ok(())
+    }
+
+    async fn status(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.connection.clone().get(self.keys.status(name)).await?)
     }
 }

@@ -203,6 +203,70 @@ mod contract {
             Some(b"again".to_vec())
         );
     }
+
+    pub async fn a_semaphore_hands_out_at_most_limit_slots(store: impl Store) {
+        let a = store
+            .acquire_slot("netsuite", 2, LONG)
+            .await
+            .unwrap()
+            .unwrap();
+        let b = store
+            .acquire_slot("netsuite", 2, LONG)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(a, b);
+        assert_eq!(store.acquire_slot("netsuite", 2, LONG).await.unwrap(), None);
+        assert_eq!(store.slots_in_use("netsuite").await.unwrap(), 2);
+        assert!(
+            store
+                .acquire_slot("other", 2, LONG)
+                .await
+                .unwrap()
+                .is_some(),
+            "names are separate"
+        );
+
+        store.release_slot("netsuite", &a).await.unwrap();
+        assert_eq!(store.slots_in_use("netsuite").await.unwrap(), 1);
+        assert!(store
+            .acquire_slot("netsuite", 2, LONG)
+            .await
+            .unwrap()
+            .is_some());
+        store
+            .release_slot("netsuite", "no-such-slot")
+            .await
+            .unwrap();
+    }
+
+    pub async fn a_dead_holders_slot_expires(store: impl Store) {
+        store
+            .acquire_slot("netsuite", 1, SHORT)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(store.acquire_slot("netsuite", 1, LONG).await.unwrap(), None);
+        let_short_ttl_expire().await;
+        assert_eq!(store.slots_in_use("netsuite").await.unwrap(), 0);
+        assert!(store
+            .acquire_slot("netsuite", 1, LONG)
+            .await
+            .unwrap()
+            .is_some());
+    }
+
+    pub async fn status_values_are_last_writer_wins_and_expire(store: impl Store) {
+        assert_eq!(store.status("sf-usage").await.unwrap(), None);
+        store.put_status("sf-usage", b"1/10", LONG).await.unwrap();
+        store.put_status("sf-usage", b"2/10", SHORT).await.unwrap();
+        assert_eq!(
+            store.status("sf-usage").await.unwrap(),
+            Some(b"2/10".to_vec())
+        );
+        let_short_ttl_expire().await;
+        assert_eq!(store.status("sf-usage").await.unwrap(), None);
+    }
 }
 
 /// Runs every contract case against one backend. `$fixture` builds a fresh store plus a guard
@@ -222,6 +286,9 @@ macro_rules! contract_tests {
             a_stale_holder_cannot_write_a_link,
             idempotency_records_are_written_once,
             idempotency_records_expire_after_their_ttl,
+            a_semaphore_hands_out_at_most_limit_slots,
+            a_dead_holders_slot_expires,
+            status_values_are_last_writer_wins_and_expire,
         );
     };
     (@cases $backend:ident, #[$test:meta], $fixture:path; $($case:ident),* $(,)?) => {

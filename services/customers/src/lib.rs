@@ -7,11 +7,15 @@
 
 use std::future::Future;
 
+use isthmus_engine::customers::backfill::BackfillOptions;
+use isthmus_engine::customers::jobs::BackfillJob;
 use isthmus_engine::customers::{is_netsuite_id, CustomerChange, CustomerFlows};
+use isthmus_engine::governance::SalesforceAllocation;
 use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::customers::v1::customer_sync_server::{CustomerSync, CustomerSyncServer};
 use isthmus_proto::customers::v1::{
-    get_link_request, ChangeType, GetLinkRequest, Link, SyncAccountRequest, SyncCustomerRequest,
+    get_link_request, Backfill, ChangeType, GetBackfillRequest, GetLinkRequest, Link,
+    StartAccountBackfillRequest, SyncAccountRequest, SyncCustomerRequest,
 };
 use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::{ErrorCode, FILE_DESCRIPTOR_SET};
@@ -24,11 +28,42 @@ const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 pub struct CustomerSyncService {
     flows: CustomerFlows,
+    allocation: SalesforceAllocation,
+    backfill_concurrency: usize,
 }
 
 impl CustomerSyncService {
-    pub fn new(flows: CustomerFlows) -> Self {
-        Self { flows }
+    pub fn new(
+        flows: CustomerFlows,
+        allocation: SalesforceAllocation,
+        backfill_concurrency: usize,
+    ) -> Self {
+        Self {
+            flows,
+            allocation,
+            backfill_concurrency,
+        }
+    }
+}
+
+fn backfill_message(job: BackfillJob) -> Backfill {
+    let state = serde_json::to_value(&job.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    Backfill {
+        id: job.id,
+        state,
+        seen: job.progress.seen,
+        created: job.progress.created,
+        updated: job.progress.updated,
+        unchanged: job.progress.unchanged,
+        conflicts: job.progress.conflicts,
+        failed: job.progress.failed,
+        written_back: job.progress.written_back,
+        started_at_ms: job.started_at_ms,
+        finished_at_ms: job.finished_at_ms,
+        errors: job.errors,
     }
 }
 
@@ -118,15 +153,49 @@ impl CustomerSync for CustomerSyncService {
             }
         };
         let link = link.ok_or_else(|| ErrorCode::NotFound.status("no link for that record"))?;
-        Ok(Response::new(Link {
-            salesforce_id: link.salesforce_id,
-            netsuite_id: link.netsuite_id,
-            salesforce_hash: link.salesforce_hash,
-            netsuite_hash: link.netsuite_hash,
-            salesforce_modstamp: link.salesforce_modstamp,
-            netsuite_modstamp: link.netsuite_modstamp,
-            synced_at_ms: link.synced_at_ms,
-        }))
+        Ok(Response::new(link_message(link)))
+    }
+
+    async fn start_account_backfill(
+        &self,
+        request: Request<StartAccountBackfillRequest>,
+    ) -> Result<Response<Backfill>, Status> {
+        let request = request.into_inner();
+        let options = BackfillOptions {
+            concurrency: self.backfill_concurrency,
+            all: request.all,
+            shard: None,
+            limit: (request.limit > 0).then_some(request.limit as usize),
+        };
+        let job = self
+            .flows
+            .start_account_backfill(options, self.allocation.clone())
+            .await?;
+        Ok(Response::new(backfill_message(job)))
+    }
+
+    async fn get_backfill(
+        &self,
+        request: Request<GetBackfillRequest>,
+    ) -> Result<Response<Backfill>, Status> {
+        let job = self
+            .flows
+            .backfill_job(&request.into_inner().id)
+            .await?
+            .ok_or_else(|| ErrorCode::NotFound.status("no backfill job with that id"))?;
+        Ok(Response::new(backfill_message(job)))
+    }
+}
+
+fn link_message(link: isthmus_store::Link) -> Link {
+    Link {
+        salesforce_id: link.salesforce_id,
+        netsuite_id: link.netsuite_id,
+        salesforce_hash: link.salesforce_hash,
+        netsuite_hash: link.netsuite_hash,
+        salesforce_modstamp: link.salesforce_modstamp,
+        netsuite_modstamp: link.netsuite_modstamp,
+        synced_at_ms: link.synced_at_ms,
     }
 }
 
@@ -141,7 +210,7 @@ pub enum ServeError {
 /// Serves the customers service (with gRPC health and reflection) on `listener` until `shutdown`.
 pub async fn run(
     listener: TcpListener,
-    flows: CustomerFlows,
+    service: CustomerSyncService,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -151,8 +220,7 @@ pub async fn run(
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let service = CustomerSyncServer::new(CustomerSyncService::new(flows))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let service = CustomerSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
     tracing::info!(addr = ?listener.local_addr().ok(), "customers service listening");
     tonic::transport::Server::builder()
         .add_service(health_service)

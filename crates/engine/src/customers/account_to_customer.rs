@@ -8,6 +8,7 @@ use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
 use super::doc::CustomerDoc;
+use super::index::{Matcher, MATCH_COLUMNS};
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::matching::{company_domains, domain_of, normalise_company};
 use super::plan::{KeyField, Plan, Target};
@@ -15,6 +16,22 @@ use super::{is_netsuite_id, now_ms, result, CustomerFlows, FLOW_ACCOUNT_TO_CUSTO
 use crate::config::MatchRule;
 use crate::error::{EngineError, Result};
 use crate::lock::with_lock;
+
+/// The result of syncing one account, and the write-back it still needs.
+pub(crate) struct AccountSynced {
+    pub result: SyncResult,
+    /// The customer id to write to the account's `NetSuite_Id__c` (not there yet).
+    pub write_back: Option<String>,
+}
+
+impl AccountSynced {
+    fn done(result: SyncResult) -> Self {
+        Self {
+            result,
+            write_back: None,
+        }
+    }
+}
 
 /// How the far customer was found.
 enum Found {
@@ -52,14 +69,41 @@ impl CustomerFlows {
         .await
     }
 
+    /// Reads the account, syncs it, and writes the customer id back to the account.
     async fn account_to_customer(
         &self,
         id: &SalesforceId,
         trace_id: &str,
         lease: Option<Lease>,
     ) -> Result<SyncResult> {
-        let dry_run = lease.is_none();
         let account = self.read_account(id).await?;
+        let synced = self
+            .sync_loaded_account(id, &account, trace_id, lease, &Matcher::Live)
+            .await?;
+        if let Some(customer_id) = &synced.write_back {
+            let mut body = Map::new();
+            body.insert("NetSuite_Id__c".into(), Value::String(customer_id.clone()));
+            self.salesforce
+                .update("Account", id.as_str(), &body)
+                .await?;
+        }
+        Ok(synced.result)
+    }
+
+    /// Syncs an account already read (with its contacts) to NetSuite. The caller writes the
+    /// customer id back to `NetSuite_Id__c` when [`AccountSynced::write_back`] asks for it, so
+    /// a batch can write many back in one sObject Collections call. `lease` is `None` on a dry
+    /// run.
+    pub(crate) async fn sync_loaded_account(
+        &self,
+        id: &SalesforceId,
+        account: &Record,
+        trace_id: &str,
+        lease: Option<Lease>,
+        matcher: &Matcher<'_>,
+    ) -> Result<AccountSynced> {
+        let dry_run = lease.is_none();
+        let account = account;
         let doc = mapping::from_account(&self.config, &account);
         let hash = doc.content_hash();
         let written_back = text(&account, "NetSuite_Id__c");
@@ -79,12 +123,12 @@ impl CustomerFlows {
             if link.salesforce_hash == hash && written_back.as_deref() == Some(&link.netsuite_id) {
                 out.netsuite_id = link.netsuite_id.clone();
                 out.matched_rule = "id_map".into();
-                return Ok(out);
+                return Ok(AccountSynced::done(out));
             }
         }
 
         let found = self
-            .find_customer(id, &account, &doc, link.as_ref(), &mut out.warnings)
+            .find_customer(id, account, &doc, link.as_ref(), matcher, &mut out.warnings)
             .await?;
         let (customer, rule) = match found {
             Found::Ambiguous { rule, candidates } => {
@@ -96,7 +140,7 @@ impl CustomerFlows {
                     candidates.len(),
                     candidates.join(", ")
                 ));
-                return Ok(out);
+                return Ok(AccountSynced::done(out));
             }
             Found::Customer { record, rule } => (Some(record), rule),
             Found::Nothing => (None, "none"),
@@ -127,7 +171,7 @@ impl CustomerFlows {
         out.netsuite_id = customer_id.clone().unwrap_or_default();
         out.changes = plan.changes.clone();
         let Some(lease) = lease else {
-            return Ok(out); // dry run: the plan, no writes
+            return Ok(AccountSynced::done(out)); // dry run: the plan, no writes
         };
 
         // Writes: customer (upsert by external id when new), contacts, link, write-back.
@@ -169,7 +213,7 @@ impl CustomerFlows {
             netsuite_id: customer_id.clone(),
             salesforce_hash: hash,
             netsuite_hash: plan.target_after(&doc).content_hash(),
-            salesforce_modstamp: text(&account, "SystemModstamp").unwrap_or_default(),
+            salesforce_modstamp: text(account, "SystemModstamp").unwrap_or_default(),
             netsuite_modstamp: customer
                 .as_ref()
                 .and_then(|c| text(c, "lastModifiedDate"))
@@ -177,15 +221,13 @@ impl CustomerFlows {
             synced_at_ms: now_ms(),
         };
         self.store.put_link(&link, &lease).await?;
-        if written_back.as_deref() != Some(customer_id.as_str()) {
-            let mut body = Map::new();
-            body.insert("NetSuite_Id__c".into(), Value::String(customer_id.clone()));
-            self.salesforce
-                .update("Account", id.as_str(), &body)
-                .await?;
-        }
+        let write_back =
+            (written_back.as_deref() != Some(customer_id.as_str())).then(|| customer_id.clone());
         out.netsuite_id = customer_id;
-        Ok(out)
+        Ok(AccountSynced {
+            result: out,
+            write_back,
+        })
     }
 
     /// The account with its contacts, in one SOQL query.
@@ -235,6 +277,7 @@ impl CustomerFlows {
         account: &Record,
         doc: &CustomerDoc,
         link: Option<&Link>,
+        matcher: &Matcher<'_>,
         warnings: &mut Vec<String>,
     ) -> Result<Found> {
         if let Some(link) = link {
@@ -253,21 +296,31 @@ impl CustomerFlows {
         }
         for rule in &self.config.matching {
             let found = match rule {
-                MatchRule::ExternalId => match self.read_customer(&format!("eid:{id}")).await? {
-                    Some(record) => Found::Customer {
-                        record,
-                        rule: rule.as_str(),
-                    },
-                    None => Found::Nothing,
-                },
+                MatchRule::ExternalId => {
+                    let key = match matcher {
+                        Matcher::Live => Some(format!("eid:{id}")),
+                        Matcher::Index(index) => index.by_external_id(id.as_str()),
+                    };
+                    let record = match key {
+                        Some(key) => self.read_customer(&key).await?,
+                        None => None,
+                    };
+                    match record {
+                        Some(record) => Found::Customer {
+                            record,
+                            rule: rule.as_str(),
+                        },
+                        None => Found::Nothing,
+                    }
+                }
                 MatchRule::EmailDomain => {
                     let emails = doc.contacts.iter().filter_map(|c| c.email.as_deref());
                     let domains =
                         company_domains(&self.config, text(account, "Website").as_deref(), emails);
-                    self.match_by_domain(id, &domains).await?
+                    self.match_by_domain(id, &domains, matcher).await?
                 }
                 MatchRule::CompanyName => match text(account, "Name") {
-                    Some(name) => self.match_by_name(id, &name).await?,
+                    Some(name) => self.match_by_name(id, &name, matcher).await?,
                     None => Found::Nothing,
                 },
             };
@@ -284,25 +337,15 @@ impl CustomerFlows {
         &self,
         id: &SalesforceId,
         domains: &std::collections::BTreeSet<String>,
+        matcher: &Matcher<'_>,
     ) -> Result<Found> {
         if domains.is_empty() {
             return Ok(Found::Nothing);
         }
-        let conditions: Vec<String> = domains
-            .iter()
-            .map(|d| {
-                format!(
-                    "LOWER(email) LIKE {} OR LOWER(url) LIKE {}",
-                    suiteql::literal(&format!("%@{d}")),
-                    suiteql::literal(&format!("%{d}%"))
-                )
-            })
-            .collect();
-        let q = format!(
-            "SELECT id, email, url, externalid, isinactive FROM customer WHERE {} ORDER BY id",
-            conditions.join(" OR ")
-        );
-        let rows = self.netsuite.suiteql(&q).await?;
+        let rows = match matcher {
+            Matcher::Index(index) => index.with_domains(domains),
+            Matcher::Live => self.domain_candidates(domains).await?,
+        };
         let candidates = rows.iter().filter(|row| {
             let hit = |field: &str| {
                 text(row, field)
@@ -314,17 +357,49 @@ impl CustomerFlows {
         self.one_candidate(MatchRule::EmailDomain, candidates).await
     }
 
+    /// One SuiteQL query for the customers that may have one of `domains`.
+    async fn domain_candidates(
+        &self,
+        domains: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<Record>> {
+        let conditions: Vec<String> = domains
+            .iter()
+            .map(|d| {
+                format!(
+                    "LOWER(email) LIKE {} OR LOWER(url) LIKE {}",
+                    suiteql::literal(&format!("%@{d}")),
+                    suiteql::literal(&format!("%{d}%"))
+                )
+            })
+            .collect();
+        let q = format!(
+            "SELECT {MATCH_COLUMNS} FROM customer WHERE {} ORDER BY id",
+            conditions.join(" OR ")
+        );
+        Ok(self.netsuite.suiteql(&q).await?)
+    }
+
     /// Unlinked customers whose normalised company name equals the account's.
-    async fn match_by_name(&self, id: &SalesforceId, name: &str) -> Result<Found> {
+    async fn match_by_name(
+        &self,
+        id: &SalesforceId,
+        name: &str,
+        matcher: &Matcher<'_>,
+    ) -> Result<Found> {
         let key = normalise_company(&self.config, name);
         let Some(first_word) = key.split_whitespace().next() else {
             return Ok(Found::Nothing);
         };
-        let q = format!(
-            "SELECT id, companyname, externalid, isinactive FROM customer WHERE LOWER(companyname) LIKE {} ORDER BY id",
-            suiteql::literal(&format!("{}%", escape_like(first_word)))
-        );
-        let rows = self.netsuite.suiteql(&q).await?;
+        let rows = match matcher {
+            Matcher::Index(index) => index.with_name(&key),
+            Matcher::Live => {
+                let q = format!(
+                    "SELECT {MATCH_COLUMNS} FROM customer WHERE LOWER(companyname) LIKE {} ORDER BY id",
+                    suiteql::literal(&format!("{}%", escape_like(first_word)))
+                );
+                self.netsuite.suiteql(&q).await?
+            }
+        };
         let candidates = rows.iter().filter(|row| {
             matchable(row, id)
                 && text(row, "companyname")

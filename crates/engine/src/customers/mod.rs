@@ -8,8 +8,11 @@
 //! and returns the diff and the rule that matched.
 
 mod account_to_customer;
+pub mod backfill;
 mod customer_to_account;
 pub mod doc;
+pub mod index;
+pub mod jobs;
 pub mod mapping;
 pub mod matching;
 pub mod plan;

@@ -1,48 +1,19 @@
-//! The gateway's routes. Every handler validates its input completely before the first gRPC
-//! call, so malformed input never reaches a service, a vendor or Redis.
+//! The sync routes: the "Sync to NetSuite" button and NetSuite events.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use isthmus_proto::common::v1::{SyncOptions, SyncResult};
-use isthmus_proto::customers::v1::{
-    get_link_request, ChangeType, GetLinkRequest, SyncAccountRequest, SyncCustomerRequest,
-};
-use isthmus_proto::trace::TRACEPARENT;
+use isthmus_proto::customers::v1::{ChangeType, SyncAccountRequest, SyncCustomerRequest};
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
 use serde::{Deserialize, Serialize};
-use tonic::metadata::MetadataValue;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::middleware::{self, Trace};
+use super::{grpc_request, query_or_error, shown, store_error, ApiJson};
+use crate::middleware::Trace;
 use crate::{ApiError, Gateway};
-
-pub fn router(gateway: Gateway) -> Router {
-    let limit = gateway.settings.max_body_bytes;
-    Router::new()
-        .route("/v1/salesforce/accounts/{id}/sync", post(sync_account))
-        .route("/v1/netsuite/events", post(netsuite_event))
-        .route("/v1/links/customers/{id}", get(get_link))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route(
-            "/openapi.json",
-            get(|| async { Json(crate::openapi::document()) }),
-        )
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            gateway.clone(),
-            middleware::authenticate,
-        ))
-        .layer(axum::middleware::from_fn(middleware::trace))
-        .layer(axum::extract::DefaultBodyLimit::max(limit))
-        .with_state(gateway)
-}
 
 /// A sync result as JSON: field values are JSON values, the outcome a lower-case word.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -111,39 +82,6 @@ pub struct SyncQuery {
     /// Return the diff and the matching rule; write nothing.
     #[serde(default)]
     pub dry_run: bool,
-}
-
-/// A gRPC request carrying the trace context and the sync deadline.
-fn grpc_request<T>(gateway: &Gateway, trace: &Trace, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.set_timeout(gateway.settings.sync_deadline);
-    if let Ok(value) = MetadataValue::try_from(trace.0.to_header()) {
-        request.metadata_mut().insert(TRACEPARENT, value);
-    }
-    request
-}
-
-fn query_or_error<T: serde::de::DeserializeOwned>(
-    raw: Option<&str>,
-    trace_id: &str,
-) -> Result<T, ApiError> {
-    serde_urlencoded_query(raw.unwrap_or("")).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!("query string: {e}"),
-            trace_id,
-        )
-    })
-}
-
-fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, String> {
-    Query::<T>::try_from_uri(
-        &format!("/?{raw}")
-            .parse()
-            .map_err(|_| "malformed query string".to_string())?,
-    )
-    .map(|q| q.0)
-    .map_err(|e| e.body_text())
 }
 
 /// "Sync to NetSuite" for one account.
@@ -253,43 +191,10 @@ pub async fn netsuite_event(
     State(gateway): State<Gateway>,
     Extension(trace): Extension<Trace>,
     uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    ApiJson(event): ApiJson<NetSuiteEvent>,
 ) -> Result<Json<SyncResultJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
     let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!(
-                    "the body is larger than {} bytes",
-                    gateway.settings.max_body_bytes
-                ),
-                &trace_id,
-            )
-        } else {
-            ApiError::new(ErrorCode::InvalidArgument, e.body_text(), &trace_id)
-        }
-    })?;
-    let json_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !json_type {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            "Content-Type must be application/json",
-            &trace_id,
-        ));
-    }
-    let event: NetSuiteEvent = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!("malformed event: {e}"),
-            &trace_id,
-        )
-    })?;
     let id = match &event.id {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Number(n) if n.is_u64() => n.to_string(),
@@ -351,134 +256,6 @@ pub async fn netsuite_event(
         .map_err(|s| ApiError::from_status(&s, &trace_id))?
         .into_inner();
     Ok(Json(result.into()))
-}
-
-/// An ID-map entry, by the Salesforce Account id or the NetSuite customer internal id.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LinkJson {
-    pub salesforce_id: String,
-    pub netsuite_id: String,
-    pub salesforce_hash: String,
-    pub netsuite_hash: String,
-    pub salesforce_modstamp: String,
-    pub netsuite_modstamp: String,
-    pub synced_at_ms: i64,
-}
-
-#[utoipa::path(get, path = "/v1/links/customers/{id}",
-    params(("id" = String, Path, description = "Salesforce Account id or NetSuite customer internal id")),
-    responses((status = 200, body = LinkJson), (status = 400, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn get_link(
-    State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
-    Path(raw_id): Path<String>,
-) -> Result<Json<LinkJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let key =
-        if !raw_id.is_empty() && raw_id.len() <= 20 && raw_id.bytes().all(|b| b.is_ascii_digit()) {
-            get_link_request::Key::NetsuiteId(raw_id)
-        } else {
-            let id = SalesforceId::parse(&raw_id).map_err(|e| {
-                ApiError::new(
-                    ErrorCode::InvalidArgument,
-                    format!(
-                        "'{}' is neither a NetSuite internal id nor a Salesforce id: {e}",
-                        shown(&raw_id)
-                    ),
-                    &trace_id,
-                )
-            })?;
-            get_link_request::Key::SalesforceId(id.to_string())
-        };
-    let link = gateway
-        .customers
-        .clone()
-        .get_link(grpc_request(
-            &gateway,
-            &trace,
-            GetLinkRequest { key: Some(key) },
-        ))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?
-        .into_inner();
-    Ok(Json(LinkJson {
-        salesforce_id: link.salesforce_id,
-        netsuite_id: link.netsuite_id,
-        salesforce_hash: link.salesforce_hash,
-        netsuite_hash: link.netsuite_hash,
-        salesforce_modstamp: link.salesforce_modstamp,
-        netsuite_modstamp: link.netsuite_modstamp,
-        synced_at_ms: link.synced_at_ms,
-    }))
-}
-
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "the process is up")))]
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
-}
-
-/// Ready when Redis answers and every service reports SERVING over gRPC health.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
-pub async fn readyz(State(gateway): State<Gateway>) -> Response {
-    let store = match gateway.store.ping().await {
-        Ok(()) => "ok".to_string(),
-        Err(e) => format!("down: {e}"),
-    };
-    let mut health =
-        tonic_health::pb::health_client::HealthClient::new(gateway.customers_channel.clone());
-    let mut request = tonic::Request::new(tonic_health::pb::HealthCheckRequest {
-        service: "isthmus.customers.v1.CustomerSync".into(),
-    });
-    request.set_timeout(std::time::Duration::from_secs(2));
-    let customers = match health.check(request).await {
-        Ok(r)
-            if r.get_ref().status
-                == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 =>
-        {
-            "ok".to_string()
-        }
-        Ok(r) => format!("not serving ({})", r.get_ref().status),
-        Err(s) => format!("down: {}", s.message()),
-    };
-    let ready = store == "ok" && customers == "ok";
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let body =
-        serde_json::json!({ "ready": ready, "checks": { "store": store, "customers": customers } });
-    (status, Json(body)).into_response()
-}
-
-async fn not_found(Extension(trace): Extension<Trace>) -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route", &trace.0.trace_id)
-}
-
-async fn method_not_allowed(Extension(trace): Extension<Trace>) -> Response {
-    let mut response = ApiError::new(
-        ErrorCode::InvalidArgument,
-        "method not allowed on this route",
-        &trace.0.trace_id,
-    )
-    .into_response();
-    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    response
-}
-
-fn store_error(err: isthmus_store::StoreError, trace_id: &str) -> ApiError {
-    tracing::error!(%err, "store unavailable");
-    ApiError::new(ErrorCode::Unavailable, "the store is unavailable", trace_id)
-}
-
-/// Caller input as it may appear in a message: at most 40 characters, escaped.
-fn shown(raw: &str) -> String {
-    raw.chars()
-        .take(40)
-        .collect::<String>()
-        .escape_debug()
-        .to_string()
 }
 
 /// The `Idempotency-Key` header, when present: 1 to 255 visible ASCII characters.

@@ -1,0 +1,341 @@
+//! Account backfill: every unlinked Salesforce account (or every account) to NetSuite, as fast as
+//! the vendors allow and never faster.
+//!
+//! - Salesforce is read in query pages (up to 2,000 accounts with their contacts a call).
+//! - Matching uses a [`CustomerIndex`] loaded once, so an account that matches nothing costs one
+//!   NetSuite call (the upsert by external id) plus one per contact.
+//! - NetSuite is written by `concurrency` workers; the account-wide slot semaphore behind the
+//!   NetSuite client keeps in-flight calls at or under the limit across every replica.
+//! - Ids are written back in sObject Collections of 200 (one Salesforce call per 200 accounts).
+//! - Batch work yields to people: before each Salesforce page and each write-back batch it waits
+//!   while the daily API allocation is past the batch share ([`SalesforceAllocation`]).
+//! - `shard` (`i` of `n`) splits the accounts by id across processes that share one Redis.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use futures::stream::{self, StreamExt};
+use isthmus_proto::common::v1::Outcome;
+use isthmus_salesforce::id::SalesforceId;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::sync::Mutex;
+
+use super::account_to_customer::AccountSynced;
+use super::index::{CustomerIndex, Matcher};
+use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
+use super::{CustomerFlows, LINK_KIND};
+use crate::error::{EngineError, Result};
+use crate::governance::SalesforceAllocation;
+use crate::lock::with_lock;
+
+/// Ids written back per sObject Collections call (the API's maximum).
+const COLLECTION_SIZE: usize = 200;
+
+#[derive(Debug, Clone)]
+pub struct BackfillOptions {
+    /// NetSuite workers (in-flight calls are still capped by the account-wide semaphore).
+    pub concurrency: usize,
+    /// Include accounts that already carry a NetSuite id.
+    pub all: bool,
+    /// Process only accounts whose id falls in shard `.0` of `.1`.
+    pub shard: Option<(u32, u32)>,
+    /// Stop after this many accounts.
+    pub limit: Option<usize>,
+}
+
+impl Default for BackfillOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 10,
+            all: false,
+            shard: None,
+            limit: None,
+        }
+    }
+}
+
+/// Running totals, reported as the backfill goes.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct BackfillProgress {
+    /// Accounts to process (known once Salesforce has been read).
+    pub total: u64,
+    pub seen: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub conflicts: u64,
+    pub failed: u64,
+    pub written_back: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackfillReport {
+    pub progress: BackfillProgress,
+    /// Accounts that failed, with the reason.
+    pub failures: Vec<(String, String)>,
+    /// Per-account sync time in milliseconds, in completion order.
+    pub latencies_ms: Vec<f64>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    total: AtomicU64,
+    seen: AtomicU64,
+    created: AtomicU64,
+    updated: AtomicU64,
+    unchanged: AtomicU64,
+    conflicts: AtomicU64,
+    failed: AtomicU64,
+    written_back: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> BackfillProgress {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        BackfillProgress {
+            total: get(&self.total),
+            seen: get(&self.seen),
+            created: get(&self.created),
+            updated: get(&self.updated),
+            unchanged: get(&self.unchanged),
+            conflicts: get(&self.conflicts),
+            failed: get(&self.failed),
+            written_back: get(&self.written_back),
+        }
+    }
+
+    fn count(&self, outcome: i32) {
+        let counter = match Outcome::try_from(outcome) {
+            Ok(Outcome::Created) => &self.created,
+            Ok(Outcome::Updated) => &self.updated,
+            Ok(Outcome::Conflict) => &self.conflicts,
+            Ok(Outcome::Failed) => &self.failed,
+            _ => &self.unchanged,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether an account id falls into shard `index` of `count` (FNV-1a of the 18-character id).
+pub fn in_shard(id: &str, (index, count): (u32, u32)) -> bool {
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    count > 0 && hash % u64::from(count) == u64::from(index)
+}
+
+impl CustomerFlows {
+    /// Backfills accounts to NetSuite; `on_progress` is called after every account.
+    pub async fn backfill_accounts(
+        &self,
+        options: &BackfillOptions,
+        allocation: &SalesforceAllocation,
+        on_progress: &(dyn Fn(&BackfillProgress) + Send + Sync),
+    ) -> Result<BackfillReport> {
+        let started = Instant::now();
+        let index = CustomerIndex::load(&self.netsuite, &self.config).await?;
+        let counters = Counters::default();
+        let failures = Mutex::new(Vec::new());
+        let latencies = Mutex::new(Vec::new());
+        let pending = Mutex::new(Vec::<(String, String)>::new());
+
+        let fields = mapping::account_fields(&self.config).join(", ");
+        let filter = if options.all {
+            ""
+        } else {
+            " WHERE NetSuite_Id__c = null"
+        };
+        let soql = format!(
+            "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account{filter} ORDER BY Id",
+            SF_CONTACT_FIELDS.join(", ")
+        );
+        allocation.wait_for_batch(&self.salesforce).await?;
+        let mut accounts: Vec<Record> = self.salesforce.query(&soql).await?;
+        if let Some(shard) = options.shard {
+            accounts.retain(|a| text(a, "Id").is_some_and(|id| in_shard(&id, shard)));
+        }
+        if let Some(limit) = options.limit {
+            accounts.truncate(limit);
+        }
+
+        counters
+            .total
+            .store(accounts.len() as u64, Ordering::Relaxed);
+        on_progress(&counters.snapshot());
+        let workers = options.concurrency.max(1);
+        let index = &index;
+        stream::iter(accounts)
+            .for_each_concurrent(workers, |account| {
+                let (counters, failures, latencies, pending) =
+                    (&counters, &failures, &latencies, &pending);
+                async move {
+                    let id = text(&account, "Id").unwrap_or_default();
+                    let began = Instant::now();
+                    match self.backfill_one(&id, &account, index).await {
+                        Ok(synced) => {
+                            counters.count(synced.result.outcome);
+                            if let Some(customer_id) = synced.write_back {
+                                pending.lock().await.push((id.clone(), customer_id));
+                            }
+                        }
+                        Err(err) => {
+                            counters.failed.fetch_add(1, Ordering::Relaxed);
+                            failures.lock().await.push((id.clone(), err.to_string()));
+                        }
+                    }
+                    latencies
+                        .lock()
+                        .await
+                        .push(began.elapsed().as_secs_f64() * 1000.0);
+                    counters.seen.fetch_add(1, Ordering::Relaxed);
+                    let batch = {
+                        let mut pending = pending.lock().await;
+                        (pending.len() >= COLLECTION_SIZE)
+                            .then(|| pending.drain(..).collect::<Vec<_>>())
+                    };
+                    if let Some(batch) = batch {
+                        self.write_back(batch, allocation, counters, failures).await;
+                    }
+                    on_progress(&counters.snapshot());
+                }
+            })
+            .await;
+        let rest: Vec<_> = pending.lock().await.drain(..).collect();
+        if !rest.is_empty() {
+            self.write_back(rest, allocation, &counters, &failures)
+                .await;
+            on_progress(&counters.snapshot());
+        }
+        Ok(BackfillReport {
+            progress: counters.snapshot(),
+            failures: failures.into_inner(),
+            latencies_ms: latencies.into_inner(),
+            elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    async fn backfill_one(
+        &self,
+        id: &str,
+        account: &Record,
+        index: &CustomerIndex,
+    ) -> Result<AccountSynced> {
+        let id = SalesforceId::parse(id)
+            .map_err(|e| EngineError::Unprocessable(format!("account id {id:?}: {e}")))?;
+        let resource = format!("{LINK_KIND}:sf:{id}");
+        let matcher = Matcher::Index(index);
+        with_lock(
+            &self.store,
+            &resource,
+            self.config.lock_ttl(),
+            self.config.lock_wait(),
+            |lease| self.sync_loaded_account(&id, account, "", Some(lease), &matcher),
+        )
+        .await
+    }
+
+    /// Writes `NetSuite_Id__c` back for a batch of accounts in one sObject Collections call.
+    async fn write_back(
+        &self,
+        batch: Vec<(String, String)>,
+        allocation: &SalesforceAllocation,
+        counters: &Counters,
+        failures: &Mutex<Vec<(String, String)>>,
+    ) {
+        let records: Vec<Record> = batch
+            .iter()
+            .map(|(account, customer)| {
+                let mut record = Map::new();
+                record.insert(
+                    "attributes".into(),
+                    serde_json::json!({ "type": "Account" }),
+                );
+                record.insert("id".into(), Value::String(account.clone()));
+                record.insert("NetSuite_Id__c".into(), Value::String(customer.clone()));
+                record
+            })
+            .collect();
+        let outcome = match allocation.wait_for_batch(&self.salesforce).await {
+            Ok(()) => self
+                .salesforce
+                .update_many("Account", &records, false)
+                .await
+                .map_err(EngineError::from),
+            Err(err) => Err(err),
+        };
+        match outcome {
+            Ok(results) => {
+                for ((account, _), result) in batch.iter().zip(results) {
+                    if result.success {
+                        counters.written_back.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        let reason = result
+                            .errors
+                            .first()
+                            .map_or_else(String::new, |e| e.message.clone());
+                        failures
+                            .lock()
+                            .await
+                            .push((account.clone(), format!("write-back: {reason}")));
+                    }
+                }
+            }
+            Err(err) => {
+                let mut failures = failures.lock().await;
+                for (account, _) in &batch {
+                    failures.push((account.clone(), format!("write-back: {err}")));
+                }
+            }
+        }
+    }
+}
+
+/// Percentile (0..=100) of latencies in ms, nearest-rank.
+pub fn percentile(latencies: &[f64], p: f64) -> f64 {
+    if latencies.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = latencies.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_ids() {
+        let ids: Vec<String> = (0..300).map(|i| format!("001000000000{i:03}AAA")).collect();
+        let counts: Vec<usize> = (0..3)
+            .map(|s| ids.iter().filter(|id| in_shard(id, (s, 3))).count())
+            .collect();
+        assert_eq!(
+            counts.iter().sum::<usize>(),
+            300,
+            "every id in exactly one shard"
+        );
+        assert!(counts.iter().all(|&c| c > 50), "{counts:?}");
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let l: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&l, 50.0), 50.0);
+        assert_eq!(percentile(&l, 99.0), 99.0);
+        assert_eq!(percentile(&[], 99.0), 0.0);
+    }
+
+    #[test]
+    fn progress_counts_outcomes() {
+        let c = Counters::default();
+        c.count(Outcome::Created as i32);
+        c.count(Outcome::Unchanged as i32);
+        c.count(Outcome::Conflict as i32);
+        let p = c.snapshot();
+        assert_eq!((p.created, p.unchanged, p.conflicts), (1, 1, 1));
+    }
+}

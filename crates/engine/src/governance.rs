@@ -1,0 +1,230 @@
+//! API governance: stay inside what Salesforce and NetSuite allow, across every replica.
+//!
+//! - [`NetSuiteSlots`]: NetSuite's concurrency limit is account-wide, so in-flight calls are
+//!   counted in a Redis semaphore that every replica shares ([`Store::acquire_slot`]). A slot
+//!   carries a lease (the call timeout plus a margin), so a replica that dies mid-call frees its
+//!   slots when the lease runs out. A local semaphore of the same size sits in front, so waiters
+//!   in one process queue in memory instead of polling Redis together.
+//! - [`SalesforceAllocation`]: the daily API allocation, as every response's `Sforce-Limit-Info`
+//!   reports it. Batch work (backfills, schedules) waits while usage is at or past
+//!   `salesforce.batch_share` of the allocation; interactive work (buttons, events) goes on into
+//!   the reserve above it. The latest usage is published to the store for the gateway to show.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use isthmus_netsuite::{ConcurrencyGate, NetSuiteError};
+use isthmus_salesforce::{ApiUsage, SalesforceClient};
+use isthmus_store::Store;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use crate::error::Result;
+
+/// Semaphore name of NetSuite's account-wide concurrency.
+pub const NETSUITE_SEMAPHORE: &str = "netsuite";
+/// Status name of the Salesforce API usage last seen.
+pub const SALESFORCE_USAGE_STATUS: &str = "salesforce-api-usage";
+
+/// The shared NetSuite concurrency semaphore, as the NetSuite client's gate.
+pub struct NetSuiteSlots {
+    store: Arc<dyn Store>,
+    limit: u32,
+    lease: Duration,
+    local: Arc<Semaphore>,
+}
+
+impl NetSuiteSlots {
+    /// `limit` calls at once across replicas; a slot's lease is `call_timeout` plus 5 s.
+    pub fn new(store: Arc<dyn Store>, limit: u32, call_timeout: Duration) -> Self {
+        let limit = limit.max(1);
+        Self {
+            store,
+            limit,
+            lease: call_timeout + Duration::from_secs(5),
+            local: Arc::new(Semaphore::new(limit as usize)),
+        }
+    }
+
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+}
+
+#[async_trait::async_trait]
+impl ConcurrencyGate for NetSuiteSlots {
+    async fn acquire(&self) -> std::result::Result<String, NetSuiteError> {
+        let permit = self
+            .local
+            .acquire()
+            .await
+            .map_err(|e| NetSuiteError::Gate(e.to_string()))?;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match self
+                .store
+                .acquire_slot(NETSUITE_SEMAPHORE, self.limit, self.lease)
+                .await
+            {
+                Ok(Some(slot)) => {
+                    // The local permit is given back in `release`.
+                    permit.forget();
+                    return Ok(slot);
+                }
+                Ok(None) => {
+                    // Another replica holds the free slots: poll with a little jitter.
+                    let jitter = Duration::from_micros(rand::random::<u64>() % 2000);
+                    tokio::time::sleep(pause + jitter).await;
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+                Err(err) => return Err(NetSuiteError::Gate(err.to_string())),
+            }
+        }
+    }
+
+    async fn release(&self, slot: String) {
+        if let Err(err) = self.store.release_slot(NETSUITE_SEMAPHORE, &slot).await {
+            // The slot's lease frees it when it runs out.
+            tracing::warn!(%err, "releasing a NetSuite slot failed");
+        }
+        self.local.add_permits(1);
+    }
+}
+
+/// The Salesforce API usage as published for operators.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AllocationState {
+    pub used: u64,
+    pub max: u64,
+    /// Share of the allocation at which batch work pauses.
+    pub batch_share: f64,
+    pub batch_paused: bool,
+}
+
+/// The daily API allocation policy.
+#[derive(Clone)]
+pub struct SalesforceAllocation {
+    store: Arc<dyn Store>,
+    batch_share: f64,
+    poll: Duration,
+}
+
+impl SalesforceAllocation {
+    pub fn new(store: Arc<dyn Store>, batch_share: f64, poll: Duration) -> Self {
+        Self {
+            store,
+            batch_share: batch_share.clamp(0.0, 1.0),
+            poll,
+        }
+    }
+
+    /// Whether batch work may spend more of `usage`.
+    pub fn batch_allowed(&self, usage: Option<ApiUsage>) -> bool {
+        usage.is_none_or(|u| (u.used as f64) < (u.max as f64) * self.batch_share)
+    }
+
+    pub fn state(&self, usage: ApiUsage) -> AllocationState {
+        AllocationState {
+            used: usage.used,
+            max: usage.max,
+            batch_share: self.batch_share,
+            batch_paused: !self.batch_allowed(Some(usage)),
+        }
+    }
+
+    /// Publishes the client's latest usage for the gateway (kept a day, as the allocation is).
+    pub async fn publish(&self, salesforce: &SalesforceClient) -> Result<()> {
+        if let Some(usage) = salesforce.api_usage() {
+            let state = serde_json::to_vec(&self.state(usage)).unwrap_or_default();
+            self.store
+                .put_status(SALESFORCE_USAGE_STATUS, &state, Duration::from_secs(86_400))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Returns once batch work may call Salesforce: at once while usage is under the batch
+    /// share; otherwise it re-reads the allocation (`GET limits`) every `poll` until it is.
+    pub async fn wait_for_batch(&self, salesforce: &SalesforceClient) -> Result<()> {
+        let mut warned = false;
+        while !self.batch_allowed(salesforce.api_usage()) {
+            if !warned {
+                tracing::warn!(
+                    share = self.batch_share,
+                    "Salesforce API allocation past the batch share: batch work paused"
+                );
+                warned = true;
+            }
+            self.publish(salesforce).await?;
+            tokio::time::sleep(self.poll).await;
+            salesforce.limits().await?;
+        }
+        if warned {
+            tracing::info!("Salesforce API allocation available again: batch work resumes");
+            self.publish(salesforce).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The last published Salesforce allocation state, if any.
+pub async fn published_allocation(store: &dyn Store) -> Result<Option<AllocationState>> {
+    Ok(store
+        .status(SALESFORCE_USAGE_STATUS)
+        .await?
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use isthmus_store::MemoryStore;
+
+    #[test]
+    fn batch_work_stops_at_the_share_and_interactive_keeps_the_reserve() {
+        let allocation =
+            SalesforceAllocation::new(Arc::new(MemoryStore::new()), 0.8, Duration::from_secs(1));
+        assert!(allocation.batch_allowed(None), "no usage seen yet");
+        assert!(allocation.batch_allowed(Some(ApiUsage {
+            used: 799,
+            max: 1000
+        })));
+        assert!(!allocation.batch_allowed(Some(ApiUsage {
+            used: 800,
+            max: 1000
+        })));
+        assert!(
+            allocation
+                .state(ApiUsage {
+                    used: 900,
+                    max: 1000
+                })
+                .batch_paused
+        );
+    }
+
+    #[tokio::test]
+    async fn netsuite_slots_never_exceed_the_limit_across_two_replicas() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let a = Arc::new(NetSuiteSlots::new(store.clone(), 3, Duration::from_secs(1)));
+        let b = Arc::new(NetSuiteSlots::new(store.clone(), 3, Duration::from_secs(1)));
+        let peak = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let gate = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (store, peak) = (store.clone(), peak.clone());
+            tasks.push(tokio::spawn(async move {
+                let slot = gate.acquire().await.unwrap();
+                let in_use = store.slots_in_use(NETSUITE_SEMAPHORE).await.unwrap();
+                peak.fetch_max(in_use, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                gate.release(slot).await;
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert_eq!(store.slots_in_use(NETSUITE_SEMAPHORE).await.unwrap(), 0);
+    }
+}

@@ -1,0 +1,203 @@
+//! The gateway's routes. Every handler validates its input completely before the first gRPC
+//! call, so malformed input never reaches a service, a vendor or Redis.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use isthmus_proto::trace::TRACEPARENT;
+use isthmus_proto::ErrorCode;
+use tonic::metadata::MetadataValue;
+
+use crate::middleware::{self, Trace};
+use crate::{ApiError, Gateway};
+
+pub(crate) mod links;
+pub(crate) mod ops;
+pub(crate) mod sync;
+
+pub use links::LinkJson;
+pub use ops::{BackfillJson, GovernanceJson, StartBackfill};
+pub use sync::{FieldChangeJson, NetSuiteEvent, SyncResultJson};
+
+pub fn router(gateway: Gateway) -> Router {
+    let limit = gateway.settings.max_body_bytes;
+    Router::new()
+        .route(
+            "/v1/salesforce/accounts/{id}/sync",
+            post(sync::sync_account),
+        )
+        .route("/v1/netsuite/events", post(sync::netsuite_event))
+        .route("/v1/links/customers/{id}", get(links::get_link))
+        .route("/v1/backfills/accounts", post(ops::start_account_backfill))
+        .route("/v1/backfills/{id}", get(ops::get_backfill))
+        .route("/v1/governance", get(ops::governance))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
+            middleware::authenticate,
+        ))
+        .layer(axum::middleware::from_fn(middleware::trace))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .with_state(gateway)
+}
+
+/// A gRPC request carrying the trace context and the sync deadline.
+fn grpc_request<T>(gateway: &Gateway, trace: &Trace, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(gateway.settings.sync_deadline);
+    if let Ok(value) = MetadataValue::try_from(trace.0.to_header()) {
+        request.metadata_mut().insert(TRACEPARENT, value);
+    }
+    request
+}
+
+fn query_or_error<T: serde::de::DeserializeOwned>(
+    raw: Option<&str>,
+    trace_id: &str,
+) -> Result<T, ApiError> {
+    serde_urlencoded_query(raw.unwrap_or("")).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("query string: {e}"),
+            trace_id,
+        )
+    })
+}
+
+fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, String> {
+    Query::<T>::try_from_uri(
+        &format!("/?{raw}")
+            .parse()
+            .map_err(|_| "malformed query string".to_string())?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| e.body_text())
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "the process is up")))]
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready when Redis answers and every service reports SERVING over gRPC health.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
+pub async fn readyz(State(gateway): State<Gateway>) -> Response {
+    let store = match gateway.store.ping().await {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("down: {e}"),
+    };
+    let mut health =
+        tonic_health::pb::health_client::HealthClient::new(gateway.customers_channel.clone());
+    let mut request = tonic::Request::new(tonic_health::pb::HealthCheckRequest {
+        service: "isthmus.customers.v1.CustomerSync".into(),
+    });
+    request.set_timeout(std::time::Duration::from_secs(2));
+    let customers = match health.check(request).await {
+        Ok(r)
+            if r.get_ref().status
+                == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 =>
+        {
+            "ok".to_string()
+        }
+        Ok(r) => format!("not serving ({})", r.get_ref().status),
+        Err(s) => format!("down: {}", s.message()),
+    };
+    let ready = store == "ok" && customers == "ok";
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body =
+        serde_json::json!({ "ready": ready, "checks": { "store": store, "customers": customers } });
+    (status, Json(body)).into_response()
+}
+
+async fn not_found(Extension(trace): Extension<Trace>) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route", &trace.0.trace_id)
+}
+
+async fn method_not_allowed(Extension(trace): Extension<Trace>) -> Response {
+    let mut response = ApiError::new(
+        ErrorCode::InvalidArgument,
+        "method not allowed on this route",
+        &trace.0.trace_id,
+    )
+    .into_response();
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+fn store_error(err: isthmus_store::StoreError, trace_id: &str) -> ApiError {
+    tracing::error!(%err, "store unavailable");
+    ApiError::new(ErrorCode::Unavailable, "the store is unavailable", trace_id)
+}
+
+/// Caller input as it may appear in a message: at most 40 characters, escaped.
+fn shown(raw: &str) -> String {
+    raw.chars()
+        .take(40)
+        .collect::<String>()
+        .escape_debug()
+        .to_string()
+}
+
+/// A JSON body: `Content-Type: application/json`, within the body limit, well-formed; every
+/// failure is an [`ApiError`] with a stable code (413 `PAYLOAD_TOO_LARGE`, else 400).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let trace_id = request
+            .extensions()
+            .get::<Trace>()
+            .map(|t| t.0.trace_id.clone())
+            .unwrap_or_default();
+        let json_type = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !json_type {
+            return Err(ApiError::new(
+                ErrorCode::InvalidArgument,
+                "Content-Type must be application/json",
+                &trace_id,
+            ));
+        }
+        let body = Bytes::from_request(request, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    "the body is larger than this route accepts",
+                    &trace_id,
+                )
+            } else {
+                ApiError::new(ErrorCode::InvalidArgument, e.body_text(), &trace_id)
+            }
+        })?;
+        serde_json::from_slice(&body).map(ApiJson).map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidArgument,
+                format!("malformed body: {e}"),
+                &trace_id,
+            )
+        })
+    }
+}

@@ -1,0 +1,154 @@
+//! Operations routes: account backfills and the API governance state.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use isthmus_engine::governance::{published_allocation, AllocationState, NETSUITE_SEMAPHORE};
+use isthmus_proto::customers::v1::{Backfill, GetBackfillRequest, StartAccountBackfillRequest};
+use isthmus_proto::ErrorCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{grpc_request, shown, store_error, ApiJson};
+use crate::middleware::Trace;
+use crate::{ApiError, Gateway};
+
+/// Options of an account backfill.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartBackfill {
+    /// Include accounts that already carry a NetSuite id (default: only unlinked accounts).
+    #[serde(default)]
+    pub all: bool,
+    /// Stop after this many accounts.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A backfill job and its progress.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackfillJson {
+    pub id: String,
+    /// running | done | failed
+    pub state: String,
+    pub seen: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub conflicts: u64,
+    pub failed: u64,
+    pub written_back: u64,
+    pub started_at_ms: i64,
+    pub finished_at_ms: i64,
+    pub errors: Vec<String>,
+}
+
+impl From<Backfill> for BackfillJson {
+    fn from(b: Backfill) -> Self {
+        Self {
+            id: b.id,
+            state: b.state,
+            seen: b.seen,
+            created: b.created,
+            updated: b.updated,
+            unchanged: b.unchanged,
+            conflicts: b.conflicts,
+            failed: b.failed,
+            written_back: b.written_back,
+            started_at_ms: b.started_at_ms,
+            finished_at_ms: b.finished_at_ms,
+            errors: b.errors,
+        }
+    }
+}
+
+/// Starts a backfill of Salesforce accounts to NetSuite; follow it with `GET /v1/backfills/{id}`.
+#[utoipa::path(post, path = "/v1/backfills/accounts", request_body = StartBackfill,
+    responses((status = 202, body = BackfillJson), (status = 400, body = crate::ErrorBody),
+              (status = 409, body = crate::ErrorBody, description = "a backfill runs already")),
+    security(("bearer" = [])))]
+pub async fn start_account_backfill(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    ApiJson(options): ApiJson<StartBackfill>,
+) -> Result<(StatusCode, Json<BackfillJson>), ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let message = StartAccountBackfillRequest {
+        all: options.all,
+        limit: options.limit.unwrap_or(0),
+    };
+    let job = gateway
+        .customers
+        .clone()
+        .start_account_backfill(grpc_request(&gateway, &trace, message))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?
+        .into_inner();
+    Ok((StatusCode::ACCEPTED, Json(job.into())))
+}
+
+#[utoipa::path(get, path = "/v1/backfills/{id}",
+    params(("id" = String, Path, description = "backfill job id")),
+    responses((status = 200, body = BackfillJson), (status = 400, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_backfill(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(id): Path<String>,
+) -> Result<Json<BackfillJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("'{}' is not a backfill job id", shown(&id)),
+            &trace_id,
+        ));
+    }
+    let job = gateway
+        .customers
+        .clone()
+        .get_backfill(grpc_request(&gateway, &trace, GetBackfillRequest { id }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?
+        .into_inner();
+    Ok(Json(job.into()))
+}
+
+/// NetSuite slots in use against the account's limit, and the Salesforce allocation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GovernanceJson {
+    pub netsuite: NetSuiteGovernance,
+    /// The Salesforce daily API allocation as last seen (absent before the first call).
+    #[schema(value_type = Option<Object>)]
+    pub salesforce: Option<AllocationState>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NetSuiteGovernance {
+    pub concurrency_limit: u32,
+    pub slots_in_use: u32,
+}
+
+#[utoipa::path(get, path = "/v1/governance",
+    responses((status = 200, body = GovernanceJson)), security(("bearer" = [])))]
+pub async fn governance(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+) -> Result<Json<GovernanceJson>, ApiError> {
+    let trace_id = &trace.0.trace_id;
+    let slots_in_use = gateway
+        .store
+        .slots_in_use(NETSUITE_SEMAPHORE)
+        .await
+        .map_err(|e| store_error(e, trace_id))?;
+    let salesforce = published_allocation(gateway.store.as_ref())
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string(), trace_id))?;
+    Ok(Json(GovernanceJson {
+        netsuite: NetSuiteGovernance {
+            concurrency_limit: gateway.settings.netsuite_concurrency_limit,
+            slots_in_use,
+        },
+        salesforce,
+    }))
+}
