@@ -10,7 +10,7 @@ use isthmus_engine::governance::{NetSuiteSlots, SalesforceAllocation};
 use isthmus_engine::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, GatewaySettings};
 use isthmus_netsuite::{NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
-use isthmus_salesforce::{SalesforceClient, SalesforceConfig};
+use isthmus_salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig};
 use isthmus_store::{MemoryStore, RedisStore, Store};
 use secrecy::SecretString;
 
@@ -39,11 +39,13 @@ pub fn salesforce(config: &Config, secrets: &Secrets) -> anyhow::Result<Salesfor
     Ok(SalesforceClient::new(SalesforceConfig {
         login_url: s.login_url.clone(),
         api_version: s.api_version.clone(),
-        client_id: s.client_id.clone(),
-        client_secret: required(
-            &secrets.salesforce_client_secret,
-            "ISTHMUS_SALESFORCE__CLIENT_SECRET",
-        )?,
+        auth: SalesforceAuth::ClientCredentials {
+            client_id: s.client_id.clone(),
+            client_secret: required(
+                &secrets.salesforce_client_secret,
+                "ISTHMUS_SALESFORCE__CLIENT_SECRET",
+            )?,
+        },
         timeout: Duration::from_millis(s.timeout_ms),
     })?)
 }

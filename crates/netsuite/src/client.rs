@@ -1,55 +1,73 @@
-//! [`NetSuiteClient`]: one HTTP connection pool and the TBA credentials, shared by every clone.
+//! [`NetSuiteClient`]: one HTTP connection pool, the credentials and the retry counters, shared by
+//! every clone; the concurrency gate is set per handle with [`NetSuiteClient::with_gate`].
 //!
-//! Every call goes through [`NetSuiteClient::send`], which builds the URL (path segments encoded,
-//! so ids and external ids cannot change the path), signs it with a fresh nonce and timestamp, and
-//! turns error statuses into [`NetSuiteError::Api`]. Each call runs in a `netsuite.request` span with
-//! the method, a path pattern (record types, never ids or values) and the status. Nothing is retried
-//! here: the caller decides with [`NetSuiteError::is_retryable`].
+//! Every call goes through [`NetSuiteClient::send`]: it takes a slot of the gate, signs the request
+//! (a fresh nonce and timestamp on every attempt), sends it, reads the whole body, gives the slot
+//! back and turns error statuses into [`NetSuiteError::Api`]. Calls refused for the account's
+//! concurrency limit are retried as [`ConcurrencyRetry`] says, with the slot released while
+//! waiting; nothing else is retried here (the caller decides with [`NetSuiteError::class`]). Each
+//! call runs in a `netsuite.request` span with the method, a path pattern (record types, never ids
+//! or values), the status and the number of concurrency retries.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use reqwest::{header, Method};
+use bytes::Bytes;
+use reqwest::{header, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use tracing::Instrument;
 use url::Url;
 
-use crate::config::NetSuiteConfig;
+use crate::config::{NetSuiteAuth, NetSuiteConfig};
 use crate::error::NetSuiteError;
-use crate::paths::{check_external_id, id_from_location, record_id, replace_query};
-use crate::tba;
+use crate::gate::{ConcurrencyGate, Slot};
+use crate::jwt::JwtSigner;
+use crate::oauth2::{Bearer, TokenSource};
+use crate::retry::ConcurrencyRetry;
 
-/// Rows per SuiteQL page: the most NetSuite allows.
-const SUITEQL_PAGE: usize = 1000;
+mod auth;
+mod jobs;
+mod records;
+mod restlet;
+mod suiteql;
 
-type Record = Map<String, Value>;
+pub use jobs::{JobId, JobResult, JOB_WAIT_LIMIT};
+pub use records::{GetOptions, ListPage, ListedRecord};
 
-/// Options of [`NetSuiteClient::get`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GetOptions {
-    /// Return sublists and subrecords inline instead of as links (`expandSubResources=true`).
-    pub expand_sub_resources: bool,
-    /// Return only these fields (all when empty).
-    pub fields: Vec<String>,
-}
+pub(crate) type Record = Map<String, Value>;
 
-/// A NetSuite REST web services client. Cheap to clone: clones share connections.
+/// A NetSuite REST web services client. Cheap to clone: clones share connections, credentials
+/// and counters, and the gate set before cloning.
 #[derive(Clone)]
 pub struct NetSuiteClient {
     inner: Arc<Inner>,
+    gate: Option<Arc<dyn ConcurrencyGate>>,
 }
 
 struct Inner {
     http: reqwest::Client,
     /// `{origin}/services/rest/`
     rest_base: Url,
+    /// `{restlet origin}/app/site/hosting/restlet.nl`
+    restlet_url: Url,
     realm: String,
-    consumer_key: String,
-    consumer_secret: SecretString,
-    token_id: String,
-    token_secret: SecretString,
+    auth: Auth,
+    retry: ConcurrencyRetry,
+    concurrency_retries: AtomicU64,
+}
+
+enum Auth {
+    Tba {
+        consumer_key: String,
+        consumer_secret: SecretString,
+        token_id: String,
+        token_secret: SecretString,
+    },
+    /// Boxed: the key pair and token cache are large next to the TBA keys.
+    OAuth2(Box<TokenSource>),
 }
 
 impl fmt::Debug for NetSuiteClient {
@@ -57,22 +75,68 @@ impl fmt::Debug for NetSuiteClient {
         f.debug_struct("NetSuiteClient")
             .field("realm", &self.inner.realm)
             .field("rest_base", &self.inner.rest_base.as_str())
+            .field("gated", &self.gate.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// A response that passed the status check.
-struct Reply {
-    location: Option<String>,
-    body: Vec<u8>,
+/// One HTTP call, as [`NetSuiteClient::send`] takes it.
+pub(crate) struct Call<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) content_type: &'static str,
+    /// Whether to sign the call (all but the token request).
+    pub(crate) authenticate: bool,
+    /// The `Prefer` header (`transient`, `respond-async`).
+    pub(crate) prefer: Option<&'static str>,
+    /// `X-NetSuite-Idempotency-Key`.
+    pub(crate) idempotency_key: Option<String>,
+    /// The path for the span: record types, never ids or values.
+    pub(crate) pattern: &'a str,
 }
 
-#[derive(Deserialize)]
-struct SuiteQlPage {
-    #[serde(rename = "hasMore")]
-    has_more: bool,
-    #[serde(default)]
-    items: Vec<Record>,
+impl<'a> Call<'a> {
+    pub(crate) fn new(method: Method, url: Url, pattern: &'a str) -> Self {
+        Self {
+            method,
+            url,
+            body: None,
+            content_type: "application/json",
+            authenticate: true,
+            prefer: None,
+            idempotency_key: None,
+            pattern,
+        }
+    }
+
+    pub(crate) fn json(mut self, body: &impl serde::Serialize) -> Result<Self, NetSuiteError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| NetSuiteError::Decode(format!("request body: {e}")))?;
+        self.body = Some(bytes.into());
+        Ok(self)
+    }
+
+    fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.body = Some(body.into());
+        self.content_type = "application/x-www-form-urlencoded";
+        self
+    }
+
+    pub(crate) fn prefer(mut self, prefer: &'static str) -> Self {
+        self.prefer = Some(prefer);
+        self
+    }
+}
+
+/// A response that passed the status check.
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<String>,
+    pub(crate) body: Bytes,
 }
 
 impl NetSuiteClient {
@@ -89,23 +153,60 @@ impl NetSuiteClient {
                 config.account_id
             )));
         }
-        if config.consumer_key.is_empty()
-            || config.token_id.is_empty()
-            || config.consumer_secret.expose_secret().is_empty()
-            || config.token_secret.expose_secret().is_empty()
-        {
-            return Err(NetSuiteError::Config(
-                "consumer and token keys and secrets must not be empty".into(),
-            ));
-        }
-        let origin = config.origin();
-        let rest_base = Url::parse(&format!("{origin}/services/rest/"))
-            .map_err(|e| NetSuiteError::Config(format!("base URL {origin:?}: {e}")))?;
-        if !matches!(rest_base.scheme(), "https" | "http") || rest_base.host_str().is_none() {
-            return Err(NetSuiteError::Config(format!(
-                "base URL {origin:?} must be an http(s) URL"
-            )));
-        }
+        let rest_base = http_url(&format!("{}/services/rest/", config.origin()))?;
+        let restlet_url = http_url(&format!(
+            "{}/app/site/hosting/restlet.nl",
+            config.restlet_origin()
+        ))?;
+        let auth = match config.auth {
+            NetSuiteAuth::Tba {
+                consumer_key,
+                consumer_secret,
+                token_id,
+                token_secret,
+            } => {
+                if consumer_key.is_empty()
+                    || token_id.is_empty()
+                    || consumer_secret.expose_secret().is_empty()
+                    || token_secret.expose_secret().is_empty()
+                {
+                    return Err(NetSuiteError::Config(
+                        "consumer and token keys and secrets must not be empty".into(),
+                    ));
+                }
+                Auth::Tba {
+                    consumer_key,
+                    consumer_secret,
+                    token_id,
+                    token_secret,
+                }
+            }
+            NetSuiteAuth::OAuth2 {
+                client_id,
+                certificate_id,
+                private_key_pem,
+                algorithm,
+                scopes,
+            } => {
+                if client_id.is_empty() || certificate_id.is_empty() || scopes.is_empty() {
+                    return Err(NetSuiteError::Config(
+                        "OAuth 2.0 needs a client id, a certificate id and scopes".into(),
+                    ));
+                }
+                let signer = JwtSigner::from_pem(
+                    algorithm,
+                    private_key_pem.expose_secret(),
+                    &certificate_id,
+                )
+                .map_err(NetSuiteError::Config)?;
+                let token_url = rest_base
+                    .join("auth/oauth2/v1/token")
+                    .map_err(|e| NetSuiteError::Config(format!("token URL: {e}")))?;
+                Auth::OAuth2(Box::new(TokenSource::new(
+                    client_id, scopes, signer, token_url,
+                )))
+            }
+        };
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -116,236 +217,157 @@ impl NetSuiteClient {
             inner: Arc::new(Inner {
                 http,
                 rest_base,
+                restlet_url,
                 realm: config.account_id,
-                consumer_key: config.consumer_key,
-                consumer_secret: config.consumer_secret,
-                token_id: config.token_id,
-                token_secret: config.token_secret,
+                auth,
+                retry: config.concurrency_retry,
+                concurrency_retries: AtomicU64::new(0),
             }),
+            gate: None,
         })
     }
 
-    /// Reads one record. `id` is an internal id, or `"eid:<externalId>"`.
-    pub async fn get(
-        &self,
-        record_type: &str,
-        id: &str,
-        opts: &GetOptions,
-    ) -> Result<Record, NetSuiteError> {
-        let id = record_id(id)?;
-        let fields = opts.fields.join(",");
-        let mut query = Vec::new();
-        if opts.expand_sub_resources {
-            query.push(("expandSubResources", "true"));
-        }
-        if !opts.fields.is_empty() {
-            query.push(("fields", fields.as_str()));
-        }
-        let pattern = format!("record/v1/{record_type}/{{id}}");
-        let reply = self
-            .send(
-                Method::GET,
-                &["record", "v1", record_type, id],
-                &query,
-                None,
-                None,
-                &pattern,
-            )
-            .await?;
-        decode(&reply.body, "record")
+    /// Runs every HTTP call of this handle (and of its later clones) inside a slot of `gate`.
+    pub fn with_gate(mut self, gate: Arc<dyn ConcurrencyGate>) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
-    /// Creates a record and returns its internal id, read from the `Location` header of the
-    /// 204 answer.
-    pub async fn create(&self, record_type: &str, body: &Record) -> Result<String, NetSuiteError> {
-        let pattern = format!("record/v1/{record_type}");
-        let reply = self
-            .send(
-                Method::POST,
-                &["record", "v1", record_type],
-                &[],
-                Some(encode(body)?),
-                None,
-                &pattern,
-            )
-            .await?;
-        reply
-            .location
-            .as_deref()
-            .and_then(id_from_location)
-            .ok_or_else(|| NetSuiteError::Decode("create answered without a Location id".into()))
+    /// Calls retried because the account's concurrency limit refused them, since construction
+    /// (shared by all clones).
+    pub fn concurrency_retries(&self) -> u64 {
+        self.inner.concurrency_retries.load(Ordering::Relaxed)
     }
 
-    /// Updates the given fields of a record. `replace` names sublists to replace wholesale
-    /// (`?replace=a,b`); other sublists are merged line by line.
-    pub async fn update(
-        &self,
-        record_type: &str,
-        id: &str,
-        body: &Record,
-        replace: &[&str],
-    ) -> Result<(), NetSuiteError> {
-        let id = record_id(id)?;
-        let replace = replace.join(",");
-        let query = replace_query(&replace);
-        let pattern = format!("record/v1/{record_type}/{{id}}");
-        self.send(
-            Method::PATCH,
-            &["record", "v1", record_type, id],
-            &query,
-            Some(encode(body)?),
-            None,
-            &pattern,
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Creates or updates the record with this external id (`PUT record/v1/{type}/eid:{id}`);
-    /// returns the internal id when a `Location` header came back.
-    pub async fn upsert(
-        &self,
-        record_type: &str,
-        external_id: &str,
-        body: &Record,
-        replace: &[&str],
-    ) -> Result<Option<String>, NetSuiteError> {
-        check_external_id(external_id)?;
-        let id = format!("eid:{external_id}");
-        let replace = replace.join(",");
-        let query = replace_query(&replace);
-        let pattern = format!("record/v1/{record_type}/eid:{{externalId}}");
-        let reply = self
-            .send(
-                Method::PUT,
-                &["record", "v1", record_type, &id],
-                &query,
-                Some(encode(body)?),
-                None,
-                &pattern,
-            )
-            .await?;
-        Ok(reply.location.as_deref().and_then(id_from_location))
-    }
-
-    /// Deletes a record. `id` is an internal id, or `"eid:<externalId>"`.
-    pub async fn delete(&self, record_type: &str, id: &str) -> Result<(), NetSuiteError> {
-        let id = record_id(id)?;
-        let pattern = format!("record/v1/{record_type}/{{id}}");
-        self.send(
-            Method::DELETE,
-            &["record", "v1", record_type, id],
-            &[],
-            None,
-            None,
-            &pattern,
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Runs SuiteQL (`POST query/v1/suiteql?limit=1000&offset=…`, `Prefer: transient`), following
-    /// pages until `hasMore` is false. Rows come back as NetSuite returns them (lower-case column
-    /// names, a `links` entry each). Order the query by a unique key, or rows can repeat or go
-    /// missing between pages; NetSuite serves at most 100,000 rows of one query. Put values in the
-    /// query only through [`crate::suiteql::literal`].
-    pub async fn suiteql(&self, query: &str) -> Result<Vec<Record>, NetSuiteError> {
-        let body = serde_json::to_vec(&json!({ "q": query }))
-            .map_err(|e| NetSuiteError::Decode(format!("request body: {e}")))?;
-        let limit = SUITEQL_PAGE.to_string();
-        let mut rows = Vec::new();
-        loop {
-            let offset = rows.len().to_string();
-            let reply = self
-                .send(
-                    Method::POST,
-                    &["query", "v1", "suiteql"],
-                    &[("limit", &limit), ("offset", &offset)],
-                    Some(body.clone()),
-                    Some("transient"),
-                    "query/v1/suiteql",
-                )
-                .await?;
-            let mut page: SuiteQlPage = decode(&reply.body, "SuiteQL page")?;
-            if page.has_more && page.items.len() != SUITEQL_PAGE {
-                // The next offset must be a multiple of the limit; a short page that claims more
-                // would make the paging skip or repeat rows.
-                return Err(NetSuiteError::Decode(format!(
-                    "SuiteQL page of {} rows claims more follow",
-                    page.items.len()
-                )));
-            }
-            rows.append(&mut page.items);
-            if !page.has_more {
-                return Ok(rows);
-            }
-        }
-    }
-
-    /// Sends one signed call to `{rest_base}/{segments…}?{query}`.
-    async fn send(
-        &self,
-        method: Method,
-        segments: &[&str],
-        query: &[(&str, &str)],
-        body: Option<Vec<u8>>,
-        prefer: Option<&'static str>,
-        pattern: &str,
-    ) -> Result<Reply, NetSuiteError> {
+    /// Sends one call, retrying it while the concurrency limit refuses it.
+    pub(crate) async fn send(&self, call: Call<'_>) -> Result<Reply, NetSuiteError> {
         let span = tracing::info_span!(
             "netsuite.request",
-            method = %method,
-            path = pattern,
+            method = %call.method,
+            path = call.pattern,
             status = tracing::field::Empty,
+            concurrency_retries = tracing::field::Empty,
         );
         async {
-            let url = self.url(segments, query)?;
-            let authorization = tba::authorize(
-                method.as_str(),
-                &url,
-                &self.inner.realm,
-                tba::Credentials {
-                    consumer_key: &self.inner.consumer_key,
-                    consumer_secret: self.inner.consumer_secret.expose_secret(),
-                    token: &self.inner.token_id,
-                    token_secret: self.inner.token_secret.expose_secret(),
-                },
-                &tba::nonce(),
-                &tba::timestamp(),
-            );
-            let mut request = self
-                .inner
-                .http
-                .request(method, url)
-                .header(header::AUTHORIZATION, authorization)
-                .header(header::ACCEPT, "application/json");
-            if let Some(body) = body {
-                request = request
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(body);
+            let policy = &self.inner.retry;
+            let mut attempt = 0;
+            let mut renewed = false;
+            loop {
+                let bearer = match call.authenticate {
+                    true => self.bearer().await?,
+                    false => None,
+                };
+                let (result, elapsed) = self.attempt(&call, bearer.as_deref()).await;
+                match result {
+                    // A revoked or expired token: get a new one and try once more.
+                    Err(err) if err.status() == Some(401) && !renewed && bearer.is_some() => {
+                        if let (Auth::OAuth2(tokens), Some(stale)) = (&self.inner.auth, &bearer) {
+                            tracing::debug!("bearer token refused; renewing it once");
+                            tokens.invalidate(stale).await;
+                        }
+                        renewed = true;
+                    }
+                    Err(err)
+                        if attempt < policy.max_retries && policy.applies_to(&err, elapsed) =>
+                    {
+                        let delay = policy.delay(attempt, err.retry_after());
+                        self.inner.concurrency_retries.fetch_add(1, Ordering::Relaxed);
+                        attempt += 1;
+                        tracing::Span::current().record("concurrency_retries", attempt);
+                        tracing::debug!(attempt, ?delay, error = %err, "concurrency limit; backing off");
+                        tokio::time::sleep(delay).await;
+                    }
+                    other => return other,
+                }
             }
-            if let Some(prefer) = prefer {
-                request = request.header("Prefer", prefer);
-            }
-            let response = request.send().await?;
-            let status = response.status();
-            tracing::Span::current().record("status", status.as_u16());
-            let location = response
-                .headers()
-                .get(header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = response.bytes().await?.to_vec();
-            if !status.is_success() {
-                return Err(NetSuiteError::from_response(status.as_u16(), &body));
-            }
-            Ok(Reply { location, body })
         }
         .instrument(span)
         .await
     }
 
-    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url, NetSuiteError> {
+    /// One attempt inside one slot; also returns how long the HTTP exchange took.
+    async fn attempt(
+        &self,
+        call: &Call<'_>,
+        bearer: Option<&Bearer>,
+    ) -> (Result<Reply, NetSuiteError>, Duration) {
+        let slot = match &self.gate {
+            Some(gate) => match Slot::acquire(gate).await {
+                Ok(slot) => Some(slot),
+                Err(err) => return (Err(err), Duration::ZERO),
+            },
+            None => None,
+        };
+        let started = Instant::now();
+        let result = self.exchange(call, bearer).await;
+        let elapsed = started.elapsed();
+        if let Some(slot) = slot {
+            slot.release().await;
+        }
+        (result, elapsed)
+    }
+
+    async fn exchange(
+        &self,
+        call: &Call<'_>,
+        bearer: Option<&Bearer>,
+    ) -> Result<Reply, NetSuiteError> {
+        let mut request = self
+            .inner
+            .http
+            .request(call.method.clone(), call.url.clone())
+            .header(header::ACCEPT, "application/json");
+        if call.authenticate {
+            request = request.header(header::AUTHORIZATION, self.authorization(call, bearer)?);
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(header::CONTENT_TYPE, call.content_type)
+                .body(body.clone());
+        }
+        if let Some(prefer) = call.prefer {
+            request = request.header("Prefer", prefer);
+        }
+        if let Some(key) = &call.idempotency_key {
+            request = request.header("X-NetSuite-Idempotency-Key", key);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        tracing::Span::current().record("status", status.as_u16());
+        let headers = response.headers();
+        let location = headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let retry_after = headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await?;
+        if !status.is_success() {
+            let mut err = NetSuiteError::from_response(status.as_u16(), &body);
+            if let NetSuiteError::Api {
+                retry_after: slot, ..
+            } = &mut err
+            {
+                *slot = retry_after;
+            }
+            return Err(err);
+        }
+        Ok(Reply {
+            status,
+            location,
+            body,
+        })
+    }
+
+    /// `{rest_base}/{segments…}?{query}`, every segment percent-encoded.
+    pub(crate) fn url(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Url, NetSuiteError> {
         let mut url = self.inner.rest_base.clone();
         url.path_segments_mut()
             .map_err(|()| NetSuiteError::Config("base URL cannot hold a path".into()))?
@@ -358,11 +380,21 @@ impl NetSuiteClient {
     }
 }
 
-fn encode(body: &Record) -> Result<Vec<u8>, NetSuiteError> {
-    serde_json::to_vec(body).map_err(|e| NetSuiteError::Decode(format!("request body: {e}")))
+fn http_url(text: &str) -> Result<Url, NetSuiteError> {
+    let url =
+        Url::parse(text).map_err(|e| NetSuiteError::Config(format!("base URL {text:?}: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(NetSuiteError::Config(format!(
+            "base URL {text:?} must be an http(s) URL"
+        )));
+    }
+    Ok(url)
 }
 
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, NetSuiteError> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<T, NetSuiteError> {
     serde_json::from_slice(body).map_err(|e| NetSuiteError::Decode(format!("{what}: {e}")))
 }
 

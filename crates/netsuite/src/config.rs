@@ -3,7 +3,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-/// How to reach one NetSuite account with token-based authentication.
+use crate::jwt::JwtAlgorithm;
+use crate::retry::ConcurrencyRetry;
+
+/// How to reach one NetSuite account.
 #[derive(Clone)]
 pub struct NetSuiteConfig {
     /// `"1234567"` or `"123456_SB1"`; the OAuth realm keeps exactly this form.
@@ -11,21 +14,79 @@ pub struct NetSuiteConfig {
     /// Origin override (a sandbox or a test server), e.g. `http://127.0.0.1:8080`. The default is
     /// `https://{account id in lower case, _ as -}.suitetalk.api.netsuite.com`.
     pub base_url: Option<String>,
-    pub consumer_key: String,
-    pub consumer_secret: SecretString,
-    pub token_id: String,
-    pub token_secret: SecretString,
+    /// RESTlet origin override. The default is
+    /// `https://{account id in lower case, _ as -}.restlets.api.netsuite.com`.
+    pub restlet_base_url: Option<String>,
+    /// How requests are authenticated.
+    pub auth: NetSuiteAuth,
     /// Timeout of each HTTP request.
     pub timeout: Duration,
+    /// How calls refused for the account's concurrency limit are retried.
+    pub concurrency_retry: ConcurrencyRetry,
+}
+
+/// How requests are authenticated.
+#[derive(Clone)]
+pub enum NetSuiteAuth {
+    /// Every request signed with the integration record's consumer key and an access token.
+    Tba {
+        consumer_key: String,
+        consumer_secret: SecretString,
+        token_id: String,
+        token_secret: SecretString,
+    },
+    /// OAuth 2.0 client credentials (M2M): a bearer token obtained with a JWT assertion signed by
+    /// the private key of the certificate uploaded for the integration.
+    OAuth2 {
+        /// The integration record's client id.
+        client_id: String,
+        /// The certificate id NetSuite shows for the uploaded certificate (the JWT `kid`).
+        certificate_id: String,
+        /// The certificate's private key, PEM (PKCS#8, or PKCS#1 for RSA).
+        private_key_pem: SecretString,
+        /// PS256 for RSA keys, ES256 for EC P-256 keys.
+        algorithm: JwtAlgorithm,
+        /// `rest_webservices`, `restlets`, `suite_analytics`.
+        scopes: Vec<String>,
+    },
+}
+
+impl NetSuiteAuth {
+    /// The scopes a REST and RESTlet integration needs.
+    pub fn default_scopes() -> Vec<String> {
+        vec!["rest_webservices".to_owned(), "restlets".to_owned()]
+    }
 }
 
 impl NetSuiteConfig {
-    /// The origin requests go to, without a trailing slash.
+    /// A configuration with the documented defaults: NetSuite's own hosts, a 30 s timeout and the
+    /// default [`ConcurrencyRetry`].
+    pub fn new(account_id: impl Into<String>, auth: NetSuiteAuth) -> Self {
+        Self {
+            account_id: account_id.into(),
+            base_url: None,
+            restlet_base_url: None,
+            auth,
+            timeout: Duration::from_secs(30),
+            concurrency_retry: ConcurrencyRetry::default(),
+        }
+    }
+
+    /// The origin record API and SuiteQL requests go to, without a trailing slash.
     pub fn origin(&self) -> String {
-        match &self.base_url {
+        self.origin_for(&self.base_url, "suitetalk")
+    }
+
+    /// The origin RESTlet requests go to, without a trailing slash.
+    pub fn restlet_origin(&self) -> String {
+        self.origin_for(&self.restlet_base_url, "restlets")
+    }
+
+    fn origin_for(&self, configured: &Option<String>, service: &str) -> String {
+        match configured {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!(
-                "https://{}.suitetalk.api.netsuite.com",
+                "https://{}.{service}.api.netsuite.com",
                 self.account_id.to_ascii_lowercase().replace('_', "-")
             ),
         }
@@ -37,12 +98,43 @@ impl fmt::Debug for NetSuiteConfig {
         f.debug_struct("NetSuiteConfig")
             .field("account_id", &self.account_id)
             .field("base_url", &self.base_url)
-            .field("consumer_key", &self.consumer_key)
-            .field("consumer_secret", &"[REDACTED]")
-            .field("token_id", &self.token_id)
-            .field("token_secret", &"[REDACTED]")
+            .field("restlet_base_url", &self.restlet_base_url)
+            .field("auth", &self.auth)
             .field("timeout", &self.timeout)
+            .field("concurrency_retry", &self.concurrency_retry)
             .finish()
+    }
+}
+
+impl fmt::Debug for NetSuiteAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tba {
+                consumer_key,
+                token_id,
+                ..
+            } => f
+                .debug_struct("Tba")
+                .field("consumer_key", consumer_key)
+                .field("consumer_secret", &"[REDACTED]")
+                .field("token_id", token_id)
+                .field("token_secret", &"[REDACTED]")
+                .finish(),
+            Self::OAuth2 {
+                client_id,
+                certificate_id,
+                algorithm,
+                scopes,
+                ..
+            } => f
+                .debug_struct("OAuth2")
+                .field("client_id", client_id)
+                .field("certificate_id", certificate_id)
+                .field("private_key_pem", &"[REDACTED]")
+                .field("algorithm", algorithm)
+                .field("scopes", scopes)
+                .finish(),
+        }
     }
 }
 
@@ -51,15 +143,15 @@ mod tests {
     use super::*;
 
     fn config(account_id: &str) -> NetSuiteConfig {
-        NetSuiteConfig {
-            account_id: account_id.into(),
-            base_url: None,
-            consumer_key: "ck".into(),
-            consumer_secret: "consumer-secret-value".into(),
-            token_id: "tk".into(),
-            token_secret: "token-secret-value".into(),
-            timeout: Duration::from_secs(30),
-        }
+        NetSuiteConfig::new(
+            account_id,
+            NetSuiteAuth::Tba {
+                consumer_key: "ck".into(),
+                consumer_secret: "consumer-secret-value".into(),
+                token_id: "tk".into(),
+                token_secret: "token-secret-value".into(),
+            },
+        )
     }
 
     #[test]
@@ -72,13 +164,39 @@ mod tests {
             config("1234567").origin(),
             "https://1234567.suitetalk.api.netsuite.com"
         );
+        assert_eq!(
+            config("123456_SB1").restlet_origin(),
+            "https://123456-sb1.restlets.api.netsuite.com"
+        );
     }
 
     #[test]
-    fn base_url_overrides_the_origin() {
+    fn base_urls_override_the_origins() {
         let mut config = config("1234567");
         config.base_url = Some("http://127.0.0.1:9000/".into());
+        config.restlet_base_url = Some("http://127.0.0.1:9001".into());
         assert_eq!(config.origin(), "http://127.0.0.1:9000");
+        assert_eq!(config.restlet_origin(), "http://127.0.0.1:9001");
+    }
+
+    #[test]
+    fn debug_redacts_the_private_key() {
+        let config = NetSuiteConfig::new(
+            "1234567",
+            NetSuiteAuth::OAuth2 {
+                client_id: "client".into(),
+                certificate_id: "cert".into(),
+                private_key_pem: "-----BEGIN PRIVATE KEY-----secret-key-body".into(),
+                algorithm: JwtAlgorithm::PS256,
+                scopes: NetSuiteAuth::default_scopes(),
+            },
+        );
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("secret-key-body"), "{shown}");
+        assert!(
+            shown.contains("REDACTED") && shown.contains("PS256"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -1,8 +1,31 @@
 //! The crate's one error type. NetSuite error bodies
 //! (`{"type","title","status","o:errorDetails":[{"detail","o:errorCode","o:errorPath"}]}`) are reduced
 //! to their first detail; HTTP errors carry no URL and no credentials (those live in headers only).
+//!
+//! [`NetSuiteError::class`] sorts every error into an [`ErrorClass`], which is what callers decide
+//! on: retry now (`Retryable`), back off for the account's concurrency limit (`Limit`), fix the
+//! credentials (`Auth`) or give up on this input (`Permanent`).
+
+use std::time::Duration;
 
 use serde::Deserialize;
+
+/// What a caller should do about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// A transient failure (connection, timeout, 5xx): the same call may succeed soon.
+    Retryable,
+    /// Bad input or a state the call cannot change (validation, missing record, permission).
+    Permanent,
+    /// The credentials or the token were refused.
+    Auth,
+    /// The account's concurrency limit: retry after a backoff.
+    Limit,
+}
+
+/// `o:errorCode`s NetSuite uses when the account's concurrency limit is reached.
+pub(crate) const CONCURRENCY_CODES: [&str; 2] =
+    ["CONCURRENCY_LIMIT_EXCEEDED", "SSS_REQUEST_LIMIT_EXCEEDED"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetSuiteError {
@@ -13,7 +36,18 @@ pub enum NetSuiteError {
         code: String,
         detail: String,
         path: Option<String>,
+        /// The `Retry-After` header of the answer, when it had one.
+        retry_after: Option<Duration>,
     },
+    /// The OAuth 2.0 token endpoint refused the client assertion (`invalid_client`, …).
+    #[error("NetSuite token request refused: {error}: {description}")]
+    Auth { error: String, description: String },
+    /// The concurrency gate could not hand out a slot (its backend failed).
+    #[error("NetSuite concurrency gate failed: {0}")]
+    Gate(String),
+    /// An asynchronous job finished without success, or its result could not be read.
+    #[error("NetSuite async job {job_id} failed: {detail}")]
+    Job { job_id: String, detail: String },
     /// The request did not complete (connect, timeout, TLS, body read).
     #[error("HTTP request to NetSuite failed: {0}")]
     Http(#[source] reqwest::Error),
@@ -32,6 +66,28 @@ fn path_suffix(path: &Option<String>) -> String {
     path.as_ref()
         .map(|p| format!(" (at {p})"))
         .unwrap_or_default()
+}
+
+/// The token endpoint's refusal: `{"error":"invalid_client","error_description":…}`.
+#[derive(Deserialize)]
+struct OAuthErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+/// A RESTlet's SuiteScript error: `{"error":{"code","message"}}`.
+#[derive(Deserialize)]
+struct ScriptErrorBody {
+    error: ScriptError,
+}
+
+#[derive(Deserialize)]
+struct ScriptError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
 }
 
 #[derive(Deserialize)]
@@ -59,9 +115,25 @@ impl From<reqwest::Error> for NetSuiteError {
 }
 
 impl NetSuiteError {
-    /// Builds an [`NetSuiteError::Api`] from a status and a raw body. A body without
-    /// `o:errorDetails` (a proxy's HTML page, say) keeps its title or its start as the detail.
+    /// Builds an [`NetSuiteError::Api`] from a status and a raw body: the REST web services shape
+    /// (`o:errorDetails`) or a RESTlet's SuiteScript error (`{"error":{"code","message"}}`). Any
+    /// other body (a proxy's HTML page, say) keeps its title or its start as the detail.
     pub(crate) fn from_response(status: u16, body: &[u8]) -> Self {
+        if let Ok(refused) = serde_json::from_slice::<OAuthErrorBody>(body) {
+            return Self::Auth {
+                error: refused.error,
+                description: refused.error_description,
+            };
+        }
+        if let Ok(ScriptErrorBody { error }) = serde_json::from_slice(body) {
+            return Self::Api {
+                status,
+                code: error.code,
+                detail: error.message,
+                path: None,
+                retry_after: None,
+            };
+        }
         match serde_json::from_slice::<ErrorBody>(body) {
             Ok(ErrorBody { title, details }) => match details.into_iter().next() {
                 Some(first) => Self::Api {
@@ -69,12 +141,14 @@ impl NetSuiteError {
                     code: first.code,
                     detail: first.detail,
                     path: first.path,
+                    retry_after: None,
                 },
                 None => Self::Api {
                     status,
                     code: String::new(),
                     detail: title,
                     path: None,
+                    retry_after: None,
                 },
             },
             Err(_) => Self::Api {
@@ -82,6 +156,7 @@ impl NetSuiteError {
                 code: String::new(),
                 detail: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
                 path: None,
+                retry_after: None,
             },
         }
     }
@@ -95,10 +170,12 @@ impl NetSuiteError {
         }
     }
 
-    /// The `o:errorCode` of an API error (`NONEXISTENT_ID`, `USER_ERROR`, …).
+    /// The `o:errorCode` of an API error (`NONEXISTENT_ID`, `USER_ERROR`, …), or the OAuth
+    /// `error` of a refused token request.
     pub fn error_code(&self) -> Option<&str> {
         match self {
             Self::Api { code, .. } if !code.is_empty() => Some(code),
+            Self::Auth { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -108,27 +185,61 @@ impl NetSuiteError {
         self.status() == Some(404) || self.error_code() == Some("NONEXISTENT_ID")
     }
 
-    /// Trying again later may succeed: connection failures and timeouts, 429, 5xx, and the
-    /// concurrency limit (`SSS_REQUEST_LIMIT_EXCEEDED`, `CONCURRENCY_LIMIT_EXCEEDED`).
+    /// The `Retry-After` the server asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The account's concurrency limit refused the call: 429, `CONCURRENCY_LIMIT_EXCEEDED` (REST)
+    /// or `SSS_REQUEST_LIMIT_EXCEEDED` (RESTlets).
     ///
-    /// An over-limit call has been seen to fail as `INVALID_LOGIN` after a long wait; that is not
-    /// retryable here, since a real credential problem would then be retried forever. A caller that
-    /// knows it is near the concurrency limit can decide otherwise.
-    pub fn is_retryable(&self) -> bool {
+    /// An over-limit call has also been seen to fail as `INVALID_LOGIN` after a long wait; that is
+    /// not counted here, since a real credential problem would then be retried forever. The client
+    /// retries it only when its retry policy says the case is plausible (see
+    /// [`crate::ConcurrencyRetry::invalid_login_after`]).
+    pub fn is_concurrency_limit(&self) -> bool {
+        self.status() == Some(429)
+            || self
+                .error_code()
+                .is_some_and(|code| CONCURRENCY_CODES.contains(&code))
+    }
+
+    /// What a caller should do about this error (see [`ErrorClass`]).
+    pub fn class(&self) -> ErrorClass {
         match self {
             Self::Http(err) => {
-                err.is_timeout() || err.is_connect() || err.is_request() || err.is_body()
+                if err.is_timeout() || err.is_connect() || err.is_request() || err.is_body() {
+                    ErrorClass::Retryable
+                } else {
+                    ErrorClass::Permanent
+                }
             }
             Self::Api { status, .. } => {
-                *status == 429
-                    || *status >= 500
-                    || matches!(
-                        self.error_code(),
-                        Some("SSS_REQUEST_LIMIT_EXCEEDED" | "CONCURRENCY_LIMIT_EXCEEDED")
-                    )
+                if self.is_concurrency_limit() {
+                    ErrorClass::Limit
+                } else if *status == 401 || self.error_code() == Some("INVALID_LOGIN") {
+                    ErrorClass::Auth
+                } else if *status >= 500 {
+                    ErrorClass::Retryable
+                } else {
+                    ErrorClass::Permanent
+                }
             }
-            Self::Decode(_) | Self::Config(_) | Self::InvalidExternalId(_) => false,
+            Self::Auth { .. } => ErrorClass::Auth,
+            Self::Gate(_) => ErrorClass::Retryable,
+            Self::Job { .. } | Self::Decode(_) | Self::Config(_) | Self::InvalidExternalId(_) => {
+                ErrorClass::Permanent
+            }
         }
+    }
+
+    /// Trying again later may succeed: the [`ErrorClass::Retryable`] and [`ErrorClass::Limit`]
+    /// classes (the concurrency limit frees up within seconds).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.class(), ErrorClass::Retryable | ErrorClass::Limit)
     }
 }
 
@@ -179,5 +290,63 @@ mod tests {
         assert!(NetSuiteError::from_response(400, limit).is_retryable());
         let login = br#"{"status":401,"o:errorDetails":[{"detail":"Invalid login attempt.","o:errorCode":"INVALID_LOGIN"}]}"#;
         assert!(!NetSuiteError::from_response(401, login).is_retryable());
+    }
+
+    #[test]
+    fn token_endpoint_refusals_are_auth_errors() {
+        let err = NetSuiteError::from_response(400, br#"{"error":"invalid_client"}"#);
+        assert!(matches!(&err, NetSuiteError::Auth { error, .. } if error == "invalid_client"));
+        assert_eq!(err.class(), ErrorClass::Auth);
+    }
+
+    #[test]
+    fn restlet_script_errors_are_parsed() {
+        let body = br#"{"error":{"code":"SSS_REQUEST_LIMIT_EXCEEDED","message":"limit exceeded"}}"#;
+        let err = NetSuiteError::from_response(400, body);
+        assert_eq!(err.error_code(), Some("SSS_REQUEST_LIMIT_EXCEEDED"));
+        assert_eq!(err.class(), ErrorClass::Limit);
+        assert!(err.to_string().contains("limit exceeded"), "{err}");
+    }
+
+    #[test]
+    fn classes_follow_status_and_code() {
+        let class = |status, body: &[u8]| NetSuiteError::from_response(status, body).class();
+        let detail = |code: &str| {
+            format!(
+                r#"{{"status":400,"o:errorDetails":[{{"detail":"d","o:errorCode":"{code}"}}]}}"#
+            )
+        };
+        assert_eq!(class(429, b"{}"), ErrorClass::Limit);
+        assert_eq!(
+            class(400, detail("SSS_REQUEST_LIMIT_EXCEEDED").as_bytes()),
+            ErrorClass::Limit
+        );
+        assert_eq!(
+            class(400, detail("CONCURRENCY_LIMIT_EXCEEDED").as_bytes()),
+            ErrorClass::Limit
+        );
+        assert_eq!(
+            class(401, detail("INVALID_LOGIN").as_bytes()),
+            ErrorClass::Auth
+        );
+        assert_eq!(
+            class(400, detail("USER_ERROR").as_bytes()),
+            ErrorClass::Permanent
+        );
+        assert_eq!(
+            class(404, detail("NONEXISTENT_ID").as_bytes()),
+            ErrorClass::Permanent
+        );
+        assert_eq!(class(503, b"down"), ErrorClass::Retryable);
+        assert_eq!(
+            NetSuiteError::Gate("redis".into()).class(),
+            ErrorClass::Retryable
+        );
+        let refused = NetSuiteError::Auth {
+            error: "invalid_client".into(),
+            description: "bad assertion".into(),
+        };
+        assert_eq!(refused.class(), ErrorClass::Auth);
+        assert!(!refused.is_retryable());
     }
 }

@@ -1,20 +1,34 @@
 //! NetSuite REST web services client for Isthmus.
 //!
 //! Layout:
-//! - [`NetSuiteClient`] (`client`): record get/create/update/upsert (by external id)/delete and
-//!   SuiteQL with paging, every request signed with token-based authentication.
+//! - [`NetSuiteClient`] (`client`): record get/create/update/upsert (by external id)/delete, list
+//!   and transform, SuiteQL with paging, RESTlets, async jobs; every request authenticated (TBA or
+//!   an OAuth 2.0 M2M bearer token) and run inside a slot of the account's [`ConcurrencyGate`].
+//! - `oauth2`, `jwt`: the M2M client assertion (PS256/ES256, signed with `ring`) and token cache.
+//! - [`gate`]: the concurrency gate trait, its slot guard and an in-process [`LocalGate`].
+//! - [`retry`]: backoff for calls refused by the concurrency limit ([`ConcurrencyRetry`]).
 //! - [`tba`]: OAuth 1.0a request signing as pure functions (base string, HMAC, header).
 //! - [`NetSuiteConfig`] (`config`): account and credentials; secrets never show in `Debug`.
-//! - [`NetSuiteError`] (`error`): the crate's one error type, parsed from `o:errorDetails`.
+//! - [`NetSuiteError`] (`error`): the crate's one error type, parsed from `o:errorDetails`, with
+//!   its [`ErrorClass`].
 //! - [`suiteql`]: safe SuiteQL string literals.
 
 mod client;
 mod config;
 mod error;
+pub mod gate;
+mod jwt;
+mod oauth2;
 mod paths;
+pub mod retry;
 pub mod suiteql;
 pub mod tba;
 
-pub use client::{GetOptions, NetSuiteClient};
-pub use config::NetSuiteConfig;
-pub use error::NetSuiteError;
+pub use client::{
+    GetOptions, JobId, JobResult, ListPage, ListedRecord, NetSuiteClient, JOB_WAIT_LIMIT,
+};
+pub use config::{NetSuiteAuth, NetSuiteConfig};
+pub use error::{ErrorClass, NetSuiteError};
+pub use gate::{ConcurrencyGate, LocalGate};
+pub use jwt::JwtAlgorithm;
+pub use retry::ConcurrencyRetry;

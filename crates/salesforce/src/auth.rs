@@ -1,10 +1,10 @@
 //! OAuth 2.0 access tokens for the REST API.
 //!
-//! [`Grant`] names how a token is obtained; today only the client credentials flow exists, and the
-//! JWT bearer flow will be another variant. [`TokenCache`] holds the current [`Session`] behind one
+//! [`Grant`] names how a token is obtained: client credentials, or JWT bearer (a fresh RS256
+//! assertion signed for every token request). [`TokenCache`] holds the current [`Session`] behind one
 //! async mutex held across the token request, so any number of concurrent calls that find no token
-//! wait for a single request (single flight). Salesforce does not say when a client credentials
-//! token expires, so a session is kept until a call answers 401 `INVALID_SESSION_ID`; the client then
+//! wait for a single request (single flight). Salesforce does not say when a token expires (the
+//! session timeout is an org setting), so a session is kept until a call answers 401 `INVALID_SESSION_ID`; the client then
 //! calls [`TokenCache::refresh`] with the session that failed, and only the first such caller fetches.
 
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::error::SalesforceError;
+use crate::jwt::AssertionSigner;
 
 /// How the client proves who it is to the token endpoint.
 pub(crate) enum Grant {
@@ -22,25 +23,52 @@ pub(crate) enum Grant {
         client_id: String,
         client_secret: SecretString,
     },
+    /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with a signed assertion.
+    JwtBearer {
+        client_id: String,
+        username: String,
+        audience: String,
+        /// Boxed: an RSA key pair is large next to the other grant.
+        signer: Box<AssertionSigner>,
+    },
 }
 
 impl Grant {
-    fn form(&self) -> Vec<(&'static str, &str)> {
-        match self {
+    /// The token request's form; a JWT bearer grant signs a new assertion.
+    fn form(&self) -> Result<Vec<(&'static str, String)>, SalesforceError> {
+        Ok(match self {
             Self::ClientCredentials {
                 client_id,
                 client_secret,
             } => vec![
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id),
-                ("client_secret", client_secret.expose_secret()),
+                ("grant_type", "client_credentials".to_owned()),
+                ("client_id", client_id.clone()),
+                ("client_secret", client_secret.expose_secret().to_owned()),
             ],
-        }
+            Self::JwtBearer {
+                client_id,
+                username,
+                audience,
+                signer,
+            } => vec![
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned(),
+                ),
+                (
+                    "assertion",
+                    signer
+                        .assertion(client_id, username, audience)
+                        .map_err(SalesforceError::Config)?,
+                ),
+            ],
+        })
     }
 
     fn kind(&self) -> &'static str {
         match self {
             Self::ClientCredentials { .. } => "client_credentials",
+            Self::JwtBearer { .. } => "jwt_bearer",
         }
     }
 }
@@ -121,7 +149,7 @@ impl TokenCache {
     async fn fetch(&self, http: &reqwest::Client) -> Result<Session, SalesforceError> {
         let response = http
             .post(&self.token_url)
-            .form(&self.grant.form())
+            .form(&self.grant.form()?)
             .send()
             .await?;
         let status = response.status();

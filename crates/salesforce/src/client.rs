@@ -18,8 +18,9 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::auth::{Grant, TokenCache};
-use crate::config::SalesforceConfig;
+use crate::config::{SalesforceAuth, SalesforceConfig};
 use crate::error::SalesforceError;
+use crate::jwt::AssertionSigner;
 use crate::limits::{ApiUsage, LIMIT_INFO_HEADER};
 
 /// Characters left as they are in a path segment: RFC 3986 unreserved.
@@ -29,8 +30,20 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+mod collections;
+mod composite;
+mod org;
+mod query;
+
+pub use collections::{RecordResult, COLLECTION_LIMIT};
+pub use composite::{CompositeSubrequest, CompositeSubresponse, COMPOSITE_LIMIT};
+pub use org::OrgLimit;
+
 /// A record type `Map`, as Salesforce returns it.
-type Record = Map<String, Value>;
+pub(crate) type Record = Map<String, Value>;
+
+/// Called with the usage of every response that carries `Sforce-Limit-Info`.
+pub type UsageObserver = Arc<dyn Fn(ApiUsage) + Send + Sync>;
 
 /// What an upsert did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +58,7 @@ pub struct UpsertOutcome {
 #[derive(Clone)]
 pub struct SalesforceClient {
     inner: Arc<Inner>,
+    observer: Option<UsageObserver>,
 }
 
 struct Inner {
@@ -61,18 +75,9 @@ impl fmt::Debug for SalesforceClient {
         f.debug_struct("SalesforceClient")
             .field("login_url", &self.inner.login_url)
             .field("data_path", &self.inner.data_path)
+            .field("observed", &self.observer.is_some())
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Deserialize)]
-struct QueryPage {
-    done: bool,
-    #[serde(rename = "nextRecordsUrl")]
-    next_records_url: Option<String>,
-    #[serde(rename = "totalSize", default)]
-    total_size: usize,
-    records: Vec<Record>,
 }
 
 #[derive(Deserialize)]
@@ -110,21 +115,13 @@ impl SalesforceClient {
                 config.api_version
             )));
         }
-        if config.client_id.is_empty() || config.client_secret.expose_secret().is_empty() {
-            return Err(SalesforceError::Config(
-                "client_id and client_secret must not be empty".into(),
-            ));
-        }
+        let grant = grant(&config)?;
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("isthmus-salesforce/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SalesforceError::Config(format!("HTTP client: {e}")))?;
-        let grant = Grant::ClientCredentials {
-            client_id: config.client_id,
-            client_secret: config.client_secret,
-        };
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -133,31 +130,8 @@ impl SalesforceClient {
                 login_url,
                 usage: RwLock::new(None),
             }),
+            observer: None,
         })
-    }
-
-    /// Runs a SOQL query and follows `nextRecordsUrl` until done; records without their
-    /// `attributes` key stripped (keep them as returned). Child subquery results stay nested as
-    /// returned. Put values in the query only through [`crate::soql::literal`].
-    pub async fn query(&self, soql: &str) -> Result<Vec<Record>, SalesforceError> {
-        let reply = self
-            .send(Method::GET, "query", &[("q", soql)], None, "query")
-            .await?;
-        let mut page: QueryPage = decode(&reply.body, "query")?;
-        let mut records = Vec::with_capacity(page.total_size.min(50_000));
-        loop {
-            records.append(&mut page.records);
-            if page.done {
-                return Ok(records);
-            }
-            let next = page.next_records_url.take().ok_or_else(|| {
-                SalesforceError::Decode("query page not done but has no nextRecordsUrl".into())
-            })?;
-            let reply = self
-                .send(Method::GET, &next, &[], None, "query/{locator}")
-                .await?;
-            page = decode(&reply.body, "query")?;
-        }
     }
 
     /// Reads one record; `fields` narrows the answer (all readable fields when empty).
@@ -257,6 +231,14 @@ impl SalesforceClient {
         Ok(())
     }
 
+    /// Calls `observer` with the API usage of every response of this handle (and of its later
+    /// clones) that carries `Sforce-Limit-Info`, e.g. to publish it for other replicas. The
+    /// observer runs inline on the response path: keep it quick and non-blocking.
+    pub fn with_usage_observer(mut self, observer: UsageObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
     /// The daily API usage from the last response that carried `Sforce-Limit-Info`.
     pub fn api_usage(&self) -> Option<ApiUsage> {
         *self
@@ -338,16 +320,63 @@ impl SalesforceClient {
             .and_then(|v| v.to_str().ok())
             .and_then(ApiUsage::parse);
         if let Some(usage) = usage {
-            *self
-                .inner
-                .usage
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(usage);
+            self.set_usage(usage);
+        }
+    }
+
+    fn set_usage(&self, usage: ApiUsage) {
+        *self
+            .inner
+            .usage
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(usage);
+        if let Some(observer) = &self.observer {
+            observer(usage);
         }
     }
 }
 
-fn segment(value: &str) -> impl fmt::Display + '_ {
+/// The token grant of `config`, checked.
+fn grant(config: &SalesforceConfig) -> Result<Grant, SalesforceError> {
+    match &config.auth {
+        SalesforceAuth::ClientCredentials {
+            client_id,
+            client_secret,
+        } => {
+            if client_id.is_empty() || client_secret.expose_secret().is_empty() {
+                return Err(SalesforceError::Config(
+                    "client_id and client_secret must not be empty".into(),
+                ));
+            }
+            Ok(Grant::ClientCredentials {
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+            })
+        }
+        SalesforceAuth::JwtBearer {
+            client_id,
+            username,
+            private_key_pem,
+            ..
+        } => {
+            if client_id.is_empty() || username.is_empty() {
+                return Err(SalesforceError::Config(
+                    "JWT bearer needs a client_id and a username".into(),
+                ));
+            }
+            let signer = AssertionSigner::from_pem(private_key_pem.expose_secret())
+                .map_err(SalesforceError::Config)?;
+            Ok(Grant::JwtBearer {
+                client_id: client_id.clone(),
+                username: username.clone(),
+                audience: config.jwt_audience(),
+                signer: Box::new(signer),
+            })
+        }
+    }
+}
+
+pub(crate) fn segment(value: &str) -> impl fmt::Display + '_ {
     utf8_percent_encode(value, SEGMENT)
 }
 
@@ -355,7 +384,10 @@ fn encode(body: &Record) -> Result<Vec<u8>, SalesforceError> {
     serde_json::to_vec(body).map_err(|e| SalesforceError::Decode(format!("request body: {e}")))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, SalesforceError> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<T, SalesforceError> {
     serde_json::from_slice(body).map_err(|e| SalesforceError::Decode(format!("{what}: {e}")))
 }
 

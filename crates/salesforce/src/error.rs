@@ -1,14 +1,33 @@
 //! The crate's one error type. Salesforce error bodies (`[{"message","errorCode","fields"}]`) are
 //! parsed into [`ApiError`]s; HTTP errors carry no URL (a SOQL query can hold record data) and no
 //! credentials, which are only ever sent in headers and form bodies.
+//!
+//! [`SalesforceError::class`] sorts every error into an [`ErrorClass`], which is what callers
+//! decide on: retry (`Retryable`), stop batch work until the daily allocation recovers (`Limit`),
+//! fix the credentials (`Auth`) or give up on this input (`Permanent`).
 
 use serde::Deserialize;
+
+/// What a caller should do about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// A transient failure (connection, timeout, 5xx, a row lock): the same call may succeed soon.
+    Retryable,
+    /// Bad input or a state the call cannot change (validation, missing record, no access).
+    Permanent,
+    /// The credentials or the session were refused.
+    Auth,
+    /// An org limit is spent (`REQUEST_LIMIT_EXCEEDED`: the daily API allocation, or too many
+    /// long-running requests at once): retrying soon only spends more.
+    Limit,
+}
 
 /// One entry of a Salesforce error body.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiError {
-    #[serde(default)]
+    /// `errorCode` in REST error bodies, `statusCode` in sObject Collections results.
+    #[serde(default, alias = "statusCode")]
     pub error_code: String,
     #[serde(default)]
     pub message: String,
@@ -33,6 +52,10 @@ pub enum SalesforceError {
     /// The client cannot be built from its configuration.
     #[error("invalid Salesforce configuration: {0}")]
     Config(String),
+    /// A request the API would refuse (too many subrequests, a missing key field, a field name
+    /// that is not an identifier); found before anything is sent.
+    #[error("invalid Salesforce request: {0}")]
+    InvalidRequest(String),
 }
 
 fn summary(errors: &[ApiError]) -> String {
@@ -118,24 +141,35 @@ impl SalesforceError {
             || matches!(self.error_code(), Some("NOT_FOUND" | "ENTITY_IS_DELETED"))
     }
 
-    /// Trying again later may succeed: connection failures and timeouts, 5xx, 429, and
-    /// `UNABLE_TO_LOCK_ROW` (a record lock held by another transaction). A spent daily allocation
-    /// (403 `REQUEST_LIMIT_EXCEEDED`) is not: it only recovers over the next 24 hours.
-    pub fn is_retryable(&self) -> bool {
+    /// What a caller should do about this error (see [`ErrorClass`]).
+    pub fn class(&self) -> ErrorClass {
         match self {
             Self::Http(err) => {
-                err.is_timeout() || err.is_connect() || err.is_request() || err.is_body()
+                if err.is_timeout() || err.is_connect() || err.is_request() || err.is_body() {
+                    ErrorClass::Retryable
+                } else {
+                    ErrorClass::Permanent
+                }
             }
-            Self::Api { status, .. } => {
-                *status >= 500
-                    || *status == 429
-                    || matches!(
-                        self.error_code(),
-                        Some("UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE")
-                    )
-            }
-            Self::Auth { .. } | Self::Decode(_) | Self::Config(_) => false,
+            Self::Api { status, .. } => match self.error_code() {
+                Some("REQUEST_LIMIT_EXCEEDED") => ErrorClass::Limit,
+                Some("UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE") => ErrorClass::Retryable,
+                Some("INVALID_SESSION_ID") => ErrorClass::Auth,
+                _ if *status == 401 => ErrorClass::Auth,
+                _ if *status >= 500 || *status == 429 => ErrorClass::Retryable,
+                _ => ErrorClass::Permanent,
+            },
+            Self::Auth { .. } => ErrorClass::Auth,
+            Self::Decode(_) | Self::Config(_) | Self::InvalidRequest(_) => ErrorClass::Permanent,
         }
+    }
+
+    /// Trying again later may succeed ([`ErrorClass::Retryable`]): connection failures and
+    /// timeouts, 5xx, 429, and `UNABLE_TO_LOCK_ROW` (a record lock held by another transaction).
+    /// A spent daily allocation (403 `REQUEST_LIMIT_EXCEEDED`) is not: it only recovers over the
+    /// next 24 hours.
+    pub fn is_retryable(&self) -> bool {
+        self.class() == ErrorClass::Retryable
     }
 }
 
@@ -208,5 +242,46 @@ mod tests {
         };
         assert_eq!(err.error_code(), Some("invalid_client"));
         assert!(!err.is_retryable());
+        assert_eq!(err.class(), ErrorClass::Auth);
+    }
+
+    #[test]
+    fn classes_follow_code_then_status() {
+        let class = |status, body: &[u8]| SalesforceError::from_response(status, body).class();
+        let code = |c: &str| format!(r#"[{{"errorCode":"{c}","message":"m"}}]"#);
+        assert_eq!(
+            class(403, code("REQUEST_LIMIT_EXCEEDED").as_bytes()),
+            ErrorClass::Limit
+        );
+        assert_eq!(
+            class(403, code("INSUFFICIENT_ACCESS").as_bytes()),
+            ErrorClass::Permanent
+        );
+        assert_eq!(
+            class(401, code("INVALID_SESSION_ID").as_bytes()),
+            ErrorClass::Auth
+        );
+        assert_eq!(
+            class(400, code("UNABLE_TO_LOCK_ROW").as_bytes()),
+            ErrorClass::Retryable
+        );
+        assert_eq!(
+            class(400, code("DUPLICATE_VALUE").as_bytes()),
+            ErrorClass::Permanent
+        );
+        assert_eq!(class(503, b"down"), ErrorClass::Retryable);
+        assert_eq!(
+            SalesforceError::InvalidRequest("x".into()).class(),
+            ErrorClass::Permanent
+        );
+    }
+
+    #[test]
+    fn collection_errors_read_status_code_as_the_error_code() {
+        let error: ApiError = serde_json::from_str(
+            r#"{"statusCode":"DUPLICATE_VALUE","message":"duplicate","fields":["Name"]}"#,
+        )
+        .unwrap();
+        assert_eq!(error.error_code, "DUPLICATE_VALUE");
     }
 }

@@ -2,22 +2,29 @@
 //!
 //! Layout:
 //! - [`SalesforceClient`] (`client`): SOQL queries with paging, sObject get/create/update/upsert/delete,
-//!   one automatic token refresh and retry on `INVALID_SESSION_ID`, API usage tracking.
-//! - `auth`: the OAuth token grant and a single-flight token cache.
-//! - [`SalesforceConfig`] (`config`): connection settings; the client secret never shows in `Debug`.
+//!   sObject Collections (`create_many`, `update_many`, `upsert_many`) and Composite, one automatic
+//!   token refresh and retry on `INVALID_SESSION_ID`, API usage tracking and an optional observer.
+//! - `auth`: the OAuth token grants (client credentials, JWT bearer) and a single-flight token cache;
+//!   `jwt`: the RS256 assertion, signed with `ring`.
+//! - [`SalesforceConfig`] (`config`): connection settings and [`SalesforceAuth`]; secrets never show
+//!   in `Debug`.
 //! - [`SalesforceError`] (`error`): the crate's one error type, with the wire error body parsed.
 //! - [`limits`]: the `Sforce-Limit-Info` header.
-//! - [`soql`]: safe SOQL string literals; [`id`]: 15/18-character record ids.
+//! - [`soql`]: safe SOQL literals and the [`soql::Soql`] builder; [`id`]: 15/18-character record ids.
 
 mod auth;
 mod client;
 mod config;
 mod error;
 pub mod id;
+mod jwt;
 pub mod limits;
 pub mod soql;
 
-pub use client::{SalesforceClient, UpsertOutcome};
-pub use config::SalesforceConfig;
-pub use error::{ApiError, SalesforceError};
+pub use client::{
+    CompositeSubrequest, CompositeSubresponse, OrgLimit, RecordResult, SalesforceClient,
+    UpsertOutcome, UsageObserver, COLLECTION_LIMIT, COMPOSITE_LIMIT,
+};
+pub use config::{SalesforceAuth, SalesforceConfig};
+pub use error::{ApiError, ErrorClass, SalesforceError};
 pub use limits::ApiUsage;

@@ -1,6 +1,12 @@
-//! SOQL string literals. Record data is only ever placed in a query through [`literal`], which
+//! SOQL built safely. Record data is only ever placed in a query through [`literal`], which
 //! escapes every character that SOQL treats specially inside quotes, so a value can never end
-//! the literal early and alter the query.
+//! the literal early and alter the query; the [`Soql`] builder renders every value that way and
+//! checks every object and field name against `[A-Za-z_][A-Za-z0-9_]*` (dot-separated for
+//! relationships), so data cannot become SOQL through a name either.
+
+mod builder;
+
+pub use builder::{Cmp, Soql, SoqlValue};
 
 /// Quotes `value` as a SOQL string literal: `O'Brien` becomes `'O\'Brien'`.
 ///

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Counts of API calls by system, keyed `"METHOD route-pattern"`, e.g.
 /// `"PATCH /services/data/vXX.X/sobjects/Account/{id}"` or `"PUT /services/rest/record/v1/customer/eid:{externalId}"`.
@@ -62,7 +62,9 @@ fn is_write(key: &str) -> bool {
     writing && !reading_by_post
 }
 
-#[derive(Clone, Copy)]
+/// One of the two simulated systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum System {
     Salesforce,
     NetSuite,
@@ -74,8 +76,9 @@ pub struct CallLog {
 }
 
 impl CallLog {
-    pub fn record(&self, system: System, method: &str, path: &str) {
-        let key = format!("{method} {}", route_pattern(system, path));
+    /// Counts one call of `method` on a path whose route pattern is `pattern`.
+    pub fn record_key(&self, system: System, method: &str, pattern: &str) {
+        let key = format!("{method} {pattern}");
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let map = match system {
             System::Salesforce => &mut counts.salesforce,
@@ -134,6 +137,7 @@ fn is_static_sobject_segment(segment: &str) -> bool {
 }
 
 // ["", "services", "rest", "record", "v1", type, id, ...]
+// ["", "services", "rest", "async", "v1", "job", id, "task", taskId, "result"]
 fn netsuite_pattern(segments: &mut [String]) {
     if segments.len() >= 7 && segments[3] == "record" {
         segments[6] = if segments[6].starts_with("eid:") {
@@ -141,6 +145,12 @@ fn netsuite_pattern(segments: &mut [String]) {
         } else {
             "{id}".into()
         };
+    }
+    if segments.len() >= 7 && segments[3] == "async" && segments[5] == "job" {
+        segments[6] = "{id}".into();
+        if let Some(task) = segments.get_mut(8) {
+            *task = "{taskId}".into();
+        }
     }
 }
 
@@ -184,6 +194,27 @@ mod tests {
         assert_eq!(
             p("/services/rest/record/v1/customer/eid:SF-1"),
             "/services/rest/record/v1/customer/eid:{externalId}"
+        );
+        assert_eq!(
+            p("/services/rest/record/v1/salesOrder/2001/!transform/invoice"),
+            "/services/rest/record/v1/salesOrder/{id}/!transform/invoice"
+        );
+    }
+
+    #[test]
+    fn netsuite_patterns_hide_job_and_task_ids() {
+        let p = |path| route_pattern(System::NetSuite, path);
+        assert_eq!(
+            p("/services/rest/async/v1/job/17"),
+            "/services/rest/async/v1/job/{id}"
+        );
+        assert_eq!(
+            p("/services/rest/async/v1/job/17/task"),
+            "/services/rest/async/v1/job/{id}/task"
+        );
+        assert_eq!(
+            p("/services/rest/async/v1/job/17/task/1/result"),
+            "/services/rest/async/v1/job/{id}/task/{taskId}/result"
         );
     }
 

@@ -9,6 +9,12 @@ pub enum SandboxError {
     /// Salesforce would reject this write; `code` is the Salesforce `errorCode`.
     #[error("salesforce {code}: {message}")]
     Salesforce { code: String, message: String },
+    /// Generating the TLS certificate or configuring TLS failed.
+    #[error("sandbox tls: {0}")]
+    Tls(String),
+    /// Reading or writing a file (a certificate, the persisted account) failed.
+    #[error("sandbox io: {0}")]
+    Io(#[from] std::io::Error),
     /// NetSuite would reject this write; `code` is the NetSuite `o:errorCode`.
     #[error("netsuite {code}: {message}")]
     NetSuite { code: String, message: String },

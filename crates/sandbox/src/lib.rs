@@ -11,9 +11,15 @@
 //!   accessors for tests (`sf_records`, `ns_insert`, ...) that bypass HTTP and call counting.
 //! - `salesforce`: OAuth token endpoint, SOQL (tokenizer, recursive-descent parser, translation to
 //!   parameterised SQLite SQL), sObject CRUD and upsert by external id.
-//! - `netsuite`: token-based authentication (OAuth 1.0a, HMAC-SHA256), record API with external-id
-//!   upsert and sublists, SuiteQL run on SQLite.
-//! - `control`: call counting, added latency and the `/__sandbox/` control endpoints.
+//! - `netsuite`: token-based authentication (OAuth 1.0a, HMAC-SHA256) and OAuth 2.0 M2M tokens,
+//!   the record API (customers, contacts, subsidiaries, currencies, four item types, sales orders,
+//!   fulfilments, invoices, payments, credit memos) with external-id upsert, sublists, transforms
+//!   and the account's bookkeeping, asynchronous jobs with idempotency keys, SuiteQL run on
+//!   SQLite, and RESTlets.
+//! - `control`: the layer around every API call (counting, scheme, governance, faults, latency) and
+//!   the `/__sandbox/` control endpoints; `governance` (in-flight window, concurrency limit,
+//!   counters) and [`faults`] (injected errors, timeouts, dropped connections) behind it.
+//! - `transport`: [`serve`] (HTTP) and [`serve_tls`] (HTTPS with a generated [`TlsIdentity`]).
 //! - [`seed`]: the deterministic demo company and the facts tests rely on.
 //!
 //! ## Dev credentials
@@ -27,53 +33,41 @@
 //! | NetSuite | account id (realm) | `1234567` |
 //! | NetSuite | consumer key / secret | `isthmus-sandbox-consumer-key` / `isthmus-sandbox-consumer-secret` |
 //! | NetSuite | token id / secret | `isthmus-sandbox-token-id` / `isthmus-sandbox-token-secret` |
+//! | NetSuite | M2M client id, certificate ids | `isthmus-sandbox-m2m-client`; keys in `keys/` |
 //!
 //! ## Invariants
 //!
 //! - Salesforce and NetSuite data live in two separate SQLite databases, so SuiteQL can never see
 //!   Salesforce tables.
 //! - Every API call (not the control endpoints, not the direct accessors) is counted under a
-//!   `"METHOD route-pattern"` key and delayed by [`SandboxConfig::latency`].
+//!   `"METHOD route-pattern"` key and delayed by the system's latency inside its in-flight window.
 //! - Seeded data is deterministic: the same ids and timestamps on every start.
 
 mod calls;
 mod control;
+pub mod credentials;
 mod error;
+pub mod faults;
+mod governance;
 mod netsuite;
 mod salesforce;
 pub mod seed;
 mod time;
+mod transport;
 
-use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use calls::CallCounts;
+pub use calls::{CallCounts, System};
 pub use error::SandboxError;
-
-/// Fixed development credentials accepted by the sandbox.
-pub mod credentials {
-    /// Salesforce connected-app consumer key (`client_id`).
-    pub const SF_CLIENT_ID: &str = "isthmus-sandbox-client";
-    /// Salesforce connected-app consumer secret (`client_secret`).
-    pub const SF_CLIENT_SECRET: &str = "isthmus-sandbox-secret";
-    /// Username of the integration user (for the OAuth password grant).
-    pub const SF_USERNAME: &str = "integration@isthmus.example";
-    /// Password of the integration user (for the OAuth password grant).
-    pub const SF_PASSWORD: &str = "isthmus-sandbox-password";
-    /// NetSuite account id, the OAuth `realm`.
-    pub const NS_ACCOUNT_ID: &str = "1234567";
-    /// NetSuite integration record consumer key.
-    pub const NS_CONSUMER_KEY: &str = "isthmus-sandbox-consumer-key";
-    /// NetSuite integration record consumer secret.
-    pub const NS_CONSUMER_SECRET: &str = "isthmus-sandbox-consumer-secret";
-    /// NetSuite access token id.
-    pub const NS_TOKEN_ID: &str = "isthmus-sandbox-token-id";
-    /// NetSuite access token secret.
-    pub const NS_TOKEN_SECRET: &str = "isthmus-sandbox-token-secret";
-}
+pub use faults::{Fault, FaultKind};
+pub use governance::{Counters, SystemCounters};
+pub use netsuite::{OverLimitAnswer, RestletError, RestletRequest};
+pub use salesforce::Org;
+pub use transport::{serve, serve_tls, TlsIdentity};
 
 /// How a sandbox starts.
 #[derive(Debug, Clone)]
@@ -84,10 +78,19 @@ pub struct SandboxConfig {
     pub api_version: String,
     /// NetSuite account id, the realm TBA signatures must carry. Default [`credentials::NS_ACCOUNT_ID`].
     pub netsuite_account_id: String,
-    /// Delay added to every API call. Default zero.
+    /// Delay added to every API call of both systems at start (inside the in-flight window);
+    /// change it per system at run time with [`Sandbox::set_latency`]. Default zero.
     pub latency: Duration,
     /// Records per SOQL result page before `nextRecordsUrl` (Salesforce: 2000).
     pub sf_query_page_size: usize,
+    /// NetSuite's account concurrency limit across REST, SuiteQL and RESTlets; `None` for no limit.
+    /// Default 5 (developer and standard accounts).
+    pub netsuite_concurrency_limit: Option<usize>,
+    /// How REST web services refuse a call over the concurrency limit.
+    pub netsuite_over_limit: OverLimitAnswer,
+    /// Keep the NetSuite account in this SQLite file instead of in memory (seeded only when the
+    /// file is new). Default `None`.
+    pub persist_path: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -98,6 +101,9 @@ impl Default for SandboxConfig {
             netsuite_account_id: credentials::NS_ACCOUNT_ID.to_owned(),
             latency: Duration::ZERO,
             sf_query_page_size: 2000,
+            netsuite_concurrency_limit: Some(5),
+            netsuite_over_limit: OverLimitAnswer::default(),
+            persist_path: None,
         }
     }
 }
@@ -113,6 +119,10 @@ struct Inner {
     org: salesforce::Org,
     account: netsuite::Account,
     calls: calls::CallLog,
+    salesforce_governor: governance::Governor,
+    netsuite_governor: governance::Governor,
+    salesforce_faults: faults::FaultSet,
+    netsuite_faults: faults::FaultSet,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -124,20 +134,37 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// Creates the databases and, when `config.seed`, loads the demo company.
+    /// Creates the databases and, when `config.seed`, loads the demo company (the NetSuite side
+    /// only when its database is new: see [`SandboxConfig::persist_path`]).
     pub fn new(config: SandboxConfig) -> Result<Self, SandboxError> {
         let org = salesforce::Org::new(&config)?;
-        let account = netsuite::Account::new(&config)?;
+        let (account, fresh) = netsuite::Account::open(&config)?;
         if config.seed {
-            seed::load(&org, &account)?;
+            if fresh {
+                seed::load(&org, &account)?;
+            } else {
+                // A persisted account keeps its data: the seed goes to a scratch account instead,
+                // so the (in-memory) Salesforce org is still seeded.
+                let in_memory = SandboxConfig {
+                    persist_path: None,
+                    ..config.clone()
+                };
+                seed::load(&org, &netsuite::Account::open(&in_memory)?.0)?;
+            }
         }
-        let calls = calls::CallLog::default();
         Ok(Self {
             inner: Arc::new(Inner {
+                salesforce_governor: governance::Governor::new(None, config.latency),
+                netsuite_governor: governance::Governor::new(
+                    config.netsuite_concurrency_limit,
+                    config.latency,
+                ),
                 config,
                 org,
                 account,
-                calls,
+                calls: calls::CallLog::default(),
+                salesforce_faults: faults::FaultSet::default(),
+                netsuite_faults: faults::FaultSet::default(),
             }),
         })
     }
@@ -220,18 +247,81 @@ impl Sandbox {
         self.inner.calls.reset();
     }
 
+    /// The simulated Salesforce org (its daily API allocation and other org-level state).
+    pub fn salesforce_org(&self) -> &Org {
+        &self.inner.org
+    }
+
+    /// In-flight, peak, over-limit and injected-fault counters of both systems.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            salesforce: self.inner.salesforce_governor.counters(),
+            netsuite: self.inner.netsuite_governor.counters(),
+        }
+    }
+
+    /// The latency added to every call of `system`.
+    pub fn latency(&self, system: System) -> Duration {
+        self.governor(system).latency()
+    }
+
+    /// Changes the latency added to every call of `system` from the next call on.
+    pub fn set_latency(&self, system: System, latency: Duration) {
+        self.governor(system).set_latency(latency);
+    }
+
+    /// Adds a fault rule for `system`'s API calls (rules are tried in the order added).
+    pub fn inject_fault(&self, system: System, fault: Fault) {
+        self.fault_set(system).add(fault);
+    }
+
+    /// The fault rules of `system` still in force.
+    pub fn faults(&self, system: System) -> Vec<Fault> {
+        self.fault_set(system).list()
+    }
+
+    /// Removes every fault rule of `system`.
+    pub fn clear_faults(&self, system: System) {
+        self.fault_set(system).clear();
+    }
+
+    /// Back to the configured state: counts and counters zero, no faults, configured latency.
+    pub fn reset_control(&self) {
+        self.reset_calls();
+        for system in [System::Salesforce, System::NetSuite] {
+            self.governor(system).reset();
+            self.clear_faults(system);
+            self.set_latency(system, self.inner.config.latency);
+        }
+    }
+
+    /// Registers a RESTlet at `script`/`deploy` (replacing any there), callable as
+    /// `/app/site/hosting/restlet.nl?script={script}&deploy={deploy}`.
+    pub fn register_restlet<F>(&self, script: &str, deploy: &str, restlet: F)
+    where
+        F: Fn(&Sandbox, &RestletRequest) -> Result<Value, RestletError> + Send + Sync + 'static,
+    {
+        self.inner
+            .account
+            .restlets
+            .register(script, deploy, Arc::new(restlet));
+    }
+
+    fn governor(&self, system: System) -> &governance::Governor {
+        match system {
+            System::Salesforce => &self.inner.salesforce_governor,
+            System::NetSuite => &self.inner.netsuite_governor,
+        }
+    }
+
+    fn fault_set(&self, system: System) -> &faults::FaultSet {
+        match system {
+            System::Salesforce => &self.inner.salesforce_faults,
+            System::NetSuite => &self.inner.netsuite_faults,
+        }
+    }
+
     fn config(&self) -> &SandboxConfig {
         &self.inner.config
     }
-}
-
-/// Serves `router` on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -103,10 +103,9 @@ impl CustomerFlows {
         matcher: &Matcher<'_>,
     ) -> Result<AccountSynced> {
         let dry_run = lease.is_none();
-        let account = account;
-        let doc = mapping::from_account(&self.config, &account);
+        let doc = mapping::from_account(&self.config, account);
         let hash = doc.content_hash();
-        let written_back = text(&account, "NetSuite_Id__c");
+        let written_back = text(account, "NetSuite_Id__c");
         let link = self
             .store
             .link_by_salesforce(LINK_KIND, id.as_str())
@@ -119,6 +118,7 @@ impl CustomerFlows {
             trace_id,
         );
         out.salesforce_id = id.to_string();
+        out.warnings.extend(doc.warnings.iter().cloned());
         if let Some(link) = &link {
             if link.salesforce_hash == hash && written_back.as_deref() == Some(&link.netsuite_id) {
                 out.netsuite_id = link.netsuite_id.clone();

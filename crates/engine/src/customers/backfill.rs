@@ -69,7 +69,7 @@ pub struct BackfillProgress {
     pub written_back: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct BackfillReport {
     pub progress: BackfillProgress,
     /// Accounts that failed, with the reason.
@@ -208,6 +208,7 @@ impl CustomerFlows {
                 .await;
             on_progress(&counters.snapshot());
         }
+        allocation.publish(&self.salesforce).await?;
         Ok(BackfillReport {
             progress: counters.snapshot(),
             failures: failures.into_inner(),

@@ -86,6 +86,9 @@ pub struct CustomerDoc {
     pub billing: Option<Address>,
     pub shipping: Option<Address>,
     pub contacts: Vec<ContactDoc>,
+    /// What reading the record noticed (a country that names no country); not content.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 impl CustomerDoc {

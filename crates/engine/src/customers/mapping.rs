@@ -41,17 +41,22 @@ fn opt(value: &Option<String>) -> Value {
         .map_or(Value::Null, |s| Value::String(s.clone()))
 }
 
-/// Maps a Salesforce account country (free text) to an ISO code through `customers.countries`;
-/// two-letter codes pass through; anything else is kept as typed (NetSuite will say if it is wrong).
-pub fn country_code(config: &CustomersConfig, value: Option<String>) -> Option<String> {
-    let value = value?;
+/// Maps a country as people type it to the ISO 3166 alpha-2 code NetSuite expects: first the
+/// configured `customers.countries` names, then any two-letter code, then ISO 3166 names, alpha-3
+/// codes and common aliases ("Portugal", "PRT", "Great Britain"). `Err` carries the value when
+/// it names no country.
+pub fn country_code(config: &CustomersConfig, value: &str) -> Result<String, String> {
     if let Some(code) = config.countries.get(&value.to_lowercase()) {
-        return Some(code.clone());
+        return Ok(code.clone());
     }
     if value.len() == 2 && value.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Some(value.to_ascii_uppercase());
+        return Ok(value.to_ascii_uppercase());
     }
-    Some(value)
+    let squeezed: String = value.chars().filter(|c| c.is_alphanumeric()).collect();
+    squeezed
+        .parse::<celes::Country>()
+        .map(|c| c.alpha2.to_string())
+        .map_err(|_| value.to_string())
 }
 
 /// The Account fields a sync reads (scalar mapping, addresses, link fields).
@@ -76,17 +81,29 @@ pub fn from_account(config: &CustomersConfig, account: &Record) -> CustomerDoc {
         .iter()
         .map(|(name, pair)| (name.clone(), text(account, &pair.salesforce)))
         .collect();
-    let address = |prefix: &str| {
+    let mut warnings = Vec::new();
+    let mut address = |prefix: &str| {
         let part = |p: &str| text(account, &format!("{prefix}{p}"));
+        let country = part("Country").and_then(|raw| match country_code(config, &raw) {
+            Ok(code) => Some(code),
+            Err(raw) => {
+                warnings.push(format!(
+                    "{prefix}Country '{}' names no known country; the address goes without one",
+                    raw.escape_debug()
+                ));
+                None
+            }
+        });
         Address {
             street: part("Street").map(|s| normalise_street(&s)),
             city: part("City"),
             state: part("State"),
             postal_code: part("PostalCode"),
-            country: country_code(config, part("Country")),
+            country,
         }
         .non_empty()
     };
+    let (billing, shipping) = (address("Billing"), address("Shipping"));
     let contacts = account
         .get("Contacts")
         .and_then(|c| c.get("records"))
@@ -101,9 +118,10 @@ pub fn from_account(config: &CustomersConfig, account: &Record) -> CustomerDoc {
         .unwrap_or_default();
     CustomerDoc {
         fields,
-        billing: address("Billing"),
-        shipping: address("Shipping"),
+        billing,
+        shipping,
         contacts,
+        warnings,
     }
     .normalise()
 }
@@ -155,6 +173,7 @@ pub fn from_customer(
         billing,
         shipping,
         contacts: contacts.iter().map(from_ns_contact_row).collect(),
+        warnings: Vec::new(),
     }
     .normalise()
 }
@@ -453,6 +472,30 @@ mod tests {
             from_account(&config, &written).content_hash(),
             doc.content_hash()
         );
+    }
+
+    #[test]
+    fn countries_map_from_names_codes_and_aliases() {
+        let config = config();
+        for (typed, code) in [
+            ("Portugal", "PT"),
+            ("usa", "US"),
+            ("de", "DE"),
+            ("PRT", "PT"),
+            ("United Kingdom", "GB"),
+            ("New Zealand", "NZ"),
+        ] {
+            assert_eq!(country_code(&config, typed).as_deref(), Ok(code), "{typed}");
+        }
+        assert_eq!(
+            country_code(&config, "Atlantis"),
+            Err("Atlantis".to_string())
+        );
+        let mut account = account();
+        account.insert("ShippingCountry".into(), json!("Atlantis"));
+        let doc = from_account(&config, &account);
+        assert_eq!(doc.shipping.unwrap().country, None);
+        assert!(doc.warnings[0].contains("Atlantis"), "{:?}", doc.warnings);
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! Integration tests against the NetSuite side of `isthmus-sandbox`, served on a loopback port.
 //! One test binary; each test starts its own sandbox.
 
+mod concurrency;
+mod list;
+mod m2m;
 mod records;
+mod restlets;
 mod suiteql;
 
 use std::time::Duration;
 
-use isthmus_netsuite::{NetSuiteClient, NetSuiteConfig};
+use isthmus_netsuite::{NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
 use isthmus_sandbox::credentials::{
     NS_ACCOUNT_ID, NS_CONSUMER_KEY, NS_CONSUMER_SECRET, NS_TOKEN_ID, NS_TOKEN_SECRET,
 };
@@ -26,7 +30,28 @@ pub async fn account() -> Account {
 }
 
 pub async fn account_with_token_secret(token_secret: &str) -> Account {
-    let sandbox = Sandbox::new(SandboxConfig::default()).expect("sandbox starts");
+    account_with(SandboxConfig::default(), |config| {
+        config.auth = tba(token_secret);
+    })
+    .await
+}
+
+pub fn tba(token_secret: &str) -> NetSuiteAuth {
+    NetSuiteAuth::Tba {
+        consumer_key: NS_CONSUMER_KEY.to_owned(),
+        consumer_secret: NS_CONSUMER_SECRET.to_owned().into(),
+        token_id: NS_TOKEN_ID.to_owned(),
+        token_secret: token_secret.to_owned().into(),
+    }
+}
+
+/// A sandbox started with `sandbox_config` and a client whose configuration `adjust` may change
+/// (it starts as TBA against the sandbox, RESTlets on the same origin).
+pub async fn account_with(
+    sandbox_config: SandboxConfig,
+    adjust: impl FnOnce(&mut NetSuiteConfig),
+) -> Account {
+    let sandbox = Sandbox::new(sandbox_config).expect("sandbox starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -37,16 +62,14 @@ pub async fn account_with_token_secret(token_secret: &str) -> Account {
             let _ = stopped.await;
         },
     ));
-    let client = NetSuiteClient::new(NetSuiteConfig {
-        account_id: NS_ACCOUNT_ID.to_owned(),
-        base_url: Some(base_url),
-        consumer_key: NS_CONSUMER_KEY.to_owned(),
-        consumer_secret: NS_CONSUMER_SECRET.to_owned().into(),
-        token_id: NS_TOKEN_ID.to_owned(),
-        token_secret: token_secret.to_owned().into(),
+    let mut config = NetSuiteConfig {
+        base_url: Some(base_url.clone()),
+        restlet_base_url: Some(base_url),
         timeout: Duration::from_secs(10),
-    })
-    .expect("client builds");
+        ..NetSuiteConfig::new(NS_ACCOUNT_ID, tba(NS_TOKEN_SECRET))
+    };
+    adjust(&mut config);
+    let client = NetSuiteClient::new(config).expect("client builds");
     Account {
         sandbox,
         client,

@@ -6,8 +6,10 @@ fn config() -> SalesforceConfig {
     SalesforceConfig {
         login_url: "https://login.salesforce.com/".into(),
         api_version: "61.0".into(),
-        client_id: "3MVG9-client-id".into(),
-        client_secret: "client-secret-value".into(),
+        auth: SalesforceAuth::ClientCredentials {
+            client_id: "3MVG9-client-id".into(),
+            client_secret: "client-secret-value".into(),
+        },
         timeout: Duration::from_secs(5),
     }
 }
@@ -32,7 +34,20 @@ fn config_errors_are_caught_at_construction() {
         |c| c.login_url = "ftp://login.salesforce.com".into(),
         |c| c.api_version = "latest".into(),
         |c| c.api_version = "61".into(),
-        |c| c.client_secret = "".into(),
+        |c| {
+            c.auth = SalesforceAuth::ClientCredentials {
+                client_id: "id".into(),
+                client_secret: "".into(),
+            }
+        },
+        |c| {
+            c.auth = SalesforceAuth::JwtBearer {
+                client_id: "id".into(),
+                username: "user@example.com".into(),
+                private_key_pem: "not a key".into(),
+                audience: None,
+            }
+        },
     ] {
         let mut config = config();
         mutate(&mut config);
@@ -74,4 +89,7 @@ fn client_and_its_futures_can_cross_threads() {
     send_sync_clone(&client);
     send(&client.query("SELECT Id FROM Account"));
     send(&client.upsert("Account", "Ext__c", "1", &Map::new()));
+    send(&client.query_stream("SELECT Id FROM Account"));
+    send(&client.create_many("Account", &[], false));
+    send(&client.composite(Vec::new(), true));
 }

@@ -76,3 +76,51 @@ async fn api_usage_comes_from_sforce_limit_info() {
     assert_eq!(usage.used, 2);
     assert!(usage.max >= usage.used);
 }
+
+#[tokio::test]
+async fn jwt_bearer_signs_in_and_the_audience_defaults_to_the_login_url() {
+    use isthmus_salesforce::SalesforceAuth;
+    use isthmus_sandbox::credentials::{SF_CLIENT_ID, SF_USERNAME};
+
+    const KEY: &str = include_str!("../../../sandbox/keys/sf-jwt-private.pem");
+    let org = crate::org_configured(SandboxConfig::default(), |c| {
+        c.auth = SalesforceAuth::JwtBearer {
+            client_id: SF_CLIENT_ID.to_owned(),
+            username: SF_USERNAME.to_owned(),
+            private_key_pem: KEY.to_owned().into(),
+            audience: None,
+        };
+    })
+    .await;
+
+    let records = org.client.query("SELECT Id FROM Account").await.unwrap();
+
+    assert!(records.is_empty());
+    assert_eq!(org.sandbox.calls().get(crate::TOKEN), 1);
+}
+
+#[tokio::test]
+async fn jwt_bearer_with_a_wrong_audience_is_refused_as_invalid_grant() {
+    use isthmus_salesforce::{ErrorClass, SalesforceAuth};
+    use isthmus_sandbox::credentials::{SF_CLIENT_ID, SF_USERNAME};
+
+    const KEY: &str = include_str!("../../../sandbox/keys/sf-jwt-private.pem");
+    let org = crate::org_configured(SandboxConfig::default(), |c| {
+        c.auth = SalesforceAuth::JwtBearer {
+            client_id: SF_CLIENT_ID.to_owned(),
+            username: SF_USERNAME.to_owned(),
+            private_key_pem: KEY.to_owned().into(),
+            audience: Some("https://elsewhere.example".to_owned()),
+        };
+    })
+    .await;
+
+    let err = org
+        .client
+        .query("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.error_code(), Some("invalid_grant"));
+    assert_eq!(err.class(), ErrorClass::Auth);
+}

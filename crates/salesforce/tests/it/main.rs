@@ -2,6 +2,9 @@
 //! One test binary; each test starts its own sandbox.
 
 mod auth;
+mod collections;
+mod composite;
+mod governance;
 mod query;
 mod records;
 
@@ -14,7 +17,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use isthmus_salesforce::{SalesforceClient, SalesforceConfig};
+use isthmus_salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig};
 use isthmus_sandbox::credentials::{SF_CLIENT_ID, SF_CLIENT_SECRET};
 use isthmus_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Map, Value};
@@ -62,6 +65,22 @@ pub async fn org() -> Org {
 }
 
 pub async fn org_with(config: SandboxConfig, api_version: &str, client_secret: &str) -> Org {
+    org_configured(config, |c| {
+        c.api_version = api_version.to_owned();
+        c.auth = SalesforceAuth::ClientCredentials {
+            client_id: SF_CLIENT_ID.to_owned(),
+            client_secret: client_secret.to_owned().into(),
+        };
+    })
+    .await
+}
+
+/// A sandbox started with `config` and a client whose settings `adjust` may change (it starts
+/// with client credentials against the sandbox).
+pub async fn org_configured(
+    config: SandboxConfig,
+    adjust: impl FnOnce(&mut SalesforceConfig),
+) -> Org {
     let sandbox = Sandbox::new(config).expect("sandbox starts");
     let expire_sessions = SessionExpiry::default();
     let router = sandbox
@@ -76,14 +95,17 @@ pub async fn org_with(config: SandboxConfig, api_version: &str, client_secret: &
     tokio::spawn(isthmus_sandbox::serve(listener, router, async {
         let _ = stopped.await;
     }));
-    let client = SalesforceClient::new(SalesforceConfig {
+    let mut client_config = SalesforceConfig {
         login_url: base_url,
-        api_version: api_version.to_owned(),
-        client_id: SF_CLIENT_ID.to_owned(),
-        client_secret: client_secret.to_owned().into(),
+        api_version: "61.0".to_owned(),
+        auth: SalesforceAuth::ClientCredentials {
+            client_id: SF_CLIENT_ID.to_owned(),
+            client_secret: SF_CLIENT_SECRET.to_owned().into(),
+        },
         timeout: Duration::from_secs(10),
-    })
-    .expect("client builds");
+    };
+    adjust(&mut client_config);
+    let client = SalesforceClient::new(client_config).expect("client builds");
     Org {
         sandbox,
         client,
@@ -103,3 +125,4 @@ pub fn fields(value: Value) -> Map<String, Value> {
 pub const TOKEN: &str = "POST /services/oauth2/token";
 pub const QUERY: &str = "GET /services/data/vXX.X/query";
 pub const QUERY_MORE: &str = "GET /services/data/vXX.X/query/{locator}";
+pub const COLLECTIONS: &str = "POST /services/data/vXX.X/composite/sobjects";

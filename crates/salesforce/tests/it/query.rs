@@ -106,3 +106,97 @@ async fn malformed_soql_is_a_400_malformed_query() {
     assert_eq!(err.error_code(), Some("MALFORMED_QUERY"));
     assert!(!err.is_retryable());
 }
+
+#[tokio::test]
+async fn query_stream_fetches_pages_only_as_they_are_consumed() {
+    use futures::{StreamExt, TryStreamExt};
+
+    let org = org_with(
+        SandboxConfig {
+            sf_query_page_size: 2,
+            ..SandboxConfig::default()
+        },
+        "61.0",
+        SF_CLIENT_SECRET,
+    )
+    .await;
+    for i in 0..5 {
+        org.sandbox
+            .sf_insert("Account", fields(json!({ "Name": format!("Lazy {i}") })))
+            .unwrap();
+    }
+    let query = soql::Soql::select(&["Id", "Name"])
+        .from("Account")
+        .order_by("Name")
+        .build()
+        .unwrap();
+
+    let stream = org.client.query_stream(&query);
+    let first_three: Vec<_> = stream.take(3).try_collect().await.unwrap();
+    assert_eq!(first_three.len(), 3);
+    assert_eq!(first_three[2]["Name"], "Lazy 2");
+    assert_eq!(
+        org.sandbox.calls().get(QUERY_MORE),
+        1,
+        "only the second page was needed"
+    );
+
+    let pages: Vec<Vec<_>> = org.client.query_pages(&query).try_collect().await.unwrap();
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+}
+
+#[tokio::test]
+async fn builder_queries_match_values_with_quotes_exactly() {
+    let org = org().await;
+    for name in ["O'Brien & Sons", "O", "x' OR Name != '"] {
+        org.sandbox
+            .sf_insert("Account", fields(json!({ "Name": name })))
+            .unwrap();
+    }
+    let query = soql::Soql::select(&["Name"])
+        .from("Account")
+        .where_in("Name", ["O'Brien & Sons", "x' OR Name != '"])
+        .order_by("Name")
+        .build()
+        .unwrap();
+
+    let names: Vec<Value> = org
+        .client
+        .query(&query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r["Name"].clone())
+        .collect();
+
+    assert_eq!(names, [json!("O'Brien & Sons"), json!("x' OR Name != '")]);
+}
+
+#[tokio::test]
+async fn child_subquery_pages_are_fetched_and_merged() {
+    let org = org().await;
+    let account = org
+        .sandbox
+        .sf_insert("Account", fields(json!({ "Name": "Many Contacts" })))
+        .unwrap();
+    for i in 0..450 {
+        org.sandbox
+            .sf_insert(
+                "Contact",
+                fields(json!({ "LastName": format!("C{i:03}"), "AccountId": account })),
+            )
+            .unwrap();
+    }
+    let query = soql::Soql::select(&["Id"])
+        .subquery(soql::Soql::select(&["Id"]).from("Contacts"))
+        .from("Account")
+        .build()
+        .unwrap();
+
+    let records = org.client.query(&query).await.unwrap();
+
+    let contacts = &records[0]["Contacts"];
+    assert_eq!(contacts["records"].as_array().unwrap().len(), 450);
+    assert_eq!(contacts["done"], true);
+    assert!(contacts.get("nextRecordsUrl").is_none());
+}

@@ -46,8 +46,9 @@ pub async fn list(
     }
     let (condition, params_sql) = filter(record_type, params.q.as_deref().unwrap_or(""))?;
     let sql = format!(
-        "SELECT id FROM {} WHERE {condition} ORDER BY id",
-        record_type.table
+        "SELECT id FROM \"{}\" WHERE {condition}{} ORDER BY id",
+        record_type.table,
+        record_type.scope()
     );
     let ids: Vec<i64> = {
         let db = sandbox.inner.account.db();

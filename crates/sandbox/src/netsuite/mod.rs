@@ -1,23 +1,33 @@
-//! The simulated NetSuite account: REST web services under `/services/rest/` (record API and
-//! SuiteQL), every call authenticated with token-based authentication, backed by SQLite.
+//! The simulated NetSuite account: REST web services under `/services/rest/` (record API with
+//! transforms, SuiteQL, asynchronous jobs) and RESTlets, every call authenticated with
+//! token-based authentication or an OAuth 2.0 token, backed by SQLite.
 
+mod auth;
+mod database;
+mod defaults;
 mod error;
+mod jobs;
+mod jwt;
+mod ledger;
+mod limits;
 mod list;
+mod m2m;
 mod records;
 mod render;
+mod restlets;
 mod schema;
 mod store;
 mod sublist;
 mod suiteql;
+mod summary;
 pub mod tba;
+mod transform;
+mod values;
 
 use std::sync::{Mutex, MutexGuard};
 
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::extract::Request;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{Map, Value};
 
@@ -25,24 +35,41 @@ use crate::calls::System;
 use crate::time::{now, ns_timestamp};
 use crate::{control, Sandbox, SandboxConfig, SandboxError};
 pub use error::ApiError;
+pub use limits::{fault_response, over_limit, OverLimitAnswer};
 use render::View;
+pub use restlets::{RestletError, RestletRequest};
 
 /// The account's state: records and the TBA verifier (with its nonce memory).
 pub struct Account {
     db: Mutex<store::Db>,
     verifier: tba::Verifier,
     account_id: String,
+    pub restlets: restlets::Registry,
+    client_credentials: m2m::ClientCredentials,
+    jobs: jobs::Jobs,
 }
 
 impl Account {
-    pub fn new(config: &SandboxConfig) -> Result<Self, SandboxError> {
-        let db = store::Db::open()?;
+    /// The account, and whether its database is new (so wants seeding).
+    pub fn open(config: &SandboxConfig) -> Result<(Self, bool), SandboxError> {
+        let (db, fresh) = store::Db::open(config.persist_path.as_deref())?;
         suiteql::register_functions(&db.conn)?;
-        Ok(Self {
+        let restlets = restlets::Registry::default();
+        restlets.register(
+            restlets::SUMMARY_SCRIPT,
+            restlets::SUMMARY_DEPLOY,
+            std::sync::Arc::new(summary::customer_summary),
+        );
+        let account = Self {
             db: Mutex::new(db),
             verifier: tba::Verifier::default(),
             account_id: config.netsuite_account_id.clone(),
-        })
+            restlets,
+            client_credentials: m2m::ClientCredentials::new()
+                .ok_or_else(|| ApiError::internal("the M2M test keys do not parse"))?,
+            jobs: jobs::Jobs::default(),
+        };
+        Ok((account, fresh))
     }
 
     fn db(&self) -> MutexGuard<'_, store::Db> {
@@ -126,32 +153,6 @@ impl Account {
     }
 }
 
-/// Every REST call must carry a valid TBA signature.
-async fn require_tba(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
-    let account = &sandbox.inner.account;
-    let headers = request.headers();
-    let signed = tba::SignedRequest {
-        method: request.method().as_str(),
-        scheme: "http",
-        host: headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or(""),
-        path: request.uri().path(),
-        query: request.uri().query(),
-        authorization: headers
-            .get(header::AUTHORIZATION)
-            .and_then(|h| h.to_str().ok()),
-    };
-    match account
-        .verifier
-        .verify(&account.account_id, &signed, chrono::Utc::now().timestamp())
-    {
-        Ok(()) => next.run(request).await,
-        Err(err) => err.into_response(),
-    }
-}
-
 pub fn router(sandbox: Sandbox) -> Router {
     let api = Router::new()
         .route(
@@ -165,11 +166,38 @@ pub fn router(sandbox: Sandbox) -> Router {
                 .put(records::upsert)
                 .delete(records::delete),
         )
+        .route(
+            "/services/rest/record/v1/{record_type}/{id}/!transform/{target}",
+            post(transform::transform),
+        )
         .route("/services/rest/query/v1/suiteql", post(suiteql::suiteql))
+        .route("/services/rest/async/v1/job/{id}", get(jobs::job))
+        .route("/services/rest/async/v1/job/{id}/task", get(jobs::tasks))
+        .route(
+            "/services/rest/async/v1/job/{id}/task/{task}",
+            get(jobs::task),
+        )
+        .route(
+            "/services/rest/async/v1/job/{id}/task/{task}/result",
+            get(jobs::result),
+        )
+        .route(
+            restlets::RESTLET_PATH,
+            axum::routing::get(restlets::call)
+                .post(restlets::call)
+                .put(restlets::call)
+                .delete(restlets::call),
+        )
+        // Inside authentication: only an authenticated request becomes a job.
         .route_layer(axum::middleware::from_fn_with_state(
             sandbox.clone(),
-            require_tba,
+            jobs::respond_async,
         ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            sandbox.clone(),
+            auth::authenticate,
+        ))
+        .route(m2m::TOKEN_PATH, post(m2m::token))
         .fallback(|request: Request| async move { ApiError::not_found(request.uri().path()) })
         .with_state(sandbox.clone());
     control::with_control(api, &sandbox, System::NetSuite)

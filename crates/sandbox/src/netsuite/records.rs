@@ -1,5 +1,5 @@
 //! The record API, `record/v1/{type}[/{id}|/eid:{externalId}]`: create (204 + `Location`), read,
-//! update, delete, and upsert by external id with `PUT`.
+//! update, delete, and upsert by external id with `PUT` (transforms are in [`super::transform`]).
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -25,7 +25,7 @@ pub struct RecordParams {
     replace: Option<String>,
 }
 
-fn record_type_of(name: &str) -> Result<&'static RecordType, ApiError> {
+pub(super) fn record_type_of(name: &str) -> Result<&'static RecordType, ApiError> {
     schema::record_type(name).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -35,7 +35,7 @@ fn record_type_of(name: &str) -> Result<&'static RecordType, ApiError> {
     })
 }
 
-fn parse_body(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn parse_body(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::bad_request(
@@ -72,7 +72,7 @@ fn record_key(record_type: &RecordType, raw: &str) -> Result<RecordKey, ApiError
 
 impl Sandbox {
     /// The internal id a path names, or 404 NONEXISTENT_ID.
-    fn ns_resolve(&self, record_type: &RecordType, raw: &str) -> Result<i64, ApiError> {
+    pub(super) fn ns_resolve(&self, record_type: &RecordType, raw: &str) -> Result<i64, ApiError> {
         let db = self.inner.account.db();
         match record_key(record_type, raw)? {
             RecordKey::Internal(id) if db.exists(record_type, id)? => Ok(id),
@@ -84,7 +84,7 @@ impl Sandbox {
     }
 }
 
-fn created(headers: &HeaderMap, record_type: &RecordType, id: i64) -> Response {
+pub(super) fn created(headers: &HeaderMap, record_type: &RecordType, id: i64) -> Response {
     let location = record_href(&base_url(headers), record_type.name, id);
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {

@@ -2,13 +2,13 @@
 //! NetSuite omits them), references as `{"id","refName","links"}`, sublists as a link or, with
 //! `expandSubResources=true`, as their lines. Without a base URL (direct test access) no `links`.
 
-use rusqlite::types::ValueRef;
-use rusqlite::OptionalExtension;
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 
 use super::schema::{self, Kind, RecordType};
 use super::store::Db;
 use super::sublist;
+use super::values::{plain, shown};
 
 pub struct View<'a> {
     /// `http://host` for links; `None` leaves links out.
@@ -36,15 +36,16 @@ impl Db {
         let wanted = |name: &str| view.fields.is_none_or(|f| f.iter().any(|w| w == name));
         let columns: Vec<&str> = record_type.fields.iter().map(|f| f.column).collect();
         let sql = format!(
-            "SELECT {} FROM {} WHERE id = ?1",
+            "SELECT {} FROM \"{}\" WHERE id = ?1{}",
             columns.join(", "),
-            record_type.table
+            record_type.table,
+            record_type.scope()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let row: Option<Vec<(usize, Value)>> = stmt
+        let row: Option<Vec<Value>> = stmt
             .query_row([id], |row| {
                 (0..columns.len())
-                    .map(|i| Ok((i, plain(row.get_ref(i)?))))
+                    .map(|i| Ok(plain(row.get_ref(i)?)))
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .optional()?;
@@ -54,17 +55,15 @@ impl Db {
         if let Some(href) = &self_href {
             out.insert("links".into(), links(href.clone()));
         }
-        for (i, value) in row {
-            let field = &record_type.fields[i];
+        for (field, value) in record_type.fields.iter().zip(row) {
             if value.is_null() || !wanted(field.name) {
                 continue;
             }
-            let shown = match field.kind {
-                Kind::Bool => Value::Bool(value == "T"),
-                Kind::Ref(target) => self.reference_view(target, &value, view.base)?,
-                _ => value,
+            let value = match field.kind {
+                Kind::Ref(target) => reference_view(&self.conn, target, &value, view.base)?,
+                kind => shown(kind, value),
             };
-            out.insert(field.name.to_owned(), shown);
+            out.insert(field.name.to_owned(), value);
         }
         for name in record_type.sublists.iter().filter(|n| wanted(n)) {
             let sublist_href = self_href.as_ref().map(|h| format!("{h}/{name}"));
@@ -80,67 +79,47 @@ impl Db {
         }
         Ok(Some(out))
     }
-
-    fn reference_view(
-        &self,
-        target: &str,
-        id: &Value,
-        base: Option<&str>,
-    ) -> rusqlite::Result<Value> {
-        let id = id.as_str().unwrap_or_default();
-        let ref_name: Option<String> = match schema::record_type(target) {
-            Some(record_type) if record_type.name == "customer" => self
-                .conn
-                .query_row(
-                    "SELECT entityid, companyname FROM customer WHERE id = ?1",
-                    [id],
-                    |row| {
-                        let entity: Option<String> = row.get(0)?;
-                        let company: Option<String> = row.get(1)?;
-                        Ok([entity, company]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(" "))
-                    },
-                )
-                .optional()?,
-            Some(record_type) => self
-                .conn
-                .query_row(
-                    &format!("SELECT entityid FROM {} WHERE id = ?1", record_type.table),
-                    [id],
-                    |row| row.get(0),
-                )
-                .optional()?,
-            None => self
-                .conn
-                .query_row(
-                    &format!("SELECT name FROM {target} WHERE id = ?1"),
-                    [id],
-                    |row| row.get(0),
-                )
-                .optional()?,
-        };
-        let mut value = json!({ "id": id });
-        if let Some(name) = ref_name {
-            value["refName"] = json!(name);
-        }
-        if let Some(base) = base {
-            value["links"] = links(format!("{base}/services/rest/record/v1/{target}/{id}"));
-        }
-        Ok(value)
-    }
 }
 
-/// A stored value as a JSON string (ids and numbers as strings, as the record API shows ids).
-fn plain(value: ValueRef<'_>) -> Value {
-    match value {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::String(i.to_string()),
-        ValueRef::Real(f) => Value::String(f.to_string()),
-        ValueRef::Text(t) | ValueRef::Blob(t) => {
-            Value::String(String::from_utf8_lossy(t).into_owned())
-        }
+/// `{"id","refName","links"}` for a reference to `target`: a record type, a table shared by
+/// several (`item`, `transaction`: the concrete type is looked up), or a plain list table.
+pub fn reference_view(
+    conn: &Connection,
+    target: &str,
+    id: &Value,
+    base: Option<&str>,
+) -> rusqlite::Result<Value> {
+    let id = id.as_str().unwrap_or_default();
+    let concrete = match (schema::record_type(target), schema::shared_table(target)) {
+        (Some(record_type), _) => Some(record_type),
+        (None, Some((table, column))) => conn
+            .query_row(
+                &format!("SELECT {column} FROM \"{table}\" WHERE id = ?1"),
+                [id],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|code| schema::record_type_by_code(table, &code)),
+        (None, None) => None,
+    };
+    let (sql, link_type) = match concrete {
+        Some(t) => (
+            format!("SELECT {} FROM \"{}\" WHERE id = ?1", t.ref_name, t.table),
+            t.name,
+        ),
+        None => (
+            format!("SELECT name FROM \"{target}\" WHERE id = ?1"),
+            target,
+        ),
+    };
+    let ref_name: Option<Option<String>> =
+        conn.query_row(&sql, [id], |row| row.get(0)).optional()?;
+    let mut value = json!({ "id": id });
+    if let Some(name) = ref_name.flatten() {
+        value["refName"] = json!(name);
     }
+    if let Some(base) = base {
+        value["links"] = links(format!("{base}/services/rest/record/v1/{link_type}/{id}"));
+    }
+    Ok(value)
 }

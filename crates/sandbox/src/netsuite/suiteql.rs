@@ -159,19 +159,44 @@ fn as_string(value: ValueRef<'_>) -> Option<String> {
     }
 }
 
-/// `BUILTIN.DF(` → `BUILTIN_DF(` outside string literals (SQLite has no dotted function names).
+/// Adapts SuiteQL to SQLite outside string literals and quoted names: `BUILTIN.DF(` becomes
+/// `BUILTIN_DF(` (SQLite has no dotted function names) and the name `transaction`, a keyword in
+/// SQLite, is quoted.
 fn rewrite(query: &str) -> String {
-    let mut out = String::with_capacity(query.len());
-    let mut in_string = false;
+    let mut out = String::with_capacity(query.len() + 16);
+    let mut quote: Option<char> = None;
     let mut rest = query;
     while let Some(c) = rest.chars().next() {
-        if c == '\'' {
-            in_string = !in_string;
-        }
-        if !in_string && rest.len() >= 11 && rest[..11].eq_ignore_ascii_case("BUILTIN.DF(") {
-            out.push_str("BUILTIN_DF(");
-            rest = &rest[11..];
-            continue;
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c.is_ascii_alphabetic() || c == '_' => {
+                let end = rest
+                    .find(|c: char| {
+                        !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$')
+                    })
+                    .unwrap_or(rest.len());
+                let word = &rest[..end];
+                if word.eq_ignore_ascii_case("BUILTIN.DF") {
+                    out.push_str("BUILTIN_DF");
+                } else {
+                    let quoted: Vec<String> = word
+                        .split('.')
+                        .map(|part| {
+                            if part.eq_ignore_ascii_case("transaction") {
+                                "\"transaction\"".to_owned()
+                            } else {
+                                part.to_owned()
+                            }
+                        })
+                        .collect();
+                    out.push_str(&quoted.join("."));
+                }
+                rest = &rest[end..];
+                continue;
+            }
+            None => {}
         }
         out.push(c);
         rest = &rest[c.len_utf8()..];
@@ -216,6 +241,14 @@ mod tests {
         assert_eq!(
             rewrite("SELECT BUILTIN.DF(a), 'BUILTIN.DF(x)' FROM t"),
             "SELECT BUILTIN_DF(a), 'BUILTIN.DF(x)' FROM t"
+        );
+    }
+
+    #[test]
+    fn the_transaction_name_is_quoted_but_not_inside_literals_or_longer_names() {
+        assert_eq!(
+            rewrite("SELECT t.id, tl.transaction FROM Transaction t JOIN transactionline tl ON tl.transaction = t.id WHERE t.memo = 'transaction'"),
+            "SELECT t.id, tl.\"transaction\" FROM \"transaction\" t JOIN transactionline tl ON tl.\"transaction\" = t.id WHERE t.memo = 'transaction'"
         );
     }
 

@@ -3,8 +3,10 @@
 //! (`HMAC-SHA256` only; NetSuite no longer accepts HMAC-SHA1), a timestamp within five minutes and
 //! an unused nonce, then recomputes the signature over the method, the base URL (scheme, lower-case
 //! host with any non-default port, path) and every `oauth_*` parameter that arrived (except `realm`
-//! and `oauth_signature`) plus the query parameters, sorted and RFC 3986-encoded. Every failure is
-//! the same 401 `INVALID_LOGIN`, as NetSuite gives nothing away.
+//! and `oauth_signature`) plus the query parameters, sorted and RFC 3986-encoded. An
+//! `oauth_body_hash` (the OAuth Request Body Hash extension: base64 SHA-256 of the body, matching
+//! HMAC-SHA256) is signed over like any `oauth_*` parameter and must match the body. Every failure
+//! is the same 401 `INVALID_LOGIN`, as NetSuite gives nothing away.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -130,6 +132,8 @@ pub struct SignedRequest<'a> {
     pub path: &'a str,
     pub query: Option<&'a str>,
     pub authorization: Option<&'a str>,
+    /// The request body, when the middleware buffered it (it does when `oauth_body_hash` is sent).
+    pub body: Option<&'a [u8]>,
 }
 
 /// Verifies TBA signatures and remembers recent nonces to refuse replays.
@@ -179,6 +183,13 @@ impl Verifier {
             .filter(|n| !n.is_empty())
             .ok_or_else(fail)?;
         let signature = header.get("oauth_signature").ok_or_else(fail)?;
+        if let Some(claimed) = header.get("oauth_body_hash") {
+            let body = request.body.unwrap_or_default();
+            let actual = STANDARD.encode(<sha2::Sha256 as sha2::Digest>::digest(body));
+            if !constant_time_eq(actual.as_bytes(), claimed.as_bytes()) {
+                return Err(fail());
+            }
+        }
         let mut params: Vec<(String, String)> = header
             .params
             .iter()

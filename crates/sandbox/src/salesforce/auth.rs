@@ -1,8 +1,6 @@
-//! Salesforce OAuth 2.0: the token endpoint (client credentials and username-password flows, client
-//! credentials in the form or as HTTP Basic auth) and the session check every REST call passes,
-//! which also counts API usage for `Sforce-Limit-Info`.
-
-use std::sync::atomic::Ordering;
+//! Salesforce OAuth 2.0: the token endpoint (client credentials, username-password and JWT bearer
+//! flows, client credentials in the form or as HTTP Basic auth) and the session check every REST
+//! call passes, which also spends the daily API allocation and reports it in `Sforce-Limit-Info`.
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -18,7 +16,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::error::ApiError;
-use super::DAILY_API_LIMIT;
+use super::{allocation, jwt};
 use crate::control::base_url;
 use crate::credentials::{SF_CLIENT_ID, SF_CLIENT_SECRET, SF_PASSWORD, SF_USERNAME};
 use crate::Sandbox;
@@ -32,6 +30,16 @@ pub async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap, body: Byt
         None => (param("client_id"), param("client_secret")),
     };
     let grant_type = param("grant_type").unwrap_or_default();
+    if grant_type == JWT_BEARER {
+        let assertion = param("assertion").unwrap_or_default();
+        let org = &sandbox.inner.org;
+        let is_user = |name: &str| org.db().user_id_by_username(name).is_some();
+        let now = chrono::Utc::now().timestamp();
+        if let Err(refusal) = jwt::verify(&assertion, &base_url(&headers), now, is_user) {
+            return oauth_error(refusal.error, refusal.description);
+        }
+        return issue_token(&sandbox, &headers, false);
+    }
     if grant_type != "client_credentials" && grant_type != "password" {
         return oauth_error("unsupported_grant_type", "grant type not supported");
     }
@@ -47,6 +55,13 @@ pub async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap, body: Byt
     {
         return oauth_error("invalid_grant", "authentication failure");
     }
+    issue_token(&sandbox, &headers, true)
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// A new session. The JWT bearer flow answers without `signature` (there is no client secret).
+fn issue_token(sandbox: &Sandbox, headers: &HeaderMap, signed: bool) -> Response {
     let org = &sandbox.inner.org;
     let access_token = format!(
         "{}!{}",
@@ -54,23 +69,24 @@ pub async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap, body: Byt
         Alphanumeric.sample_string(&mut rand::rng(), 96)
     );
     org.tokens().insert(access_token.clone());
-    let instance_url = base_url(&headers);
+    let instance_url = base_url(headers);
     let id = format!(
         "{instance_url}/id/{}/{}",
         org.org_id, org.integration_user_id
     );
     let issued_at = chrono::Utc::now().timestamp_millis().to_string();
-    let signature = sign(&format!("{id}{issued_at}"));
-    Json(json!({
+    let mut body = json!({
         "access_token": access_token,
         "instance_url": instance_url,
         "id": id,
         "token_type": "Bearer",
         "issued_at": issued_at,
-        "signature": signature,
         "scope": "api",
-    }))
-    .into_response()
+    });
+    if signed {
+        body["signature"] = json!(sign(&format!("{id}{issued_at}")));
+    }
+    Json(body).into_response()
 }
 
 /// `base64(HMAC-SHA256(client_secret, id + issued_at))`, as Salesforce signs its token responses.
@@ -126,9 +142,11 @@ pub async fn require_session(
     if !valid {
         return ApiError::invalid_session().into_response();
     }
-    let used = org.api_usage.fetch_add(1, Ordering::Relaxed) + 1;
-    let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&format!("api-usage={used}/{DAILY_API_LIMIT}")) {
+    let (mut response, (used, max)) = match org.allocation.spend() {
+        Ok(usage) => (next.run(request).await, usage),
+        Err(usage) => (allocation::limit_exceeded().into_response(), usage),
+    };
+    if let Ok(value) = HeaderValue::from_str(&format!("api-usage={used}/{max}")) {
         response.headers_mut().insert("Sforce-Limit-Info", value);
     }
     response

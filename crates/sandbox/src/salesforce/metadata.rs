@@ -2,15 +2,14 @@
 //! `GET limits`, `GET sobjects` (describe global), `GET sobjects/{Object}` (basic info) and
 //! `GET sobjects/{Object}/describe`, all derived from the schema tables.
 
-use std::sync::atomic::Ordering;
-
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::schema::{self, Field, Kind, SObject, SOBJECTS};
-use super::{version_of, DAILY_API_LIMIT};
+use super::rest::Reply;
+use super::schema::{self, Field, Kind, NumberType, SObject, CORPORATE_CURRENCY, SOBJECTS};
+use super::Org;
 use crate::Sandbox;
 
 pub async fn versions(State(sandbox): State<Sandbox>) -> Json<Value> {
@@ -20,15 +19,12 @@ pub async fn versions(State(sandbox): State<Sandbox>) -> Json<Value> {
     )
 }
 
-pub async fn limits(
-    State(sandbox): State<Sandbox>,
-    Path(version): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    version_of(&version)?;
-    let used = sandbox.inner.org.api_usage.load(Ordering::Relaxed);
-    Ok(Json(json!({
-        "DailyApiRequests": { "Max": DAILY_API_LIMIT, "Remaining": DAILY_API_LIMIT.saturating_sub(used) },
-    })))
+/// `GET limits`: the daily API allocation as it stands.
+pub fn limits(org: &Org) -> Reply {
+    let (max, used) = org.api_allocation();
+    Reply::ok(json!({
+        "DailyApiRequests": { "Max": max, "Remaining": max.saturating_sub(used) },
+    }))
 }
 
 fn object_summary(object: &SObject, version: &str) -> Value {
@@ -37,7 +33,7 @@ fn object_summary(object: &SObject, version: &str) -> Value {
         "name": object.name,
         "label": object.name,
         "keyPrefix": object.key_prefix,
-        "custom": false,
+        "custom": object.name.ends_with("__c"),
         "createable": true,
         "updateable": true,
         "deletable": true,
@@ -46,23 +42,17 @@ fn object_summary(object: &SObject, version: &str) -> Value {
     })
 }
 
-pub async fn describe_global(Path(version): Path<String>) -> Result<Json<Value>, ApiError> {
-    let version = version_of(&version)?;
+pub fn describe_global(version: &str) -> Reply {
     let sobjects: Vec<Value> = SOBJECTS
         .iter()
         .map(|o| object_summary(o, version))
         .collect();
-    Ok(Json(
-        json!({ "encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects }),
-    ))
+    Reply::ok(json!({ "encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects }))
 }
 
-pub async fn basic_info(
-    Path((version, object)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let version = version_of(&version)?;
-    let object = schema::sobject(&object).ok_or_else(ApiError::not_found)?;
-    Ok(Json(
+pub fn basic_info(object: &str, version: &str) -> Result<Reply, ApiError> {
+    let object = schema::sobject(object).ok_or_else(ApiError::not_found)?;
+    Ok(Reply::ok(
         json!({ "objectDescribe": object_summary(object, version), "recentItems": [] }),
     ))
 }
@@ -71,7 +61,12 @@ fn describe_field(field: &Field) -> Value {
     let (kind, reference_to, relationship) = match field.kind {
         Kind::Id => ("id", vec![], None),
         Kind::Text => ("string", vec![], None),
+        Kind::Picklist { .. } => ("picklist", vec![], None),
         Kind::Bool => ("boolean", vec![], None),
+        Kind::Number(NumberType::Currency) => ("currency", vec![], None),
+        Kind::Number(NumberType::Double) => ("double", vec![], None),
+        Kind::Number(NumberType::Percent) => ("percent", vec![], None),
+        Kind::Date => ("date", vec![], None),
         Kind::DateTime => ("datetime", vec![], None),
         Kind::Reference {
             target,
@@ -91,14 +86,24 @@ fn describe_field(field: &Field) -> Value {
         "referenceTo": reference_to,
         "relationshipName": relationship,
         "custom": field.name.ends_with("__c"),
+        "picklistValues": picklist_values(field.kind),
+        "restrictedPicklist": matches!(field.kind, Kind::Picklist { restricted: true, .. }),
+        "defaultedOnCreate": field.kind == Kind::Bool || field.name == "CurrencyIsoCode",
     })
 }
 
-pub async fn describe(
-    Path((version, object)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let version = version_of(&version)?;
-    let object = schema::sobject(&object).ok_or_else(ApiError::not_found)?;
+fn picklist_values(kind: Kind) -> Vec<Value> {
+    let Kind::Picklist { values, .. } = kind else {
+        return Vec::new();
+    };
+    values
+        .iter()
+        .map(|v| json!({ "value": v, "label": v, "active": true, "defaultValue": *v == CORPORATE_CURRENCY }))
+        .collect()
+}
+
+pub fn describe(object: &str, version: &str) -> Result<Reply, ApiError> {
+    let object = schema::sobject(object).ok_or_else(ApiError::not_found)?;
     let mut body = object_summary(object, version);
     body["fields"] = object.fields.iter().map(describe_field).collect();
     body["childRelationships"] = object
@@ -106,5 +111,5 @@ pub async fn describe(
         .iter()
         .map(|c| json!({ "childSObject": c.child, "field": c.field, "relationshipName": c.name, "cascadeDelete": true }))
         .collect();
-    Ok(Json(body))
+    Ok(Reply::ok(body))
 }

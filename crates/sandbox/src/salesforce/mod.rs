@@ -1,21 +1,32 @@
-//! The simulated Salesforce org: OAuth token endpoint and the REST API under
-//! `/services/data/vNN.N/` (query, sObject CRUD, upsert by external id), backed by SQLite.
+//! The simulated Salesforce org: OAuth token endpoint (client credentials, password, JWT bearer)
+//! and the REST API under `/services/data/vNN.N/` (query, sObject CRUD, upsert by external id,
+//! sObject Collections, Composite, updated/deleted, limits), backed by SQLite.
+//!
+//! Every REST call goes through one routing table ([`rest`]), whether it arrives over HTTP or as a
+//! Composite subrequest. Every call counts against the daily API allocation ([`allocation`]).
 
+mod allocation;
 mod auth;
+mod changes;
+mod collections;
+mod composite;
 mod error;
 mod ids;
+mod jwt;
 mod metadata;
 mod query;
+mod rest;
+mod rules;
 pub mod schema;
 mod sobjects;
 mod soql;
 mod store;
 
 use std::collections::HashSet;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use serde_json::{Map, Value};
 
@@ -30,15 +41,16 @@ pub struct Org {
     db: Mutex<store::Db>,
     tokens: Mutex<HashSet<String>>,
     cursors: Mutex<query::Cursors>,
-    api_usage: AtomicU64,
+    allocation: allocation::Allocation,
     page_size: usize,
+    child_page_size: AtomicUsize,
     pub org_id: String,
     pub integration_user_id: String,
     pub admin_user_id: String,
 }
 
-/// Daily API allocation of a developer org, reported in `Sforce-Limit-Info`.
-pub const DAILY_API_LIMIT: u64 = 15_000;
+/// Child subquery rows per parent record before the child result pages (as in Salesforce).
+pub const CHILD_PAGE_SIZE: usize = 200;
 
 /// Timestamp of the org's creation (the two built-in users).
 const ORG_CREATED: &str = "2026-01-05T08:00:00.000+0000";
@@ -69,12 +81,28 @@ impl Org {
             &mut db,
             &admin,
         )?;
+        // Every org has the Standard Price Book.
+        let pricebook =
+            schema::sobject("Pricebook2").ok_or_else(|| ApiError::internal("no Pricebook2"))?;
+        let mut fields = Map::new();
+        fields.insert("Name".into(), "Standard Price Book".into());
+        fields.insert("IsActive".into(), true.into());
+        let stamp = Stamp {
+            user_id: &admin,
+            at: ORG_CREATED,
+        };
+        let standard = db.insert(pricebook, &fields, &stamp)?;
+        db.conn.execute(
+            "UPDATE \"Pricebook2\" SET \"IsStandard\" = 1 WHERE \"Id\" = ?1",
+            [&standard],
+        )?;
         Ok(Self {
             db: Mutex::new(db),
             tokens: Mutex::default(),
             cursors: Mutex::default(),
-            api_usage: AtomicU64::new(0),
+            allocation: allocation::Allocation::default(),
             page_size: config.sf_query_page_size.max(1),
+            child_page_size: AtomicUsize::new(CHILD_PAGE_SIZE),
             org_id: ids::generate(schema::ORG_KEY_PREFIX, 1),
             integration_user_id: integration,
             admin_user_id: admin,
@@ -87,6 +115,16 @@ impl Org {
 
     fn cursors(&self) -> MutexGuard<'_, query::Cursors> {
         self.cursors.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets how many child subquery rows a parent record carries before the child result pages
+    /// with its own `nextRecordsUrl` (default [`CHILD_PAGE_SIZE`]; at least 1).
+    pub fn set_child_page_size(&self, rows: usize) {
+        self.child_page_size.store(rows.max(1), Ordering::Relaxed);
+    }
+
+    fn child_page_size(&self) -> usize {
+        self.child_page_size.load(Ordering::Relaxed)
     }
 
     fn tokens(&self) -> MutexGuard<'_, HashSet<String>> {
@@ -168,36 +206,7 @@ fn version_of(segment: &str) -> Result<&str, ApiError> {
 
 pub fn router(sandbox: Sandbox) -> Router {
     let api = Router::new()
-        .route("/services/data/{version}/query", get(query::query))
-        .route(
-            "/services/data/{version}/query/{locator}",
-            get(query::query_more),
-        )
-        .route("/services/data/{version}/limits", get(metadata::limits))
-        .route(
-            "/services/data/{version}/sobjects",
-            get(metadata::describe_global),
-        )
-        .route(
-            "/services/data/{version}/sobjects/{object}",
-            get(metadata::basic_info).post(sobjects::create),
-        )
-        .route(
-            "/services/data/{version}/sobjects/{object}/describe",
-            get(metadata::describe),
-        )
-        .route(
-            "/services/data/{version}/sobjects/{object}/{id}",
-            get(sobjects::read)
-                .patch(sobjects::update)
-                .delete(sobjects::delete),
-        )
-        .route(
-            "/services/data/{version}/sobjects/{object}/{field}/{value}",
-            get(sobjects::read_by_external_id)
-                .patch(sobjects::upsert)
-                .delete(sobjects::delete_by_external_id),
-        )
+        .route("/services/data/{version}/{*rest}", any(rest::serve))
         .fallback(|| async { ApiError::not_found() })
         .route_layer(axum::middleware::from_fn_with_state(
             sandbox.clone(),
@@ -208,5 +217,5 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route("/services/data", get(metadata::versions))
         .merge(api)
         .with_state(sandbox.clone());
-    control::with_control(routes, &sandbox, System::Salesforce)
+    control::with_control(routes, &sandbox, System::Salesforce).merge(allocation::control(sandbox))
 }

@@ -2,52 +2,20 @@
 //! external id `GET|PATCH|DELETE sobjects/{Object}/{Field}/{value}` (PATCH is the upsert).
 //! API writes are made as the integration user.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
+use super::ids;
 use super::query::attributes;
+use super::rest::{record_body, Call, Reply, Request};
 use super::schema::{self, Field, SObject};
-use super::store::Stamp;
-use super::{ids, version_of, Org};
-use crate::time::{now, sf_timestamp};
-use crate::Sandbox;
 
 /// First API version whose upsert answers 200 with a body (rather than 204) on update.
 const UPSERT_BODY_SINCE: u32 = 46;
 
-#[derive(Deserialize)]
-pub struct FieldsParam {
-    fields: Option<String>,
-}
-
-fn object_of(name: &str) -> Result<&'static SObject, ApiError> {
-    schema::sobject(name).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "The requested resource does not exist",
-        )
-    })
-}
-
-fn parse_body(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::bad_request(
-            "JSON_PARSER_ERROR",
-            "Cannot deserialize instance of an sObject from a non-object value",
-        )),
-        Err(e) => Err(ApiError::bad_request(
-            "JSON_PARSER_ERROR",
-            format!("Unexpected character in the request body: {e}"),
-        )),
-    }
+pub fn object_of(name: &str) -> Result<&'static SObject, ApiError> {
+    schema::sobject(name).ok_or_else(ApiError::not_found)
 }
 
 /// A path id in canonical form, of the right object, or 404 as Salesforce answers.
@@ -66,7 +34,7 @@ fn record_id(object: &SObject, raw: &str) -> Result<String, ApiError> {
     }
 }
 
-fn external_id_field(object: &SObject, name: &str) -> Result<&'static Field, ApiError> {
+pub fn external_id_field(object: &SObject, name: &str) -> Result<&'static Field, ApiError> {
     object.field(name).filter(|f| f.external_id).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -76,215 +44,179 @@ fn external_id_field(object: &SObject, name: &str) -> Result<&'static Field, Api
     })
 }
 
-impl Org {
-    fn write_stamp(&self) -> String {
-        sf_timestamp(now())
-    }
-
-    fn read_record(
-        &self,
-        object: &'static SObject,
-        id: &str,
-        fields: Option<&str>,
-        version: &str,
-    ) -> Result<Value, ApiError> {
-        let selected: Vec<&'static Field> = match fields {
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .map(|f| {
-                    object.field(f).ok_or_else(|| {
-                        ApiError::bad_request(
-                            "INVALID_FIELD",
-                            format!("No such column '{f}' on sobject of type {}", object.name),
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-            None => Vec::new(),
-        };
-        let record = self
-            .db()
-            .fetch(object, id, &selected)?
-            .ok_or_else(ApiError::not_found)?;
-        let mut out = Map::new();
-        out.insert("attributes".into(), attributes(object.name, id, version));
-        out.extend(record);
-        Ok(Value::Object(out))
-    }
+/// The fields named in a `fields=a,b` list (all fields when `None`).
+pub fn selected_fields(
+    object: &'static SObject,
+    list: Option<&str>,
+) -> Result<Vec<&'static Field>, ApiError> {
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            object.field(f).ok_or_else(|| {
+                ApiError::bad_request(
+                    "INVALID_FIELD",
+                    format!("No such column '{f}' on sobject of type {}", object.name),
+                )
+            })
+        })
+        .collect()
 }
 
-pub async fn create(
-    State(sandbox): State<Sandbox>,
-    Path((version, object)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    version_of(&version)?;
-    let object = object_of(&object)?;
-    let fields = parse_body(&body)?;
-    let org = &sandbox.inner.org;
-    let at = org.write_stamp();
-    let id = org.db().insert(
-        object,
-        &fields,
-        &Stamp {
-            user_id: &org.integration_user_id,
-            at: &at,
-        },
-    )?;
-    Ok((
+/// A record with `attributes`, or `None` when there is none.
+pub fn fetch_record(
+    call: &Call,
+    object: &'static SObject,
+    id: &str,
+    fields: &[&'static Field],
+) -> Result<Option<Value>, ApiError> {
+    let Some(record) = call.db.fetch(object, id, fields)? else {
+        return Ok(None);
+    };
+    let mut out = Map::new();
+    out.insert(
+        "attributes".into(),
+        attributes(object.name, id, &call.version),
+    );
+    out.extend(record);
+    Ok(Some(Value::Object(out)))
+}
+
+pub fn create(call: &mut Call, object: &str, body: Option<&Value>) -> Result<Reply, ApiError> {
+    let object = object_of(object)?;
+    let fields = record_body(body)?;
+    let id = call.insert(object, &fields)?;
+    let location = call.record_url(object.name, &id);
+    Ok(Reply::json(
         StatusCode::CREATED,
-        Json(json!({ "id": id, "success": true, "errors": [] })),
+        json!({ "id": id, "success": true, "errors": [] }),
     )
-        .into_response())
+    .with_header("Location", location))
 }
 
-pub async fn read(
-    State(sandbox): State<Sandbox>,
-    Path((version, object, id)): Path<(String, String, String)>,
-    Query(params): Query<FieldsParam>,
-) -> Result<Json<Value>, ApiError> {
-    let version = version_of(&version)?;
-    let object = object_of(&object)?;
-    let id = record_id(object, &id)?;
-    Ok(Json(sandbox.inner.org.read_record(
-        object,
-        &id,
-        params.fields.as_deref(),
-        version,
-    )?))
+pub fn read(call: &mut Call, object: &str, id: &str, request: &Request) -> Result<Reply, ApiError> {
+    let object = object_of(object)?;
+    let id = record_id(object, id)?;
+    let fields = selected_fields(object, request.param("fields"))?;
+    let record = fetch_record(call, object, &id, &fields)?.ok_or_else(ApiError::not_found)?;
+    Ok(Reply::ok(record))
 }
 
-pub async fn update(
-    State(sandbox): State<Sandbox>,
-    Path((version, object, id)): Path<(String, String, String)>,
-    body: Bytes,
-) -> Result<StatusCode, ApiError> {
-    version_of(&version)?;
-    let object = object_of(&object)?;
-    let id = record_id(object, &id)?;
-    let fields = parse_body(&body)?;
-    let org = &sandbox.inner.org;
-    let at = org.write_stamp();
-    org.db().update(
-        object,
-        &id,
-        &fields,
-        &Stamp {
-            user_id: &org.integration_user_id,
-            at: &at,
-        },
-    )?;
-    Ok(StatusCode::NO_CONTENT)
+pub fn update(
+    call: &mut Call,
+    object: &str,
+    id: &str,
+    body: Option<&Value>,
+) -> Result<Reply, ApiError> {
+    let object = object_of(object)?;
+    let id = record_id(object, id)?;
+    let fields = record_body(body)?;
+    call.update(object, &id, &fields)?;
+    Ok(Reply::no_content())
 }
 
-pub async fn delete(
-    State(sandbox): State<Sandbox>,
-    Path((version, object, id)): Path<(String, String, String)>,
-) -> Result<StatusCode, ApiError> {
-    version_of(&version)?;
-    let object = object_of(&object)?;
-    let id = record_id(object, &id)?;
-    if sandbox.inner.org.db().delete(object, &id)? {
-        Ok(StatusCode::NO_CONTENT)
+pub fn delete(call: &mut Call, object: &str, id: &str) -> Result<Reply, ApiError> {
+    let object = object_of(object)?;
+    let id = record_id(object, id)?;
+    if call.db.delete(object, &id)? {
+        Ok(Reply::no_content())
     } else {
         Err(ApiError::not_found())
     }
 }
 
-pub async fn read_by_external_id(
-    State(sandbox): State<Sandbox>,
-    Path((version, object, field, value)): Path<(String, String, String, String)>,
-    Query(params): Query<FieldsParam>,
-) -> Result<Response, ApiError> {
-    let version = version_of(&version)?;
-    let object = object_of(&object)?;
-    let field = external_id_field(object, &field)?;
-    let org = &sandbox.inner.org;
-    let ids = org.db().ids_by_external_id(object, field, &value)?;
+pub fn read_by_external_id(
+    call: &mut Call,
+    object: &str,
+    field: &str,
+    value: &str,
+    request: &Request,
+) -> Result<Reply, ApiError> {
+    let object = object_of(object)?;
+    let field = external_id_field(object, field)?;
+    let fields = selected_fields(object, request.param("fields"))?;
+    let ids = call.db.ids_by_external_id(object, field, value)?;
     match ids.as_slice() {
         [] => Err(ApiError::not_found()),
-        [id] => Ok(
-            Json(org.read_record(object, id, params.fields.as_deref(), version)?).into_response(),
-        ),
-        many => Ok(multiple_choices(object, many, version)),
+        [id] => Ok(Reply::ok(
+            fetch_record(call, object, id, &fields)?.ok_or_else(ApiError::not_found)?,
+        )),
+        many => Ok(multiple_choices(call, object, many)),
     }
 }
 
 /// `PATCH sobjects/{Object}/{Field}/{value}`: create (201) when nothing matches, update (200, or
 /// 204 before API 46) when one record matches, 300 with the candidates when several match.
-pub async fn upsert(
-    State(sandbox): State<Sandbox>,
-    Path((version, object, field, value)): Path<(String, String, String, String)>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let version = version_of(&version)?;
-    let object = object_of(&object)?;
-    let field = external_id_field(object, &field)?;
-    let mut fields = parse_body(&body)?;
+pub fn upsert(
+    call: &mut Call,
+    object: &str,
+    field: &str,
+    value: &str,
+    body: Option<&Value>,
+) -> Result<Reply, ApiError> {
+    let object = object_of(object)?;
+    let field = external_id_field(object, field)?;
+    let mut fields = record_body(body)?;
     fields.retain(|name, _| !name.eq_ignore_ascii_case(field.name));
-    let org = &sandbox.inner.org;
-    let at = org.write_stamp();
-    let stamp = Stamp {
-        user_id: &org.integration_user_id,
-        at: &at,
-    };
-    let with_body = version
+    let with_body = call
+        .version
         .split('.')
         .next()
         .and_then(|m| m.parse::<u32>().ok())
         .unwrap_or(0)
         >= UPSERT_BODY_SINCE;
-    let mut db = org.db();
-    let ids = db.ids_by_external_id(object, field, &value)?;
+    let ids = call.db.ids_by_external_id(object, field, value)?;
     match ids.as_slice() {
         [] => {
-            fields.insert(field.name.to_owned(), Value::String(value));
-            let id = db.insert(object, &fields, &stamp)?;
+            fields.insert(field.name.to_owned(), Value::String(value.to_owned()));
+            let id = call.insert(object, &fields)?;
+            let location = call.record_url(object.name, &id);
             let mut body = json!({ "id": id, "success": true, "errors": [] });
             if with_body {
                 body["created"] = json!(true);
             }
-            Ok((StatusCode::CREATED, Json(body)).into_response())
+            Ok(Reply::json(StatusCode::CREATED, body).with_header("Location", location))
         }
         [id] => {
-            db.update(object, id, &fields, &stamp)?;
+            call.update(object, id, &fields)?;
             if with_body {
                 let body = json!({ "id": id, "success": true, "errors": [], "created": false });
-                Ok((StatusCode::OK, Json(body)).into_response())
+                Ok(Reply::ok(body))
             } else {
-                Ok(StatusCode::NO_CONTENT.into_response())
+                Ok(Reply::no_content())
             }
         }
-        many => Ok(multiple_choices(object, many, version)),
+        many => Ok(multiple_choices(call, object, many)),
     }
 }
 
-pub async fn delete_by_external_id(
-    State(sandbox): State<Sandbox>,
-    Path((version, object, field, value)): Path<(String, String, String, String)>,
-) -> Result<Response, ApiError> {
-    let version = version_of(&version)?;
-    let object = object_of(&object)?;
-    let field = external_id_field(object, &field)?;
-    let mut db = sandbox.inner.org.db();
-    let ids = db.ids_by_external_id(object, field, &value)?;
+pub fn delete_by_external_id(
+    call: &mut Call,
+    object: &str,
+    field: &str,
+    value: &str,
+) -> Result<Reply, ApiError> {
+    let object = object_of(object)?;
+    let field = external_id_field(object, field)?;
+    let ids = call.db.ids_by_external_id(object, field, value)?;
     match ids.as_slice() {
         [] => Err(ApiError::not_found()),
         [id] => {
-            db.delete(object, id)?;
-            Ok(StatusCode::NO_CONTENT.into_response())
+            call.db.delete(object, id)?;
+            Ok(Reply::no_content())
         }
-        many => Ok(multiple_choices(object, many, version)),
+        many => Ok(multiple_choices(call, object, many)),
     }
 }
 
 /// 300 Multiple Choices: the URLs of the records an external id matched.
-fn multiple_choices(object: &SObject, ids: &[String], version: &str) -> Response {
+fn multiple_choices(call: &Call, object: &SObject, ids: &[String]) -> Reply {
     let urls: Vec<String> = ids
         .iter()
-        .map(|id| format!("/services/data/v{version}/sobjects/{}/{id}", object.name))
+        .map(|id| call.record_url(object.name, id))
         .collect();
-    (StatusCode::MULTIPLE_CHOICES, Json(urls)).into_response()
+    Reply::json(StatusCode::MULTIPLE_CHOICES, json!(urls))
 }

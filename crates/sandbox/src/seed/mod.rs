@@ -14,13 +14,32 @@
 //! | ambiguous domain (two customers on `umbrella.com`) | [`AMBIGUOUS_DOMAIN_ACCOUNT`] | [`AMBIGUOUS_DOMAIN_CUSTOMERS`] |
 //! | name with a quote and a backslash | [`QUOTED_ACCOUNT_NAME`] | — |
 //! | NetSuite only | — | [`NETSUITE_ONLY_CUSTOMERS`] |
+//!
+//! Salesforce also holds a catalogue and a pipeline ([`sales`]): [`products`] priced in the
+//! Standard Price Book and [`PARTNER_PRICE_BOOK_NAME`] in USD, EUR and GBP, the open
+//! [`OPEN_OPPORTUNITIES`] and the Closed Won [`CLOSED_WON_OPPORTUNITY`], all with line items.
+//!
+//! NetSuite also holds items, orders, invoices and payments ([`books`]).
 
+pub mod books;
 mod data;
+pub mod sales;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
+pub use books::{
+    SeedItem, BASE_PRICE_LEVEL_ID, EURO_ORDER_CUSTOMER, EUR_ID, EU_SUBSIDIARY_ID, GBP_ID, ITEMS,
+    ITEM_COUNT, OPEN_BALANCE, OPEN_INVOICE_CUSTOMER, OVERDUE_AMOUNT, OVERDUE_CUSTOMER, PAID_AMOUNT,
+    PAID_CUSTOMER, PARENT_SUBSIDIARY_ID, PENDING_ORDER_CUSTOMER, PENDING_ORDER_TOTAL,
+    UK_SUBSIDIARY_ID, USD_ID, US_SUBSIDIARY_ID,
+};
 pub use data::{Address, SeedAccount, SeedCustomer};
+pub use sales::{
+    opportunities, products, SeedOpportunity, SeedProduct, CLOSED_WON_AMOUNT,
+    CLOSED_WON_OPPORTUNITY, GATEWAY_CODE, IMPLEMENTATION_CODE, LICENSE_CODE, OPEN_OPPORTUNITIES,
+    PARTNER_PRICE_BOOK_NAME, PRICE_CURRENCIES, STANDARD_PRICE_BOOK_NAME, SUPPORT_CODE,
+};
 
 use crate::netsuite::Account;
 use crate::salesforce::{Org, Stamp};
@@ -188,6 +207,8 @@ pub(crate) fn load(org: &Org, account: &Account) -> Result<(), SandboxError> {
             account.insert_at("contact", &contact, &at)?;
         }
     }
+    books::load(account, step)?;
+    sales::load(org, step)?;
     Ok(())
 }
 

@@ -2,9 +2,27 @@
 //! with reqwest, as a vendor client would.
 
 mod calls;
+mod faults;
 mod harness;
+mod https;
 mod netsuite;
+mod netsuite_async;
+mod netsuite_auth;
+mod netsuite_books;
+mod netsuite_governance;
+mod netsuite_persistence;
+mod netsuite_restlets;
+mod netsuite_support;
+mod netsuite_transactions;
 mod salesforce;
+mod salesforce_allocation;
+mod salesforce_collections;
+mod salesforce_composite;
+mod salesforce_jwt;
+mod salesforce_objects;
+mod salesforce_replication;
+mod salesforce_seed;
+mod salesforce_soql;
 mod seed;
 mod signer;
 mod suiteql;

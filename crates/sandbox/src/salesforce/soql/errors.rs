@@ -7,6 +7,8 @@ pub fn type_mismatch(field: &Field) -> ApiError {
     let expected = match field.kind {
         Kind::Bool => "must be of type boolean and should not be enclosed in quotes",
         Kind::DateTime => "must be of type dateTime and should not be enclosed in quotes",
+        Kind::Date => "must be of type date and should not be enclosed in quotes",
+        Kind::Number(_) => "must be of type double and should not be enclosed in quotes",
         _ => "must be of type string and should be enclosed in quotes",
     };
     ApiError::bad_request(

@@ -203,4 +203,25 @@ mod tests {
         assert_eq!(tokens[9], Token::Op("<>"));
         assert_eq!(tokens[10], Token::Number("-1.5".into()));
     }
+
+    #[test]
+    fn datetimes_with_offsets_are_converted_to_utc() {
+        let utc = |s: &str| match tokenize(s).unwrap()[0] {
+            Token::DateTime(dt) => dt.to_rfc3339(),
+            ref other => panic!("not a datetime: {other:?}"),
+        };
+        assert_eq!(
+            utc("2026-01-12T10:30:00+01:00"),
+            "2026-01-12T09:30:00+00:00"
+        );
+        assert_eq!(
+            utc("2026-01-12T01:00:00-08:00"),
+            "2026-01-12T09:00:00+00:00"
+        );
+        assert_eq!(
+            utc("2026-01-12T09:00:00.250Z"),
+            "2026-01-12T09:00:00.250+00:00"
+        );
+        assert_eq!(utc("2026-01-12T09:00:00+0530"), "2026-01-12T03:30:00+00:00");
+    }
 }

@@ -1,19 +1,46 @@
 //! The org's metadata: which sObjects exist, their fields, types and relationships. Everything else
-//! (table creation, validation, SOQL resolution) is driven by these tables, so adding an object is
-//! adding a row here.
+//! (table creation, validation, SOQL resolution, describe) is driven by these tables, so adding an
+//! object is adding a row to [`objects`].
+
+mod objects;
+
+pub use objects::{OPPORTUNITY_STAGES, SOBJECTS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// The record id (18-char, read-only).
     Id,
     Text,
+    /// A picklist; `restricted` refuses values outside `values` (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`).
+    Picklist {
+        values: &'static [&'static str],
+        restricted: bool,
+    },
     Bool,
+    /// A number stored as a SQLite REAL; the variant names the describe type.
+    Number(NumberType),
+    /// A calendar date, stored as `YYYY-MM-DD`.
+    Date,
     DateTime,
     /// A lookup to another object; `relationship` is the parent relationship name used in SOQL.
     Reference {
         target: &'static str,
         relationship: &'static str,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberType {
+    Currency,
+    Double,
+    Percent,
+}
+
+impl Kind {
+    /// Compared case-insensitively, as Salesforce compares text.
+    pub fn is_text(self) -> bool {
+        matches!(self, Kind::Text | Kind::Picklist { .. })
+    }
 }
 
 #[derive(Debug)]
@@ -73,6 +100,10 @@ pub fn sobject(name: &str) -> Option<&'static SObject> {
 
 pub const ORG_KEY_PREFIX: &str = "00D";
 
+/// The corporate currency and the other active currencies of the multi-currency org.
+pub const CURRENCIES: &[&str] = &["USD", "EUR", "GBP"];
+pub const CORPORATE_CURRENCY: &str = "USD";
+
 const fn text(name: &'static str) -> Field {
     Field {
         name,
@@ -118,74 +149,59 @@ const fn system(name: &'static str, kind: Kind) -> Field {
     }
 }
 
-macro_rules! with_system_fields {
-    ($($field:expr),* $(,)?) => {
-        &[
-            system("Id", Kind::Id),
-            $($field,)*
-            system("IsDeleted", Kind::Bool),
-            system("CreatedDate", Kind::DateTime),
-            system("CreatedById", Kind::Reference { target: "User", relationship: "CreatedBy" }),
-            system("LastModifiedDate", Kind::DateTime),
-            system("LastModifiedById", Kind::Reference { target: "User", relationship: "LastModifiedBy" }),
-            system("SystemModstamp", Kind::DateTime),
-        ]
-    };
+const fn number(name: &'static str, kind: NumberType) -> Field {
+    Field {
+        kind: Kind::Number(kind),
+        ..text(name)
+    }
 }
 
-pub static SOBJECTS: &[SObject] = &[
-    SObject {
-        name: "Account",
-        key_prefix: "001",
-        fields: with_system_fields![
-            required("Name"),
-            text("Phone"),
-            text("Website"),
-            text("Industry"),
-            text("Type"),
-            text("Description"),
-            text("BillingStreet"),
-            text("BillingCity"),
-            text("BillingState"),
-            text("BillingPostalCode"),
-            text("BillingCountry"),
-            text("ShippingStreet"),
-            text("ShippingCity"),
-            text("ShippingState"),
-            text("ShippingPostalCode"),
-            text("ShippingCountry"),
-            external_id("NetSuite_Id__c", true),
-            // A non-unique external id (as the Unique attribute is optional in Salesforce), which is
-            // what lets an upsert match several records and answer 300.
-            external_id("Legacy_Id__c", false),
-        ],
-        children: &[ChildRelationship {
-            name: "Contacts",
-            child: "Contact",
-            field: "AccountId",
-        }],
-        cascade_delete: &[("Contact", "AccountId")],
-    },
-    SObject {
-        name: "Contact",
-        key_prefix: "003",
-        fields: with_system_fields![
-            reference("AccountId", "Account", "Account"),
-            text("FirstName"),
-            required("LastName"),
-            text("Email"),
-            text("Phone"),
-            text("Title"),
-            external_id("NetSuite_Id__c", true),
-        ],
-        children: &[],
-        cascade_delete: &[],
-    },
-    SObject {
-        name: "User",
-        key_prefix: "005",
-        fields: with_system_fields![required("Name"), required("Username")],
-        children: &[],
-        cascade_delete: &[],
-    },
-];
+const fn date(name: &'static str) -> Field {
+    Field {
+        kind: Kind::Date,
+        ..text(name)
+    }
+}
+
+const fn boolean(name: &'static str) -> Field {
+    Field {
+        kind: Kind::Bool,
+        ..text(name)
+    }
+}
+
+const fn picklist(name: &'static str, values: &'static [&'static str]) -> Field {
+    Field {
+        kind: Kind::Picklist {
+            values,
+            restricted: false,
+        },
+        ..text(name)
+    }
+}
+
+/// `CurrencyIsoCode`: a restricted picklist of the active currencies.
+const fn currency_iso_code() -> Field {
+    Field {
+        kind: Kind::Picklist {
+            values: CURRENCIES,
+            restricted: true,
+        },
+        ..text("CurrencyIsoCode")
+    }
+}
+
+/// A field the org computes (formula, roll-up or system-derived): readable, never writable.
+const fn derived(field: Field) -> Field {
+    Field {
+        read_only: true,
+        ..field
+    }
+}
+
+const fn mandatory(field: Field) -> Field {
+    Field {
+        required: true,
+        ..field
+    }
+}

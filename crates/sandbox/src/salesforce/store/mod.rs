@@ -1,6 +1,10 @@
 //! The org's records in SQLite: one table per sObject, one column per field (booleans as 0/1,
 //! datetimes as Salesforce-formatted UTC text, which sorts chronologically). Writes are validated
 //! here the way Salesforce validates them, so the HTTP handlers and the direct test API agree.
+//!
+//! Deletes are soft, as in Salesforce: a deleted record moves to its object's recycle bin table
+//! (same columns, `IsDeleted` true), where only `queryAll` sees it; it is also noted in the
+//! deleted records log that `sobjects/{Object}/deleted` reads.
 
 use std::collections::HashMap;
 
@@ -8,9 +12,13 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params_from_iter, Connection};
 use serde_json::{Map, Value};
 
+mod validate;
+
 use super::error::ApiError;
-use super::ids;
 use super::schema::{self, Field, Kind, SObject, SOBJECTS};
+use super::{ids, rules};
+use crate::time::{now, sf_timestamp};
+use validate::required_missing;
 
 pub struct Db {
     pub conn: Connection,
@@ -33,13 +41,16 @@ impl Db {
                 .map(|f| match f.kind {
                     Kind::Id => format!("\"{}\" TEXT PRIMARY KEY", f.name),
                     Kind::Bool => format!("\"{}\" INTEGER NOT NULL DEFAULT 0", f.name),
+                    Kind::Number(_) => format!("\"{}\" REAL", f.name),
                     _ => format!("\"{}\" TEXT", f.name),
                 })
                 .collect();
-            conn.execute(
-                &format!("CREATE TABLE \"{}\" ({})", object.name, columns.join(", ")),
-                [],
-            )?;
+            for table in [object.name.to_owned(), recycle_bin(object)] {
+                conn.execute(
+                    &format!("CREATE TABLE \"{table}\" ({})", columns.join(", ")),
+                    [],
+                )?;
+            }
             for field in object.fields.iter().filter(|f| f.external_id) {
                 let unique = if field.unique { "UNIQUE " } else { "" };
                 conn.execute(
@@ -52,10 +63,38 @@ impl Db {
                 )?;
             }
         }
+        conn.execute(
+            "CREATE TABLE \"__Deleted\" (\"Id\" TEXT PRIMARY KEY, \"Object\" TEXT NOT NULL, \"DeletedDate\" TEXT NOT NULL)",
+            [],
+        )?;
         Ok(Self {
             conn,
             counters: HashMap::new(),
         })
+    }
+
+    /// Opens a savepoint: the writes until [`Db::release`] can be undone together.
+    pub fn savepoint(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("SAVEPOINT api_call")
+    }
+
+    /// Closes the latest savepoint, keeping its writes or undoing them.
+    pub fn release(&self, keep: bool) -> rusqlite::Result<()> {
+        self.conn.execute_batch(if keep {
+            "RELEASE api_call"
+        } else {
+            "ROLLBACK TO api_call; RELEASE api_call"
+        })
+    }
+
+    pub fn user_id_by_username(&self, username: &str) -> Option<String> {
+        self.conn
+            .query_row(
+                "SELECT \"Id\" FROM \"User\" WHERE \"Username\" = ?1 COLLATE NOCASE",
+                [username],
+                |row| row.get(0),
+            )
+            .ok()
     }
 
     fn next_id(&mut self, object: &SObject) -> String {
@@ -70,7 +109,13 @@ impl Db {
         body: &Map<String, Value>,
         stamp: &Stamp,
     ) -> Result<String, ApiError> {
-        let values = self.validate(object, body)?;
+        let mut values = self.validate(object, body)?;
+        rules::prepare(self, object, None, &mut values)?;
+        if let Some(owner) = object.field("OwnerId") {
+            if !values.iter().any(|(f, _)| f.name == owner.name) {
+                values.push((owner, SqlValue::Text(stamp.user_id.to_owned())));
+            }
+        }
         let missing: Vec<&str> = object
             .fields
             .iter()
@@ -114,6 +159,7 @@ impl Db {
             vec!["?"; columns.len()].join(", ")
         );
         self.conn.execute(&sql, params_from_iter(params))?;
+        rules::settle(self, object, &id, stamp.at)?;
         Ok(id)
     }
 
@@ -125,10 +171,11 @@ impl Db {
         body: &Map<String, Value>,
         stamp: &Stamp,
     ) -> Result<(), ApiError> {
-        if !self.exists(object, id)? {
-            return Err(ApiError::not_found());
-        }
-        let values = self.validate(object, body)?;
+        let existing = self
+            .fetch(object, id, &[])?
+            .ok_or_else(ApiError::not_found)?;
+        let mut values = self.validate(object, body)?;
+        rules::prepare(self, object, Some(&existing), &mut values)?;
         let cleared: Vec<&str> = values
             .iter()
             .filter(|(f, v)| f.required && *v == SqlValue::Null)
@@ -158,24 +205,25 @@ impl Db {
             sets.join(", ")
         );
         self.conn.execute(&sql, params_from_iter(params))?;
+        rules::settle(self, object, id, stamp.at)?;
         Ok(())
     }
 
-    /// Deletes a record and the children the object cascades to; `false` when there was none.
-    pub fn delete(&mut self, object: &SObject, id: &str) -> rusqlite::Result<bool> {
-        let tx = self.conn.transaction()?;
-        for (child, field) in object.cascade_delete {
-            tx.execute(
-                &format!("DELETE FROM \"{child}\" WHERE \"{field}\" = ?1"),
-                [id],
-            )?;
+    /// Deletes a record and, recursively, the children its object cascades to, noting each in the
+    /// deleted records log (`sobjects/{Object}/deleted`); `false` when there was none.
+    pub fn delete(&mut self, object: &SObject, id: &str) -> Result<bool, ApiError> {
+        if !self.exists(object, id)? {
+            return Ok(false);
         }
-        let deleted = tx.execute(
-            &format!("DELETE FROM \"{}\" WHERE \"Id\" = ?1", object.name),
-            [id],
-        )?;
+        let parents = rules::parents(self, object, id)?;
+        let at = sf_timestamp(now());
+        let tx = self.conn.savepoint()?;
+        delete_tree(&tx, object, id, &at)?;
         tx.commit()?;
-        Ok(deleted > 0)
+        for (parent, parent_id) in parents {
+            rules::settle_parent(self, parent, &parent_id, &at)?;
+        }
+        Ok(true)
     }
 
     pub fn exists(&self, object: &SObject, id: &str) -> rusqlite::Result<bool> {
@@ -235,144 +283,53 @@ impl Db {
         let rows = stmt.query_map([value], |row| row.get(0))?;
         rows.collect()
     }
+}
 
-    fn validate(
-        &self,
-        object: &SObject,
-        body: &Map<String, Value>,
-    ) -> Result<Vec<(&'static Field, SqlValue)>, ApiError> {
-        let mut values = Vec::with_capacity(body.len());
-        for (name, value) in body {
-            if name == "attributes" {
-                continue;
-            }
-            let field = object.field(name).ok_or_else(|| {
-                ApiError::bad_request(
-                    "INVALID_FIELD",
-                    format!("No such column '{name}' on sobject of type {}", object.name),
-                )
-                .with_fields(&[name])
-            })?;
-            if field.read_only {
-                return Err(ApiError::bad_request(
-                    "INVALID_FIELD_FOR_INSERT_UPDATE",
-                    format!(
-                        "Unable to create/update fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
-                        field.name
-                    ),
-                )
-                .with_fields(&[field.name]));
-            }
-            values.push((field, self.to_sql(field, value)?));
-        }
-        Ok(values)
-    }
-
-    fn to_sql(&self, field: &Field, value: &Value) -> Result<SqlValue, ApiError> {
-        let json_error = || {
-            ApiError::bad_request(
-                "JSON_PARSER_ERROR",
-                format!(
-                    "Cannot deserialize instance of {} from {value} value for field {}",
-                    type_name(field.kind),
-                    field.name
-                ),
-            )
+fn delete_tree(conn: &Connection, object: &SObject, id: &str, at: &str) -> rusqlite::Result<()> {
+    for (child, field) in object.cascade_delete {
+        let Some(child) = schema::sobject(child) else {
+            continue;
         };
-        match (field.kind, value) {
-            (_, Value::Null) => Ok(SqlValue::Null),
-            (Kind::Bool, Value::Bool(b)) => Ok(SqlValue::Integer(i64::from(*b))),
-            (Kind::Bool, _) => Err(json_error()),
-            (Kind::Reference { target, .. }, Value::String(s)) => self.reference(field, target, s),
-            (_, Value::String(s)) if s.is_empty() => Ok(SqlValue::Null),
-            (_, Value::String(s)) => Ok(SqlValue::Text(s.clone())),
-            (Kind::Text, Value::Number(n)) => Ok(SqlValue::Text(n.to_string())),
-            (Kind::Text, Value::Bool(b)) => Ok(SqlValue::Text(b.to_string())),
-            _ => Err(json_error()),
+        let sql = format!(
+            "SELECT \"Id\" FROM \"{}\" WHERE \"{field}\" = ?1",
+            child.name
+        );
+        let ids: Vec<String> = conn
+            .prepare(&sql)?
+            .query_map([id], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        for child_id in ids {
+            delete_tree(conn, child, &child_id, at)?;
         }
     }
-
-    fn reference(&self, field: &Field, target: &str, raw: &str) -> Result<SqlValue, ApiError> {
-        if raw.is_empty() {
-            return Ok(SqlValue::Null);
-        }
-        let label = field
-            .name
-            .strip_suffix("Id")
-            .map(|l| format!("{l} ID"))
-            .unwrap_or_else(|| field.name.to_owned());
-        let id = ids::normalize(raw).ok_or_else(|| {
-            ApiError::bad_request(
-                "MALFORMED_ID",
-                format!("{label}: id value of incorrect type: {raw}"),
-            )
-            .with_fields(&[field.name])
-        })?;
-        let target = schema::sobject(target)
-            .ok_or_else(|| ApiError::internal("unknown reference target"))?;
-        if !id.starts_with(target.key_prefix) {
-            return Err(ApiError::bad_request(
-                "FIELD_INTEGRITY_EXCEPTION",
-                format!("{label}: id value of incorrect type: {raw}"),
-            )
-            .with_fields(&[field.name]));
-        }
-        if !self.exists(target, &id)? {
-            return Err(ApiError::bad_request(
-                "INVALID_CROSS_REFERENCE_KEY",
-                format!("invalid cross reference id: {raw}"),
-            )
-            .with_fields(&[field.name]));
-        }
-        Ok(SqlValue::Text(id))
-    }
-
-    fn check_unique(
-        &self,
-        object: &SObject,
-        values: &[(&'static Field, SqlValue)],
-        own_id: &str,
-    ) -> Result<(), ApiError> {
-        for (field, value) in values
-            .iter()
-            .filter(|(f, v)| f.unique && *v != SqlValue::Null)
-        {
-            let sql = format!(
-                "SELECT \"Id\" FROM \"{}\" WHERE \"{}\" = ?1 COLLATE NOCASE AND \"Id\" != ?2",
-                object.name, field.name
-            );
-            let mut stmt = self.conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params![value, own_id])?;
-            if let Some(row) = rows.next()? {
-                let other: String = row.get(0)?;
-                return Err(ApiError::bad_request(
-                    "DUPLICATE_VALUE",
-                    format!(
-                        "duplicate value found: {} duplicates value on record with id: {other}",
-                        field.name
-                    ),
-                )
-                .with_fields(&[field.name]));
-            }
-        }
-        Ok(())
-    }
+    conn.execute(
+        "INSERT OR REPLACE INTO \"__Deleted\" VALUES (?1, ?2, ?3)",
+        [id, object.name, at],
+    )?;
+    let bin = recycle_bin(object);
+    conn.execute(
+        &format!(
+            "INSERT OR REPLACE INTO \"{bin}\" SELECT * FROM \"{}\" WHERE \"Id\" = ?1",
+            object.name
+        ),
+        [id],
+    )?;
+    conn.execute(
+        &format!(
+            "UPDATE \"{bin}\" SET \"IsDeleted\" = 1, \"SystemModstamp\" = ?2 WHERE \"Id\" = ?1"
+        ),
+        [id, at],
+    )?;
+    conn.execute(
+        &format!("DELETE FROM \"{}\" WHERE \"Id\" = ?1", object.name),
+        [id],
+    )?;
+    Ok(())
 }
 
-fn required_missing(fields: &[&str]) -> ApiError {
-    ApiError::bad_request(
-        "REQUIRED_FIELD_MISSING",
-        format!("Required fields are missing: [{}]", fields.join(", ")),
-    )
-    .with_fields(fields)
-}
-
-fn type_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Bool => "boolean",
-        Kind::DateTime => "dateTime",
-        _ => "string",
-    }
+/// The table holding an object's deleted records.
+pub fn recycle_bin(object: &SObject) -> String {
+    format!("{}__RecycleBin", object.name)
 }
 
 pub fn column_list(fields: &[&Field]) -> String {

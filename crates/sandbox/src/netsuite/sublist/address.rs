@@ -5,9 +5,9 @@
 use rusqlite::{Connection, Transaction};
 use serde_json::{json, Map, Value};
 
-use super::error::ApiError;
-use super::schema::{country_name, RecordType, ADDRESS_BOOK};
-use super::store::nonexistent_field;
+use crate::netsuite::error::ApiError;
+use crate::netsuite::schema::country_name;
+use crate::netsuite::store::nonexistent_field;
 
 /// Address subrecord fields: REST name and column.
 const ADDRESS_FIELDS: &[(&str, &str)] = &[
@@ -35,40 +35,34 @@ pub fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-pub fn delete_all(tx: &Transaction, sublist: &str, entity: i64) -> rusqlite::Result<()> {
-    if sublist == ADDRESS_BOOK {
-        tx.execute(
-            "DELETE FROM customeraddressbookentityaddress WHERE nkey IN
-                 (SELECT addressbookaddress FROM customeraddressbook WHERE entity = ?1)",
-            [entity],
-        )?;
-        tx.execute(
-            "DELETE FROM customeraddressbook WHERE entity = ?1",
-            [entity],
-        )?;
-    }
+pub fn delete_all(tx: &Transaction, entity: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM customeraddressbookentityaddress WHERE nkey IN
+             (SELECT addressbookaddress FROM customeraddressbook WHERE entity = ?1)",
+        [entity],
+    )?;
+    tx.execute(
+        "DELETE FROM customeraddressbook WHERE entity = ?1",
+        [entity],
+    )?;
     Ok(())
 }
 
 /// Writes a sublist payload `{"items":[…]}` for one record.
 pub fn write(
     tx: &Transaction,
-    record_type: &RecordType,
     sublist: &str,
     entity: i64,
     payload: &Value,
     replace: bool,
 ) -> Result<(), ApiError> {
-    if sublist != ADDRESS_BOOK || !record_type.sublists.contains(&ADDRESS_BOOK) {
-        return Err(nonexistent_field(sublist));
-    }
     let items = match payload.get("items") {
         Some(Value::Array(items)) => items.as_slice(),
         None if payload.is_object() => &[],
         _ => return Err(invalid(sublist, "items")),
     };
     if replace {
-        delete_all(tx, sublist, entity)?;
+        delete_all(tx, entity)?;
     }
     for (i, item) in items.iter().enumerate() {
         let path = format!("{sublist}.items[{i}]");
@@ -177,7 +171,7 @@ fn insert_line(tx: &Transaction, entity: i64, line: &Line, path: &str) -> Result
     Ok(())
 }
 
-fn invalid(path: &str, key: &str) -> ApiError {
+pub(super) fn invalid(path: &str, key: &str) -> ApiError {
     ApiError::bad_request(
         "INVALID_CONTENT",
         format!("Error while accessing a resource. Invalid value for {key}."),
@@ -186,15 +180,7 @@ fn invalid(path: &str, key: &str) -> ApiError {
 }
 
 /// The sublist's lines as the record API shows them when expanded; `links` only when `self_href` is given.
-pub fn read(
-    conn: &Connection,
-    sublist: &str,
-    entity: i64,
-    self_href: Option<&str>,
-) -> rusqlite::Result<Value> {
-    if sublist != ADDRESS_BOOK {
-        return Ok(Value::Null);
-    }
+pub fn read(conn: &Connection, entity: i64, self_href: Option<&str>) -> rusqlite::Result<Value> {
     let columns: Vec<&str> = ADDRESS_FIELDS.iter().map(|(_, c)| *c).collect();
     let sql = format!(
         "SELECT b.internalid, b.label, b.defaultbilling, b.defaultshipping, b.addressbookaddress, {}

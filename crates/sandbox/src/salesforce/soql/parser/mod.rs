@@ -1,70 +1,26 @@
 //! Recursive-descent parser for the SOQL subset:
 //!
 //! ```text
-//! query     := SELECT items FROM ident [WHERE or] [ORDER BY order {, order}] [LIMIT n] [OFFSET n]
-//! items     := COUNT() | item {, item}        item := path | '(' query ')'
+//! query     := SELECT items FROM ident [WHERE or] [GROUP BY path {, path} [HAVING or]]
+//!              [ORDER BY order {, order}] [LIMIT n] [OFFSET n]
+//! items     := COUNT() | item {, item}
+//! item      := path [alias] | function '(' path ')' [alias] | '(' query ')'
 //! or        := and {OR and}                   and  := not {AND not}
-//! not       := NOT not | '(' or ')' | path op literal | path [NOT] IN '(' literal {, literal} ')'
-//! order     := path [ASC|DESC] [NULLS FIRST|LAST]
+//! not       := NOT not | '(' or ')' | operand op literal
+//!            | operand [NOT] IN '(' literal {, literal} ')' | path [NOT] IN '(' query ')'
+//! operand   := path | function '(' path ')'
+//! order     := operand [ASC|DESC] [NULLS FIRST|LAST]
+//! literal   := string | number | date | datetime | TRUE | FALSE | NULL | date literal
 //! ```
 //!
 //! As in Salesforce, AND and OR cannot be mixed at one level without parentheses.
 
-use chrono::{DateTime, NaiveDate, Utc};
-
+use super::ast::{Condition, Function, Literal, Operand, OrderItem, Query, SelectItem};
+use super::dates::RelativeDate;
 use super::lexer::Token;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Query {
-    pub select: Vec<SelectItem>,
-    pub from: String,
-    pub filter: Option<Condition>,
-    pub order_by: Vec<OrderItem>,
-    pub limit: Option<u64>,
-    pub offset: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SelectItem {
-    /// A field path, e.g. `["Name"]` or `["Account", "Name"]`.
-    Field(Vec<String>),
-    Count,
-    SubQuery(Box<Query>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Condition {
-    And(Vec<Condition>),
-    Or(Vec<Condition>),
-    Not(Box<Condition>),
-    Compare {
-        field: Vec<String>,
-        op: &'static str,
-        value: Literal,
-    },
-    In {
-        field: Vec<String>,
-        negated: bool,
-        values: Vec<Literal>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Literal {
-    Str { plain: String, like: String },
-    Number(String),
-    Bool(bool),
-    Null,
-    Date(NaiveDate),
-    DateTime(DateTime<Utc>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderItem {
-    pub field: Vec<String>,
-    pub descending: bool,
-    pub nulls_first: bool,
-}
+#[cfg(test)]
+mod tests;
 
 pub fn parse(tokens: Vec<Token>) -> Result<Query, String> {
     let mut parser = Parser { tokens, pos: 0 };
@@ -128,6 +84,19 @@ impl Parser {
         }
     }
 
+    /// Items separated by commas, at least one.
+    fn list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<T, String>,
+    ) -> Result<Vec<T>, String> {
+        let mut items = vec![item(self)?];
+        while self.peek() == Some(&Token::Comma) {
+            self.pos += 1;
+            items.push(item(self)?);
+        }
+        Ok(items)
+    }
+
     fn query(&mut self) -> Result<Query, String> {
         self.expect_keyword("SELECT")?;
         let select = self.select_items()?;
@@ -138,31 +107,33 @@ impl Parser {
         } else {
             None
         };
+        let (mut group_by, mut having) = (Vec::new(), None);
+        if self.eat_keyword("GROUP") {
+            self.expect_keyword("BY")?;
+            group_by = self.list(Self::path)?;
+            if self.eat_keyword("HAVING") {
+                having = Some(self.or()?);
+            }
+        }
         let mut order_by = Vec::new();
         if self.eat_keyword("ORDER") {
             self.expect_keyword("BY")?;
-            loop {
-                order_by.push(self.order_item()?);
-                if self.peek() != Some(&Token::Comma) {
-                    break;
-                }
-                self.pos += 1;
-            }
+            order_by = self.list(Self::order_item)?;
         }
-        let limit = if self.eat_keyword("LIMIT") {
-            Some(self.integer()?)
-        } else {
-            None
-        };
-        let offset = if self.eat_keyword("OFFSET") {
-            Some(self.integer()?)
-        } else {
-            None
-        };
+        let limit = self
+            .eat_keyword("LIMIT")
+            .then(|| self.integer())
+            .transpose()?;
+        let offset = self
+            .eat_keyword("OFFSET")
+            .then(|| self.integer())
+            .transpose()?;
         Ok(Query {
             select,
             from,
             filter,
+            group_by,
+            having,
             order_by,
             limit,
             offset,
@@ -170,25 +141,44 @@ impl Parser {
     }
 
     fn select_items(&mut self) -> Result<Vec<SelectItem>, String> {
-        if self.at_keyword("COUNT") && self.tokens.get(self.pos + 1) == Some(&Token::LParen) {
-            self.pos += 2;
-            self.expect(Token::RParen)?;
+        if self.at_keyword("COUNT")
+            && self.tokens.get(self.pos + 1) == Some(&Token::LParen)
+            && self.tokens.get(self.pos + 2) == Some(&Token::RParen)
+        {
+            self.pos += 3;
             return Ok(vec![SelectItem::Count]);
         }
-        let mut items = Vec::new();
-        loop {
-            if self.peek() == Some(&Token::LParen) {
-                self.pos += 1;
-                let sub = self.query()?;
-                self.expect(Token::RParen)?;
-                items.push(SelectItem::SubQuery(Box::new(sub)));
-            } else {
-                items.push(SelectItem::Field(self.path()?));
-            }
-            if self.peek() != Some(&Token::Comma) {
-                return Ok(items);
-            }
+        self.list(Self::select_item)
+    }
+
+    fn select_item(&mut self) -> Result<SelectItem, String> {
+        if self.peek() == Some(&Token::LParen) {
             self.pos += 1;
+            let sub = self.query()?;
+            self.expect(Token::RParen)?;
+            return Ok(SelectItem::SubQuery(Box::new(sub)));
+        }
+        Ok(match self.operand()? {
+            Operand::Field(path) => SelectItem::Field {
+                path,
+                alias: self.alias(),
+            },
+            Operand::Aggregate(function, path) => SelectItem::Aggregate {
+                function,
+                path,
+                alias: self.alias(),
+            },
+        })
+    }
+
+    fn alias(&mut self) -> Option<String> {
+        match self.peek() {
+            Some(Token::Ident(name)) if !is_reserved(name) && !name.contains(['.', ':']) => {
+                let alias = name.clone();
+                self.pos += 1;
+                Some(alias)
+            }
+            _ => None,
         }
     }
 
@@ -207,6 +197,21 @@ impl Parser {
         Ok(name.split('.').map(str::to_owned).collect())
     }
 
+    /// A field path, or an aggregate function applied to one.
+    fn operand(&mut self) -> Result<Operand, String> {
+        if self.tokens.get(self.pos + 1) == Some(&Token::LParen) {
+            if let Some(Token::Ident(name)) = self.peek() {
+                let function = Function::from_name(name)
+                    .ok_or_else(|| format!("unknown function: '{name}'"))?;
+                self.pos += 2;
+                let path = self.path()?;
+                self.expect(Token::RParen)?;
+                return Ok(Operand::Aggregate(function, path));
+            }
+        }
+        Ok(Operand::Field(self.path()?))
+    }
+
     fn integer(&mut self) -> Result<u64, String> {
         match self.next()? {
             Token::Number(n) => n.parse().map_err(|_| format!("unexpected token: '{n}'")),
@@ -215,7 +220,7 @@ impl Parser {
     }
 
     fn order_item(&mut self) -> Result<OrderItem, String> {
-        let field = self.path()?;
+        let operand = self.operand()?;
         let descending = if self.eat_keyword("DESC") {
             true
         } else {
@@ -233,7 +238,7 @@ impl Parser {
             !descending
         };
         Ok(OrderItem {
-            field,
+            operand,
             descending,
             nulls_first,
         })
@@ -273,21 +278,11 @@ impl Parser {
             self.expect(Token::RParen)?;
             return Ok(inner);
         }
-        let field = self.path()?;
-        if self.eat_keyword("NOT") {
+        let operand = self.operand()?;
+        let negated = self.eat_keyword("NOT");
+        if negated || self.at_keyword("IN") {
             self.expect_keyword("IN")?;
-            return Ok(Condition::In {
-                field,
-                negated: true,
-                values: self.literal_list()?,
-            });
-        }
-        if self.eat_keyword("IN") {
-            return Ok(Condition::In {
-                field,
-                negated: false,
-                values: self.literal_list()?,
-            });
+            return self.membership(operand, negated);
         }
         let op = match self.next()? {
             Token::Op(op) => op,
@@ -295,21 +290,34 @@ impl Parser {
             token => return Err(format!("unexpected token: '{token}'")),
         };
         Ok(Condition::Compare {
-            field,
+            operand,
             op,
             value: self.literal()?,
         })
     }
 
-    fn literal_list(&mut self) -> Result<Vec<Literal>, String> {
+    /// After `[NOT] IN`: a literal list, or a semi-join subquery.
+    fn membership(&mut self, operand: Operand, negated: bool) -> Result<Condition, String> {
         self.expect(Token::LParen)?;
-        let mut values = vec![self.literal()?];
-        while self.peek() == Some(&Token::Comma) {
-            self.pos += 1;
-            values.push(self.literal()?);
+        if self.at_keyword("SELECT") {
+            let Operand::Field(field) = operand else {
+                return Err("unexpected token: 'SELECT'".to_owned());
+            };
+            let query = self.query()?;
+            self.expect(Token::RParen)?;
+            return Ok(Condition::SemiJoin {
+                field,
+                negated,
+                query: Box::new(query),
+            });
         }
+        let values = self.list(Self::literal)?;
         self.expect(Token::RParen)?;
-        Ok(values)
+        Ok(Condition::In {
+            operand,
+            negated,
+            values,
+        })
     }
 
     fn literal(&mut self) -> Result<Literal, String> {
@@ -321,6 +329,10 @@ impl Parser {
             Token::Ident(word) if word.eq_ignore_ascii_case("true") => Literal::Bool(true),
             Token::Ident(word) if word.eq_ignore_ascii_case("false") => Literal::Bool(false),
             Token::Ident(word) if word.eq_ignore_ascii_case("null") => Literal::Null,
+            Token::Ident(word) => match RelativeDate::parse(&word) {
+                Some(relative) => Literal::Relative(relative),
+                None => return Err(format!("unexpected token: '{word}'")),
+            },
             token => return Err(format!("unexpected token: '{token}'")),
         })
     }
@@ -328,68 +340,8 @@ impl Parser {
 
 fn is_reserved(word: &str) -> bool {
     const RESERVED: &[&str] = &[
-        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "LIMIT",
-        "OFFSET", "ASC", "DESC", "NULLS", "NULL", "TRUE", "FALSE",
+        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "GROUP", "HAVING", "ORDER",
+        "BY", "LIMIT", "OFFSET", "ASC", "DESC", "NULLS", "NULL", "TRUE", "FALSE",
     ];
     RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::lexer::tokenize;
-    use super::*;
-
-    fn parse_str(soql: &str) -> Result<Query, String> {
-        parse(tokenize(soql)?)
-    }
-
-    #[test]
-    fn parses_fields_subquery_filter_order_limit_offset() {
-        let q = parse_str(
-            "SELECT Id, Account.Name, (SELECT LastName FROM Contacts) FROM Contact \
-             WHERE (Name = 'a' OR Name LIKE 'b%') AND NOT Id IN ('x') ORDER BY Name DESC NULLS FIRST, Id LIMIT 5 OFFSET 2",
-        )
-        .unwrap();
-        assert_eq!(q.select.len(), 3);
-        assert_eq!(
-            q.select[1],
-            SelectItem::Field(vec!["Account".into(), "Name".into()])
-        );
-        assert!(matches!(q.filter, Some(Condition::And(ref parts)) if parts.len() == 2));
-        assert_eq!(
-            q.order_by[0],
-            OrderItem {
-                field: vec!["Name".into()],
-                descending: true,
-                nulls_first: true
-            }
-        );
-        assert!(q.order_by[1].nulls_first);
-        assert_eq!((q.limit, q.offset), (Some(5), Some(2)));
-    }
-
-    #[test]
-    fn count_query_parses() {
-        assert_eq!(
-            parse_str("select count() from Account").unwrap().select,
-            vec![SelectItem::Count]
-        );
-    }
-
-    #[test]
-    fn mixing_and_or_without_parentheses_is_malformed() {
-        assert!(
-            parse_str("SELECT Id FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'")
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn syntax_errors_are_reported() {
-        assert!(parse_str("SELECT FROM Account").is_err());
-        assert!(parse_str("SELECT Id Account").is_err());
-        assert!(parse_str("SELECT Id FROM Account WHERE").is_err());
-        assert!(parse_str("SELECT Id FROM Account LIMIT x").is_err());
-        assert!(parse_str("SELECT Id FROM Account WHERE Name = 'a' extra").is_err());
-    }
 }

@@ -1,0 +1,234 @@
+//! `isthmus-bench`: the backfill throughput benchmark of issue 3.
+//!
+//! It starts the sandbox in this process with NetSuite's concurrency limit `C` and latency `L`,
+//! creates `N` new Salesforce accounts, and runs `isthmus backfill accounts` as separate
+//! processes (one, then three sharing one Redis, each taking a shard). It reports accounts/s
+//! against the ceiling `C / L` (one NetSuite call per new account), the peak NetSuite
+//! concurrency and over-limit answers the sandbox saw, Salesforce API calls per 1,000 accounts,
+//! and p50/p99 per account. Build first: `cargo build --release --bins`.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use isthmus_engine::customers::backfill::{percentile, BackfillReport};
+use isthmus_sandbox::{credentials as c, Sandbox, SandboxConfig, System};
+use serde_json::{json, Map};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(about = "Account backfill throughput against the sandbox")]
+struct Args {
+    /// New Salesforce accounts to backfill.
+    #[arg(long, default_value_t = 2000)]
+    accounts: usize,
+    /// NetSuite concurrency limit C (sandbox and Isthmus).
+    #[arg(long, default_value_t = 5)]
+    limit: usize,
+    /// NetSuite latency L per call, ms.
+    #[arg(long, default_value_t = 100)]
+    latency_ms: u64,
+    /// Mesh process counts to run, comma-separated.
+    #[arg(long, default_value = "1,3", value_delimiter = ',')]
+    processes: Vec<u32>,
+    /// Workers per process.
+    #[arg(long, default_value_t = 10)]
+    concurrency: usize,
+    /// Print the result rows as JSON lines too.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One row of the result table.
+#[derive(Debug, serde::Serialize)]
+struct Row {
+    processes: u32,
+    accounts: u64,
+    created: u64,
+    failed: u64,
+    seconds: f64,
+    accounts_per_s: f64,
+    ceiling_per_s: f64,
+    share_of_ceiling: f64,
+    peak_netsuite_concurrency: usize,
+    over_limit_errors: u64,
+    salesforce_calls: u64,
+    salesforce_calls_per_1000: f64,
+    netsuite_calls: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let isthmus = sibling_binary("isthmus")?;
+    let redis = isthmus_store::testing::RedisServer::start();
+    let mut rows = Vec::new();
+    for &processes in &args.processes {
+        rows.push(run(&args, &isthmus, redis.url(), processes).await?);
+    }
+    println!();
+    println!(
+        "| processes | accounts | seconds | accounts/s | ceiling C/L | share | peak NS concurrency | over-limit | SF calls /1000 | p50 ms | p99 ms |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.0} | {:.1} % | {} | {} | {:.1} | {:.0} | {:.0} |",
+            r.processes,
+            r.created,
+            r.seconds,
+            r.accounts_per_s,
+            r.ceiling_per_s,
+            r.share_of_ceiling * 100.0,
+            r.peak_netsuite_concurrency,
+            r.over_limit_errors,
+            r.salesforce_calls_per_1000,
+            r.p50_ms,
+            r.p99_ms
+        );
+    }
+    if args.json {
+        for r in &rows {
+            println!("{}", serde_json::to_string(r)?);
+        }
+    }
+    Ok(())
+}
+
+/// The `isthmus` binary built beside this one.
+fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
+    let here = std::env::current_exe()?;
+    let path = here.with_file_name(name);
+    if !path.exists() {
+        bail!(
+            "{} not found: build it first with `cargo build --release --bins`",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+async fn run(
+    args: &Args,
+    isthmus: &PathBuf,
+    redis_url: &str,
+    processes: u32,
+) -> anyhow::Result<Row> {
+    let sandbox = Sandbox::new(SandboxConfig {
+        seed: false,
+        netsuite_concurrency_limit: Some(args.limit),
+        ..Default::default()
+    })?;
+    sandbox.set_latency(System::NetSuite, Duration::from_millis(args.latency_ms));
+    for i in 0..args.accounts {
+        let mut account = Map::new();
+        account.insert("Name".into(), json!(format!("Benchmark Account {i:05}")));
+        account.insert("BillingCity".into(), json!("Springfield"));
+        account.insert("BillingCountry".into(), json!("US"));
+        sandbox.sf_insert("Account", account)?;
+    }
+    let stop = CancellationToken::new();
+    let sf = TcpListener::bind("127.0.0.1:0").await?;
+    let ns = TcpListener::bind("127.0.0.1:0").await?;
+    let (sf_url, ns_url) = (
+        format!("http://{}", sf.local_addr()?),
+        format!("http://{}", ns.local_addr()?),
+    );
+    for (listener, router) in [
+        (sf, sandbox.salesforce_router()),
+        (ns, sandbox.netsuite_router()),
+    ] {
+        let stop = stop.clone();
+        tokio::spawn(isthmus_sandbox::serve(listener, router, async move {
+            stop.cancelled().await
+        }));
+    }
+    sandbox.reset_calls();
+    let connection = format!("bench-{}-{}", processes, std::process::id());
+    eprintln!(
+        "running {processes} process(es) over {} accounts…",
+        args.accounts
+    );
+
+    let started = Instant::now();
+    let mut children = Vec::new();
+    for shard in 0..processes {
+        let mut cmd = tokio::process::Command::new(isthmus);
+        cmd.args([
+            "backfill",
+            "accounts",
+            "--json",
+            "--concurrency",
+            &args.concurrency.to_string(),
+        ]);
+        if processes > 1 {
+            cmd.args(["--shard", &format!("{shard}/{processes}")]);
+        }
+        cmd.env("ISTHMUS_STORE__REDIS_URL", redis_url)
+            .env("ISTHMUS_STORE__CONNECTION", &connection)
+            .env("ISTHMUS_SALESFORCE__LOGIN_URL", &sf_url)
+            .env("ISTHMUS_SALESFORCE__CLIENT_ID", c::SF_CLIENT_ID)
+            .env("ISTHMUS_SALESFORCE__CLIENT_SECRET", c::SF_CLIENT_SECRET)
+            .env("ISTHMUS_NETSUITE__ACCOUNT_ID", c::NS_ACCOUNT_ID)
+            .env("ISTHMUS_NETSUITE__BASE_URL", &ns_url)
+            .env("ISTHMUS_NETSUITE__CONSUMER_KEY", c::NS_CONSUMER_KEY)
+            .env("ISTHMUS_NETSUITE__CONSUMER_SECRET", c::NS_CONSUMER_SECRET)
+            .env("ISTHMUS_NETSUITE__TOKEN_ID", c::NS_TOKEN_ID)
+            .env("ISTHMUS_NETSUITE__TOKEN_SECRET", c::NS_TOKEN_SECRET)
+            .env(
+                "ISTHMUS_NETSUITE__CONCURRENCY_LIMIT",
+                args.limit.to_string(),
+            )
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true);
+        children.push(cmd.spawn().context("starting isthmus backfill")?);
+    }
+    let mut reports = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().await?;
+        if !output.status.success() {
+            bail!("a backfill process failed: {}", output.status);
+        }
+        let report: BackfillReport = serde_json::from_slice(&output.stdout)
+            .with_context(|| format!("report: {}", String::from_utf8_lossy(&output.stdout)))?;
+        reports.push(report);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    stop.cancel();
+
+    let calls = sandbox.calls();
+    let counters = sandbox.counters();
+    let created: u64 = reports.iter().map(|r| r.progress.created).sum();
+    let failed: u64 = reports.iter().map(|r| r.progress.failed).sum();
+    let latencies: Vec<f64> = reports
+        .iter()
+        .flat_map(|r| r.latencies_ms.iter().copied())
+        .collect();
+    let ceiling = args.limit as f64 / (args.latency_ms as f64 / 1000.0);
+    let accounts_per_s = created as f64 / seconds;
+    let accounts = args.accounts as u64;
+    Ok(Row {
+        processes,
+        accounts,
+        created,
+        failed,
+        seconds,
+        accounts_per_s,
+        ceiling_per_s: ceiling,
+        share_of_ceiling: accounts_per_s / ceiling,
+        peak_netsuite_concurrency: counters.netsuite.peak_in_flight,
+        over_limit_errors: counters.netsuite.rejected_over_limit,
+        salesforce_calls: calls.salesforce_total(),
+        salesforce_calls_per_1000: calls.salesforce_total() as f64 * 1000.0
+            / accounts.max(1) as f64,
+        netsuite_calls: calls.netsuite_total(),
+        p50_ms: percentile(&latencies, 50.0),
+        p99_ms: percentile(&latencies, 99.0),
+    })
+}

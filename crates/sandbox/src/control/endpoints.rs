@@ -1,0 +1,111 @@
+//! The `/__sandbox/` control endpoints, served unauthenticated on both routers. A body or query
+//! may name the system (`"system": "salesforce" | "netsuite"`); without it, the router's own.
+//!
+//! | endpoint | does |
+//! | --- | --- |
+//! | `GET /__sandbox/calls`, `POST /__sandbox/calls/reset` | call counts by route |
+//! | `GET /__sandbox/counters` | calls, in-flight, peak, over-limit rejections, injected faults |
+//! | `GET`/`PUT /__sandbox/latency` | `{"ms": 250}`: latency added to every call |
+//! | `GET`/`POST`/`DELETE /__sandbox/faults` | fault rules ([`crate::Fault`] as JSON) |
+//! | `POST /__sandbox/reset` | counters to zero, faults cleared, latency as configured |
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::calls::System;
+use crate::faults::Fault;
+use crate::Sandbox;
+
+type Ctx = State<(Sandbox, System)>;
+
+pub fn router(sandbox: &Sandbox, system: System) -> Router {
+    Router::new()
+        .route("/__sandbox/calls", get(calls))
+        .route("/__sandbox/calls/reset", post(reset_calls))
+        .route("/__sandbox/counters", get(counters))
+        .route("/__sandbox/latency", get(latency).put(set_latency))
+        .route(
+            "/__sandbox/faults",
+            get(faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/__sandbox/reset", post(reset))
+        .with_state((sandbox.clone(), system))
+}
+
+#[derive(Deserialize, Default)]
+struct Target {
+    system: Option<System>,
+}
+
+async fn calls(State((sandbox, _)): Ctx) -> impl IntoResponse {
+    Json(sandbox.calls())
+}
+
+async fn reset_calls(State((sandbox, _)): Ctx) -> StatusCode {
+    sandbox.reset_calls();
+    StatusCode::NO_CONTENT
+}
+
+async fn counters(State((sandbox, _)): Ctx) -> Json<Value> {
+    let counters = sandbox.counters();
+    Json(json!({
+        "calls": sandbox.calls(),
+        "salesforce": counters.salesforce,
+        "netsuite": counters.netsuite,
+    }))
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn latency(State((sandbox, _)): Ctx) -> Json<Value> {
+    Json(json!({
+        "salesforce": { "ms": millis(sandbox.latency(System::Salesforce)) },
+        "netsuite": { "ms": millis(sandbox.latency(System::NetSuite)) },
+    }))
+}
+
+#[derive(Deserialize)]
+struct SetLatency {
+    ms: u64,
+    system: Option<System>,
+}
+
+async fn set_latency(State((sandbox, own)): Ctx, Json(body): Json<SetLatency>) -> StatusCode {
+    sandbox.set_latency(body.system.unwrap_or(own), Duration::from_millis(body.ms));
+    StatusCode::NO_CONTENT
+}
+
+async fn faults(State((sandbox, own)): Ctx, Query(target): Query<Target>) -> Json<Vec<Fault>> {
+    Json(sandbox.faults(target.system.unwrap_or(own)))
+}
+
+#[derive(Deserialize)]
+struct AddFault {
+    system: Option<System>,
+    #[serde(flatten)]
+    fault: Fault,
+}
+
+async fn add_fault(State((sandbox, own)): Ctx, Json(body): Json<AddFault>) -> StatusCode {
+    sandbox.inject_fault(body.system.unwrap_or(own), body.fault);
+    StatusCode::CREATED
+}
+
+async fn clear_faults(State((sandbox, own)): Ctx, Query(target): Query<Target>) -> StatusCode {
+    sandbox.clear_faults(target.system.unwrap_or(own));
+    StatusCode::NO_CONTENT
+}
+
+async fn reset(State((sandbox, _)): Ctx) -> StatusCode {
+    sandbox.reset_control();
+    StatusCode::NO_CONTENT
+}

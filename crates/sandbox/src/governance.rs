@@ -1,0 +1,153 @@
+//! Request governance per simulated system: how many calls are in flight, the peak, an optional
+//! concurrency limit (NetSuite's per-account limit across REST, SuiteQL and RESTlets), the added
+//! latency, and the counters tests read.
+//!
+//! A call takes a [`Slot`] before anything else happens to it and holds it until its response is
+//! built, so added latency and injected timeouts sit *inside* the in-flight window: latency × limit
+//! models real throughput. A call over the limit is refused at once (never queued), as NetSuite does.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// What one system has seen since the last reset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SystemCounters {
+    /// Calls in flight right now.
+    pub in_flight: usize,
+    /// Most calls in flight at once.
+    pub peak_in_flight: usize,
+    /// Calls refused because the concurrency limit was reached.
+    pub rejected_over_limit: u64,
+    /// Calls answered by an injected fault (error, timeout or dropped connection).
+    pub injected_faults: u64,
+}
+
+/// Counters of both systems.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub salesforce: SystemCounters,
+    pub netsuite: SystemCounters,
+}
+
+/// One system's in-flight window.
+pub struct Governor {
+    limit: Option<usize>,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+    rejected: AtomicU64,
+    faults: AtomicU64,
+    latency_micros: AtomicU64,
+}
+
+/// A place in the in-flight window; dropping it frees the place.
+pub struct Slot<'a> {
+    governor: &'a Governor,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.governor.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Governor {
+    pub fn new(limit: Option<usize>, latency: Duration) -> Self {
+        Self {
+            limit,
+            in_flight: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            rejected: AtomicU64::new(0),
+            faults: AtomicU64::new(0),
+            latency_micros: AtomicU64::new(micros(latency)),
+        }
+    }
+
+    /// Takes a place in the window, or `None` (counted as a rejection) when the limit is reached.
+    pub fn enter(&self) -> Option<Slot<'_>> {
+        let mut current = self.in_flight.load(Ordering::Acquire);
+        loop {
+            if self.limit.is_some_and(|limit| current >= limit) {
+                self.rejected.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            match self.in_flight.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        self.peak.fetch_max(current + 1, Ordering::AcqRel);
+        Some(Slot { governor: self })
+    }
+
+    pub fn count_fault(&self) {
+        self.faults.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn latency(&self) -> Duration {
+        Duration::from_micros(self.latency_micros.load(Ordering::Relaxed))
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.latency_micros
+            .store(micros(latency), Ordering::Relaxed);
+    }
+
+    pub fn counters(&self) -> SystemCounters {
+        SystemCounters {
+            in_flight: self.in_flight.load(Ordering::Acquire),
+            peak_in_flight: self.peak.load(Ordering::Acquire),
+            rejected_over_limit: self.rejected.load(Ordering::Relaxed),
+            injected_faults: self.faults.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Zeroes the counters; the peak restarts from the calls in flight now.
+    pub fn reset(&self) {
+        self.peak
+            .store(self.in_flight.load(Ordering::Acquire), Ordering::Release);
+        self.rejected.store(0, Ordering::Relaxed);
+        self.faults.store(0, Ordering::Relaxed);
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_call_past_the_limit_is_refused_and_counted() {
+        let governor = Governor::new(Some(2), Duration::ZERO);
+        let first = governor.enter();
+        let second = governor.enter();
+        assert!(first.is_some() && second.is_some());
+        assert!(governor.enter().is_none());
+        drop(first);
+        assert!(governor.enter().is_some());
+        let counters = governor.counters();
+        assert_eq!(counters.peak_in_flight, 2);
+        assert_eq!(counters.rejected_over_limit, 1);
+        assert_eq!(counters.in_flight, 1);
+    }
+
+    #[test]
+    fn without_a_limit_only_the_peak_is_tracked() {
+        let governor = Governor::new(None, Duration::ZERO);
+        let slots: Vec<_> = (0..40).filter_map(|_| governor.enter()).collect();
+        assert_eq!(slots.len(), 40);
+        drop(slots);
+        assert_eq!(governor.counters().peak_in_flight, 40);
+        governor.reset();
+        assert_eq!(governor.counters(), SystemCounters::default());
+    }
+}

@@ -1,0 +1,207 @@
+//! The five transaction types, sharing SuiteQL's `transaction` table (told apart by `type`), and
+//! their `item` and `apply` sublists. Totals, amounts remaining, statuses and customer balances
+//! are kept by [`crate::netsuite::ledger`], never written through the record API.
+
+use super::{
+    boolean, number, of_kind, read_only, reference, text, Kind, LineSublist, RecordType, Sequence,
+};
+
+/// `salesOrder.orderStatus` (and SuiteQL `transaction.status` of a `SalesOrd`).
+pub static ORDER_STATUSES: &[(&str, &str)] = &[
+    ("A", "Pending Approval"),
+    ("B", "Pending Fulfillment"),
+    ("C", "Cancelled"),
+    ("D", "Partially Fulfilled"),
+    ("E", "Pending Billing/Partially Fulfilled"),
+    ("F", "Pending Billing"),
+    ("G", "Billed"),
+    ("H", "Closed"),
+];
+/// `itemFulfillment.shipStatus`.
+pub static SHIP_STATUSES: &[(&str, &str)] = &[("A", "Picked"), ("B", "Packed"), ("C", "Shipped")];
+static INVOICE_STATUSES: &[(&str, &str)] = &[("A", "Open"), ("B", "Paid In Full")];
+static PAYMENT_STATUSES: &[(&str, &str)] = &[
+    ("A", "Unapproved Payment"),
+    ("B", "Not Deposited"),
+    ("C", "Deposited"),
+];
+static CREDIT_STATUSES: &[(&str, &str)] = &[("A", "Open"), ("B", "Fully Applied")];
+
+/// Item lines `{item, quantity, rate, amount, description}`; `amount` defaults to quantity ×
+/// rate, `rate` to the item's base price. `orderLine` ties a fulfilment or invoice line to the
+/// sales order line it came from.
+pub static ITEM_LINES: LineSublist = LineSublist {
+    name: "item",
+    table: "tranitemline",
+    parent: "transaction",
+    fields: &[
+        reference("item", "item", "item"),
+        number("quantity", "quantity"),
+        number("rate", "rate"),
+        number("amount", "amount"),
+        text("description", "description"),
+        number("orderLine", "orderline"),
+    ],
+    defaults: &[],
+};
+
+/// Applications of a payment or credit memo `{doc, apply, amount}` to invoices (`apply` defaults
+/// to true; `amount` to what the invoice still owes).
+pub static APPLY: LineSublist = LineSublist {
+    name: "apply",
+    table: "tranapplyline",
+    parent: "transaction",
+    fields: &[
+        reference("doc", "doc", "transaction"),
+        boolean("apply", "apply"),
+        number("amount", "amount"),
+    ],
+    defaults: &[("apply", "'T'")],
+};
+
+const TRAN_ID: super::Field = text("tranId", "tranid");
+const TRAN_DATE: super::Field = of_kind("tranDate", "trandate", Kind::Date);
+const ENTITY: super::Field = reference("entity", "entity", "customer");
+const CREATED_FROM: super::Field = reference("createdFrom", "createdfrom", "transaction");
+const SUBSIDIARY: super::Field = reference("subsidiary", "subsidiary", "subsidiary");
+const CURRENCY: super::Field = reference("currency", "currency", "currency");
+const MEMO: super::Field = text("memo", "memo");
+const EXTERNAL_ID: super::Field = text("externalId", "externalid");
+const TOTAL: super::Field = read_only("total", "foreigntotal", Kind::Number);
+const REMAINING: super::Field =
+    read_only("amountRemaining", "foreignamountremaining", Kind::Number);
+const CREATED: super::Field = read_only("createdDate", "createddate", Kind::DateTime);
+const MODIFIED: super::Field = read_only("lastModifiedDate", "lastmodifieddate", Kind::DateTime);
+const BILLING: super::Field = of_kind("billingAddress", "billingaddress", Kind::Address);
+const SHIPPING: super::Field = of_kind("shippingAddress", "shippingaddress", Kind::Address);
+
+pub static SALES_ORDER: RecordType = RecordType {
+    name: "salesOrder",
+    table: "transaction",
+    constants: &[("type", "SalesOrd"), ("recordtype", "salesorder")],
+    sequence: Sequence::Transaction,
+    ref_name: "'Sales Order #' || tranid",
+    fields: &[
+        read_only("id", "id", Kind::Id),
+        TRAN_ID,
+        TRAN_DATE,
+        ENTITY,
+        of_kind("orderStatus", "status", Kind::Select(ORDER_STATUSES)),
+        read_only("status", "status", Kind::Status(ORDER_STATUSES)),
+        SUBSIDIARY,
+        CURRENCY,
+        MEMO,
+        EXTERNAL_ID,
+        TOTAL,
+        BILLING,
+        SHIPPING,
+        CREATED,
+        MODIFIED,
+    ],
+    sublists: &["item"],
+    required: &[("entity", "Customer")],
+};
+
+pub static ITEM_FULFILLMENT: RecordType = RecordType {
+    name: "itemFulfillment",
+    table: "transaction",
+    constants: &[("type", "ItemShip"), ("recordtype", "itemfulfillment")],
+    sequence: Sequence::Transaction,
+    ref_name: "'Item Fulfillment #' || tranid",
+    fields: &[
+        read_only("id", "id", Kind::Id),
+        TRAN_ID,
+        TRAN_DATE,
+        ENTITY,
+        CREATED_FROM,
+        of_kind("shipStatus", "status", Kind::Select(SHIP_STATUSES)),
+        text("trackingNumbers", "trackingnumbers"),
+        SUBSIDIARY,
+        MEMO,
+        EXTERNAL_ID,
+        SHIPPING,
+        CREATED,
+        MODIFIED,
+    ],
+    sublists: &["item"],
+    required: &[("createdFrom", "Created From")],
+};
+
+pub static INVOICE: RecordType = RecordType {
+    name: "invoice",
+    table: "transaction",
+    constants: &[("type", "CustInvc"), ("recordtype", "invoice")],
+    sequence: Sequence::Transaction,
+    ref_name: "'Invoice #' || tranid",
+    fields: &[
+        read_only("id", "id", Kind::Id),
+        TRAN_ID,
+        TRAN_DATE,
+        of_kind("dueDate", "duedate", Kind::Date),
+        ENTITY,
+        CREATED_FROM,
+        read_only("status", "status", Kind::Status(INVOICE_STATUSES)),
+        SUBSIDIARY,
+        CURRENCY,
+        MEMO,
+        EXTERNAL_ID,
+        TOTAL,
+        REMAINING,
+        BILLING,
+        CREATED,
+        MODIFIED,
+    ],
+    sublists: &["item"],
+    required: &[("entity", "Customer")],
+};
+
+pub static CUSTOMER_PAYMENT: RecordType = RecordType {
+    name: "customerPayment",
+    table: "transaction",
+    constants: &[("type", "CustPymt"), ("recordtype", "customerpayment")],
+    sequence: Sequence::Transaction,
+    ref_name: "'Payment #' || tranid",
+    fields: &[
+        read_only("id", "id", Kind::Id),
+        TRAN_ID,
+        TRAN_DATE,
+        reference("customer", "entity", "customer"),
+        number("payment", "foreigntotal"),
+        read_only("unapplied", "foreignamountremaining", Kind::Number),
+        read_only("status", "status", Kind::Status(PAYMENT_STATUSES)),
+        SUBSIDIARY,
+        CURRENCY,
+        MEMO,
+        EXTERNAL_ID,
+        CREATED,
+        MODIFIED,
+    ],
+    sublists: &["apply"],
+    required: &[("customer", "Customer")],
+};
+
+pub static CREDIT_MEMO: RecordType = RecordType {
+    name: "creditMemo",
+    table: "transaction",
+    constants: &[("type", "CustCred"), ("recordtype", "creditmemo")],
+    sequence: Sequence::Transaction,
+    ref_name: "'Credit Memo #' || tranid",
+    fields: &[
+        read_only("id", "id", Kind::Id),
+        TRAN_ID,
+        TRAN_DATE,
+        ENTITY,
+        CREATED_FROM,
+        read_only("status", "status", Kind::Status(CREDIT_STATUSES)),
+        SUBSIDIARY,
+        CURRENCY,
+        MEMO,
+        EXTERNAL_ID,
+        TOTAL,
+        REMAINING,
+        CREATED,
+        MODIFIED,
+    ],
+    sublists: &["item", "apply"],
+    required: &[("entity", "Customer")],
+};

@@ -1,0 +1,127 @@
+//! `GET query?q=`, `GET queryAll?q=` and `GET query/{locator}`: runs a compiled SOQL plan
+//! ([`rows`]) and pages the result. The whole result is materialised on the first call and kept
+//! behind a query locator (a server-side cursor, as in Salesforce), so later pages are stable even
+//! when records change meanwhile. A child subquery with more rows than the child page size
+//! (200, as in Salesforce) comes back with `done: false` and its own `nextRecordsUrl`, served by the
+//! same locator endpoint.
+
+mod rows;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::rest::{Call, Reply, Request};
+use super::soql::{self, Scope};
+use super::{ids, Org};
+pub use rows::attributes;
+use rows::Output;
+
+/// Salesforce keeps at most a handful of open cursors per user; older ones expire.
+const MAX_OPEN_CURSORS: usize = 50;
+
+/// An open query locator: the materialised rows and how many a page holds.
+struct Cursor {
+    records: Arc<Vec<Value>>,
+    page_size: usize,
+}
+
+#[derive(Default)]
+pub struct Cursors {
+    counter: u64,
+    open: HashMap<String, Cursor>,
+    order: VecDeque<String>,
+}
+
+/// `GET query?q=` and `GET queryAll?q=` (`all_rows`: deleted records too, with `IsDeleted` true).
+pub fn query(call: &mut Call, request: &Request, all_rows: bool) -> Result<Reply, ApiError> {
+    let soql = request.param("q").ok_or_else(|| {
+        ApiError::bad_request("MALFORMED_QUERY", "A query string has to be specified")
+    })?;
+    let scope = if all_rows { Scope::All } else { Scope::Live };
+    let plan = soql::compile(soql, scope)?;
+    let result = rows::run(call.org, call.db, &plan, &call.version)?;
+    Ok(Reply::ok(match result {
+        Output::Count(total) => json!({ "totalSize": total, "done": true, "records": [] }),
+        Output::Records(mut records) => {
+            if plan.offset.is_some() {
+                // With OFFSET there is no cursor: only the first batch comes back.
+                records.truncate(call.org.page_size);
+            }
+            call.org.page(
+                &call.version,
+                Arc::new(records),
+                0,
+                None,
+                call.org.page_size,
+            )
+        }
+    }))
+}
+
+/// `GET query/{locator}`: the next page of an open cursor.
+pub fn query_more(call: &mut Call, locator: &str) -> Result<Reply, ApiError> {
+    let invalid = || ApiError::bad_request("INVALID_QUERY_LOCATOR", "invalid query locator");
+    let (cursor, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
+    let offset: usize = offset.parse().map_err(|_| invalid())?;
+    let (records, page_size) = call
+        .org
+        .cursors()
+        .open
+        .get(cursor)
+        .map(|c| (c.records.clone(), c.page_size))
+        .ok_or_else(invalid)?;
+    if offset > records.len() {
+        return Err(invalid());
+    }
+    Ok(Reply::ok(call.org.page(
+        &call.version,
+        records,
+        offset,
+        Some(cursor.to_owned()),
+        page_size,
+    )))
+}
+
+impl Org {
+    /// One page of `records` from `offset`, opening a cursor when more remain.
+    fn page(
+        &self,
+        version: &str,
+        records: Arc<Vec<Value>>,
+        offset: usize,
+        cursor: Option<String>,
+        page_size: usize,
+    ) -> Value {
+        let end = (offset + page_size).min(records.len());
+        let mut body = json!({
+            "totalSize": records.len(),
+            "done": end == records.len(),
+            "records": records[offset..end],
+        });
+        if end < records.len() {
+            let cursor = cursor.unwrap_or_else(|| self.open_cursor(records.clone(), page_size));
+            body["nextRecordsUrl"] =
+                json!(format!("/services/data/v{version}/query/{cursor}-{end}"));
+        }
+        body
+    }
+
+    fn open_cursor(&self, records: Arc<Vec<Value>>, page_size: usize) -> String {
+        let mut cursors = self.cursors();
+        cursors.counter += 1;
+        let locator = ids::generate("01g", cursors.counter);
+        cursors
+            .open
+            .insert(locator.clone(), Cursor { records, page_size });
+        cursors.order.push_back(locator.clone());
+        while cursors.order.len() > MAX_OPEN_CURSORS {
+            if let Some(old) = cursors.order.pop_front() {
+                cursors.open.remove(&old);
+            }
+        }
+        locator
+    }
+}

@@ -1,0 +1,142 @@
+//! Governance: NetSuite's account concurrency limit, latency inside the in-flight window, counters.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use isthmus_sandbox::{OverLimitAnswer, SandboxConfig, System};
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::harness::{start, Harness};
+use crate::netsuite_support::{restlet_path, signed};
+
+async fn limited(limit: usize, latency_ms: u64, over_limit: OverLimitAnswer) -> Harness {
+    start(SandboxConfig {
+        netsuite_concurrency_limit: Some(limit),
+        latency: Duration::from_millis(latency_ms),
+        netsuite_over_limit: over_limit,
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
+async fn concurrent_gets(h: &Harness, n: usize) -> Vec<reqwest::Response> {
+    join_all((0..n).map(|_| h.ns(Method::GET, "record/v1/customer", None))).await
+}
+
+#[tokio::test]
+async fn the_call_past_the_limit_is_refused_at_once_with_429_and_retry_after() {
+    let h = limited(2, 300, OverLimitAnswer::default()).await;
+    let responses = concurrent_gets(&h, 3).await;
+    let mut statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 429]);
+    let refused = responses.into_iter().find(|r| r.status() == 429).unwrap();
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["status"], 429);
+    assert_eq!(body["title"], "Too Many Requests");
+    assert_eq!(
+        body["o:errorDetails"][0]["o:errorCode"],
+        "CONCURRENCY_LIMIT_EXCEEDED"
+    );
+    let counters = h.sandbox.counters().netsuite;
+    assert_eq!(counters.peak_in_flight, 2);
+    assert_eq!(counters.rejected_over_limit, 1);
+    assert_eq!(counters.in_flight, 0);
+    // Refused calls are still calls.
+    assert_eq!(h.sandbox.calls().netsuite_total(), 3);
+}
+
+#[tokio::test]
+async fn the_over_limit_code_and_retry_after_are_configurable() {
+    let answer = OverLimitAnswer {
+        error_code: "SSS_REQUEST_LIMIT_EXCEEDED".into(),
+        retry_after_seconds: None,
+    };
+    let h = limited(1, 300, answer).await;
+    let responses = concurrent_gets(&h, 2).await;
+    let refused = responses
+        .into_iter()
+        .find(|r| r.status() == 429)
+        .expect("one call refused");
+    assert!(refused.headers().get("retry-after").is_none());
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(
+        body["o:errorDetails"][0]["o:errorCode"],
+        "SSS_REQUEST_LIMIT_EXCEEDED"
+    );
+}
+
+#[tokio::test]
+async fn the_limit_is_shared_by_rest_suiteql_and_restlets_and_restlets_get_400() {
+    let h = limited(2, 300, OverLimitAnswer::default()).await;
+    let restlet = restlet_path("customscript_isthmus_summary", "1", "customerId=101");
+    let (record, query, over) = tokio::join!(
+        h.ns(Method::GET, "record/v1/customer", None),
+        h.ns(
+            Method::POST,
+            "query/v1/suiteql",
+            Some(serde_json::json!({ "q": "SELECT id FROM customer" }))
+        ),
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            signed(&h, Method::GET, &restlet, None).await
+        }
+    );
+    assert_eq!(
+        (record.status().as_u16(), query.status().as_u16()),
+        (200, 200)
+    );
+    assert_eq!(over.status(), 400);
+    let body: Value = over.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "SSS_REQUEST_LIMIT_EXCEEDED");
+    assert_eq!(h.sandbox.counters().netsuite.rejected_over_limit, 1);
+}
+
+#[tokio::test]
+async fn latency_is_spent_inside_the_window_so_the_limit_bounds_throughput() {
+    // Five calls, two at a time, 150 ms each: callers that retry on 429 need three rounds.
+    let h = limited(2, 150, OverLimitAnswer::default()).await;
+    let started = std::time::Instant::now();
+    let calls = (0..5).map(|_| async {
+        loop {
+            let response = h.ns(Method::GET, "record/v1/customer", None).await;
+            if response.status() != 429 {
+                return response.status();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let statuses = join_all(calls).await;
+    assert!(statuses.iter().all(|s| *s == 200));
+    assert!(started.elapsed() >= Duration::from_millis(450));
+    let counters = h.sandbox.counters().netsuite;
+    assert_eq!(counters.peak_in_flight, 2);
+    assert!(counters.rejected_over_limit > 0);
+}
+
+#[tokio::test]
+async fn salesforce_has_no_limit_but_its_peak_is_counted() {
+    let h = limited(1, 200, OverLimitAnswer::default()).await;
+    let token = h.sf_token().await;
+    let calls = (0..6).map(|_| {
+        h.http
+            .get(format!("{}/services/data/v61.0/limits", h.sf))
+            .bearer_auth(&token)
+            .send()
+    });
+    let responses = join_all(calls).await;
+    assert!(responses
+        .iter()
+        .all(|r| r.as_ref().unwrap().status() == 200));
+    let counters = h.sandbox.counters().salesforce;
+    assert_eq!(counters.peak_in_flight, 6);
+    assert_eq!(counters.rejected_over_limit, 0);
+    h.sandbox.set_latency(System::Salesforce, Duration::ZERO);
+    assert_eq!(h.sandbox.latency(System::Salesforce), Duration::ZERO);
+    assert_eq!(
+        h.sandbox.latency(System::NetSuite),
+        Duration::from_millis(200)
+    );
+}

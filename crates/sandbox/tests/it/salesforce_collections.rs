@@ -1,0 +1,229 @@
+//! sObject Collections: many records in one API call, per-record results in request order, and
+//! `allOrNone` rolling everything back.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::harness::empty;
+
+fn account(name: &str) -> Value {
+    json!({"attributes": {"type": "Account"}, "Name": name})
+}
+
+async fn body(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn create_reports_each_record_in_order_and_keeps_the_valid_ones() {
+    let h = empty().await;
+    h.sandbox.reset_calls();
+    let (status, results) = body(
+        h.sf(
+            Method::POST,
+            "composite/sobjects",
+            Some(json!({"allOrNone": false, "records": [
+                account("Alpha"),
+                {"attributes": {"type": "Contact"}, "FirstName": "No", "Email": "no@x.example"},
+                account("Gamma"),
+            ]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(results[0]["success"], true);
+    assert!(results[0]["id"].as_str().unwrap().starts_with("001"));
+    assert_eq!(results[1]["success"], false);
+    assert_eq!(
+        results[1]["errors"][0]["statusCode"],
+        "REQUIRED_FIELD_MISSING"
+    );
+    assert_eq!(results[1]["errors"][0]["fields"], json!(["LastName"]));
+    assert_eq!(results[2]["success"], true);
+    let names: Vec<Value> = h
+        .sandbox
+        .sf_records("Account")
+        .into_iter()
+        .map(|a| a["Name"].clone())
+        .collect();
+    assert_eq!(names, [json!("Alpha"), json!("Gamma")]);
+    assert_eq!(
+        h.sandbox
+            .calls()
+            .get("POST /services/data/vXX.X/composite/sobjects"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn all_or_none_rolls_back_every_record_when_one_fails() {
+    let h = empty().await;
+    let (status, results) = body(
+        h.sf(
+            Method::POST,
+            "composite/sobjects",
+            Some(json!({"allOrNone": true, "records": [
+                account("Alpha"),
+                {"attributes": {"type": "Account"}, "Phone": "555"},
+            ]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        results[0],
+        json!({"success": false, "errors": [{
+            "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+            "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+            "fields": []
+        }]})
+    );
+    assert_eq!(
+        results[1]["errors"][0]["statusCode"],
+        "REQUIRED_FIELD_MISSING"
+    );
+    assert!(h.sandbox.sf_records("Account").is_empty());
+}
+
+#[tokio::test]
+async fn more_than_200_records_is_refused_whole() {
+    let h = empty().await;
+    let records: Vec<Value> = (0..201).map(|i| account(&format!("A{i}"))).collect();
+    let (status, error) = body(
+        h.sf(
+            Method::POST,
+            "composite/sobjects",
+            Some(json!({"records": records})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(error[0]["errorCode"], "EXCEEDED_ID_LIMIT");
+    assert!(h.sandbox.sf_records("Account").is_empty());
+}
+
+#[tokio::test]
+async fn update_upsert_retrieve_and_delete_many_records() {
+    let h = empty().await;
+    let (_, created) = body(
+        h.sf(
+            Method::POST,
+            "composite/sobjects",
+            Some(json!({"records": [account("Alpha"), account("Beta")]})),
+        )
+        .await,
+    )
+    .await;
+    let alpha = created[0]["id"].as_str().unwrap().to_owned();
+    let beta = created[1]["id"].as_str().unwrap().to_owned();
+
+    let (status, updated) = body(
+        h.sf(
+            Method::PATCH,
+            "composite/sobjects",
+            Some(json!({"records": [
+                {"attributes": {"type": "Account"}, "id": alpha, "Phone": "111"},
+                {"attributes": {"type": "Account"}, "Phone": "222"},
+            ]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        updated[0],
+        json!({"id": alpha, "success": true, "errors": []})
+    );
+    assert_eq!(updated[1]["errors"][0]["statusCode"], "MISSING_ARGUMENT");
+
+    let (_, upserted) = body(
+        h.sf(
+            Method::PATCH,
+            "composite/sobjects/Account/NetSuite_Id__c",
+            Some(json!({"records": [
+                {"attributes": {"type": "Account"}, "NetSuite_Id__c": "NS-1", "Name": "Delta"},
+                {"attributes": {"type": "Account"}, "NetSuite_Id__c": "NS-1", "Name": "Delta Two"},
+            ]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(upserted[0]["created"], true);
+    assert_eq!(upserted[1]["created"], false);
+    assert_eq!(upserted[0]["id"], upserted[1]["id"]);
+
+    let (status, retrieved) = body(
+        h.sf(
+            Method::GET,
+            &format!("composite/sobjects/Account?ids={alpha},{beta}&fields=Name,Phone"),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(retrieved[0]["Phone"], "111");
+    assert_eq!(retrieved[1]["Name"], "Beta");
+    assert_eq!(retrieved[0]["attributes"]["type"], "Account");
+
+    let (status, deleted) = body(
+        h.sf(
+            Method::DELETE,
+            &format!("composite/sobjects?ids={alpha},{beta}&allOrNone=false"),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        deleted[0],
+        json!({"id": alpha, "success": true, "errors": []})
+    );
+    assert_eq!(deleted[1]["success"], true);
+    let (_, again) = body(
+        h.sf(
+            Method::DELETE,
+            &format!("composite/sobjects?ids={alpha}"),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(again[0]["errors"][0]["statusCode"], "ENTITY_IS_DELETED");
+    let remaining: Vec<Value> = h
+        .sandbox
+        .sf_records("Account")
+        .into_iter()
+        .map(|a| a["Name"].clone())
+        .collect();
+    assert_eq!(remaining, [json!("Delta Two")]);
+}
+
+#[tokio::test]
+async fn retrieve_answers_null_for_records_that_do_not_exist() {
+    let h = empty().await;
+    let id = h
+        .sandbox
+        .sf_insert(
+            "Account",
+            json!({"Name": "Only"}).as_object().unwrap().clone(),
+        )
+        .unwrap();
+    h.sf(Method::DELETE, &format!("sobjects/Account/{id}"), None)
+        .await;
+    let (_, retrieved) = body(
+        h.sf(
+            Method::GET,
+            &format!("composite/sobjects/Account?ids={id}&fields=Name"),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(retrieved, json!([null]));
+}
