@@ -5,7 +5,7 @@
 //! processes (one, then three sharing one Redis, each taking a shard). It reports accounts/s
 //! against the ceiling `C / L` (one NetSuite call per new account), the peak NetSuite
 //! concurrency and over-limit answers the sandbox saw, Salesforce API calls per 1,000 accounts,
-//! and p50/p99 per account. Build first: `cargo build --release --bins`.
+//! and p50/p99 per account. Build first: `cargo build --release --workspace --bins`.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -106,7 +106,7 @@ fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
     let path = here.with_file_name(name);
     if !path.exists() {
         bail!(
-            "{} not found: build it first with `cargo build --release --bins`",
+            "{} not found: build it first with `cargo build --release --workspace --bins`",
             path.display()
         );
     }

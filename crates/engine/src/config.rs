@@ -171,7 +171,7 @@ impl Config {
             let Some(path) = env_key_to_path(&key) else {
                 continue;
             };
-            figment = figment.merge(Toml::string(&format!("{path} = {}", toml_value(&value))));
+            figment = figment.merge(Toml::string(&format!("{path} = {}", toml_value(&path, &value))));
         }
         let config: Config = figment.extract().map_err(Box::new)?;
         config.validate()?;
@@ -227,8 +227,11 @@ fn env_key_to_path(key: &str) -> Option<String> {
     Some(parts.join("."))
 }
 
-/// An environment value as a TOML value: arrays and numbers as written, anything else a string.
-fn toml_value(raw: &str) -> String {
+/// An environment value as a TOML value for the key at `path`: a key whose default is a string
+/// takes the value as a string (an account id `1234567` stays text); otherwise arrays, booleans
+/// and numbers as written, anything else a string.
+fn toml_value(path: &str, raw: &str) -> String {
+    let string_key = default_value(path).is_some_and(|v| v.is_str());
     let trimmed = raw.trim();
     let parses = |s: &str| toml::from_str::<toml::Table>(&format!("v = {s}")).is_ok();
     let looks_typed = trimmed.starts_with('[')
@@ -236,11 +239,20 @@ fn toml_value(raw: &str) -> String {
         || trimmed == "false"
         || trimmed.parse::<i64>().is_ok()
         || trimmed.parse::<f64>().is_ok_and(f64::is_finite);
-    if looks_typed && parses(trimmed) {
+    if !string_key && looks_typed && parses(trimmed) {
         trimmed.to_string()
     } else {
         toml::Value::String(raw.to_string()).to_string()
     }
+}
+
+/// The compiled-in default at a dotted path, if there is one.
+fn default_value(path: &str) -> Option<toml::Value> {
+    let mut value = toml::Value::Table(toml::from_str(DEFAULT_CONFIG).ok()?);
+    for part in path.split('.') {
+        value = value.as_table()?.get(part)?.clone();
+    }
+    Some(value)
 }
 
 fn is_secret_env(key: &str) -> bool {
@@ -394,12 +406,14 @@ mod tests {
                 ("ISTHMUS_CUSTOMERS__MATCHING", "[\"company_name\"]"),
                 ("ISTHMUS_NETSUITE__ACCOUNT_ID", "123456_SB1"),
                 ("ISTHMUS_NETSUITE__CONSUMER_KEY", "[not toml"),
+                ("ISTHMUS_NETSUITE__TOKEN_ID", "1234567"),
             ]),
         )
         .unwrap();
         assert_eq!(config.customers.matching, vec![MatchRule::CompanyName]);
         assert_eq!(config.netsuite.account_id, "123456_SB1");
         assert_eq!(config.netsuite.consumer_key, "[not toml");
+        assert_eq!(config.netsuite.token_id, "1234567", "digits stay text for a text key");
         let config =
             Config::load_from(None, env(&[("ISTHMUS_SALESFORCE__BATCH_SHARE", "0.5")])).unwrap();
         assert_eq!(config.salesforce.batch_share, 0.5);
