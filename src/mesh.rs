@@ -167,16 +167,28 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
     })
 }
 
-/// Points the connectors at a sandbox, with the sandbox's fixed credentials.
+/// Points the connectors at a sandbox, with the sandbox's fixed credentials for whichever
+/// sign-in `config` chose (client credentials or JWT bearer; TBA or OAuth 2.0 M2M).
 pub fn point_at_sandbox(config: &mut Config, secrets: &mut Secrets, urls: &SandboxUrls) {
     use isthmus_sandbox::credentials as c;
+    let secret = |s: &str| Some(SecretString::from(s.to_string()));
     config.salesforce.login_url = urls.salesforce.clone();
     config.salesforce.client_id = c::SF_CLIENT_ID.to_string();
+    config.salesforce.username = c::SF_USERNAME.to_string();
+    secrets.salesforce_client_secret = secret(c::SF_CLIENT_SECRET);
+    secrets.salesforce_private_key = secret(c::SF_JWT_PRIVATE_KEY_PEM);
     config.netsuite.account_id = c::NS_ACCOUNT_ID.to_string();
     config.netsuite.base_url = urls.netsuite.clone();
     config.netsuite.consumer_key = c::NS_CONSUMER_KEY.to_string();
     config.netsuite.token_id = c::NS_TOKEN_ID.to_string();
-    secrets.salesforce_client_secret = Some(SecretString::from(c::SF_CLIENT_SECRET.to_string()));
-    secrets.netsuite_consumer_secret = Some(SecretString::from(c::NS_CONSUMER_SECRET.to_string()));
-    secrets.netsuite_token_secret = Some(SecretString::from(c::NS_TOKEN_SECRET.to_string()));
+    secrets.netsuite_consumer_secret = secret(c::NS_CONSUMER_SECRET);
+    secrets.netsuite_token_secret = secret(c::NS_TOKEN_SECRET);
+    config.netsuite.client_id = c::NS_M2M_CLIENT_ID.to_string();
+    if config.netsuite.algorithm.starts_with("ES") {
+        config.netsuite.certificate_id = c::NS_M2M_EC_CERTIFICATE_ID.to_string();
+        secrets.netsuite_private_key = secret(c::NS_M2M_EC_PRIVATE_KEY_PEM);
+    } else {
+        config.netsuite.certificate_id = c::NS_M2M_RSA_CERTIFICATE_ID.to_string();
+        secrets.netsuite_private_key = secret(c::NS_M2M_RSA_PRIVATE_KEY_PEM);
+    }
 }

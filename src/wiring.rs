@@ -5,14 +5,29 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use isthmus_customers::CustomerSyncService;
+use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind};
 use isthmus_engine::customers::CustomerFlows;
 use isthmus_engine::governance::{NetSuiteSlots, SalesforceAllocation};
 use isthmus_engine::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, GatewaySettings};
-use isthmus_netsuite::{NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
+use isthmus_netsuite::{JwtAlgorithm, NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
 use isthmus_salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig};
 use isthmus_store::{MemoryStore, RedisStore, Store};
 use secrecy::SecretString;
+
+fn jwt_algorithm(name: &str) -> anyhow::Result<JwtAlgorithm> {
+    Ok(match name {
+        "PS256" => JwtAlgorithm::PS256,
+        "PS384" => JwtAlgorithm::PS384,
+        "PS512" => JwtAlgorithm::PS512,
+        "ES256" => JwtAlgorithm::ES256,
+        "ES384" => JwtAlgorithm::ES384,
+        "RS256" => JwtAlgorithm::RS256,
+        other => {
+            bail!("netsuite.algorithm {other:?}: use PS256, PS384, PS512, ES256, ES384 or RS256")
+        }
+    })
+}
 
 /// Redis when `store.redis_url` is set; the in-memory store only when `allow_memory` (dev).
 pub async fn store(config: &Config, allow_memory: bool) -> anyhow::Result<Arc<dyn Store>> {
@@ -36,16 +51,28 @@ fn required(secret: &Option<SecretString>, env: &str) -> anyhow::Result<SecretSt
 
 pub fn salesforce(config: &Config, secrets: &Secrets) -> anyhow::Result<SalesforceClient> {
     let s = &config.salesforce;
-    Ok(SalesforceClient::new(SalesforceConfig {
-        login_url: s.login_url.clone(),
-        api_version: s.api_version.clone(),
-        auth: SalesforceAuth::ClientCredentials {
+    let auth = match s.auth {
+        SalesforceAuthKind::ClientCredentials => SalesforceAuth::ClientCredentials {
             client_id: s.client_id.clone(),
             client_secret: required(
                 &secrets.salesforce_client_secret,
                 "ISTHMUS_SALESFORCE__CLIENT_SECRET",
             )?,
         },
+        SalesforceAuthKind::JwtBearer => SalesforceAuth::JwtBearer {
+            client_id: s.client_id.clone(),
+            username: s.username.clone(),
+            private_key_pem: required(
+                &secrets.salesforce_private_key,
+                "ISTHMUS_SALESFORCE__PRIVATE_KEY",
+            )?,
+            audience: (!s.jwt_audience.is_empty()).then(|| s.jwt_audience.clone()),
+        },
+    };
+    Ok(SalesforceClient::new(SalesforceConfig {
+        login_url: s.login_url.clone(),
+        api_version: s.api_version.clone(),
+        auth,
         timeout: Duration::from_millis(s.timeout_ms),
     })?)
 }
@@ -57,17 +84,29 @@ pub fn netsuite(
     store: Arc<dyn Store>,
 ) -> anyhow::Result<NetSuiteClient> {
     let n = &config.netsuite;
-    let auth = NetSuiteAuth::Tba {
-        consumer_key: n.consumer_key.clone(),
-        consumer_secret: required(
-            &secrets.netsuite_consumer_secret,
-            "ISTHMUS_NETSUITE__CONSUMER_SECRET",
-        )?,
-        token_id: n.token_id.clone(),
-        token_secret: required(
-            &secrets.netsuite_token_secret,
-            "ISTHMUS_NETSUITE__TOKEN_SECRET",
-        )?,
+    let auth = match n.auth {
+        NetSuiteAuthKind::Tba => NetSuiteAuth::Tba {
+            consumer_key: n.consumer_key.clone(),
+            consumer_secret: required(
+                &secrets.netsuite_consumer_secret,
+                "ISTHMUS_NETSUITE__CONSUMER_SECRET",
+            )?,
+            token_id: n.token_id.clone(),
+            token_secret: required(
+                &secrets.netsuite_token_secret,
+                "ISTHMUS_NETSUITE__TOKEN_SECRET",
+            )?,
+        },
+        NetSuiteAuthKind::Oauth2 => NetSuiteAuth::OAuth2 {
+            client_id: n.client_id.clone(),
+            certificate_id: n.certificate_id.clone(),
+            private_key_pem: required(
+                &secrets.netsuite_private_key,
+                "ISTHMUS_NETSUITE__PRIVATE_KEY",
+            )?,
+            algorithm: jwt_algorithm(&n.algorithm)?,
+            scopes: n.scopes.clone(),
+        },
     };
     let timeout = Duration::from_millis(n.timeout_ms);
     let gate = Arc::new(NetSuiteSlots::new(store, n.concurrency_limit, timeout));

@@ -341,3 +341,22 @@ on_both_stores!(
     concurrent_clicks,
     twenty_concurrent_clicks_create_one_customer
 );
+
+async fn the_first_click_works_with_jwt_bearer_and_netsuite_oauth2(mesh: &TestMesh) {
+    first_click_creates_one_customer_with_contacts_and_writes_the_id_back(mesh).await;
+    let calls = mesh.sandbox.calls();
+    assert!(
+        calls.get("POST /services/rest/auth/oauth2/v1/token") >= 1,
+        "{calls:?}"
+    );
+    assert!(calls.get("POST /services/oauth2/token") >= 1, "{calls:?}");
+}
+on_both_stores!(
+    other_sign_ins,
+    the_first_click_works_with_jwt_bearer_and_netsuite_oauth2,
+    |config: &mut isthmus::Config| {
+        config.salesforce.auth = isthmus_engine::config::SalesforceAuthKind::JwtBearer;
+        config.netsuite.auth = isthmus_engine::config::NetSuiteAuthKind::Oauth2;
+        config.netsuite.algorithm = "ES256".into();
+    }
+);

@@ -60,10 +60,23 @@ async fn a_netsuite_only_customer_becomes_an_account_with_its_contacts(mesh: &Te
     let customer = mesh.ns_where("customer", "companyName", seed::NETSUITE_ONLY_CUSTOMERS[0]);
     let customer_id = text(customer[0].get("id")).unwrap();
     let ns_contacts = mesh.ns_where("contact", "company", &customer_id);
+    assert!(!ns_contacts.is_empty(), "the seeded customer has contacts");
+    mesh.sandbox.reset_calls();
 
     let (status, body) = mesh.customer_event(&customer_id, "create").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["outcome"], "created", "{body}");
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        calls.salesforce_writes(),
+        1,
+        "account and contacts in one Composite call: {calls:?}"
+    );
+    assert_eq!(
+        calls.get("POST /services/data/vXX.X/composite"),
+        1,
+        "{calls:?}"
+    );
     let account_id = body["salesforce_id"].as_str().unwrap().to_string();
     let accounts: Vec<_> = mesh
         .sandbox

@@ -18,10 +18,12 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_CONFIG: &str = include_str!("../config.default.toml");
 
 /// Keys that hold secrets: never accepted from the config file or as plain config values.
-const SECRET_KEYS: [(&str, &str); 4] = [
+const SECRET_KEYS: [(&str, &str); 6] = [
     ("salesforce", "client_secret"),
+    ("salesforce", "private_key"),
     ("netsuite", "consumer_secret"),
     ("netsuite", "token_secret"),
+    ("netsuite", "private_key"),
     ("gateway", "api_keys"),
 ];
 
@@ -60,8 +62,12 @@ pub struct StoreConfig {
 pub struct SalesforceSection {
     pub login_url: String,
     pub api_version: String,
+    pub auth: SalesforceAuthKind,
     pub client_id: String,
     pub client_secret_file: String,
+    pub username: String,
+    pub jwt_audience: String,
+    pub private_key_file: String,
     pub timeout_ms: u64,
     pub batch_share: f64,
     pub allocation_poll_ms: u64,
@@ -72,12 +78,34 @@ pub struct SalesforceSection {
 pub struct NetSuiteSection {
     pub account_id: String,
     pub base_url: String,
+    pub auth: NetSuiteAuthKind,
     pub consumer_key: String,
     pub consumer_secret_file: String,
     pub token_id: String,
     pub token_secret_file: String,
+    pub client_id: String,
+    pub certificate_id: String,
+    pub algorithm: String,
+    pub scopes: Vec<String>,
+    pub private_key_file: String,
     pub timeout_ms: u64,
     pub concurrency_limit: u32,
+}
+
+/// How Isthmus signs in to Salesforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesforceAuthKind {
+    ClientCredentials,
+    JwtBearer,
+}
+
+/// How Isthmus signs in to NetSuite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetSuiteAuthKind {
+    Tba,
+    Oauth2,
 }
 
 /// One scalar field of the Account ↔ customer mapping.
@@ -171,7 +199,10 @@ impl Config {
             let Some(path) = env_key_to_path(&key) else {
                 continue;
             };
-            figment = figment.merge(Toml::string(&format!("{path} = {}", toml_value(&path, &value))));
+            figment = figment.merge(Toml::string(&format!(
+                "{path} = {}",
+                toml_value(&path, &value)
+            )));
         }
         let config: Config = figment.extract().map_err(Box::new)?;
         config.validate()?;
@@ -293,8 +324,10 @@ fn reject_secrets_in_file(text: &str, path: &Path) -> Result<(), ConfigError> {
 #[derive(Clone, Default)]
 pub struct Secrets {
     pub salesforce_client_secret: Option<SecretString>,
+    pub salesforce_private_key: Option<SecretString>,
     pub netsuite_consumer_secret: Option<SecretString>,
     pub netsuite_token_secret: Option<SecretString>,
+    pub netsuite_private_key: Option<SecretString>,
     pub gateway_api_keys: Option<SecretString>,
 }
 
@@ -311,6 +344,8 @@ impl std::fmt::Debug for Secrets {
                 &set(&self.netsuite_consumer_secret),
             )
             .field("netsuite_token_secret", &set(&self.netsuite_token_secret))
+            .field("salesforce_private_key", &set(&self.salesforce_private_key))
+            .field("netsuite_private_key", &set(&self.netsuite_private_key))
             .field("gateway_api_keys", &set(&self.gateway_api_keys))
             .finish()
     }
@@ -352,6 +387,16 @@ impl Secrets {
                 "netsuite",
                 "token_secret",
                 &config.netsuite.token_secret_file,
+            )?,
+            salesforce_private_key: one(
+                "salesforce",
+                "private_key",
+                &config.salesforce.private_key_file,
+            )?,
+            netsuite_private_key: one(
+                "netsuite",
+                "private_key",
+                &config.netsuite.private_key_file,
             )?,
             gateway_api_keys: one("gateway", "api_keys", &config.gateway.api_keys_file)?,
         })
@@ -413,7 +458,10 @@ mod tests {
         assert_eq!(config.customers.matching, vec![MatchRule::CompanyName]);
         assert_eq!(config.netsuite.account_id, "123456_SB1");
         assert_eq!(config.netsuite.consumer_key, "[not toml");
-        assert_eq!(config.netsuite.token_id, "1234567", "digits stay text for a text key");
+        assert_eq!(
+            config.netsuite.token_id, "1234567",
+            "digits stay text for a text key"
+        );
         let config =
             Config::load_from(None, env(&[("ISTHMUS_SALESFORCE__BATCH_SHARE", "0.5")])).unwrap();
         assert_eq!(config.salesforce.batch_share, 0.5);

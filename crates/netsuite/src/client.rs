@@ -353,6 +353,9 @@ impl NetSuiteClient {
             {
                 *slot = retry_after;
             }
+            if call.idempotency_key.is_some() {
+                err = jobs::earlier_job(err, location.as_deref());
+            }
             return Err(err);
         }
         Ok(Reply {

@@ -45,9 +45,18 @@ pub enum NetSuiteError {
     /// The concurrency gate could not hand out a slot (its backend failed).
     #[error("NetSuite concurrency gate failed: {0}")]
     Gate(String),
-    /// An asynchronous job finished without success, or its result could not be read.
-    #[error("NetSuite async job {job_id} failed: {detail}")]
-    Job { job_id: String, detail: String },
+    /// An asynchronous job finished without success (or did not finish in time); `code` is the
+    /// failed request's `o:errorCode`, empty when there was none.
+    #[error("NetSuite async job {job_id} failed: {detail}{}", code_suffix(.code))]
+    Job {
+        job_id: String,
+        code: String,
+        detail: String,
+    },
+    /// An async request reused an idempotency key (400 `IDEMPOTENCY_ERROR`): nothing new ran;
+    /// `job_id` is the job the key submitted first.
+    #[error("NetSuite refused a repeated idempotency key (IDEMPOTENCY_ERROR): it submitted job {job_id}")]
+    IdempotencyKeyUsed { job_id: String },
     /// The request did not complete (connect, timeout, TLS, body read).
     #[error("HTTP request to NetSuite failed: {0}")]
     Http(#[source] reqwest::Error),
@@ -60,6 +69,13 @@ pub enum NetSuiteError {
     /// An external id outside `[A-Za-z0-9_-]+`; found before any request is sent.
     #[error("invalid NetSuite external id {0:?}: only letters, digits, '_' and '-' are allowed")]
     InvalidExternalId(String),
+}
+
+fn code_suffix(code: &str) -> String {
+    match code {
+        "" => String::new(),
+        code => format!(" ({code})"),
+    }
 }
 
 fn path_suffix(path: &Option<String>) -> String {
@@ -165,16 +181,19 @@ impl NetSuiteError {
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Api { status, .. } => Some(*status),
+            Self::IdempotencyKeyUsed { .. } => Some(400),
             Self::Http(err) => err.status().map(|s| s.as_u16()),
             _ => None,
         }
     }
 
-    /// The `o:errorCode` of an API error (`NONEXISTENT_ID`, `USER_ERROR`, …), or the OAuth
-    /// `error` of a refused token request.
+    /// The `o:errorCode` of an API error or a failed job (`NONEXISTENT_ID`, `USER_ERROR`, …),
+    /// `IDEMPOTENCY_ERROR` for a repeated idempotency key, or the OAuth `error` of a refused token
+    /// request.
     pub fn error_code(&self) -> Option<&str> {
         match self {
-            Self::Api { code, .. } if !code.is_empty() => Some(code),
+            Self::Api { code, .. } | Self::Job { code, .. } if !code.is_empty() => Some(code),
+            Self::IdempotencyKeyUsed { .. } => Some("IDEMPOTENCY_ERROR"),
             Self::Auth { error, .. } => Some(error),
             _ => None,
         }
@@ -230,9 +249,11 @@ impl NetSuiteError {
             }
             Self::Auth { .. } => ErrorClass::Auth,
             Self::Gate(_) => ErrorClass::Retryable,
-            Self::Job { .. } | Self::Decode(_) | Self::Config(_) | Self::InvalidExternalId(_) => {
-                ErrorClass::Permanent
-            }
+            Self::Job { .. }
+            | Self::IdempotencyKeyUsed { .. }
+            | Self::Decode(_)
+            | Self::Config(_)
+            | Self::InvalidExternalId(_) => ErrorClass::Permanent,
         }
     }
 

@@ -151,57 +151,75 @@ impl CustomerFlows {
             "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account{filter} ORDER BY Id",
             SF_CONTACT_FIELDS.join(", ")
         );
+        // The total for the progress bar (one COUNT() call); a shard expects its share.
         allocation.wait_for_batch(&self.salesforce).await?;
-        let mut accounts: Vec<Record> = self.salesforce.query(&soql).await?;
-        if let Some(shard) = options.shard {
-            accounts.retain(|a| text(a, "Id").is_some_and(|id| in_shard(&id, shard)));
-        }
+        let count_soql = format!("SELECT COUNT() FROM Account{filter}");
+        let count = self.salesforce.query_count(&count_soql).await? as u64;
+        let mut expected = options
+            .shard
+            .map_or(count, |(_, n)| count.div_ceil(u64::from(n.max(1))));
         if let Some(limit) = options.limit {
-            accounts.truncate(limit);
+            expected = expected.min(limit as u64);
         }
-
-        counters
-            .total
-            .store(accounts.len() as u64, Ordering::Relaxed);
+        counters.total.store(expected, Ordering::Relaxed);
         on_progress(&counters.snapshot());
+
+        // Page by page (up to 2,000 accounts a call), so memory stays flat however many there are.
         let workers = options.concurrency.max(1);
         let index = &index;
-        stream::iter(accounts)
-            .for_each_concurrent(workers, |account| {
-                let (counters, failures, latencies, pending) =
-                    (&counters, &failures, &latencies, &pending);
-                async move {
-                    let id = text(&account, "Id").unwrap_or_default();
-                    let began = Instant::now();
-                    match self.backfill_one(&id, &account, index).await {
-                        Ok(synced) => {
-                            counters.count(synced.result.outcome);
-                            if let Some(customer_id) = synced.write_back {
-                                pending.lock().await.push((id.clone(), customer_id));
+        // One trace for the whole run: every account's result carries it.
+        let trace = isthmus_proto::trace::TraceContext::new_root();
+        let trace_id = trace.trace_id.as_str();
+        let mut pages = std::pin::pin!(self.salesforce.query_pages(&soql));
+        let mut left = options.limit.unwrap_or(usize::MAX);
+        while left > 0 {
+            allocation.wait_for_batch(&self.salesforce).await?;
+            let Some(page) = pages.next().await else {
+                break;
+            };
+            let mut accounts = page?;
+            if let Some(shard) = options.shard {
+                accounts.retain(|a| text(a, "Id").is_some_and(|id| in_shard(&id, shard)));
+            }
+            accounts.truncate(left);
+            left -= accounts.len();
+            stream::iter(accounts)
+                .for_each_concurrent(workers, |account| {
+                    let (counters, failures, latencies, pending) =
+                        (&counters, &failures, &latencies, &pending);
+                    async move {
+                        let id = text(&account, "Id").unwrap_or_default();
+                        let began = Instant::now();
+                        match self.backfill_one(&id, &account, index, trace_id).await {
+                            Ok(synced) => {
+                                counters.count(synced.result.outcome);
+                                if let Some(customer_id) = synced.write_back {
+                                    pending.lock().await.push((id.clone(), customer_id));
+                                }
+                            }
+                            Err(err) => {
+                                counters.failed.fetch_add(1, Ordering::Relaxed);
+                                failures.lock().await.push((id.clone(), err.to_string()));
                             }
                         }
-                        Err(err) => {
-                            counters.failed.fetch_add(1, Ordering::Relaxed);
-                            failures.lock().await.push((id.clone(), err.to_string()));
+                        latencies
+                            .lock()
+                            .await
+                            .push(began.elapsed().as_secs_f64() * 1000.0);
+                        counters.seen.fetch_add(1, Ordering::Relaxed);
+                        let batch = {
+                            let mut pending = pending.lock().await;
+                            (pending.len() >= COLLECTION_SIZE)
+                                .then(|| pending.drain(..).collect::<Vec<_>>())
+                        };
+                        if let Some(batch) = batch {
+                            self.write_back(batch, allocation, counters, failures).await;
                         }
+                        on_progress(&counters.snapshot());
                     }
-                    latencies
-                        .lock()
-                        .await
-                        .push(began.elapsed().as_secs_f64() * 1000.0);
-                    counters.seen.fetch_add(1, Ordering::Relaxed);
-                    let batch = {
-                        let mut pending = pending.lock().await;
-                        (pending.len() >= COLLECTION_SIZE)
-                            .then(|| pending.drain(..).collect::<Vec<_>>())
-                    };
-                    if let Some(batch) = batch {
-                        self.write_back(batch, allocation, counters, failures).await;
-                    }
-                    on_progress(&counters.snapshot());
-                }
-            })
-            .await;
+                })
+                .await;
+        }
         let rest: Vec<_> = pending.lock().await.drain(..).collect();
         if !rest.is_empty() {
             self.write_back(rest, allocation, &counters, &failures)
@@ -222,6 +240,7 @@ impl CustomerFlows {
         id: &str,
         account: &Record,
         index: &CustomerIndex,
+        trace_id: &str,
     ) -> Result<AccountSynced> {
         let id = SalesforceId::parse(id)
             .map_err(|e| EngineError::Unprocessable(format!("account id {id:?}: {e}")))?;
@@ -232,7 +251,7 @@ impl CustomerFlows {
             &resource,
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.sync_loaded_account(&id, account, "", Some(lease), &matcher),
+            |lease| self.sync_loaded_account(&id, account, trace_id, Some(lease), &matcher),
         )
         .await
     }

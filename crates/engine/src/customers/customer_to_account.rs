@@ -3,6 +3,7 @@
 use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
+use isthmus_salesforce::{ApiError, CompositeSubrequest, CompositeSubresponse, SalesforceError};
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
@@ -121,50 +122,7 @@ impl CustomerFlows {
             return Ok(out); // dry run: the plan, no writes
         };
 
-        let mut body = mapping::account_body(&self.config, &doc);
-        body.insert("NetSuite_Id__c".into(), Value::String(id.to_string()));
-        let account_id = match account_id {
-            // Upsert on NetSuite_Id__c: a retry finds the account the first attempt created.
-            None => {
-                body.remove("NetSuite_Id__c");
-                self.salesforce
-                    .upsert("Account", "NetSuite_Id__c", id, &body)
-                    .await?
-                    .id
-            }
-            Some(aid) => {
-                if plan.record_changed {
-                    self.salesforce.update("Account", &aid, &body).await?;
-                }
-                aid
-            }
-        };
-        for pair in &plan.contact_writes {
-            let mut body = mapping::sf_contact_body(&pair.desired, Some(&account_id));
-            let ns_contact = pair.desired.netsuite_id.clone();
-            match (
-                pair.existing.as_ref().and_then(|e| e.salesforce_id.clone()),
-                ns_contact,
-            ) {
-                (Some(sf_contact), ns_contact) => {
-                    if let Some(ns_contact) = ns_contact {
-                        body.insert("NetSuite_Id__c".into(), Value::String(ns_contact));
-                    }
-                    self.salesforce
-                        .update("Contact", &sf_contact, &body)
-                        .await?;
-                }
-                // Upsert on NetSuite_Id__c: a retry finds the contact the first attempt created.
-                (None, Some(ns_contact)) => {
-                    self.salesforce
-                        .upsert("Contact", "NetSuite_Id__c", &ns_contact, &body)
-                        .await?;
-                }
-                (None, None) => {
-                    self.salesforce.create("Contact", &body).await?;
-                }
-            }
-        }
+        let account_id = self.write_account(id, account_id, &doc, &plan).await?;
 
         let link = Link {
             kind: LINK_KIND.into(),
@@ -257,4 +215,150 @@ impl CustomerFlows {
             .await?;
         Ok(out)
     }
+
+    /// Writes the account and its contacts through Composite: one Salesforce call for the
+    /// account and up to 24 contacts (another per further 25 contacts), all-or-none per call.
+    /// Creates are upserts on `NetSuite_Id__c`, so a retry finds what a lost answer created;
+    /// a new account's contacts reference it as `@{account.id}`.
+    async fn write_account(
+        &self,
+        customer_id: &str,
+        account_id: Option<String>,
+        doc: &super::CustomerDoc,
+        plan: &super::plan::Plan,
+    ) -> Result<String> {
+        let mut requests = Vec::new();
+        let mut body = mapping::account_body(&self.config, doc);
+        let account_ref = match &account_id {
+            None => {
+                let url = format!(
+                    "sobjects/Account/NetSuite_Id__c/{}",
+                    path_segment(customer_id)
+                );
+                requests.push(
+                    CompositeSubrequest::new("PATCH", url, "account")
+                        .with_body(Value::Object(body)),
+                );
+                "@{account.id}".to_string()
+            }
+            Some(aid) => {
+                if plan.record_changed {
+                    body.insert(
+                        "NetSuite_Id__c".into(),
+                        Value::String(customer_id.to_string()),
+                    );
+                    let url = format!("sobjects/Account/{aid}");
+                    requests.push(
+                        CompositeSubrequest::new("PATCH", url, "account")
+                            .with_body(Value::Object(body)),
+                    );
+                }
+                aid.clone()
+            }
+        };
+        for (i, pair) in plan.contact_writes.iter().enumerate() {
+            let mut body = mapping::sf_contact_body(&pair.desired, Some(&account_ref));
+            let reference = format!("contact{i}");
+            let request = match (
+                pair.existing.as_ref().and_then(|e| e.salesforce_id.clone()),
+                &pair.desired.netsuite_id,
+            ) {
+                (Some(sf_contact), ns_contact) => {
+                    if let Some(ns_contact) = ns_contact {
+                        body.insert("NetSuite_Id__c".into(), Value::String(ns_contact.clone()));
+                    }
+                    CompositeSubrequest::new(
+                        "PATCH",
+                        format!("sobjects/Contact/{sf_contact}"),
+                        reference,
+                    )
+                }
+                (None, Some(ns_contact)) => {
+                    let url = format!(
+                        "sobjects/Contact/NetSuite_Id__c/{}",
+                        path_segment(ns_contact)
+                    );
+                    CompositeSubrequest::new("PATCH", url, reference)
+                }
+                (None, None) => CompositeSubrequest::new("POST", "sobjects/Contact", reference),
+            };
+            requests.push(request.with_body(Value::Object(body)));
+        }
+
+        let mut account_id = account_id;
+        let mut requests = requests.into_iter().peekable();
+        while requests.peek().is_some() {
+            let mut chunk: Vec<CompositeSubrequest> =
+                requests.by_ref().take(COMPOSITE_LIMIT).collect();
+            if let Some(known) = &account_id {
+                // Later chunks cannot see `@{account.id}` of an earlier call.
+                for request in &mut chunk {
+                    if let Some(Value::Object(body)) = &mut request.body {
+                        if body.get("AccountId").and_then(Value::as_str) == Some("@{account.id}") {
+                            body.insert("AccountId".into(), Value::String(known.clone()));
+                        }
+                    }
+                }
+            }
+            let answers = self.salesforce.composite(chunk, true).await?;
+            if let Some(failed) = answers
+                .iter()
+                .find(|a| !a.is_success() && !is_rolled_back(a))
+            {
+                return Err(composite_error(failed));
+            }
+            if account_id.is_none() {
+                let created = answers
+                    .iter()
+                    .find(|a| a.reference_id == "account")
+                    .and_then(|a| a.body.get("id").and_then(Value::as_str))
+                    .ok_or_else(|| {
+                        EngineError::Unprocessable(
+                            "Salesforce did not return the account's id".into(),
+                        )
+                    })?;
+                account_id = Some(created.to_string());
+            }
+        }
+        account_id.ok_or_else(|| EngineError::Unprocessable("no account id after writing".into()))
+    }
+}
+
+/// Subrequests per Composite call.
+const COMPOSITE_LIMIT: usize = 25;
+
+/// An external id value as one URL path segment (RFC 3986 unreserved characters kept).
+fn path_segment(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A subrequest that only failed because another one did (all-or-none).
+fn is_rolled_back(answer: &CompositeSubresponse) -> bool {
+    let errors = answer_errors(answer);
+    !errors.is_empty()
+        && errors.iter().all(|e| {
+            matches!(
+                e.error_code.as_str(),
+                "PROCESSING_HALTED" | "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+            )
+        })
+}
+
+fn answer_errors(answer: &CompositeSubresponse) -> Vec<ApiError> {
+    serde_json::from_value(answer.body.clone()).unwrap_or_default()
+}
+
+fn composite_error(answer: &CompositeSubresponse) -> EngineError {
+    EngineError::Salesforce(SalesforceError::Api {
+        status: answer.http_status_code,
+        errors: answer_errors(answer),
+    })
 }

@@ -2,11 +2,13 @@
 //! One test binary; each test starts its own sandbox.
 
 mod concurrency;
+mod jobs;
 mod list;
 mod m2m;
 mod records;
 mod restlets;
 mod suiteql;
+mod transform;
 
 use std::time::Duration;
 
