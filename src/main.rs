@@ -142,11 +142,14 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
                 .parse()
                 .context("customers.listen")?;
             let listener = TcpListener::bind(addr).await?;
-            let (service, publisher) = wiring::customers_service(&config, &secrets, store)?;
-            tokio::select! {
-                served = isthmus_customers::run(listener, service, shutdown_signal()) => served?,
-                () = publisher => {}
-            }
+            let parts = wiring::customers_service(&config, &secrets, store)?;
+            let stop = tokio_util::sync::CancellationToken::new();
+            let signal = stop.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                signal.cancel();
+            });
+            parts.run(listener, stop).await?;
         }
         Part::Gateway => {
             let addr: SocketAddr = config.gateway.listen.parse().context("gateway.listen")?;

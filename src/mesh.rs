@@ -128,16 +128,9 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
 
     let customers_listener = bind(loopback, "customers service").await?;
     let customers_url = url_of(&customers_listener)?;
-    let (service, publisher) = wiring::customers_service(&config, &secrets, store.clone())?;
+    let parts = wiring::customers_service(&config, &secrets, store.clone())?;
     let stop = cancel.clone();
-    tasks.spawn(async move {
-        let serve = isthmus_customers::run(customers_listener, service, stop.cancelled());
-        tokio::select! {
-            served = serve => served?,
-            () = publisher => {}
-        }
-        Ok(())
-    });
+    tasks.spawn(async move { parts.run(customers_listener, stop).await });
 
     let gateway_listener = bind(gateway_addr, "gateway").await?;
     let gateway_url = url_of(&gateway_listener)?;

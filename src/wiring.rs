@@ -4,16 +4,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use isthmus_customers::jobs::JobQueueService;
 use isthmus_customers::CustomerSyncService;
 use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind};
 use isthmus_engine::customers::CustomerFlows;
 use isthmus_engine::governance::{NetSuiteSlots, SalesforceAllocation};
+use isthmus_engine::work::{Dispatcher, Worker};
 use isthmus_engine::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, GatewaySettings};
 use isthmus_netsuite::{JwtAlgorithm, NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
 use isthmus_salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig};
 use isthmus_store::{MemoryStore, RedisStore, Store};
 use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
 
 fn jwt_algorithm(name: &str) -> anyhow::Result<JwtAlgorithm> {
     Ok(match name {
@@ -143,21 +146,50 @@ pub fn customer_flows(
     Ok((flows, salesforce))
 }
 
-/// The customers gRPC service, plus a task that publishes the Salesforce allocation every 5 s
-/// for `/v1/governance` (run it beside the service).
+/// Everything a customers service process runs.
+pub struct CustomersParts {
+    pub service: CustomerSyncService,
+    pub jobs: JobQueueService,
+    pub worker: Worker,
+    /// Publishes the Salesforce allocation every 5 s for `/v1/governance`; never ends.
+    pub publisher: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+}
+
+impl CustomersParts {
+    /// Serves the gRPC services and runs the worker until `shutdown`; the worker finishes the
+    /// jobs it holds before this returns.
+    pub async fn run(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let worker = tokio::spawn(self.worker.run(shutdown.clone()));
+        let serve = isthmus_customers::run(
+            listener,
+            self.service,
+            self.jobs,
+            shutdown.clone().cancelled_owned(),
+        );
+        tokio::select! {
+            served = serve => served?,
+            () = self.publisher => {}
+        }
+        shutdown.cancel();
+        worker.await?;
+        Ok(())
+    }
+}
+
 pub fn customers_service(
     config: &Config,
     secrets: &Secrets,
     store: Arc<dyn Store>,
-) -> anyhow::Result<(
-    CustomerSyncService,
-    impl std::future::Future<Output = ()> + Send + 'static,
-)> {
+) -> anyhow::Result<CustomersParts> {
     let (flows, salesforce) = customer_flows(config, secrets, store.clone())?;
-    let allocation = allocation(config, store);
+    let allocation = allocation(config, store.clone());
     let publisher = {
         let allocation = allocation.clone();
-        async move {
+        Box::pin(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
                 tick.tick().await;
@@ -165,11 +197,36 @@ pub fn customers_service(
                     tracing::warn!(%err, "publishing the Salesforce allocation failed");
                 }
             }
-        }
+        })
     };
-    let service =
-        CustomerSyncService::new(flows, allocation, config.customers.backfill_concurrency);
-    Ok((service, publisher))
+    let q = &config.queue;
+    let job_ttl = Duration::from_secs(q.job_ttl_s);
+    let dispatcher = Dispatcher::new(
+        flows.clone(),
+        q.retry_policy(),
+        Duration::from_millis(q.sync_wait_ms),
+        job_ttl,
+        // The safety net comes due once the record's lock lease has surely run out.
+        config.customers.lock_ttl() + Duration::from_secs(5),
+    );
+    let worker = Worker::new(
+        flows.clone(),
+        q.retry_policy(),
+        q.worker_concurrency,
+        job_ttl,
+        Duration::from_millis(q.reclaim_idle_ms),
+    );
+    Ok(CustomersParts {
+        service: CustomerSyncService::new(
+            flows,
+            dispatcher,
+            allocation,
+            config.customers.backfill_concurrency,
+        ),
+        jobs: JobQueueService::new(store, job_ttl),
+        worker,
+        publisher,
+    })
 }
 
 pub fn gateway_settings(config: &Config) -> GatewaySettings {

@@ -6,6 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "isthmus/common/v1/common.proto",
         "isthmus/customers/v1/customers.proto",
+        "isthmus/jobs/v1/jobs.proto",
     ];
     let fds = protox::compile(files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
@@ -16,6 +17,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Sync results are stored as JSON (job records) as well as sent over gRPC.
+        .type_attribute(
+            ".isthmus.common.v1",
+            "#[derive(serde::Serialize, serde::Deserialize)]",
+        )
         .compile_fds(fds)?;
     println!("cargo:rerun-if-changed={}", root.display());
     Ok(())

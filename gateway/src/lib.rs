@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
+use isthmus_proto::jobs::v1::job_queue_client::JobQueueClient;
 use isthmus_proto::ErrorCode;
 use isthmus_store::Store;
 use tokio::net::TcpListener;
@@ -40,6 +41,7 @@ pub struct GatewaySettings {
 #[derive(Clone)]
 pub struct Gateway {
     customers: CustomerSyncClient<Channel>,
+    jobs: JobQueueClient<Channel>,
     customers_channel: Channel,
     store: Arc<dyn Store>,
     keys: Arc<ApiKeys>,
@@ -74,6 +76,7 @@ impl Gateway {
             .connect_lazy();
         Ok(Self {
             customers: CustomerSyncClient::new(channel.clone()),
+            jobs: JobQueueClient::new(channel.clone()),
             customers_channel: channel,
             store,
             keys: Arc::new(keys),

@@ -38,7 +38,11 @@ fn required_scope(path: &str) -> Option<Option<Scope>> {
         Some(Some(Scope::Salesforce))
     } else if path.starts_with("/v1/netsuite/") {
         Some(Some(Scope::NetSuite))
-    } else if path.starts_with("/v1/backfills") || path.starts_with("/v1/governance") {
+    } else if path.starts_with("/v1/backfills")
+        || path.starts_with("/v1/governance")
+        || path.starts_with("/v1/dead-letters")
+        || path.starts_with("/v1/queue")
+    {
         Some(Some(Scope::Admin))
     } else {
         // Other /v1 routes (links) take any valid key.

@@ -8,9 +8,11 @@ use utoipa::{Modify, OpenApi};
     info(title = "Isthmus gateway", description = "Salesforce ⇄ NetSuite sync: the REST entry points for Apex callouts and NetSuite scripts."),
     paths(crate::routes::sync::sync_account, crate::routes::sync::netsuite_event, crate::routes::links::get_link,
         crate::routes::ops::start_account_backfill, crate::routes::ops::get_backfill, crate::routes::ops::governance,
+        crate::routes::jobs::get_job, crate::routes::jobs::list_dead_letters, crate::routes::jobs::get_dead_letter,
+        crate::routes::jobs::replay_dead_letter, crate::routes::jobs::discard_dead_letter, crate::routes::jobs::queue_depth,
         crate::routes::healthz, crate::routes::readyz),
     components(schemas(crate::routes::SyncResultJson, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
-        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::ErrorBody)),
+        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::ErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

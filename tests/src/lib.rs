@@ -45,6 +45,10 @@ impl TestMesh {
     /// Starts the mesh after `adjust` has had its say on the configuration.
     pub async fn start_with(kind: StoreKind, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::load_from(None, Vec::new()).expect("default config");
+        // Retries and reclaims on a test's time scale.
+        config.queue.backoff_base_ms = 50;
+        config.queue.backoff_max_ms = 400;
+        config.queue.reclaim_idle_ms = 2_000;
         adjust(&mut config);
         let sandbox = Sandbox::new(SandboxConfig {
             seed: true,
@@ -138,6 +142,19 @@ impl TestMesh {
             serde_json::json!({ "record_type": "customer", "id": id, "event_type": event_type });
         self.post("/v1/netsuite/events", Some(NS_KEY), Some(body))
             .await
+    }
+
+    /// Polls `GET /v1/jobs/{id}` until the job is done or dead; returns it.
+    pub async fn wait_job(&self, id: &str) -> Value {
+        for _ in 0..400 {
+            let (status, job) = self.get(&format!("/v1/jobs/{id}"), Some(ADMIN_KEY)).await;
+            assert_eq!(status, 200, "{job}");
+            if job["state"] == "done" || job["state"] == "dead" {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("job {id} did not settle");
     }
 
     /// Number of Redis keys of this test's connection; `None` on the in-memory store.

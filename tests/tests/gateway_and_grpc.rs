@@ -56,7 +56,7 @@ async fn the_grpc_contract_syncs_and_reports_links_and_typed_errors(mesh: &TestM
     let result = client
         .sync_account(SyncAccountRequest {
             account_id: demo[..15].to_string(),
-            options: Some(SyncOptions { dry_run: false }),
+            options: Some(SyncOptions::default()),
         })
         .await
         .unwrap()

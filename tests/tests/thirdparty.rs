@@ -1,7 +1,7 @@
 //! Third-party clients against the sandbox: the Python suite in `tests/thirdparty/` (pytest with
-//! `simple-salesforce` and `requests-oauthlib`) run against a seeded sandbox started here, its
-//! Salesforce and NetSuite routers each on an HTTP and an HTTPS listener (port 0), the generated
-//! certificate written to a temporary file.
+//! `simple-salesforce`, `requests-oauthlib` and `netsuite`) run against a seeded sandbox started
+//! here: Salesforce on HTTPS (simple-salesforce only speaks `https://`), NetSuite on HTTPS and
+//! HTTP, each listener on port 0, the generated certificate written to a temporary file.
 //!
 //! The clients are used unchanged: what they send is what they would send to the real APIs, so a
 //! failure here is a deviation of the sandbox from the vendors' documented behaviour. Missing
@@ -11,13 +11,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use isthmus_sandbox::{credentials, seed, serve, serve_tls, Sandbox, SandboxConfig, TlsIdentity};
+use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 const INSTALL: &str = "python3 -m pip install -r tests/thirdparty/requirements.txt";
 
 /// The Python modules the suite imports.
-const MODULES: &str = "import pytest, requests, requests_oauthlib, simple_salesforce, jwt";
+const MODULES: &str =
+    "import pytest, requests, requests_oauthlib, simple_salesforce, jwt, netsuite";
+
+/// A RESTlet registered for the suite: answers its method, parameters and body.
+const ECHO_SCRIPT: &str = "1789";
+const ECHO_DEPLOY: &str = "1";
 
 /// A file removed when dropped.
 struct TempFile(PathBuf);
@@ -54,12 +60,18 @@ async fn serve_sandbox() -> Served {
         ..SandboxConfig::default()
     })
     .expect("sandbox starts");
+    sandbox.register_restlet(ECHO_SCRIPT, ECHO_DEPLOY, |_, request| {
+        Ok(json!({
+            "method": request.method.as_str(),
+            "params": request.params,
+            "body": request.body,
+        }))
+    });
     let identity = TlsIdentity::generate().expect("certificate");
     let mut stop = Vec::new();
     let mut env = Vec::new();
     let listeners = [
         ("SANDBOX_SF_HTTPS_URL", sandbox.salesforce_router(), true),
-        ("SANDBOX_SF_HTTP_URL", sandbox.salesforce_router(), false),
         ("SANDBOX_NS_HTTPS_URL", sandbox.netsuite_router(), true),
         ("SANDBOX_NS_HTTP_URL", sandbox.netsuite_router(), false),
     ];
@@ -97,6 +109,8 @@ async fn serve_sandbox() -> Served {
         ),
         ("NS_TOKEN_ID", credentials::NS_TOKEN_ID.to_owned()),
         ("NS_TOKEN_SECRET", credentials::NS_TOKEN_SECRET.to_owned()),
+        ("NS_ECHO_RESTLET_SCRIPT", ECHO_SCRIPT.to_owned()),
+        ("NS_ECHO_RESTLET_DEPLOY", ECHO_DEPLOY.to_owned()),
         ("SEED_ACCOUNT_COUNT", seed::ACCOUNT_COUNT.to_string()),
         ("SEED_CUSTOMER_COUNT", seed::CUSTOMER_COUNT.to_string()),
         (
@@ -128,7 +142,7 @@ fn python(args: &[&str], env: &[(&'static str, String)]) -> std::io::Result<Outp
         .args(args)
         .current_dir(repo_root())
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        // Keep pytest off the network and out of user plugins.
+        // The suite needs no pytest plugins; installed ones stay out of it.
         .env("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
@@ -159,14 +173,6 @@ async fn third_party_clients_work_against_the_sandbox_unchanged() {
     require_packages();
     let served = serve_sandbox().await;
     let env = served.env.clone();
-    if std::env::var("TP_HOLD").is_ok() {
-        let mut f = String::new();
-        for (k, v) in &env {
-            f.push_str(&format!("export {k}='{v}'\n"));
-        }
-        std::fs::write("/tmp/tp-env.sh", f).unwrap();
-        tokio::time::sleep(std::time::Duration::from_secs(3000)).await;
-    }
     let output = tokio::task::spawn_blocking(move || {
         python(
             &[

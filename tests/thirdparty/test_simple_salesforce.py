@@ -16,14 +16,21 @@ from simple_salesforce.exceptions import (
 # --- logins -------------------------------------------------------------------------------------
 
 
-def test_a_client_credentials_token_from_requests_opens_a_direct_session(sf, env):
-    result = sf.query("SELECT COUNT() FROM Account")
+def seeded_accounts(sf_token):
+    """SOQL for the seeded accounts: those the org's admin made, not the integration user
+    (whose id ends the token's identity URL)."""
+    integration_user = sf_token["id"].rsplit("/", 1)[1]
+    return format_soql("SELECT Id, Name FROM Account WHERE CreatedById != {}", integration_user)
+
+
+def test_a_client_credentials_token_from_requests_opens_a_direct_session(sf, env, sf_token):
+    result = sf.query(seeded_accounts(sf_token))
     assert result["totalSize"] == int(env.seed_account_count)
     assert result["done"] is True
     assert sf.sf_instance == env.sandbox_sf_https_url.removeprefix("https://")
 
 
-def test_password_login_with_a_connected_app_posts_to_the_login_host(env, sf_session):
+def test_password_login_with_a_connected_app_posts_to_the_login_host(env, sf_session, sf_token):
     sf = Salesforce(
         username=env.sf_username,
         password=env.sf_password,
@@ -35,7 +42,7 @@ def test_password_login_with_a_connected_app_posts_to_the_login_host(env, sf_ses
         "https://login.salesforce.com/services/oauth2/token"
     ]
     assert sf.sf_instance == env.sandbox_sf_https_url.removeprefix("https://")
-    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == int(env.seed_account_count)
+    assert sf.query(seeded_accounts(sf_token))["totalSize"] == int(env.seed_account_count)
 
 
 def test_client_credentials_login_on_a_my_domain_sends_basic_auth(env, sf_session):
@@ -96,7 +103,9 @@ def test_an_unknown_session_raises_expired_session(env, sf_token):
     assert expired.value.content[0]["errorCode"] == "INVALID_SESSION_ID"
 
 
-def test_a_revoked_session_is_refused_and_a_login_client_logs_in_again(env, sf_session, sf):
+def test_a_revoked_session_is_refused_and_a_login_client_logs_in_again(
+    env, sf_session, sf, sf_token
+):
     logged_in = Salesforce(
         username=env.sf_username,
         password=env.sf_password,
@@ -107,9 +116,7 @@ def test_a_revoked_session_is_refused_and_a_login_client_logs_in_again(env, sf_s
     first_session = logged_in.session_id
     # Revoke the login client's token (GET /services/oauth2/revoke?token=, on the instance).
     sf.oauth2("revoke", {"token": first_session})
-    assert logged_in.query("SELECT COUNT() FROM Account")["totalSize"] == int(
-        env.seed_account_count
-    )
+    assert logged_in.query(seeded_accounts(sf_token))["totalSize"] == int(env.seed_account_count)
     assert logged_in.session_id != first_session
     assert len(sf_session.login_route.requested) == 2
 
@@ -146,8 +153,8 @@ def test_format_soql_escapes_a_quote_and_a_backslash(sf, env):
     assert [r["Name"] for r in records] == [env.seed_quoted_account_name]
 
 
-def test_query_all_returns_every_seeded_account(sf, env):
-    result = sf.query_all("SELECT Id, Name FROM Account WHERE CreatedDate < 2026-02-01T00:00:00Z")
+def test_query_all_returns_every_seeded_account(sf, env, sf_token):
+    result = sf.query_all(seeded_accounts(sf_token))
     assert result["done"] is True
     assert result["totalSize"] == int(env.seed_account_count)
     assert len(result["records"]) == int(env.seed_account_count)
@@ -267,14 +274,14 @@ def test_an_external_id_matching_two_records_raises_more_than_one_record(sf, uni
 
 def test_updated_and_deleted_list_changes_in_a_window(sf, unique):
     start = datetime.now(timezone.utc) - timedelta(minutes=1)
-    created = sf.Account.create({"Name": f"Window {unique}"})
-    sf.Account.delete(created["id"])
+    kept = sf.Account.create({"Name": f"Window kept {unique}"})
+    gone = sf.Account.create({"Name": f"Window gone {unique}"})
+    sf.Account.delete(gone["id"])
     end = datetime.now(timezone.utc) + timedelta(minutes=1)
 
-    updated = sf.Account.updated(start, end)
-    assert created["id"] in updated["ids"]
-    deleted = sf.Account.deleted(start, end)
-    assert created["id"] in [d["id"] for d in deleted["deletedRecords"]]
+    assert kept["id"] in sf.Account.updated(start, end)["ids"]
+    deleted = sf.Account.deleted(start, end)["deletedRecords"]
+    assert gone["id"] in [d["id"] for d in deleted]
 
 
 # --- metadata and limits ----------------------------------------------------------------------------

@@ -47,7 +47,32 @@ pub struct Config {
     pub salesforce: SalesforceSection,
     pub netsuite: NetSuiteSection,
     pub customers: CustomersConfig,
+    pub queue: QueueConfig,
     pub gateway: GatewayConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    pub worker_concurrency: usize,
+    pub retryable_attempts: u32,
+    pub permanent_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    pub reclaim_idle_ms: u64,
+    pub job_ttl_s: u64,
+    pub sync_wait_ms: u64,
+}
+
+impl QueueConfig {
+    pub fn retry_policy(&self) -> crate::work::RetryPolicy {
+        crate::work::RetryPolicy {
+            retryable_attempts: self.retryable_attempts.max(1),
+            permanent_attempts: self.permanent_attempts.max(1),
+            base_delay: Duration::from_millis(self.backoff_base_ms),
+            max_delay: Duration::from_millis(self.backoff_max_ms.max(self.backoff_base_ms)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

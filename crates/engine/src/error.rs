@@ -24,6 +24,19 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// Whether trying again later may succeed: an upstream that is unavailable or limiting, a
+    /// record another sync holds, the store unreachable. A rejected or missing record is
+    /// permanent.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.code(),
+            ErrorCode::Locked
+                | ErrorCode::RateLimited
+                | ErrorCode::UpstreamUnavailable
+                | ErrorCode::Unavailable
+        )
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidArgument(_) => ErrorCode::InvalidArgument,

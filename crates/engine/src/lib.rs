@@ -12,6 +12,7 @@ pub mod customers;
 pub mod error;
 pub mod governance;
 pub mod lock;
+pub mod work;
 
 pub use config::{Config, Secrets};
 pub use error::{EngineError, Result};

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use isthmus_jwt::SigningKey;
 use reqwest::{header, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
@@ -24,7 +25,6 @@ use url::Url;
 use crate::config::{NetSuiteAuth, NetSuiteConfig};
 use crate::error::NetSuiteError;
 use crate::gate::{ConcurrencyGate, Slot};
-use crate::jwt::JwtSigner;
 use crate::oauth2::{Bearer, TokenSource};
 use crate::retry::ConcurrencyRetry;
 
@@ -193,12 +193,8 @@ impl NetSuiteClient {
                         "OAuth 2.0 needs a client id, a certificate id and scopes".into(),
                     ));
                 }
-                let signer = JwtSigner::from_pem(
-                    algorithm,
-                    private_key_pem.expose_secret(),
-                    &certificate_id,
-                )
-                .map_err(NetSuiteError::Config)?;
+                let signer = SigningKey::from_pem(private_key_pem.expose_secret(), algorithm)?
+                    .with_key_id(certificate_id);
                 let token_url = rest_base
                     .join("auth/oauth2/v1/token")
                     .map_err(|e| NetSuiteError::Config(format!("token URL: {e}")))?;

@@ -3,8 +3,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::jwt::JwtAlgorithm;
 use crate::retry::ConcurrencyRetry;
+use crate::JwtAlgorithm;
 
 /// How to reach one NetSuite account.
 #[derive(Clone)]

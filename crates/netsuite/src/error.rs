@@ -130,6 +130,14 @@ impl From<reqwest::Error> for NetSuiteError {
     }
 }
 
+/// A private key that cannot be loaded, or a signature that cannot be made, is a configuration
+/// error (the message never quotes the key).
+impl From<isthmus_jwt::JwtError> for NetSuiteError {
+    fn from(err: isthmus_jwt::JwtError) -> Self {
+        Self::Config(err.to_string())
+    }
+}
+
 impl NetSuiteError {
     /// Builds an [`NetSuiteError::Api`] from a status and a raw body: the REST web services shape
     /// (`o:errorDetails`) or a RESTlet's SuiteScript error (`{"error":{"code","message"}}`). Any

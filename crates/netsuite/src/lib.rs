@@ -4,7 +4,8 @@
 //! - [`NetSuiteClient`] (`client`): record get/create/update/upsert (by external id)/delete, list
 //!   and transform, SuiteQL with paging, RESTlets, async jobs; every request authenticated (TBA or
 //!   an OAuth 2.0 M2M bearer token) and run inside a slot of the account's [`ConcurrencyGate`].
-//! - `oauth2`, `jwt`: the M2M client assertion (PS256/ES256, signed with `ring`) and token cache.
+//! - `oauth2`: the M2M client assertion's claims (signed by `isthmus-jwt`, PS256/ES256 and
+//!   others: [`JwtAlgorithm`]) and the token cache.
 //! - [`gate`]: the concurrency gate trait, its slot guard and an in-process [`LocalGate`].
 //! - [`retry`]: backoff for calls refused by the concurrency limit ([`ConcurrencyRetry`]).
 //! - [`tba`]: OAuth 1.0a request signing as pure functions (base string, HMAC, header).
@@ -17,7 +18,6 @@ mod client;
 mod config;
 mod error;
 pub mod gate;
-mod jwt;
 mod oauth2;
 mod paths;
 pub mod retry;
@@ -30,5 +30,5 @@ pub use client::{
 pub use config::{NetSuiteAuth, NetSuiteConfig};
 pub use error::{ErrorClass, NetSuiteError};
 pub use gate::{ConcurrencyGate, LocalGate};
-pub use jwt::JwtAlgorithm;
+pub use isthmus_jwt::Algorithm as JwtAlgorithm;
 pub use retry::ConcurrencyRetry;

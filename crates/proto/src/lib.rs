@@ -24,6 +24,13 @@ pub mod customers {
     }
 }
 
+/// `isthmus.jobs.v1`
+pub mod jobs {
+    pub mod v1 {
+        tonic::include_proto!("isthmus.jobs.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/isthmus_descriptor.bin"));

@@ -9,12 +9,13 @@
 
 use std::sync::Arc;
 
+use isthmus_jwt::SigningKey;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::error::SalesforceError;
-use crate::jwt::AssertionSigner;
+use crate::jwt;
 
 /// How the client proves who it is to the token endpoint.
 pub(crate) enum Grant {
@@ -29,7 +30,7 @@ pub(crate) enum Grant {
         username: String,
         audience: String,
         /// Boxed: an RSA key pair is large next to the other grant.
-        signer: Box<AssertionSigner>,
+        key: Box<SigningKey>,
     },
 }
 
@@ -49,7 +50,7 @@ impl Grant {
                 client_id,
                 username,
                 audience,
-                signer,
+                key,
             } => vec![
                 (
                     "grant_type",
@@ -57,9 +58,7 @@ impl Grant {
                 ),
                 (
                     "assertion",
-                    signer
-                        .assertion(client_id, username, audience)
-                        .map_err(SalesforceError::Config)?,
+                    jwt::assertion(key, client_id, username, audience)?,
                 ),
             ],
         })

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use crate::auth::{Grant, TokenCache};
 use crate::config::{SalesforceAuth, SalesforceConfig};
 use crate::error::SalesforceError;
-use crate::jwt::AssertionSigner;
+use crate::jwt;
 use crate::limits::{ApiUsage, LIMIT_INFO_HEADER};
 
 /// Characters left as they are in a path segment: RFC 3986 unreserved.
@@ -364,13 +364,11 @@ fn grant(config: &SalesforceConfig) -> Result<Grant, SalesforceError> {
                     "JWT bearer needs a client_id and a username".into(),
                 ));
             }
-            let signer = AssertionSigner::from_pem(private_key_pem.expose_secret())
-                .map_err(SalesforceError::Config)?;
             Ok(Grant::JwtBearer {
                 client_id: client_id.clone(),
                 username: username.clone(),
                 audience: config.jwt_audience(),
-                signer: Box::new(signer),
+                key: Box::new(jwt::signing_key(private_key_pem.expose_secret())?),
             })
         }
     }

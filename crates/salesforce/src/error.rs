@@ -95,6 +95,14 @@ impl From<reqwest::Error> for SalesforceError {
     }
 }
 
+/// A private key that cannot be loaded, or a signature that cannot be made, is a configuration
+/// error (the message never quotes the key).
+impl From<isthmus_jwt::JwtError> for SalesforceError {
+    fn from(err: isthmus_jwt::JwtError) -> Self {
+        Self::Config(err.to_string())
+    }
+}
+
 impl SalesforceError {
     /// Builds an [`SalesforceError::Api`] from a status and a raw error body. A body that is not
     /// the documented array (an HTML error page from a proxy, say) yields one entry with its start.

@@ -5,7 +5,7 @@
 //!   sObject Collections (`create_many`, `update_many`, `upsert_many`) and Composite, one automatic
 //!   token refresh and retry on `INVALID_SESSION_ID`, API usage tracking and an optional observer.
 //! - `auth`: the OAuth token grants (client credentials, JWT bearer) and a single-flight token cache;
-//!   `jwt`: the RS256 assertion, signed with `ring`.
+//!   `jwt`: the RS256 assertion's claims, signed by `isthmus-jwt`.
 //! - [`SalesforceConfig`] (`config`): connection settings and [`SalesforceAuth`]; secrets never show
 //!   in `Debug`.
 //! - [`SalesforceError`] (`error`): the crate's one error type, with the wire error body parsed.

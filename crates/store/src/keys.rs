@@ -7,7 +7,7 @@
 //!
 //! Object kinds are code constants without `:`; ids and resources are used verbatim.
 
-use crate::{Result, StoreError};
+use crate::{Lane, Result, StoreError};
 
 /// Builds the keys of one connection name (`prod`, `sandbox`, …).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +67,41 @@ impl Keys {
         format!("{}idem:{key}", self.prefix)
     }
 
+    /// `isthmus:{c}:queue:<lane>`: the stream of a lane's jobs (consumer group `workers`).
+    pub fn queue(&self, lane: Lane) -> String {
+        format!("{}queue:{}", self.prefix, lane.as_str())
+    }
+
+    /// `isthmus:{c}:queue:delayed`: sorted set of jobs to retry, scored by due time (ms).
+    pub fn delayed(&self) -> String {
+        format!("{}queue:delayed", self.prefix)
+    }
+
+    /// `isthmus:{c}:dead`: hash of dead letters, job id → JSON.
+    pub fn dead(&self) -> String {
+        format!("{}dead", self.prefix)
+    }
+
+    /// `isthmus:{c}:dead:index`: sorted set of dead job ids, scored by failure time (ms).
+    pub fn dead_index(&self) -> String {
+        format!("{}dead:index", self.prefix)
+    }
+
+    /// `isthmus:{c}:dead:kind:<kind>`: the same index for one job kind.
+    pub fn dead_kind_index(&self, kind: &str) -> String {
+        format!("{}{kind}", self.dead_kind_index_prefix())
+    }
+
+    /// `isthmus:{c}:audit`: the audit log stream.
+    pub fn audit(&self) -> String {
+        format!("{}audit", self.prefix)
+    }
+
+    /// The per-kind dead-letter index key without the kind (scripts append a stored kind).
+    pub(crate) fn dead_kind_index_prefix(&self) -> String {
+        format!("{}dead:kind:", self.prefix)
+    }
+
     /// The Salesforce link key of `kind` without the id (scripts append an id read from a link).
     pub(crate) fn salesforce_link_prefix(&self, kind: &str) -> String {
         format!("{}link:sf:{kind}:", self.prefix)
@@ -96,6 +131,14 @@ mod tests {
         assert_eq!(keys.lock("opp:1"), "isthmus:{prod}:lock:opp:1");
         assert_eq!(keys.fence(), "isthmus:{prod}:fence");
         assert_eq!(keys.idempotency("k"), "isthmus:{prod}:idem:k");
+        assert_eq!(keys.queue(Lane::Batch), "isthmus:{prod}:queue:batch");
+        assert_eq!(keys.delayed(), "isthmus:{prod}:queue:delayed");
+        assert_eq!(keys.dead_index(), "isthmus:{prod}:dead:index");
+        assert_eq!(
+            keys.dead_kind_index("sync"),
+            "isthmus:{prod}:dead:kind:sync"
+        );
+        assert_eq!(keys.audit(), "isthmus:{prod}:audit");
     }
 
     #[test]

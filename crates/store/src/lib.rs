@@ -13,10 +13,16 @@
 //!   replica; a slot whose holder died expires after its TTL.
 //! - **Status values**: small operational facts shared by replicas (e.g. the Salesforce API
 //!   allocation last seen, a backfill's progress), last writer wins.
+//! - **Job queue** ([`QueuedJob`]): two priority lanes (interactive before batch), delivered at
+//!   least once to competing consumers, retried later with a delay, reclaimed from crashed
+//!   consumers, and dead-lettered ([`DeadLetter`]) after the last attempt (see [`queue`]).
+//! - **Audit log**: an append-only log of opaque entries, capped at about a given length.
 
 mod keys;
 mod memory;
+pub mod queue;
 mod redis_store;
+mod stream_id;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -27,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use keys::Keys;
 pub use memory::MemoryStore;
+pub use queue::{DeadLetter, DeadLetterQuery, Lane, NewJob, QueueDepth, QueuedJob};
 pub use redis_store::RedisStore;
 
 /// One entry of the ID map.
@@ -69,6 +76,9 @@ pub enum StoreError {
     /// A connection name must be non-empty `[A-Za-z0-9_-]` (it becomes a Redis hash tag).
     #[error("invalid connection name {0:?}: use letters, digits, '_' or '-'")]
     InvalidConnectionName(String),
+    /// A stream entry id (a job's `entry_id`, an audit id) must read `<ms>-<seq>`.
+    #[error("invalid stream entry id {0:?}: expected <ms>-<seq>")]
+    InvalidStreamId(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -120,4 +130,64 @@ pub trait Store: Send + Sync + 'static {
     async fn put_status(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()>;
     /// A status value, when set and not expired.
     async fn status(&self, name: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Appends a job to `lane` (attempt 1).
+    async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()>;
+    /// Schedules a job for `lane` after `delay`, to be delivered as attempt `attempt` (e.g. 2
+    /// when a first attempt already ran inline and failed). Like a retry, it waits among the
+    /// delayed jobs until due; a consumer already waiting sees it when its wait ends.
+    async fn enqueue_delayed(
+        &self,
+        lane: Lane,
+        job: &NewJob,
+        attempt: u32,
+        delay: Duration,
+    ) -> Result<()>;
+    /// Up to `max` jobs for `consumer`: first moves due delayed jobs back to their lane, then
+    /// reads the interactive lane, then the batch lane; waits up to `block` when both are empty
+    /// (waking as soon as a job is enqueued or a delayed job falls due). Delivered jobs stay
+    /// pending until [`ack`](Store::ack), [`retry_later`](Store::retry_later) or
+    /// [`dead_letter`](Store::dead_letter).
+    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueuedJob>>;
+    /// Marks a delivered job done and deletes it. A no-op when it is no longer pending.
+    async fn ack(&self, job: &QueuedJob) -> Result<()>;
+    /// Acks and schedules the job again after `delay` with attempt + 1 (a sorted set of due
+    /// times). A no-op when the job is no longer pending (someone else finished it).
+    async fn retry_later(&self, job: &QueuedJob, delay: Duration) -> Result<()>;
+    /// Acks and records a dead letter under the job's id (kept until replayed or discarded;
+    /// replaces an earlier one of the same id). A no-op when the job is no longer pending.
+    async fn dead_letter(&self, job: &QueuedJob, error: &str, error_class: &str) -> Result<()>;
+    /// Jobs pending on consumers idle longer than `min_idle` (a crashed worker), handed to
+    /// `consumer` (interactive lane first), at most `max`; each counts as a new attempt.
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueuedJob>>;
+    /// Dead letters matching `query`, newest first.
+    async fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>>;
+    /// The dead letter of job `id`.
+    async fn get_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>>;
+    /// Removes a dead letter and returns it (replay re-enqueues it with attempt reset; discard
+    /// drops it). Only one caller gets it.
+    async fn take_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>>;
+    /// How many jobs are waiting, delayed, pending and dead.
+    async fn queue_depth(&self) -> Result<QueueDepth>;
+
+    /// Appends to the audit log (capped at about `max_len` entries: the oldest are dropped;
+    /// Redis trims whole stream nodes, so a few more may stay).
+    async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()>;
+    /// Audit entries after `after` (exclusive; `None`: from the oldest kept), oldest first, with
+    /// their ids, at most `limit`.
+    async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
+}
+
+/// Ms since the Unix epoch by this process's clock (for informational times: enqueued, failed).
+pub(crate) fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
 }

@@ -3,8 +3,12 @@
 //!
 //! Same semantics as Redis: every call is atomic (one mutex, never held across an `.await`),
 //! TTLs are whole milliseconds measured on [`tokio::time::Instant`] (so tests can use
-//! `tokio::time::pause()`), fencing tokens come from one counter that outlives the locks. State lives in the process: one instance is one connection name, nothing is shared
-//! between replicas and nothing survives a restart.
+//! `tokio::time::pause()`), fencing tokens come from one counter that outlives the locks.
+//! State lives in the process: one instance is one connection name, nothing is shared between
+//! replicas and nothing survives a restart. The job queue lives in [`queue`]. Consumers are
+//! not recorded: whoever holds a delivered job may ack it, as in Redis.
+
+mod queue;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -13,12 +17,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::{ttl_millis, Lease, Link, Result, Store, StoreError};
+use crate::{
+    ttl_millis, DeadLetter, DeadLetterQuery, Lane, Lease, Link, NewJob, QueueDepth, QueuedJob,
+    Result, Store, StoreError,
+};
+use queue::MemoryQueue;
 
 /// In-process [`Store`]; share one through an `Arc`.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    queue: MemoryQueue,
 }
 
 #[derive(Debug, Default)]
@@ -251,5 +260,77 @@ impl Store for MemoryStore {
             .get(name)
             .filter(|v| v.is_live())
             .map(|v| v.value.clone()))
+    }
+
+    async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()> {
+        self.queue.enqueue(lane, job);
+        Ok(())
+    }
+
+    async fn enqueue_delayed(
+        &self,
+        lane: Lane,
+        job: &NewJob,
+        attempt: u32,
+        delay: Duration,
+    ) -> Result<()> {
+        self.queue.enqueue_delayed(lane, job, attempt, delay);
+        Ok(())
+    }
+
+    /// Consumers are not recorded (see the module doc), so `consumer` only names the caller.
+    async fn dequeue(
+        &self,
+        _consumer: &str,
+        max: usize,
+        block: Duration,
+    ) -> Result<Vec<QueuedJob>> {
+        self.queue.dequeue(max, block).await
+    }
+
+    async fn ack(&self, job: &QueuedJob) -> Result<()> {
+        self.queue.ack(job)
+    }
+
+    async fn retry_later(&self, job: &QueuedJob, delay: Duration) -> Result<()> {
+        self.queue.retry_later(job, delay)
+    }
+
+    async fn dead_letter(&self, job: &QueuedJob, error: &str, error_class: &str) -> Result<()> {
+        self.queue.dead_letter(job, error, error_class)
+    }
+
+    async fn reclaim(
+        &self,
+        _consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueuedJob>> {
+        Ok(self.queue.reclaim(min_idle, max))
+    }
+
+    async fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>> {
+        Ok(self.queue.dead_letters(query))
+    }
+
+    async fn get_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>> {
+        Ok(self.queue.get_dead_letter(id))
+    }
+
+    async fn take_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>> {
+        Ok(self.queue.take_dead_letter(id))
+    }
+
+    async fn queue_depth(&self) -> Result<QueueDepth> {
+        Ok(self.queue.queue_depth())
+    }
+
+    async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()> {
+        self.queue.append_audit(entry, max_len);
+        Ok(())
+    }
+
+    async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        self.queue.audit(after, limit)
     }
 }

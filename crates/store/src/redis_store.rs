@@ -12,6 +12,8 @@
 //! - `idem:<key>` holds the stored answer bytes, with the record TTL.
 //! - `sem:<name>` is a sorted set of slot ids scored by their expiry in server-clock ms.
 //! - `status:<name>` holds a status value, with its TTL.
+//! - `queue:*`, `dead*` and `audit`: the job queue, dead letters and audit log, described in
+//!   [`queue`] and [`dead`].
 //!
 //! # Why Lua
 //! Every check-then-write here (compare the token, then write) must be atomic, and every call
@@ -31,15 +33,24 @@
 //! The reverse key of an earlier link is read from the stored JSON inside the script, so it is
 //! not declared in `KEYS`; it shares the hash tag, hence the slot, of the declared keys.
 
+mod dead;
+mod entry;
+mod queue;
+mod waiters;
+
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
-use crate::{ttl_millis, Keys, Lease, Link, Result, Store, StoreError};
+use crate::{
+    ttl_millis, DeadLetter, DeadLetterQuery, Keys, Lane, Lease, Link, NewJob, QueueDepth,
+    QueuedJob, Result, Store, StoreError,
+};
+use waiters::Waiters;
 
 /// Lua that seeds the fence counter `KEYS[1]` from the server clock (µs) when it is missing.
 const SEED_FENCE: &str = r"
@@ -49,8 +60,14 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 ";
 
-/// KEYS: fence. Seeds the counter at connect, so the first lock adds no lasting key.
-static INIT: LazyLock<Script> = LazyLock::new(|| Script::new(&format!("{SEED_FENCE}return 1")));
+/// KEYS: fence, interactive lane, batch lane. Seeds the counter at connect, so the first lock
+/// adds no lasting key, and creates the lanes with their consumer group.
+static INIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{SEED_FENCE}{}ensure_group(KEYS[2])\nensure_group(KEYS[3])\nreturn 1",
+        queue::ENSURE_GROUP
+    ))
+});
 
 /// KEYS: fence, lock. ARGV: ttl ms. Reply: the new token, or nil when the lock is held.
 static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
@@ -154,6 +171,8 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 pub struct RedisStore {
     connection: ConnectionManager,
     keys: Keys,
+    /// Connections of their own for `dequeue`'s blocking waits.
+    waiters: Arc<Waiters>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -171,9 +190,18 @@ impl RedisStore {
     pub async fn connect(url: &str, connection: &str) -> Result<Self> {
         let keys = Keys::new(connection)?;
         let client = redis::Client::open(url)?;
-        let mut connection = ConnectionManager::new(client).await?;
-        let _: i64 = INIT.key(keys.fence()).invoke_async(&mut connection).await?;
-        Ok(Self { connection, keys })
+        let mut connection = ConnectionManager::new(client.clone()).await?;
+        let _: i64 = INIT
+            .key(keys.fence())
+            .key(keys.queue(Lane::Interactive))
+            .key(keys.queue(Lane::Batch))
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(Self {
+            connection,
+            keys,
+            waiters: Arc::new(Waiters::new(client)),
+        })
     }
 
     /// The key layout of this store's connection name.
@@ -338,5 +366,68 @@ impl Store for RedisStore {
 
     async fn status(&self, name: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.connection.clone().get(self.keys.status(name)).await?)
+    }
+
+    async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()> {
+        queue::enqueue(self, lane, job).await
+    }
+
+    async fn enqueue_delayed(
+        &self,
+        lane: Lane,
+        job: &NewJob,
+        attempt: u32,
+        delay: Duration,
+    ) -> Result<()> {
+        queue::enqueue_delayed(self, lane, job, attempt, delay).await
+    }
+
+    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueuedJob>> {
+        queue::dequeue(self, consumer, max, block).await
+    }
+
+    async fn ack(&self, job: &QueuedJob) -> Result<()> {
+        queue::ack(self, job).await
+    }
+
+    async fn retry_later(&self, job: &QueuedJob, delay: Duration) -> Result<()> {
+        queue::retry_later(self, job, delay).await
+    }
+
+    async fn dead_letter(&self, job: &QueuedJob, error: &str, error_class: &str) -> Result<()> {
+        dead::dead_letter(self, job, error, error_class).await
+    }
+
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueuedJob>> {
+        queue::reclaim(self, consumer, min_idle, max).await
+    }
+
+    async fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>> {
+        dead::dead_letters(self, query).await
+    }
+
+    async fn get_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>> {
+        dead::get_dead_letter(self, id).await
+    }
+
+    async fn take_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>> {
+        dead::take_dead_letter(self, id).await
+    }
+
+    async fn queue_depth(&self) -> Result<QueueDepth> {
+        queue::queue_depth(self).await
+    }
+
+    async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()> {
+        dead::append_audit(self, entry, max_len).await
+    }
+
+    async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        dead::audit(self, after, limit).await
     }
 }

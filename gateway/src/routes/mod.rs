@@ -14,10 +14,12 @@ use tonic::metadata::MetadataValue;
 use crate::middleware::{self, Trace};
 use crate::{ApiError, Gateway};
 
+pub(crate) mod jobs;
 pub(crate) mod links;
 pub(crate) mod ops;
 pub(crate) mod sync;
 
+pub use jobs::{DeadLetterJson, JobJson, QueueDepthJson};
 pub use links::LinkJson;
 pub use ops::{BackfillJson, GovernanceJson, StartBackfill};
 pub use sync::{FieldChangeJson, NetSuiteEvent, SyncResultJson};
@@ -34,6 +36,17 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/v1/backfills/accounts", post(ops::start_account_backfill))
         .route("/v1/backfills/{id}", get(ops::get_backfill))
         .route("/v1/governance", get(ops::governance))
+        .route("/v1/jobs/{id}", get(jobs::get_job))
+        .route("/v1/dead-letters", get(jobs::list_dead_letters))
+        .route(
+            "/v1/dead-letters/{id}",
+            get(jobs::get_dead_letter).delete(jobs::discard_dead_letter),
+        )
+        .route(
+            "/v1/dead-letters/{id}/replay",
+            post(jobs::replay_dead_letter),
+        )
+        .route("/v1/queue", get(jobs::queue_depth))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route(

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use isthmus_proto::common::v1::{SyncOptions, SyncResult};
+use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::{ChangeType, SyncAccountRequest, SyncCustomerRequest};
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
@@ -18,7 +18,7 @@ use crate::{ApiError, Gateway};
 /// A sync result as JSON: field values are JSON values, the outcome a lower-case word.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SyncResultJson {
-    /// created | updated | unchanged | skipped | conflict | failed
+    /// created | updated | unchanged | skipped | conflict | failed | queued (202: see `job_id`)
     pub outcome: String,
     pub flow: String,
     pub salesforce_id: String,
@@ -28,6 +28,9 @@ pub struct SyncResultJson {
     pub changes: Vec<FieldChangeJson>,
     pub warnings: Vec<String>,
     pub trace_id: String,
+    /// The queue job that ran or will run this sync (follow it with `GET /v1/jobs/{id}`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub job_id: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -71,6 +74,7 @@ impl From<SyncResult> for SyncResultJson {
                 .collect(),
             warnings: r.warnings,
             trace_id: r.trace_id,
+            job_id: r.job_id,
         }
     }
 }
@@ -82,6 +86,40 @@ pub struct SyncQuery {
     /// Return the diff and the matching rule; write nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// `sync` (default): wait for the result up to the deadline, then answer 202 with the job;
+    /// `async`: answer 202 with the job at once.
+    #[serde(default)]
+    pub mode: SyncMode,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    #[default]
+    Sync,
+    Async,
+}
+
+impl SyncQuery {
+    fn options(&self) -> SyncOptions {
+        let delivery = match self.mode {
+            SyncMode::Sync => Delivery::Unspecified,
+            SyncMode::Async => Delivery::Async,
+        };
+        SyncOptions {
+            dry_run: self.dry_run,
+            delivery: delivery as i32,
+        }
+    }
+}
+
+/// 202 for a sync accepted as a job that has not finished, 200 for a finished one.
+fn status_of(result: &SyncResultJson) -> StatusCode {
+    if result.outcome == "queued" {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// "Sync to NetSuite" for one account.
@@ -127,8 +165,10 @@ pub async fn sync_account(
             .await
             .map_err(|e| store_error(e, &trace_id))?
         {
+            let status = serde_json::from_slice::<SyncResultJson>(&stored)
+                .map_or(StatusCode::OK, |r| status_of(&r));
             let mut response = (
-                StatusCode::OK,
+                status,
                 [(axum::http::header::CONTENT_TYPE, "application/json")],
                 stored,
             )
@@ -142,9 +182,7 @@ pub async fn sync_account(
     }
     let message = SyncAccountRequest {
         account_id: id.to_string(),
-        options: Some(SyncOptions {
-            dry_run: query.dry_run,
-        }),
+        options: Some(query.options()),
     };
     let result = gateway
         .customers
@@ -153,7 +191,9 @@ pub async fn sync_account(
         .await
         .map_err(|s| ApiError::from_status(&s, &trace_id))?
         .into_inner();
-    let body = serde_json::to_vec(&SyncResultJson::from(result)).unwrap_or_default();
+    let result = SyncResultJson::from(result);
+    let status = status_of(&result);
+    let body = serde_json::to_vec(&result).unwrap_or_default();
     if let Some(key) = &store_key {
         gateway
             .store
@@ -162,7 +202,7 @@ pub async fn sync_account(
             .map_err(|e| store_error(e, &trace_id))?;
     }
     Ok((
-        StatusCode::OK,
+        status,
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body,
     )
@@ -192,7 +232,7 @@ pub async fn netsuite_event(
     Extension(trace): Extension<Trace>,
     uri: axum::http::Uri,
     ApiJson(event): ApiJson<NetSuiteEvent>,
-) -> Result<Json<SyncResultJson>, ApiError> {
+) -> Result<(StatusCode, Json<SyncResultJson>), ApiError> {
     let trace_id = trace.0.trace_id.clone();
     let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
     let id = match &event.id {
@@ -243,9 +283,7 @@ pub async fn netsuite_event(
     };
     let message = SyncCustomerRequest {
         customer_id: id,
-        options: Some(SyncOptions {
-            dry_run: query.dry_run,
-        }),
+        options: Some(query.options()),
         change: change as i32,
     };
     let result = gateway
@@ -255,7 +293,8 @@ pub async fn netsuite_event(
         .await
         .map_err(|s| ApiError::from_status(&s, &trace_id))?
         .into_inner();
-    Ok(Json(result.into()))
+    let result = SyncResultJson::from(result);
+    Ok((status_of(&result), Json(result)))
 }
 
 /// The `Idempotency-Key` header, when present: 1 to 255 visible ASCII characters.

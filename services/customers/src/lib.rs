@@ -7,19 +7,24 @@
 
 use std::future::Future;
 
+pub mod jobs;
+
 use isthmus_engine::customers::backfill::BackfillOptions;
 use isthmus_engine::customers::jobs::BackfillJob;
 use isthmus_engine::customers::{is_netsuite_id, CustomerChange, CustomerFlows};
 use isthmus_engine::governance::SalesforceAllocation;
-use isthmus_proto::common::v1::SyncResult;
+use isthmus_engine::work::{Dispatcher, SyncJob};
+use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::customer_sync_server::{CustomerSync, CustomerSyncServer};
 use isthmus_proto::customers::v1::{
     get_link_request, Backfill, ChangeType, GetBackfillRequest, GetLinkRequest, Link,
     StartAccountBackfillRequest, SyncAccountRequest, SyncCustomerRequest,
 };
+use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
 use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::{ErrorCode, FILE_DESCRIPTOR_SET};
 use isthmus_salesforce::id::SalesforceId;
+use isthmus_store::Lane;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
@@ -28,21 +33,49 @@ const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 pub struct CustomerSyncService {
     flows: CustomerFlows,
+    dispatcher: Dispatcher,
     allocation: SalesforceAllocation,
     backfill_concurrency: usize,
+}
+
+/// How a sync request asks to be delivered.
+fn is_async(options: Option<&SyncOptions>) -> bool {
+    options.is_some_and(|o| o.delivery == Delivery::Async as i32)
 }
 
 impl CustomerSyncService {
     pub fn new(
         flows: CustomerFlows,
+        dispatcher: Dispatcher,
         allocation: SalesforceAllocation,
         backfill_concurrency: usize,
     ) -> Self {
         Self {
             flows,
+            dispatcher,
             allocation,
             backfill_concurrency,
         }
+    }
+
+    /// A dry run inline; otherwise queued at once (async) or run inline up to the wait.
+    async fn deliver(
+        &self,
+        job: SyncJob,
+        options: Option<&SyncOptions>,
+        dry_run: impl std::future::Future<Output = isthmus_engine::Result<SyncResult>>,
+        trace_id: &str,
+    ) -> Result<SyncResult, Status> {
+        if options.is_some_and(|o| o.dry_run) {
+            return Ok(dry_run.await?);
+        }
+        if is_async(options) {
+            return Ok(self
+                .dispatcher
+                .submit(Lane::Interactive, job, trace_id)
+                .await?);
+        }
+        Ok(self.dispatcher.run_or_queue(job, trace_id).await?)
     }
 }
 
@@ -96,8 +129,13 @@ impl CustomerSync for CustomerSyncService {
         let trace_id = trace_id_of(request.metadata());
         let request = request.into_inner();
         let id = parse_account_id(&request.account_id)?;
-        let dry_run = request.options.is_some_and(|o| o.dry_run);
-        let result = self.flows.sync_account(&id, dry_run, &trace_id).await?;
+        let job = SyncJob::Account {
+            account_id: id.to_string(),
+        };
+        let dry_run = self.flows.sync_account(&id, true, &trace_id);
+        let result = self
+            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .await?;
         Ok(Response::new(result))
     }
 
@@ -126,10 +164,15 @@ impl CustomerSync for CustomerSyncService {
                     .status(format!("unknown change type {}", request.change)))
             }
         };
-        let dry_run = request.options.is_some_and(|o| o.dry_run);
-        let result = self
+        let job = SyncJob::Customer {
+            customer_id: request.customer_id.clone(),
+            delete: change == CustomerChange::Delete,
+        };
+        let dry_run = self
             .flows
-            .sync_customer(&request.customer_id, change, dry_run, &trace_id)
+            .sync_customer(&request.customer_id, change, true, &trace_id);
+        let result = self
+            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
             .await?;
         Ok(Response::new(result))
     }
@@ -211,6 +254,7 @@ pub enum ServeError {
 pub async fn run(
     listener: TcpListener,
     service: CustomerSyncService,
+    jobs: jobs::JobQueueService,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -220,12 +264,17 @@ pub async fn run(
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    health_reporter
+        .set_serving::<JobQueueServer<jobs::JobQueueService>>()
+        .await;
+    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
     let service = CustomerSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
     tracing::info!(addr = ?listener.local_addr().ok(), "customers service listening");
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
         .add_service(service)
+        .add_service(jobs)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             shutdown,

@@ -4,9 +4,10 @@
 //! an unused nonce, then recomputes the signature over the method, the base URL (scheme, lower-case
 //! host with any non-default port, path) and every `oauth_*` parameter that arrived (except `realm`
 //! and `oauth_signature`) plus the query parameters, sorted and RFC 3986-encoded. An
-//! `oauth_body_hash` (the OAuth Request Body Hash extension: base64 SHA-256 of the body, matching
-//! HMAC-SHA256) is signed over like any `oauth_*` parameter and must match the body. Every failure
-//! is the same 401 `INVALID_LOGIN`, as NetSuite gives nothing away.
+//! `oauth_body_hash` (the OAuth Request Body Hash extension) is signed over like any `oauth_*`
+//! parameter and must match the body: base64 SHA-256 (the digest matching HMAC-SHA256) or SHA-1,
+//! which Authlib-based clients such as the `netsuite` Python package send with any method. Every
+//! failure is the same 401 `INVALID_LOGIN`, as NetSuite gives nothing away.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -184,9 +185,7 @@ impl Verifier {
             .ok_or_else(fail)?;
         let signature = header.get("oauth_signature").ok_or_else(fail)?;
         if let Some(claimed) = header.get("oauth_body_hash") {
-            let body = request.body.unwrap_or_default();
-            let actual = STANDARD.encode(<sha2::Sha256 as sha2::Digest>::digest(body));
-            if !constant_time_eq(actual.as_bytes(), claimed.as_bytes()) {
+            if !body_hash_matches(claimed, request.body.unwrap_or_default()) {
                 return Err(fail());
             }
         }
@@ -224,6 +223,14 @@ impl Verifier {
 }
 
 /// `scheme://host[:port]/path` with the host lower-cased and the scheme's default port dropped.
+/// Whether `claimed` is the base64 SHA-256 or SHA-1 digest of `body`.
+fn body_hash_matches(claimed: &str, body: &[u8]) -> bool {
+    let sha256 = STANDARD.encode(<sha2::Sha256 as sha2::Digest>::digest(body));
+    let sha1 = STANDARD.encode(<sha1::Sha1 as sha1::Digest>::digest(body));
+    constant_time_eq(sha256.as_bytes(), claimed.as_bytes())
+        || constant_time_eq(sha1.as_bytes(), claimed.as_bytes())
+}
+
 pub fn base_url(scheme: &str, host: &str, path: &str) -> String {
     let scheme = scheme.to_ascii_lowercase();
     let host = host.to_ascii_lowercase();

@@ -1,10 +1,11 @@
 //! Salesforce OAuth 2.0: the token endpoint (client credentials, username-password and JWT bearer
-//! flows, client credentials in the form or as HTTP Basic auth) and the session check every REST
-//! call passes, which also spends the daily API allocation and reports it in `Sforce-Limit-Info`.
+//! flows, client credentials in the form or as HTTP Basic auth), token revocation, and the session
+//! check every REST call passes, which also spends the daily API allocation and reports it in
+//! `Sforce-Limit-Info`.
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -56,6 +57,22 @@ pub async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap, body: Byt
         return oauth_error("invalid_grant", "authentication failure");
     }
     issue_token(&sandbox, &headers, true)
+}
+
+/// `POST /services/oauth2/revoke` (form `token=`) or `GET …/revoke?token=`: ends the session.
+/// 200 with an empty body; 400 `invalid_token` for a token that is not a live session.
+pub async fn revoke(State(sandbox): State<Sandbox>, uri: Uri, body: Bytes) -> Response {
+    let token = [uri.query().unwrap_or("").as_bytes(), &body[..]]
+        .into_iter()
+        .flat_map(url::form_urlencoded::parse)
+        .find(|(name, _)| name == "token")
+        .map(|(_, token)| token.into_owned());
+    let revoked = token.is_some_and(|token| sandbox.inner.org.tokens().remove(token.trim()));
+    if revoked {
+        StatusCode::OK.into_response()
+    } else {
+        oauth_error("invalid_token", "invalid token")
+    }
 }
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";

@@ -1,6 +1,6 @@
-//! The simulated Salesforce org: OAuth token endpoint (client credentials, password, JWT bearer)
-//! and the REST API under `/services/data/vNN.N/` (query, sObject CRUD, upsert by external id,
-//! sObject Collections, Composite, updated/deleted, limits), backed by SQLite.
+//! The simulated Salesforce org: OAuth token endpoint (client credentials, password, JWT bearer),
+//! token revocation and the REST API under `/services/data/vNN.N/` (query, sObject CRUD, upsert
+//! by external id, sObject Collections, Composite, updated/deleted, limits), backed by SQLite.
 //!
 //! Every REST call goes through one routing table ([`rest`]), whether it arrives over HTTP or as a
 //! Composite subrequest. Every call counts against the daily API allocation ([`allocation`]).
@@ -214,6 +214,10 @@ pub fn router(sandbox: Sandbox) -> Router {
         ));
     let routes = Router::new()
         .route("/services/oauth2/token", post(auth::token))
+        .route(
+            "/services/oauth2/revoke",
+            get(auth::revoke).post(auth::revoke),
+        )
         .route("/services/data", get(metadata::versions))
         .merge(api)
         .with_state(sandbox.clone());

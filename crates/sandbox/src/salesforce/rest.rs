@@ -7,7 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{Map, Value};
@@ -24,6 +24,8 @@ pub struct Request {
     pub segments: Vec<String>,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// The query batch size asked for in `Sforce-Query-Options: batchSize=N` (direct calls only).
+    pub batch_size: Option<usize>,
 }
 
 impl Request {
@@ -51,6 +53,7 @@ impl Request {
                 segments,
                 query,
                 body,
+                batch_size: None,
             },
         ))
     }
@@ -208,6 +211,7 @@ pub async fn serve(
     State(sandbox): State<Sandbox>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let body = match parse_json(&body) {
@@ -215,9 +219,10 @@ pub async fn serve(
         Err(error) => return error.into_response(),
     };
     let url = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
-    let Some((version, request)) = Request::parse(method, url, body) else {
+    let Some((version, mut request)) = Request::parse(method, url, body) else {
         return ApiError::not_found().into_response();
     };
+    request.batch_size = query::batch_size(&headers);
     let org = &sandbox.inner.org;
     let mut db = org.db();
     let mut call = Call {

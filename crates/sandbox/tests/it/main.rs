@@ -2,6 +2,7 @@
 //! with reqwest, as a vendor client would.
 
 mod calls;
+mod client_compat;
 mod faults;
 mod harness;
 mod https;

@@ -249,3 +249,28 @@ async fn a_body_hash_is_signed_over_and_must_match_the_body() {
     assert_eq!(send(tampered, hash).await.unwrap().status(), 401);
     assert_eq!(h.sandbox.ns_records("customer").len(), 1);
 }
+
+#[tokio::test]
+async fn a_body_hash_may_be_the_sha1_digest_authlib_clients_send() {
+    // Authlib (under the `netsuite` Python package) hashes the body with SHA-1 even when it signs
+    // with HMAC-SHA256.
+    let h = empty().await;
+    let url = format!("{}/services/rest/record/v1/customer", h.ns);
+    let body = json!({ "companyName": "Sha One Ltd" }).to_string();
+    let sha1 = STANDARD.encode(sha1::Sha1::digest(body.as_bytes()));
+    let send = |body: String| {
+        h.http
+            .post(&url)
+            .header(
+                "authorization",
+                authorization_with_body_hash("POST", &url, &sha1),
+            )
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_eq!(send(body).await.unwrap().status(), 204);
+    let tampered = json!({ "companyName": "Sha Two Ltd" }).to_string();
+    assert_eq!(send(tampered).await.unwrap().status(), 401);
+    assert_eq!(h.sandbox.ns_records("customer").len(), 1);
+}

@@ -4,6 +4,9 @@
 //! when records change meanwhile. A child subquery with more rows than the child page size
 //! (200, as in Salesforce) comes back with `done: false` and its own `nextRecordsUrl`, served by the
 //! same locator endpoint.
+//!
+//! A page holds the org's page size (2000, as in Salesforce), or the batch size a client asks for
+//! with `Sforce-Query-Options: batchSize=N`, which Salesforce bounds to 200..=2000.
 
 mod rows;
 
@@ -18,6 +21,21 @@ use super::soql::{self, Scope};
 use super::{ids, Org};
 pub use rows::attributes;
 use rows::Output;
+
+/// The bounds Salesforce puts on a requested `batchSize`.
+const BATCH_SIZES: std::ops::RangeInclusive<usize> = 200..=2000;
+
+/// The batch size in a `Sforce-Query-Options: batchSize=N` header, within [`BATCH_SIZES`].
+pub fn batch_size(headers: &axum::http::HeaderMap) -> Option<usize> {
+    let options = headers.get("sforce-query-options")?.to_str().ok()?;
+    let size = options.split(',').find_map(|option| {
+        let (name, value) = option.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("batchSize")
+            .then(|| value.trim().parse::<usize>().ok())?
+    })?;
+    Some(size.clamp(*BATCH_SIZES.start(), *BATCH_SIZES.end()))
+}
 
 /// Salesforce keeps at most a handful of open cursors per user; older ones expire.
 const MAX_OPEN_CURSORS: usize = 50;
@@ -43,20 +61,16 @@ pub fn query(call: &mut Call, request: &Request, all_rows: bool) -> Result<Reply
     let scope = if all_rows { Scope::All } else { Scope::Live };
     let plan = soql::compile(soql, scope)?;
     let result = rows::run(call.org, call.db, &plan, &call.version)?;
+    let page_size = request.batch_size.unwrap_or(call.org.page_size);
     Ok(Reply::ok(match result {
         Output::Count(total) => json!({ "totalSize": total, "done": true, "records": [] }),
         Output::Records(mut records) => {
             if plan.offset.is_some() {
                 // With OFFSET there is no cursor: only the first batch comes back.
-                records.truncate(call.org.page_size);
+                records.truncate(page_size);
             }
-            call.org.page(
-                &call.version,
-                Arc::new(records),
-                0,
-                None,
-                call.org.page_size,
-            )
+            call.org
+                .page(&call.version, Arc::new(records), 0, None, page_size)
         }
     }))
 }

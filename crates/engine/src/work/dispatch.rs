@@ -1,0 +1,204 @@
+//! How a sync request becomes work: run at once, or queued.
+//!
+//! An interactive sync (a button, a NetSuite event) runs inline first, because most finish well
+//! inside Apex's callout budget and a request that fails for good (an unknown record) should be
+//! answered at once and leave nothing behind. Only when the inline run fails with a retryable
+//! error, or does not finish within `sync_wait`, does the request become a durable job:
+//! - retryable failure: a job record and a retry scheduled after the backoff;
+//! - deadline passed: a job record (`running`) and a safety-net job scheduled after the record
+//!   lock's lease; the inline run goes on and writes the record when it ends, and the safety net
+//!   then finds the job settled and skips it, or, if this process died meanwhile, runs it.
+//!   Either way the caller holds a job id for `GET /v1/jobs/{id}` and nothing is lost.
+//!
+//! `Delivery::Async` skips the inline run and queues the job at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use isthmus_proto::common::v1::{Outcome, SyncResult};
+use isthmus_salesforce::id::SalesforceId;
+use isthmus_store::{Lane, NewJob, Store};
+
+use super::record::{JobRecord, JobState, SyncJob};
+use super::worker::RetryPolicy;
+use crate::customers::{CustomerChange, CustomerFlows};
+use crate::error::{EngineError, Result};
+
+/// Runs one sync job's work through the flows (shared by the inline path and the worker).
+pub async fn run_sync(flows: &CustomerFlows, job: &SyncJob, trace_id: &str) -> Result<SyncResult> {
+    match job {
+        SyncJob::Account { account_id } => {
+            let id = SalesforceId::parse(account_id).map_err(|e| {
+                EngineError::InvalidArgument(format!("account id {account_id:?}: {e}"))
+            })?;
+            flows.sync_account(&id, false, trace_id).await
+        }
+        SyncJob::Customer {
+            customer_id,
+            delete,
+        } => {
+            let change = if *delete {
+                CustomerChange::Delete
+            } else {
+                CustomerChange::Upsert
+            };
+            flows
+                .sync_customer(customer_id, change, false, trace_id)
+                .await
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    flows: CustomerFlows,
+    store: Arc<dyn Store>,
+    policy: RetryPolicy,
+    sync_wait: Duration,
+    job_ttl: Duration,
+    safety_delay: Duration,
+}
+
+impl Dispatcher {
+    pub fn new(
+        flows: CustomerFlows,
+        policy: RetryPolicy,
+        sync_wait: Duration,
+        job_ttl: Duration,
+        safety_delay: Duration,
+    ) -> Self {
+        Self {
+            store: flows.store().clone(),
+            flows,
+            policy,
+            sync_wait,
+            job_ttl,
+            safety_delay,
+        }
+    }
+
+    /// Queues `job` on `lane` now and answers `QUEUED` with its id.
+    pub async fn submit(&self, lane: Lane, job: SyncJob, trace_id: &str) -> Result<SyncResult> {
+        let record = self.new_record(&job, trace_id, JobState::Queued).await?;
+        self.store
+            .enqueue(lane, &self.new_job(&record, &job))
+            .await?;
+        Ok(queued(&record, &job))
+    }
+
+    /// Runs `job` inline for up to `sync_wait`, queueing it only when it must (see the module doc).
+    pub async fn run_or_queue(&self, job: SyncJob, trace_id: &str) -> Result<SyncResult> {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<SyncResult>>();
+        let inline = {
+            let flows = self.flows.clone();
+            let job = job.clone();
+            let trace_id = trace_id.to_string();
+            tokio::spawn(async move {
+                let outcome = run_sync(&flows, &job, &trace_id).await;
+                let _ = done_tx.send(outcome);
+            })
+        };
+        let mut done_rx = done_rx;
+        match tokio::time::timeout(self.sync_wait, &mut done_rx).await {
+            Ok(Ok(Ok(result))) => Ok(result),
+            Ok(Ok(Err(err))) if err.is_retryable() => {
+                let record = self.new_record(&job, trace_id, JobState::Retrying).await?;
+                let delay = self.policy.delay(1);
+                self.store
+                    .enqueue_delayed(Lane::Interactive, &self.new_job(&record, &job), 2, delay)
+                    .await?;
+                tracing::info!(job = %record.id, %err, "sync failed; queued for retry");
+                Ok(queued(&record, &job))
+            }
+            Ok(Ok(Err(err))) => Err(err),
+            Ok(Err(_)) => Err(EngineError::Unprocessable(
+                "the sync ended without an answer".into(),
+            )),
+            Err(_) => {
+                // Past the deadline: make it durable, answer with the job, let the run finish.
+                let record = self.new_record(&job, trace_id, JobState::Running).await?;
+                self.store
+                    .enqueue_delayed(
+                        Lane::Interactive,
+                        &self.new_job(&record, &job),
+                        2,
+                        self.safety_delay,
+                    )
+                    .await?;
+                let (store, ttl, policy, mut settled) = (
+                    self.store.clone(),
+                    self.job_ttl,
+                    self.policy.clone(),
+                    record.clone(),
+                );
+                tokio::spawn(async move {
+                    let outcome = match done_rx.await {
+                        Ok(outcome) => outcome,
+                        Err(_) => return, // the run panicked: the safety net runs the job
+                    };
+                    match outcome {
+                        Ok(result) => {
+                            settled.state = JobState::Done;
+                            settled.result = Some(result);
+                        }
+                        // The safety-net job retries it.
+                        Err(err) if err.is_retryable() && policy.allows_retry(1, true) => {
+                            settled.state = JobState::Retrying;
+                            settled.error = Some(err.to_string());
+                        }
+                        Err(err) => {
+                            settled.state = JobState::Dead;
+                            settled.error_code = Some(err.code().as_str().to_string());
+                            settled.error = Some(err.to_string());
+                        }
+                    }
+                    settled.attempts = 1;
+                    if let Err(err) = settled.save(store.as_ref(), ttl).await {
+                        tracing::warn!(%err, job = %settled.id, "saving the job's outcome failed");
+                    }
+                });
+                drop(inline);
+                Ok(queued(&record, &job))
+            }
+        }
+    }
+
+    async fn new_record(
+        &self,
+        job: &SyncJob,
+        trace_id: &str,
+        state: JobState,
+    ) -> Result<JobRecord> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let mut record = JobRecord::new(&id, job.kind(), trace_id);
+        record.state = state;
+        record.save(self.store.as_ref(), self.job_ttl).await?;
+        Ok(record)
+    }
+
+    fn new_job(&self, record: &JobRecord, job: &SyncJob) -> NewJob {
+        NewJob {
+            id: record.id.clone(),
+            kind: job.kind().to_string(),
+            payload: serde_json::to_vec(job).unwrap_or_default(),
+            trace_id: record.trace_id.clone(),
+        }
+    }
+}
+
+/// The answer for a job that has not finished: `QUEUED` with the job id.
+fn queued(record: &JobRecord, job: &SyncJob) -> SyncResult {
+    let (salesforce_id, netsuite_id) = match job {
+        SyncJob::Account { account_id } => (account_id.clone(), String::new()),
+        SyncJob::Customer { customer_id, .. } => (String::new(), customer_id.clone()),
+    };
+    SyncResult {
+        outcome: Outcome::Queued as i32,
+        flow: record.kind.clone(),
+        salesforce_id,
+        netsuite_id,
+        trace_id: record.trace_id.clone(),
+        job_id: record.id.clone(),
+        ..Default::default()
+    }
+}

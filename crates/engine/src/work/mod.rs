@@ -1,0 +1,25 @@
+//! Work through the queue: every write a caller asks for becomes a job on a Redis Streams lane
+//! (interactive for buttons and events, batch for backfills and schedules), run by a [`Worker`]
+//! in whichever replica takes it, retried with backoff and jitter while the error is
+//! retryable, and dead-lettered after the last attempt.
+//!
+//! - [`JobRecord`]: what `GET /v1/jobs/{id}` shows: state, attempts, result or error, trace id.
+//!   Kept as a status value in the store for `queue.job_ttl_s`.
+//! - [`SyncJob`]: the payload of a sync job.
+//! - [`Worker`]: the loop that takes jobs, runs them through the flows and settles them.
+//!
+//! Delivery is at least once: a worker that dies between finishing a job and acknowledging it
+//! leaves the job pending, and another worker reclaims it after `queue.reclaim_idle_ms`. Every
+//! effect is idempotent (upserts by external id, content-hash echo suppression), so a job run
+//! twice writes once.
+
+mod dispatch;
+mod record;
+mod worker;
+
+pub use dispatch::{run_sync, Dispatcher};
+
+pub use record::{
+    is_job_id, JobRecord, JobState, SyncJob, JOB_KIND_SYNC_ACCOUNT, JOB_KIND_SYNC_CUSTOMER,
+};
+pub use worker::{RetryPolicy, Worker};

@@ -1,0 +1,107 @@
+//! Job records and sync job payloads.
+
+use std::time::Duration;
+
+use isthmus_proto::common::v1::SyncResult;
+use isthmus_store::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+pub const JOB_KIND_SYNC_ACCOUNT: &str = "customers.sync_account";
+pub const JOB_KIND_SYNC_CUSTOMER: &str = "customers.sync_customer";
+
+/// The payload of a sync job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SyncJob {
+    /// Salesforce Account → NetSuite customer (18-character id).
+    Account { account_id: String },
+    /// NetSuite customer → Salesforce Account; `delete` for a deleted customer.
+    Customer { customer_id: String, delete: bool },
+}
+
+impl SyncJob {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Account { .. } => JOB_KIND_SYNC_ACCOUNT,
+            Self::Customer { .. } => JOB_KIND_SYNC_CUSTOMER,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Queued,
+    Running,
+    Retrying,
+    Done,
+    Dead,
+}
+
+impl JobState {
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Done | Self::Dead)
+    }
+}
+
+/// A job as callers see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: String,
+    pub kind: String,
+    pub state: JobState,
+    pub attempts: u32,
+    /// The sync result, once done.
+    pub result: Option<SyncResult>,
+    /// The last error, while retrying or when dead.
+    pub error: Option<String>,
+    /// The stable code of the error that killed the job.
+    pub error_code: Option<String>,
+    pub trace_id: String,
+    pub updated_at_ms: i64,
+}
+
+fn status_name(id: &str) -> String {
+    format!("job:{id}")
+}
+
+/// A job id: 32 lower-case hex characters.
+pub fn is_job_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+impl JobRecord {
+    pub fn new(id: &str, kind: &str, trace_id: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            kind: kind.to_string(),
+            state: JobState::Queued,
+            attempts: 0,
+            result: None,
+            error: None,
+            error_code: None,
+            trace_id: trace_id.to_string(),
+            updated_at_ms: chrono::Utc::now().timestamp_millis(),
+        }
+    }
+
+    pub async fn save(&mut self, store: &dyn Store, ttl: Duration) -> Result<()> {
+        self.updated_at_ms = chrono::Utc::now().timestamp_millis();
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        Ok(store
+            .put_status(&status_name(&self.id), &bytes, ttl)
+            .await?)
+    }
+
+    pub async fn load(store: &dyn Store, id: &str) -> Result<Option<Self>> {
+        Ok(store
+            .status(&status_name(id))
+            .await?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+}

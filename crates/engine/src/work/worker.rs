@@ -1,0 +1,248 @@
+//! The worker loop: take jobs (interactive lane first), run them through the flows, and settle
+//! each: done, retried later, or dead-lettered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use isthmus_store::{QueuedJob, Store};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::record::{JobRecord, JobState, SyncJob};
+use crate::customers::CustomerFlows;
+use crate::error::{EngineError, Result};
+
+/// How often and how long to retry, by error class.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all for a retryable error (upstream 5xx, timeouts, limits, a held lock).
+    pub retryable_attempts: u32,
+    /// Attempts in all for a permanent error (a record the vendor rejects).
+    pub permanent_attempts: u32,
+    /// First retry delay; each further retry doubles it, up to `max_delay`, with full jitter.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// Whether attempt number `attempt` (1-based) may be followed by another.
+    pub fn allows_retry(&self, attempt: u32, retryable: bool) -> bool {
+        let limit = if retryable {
+            self.retryable_attempts
+        } else {
+            self.permanent_attempts
+        };
+        attempt < limit
+    }
+
+    /// The delay before attempt `attempt + 1`: uniform in [ceiling/2, ceiling], where the ceiling
+    /// doubles from `base_delay` per attempt up to `max_delay` ("equal jitter": spread out, never
+    /// immediate).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(20);
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1 << exponent)
+            .min(self.max_delay);
+        let half = ceiling / 2;
+        half + half.mul_f64(rand::random::<f64>())
+    }
+}
+
+/// Runs jobs from the queue until told to stop.
+pub struct Worker {
+    flows: CustomerFlows,
+    store: Arc<dyn Store>,
+    policy: RetryPolicy,
+    consumer: String,
+    concurrency: usize,
+    job_ttl: Duration,
+    reclaim_idle: Duration,
+}
+
+impl Worker {
+    pub fn new(
+        flows: CustomerFlows,
+        policy: RetryPolicy,
+        concurrency: usize,
+        job_ttl: Duration,
+        reclaim_idle: Duration,
+    ) -> Self {
+        let consumer = format!("worker-{}", uuid::Uuid::new_v4().simple());
+        Self {
+            store: flows.store().clone(),
+            flows,
+            policy,
+            consumer,
+            concurrency: concurrency.max(1),
+            job_ttl,
+            reclaim_idle,
+        }
+    }
+
+    /// Takes and runs jobs until `shutdown`; then stops taking jobs and waits for the ones
+    /// running to finish (a job cut short stays pending and another worker reclaims it).
+    pub async fn run(self, shutdown: CancellationToken) {
+        let this = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(this.concurrency));
+        let mut running = JoinSet::new();
+        let mut next_reclaim = tokio::time::Instant::now();
+        while !shutdown.is_cancelled() {
+            while running.try_join_next().is_some() {}
+            let free = slots.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    _ = running.join_next() => {}
+                    () = shutdown.cancelled() => break,
+                }
+                continue;
+            }
+            let mut jobs = Vec::new();
+            if tokio::time::Instant::now() >= next_reclaim {
+                next_reclaim = tokio::time::Instant::now() + this.reclaim_idle / 2;
+                match this
+                    .store
+                    .reclaim(&this.consumer, this.reclaim_idle, free)
+                    .await
+                {
+                    Ok(reclaimed) => jobs.extend(reclaimed),
+                    Err(err) => tracing::warn!(%err, "reclaiming pending jobs failed"),
+                }
+            }
+            if jobs.is_empty() {
+                let take = this
+                    .store
+                    .dequeue(&this.consumer, free, Duration::from_millis(500));
+                tokio::select! {
+                    taken = take => match taken {
+                        Ok(taken) => jobs = taken,
+                        Err(err) => {
+                            tracing::warn!(%err, "taking jobs failed; retrying shortly");
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    },
+                    () = shutdown.cancelled() => break,
+                }
+            }
+            for job in jobs {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    break;
+                };
+                let this = this.clone();
+                running.spawn(async move {
+                    this.process(job).await;
+                    drop(permit);
+                });
+            }
+        }
+        while running.join_next().await.is_some() {}
+    }
+
+    async fn process(&self, job: QueuedJob) {
+        let mut record = match JobRecord::load(self.store.as_ref(), &job.id).await {
+            // Settled already (the inline run finished before its safety net came due).
+            Ok(Some(record)) if record.state.is_final() => {
+                if let Err(err) = self.store.ack(&job).await {
+                    tracing::warn!(%err, job = %job.id, "acknowledging a settled job failed");
+                }
+                return;
+            }
+            Ok(Some(record)) => record,
+            _ => JobRecord::new(&job.id, &job.kind, &job.trace_id),
+        };
+        record.state = JobState::Running;
+        record.attempts = job.attempt;
+        if let Err(err) = record.save(self.store.as_ref(), self.job_ttl).await {
+            tracing::warn!(%err, job = %job.id, "saving job state failed");
+        }
+        let outcome = self.run_job(&job).await;
+        let settled = match outcome {
+            Ok(result) => {
+                record.state = JobState::Done;
+                record.result = Some(result);
+                record.error = None;
+                self.settle(&mut record, self.store.ack(&job)).await
+            }
+            Err(err) => {
+                let retryable = err.is_retryable();
+                record.error = Some(err.to_string());
+                if self.policy.allows_retry(job.attempt, retryable) {
+                    record.state = JobState::Retrying;
+                    let delay = self.policy.delay(job.attempt);
+                    tracing::info!(job = %job.id, attempt = job.attempt, ?delay, %err, "job failed; retrying");
+                    self.settle(&mut record, self.store.retry_later(&job, delay))
+                        .await
+                } else {
+                    record.state = JobState::Dead;
+                    record.error_code = Some(err.code().as_str().to_string());
+                    let class = if retryable { "retryable" } else { "permanent" };
+                    tracing::warn!(job = %job.id, attempts = job.attempt, %err, "job dead-lettered");
+                    let message = err.to_string();
+                    self.settle(&mut record, self.store.dead_letter(&job, &message, class))
+                        .await
+                }
+            }
+        };
+        if let Err(err) = settled {
+            // The job stays pending and is reclaimed: at least once, never lost.
+            tracing::warn!(%err, job = %job.id, "settling a job failed");
+        }
+    }
+
+    /// Saves the job's record, then acknowledges it in the queue: a crash in between runs the
+    /// job again (harmless), never loses its outcome.
+    async fn settle(
+        &self,
+        record: &mut JobRecord,
+        queue_step: impl std::future::Future<Output = isthmus_store::Result<()>>,
+    ) -> Result<()> {
+        record.save(self.store.as_ref(), self.job_ttl).await?;
+        queue_step.await?;
+        Ok(())
+    }
+
+    async fn run_job(&self, job: &QueuedJob) -> Result<isthmus_proto::common::v1::SyncResult> {
+        let payload: SyncJob = serde_json::from_slice(&job.payload)
+            .map_err(|e| EngineError::InvalidArgument(format!("malformed job payload: {e}")))?;
+        super::dispatch::run_sync(&self.flows, &payload, &job.trace_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            retryable_attempts: 5,
+            permanent_attempts: 1,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+
+    #[test]
+    fn retryable_errors_get_more_attempts_than_permanent_ones() {
+        let p = policy();
+        assert!(p.allows_retry(1, true) && p.allows_retry(4, true));
+        assert!(!p.allows_retry(5, true));
+        assert!(
+            !p.allows_retry(1, false),
+            "a permanent error dead-letters after one attempt"
+        );
+    }
+
+    #[test]
+    fn delays_double_with_jitter_and_stay_under_the_cap() {
+        let p = policy();
+        for attempt in 1..10 {
+            let ceiling =
+                Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_secs(2));
+            for _ in 0..50 {
+                let d = p.delay(attempt);
+                assert!(d >= ceiling / 2 && d <= ceiling, "attempt {attempt}: {d:?}");
+            }
+        }
+    }
+}

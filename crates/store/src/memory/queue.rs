@@ -1,0 +1,339 @@
+//! [`MemoryQueue`]: the job queue, dead letters and audit log of [`MemoryStore`](super::MemoryStore),
+//! with the semantics of the Redis one (see `redis_store::queue`).
+//!
+//! One mutex guards the lanes, the pending jobs, the delayed jobs, the dead letters and the
+//! audit log, so every call is one atomic step, and it is never held across an `.await`. A
+//! blocking `dequeue` waits on a [`Notify`] that every enqueue wakes, with a timeout that ends
+//! when the next delayed job falls due; both run on tokio time, so `tokio::time::pause()` drives
+//! them. Wall-clock times (`enqueued_at_ms`, `failed_at_ms`, entry ids) are the system clock
+//! read once at creation plus tokio time elapsed since, so paused tests see them advance too.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::stream_id::StreamId;
+use crate::{
+    unix_millis, DeadLetter, DeadLetterQuery, Lane, NewJob, QueueDepth, QueuedJob, Result,
+};
+
+#[derive(Debug)]
+pub(super) struct MemoryQueue {
+    state: Mutex<QueueState>,
+    /// Woken by every enqueue.
+    enqueued: Notify,
+    clock: WallClock,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    /// Waiting jobs per lane (in [`Lane::ALL`] order), oldest first, with their entry ids.
+    lanes: [VecDeque<(StreamId, QueuedJob)>; 2],
+    /// Delivered jobs by (lane, entry id).
+    pending: BTreeMap<(usize, StreamId), Pending>,
+    /// Jobs to retry by due time (a sequence keeps equal due times apart).
+    delayed: BTreeMap<(Instant, u64), QueuedJob>,
+    delayed_seq: u64,
+    /// Dead letters by job id, with a sequence that orders letters of the same ms.
+    dead: HashMap<String, (DeadLetter, u64)>,
+    dead_seq: u64,
+    audit: VecDeque<(StreamId, Vec<u8>)>,
+    /// The last entry id handed out (lanes and audit share it: ids are unique store-wide).
+    last_id: StreamId,
+}
+
+#[derive(Debug)]
+struct Pending {
+    job: QueuedJob,
+    /// Redis also records the consumer a job is pending on; no call here asks for it.
+    delivered_at: Instant,
+    deliveries: u32,
+}
+
+/// Wall-clock ms that advance with tokio time.
+#[derive(Debug)]
+struct WallClock {
+    epoch_ms_at_start: i64,
+    start: Instant,
+}
+
+impl WallClock {
+    fn now_ms(&self) -> i64 {
+        let elapsed = i64::try_from(self.start.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.epoch_ms_at_start.saturating_add(elapsed)
+    }
+}
+
+impl Default for MemoryQueue {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            enqueued: Notify::new(),
+            clock: WallClock {
+                epoch_ms_at_start: unix_millis(),
+                start: Instant::now(),
+            },
+        }
+    }
+}
+
+impl MemoryQueue {
+    fn state(&self) -> MutexGuard<'_, QueueState> {
+        // Every critical section leaves the state consistent (see `MemoryStore::state`).
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn enqueue(&self, lane: Lane, job: &NewJob) {
+        let now_ms = self.clock.now_ms();
+        let job = self.new_job(lane, job, 1);
+        self.state().push(job, now_ms);
+        self.enqueued.notify_waiters();
+    }
+
+    pub(super) fn enqueue_delayed(&self, lane: Lane, job: &NewJob, attempt: u32, delay: Duration) {
+        let job = self.new_job(lane, job, attempt);
+        self.state().schedule(job, delay);
+    }
+
+    /// `job` as it will be delivered (its entry id is given when it enters its lane).
+    fn new_job(&self, lane: Lane, job: &NewJob, attempt: u32) -> QueuedJob {
+        QueuedJob {
+            id: job.id.clone(),
+            kind: job.kind.clone(),
+            payload: job.payload.clone(),
+            trace_id: job.trace_id.clone(),
+            lane,
+            attempt,
+            entry_id: String::new(),
+            enqueued_at_ms: self.clock.now_ms(),
+        }
+    }
+
+    pub(super) async fn dequeue(&self, max: usize, block: Duration) -> Result<Vec<QueuedJob>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let deadline = Instant::now() + block;
+        loop {
+            // Registered before the lanes are looked at, so an enqueue in between still wakes.
+            let enqueued = self.enqueued.notified();
+            tokio::pin!(enqueued);
+            enqueued.as_mut().enable();
+
+            let next_due = {
+                let mut state = self.state();
+                state.move_due(self.clock.now_ms());
+                let jobs = state.deliver(max);
+                if !jobs.is_empty() {
+                    return Ok(jobs);
+                }
+                state.delayed.keys().next().map(|(due, _)| *due)
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Vec::new());
+            }
+            let wake_at = next_due.map_or(deadline, |due| due.min(deadline));
+            // Either way the loop looks again; a timeout is not an error here.
+            let _ = tokio::time::timeout_at(wake_at, enqueued).await;
+        }
+    }
+
+    /// Removes `job` from the pending jobs; `false` when it was not pending.
+    fn settle(state: &mut QueueState, job: &QueuedJob) -> Result<bool> {
+        let entry_id: StreamId = job.entry_id.parse()?;
+        Ok(state
+            .pending
+            .remove(&(job.lane.index(), entry_id))
+            .is_some())
+    }
+
+    pub(super) fn ack(&self, job: &QueuedJob) -> Result<()> {
+        Self::settle(&mut self.state(), job)?;
+        Ok(())
+    }
+
+    pub(super) fn retry_later(&self, job: &QueuedJob, delay: Duration) -> Result<()> {
+        let mut state = self.state();
+        if Self::settle(&mut state, job)? {
+            let retry = QueuedJob {
+                attempt: job.attempt.saturating_add(1),
+                ..job.clone()
+            };
+            state.schedule(retry, delay);
+        }
+        Ok(())
+    }
+
+    pub(super) fn dead_letter(
+        &self,
+        job: &QueuedJob,
+        error: &str,
+        error_class: &str,
+    ) -> Result<()> {
+        let mut state = self.state();
+        if Self::settle(&mut state, job)? {
+            let letter = DeadLetter {
+                job: job.clone(),
+                error: error.to_owned(),
+                error_class: error_class.to_owned(),
+                failed_at_ms: self.clock.now_ms(),
+            };
+            state.dead_seq += 1;
+            let seq = state.dead_seq;
+            state.dead.insert(job.id.clone(), (letter, seq));
+        }
+        Ok(())
+    }
+
+    pub(super) fn reclaim(&self, min_idle: Duration, max: usize) -> Vec<QueuedJob> {
+        let now = Instant::now();
+        let min_idle = whole_millis(min_idle);
+        let mut state = self.state();
+        state
+            .pending
+            .values_mut()
+            .filter(|pending| now.duration_since(pending.delivered_at) >= min_idle)
+            .take(max)
+            .map(|pending| {
+                pending.delivered_at = now;
+                pending.deliveries = pending.deliveries.saturating_add(1);
+                QueuedJob {
+                    attempt: pending.job.attempt.saturating_add(pending.deliveries - 1),
+                    ..pending.job.clone()
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn dead_letters(&self, query: &DeadLetterQuery) -> Vec<DeadLetter> {
+        let state = self.state();
+        let mut matches: Vec<&(DeadLetter, u64)> = state
+            .dead
+            .values()
+            .filter(|(letter, _)| {
+                query
+                    .kind
+                    .as_ref()
+                    .is_none_or(|kind| *kind == letter.job.kind)
+                    && query
+                        .since_ms
+                        .is_none_or(|since| letter.failed_at_ms >= since)
+            })
+            .collect();
+        matches.sort_by_key(|(letter, seq)| std::cmp::Reverse((letter.failed_at_ms, *seq)));
+        matches
+            .into_iter()
+            .skip(query.offset)
+            .take(query.limit)
+            .map(|(letter, _)| letter.clone())
+            .collect()
+    }
+
+    pub(super) fn get_dead_letter(&self, id: &str) -> Option<DeadLetter> {
+        self.state().dead.get(id).map(|(letter, _)| letter.clone())
+    }
+
+    pub(super) fn take_dead_letter(&self, id: &str) -> Option<DeadLetter> {
+        self.state().dead.remove(id).map(|(letter, _)| letter)
+    }
+
+    pub(super) fn queue_depth(&self) -> QueueDepth {
+        let state = self.state();
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        QueueDepth {
+            interactive: count(state.lanes[Lane::Interactive.index()].len()),
+            batch: count(state.lanes[Lane::Batch.index()].len()),
+            delayed: count(state.delayed.len()),
+            pending: count(state.pending.len()),
+            dead: count(state.dead.len()),
+        }
+    }
+
+    pub(super) fn append_audit(&self, entry: &[u8], max_len: usize) {
+        let mut state = self.state();
+        let id = state.next_id(self.clock.now_ms());
+        state.audit.push_back((id, entry.to_vec()));
+        let excess = state.audit.len().saturating_sub(max_len);
+        state.audit.drain(..excess);
+    }
+
+    pub(super) fn audit(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        let after: Option<StreamId> = after.map(str::parse).transpose()?;
+        let state = self.state();
+        Ok(state
+            .audit
+            .iter()
+            .filter(|(id, _)| after.is_none_or(|after| *id > after))
+            .take(limit)
+            .map(|(id, entry)| (id.to_string(), entry.clone()))
+            .collect())
+    }
+}
+
+impl QueueState {
+    /// The next entry id at wall time `now_ms` (ids only grow, as in Redis).
+    fn next_id(&mut self, now_ms: i64) -> StreamId {
+        self.last_id = self.last_id.next(u64::try_from(now_ms).unwrap_or(0));
+        self.last_id
+    }
+
+    /// Appends `job` to the end of its lane under a fresh entry id.
+    fn push(&mut self, mut job: QueuedJob, now_ms: i64) {
+        let entry_id = self.next_id(now_ms);
+        job.entry_id = entry_id.to_string();
+        self.lanes[job.lane.index()].push_back((entry_id, job));
+    }
+
+    /// Adds `job` to the delayed jobs, due after `delay`.
+    fn schedule(&mut self, job: QueuedJob, delay: Duration) {
+        self.delayed_seq += 1;
+        let due = Instant::now() + whole_millis(delay);
+        self.delayed.insert((due, self.delayed_seq), job);
+    }
+
+    /// Moves due delayed jobs to the end of their lane.
+    fn move_due(&mut self, now_ms: i64) {
+        let now = Instant::now();
+        while let Some(entry) = self.delayed.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let job = entry.remove();
+            self.push(job, now_ms);
+        }
+    }
+
+    /// Up to `max` waiting jobs, interactive lane first, now pending.
+    fn deliver(&mut self, max: usize) -> Vec<QueuedJob> {
+        let now = Instant::now();
+        let mut jobs = Vec::new();
+        for lane in Lane::ALL {
+            while jobs.len() < max {
+                let Some((entry_id, job)) = self.lanes[lane.index()].pop_front() else {
+                    break;
+                };
+                let pending = Pending {
+                    job: job.clone(),
+                    delivered_at: now,
+                    deliveries: 1,
+                };
+                self.pending.insert((lane.index(), entry_id), pending);
+                jobs.push(job);
+            }
+        }
+        jobs
+    }
+}
+
+/// `duration` cut to whole ms, as Redis sees it.
+fn whole_millis(duration: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}

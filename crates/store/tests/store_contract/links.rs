@@ -1,0 +1,254 @@
+//! The contract of the ID map, locks, idempotency records, semaphores and status values.
+
+use isthmus_store::{Lease, Link, Store, StoreError};
+
+use crate::{let_short_ttl_expire, LONG, SHORT};
+
+pub fn link(salesforce_id: &str, netsuite_id: &str) -> Link {
+    Link {
+        kind: "customer".into(),
+        salesforce_id: salesforce_id.into(),
+        netsuite_id: netsuite_id.into(),
+        salesforce_hash: format!("sf-hash-{salesforce_id}"),
+        netsuite_hash: format!("ns-hash-{netsuite_id}"),
+        salesforce_modstamp: "2024-05-01T10:00:00.000+0000".into(),
+        netsuite_modstamp: String::new(),
+        synced_at_ms: 1_714_557_600_000,
+    }
+}
+
+pub async fn lease(store: &impl Store, resource: &str) -> Lease {
+    store.acquire(resource, LONG).await.unwrap().unwrap()
+}
+
+pub async fn link_round_trips_in_both_directions(store: impl Store) {
+    let lease = lease(&store, "customer:001A").await;
+    let written = link("001A", "42");
+    store.put_link(&written, &lease).await.unwrap();
+
+    let by_sf = store.link_by_salesforce("customer", "001A").await.unwrap();
+    let by_ns = store.link_by_netsuite("customer", "42").await.unwrap();
+    assert_eq!(by_sf.as_ref(), Some(&written));
+    assert_eq!(by_ns.as_ref(), Some(&written));
+    assert_eq!(store.link_by_netsuite("vendor", "42").await.unwrap(), None);
+}
+
+pub async fn relinking_removes_the_old_reverse_entries(store: impl Store) {
+    let lease = lease(&store, "customer").await;
+    store.put_link(&link("001A", "1"), &lease).await.unwrap();
+    store.put_link(&link("001B", "2"), &lease).await.unwrap();
+
+    // 001A moves to 2: NetSuite 1 loses its link, and so does 001B (it held 2).
+    store.put_link(&link("001A", "2"), &lease).await.unwrap();
+
+    assert_eq!(store.link_by_netsuite("customer", "1").await.unwrap(), None);
+    assert_eq!(
+        store.link_by_salesforce("customer", "001B").await.unwrap(),
+        None
+    );
+    let moved = store.link_by_netsuite("customer", "2").await.unwrap();
+    assert_eq!(moved.map(|l| l.salesforce_id), Some("001A".to_owned()));
+}
+
+pub async fn delete_link_removes_both_directions(store: impl Store) {
+    let lease = lease(&store, "customer:001A").await;
+    store.put_link(&link("001A", "42"), &lease).await.unwrap();
+
+    store.delete_link("customer", "001A", &lease).await.unwrap();
+    store.delete_link("customer", "001A", &lease).await.unwrap();
+
+    assert_eq!(
+        store.link_by_salesforce("customer", "001A").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.link_by_netsuite("customer", "42").await.unwrap(),
+        None
+    );
+}
+
+pub async fn writes_with_a_stale_lease_are_refused_and_write_nothing(store: impl Store) {
+    let lease = lease(&store, "customer:001A").await;
+    store.put_link(&link("001A", "42"), &lease).await.unwrap();
+    assert!(store.release(&lease).await.unwrap());
+
+    let put = store.put_link(&link("001A", "43"), &lease).await;
+    let delete = store.delete_link("customer", "001A", &lease).await;
+
+    for refused in [put, delete] {
+        assert!(
+            matches!(refused, Err(StoreError::StaleFence { ref resource, token })
+                if resource == "customer:001A" && token == lease.token),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        store.link_by_salesforce("customer", "001A").await.unwrap(),
+        Some(link("001A", "42"))
+    );
+    assert_eq!(
+        store.link_by_netsuite("customer", "43").await.unwrap(),
+        None
+    );
+}
+
+pub async fn locks_are_exclusive(store: impl Store) {
+    let held = lease(&store, "opp:1").await;
+    assert_eq!(store.acquire("opp:1", LONG).await.unwrap(), None);
+    assert!(store.acquire("opp:2", LONG).await.unwrap().is_some());
+
+    assert!(store.release(&held).await.unwrap());
+    assert!(store.acquire("opp:1", LONG).await.unwrap().is_some());
+}
+
+pub async fn fencing_tokens_strictly_increase_per_resource(store: impl Store) {
+    let mut last = 0;
+    for _ in 0..3 {
+        let lease = lease(&store, "opp:1").await;
+        assert!(lease.token > last, "{} after {last}", lease.token);
+        last = lease.token;
+        store.release(&lease).await.unwrap();
+    }
+    let expiring = store.acquire("opp:1", SHORT).await.unwrap().unwrap();
+    let_short_ttl_expire().await;
+    let after_expiry = lease(&store, "opp:1").await;
+    assert!(expiring.token > last && after_expiry.token > expiring.token);
+}
+
+pub async fn release_with_a_wrong_token_does_nothing(store: impl Store) {
+    let held = lease(&store, "opp:1").await;
+    let forged = Lease {
+        token: held.token + 1,
+        ..held.clone()
+    };
+
+    assert!(!store.release(&forged).await.unwrap());
+    assert_eq!(store.acquire("opp:1", LONG).await.unwrap(), None);
+    assert!(store.release(&held).await.unwrap());
+    assert!(!store.release(&held).await.unwrap());
+}
+
+pub async fn renew_extends_a_held_lease_and_fails_once_lost(store: impl Store) {
+    let held = store.acquire("opp:1", SHORT).await.unwrap().unwrap();
+    assert!(store.renew(&held, LONG).await.unwrap());
+    let_short_ttl_expire().await;
+    assert_eq!(store.acquire("opp:1", SHORT).await.unwrap(), None);
+
+    let other = store.acquire("opp:2", SHORT).await.unwrap().unwrap();
+    let_short_ttl_expire().await;
+    assert!(!store.renew(&other, LONG).await.unwrap());
+    assert!(store.acquire("opp:2", LONG).await.unwrap().is_some());
+}
+
+pub async fn an_expired_lease_lets_another_acquire(store: impl Store) {
+    let first = store.acquire("opp:1", SHORT).await.unwrap().unwrap();
+    let_short_ttl_expire().await;
+
+    let second = lease(&store, "opp:1").await;
+    assert!(second.token > first.token);
+    assert!(!store.release(&first).await.unwrap());
+}
+
+pub async fn a_stale_holder_cannot_write_a_link(store: impl Store) {
+    let stale = store
+        .acquire("customer:001A", SHORT)
+        .await
+        .unwrap()
+        .unwrap();
+    let_short_ttl_expire().await;
+    let current = lease(&store, "customer:001A").await;
+
+    let refused = store.put_link(&link("001A", "1"), &stale).await;
+    assert!(matches!(refused, Err(StoreError::StaleFence { .. })));
+    store.put_link(&link("001A", "2"), &current).await.unwrap();
+
+    let stored = store.link_by_salesforce("customer", "001A").await.unwrap();
+    assert_eq!(stored.map(|l| l.netsuite_id), Some("2".to_owned()));
+    assert_eq!(store.link_by_netsuite("customer", "1").await.unwrap(), None);
+}
+
+pub async fn idempotency_records_are_written_once(store: impl Store) {
+    assert_eq!(store.idempotency_get("k1").await.unwrap(), None);
+    assert!(store.idempotency_put("k1", b"first", LONG).await.unwrap());
+    assert!(!store.idempotency_put("k1", b"second", LONG).await.unwrap());
+    assert_eq!(
+        store.idempotency_get("k1").await.unwrap(),
+        Some(b"first".to_vec())
+    );
+}
+
+pub async fn idempotency_records_expire_after_their_ttl(store: impl Store) {
+    assert!(store.idempotency_put("k1", b"first", SHORT).await.unwrap());
+    let_short_ttl_expire().await;
+
+    assert_eq!(store.idempotency_get("k1").await.unwrap(), None);
+    assert!(store.idempotency_put("k1", b"again", LONG).await.unwrap());
+    assert_eq!(
+        store.idempotency_get("k1").await.unwrap(),
+        Some(b"again".to_vec())
+    );
+}
+
+pub async fn a_semaphore_hands_out_at_most_limit_slots(store: impl Store) {
+    let a = store
+        .acquire_slot("netsuite", 2, LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    let b = store
+        .acquire_slot("netsuite", 2, LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(a, b);
+    assert_eq!(store.acquire_slot("netsuite", 2, LONG).await.unwrap(), None);
+    assert_eq!(store.slots_in_use("netsuite").await.unwrap(), 2);
+    assert!(
+        store
+            .acquire_slot("other", 2, LONG)
+            .await
+            .unwrap()
+            .is_some(),
+        "names are separate"
+    );
+
+    store.release_slot("netsuite", &a).await.unwrap();
+    assert_eq!(store.slots_in_use("netsuite").await.unwrap(), 1);
+    assert!(store
+        .acquire_slot("netsuite", 2, LONG)
+        .await
+        .unwrap()
+        .is_some());
+    store
+        .release_slot("netsuite", "no-such-slot")
+        .await
+        .unwrap();
+}
+
+pub async fn a_dead_holders_slot_expires(store: impl Store) {
+    store
+        .acquire_slot("netsuite", 1, SHORT)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.acquire_slot("netsuite", 1, LONG).await.unwrap(), None);
+    let_short_ttl_expire().await;
+    assert_eq!(store.slots_in_use("netsuite").await.unwrap(), 0);
+    assert!(store
+        .acquire_slot("netsuite", 1, LONG)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+pub async fn status_values_are_last_writer_wins_and_expire(store: impl Store) {
+    assert_eq!(store.status("sf-usage").await.unwrap(), None);
+    store.put_status("sf-usage", b"1/10", LONG).await.unwrap();
+    store.put_status("sf-usage", b"2/10", SHORT).await.unwrap();
+    assert_eq!(
+        store.status("sf-usage").await.unwrap(),
+        Some(b"2/10".to_vec())
+    );
+    let_short_ttl_expire().await;
+    assert_eq!(store.status("sf-usage").await.unwrap(), None);
+}

@@ -1,0 +1,102 @@
+//! The `Store` contract, written once and run against every backend: `MemoryStore` (with
+//! paused tokio time) and `RedisStore` on a real `redis-server` (real time, short TTLs).
+//! The cases live in [`links`] (ID map, locks, idempotency, semaphores, status values),
+//! [`queue`], [`dead_letters`] and [`audit`]; [`redis_layout`] proves, on Redis only, the key
+//! layout and the isolation of connection names.
+
+use std::time::Duration;
+
+use isthmus_store::testing::RedisServer;
+use isthmus_store::{MemoryStore, RedisStore};
+
+const SHORT: Duration = Duration::from_millis(150);
+const LONG: Duration = Duration::from_secs(30);
+
+/// Longer than [`SHORT`] by a margin that survives a busy machine.
+async fn let_short_ttl_expire() {
+    tokio::time::sleep(SHORT * 3).await;
+}
+
+mod audit;
+mod dead_letters;
+mod links;
+mod queue;
+mod redis_layout;
+
+/// Runs every contract case against one backend, as `<backend>::<module>::<case>`. `$fixture`
+/// builds a fresh store plus a guard (the Redis server) that lives until the case ends.
+macro_rules! contract_tests {
+    ($backend:ident, #[$test:meta], $fixture:path) => {
+        contract_tests!(@cases $backend, #[$test], $fixture;
+            links: [
+                link_round_trips_in_both_directions,
+                relinking_removes_the_old_reverse_entries,
+                delete_link_removes_both_directions,
+                writes_with_a_stale_lease_are_refused_and_write_nothing,
+                locks_are_exclusive,
+                fencing_tokens_strictly_increase_per_resource,
+                release_with_a_wrong_token_does_nothing,
+                renew_extends_a_held_lease_and_fails_once_lost,
+                an_expired_lease_lets_another_acquire,
+                a_stale_holder_cannot_write_a_link,
+                idempotency_records_are_written_once,
+                idempotency_records_expire_after_their_ttl,
+                a_semaphore_hands_out_at_most_limit_slots,
+                a_dead_holders_slot_expires,
+                status_values_are_last_writer_wins_and_expire,
+            ],
+            queue: [
+                interactive_jobs_are_served_before_batch_jobs,
+                a_job_keeps_its_fields_and_binary_payload_across_retries,
+                a_dequeue_delivers_at_most_max_jobs,
+                each_job_goes_to_one_consumer,
+                an_acked_job_is_gone_for_good,
+                an_unacked_job_is_reclaimed_by_another_consumer_once_idle,
+                a_late_worker_cannot_settle_a_job_it_lost,
+                a_retried_job_is_invisible_until_due_then_comes_back_with_the_next_attempt,
+                a_job_enqueued_with_a_delay_arrives_when_due_with_its_attempt,
+                a_blocking_dequeue_wakes_on_enqueue,
+                a_blocking_dequeue_wakes_when_a_delayed_job_falls_due,
+                a_blocking_dequeue_gives_up_after_block,
+                queue_depth_counts_jobs_in_every_state,
+                malformed_entry_ids_are_refused,
+            ],
+            dead_letters: [
+                dead_letters_are_listed_newest_first_and_filtered,
+                a_dead_letter_is_taken_once,
+            ],
+            audit: [
+                the_audit_log_is_read_in_order_after_an_id,
+                the_audit_log_keeps_about_max_len_entries,
+            ],
+        );
+    };
+    (@cases $backend:ident, #[$test:meta], $fixture:path;
+        $($module:ident: [$($case:ident),* $(,)?]),* $(,)?) => {
+        mod $backend {
+            $(
+                mod $module {
+                    $(
+                        #[$test]
+                        async fn $case() {
+                            let (store, _guard) = $fixture().await;
+                            crate::$module::$case(store).await;
+                        }
+                    )*
+                }
+            )*
+        }
+    };
+}
+
+async fn memory_store() -> (MemoryStore, ()) {
+    (MemoryStore::new(), ())
+}
+
+async fn redis_store() -> (RedisStore, RedisServer) {
+    let server = RedisServer::start();
+    (server.store().await, server)
+}
+
+contract_tests!(on_memory, #[tokio::test(start_paused = true)], crate::memory_store);
+contract_tests!(on_redis, #[tokio::test], crate::redis_store);

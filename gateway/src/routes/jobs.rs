@@ -1,0 +1,241 @@
+//! Jobs and dead letters: follow a 202, list what failed for good, replay or discard it.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use isthmus_proto::jobs::v1::{
+    DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job, ListDeadLettersRequest,
+};
+use isthmus_proto::ErrorCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{grpc_request, shown, SyncResultJson};
+use crate::middleware::Trace;
+use crate::{ApiError, Gateway};
+
+/// A job and, once done, its result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobJson {
+    pub id: String,
+    pub kind: String,
+    /// queued | running | retrying | done | dead
+    pub state: String,
+    pub attempts: u32,
+    pub result: Option<SyncResultJson>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub error: String,
+    pub trace_id: String,
+    pub updated_at_ms: i64,
+}
+
+impl From<Job> for JobJson {
+    fn from(j: Job) -> Self {
+        Self {
+            id: j.id,
+            kind: j.kind,
+            state: j.state,
+            attempts: j.attempts,
+            result: j.result.map(SyncResultJson::from),
+            error: j.error,
+            trace_id: j.trace_id,
+            updated_at_ms: j.updated_at_ms,
+        }
+    }
+}
+
+/// A job that failed for good, with what it carried.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLetterJson {
+    pub id: String,
+    pub kind: String,
+    pub lane: String,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub attempts: u32,
+    pub error: String,
+    /// retryable | permanent
+    pub error_class: String,
+    pub trace_id: String,
+    pub failed_at_ms: i64,
+}
+
+impl From<DeadLetter> for DeadLetterJson {
+    fn from(d: DeadLetter) -> Self {
+        let payload =
+            serde_json::from_str(&d.payload).unwrap_or(serde_json::Value::String(d.payload));
+        Self {
+            id: d.id,
+            kind: d.kind,
+            lane: d.lane,
+            payload,
+            attempts: d.attempts,
+            error: d.error,
+            error_class: d.error_class,
+            trace_id: d.trace_id,
+            failed_at_ms: d.failed_at_ms,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeadLetterFilter {
+    /// Only this job kind, e.g. `customers.sync_account`.
+    pub kind: Option<String>,
+    /// Only those that failed since (ms since the epoch).
+    pub since_ms: Option<i64>,
+    /// At most this many (default 50, at most 500).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueDepthJson {
+    pub interactive: u64,
+    pub batch: u64,
+    pub delayed: u64,
+    pub pending: u64,
+    pub dead: u64,
+}
+
+fn job_id(raw: &str, trace_id: &str) -> Result<String, ApiError> {
+    let valid = raw.len() == 32
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    if valid {
+        Ok(raw.to_string())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("'{}' is not a job id", shown(raw)),
+            trace_id,
+        ))
+    }
+}
+
+#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "job id from a 202 answer")),
+    responses((status = 200, body = JobJson), (status = 400, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_job(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(raw): Path<String>,
+) -> Result<Json<JobJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let id = job_id(&raw, &trace_id)?;
+    let job = gateway
+        .jobs
+        .clone()
+        .get_job(grpc_request(&gateway, &trace, GetJobRequest { id }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
+    Ok(Json(job.into_inner().into()))
+}
+
+#[utoipa::path(get, path = "/v1/dead-letters", params(DeadLetterFilter),
+    responses((status = 200, body = [DeadLetterJson]), (status = 400, body = crate::ErrorBody)), security(("bearer" = [])))]
+pub async fn list_dead_letters(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    filter: Result<Query<DeadLetterFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<DeadLetterJson>>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let Query(filter) =
+        filter.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text(), &trace_id))?;
+    let request = ListDeadLettersRequest {
+        kind: filter.kind.unwrap_or_default(),
+        since_ms: filter.since_ms.unwrap_or(0),
+        limit: filter.limit.unwrap_or(0),
+        offset: filter.offset.unwrap_or(0),
+    };
+    let letters = gateway
+        .jobs
+        .clone()
+        .list_dead_letters(grpc_request(&gateway, &trace, request))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?
+        .into_inner();
+    Ok(Json(
+        letters.dead_letters.into_iter().map(Into::into).collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/dead-letters/{id}", params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = DeadLetterJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
+pub async fn get_dead_letter(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(raw): Path<String>,
+) -> Result<Json<DeadLetterJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let id = job_id(&raw, &trace_id)?;
+    let letter = gateway
+        .jobs
+        .clone()
+        .get_dead_letter(grpc_request(&gateway, &trace, DeadLetterRequest { id }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
+    Ok(Json(letter.into_inner().into()))
+}
+
+/// Puts a dead letter back on its lane with its attempts reset (fix the cause first).
+#[utoipa::path(post, path = "/v1/dead-letters/{id}/replay", params(("id" = String, Path, description = "job id")),
+    responses((status = 202, body = JobJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
+pub async fn replay_dead_letter(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(raw): Path<String>,
+) -> Result<(StatusCode, Json<JobJson>), ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let id = job_id(&raw, &trace_id)?;
+    let job = gateway
+        .jobs
+        .clone()
+        .replay_dead_letter(grpc_request(&gateway, &trace, DeadLetterRequest { id }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
+    Ok((StatusCode::ACCEPTED, Json(job.into_inner().into())))
+}
+
+#[utoipa::path(delete, path = "/v1/dead-letters/{id}", params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = DeadLetterJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
+pub async fn discard_dead_letter(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(raw): Path<String>,
+) -> Result<Json<DeadLetterJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let id = job_id(&raw, &trace_id)?;
+    let letter = gateway
+        .jobs
+        .clone()
+        .discard_dead_letter(grpc_request(&gateway, &trace, DeadLetterRequest { id }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
+    Ok(Json(letter.into_inner().into()))
+}
+
+#[utoipa::path(get, path = "/v1/queue", responses((status = 200, body = QueueDepthJson)), security(("bearer" = [])))]
+pub async fn queue_depth(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+) -> Result<Json<QueueDepthJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let d = gateway
+        .jobs
+        .clone()
+        .get_queue_depth(grpc_request(&gateway, &trace, GetQueueDepthRequest {}))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?
+        .into_inner();
+    Ok(Json(QueueDepthJson {
+        interactive: d.interactive,
+        batch: d.batch,
+        delayed: d.delayed,
+        pending: d.pending,
+        dead: d.dead,
+    }))
+}
