@@ -80,3 +80,71 @@ async fn acquire(
         pause = (pause * 2).min(Duration::from_millis(200));
     }
 }
+
+/// Fencing at the write: renews `lease` and fails with [`StoreError::StaleFence`] when it was
+/// lost (expired and maybe taken by another sync), so a holder that stalled past its lease
+/// writes nothing to either side. One round trip; called before a sync's first far write.
+pub async fn ensure_held(store: &Arc<dyn Store>, lease: &Lease, ttl: Duration) -> Result<()> {
+    if store.renew(lease, ttl).await? {
+        Ok(())
+    } else {
+        Err(EngineError::Store(isthmus_store::StoreError::StaleFence {
+            resource: lease.resource.clone(),
+            token: lease.token,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use isthmus_store::MemoryStore;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_holder_whose_lease_was_taken_over_may_not_write() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let ttl = Duration::from_secs(1);
+        let stalled = store
+            .acquire("customer:sf:001", ttl)
+            .await
+            .unwrap()
+            .unwrap();
+        ensure_held(&store, &stalled, ttl).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _other = store
+            .acquire("customer:sf:001", ttl)
+            .await
+            .unwrap()
+            .unwrap();
+        let err = ensure_held(&store, &stalled, ttl).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EngineError::Store(isthmus_store::StoreError::StaleFence { .. })
+            ),
+            "{err}"
+        );
+        assert_eq!(err.code(), isthmus_proto::ErrorCode::Locked);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_lock_serialises_and_renews_for_long_work() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let ttl = Duration::from_secs(3);
+        let long = with_lock(&store, "r", ttl, Duration::from_millis(10), |lease| {
+            let store = store.clone();
+            async move {
+                // Three lease lengths of work: the renewal keeps the lock held throughout.
+                tokio::time::sleep(Duration::from_secs(9)).await;
+                ensure_held(&store, &lease, ttl).await
+            }
+        });
+        let contender = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            store.acquire("r", ttl).await.unwrap()
+        };
+        let (held, taken) = tokio::join!(long, contender);
+        held.unwrap();
+        assert!(taken.is_none(), "the lock was still held mid-work");
+    }
+}

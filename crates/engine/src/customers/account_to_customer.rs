@@ -15,7 +15,7 @@ use super::plan::{KeyField, Plan, Target};
 use super::{is_netsuite_id, now_ms, result, CustomerFlows, FLOW_ACCOUNT_TO_CUSTOMER, LINK_KIND};
 use crate::config::MatchRule;
 use crate::error::{EngineError, Result};
-use crate::lock::with_lock;
+use crate::lock::{ensure_held, with_lock};
 
 /// The result of syncing one account, and the write-back it still needs.
 pub(crate) struct AccountSynced {
@@ -173,6 +173,7 @@ impl CustomerFlows {
         let Some(lease) = lease else {
             return Ok(AccountSynced::done(out)); // dry run: the plan, no writes
         };
+        ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
 
         // Writes: customer (upsert by external id when new), contacts, link, write-back.
         let body = mapping::customer_body(&self.config, &doc);

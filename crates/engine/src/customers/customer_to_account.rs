@@ -11,7 +11,7 @@ use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::plan::{KeyField, Plan, Target};
 use super::{now_ms, result, CustomerChange, CustomerFlows, FLOW_CUSTOMER_TO_ACCOUNT, LINK_KIND};
 use crate::error::{EngineError, Result};
-use crate::lock::with_lock;
+use crate::lock::{ensure_held, with_lock};
 
 impl CustomerFlows {
     /// Syncs one customer to Salesforce under the customer's lock. A delete unlinks the account:
@@ -121,6 +121,7 @@ impl CustomerFlows {
         let Some(lease) = lease else {
             return Ok(out); // dry run: the plan, no writes
         };
+        ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
 
         let account_id = self.write_account(id, account_id, &doc, &plan).await?;
 
@@ -196,6 +197,7 @@ impl CustomerFlows {
         let Some(lease) = lease else {
             return Ok(out); // dry run: the plan, no writes
         };
+        ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
         let mut body = Map::new();
         body.insert("NetSuite_Id__c".into(), Value::Null);
         match self
