@@ -43,7 +43,7 @@ enum Command {
         /// Gateway port.
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        /// Keep the sandbox's NetSuite account in this SQLite file across restarts.
+        /// Keep the sandbox (NetSuite in this SQLite file, Salesforce in `<file>.salesforce`) across restarts.
         #[arg(long)]
         persist: Option<PathBuf>,
     },

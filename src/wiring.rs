@@ -6,6 +6,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use isthmus_customers::jobs::JobQueueService;
 use isthmus_customers::CustomerSyncService;
+use isthmus_engine::alerts::Alerts;
+use isthmus_engine::audit::SyncLog;
 use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind};
 use isthmus_engine::customers::CustomerFlows;
 use isthmus_engine::governance::{NetSuiteSlots, SalesforceAllocation};
@@ -121,6 +123,18 @@ pub fn netsuite(
     .with_gate(gate))
 }
 
+/// The audit log, with alerts to the webhook when one is configured.
+pub fn sync_log(config: &Config, secrets: &Secrets, store: Arc<dyn Store>) -> SyncLog {
+    let alerts = secrets.alerts_webhook_url.clone().map(|url| {
+        Alerts::start(
+            url,
+            Duration::from_millis(config.alerts.min_interval_ms),
+            reqwest::Client::new(),
+        )
+    });
+    SyncLog::new(store, config.audit.max_entries, alerts)
+}
+
 pub fn allocation(config: &Config, store: Arc<dyn Store>) -> SalesforceAllocation {
     SalesforceAllocation::new(
         store,
@@ -201,8 +215,10 @@ pub fn customers_service(
     };
     let q = &config.queue;
     let job_ttl = Duration::from_secs(q.job_ttl_s);
+    let log = sync_log(config, secrets, store.clone());
     let dispatcher = Dispatcher::new(
         flows.clone(),
+        log.clone(),
         q.retry_policy(),
         Duration::from_millis(q.sync_wait_ms),
         job_ttl,
@@ -211,6 +227,7 @@ pub fn customers_service(
     );
     let worker = Worker::new(
         flows.clone(),
+        log.clone(),
         q.retry_policy(),
         q.worker_concurrency,
         job_ttl,
@@ -221,6 +238,7 @@ pub fn customers_service(
             flows,
             dispatcher,
             allocation,
+            log,
             config.customers.backfill_concurrency,
         ),
         jobs: JobQueueService::new(store, job_ttl),

@@ -9,10 +9,10 @@ use utoipa::{Modify, OpenApi};
     paths(crate::routes::sync::sync_account, crate::routes::sync::netsuite_event, crate::routes::links::get_link,
         crate::routes::ops::start_account_backfill, crate::routes::ops::get_backfill, crate::routes::ops::governance,
         crate::routes::jobs::get_job, crate::routes::jobs::list_dead_letters, crate::routes::jobs::get_dead_letter,
-        crate::routes::jobs::replay_dead_letter, crate::routes::jobs::discard_dead_letter, crate::routes::jobs::queue_depth,
+        crate::routes::jobs::replay_dead_letter, crate::routes::jobs::discard_dead_letter, crate::routes::jobs::queue_depth, crate::routes::jobs::audit,
         crate::routes::healthz, crate::routes::readyz),
     components(schemas(crate::routes::SyncResultJson, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
-        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::ErrorBody)),
+        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::routes::AuditEntryJson, crate::ErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -17,7 +17,8 @@ pub async fn backfill(config: Config, what: BackfillWhat) -> anyhow::Result<()> 
     let secrets = Secrets::load(&config)?;
     let store = wiring::store(&config, false).await?;
     let (flows, salesforce) = wiring::customer_flows(&config, &secrets, store.clone())?;
-    let allocation = wiring::allocation(&config, store);
+    let allocation = wiring::allocation(&config, store.clone());
+    let log = wiring::sync_log(&config, &secrets, store);
     let options = BackfillOptions {
         concurrency: concurrency.unwrap_or(config.customers.backfill_concurrency),
         all,
@@ -36,7 +37,7 @@ pub async fn backfill(config: Config, what: BackfillWhat) -> anyhow::Result<()> 
         .progress_chars("=> "),
     );
     let report = flows
-        .backfill_accounts(&options, &allocation, &|p| {
+        .backfill_accounts(&options, &allocation, &log, &|p| {
             bar.set_length(p.total);
             bar.set_position(p.seen);
             bar.set_message(format!("created {} failed {}", p.created, p.failed));

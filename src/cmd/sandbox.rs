@@ -31,7 +31,7 @@ pub struct SandboxArgs {
     /// Start empty instead of with the demo company.
     #[arg(long)]
     pub no_seed: bool,
-    /// Keep the NetSuite account in this SQLite file across restarts.
+    /// Keep the NetSuite account in this SQLite file and the Salesforce org in `<file>.salesforce`.
     #[arg(long)]
     pub persist: Option<PathBuf>,
     /// NetSuite's account concurrency limit (0: none).

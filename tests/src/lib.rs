@@ -5,7 +5,9 @@
 //! - [`StoreKind::Memory`]: the in-memory store `isthmus dev` uses without Redis.
 //!
 //! Tests act through the gateway (or gRPC) and assert on the sandbox's Salesforce and NetSuite
-//! state and call counts.
+//! state and call counts. [`faults`] holds what the fault tests share.
+
+pub mod faults;
 
 use std::sync::Arc;
 
@@ -44,33 +46,60 @@ impl TestMesh {
 
     /// Starts the mesh after `adjust` has had its say on the configuration.
     pub async fn start_with(kind: StoreKind, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_configured(kind, |config, _| adjust(config)).await
+    }
+
+    /// Starts the mesh after `adjust` has had its say on the configuration and the secrets.
+    pub async fn start_configured(
+        kind: StoreKind,
+        adjust: impl FnOnce(&mut Config, &mut Secrets),
+    ) -> Self {
+        match kind {
+            StoreKind::Memory => Self::start_on(Arc::new(MemoryStore::new()), None, adjust).await,
+            StoreKind::Redis => {
+                let server = RedisServer::start();
+                let connection = server.connection().to_string();
+                let store = server.store_for(&connection).await;
+                Self::start_on(Arc::new(store), Some((server, connection)), adjust).await
+            }
+        }
+    }
+
+    /// Starts the mesh on a Redis the caller chose (e.g. one it will stop and resume), under
+    /// the server's connection name.
+    pub async fn start_on_redis(server: RedisServer, adjust: impl FnOnce(&mut Config)) -> Self {
+        let connection = server.connection().to_string();
+        let store = server.store_for(&connection).await;
+        Self::start_on(Arc::new(store), Some((server, connection)), |c, _| {
+            adjust(c)
+        })
+        .await
+    }
+
+    async fn start_on(
+        store: Arc<dyn Store>,
+        redis: Option<(RedisServer, String)>,
+        adjust: impl FnOnce(&mut Config, &mut Secrets),
+    ) -> Self {
+        let mut secrets = Secrets::default();
         let mut config = Config::load_from(None, Vec::new()).expect("default config");
         // Retries and reclaims on a test's time scale.
         config.queue.backoff_base_ms = 50;
         config.queue.backoff_max_ms = 400;
         config.queue.reclaim_idle_ms = 2_000;
-        adjust(&mut config);
+        adjust(&mut config, &mut secrets);
         let sandbox = Sandbox::new(SandboxConfig {
             seed: true,
             ..Default::default()
         })
         .expect("sandbox");
-        let (store, redis): (Arc<dyn Store>, _) = match kind {
-            StoreKind::Memory => (Arc::new(MemoryStore::new()), None),
-            StoreKind::Redis => {
-                let server = RedisServer::start();
-                let connection = server.connection().to_string();
-                let store = server.store_for(&connection).await;
-                (Arc::new(store), Some((server, connection)))
-            }
-        };
         let mut keys = ApiKeys::default();
         keys.insert("test-salesforce", &[Scope::Salesforce], SF_KEY);
         keys.insert("test-netsuite", &[Scope::NetSuite], NS_KEY);
         keys.insert("test-admin", &[Scope::Admin], ADMIN_KEY);
         let mesh = mesh::start(MeshOptions {
             config,
-            secrets: Secrets::default(),
+            secrets,
             store: store.clone(),
             api_keys: keys,
             gateway_addr: ([127, 0, 0, 1], 0).into(),
@@ -159,19 +188,30 @@ impl TestMesh {
 
     /// Number of Redis keys of this test's connection; `None` on the in-memory store.
     pub async fn redis_key_count(&self) -> Option<usize> {
+        self.redis_keys("*").await.map(|keys| keys.len())
+    }
+
+    /// Redis keys of this test's connection whose name after `isthmus:{<connection>}:` matches
+    /// `pattern` (`KEYS` syntax, e.g. `lock:*`); `None` on the in-memory store.
+    pub async fn redis_keys(&self, pattern: &str) -> Option<Vec<String>> {
         let (server, connection) = self.redis.as_ref()?;
         let client = redis::Client::open(server.url()).expect("redis url");
         let mut conn = client
             .get_multiplexed_async_connection()
             .await
             .expect("redis connects");
-        let pattern = format!("isthmus:{{{connection}}}:*");
+        let pattern = format!("isthmus:{{{connection}}}:{pattern}");
         let keys: Vec<String> = redis::cmd("KEYS")
             .arg(pattern)
             .query_async(&mut conn)
             .await
             .expect("KEYS");
-        Some(keys.len())
+        Some(keys)
+    }
+
+    /// The Redis this mesh runs on (to stop and resume it); `None` on the in-memory store.
+    pub fn redis_server(&mut self) -> Option<&mut RedisServer> {
+        self.redis.as_mut().map(|(server, _)| server)
     }
 
     /// A Salesforce account's id by exact name, from the sandbox's state.

@@ -14,17 +14,22 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+mod ownership;
+
+pub use ownership::{Ownership, ADDRESS_UNITS};
+
 /// The compiled-in defaults, with a comment on every key.
 pub const DEFAULT_CONFIG: &str = include_str!("../config.default.toml");
 
 /// Keys that hold secrets: never accepted from the config file or as plain config values.
-const SECRET_KEYS: [(&str, &str); 6] = [
+const SECRET_KEYS: [(&str, &str); 7] = [
     ("salesforce", "client_secret"),
     ("salesforce", "private_key"),
     ("netsuite", "consumer_secret"),
     ("netsuite", "token_secret"),
     ("netsuite", "private_key"),
     ("gateway", "api_keys"),
+    ("alerts", "webhook_url"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +53,22 @@ pub struct Config {
     pub netsuite: NetSuiteSection,
     pub customers: CustomersConfig,
     pub queue: QueueConfig,
+    pub audit: AuditConfig,
+    pub alerts: AlertsConfig,
     pub gateway: GatewayConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    pub max_entries: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    pub webhook_url_file: String,
+    pub min_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,6 +174,11 @@ pub struct CustomersConfig {
     pub free_email_domains: Vec<String>,
     pub fields: BTreeMap<String, FieldPair>,
     pub countries: BTreeMap<String, String>,
+    /// Policy per canonical field (see [`Ownership`]); unlisted ones take `default_ownership`.
+    pub ownership: BTreeMap<String, Ownership>,
+    pub default_ownership: Ownership,
+    /// Conflicts the log keeps (oldest resolved ones dropped first; parked ones always kept).
+    pub conflict_log_len: usize,
 }
 
 impl CustomersConfig {
@@ -235,6 +260,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.customers.validate_ownership()?;
         if self.customers.lock_ttl_ms < 1000 {
             return Err(ConfigError::Invalid(
                 "customers.lock_ttl_ms must be at least 1000".into(),
@@ -354,6 +380,7 @@ pub struct Secrets {
     pub netsuite_token_secret: Option<SecretString>,
     pub netsuite_private_key: Option<SecretString>,
     pub gateway_api_keys: Option<SecretString>,
+    pub alerts_webhook_url: Option<SecretString>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -372,6 +399,7 @@ impl std::fmt::Debug for Secrets {
             .field("salesforce_private_key", &set(&self.salesforce_private_key))
             .field("netsuite_private_key", &set(&self.netsuite_private_key))
             .field("gateway_api_keys", &set(&self.gateway_api_keys))
+            .field("alerts_webhook_url", &set(&self.alerts_webhook_url))
             .finish()
     }
 }
@@ -424,6 +452,7 @@ impl Secrets {
                 &config.netsuite.private_key_file,
             )?,
             gateway_api_keys: one("gateway", "api_keys", &config.gateway.api_keys_file)?,
+            alerts_webhook_url: one("alerts", "webhook_url", &config.alerts.webhook_url_file)?,
         })
     }
 }
@@ -512,6 +541,35 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn ownership_defaults_to_latest_and_takes_per_field_overrides_from_env() {
+        let config = Config::load_from(
+            None,
+            env(&[
+                ("ISTHMUS_CUSTOMERS__OWNERSHIP__NAME", "netsuite"),
+                ("ISTHMUS_CUSTOMERS__OWNERSHIP__BILLING", "manual"),
+            ]),
+        )
+        .unwrap()
+        .customers;
+        assert_eq!(config.ownership_of("name"), Ownership::Netsuite);
+        assert_eq!(config.ownership_of("billing"), Ownership::Manual);
+        assert_eq!(config.ownership_of("phone"), Ownership::Latest);
+    }
+
+    #[test]
+    fn ownership_of_an_unmapped_field_is_refused() {
+        let err = Config::load_from(
+            None,
+            env(&[("ISTHMUS_CUSTOMERS__OWNERSHIP__FAX", "manual")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("customers.ownership.fax"), "{err}");
+        let err = Config::load_from(None, env(&[("ISTHMUS_CUSTOMERS__OWNERSHIP__NAME", "mine")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("mine"), "{err}");
     }
 
     #[test]

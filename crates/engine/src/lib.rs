@@ -7,6 +7,8 @@
 //!   allocation policy (batch work pauses, interactive work keeps a reserve).
 //! - [`error`]: the engine's error type and its stable [`isthmus_proto::ErrorCode`].
 
+pub mod alerts;
+pub mod audit;
 pub mod config;
 pub mod customers;
 pub mod error;

@@ -7,8 +7,9 @@
 //!
 //! ## Layout
 //!
-//! - [`Sandbox`]: the shared state (two SQLite databases, tokens, cursors, call counts) with direct
-//!   accessors for tests (`sf_records`, `ns_insert`, ...) that bypass HTTP and call counting.
+//! - [`Sandbox`]: the shared state (two SQLite databases, in memory or in files that outlive the
+//!   sandbox; tokens, cursors and call counts always in memory) with direct accessors for tests
+//!   (`sf_records`, `ns_insert`, ...) that bypass HTTP and call counting.
 //! - `salesforce`: OAuth token endpoint, SOQL (tokenizer, recursive-descent parser, translation to
 //!   parameterised SQLite SQL), sObject CRUD and upsert by external id.
 //! - `netsuite`: token-based authentication (OAuth 1.0a, HMAC-SHA256) and OAuth 2.0 M2M tokens,
@@ -88,9 +89,26 @@ pub struct SandboxConfig {
     pub netsuite_concurrency_limit: Option<usize>,
     /// How REST web services refuse a call over the concurrency limit.
     pub netsuite_over_limit: OverLimitAnswer,
-    /// Keep the NetSuite account in this SQLite file instead of in memory (seeded only when the
-    /// file is new). Default `None`.
+    /// Keep both systems in SQLite files instead of in memory: the NetSuite account in this file
+    /// and the Salesforce org next to it, in the same name with `.salesforce` appended
+    /// (`dev.sqlite` and `dev.sqlite.salesforce`; see [`SandboxConfig::salesforce_persist_path`]).
+    /// Each file is seeded (when [`SandboxConfig::seed`]) only when it is new, and ids continue
+    /// after the highest in use. Unlike a real org or account, sessions do not survive a restart:
+    /// tokens, query cursors, nonces, asynchronous jobs, RESTlets registered at run time and the
+    /// API usage count are in memory, so clients sign in again. Default `None`.
     pub persist_path: Option<PathBuf>,
+}
+
+impl SandboxConfig {
+    /// The file keeping the Salesforce org: [`SandboxConfig::persist_path`] with `.salesforce`
+    /// appended to its name, or `None` when the sandbox is in memory.
+    pub fn salesforce_persist_path(&self) -> Option<PathBuf> {
+        self.persist_path.as_ref().map(|path| {
+            let mut name = path.clone().into_os_string();
+            name.push(".salesforce");
+            PathBuf::from(name)
+        })
+    }
 }
 
 impl Default for SandboxConfig {
@@ -134,23 +152,19 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// Creates the databases and, when `config.seed`, loads the demo company (the NetSuite side
-    /// only when its database is new: see [`SandboxConfig::persist_path`]).
+    /// Opens the databases and, when `config.seed`, loads the demo company into each system whose
+    /// database is new (always, unless [`SandboxConfig::persist_path`] names existing files).
     pub fn new(config: SandboxConfig) -> Result<Self, SandboxError> {
-        let org = salesforce::Org::new(&config)?;
-        let (account, fresh) = netsuite::Account::open(&config)?;
-        if config.seed {
-            if fresh {
-                seed::load(&org, &account)?;
+        let org = salesforce::Org::open(&config, |org| {
+            if config.seed {
+                seed::load_salesforce(org)
             } else {
-                // A persisted account keeps its data: the seed goes to a scratch account instead,
-                // so the (in-memory) Salesforce org is still seeded.
-                let in_memory = SandboxConfig {
-                    persist_path: None,
-                    ..config.clone()
-                };
-                seed::load(&org, &netsuite::Account::open(&in_memory)?.0)?;
+                Ok(())
             }
+        })?;
+        let (account, fresh) = netsuite::Account::open(&config)?;
+        if config.seed && fresh {
+            seed::load_netsuite(&account)?;
         }
         Ok(Self {
             inner: Arc::new(Inner {

@@ -7,7 +7,7 @@
 //!
 //! Object kinds are code constants without `:`; ids and resources are used verbatim.
 
-use crate::{Lane, Result, StoreError};
+use crate::{ConflictState, Lane, Result, StoreError};
 
 /// Builds the keys of one connection name (`prod`, `sandbox`, …).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +97,18 @@ impl Keys {
         format!("{}audit", self.prefix)
     }
 
+    /// `isthmus:{c}:conflicts`: hash of conflicts, id → JSON.
+    pub fn conflicts(&self) -> String {
+        format!("{}conflicts", self.prefix)
+    }
+
+    /// `isthmus:{c}:conflicts:<state>` (`all`, `parked`, `resolved`): sorted sets of conflict
+    /// ids scored by detection time (ms).
+    pub fn conflict_index(&self, state: Option<ConflictState>) -> String {
+        let state = state.map_or("all", ConflictState::as_str);
+        format!("{}conflicts:{state}", self.prefix)
+    }
+
     /// The per-kind dead-letter index key without the kind (scripts append a stored kind).
     pub(crate) fn dead_kind_index_prefix(&self) -> String {
         format!("{}dead:kind:", self.prefix)
@@ -139,6 +151,12 @@ mod tests {
             "isthmus:{prod}:dead:kind:sync"
         );
         assert_eq!(keys.audit(), "isthmus:{prod}:audit");
+        assert_eq!(keys.conflicts(), "isthmus:{prod}:conflicts");
+        assert_eq!(
+            keys.conflict_index(Some(ConflictState::Parked)),
+            "isthmus:{prod}:conflicts:parked"
+        );
+        assert_eq!(keys.conflict_index(None), "isthmus:{prod}:conflicts:all");
     }
 
     #[test]

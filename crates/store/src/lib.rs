@@ -17,7 +17,11 @@
 //!   least once to competing consumers, retried later with a delay, reclaimed from crashed
 //!   consumers, and dead-lettered ([`DeadLetter`]) after the last attempt (see [`queue`]).
 //! - **Audit log**: an append-only log of opaque entries, capped at about a given length.
+//! - **Conflicts** ([`Conflict`]): fields changed on both sides since the last sync, logged with
+//!   both values and how they were resolved (bounded); parked ones wait for a person (see
+//!   [`conflict`]).
 
+pub mod conflict;
 mod keys;
 mod memory;
 pub mod queue;
@@ -26,11 +30,13 @@ mod stream_id;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use conflict::{Conflict, ConflictQuery, ConflictResolution, ConflictState};
 pub use keys::Keys;
 pub use memory::MemoryStore;
 pub use queue::{DeadLetter, DeadLetterQuery, Lane, NewJob, QueueDepth, QueuedJob};
@@ -55,6 +61,14 @@ pub struct Link {
     pub netsuite_modstamp: String,
     /// When the link was last written, ms since the Unix epoch.
     pub synced_at_ms: i64,
+    /// Canonical field values as last synced (the snapshot a conflict is judged against), by
+    /// canonical field name. Empty on links written before snapshots existed.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Option<String>>,
+    /// Ids of the parked conflicts that hold this record: while any is left, syncs of the
+    /// record write nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parked: Vec<String>,
 }
 
 /// A held lock. `token` is the fencing token: strictly increasing per resource, across holders.
@@ -181,6 +195,23 @@ pub trait Store: Send + Sync + 'static {
     /// Audit entries after `after` (exclusive; `None`: from the oldest kept), oldest first, with
     /// their ids, at most `limit`.
     async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
+
+    /// Records a conflict (parked when it has no resolution yet), replacing one of the same id.
+    /// The log keeps about `max_len` conflicts: the oldest resolved ones are dropped first;
+    /// parked ones are kept until resolved.
+    async fn record_conflict(&self, conflict: &Conflict, max_len: usize) -> Result<()>;
+    /// Conflicts matching `query`, newest (by detection time) first.
+    async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>>;
+    /// The conflict `id`.
+    async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>>;
+    /// Resolves a parked conflict: stores `resolution` on it and takes it out of the parked set,
+    /// returning it as resolved. `None` when it is not parked (unknown, or already resolved):
+    /// of two callers only one resolves it.
+    async fn resolve_conflict(
+        &self,
+        id: &str,
+        resolution: &ConflictResolution,
+    ) -> Result<Option<Conflict>>;
 }
 
 /// Ms since the Unix epoch by this process's clock (for informational times: enqueued, failed).
@@ -190,4 +221,18 @@ pub(crate) fn unix_millis() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_written_before_field_snapshots_still_loads() {
+        let old = r#"{"kind":"customer","salesforce_id":"001A","netsuite_id":"42",
+            "salesforce_hash":"a","netsuite_hash":"b","salesforce_modstamp":"",
+            "netsuite_modstamp":"","synced_at_ms":1}"#;
+        let link: Link = serde_json::from_str(old).unwrap();
+        assert!(link.fields.is_empty() && link.parked.is_empty());
+    }
 }

@@ -5,9 +5,11 @@
 //! TTLs are whole milliseconds measured on [`tokio::time::Instant`] (so tests can use
 //! `tokio::time::pause()`), fencing tokens come from one counter that outlives the locks.
 //! State lives in the process: one instance is one connection name, nothing is shared between
-//! replicas and nothing survives a restart. The job queue lives in [`queue`]. Consumers are
+//! replicas and nothing survives a restart. The job queue lives in [`queue`], the conflict log in
+//! [`conflicts`]. Consumers are
 //! not recorded: whoever holds a delivered job may ack it, as in Redis.
 
+mod conflicts;
 mod queue;
 
 use std::collections::HashMap;
@@ -18,9 +20,10 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::{
-    ttl_millis, DeadLetter, DeadLetterQuery, Lane, Lease, Link, NewJob, QueueDepth, QueuedJob,
-    Result, Store, StoreError,
+    ttl_millis, Conflict, ConflictQuery, ConflictResolution, DeadLetter, DeadLetterQuery, Lane,
+    Lease, Link, NewJob, QueueDepth, QueuedJob, Result, Store, StoreError,
 };
+use conflicts::MemoryConflicts;
 use queue::MemoryQueue;
 
 /// In-process [`Store`]; share one through an `Arc`.
@@ -28,6 +31,7 @@ use queue::MemoryQueue;
 pub struct MemoryStore {
     state: Mutex<State>,
     queue: MemoryQueue,
+    conflicts: MemoryConflicts,
 }
 
 #[derive(Debug, Default)]
@@ -332,5 +336,26 @@ impl Store for MemoryStore {
 
     async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
         self.queue.audit(after, limit)
+    }
+
+    async fn record_conflict(&self, conflict: &Conflict, max_len: usize) -> Result<()> {
+        self.conflicts.record(conflict, max_len);
+        Ok(())
+    }
+
+    async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>> {
+        Ok(self.conflicts.list(query))
+    }
+
+    async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>> {
+        Ok(self.conflicts.get(id))
+    }
+
+    async fn resolve_conflict(
+        &self,
+        id: &str,
+        resolution: &ConflictResolution,
+    ) -> Result<Option<Conflict>> {
+        Ok(self.conflicts.resolve(id, resolution))
     }
 }

@@ -14,6 +14,7 @@
 //! - `status:<name>` holds a status value, with its TTL.
 //! - `queue:*`, `dead*` and `audit`: the job queue, dead letters and audit log, described in
 //!   [`queue`] and [`dead`].
+//! - `conflicts*`: the conflict log, described in [`conflicts`].
 //!
 //! # Why Lua
 //! Every check-then-write here (compare the token, then write) must be atomic, and every call
@@ -33,6 +34,7 @@
 //! The reverse key of an earlier link is read from the stored JSON inside the script, so it is
 //! not declared in `KEYS`; it shares the hash tag, hence the slot, of the declared keys.
 
+mod conflicts;
 mod dead;
 mod entry;
 mod queue;
@@ -47,8 +49,8 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
 use crate::{
-    ttl_millis, DeadLetter, DeadLetterQuery, Keys, Lane, Lease, Link, NewJob, QueueDepth,
-    QueuedJob, Result, Store, StoreError,
+    ttl_millis, Conflict, ConflictQuery, ConflictResolution, DeadLetter, DeadLetterQuery, Keys,
+    Lane, Lease, Link, NewJob, QueueDepth, QueuedJob, Result, Store, StoreError,
 };
 use waiters::Waiters;
 
@@ -429,5 +431,25 @@ impl Store for RedisStore {
 
     async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
         dead::audit(self, after, limit).await
+    }
+
+    async fn record_conflict(&self, conflict: &Conflict, max_len: usize) -> Result<()> {
+        conflicts::record(self, conflict, max_len).await
+    }
+
+    async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>> {
+        conflicts::list(self, query).await
+    }
+
+    async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>> {
+        conflicts::get(self, id).await
+    }
+
+    async fn resolve_conflict(
+        &self,
+        id: &str,
+        resolution: &ConflictResolution,
+    ) -> Result<Option<Conflict>> {
+        conflicts::resolve(self, id, resolution).await
     }
 }

@@ -4,8 +4,14 @@
 //! name, hence its own keys, so tests never collide on a shared server); otherwise it spawns a
 //! throwaway `redis-server` on a free `127.0.0.1` port, without persistence, and kills it on
 //! drop. Fixtures fail loudly: they panic with what to install or set.
+//!
+//! [`RedisServer::spawn_durable`] is for tests that take Redis down mid-run: it always spawns its
+//! own server, with an append-only file synced on every write in a directory of its own, so
+//! [`RedisServer::stop`] (a `SIGKILL`, like a crash) followed by [`RedisServer::resume`] (same
+//! port, same data) loses nothing Redis acknowledged, as a production Redis with AOF would.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::sleep;
@@ -35,6 +41,32 @@ pub struct RedisServer {
     url: String,
     connection: String,
     child: Option<Child>,
+    /// How to start the child again: set only for a server spawned by [`Self::spawn_durable`].
+    durable: Option<Durable>,
+}
+
+/// The port and the data directory a durable server restarts with.
+#[derive(Debug)]
+struct Durable {
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Durable {
+    /// Persistence on, synced on every write, in the server's own directory.
+    fn args(&self) -> Vec<String> {
+        let aof = [
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ];
+        let mut args: Vec<String> = aof.map(str::to_string).to_vec();
+        args.extend(["--dir".to_string(), self.dir.display().to_string()]);
+        args
+    }
 }
 
 impl RedisServer {
@@ -49,25 +81,70 @@ impl RedisServer {
                 url,
                 connection,
                 child: None,
+                durable: None,
             };
         }
-        let mut last_error = String::new();
-        for _ in 0..PORT_ATTEMPTS {
-            match spawn_on_free_port() {
-                Ok((url, child)) => {
-                    return Self {
-                        url,
-                        connection,
-                        child: Some(child),
-                    }
-                }
-                Err(error) => last_error = error,
-            }
+        let (port, child) = spawn_on_free_port(&[]);
+        Self {
+            url: url_of(port),
+            connection,
+            child: Some(child),
+            durable: None,
         }
-        panic!(
-            "no Redis for the tests: {last_error}. Install redis-server \
-             (e.g. `apt-get install redis-server`) or set REDIS_URL=redis://host:port"
+    }
+
+    /// Spawns a `redis-server` of its own (whatever `REDIS_URL` says) that keeps its data in an
+    /// append-only file synced on every write, so it can be [stopped](Self::stop) and
+    /// [resumed](Self::resume) with its data, as a crash and restart of a production Redis.
+    ///
+    /// # Panics
+    /// When `redis-server` cannot be run or its data directory cannot be made.
+    pub fn spawn_durable() -> Self {
+        let connection = unique_connection_name();
+        let dir = std::env::temp_dir().join(format!("isthmus-redis-{connection}"));
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot make {}: {e}", dir.display()));
+        let mut durable = Durable { port: 0, dir };
+        let (port, child) = spawn_on_free_port(&durable.args());
+        durable.port = port;
+        Self {
+            url: url_of(port),
+            connection,
+            child: Some(child),
+            durable: Some(durable),
+        }
+    }
+
+    /// Kills the server (`SIGKILL`: no shutdown, no final save) and waits until it is gone.
+    ///
+    /// # Panics
+    /// When the server was not spawned by [`Self::spawn_durable`].
+    pub fn stop(&mut self) {
+        assert!(
+            self.durable.is_some(),
+            "only a durable server can be stopped"
         );
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts a [stopped](Self::stop) server again on its port with its data; returns once it
+    /// answers `PING`. A no-op while it runs.
+    ///
+    /// # Panics
+    /// When the server was not spawned by [`Self::spawn_durable`] or does not come back.
+    pub fn resume(&mut self) {
+        let durable = self
+            .durable
+            .as_ref()
+            .expect("only a durable server can be resumed");
+        if self.child.is_none() {
+            let child = spawn(durable.port, &durable.args())
+                .unwrap_or_else(|e| panic!("restarting Redis: {e}"));
+            self.child = Some(child);
+        }
     }
 
     /// `redis://127.0.0.1:<port>` (or `REDIS_URL`).
@@ -106,28 +183,61 @@ impl Drop for RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+        if let Some(durable) = &self.durable {
+            let _ = std::fs::remove_dir_all(&durable.dir);
+        }
     }
 }
 
-/// Spawns `redis-server` on a port that was free a moment ago and waits for `PING`.
-fn spawn_on_free_port() -> Result<(String, Child), String> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
-        .port();
-    let mut child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
+fn url_of(port: u16) -> String {
+    format!("redis://127.0.0.1:{port}")
+}
+
+/// Spawns `redis-server` with `args` (default: no persistence) on a port that was free a moment
+/// ago, trying a few ports; returns the port and the child once it answers `PING`.
+///
+/// # Panics
+/// When no attempt works, saying what to install or set.
+fn spawn_on_free_port(args: &[String]) -> (u16, Child) {
+    let mut last_error = String::new();
+    for _ in 0..PORT_ATTEMPTS {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|addr| addr.port());
+        match port {
+            Ok(port) => match spawn(port, args) {
+                Ok(child) => return (port, child),
+                Err(error) => last_error = error,
+            },
+            Err(error) => last_error = format!("no free port: {error}"),
+        }
+    }
+    panic!(
+        "no Redis for the tests: {last_error}. Install redis-server \
+         (e.g. `apt-get install redis-server`) or set REDIS_URL=redis://host:port"
+    );
+}
+
+/// Spawns `redis-server` on `port` with `args` (none: no persistence) and waits for `PING`.
+fn spawn(port: u16, args: &[String]) -> Result<Child, String> {
+    let mut command = Command::new("redis-server");
+    command.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+    if args.is_empty() {
+        command.args(["--save", "", "--appendonly", "no"]);
+    } else {
+        command.args(args);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot run redis-server: {e}"))?;
-    let url = format!("redis://127.0.0.1:{port}");
+    let url = url_of(port);
     let started = Instant::now();
     loop {
         if answers_ping(&url) {
-            return Ok((url, child));
+            return Ok(child);
         }
         let exited = matches!(child.try_wait(), Ok(Some(_)));
         if exited || started.elapsed() > STARTUP_TIMEOUT {

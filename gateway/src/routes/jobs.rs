@@ -239,3 +239,68 @@ pub async fn queue_depth(
         dead: d.dead,
     }))
 }
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Entries after this id (exclusive), to page forward.
+    pub after: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// One write to Salesforce and/or NetSuite.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryJson {
+    pub id: String,
+    pub at_ms: i64,
+    pub flow: String,
+    pub outcome: String,
+    pub salesforce_id: String,
+    pub netsuite_id: String,
+    pub fields: Vec<String>,
+    pub trace_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub job_id: String,
+}
+
+#[utoipa::path(get, path = "/v1/audit", params(AuditQuery),
+    responses((status = 200, body = [AuditEntryJson]), (status = 400, body = crate::ErrorBody)), security(("bearer" = [])))]
+pub async fn audit(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<AuditEntryJson>>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let Query(query) =
+        query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text(), &trace_id))?;
+    let request = isthmus_proto::jobs::v1::ListAuditRequest {
+        after: query.after.unwrap_or_default(),
+        limit: query.limit.unwrap_or(0),
+    };
+    let entries = gateway
+        .jobs
+        .clone()
+        .list_audit(grpc_request(&gateway, &trace, request))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?
+        .into_inner()
+        .entries;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| AuditEntryJson {
+                id: e.id,
+                at_ms: e.at_ms,
+                flow: e.flow,
+                outcome: e.outcome,
+                salesforce_id: e.salesforce_id,
+                netsuite_id: e.netsuite_id,
+                fields: e.fields,
+                trace_id: e.trace_id,
+                job_id: e.job_id,
+            })
+            .collect(),
+    ))
+}

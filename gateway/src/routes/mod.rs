@@ -19,7 +19,7 @@ pub(crate) mod links;
 pub(crate) mod ops;
 pub(crate) mod sync;
 
-pub use jobs::{DeadLetterJson, JobJson, QueueDepthJson};
+pub use jobs::{AuditEntryJson, DeadLetterJson, JobJson, QueueDepthJson};
 pub use links::LinkJson;
 pub use ops::{BackfillJson, GovernanceJson, StartBackfill};
 pub use sync::{FieldChangeJson, NetSuiteEvent, SyncResultJson};
@@ -47,6 +47,7 @@ pub fn router(gateway: Gateway) -> Router {
             post(jobs::replay_dead_letter),
         )
         .route("/v1/queue", get(jobs::queue_depth))
+        .route("/v1/audit", get(jobs::audit))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route(

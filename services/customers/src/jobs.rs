@@ -4,11 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use isthmus_engine::audit;
 use isthmus_engine::work::{is_job_id, JobRecord, JobState};
 use isthmus_proto::jobs::v1::job_queue_server::JobQueue;
 use isthmus_proto::jobs::v1::{
-    DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job,
-    ListDeadLettersRequest, ListDeadLettersResponse, QueueDepth,
+    AuditEntry, DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job,
+    ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse,
+    QueueDepth,
 };
 use isthmus_proto::ErrorCode;
 use isthmus_store::{DeadLetterQuery, NewJob, Store, StoreError};
@@ -178,6 +180,42 @@ impl JobQueue for JobQueueService {
             .map_err(store_status)?
             .ok_or_else(|| ErrorCode::NotFound.status("no dead letter with that id"))?;
         Ok(Response::new(dead_letter_message(letter)))
+    }
+
+    async fn list_audit(
+        &self,
+        request: Request<ListAuditRequest>,
+    ) -> Result<Response<ListAuditResponse>, Status> {
+        let request = request.into_inner();
+        if request.limit > 1000 {
+            return Err(ErrorCode::InvalidArgument.status("limit is at most 1000"));
+        }
+        let after = (!request.after.is_empty()).then_some(request.after.as_str());
+        if after.is_some_and(|a| !a.bytes().all(|b| b.is_ascii_digit() || b == b'-')) {
+            return Err(ErrorCode::InvalidArgument.status("`after` must be an audit entry id"));
+        }
+        let limit = if request.limit == 0 {
+            100
+        } else {
+            request.limit as usize
+        };
+        let entries = audit::read(self.store.as_ref(), after, limit).await?;
+        Ok(Response::new(ListAuditResponse {
+            entries: entries
+                .into_iter()
+                .map(|(id, e)| AuditEntry {
+                    id,
+                    at_ms: e.at_ms,
+                    flow: e.flow,
+                    outcome: e.outcome,
+                    salesforce_id: e.salesforce_id,
+                    netsuite_id: e.netsuite_id,
+                    fields: e.fields,
+                    trace_id: e.trace_id,
+                    job_id: e.job_id,
+                })
+                .collect(),
+        }))
     }
 
     async fn get_queue_depth(

@@ -7,8 +7,10 @@
 
 use std::future::Future;
 
+pub mod conflicts;
 pub mod jobs;
 
+use isthmus_engine::audit::SyncLog;
 use isthmus_engine::customers::backfill::BackfillOptions;
 use isthmus_engine::customers::jobs::BackfillJob;
 use isthmus_engine::customers::{is_netsuite_id, CustomerChange, CustomerFlows};
@@ -17,7 +19,8 @@ use isthmus_engine::work::{Dispatcher, SyncJob};
 use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::customer_sync_server::{CustomerSync, CustomerSyncServer};
 use isthmus_proto::customers::v1::{
-    get_link_request, Backfill, ChangeType, GetBackfillRequest, GetLinkRequest, Link,
+    get_link_request, Backfill, ChangeType, Conflict, GetBackfillRequest, GetConflictRequest,
+    GetLinkRequest, Link, ListConflictsRequest, ListConflictsResponse, ResolveConflictRequest,
     StartAccountBackfillRequest, SyncAccountRequest, SyncCustomerRequest,
 };
 use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
@@ -35,6 +38,7 @@ pub struct CustomerSyncService {
     flows: CustomerFlows,
     dispatcher: Dispatcher,
     allocation: SalesforceAllocation,
+    log: SyncLog,
     backfill_concurrency: usize,
 }
 
@@ -48,12 +52,14 @@ impl CustomerSyncService {
         flows: CustomerFlows,
         dispatcher: Dispatcher,
         allocation: SalesforceAllocation,
+        log: SyncLog,
         backfill_concurrency: usize,
     ) -> Self {
         Self {
             flows,
             dispatcher,
             allocation,
+            log,
             backfill_concurrency,
         }
     }
@@ -212,7 +218,7 @@ impl CustomerSync for CustomerSyncService {
         };
         let job = self
             .flows
-            .start_account_backfill(options, self.allocation.clone())
+            .start_account_backfill(options, self.allocation.clone(), self.log.clone())
             .await?;
         Ok(Response::new(backfill_message(job)))
     }
@@ -227,6 +233,31 @@ impl CustomerSync for CustomerSyncService {
             .await?
             .ok_or_else(|| ErrorCode::NotFound.status("no backfill job with that id"))?;
         Ok(Response::new(backfill_message(job)))
+    }
+
+    async fn list_conflicts(
+        &self,
+        request: Request<ListConflictsRequest>,
+    ) -> Result<Response<ListConflictsResponse>, Status> {
+        let answer = conflicts::list(&self.flows, request.into_inner()).await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn get_conflict(
+        &self,
+        request: Request<GetConflictRequest>,
+    ) -> Result<Response<Conflict>, Status> {
+        let answer = conflicts::get(&self.flows, request.into_inner()).await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn resolve_conflict(
+        &self,
+        request: Request<ResolveConflictRequest>,
+    ) -> Result<Response<Conflict>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let answer = conflicts::resolve(&self.flows, request.into_inner(), &trace_id).await?;
+        Ok(Response::new(answer))
     }
 }
 

@@ -7,11 +7,13 @@ use isthmus_salesforce::soql;
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
+use super::conflicts::{self, ConflictScope};
 use super::doc::CustomerDoc;
 use super::index::{Matcher, MATCH_COLUMNS};
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::matching::{company_domains, domain_of, normalise_company};
 use super::plan::{KeyField, Plan, Target};
+use super::policy::{self, Sides};
 use super::{is_netsuite_id, now_ms, result, CustomerFlows, FLOW_ACCOUNT_TO_CUSTOMER, LINK_KIND};
 use crate::config::MatchRule;
 use crate::error::{EngineError, Result};
@@ -119,6 +121,13 @@ impl CustomerFlows {
         );
         out.salesforce_id = id.to_string();
         out.warnings.extend(doc.warnings.iter().cloned());
+        if let Some(link) = link.as_ref().filter(|l| !l.parked.is_empty()) {
+            out.outcome = Outcome::Conflict as i32;
+            out.netsuite_id = link.netsuite_id.clone();
+            out.matched_rule = "id_map".into();
+            out.warnings.push(conflicts::parked_warning(link));
+            return Ok(AccountSynced::done(out));
+        }
         if let Some(link) = &link {
             if link.salesforce_hash == hash && written_back.as_deref() == Some(&link.netsuite_id) {
                 out.netsuite_id = link.netsuite_id.clone();
@@ -156,6 +165,46 @@ impl CustomerFlows {
             .as_ref()
             .map(|c| mapping::from_customer(&self.config, c, &existing_contacts));
 
+        let reconciled = policy::reconcile(
+            &self.config,
+            &Sides {
+                target: Target::NetSuite,
+                source: &doc,
+                far: far.as_ref(),
+                snapshot: link
+                    .as_ref()
+                    .filter(|l| rule == "id_map" && !l.fields.is_empty())
+                    .map(|l| &l.fields),
+                source_stamp: text(account, "SystemModstamp").as_deref(),
+                far_stamp: customer
+                    .as_ref()
+                    .and_then(|c| text(c, "lastModifiedDate"))
+                    .as_deref(),
+            },
+        );
+        let found = conflicts::entries(
+            &ConflictScope {
+                flow: FLOW_ACCOUNT_TO_CUSTOMER,
+                target: Target::NetSuite,
+                salesforce_id: id.as_str(),
+                netsuite_id: customer_id.as_deref().unwrap_or_default(),
+                trace_id,
+            },
+            &reconciled,
+        );
+        out.warnings
+            .extend(conflicts::warnings(&found, lease.is_none()));
+        if reconciled.is_parked() {
+            out.outcome = Outcome::Conflict as i32;
+            out.netsuite_id = customer_id.unwrap_or_default();
+            if let (Some(lease), Some(link)) = (&lease, &link) {
+                ensure_held(&self.store, lease, self.config.lock_ttl()).await?;
+                self.park(link, &found, lease).await?;
+            }
+            return Ok(AccountSynced::done(out));
+        }
+        let doc = reconciled.desired.clone();
+
         let plan = Plan::new(
             &self.config,
             Target::NetSuite,
@@ -176,7 +225,12 @@ impl CustomerFlows {
         ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
 
         // Writes: customer (upsert by external id when new), contacts, link, write-back.
-        let body = mapping::customer_body(&self.config, &doc);
+        let body = mapping::without_units(
+            &self.config,
+            mapping::customer_body(&self.config, &doc),
+            &reconciled.kept,
+            true,
+        );
         let customer_id = match customer_id {
             None => self.create_customer(id, body).await?,
             Some(cid) => {
@@ -213,15 +267,23 @@ impl CustomerFlows {
             salesforce_id: id.to_string(),
             netsuite_id: customer_id.clone(),
             salesforce_hash: hash,
-            netsuite_hash: plan.target_after(&doc).content_hash(),
+            // Still apart: the customer's next event must not pass for an echo.
+            netsuite_hash: if reconciled.diverged() {
+                String::new()
+            } else {
+                plan.target_after(&doc).content_hash()
+            },
             salesforce_modstamp: text(account, "SystemModstamp").unwrap_or_default(),
             netsuite_modstamp: customer
                 .as_ref()
                 .and_then(|c| text(c, "lastModifiedDate"))
                 .unwrap_or_default(),
             synced_at_ms: now_ms(),
+            fields: reconciled.snapshot,
+            parked: Vec::new(),
         };
         self.store.put_link(&link, &lease).await?;
+        self.record_conflicts(&found).await?;
         let write_back =
             (written_back.as_deref() != Some(customer_id.as_str())).then(|| customer_id.clone());
         out.netsuite_id = customer_id;
@@ -232,7 +294,7 @@ impl CustomerFlows {
     }
 
     /// The account with its contacts, in one SOQL query.
-    async fn read_account(&self, id: &SalesforceId) -> Result<Record> {
+    pub(super) async fn read_account(&self, id: &SalesforceId) -> Result<Record> {
         let fields = mapping::account_fields(&self.config).join(", ");
         let q = format!(
             "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account WHERE Id = {}",

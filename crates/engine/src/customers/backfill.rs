@@ -25,6 +25,7 @@ use super::account_to_customer::AccountSynced;
 use super::index::{CustomerIndex, Matcher};
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::{CustomerFlows, LINK_KIND};
+use crate::audit::SyncLog;
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
 use crate::lock::with_lock;
@@ -132,6 +133,7 @@ impl CustomerFlows {
         &self,
         options: &BackfillOptions,
         allocation: &SalesforceAllocation,
+        log: &SyncLog,
         on_progress: &(dyn Fn(&BackfillProgress) + Send + Sync),
     ) -> Result<BackfillReport> {
         let started = Instant::now();
@@ -192,6 +194,7 @@ impl CustomerFlows {
                         let began = Instant::now();
                         match self.backfill_one(&id, &account, index, trace_id).await {
                             Ok(synced) => {
+                                log.finished(&synced.result).await;
                                 counters.count(synced.result.outcome);
                                 if let Some(customer_id) = synced.write_back {
                                     pending.lock().await.push((id.clone(), customer_id));

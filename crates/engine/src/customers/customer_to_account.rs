@@ -1,5 +1,7 @@
 //! NetSuite customer (+contacts) → Salesforce Account (+Contacts), from a User Event or a call.
 
+use std::collections::BTreeSet;
+
 use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
@@ -7,8 +9,10 @@ use isthmus_salesforce::{ApiError, CompositeSubrequest, CompositeSubresponse, Sa
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
+use super::conflicts::{self, ConflictScope};
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::plan::{KeyField, Plan, Target};
+use super::policy::{self, Sides};
 use super::{now_ms, result, CustomerChange, CustomerFlows, FLOW_CUSTOMER_TO_ACCOUNT, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::lock::{ensure_held, with_lock};
@@ -75,6 +79,11 @@ impl CustomerFlows {
         if let Some(link) = &link {
             out.salesforce_id = link.salesforce_id.clone();
             out.matched_rule = "id_map".into();
+            if !link.parked.is_empty() {
+                out.outcome = Outcome::Conflict as i32;
+                out.warnings.push(conflicts::parked_warning(link));
+                return Ok(out);
+            }
             if link.netsuite_hash == hash {
                 return Ok(out);
             }
@@ -104,6 +113,47 @@ impl CustomerFlows {
             .as_ref()
             .map(|a| mapping::from_account(&self.config, a));
 
+        let reconciled = policy::reconcile(
+            &self.config,
+            &Sides {
+                target: Target::Salesforce,
+                source: &doc,
+                far: far.as_ref(),
+                snapshot: link
+                    .as_ref()
+                    .filter(|l| {
+                        !l.fields.is_empty() && account_id.as_deref() == Some(&l.salesforce_id)
+                    })
+                    .map(|l| &l.fields),
+                source_stamp: text(&customer, "lastModifiedDate").as_deref(),
+                far_stamp: account
+                    .as_ref()
+                    .and_then(|a| text(a, "SystemModstamp"))
+                    .as_deref(),
+            },
+        );
+        let found = conflicts::entries(
+            &ConflictScope {
+                flow: FLOW_CUSTOMER_TO_ACCOUNT,
+                target: Target::Salesforce,
+                salesforce_id: account_id.as_deref().unwrap_or_default(),
+                netsuite_id: id,
+                trace_id,
+            },
+            &reconciled,
+        );
+        out.warnings
+            .extend(conflicts::warnings(&found, lease.is_none()));
+        if reconciled.is_parked() {
+            out.outcome = Outcome::Conflict as i32;
+            if let (Some(lease), Some(link)) = (&lease, &link) {
+                ensure_held(&self.store, lease, self.config.lock_ttl()).await?;
+                self.park(link, &found, lease).await?;
+            }
+            return Ok(out);
+        }
+        let doc = reconciled.desired.clone();
+
         let plan = Plan::new(
             &self.config,
             Target::Salesforce,
@@ -123,13 +173,20 @@ impl CustomerFlows {
         };
         ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
 
-        let account_id = self.write_account(id, account_id, &doc, &plan).await?;
+        let account_id = self
+            .write_account(id, account_id, &doc, &plan, &reconciled.kept)
+            .await?;
 
         let link = Link {
             kind: LINK_KIND.into(),
             salesforce_id: account_id.clone(),
             netsuite_id: id.to_string(),
-            salesforce_hash: plan.target_after(&doc).content_hash(),
+            // Still apart: the account's next sync must not pass for an echo.
+            salesforce_hash: if reconciled.diverged() {
+                String::new()
+            } else {
+                plan.target_after(&doc).content_hash()
+            },
             netsuite_hash: hash,
             salesforce_modstamp: account
                 .as_ref()
@@ -137,8 +194,11 @@ impl CustomerFlows {
                 .unwrap_or_default(),
             netsuite_modstamp: text(&customer, "lastModifiedDate").unwrap_or_default(),
             synced_at_ms: now_ms(),
+            fields: reconciled.snapshot,
+            parked: Vec::new(),
         };
         self.store.put_link(&link, &lease).await?;
+        self.record_conflicts(&found).await?;
         out.salesforce_id = account_id;
         Ok(out)
     }
@@ -228,9 +288,15 @@ impl CustomerFlows {
         account_id: Option<String>,
         doc: &super::CustomerDoc,
         plan: &super::plan::Plan,
+        kept: &BTreeSet<String>,
     ) -> Result<String> {
         let mut requests = Vec::new();
-        let mut body = mapping::account_body(&self.config, doc);
+        let mut body = mapping::without_units(
+            &self.config,
+            mapping::account_body(&self.config, doc),
+            kept,
+            false,
+        );
         let account_ref = match &account_id {
             None => {
                 let url = format!(

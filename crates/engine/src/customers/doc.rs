@@ -8,11 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// A postal address in canonical form (street lines joined with '\n'; ISO 3166 country code).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// Its JSON is the value of an address unit in the conflict policy and the API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Address {
     pub street: Option<String>,
     pub city: Option<String>,

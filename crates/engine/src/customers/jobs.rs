@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use super::backfill::{BackfillOptions, BackfillProgress};
 use super::{now_ms, CustomerFlows};
+use crate::audit::SyncLog;
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
 use crate::lock::spawn_renewal;
@@ -58,6 +59,7 @@ impl CustomerFlows {
         &self,
         options: BackfillOptions,
         allocation: SalesforceAllocation,
+        log: SyncLog,
     ) -> Result<BackfillJob> {
         let ttl = self.config.lock_ttl();
         let lease = self
@@ -81,7 +83,7 @@ impl CustomerFlows {
             let (progress_tx, progress_rx) = watch::channel(BackfillProgress::default());
             let saver = tokio::spawn(flows.clone().save_progress(started.clone(), progress_rx));
             let report = flows
-                .backfill_accounts(&options, &allocation, &move |p| {
+                .backfill_accounts(&options, &allocation, &log, &move |p| {
                     progress_tx.send_replace(p.clone());
                 })
                 .await;

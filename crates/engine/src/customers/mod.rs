@@ -6,9 +6,14 @@
 //! matching rules) → diff → write with idempotent calls (upserts by external id) → record the link
 //! under the record's fenced lock → write the far id back. A dry run stops before the first write
 //! and returns the diff and the rule that matched.
+//!
+//! Between finding the far record and planning, the conflict [`policy`] decides per field which
+//! value the target should hold (ownership, changes since the last synced snapshot, conflicts);
+//! [`conflicts`] logs what it found, and parks a record whose conflict waits for a person.
 
 mod account_to_customer;
 pub mod backfill;
+mod conflicts;
 mod customer_to_account;
 pub mod doc;
 pub mod index;
@@ -16,6 +21,8 @@ pub mod jobs;
 pub mod mapping;
 pub mod matching;
 pub mod plan;
+pub mod policy;
+pub mod resolve;
 
 use std::sync::Arc;
 
@@ -25,6 +32,7 @@ use isthmus_salesforce::SalesforceClient;
 use isthmus_store::{Link, Store};
 
 pub use doc::CustomerDoc;
+pub use resolve::Choice;
 
 use crate::config::CustomersConfig;
 use crate::error::Result;

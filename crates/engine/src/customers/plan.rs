@@ -9,7 +9,7 @@ use super::doc::{ContactDoc, CustomerDoc};
 use super::mapping;
 use crate::config::CustomersConfig;
 
-/// The side a plan writes to.
+/// A side: the one a plan writes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     NetSuite,
@@ -17,6 +17,22 @@ pub enum Target {
 }
 
 impl Target {
+    /// The other side (the source of a flow that writes `self`).
+    pub fn other(self) -> Self {
+        match self {
+            Self::NetSuite => Self::Salesforce,
+            Self::Salesforce => Self::NetSuite,
+        }
+    }
+
+    /// `salesforce` or `netsuite`, as policies and conflicts name the sides.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NetSuite => "netsuite",
+            Self::Salesforce => "salesforce",
+        }
+    }
+
     fn record(self) -> &'static str {
         match self {
             Self::NetSuite => "netsuite.customer",

@@ -21,6 +21,7 @@ use isthmus_store::{Lane, NewJob, Store};
 
 use super::record::{JobRecord, JobState, SyncJob};
 use super::worker::RetryPolicy;
+use crate::audit::SyncLog;
 use crate::customers::{CustomerChange, CustomerFlows};
 use crate::error::{EngineError, Result};
 
@@ -52,6 +53,7 @@ pub async fn run_sync(flows: &CustomerFlows, job: &SyncJob, trace_id: &str) -> R
 #[derive(Clone)]
 pub struct Dispatcher {
     flows: CustomerFlows,
+    log: SyncLog,
     store: Arc<dyn Store>,
     policy: RetryPolicy,
     sync_wait: Duration,
@@ -62,6 +64,7 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(
         flows: CustomerFlows,
+        log: SyncLog,
         policy: RetryPolicy,
         sync_wait: Duration,
         job_ttl: Duration,
@@ -70,6 +73,7 @@ impl Dispatcher {
         Self {
             store: flows.store().clone(),
             flows,
+            log,
             policy,
             sync_wait,
             job_ttl,
@@ -90,11 +94,14 @@ impl Dispatcher {
     pub async fn run_or_queue(&self, job: SyncJob, trace_id: &str) -> Result<SyncResult> {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<SyncResult>>();
         let inline = {
-            let flows = self.flows.clone();
+            let (flows, log) = (self.flows.clone(), self.log.clone());
             let job = job.clone();
             let trace_id = trace_id.to_string();
             tokio::spawn(async move {
                 let outcome = run_sync(&flows, &job, &trace_id).await;
+                if let Ok(result) = &outcome {
+                    log.finished(result).await;
+                }
                 let _ = done_tx.send(outcome);
             })
         };
@@ -125,12 +132,7 @@ impl Dispatcher {
                         self.safety_delay,
                     )
                     .await?;
-                let (store, ttl, policy, mut settled) = (
-                    self.store.clone(),
-                    self.job_ttl,
-                    self.policy.clone(),
-                    record.clone(),
-                );
+                let (store, ttl, mut settled) = (self.store.clone(), self.job_ttl, record.clone());
                 tokio::spawn(async move {
                     let outcome = match done_rx.await {
                         Ok(outcome) => outcome,
@@ -141,14 +143,10 @@ impl Dispatcher {
                             settled.state = JobState::Done;
                             settled.result = Some(result);
                         }
-                        // The safety-net job retries it.
-                        Err(err) if err.is_retryable() && policy.allows_retry(1, true) => {
-                            settled.state = JobState::Retrying;
-                            settled.error = Some(err.to_string());
-                        }
+                        // Any failure: the safety-net job runs it again, and retries or
+                        // dead-letters it like any queued job.
                         Err(err) => {
-                            settled.state = JobState::Dead;
-                            settled.error_code = Some(err.code().as_str().to_string());
+                            settled.state = JobState::Retrying;
                             settled.error = Some(err.to_string());
                         }
                     }

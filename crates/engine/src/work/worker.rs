@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::record::{JobRecord, JobState, SyncJob};
+use crate::audit::SyncLog;
 use crate::customers::CustomerFlows;
 use crate::error::{EngineError, Result};
 
@@ -53,6 +54,7 @@ impl RetryPolicy {
 /// Runs jobs from the queue until told to stop.
 pub struct Worker {
     flows: CustomerFlows,
+    log: SyncLog,
     store: Arc<dyn Store>,
     policy: RetryPolicy,
     consumer: String,
@@ -64,6 +66,7 @@ pub struct Worker {
 impl Worker {
     pub fn new(
         flows: CustomerFlows,
+        log: SyncLog,
         policy: RetryPolicy,
         concurrency: usize,
         job_ttl: Duration,
@@ -73,6 +76,7 @@ impl Worker {
         Self {
             store: flows.store().clone(),
             flows,
+            log,
             policy,
             consumer,
             concurrency: concurrency.max(1),
@@ -158,7 +162,9 @@ impl Worker {
         }
         let outcome = self.run_job(&job).await;
         let settled = match outcome {
-            Ok(result) => {
+            Ok(mut result) => {
+                result.job_id = job.id.clone();
+                self.log.finished(&result).await;
                 record.state = JobState::Done;
                 record.result = Some(result);
                 record.error = None;
@@ -179,6 +185,7 @@ impl Worker {
                     let class = if retryable { "retryable" } else { "permanent" };
                     tracing::warn!(job = %job.id, attempts = job.attempt, %err, "job dead-lettered");
                     let message = err.to_string();
+                    self.log.dead_letter(&job.id, &job.kind, &message);
                     self.settle(&mut record, self.store.dead_letter(&job, &message, class))
                         .await
                 }

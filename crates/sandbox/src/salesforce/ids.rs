@@ -21,6 +21,15 @@ pub fn generate(key_prefix: &str, counter: u64) -> String {
     with_checksum(&base)
 }
 
+/// The counter [`generate`] encoded in an id (its 9 base-62 digits after the key prefix, the
+/// instance and the reserved `0`), or `None` when those are not base-62 digits.
+pub fn counter_of(id: &str) -> Option<u64> {
+    id.get(6..15)?.bytes().try_fold(0u64, |counter, digit| {
+        let value = BASE62.iter().position(|c| *c == digit)?;
+        counter.checked_mul(62)?.checked_add(value as u64)
+    })
+}
+
 /// Appends the case-safe suffix to a 15-character id.
 pub fn with_checksum(base: &str) -> String {
     let bytes = base.as_bytes();
@@ -81,6 +90,15 @@ mod tests {
         assert!(id.starts_with("001Dn0"));
         assert_eq!(with_checksum(&id[..15]), id);
         assert_ne!(generate("001", 61), generate("001", 62));
+    }
+
+    #[test]
+    fn the_counter_of_a_generated_id_is_the_one_it_was_generated_from() {
+        for counter in [1, 61, 62, 987_654, 62u64.pow(9) - 1] {
+            assert_eq!(counter_of(&generate("a01", counter)), Some(counter));
+        }
+        assert_eq!(counter_of("001Dn0-00000001AAA"), None);
+        assert_eq!(counter_of("001"), None);
     }
 
     #[test]

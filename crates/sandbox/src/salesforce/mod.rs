@@ -4,6 +4,10 @@
 //!
 //! Every REST call goes through one routing table ([`rest`]), whether it arrives over HTTP or as a
 //! Composite subrequest. Every call counts against the daily API allocation ([`allocation`]).
+//!
+//! The records live in SQLite ([`store`]), in memory or in a file that outlives the sandbox.
+//! Issued tokens, open query cursors and the API usage count are always in memory: a restart of a
+//! persisted org ends every session and cursor (a real org keeps them), so clients sign in again.
 
 mod allocation;
 mod auth;
@@ -55,48 +59,62 @@ pub const CHILD_PAGE_SIZE: usize = 200;
 /// Timestamp of the org's creation (the two built-in users).
 const ORG_CREATED: &str = "2026-01-05T08:00:00.000+0000";
 
+/// The username of the org's first user, who creates the integration user.
+const ADMIN_USERNAME: &str = "admin@isthmus.example";
+
+/// A new org's records: the admin user (who creates itself), the integration user and the Standard
+/// Price Book. Returns the ids of the admin and the integration user.
+fn create_built_ins(db: &mut store::Db) -> Result<(String, String), SandboxError> {
+    let user = schema::sobject("User").ok_or_else(|| ApiError::internal("no User object"))?;
+    let admin = ids::generate(user.key_prefix, 1);
+    let stamp = Stamp {
+        user_id: &admin,
+        at: ORG_CREATED,
+    };
+    let mut make_user = |name: &str, username: &str| {
+        let mut fields = Map::new();
+        fields.insert("Name".into(), name.into());
+        fields.insert("Username".into(), username.into());
+        db.insert(user, &fields, &stamp)
+    };
+    make_user("Ada Admin", ADMIN_USERNAME)?;
+    let integration = make_user("Isthmus Integration", crate::credentials::SF_USERNAME)?;
+    let pricebook =
+        schema::sobject("Pricebook2").ok_or_else(|| ApiError::internal("no Pricebook2"))?;
+    let mut fields = Map::new();
+    fields.insert("Name".into(), "Standard Price Book".into());
+    fields.insert("IsActive".into(), true.into());
+    let standard = db.insert(pricebook, &fields, &stamp)?;
+    db.conn.execute(
+        "UPDATE \"Pricebook2\" SET \"IsStandard\" = 1 WHERE \"Id\" = ?1",
+        [&standard],
+    )?;
+    Ok((admin, integration))
+}
+
 impl Org {
-    pub fn new(config: &SandboxConfig) -> Result<Self, SandboxError> {
-        let mut db = store::Db::open()?;
-        let user = schema::sobject("User").ok_or_else(|| ApiError::internal("no User object"))?;
-        let make_user = |name: &str, username: &str, db: &mut store::Db, creator: &str| {
-            let mut fields = Map::new();
-            fields.insert("Name".into(), name.into());
-            fields.insert("Username".into(), username.into());
-            db.insert(
-                user,
-                &fields,
-                &Stamp {
-                    user_id: creator,
-                    at: ORG_CREATED,
-                },
+    /// Opens the org: in memory, or the SQLite file at [`SandboxConfig::salesforce_persist_path`].
+    /// A new org gets its two users and the Standard Price Book, then `setup` (the seed); an
+    /// existing one is used as it is. Either way the org is written in one transaction.
+    pub fn open(
+        config: &SandboxConfig,
+        setup: impl FnOnce(&Org) -> Result<(), SandboxError>,
+    ) -> Result<Self, SandboxError> {
+        let path = config.salesforce_persist_path();
+        let (mut db, fresh) = store::Db::open(path.as_deref())?;
+        let (admin_user_id, integration_user_id) = if fresh {
+            create_built_ins(&mut db)?
+        } else {
+            let user = |username: &str| {
+                db.user_id_by_username(username)
+                    .ok_or_else(|| ApiError::internal("the persisted org has lost a built-in user"))
+            };
+            (
+                user(ADMIN_USERNAME)?,
+                user(crate::credentials::SF_USERNAME)?,
             )
         };
-        // The admin creates itself and the integration user, as an org's first user does.
-        let admin = ids::generate(user.key_prefix, 1);
-        make_user("Ada Admin", "admin@isthmus.example", &mut db, &admin)?;
-        let integration = make_user(
-            "Isthmus Integration",
-            crate::credentials::SF_USERNAME,
-            &mut db,
-            &admin,
-        )?;
-        // Every org has the Standard Price Book.
-        let pricebook =
-            schema::sobject("Pricebook2").ok_or_else(|| ApiError::internal("no Pricebook2"))?;
-        let mut fields = Map::new();
-        fields.insert("Name".into(), "Standard Price Book".into());
-        fields.insert("IsActive".into(), true.into());
-        let stamp = Stamp {
-            user_id: &admin,
-            at: ORG_CREATED,
-        };
-        let standard = db.insert(pricebook, &fields, &stamp)?;
-        db.conn.execute(
-            "UPDATE \"Pricebook2\" SET \"IsStandard\" = 1 WHERE \"Id\" = ?1",
-            [&standard],
-        )?;
-        Ok(Self {
+        let org = Self {
             db: Mutex::new(db),
             tokens: Mutex::default(),
             cursors: Mutex::default(),
@@ -104,9 +122,14 @@ impl Org {
             page_size: config.sf_query_page_size.max(1),
             child_page_size: AtomicUsize::new(CHILD_PAGE_SIZE),
             org_id: ids::generate(schema::ORG_KEY_PREFIX, 1),
-            integration_user_id: integration,
-            admin_user_id: admin,
-        })
+            integration_user_id,
+            admin_user_id,
+        };
+        if fresh {
+            setup(&org)?;
+        }
+        org.db().commit()?;
+        Ok(org)
     }
 
     fn db(&self) -> MutexGuard<'_, store::Db> {

@@ -125,11 +125,17 @@ fn object(pairs: &[(&str, Value)]) -> Map<String, Value> {
         .collect()
 }
 
-pub(crate) fn load(org: &Org, account: &Account) -> Result<(), SandboxError> {
-    let mut step = 0;
-    for seed in accounts() {
+/// Where each part of the demo company starts on the seed clock ([`seeded_at`]): Salesforce
+/// accounts, then NetSuite customers, then both catalogues and their transactions side by side.
+/// Fixed, so each system seeds alone (a persisted one only when new) to the same timestamps.
+const SALESFORCE_ACCOUNTS_FROM: usize = 0;
+const NETSUITE_CUSTOMERS_FROM: usize = SALESFORCE_ACCOUNTS_FROM + ACCOUNT_COUNT;
+const CATALOGUES_FROM: usize = NETSUITE_CUSTOMERS_FROM + CUSTOMER_COUNT;
+
+/// Loads the Salesforce half of the demo company into a new org.
+pub(crate) fn load_salesforce(org: &Org) -> Result<(), SandboxError> {
+    for (step, seed) in (SALESFORCE_ACCOUNTS_FROM..).zip(accounts()) {
         let at = sf_timestamp(seeded_at(step));
-        step += 1;
         let stamp = Stamp {
             user_id: &org.admin_user_id,
             at: &at,
@@ -169,9 +175,14 @@ pub(crate) fn load(org: &Org, account: &Account) -> Result<(), SandboxError> {
             org.insert_stamped("Contact", &contact, &stamp)?;
         }
     }
-    for seed in customers() {
+    sales::load(org, CATALOGUES_FROM)?;
+    Ok(())
+}
+
+/// Loads the NetSuite half of the demo company into a new account.
+pub(crate) fn load_netsuite(account: &Account) -> Result<(), SandboxError> {
+    for (step, seed) in (NETSUITE_CUSTOMERS_FROM..).zip(customers()) {
         let at = ns_timestamp(seeded_at(step));
-        step += 1;
         let (addr1, city, state, zip, _, country) = seed.address;
         let address = object(&[
             ("addressee", json!(seed.company_name)),
@@ -207,8 +218,7 @@ pub(crate) fn load(org: &Org, account: &Account) -> Result<(), SandboxError> {
             account.insert_at("contact", &contact, &at)?;
         }
     }
-    books::load(account, step)?;
-    sales::load(org, step)?;
+    books::load(account, CATALOGUES_FROM)?;
     Ok(())
 }
 

@@ -126,3 +126,38 @@ impl Harness {
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// A fresh path for [`SandboxConfig::persist_path`] in the temp directory; removes both systems'
+/// files when dropped.
+pub struct PersistPath(pub std::path::PathBuf);
+
+impl PersistPath {
+    pub fn new(name: &str) -> Self {
+        Self(std::env::temp_dir().join(format!(
+            "isthmus-sandbox-{name}-{}-{}.sqlite",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+        )))
+    }
+
+    /// A sandbox configuration keeping both systems at this path.
+    pub fn config(&self, seed: bool) -> SandboxConfig {
+        SandboxConfig {
+            seed,
+            persist_path: Some(self.0.clone()),
+            ..SandboxConfig::default()
+        }
+    }
+}
+
+impl Drop for PersistPath {
+    fn drop(&mut self) {
+        let config = self.config(false);
+        for path in [config.salesforce_persist_path(), config.persist_path]
+            .into_iter()
+            .flatten()
+        {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}

@@ -21,6 +21,7 @@ mod salesforce_collections;
 mod salesforce_composite;
 mod salesforce_jwt;
 mod salesforce_objects;
+mod salesforce_persistence;
 mod salesforce_replication;
 mod salesforce_seed;
 mod salesforce_soql;

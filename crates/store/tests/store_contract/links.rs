@@ -14,6 +14,12 @@ pub fn link(salesforce_id: &str, netsuite_id: &str) -> Link {
         salesforce_modstamp: "2024-05-01T10:00:00.000+0000".into(),
         netsuite_modstamp: String::new(),
         synced_at_ms: 1_714_557_600_000,
+        fields: [
+            ("name".to_owned(), Some(format!("Company {salesforce_id}"))),
+            ("phone".to_owned(), None),
+        ]
+        .into(),
+        parked: vec!["0123456789abcdef0123456789abcdef".into()],
     }
 }
 

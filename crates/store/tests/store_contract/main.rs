@@ -1,8 +1,8 @@
 //! The `Store` contract, written once and run against every backend: `MemoryStore` (with
 //! paused tokio time) and `RedisStore` on a real `redis-server` (real time, short TTLs).
 //! The cases live in [`links`] (ID map, locks, idempotency, semaphores, status values),
-//! [`queue`], [`dead_letters`] and [`audit`]; [`redis_layout`] proves, on Redis only, the key
-//! layout and the isolation of connection names.
+//! [`queue`], [`dead_letters`], [`audit`] and [`conflicts`]; [`redis_layout`] proves, on Redis
+//! only, the key layout and the isolation of connection names.
 
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ async fn let_short_ttl_expire() {
 }
 
 mod audit;
+mod conflicts;
 mod dead_letters;
 mod links;
 mod queue;
@@ -68,6 +69,11 @@ macro_rules! contract_tests {
             audit: [
                 the_audit_log_is_read_in_order_after_an_id,
                 the_audit_log_keeps_about_max_len_entries,
+            ],
+            conflicts: [
+                conflicts_are_listed_newest_first_by_state,
+                a_parked_conflict_is_resolved_once,
+                the_conflict_log_drops_the_oldest_resolved_and_keeps_every_parked,
             ],
         );
     };

@@ -46,11 +46,23 @@ struct Cursor {
     page_size: usize,
 }
 
-#[derive(Default)]
+/// The open query locators. Their counter starts at a random point, so a locator handed out
+/// before a restart almost surely names no cursor after it (`INVALID_QUERY_LOCATOR`) rather than
+/// another query's rows.
 pub struct Cursors {
     counter: u64,
     open: HashMap<String, Cursor>,
     order: VecDeque<String>,
+}
+
+impl Default for Cursors {
+    fn default() -> Self {
+        Self {
+            counter: u64::from(rand::random::<u32>()),
+            open: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
 }
 
 /// `GET query?q=` and `GET queryAll?q=` (`all_rows`: deleted records too, with `IsDeleted` true).

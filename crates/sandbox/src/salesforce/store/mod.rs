@@ -12,16 +12,18 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params_from_iter, Connection};
 use serde_json::{Map, Value};
 
+mod database;
 mod validate;
 
 use super::error::ApiError;
-use super::schema::{self, Field, Kind, SObject, SOBJECTS};
+use super::schema::{self, Field, Kind, SObject};
 use super::{ids, rules};
 use crate::time::{now, sf_timestamp};
 use validate::required_missing;
 
 pub struct Db {
     pub conn: Connection,
+    /// The last id counter used per key prefix (see [`ids::generate`]).
     counters: HashMap<&'static str, u64>,
 }
 
@@ -32,47 +34,6 @@ pub struct Stamp<'a> {
 }
 
 impl Db {
-    pub fn open() -> rusqlite::Result<Self> {
-        let conn = Connection::open_in_memory()?;
-        for object in SOBJECTS {
-            let columns: Vec<String> = object
-                .fields
-                .iter()
-                .map(|f| match f.kind {
-                    Kind::Id => format!("\"{}\" TEXT PRIMARY KEY", f.name),
-                    Kind::Bool => format!("\"{}\" INTEGER NOT NULL DEFAULT 0", f.name),
-                    Kind::Number(_) => format!("\"{}\" REAL", f.name),
-                    _ => format!("\"{}\" TEXT", f.name),
-                })
-                .collect();
-            for table in [object.name.to_owned(), recycle_bin(object)] {
-                conn.execute(
-                    &format!("CREATE TABLE \"{table}\" ({})", columns.join(", ")),
-                    [],
-                )?;
-            }
-            for field in object.fields.iter().filter(|f| f.external_id) {
-                let unique = if field.unique { "UNIQUE " } else { "" };
-                conn.execute(
-                    &format!(
-                        "CREATE {unique}INDEX \"{o}_{f}\" ON \"{o}\" (\"{f}\" COLLATE NOCASE)",
-                        o = object.name,
-                        f = field.name
-                    ),
-                    [],
-                )?;
-            }
-        }
-        conn.execute(
-            "CREATE TABLE \"__Deleted\" (\"Id\" TEXT PRIMARY KEY, \"Object\" TEXT NOT NULL, \"DeletedDate\" TEXT NOT NULL)",
-            [],
-        )?;
-        Ok(Self {
-            conn,
-            counters: HashMap::new(),
-        })
-    }
-
     /// Opens a savepoint: the writes until [`Db::release`] can be undone together.
     pub fn savepoint(&self) -> rusqlite::Result<()> {
         self.conn.execute_batch("SAVEPOINT api_call")

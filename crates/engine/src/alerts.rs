@@ -1,0 +1,171 @@
+//! Alerts to a Slack-compatible webhook (`{"text": …}`), batched and rate-limited: events are
+//! queued in memory and sent at most once per `min_interval`, many to a message, so a storm
+//! of dead letters is one message a minute rather than a message each. When the queue of
+//! unsent events is full, further events are counted and the count is reported instead.
+//! The webhook URL is a secret (it embeds a token): it is never logged.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::mpsc;
+
+/// Events one message lists at most; the rest are counted.
+const MAX_LISTED: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Alert {
+    DeadLetter {
+        job_id: String,
+        kind: String,
+        error: String,
+    },
+    Conflict {
+        flow: String,
+        records: String,
+        reason: String,
+    },
+}
+
+impl Alert {
+    fn line(&self) -> String {
+        match self {
+            Self::DeadLetter {
+                job_id,
+                kind,
+                error,
+            } => {
+                format!(
+                    "• dead letter `{job_id}` ({kind}): {}",
+                    truncate(error, 300)
+                )
+            }
+            Self::Conflict {
+                flow,
+                records,
+                reason,
+            } => {
+                format!(
+                    "• conflict in {flow} for {records}: {}",
+                    truncate(reason, 300)
+                )
+            }
+        }
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+/// A handle that raises alerts; cheap to clone. Sending happens on a background task.
+#[derive(Clone)]
+pub struct Alerts {
+    events: mpsc::Sender<Alert>,
+}
+
+impl Alerts {
+    /// Starts the sender task for `webhook` (POSTed JSON `{"text": …}`).
+    pub fn start(webhook: SecretString, min_interval: Duration, client: reqwest::Client) -> Self {
+        let (events, inbox) = mpsc::channel(1024);
+        tokio::spawn(send_batches(webhook, min_interval, client, inbox));
+        Self { events }
+    }
+
+    /// Queues an alert; never blocks (a full queue drops it, and the sender counts drops).
+    pub fn raise(&self, alert: Alert) {
+        if self.events.try_send(alert).is_err() {
+            tracing::warn!("alert queue full: an alert was dropped");
+        }
+    }
+}
+
+async fn send_batches(
+    webhook: SecretString,
+    min_interval: Duration,
+    client: reqwest::Client,
+    mut inbox: mpsc::Receiver<Alert>,
+) {
+    while let Some(first) = inbox.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = inbox.try_recv() {
+            batch.push(more);
+        }
+        let text = message(&batch);
+        match client
+            .post(webhook.expose_secret())
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+            .await
+        {
+            Ok(answer) if answer.status().is_success() => {}
+            Ok(answer) => {
+                tracing::warn!(status = %answer.status(), "the alert webhook refused a message")
+            }
+            Err(err) => {
+                tracing::warn!(error = %err.without_url(), "the alert webhook is unreachable")
+            }
+        }
+        // Rate limit: what arrives meanwhile goes out together in the next message.
+        tokio::time::sleep(min_interval).await;
+    }
+}
+
+fn message(batch: &[Alert]) -> String {
+    let dead = batch
+        .iter()
+        .filter(|a| matches!(a, Alert::DeadLetter { .. }))
+        .count();
+    let conflicts = batch.len() - dead;
+    let mut text = format!("Isthmus: {dead} dead letter(s), {conflicts} conflict(s)");
+    for alert in batch.iter().take(MAX_LISTED) {
+        text.push('\n');
+        text.push_str(&alert.line());
+    }
+    if batch.len() > MAX_LISTED {
+        text.push_str(&format!("\n… and {} more", batch.len() - MAX_LISTED));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_one_message_with_counts_and_at_most_twenty_lines() {
+        let batch: Vec<Alert> = (0..25)
+            .map(|i| Alert::DeadLetter {
+                job_id: format!("j{i}"),
+                kind: "customers.sync_account".into(),
+                error: "boom".into(),
+            })
+            .chain([Alert::Conflict {
+                flow: "f".into(),
+                records: "001".into(),
+                reason: "two customers".into(),
+            }])
+            .collect();
+        let text = message(&batch);
+        assert!(
+            text.starts_with("Isthmus: 25 dead letter(s), 1 conflict(s)"),
+            "{text}"
+        );
+        assert_eq!(text.lines().filter(|l| l.starts_with('•')).count(), 20);
+        assert!(text.ends_with("… and 6 more"), "{text}");
+    }
+
+    #[test]
+    fn long_errors_are_cut() {
+        let line = Alert::DeadLetter {
+            job_id: "j".into(),
+            kind: "k".into(),
+            error: "x".repeat(1000),
+        }
+        .line();
+        assert!(line.chars().count() < 400);
+    }
+}

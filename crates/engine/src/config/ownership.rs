@@ -1,0 +1,67 @@
+//! Who owns each mapped field (`customers.ownership`), and what happens when both sides
+//! changed it since the last sync. The semantics live in
+//! [`customers::policy`](crate::customers::policy); this is only the vocabulary and its checks.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, CustomersConfig};
+
+/// The address units that ownership names besides the scalar fields.
+pub const ADDRESS_UNITS: [&str; 2] = ["billing", "shipping"];
+
+/// The policy of one canonical field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ownership {
+    /// Salesforce is the source of truth: never written to Salesforce by customer → account,
+    /// and its value wins a conflict.
+    Salesforce,
+    /// NetSuite is the source of truth: never written to NetSuite by account → customer, and
+    /// its value wins a conflict.
+    Netsuite,
+    /// Either side may change it; a conflict goes to the side changed last.
+    Latest,
+    /// Either side may change it; a conflict parks the record until a person resolves it.
+    Manual,
+}
+
+impl Ownership {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Salesforce => "salesforce",
+            Self::Netsuite => "netsuite",
+            Self::Latest => "latest",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+impl CustomersConfig {
+    /// The policy of a canonical field (a key of `customers.fields`, `billing` or `shipping`).
+    pub fn ownership_of(&self, unit: &str) -> Ownership {
+        self.ownership
+            .get(unit)
+            .copied()
+            .unwrap_or(self.default_ownership)
+    }
+
+    /// Every canonical unit ownership applies to: the mapped fields, then the addresses.
+    pub fn units(&self) -> impl Iterator<Item = &str> {
+        self.fields.keys().map(String::as_str).chain(ADDRESS_UNITS)
+    }
+
+    /// Ownership may only name canonical units (a typo would silently fall back to the default).
+    pub(super) fn validate_ownership(&self) -> Result<(), ConfigError> {
+        match self
+            .ownership
+            .keys()
+            .find(|k| !self.units().any(|u| u == k.as_str()))
+        {
+            Some(unknown) => Err(ConfigError::Invalid(format!(
+                "customers.ownership.{unknown} names no mapped field (use a key of \
+                 customers.fields, billing or shipping)"
+            ))),
+            None => Ok(()),
+        }
+    }
+}

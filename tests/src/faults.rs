@@ -1,0 +1,219 @@
+//! Support for the fault tests (`tests/faults_*.rs`): many accounts synced at once, and the
+//! proofs that nothing was lost or duplicated, read from the sandbox's state on both sides and
+//! from the store. Every wait is bounded: a test that does not converge fails with what it saw.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use isthmus_engine::customers::LINK_KIND;
+use isthmus_engine::work::{JobRecord, JobState};
+use isthmus_sandbox::Sandbox;
+use isthmus_store::{QueueDepth, Store};
+use serde_json::{json, Map, Value};
+use tokio::time::Instant;
+
+use crate::{text, TestMesh, ADMIN_KEY, SF_KEY};
+
+/// Requests in flight at once when queueing many syncs.
+const QUEUEING_CONCURRENCY: usize = 16;
+
+/// How often the waits look again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// NetSuite's customer upsert by external id: the call that creates a customer.
+pub const PUT_CUSTOMER: &str = "PUT /services/rest/record/v1/customer/eid:{externalId}";
+
+/// Adds `n` accounts without a NetSuite counterpart; returns their ids. Each name starts with
+/// a word of its own (`{prefix}0042 Trading`), so company-name matching finds one row at most.
+pub fn add_accounts(sandbox: &Sandbox, prefix: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let mut account = Map::new();
+            account.insert("Name".into(), json!(format!("{prefix}{i:04} Trading")));
+            account.insert("BillingCity".into(), json!("Porto"));
+            account.insert("BillingCountry".into(), json!("Portugal"));
+            sandbox.sf_insert("Account", account).expect("account")
+        })
+        .collect()
+}
+
+/// Clicks "Sync to NetSuite" in async mode on every account, through the gateway at
+/// `gateway`; returns the job ids (each answer must be a 202 with a job).
+pub async fn queue_syncs(
+    http: &reqwest::Client,
+    gateway: &str,
+    accounts: &[String],
+) -> Vec<String> {
+    stream::iter(accounts)
+        .map(|account| async move {
+            let response = http
+                .post(format!(
+                    "{gateway}/v1/salesforce/accounts/{account}/sync?mode=async"
+                ))
+                .bearer_auth(SF_KEY)
+                .send()
+                .await
+                .expect("gateway answers");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("JSON answer");
+            assert_eq!(status, 202, "{account}: {body}");
+            body["job_id"].as_str().expect("a job id").to_string()
+        })
+        .buffer_unordered(QUEUEING_CONCURRENCY)
+        .collect()
+        .await
+}
+
+/// How many of `accounts` carry a NetSuite id in Salesforce (written back).
+pub fn written_back(sandbox: &Sandbox, accounts: &[String]) -> usize {
+    accounts
+        .iter()
+        .filter(|id| {
+            sandbox
+                .sf_record("Account", id)
+                .is_some_and(|a| text(a.get("NetSuite_Id__c")).is_some())
+        })
+        .count()
+}
+
+/// Every account has exactly one NetSuite customer carrying its id as `externalId`, and the
+/// account carries that customer's internal id.
+pub fn assert_each_account_synced_once(sandbox: &Sandbox, accounts: &[String]) {
+    let mut by_external_id: HashMap<String, Vec<String>> = HashMap::new();
+    for customer in sandbox.ns_records("customer") {
+        if let (Some(external), Some(id)) =
+            (text(customer.get("externalId")), text(customer.get("id")))
+        {
+            by_external_id.entry(external).or_default().push(id);
+        }
+    }
+    for account in accounts {
+        let customers = by_external_id.get(account).map_or(&[][..], Vec::as_slice);
+        assert_eq!(
+            customers.len(),
+            1,
+            "customers of account {account}: {customers:?}"
+        );
+        let record = sandbox.sf_record("Account", account).expect("account");
+        assert_eq!(
+            text(record.get("NetSuite_Id__c")).as_deref(),
+            Some(customers[0].as_str()),
+            "the id of account {account}'s customer is written back"
+        );
+    }
+}
+
+/// No sync still holds the lock of any of `accounts`: each can be taken (then is given back).
+pub async fn assert_no_lock_held(store: &dyn Store, accounts: &[String]) {
+    for account in accounts {
+        let resource = format!("{LINK_KIND}:sf:{account}");
+        let lease = store
+            .acquire(&resource, Duration::from_secs(1))
+            .await
+            .expect("store answers")
+            .unwrap_or_else(|| panic!("the lock of {account} is still held"));
+        store.release(&lease).await.expect("store answers");
+    }
+}
+
+/// On Redis, waits until no `lock:` key is left, and fails with those left after `within` (a
+/// lock whose release failed goes when its lease runs out: `within` should cover the lock TTL).
+/// A no-op on the in-memory store.
+pub async fn assert_no_lock_keys(mesh: &TestMesh, within: Duration) {
+    let deadline = Instant::now() + within;
+    while let Some(locks) = mesh.redis_keys("lock:*").await {
+        if locks.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "locks left in Redis: {locks:?}");
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits until no job waits, is delayed or is pending; returns the final depth.
+///
+/// # Panics
+/// When the queue has not drained `within`, with the depth last seen.
+pub async fn wait_queue_drained(store: &dyn Store, within: Duration) -> QueueDepth {
+    let deadline = Instant::now() + within;
+    let mut last = None;
+    while Instant::now() < deadline {
+        // An error is the store coming back: ask again.
+        if let Ok(depth) = store.queue_depth().await {
+            if depth.interactive + depth.batch + depth.delayed + depth.pending == 0 {
+                return depth;
+            }
+            last = Some(depth);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    panic!("the queue did not drain in {within:?}: {last:?}");
+}
+
+/// The record of every job, each of which must be done.
+pub async fn assert_jobs_done(store: &dyn Store, jobs: &[String]) -> Vec<JobRecord> {
+    let mut records = Vec::with_capacity(jobs.len());
+    for id in jobs {
+        let record = JobRecord::load(store, id)
+            .await
+            .expect("store answers")
+            .unwrap_or_else(|| panic!("job {id} has no record"));
+        assert_eq!(record.state, JobState::Done, "job {id}: {record:?}");
+        records.push(record);
+    }
+    records
+}
+
+/// How many of `records` took more than one attempt.
+pub fn retried(records: &[JobRecord]) -> usize {
+    records.iter().filter(|r| r.attempts > 1).count()
+}
+
+/// Runs an account backfill through the gateway and waits for its report.
+///
+/// A backfill saves its report a moment before it releases the one-backfill lock, so a start
+/// right after the previous run answers 409 `LOCKED` until then: it is tried again.
+pub async fn run_backfill(mesh: &TestMesh, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    let job = loop {
+        let (status, job) = mesh
+            .post("/v1/backfills/accounts", Some(ADMIN_KEY), Some(json!({})))
+            .await;
+        if status == 202 {
+            break job;
+        }
+        assert!(
+            status == 409 && Instant::now() < deadline,
+            "{status}: {job}"
+        );
+        tokio::time::sleep(POLL).await;
+    };
+    let path = format!("/v1/backfills/{}", job["id"].as_str().expect("backfill id"));
+    loop {
+        let (status, report) = mesh.get(&path, Some(ADMIN_KEY)).await;
+        assert_eq!(status, 200, "{report}");
+        if report["state"] != "running" {
+            return report;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the backfill did not finish in {within:?}: {report}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Polls `condition` until it holds (`true`) or `within` has passed (`false`).
+pub async fn wait_until(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}

@@ -1,0 +1,73 @@
+//! A hundred "Sync to NetSuite" clicks on one account at the same moment (people, or an Apex
+//! trigger retrying): one customer and one create call, whether the clicks run inline or queued.
+
+use std::time::Duration;
+
+use isthmus_proto::common::v1::Outcome;
+use isthmus_sandbox::seed;
+use isthmus_tests::faults::{
+    assert_jobs_done, assert_no_lock_held, assert_no_lock_keys, queue_syncs, wait_queue_drained,
+    PUT_CUSTOMER,
+};
+use isthmus_tests::{on_both_stores, text, TestMesh};
+
+const CLICKS: usize = 100;
+
+/// Exactly one customer carries the account's id, the account carries the customer's, one
+/// upsert created it, and the account's lock is free.
+async fn assert_one_customer(mesh: &TestMesh, account: &str) {
+    let customers = mesh.ns_where("customer", "externalId", account);
+    assert_eq!(customers.len(), 1, "{customers:?}");
+    let record = mesh.sandbox.sf_record("Account", account).unwrap();
+    assert_eq!(
+        text(record.get("NetSuite_Id__c")),
+        text(customers[0].get("id"))
+    );
+    assert_eq!(mesh.sandbox.calls().get(PUT_CUSTOMER), 1, "one create call");
+    assert_no_lock_held(mesh.store.as_ref(), &[account.to_string()]).await;
+    assert_no_lock_keys(mesh, Duration::from_secs(2)).await;
+}
+
+async fn a_hundred_concurrent_clicks_create_one_customer(mesh: &TestMesh) {
+    let account = seed::demo_account_id(&mesh.sandbox).unwrap();
+    let clicks = (0..CLICKS).map(|_| mesh.sync_account(&account, false));
+    let answers = futures::future::join_all(clicks).await;
+    let created = answers
+        .iter()
+        .filter(|(s, b)| *s == 200 && b["outcome"] == "created")
+        .count();
+    assert_eq!(created, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(s, b)| *s == 200 || (*s == 409 && b["code"] == "LOCKED")),
+        "each click syncs, or is told another sync holds the account: {answers:?}"
+    );
+    assert_one_customer(mesh, &account).await;
+}
+on_both_stores!(inline, a_hundred_concurrent_clicks_create_one_customer);
+
+async fn a_hundred_concurrent_queued_clicks_create_one_customer(mesh: &TestMesh) {
+    let account = seed::demo_account_id(&mesh.sandbox).unwrap();
+    let jobs = queue_syncs(&mesh.http, &mesh.gateway, &vec![account.clone(); CLICKS]).await;
+    let depth = wait_queue_drained(mesh.store.as_ref(), Duration::from_secs(60)).await;
+    assert_eq!(depth.dead, 0, "{depth:?}");
+    let records = assert_jobs_done(mesh.store.as_ref(), &jobs).await;
+    let created = records
+        .iter()
+        .filter(|r| {
+            r.result
+                .as_ref()
+                .is_some_and(|s| s.outcome == Outcome::Created as i32)
+        })
+        .count();
+    assert_eq!(
+        created, 1,
+        "one job created the customer, the rest found it synced"
+    );
+    assert_one_customer(mesh, &account).await;
+}
+on_both_stores!(
+    queued,
+    a_hundred_concurrent_queued_clicks_create_one_customer
+);

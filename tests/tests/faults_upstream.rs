@@ -1,0 +1,97 @@
+//! NetSuite failing about a fifth of the customer upserts (503s, and calls that hang and then
+//! lose their connection) while 500 accounts sync: every account still ends with exactly one
+//! customer and its id written back, nothing is dead-lettered and no lock is left behind.
+
+use std::time::Duration;
+
+use isthmus_sandbox::{Fault, Sandbox, System};
+use isthmus_tests::faults::{
+    add_accounts, assert_each_account_synced_once, assert_jobs_done, assert_no_lock_held,
+    assert_no_lock_keys, queue_syncs, retried, run_backfill, wait_queue_drained, PUT_CUSTOMER,
+};
+use isthmus_tests::{on_both_stores, TestMesh};
+
+const ACCOUNTS: usize = 500;
+
+/// How long an injected timeout holds the call before dropping it: well under the client's
+/// timeout, so the client sees the connection lost, not its own deadline.
+const HANG: Duration = Duration::from_millis(100);
+
+/// About 10 % of customer upserts answer 503 and about 10 % hang, then lose their connection.
+/// The sandbox decides before running the call, so a failed upsert wrote nothing.
+fn flaky_upserts(sandbox: &Sandbox) {
+    sandbox.inject_fault(System::NetSuite, Fault::error(PUT_CUSTOMER).rate(0.1));
+    sandbox.inject_fault(
+        System::NetSuite,
+        Fault::timeout(PUT_CUSTOMER, HANG).rate(0.11),
+    );
+}
+
+/// Test time scale: a client timeout above the hang, and enough attempts that a job failing
+/// at 20 % a try is not dead-lettered by chance (0.2^10 per job).
+fn adjust(config: &mut isthmus::Config) {
+    config.netsuite.timeout_ms = 2_000;
+    config.queue.retryable_attempts = 10;
+}
+
+async fn a_fifth_of_upserts_failing_loses_and_duplicates_no_customer(mesh: &TestMesh) {
+    let accounts = add_accounts(&mesh.sandbox, "Flaky", ACCOUNTS);
+    mesh.sandbox.reset_calls();
+    flaky_upserts(&mesh.sandbox);
+
+    let jobs = queue_syncs(&mesh.http, &mesh.gateway, &accounts).await;
+    let depth = wait_queue_drained(mesh.store.as_ref(), Duration::from_secs(120)).await;
+    assert_eq!(depth.dead, 0, "nothing dead-lettered: {depth:?}");
+    let retried_jobs = retried(&assert_jobs_done(mesh.store.as_ref(), &jobs).await);
+
+    let faults = mesh.sandbox.counters().netsuite.injected_faults;
+    assert!(
+        faults >= 60,
+        "about a fifth of the upserts failed: {faults}"
+    );
+    assert!(
+        retried_jobs >= 60,
+        "the failed syncs were retried: {retried_jobs}"
+    );
+    assert_each_account_synced_once(&mesh.sandbox, &accounts);
+    assert_eq!(
+        mesh.sandbox.calls().get(PUT_CUSTOMER),
+        ACCOUNTS as u64 + faults,
+        "one upsert got through per account; every other one was a failure"
+    );
+    assert_no_lock_held(mesh.store.as_ref(), &accounts).await;
+    assert_no_lock_keys(mesh, Duration::from_secs(2)).await;
+}
+on_both_stores!(
+    queued_syncs,
+    a_fifth_of_upserts_failing_loses_and_duplicates_no_customer,
+    adjust
+);
+
+async fn a_backfill_under_the_same_faults_converges_when_run_again(mesh: &TestMesh) {
+    let accounts = add_accounts(&mesh.sandbox, "Bulk", ACCOUNTS);
+    flaky_upserts(&mesh.sandbox);
+
+    // A backfill reports the accounts it failed and leaves them unlinked; the next run takes
+    // exactly those again. At 20 % a try, five or six runs are enough; ten is the bound.
+    let mut runs = Vec::new();
+    for _ in 0..10 {
+        let report = run_backfill(mesh, Duration::from_secs(60)).await;
+        assert_eq!(report["state"], "done", "{report}");
+        let failed = report["failed"].as_u64().expect("failed count");
+        runs.push(failed);
+        if failed == 0 {
+            break;
+        }
+    }
+    assert_eq!(runs.last(), Some(&0), "failures per run: {runs:?}");
+    assert!(runs[0] >= 60, "about a fifth failed at first: {runs:?}");
+    assert_each_account_synced_once(&mesh.sandbox, &accounts);
+    assert_no_lock_held(mesh.store.as_ref(), &accounts).await;
+    assert_no_lock_keys(mesh, Duration::from_secs(2)).await;
+}
+on_both_stores!(
+    backfill,
+    a_backfill_under_the_same_faults_converges_when_run_again,
+    adjust
+);
