@@ -42,6 +42,7 @@ fn required_scope(path: &str) -> Option<Option<Scope>> {
         || path.starts_with("/v1/governance")
         || path.starts_with("/v1/dead-letters")
         || path.starts_with("/v1/queue")
+        || path.starts_with("/v1/conflicts")
         || path.starts_with("/v1/audit")
     {
         Some(Some(Scope::Admin))

@@ -229,3 +229,44 @@ on_both_stores!(
     one_at_a_time,
     only_one_backfill_runs_at_a_time_and_bad_ids_are_refused
 );
+
+async fn accounts_that_fail_in_a_backfill_are_retried_on_the_batch_lane(mesh: &TestMesh) {
+    let added = add_accounts(mesh, 40);
+    mesh.sandbox.inject_fault(
+        System::NetSuite,
+        isthmus_sandbox::Fault::error("PUT /services/rest/record/v1/customer/eid:{externalId}")
+            .times(5),
+    );
+    let job = start_backfill(mesh).await;
+    let done = wait_done(mesh, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["queued"], 5, "{done}");
+    assert_eq!(done["failed"], 0, "{done}");
+    // The batch lane finishes them.
+    for _ in 0..200 {
+        let (_, depth) = mesh.get("/v1/queue", Some(ADMIN_KEY)).await;
+        let waiting = ["interactive", "batch", "delayed", "pending"]
+            .iter()
+            .map(|k| depth[k].as_u64().unwrap())
+            .sum::<u64>();
+        if waiting == 0 {
+            assert_eq!(depth["dead"], 0, "{depth}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for id in &added {
+        let customers = mesh.ns_where("customer", "externalId", id);
+        assert_eq!(customers.len(), 1, "account {id} exactly once");
+        let account = mesh.sandbox.sf_record("Account", id).unwrap();
+        assert_eq!(
+            text(account.get("NetSuite_Id__c")),
+            text(customers[0].get("id")),
+            "written back"
+        );
+    }
+}
+on_both_stores!(
+    requeued,
+    accounts_that_fail_in_a_backfill_are_retried_on_the_batch_lane
+);

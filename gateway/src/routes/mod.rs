@@ -14,6 +14,7 @@ use tonic::metadata::MetadataValue;
 use crate::middleware::{self, Trace};
 use crate::{ApiError, Gateway};
 
+pub(crate) mod conflicts;
 pub(crate) mod jobs;
 pub(crate) mod links;
 pub(crate) mod ops;
@@ -47,6 +48,12 @@ pub fn router(gateway: Gateway) -> Router {
             post(jobs::replay_dead_letter),
         )
         .route("/v1/queue", get(jobs::queue_depth))
+        .route("/v1/conflicts", get(conflicts::list_conflicts))
+        .route("/v1/conflicts/{id}", get(conflicts::get_conflict))
+        .route(
+            "/v1/conflicts/{id}/resolve",
+            post(conflicts::resolve_conflict),
+        )
         .route("/v1/audit", get(jobs::audit))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

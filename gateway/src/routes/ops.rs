@@ -38,6 +38,8 @@ pub struct BackfillJson {
     pub conflicts: u64,
     pub failed: u64,
     pub written_back: u64,
+    /// Accounts handed to the batch lane after a failure (see `/v1/jobs`, `/v1/dead-letters`).
+    pub queued: u64,
     pub started_at_ms: i64,
     pub finished_at_ms: i64,
     pub errors: Vec<String>,
@@ -55,6 +57,7 @@ impl From<Backfill> for BackfillJson {
             conflicts: b.conflicts,
             failed: b.failed,
             written_back: b.written_back,
+            queued: b.queued,
             started_at_ms: b.started_at_ms,
             finished_at_ms: b.finished_at_ms,
             errors: b.errors,

@@ -56,19 +56,19 @@ pub async fn resolve(
     trace_id: &str,
 ) -> Result<Conflict, Status> {
     let id = conflict_id(&request.id)?;
-    let choice = match ConflictChoice::try_from(request.choose) {
-        Ok(ConflictChoice::Salesforce) => Choice::Salesforce,
-        Ok(ConflictChoice::Netsuite) => Choice::NetSuite,
-        Ok(ConflictChoice::Value) => Choice::Value(request.value),
+    let choice = match (ConflictChoice::try_from(request.choose), request.value) {
+        (Ok(ConflictChoice::Value), value) => Choice::Value(value),
+        (Ok(ConflictChoice::Salesforce | ConflictChoice::Netsuite), Some(_)) => {
+            return Err(ErrorCode::InvalidArgument.status("value goes only with choose = value"))
+        }
+        (Ok(ConflictChoice::Salesforce), None) => Choice::Salesforce,
+        (Ok(ConflictChoice::Netsuite), None) => Choice::NetSuite,
         _ => {
             return Err(
                 ErrorCode::InvalidArgument.status("choose must be salesforce, netsuite or value")
             )
         }
     };
-    if matches!(choice, Choice::Salesforce | Choice::NetSuite) && request.value.is_some() {
-        return Err(ErrorCode::InvalidArgument.status("value goes only with choose = value"));
-    }
     Ok(message(flows.resolve_conflict(id, choice, trace_id).await?))
 }
 

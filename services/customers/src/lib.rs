@@ -100,6 +100,7 @@ fn backfill_message(job: BackfillJob) -> Backfill {
         conflicts: job.progress.conflicts,
         failed: job.progress.failed,
         written_back: job.progress.written_back,
+        queued: job.progress.queued,
         started_at_ms: job.started_at_ms,
         finished_at_ms: job.finished_at_ms,
         errors: job.errors,

@@ -29,6 +29,11 @@ use crate::audit::SyncLog;
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
 use crate::lock::with_lock;
+use crate::work::{JobRecord, SyncJob};
+use isthmus_store::{Lane, NewJob};
+
+/// How long the job record of a requeued account can be read.
+const REQUEUED_JOB_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
 /// Ids written back per sObject Collections call (the API's maximum).
 const COLLECTION_SIZE: usize = 200;
@@ -67,6 +72,10 @@ pub struct BackfillProgress {
     pub unchanged: u64,
     pub conflicts: u64,
     pub failed: u64,
+    /// Accounts handed to the batch lane after a failure: retried there, dead-lettered if they
+    /// keep failing.
+    #[serde(default)]
+    pub queued: u64,
     pub written_back: u64,
 }
 
@@ -89,6 +98,7 @@ struct Counters {
     unchanged: AtomicU64,
     conflicts: AtomicU64,
     failed: AtomicU64,
+    queued: AtomicU64,
     written_back: AtomicU64,
 }
 
@@ -103,6 +113,7 @@ impl Counters {
             unchanged: get(&self.unchanged),
             conflicts: get(&self.conflicts),
             failed: get(&self.failed),
+            queued: get(&self.queued),
             written_back: get(&self.written_back),
         }
     }
@@ -201,8 +212,8 @@ impl CustomerFlows {
                                 }
                             }
                             Err(err) => {
-                                counters.failed.fetch_add(1, Ordering::Relaxed);
-                                failures.lock().await.push((id.clone(), err.to_string()));
+                                self.requeue(&id, &err.to_string(), trace_id, counters, failures)
+                                    .await;
                             }
                         }
                         latencies
@@ -259,6 +270,55 @@ impl CustomerFlows {
         .await
     }
 
+    /// Hands a failed account to the batch lane as a sync job (retries with backoff, then a
+    /// dead letter), so a backfill never drops an account; counts it as failed only when even
+    /// that is impossible.
+    async fn requeue(
+        &self,
+        account_id: &str,
+        reason: &str,
+        trace_id: &str,
+        counters: &Counters,
+        failures: &Mutex<Vec<(String, String)>>,
+    ) {
+        let job = SyncJob::Account {
+            account_id: account_id.to_string(),
+        };
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let mut record = JobRecord::new(&id, job.kind(), trace_id);
+        record.error = Some(reason.to_string());
+        let new_job = NewJob {
+            id,
+            kind: job.kind().to_string(),
+            payload: serde_json::to_vec(&job).unwrap_or_default(),
+            trace_id: trace_id.to_string(),
+        };
+        let queued = match record.save(self.store.as_ref(), REQUEUED_JOB_TTL).await {
+            Ok(()) => self
+                .store
+                .enqueue(Lane::Batch, &new_job)
+                .await
+                .map_err(EngineError::from),
+            Err(err) => Err(err),
+        };
+        match queued {
+            Ok(()) => {
+                counters.queued.fetch_add(1, Ordering::Relaxed);
+                failures.lock().await.push((
+                    account_id.to_string(),
+                    format!("{reason} (queued for retry as job {})", new_job.id),
+                ));
+            }
+            Err(err) => {
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                failures.lock().await.push((
+                    account_id.to_string(),
+                    format!("{reason}; queueing failed: {err}"),
+                ));
+            }
+        }
+    }
+
     /// Writes `NetSuite_Id__c` back for a batch of accounts in one sObject Collections call.
     async fn write_back(
         &self,
@@ -306,9 +366,10 @@ impl CustomerFlows {
                 }
             }
             Err(err) => {
-                let mut failures = failures.lock().await;
+                // The per-account job writes the id back itself.
                 for (account, _) in &batch {
-                    failures.push((account.clone(), format!("write-back: {err}")));
+                    let reason = format!("write-back: {err}");
+                    self.requeue(account, &reason, "", counters, failures).await;
                 }
             }
         }

@@ -1,0 +1,214 @@
+//! Conflicts: list them, show one, resolve a parked one (admin scope).
+
+use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
+use isthmus_proto::customers::v1::{
+    Conflict, ConflictChoice, ConflictState, GetConflictRequest, ListConflictsRequest,
+    ResolveConflictRequest,
+};
+use isthmus_proto::ErrorCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{grpc_request, shown, ApiJson};
+use crate::middleware::Trace;
+use crate::{ApiError, Gateway};
+
+/// A field changed on both sides since the last sync, and how it was resolved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConflictJson {
+    pub id: String,
+    pub flow: String,
+    pub salesforce_id: String,
+    pub netsuite_id: String,
+    /// Canonical field: a key of `customers.fields`, or `billing` / `shipping` (JSON objects).
+    pub field: String,
+    pub salesforce_value: Option<String>,
+    pub netsuite_value: Option<String>,
+    /// The value both sides held after the last sync.
+    pub last_synced_value: Option<String>,
+    /// salesforce | netsuite | latest | manual
+    pub policy: String,
+    /// parked | resolved
+    pub state: String,
+    /// Whose value won: salesforce | netsuite | value; absent while parked.
+    pub winner: Option<String>,
+    pub resolved_value: Option<String>,
+    /// policy | person; absent while parked.
+    pub resolved_by: Option<String>,
+    pub trace_id: String,
+    pub detected_at_ms: i64,
+    pub resolved_at_ms: Option<i64>,
+}
+
+impl From<Conflict> for ConflictJson {
+    fn from(c: Conflict) -> Self {
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        Self {
+            id: c.id,
+            flow: c.flow,
+            salesforce_id: c.salesforce_id,
+            netsuite_id: c.netsuite_id,
+            field: c.field,
+            salesforce_value: c.salesforce_value,
+            netsuite_value: c.netsuite_value,
+            last_synced_value: c.last_synced_value,
+            policy: c.policy,
+            state: c.state,
+            winner: non_empty(c.winner),
+            resolved_value: c.resolved_value,
+            resolved_by: non_empty(c.resolved_by),
+            trace_id: c.trace_id,
+            detected_at_ms: c.detected_at_ms,
+            resolved_at_ms: (c.resolved_at_ms != 0).then_some(c.resolved_at_ms),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StateFilter {
+    Parked,
+    Resolved,
+    #[default]
+    All,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConflictFilter {
+    /// parked | resolved | all (default)
+    pub state: Option<StateFilter>,
+    /// At most this many (default 50, at most 500).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Choose {
+    Salesforce,
+    Netsuite,
+    Value,
+}
+
+/// `{"choose":"salesforce"}`, `{"choose":"netsuite"}` or `{"choose":"value","value":"…"}`
+/// (for `billing` / `shipping`, the value is an address object or its JSON text).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveConflict {
+    pub choose: Choose,
+    #[schema(value_type = Option<Object>)]
+    pub value: Option<serde_json::Value>,
+}
+
+/// A conflict id: 32 lowercase hex digits (checked here too, so a bad one never leaves the
+/// gateway).
+fn conflict_id(raw: &str, trace_id: &str) -> Result<String, ApiError> {
+    let valid = raw.len() == 32
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    if valid {
+        Ok(raw.to_string())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("'{}' is not a conflict id", shown(raw)),
+            trace_id,
+        ))
+    }
+}
+
+#[utoipa::path(get, path = "/v1/conflicts", params(ConflictFilter),
+    responses((status = 200, body = [ConflictJson]), (status = 400, body = crate::ErrorBody)), security(("bearer" = [])))]
+pub async fn list_conflicts(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    filter: Result<Query<ConflictFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<ConflictJson>>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let Query(filter) =
+        filter.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text(), &trace_id))?;
+    let state = match filter.state.unwrap_or_default() {
+        StateFilter::Parked => ConflictState::Parked,
+        StateFilter::Resolved => ConflictState::Resolved,
+        StateFilter::All => ConflictState::Unspecified,
+    };
+    let request = ListConflictsRequest {
+        state: state as i32,
+        limit: filter.limit.unwrap_or(0),
+        offset: filter.offset.unwrap_or(0),
+    };
+    let answer = gateway
+        .customers
+        .clone()
+        .list_conflicts(grpc_request(&gateway, &trace, request))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?
+        .into_inner();
+    Ok(Json(answer.conflicts.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(get, path = "/v1/conflicts/{id}", params(("id" = String, Path, description = "conflict id")),
+    responses((status = 200, body = ConflictJson), (status = 400, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_conflict(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(raw): Path<String>,
+) -> Result<Json<ConflictJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let id = conflict_id(&raw, &trace_id)?;
+    let conflict = gateway
+        .customers
+        .clone()
+        .get_conflict(grpc_request(&gateway, &trace, GetConflictRequest { id }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
+    Ok(Json(conflict.into_inner().into()))
+}
+
+/// Applies the choice to both sides, records it as last synced and unparks the record.
+#[utoipa::path(post, path = "/v1/conflicts/{id}/resolve", params(("id" = String, Path, description = "conflict id")),
+    request_body = ResolveConflict,
+    responses((status = 200, body = ConflictJson), (status = 400, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody),
+        (status = 422, body = crate::ErrorBody, description = "already resolved")),
+    security(("bearer" = [])))]
+pub async fn resolve_conflict(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<ResolveConflict>,
+) -> Result<Json<ConflictJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let id = conflict_id(&raw, &trace_id)?;
+    let invalid = |message: &str| ApiError::new(ErrorCode::InvalidArgument, message, &trace_id);
+    let (choose, value) = match (body.choose, body.value) {
+        (Choose::Value, None) => return Err(invalid("choose = value needs a value")),
+        (Choose::Value, Some(serde_json::Value::Null)) => (ConflictChoice::Value, None),
+        (Choose::Value, Some(serde_json::Value::String(s))) => (ConflictChoice::Value, Some(s)),
+        (Choose::Value, Some(object @ serde_json::Value::Object(_))) => {
+            (ConflictChoice::Value, Some(object.to_string()))
+        }
+        (Choose::Value, Some(_)) => {
+            return Err(invalid("value must be a string, an address object or null"))
+        }
+        (_, Some(_)) => return Err(invalid("value goes only with choose = value")),
+        (Choose::Salesforce, None) => (ConflictChoice::Salesforce, None),
+        (Choose::Netsuite, None) => (ConflictChoice::Netsuite, None),
+    };
+    let request = ResolveConflictRequest {
+        id,
+        choose: choose as i32,
+        value,
+    };
+    let conflict = gateway
+        .customers
+        .clone()
+        .resolve_conflict(grpc_request(&gateway, &trace, request))
+        .await
+        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
+    Ok(Json(conflict.into_inner().into()))
+}
