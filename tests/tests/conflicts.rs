@@ -7,6 +7,11 @@ use std::time::Duration;
 
 use isthmus::Config;
 use isthmus_engine::config::Ownership;
+use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
+use isthmus_proto::customers::v1::{
+    ConflictChoice, ConflictState, GetConflictRequest, ListConflictsRequest, ResolveConflictRequest,
+};
+use isthmus_proto::ErrorCode;
 use isthmus_sandbox::seed;
 use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY, SF_KEY};
 use serde_json::{json, Map, Value};
@@ -352,4 +357,103 @@ on_both_stores!(
     ownership_without_conflict,
     a_netsuite_owned_field_edited_in_salesforce_is_not_pushed_to_netsuite,
     owned("name", Ownership::Netsuite)
+);
+
+async fn a_parked_conflict_is_listed_and_resolved_over_grpc(mesh: &TestMesh) {
+    let (account, customer) = first_sync(mesh).await;
+    rename_in_salesforce(mesh, &account, "Name from Salesforce");
+    rename_in_netsuite(mesh, &customer, "Name from NetSuite");
+    let (_, body) = mesh.customer_event(&customer, "edit").await;
+    assert_eq!(body["outcome"], "conflict", "{body}");
+    let mut client = CustomerSyncClient::connect(mesh.customers_grpc.clone())
+        .await
+        .unwrap();
+
+    let parked = client
+        .list_conflicts(ListConflictsRequest {
+            state: ConflictState::Parked as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .conflicts;
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].flow, "customers.customer_to_account");
+    let id = parked[0].id.clone();
+    for (choose, value) in [
+        (ConflictChoice::Unspecified, None),
+        (ConflictChoice::Netsuite, Some("x".to_string())),
+    ] {
+        let request = ResolveConflictRequest {
+            id: id.clone(),
+            choose: choose as i32,
+            value,
+        };
+        let err = client.resolve_conflict(request).await.unwrap_err();
+        assert_eq!(ErrorCode::from_status(&err), ErrorCode::InvalidArgument);
+    }
+    let request = GetConflictRequest { id: "0".repeat(32) };
+    let err = client.get_conflict(request).await.unwrap_err();
+    assert_eq!(ErrorCode::from_status(&err), ErrorCode::NotFound);
+
+    let request = ResolveConflictRequest {
+        id: id.clone(),
+        choose: ConflictChoice::Netsuite as i32,
+        value: None,
+    };
+    let resolved = client.resolve_conflict(request).await.unwrap().into_inner();
+
+    assert_eq!(
+        (resolved.state.as_str(), resolved.winner.as_str()),
+        ("resolved", "netsuite")
+    );
+    let both = "Name from NetSuite".to_string();
+    assert_eq!(names(mesh, &account, &customer), (both.clone(), both));
+    let (_, event) = mesh.customer_event(&customer, "edit").await;
+    assert_ne!(event["outcome"], "conflict", "unparked: {event}");
+}
+on_both_stores!(
+    manual_conflict_over_grpc,
+    a_parked_conflict_is_listed_and_resolved_over_grpc,
+    owned("name", Ownership::Manual)
+);
+
+/// The city of the customer's default billing or shipping address.
+fn ns_city(mesh: &TestMesh, customer: &str, default: &str) -> Option<String> {
+    let ns = mesh.sandbox.ns_record("customer", customer).unwrap();
+    let items = ns["addressBook"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    items
+        .iter()
+        .find(|item| item[default] == true)
+        .and_then(|item| text(item["addressBookAddress"].get("city")))
+}
+
+async fn a_netsuite_owned_address_keeps_its_city_while_the_other_address_syncs(mesh: &TestMesh) {
+    let (account, customer) = first_sync(mesh).await;
+    let billing_before = ns_city(mesh, &customer, "defaultBilling");
+    let mut edit = one("BillingCity", "Tacoma");
+    edit.insert("ShippingCity".into(), Value::String("Bellevue".into()));
+    mesh.sandbox.sf_update("Account", &account, edit).unwrap();
+
+    let (status, body) = mesh.sync_account(&account, false).await;
+
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("updated")),
+        "{body}"
+    );
+    assert_eq!(ns_city(mesh, &customer, "defaultBilling"), billing_before);
+    assert_eq!(
+        ns_city(mesh, &customer, "defaultShipping").as_deref(),
+        Some("Bellevue")
+    );
+}
+on_both_stores!(
+    address_ownership,
+    a_netsuite_owned_address_keeps_its_city_while_the_other_address_syncs,
+    owned("billing", Ownership::Netsuite)
 );

@@ -1,21 +1,18 @@
 //! Salesforce Account (+Contacts) → NetSuite customer (+contacts).
 
-use isthmus_netsuite::suiteql;
 use isthmus_proto::common::v1::{Outcome, SyncResult};
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
-use super::conflicts::{self, ConflictScope};
-use super::doc::CustomerDoc;
-use super::index::{Matcher, MATCH_COLUMNS};
+use super::conflicts::{self, ConflictScope, Decided};
+use super::find_customer::Found;
+use super::index::Matcher;
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
-use super::matching::{company_domains, domain_of, normalise_company};
 use super::plan::{KeyField, Plan, Target};
-use super::policy::{self, Sides};
-use super::{is_netsuite_id, now_ms, result, CustomerFlows, FLOW_ACCOUNT_TO_CUSTOMER, LINK_KIND};
-use crate::config::MatchRule;
+use super::policy::Sides;
+use super::{now_ms, result, CustomerFlows, FLOW_ACCOUNT_TO_CUSTOMER, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::lock::{ensure_held, with_lock};
 
@@ -33,19 +30,6 @@ impl AccountSynced {
             write_back: None,
         }
     }
-}
-
-/// How the far customer was found.
-enum Found {
-    Customer {
-        record: Record,
-        rule: &'static str,
-    },
-    Ambiguous {
-        rule: &'static str,
-        candidates: Vec<String>,
-    },
-    Nothing,
 }
 
 impl CustomerFlows {
@@ -165,44 +149,35 @@ impl CustomerFlows {
             .as_ref()
             .map(|c| mapping::from_customer(&self.config, c, &existing_contacts));
 
-        let reconciled = policy::reconcile(
-            &self.config,
-            &Sides {
-                target: Target::NetSuite,
-                source: &doc,
-                far: far.as_ref(),
-                snapshot: link
-                    .as_ref()
-                    .filter(|l| rule == "id_map" && !l.fields.is_empty())
-                    .map(|l| &l.fields),
-                source_stamp: text(account, "SystemModstamp").as_deref(),
-                far_stamp: customer
-                    .as_ref()
-                    .and_then(|c| text(c, "lastModifiedDate"))
-                    .as_deref(),
-            },
-        );
-        let found = conflicts::entries(
-            &ConflictScope {
-                flow: FLOW_ACCOUNT_TO_CUSTOMER,
-                target: Target::NetSuite,
-                salesforce_id: id.as_str(),
-                netsuite_id: customer_id.as_deref().unwrap_or_default(),
-                trace_id,
-            },
-            &reconciled,
-        );
-        out.warnings
-            .extend(conflicts::warnings(&found, lease.is_none()));
-        if reconciled.is_parked() {
-            out.outcome = Outcome::Conflict as i32;
+        let scope = ConflictScope {
+            flow: FLOW_ACCOUNT_TO_CUSTOMER,
+            target: Target::NetSuite,
+            salesforce_id: id.as_str(),
+            netsuite_id: customer_id.as_deref().unwrap_or_default(),
+            trace_id,
+        };
+        let sides = Sides {
+            target: Target::NetSuite,
+            source: &doc,
+            far: far.as_ref(),
+            snapshot: link
+                .as_ref()
+                .filter(|l| rule == "id_map" && !l.fields.is_empty())
+                .map(|l| &l.fields),
+            source_stamp: text(account, "SystemModstamp"),
+            far_stamp: customer.as_ref().and_then(|c| text(c, "lastModifiedDate")),
+        };
+        let decided = self
+            .decide(&scope, &sides, link.as_ref(), lease.as_ref(), &mut out)
+            .await?;
+        let Some(Decided {
+            reconciled,
+            resolved,
+        }) = decided
+        else {
             out.netsuite_id = customer_id.unwrap_or_default();
-            if let (Some(lease), Some(link)) = (&lease, &link) {
-                ensure_held(&self.store, lease, self.config.lock_ttl()).await?;
-                self.park(link, &found, lease).await?;
-            }
-            return Ok(AccountSynced::done(out));
-        }
+            return Ok(AccountSynced::done(out)); // parked
+        };
         let doc = reconciled.desired.clone();
 
         let plan = Plan::new(
@@ -283,7 +258,7 @@ impl CustomerFlows {
             parked: Vec::new(),
         };
         self.store.put_link(&link, &lease).await?;
-        self.record_conflicts(&found).await?;
+        self.record_conflicts(&resolved).await?;
         let write_back =
             (written_back.as_deref() != Some(customer_id.as_str())).then(|| customer_id.clone());
         out.netsuite_id = customer_id;
@@ -333,179 +308,4 @@ impl CustomerFlows {
         text(&created, "id")
             .ok_or_else(|| EngineError::Unprocessable("NetSuite customer without an id".into()))
     }
-
-    async fn find_customer(
-        &self,
-        id: &SalesforceId,
-        account: &Record,
-        doc: &CustomerDoc,
-        link: Option<&Link>,
-        matcher: &Matcher<'_>,
-        warnings: &mut Vec<String>,
-    ) -> Result<Found> {
-        if let Some(link) = link {
-            match self.read_customer(&link.netsuite_id).await? {
-                Some(record) => {
-                    return Ok(Found::Customer {
-                        record,
-                        rule: "id_map",
-                    })
-                }
-                None => warnings.push(format!(
-                    "linked NetSuite customer {} no longer exists; matching again",
-                    link.netsuite_id
-                )),
-            }
-        }
-        for rule in &self.config.matching {
-            let found = match rule {
-                MatchRule::ExternalId => {
-                    let key = match matcher {
-                        Matcher::Live => Some(format!("eid:{id}")),
-                        Matcher::Index(index) => index.by_external_id(id.as_str()),
-                    };
-                    let record = match key {
-                        Some(key) => self.read_customer(&key).await?,
-                        None => None,
-                    };
-                    match record {
-                        Some(record) => Found::Customer {
-                            record,
-                            rule: rule.as_str(),
-                        },
-                        None => Found::Nothing,
-                    }
-                }
-                MatchRule::EmailDomain => {
-                    let emails = doc.contacts.iter().filter_map(|c| c.email.as_deref());
-                    let domains =
-                        company_domains(&self.config, text(account, "Website").as_deref(), emails);
-                    self.match_by_domain(id, &domains, matcher).await?
-                }
-                MatchRule::CompanyName => match text(account, "Name") {
-                    Some(name) => self.match_by_name(id, &name, matcher).await?,
-                    None => Found::Nothing,
-                },
-            };
-            if !matches!(found, Found::Nothing) {
-                return Ok(found);
-            }
-        }
-        Ok(Found::Nothing)
-    }
-
-    /// Unlinked customers (no externalId, or this account's id) whose e-mail or web address has
-    /// one of the account's domains.
-    async fn match_by_domain(
-        &self,
-        id: &SalesforceId,
-        domains: &std::collections::BTreeSet<String>,
-        matcher: &Matcher<'_>,
-    ) -> Result<Found> {
-        if domains.is_empty() {
-            return Ok(Found::Nothing);
-        }
-        let rows = match matcher {
-            Matcher::Index(index) => index.with_domains(domains),
-            Matcher::Live => self.domain_candidates(domains).await?,
-        };
-        let candidates = rows.iter().filter(|row| {
-            let hit = |field: &str| {
-                text(row, field)
-                    .and_then(|v| domain_of(&v))
-                    .is_some_and(|d| domains.contains(&d))
-            };
-            matchable(row, id) && (hit("email") || hit("url"))
-        });
-        self.one_candidate(MatchRule::EmailDomain, candidates).await
-    }
-
-    /// One SuiteQL query for the customers that may have one of `domains`.
-    async fn domain_candidates(
-        &self,
-        domains: &std::collections::BTreeSet<String>,
-    ) -> Result<Vec<Record>> {
-        let conditions: Vec<String> = domains
-            .iter()
-            .map(|d| {
-                format!(
-                    "LOWER(email) LIKE {} OR LOWER(url) LIKE {}",
-                    suiteql::literal(&format!("%@{d}")),
-                    suiteql::literal(&format!("%{d}%"))
-                )
-            })
-            .collect();
-        let q = format!(
-            "SELECT {MATCH_COLUMNS} FROM customer WHERE {} ORDER BY id",
-            conditions.join(" OR ")
-        );
-        Ok(self.netsuite.suiteql(&q).await?)
-    }
-
-    /// Unlinked customers whose normalised company name equals the account's.
-    async fn match_by_name(
-        &self,
-        id: &SalesforceId,
-        name: &str,
-        matcher: &Matcher<'_>,
-    ) -> Result<Found> {
-        let key = normalise_company(&self.config, name);
-        let Some(first_word) = key.split_whitespace().next() else {
-            return Ok(Found::Nothing);
-        };
-        let rows = match matcher {
-            Matcher::Index(index) => index.with_name(&key),
-            Matcher::Live => {
-                let q = format!(
-                    "SELECT {MATCH_COLUMNS} FROM customer WHERE LOWER(companyname) LIKE {} ORDER BY id",
-                    suiteql::literal(&format!("{}%", escape_like(first_word)))
-                );
-                self.netsuite.suiteql(&q).await?
-            }
-        };
-        let candidates = rows.iter().filter(|row| {
-            matchable(row, id)
-                && text(row, "companyname")
-                    .is_some_and(|n| normalise_company(&self.config, &n) == key)
-        });
-        self.one_candidate(MatchRule::CompanyName, candidates).await
-    }
-
-    async fn one_candidate<'a>(
-        &self,
-        rule: MatchRule,
-        candidates: impl Iterator<Item = &'a Record>,
-    ) -> Result<Found> {
-        let ids: Vec<String> = candidates
-            .filter_map(|r| text(r, "id"))
-            .filter(|i| is_netsuite_id(i))
-            .collect();
-        match ids.as_slice() {
-            [] => Ok(Found::Nothing),
-            [one] => Ok(match self.read_customer(one).await? {
-                Some(record) => Found::Customer {
-                    record,
-                    rule: rule.as_str(),
-                },
-                None => Found::Nothing,
-            }),
-            _ => Ok(Found::Ambiguous {
-                rule: rule.as_str(),
-                candidates: ids,
-            }),
-        }
-    }
-}
-
-/// A candidate may be matched when it is active and not linked to another account.
-fn matchable(row: &Record, id: &SalesforceId) -> bool {
-    let inactive = text(row, "isinactive").is_some_and(|v| v == "T" || v == "true");
-    let external = text(row, "externalid");
-    !inactive && (external.is_none() || external.as_deref() == Some(id.as_str()))
-}
-
-/// Escapes LIKE wildcards in a word (normalised names hold only letters, digits and spaces,
-/// but the rule must not depend on that).
-fn escape_like(word: &str) -> String {
-    word.chars().filter(|c| *c != '%' && *c != '_').collect()
 }

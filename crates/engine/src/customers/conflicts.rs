@@ -7,12 +7,21 @@
 //! parked and the link carries their ids, so every later sync of the record answers `conflict`
 //! at once and writes nothing, until each is resolved through the API ([`super::resolve`]).
 
+use isthmus_proto::common::v1::{Outcome, SyncResult};
 use isthmus_store::{Conflict, ConflictResolution, Lease, Link};
 
 use super::plan::Target;
-use super::policy::Reconciled;
+use super::policy::{self, Reconciled, Sides};
 use super::{now_ms, CustomerFlows, LINK_KIND};
 use crate::error::Result;
+use crate::lock::ensure_held;
+
+/// What the policy decided for a sync that goes on to write.
+pub(crate) struct Decided {
+    pub reconciled: Reconciled,
+    /// Conflicts the policy resolved, to record once the writes succeeded.
+    pub resolved: Vec<Conflict>,
+}
 
 /// Where a flow found its conflicts.
 pub(crate) struct ConflictScope<'a> {
@@ -102,6 +111,34 @@ pub(crate) fn parked_warning(link: &Link) -> String {
 }
 
 impl CustomerFlows {
+    /// Runs the conflict policy for a flow and puts its warnings on `out`. `None` when the
+    /// record is parked: `out` then answers `conflict`, and (unless this is a dry run) the parked
+    /// entries are recorded and the link marked, with nothing written to either side.
+    pub(crate) async fn decide(
+        &self,
+        scope: &ConflictScope<'_>,
+        sides: &Sides<'_>,
+        link: Option<&Link>,
+        lease: Option<&Lease>,
+        out: &mut SyncResult,
+    ) -> Result<Option<Decided>> {
+        let reconciled = policy::reconcile(&self.config, sides);
+        let found = entries(scope, &reconciled);
+        out.warnings.extend(warnings(&found, lease.is_none()));
+        if !reconciled.is_parked() {
+            return Ok(Some(Decided {
+                reconciled,
+                resolved: found,
+            }));
+        }
+        out.outcome = Outcome::Conflict as i32;
+        if let (Some(lease), Some(link)) = (lease, link) {
+            ensure_held(&self.store, lease, self.config.lock_ttl()).await?;
+            self.park(link, &found, lease).await?;
+        }
+        Ok(None)
+    }
+
     /// Logs and records conflict entries (after the writes they describe).
     pub(crate) async fn record_conflicts(&self, entries: &[Conflict]) -> Result<()> {
         for conflict in entries {

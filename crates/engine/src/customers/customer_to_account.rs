@@ -9,10 +9,10 @@ use isthmus_salesforce::{ApiError, CompositeSubrequest, CompositeSubresponse, Sa
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
-use super::conflicts::{self, ConflictScope};
+use super::conflicts::{self, ConflictScope, Decided};
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::plan::{KeyField, Plan, Target};
-use super::policy::{self, Sides};
+use super::policy::Sides;
 use super::{now_ms, result, CustomerChange, CustomerFlows, FLOW_CUSTOMER_TO_ACCOUNT, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::lock::{ensure_held, with_lock};
@@ -113,45 +113,34 @@ impl CustomerFlows {
             .as_ref()
             .map(|a| mapping::from_account(&self.config, a));
 
-        let reconciled = policy::reconcile(
-            &self.config,
-            &Sides {
-                target: Target::Salesforce,
-                source: &doc,
-                far: far.as_ref(),
-                snapshot: link
-                    .as_ref()
-                    .filter(|l| {
-                        !l.fields.is_empty() && account_id.as_deref() == Some(&l.salesforce_id)
-                    })
-                    .map(|l| &l.fields),
-                source_stamp: text(&customer, "lastModifiedDate").as_deref(),
-                far_stamp: account
-                    .as_ref()
-                    .and_then(|a| text(a, "SystemModstamp"))
-                    .as_deref(),
-            },
-        );
-        let found = conflicts::entries(
-            &ConflictScope {
-                flow: FLOW_CUSTOMER_TO_ACCOUNT,
-                target: Target::Salesforce,
-                salesforce_id: account_id.as_deref().unwrap_or_default(),
-                netsuite_id: id,
-                trace_id,
-            },
-            &reconciled,
-        );
-        out.warnings
-            .extend(conflicts::warnings(&found, lease.is_none()));
-        if reconciled.is_parked() {
-            out.outcome = Outcome::Conflict as i32;
-            if let (Some(lease), Some(link)) = (&lease, &link) {
-                ensure_held(&self.store, lease, self.config.lock_ttl()).await?;
-                self.park(link, &found, lease).await?;
-            }
-            return Ok(out);
-        }
+        let scope = ConflictScope {
+            flow: FLOW_CUSTOMER_TO_ACCOUNT,
+            target: Target::Salesforce,
+            salesforce_id: account_id.as_deref().unwrap_or_default(),
+            netsuite_id: id,
+            trace_id,
+        };
+        let sides = Sides {
+            target: Target::Salesforce,
+            source: &doc,
+            far: far.as_ref(),
+            snapshot: link
+                .as_ref()
+                .filter(|l| !l.fields.is_empty() && account_id.as_deref() == Some(&l.salesforce_id))
+                .map(|l| &l.fields),
+            source_stamp: text(&customer, "lastModifiedDate"),
+            far_stamp: account.as_ref().and_then(|a| text(a, "SystemModstamp")),
+        };
+        let decided = self
+            .decide(&scope, &sides, link.as_ref(), lease.as_ref(), &mut out)
+            .await?;
+        let Some(Decided {
+            reconciled,
+            resolved,
+        }) = decided
+        else {
+            return Ok(out); // parked
+        };
         let doc = reconciled.desired.clone();
 
         let plan = Plan::new(
@@ -198,7 +187,7 @@ impl CustomerFlows {
             parked: Vec::new(),
         };
         self.store.put_link(&link, &lease).await?;
-        self.record_conflicts(&found).await?;
+        self.record_conflicts(&resolved).await?;
         out.salesforce_id = account_id;
         Ok(out)
     }

@@ -9,6 +9,10 @@ use serde_json::{json, Map, Value};
 use super::doc::{clean, Address, ContactDoc, CustomerDoc};
 use crate::config::CustomersConfig;
 
+mod units;
+
+pub use units::{unit_fields, without_units};
+
 pub type Record = Map<String, Value>;
 
 /// Salesforce address parts, in canonical order, for a prefix ("Billing" or "Shipping").
@@ -314,59 +318,6 @@ pub fn sf_contact_body(contact: &ContactDoc, account_id: Option<&str>) -> Record
     body.insert("Title".into(), opt(&contact.title));
     if let Some(account_id) = account_id {
         body.insert("AccountId".into(), Value::String(account_id.to_string()));
-    }
-    body
-}
-
-/// The body fields that carry a canonical unit on a side: a mapped field's name, a Salesforce
-/// address's five parts, or NetSuite's `addressBook` (which holds both addresses).
-pub fn unit_fields(config: &CustomersConfig, unit: &str, netsuite: bool) -> Vec<String> {
-    match (unit, netsuite) {
-        ("billing" | "shipping", true) => vec!["addressBook".into()],
-        ("billing" | "shipping", false) => {
-            let prefix = if unit == "billing" {
-                "Billing"
-            } else {
-                "Shipping"
-            };
-            SF_ADDRESS_PARTS
-                .iter()
-                .map(|p| format!("{prefix}{p}"))
-                .collect()
-        }
-        (field, _) => config
-            .fields
-            .get(field)
-            .map(|pair| {
-                vec![if netsuite {
-                    pair.netsuite.clone()
-                } else {
-                    pair.salesforce.clone()
-                }]
-            })
-            .unwrap_or_default(),
-    }
-}
-
-/// A write body without the fields of units the target keeps (a field shared with a written
-/// unit, NetSuite's `addressBook`, stays: it then carries the kept value unchanged).
-pub fn without_units(
-    config: &CustomersConfig,
-    mut body: Record,
-    kept: &std::collections::BTreeSet<String>,
-    netsuite: bool,
-) -> Record {
-    let written: std::collections::HashSet<String> = config
-        .units()
-        .filter(|u| !kept.contains(*u))
-        .flat_map(|u| unit_fields(config, u, netsuite))
-        .collect();
-    for unit in kept {
-        for field in unit_fields(config, unit, netsuite) {
-            if !written.contains(&field) {
-                body.remove(&field);
-            }
-        }
     }
     body
 }

@@ -16,6 +16,7 @@ pub mod backfill;
 mod conflicts;
 mod customer_to_account;
 pub mod doc;
+mod find_customer;
 pub mod index;
 pub mod jobs;
 pub mod mapping;

@@ -44,8 +44,8 @@ pub struct Sides<'a> {
     /// The link's snapshot; `None` when there is no link or it predates snapshots.
     pub snapshot: Option<&'a Units>,
     /// Source timestamps (Salesforce `SystemModstamp`, NetSuite `lastModifiedDate`).
-    pub source_stamp: Option<&'a str>,
-    pub far_stamp: Option<&'a str>,
+    pub source_stamp: Option<String>,
+    pub far_stamp: Option<String>,
 }
 
 /// A unit changed on both sides since the last sync.
@@ -164,7 +164,10 @@ pub fn reconcile(config: &CustomersConfig, sides: &Sides<'_>) -> Reconciled {
 /// The side changed last; ties and unreadable timestamps go to `source`.
 fn latest(sides: &Sides<'_>, source: Target) -> Target {
     let seconds = |stamp: Option<&str>| stamp.and_then(parse_stamp).map(|t| t.timestamp());
-    match (seconds(sides.source_stamp), seconds(sides.far_stamp)) {
+    match (
+        seconds(sides.source_stamp.as_deref()),
+        seconds(sides.far_stamp.as_deref()),
+    ) {
         (Some(s), Some(f)) if f > s => sides.target,
         _ => source,
     }

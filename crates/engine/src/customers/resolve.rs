@@ -208,3 +208,63 @@ fn only(mut body: Record, fields: &[String]) -> Record {
     body.retain(|field, _| fields.contains(field));
     body
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parked(field: &str) -> Conflict {
+        Conflict {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            kind: LINK_KIND.into(),
+            flow: "customers.account_to_customer".into(),
+            salesforce_id: "001000000000001AAA".into(),
+            netsuite_id: "42".into(),
+            field: field.into(),
+            salesforce_value: Some("A".into()),
+            netsuite_value: Some("B".into()),
+            last_synced_value: None,
+            policy: "manual".into(),
+            resolution: None,
+            trace_id: String::new(),
+            detected_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_choice_stands_for_that_sides_value_or_the_typed_one() {
+        let name = parked("name");
+        assert_eq!(
+            chosen_value(&name, &Choice::Salesforce).unwrap().as_deref(),
+            Some("A")
+        );
+        assert_eq!(
+            chosen_value(&name, &Choice::NetSuite).unwrap().as_deref(),
+            Some("B")
+        );
+        let typed = Choice::Value(Some("  C ".into()));
+        assert_eq!(chosen_value(&name, &typed).unwrap().as_deref(), Some("C"));
+        assert_eq!(
+            chosen_value(&name, &Choice::Value(Some(" ".into()))).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_typed_address_must_be_an_address_object_and_is_kept_canonical() {
+        let billing = parked("billing");
+        let typed = Choice::Value(Some(r#"{"country":"FR","city":"Paris"}"#.into()));
+        let value = chosen_value(&billing, &typed).unwrap().unwrap();
+        assert_eq!(
+            value,
+            r#"{"street":null,"city":"Paris","state":null,"postal_code":null,"country":"FR"}"#
+        );
+        for bad in [r#"{"town":"Paris"}"#, "Paris", "[1]"] {
+            let err = chosen_value(&billing, &Choice::Value(Some(bad.into()))).unwrap_err();
+            assert!(
+                matches!(err, EngineError::InvalidArgument(_)),
+                "{bad}: {err}"
+            );
+        }
+    }
+}

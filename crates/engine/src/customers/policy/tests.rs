@@ -31,8 +31,8 @@ fn to_netsuite<'a>(
         source,
         far: Some(far),
         snapshot,
-        source_stamp: Some("2026-11-28T10:00:05.000+0000"),
-        far_stamp: Some(ns_stamp),
+        source_stamp: Some("2026-11-28T10:00:05.000+0000".into()),
+        far_stamp: Some(ns_stamp.into()),
     }
 }
 
