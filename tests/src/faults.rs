@@ -171,24 +171,12 @@ pub fn retried(records: &[JobRecord]) -> usize {
 }
 
 /// Runs an account backfill through the gateway and waits for its report.
-///
-/// A backfill saves its report a moment before it releases the one-backfill lock, so a start
-/// right after the previous run answers 409 `LOCKED` until then: it is tried again.
 pub async fn run_backfill(mesh: &TestMesh, within: Duration) -> Value {
     let deadline = Instant::now() + within;
-    let job = loop {
-        let (status, job) = mesh
-            .post("/v1/backfills/accounts", Some(ADMIN_KEY), Some(json!({})))
-            .await;
-        if status == 202 {
-            break job;
-        }
-        assert!(
-            status == 409 && Instant::now() < deadline,
-            "{status}: {job}"
-        );
-        tokio::time::sleep(POLL).await;
-    };
+    let (status, job) = mesh
+        .post("/v1/backfills/accounts", Some(ADMIN_KEY), Some(json!({})))
+        .await;
+    assert_eq!(status, 202, "{job}");
     let path = format!("/v1/backfills/{}", job["id"].as_str().expect("backfill id"));
     loop {
         let (status, report) = mesh.get(&path, Some(ADMIN_KEY)).await;

@@ -314,34 +314,6 @@ on_both_stores!(
     quotes_and_backslashes_in_record_data_sync_verbatim
 );
 
-async fn twenty_concurrent_clicks_create_one_customer(mesh: &TestMesh) {
-    let account = seed::demo_account_id(&mesh.sandbox).unwrap();
-    let clicks = (0..20).map(|_| mesh.sync_account(&account, false));
-    let answers = futures::future::join_all(clicks).await;
-    let created = answers
-        .iter()
-        .filter(|(s, b)| *s == 200 && b["outcome"] == "created")
-        .count();
-    assert_eq!(created, 1, "{answers:?}");
-    assert!(
-        answers
-            .iter()
-            .all(|(s, b)| *s == 200 || (*s == 409 && b["code"] == "LOCKED")),
-        "{answers:?}"
-    );
-    assert_eq!(mesh.ns_where("customer", "externalId", &account).len(), 1);
-    assert_eq!(
-        mesh.sandbox
-            .calls()
-            .get("PUT /services/rest/record/v1/customer/eid:{externalId}"),
-        1
-    );
-}
-on_both_stores!(
-    concurrent_clicks,
-    twenty_concurrent_clicks_create_one_customer
-);
-
 async fn the_first_click_works_with_jwt_bearer_and_netsuite_oauth2(mesh: &TestMesh) {
     first_click_creates_one_customer_with_contacts_and_writes_the_id_back(mesh).await;
     let calls = mesh.sandbox.calls();

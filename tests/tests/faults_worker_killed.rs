@@ -43,19 +43,29 @@ const KNOBS: [(&str, &str); 7] = [
     ("ISTHMUS_NETSUITE__TIMEOUT_MS", "2000"),
 ];
 
-/// The `isthmus` binary of this workspace, built now if needed.
+/// The `isthmus` binary of this workspace, built now (a no-op when it is fresh) with the
+/// profile of this test binary, into the same target directory.
 async fn isthmus_binary() -> PathBuf {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // target/<profile>/deps/<this test> → target/<profile>/isthmus
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
         .parent()
-        .expect("workspace root")
+        .and_then(Path::parent)
+        .expect("target directory")
         .to_path_buf();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let build = Command::new(cargo)
+    let mut build = Command::new(cargo);
+    build
         .args(["build", "--quiet", "-p", "isthmus", "--bin", "isthmus"])
-        .current_dir(&workspace)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(600), build)
+        .current_dir(workspace)
+        .kill_on_drop(true);
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let output = tokio::time::timeout(Duration::from_secs(600), build.output())
         .await
         .expect("cargo build finishes within 10 minutes")
         .expect("cargo runs");
@@ -64,18 +74,12 @@ async fn isthmus_binary() -> PathBuf {
         "cargo build -p isthmus: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    // target/<profile>/deps/<this test> → target/<profile>/isthmus
-    let exe = std::env::current_exe().expect("test binary path");
-    let binary = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target directory")
-        .join("isthmus");
+    let binary = profile_dir.join("isthmus");
     assert!(binary.exists(), "{} was not built", binary.display());
     binary
 }
 
-/// Serves the sandbox's two systems on free ports until `stop` fires.
+/// Serves the sandbox's two systems on free ports, each until its sender is used or dropped.
 async fn serve_sandbox(sandbox: &Sandbox) -> (SandboxUrls, Vec<oneshot::Sender<()>>) {
     let mut stops = Vec::new();
     let mut urls = Vec::new();
@@ -133,6 +137,29 @@ fn spawn_service(
         .expect("isthmus serve customers starts")
 }
 
+/// A gateway in this process in front of the customers service on `port`; returns its URL and
+/// what stops it.
+async fn serve_gateway(
+    port: u16,
+    store: &Arc<dyn Store>,
+    config: &Config,
+) -> (String, oneshot::Sender<()>) {
+    let gateway = Gateway::new(
+        &format!("http://127.0.0.1:{port}"),
+        store.clone(),
+        api_keys(),
+        isthmus::wiring::gateway_settings(config),
+    )
+    .expect("gateway");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(isthmus_gateway::run(listener, gateway, async move {
+        let _ = stopped.await;
+    }));
+    (url, stop)
+}
+
 fn api_keys() -> ApiKeys {
     let mut keys = ApiKeys::default();
     keys.insert("test-salesforce", &[Scope::Salesforce], SF_KEY);
@@ -169,19 +196,7 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
     let log = std::env::temp_dir().join(format!("isthmus-killed-{}.log", redis.connection()));
     let mut service = spawn_service(&binary, port, &urls, &redis, &log);
     let config = config();
-    let gateway = Gateway::new(
-        &format!("http://127.0.0.1:{port}"),
-        store.clone(),
-        api_keys(),
-        isthmus::wiring::gateway_settings(&config),
-    )
-    .expect("gateway");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gateway_url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_gateway, gateway_stopped) = oneshot::channel::<()>();
-    tokio::spawn(isthmus_gateway::run(listener, gateway, async move {
-        let _ = gateway_stopped.await;
-    }));
+    let (gateway, stop_gateway) = serve_gateway(port, &store, &config).await;
     let http = reqwest::Client::new();
     let up = wait_until(Duration::from_secs(30), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -189,7 +204,7 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
     .await;
     assert!(up, "the service did not listen; see {}", log.display());
 
-    let jobs = queue_syncs(&http, &gateway_url, &accounts).await;
+    let jobs = queue_syncs(&http, &gateway, &accounts).await;
     let quarter = ACCOUNTS / 4;
     let started = wait_until(Duration::from_secs(60), || {
         written_back(&sandbox, &accounts) >= quarter
@@ -207,7 +222,9 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
     );
     let _ = stop_gateway.send(());
 
-    // Another worker, on the same Redis connection, finishes the run.
+    // Another worker, on the same Redis connection, finishes the run. It first waits out what
+    // the dead one left: its jobs' idle time, its locks' leases, and its NetSuite slots'
+    // leases (call timeout + 5 s), which hold the account's concurrency until they run out.
     let (mut config, mut secrets) = (config, Secrets::default());
     mesh::point_at_sandbox(&mut config, &mut secrets, &urls);
     let rescue = mesh::start(MeshOptions {

@@ -258,3 +258,32 @@ fn answers_ping(url: &str) -> bool {
         .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection))
         .is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connect(server: &RedisServer) -> redis::Connection {
+        redis::Client::open(server.url())
+            .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(2)))
+            .expect("redis connects")
+    }
+
+    #[test]
+    fn a_durable_server_keeps_what_it_acknowledged_across_a_crash_and_restart() {
+        let mut server = RedisServer::spawn_durable();
+        let _: () = redis::cmd("SET")
+            .arg("kept")
+            .arg("yes")
+            .query(&mut connect(&server))
+            .unwrap();
+        server.stop();
+        assert!(!answers_ping(server.url()), "the server is down");
+        server.resume();
+        let kept: Option<String> = redis::cmd("GET")
+            .arg("kept")
+            .query(&mut connect(&server))
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some("yes"));
+    }
+}

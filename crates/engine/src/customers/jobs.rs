@@ -106,11 +106,13 @@ impl CustomerFlows {
                     job.errors = vec![err.to_string()];
                 }
             }
+            // Free the one-backfill lock before reporting the end, so a caller that sees
+            // "done" can start the next backfill at once.
+            renewal.abort();
+            let _ = flows.store.release(&lease).await;
             if let Err(err) = flows.save_job(&job).await {
                 tracing::error!(%err, job = %job.id, "saving the backfill's final state failed");
             }
-            renewal.abort();
-            let _ = flows.store.release(&lease).await;
         });
         Ok(job)
     }
