@@ -143,3 +143,48 @@ async fn dead_letters_and_conflicts_are_alerted_in_rate_limited_batches() {
     assert!(!all.contains(&url), "the webhook URL is a secret");
     mesh.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_record_is_alerted_once_not_on_every_click() {
+    let (url, seen) = webhook().await;
+    let mesh = TestMesh::start_configured(StoreKind::Memory, |config, secrets| {
+        config.alerts.min_interval_ms = 100;
+        config
+            .customers
+            .ownership
+            .insert("name".into(), isthmus_engine::config::Ownership::Manual);
+        secrets.alerts_webhook_url = Some(SecretString::from(url.clone()));
+    })
+    .await;
+    let account = seed::demo_account_id(&mesh.sandbox).unwrap();
+    let (_, first) = mesh.sync_account(&account, false).await;
+    let customer = first["netsuite_id"].as_str().unwrap().to_string();
+    let rename = |field: &str, value: &str| {
+        let mut fields = serde_json::Map::new();
+        fields.insert(field.into(), Value::String(value.into()));
+        fields
+    };
+    mesh.sandbox
+        .sf_update("Account", &account, rename("Name", "Renamed in Salesforce"))
+        .unwrap();
+    mesh.sandbox
+        .ns_update(
+            "customer",
+            &customer,
+            rename("companyName", "Renamed in NetSuite"),
+        )
+        .unwrap();
+    for _ in 0..3 {
+        let (_, click) = mesh.sync_account(&account, false).await;
+        assert_eq!(click["outcome"], "conflict", "{click}");
+    }
+    let all = messages_after(&seen, Duration::from_millis(600))
+        .await
+        .join("\n");
+    assert_eq!(
+        all.matches("• conflict").count(),
+        1,
+        "parked once, alerted once: {all}"
+    );
+    mesh.shutdown().await;
+}

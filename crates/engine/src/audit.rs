@@ -85,7 +85,11 @@ impl SyncLog {
                 tracing::warn!(%err, "appending to the audit log failed");
             }
         }
-        if outcome == Outcome::Conflict {
+        let already_parked = result
+            .warnings
+            .iter()
+            .any(|w| w.starts_with(crate::customers::conflicts::PARKED_WARNING));
+        if outcome == Outcome::Conflict && !already_parked {
             if let Some(alerts) = &self.alerts {
                 let ids = [result.salesforce_id.as_str(), result.netsuite_id.as_str()]
                     .iter()

@@ -102,10 +102,13 @@ pub(crate) fn warnings(entries: &[Conflict], dry_run: bool) -> Vec<String> {
 }
 
 /// The answer of a sync of a parked record.
+/// How the warning of a sync that met an already-parked record begins (the alert for the
+/// conflict went out when it was parked; later syncs of it do not raise another).
+pub const PARKED_WARNING: &str = "the record is parked until conflict(s)";
+
 pub(crate) fn parked_warning(link: &Link) -> String {
     format!(
-        "the record is parked until conflict(s) {} are resolved (POST /v1/conflicts/{{id}}/resolve); \
-         nothing was written",
+        "{PARKED_WARNING} {} are resolved (POST /v1/conflicts/{{id}}/resolve); nothing was written",
         link.parked.join(", ")
     )
 }

@@ -13,7 +13,7 @@
 
 mod account_to_customer;
 pub mod backfill;
-mod conflicts;
+pub mod conflicts;
 mod customer_to_account;
 pub mod doc;
 mod find_customer;
