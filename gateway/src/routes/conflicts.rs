@@ -10,7 +10,7 @@ use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{grpc_request, shown, ApiJson};
+use super::{answer, grpc_request, shown, ApiJson};
 use crate::middleware::Trace;
 use crate::{ApiError, Gateway};
 
@@ -141,13 +141,14 @@ pub async fn list_conflicts(
         limit: filter.limit.unwrap_or(0),
         offset: filter.offset.unwrap_or(0),
     };
-    let answer = gateway
-        .customers
-        .clone()
-        .list_conflicts(grpc_request(&gateway, &trace, request))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?
-        .into_inner();
+    let answer = answer(
+        &trace_id,
+        gateway
+            .customers
+            .clone()
+            .list_conflicts(grpc_request(&gateway, &trace, request)),
+    )
+    .await?;
     Ok(Json(answer.conflicts.into_iter().map(Into::into).collect()))
 }
 
@@ -161,13 +162,16 @@ pub async fn get_conflict(
 ) -> Result<Json<ConflictJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
     let id = conflict_id(&raw, &trace_id)?;
-    let conflict = gateway
-        .customers
-        .clone()
-        .get_conflict(grpc_request(&gateway, &trace, GetConflictRequest { id }))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
-    Ok(Json(conflict.into_inner().into()))
+    let conflict = answer(
+        &trace_id,
+        gateway.customers.clone().get_conflict(grpc_request(
+            &gateway,
+            &trace,
+            GetConflictRequest { id },
+        )),
+    )
+    .await?;
+    Ok(Json(conflict.into()))
 }
 
 /// Applies the choice to both sides, records it as last synced and unparks the record.
@@ -204,11 +208,13 @@ pub async fn resolve_conflict(
         choose: choose as i32,
         value,
     };
-    let conflict = gateway
-        .customers
-        .clone()
-        .resolve_conflict(grpc_request(&gateway, &trace, request))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
-    Ok(Json(conflict.into_inner().into()))
+    let conflict = answer(
+        &trace_id,
+        gateway
+            .customers
+            .clone()
+            .resolve_conflict(grpc_request(&gateway, &trace, request)),
+    )
+    .await?;
+    Ok(Json(conflict.into()))
 }

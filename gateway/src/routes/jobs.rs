@@ -10,7 +10,7 @@ use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{grpc_request, shown, SyncResultJson};
+use super::{answer, grpc_request, shown, SyncResultJson};
 use crate::middleware::Trace;
 use crate::{ApiError, Gateway};
 
@@ -126,13 +126,15 @@ pub async fn get_job(
 ) -> Result<Json<JobJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
     let id = job_id(&raw, &trace_id)?;
-    let job = gateway
-        .jobs
-        .clone()
-        .get_job(grpc_request(&gateway, &trace, GetJobRequest { id }))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
-    Ok(Json(job.into_inner().into()))
+    let job = answer(
+        &trace_id,
+        gateway
+            .jobs
+            .clone()
+            .get_job(grpc_request(&gateway, &trace, GetJobRequest { id })),
+    )
+    .await?;
+    Ok(Json(job.into()))
 }
 
 #[utoipa::path(get, path = "/v1/dead-letters", params(DeadLetterFilter),
@@ -151,13 +153,14 @@ pub async fn list_dead_letters(
         limit: filter.limit.unwrap_or(0),
         offset: filter.offset.unwrap_or(0),
     };
-    let letters = gateway
-        .jobs
-        .clone()
-        .list_dead_letters(grpc_request(&gateway, &trace, request))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?
-        .into_inner();
+    let letters = answer(
+        &trace_id,
+        gateway
+            .jobs
+            .clone()
+            .list_dead_letters(grpc_request(&gateway, &trace, request)),
+    )
+    .await?;
     Ok(Json(
         letters.dead_letters.into_iter().map(Into::into).collect(),
     ))
@@ -172,13 +175,16 @@ pub async fn get_dead_letter(
 ) -> Result<Json<DeadLetterJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
     let id = job_id(&raw, &trace_id)?;
-    let letter = gateway
-        .jobs
-        .clone()
-        .get_dead_letter(grpc_request(&gateway, &trace, DeadLetterRequest { id }))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
-    Ok(Json(letter.into_inner().into()))
+    let letter = answer(
+        &trace_id,
+        gateway.jobs.clone().get_dead_letter(grpc_request(
+            &gateway,
+            &trace,
+            DeadLetterRequest { id },
+        )),
+    )
+    .await?;
+    Ok(Json(letter.into()))
 }
 
 /// Puts a dead letter back on its lane with its attempts reset (fix the cause first).
@@ -191,13 +197,16 @@ pub async fn replay_dead_letter(
 ) -> Result<(StatusCode, Json<JobJson>), ApiError> {
     let trace_id = trace.0.trace_id.clone();
     let id = job_id(&raw, &trace_id)?;
-    let job = gateway
-        .jobs
-        .clone()
-        .replay_dead_letter(grpc_request(&gateway, &trace, DeadLetterRequest { id }))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
-    Ok((StatusCode::ACCEPTED, Json(job.into_inner().into())))
+    let job = answer(
+        &trace_id,
+        gateway.jobs.clone().replay_dead_letter(grpc_request(
+            &gateway,
+            &trace,
+            DeadLetterRequest { id },
+        )),
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
 #[utoipa::path(delete, path = "/v1/dead-letters/{id}", params(("id" = String, Path, description = "job id")),
@@ -209,13 +218,16 @@ pub async fn discard_dead_letter(
 ) -> Result<Json<DeadLetterJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
     let id = job_id(&raw, &trace_id)?;
-    let letter = gateway
-        .jobs
-        .clone()
-        .discard_dead_letter(grpc_request(&gateway, &trace, DeadLetterRequest { id }))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?;
-    Ok(Json(letter.into_inner().into()))
+    let letter = answer(
+        &trace_id,
+        gateway.jobs.clone().discard_dead_letter(grpc_request(
+            &gateway,
+            &trace,
+            DeadLetterRequest { id },
+        )),
+    )
+    .await?;
+    Ok(Json(letter.into()))
 }
 
 #[utoipa::path(get, path = "/v1/queue", responses((status = 200, body = QueueDepthJson)), security(("bearer" = [])))]
@@ -224,13 +236,15 @@ pub async fn queue_depth(
     Extension(trace): Extension<Trace>,
 ) -> Result<Json<QueueDepthJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
-    let d = gateway
-        .jobs
-        .clone()
-        .get_queue_depth(grpc_request(&gateway, &trace, GetQueueDepthRequest {}))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?
-        .into_inner();
+    let d = answer(
+        &trace_id,
+        gateway.jobs.clone().get_queue_depth(grpc_request(
+            &gateway,
+            &trace,
+            GetQueueDepthRequest {},
+        )),
+    )
+    .await?;
     Ok(Json(QueueDepthJson {
         interactive: d.interactive,
         batch: d.batch,
@@ -279,14 +293,15 @@ pub async fn audit(
         after: query.after.unwrap_or_default(),
         limit: query.limit.unwrap_or(0),
     };
-    let entries = gateway
-        .jobs
-        .clone()
-        .list_audit(grpc_request(&gateway, &trace, request))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?
-        .into_inner()
-        .entries;
+    let entries = answer(
+        &trace_id,
+        gateway
+            .jobs
+            .clone()
+            .list_audit(grpc_request(&gateway, &trace, request)),
+    )
+    .await?
+    .entries;
     Ok(Json(
         entries
             .into_iter()

@@ -8,7 +8,7 @@ use isthmus_salesforce::id::SalesforceId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{grpc_request, shown};
+use super::{answer, grpc_request, shown};
 use crate::middleware::Trace;
 use crate::{ApiError, Gateway};
 
@@ -50,17 +50,15 @@ pub async fn get_link(
             })?;
             get_link_request::Key::SalesforceId(id.to_string())
         };
-    let link = gateway
-        .customers
-        .clone()
-        .get_link(grpc_request(
+    let link = answer(
+        &trace_id,
+        gateway.customers.clone().get_link(grpc_request(
             &gateway,
             &trace,
             GetLinkRequest { key: Some(key) },
-        ))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?
-        .into_inner();
+        )),
+    )
+    .await?;
     Ok(Json(LinkJson {
         salesforce_id: link.salesforce_id,
         netsuite_id: link.netsuite_id,

@@ -222,3 +222,13 @@ where
         })
     }
 }
+
+/// The message of a service's answer, or the service's error as the gateway's.
+async fn answer<T>(
+    trace_id: &str,
+    call: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<T, ApiError> {
+    call.await
+        .map(tonic::Response::into_inner)
+        .map_err(|s| ApiError::from_status(&s, trace_id))
+}

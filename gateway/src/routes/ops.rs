@@ -9,7 +9,7 @@ use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{grpc_request, shown, store_error, ApiJson};
+use super::{answer, grpc_request, shown, store_error, ApiJson};
 use crate::middleware::Trace;
 use crate::{ApiError, Gateway};
 
@@ -80,13 +80,14 @@ pub async fn start_account_backfill(
         all: options.all,
         limit: options.limit.unwrap_or(0),
     };
-    let job = gateway
-        .customers
-        .clone()
-        .start_account_backfill(grpc_request(&gateway, &trace, message))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?
-        .into_inner();
+    let job = answer(
+        &trace_id,
+        gateway
+            .customers
+            .clone()
+            .start_account_backfill(grpc_request(&gateway, &trace, message)),
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
@@ -107,13 +108,15 @@ pub async fn get_backfill(
             &trace_id,
         ));
     }
-    let job = gateway
-        .customers
-        .clone()
-        .get_backfill(grpc_request(&gateway, &trace, GetBackfillRequest { id }))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?
-        .into_inner();
+    let job = answer(
+        &trace_id,
+        gateway.customers.clone().get_backfill(grpc_request(
+            &gateway,
+            &trace,
+            GetBackfillRequest { id },
+        )),
+    )
+    .await?;
     Ok(Json(job.into()))
 }
 

@@ -11,7 +11,7 @@ use isthmus_salesforce::id::SalesforceId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{grpc_request, query_or_error, shown, store_error, ApiJson};
+use super::{answer, grpc_request, query_or_error, shown, store_error, ApiJson};
 use crate::middleware::Trace;
 use crate::{ApiError, Gateway};
 
@@ -184,13 +184,14 @@ pub async fn sync_account(
         account_id: id.to_string(),
         options: Some(query.options()),
     };
-    let result = gateway
-        .customers
-        .clone()
-        .sync_account(grpc_request(&gateway, &trace, message))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?
-        .into_inner();
+    let result = answer(
+        &trace_id,
+        gateway
+            .customers
+            .clone()
+            .sync_account(grpc_request(&gateway, &trace, message)),
+    )
+    .await?;
     let result = SyncResultJson::from(result);
     let status = status_of(&result);
     let body = serde_json::to_vec(&result).unwrap_or_default();
@@ -286,13 +287,14 @@ pub async fn netsuite_event(
         options: Some(query.options()),
         change: change as i32,
     };
-    let result = gateway
-        .customers
-        .clone()
-        .sync_customer(grpc_request(&gateway, &trace, message))
-        .await
-        .map_err(|s| ApiError::from_status(&s, &trace_id))?
-        .into_inner();
+    let result = answer(
+        &trace_id,
+        gateway
+            .customers
+            .clone()
+            .sync_customer(grpc_request(&gateway, &trace, message)),
+    )
+    .await?;
     let result = SyncResultJson::from(result);
     Ok((status_of(&result), Json(result)))
 }
