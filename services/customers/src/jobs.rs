@@ -45,6 +45,22 @@ fn checked_id(id: &str) -> Result<(), Status> {
     }
 }
 
+fn no_dead_letter() -> Status {
+    ErrorCode::NotFound.status("no dead letter with that id")
+}
+
+impl JobQueueService {
+    /// A dead letter by id (checked), or `NOT_FOUND`.
+    async fn dead_letter(&self, id: &str) -> Result<isthmus_store::DeadLetter, Status> {
+        checked_id(id)?;
+        self.store
+            .get_dead_letter(id)
+            .await
+            .map_err(store_status)?
+            .ok_or_else(no_dead_letter)
+    }
+}
+
 fn state_name(state: JobState) -> String {
     serde_json::to_value(state)
         .ok()
@@ -122,14 +138,7 @@ impl JobQueue for JobQueueService {
         &self,
         request: Request<DeadLetterRequest>,
     ) -> Result<Response<DeadLetter>, Status> {
-        let id = request.into_inner().id;
-        checked_id(&id)?;
-        let letter = self
-            .store
-            .get_dead_letter(&id)
-            .await
-            .map_err(store_status)?
-            .ok_or_else(|| ErrorCode::NotFound.status("no dead letter with that id"))?;
+        let letter = self.dead_letter(&request.into_inner().id).await?;
         Ok(Response::new(dead_letter_message(letter)))
     }
 
@@ -137,15 +146,10 @@ impl JobQueue for JobQueueService {
         &self,
         request: Request<DeadLetterRequest>,
     ) -> Result<Response<Job>, Status> {
+        // Read, re-queue, then remove: a failure midway leaves the dead letter in place (a
+        // replay never loses a job; running it twice is harmless, every effect is idempotent).
         let id = request.into_inner().id;
-        checked_id(&id)?;
-        let letter = self
-            .store
-            .take_dead_letter(&id)
-            .await
-            .map_err(store_status)?
-            .ok_or_else(|| ErrorCode::NotFound.status("no dead letter with that id"))?;
-        let job = letter.job;
+        let job = self.dead_letter(&id).await?.job;
         let mut record = JobRecord::load(self.store.as_ref(), &id)
             .await?
             .unwrap_or_else(|| JobRecord::new(&job.id, &job.kind, &job.trace_id));
@@ -164,6 +168,10 @@ impl JobQueue for JobQueueService {
             .enqueue(job.lane, &new_job)
             .await
             .map_err(store_status)?;
+        self.store
+            .take_dead_letter(&id)
+            .await
+            .map_err(store_status)?;
         Ok(Response::new(job_message(record)))
     }
 
@@ -178,7 +186,7 @@ impl JobQueue for JobQueueService {
             .take_dead_letter(&id)
             .await
             .map_err(store_status)?
-            .ok_or_else(|| ErrorCode::NotFound.status("no dead letter with that id"))?;
+            .ok_or_else(no_dead_letter)?;
         Ok(Response::new(dead_letter_message(letter)))
     }
 
