@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind};
 use isthmus_engine::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, Gateway};
 use isthmus_sandbox::Sandbox;
@@ -168,15 +169,27 @@ pub fn point_at_sandbox(config: &mut Config, secrets: &mut Secrets, urls: &Sandb
     config.salesforce.login_url = urls.salesforce.clone();
     config.salesforce.client_id = c::SF_CLIENT_ID.to_string();
     config.salesforce.username = c::SF_USERNAME.to_string();
-    secrets.salesforce_client_secret = secret(c::SF_CLIENT_SECRET);
-    secrets.salesforce_private_key = secret(c::SF_JWT_PRIVATE_KEY_PEM);
+    // Only the secret the chosen sign-in needs: a wiring that ignored the choice fails loudly.
+    match config.salesforce.auth {
+        SalesforceAuthKind::ClientCredentials => {
+            secrets.salesforce_client_secret = secret(c::SF_CLIENT_SECRET)
+        }
+        SalesforceAuthKind::JwtBearer => {
+            secrets.salesforce_private_key = secret(c::SF_JWT_PRIVATE_KEY_PEM)
+        }
+    }
     config.netsuite.account_id = c::NS_ACCOUNT_ID.to_string();
     config.netsuite.base_url = urls.netsuite.clone();
     config.netsuite.consumer_key = c::NS_CONSUMER_KEY.to_string();
     config.netsuite.token_id = c::NS_TOKEN_ID.to_string();
-    secrets.netsuite_consumer_secret = secret(c::NS_CONSUMER_SECRET);
-    secrets.netsuite_token_secret = secret(c::NS_TOKEN_SECRET);
+    if config.netsuite.auth == NetSuiteAuthKind::Tba {
+        secrets.netsuite_consumer_secret = secret(c::NS_CONSUMER_SECRET);
+        secrets.netsuite_token_secret = secret(c::NS_TOKEN_SECRET);
+    }
     config.netsuite.client_id = c::NS_M2M_CLIENT_ID.to_string();
+    if config.netsuite.auth != NetSuiteAuthKind::Oauth2 {
+        return;
+    }
     if config.netsuite.algorithm.starts_with("ES") {
         config.netsuite.certificate_id = c::NS_M2M_EC_CERTIFICATE_ID.to_string();
         secrets.netsuite_private_key = secret(c::NS_M2M_EC_PRIVATE_KEY_PEM);
