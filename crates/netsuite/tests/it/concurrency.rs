@@ -67,8 +67,15 @@ async fn a_gate_at_the_limit_keeps_every_call_inside_it() {
 
 #[tokio::test]
 async fn restlet_limit_errors_are_retried_too() {
+    // Enough retries that three callers on one slot always get through, however the jitter
+    // falls (five were not on a loaded machine).
     let account = account_with(limited(1), |config| {
-        config.concurrency_retry.base = Duration::from_millis(20);
+        config.concurrency_retry = ConcurrencyRetry {
+            max_retries: 20,
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(200),
+            invalid_login_after: None,
+        };
     })
     .await;
     account
