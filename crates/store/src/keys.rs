@@ -6,17 +6,35 @@
 //! The connection name is validated (`[A-Za-z0-9_-]+`) so it can never break out of the tag.
 //!
 //! Object kinds are code constants without `:`; ids and resources are used verbatim.
+//!
+//! # Queue namespaces
+//! The job queue's keys (lanes, delayed jobs, dead letters and their indexes) also depend on
+//! the queue namespace (see [`queue`](crate::queue)). The default namespace, `customers`, keeps
+//! the keys the queue had before namespaces existed (`isthmus:{c}:queue:batch`, `…:dead`), so
+//! existing data stays valid; any other namespace `<ns>` puts the same keys under
+//! `isthmus:{c}:q:<ns>:` (`isthmus:{c}:q:orders:queue:batch`, `isthmus:{c}:q:orders:dead`). No
+//! other key family starts with `q:`, and the namespace alphabet (`[a-z0-9_-]`) has no `:`, so
+//! two namespaces never share a key. Every other key ignores the namespace: all namespaces of a
+//! connection share links, locks, status values, audit, conflicts, idempotency and semaphores.
+//! All of them keep the connection's hash tag, so the scripts stay Cluster-legal.
 
+use crate::queue::{check_queue_namespace, DEFAULT_QUEUE_NAMESPACE};
 use crate::{ConflictState, Lane, Result, StoreError};
 
-/// Builds the keys of one connection name (`prod`, `sandbox`, …).
+/// Builds the keys of one connection name (`prod`, `sandbox`, …) and one queue namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keys {
+    /// `isthmus:{<connection>}:`
     prefix: String,
+    queue_namespace: String,
+    /// Where the queue's keys start: `prefix` for the default namespace, else
+    /// `isthmus:{<connection>}:q:<namespace>:`.
+    queue_prefix: String,
 }
 
 impl Keys {
-    /// Keys for `connection`; refused unless it is non-empty `[A-Za-z0-9_-]`.
+    /// Keys for `connection` and the default queue namespace; refused unless the name is
+    /// non-empty `[A-Za-z0-9_-]`.
     pub fn new(connection: &str) -> Result<Self> {
         let valid = !connection.is_empty()
             && connection
@@ -25,9 +43,33 @@ impl Keys {
         if !valid {
             return Err(StoreError::InvalidConnectionName(connection.to_owned()));
         }
+        let prefix = format!("isthmus:{{{connection}}}:");
         Ok(Self {
-            prefix: format!("isthmus:{{{connection}}}:"),
+            queue_namespace: DEFAULT_QUEUE_NAMESPACE.to_owned(),
+            queue_prefix: prefix.clone(),
+            prefix,
         })
+    }
+
+    /// The same connection's keys with the queue of `namespace`; refused unless it is 1 to 32
+    /// characters of `[a-z0-9_-]`.
+    pub fn with_queue(&self, namespace: &str) -> Result<Self> {
+        check_queue_namespace(namespace)?;
+        let queue_prefix = if namespace == DEFAULT_QUEUE_NAMESPACE {
+            self.prefix.clone()
+        } else {
+            format!("{}q:{namespace}:", self.prefix)
+        };
+        Ok(Self {
+            prefix: self.prefix.clone(),
+            queue_namespace: namespace.to_owned(),
+            queue_prefix,
+        })
+    }
+
+    /// The queue namespace the queue keys belong to.
+    pub fn queue_namespace(&self) -> &str {
+        &self.queue_namespace
     }
 
     /// `isthmus:{c}:link:sf:<kind>:<salesforce_id>`
@@ -67,27 +109,32 @@ impl Keys {
         format!("{}idem:{key}", self.prefix)
     }
 
-    /// `isthmus:{c}:queue:<lane>`: the stream of a lane's jobs (consumer group `workers`).
+    /// `isthmus:{c}:queue:<lane>` (other namespaces: `isthmus:{c}:q:<ns>:queue:<lane>`): the
+    /// stream of a lane's jobs (consumer group `workers`).
     pub fn queue(&self, lane: Lane) -> String {
-        format!("{}queue:{}", self.prefix, lane.as_str())
+        format!("{}queue:{}", self.queue_prefix, lane.as_str())
     }
 
-    /// `isthmus:{c}:queue:delayed`: sorted set of jobs to retry, scored by due time (ms).
+    /// `isthmus:{c}:queue:delayed` (other namespaces: `isthmus:{c}:q:<ns>:queue:delayed`):
+    /// sorted set of jobs to retry, scored by due time (ms).
     pub fn delayed(&self) -> String {
-        format!("{}queue:delayed", self.prefix)
+        format!("{}queue:delayed", self.queue_prefix)
     }
 
-    /// `isthmus:{c}:dead`: hash of dead letters, job id → JSON.
+    /// `isthmus:{c}:dead` (other namespaces: `isthmus:{c}:q:<ns>:dead`): hash of dead letters,
+    /// job id → JSON.
     pub fn dead(&self) -> String {
-        format!("{}dead", self.prefix)
+        format!("{}dead", self.queue_prefix)
     }
 
-    /// `isthmus:{c}:dead:index`: sorted set of dead job ids, scored by failure time (ms).
+    /// `isthmus:{c}:dead:index` (other namespaces: `isthmus:{c}:q:<ns>:dead:index`): sorted
+    /// set of dead job ids, scored by failure time (ms).
     pub fn dead_index(&self) -> String {
-        format!("{}dead:index", self.prefix)
+        format!("{}dead:index", self.queue_prefix)
     }
 
-    /// `isthmus:{c}:dead:kind:<kind>`: the same index for one job kind.
+    /// `isthmus:{c}:dead:kind:<kind>` (other namespaces: `isthmus:{c}:q:<ns>:dead:kind:<kind>`):
+    /// the same index for one job kind.
     pub fn dead_kind_index(&self, kind: &str) -> String {
         format!("{}{kind}", self.dead_kind_index_prefix())
     }
@@ -111,7 +158,7 @@ impl Keys {
 
     /// The per-kind dead-letter index key without the kind (scripts append a stored kind).
     pub(crate) fn dead_kind_index_prefix(&self) -> String {
-        format!("{}dead:kind:", self.prefix)
+        format!("{}dead:kind:", self.queue_prefix)
     }
 
     /// The Salesforce link key of `kind` without the id (scripts append an id read from a link).
@@ -157,6 +204,73 @@ mod tests {
             "isthmus:{prod}:conflicts:parked"
         );
         assert_eq!(keys.conflict_index(None), "isthmus:{prod}:conflicts:all");
+    }
+
+    #[test]
+    fn a_queue_namespace_moves_only_the_queue_keys() {
+        let default = Keys::new("prod").unwrap();
+        let orders = default.with_queue("orders").unwrap();
+        assert_eq!(orders.queue_namespace(), "orders");
+        assert_eq!(
+            orders.queue(Lane::Interactive),
+            "isthmus:{prod}:q:orders:queue:interactive"
+        );
+        assert_eq!(orders.delayed(), "isthmus:{prod}:q:orders:queue:delayed");
+        assert_eq!(orders.dead(), "isthmus:{prod}:q:orders:dead");
+        assert_eq!(orders.dead_index(), "isthmus:{prod}:q:orders:dead:index");
+        assert_eq!(
+            orders.dead_kind_index("sync"),
+            "isthmus:{prod}:q:orders:dead:kind:sync"
+        );
+        assert_eq!(
+            orders.salesforce_link("customer", "001A"),
+            default.salesforce_link("customer", "001A")
+        );
+        assert_eq!(orders.lock("opp:1"), default.lock("opp:1"));
+        assert_eq!(orders.fence(), default.fence());
+        assert_eq!(orders.status("s"), default.status("s"));
+        assert_eq!(orders.audit(), default.audit());
+        assert_eq!(orders.conflicts(), default.conflicts());
+        assert_eq!(orders.semaphore("ns"), default.semaphore("ns"));
+        assert_eq!(orders.idempotency("k"), default.idempotency("k"));
+    }
+
+    #[test]
+    fn the_customers_namespace_keeps_the_original_queue_keys() {
+        let default = Keys::new("prod").unwrap();
+        assert_eq!(default.queue_namespace(), "customers");
+        assert_eq!(default.with_queue("customers").unwrap(), default);
+        let back = default
+            .with_queue("orders")
+            .unwrap()
+            .with_queue("customers");
+        assert_eq!(back.unwrap(), default);
+    }
+
+    #[test]
+    fn queue_namespaces_outside_the_safe_alphabet_are_refused() {
+        let keys = Keys::new("prod").unwrap();
+        let too_long = "a".repeat(33);
+        for bad in [
+            "",
+            "Orders",
+            "a:b",
+            "a b",
+            "{a}",
+            "a}b",
+            "é",
+            too_long.as_str(),
+        ] {
+            assert!(
+                matches!(
+                    keys.with_queue(bad),
+                    Err(StoreError::InvalidQueueNamespace(_))
+                ),
+                "{bad:?} accepted"
+            );
+        }
+        assert!(keys.with_queue("orders_v2-eu").is_ok());
+        assert!(keys.with_queue(&"a".repeat(32)).is_ok());
     }
 
     #[test]

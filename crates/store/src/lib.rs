@@ -13,9 +13,11 @@
 //!   replica; a slot whose holder died expires after its TTL.
 //! - **Status values**: small operational facts shared by replicas (e.g. the Salesforce API
 //!   allocation last seen, a backfill's progress), last writer wins.
-//! - **Job queue** ([`QueuedJob`]): two priority lanes (interactive before batch), delivered at
+//! - **Job queues** ([`QueuedJob`]): two priority lanes (interactive before batch), delivered at
 //!   least once to competing consumers, retried later with a delay, reclaimed from crashed
-//!   consumers, and dead-lettered ([`DeadLetter`]) after the last attempt (see [`queue`]).
+//!   consumers, and dead-lettered ([`DeadLetter`]) after the last attempt (see [`queue`]). One
+//!   queue per service, named by a queue namespace: [`Store::with_queue`] gives a view of the
+//!   store on another service's queue that shares everything else.
 //! - **Audit log**: an append-only log of opaque entries, capped at about a given length.
 //! - **Conflicts** ([`Conflict`]): fields changed on both sides since the last sync, logged with
 //!   both values and how they were resolved (bounded); parked ones wait for a person (see
@@ -31,6 +33,7 @@ mod stream_id;
 pub mod testing;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -39,7 +42,9 @@ use serde::{Deserialize, Serialize};
 pub use conflict::{Conflict, ConflictQuery, ConflictResolution, ConflictState};
 pub use keys::Keys;
 pub use memory::MemoryStore;
-pub use queue::{DeadLetter, DeadLetterQuery, Lane, NewJob, QueueDepth, QueuedJob};
+pub use queue::{
+    DeadLetter, DeadLetterQuery, Lane, NewJob, QueueDepth, QueuedJob, DEFAULT_QUEUE_NAMESPACE,
+};
 pub use redis_store::RedisStore;
 
 /// One entry of the ID map.
@@ -90,6 +95,9 @@ pub enum StoreError {
     /// A connection name must be non-empty `[A-Za-z0-9_-]` (it becomes a Redis hash tag).
     #[error("invalid connection name {0:?}: use letters, digits, '_' or '-'")]
     InvalidConnectionName(String),
+    /// A queue namespace must be 1 to 32 characters of `[a-z0-9_-]` (see [`queue`]).
+    #[error("invalid queue namespace {0:?}: use 1 to 32 of a-z, 0-9, '_' or '-'")]
+    InvalidQueueNamespace(String),
     /// A stream entry id (a job's `entry_id`, an audit id) must read `<ms>-<seq>`.
     #[error("invalid stream entry id {0:?}: expected <ms>-<seq>")]
     InvalidStreamId(String),
@@ -113,6 +121,17 @@ pub trait Store: Send + Sync + 'static {
     async fn link_by_salesforce(&self, kind: &str, salesforce_id: &str) -> Result<Option<Link>>;
     /// The link of a NetSuite record, by internal id.
     async fn link_by_netsuite(&self, kind: &str, netsuite_id: &str) -> Result<Option<Link>>;
+    /// The links of many Salesforce records of `kind` at once (one round trip), in the order of
+    /// `ids`, `None` where an id has no link of that kind. No round trip when `ids` is empty.
+    async fn links_by_salesforce_many(
+        &self,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<Link>>>;
+    /// The links of many NetSuite records of `kind` at once, as
+    /// [`links_by_salesforce_many`](Store::links_by_salesforce_many).
+    async fn links_by_netsuite_many(&self, kind: &str, ids: &[String])
+        -> Result<Vec<Option<Link>>>;
     /// Writes both directions of a link in one atomic step, replacing any earlier link of either
     /// id (a stale reverse entry is removed). Refused with [`StoreError::StaleFence`] unless
     /// `lease` is the current holder of its resource.
@@ -144,6 +163,19 @@ pub trait Store: Send + Sync + 'static {
     async fn put_status(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()>;
     /// A status value, when set and not expired.
     async fn status(&self, name: &str) -> Result<Option<Vec<u8>>>;
+
+    /// The queue namespace this store's queue operations use: [`DEFAULT_QUEUE_NAMESPACE`]
+    /// unless the store is a view made by [`with_queue`](Store::with_queue).
+    fn queue_namespace(&self) -> &str;
+    /// A view of this store on the queue of `namespace`: its queue operations (enqueue,
+    /// dequeue, ack, retry, dead letters, reclaim, depth) act on that namespace's queue only,
+    /// and every other operation is the original's (same links, locks, status values, audit,
+    /// conflicts, idempotency records and semaphores). Views of one namespace share one queue,
+    /// and `with_queue(DEFAULT_QUEUE_NAMESPACE)` is the queue of a store opened without one.
+    /// Refused with [`StoreError::InvalidQueueNamespace`] unless `namespace` is 1 to 32
+    /// characters of `[a-z0-9_-]`. On Redis, creates the namespace's lanes with their consumer
+    /// group (one round trip).
+    async fn with_queue(&self, namespace: &str) -> Result<Arc<dyn Store>>;
 
     /// Appends a job to `lane` (attempt 1).
     async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()>;

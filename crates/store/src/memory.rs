@@ -4,34 +4,85 @@
 //! Same semantics as Redis: every call is atomic (one mutex, never held across an `.await`),
 //! TTLs are whole milliseconds measured on [`tokio::time::Instant`] (so tests can use
 //! `tokio::time::pause()`), fencing tokens come from one counter that outlives the locks.
-//! State lives in the process: one instance is one connection name, nothing is shared between
-//! replicas and nothing survives a restart. The job queue lives in [`queue`], the conflict log in
-//! [`conflicts`]. Consumers are
-//! not recorded: whoever holds a delivered job may ack it, as in Redis.
+//! State lives in the process: one instance and its queue views are one connection name,
+//! nothing is shared between replicas and nothing survives a restart. The job queues live in
+//! [`queue`], the audit log in [`audit`], the conflict log in [`conflicts`]. Consumers are not
+//! recorded: whoever holds a delivered job may ack it, as in Redis.
+//!
+//! A queue view ([`Store::with_queue`]) is another `MemoryStore` over the same [`Shared`] state
+//! with the [`MemoryQueue`] of its namespace, made on first use and kept in `Shared`, so every
+//! view of one namespace (including the original, for the default one) holds the same queue.
 
+mod audit;
 mod conflicts;
 mod queue;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use crate::queue::check_queue_namespace;
 use crate::{
-    ttl_millis, Conflict, ConflictQuery, ConflictResolution, DeadLetter, DeadLetterQuery, Lane,
-    Lease, Link, NewJob, QueueDepth, QueuedJob, Result, Store, StoreError,
+    ttl_millis, unix_millis, Conflict, ConflictQuery, ConflictResolution, DeadLetter,
+    DeadLetterQuery, Lane, Lease, Link, NewJob, QueueDepth, QueuedJob, Result, Store, StoreError,
+    DEFAULT_QUEUE_NAMESPACE,
 };
+use audit::MemoryAudit;
 use conflicts::MemoryConflicts;
 use queue::MemoryQueue;
 
 /// In-process [`Store`]; share one through an `Arc`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
+    shared: Arc<Shared>,
+    /// The queue namespace of `queue`.
+    queue_namespace: String,
+    queue: Arc<MemoryQueue>,
+}
+
+/// What every queue view of one store shares.
+#[derive(Debug, Default)]
+struct Shared {
     state: Mutex<State>,
-    queue: MemoryQueue,
+    audit: MemoryAudit,
     conflicts: MemoryConflicts,
+    /// The queue of each namespace used so far.
+    queues: Mutex<HashMap<String, Arc<MemoryQueue>>>,
+}
+
+impl Shared {
+    /// The queue of `namespace`, made on first use.
+    fn queue(&self, namespace: &str) -> Arc<MemoryQueue> {
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(queues.entry(namespace.to_owned()).or_default())
+    }
+}
+
+/// Wall-clock ms that advance with tokio time: the system clock read once at creation plus the
+/// tokio time elapsed since.
+#[derive(Debug)]
+struct WallClock {
+    epoch_ms_at_start: i64,
+    start: Instant,
+}
+
+impl Default for WallClock {
+    fn default() -> Self {
+        Self {
+            epoch_ms_at_start: unix_millis(),
+            start: Instant::now(),
+        }
+    }
+}
+
+impl WallClock {
+    fn now_ms(&self) -> i64 {
+        let elapsed = i64::try_from(self.start.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.epoch_ms_at_start.saturating_add(elapsed)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -73,7 +124,19 @@ fn deadline(ttl: Duration) -> Instant {
     Instant::now() + Duration::from_millis(ttl_millis(ttl))
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        let shared = Arc::new(Shared::default());
+        Self {
+            queue: shared.queue(DEFAULT_QUEUE_NAMESPACE),
+            queue_namespace: DEFAULT_QUEUE_NAMESPACE.to_owned(),
+            shared,
+        }
+    }
+}
+
 impl MemoryStore {
+    /// An empty store on the default queue namespace.
     pub fn new() -> Self {
         Self::default()
     }
@@ -81,7 +144,10 @@ impl MemoryStore {
     fn state(&self) -> MutexGuard<'_, State> {
         // Every critical section leaves the maps consistent, so a panic elsewhere cannot
         // have left half a write behind.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -103,6 +169,17 @@ impl State {
         }
     }
 
+    fn link_by_salesforce(&self, kind: &str, salesforce_id: &str) -> Option<Link> {
+        let key = (kind.to_owned(), salesforce_id.to_owned());
+        self.by_salesforce.get(&key).cloned()
+    }
+
+    fn link_by_netsuite(&self, kind: &str, netsuite_id: &str) -> Option<Link> {
+        let key = (kind.to_owned(), netsuite_id.to_owned());
+        let salesforce_id = self.by_netsuite.get(&key)?;
+        self.link_by_salesforce(kind, salesforce_id)
+    }
+
     fn remove_link(&mut self, kind: &str, salesforce_id: &str) {
         let key = (kind.to_owned(), salesforce_id.to_owned());
         if let Some(link) = self.by_salesforce.remove(&key) {
@@ -118,20 +195,35 @@ impl Store for MemoryStore {
     }
 
     async fn link_by_salesforce(&self, kind: &str, salesforce_id: &str) -> Result<Option<Link>> {
-        let key = (kind.to_owned(), salesforce_id.to_owned());
-        Ok(self.state().by_salesforce.get(&key).cloned())
+        Ok(self.state().link_by_salesforce(kind, salesforce_id))
     }
 
     async fn link_by_netsuite(&self, kind: &str, netsuite_id: &str) -> Result<Option<Link>> {
+        Ok(self.state().link_by_netsuite(kind, netsuite_id))
+    }
+
+    async fn links_by_salesforce_many(
+        &self,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<Link>>> {
         let state = self.state();
-        let Some(salesforce_id) = state
-            .by_netsuite
-            .get(&(kind.to_owned(), netsuite_id.to_owned()))
-        else {
-            return Ok(None);
-        };
-        let key = (kind.to_owned(), salesforce_id.clone());
-        Ok(state.by_salesforce.get(&key).cloned())
+        Ok(ids
+            .iter()
+            .map(|id| state.link_by_salesforce(kind, id))
+            .collect())
+    }
+
+    async fn links_by_netsuite_many(
+        &self,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<Link>>> {
+        let state = self.state();
+        Ok(ids
+            .iter()
+            .map(|id| state.link_by_netsuite(kind, id))
+            .collect())
     }
 
     async fn put_link(&self, link: &Link, lease: &Lease) -> Result<()> {
@@ -266,6 +358,19 @@ impl Store for MemoryStore {
             .map(|v| v.value.clone()))
     }
 
+    fn queue_namespace(&self) -> &str {
+        &self.queue_namespace
+    }
+
+    async fn with_queue(&self, namespace: &str) -> Result<Arc<dyn Store>> {
+        check_queue_namespace(namespace)?;
+        Ok(Arc::new(Self {
+            shared: Arc::clone(&self.shared),
+            queue_namespace: namespace.to_owned(),
+            queue: self.shared.queue(namespace),
+        }))
+    }
+
     async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()> {
         self.queue.enqueue(lane, job);
         Ok(())
@@ -330,25 +435,25 @@ impl Store for MemoryStore {
     }
 
     async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()> {
-        self.queue.append_audit(entry, max_len);
+        self.shared.audit.append(entry, max_len);
         Ok(())
     }
 
     async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
-        self.queue.audit(after, limit)
+        self.shared.audit.read(after, limit)
     }
 
     async fn record_conflict(&self, conflict: &Conflict, max_len: usize) -> Result<()> {
-        self.conflicts.record(conflict, max_len);
+        self.shared.conflicts.record(conflict, max_len);
         Ok(())
     }
 
     async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>> {
-        Ok(self.conflicts.list(query))
+        Ok(self.shared.conflicts.list(query))
     }
 
     async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>> {
-        Ok(self.conflicts.get(id))
+        Ok(self.shared.conflicts.get(id))
     }
 
     async fn resolve_conflict(
@@ -356,6 +461,6 @@ impl Store for MemoryStore {
         id: &str,
         resolution: &ConflictResolution,
     ) -> Result<Option<Conflict>> {
-        Ok(self.conflicts.resolve(id, resolution))
+        Ok(self.shared.conflicts.resolve(id, resolution))
     }
 }

@@ -8,8 +8,41 @@
 //!
 //! `attempt` counts deliveries: 1 on the first, plus one for every retry and every reclaim, so a
 //! job that crashes its worker each time still reaches the attempt limit and is dead-lettered.
+//!
+//! # Namespaces
+//! Each service's workers take jobs from a queue of their own, named by a **queue namespace**
+//! ([`Store::with_queue`](crate::Store::with_queue)): lanes, delayed jobs, pending jobs and dead
+//! letters belong to one namespace, and a worker of one never sees a job of another. A store
+//! opened without a namespace uses [`DEFAULT_QUEUE_NAMESPACE`], whose keys are the ones the
+//! queue had before namespaces existed. Everything else a store holds (links, locks, status
+//! values, audit, conflicts, idempotency records, semaphores) is shared by every namespace.
+//! A [`QueuedJob`] does not name its namespace: settle it (ack, retry, dead-letter) through a
+//! store of the namespace that delivered it, since entry ids are only unique within one queue.
 
 use serde::{Deserialize, Serialize};
+
+use crate::{Result, StoreError};
+
+/// The queue namespace of a store opened without one: the customers service's queue.
+pub const DEFAULT_QUEUE_NAMESPACE: &str = "customers";
+
+/// The longest queue namespace accepted.
+pub const MAX_QUEUE_NAMESPACE_LEN: usize = 32;
+
+/// Refuses a queue namespace unless it is 1 to [`MAX_QUEUE_NAMESPACE_LEN`] characters of
+/// `[a-z0-9_-]`: it becomes part of Redis keys, so it can hold no `:` or brace.
+pub(crate) fn check_queue_namespace(namespace: &str) -> Result<()> {
+    let valid = !namespace.is_empty()
+        && namespace.len() <= MAX_QUEUE_NAMESPACE_LEN
+        && namespace
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidQueueNamespace(namespace.to_owned()))
+    }
+}
 
 /// A priority lane. Interactive work (a button in Salesforce) is always served before batch
 /// work (backfills, schedules).

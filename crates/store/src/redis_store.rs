@@ -2,8 +2,7 @@
 //!
 //! # Key layout
 //! See [`Keys`]: every key of a connection is `isthmus:{<connection>}:…`, one Cluster slot.
-//! - `link:sf:<kind>:<sf_id>` and `link:ns:<kind>:<ns_id>` both hold the whole [`Link`] as JSON,
-//!   so a lookup from either side is one `GET`.
+//! - `link:sf:<kind>:<sf_id>` and `link:ns:<kind>:<ns_id>`: the ID map, described in [`links`].
 //! - `lock:<resource>` holds the decimal fencing token of the current lease, with the lease TTL.
 //! - `fence` is the one counter every token of the connection is drawn from; it never expires,
 //!   so tokens strictly increase across holders, resources and lock expiries. When it is missing
@@ -13,7 +12,8 @@
 //! - `sem:<name>` is a sorted set of slot ids scored by their expiry in server-clock ms.
 //! - `status:<name>` holds a status value, with its TTL.
 //! - `queue:*`, `dead*` and `audit`: the job queue, dead letters and audit log, described in
-//!   [`queue`] and [`dead`].
+//!   [`queue`] and [`dead`]. The queue and dead-letter keys of a queue namespace other than the
+//!   default sit under `q:<namespace>:` (see [`Keys`]).
 //! - `conflicts*`: the conflict log, described in [`conflicts`].
 //!
 //! # Why Lua
@@ -26,17 +26,17 @@
 //!   from `TIME` when absent) and sets the lock to it with the TTL; when held, changes nothing
 //!   and replies nil.
 //! - `RENEW` / `RELEASE`: extend / delete the lock only while it holds the caller's token.
-//! - `PUT_LINK`: refuses (replies 0, writes nothing) unless the lock holds the caller's token;
-//!   otherwise deletes the reverse entry of any earlier link of either id, then writes both
-//!   directions, so the map stays a bijection per kind.
-//! - `DELETE_LINK`: same fencing check, then deletes both directions.
+//! - `PUT_LINK` / `DELETE_LINK`: fenced link writes, described in [`links`].
 //!
-//! The reverse key of an earlier link is read from the stored JSON inside the script, so it is
-//! not declared in `KEYS`; it shares the hash tag, hence the slot, of the declared keys.
+//! # Queue views
+//! [`Store::with_queue`] clones the store with the keys of another queue namespace: the view
+//! shares the connection and the blocking-wait connections ([`Waiters`], which wait on whatever
+//! streams they are given), and runs `INIT` for its own lanes so they exist with their group.
 
 mod conflicts;
 mod dead;
 mod entry;
+mod links;
 mod queue;
 mod waiters;
 
@@ -50,7 +50,7 @@ use redis::{AsyncCommands, Script};
 
 use crate::{
     ttl_millis, Conflict, ConflictQuery, ConflictResolution, DeadLetter, DeadLetterQuery, Keys,
-    Lane, Lease, Link, NewJob, QueueDepth, QueuedJob, Result, Store, StoreError,
+    Lane, Lease, Link, NewJob, QueueDepth, QueuedJob, Result, Store,
 };
 use waiters::Waiters;
 
@@ -63,7 +63,8 @@ end
 ";
 
 /// KEYS: fence, interactive lane, batch lane. Seeds the counter at connect, so the first lock
-/// adds no lasting key, and creates the lanes with their consumer group.
+/// adds no lasting key, and creates the lanes with their consumer group (at connect for the
+/// default queue namespace, in `with_queue` for another).
 static INIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{SEED_FENCE}{}ensure_group(KEYS[2])\nensure_group(KEYS[3])\nreturn 1",
@@ -99,44 +100,6 @@ static RELEASE: LazyLock<Script> = LazyLock::new(|| {
         r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
-",
-    )
-});
-
-/// KEYS: lock, sf link, ns link. ARGV: token, link JSON, sf link prefix, ns link prefix.
-/// Reply: 1 when written, 0 when the fence is stale.
-static PUT_LINK: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local previous = redis.call('GET', KEYS[2])
-if previous then
-  local reverse = ARGV[4] .. cjson.decode(previous).netsuite_id
-  if reverse ~= KEYS[3] then redis.call('DEL', reverse) end
-end
-previous = redis.call('GET', KEYS[3])
-if previous then
-  local reverse = ARGV[3] .. cjson.decode(previous).salesforce_id
-  if reverse ~= KEYS[2] then redis.call('DEL', reverse) end
-end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('SET', KEYS[3], ARGV[2])
-return 1
-",
-    )
-});
-
-/// KEYS: lock, sf link. ARGV: token, ns link prefix.
-/// Reply: 1 when done (also when there was no link), 0 when the fence is stale.
-static DELETE_LINK: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local previous = redis.call('GET', KEYS[2])
-if previous then
-  redis.call('DEL', KEYS[2], ARGV[2] .. cjson.decode(previous).netsuite_id)
-end
-return 1
 ",
     )
 });
@@ -192,38 +155,30 @@ impl RedisStore {
     pub async fn connect(url: &str, connection: &str) -> Result<Self> {
         let keys = Keys::new(connection)?;
         let client = redis::Client::open(url)?;
-        let mut connection = ConnectionManager::new(client.clone()).await?;
-        let _: i64 = INIT
-            .key(keys.fence())
-            .key(keys.queue(Lane::Interactive))
-            .key(keys.queue(Lane::Batch))
-            .invoke_async(&mut connection)
-            .await?;
-        Ok(Self {
+        let connection = ConnectionManager::new(client.clone()).await?;
+        let store = Self {
             connection,
             keys,
             waiters: Arc::new(Waiters::new(client)),
-        })
+        };
+        store.init().await?;
+        Ok(store)
+    }
+
+    /// Seeds the fence counter and creates this store's lanes with their consumer group.
+    async fn init(&self) -> Result<()> {
+        let _: i64 = INIT
+            .key(self.keys.fence())
+            .key(self.keys.queue(Lane::Interactive))
+            .key(self.keys.queue(Lane::Batch))
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(())
     }
 
     /// The key layout of this store's connection name.
     pub fn keys(&self) -> &Keys {
         &self.keys
-    }
-
-    async fn get_link(&self, key: String) -> Result<Option<Link>> {
-        let json: Option<Vec<u8>> = self.connection.clone().get(key).await?;
-        json.map(|json| {
-            serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(format!("link: {e}")))
-        })
-        .transpose()
-    }
-
-    fn stale(lease: &Lease) -> StoreError {
-        StoreError::StaleFence {
-            resource: lease.resource.clone(),
-            token: lease.token,
-        }
     }
 }
 
@@ -237,47 +192,37 @@ impl Store for RedisStore {
     }
 
     async fn link_by_salesforce(&self, kind: &str, salesforce_id: &str) -> Result<Option<Link>> {
-        self.get_link(self.keys.salesforce_link(kind, salesforce_id))
-            .await
+        links::get(self, self.keys.salesforce_link(kind, salesforce_id)).await
     }
 
     async fn link_by_netsuite(&self, kind: &str, netsuite_id: &str) -> Result<Option<Link>> {
-        self.get_link(self.keys.netsuite_link(kind, netsuite_id))
-            .await
+        links::get(self, self.keys.netsuite_link(kind, netsuite_id)).await
+    }
+
+    async fn links_by_salesforce_many(
+        &self,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<Link>>> {
+        let keys = ids.iter().map(|id| self.keys.salesforce_link(kind, id));
+        links::get_many(self, keys.collect()).await
+    }
+
+    async fn links_by_netsuite_many(
+        &self,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<Link>>> {
+        let keys = ids.iter().map(|id| self.keys.netsuite_link(kind, id));
+        links::get_many(self, keys.collect()).await
     }
 
     async fn put_link(&self, link: &Link, lease: &Lease) -> Result<()> {
-        let json = serde_json::to_vec(link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let written: bool = PUT_LINK
-            .key(self.keys.lock(&lease.resource))
-            .key(self.keys.salesforce_link(&link.kind, &link.salesforce_id))
-            .key(self.keys.netsuite_link(&link.kind, &link.netsuite_id))
-            .arg(lease.token)
-            .arg(json)
-            .arg(self.keys.salesforce_link_prefix(&link.kind))
-            .arg(self.keys.netsuite_link_prefix(&link.kind))
-            .invoke_async(&mut self.connection.clone())
-            .await?;
-        if written {
-            Ok(())
-        } else {
-            Err(Self::stale(lease))
-        }
+        links::put(self, link, lease).await
     }
 
     async fn delete_link(&self, kind: &str, salesforce_id: &str, lease: &Lease) -> Result<()> {
-        let done: bool = DELETE_LINK
-            .key(self.keys.lock(&lease.resource))
-            .key(self.keys.salesforce_link(kind, salesforce_id))
-            .arg(lease.token)
-            .arg(self.keys.netsuite_link_prefix(kind))
-            .invoke_async(&mut self.connection.clone())
-            .await?;
-        if done {
-            Ok(())
-        } else {
-            Err(Self::stale(lease))
-        }
+        links::delete(self, kind, salesforce_id, lease).await
     }
 
     async fn acquire(&self, resource: &str, ttl: Duration) -> Result<Option<Lease>> {
@@ -368,6 +313,20 @@ impl Store for RedisStore {
 
     async fn status(&self, name: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.connection.clone().get(self.keys.status(name)).await?)
+    }
+
+    fn queue_namespace(&self) -> &str {
+        self.keys.queue_namespace()
+    }
+
+    async fn with_queue(&self, namespace: &str) -> Result<Arc<dyn Store>> {
+        let view = Self {
+            connection: self.connection.clone(),
+            keys: self.keys.with_queue(namespace)?,
+            waiters: Arc::clone(&self.waiters),
+        };
+        view.init().await?;
+        Ok(Arc::new(view))
     }
 
     async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()> {

@@ -1,12 +1,13 @@
-//! [`MemoryQueue`]: the job queue, dead letters and audit log of [`MemoryStore`](super::MemoryStore),
-//! with the semantics of the Redis one (see `redis_store::queue`).
+//! [`MemoryQueue`]: the job queue and dead letters of one queue namespace of
+//! [`MemoryStore`](super::MemoryStore), with the semantics of the Redis one (see
+//! `redis_store::queue`).
 //!
-//! One mutex guards the lanes, the pending jobs, the delayed jobs, the dead letters and the
-//! audit log, so every call is one atomic step, and it is never held across an `.await`. A
+//! One mutex guards the lanes, the pending jobs, the delayed jobs and the dead letters, so every
+//! call is one atomic step, and it is never held across an `.await`. A
 //! blocking `dequeue` waits on a [`Notify`] that every enqueue wakes, with a timeout that ends
 //! when the next delayed job falls due; both run on tokio time, so `tokio::time::pause()` drives
-//! them. Wall-clock times (`enqueued_at_ms`, `failed_at_ms`, entry ids) are the system clock
-//! read once at creation plus tokio time elapsed since, so paused tests see them advance too.
+//! them. Wall-clock times (`enqueued_at_ms`, `failed_at_ms`, entry ids) come from a
+//! [`WallClock`], so paused tests see them advance too.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -15,12 +16,11 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::WallClock;
 use crate::stream_id::StreamId;
-use crate::{
-    unix_millis, DeadLetter, DeadLetterQuery, Lane, NewJob, QueueDepth, QueuedJob, Result,
-};
+use crate::{DeadLetter, DeadLetterQuery, Lane, NewJob, QueueDepth, QueuedJob, Result};
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct MemoryQueue {
     state: Mutex<QueueState>,
     /// Woken by every enqueue.
@@ -40,8 +40,7 @@ struct QueueState {
     /// Dead letters by job id, with a sequence that orders letters of the same ms.
     dead: HashMap<String, (DeadLetter, u64)>,
     dead_seq: u64,
-    audit: VecDeque<(StreamId, Vec<u8>)>,
-    /// The last entry id handed out (lanes and audit share it: ids are unique store-wide).
+    /// The last entry id handed out (the lanes share it: ids are unique across the queue).
     last_id: StreamId,
 }
 
@@ -51,33 +50,6 @@ struct Pending {
     /// Redis also records the consumer a job is pending on; no call here asks for it.
     delivered_at: Instant,
     deliveries: u32,
-}
-
-/// Wall-clock ms that advance with tokio time.
-#[derive(Debug)]
-struct WallClock {
-    epoch_ms_at_start: i64,
-    start: Instant,
-}
-
-impl WallClock {
-    fn now_ms(&self) -> i64 {
-        let elapsed = i64::try_from(self.start.elapsed().as_millis()).unwrap_or(i64::MAX);
-        self.epoch_ms_at_start.saturating_add(elapsed)
-    }
-}
-
-impl Default for MemoryQueue {
-    fn default() -> Self {
-        Self {
-            state: Mutex::default(),
-            enqueued: Notify::new(),
-            clock: WallClock {
-                epoch_ms_at_start: unix_millis(),
-                start: Instant::now(),
-            },
-        }
-    }
 }
 
 impl MemoryQueue {
@@ -251,30 +223,6 @@ impl MemoryQueue {
             pending: count(state.pending.len()),
             dead: count(state.dead.len()),
         }
-    }
-
-    pub(super) fn append_audit(&self, entry: &[u8], max_len: usize) {
-        let mut state = self.state();
-        let id = state.next_id(self.clock.now_ms());
-        state.audit.push_back((id, entry.to_vec()));
-        let excess = state.audit.len().saturating_sub(max_len);
-        state.audit.drain(..excess);
-    }
-
-    pub(super) fn audit(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<(String, Vec<u8>)>> {
-        let after: Option<StreamId> = after.map(str::parse).transpose()?;
-        let state = self.state();
-        Ok(state
-            .audit
-            .iter()
-            .filter(|(id, _)| after.is_none_or(|after| *id > after))
-            .take(limit)
-            .map(|(id, entry)| (id.to_string(), entry.clone()))
-            .collect())
     }
 }
 

@@ -1,6 +1,8 @@
 //! Dead letters and the audit log on Redis.
 //!
 //! # Dead letters
+//! Dead letters belong to a queue namespace (under `q:<namespace>:` but for the default one, see
+//! [`Keys`](crate::Keys)); the audit log is the connection's, shared by every namespace.
 //! `dead` is a hash job id → [`DeadLetter`] JSON; `dead:index` and `dead:kind:<kind>` are
 //! sorted sets of job ids scored by failure time (ms), so a listing, of every kind or of one,
 //! is one reverse range read and never scans the letters it skips. `DEAD_LETTER` acks the job,

@@ -1,14 +1,18 @@
 //! The job queue on Redis Streams: enqueue, dequeue, ack, retry, reclaim, depth.
 //!
 //! # Layout (see [`Keys`](crate::Keys))
+//! One queue per queue namespace: the keys below are the default namespace's; any other has the
+//! same keys under `q:<namespace>:` (`q:orders:queue:batch`, …). A view opening a namespace
+//! creates its lanes with their group (`INIT`), as `connect` does for the default one.
 //! - `queue:interactive`, `queue:batch`: one stream per lane with the consumer group `workers`.
 //!   An entry holds the job's fields `id`, `kind`, `payload` (raw bytes), `trace`, `attempt`
 //!   and `enqueued`. Every script that may create a lane stream creates its group with it
 //!   (`XGROUP CREATE … 0 MKSTREAM`), so a lane never exists without its group, not even after
 //!   Redis lost its data and came back empty.
 //! - `queue:delayed`: sorted set of jobs waiting for a retry (or enqueued with a delay), scored
-//!   by due time (server-clock ms). A member is the job as a JSON object of strings with the payload in hex (Lua's JSON is
-//!   not binary-safe) and a random nonce (so two equal jobs stay two members).
+//!   by due time (server-clock ms). A member is the job as a JSON object of strings with the
+//!   payload in hex (Lua's JSON is not binary-safe) and a random nonce (so two equal jobs stay
+//!   two members).
 //!
 //! # Delivery
 //! `DEQUEUE` moves due delayed jobs to the end of their lane, then `XREADGROUP`s the
@@ -16,8 +20,8 @@
 //! across lanes in one atomic step. When both lanes are empty its reply also names the last id
 //! each lane delivered and when the next delayed job falls due; a caller that may wait then
 //! runs `XREAD BLOCK` after those ids (so an enqueue between the script and the wait still
-//! wakes it) on a connection of its own ([`Waiters`]), for no longer than the next due time,
-//! and runs the script again.
+//! wakes it) on a connection of its own ([`Waiters`](super::waiters::Waiters)), for no longer
+//! than the next due time, and runs the script again.
 //!
 //! `ACK`, `RETRY` and the dead-letter script act only when their `XACK` acked (the job was
 //! still pending): a worker that lost its job to `reclaim` and finishes late cannot schedule
@@ -51,7 +55,7 @@ use crate::{unix_millis, Lane, NewJob, QueueDepth, QueuedJob, Result};
 const MOVE_LIMIT: usize = 1000;
 
 /// Lua: `ensure_group(stream)` creates a missing lane stream together with its consumer group
-/// `workers` (the one group every worker of a connection reads through).
+/// `workers` (the one group every worker of a queue namespace reads through).
 pub(super) const ENSURE_GROUP: &str = r"
 local function ensure_group(stream)
   if redis.call('EXISTS', stream) == 0 then

@@ -4,7 +4,7 @@
 use isthmus_store::{Conflict, ConflictQuery, ConflictResolution, ConflictState, Store};
 
 /// A conflict on `name` found at `detected_at_ms`, parked unless `resolved`.
-fn conflict(id: &str, detected_at_ms: i64, resolved: bool) -> Conflict {
+pub fn conflict(id: &str, detected_at_ms: i64, resolved: bool) -> Conflict {
     Conflict {
         id: id.into(),
         kind: "customer".into(),
@@ -22,7 +22,7 @@ fn conflict(id: &str, detected_at_ms: i64, resolved: bool) -> Conflict {
     }
 }
 
-fn resolution(winner: &str, by: &str) -> ConflictResolution {
+pub fn resolution(winner: &str, by: &str) -> ConflictResolution {
     ConflictResolution {
         winner: winner.into(),
         value: Some("Acme (NS)".into()),

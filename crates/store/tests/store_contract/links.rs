@@ -23,7 +23,7 @@ pub fn link(salesforce_id: &str, netsuite_id: &str) -> Link {
     }
 }
 
-pub async fn lease(store: &impl Store, resource: &str) -> Lease {
+pub async fn lease(store: &(impl Store + ?Sized), resource: &str) -> Lease {
     store.acquire(resource, LONG).await.unwrap().unwrap()
 }
 
@@ -37,6 +37,55 @@ pub async fn link_round_trips_in_both_directions(store: impl Store) {
     assert_eq!(by_sf.as_ref(), Some(&written));
     assert_eq!(by_ns.as_ref(), Some(&written));
     assert_eq!(store.link_by_netsuite("vendor", "42").await.unwrap(), None);
+}
+
+pub async fn many_links_are_read_at_once_in_the_order_asked(store: impl Store) {
+    let lease = lease(&store, "customer").await;
+    let (a, b) = (link("001A", "1"), link("001B", "2"));
+    let item = Link {
+        kind: "item".into(),
+        ..link("001C", "3")
+    };
+    for written in [&a, &b, &item] {
+        store.put_link(written, &lease).await.unwrap();
+    }
+    let ids = |ids: &[&str]| ids.iter().map(|id| (*id).to_owned()).collect::<Vec<_>>();
+
+    let by_sf = store
+        .links_by_salesforce_many("customer", &ids(&["001B", "001X", "001A", "001C", "001B"]))
+        .await
+        .unwrap();
+    let by_ns = store
+        .links_by_netsuite_many("customer", &ids(&["2", "9", "1", "3"]))
+        .await
+        .unwrap();
+    let items = store
+        .links_by_netsuite_many("item", &ids(&["3", "1"]))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        by_sf,
+        [
+            Some(b.clone()),
+            None,
+            Some(a.clone()),
+            None,
+            Some(b.clone())
+        ]
+    );
+    assert_eq!(by_ns, [Some(b), None, Some(a), None]);
+    assert_eq!(items, [Some(item), None]);
+    assert!(store
+        .links_by_salesforce_many("customer", &[])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .links_by_netsuite_many("customer", &[])
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn relinking_removes_the_old_reverse_entries(store: impl Store) {

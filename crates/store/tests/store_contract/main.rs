@@ -1,8 +1,9 @@
 //! The `Store` contract, written once and run against every backend: `MemoryStore` (with
 //! paused tokio time) and `RedisStore` on a real `redis-server` (real time, short TTLs).
 //! The cases live in [`links`] (ID map, locks, idempotency, semaphores, status values),
-//! [`queue`], [`dead_letters`], [`audit`] and [`conflicts`]; [`redis_layout`] proves, on Redis
-//! only, the key layout and the isolation of connection names.
+//! [`queue`], [`queue_namespaces`], [`dead_letters`], [`audit`] and [`conflicts`];
+//! [`redis_layout`] proves, on Redis only, the key layout, the isolation of connection names
+//! and the keys of queue namespaces.
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ mod conflicts;
 mod dead_letters;
 mod links;
 mod queue;
+mod queue_namespaces;
 mod redis_layout;
 
 /// Runs every contract case against one backend, as `<backend>::<module>::<case>`. `$fixture`
@@ -31,6 +33,7 @@ macro_rules! contract_tests {
         contract_tests!(@cases $backend, #[$test], $fixture;
             links: [
                 link_round_trips_in_both_directions,
+                many_links_are_read_at_once_in_the_order_asked,
                 relinking_removes_the_old_reverse_entries,
                 delete_link_removes_both_directions,
                 writes_with_a_stale_lease_are_refused_and_write_nothing,
@@ -61,6 +64,17 @@ macro_rules! contract_tests {
                 a_blocking_dequeue_gives_up_after_block,
                 queue_depth_counts_jobs_in_every_state,
                 malformed_entry_ids_are_refused,
+            ],
+            queue_namespaces: [
+                namespaces_do_not_see_each_others_jobs,
+                namespaces_do_not_see_each_others_delayed_jobs,
+                namespaces_do_not_see_each_others_dead_letters,
+                a_namespace_reclaims_only_its_own_jobs,
+                a_blocking_dequeue_wakes_only_for_its_own_namespace,
+                the_default_queue_is_the_customers_namespace,
+                views_of_one_namespace_share_its_queue,
+                a_view_shares_everything_but_the_queue,
+                invalid_queue_namespaces_are_refused,
             ],
             dead_letters: [
                 dead_letters_are_listed_newest_first_and_filtered,

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use crate::{let_short_ttl_expire, LONG, SHORT};
 
 /// Answers within this long count as "woke at once" (a busy machine included).
-const PROMPTLY: Duration = Duration::from_secs(5);
+pub const PROMPTLY: Duration = Duration::from_secs(5);
 
 pub fn job(id: &str, kind: &str) -> NewJob {
     NewJob {
@@ -33,7 +33,7 @@ async fn enqueue(store: &impl Store, lane: Lane, id: &str) {
 }
 
 /// The one job waiting, delivered to `w1` without waiting.
-pub async fn take_one(store: &impl Store) -> QueuedJob {
+pub async fn take_one(store: &(impl Store + ?Sized)) -> QueuedJob {
     let mut jobs = store.dequeue("w1", 10, Duration::ZERO).await.unwrap();
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     jobs.remove(0)

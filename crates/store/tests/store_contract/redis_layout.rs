@@ -1,4 +1,4 @@
-//! Redis only: the hash-tag key layout, proven on the server itself.
+//! Redis only: the hash-tag key layout, queue namespaces included, proven on the server itself.
 
 use isthmus_store::testing::{unique_connection_name, RedisServer};
 use std::time::Duration;
@@ -120,6 +120,100 @@ async fn keys_use_the_connection_name_as_hash_tag() {
             format!("isthmus:{{{c}}}:queue:interactive"),
         ]
     );
+}
+
+/// The consumer groups of the stream `key`, by name.
+async fn group_names(server: &RedisServer, key: &str) -> Vec<String> {
+    let groups: Vec<Vec<redis::Value>> = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(key)
+        .query_async(&mut raw_connection(server).await)
+        .await
+        .unwrap();
+    groups
+        .iter()
+        .filter_map(|fields| {
+            let name = fields.iter().skip_while(|f| **f != bulk("name")).nth(1)?;
+            match name {
+                redis::Value::BulkString(name) => Some(String::from_utf8_lossy(name).into()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn bulk(text: &str) -> redis::Value {
+    redis::Value::BulkString(text.as_bytes().to_vec())
+}
+
+#[tokio::test]
+async fn a_queue_namespace_keeps_its_queue_under_q_and_shares_every_other_key() {
+    let server = RedisServer::start();
+    let store = server.store().await;
+    let orders = store.with_queue("orders").await.unwrap();
+    let c = server.connection();
+    for lane in ["interactive", "batch"] {
+        let stream = format!("isthmus:{{{c}}}:q:orders:queue:{lane}");
+        assert_eq!(group_names(&server, &stream).await, ["workers"], "{stream}");
+    }
+
+    let lease = lease(&*orders, "customer:001A").await;
+    orders.put_link(&link("001A", "42"), &lease).await.unwrap();
+    orders.put_status("job:1", b"{}", LONG).await.unwrap();
+    orders.enqueue(Lane::Batch, &job("j1")).await.unwrap();
+    orders.enqueue(Lane::Batch, &job("j2")).await.unwrap();
+    let delivered = orders.dequeue("w1", 2, Duration::ZERO).await.unwrap();
+    orders.retry_later(&delivered[0], LONG).await.unwrap();
+    orders
+        .dead_letter(&delivered[1], "boom", "bug")
+        .await
+        .unwrap();
+    orders.append_audit(b"{}", 100).await.unwrap();
+
+    let mut expected = [
+        "audit",
+        "fence",
+        "link:ns:customer:42",
+        "link:sf:customer:001A",
+        "lock:customer:001A",
+        "q:orders:dead",
+        "q:orders:dead:index",
+        "q:orders:dead:kind:sync",
+        "q:orders:queue:batch",
+        "q:orders:queue:delayed",
+        "q:orders:queue:interactive",
+        "queue:batch",
+        "queue:interactive",
+        "status:job:1",
+    ]
+    .map(|key| format!("isthmus:{{{c}}}:{key}"));
+    expected.sort();
+    assert_eq!(raw_keys(&server).await, expected);
+    assert_eq!(store.queue_depth().await.unwrap(), QueueDepth::default());
+}
+
+#[tokio::test]
+async fn the_customers_namespace_uses_the_keys_the_queue_always_had() {
+    let server = RedisServer::start();
+    let store = server.store().await;
+    let before = raw_keys(&server).await;
+
+    let customers = store.with_queue("customers").await.unwrap();
+    customers.enqueue(Lane::Batch, &job("j1")).await.unwrap();
+
+    assert_eq!(raw_keys(&server).await, before);
+    assert_eq!(store.queue_depth().await.unwrap().batch, 1);
+}
+
+#[tokio::test]
+async fn a_refused_namespace_creates_no_key() {
+    let server = RedisServer::start();
+    let store = server.store().await;
+    let before = raw_keys(&server).await;
+
+    assert!(store.with_queue("Orders:x").await.is_err());
+
+    assert_eq!(raw_keys(&server).await, before);
 }
 
 #[tokio::test]

@@ -1,0 +1,127 @@
+//! The ID map on Redis: fenced link writes and lookups, one at a time or many at once.
+//!
+//! `link:sf:<kind>:<sf_id>` and `link:ns:<kind>:<ns_id>` both hold the whole [`Link`] as JSON,
+//! so a lookup from either side is one `GET`, and a lookup of many ids of one side one `MGET`
+//! (legal on a Cluster: every key shares the connection's hash tag).
+//!
+//! - `PUT_LINK`: refuses (replies 0, writes nothing) unless the lock holds the caller's token;
+//!   otherwise deletes the reverse entry of any earlier link of either id, then writes both
+//!   directions, so the map stays a bijection per kind.
+//! - `DELETE_LINK`: same fencing check, then deletes both directions.
+//!
+//! The reverse key of an earlier link is read from the stored JSON inside the script, so it is
+//! not declared in `KEYS`; it shares the hash tag, hence the slot, of the declared keys.
+
+use std::sync::LazyLock;
+
+use redis::{AsyncCommands, Script};
+
+use super::RedisStore;
+use crate::{Lease, Link, Result, StoreError};
+
+/// KEYS: lock, sf link, ns link. ARGV: token, link JSON, sf link prefix, ns link prefix.
+/// Reply: 1 when written, 0 when the fence is stale.
+static PUT_LINK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local previous = redis.call('GET', KEYS[2])
+if previous then
+  local reverse = ARGV[4] .. cjson.decode(previous).netsuite_id
+  if reverse ~= KEYS[3] then redis.call('DEL', reverse) end
+end
+previous = redis.call('GET', KEYS[3])
+if previous then
+  local reverse = ARGV[3] .. cjson.decode(previous).salesforce_id
+  if reverse ~= KEYS[2] then redis.call('DEL', reverse) end
+end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[2])
+return 1
+",
+    )
+});
+
+/// KEYS: lock, sf link. ARGV: token, ns link prefix.
+/// Reply: 1 when done (also when there was no link), 0 when the fence is stale.
+static DELETE_LINK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local previous = redis.call('GET', KEYS[2])
+if previous then
+  redis.call('DEL', KEYS[2], ARGV[2] .. cjson.decode(previous).netsuite_id)
+end
+return 1
+",
+    )
+});
+
+/// The link stored under `key`.
+pub(super) async fn get(store: &RedisStore, key: String) -> Result<Option<Link>> {
+    let json: Option<Vec<u8>> = store.connection.clone().get(key).await?;
+    json.as_deref().map(parse).transpose()
+}
+
+/// The links stored under `keys`, in order, in one `MGET` (no round trip when `keys` is empty).
+pub(super) async fn get_many(store: &RedisStore, keys: Vec<String>) -> Result<Vec<Option<Link>>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+        .arg(keys)
+        .query_async(&mut store.connection.clone())
+        .await?;
+    found
+        .iter()
+        .map(|json| json.as_deref().map(parse).transpose())
+        .collect()
+}
+
+pub(super) async fn put(store: &RedisStore, link: &Link, lease: &Lease) -> Result<()> {
+    let json = serde_json::to_vec(link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let keys = &store.keys;
+    let written: bool = PUT_LINK
+        .key(keys.lock(&lease.resource))
+        .key(keys.salesforce_link(&link.kind, &link.salesforce_id))
+        .key(keys.netsuite_link(&link.kind, &link.netsuite_id))
+        .arg(lease.token)
+        .arg(json)
+        .arg(keys.salesforce_link_prefix(&link.kind))
+        .arg(keys.netsuite_link_prefix(&link.kind))
+        .invoke_async(&mut store.connection.clone())
+        .await?;
+    fenced(written, lease)
+}
+
+pub(super) async fn delete(
+    store: &RedisStore,
+    kind: &str,
+    salesforce_id: &str,
+    lease: &Lease,
+) -> Result<()> {
+    let done: bool = DELETE_LINK
+        .key(store.keys.lock(&lease.resource))
+        .key(store.keys.salesforce_link(kind, salesforce_id))
+        .arg(lease.token)
+        .arg(store.keys.netsuite_link_prefix(kind))
+        .invoke_async(&mut store.connection.clone())
+        .await?;
+    fenced(done, lease)
+}
+
+/// `Ok` when the script acted, [`StoreError::StaleFence`] when it refused `lease`.
+fn fenced(acted: bool, lease: &Lease) -> Result<()> {
+    if acted {
+        Ok(())
+    } else {
+        Err(StoreError::StaleFence {
+            resource: lease.resource.clone(),
+            token: lease.token,
+        })
+    }
+}
+
+fn parse(json: &[u8]) -> Result<Link> {
+    serde_json::from_slice(json).map_err(|e| StoreError::Corrupt(format!("link: {e}")))
+}
