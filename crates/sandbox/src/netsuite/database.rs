@@ -11,7 +11,10 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use super::schema::{Kind, Sequence, CURRENCIES, PRICE_LEVELS, RECORD_TYPES, SUBSIDIARIES};
+use super::schema::{
+    Kind, Sequence, CURRENCIES, DATETIME_COLUMN, DATE_COLUMN, PRICE_LEVELS, RECORD_TYPES,
+    SUBSIDIARIES,
+};
 use super::store::Db;
 use super::sublist;
 
@@ -103,13 +106,15 @@ fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
                     Kind::Bool => format!("{column} TEXT NOT NULL DEFAULT 'F'"),
                     Kind::Ref(_) => format!("{column} INTEGER"),
                     Kind::Number => format!("{column} REAL"),
+                    Kind::Date => format!("{column} {DATE_COLUMN}"),
+                    Kind::DateTime => format!("{column} {DATETIME_COLUMN}"),
                     _ => format!("{column} TEXT"),
                 },
             );
         }
         if record_type.is_transaction() {
             add("createdfrom", "createdfrom INTEGER".to_owned());
-            add("duedate", "duedate TEXT".to_owned());
+            add("duedate", format!("duedate {DATE_COLUMN}"));
             add(
                 "foreignamountremaining",
                 "foreignamountremaining REAL".to_owned(),

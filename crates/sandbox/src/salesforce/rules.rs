@@ -3,12 +3,19 @@
 //! - `CurrencyIsoCode` defaults to the corporate currency ([`CORPORATE_CURRENCY`]).
 //! - Opportunity: `StageName` must be a stage of [`OPPORTUNITY_STAGES`]; `IsWon`, `IsClosed` follow
 //!   it and `Probability` takes the stage's default unless the same write sets it; `Amount` is the
-//!   sum of the line items' `TotalPrice` once the opportunity has lines.
+//!   sum of the line items' `TotalPrice` once the opportunity has lines, and a write to `Amount`
+//!   is then ignored (the call succeeds, the sum stays), as the object reference documents.
 //! - PricebookEntry: a custom price book entry needs a standard price for the same product and
 //!   currency (`STANDARD_PRICE_NOT_DEFINED`); one entry per price book, product and currency.
 //! - OpportunityLineItem / OrderItem: `Product2Id`, `ListPrice`, `Name` come from the price book
 //!   entry; the entry must be active, in the opportunity's price book (which it sets when empty)
-//!   and currency; `TotalPrice = Quantity × UnitPrice × (1 − Discount%)`.
+//!   and currency; `TotalPrice = Quantity × UnitPrice × (1 − Discount/100)` (`Discount` is a
+//!   percent).
+//! - OpportunityLineItem prices, per the object reference ("UnitPrice: this field or TotalPrice is
+//!   required. You can't specify both."): an insert gives exactly one of `UnitPrice` and
+//!   `TotalPrice`, there is no default from the price book entry; given `TotalPrice`, `UnitPrice`
+//!   is derived from it. An update may change one of them, not both (`INVALID_FIELD`). The error
+//!   codes are Salesforce's; the wording of the two insert errors is *unconfirmed*.
 //!
 //! [`prepare`] runs on every insert and update before the write, [`settle`] after it.
 
@@ -232,20 +239,73 @@ fn line_item(db: &Db, draft: &mut Draft) -> Result<(), ApiError> {
         draft.set("CurrencyIsoCode", text(&currency));
     }
     draft.set("Product2Id", text(&product));
-    let unit_price = draft.number("UnitPrice").unwrap_or(list_price);
-    draft.set("UnitPrice", SqlValue::Real(unit_price));
+    let total_given = draft.object.name == "OpportunityLineItem" && given_price(draft)?;
     let quantity = draft.number("Quantity").unwrap_or(0.0);
     let discount = if draft.object.field("Discount").is_some() {
         draft.number("Discount").unwrap_or(0.0)
     } else {
         0.0
     };
-    let total = quantity * unit_price * (1.0 - discount / 100.0);
-    draft.set(
-        "TotalPrice",
-        SqlValue::Real((total * 100.0).round() / 100.0),
-    );
+    let factor = quantity * (1.0 - discount / 100.0);
+    let stored_unit_price = draft
+        .existing
+        .and_then(|e| e.get("UnitPrice"))
+        .and_then(Value::as_f64);
+    if total_given {
+        let total = cents(draft.number("TotalPrice").unwrap_or(0.0));
+        let unit_price = if factor == 0.0 {
+            stored_unit_price.unwrap_or(list_price)
+        } else {
+            cents(total / factor)
+        };
+        draft.set("UnitPrice", SqlValue::Real(unit_price));
+        draft.set("TotalPrice", SqlValue::Real(total));
+    } else {
+        let unit_price = draft
+            .number("UnitPrice")
+            .or(stored_unit_price)
+            .unwrap_or(list_price);
+        draft.set("UnitPrice", SqlValue::Real(unit_price));
+        draft.set("TotalPrice", SqlValue::Real(cents(unit_price * factor)));
+    }
     Ok(())
+}
+
+/// Which price an opportunity line item write gives: `true` for `TotalPrice`, `false` for
+/// `UnitPrice` or neither (an update that changes no price). Refuses an insert with neither or
+/// both, and an update with both.
+fn given_price(draft: &Draft) -> Result<bool, ApiError> {
+    let given = |name: &str| {
+        draft
+            .values
+            .iter()
+            .any(|(f, v)| f.name == name && *v != SqlValue::Null)
+    };
+    let (unit, total) = (given("UnitPrice"), given("TotalPrice"));
+    let insert = draft.existing.is_none();
+    match (unit, total) {
+        (true, true) if insert => Err(ApiError::bad_request(
+            "FIELD_INTEGRITY_EXCEPTION",
+            "field integrity exception: TotalPrice (only one of UnitPrice and TotalPrice may be specified)",
+        )
+        .with_fields(&["TotalPrice"])),
+        (true, true) => Err(ApiError::bad_request(
+            "INVALID_FIELD",
+            "Cannot change both 'UnitPrice' and 'TotalPrice' in update call",
+        )
+        .with_fields(&["UnitPrice"])),
+        (false, false) if insert => Err(ApiError::bad_request(
+            "FIELD_INTEGRITY_EXCEPTION",
+            "field integrity exception: TotalPrice (must specify either UnitPrice or TotalPrice)",
+        )
+        .with_fields(&["TotalPrice"])),
+        _ => Ok(total),
+    }
+}
+
+/// A currency amount rounded to the cent, as Salesforce stores currency fields.
+fn cents(amount: f64) -> f64 {
+    (amount * 100.0).round() / 100.0
 }
 
 /// The parents whose roll-ups a change to this record affects.
@@ -282,10 +342,20 @@ pub fn settle(db: &Db, object: &SObject, id: &str, at: &str) -> Result<(), ApiEr
             [id],
         )?;
     }
+    if object.name == "Opportunity" && has_line_items(db, id)? {
+        // The amount of an opportunity with products stays their sum, whatever the write said.
+        settle_parent(db, object, id, at)?;
+    }
     for (parent, parent_id) in parents(db, object, id)? {
         settle_parent(db, parent, &parent_id, at)?;
     }
     Ok(())
+}
+
+fn has_line_items(db: &Db, opportunity: &str) -> rusqlite::Result<bool> {
+    db.conn
+        .prepare_cached("SELECT 1 FROM \"OpportunityLineItem\" WHERE \"OpportunityId\" = ?1")?
+        .exists([opportunity])
 }
 
 /// Recomputes a parent's roll-up (`Opportunity.Amount`, `Order.TotalAmount`) as of the write at `at`.

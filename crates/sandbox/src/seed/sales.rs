@@ -139,6 +139,10 @@ pub fn opportunities() -> &'static [SeedOpportunity] {
     OPPORTUNITIES
 }
 
+/// A price book entry by (price book name, product code, currency); the seed keeps each entry's
+/// id and price under it.
+type EntryKey = (&'static str, &'static str, &'static str);
+
 /// Loads the catalogue and the pipeline, stamping records from `step` on; returns the next step.
 pub(super) fn load(org: &Org, mut step: usize) -> Result<usize, SandboxError> {
     let mut next_stamp = || {
@@ -160,8 +164,7 @@ pub(super) fn load(org: &Org, mut step: usize) -> Result<usize, SandboxError> {
         ),
     ]);
     let partner = org.insert_stamped("Pricebook2", &partner_book, &stamp)?;
-    // (price book name, product code, currency) → price book entry id
-    let mut entries: Vec<((&str, &str, &str), String)> = Vec::new();
+    let mut entries: Vec<(EntryKey, (String, f64))> = Vec::new();
     for product in PRODUCTS {
         let at = next_stamp();
         let stamp = Stamp {
@@ -191,7 +194,7 @@ pub(super) fn load(org: &Org, mut step: usize) -> Result<usize, SandboxError> {
                     ("IsActive", json!(true)),
                 ]);
                 let id = org.insert_stamped("PricebookEntry", &entry, &stamp)?;
-                entries.push(((book_name, product.code, currency), id));
+                entries.push(((book_name, product.code, currency), (id, price)));
             }
         }
     }
@@ -220,15 +223,17 @@ pub(super) fn load(org: &Org, mut step: usize) -> Result<usize, SandboxError> {
         let opportunity_id = org.insert_stamped("Opportunity", &fields, &stamp)?;
         for (code, quantity) in opportunity.lines {
             let key = (opportunity.price_book, *code, opportunity.currency);
-            let entry = entries
+            let (entry, price) = entries
                 .iter()
                 .find(|(k, _)| *k == key)
-                .map(|(_, id)| id.clone())
+                .map(|(_, entry)| entry.clone())
                 .ok_or_else(|| missing("PricebookEntry", code))?;
+            // A line gives its sales price (Salesforce takes no default from the entry).
             let line: Map<String, Value> = object(&[
                 ("OpportunityId", json!(opportunity_id)),
                 ("PricebookEntryId", json!(entry)),
                 ("Quantity", json!(quantity)),
+                ("UnitPrice", json!(price)),
             ]);
             org.insert_stamped("OpportunityLineItem", &line, &stamp)?;
         }

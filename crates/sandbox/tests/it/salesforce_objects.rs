@@ -166,7 +166,8 @@ async fn line_items_derive_product_and_totals_and_roll_up_into_the_amount() {
     let first = created_id(
         &h,
         "OpportunityLineItem",
-        json!({"OpportunityId": opportunity, "PricebookEntryId": entry, "Quantity": 3}),
+        json!({"OpportunityId": opportunity, "PricebookEntryId": entry, "Quantity": 3,
+               "UnitPrice": 100}),
     )
     .await;
     created_id(
@@ -225,7 +226,8 @@ async fn a_line_item_must_match_the_opportunity_currency() {
     let (status, body) = create(
         &h,
         "OpportunityLineItem",
-        json!({"OpportunityId": euro_deal, "PricebookEntryId": usd_entry, "Quantity": 1}),
+        json!({"OpportunityId": euro_deal, "PricebookEntryId": usd_entry, "Quantity": 1,
+               "UnitPrice": 100}),
     )
     .await;
     assert_eq!(status, 400);

@@ -36,6 +36,13 @@ pub enum Kind {
     Address,
 }
 
+/// The SQLite declared type of date columns: TEXT affinity (values stay `2026-11-28`, which sort
+/// and compare as dates), under a name that tells SuiteQL to show them in the account's date
+/// format (see `suiteql`).
+pub const DATE_COLUMN: &str = "DATE_TEXT";
+/// The declared type of datetime columns (`2026-11-28T10:00:00Z`), for the same reason.
+pub const DATETIME_COLUMN: &str = "DATETIME_TEXT";
+
 #[derive(Debug)]
 pub struct Field {
     pub name: &'static str,

@@ -1,6 +1,11 @@
 //! The five transaction types, sharing SuiteQL's `transaction` table (told apart by `type`), and
 //! their `item` and `apply` sublists. Totals, amounts remaining, statuses and customer balances
 //! are kept by [`crate::netsuite::ledger`], never written through the record API.
+//!
+//! A sales order also carries the contract term (`startDate`, `endDate`), the customer's PO
+//! number (`otherRefNum`, labelled "PO #") and our SDF bundle's custom body field
+//! `custbody_isthmus_renewal_of`, the transaction a renewal order renews; SuiteQL names them
+//! `startdate`, `enddate`, `otherrefnum` and `custbody_isthmus_renewal_of`.
 
 use super::{
     boolean, number, of_kind, read_only, reference, text, Kind, LineSublist, RecordType, Sequence,
@@ -92,6 +97,14 @@ pub static SALES_ORDER: RecordType = RecordType {
         CURRENCY,
         MEMO,
         EXTERNAL_ID,
+        of_kind("startDate", "startdate", Kind::Date),
+        of_kind("endDate", "enddate", Kind::Date),
+        text("otherRefNum", "otherrefnum"),
+        reference(
+            "custbody_isthmus_renewal_of",
+            "custbody_isthmus_renewal_of",
+            "transaction",
+        ),
         TOTAL,
         BILLING,
         SHIPPING,

@@ -8,7 +8,7 @@ use super::address::invalid;
 use super::collection;
 use crate::netsuite::error::ApiError;
 use crate::netsuite::render::reference_view;
-use crate::netsuite::schema::{Kind, LineSublist, LINE_SUBLISTS};
+use crate::netsuite::schema::{Kind, LineSublist, DATETIME_COLUMN, DATE_COLUMN, LINE_SUBLISTS};
 use crate::netsuite::store::nonexistent_field;
 use crate::netsuite::values::{plain, shown, to_sql};
 
@@ -38,6 +38,8 @@ pub fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
                 ),
                 (Kind::Ref(_), _) => format!("{} INTEGER", field.column),
                 (Kind::Number, _) => format!("{} REAL", field.column),
+                (Kind::Date, _) => format!("{} {DATE_COLUMN}", field.column),
+                (Kind::DateTime, _) => format!("{} {DATETIME_COLUMN}", field.column),
                 _ => format!("{} TEXT", field.column),
             });
         }

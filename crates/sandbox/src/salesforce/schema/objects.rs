@@ -196,6 +196,16 @@ pub static SOBJECTS: &[SObject] = &[
             text("NetSuite_Order_Number__c"),
             text("NetSuite_Order_Status__c"),
             text("NetSuite_Billing_Status__c"),
+            // The orders flows: which opportunities go to NetSuite, what came back from shipping,
+            // the customer's PO number, and renewals (the opportunity renewed, and the NetSuite
+            // sales order a renewal was raised for, an external id to upsert by).
+            boolean("Sync_To_NetSuite__c"),
+            text("NetSuite_Ship_Status__c"),
+            date("NetSuite_Ship_Date__c"),
+            text("NetSuite_Tracking_Numbers__c"),
+            text("Purchase_Order__c"),
+            reference("Renewal_Of__c", "Opportunity", "Renewal_Of__r"),
+            external_id("NetSuite_Renewal_Of__c", true),
         ],
         children: &[
             child(
@@ -233,9 +243,10 @@ pub static SOBJECTS: &[SObject] = &[
             )),
             derived(reference("Product2Id", "Product2", "Product2")),
             mandatory(number("Quantity", Double)),
+            // Exactly one of UnitPrice and TotalPrice is given on insert (see `rules`).
             number("UnitPrice", Currency),
             derived(number("ListPrice", Currency)),
-            derived(number("TotalPrice", Currency)),
+            number("TotalPrice", Currency),
             number("Discount", Percent),
             date("ServiceDate"),
             text("Description"),

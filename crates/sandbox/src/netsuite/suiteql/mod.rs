@@ -1,8 +1,11 @@
 //! `POST query/v1/suiteql?limit=&offset=` with `Prefer: transient`: runs the query on the account's
 //! SQLite database (read-only statements only), returns columns in lower case with every value as
-//! a string (booleans `"T"`/`"F"`) and null columns omitted, paged by `limit` (≤ 1000) and an
-//! `offset` that must be a multiple of it. A few Oracle/SuiteQL functions are provided (`NVL`,
-//! `NVL2`, `BUILTIN.DF`); SQLite does the rest, so syntax beyond the common subset may differ.
+//! a string (booleans `"T"`/`"F"`, dates in the account's date format `1/31/2027`) and null
+//! columns omitted, paged by `limit` (≤ 1000) and an `offset` that must be a multiple of it. A few
+//! Oracle/SuiteQL functions are provided (`NVL`, `NVL2`, `BUILTIN.DF`, and `TO_DATE`, `TO_CHAR`
+//! from [`dates`]); SQLite does the rest, so syntax beyond the common subset may differ.
+
+mod dates;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -126,10 +129,16 @@ pub fn run(
     if !stmt.readonly() {
         return Err(invalid_query("Only SELECT statements are supported."));
     }
-    let columns: Vec<String> = stmt
-        .column_names()
+    // (name, whether the column is a date shown in the account's format)
+    let columns: Vec<(String, bool)> = stmt
+        .columns()
         .iter()
-        .map(|c| c.to_lowercase())
+        .map(|c| {
+            (
+                c.name().to_lowercase(),
+                dates::is_date_column(c.decl_type()),
+            )
+        })
         .collect();
     let mut rows = stmt.query([]).map_err(invalid_query)?;
     let mut total = 0;
@@ -138,8 +147,13 @@ pub fn run(
         if total >= offset && items.len() < limit {
             let mut item = Map::new();
             item.insert("links".into(), json!([]));
-            for (i, column) in columns.iter().enumerate() {
+            for (i, (column, is_date)) in columns.iter().enumerate() {
                 if let Some(value) = as_string(row.get_ref(i)?) {
+                    let value = if *is_date {
+                        dates::account_format(&value)
+                    } else {
+                        value
+                    };
                     item.insert(column.clone(), Value::String(value));
                 }
             }
@@ -227,7 +241,7 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("BUILTIN_DF", 1, flags, |ctx| {
         ctx.get::<rusqlite::types::Value>(0)
     })?;
-    Ok(())
+    dates::register(conn)
 }
 
 #[cfg(test)]
