@@ -18,8 +18,10 @@
 //!   and the account's bookkeeping, asynchronous jobs with idempotency keys, SuiteQL run on
 //!   SQLite, and RESTlets.
 //! - `control`: the layer around every API call (counting, scheme, governance, faults, latency) and
-//!   the `/__sandbox/` control endpoints; `governance` (in-flight window, concurrency limit,
-//!   counters) and [`faults`] (injected errors, timeouts, dropped connections) behind it.
+//!   the `/__sandbox/` control endpoints, among them record edits as the vendors' own users make
+//!   them (`/__sandbox/{salesforce|netsuite}/records/…`); `governance` (in-flight window,
+//!   concurrency limit, counters) and [`faults`] (injected errors, timeouts, dropped connections)
+//!   behind it.
 //! - `transport`: [`serve`] (HTTP) and [`serve_tls`] (HTTPS with a generated [`TlsIdentity`]).
 //! - [`seed`]: the deterministic demo company and the facts tests rely on.
 //!

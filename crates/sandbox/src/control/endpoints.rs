@@ -8,6 +8,14 @@
 //! | `GET`/`PUT /__sandbox/latency` | `{"ms": 250}`: latency added to every call |
 //! | `GET`/`POST`/`DELETE /__sandbox/faults` | fault rules ([`crate::Fault`] as JSON) |
 //! | `POST /__sandbox/reset` | counters to zero, faults cleared, latency as configured |
+//! | `POST /__sandbox/salesforce/records/{sobject}` | create as the org's admin user: 201 `{"id"}` |
+//! | `GET`/`PATCH /__sandbox/salesforce/records/{sobject}/{id}` | read (200, 404) / change as the admin (204) |
+//! | `POST /__sandbox/netsuite/records/{type}` | create as an account user: 201 `{"id"}` |
+//! | `GET`/`PATCH /__sandbox/netsuite/records/{type}/{id}` | read (200, 404) / change as an account user (204) |
+//! | `GET`/`PUT /__sandbox/salesforce/api-allocation` | `{"max","used"}`: the org's daily API allocation (Salesforce router only) |
+//!
+//! The record endpoints, served on both routers, are in [`super::records`] with their error shape;
+//! the API allocation is in the Salesforce module.
 
 use std::time::Duration;
 

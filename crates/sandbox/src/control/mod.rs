@@ -10,9 +10,12 @@
 //! 5. the configured latency passes, still inside the window;
 //! 6. the handler runs.
 //!
-//! The unauthenticated `/__sandbox/` control endpoints live in [`endpoints`].
+//! The unauthenticated `/__sandbox/` control endpoints live in [`endpoints`], and those that
+//! create, change and read records as the vendor's own users do in [`records`]; none of them
+//! passes through this layer.
 
 mod endpoints;
+mod records;
 
 use std::time::Duration;
 
@@ -140,13 +143,14 @@ fn salesforce_fault(status: StatusCode) -> Response {
     }
 }
 
-/// Wraps `api` in the governing layer and adds the control endpoints.
+/// Wraps `api` in the governing layer and adds the control endpoints, outside it.
 pub fn with_control(api: Router, sandbox: &Sandbox, system: System) -> Router {
     let api = api.layer(axum::middleware::from_fn_with_state(
         (sandbox.clone(), system),
         govern,
     ));
     api.merge(endpoints::router(sandbox, system))
+        .merge(records::router(sandbox))
 }
 
 /// The scheme a request arrived on: `https` when served over TLS.

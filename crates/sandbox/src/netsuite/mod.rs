@@ -153,6 +153,12 @@ impl Account {
     }
 }
 
+/// `Ok` when the account serves records of type `name`, else the error [`Account::insert`] gives.
+pub(crate) fn check_record_type(name: &str) -> Result<(), SandboxError> {
+    Account::record_type(name)?;
+    Ok(())
+}
+
 pub fn router(sandbox: Sandbox) -> Router {
     let api = Router::new()
         .route(

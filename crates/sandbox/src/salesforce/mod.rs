@@ -215,6 +215,14 @@ impl Org {
     }
 }
 
+/// `Ok` when the org has an sObject called `name`, else Salesforce's `INVALID_TYPE`.
+pub(crate) fn check_sobject(name: &str) -> Result<(), SandboxError> {
+    match schema::sobject(name) {
+        Some(_) => Ok(()),
+        None => Err(ApiError::invalid_type(name).into()),
+    }
+}
+
 /// `v61.0` → `61.0`; anything else is not a Salesforce API path.
 fn version_of(segment: &str) -> Result<&str, ApiError> {
     let version = segment.strip_prefix('v').ok_or_else(ApiError::not_found)?;

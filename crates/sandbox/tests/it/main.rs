@@ -3,6 +3,7 @@
 
 mod calls;
 mod client_compat;
+mod control_records;
 mod faults;
 mod harness;
 mod https;
