@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use isthmus::wiring;
 use isthmus::{Config, Secrets};
-use isthmus_gateway::Gateway;
+use isthmus_gateway::{Gateway, ServiceUrls};
 use tokio::net::TcpListener;
 
 mod cmd;
@@ -78,6 +78,19 @@ enum BackfillWhat {
         #[arg(long)]
         json: bool,
     },
+    /// NetSuite items → Salesforce products and price book entries: a delta run (items changed
+    /// since the last complete run), or every item with --full.
+    Catalog {
+        /// Every item, and deactivate the products of items that no longer exist.
+        #[arg(long)]
+        full: bool,
+        /// Stop after this many items (a run cut short does not move the delta cursor).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print the final report as JSON instead of a progress bar and summary.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn parse_shard(raw: &str) -> Result<(u32, u32), String> {
@@ -94,6 +107,11 @@ fn parse_shard(raw: &str) -> Result<(u32, u32), String> {
 enum Part {
     /// gRPC isthmus.customers.v1.CustomerSync on customers.listen.
     Customers,
+    /// gRPC isthmus.catalog.v1.CatalogSync on catalog.listen.
+    Catalog,
+    /// gRPC isthmus.orders.v1.OrderSync on orders.listen (calls the customers service at
+    /// orders.customers_url).
+    Orders,
     /// The REST gateway on gateway.listen, calling the services over gRPC.
     Gateway,
 }
@@ -151,16 +169,46 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
             });
             parts.run(listener, stop).await?;
         }
+        Part::Catalog => {
+            let addr: SocketAddr = config.catalog.listen.parse().context("catalog.listen")?;
+            let listener = TcpListener::bind(addr).await?;
+            let parts = wiring::catalog::catalog_service(&config, &secrets, store).await?;
+            let stop = tokio_util::sync::CancellationToken::new();
+            let signal = stop.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                signal.cancel();
+            });
+            parts.run(listener, stop).await?;
+        }
+        Part::Orders => {
+            let addr: SocketAddr = config.orders.listen.parse().context("orders.listen")?;
+            let listener = TcpListener::bind(addr).await?;
+            let parts = wiring::orders::orders_service(
+                &config,
+                &secrets,
+                store,
+                &config.orders.customers_url,
+            )
+            .await?;
+            let stop = tokio_util::sync::CancellationToken::new();
+            let signal = stop.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                signal.cancel();
+            });
+            parts.run(listener, stop).await?;
+        }
         Part::Gateway => {
             let addr: SocketAddr = config.gateway.listen.parse().context("gateway.listen")?;
             let listener = TcpListener::bind(addr).await?;
             let keys = wiring::api_keys(&secrets)?;
-            let gateway = Gateway::new(
-                &config.gateway.customers_url,
-                store,
-                keys,
-                wiring::gateway_settings(&config),
-            )?;
+            let urls = ServiceUrls {
+                customers: config.gateway.customers_url.clone(),
+                catalog: config.gateway.catalog_url.clone(),
+                orders: config.gateway.orders_url.clone(),
+            };
+            let gateway = Gateway::new(&urls, store, keys, wiring::gateway_settings(&config))?;
             isthmus_gateway::run(listener, gateway, shutdown_signal()).await?;
         }
     }

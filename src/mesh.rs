@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind};
 use isthmus_engine::{Config, Secrets};
-use isthmus_gateway::{ApiKeys, Gateway};
+use isthmus_gateway::{ApiKeys, Gateway, ServiceUrls};
 use isthmus_sandbox::Sandbox;
 use isthmus_store::Store;
 use secrecy::SecretString;
@@ -29,6 +29,10 @@ pub struct SandboxUrls {
 pub struct Mesh {
     pub gateway_url: String,
     pub customers_url: String,
+    /// gRPC address of the catalog service.
+    pub catalog_url: String,
+    /// gRPC address of the orders service.
+    pub orders_url: String,
     pub sandbox: Option<SandboxUrls>,
     cancel: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -88,7 +92,8 @@ fn url_of(listener: &TcpListener) -> anyhow::Result<String> {
     Ok(format!("http://{}", listener.local_addr()?))
 }
 
-/// Starts the sandbox (if any), the customers service and the gateway, each on its own port.
+/// Starts the sandbox (if any), the customers, catalog and orders services and the gateway, each on its
+/// own port.
 pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
     let MeshOptions {
         mut config,
@@ -133,14 +138,27 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
     let stop = cancel.clone();
     tasks.spawn(async move { parts.run(customers_listener, stop).await });
 
+    let catalog_listener = bind(loopback, "catalog service").await?;
+    let catalog_url = url_of(&catalog_listener)?;
+    let parts = wiring::catalog::catalog_service(&config, &secrets, store.clone()).await?;
+    let stop = cancel.clone();
+    tasks.spawn(async move { parts.run(catalog_listener, stop).await });
+
+    let orders_listener = bind(loopback, "orders service").await?;
+    let orders_url = url_of(&orders_listener)?;
+    let parts =
+        wiring::orders::orders_service(&config, &secrets, store.clone(), &customers_url).await?;
+    let stop = cancel.clone();
+    tasks.spawn(async move { parts.run(orders_listener, stop).await });
+
     let gateway_listener = bind(gateway_addr, "gateway").await?;
     let gateway_url = url_of(&gateway_listener)?;
-    let gateway = Gateway::new(
-        &customers_url,
-        store,
-        api_keys,
-        wiring::gateway_settings(&config),
-    )?;
+    let urls = ServiceUrls {
+        customers: customers_url.clone(),
+        catalog: catalog_url.clone(),
+        orders: orders_url.clone(),
+    };
+    let gateway = Gateway::new(&urls, store, api_keys, wiring::gateway_settings(&config))?;
     let stop = cancel.clone();
     tasks.spawn(async move {
         isthmus_gateway::run(
@@ -155,6 +173,8 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
     Ok(Mesh {
         gateway_url,
         customers_url,
+        catalog_url,
+        orders_url,
         sandbox: sandbox_urls,
         cancel,
         tasks,

@@ -7,6 +7,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "isthmus/common/v1/common.proto",
         "isthmus/customers/v1/customers.proto",
         "isthmus/jobs/v1/jobs.proto",
+        "isthmus/catalog/v1/catalog.proto",
+        "isthmus/orders/v1/orders.proto",
     ];
     let fds = protox::compile(files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

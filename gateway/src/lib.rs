@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use isthmus_proto::catalog::v1::catalog_sync_client::CatalogSyncClient;
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
 use isthmus_proto::jobs::v1::job_queue_client::JobQueueClient;
 use isthmus_proto::ErrorCode;
@@ -38,11 +39,22 @@ pub struct GatewaySettings {
     pub netsuite_concurrency_limit: u32,
 }
 
+/// The gRPC addresses of the services the gateway calls (`http://host:port`).
+#[derive(Debug, Clone)]
+pub struct ServiceUrls {
+    pub customers: String,
+    pub catalog: String,
+    pub orders: String,
+}
+
 #[derive(Clone)]
 pub struct Gateway {
     customers: CustomerSyncClient<Channel>,
     jobs: JobQueueClient<Channel>,
     customers_channel: Channel,
+    catalog: CatalogSyncClient<Channel>,
+    catalog_channel: Channel,
+    orders_channel: Channel,
     store: Arc<dyn Store>,
     keys: Arc<ApiKeys>,
     settings: Arc<GatewaySettings>,
@@ -50,34 +62,45 @@ pub struct Gateway {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("customers service URL {url:?} is invalid: {source}")]
+    #[error("{service} service URL {url:?} is invalid: {source}")]
     ServiceUrl {
+        service: &'static str,
         url: String,
         source: tonic::transport::Error,
     },
 }
 
+/// A channel to a service, connected on first use.
+fn lazy_channel(service: &'static str, url: &str) -> Result<Channel, GatewayError> {
+    Ok(Endpoint::from_shared(url.to_string())
+        .map_err(|source| GatewayError::ServiceUrl {
+            service,
+            url: url.to_string(),
+            source,
+        })?
+        .connect_timeout(Duration::from_secs(2))
+        .tcp_nodelay(true)
+        .connect_lazy())
+}
+
 impl Gateway {
-    /// Connects lazily to the customers service at `customers_url` (the gateway starts even
-    /// while a service is still coming up; `/readyz` tells when it answers).
+    /// Connects lazily to the services at `urls` (the gateway starts even while a service is
+    /// still coming up; `/readyz` tells when they answer).
     pub fn new(
-        customers_url: &str,
+        urls: &ServiceUrls,
         store: Arc<dyn Store>,
         keys: ApiKeys,
         settings: GatewaySettings,
     ) -> Result<Self, GatewayError> {
-        let channel = Endpoint::from_shared(customers_url.to_string())
-            .map_err(|source| GatewayError::ServiceUrl {
-                url: customers_url.to_string(),
-                source,
-            })?
-            .connect_timeout(Duration::from_secs(2))
-            .tcp_nodelay(true)
-            .connect_lazy();
+        let channel = lazy_channel("customers", &urls.customers)?;
+        let catalog_channel = lazy_channel("catalog", &urls.catalog)?;
         Ok(Self {
             customers: CustomerSyncClient::new(channel.clone()),
             jobs: JobQueueClient::new(channel.clone()),
             customers_channel: channel,
+            catalog: CatalogSyncClient::new(catalog_channel.clone()),
+            catalog_channel,
+            orders_channel: lazy_channel("orders", &urls.orders)?,
             store,
             keys: Arc::new(keys),
             settings: Arc::new(settings),

@@ -44,6 +44,8 @@ fn required_scope(path: &str) -> Option<Option<Scope>> {
         || path.starts_with("/v1/queue")
         || path.starts_with("/v1/conflicts")
         || path.starts_with("/v1/audit")
+        || path.starts_with("/v1/catalog")
+        || path.starts_with("/v1/renewals")
     {
         Some(Some(Scope::Admin))
     } else {

@@ -1,4 +1,5 @@
-//! `isthmus backfill`: a backfill in this process, with a progress bar.
+//! `isthmus backfill`: accounts to NetSuite, or a catalog run, in this process, with a progress
+//! bar.
 
 use isthmus::wiring;
 use isthmus::{Config, Secrets};
@@ -6,14 +7,27 @@ use isthmus::{Config, Secrets};
 use crate::BackfillWhat;
 
 pub async fn backfill(config: Config, what: BackfillWhat) -> anyhow::Result<()> {
+    match what {
+        BackfillWhat::Accounts {
+            all,
+            limit,
+            shard,
+            concurrency,
+            json,
+        } => accounts(config, all, limit, shard, concurrency, json).await,
+        BackfillWhat::Catalog { full, limit, json } => catalog(config, full, limit, json).await,
+    }
+}
+
+async fn accounts(
+    config: Config,
+    all: bool,
+    limit: Option<usize>,
+    shard: Option<(u32, u32)>,
+    concurrency: Option<usize>,
+    json: bool,
+) -> anyhow::Result<()> {
     use isthmus_engine::customers::backfill::{percentile, BackfillOptions};
-    let BackfillWhat::Accounts {
-        all,
-        limit,
-        shard,
-        concurrency,
-        json,
-    } = what;
     let secrets = Secrets::load(&config)?;
     let store = wiring::store(&config, false).await?;
     let (flows, salesforce) = wiring::customer_flows(&config, &secrets, store.clone())?;
@@ -66,6 +80,71 @@ pub async fn backfill(config: Config, what: BackfillWhat) -> anyhow::Result<()> 
         percentile(&report.latencies_ms, 50.0),
         percentile(&report.latencies_ms, 99.0)
     );
+    for (id, why) in report.failures.iter().take(20) {
+        println!("  failed {id}: {why}");
+    }
+    Ok(())
+}
+
+/// A catalog run in this process (under the same one-run lock as the service's runs).
+async fn catalog(
+    config: Config,
+    full: bool,
+    limit: Option<usize>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use isthmus_engine::catalog::{RunMode, RunOptions};
+    let secrets = Secrets::load(&config)?;
+    let store = wiring::store(&config, false).await?;
+    let flows = wiring::catalog::catalog_flows(&config, &secrets, store.clone())?;
+    let allocation = wiring::allocation(&config, store.clone());
+    let log = wiring::sync_log(&config, &secrets, store);
+    let options = RunOptions {
+        mode: if full { RunMode::Full } else { RunMode::Delta },
+        limit,
+    };
+    let bar = if json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(0)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} items ({per_sec}) {msg}",
+        )?
+        .progress_chars("=> "),
+    );
+    let report = flows
+        .run_catalog_exclusive(options, &allocation, &log, &|p| {
+            bar.set_length(p.total);
+            bar.set_position(p.seen);
+            bar.set_message(format!(
+                "created {} updated {} failed {}",
+                p.created, p.updated, p.failed
+            ));
+        })
+        .await?;
+    bar.finish();
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let p = &report.progress;
+    println!(
+        "{} run: {} items in {:.1} s: {} created, {} updated, {} unchanged, {} deactivated, {} failed; {} prices written",
+        report.mode.as_str(),
+        p.seen,
+        report.elapsed_ms as f64 / 1000.0,
+        p.created,
+        p.updated,
+        p.unchanged,
+        p.deactivated,
+        p.failed,
+        p.prices_written
+    );
+    if !report.cursor_saved {
+        println!("the delta cursor did not move (a limit cut the run short, or an item failed)");
+    }
     for (id, why) in report.failures.iter().take(20) {
         println!("  failed {id}: {why}");
     }

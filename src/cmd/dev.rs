@@ -34,10 +34,11 @@ pub async fn dev(
         persist_path: persist,
         ..Default::default()
     })?;
-    let (sf_key, ns_key) = (random_key(), random_key());
+    let (sf_key, ns_key, admin_key) = (random_key(), random_key(), random_key());
     let mut keys = ApiKeys::default();
     keys.insert("dev-salesforce", &[Scope::Salesforce], &sf_key);
     keys.insert("dev-netsuite", &[Scope::NetSuite], &ns_key);
+    keys.insert("dev-admin", &[Scope::Admin], &admin_key);
     let demo = isthmus_sandbox::seed::demo_account_id(&sandbox)
         .context("the demo account is missing from the seed")?;
     let mesh = mesh::start(MeshOptions {
@@ -54,10 +55,12 @@ pub async fn dev(
     println!("Isthmus dev is running ({store_kind}).");
     println!("  gateway:             {}", mesh.gateway_url);
     println!("  customers (gRPC):    {}", mesh.customers_url);
+    println!("  catalog (gRPC):      {}", mesh.catalog_url);
     println!("  sandbox Salesforce:  {}", urls.salesforce);
     println!("  sandbox NetSuite:    {}", urls.netsuite);
     println!("  API key (Salesforce routes): {sf_key}");
     println!("  API key (NetSuite routes):   {ns_key}");
+    println!("  API key (admin routes):      {admin_key}");
     println!();
     println!(
         "Click \"Sync to NetSuite\" on the seeded account {}:",
@@ -66,6 +69,8 @@ pub async fn dev(
     println!("  curl -s -X POST -H 'Authorization: Bearer {sf_key}' {}/v1/salesforce/accounts/{demo}/sync", mesh.gateway_url);
     println!("Preview first (dry run):");
     println!("  curl -s -X POST -H 'Authorization: Bearer {sf_key}' '{}/v1/salesforce/accounts/{demo}/sync?dry_run=true'", mesh.gateway_url);
+    println!("Bring NetSuite's items to Salesforce as products (then GET /v1/catalog/runs/<id>):");
+    println!("  curl -s -X POST -H 'Authorization: Bearer {admin_key}' -H 'Content-Type: application/json' -d '{{\"mode\":\"full\"}}' {}/v1/catalog/runs", mesh.gateway_url);
     println!();
     mesh.run_until(shutdown_signal()).await
 }

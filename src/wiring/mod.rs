@@ -1,5 +1,9 @@
 //! Building the store and the connector clients from configuration.
 
+pub mod catalog;
+
+pub mod orders;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +15,7 @@ use isthmus_engine::audit::SyncLog;
 use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind};
 use isthmus_engine::customers::CustomerFlows;
 use isthmus_engine::governance::{NetSuiteSlots, SalesforceAllocation};
-use isthmus_engine::work::{Dispatcher, Worker};
+use isthmus_engine::work::{Dispatcher, JobRunner, Worker};
 use isthmus_engine::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, GatewaySettings};
 use isthmus_netsuite::{JwtAlgorithm, NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
@@ -216,8 +220,10 @@ pub fn customers_service(
     let q = &config.queue;
     let job_ttl = Duration::from_secs(q.job_ttl_s);
     let log = sync_log(config, secrets, store.clone());
+    let runner: Arc<dyn JobRunner> = Arc::new(flows.clone());
     let dispatcher = Dispatcher::new(
-        flows.clone(),
+        runner.clone(),
+        store.clone(),
         log.clone(),
         q.retry_policy(),
         Duration::from_millis(q.sync_wait_ms),
@@ -226,7 +232,8 @@ pub fn customers_service(
         config.customers.lock_ttl() + Duration::from_secs(5),
     );
     let worker = Worker::new(
-        flows.clone(),
+        runner,
+        store.clone(),
         log.clone(),
         q.retry_policy(),
         q.worker_concurrency,

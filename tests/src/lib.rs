@@ -1,5 +1,5 @@
 //! Harness for the whole-mesh tests: [`TestMesh::start`] starts the seeded sandbox, the customers
-//! service and the gateway in this process, each on port 0, on either store:
+//! and catalog services and the gateway in this process, each on port 0, on either store:
 //! - [`StoreKind::Redis`]: a real Redis (`REDIS_URL`, or a `redis-server` spawned on a free port),
 //!   with a connection name of its own per test so tests never share keys;
 //! - [`StoreKind::Memory`]: the in-memory store `isthmus dev` uses without Redis.
@@ -11,7 +11,7 @@ pub mod faults;
 
 use std::sync::Arc;
 
-use isthmus::mesh::{self, Mesh, MeshOptions};
+use isthmus::mesh::{self, Mesh, MeshOptions, SandboxUrls};
 use isthmus::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, Scope};
 use isthmus_sandbox::{Sandbox, SandboxConfig};
@@ -32,7 +32,11 @@ pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
 pub struct TestMesh {
     pub gateway: String,
     pub customers_grpc: String,
+    /// gRPC address of the catalog service.
+    pub catalog_grpc: String,
     pub sandbox: Sandbox,
+    /// Where the sandbox's two APIs listen.
+    pub sandbox_urls: SandboxUrls,
     pub store: Arc<dyn Store>,
     pub http: reqwest::Client,
     redis: Option<(RedisServer, String)>,
@@ -110,6 +114,8 @@ impl TestMesh {
         Self {
             gateway: mesh.gateway_url.clone(),
             customers_grpc: mesh.customers_url.clone(),
+            catalog_grpc: mesh.catalog_url.clone(),
+            sandbox_urls: mesh.sandbox.clone().expect("the sandbox runs"),
             sandbox,
             store,
             http: reqwest::Client::new(),
@@ -184,6 +190,36 @@ impl TestMesh {
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
         panic!("job {id} did not settle");
+    }
+
+    /// Changes a NetSuite record over the REST API as a NetSuite user would (`PATCH`, its
+    /// `lastModifiedDate` moves); `replace` names sublists replaced wholesale (e.g. `price`).
+    pub async fn ns_patch(&self, record_type: &str, id: &str, body: Value, replace: &[&str]) {
+        let body = body.as_object().cloned().expect("a JSON object");
+        let (config, secrets) = self.sandbox_config();
+        isthmus::wiring::netsuite(&config, &secrets, self.store.clone())
+            .expect("NetSuite client")
+            .update(record_type, id, &body, replace)
+            .await
+            .unwrap_or_else(|e| panic!("PATCH {record_type}/{id}: {e}"));
+    }
+
+    /// Deletes a NetSuite record over the REST API.
+    pub async fn ns_delete(&self, record_type: &str, id: &str) {
+        let (config, secrets) = self.sandbox_config();
+        isthmus::wiring::netsuite(&config, &secrets, self.store.clone())
+            .expect("NetSuite client")
+            .delete(record_type, id)
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {record_type}/{id}: {e}"));
+    }
+
+    /// The default configuration and secrets, pointed at this mesh's sandbox.
+    pub fn sandbox_config(&self) -> (Config, Secrets) {
+        let mut config = Config::load_from(None, Vec::new()).expect("default config");
+        let mut secrets = Secrets::default();
+        mesh::point_at_sandbox(&mut config, &mut secrets, &self.sandbox_urls);
+        (config, secrets)
     }
 
     /// Number of Redis keys of this test's connection; `None` on the in-memory store.

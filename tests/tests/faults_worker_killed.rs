@@ -144,8 +144,14 @@ async fn serve_gateway(
     store: &Arc<dyn Store>,
     config: &Config,
 ) -> (String, oneshot::Sender<()>) {
+    // Only the customers service runs here; the other services' channels stay unused.
+    let urls = isthmus_gateway::ServiceUrls {
+        customers: format!("http://127.0.0.1:{port}"),
+        catalog: config.gateway.catalog_url.clone(),
+        orders: config.gateway.orders_url.clone(),
+    };
     let gateway = Gateway::new(
-        &format!("http://127.0.0.1:{port}"),
+        &urls,
         store.clone(),
         api_keys(),
         isthmus::wiring::gateway_settings(config),

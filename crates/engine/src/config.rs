@@ -52,6 +52,10 @@ pub struct Config {
     pub salesforce: SalesforceSection,
     pub netsuite: NetSuiteSection,
     pub customers: CustomersConfig,
+    /// ISO 4217 code → NetSuite currency internal id.
+    pub currencies: BTreeMap<String, String>,
+    pub catalog: CatalogConfig,
+    pub orders: OrdersConfig,
     pub queue: QueueConfig,
     pub audit: AuditConfig,
     pub alerts: AlertsConfig,
@@ -211,9 +215,84 @@ impl MatchRule {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    pub listen: String,
+    pub lock_ttl_ms: u64,
+    pub lock_wait_ms: u64,
+    pub item_types: Vec<String>,
+    pub standard_price_level: String,
+    pub batch_size: usize,
+    pub delta_overlap_s: u64,
+    /// NetSuite price level id → Salesforce price book name.
+    pub price_books: BTreeMap<String, String>,
+    /// NetSuite item type → Product2 Family.
+    pub families: BTreeMap<String, String>,
+}
+
+impl CatalogConfig {
+    pub fn lock_ttl(&self) -> Duration {
+        Duration::from_millis(self.lock_ttl_ms)
+    }
+    pub fn lock_wait(&self) -> Duration {
+        Duration::from_millis(self.lock_wait_ms)
+    }
+}
+
+/// When an Opportunity counts as won.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WonRule {
+    IsWon,
+    Stage,
+    Checkbox,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersConfig {
+    pub listen: String,
+    pub customers_url: String,
+    pub lock_ttl_ms: u64,
+    pub lock_wait_ms: u64,
+    pub won_rule: WonRule,
+    pub won_stages: Vec<String>,
+    pub won_checkbox: String,
+    pub order_status: String,
+    pub subsidiary: String,
+    pub carry_addresses: bool,
+    pub updatable_statuses: Vec<String>,
+    /// Opportunity field → sales order body field.
+    pub fields: BTreeMap<String, String>,
+    pub renewals: RenewalsConfig,
+}
+
+impl OrdersConfig {
+    pub fn lock_ttl(&self) -> Duration {
+        Duration::from_millis(self.lock_ttl_ms)
+    }
+    pub fn lock_wait(&self) -> Duration {
+        Duration::from_millis(self.lock_wait_ms)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalsConfig {
+    pub enabled: bool,
+    pub window_days: u32,
+    pub stage: String,
+    pub opportunity_type: String,
+    pub name_suffix: String,
+    pub link_field: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GatewayConfig {
     pub listen: String,
     pub customers_url: String,
+    pub catalog_url: String,
+    pub orders_url: String,
     pub max_body_bytes: usize,
     pub sync_deadline_ms: u64,
     pub idempotency_ttl_s: u64,
@@ -266,6 +345,7 @@ impl Config {
                 "customers.lock_ttl_ms must be at least 1000".into(),
             ));
         }
+        self.validate_lead_to_cash()?;
         if !(0.0..=1.0).contains(&self.salesforce.batch_share) {
             return Err(ConfigError::Invalid(
                 "salesforce.batch_share must be between 0 and 1".into(),
@@ -290,6 +370,62 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "store.connection must be letters, digits, '_' or '-'".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Field names go into SOQL select lists and NetSuite bodies: API names only.
+    fn validate_lead_to_cash(&self) -> Result<(), ConfigError> {
+        let api_name = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 80
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+        for (sf, ns) in &self.orders.fields {
+            if !api_name(sf) || !api_name(ns) {
+                return Err(ConfigError::Invalid(format!(
+                    "orders.fields: {sf:?} = {ns:?} must both be API names (letters, digits, '_')"
+                )));
+            }
+        }
+        if !api_name(&self.orders.won_checkbox) || !api_name(&self.orders.renewals.link_field) {
+            return Err(ConfigError::Invalid(
+                "orders.won_checkbox and orders.renewals.link_field must be API names".into(),
+            ));
+        }
+        for (iso, id) in &self.currencies {
+            if iso.len() != 3 || !iso.bytes().all(|b| b.is_ascii_uppercase()) || !digits(id) {
+                return Err(ConfigError::Invalid(format!(
+                    "currencies: {iso:?} = {id:?}: ISO code (3 capitals) = NetSuite internal id"
+                )));
+            }
+        }
+        let levels = self.catalog.price_books.keys().map(String::as_str);
+        for level in levels.chain([self.catalog.standard_price_level.as_str()]) {
+            if !digits(level) {
+                return Err(ConfigError::Invalid(format!(
+                    "catalog price level {level:?} must be a NetSuite internal id"
+                )));
+            }
+        }
+        if !self.catalog.item_types.iter().all(|t| api_name(t)) {
+            return Err(ConfigError::Invalid(
+                "catalog.item_types must be SuiteQL item types such as InvtPart".into(),
+            ));
+        }
+        if self.catalog.batch_size == 0 || self.catalog.batch_size > 200 {
+            return Err(ConfigError::Invalid(
+                "catalog.batch_size must be between 1 and 200".into(),
+            ));
+        }
+        if !self.orders.subsidiary.is_empty() && !digits(&self.orders.subsidiary) {
+            return Err(ConfigError::Invalid(
+                "orders.subsidiary must be empty or a NetSuite internal id".into(),
             ));
         }
         Ok(())

@@ -21,6 +21,9 @@ pub enum EngineError {
     NetSuite(#[from] NetSuiteError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// Another Isthmus service answered with an error (its stable code kept).
+    #[error("{message}")]
+    Service { code: ErrorCode, message: String },
 }
 
 impl EngineError {
@@ -47,6 +50,7 @@ impl EngineError {
             Self::NetSuite(e) => upstream_code(e.status(), e.is_retryable()),
             Self::Store(StoreError::StaleFence { .. }) => ErrorCode::Locked,
             Self::Store(_) => ErrorCode::Unavailable,
+            Self::Service { code, .. } => *code,
         }
     }
 }

@@ -2,6 +2,9 @@
 //!
 //! - [`config`]: compiled-in defaults → file → `ISTHMUS_` env; secrets only from env or files.
 //! - [`customers`]: Account (+Contacts) ⇄ customer (+contacts): mapping, matching, the two flows.
+//! - [`catalog`]: NetSuite items → Product2 and price book entries (runs and single items).
+//! - [`orders`]: won Opportunity → sales order; order status, fulfilments and renewals back.
+//! - [`work`]: the job queue's dispatcher and worker, shared by every service.
 //! - [`lock`]: runs a record's sync under its fenced lock, renewing the lease while it runs.
 //! - [`governance`]: NetSuite's account-wide concurrency semaphore and the Salesforce daily
 //!   allocation policy (batch work pauses, interactive work keeps a reserve).
@@ -9,11 +12,13 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod catalog;
 pub mod config;
 pub mod customers;
 pub mod error;
 pub mod governance;
 pub mod lock;
+pub mod orders;
 pub mod work;
 
 pub use config::{Config, Secrets};

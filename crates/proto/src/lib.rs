@@ -31,6 +31,20 @@ pub mod jobs {
     }
 }
 
+/// `isthmus.catalog.v1`
+pub mod catalog {
+    pub mod v1 {
+        tonic::include_proto!("isthmus.catalog.v1");
+    }
+}
+
+/// `isthmus.orders.v1`
+pub mod orders {
+    pub mod v1 {
+        tonic::include_proto!("isthmus.orders.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/isthmus_descriptor.bin"));

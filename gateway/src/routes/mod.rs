@@ -14,15 +14,19 @@ use tonic::metadata::MetadataValue;
 use crate::middleware::{self, Trace};
 use crate::{ApiError, Gateway};
 
+pub(crate) mod catalog;
 pub(crate) mod conflicts;
 pub(crate) mod jobs;
 pub(crate) mod links;
 pub(crate) mod ops;
+pub(crate) mod orders;
 pub(crate) mod sync;
 
+pub use catalog::{CatalogRunJson, CatalogRunMode, ProductLinkJson, StartCatalogRun};
 pub use jobs::{AuditEntryJson, DeadLetterJson, JobJson, QueueDepthJson};
 pub use links::LinkJson;
 pub use ops::{BackfillJson, GovernanceJson, StartBackfill};
+pub use orders::{OrderLinkJson, RenewalScanJson, ScanRenewals};
 pub use sync::{FieldChangeJson, NetSuiteEvent, SyncResultJson};
 
 pub fn router(gateway: Gateway) -> Router {
@@ -32,8 +36,17 @@ pub fn router(gateway: Gateway) -> Router {
             "/v1/salesforce/accounts/{id}/sync",
             post(sync::sync_account),
         )
+        .route(
+            "/v1/salesforce/opportunities/{id}/sync",
+            post(orders::sync_opportunity),
+        )
         .route("/v1/netsuite/events", post(sync::netsuite_event))
+        .route("/v1/links/orders/{id}", get(orders::get_order_link))
+        .route("/v1/renewals/scan", post(orders::scan_renewals))
         .route("/v1/links/customers/{id}", get(links::get_link))
+        .route("/v1/links/products/{id}", get(catalog::get_product_link))
+        .route("/v1/catalog/runs", post(catalog::start_catalog_run))
+        .route("/v1/catalog/runs/{id}", get(catalog::get_catalog_run))
         .route("/v1/backfills/accounts", post(ops::start_account_backfill))
         .route("/v1/backfills/{id}", get(ops::get_backfill))
         .route("/v1/governance", get(ops::governance))
@@ -117,13 +130,34 @@ pub async fn readyz(State(gateway): State<Gateway>) -> Response {
         Ok(()) => "ok".to_string(),
         Err(e) => format!("down: {e}"),
     };
-    let mut health =
-        tonic_health::pb::health_client::HealthClient::new(gateway.customers_channel.clone());
+    let customers = serving(
+        &gateway.customers_channel,
+        "isthmus.customers.v1.CustomerSync",
+    )
+    .await;
+    let catalog = serving(&gateway.catalog_channel, "isthmus.catalog.v1.CatalogSync").await;
+    let orders = serving(&gateway.orders_channel, "isthmus.orders.v1.OrderSync").await;
+    let ready = store == "ok" && customers == "ok" && catalog == "ok" && orders == "ok";
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "ready": ready,
+        "checks": { "store": store, "customers": customers, "catalog": catalog, "orders": orders },
+    });
+    (status, Json(body)).into_response()
+}
+
+/// "ok" when `service` reports SERVING over gRPC health on `channel`, else what is wrong.
+async fn serving(channel: &tonic::transport::Channel, service: &str) -> String {
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     let mut request = tonic::Request::new(tonic_health::pb::HealthCheckRequest {
-        service: "isthmus.customers.v1.CustomerSync".into(),
+        service: service.into(),
     });
     request.set_timeout(std::time::Duration::from_secs(2));
-    let customers = match health.check(request).await {
+    match health.check(request).await {
         Ok(r)
             if r.get_ref().status
                 == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 =>
@@ -132,16 +166,7 @@ pub async fn readyz(State(gateway): State<Gateway>) -> Response {
         }
         Ok(r) => format!("not serving ({})", r.get_ref().status),
         Err(s) => format!("down: {}", s.message()),
-    };
-    let ready = store == "ok" && customers == "ok";
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let body =
-        serde_json::json!({ "ready": ready, "checks": { "store": store, "customers": customers } });
-    (status, Json(body)).into_response()
+    }
 }
 
 async fn not_found(Extension(trace): Extension<Trace>) -> ApiError {

@@ -4,8 +4,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use isthmus_proto::catalog::v1::catalog_sync_client::CatalogSyncClient;
+use isthmus_proto::catalog::v1::SyncItemRequest;
 use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::{ChangeType, SyncAccountRequest, SyncCustomerRequest};
+use isthmus_proto::orders::v1::{SyncFulfillmentRequest, SyncSalesOrderRequest};
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
 use serde::{Deserialize, Serialize};
@@ -101,7 +104,7 @@ pub enum SyncMode {
 }
 
 impl SyncQuery {
-    fn options(&self) -> SyncOptions {
+    pub(crate) fn options(&self) -> SyncOptions {
         let delivery = match self.mode {
             SyncMode::Sync => Delivery::Unspecified,
             SyncMode::Async => Delivery::Async,
@@ -156,14 +159,40 @@ pub async fn sync_account(
             &trace_id,
         ));
     }
-    let idempotency = idempotency_key(&headers, &trace_id)?;
-    let store_key = idempotency.map(|k| format!("accounts-sync:{id}:{}:{k}", query.dry_run));
-    if let Some(key) = &store_key {
+    let message = SyncAccountRequest {
+        account_id: id.to_string(),
+        options: Some(query.options()),
+    };
+    let key = idempotency_key(&headers, &trace_id)?
+        .map(|k| format!("accounts-sync:{id}:{}:{k}", query.dry_run));
+    once_per_key(&gateway, &trace_id, key, async {
+        answer(
+            &trace_id,
+            gateway
+                .customers
+                .clone()
+                .sync_account(grpc_request(&gateway, &trace, message)),
+        )
+        .await
+    })
+    .await
+}
+
+/// Runs a sync once per idempotency key: a key seen before replays the stored answer (with
+/// `Idempotent-Replayed: true`) without calling the service; a new one stores the answer for
+/// `gateway.idempotency_ttl`. No key: just runs it. Errors are not stored (a retry runs again).
+pub(crate) async fn once_per_key(
+    gateway: &Gateway,
+    trace_id: &str,
+    key: Option<String>,
+    sync: impl std::future::Future<Output = Result<SyncResult, ApiError>>,
+) -> Result<Response, ApiError> {
+    if let Some(key) = &key {
         if let Some(stored) = gateway
             .store
             .idempotency_get(key)
             .await
-            .map_err(|e| store_error(e, &trace_id))?
+            .map_err(|e| store_error(e, trace_id))?
         {
             let status = serde_json::from_slice::<SyncResultJson>(&stored)
                 .map_or(StatusCode::OK, |r| status_of(&r));
@@ -180,27 +209,15 @@ pub async fn sync_account(
             return Ok(response);
         }
     }
-    let message = SyncAccountRequest {
-        account_id: id.to_string(),
-        options: Some(query.options()),
-    };
-    let result = answer(
-        &trace_id,
-        gateway
-            .customers
-            .clone()
-            .sync_account(grpc_request(&gateway, &trace, message)),
-    )
-    .await?;
-    let result = SyncResultJson::from(result);
+    let result = SyncResultJson::from(sync.await?);
     let status = status_of(&result);
     let body = serde_json::to_vec(&result).unwrap_or_default();
-    if let Some(key) = &store_key {
+    if let Some(key) = &key {
         gateway
             .store
             .idempotency_put(key, &body, gateway.settings.idempotency_ttl)
             .await
-            .map_err(|e| store_error(e, &trace_id))?;
+            .map_err(|e| store_error(e, trace_id))?;
     }
     Ok((
         status,
@@ -214,7 +231,9 @@ pub async fn sync_account(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetSuiteEvent {
-    /// NetSuite record type; `customer` for now.
+    /// NetSuite record type: `customer`; `inventoryItem`, `nonInventorySaleItem`,
+    /// `serviceSaleItem`, `kitItem`; `salesOrder`; `itemFulfillment` (REST names, or the
+    /// SuiteScript `record.Type` values such as `salesorder`, in any case).
     pub record_type: String,
     /// Internal id of the record (string or number).
     #[schema(value_type = String)]
@@ -257,16 +276,17 @@ pub async fn netsuite_event(
             &trace_id,
         ));
     }
-    if event.record_type != "customer" {
+    let Some(kind) = EventKind::of(&event.record_type) else {
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
             format!(
-                "record type '{}' is not synced (supported: customer)",
+                "record type '{}' is not synced (supported: customer, inventoryItem, \
+                 nonInventorySaleItem, serviceSaleItem, kitItem, salesOrder, itemFulfillment)",
                 shown(&event.record_type)
             ),
             &trace_id,
         ));
-    }
+    };
     let change = match event.event_type.as_str() {
         "create" => ChangeType::Create,
         "edit" | "xedit" => ChangeType::Edit,
@@ -282,21 +302,93 @@ pub async fn netsuite_event(
             ))
         }
     };
-    let message = SyncCustomerRequest {
-        customer_id: id,
-        options: Some(query.options()),
-        change: change as i32,
+    let options = Some(query.options());
+    let result = match kind {
+        EventKind::Customer => {
+            let message = SyncCustomerRequest {
+                customer_id: id,
+                options,
+                change: change as i32,
+            };
+            answer(
+                &trace_id,
+                gateway
+                    .customers
+                    .clone()
+                    .sync_customer(grpc_request(&gateway, &trace, message)),
+            )
+            .await?
+        }
+        EventKind::Item => {
+            let message = SyncItemRequest {
+                item_id: id,
+                change: change as i32,
+                options,
+            };
+            let mut client = CatalogSyncClient::new(gateway.catalog_channel.clone());
+            answer(
+                &trace_id,
+                client.sync_item(grpc_request(&gateway, &trace, message)),
+            )
+            .await?
+        }
+        EventKind::SalesOrder => {
+            let message = SyncSalesOrderRequest {
+                sales_order_id: id,
+                change: change as i32,
+                options,
+            };
+            answer(
+                &trace_id,
+                super::orders::client(&gateway)
+                    .sync_sales_order(grpc_request(&gateway, &trace, message)),
+            )
+            .await?
+        }
+        EventKind::Fulfillment => {
+            let message = SyncFulfillmentRequest {
+                fulfillment_id: id,
+                change: change as i32,
+                options,
+            };
+            answer(
+                &trace_id,
+                super::orders::client(&gateway)
+                    .sync_fulfillment(grpc_request(&gateway, &trace, message)),
+            )
+            .await?
+        }
     };
-    let result = answer(
-        &trace_id,
-        gateway
-            .customers
-            .clone()
-            .sync_customer(grpc_request(&gateway, &trace, message)),
-    )
-    .await?;
     let result = SyncResultJson::from(result);
     Ok((status_of(&result), Json(result)))
+}
+
+/// Which flow a NetSuite event goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EventKind {
+    Customer,
+    Item,
+    SalesOrder,
+    Fulfillment,
+}
+
+impl EventKind {
+    /// By record type: the REST record name (`salesOrder`) or the SuiteScript `record.Type` value
+    /// a User Event script sees (`salesorder`), in any case.
+    fn of(record_type: &str) -> Option<Self> {
+        Some(match record_type.to_ascii_lowercase().as_str() {
+            "customer" => Self::Customer,
+            "inventoryitem"
+            | "noninventorysaleitem"
+            | "noninventoryitem"
+            | "servicesaleitem"
+            | "serviceitem"
+            | "kititem" => Self::Item,
+            "salesorder" => Self::SalesOrder,
+            "itemfulfillment" => Self::Fulfillment,
+            _ => return None,
+        })
+    }
 }
 
 /// The `Idempotency-Key` header, when present: 1 to 255 visible ASCII characters.

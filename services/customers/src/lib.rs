@@ -16,7 +16,7 @@ use isthmus_engine::customers::jobs::BackfillJob;
 use isthmus_engine::customers::{is_netsuite_id, CustomerChange, CustomerFlows};
 use isthmus_engine::governance::SalesforceAllocation;
 use isthmus_engine::work::{Dispatcher, SyncJob};
-use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
+use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::customers::v1::customer_sync_server::{CustomerSync, CustomerSyncServer};
 use isthmus_proto::customers::v1::{
     get_link_request, Backfill, ChangeType, Conflict, GetBackfillRequest, GetConflictRequest,
@@ -27,7 +27,6 @@ use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
 use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::{ErrorCode, FILE_DESCRIPTOR_SET};
 use isthmus_salesforce::id::SalesforceId;
-use isthmus_store::Lane;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
@@ -40,11 +39,6 @@ pub struct CustomerSyncService {
     allocation: SalesforceAllocation,
     log: SyncLog,
     backfill_concurrency: usize,
-}
-
-/// How a sync request asks to be delivered.
-fn is_async(options: Option<&SyncOptions>) -> bool {
-    options.is_some_and(|o| o.delivery == Delivery::Async as i32)
 }
 
 impl CustomerSyncService {
@@ -62,26 +56,6 @@ impl CustomerSyncService {
             log,
             backfill_concurrency,
         }
-    }
-
-    /// A dry run inline; otherwise queued at once (async) or run inline up to the wait.
-    async fn deliver(
-        &self,
-        job: SyncJob,
-        options: Option<&SyncOptions>,
-        dry_run: impl std::future::Future<Output = isthmus_engine::Result<SyncResult>>,
-        trace_id: &str,
-    ) -> Result<SyncResult, Status> {
-        if options.is_some_and(|o| o.dry_run) {
-            return Ok(dry_run.await?);
-        }
-        if is_async(options) {
-            return Ok(self
-                .dispatcher
-                .submit(Lane::Interactive, job, trace_id)
-                .await?);
-        }
-        Ok(self.dispatcher.run_or_queue(job, trace_id).await?)
     }
 }
 
@@ -141,6 +115,7 @@ impl CustomerSync for CustomerSyncService {
         };
         let dry_run = self.flows.sync_account(&id, true, &trace_id);
         let result = self
+            .dispatcher
             .deliver(job, request.options.as_ref(), dry_run, &trace_id)
             .await?;
         Ok(Response::new(result))
@@ -179,6 +154,7 @@ impl CustomerSync for CustomerSyncService {
             .flows
             .sync_customer(&request.customer_id, change, true, &trace_id);
         let result = self
+            .dispatcher
             .deliver(job, request.options.as_ref(), dry_run, &trace_id)
             .await?;
         Ok(Response::new(result))

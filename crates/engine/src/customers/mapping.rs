@@ -252,10 +252,19 @@ pub fn customer_body(config: &CustomersConfig, doc: &CustomerDoc) -> Record {
     body
 }
 
-fn ns_address_item(a: &Address, billing: bool, shipping: bool) -> Value {
+/// An address as NetSuite's address subrecord (`addr1`, `addr2`, `city`, `state`, `zip`,
+/// `country`): a customer's address book line, a transaction's billing or shipping address.
+pub fn ns_address(a: &Address) -> Value {
     let mut lines = a.street.as_deref().unwrap_or("").splitn(2, '\n');
     let addr1 = clean(lines.next());
     let addr2 = clean(lines.next()).map(|s| s.replace('\n', ", "));
+    json!({
+        "addr1": opt(&addr1), "addr2": opt(&addr2), "city": opt(&a.city),
+        "state": opt(&a.state), "zip": opt(&a.postal_code), "country": opt(&a.country),
+    })
+}
+
+fn ns_address_item(a: &Address, billing: bool, shipping: bool) -> Value {
     let label = match (billing, shipping) {
         (true, true) => "Billing & Shipping",
         (true, false) => "Billing",
@@ -265,10 +274,7 @@ fn ns_address_item(a: &Address, billing: bool, shipping: bool) -> Value {
         "defaultBilling": billing,
         "defaultShipping": shipping,
         "label": label,
-        "addressBookAddress": {
-            "addr1": opt(&addr1), "addr2": opt(&addr2), "city": opt(&a.city),
-            "state": opt(&a.state), "zip": opt(&a.postal_code), "country": opt(&a.country),
-        },
+        "addressBookAddress": ns_address(a),
     })
 }
 

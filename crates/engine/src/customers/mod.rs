@@ -111,6 +111,36 @@ impl CustomerFlows {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::work::JobRunner for CustomerFlows {
+    async fn run(&self, job: &crate::work::SyncJob, trace_id: &str) -> Result<SyncResult> {
+        use crate::work::SyncJob;
+        match job {
+            SyncJob::Account { account_id } => {
+                let id = isthmus_salesforce::id::SalesforceId::parse(account_id).map_err(|e| {
+                    crate::error::EngineError::InvalidArgument(format!(
+                        "account id {account_id:?}: {e}"
+                    ))
+                })?;
+                self.sync_account(&id, false, trace_id).await
+            }
+            SyncJob::Customer {
+                customer_id,
+                delete,
+            } => {
+                let change = if *delete {
+                    CustomerChange::Delete
+                } else {
+                    CustomerChange::Upsert
+                };
+                self.sync_customer(customer_id, change, false, trace_id)
+                    .await
+            }
+            other => Err(crate::work::foreign_job("customers", other)),
+        }
+    }
+}
+
 /// A result with the fields every outcome carries.
 fn result(flow: &str, outcome: Outcome, dry_run: bool, trace_id: &str) -> SyncResult {
     SyncResult {

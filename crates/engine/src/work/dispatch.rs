@@ -15,44 +15,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use isthmus_proto::common::v1::{Outcome, SyncResult};
-use isthmus_salesforce::id::SalesforceId;
+use isthmus_proto::common::v1::{Delivery, Outcome, SyncOptions, SyncResult};
 use isthmus_store::{Lane, NewJob, Store};
 
 use super::record::{JobRecord, JobState, SyncJob};
 use super::worker::RetryPolicy;
+use super::JobRunner;
 use crate::audit::SyncLog;
-use crate::customers::{CustomerChange, CustomerFlows};
 use crate::error::{EngineError, Result};
-
-/// Runs one sync job's work through the flows (shared by the inline path and the worker).
-pub async fn run_sync(flows: &CustomerFlows, job: &SyncJob, trace_id: &str) -> Result<SyncResult> {
-    match job {
-        SyncJob::Account { account_id } => {
-            let id = SalesforceId::parse(account_id).map_err(|e| {
-                EngineError::InvalidArgument(format!("account id {account_id:?}: {e}"))
-            })?;
-            flows.sync_account(&id, false, trace_id).await
-        }
-        SyncJob::Customer {
-            customer_id,
-            delete,
-        } => {
-            let change = if *delete {
-                CustomerChange::Delete
-            } else {
-                CustomerChange::Upsert
-            };
-            flows
-                .sync_customer(customer_id, change, false, trace_id)
-                .await
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct Dispatcher {
-    flows: CustomerFlows,
+    runner: Arc<dyn JobRunner>,
     log: SyncLog,
     store: Arc<dyn Store>,
     policy: RetryPolicy,
@@ -62,8 +36,10 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// `store` is the service's queue view (`Store::with_queue`).
     pub fn new(
-        flows: CustomerFlows,
+        runner: Arc<dyn JobRunner>,
+        store: Arc<dyn Store>,
         log: SyncLog,
         policy: RetryPolicy,
         sync_wait: Duration,
@@ -71,14 +47,32 @@ impl Dispatcher {
         safety_delay: Duration,
     ) -> Self {
         Self {
-            store: flows.store().clone(),
-            flows,
+            store,
+            runner,
             log,
             policy,
             sync_wait,
             job_ttl,
             safety_delay,
         }
+    }
+
+    /// How every sync RPC answers: a dry run inline (it writes nothing, so it never queues);
+    /// `Delivery::Async` queued at once; otherwise [`Dispatcher::run_or_queue`].
+    pub async fn deliver(
+        &self,
+        job: SyncJob,
+        options: Option<&SyncOptions>,
+        dry_run: impl std::future::Future<Output = Result<SyncResult>>,
+        trace_id: &str,
+    ) -> Result<SyncResult> {
+        if options.is_some_and(|o| o.dry_run) {
+            return dry_run.await;
+        }
+        if options.is_some_and(|o| o.delivery == Delivery::Async as i32) {
+            return self.submit(Lane::Interactive, job, trace_id).await;
+        }
+        self.run_or_queue(job, trace_id).await
     }
 
     /// Queues `job` on `lane` now and answers `QUEUED` with its id.
@@ -94,11 +88,11 @@ impl Dispatcher {
     pub async fn run_or_queue(&self, job: SyncJob, trace_id: &str) -> Result<SyncResult> {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<SyncResult>>();
         let inline = {
-            let (flows, log) = (self.flows.clone(), self.log.clone());
+            let (runner, log) = (self.runner.clone(), self.log.clone());
             let job = job.clone();
             let trace_id = trace_id.to_string();
             tokio::spawn(async move {
-                let outcome = run_sync(&flows, &job, &trace_id).await;
+                let outcome = runner.run(&job, &trace_id).await;
                 if let Ok(result) = &outcome {
                     log.finished(result).await;
                 }
@@ -186,10 +180,7 @@ impl Dispatcher {
 
 /// The answer for a job that has not finished: `QUEUED` with the job id.
 fn queued(record: &JobRecord, job: &SyncJob) -> SyncResult {
-    let (salesforce_id, netsuite_id) = match job {
-        SyncJob::Account { account_id } => (account_id.clone(), String::new()),
-        SyncJob::Customer { customer_id, .. } => (String::new(), customer_id.clone()),
-    };
+    let (salesforce_id, netsuite_id) = job.ids();
     SyncResult {
         outcome: Outcome::Queued as i32,
         flow: record.kind.clone(),

@@ -17,9 +17,31 @@ mod dispatch;
 mod record;
 mod worker;
 
-pub use dispatch::{run_sync, Dispatcher};
+pub use dispatch::Dispatcher;
 
 pub use record::{
     is_job_id, JobRecord, JobState, SyncJob, JOB_KIND_SYNC_ACCOUNT, JOB_KIND_SYNC_CUSTOMER,
+    JOB_KIND_SYNC_FULFILLMENT, JOB_KIND_SYNC_ITEM, JOB_KIND_SYNC_OPPORTUNITY,
+    JOB_KIND_SYNC_SALES_ORDER,
 };
 pub use worker::{RetryPolicy, Worker};
+
+use isthmus_proto::common::v1::SyncResult;
+
+use crate::error::{EngineError, Result};
+
+/// What runs a service's sync jobs: the inline path and the worker both call it. A service runs
+/// only its own job kinds; any other kind is a permanent error (it cannot be in its queue unless
+/// something is badly wrong).
+#[async_trait::async_trait]
+pub trait JobRunner: Send + Sync + 'static {
+    async fn run(&self, job: &SyncJob, trace_id: &str) -> Result<SyncResult>;
+}
+
+/// The error for a job kind a service does not run.
+pub fn foreign_job(service: &str, job: &SyncJob) -> EngineError {
+    EngineError::InvalidArgument(format!(
+        "the {service} service does not run {} jobs",
+        job.kind()
+    ))
+}

@@ -10,8 +10,12 @@ use crate::error::Result;
 
 pub const JOB_KIND_SYNC_ACCOUNT: &str = "customers.sync_account";
 pub const JOB_KIND_SYNC_CUSTOMER: &str = "customers.sync_customer";
+pub const JOB_KIND_SYNC_ITEM: &str = "catalog.sync_item";
+pub const JOB_KIND_SYNC_OPPORTUNITY: &str = "orders.sync_opportunity";
+pub const JOB_KIND_SYNC_SALES_ORDER: &str = "orders.sync_sales_order";
+pub const JOB_KIND_SYNC_FULFILLMENT: &str = "orders.sync_fulfillment";
 
-/// The payload of a sync job.
+/// The payload of a sync job. Each service's queue holds only its own kinds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SyncJob {
@@ -19,6 +23,20 @@ pub enum SyncJob {
     Account { account_id: String },
     /// NetSuite customer → Salesforce Account; `delete` for a deleted customer.
     Customer { customer_id: String, delete: bool },
+    /// NetSuite item → Product2 and price book entries; `delete` deactivates the product.
+    Item { item_id: String, delete: bool },
+    /// Won Opportunity (18-character id) → NetSuite sales order.
+    Opportunity { opportunity_id: String },
+    /// NetSuite sales order status → Opportunity.
+    SalesOrder {
+        sales_order_id: String,
+        delete: bool,
+    },
+    /// NetSuite item fulfilment → NetSuite_Fulfillment__c and the Opportunity.
+    Fulfillment {
+        fulfillment_id: String,
+        delete: bool,
+    },
 }
 
 impl SyncJob {
@@ -26,6 +44,29 @@ impl SyncJob {
         match self {
             Self::Account { .. } => JOB_KIND_SYNC_ACCOUNT,
             Self::Customer { .. } => JOB_KIND_SYNC_CUSTOMER,
+            Self::Item { .. } => JOB_KIND_SYNC_ITEM,
+            Self::Opportunity { .. } => JOB_KIND_SYNC_OPPORTUNITY,
+            Self::SalesOrder { .. } => JOB_KIND_SYNC_SALES_ORDER,
+            Self::Fulfillment { .. } => JOB_KIND_SYNC_FULFILLMENT,
+        }
+    }
+
+    /// The (Salesforce id, NetSuite id) the job names, one of them empty.
+    pub fn ids(&self) -> (String, String) {
+        match self {
+            Self::Account { account_id: id } | Self::Opportunity { opportunity_id: id } => {
+                (id.clone(), String::new())
+            }
+            Self::Customer {
+                customer_id: id, ..
+            }
+            | Self::Item { item_id: id, .. }
+            | Self::SalesOrder {
+                sales_order_id: id, ..
+            }
+            | Self::Fulfillment {
+                fulfillment_id: id, ..
+            } => (String::new(), id.clone()),
         }
     }
 }

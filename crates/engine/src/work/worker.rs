@@ -10,8 +10,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::record::{JobRecord, JobState, SyncJob};
+use super::JobRunner;
 use crate::audit::SyncLog;
-use crate::customers::CustomerFlows;
 use crate::error::{EngineError, Result};
 
 /// How often and how long to retry, by error class.
@@ -53,7 +53,7 @@ impl RetryPolicy {
 
 /// Runs jobs from the queue until told to stop.
 pub struct Worker {
-    flows: CustomerFlows,
+    runner: Arc<dyn JobRunner>,
     log: SyncLog,
     store: Arc<dyn Store>,
     policy: RetryPolicy,
@@ -64,8 +64,11 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// `store` is the service's queue view (`Store::with_queue`): the worker takes only the
+    /// service's own jobs.
     pub fn new(
-        flows: CustomerFlows,
+        runner: Arc<dyn JobRunner>,
+        store: Arc<dyn Store>,
         log: SyncLog,
         policy: RetryPolicy,
         concurrency: usize,
@@ -74,8 +77,8 @@ impl Worker {
     ) -> Self {
         let consumer = format!("worker-{}", uuid::Uuid::new_v4().simple());
         Self {
-            store: flows.store().clone(),
-            flows,
+            store,
+            runner,
             log,
             policy,
             consumer,
@@ -212,7 +215,7 @@ impl Worker {
     async fn run_job(&self, job: &QueuedJob) -> Result<isthmus_proto::common::v1::SyncResult> {
         let payload: SyncJob = serde_json::from_slice(&job.payload)
             .map_err(|e| EngineError::InvalidArgument(format!("malformed job payload: {e}")))?;
-        super::dispatch::run_sync(&self.flows, &payload, &job.trace_id).await
+        self.runner.run(&payload, &job.trace_id).await
     }
 }
 

@@ -41,16 +41,19 @@ pub fn account_format(stored: &str) -> String {
     }
 }
 
-/// Registers `TO_DATE(text, format)` and `TO_CHAR(value[, format])`.
+/// Registers `TO_DATE(text, format)`, `TO_TIMESTAMP(text, format)` and `TO_CHAR(value[, format])`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
-    conn.create_scalar_function("TO_DATE", 2, flags, |ctx| {
-        let (Some(text), Some(format)) = (text_arg(ctx, 0)?, text_arg(ctx, 1)?) else {
-            return Ok(SqlValue::Null);
-        };
-        let at = to_date(&text, &format).map_err(user_error)?;
-        Ok(SqlValue::Text(stored_form(at)))
-    })?;
+    // Oracle's TO_TIMESTAMP reads the same format models; both answer the stored form.
+    for name in ["TO_DATE", "TO_TIMESTAMP"] {
+        conn.create_scalar_function(name, 2, flags, |ctx| {
+            let (Some(text), Some(format)) = (text_arg(ctx, 0)?, text_arg(ctx, 1)?) else {
+                return Ok(SqlValue::Null);
+            };
+            let at = to_date(&text, &format).map_err(user_error)?;
+            Ok(SqlValue::Text(stored_form(at)))
+        })?;
+    }
     conn.create_scalar_function("TO_CHAR", 1, flags, |ctx| {
         Ok(text_arg(ctx, 0)?.map_or(SqlValue::Null, SqlValue::Text))
     })?;
@@ -287,6 +290,10 @@ mod tests {
             (
                 "SELECT TO_DATE('2027-01-31 00:00:00', 'YYYY-MM-DD HH24:MI:SS')",
                 "2027-01-31",
+            ),
+            (
+                "SELECT TO_TIMESTAMP('2027-01-31 14:05:09', 'YYYY-MM-DD HH24:MI:SS')",
+                "2027-01-31T14:05:09Z",
             ),
         ] {
             assert_eq!(one(&conn, sql).unwrap().as_deref(), Some(stored), "{sql}");

@@ -1,0 +1,274 @@
+//! The Salesforce side of the catalog as it stands: the price books the prices go to, and the
+//! products of a batch of items with their price book entries (one SOQL query each).
+
+use std::collections::BTreeMap;
+
+use isthmus_salesforce::soql;
+use serde_json::Value;
+
+use super::item::Record;
+use super::CatalogFlows;
+use crate::config::CatalogConfig;
+use crate::error::{EngineError, Result};
+
+/// A Salesforce price book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceBook {
+    pub id: String,
+    pub name: String,
+    pub standard: bool,
+}
+
+/// Where each price level's prices go: the standard level to the standard price book, each
+/// level of `catalog.price_books` to the book of that name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceBooks {
+    pub standard: PriceBook,
+    /// Price level id → its book (configured levels whose book exists).
+    by_level: BTreeMap<String, PriceBook>,
+    standard_level: String,
+    /// Configured books Salesforce does not have: (level, name).
+    pub missing: Vec<(String, String)>,
+}
+
+impl PriceBooks {
+    /// From `Pricebook2` rows (`Id, Name, IsStandard, IsActive`). When several books carry a
+    /// configured name, the active one with the lowest id wins.
+    pub fn from_rows(config: &CatalogConfig, rows: &[Record]) -> Result<Self> {
+        let book = |row: &Record| PriceBook {
+            id: str_field(row, "Id"),
+            name: str_field(row, "Name"),
+            standard: row.get("IsStandard").and_then(Value::as_bool) == Some(true),
+        };
+        let mut rows: Vec<&Record> = rows.iter().collect();
+        rows.sort_by_key(|r| {
+            (
+                r.get("IsActive").and_then(Value::as_bool) != Some(true),
+                str_field(r, "Id"),
+            )
+        });
+        let standard = rows
+            .iter()
+            .map(|r| book(r))
+            .find(|b| b.standard)
+            .ok_or_else(|| {
+                EngineError::Unprocessable("Salesforce has no standard price book".into())
+            })?;
+        let mut by_level = BTreeMap::new();
+        let mut missing = Vec::new();
+        for (level, name) in &config.price_books {
+            match rows.iter().map(|r| book(r)).find(|b| &b.name == name) {
+                Some(found) => {
+                    by_level.insert(level.clone(), found);
+                }
+                None => missing.push((level.clone(), name.clone())),
+            }
+        }
+        Ok(Self {
+            standard,
+            by_level,
+            standard_level: config.standard_price_level.clone(),
+            missing,
+        })
+    }
+
+    /// The book a price level's prices go to; `None` for a configured book that is missing.
+    pub fn for_level(&self, level: &str) -> Option<&PriceBook> {
+        if level == self.standard_level {
+            Some(&self.standard)
+        } else {
+            self.by_level.get(level)
+        }
+    }
+
+    /// Whether `book_id` is a book the catalog writes to.
+    pub fn manages(&self, book_id: &str) -> bool {
+        self.standard.id == book_id || self.by_level.values().any(|b| b.id == book_id)
+    }
+
+    /// A book's name by id, when managed.
+    pub fn name_of(&self, book_id: &str) -> Option<&str> {
+        std::iter::once(&self.standard)
+            .chain(self.by_level.values())
+            .find(|b| b.id == book_id)
+            .map(|b| b.name.as_str())
+    }
+}
+
+/// A PricebookEntry as Salesforce holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExistingEntry {
+    pub id: String,
+    pub book_id: String,
+    pub currency: String,
+    pub price: f64,
+    pub active: bool,
+}
+
+/// A Product2 with its entries, as Salesforce holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExistingProduct {
+    pub id: String,
+    /// The Product2 fields the catalog writes, as read.
+    pub fields: Record,
+    pub entries: Vec<ExistingEntry>,
+}
+
+impl ExistingProduct {
+    pub fn active(&self) -> bool {
+        self.fields.get("IsActive").and_then(Value::as_bool) == Some(true)
+    }
+
+    /// From a Product2 row with its `PricebookEntries` child rows.
+    pub fn from_row(row: &Record) -> Self {
+        let entries = row
+            .get("PricebookEntries")
+            .and_then(|c| c.get("records"))
+            .and_then(Value::as_array)
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(Value::as_object)
+                    .map(|e| ExistingEntry {
+                        id: str_field(e, "Id"),
+                        book_id: str_field(e, "Pricebook2Id"),
+                        currency: str_field(e, "CurrencyIsoCode"),
+                        price: e.get("UnitPrice").and_then(Value::as_f64).unwrap_or(0.0),
+                        active: e.get("IsActive").and_then(Value::as_bool) == Some(true),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let fields = PRODUCT_FIELDS
+            .iter()
+            .map(|f| (f.to_string(), row.get(*f).cloned().unwrap_or(Value::Null)))
+            .collect();
+        Self {
+            id: str_field(row, "Id"),
+            fields,
+            entries,
+        }
+    }
+}
+
+/// The Product2 fields the catalog writes (besides `NetSuite_Id__c`).
+pub const PRODUCT_FIELDS: [&str; 5] = ["Name", "ProductCode", "Description", "IsActive", "Family"];
+
+fn str_field(row: &Record, name: &str) -> String {
+    row.get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+impl CatalogFlows {
+    /// The price books, read once and kept; `refresh` reads them again (each run does, and a
+    /// single sync does while a configured book was missing).
+    pub(super) async fn price_books(&self, refresh: bool) -> Result<PriceBooks> {
+        let mut cached = self.books.lock().await;
+        if let Some(books) = cached.as_ref().filter(|b| !refresh && b.missing.is_empty()) {
+            return Ok(books.clone());
+        }
+        let mut condition = "IsStandard = true".to_string();
+        let names: Vec<String> = self
+            .config
+            .price_books
+            .values()
+            .map(|n| soql::literal(n))
+            .collect();
+        if !names.is_empty() {
+            condition = format!("{condition} OR Name IN ({})", names.join(", "));
+        }
+        let q = format!("SELECT Id, Name, IsStandard, IsActive FROM Pricebook2 WHERE {condition}");
+        let rows = self.salesforce.query(&q).await?;
+        let books = PriceBooks::from_rows(&self.config, &rows)?;
+        *cached = Some(books.clone());
+        Ok(books)
+    }
+
+    /// The products carrying these item ids in `NetSuite_Id__c`, with their price book entries
+    /// (one query with a child subquery), by item id.
+    pub(super) async fn read_products(
+        &self,
+        item_ids: &[String],
+    ) -> Result<BTreeMap<String, ExistingProduct>> {
+        if item_ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let ids: Vec<String> = item_ids.iter().map(|id| soql::literal(id)).collect();
+        let q = format!(
+            "SELECT Id, NetSuite_Id__c, {}, (SELECT Id, Pricebook2Id, CurrencyIsoCode, UnitPrice, IsActive FROM PricebookEntries) \
+             FROM Product2 WHERE NetSuite_Id__c IN ({}) ORDER BY Id",
+            PRODUCT_FIELDS.join(", "),
+            ids.join(", ")
+        );
+        let mut products = BTreeMap::new();
+        for row in self.salesforce.query(&q).await? {
+            let item = str_field(&row, "NetSuite_Id__c");
+            // NetSuite_Id__c is unique: at most one product per item.
+            products
+                .entry(item)
+                .or_insert_with(|| ExistingProduct::from_row(&row));
+        }
+        Ok(products)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rows(value: Value) -> Vec<Record> {
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_object().cloned().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn levels_map_to_the_standard_book_and_to_books_by_name() {
+        let mut config = crate::Config::load_from(None, Vec::new()).unwrap().catalog;
+        config.price_books.insert("2".into(), "Partner".into());
+        config.price_books.insert("3".into(), "Nowhere".into());
+        let books = PriceBooks::from_rows(
+            &config,
+            &rows(json!([
+                { "Id": "01s2", "Name": "Partner", "IsStandard": false, "IsActive": false },
+                { "Id": "01s1", "Name": "Standard Price Book", "IsStandard": true, "IsActive": true },
+                { "Id": "01s3", "Name": "Partner", "IsStandard": false, "IsActive": true },
+            ])),
+        )
+        .unwrap();
+        assert_eq!(books.for_level("1").unwrap().id, "01s1");
+        assert_eq!(books.for_level("2").unwrap().id, "01s3", "the active one");
+        assert!(books.for_level("3").is_none());
+        assert_eq!(books.missing, vec![("3".into(), "Nowhere".into())]);
+        assert!(books.manages("01s3") && !books.manages("01s2"));
+        assert!(PriceBooks::from_rows(&config, &[]).is_err());
+    }
+
+    #[test]
+    fn a_product_row_reads_with_its_entries() {
+        let row = rows(json!([{
+            "Id": "01tA", "Name": "Widget", "IsActive": true, "NetSuite_Id__c": "7",
+            "PricebookEntries": { "done": true, "totalSize": 1, "records": [
+                { "Id": "01uA", "Pricebook2Id": "01s1", "CurrencyIsoCode": "EUR", "UnitPrice": 23.5, "IsActive": true }
+            ]}
+        }]));
+        let product = ExistingProduct::from_row(&row[0]);
+        assert!(product.active());
+        assert_eq!(product.fields.get("Description"), Some(&Value::Null));
+        assert_eq!(
+            product.entries,
+            vec![ExistingEntry {
+                id: "01uA".into(),
+                book_id: "01s1".into(),
+                currency: "EUR".into(),
+                price: 23.5,
+                active: true
+            }]
+        );
+    }
+}

@@ -1,0 +1,383 @@
+//! Catalog runs: every item (full) or the items modified since the last run (delta), in
+//! batches of `catalog.batch_size`.
+//!
+//! Per batch: one SuiteQL query for the prices, one Redis round trip for the links (echo
+//! suppression: an unchanged item costs nothing more), then for the items that changed one SOQL
+//! query for their products and entries and at most four sObject Collections calls (see
+//! [`write`](super::write)). Batch work yields to people: before each Salesforce call it waits
+//! while the daily API allocation is past the batch share.
+//!
+//! A full run that read every item ends with a sweep: active products whose `NetSuite_Id__c`
+//! names an item the run did not see (deleted, or of a type no longer synced) are deactivated.
+//!
+//! The delta cursor is a status value: the start time of the last run that read everything
+//! (no `limit` cut it short) without a failed item. A delta reads items modified since the
+//! cursor minus `catalog.delta_overlap_s`; with no cursor yet, it reads every item (and does not
+//! sweep). An item that failed keeps the cursor where it was, so the next delta retries it.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::books::PriceBooks;
+use super::item::{column, Record};
+use super::plan::Target;
+use super::source::{last_id, ItemWindow};
+use super::sync::{lock_resource, ItemSynced, Prepared};
+use super::{is_netsuite_id, now_ms, CatalogFlows, LINK_KIND};
+use crate::audit::SyncLog;
+use crate::error::Result;
+use crate::governance::SalesforceAllocation;
+
+/// Status name of the delta cursor (ms since the epoch, as JSON).
+pub const CURSOR_STATUS: &str = "catalog:delta-cursor";
+/// How long the cursor is kept without a run (a delta after that reads everything).
+const CURSOR_TTL: Duration = Duration::from_secs(400 * 86_400);
+/// Rows NetSuite serves of one SuiteQL query: past it, the next window starts by id.
+const SUITEQL_WINDOW: usize = 100_000;
+/// Failures a run's report keeps (the count goes on).
+const MAX_FAILURES: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    Full,
+    Delta,
+}
+
+impl RunMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Delta => "delta",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    pub mode: RunMode,
+    /// Stop after this many items.
+    pub limit: Option<usize>,
+}
+
+/// Running totals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunProgress {
+    /// Items the run will read (known after the first query).
+    pub total: u64,
+    pub seen: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Products deactivated because their item is inactive or gone.
+    pub deactivated: u64,
+    pub failed: u64,
+    /// PricebookEntry records created or updated.
+    pub prices_written: u64,
+}
+
+impl RunProgress {
+    fn count(&mut self, synced: &ItemSynced) {
+        use isthmus_proto::common::v1::Outcome;
+        self.prices_written += synced.prices_written;
+        let outcome = Outcome::try_from(synced.result.outcome).unwrap_or(Outcome::Unchanged);
+        let counter = match outcome {
+            Outcome::Failed => &mut self.failed,
+            _ if synced.deactivated => &mut self.deactivated,
+            Outcome::Created => &mut self.created,
+            Outcome::Updated => &mut self.updated,
+            _ => &mut self.unchanged,
+        };
+        *counter += 1;
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    pub mode: RunMode,
+    pub progress: RunProgress,
+    /// Items that failed, with the reason.
+    pub failures: Vec<(String, String)>,
+    /// Whether the delta cursor moved to this run's start.
+    pub cursor_saved: bool,
+    pub elapsed_ms: u64,
+}
+
+/// The run's state as it goes.
+struct Tally<'a> {
+    progress: RunProgress,
+    failures: Vec<(String, String)>,
+    on_progress: &'a (dyn Fn(&RunProgress) + Send + Sync),
+}
+
+impl Tally<'_> {
+    fn fail(&mut self, item: &str, reason: String) {
+        self.progress.failed += 1;
+        self.note(item, reason);
+    }
+
+    fn note(&mut self, item: &str, reason: String) {
+        if self.failures.len() < MAX_FAILURES {
+            self.failures.push((item.to_string(), reason));
+        }
+    }
+}
+
+impl CatalogFlows {
+    /// Runs the catalog in this task; `on_progress` is called after every batch. Callers that
+    /// must be alone (every run) hold the run lock: see [`CatalogFlows::run_catalog_exclusive`].
+    pub async fn run_catalog(
+        &self,
+        options: RunOptions,
+        allocation: &SalesforceAllocation,
+        log: &SyncLog,
+        on_progress: &(dyn Fn(&RunProgress) + Send + Sync),
+    ) -> Result<RunReport> {
+        let clock = Instant::now();
+        let started_at_ms = now_ms();
+        let since = match options.mode {
+            RunMode::Full => None,
+            RunMode::Delta => self.delta_since().await?,
+        };
+        allocation.wait_for_batch(&self.salesforce).await?;
+        let books = self.price_books(true).await?;
+        let trace = isthmus_proto::trace::TraceContext::new_root();
+        let mut tally = Tally {
+            progress: RunProgress::default(),
+            failures: Vec::new(),
+            on_progress,
+        };
+        let mut seen = HashSet::new();
+        let mut window = ItemWindow { after: 0, since };
+        let mut left = options.limit.unwrap_or(usize::MAX);
+        let mut truncated = false;
+        loop {
+            let rows = self.read_items(&window).await?;
+            let more = rows.len() >= SUITEQL_WINDOW;
+            if window.after == 0 {
+                tally.progress.total = (rows.len().min(left)) as u64;
+                (tally.on_progress)(&tally.progress);
+            }
+            let next = last_id(&rows);
+            for batch in rows.chunks(self.config.batch_size.max(1)) {
+                if left == 0 {
+                    truncated = true;
+                    break;
+                }
+                if batch.len() > left {
+                    truncated = true; // items after the limit stay unread
+                }
+                let batch = &batch[..batch.len().min(left)];
+                left -= batch.len();
+                seen.extend(batch.iter().filter_map(|r| column(r, "id")));
+                self.run_batch(batch, &books, allocation, log, &trace.trace_id, &mut tally)
+                    .await?;
+            }
+            match next {
+                Some(last) if more && !truncated => window.after = last,
+                _ => break,
+            }
+        }
+        if options.mode == RunMode::Full && !truncated {
+            self.sweep(&seen, &books, allocation, log, &trace.trace_id, &mut tally)
+                .await?;
+        }
+        let cursor_saved = !truncated && tally.progress.failed == 0;
+        if cursor_saved {
+            let value = serde_json::to_vec(&started_at_ms).unwrap_or_default();
+            self.store
+                .put_status(CURSOR_STATUS, &value, CURSOR_TTL)
+                .await?;
+        }
+        allocation.publish(&self.salesforce).await?;
+        Ok(RunReport {
+            mode: options.mode,
+            progress: tally.progress,
+            failures: tally.failures,
+            cursor_saved,
+            elapsed_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// The instant a delta reads from: the cursor minus the overlap; `None` without a cursor.
+    async fn delta_since(&self) -> Result<Option<chrono::DateTime<Utc>>> {
+        let Some(bytes) = self.store.status(CURSOR_STATUS).await? else {
+            return Ok(None);
+        };
+        let Ok(cursor_ms) = serde_json::from_slice::<i64>(&bytes) else {
+            tracing::warn!("the catalog delta cursor is unreadable: reading every item");
+            return Ok(None);
+        };
+        let overlap_ms =
+            i64::try_from(self.config.delta_overlap_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+        Ok(Utc
+            .timestamp_millis_opt(cursor_ms.saturating_sub(overlap_ms))
+            .single())
+    }
+
+    /// One batch of item rows: prices and links in one call each, then the changed items.
+    async fn run_batch(
+        &self,
+        rows: &[Record],
+        books: &PriceBooks,
+        allocation: &SalesforceAllocation,
+        log: &SyncLog,
+        trace_id: &str,
+        tally: &mut Tally<'_>,
+    ) -> Result<()> {
+        let ids: Vec<String> = rows.iter().filter_map(|r| column(r, "id")).collect();
+        let prices = self.read_prices(&ids).await?;
+        let links = self.store.links_by_netsuite_many(LINK_KIND, &ids).await?;
+        let mapper = self.mapper();
+        let mut changed = Vec::new();
+        for (row, link) in rows.iter().zip(links) {
+            tally.progress.seen += 1;
+            let id = column(row, "id").unwrap_or_default();
+            match mapper.doc(row, &prices) {
+                Err(reason) => tally.fail(&id, reason),
+                Ok((doc, warnings)) => {
+                    let prepared = Prepared {
+                        target: Target::Item(doc),
+                        link,
+                        warnings,
+                    };
+                    if prepared.is_echo() {
+                        tally.progress.unchanged += 1;
+                    } else {
+                        changed.push(prepared);
+                    }
+                }
+            }
+        }
+        self.sync_locked(changed, books, allocation, log, trace_id, tally)
+            .await;
+        (tally.on_progress)(&tally.progress);
+        Ok(())
+    }
+
+    /// Deactivates the active products whose item the full run did not see.
+    async fn sweep(
+        &self,
+        seen: &HashSet<String>,
+        books: &PriceBooks,
+        allocation: &SalesforceAllocation,
+        log: &SyncLog,
+        trace_id: &str,
+        tally: &mut Tally<'_>,
+    ) -> Result<()> {
+        allocation.wait_for_batch(&self.salesforce).await?;
+        let q = "SELECT Id, NetSuite_Id__c FROM Product2 WHERE NetSuite_Id__c != null AND IsActive = true ORDER BY Id";
+        let gone: Vec<String> = self
+            .salesforce
+            .query(q)
+            .await?
+            .iter()
+            .filter_map(|p| p.get("NetSuite_Id__c").and_then(Value::as_str))
+            .filter(|id| is_netsuite_id(id) && !seen.contains(*id))
+            .map(str::to_string)
+            .collect();
+        for batch in gone.chunks(self.config.batch_size.max(1)) {
+            let links = self.store.links_by_netsuite_many(LINK_KIND, batch).await?;
+            let prepared = batch
+                .iter()
+                .zip(links)
+                .map(|(id, link)| Prepared {
+                    target: Target::Gone {
+                        item_id: id.clone(),
+                    },
+                    link,
+                    warnings: vec![format!(
+                        "NetSuite item {id} no longer exists as a synced item type: product deactivated"
+                    )],
+                })
+                .collect();
+            self.sync_locked(prepared, books, allocation, log, trace_id, tally)
+                .await;
+            (tally.on_progress)(&tally.progress);
+        }
+        Ok(())
+    }
+
+    /// Takes the locks of `items` without waiting (an item held elsewhere fails for this run),
+    /// renews them while the batch is written, settles the batch and releases them.
+    async fn sync_locked(
+        &self,
+        items: Vec<Prepared>,
+        books: &PriceBooks,
+        allocation: &SalesforceAllocation,
+        log: &SyncLog,
+        trace_id: &str,
+        tally: &mut Tally<'_>,
+    ) {
+        if items.is_empty() {
+            return;
+        }
+        let ttl = self.config.lock_ttl();
+        let acquired = join_all(items.iter().map(|p| {
+            let resource = lock_resource(p.target.item_id());
+            async move { self.store.acquire(&resource, ttl).await }
+        }))
+        .await;
+        let mut locked = Vec::new();
+        for (prepared, lease) in items.into_iter().zip(acquired) {
+            let id = prepared.target.item_id().to_string();
+            match lease {
+                Ok(Some(lease)) => locked.push((prepared, Some(lease))),
+                Ok(None) => tally.fail(&id, "another sync of the item holds its lock".into()),
+                Err(err) => tally.fail(&id, err.to_string()),
+            }
+        }
+        let leases: Vec<_> = locked.iter().filter_map(|(_, l)| l.clone()).collect();
+        let renewal = self.spawn_batch_renewal(leases.clone());
+        let ids: Vec<String> = locked
+            .iter()
+            .map(|(p, _)| p.target.item_id().to_string())
+            .collect();
+        let settled = self
+            .settle(locked, false, books, Some(allocation), trace_id)
+            .await;
+        renewal.abort();
+        join_all(leases.iter().map(|lease| self.store.release(lease))).await;
+        match settled {
+            Ok(results) => {
+                for synced in results {
+                    tally.progress.count(&synced);
+                    for warning in &synced.result.warnings {
+                        tracing::warn!(item = %synced.result.netsuite_id, "{warning}");
+                    }
+                    if let Some(err) = &synced.failure {
+                        tally.note(&synced.result.netsuite_id, err.to_string());
+                    }
+                    log.finished(&synced.result).await;
+                }
+            }
+            Err(err) => {
+                for id in ids {
+                    tally.fail(&id, err.to_string());
+                }
+            }
+        }
+    }
+
+    /// Renews every lease of a batch every third of the lock TTL until aborted.
+    fn spawn_batch_renewal(
+        &self,
+        leases: Vec<isthmus_store::Lease>,
+    ) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let ttl = self.config.lock_ttl();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ttl / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                join_all(leases.iter().map(|lease| store.renew(lease, ttl))).await;
+            }
+        })
+    }
+}

@@ -1,0 +1,236 @@
+//! Lead to cash: a won Opportunity becomes a NetSuite sales order, and what NetSuite does with
+//! the order flows back to the sales team.
+//!
+//! - [`to_sales_order`]: Opportunity (+ line items) → sales order, upserted by external id (the
+//!   Opportunity id). Every check (won, lines, products mapped through the catalog's ID map,
+//!   prices, currency, the order a renewal renews) runs before anything is written; then the
+//!   account's customer is ensured by calling the customers service over gRPC, the order is
+//!   written, the link recorded under the opportunity's fenced lock, and the order's id, number
+//!   and status written back to the Opportunity.
+//! - [`from_netsuite`]: a sales order's status and number → the Opportunity; an item fulfilment →
+//!   a `NetSuite_Fulfillment__c` record and the Opportunity's ship status, date and tracking.
+//! - [`renewals`]: sales orders whose term ends within the window raise a renewal Opportunity,
+//!   once (upserted by `NetSuite_Renewal_Of__c`, the order's id); a won renewal Opportunity
+//!   becomes a sales order linked to the order it renews.
+//!
+//! Echo suppression as in the customers flows: each side's content hash is kept on the link, and
+//! a repeated sync of an unchanged record writes nothing anywhere.
+
+mod from_netsuite;
+mod renewals;
+mod to_sales_order;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use isthmus_netsuite::NetSuiteClient;
+use isthmus_proto::common::v1::{Outcome, SyncResult};
+use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
+use isthmus_salesforce::id::SalesforceId;
+use isthmus_salesforce::SalesforceClient;
+use isthmus_store::{Link, Store};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tonic::transport::Channel;
+
+use crate::config::{CustomersConfig, OrdersConfig};
+use crate::error::{EngineError, Result};
+use crate::work::{foreign_job, JobRunner, SyncJob};
+
+/// ID-map kind of Opportunity ↔ sales order.
+pub const LINK_KIND: &str = "order";
+/// ID-map kind of `NetSuite_Fulfillment__c` ↔ item fulfilment.
+pub const FULFILLMENT_LINK_KIND: &str = "fulfillment";
+/// ID-map kind of renewal Opportunity ↔ the sales order it renews.
+pub const RENEWAL_LINK_KIND: &str = "renewal";
+
+pub const FLOW_OPPORTUNITY_TO_ORDER: &str = "orders.opportunity_to_sales_order";
+pub const FLOW_ORDER_TO_OPPORTUNITY: &str = "orders.sales_order_to_opportunity";
+pub const FLOW_FULFILLMENT: &str = "orders.fulfillment_to_salesforce";
+pub const FLOW_RENEWAL: &str = "orders.renewal_opportunity";
+
+/// What happened to the NetSuite record an event reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordChange {
+    Upsert,
+    Delete,
+}
+
+/// The orders flows, with the clients and the store they share.
+#[derive(Clone)]
+pub struct OrderFlows {
+    config: Arc<OrdersConfig>,
+    /// For the country names of the account's addresses.
+    customers_config: Arc<CustomersConfig>,
+    /// ISO code → NetSuite currency id.
+    currencies: Arc<BTreeMap<String, String>>,
+    salesforce: SalesforceClient,
+    netsuite: NetSuiteClient,
+    store: Arc<dyn Store>,
+    customers: CustomerSyncClient<Channel>,
+}
+
+impl OrderFlows {
+    pub fn new(
+        config: OrdersConfig,
+        customers_config: CustomersConfig,
+        currencies: BTreeMap<String, String>,
+        salesforce: SalesforceClient,
+        netsuite: NetSuiteClient,
+        store: Arc<dyn Store>,
+        customers: CustomerSyncClient<Channel>,
+    ) -> Self {
+        Self {
+            config: Arc::new(config),
+            customers_config: Arc::new(customers_config),
+            currencies: Arc::new(currencies),
+            salesforce,
+            netsuite,
+            store,
+            customers,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub async fn link_by_salesforce(&self, id: &str) -> Result<Option<Link>> {
+        Ok(self.store.link_by_salesforce(LINK_KIND, id).await?)
+    }
+
+    pub async fn link_by_netsuite(&self, id: &str) -> Result<Option<Link>> {
+        Ok(self.store.link_by_netsuite(LINK_KIND, id).await?)
+    }
+
+    /// The ISO code of a NetSuite currency id, from `[currencies]`.
+    fn iso_currency(&self, netsuite_id: &str) -> Option<String> {
+        self.currencies
+            .iter()
+            .find(|(_, id)| id.as_str() == netsuite_id)
+            .map(|(iso, _)| iso.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl JobRunner for OrderFlows {
+    async fn run(&self, job: &SyncJob, trace_id: &str) -> Result<SyncResult> {
+        let change = |delete: bool| {
+            if delete {
+                RecordChange::Delete
+            } else {
+                RecordChange::Upsert
+            }
+        };
+        match job {
+            SyncJob::Opportunity { opportunity_id } => {
+                let id = parse_opportunity_id(opportunity_id)?;
+                self.sync_opportunity(&id, false, trace_id).await
+            }
+            SyncJob::SalesOrder {
+                sales_order_id,
+                delete,
+            } => {
+                self.sync_sales_order(sales_order_id, change(*delete), false, trace_id)
+                    .await
+            }
+            SyncJob::Fulfillment {
+                fulfillment_id,
+                delete,
+            } => {
+                self.sync_fulfillment(fulfillment_id, change(*delete), false, trace_id)
+                    .await
+            }
+            other => Err(foreign_job("orders", other)),
+        }
+    }
+}
+
+/// An Opportunity id (key prefix 006), or `InvalidArgument` saying what is wrong with it.
+pub fn parse_opportunity_id(raw: &str) -> Result<SalesforceId> {
+    let shown: String = raw
+        .chars()
+        .take(40)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
+    let id = SalesforceId::parse(raw).map_err(|e| {
+        EngineError::InvalidArgument(format!("'{shown}' is not a Salesforce id: {e}"))
+    })?;
+    if id.key_prefix() != "006" {
+        return Err(EngineError::InvalidArgument(format!(
+            "'{shown}' is not an Opportunity id (Opportunity ids start with 006, this one with {})",
+            id.key_prefix()
+        )));
+    }
+    Ok(id)
+}
+
+/// A result with the fields every outcome carries.
+fn result(flow: &str, outcome: Outcome, dry_run: bool, trace_id: &str) -> SyncResult {
+    SyncResult {
+        outcome: outcome as i32,
+        flow: flow.to_string(),
+        dry_run,
+        trace_id: trace_id.to_string(),
+        ..Default::default()
+    }
+}
+
+/// SHA-256 of a JSON value's text (object keys are sorted: serde_json maps are ordered).
+fn hash(value: &Value) -> String {
+    hex::encode(Sha256::digest(value.to_string().as_bytes()))
+}
+
+/// A NetSuite date (`2027-01-31`, a datetime starting with one, or `1/31/2027` as SuiteQL shows
+/// dates in a US-format account) as `YYYY-MM-DD`.
+fn iso_date(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if let Some(day) = raw.get(..10) {
+        if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok() {
+            return Some(day.to_string());
+        }
+    }
+    ["%m/%d/%Y", "%d.%m.%Y"]
+        .iter()
+        .find_map(|f| chrono::NaiveDate::parse_from_str(raw, f).ok())
+        .map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// The `refName` of a NetSuite select or status value (`{"id": "B", "refName": "…"}`), else its
+/// text.
+fn ref_name(record: &serde_json::Map<String, Value>, field: &str) -> Option<String> {
+    match record.get(field)? {
+        Value::Object(o) => o
+            .get("refName")
+            .or_else(|| o.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netsuite_dates_in_any_shape_become_iso() {
+        assert_eq!(iso_date("2027-01-31").as_deref(), Some("2027-01-31"));
+        assert_eq!(
+            iso_date("2027-01-31T00:00:00Z").as_deref(),
+            Some("2027-01-31")
+        );
+        assert_eq!(iso_date("1/31/2027").as_deref(), Some("2027-01-31"));
+        assert_eq!(iso_date("yesterday"), None);
+    }
+
+    #[test]
+    fn only_opportunity_ids_pass() {
+        assert!(parse_opportunity_id("006000000000001AAA").is_ok());
+        let err = parse_opportunity_id("001000000000001AAA").unwrap_err();
+        assert!(err.to_string().contains("start with 006"), "{err}");
+        assert!(parse_opportunity_id("006'; DROP").is_err());
+    }
+}

@@ -1,0 +1,208 @@
+//! Catalog routes: start a catalog run and follow it (admin scope), and the product links.
+//! Single items are synced by NetSuite item events (`POST /v1/netsuite/events`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use isthmus_proto::catalog::v1::{
+    get_product_link_request, CatalogRun, GetCatalogRunRequest, GetProductLinkRequest,
+    RunMode as ProtoRunMode, StartCatalogRunRequest,
+};
+use isthmus_proto::ErrorCode;
+use isthmus_salesforce::id::SalesforceId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{answer, grpc_request, shown, ApiJson};
+use crate::middleware::Trace;
+use crate::{ApiError, Gateway};
+
+/// Which items a catalog run reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CatalogRunMode {
+    /// Every item; products whose item no longer exists are deactivated.
+    Full,
+    /// Items modified since the last complete run (with an overlap window).
+    #[default]
+    Delta,
+}
+
+/// Options of a catalog run.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartCatalogRun {
+    /// `full` or `delta` (default).
+    #[serde(default)]
+    pub mode: CatalogRunMode,
+    /// Stop after this many items (a run cut short neither sweeps nor moves the delta cursor).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A catalog run and its counts.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CatalogRunJson {
+    pub id: String,
+    /// full | delta
+    pub mode: String,
+    /// running | done | failed
+    pub state: String,
+    pub seen: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Products deactivated because their item is inactive or gone.
+    pub deactivated: u64,
+    pub failed: u64,
+    /// PricebookEntry records created or updated.
+    pub prices_written: u64,
+    pub started_at_ms: i64,
+    pub finished_at_ms: i64,
+    pub errors: Vec<String>,
+}
+
+impl From<CatalogRun> for CatalogRunJson {
+    fn from(r: CatalogRun) -> Self {
+        Self {
+            id: r.id,
+            mode: r.mode,
+            state: r.state,
+            seen: r.seen,
+            created: r.created,
+            updated: r.updated,
+            unchanged: r.unchanged,
+            deactivated: r.deactivated,
+            failed: r.failed,
+            prices_written: r.prices_written,
+            started_at_ms: r.started_at_ms,
+            finished_at_ms: r.finished_at_ms,
+            errors: r.errors,
+        }
+    }
+}
+
+/// Starts a catalog run (NetSuite items → Salesforce products and price book entries) in the
+/// background; follow it with `GET /v1/catalog/runs/{id}`.
+#[utoipa::path(post, path = "/v1/catalog/runs", request_body = StartCatalogRun,
+    responses((status = 202, body = CatalogRunJson), (status = 400, body = crate::ErrorBody),
+              (status = 401, body = crate::ErrorBody), (status = 403, body = crate::ErrorBody),
+              (status = 409, body = crate::ErrorBody, description = "a catalog run is running")),
+    security(("bearer" = [])))]
+pub async fn start_catalog_run(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    ApiJson(options): ApiJson<StartCatalogRun>,
+) -> Result<(StatusCode, Json<CatalogRunJson>), ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let mode = match options.mode {
+        CatalogRunMode::Full => ProtoRunMode::Full,
+        CatalogRunMode::Delta => ProtoRunMode::Delta,
+    };
+    let message = StartCatalogRunRequest {
+        mode: mode as i32,
+        limit: options.limit.unwrap_or(0),
+    };
+    let run = answer(
+        &trace_id,
+        gateway
+            .catalog
+            .clone()
+            .start_catalog_run(grpc_request(&gateway, &trace, message)),
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(run.into())))
+}
+
+#[utoipa::path(get, path = "/v1/catalog/runs/{id}",
+    params(("id" = String, Path, description = "catalog run id (32 lower-case hex characters)")),
+    responses((status = 200, body = CatalogRunJson), (status = 400, body = crate::ErrorBody),
+              (status = 404, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_catalog_run(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(id): Path<String>,
+) -> Result<Json<CatalogRunJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let well_formed = id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    if !well_formed {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("'{}' is not a catalog run id", shown(&id)),
+            &trace_id,
+        ));
+    }
+    let run = answer(
+        &trace_id,
+        gateway.catalog.clone().get_catalog_run(grpc_request(
+            &gateway,
+            &trace,
+            GetCatalogRunRequest { id },
+        )),
+    )
+    .await?;
+    Ok(Json(run.into()))
+}
+
+/// An item ↔ product link of the ID map.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductLinkJson {
+    /// NetSuite item internal id.
+    pub item_id: String,
+    /// 18-character Product2 id.
+    pub product_id: String,
+    /// Content hash of the item as last synced (empty: synced again on its next event or run).
+    pub netsuite_hash: String,
+    pub synced_at_ms: i64,
+}
+
+#[utoipa::path(get, path = "/v1/links/products/{id}",
+    params(("id" = String, Path, description = "NetSuite item internal id or Salesforce Product2 id")),
+    responses((status = 200, body = ProductLinkJson), (status = 400, body = crate::ErrorBody),
+              (status = 404, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_product_link(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(raw_id): Path<String>,
+) -> Result<Json<ProductLinkJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let invalid = |why: String| ApiError::new(ErrorCode::InvalidArgument, why, &trace_id);
+    let key =
+        if !raw_id.is_empty() && raw_id.len() <= 20 && raw_id.bytes().all(|b| b.is_ascii_digit()) {
+            get_product_link_request::Key::ItemId(raw_id)
+        } else {
+            let id = SalesforceId::parse(&raw_id).map_err(|e| {
+                invalid(format!(
+                    "'{}' is neither a NetSuite item id nor a Salesforce id: {e}",
+                    shown(&raw_id)
+                ))
+            })?;
+            if id.key_prefix() != "01t" {
+                return Err(invalid(format!(
+                    "'{}' is not a Product2 id (Product2 ids start with 01t)",
+                    shown(&raw_id)
+                )));
+            }
+            get_product_link_request::Key::ProductId(id.to_string())
+        };
+    let link = answer(
+        &trace_id,
+        gateway.catalog.clone().get_product_link(grpc_request(
+            &gateway,
+            &trace,
+            GetProductLinkRequest { key: Some(key) },
+        )),
+    )
+    .await?;
+    Ok(Json(ProductLinkJson {
+        item_id: link.item_id,
+        product_id: link.product_id,
+        netsuite_hash: link.netsuite_hash,
+        synced_at_ms: link.synced_at_ms,
+    }))
+}

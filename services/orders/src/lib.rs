@@ -1,0 +1,207 @@
+//! The orders service: serves `isthmus.orders.v1.OrderSync` over gRPC (with gRPC health,
+//! reflection and the orders queue's `isthmus.jobs.v1.JobQueue`) on top of the engine's
+//! [`OrderFlows`].
+//!
+//! This layer checks ids (so malformed input never reaches a vendor, a query or Redis), picks up
+//! the trace id from the `traceparent` metadata, and maps engine errors to statuses that carry
+//! the shared [`ErrorCode`]. It calls the customers service over gRPC (inside the flows) to
+//! ensure an opportunity's account has its customer.
+
+use std::future::Future;
+
+use isthmus_customers::jobs::JobQueueService;
+use isthmus_engine::customers::is_netsuite_id;
+use isthmus_engine::orders::{parse_opportunity_id, OrderFlows, RecordChange};
+use isthmus_engine::work::{Dispatcher, SyncJob};
+use isthmus_proto::common::v1::SyncResult;
+use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
+use isthmus_proto::orders::v1::order_sync_server::{OrderSync, OrderSyncServer};
+use isthmus_proto::orders::v1::{
+    get_order_link_request, GetOrderLinkRequest, OrderLink, ScanRenewalsRequest,
+    ScanRenewalsResponse, SyncFulfillmentRequest, SyncOpportunityRequest, SyncSalesOrderRequest,
+};
+use isthmus_proto::trace::trace_id_of;
+use isthmus_proto::{ErrorCode, FILE_DESCRIPTOR_SET};
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status};
+
+/// Largest gRPC message the service decodes.
+const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+pub struct OrderSyncService {
+    flows: OrderFlows,
+    dispatcher: Dispatcher,
+}
+
+impl OrderSyncService {
+    pub fn new(flows: OrderFlows, dispatcher: Dispatcher) -> Self {
+        Self { flows, dispatcher }
+    }
+}
+
+/// A NetSuite internal id, or `INVALID_ARGUMENT` naming the field.
+fn netsuite_id(raw: &str, what: &str) -> Result<String, Status> {
+    if is_netsuite_id(raw) {
+        return Ok(raw.to_string());
+    }
+    Err(ErrorCode::InvalidArgument.status(format!(
+        "'{}' is not a NetSuite {what} id (digits only)",
+        raw.chars().take(40).collect::<String>().escape_debug()
+    )))
+}
+
+/// The change an event reports; unknown values are refused.
+fn change_of(raw: i32) -> Result<RecordChange, Status> {
+    use isthmus_proto::orders::v1::RecordChange as Wire;
+    match Wire::try_from(raw) {
+        Ok(Wire::Delete) => Ok(RecordChange::Delete),
+        Ok(_) => Ok(RecordChange::Upsert),
+        Err(_) => Err(ErrorCode::InvalidArgument.status(format!("unknown change type {raw}"))),
+    }
+}
+
+#[tonic::async_trait]
+impl OrderSync for OrderSyncService {
+    async fn sync_opportunity(
+        &self,
+        request: Request<SyncOpportunityRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let request = request.into_inner();
+        let id = parse_opportunity_id(&request.opportunity_id)?;
+        let job = SyncJob::Opportunity {
+            opportunity_id: id.to_string(),
+        };
+        let dry_run = self.flows.sync_opportunity(&id, true, &trace_id);
+        let result = self
+            .dispatcher
+            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .await?;
+        Ok(Response::new(result))
+    }
+
+    async fn sync_sales_order(
+        &self,
+        request: Request<SyncSalesOrderRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let request = request.into_inner();
+        let id = netsuite_id(&request.sales_order_id, "sales order")?;
+        let change = change_of(request.change)?;
+        let job = SyncJob::SalesOrder {
+            sales_order_id: id.clone(),
+            delete: change == RecordChange::Delete,
+        };
+        let dry_run = self.flows.sync_sales_order(&id, change, true, &trace_id);
+        let result = self
+            .dispatcher
+            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .await?;
+        Ok(Response::new(result))
+    }
+
+    async fn sync_fulfillment(
+        &self,
+        request: Request<SyncFulfillmentRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let request = request.into_inner();
+        let id = netsuite_id(&request.fulfillment_id, "item fulfilment")?;
+        let change = change_of(request.change)?;
+        let job = SyncJob::Fulfillment {
+            fulfillment_id: id.clone(),
+            delete: change == RecordChange::Delete,
+        };
+        let dry_run = self.flows.sync_fulfillment(&id, change, true, &trace_id);
+        let result = self
+            .dispatcher
+            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .await?;
+        Ok(Response::new(result))
+    }
+
+    async fn scan_renewals(
+        &self,
+        request: Request<ScanRenewalsRequest>,
+    ) -> Result<Response<ScanRenewalsResponse>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let request = request.into_inner();
+        let results = self
+            .flows
+            .scan_renewals(request.within_days, request.dry_run, &trace_id)
+            .await?;
+        Ok(Response::new(ScanRenewalsResponse { results }))
+    }
+
+    async fn get_order_link(
+        &self,
+        request: Request<GetOrderLinkRequest>,
+    ) -> Result<Response<OrderLink>, Status> {
+        let link = match request.into_inner().key {
+            Some(get_order_link_request::Key::OpportunityId(raw)) => {
+                let id = parse_opportunity_id(&raw)?;
+                self.flows.link_by_salesforce(id.as_str()).await?
+            }
+            Some(get_order_link_request::Key::SalesOrderId(raw)) => {
+                let id = netsuite_id(&raw, "sales order")?;
+                self.flows.link_by_netsuite(&id).await?
+            }
+            None => {
+                return Err(
+                    ErrorCode::InvalidArgument.status("give opportunity_id or sales_order_id")
+                )
+            }
+        };
+        let link =
+            link.ok_or_else(|| ErrorCode::NotFound.status("no order link for that record"))?;
+        Ok(Response::new(OrderLink {
+            opportunity_id: link.salesforce_id,
+            sales_order_id: link.netsuite_id,
+            salesforce_hash: link.salesforce_hash,
+            netsuite_hash: link.netsuite_hash,
+            synced_at_ms: link.synced_at_ms,
+        }))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves the orders service (with gRPC health, reflection and the orders queue's jobs API) on
+/// `listener` until `shutdown`.
+pub async fn run(
+    listener: TcpListener,
+    service: OrderSyncService,
+    jobs: JobQueueService,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<OrderSyncServer<OrderSyncService>>()
+        .await;
+    health_reporter
+        .set_serving::<JobQueueServer<JobQueueService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let service = OrderSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    tracing::info!(addr = ?listener.local_addr().ok(), "orders service listening");
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(service)
+        .add_service(jobs)
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        )
+        .await?;
+    Ok(())
+}

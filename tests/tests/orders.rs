@@ -1,0 +1,761 @@
+//! Lead to cash on the sandbox, asserted on both sides: account → customer, catalog → products
+//! and prices, won opportunity → sales order, fulfilment → opportunity, renewals; plus the
+//! failure cases and 50 concurrent clicks on one opportunity.
+
+use std::time::Duration;
+
+use isthmus_sandbox::seed;
+use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY, NS_KEY, SF_KEY};
+use serde_json::{json, Map, Value};
+
+fn object(value: Value) -> Map<String, Value> {
+    value.as_object().cloned().expect("an object")
+}
+
+fn number(value: Option<&Value>) -> f64 {
+    match value {
+        Some(Value::Number(n)) => n.as_f64().unwrap(),
+        Some(Value::String(s)) => s.parse().unwrap(),
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+/// Runs a full catalog run through the gateway and waits for it to finish.
+async fn run_catalog(mesh: &TestMesh) -> Value {
+    let (status, run) = mesh
+        .post(
+            "/v1/catalog/runs",
+            Some(ADMIN_KEY),
+            Some(json!({ "mode": "full" })),
+        )
+        .await;
+    assert_eq!(status, 202, "{run}");
+    let id = run["id"].as_str().expect("run id").to_string();
+    for _ in 0..600 {
+        let (status, run) = mesh
+            .get(&format!("/v1/catalog/runs/{id}"), Some(ADMIN_KEY))
+            .await;
+        assert_eq!(status, 200, "{run}");
+        if run["state"] != "running" {
+            assert_eq!(run["state"], "done", "{run}");
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("catalog run {id} did not finish");
+}
+
+fn standard_book(mesh: &TestMesh) -> String {
+    mesh.sandbox
+        .sf_records("Pricebook2")
+        .into_iter()
+        .find(|b| b.get("IsStandard") == Some(&json!(true)))
+        .and_then(|b| text(b.get("Id")))
+        .expect("standard price book")
+}
+
+/// The item id, product id, standard entry id and price of the item with `item_code` in
+/// `currency`, as the catalog sync left them.
+fn priced(mesh: &TestMesh, item_code: &str, currency: &str) -> (String, String, String, f64) {
+    let product = mesh
+        .sandbox
+        .sf_records("Product2")
+        .into_iter()
+        .find(|p| {
+            text(p.get("ProductCode")).as_deref() == Some(item_code)
+                && text(p.get("NetSuite_Id__c")).is_some()
+        })
+        .unwrap_or_else(|| panic!("no synced product for {item_code}"));
+    let product_id = text(product.get("Id")).unwrap();
+    let book = standard_book(mesh);
+    let entry = mesh
+        .sandbox
+        .sf_records("PricebookEntry")
+        .into_iter()
+        .find(|e| {
+            text(e.get("Product2Id")) == Some(product_id.clone())
+                && text(e.get("Pricebook2Id")) == Some(book.clone())
+                && text(e.get("CurrencyIsoCode")).as_deref() == Some(currency)
+        })
+        .unwrap_or_else(|| panic!("no {currency} standard price for {item_code}"));
+    (
+        text(product.get("NetSuite_Id__c")).unwrap(),
+        product_id,
+        text(entry.get("Id")).unwrap(),
+        number(entry.get("UnitPrice")),
+    )
+}
+
+/// A new account with addresses, as a sales rep would enter it.
+fn new_account(mesh: &TestMesh, name: &str) -> String {
+    mesh.sandbox
+        .sf_insert(
+            "Account",
+            object(json!({
+                "Name": name,
+                "Phone": "+44 20 7946 0000",
+                "BillingStreet": "1 Canal Street",
+                "BillingCity": "Manchester",
+                "BillingPostalCode": "M1 3HE",
+                "BillingCountry": "United Kingdom",
+                "ShippingStreet": "9 Dock Road",
+                "ShippingCity": "Liverpool",
+                "ShippingPostalCode": "L3 4AA",
+                "ShippingCountry": "United Kingdom",
+            })),
+        )
+        .expect("account inserted")
+}
+
+/// An opportunity with `lines` of (item code, quantity, discount %) at standard prices in
+/// `currency`, then moved to `stage`.
+fn new_opportunity(
+    mesh: &TestMesh,
+    account: &str,
+    currency: &str,
+    lines: &[(&str, f64, f64)],
+    stage: &str,
+) -> String {
+    let id = mesh
+        .sandbox
+        .sf_insert(
+            "Opportunity",
+            object(json!({
+                "Name": format!("Order {}", uuid::Uuid::new_v4().simple()),
+                "AccountId": account,
+                "StageName": "Prospecting",
+                "CloseDate": "2026-11-20",
+                "CurrencyIsoCode": currency,
+                "Pricebook2Id": standard_book(mesh),
+                "Purchase_Order__c": "PO-7781",
+            })),
+        )
+        .expect("opportunity inserted");
+    for (code, quantity, discount) in lines {
+        let (_, _, entry, price) = priced(mesh, code, currency);
+        mesh.sandbox
+            .sf_insert(
+                "OpportunityLineItem",
+                object(json!({
+                    "OpportunityId": id,
+                    "PricebookEntryId": entry,
+                    "Quantity": quantity,
+                    "UnitPrice": price,
+                    "Discount": discount,
+                })),
+            )
+            .expect("line inserted");
+    }
+    set_stage(mesh, &id, stage);
+    id
+}
+
+fn set_stage(mesh: &TestMesh, id: &str, stage: &str) {
+    mesh.sandbox
+        .sf_update("Opportunity", id, object(json!({ "StageName": stage })))
+        .expect("stage set");
+}
+
+async fn click(mesh: &TestMesh, opportunity: &str, query: &str) -> (u16, Value) {
+    mesh.post(
+        &format!("/v1/salesforce/opportunities/{opportunity}/sync{query}"),
+        Some(SF_KEY),
+        None,
+    )
+    .await
+}
+
+async fn event(mesh: &TestMesh, record_type: &str, id: &str, event_type: &str) -> (u16, Value) {
+    let body = json!({ "record_type": record_type, "id": id, "event_type": event_type });
+    mesh.post("/v1/netsuite/events", Some(NS_KEY), Some(body))
+        .await
+}
+
+fn orders_of(mesh: &TestMesh, opportunity: &str) -> Vec<Map<String, Value>> {
+    mesh.ns_where("salesOrder", "externalId", opportunity)
+}
+
+fn lines_of(record: &Map<String, Value>) -> Vec<Value> {
+    record["item"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn lead_to_cash_from_account_to_shipment(mesh: &TestMesh) {
+    // An account created in Salesforce → button → customer.
+    let account = new_account(mesh, "Lead To Cash Ltd");
+    let (status, body) = mesh.sync_account(&account, false).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "created", "{body}");
+    let customer = mesh.ns_where("customer", "externalId", &account);
+    assert_eq!(customer.len(), 1);
+    let customer_id = text(customer[0].get("id")).unwrap();
+
+    // Catalog run → every item a product with standard prices in every currency.
+    let run = run_catalog(mesh).await;
+    assert_eq!(run["seen"], seed::books::ITEMS.len() as u64, "{run}");
+    for (_, code, _, prices) in seed::books::ITEMS {
+        for (currency, price) in ["USD", "EUR", "GBP"].into_iter().zip(prices) {
+            let (_, _, _, synced) = priced(mesh, code, currency);
+            assert_eq!(synced, *price, "{code} in {currency}");
+        }
+    }
+
+    // A won opportunity with three lines in euros → button → the sales order.
+    let lines = [
+        ("WIDGET-100", 10.0, 10.0),
+        ("INSTALL", 2.0, 0.0),
+        ("STARTER-KIT", 3.0, 0.0),
+    ];
+    let opportunity = new_opportunity(mesh, &account, "EUR", &lines, "Closed Won");
+    mesh.sandbox.reset_calls();
+    let (status, body) = click(mesh, &opportunity, "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "created", "{body}");
+    assert_eq!(body["flow"], "orders.opportunity_to_sales_order");
+
+    let orders = orders_of(mesh, &opportunity);
+    assert_eq!(orders.len(), 1, "one sales order per opportunity");
+    let order = &orders[0];
+    let order_id = text(order.get("id")).unwrap();
+    assert_eq!(body["netsuite_id"], order_id.as_str());
+    assert_eq!(
+        text(order.get("entity")),
+        Some(customer_id.clone()),
+        "the account's customer"
+    );
+    assert_eq!(
+        text(order.get("currency")).as_deref(),
+        Some(seed::books::EUR_ID)
+    );
+    assert_eq!(text(order.get("tranDate")).as_deref(), Some("2026-11-20"));
+    assert_eq!(text(order.get("otherRefNum")).as_deref(), Some("PO-7781"));
+    assert_eq!(
+        text(order["billingAddress"].get("city")).as_deref(),
+        Some("Manchester")
+    );
+    assert_eq!(
+        text(order["shippingAddress"].get("city")).as_deref(),
+        Some("Liverpool")
+    );
+    let ns_lines = lines_of(order);
+    assert_eq!(ns_lines.len(), 3);
+    let mut expected_total = 0.0;
+    for ((code, quantity, discount), line) in lines.iter().zip(&ns_lines) {
+        let (item, _, _, price) = priced(mesh, code, "EUR");
+        let rate = price * (1.0 - discount / 100.0);
+        assert_eq!(text(line.get("item")), Some(item), "{code}");
+        assert_eq!(number(line.get("quantity")), *quantity, "{code}");
+        assert!(
+            (number(line.get("rate")) - rate).abs() < 1e-6,
+            "{code}: {line}"
+        );
+        expected_total += rate * quantity;
+    }
+    let sf_opportunity = mesh.sandbox.sf_record("Opportunity", &opportunity).unwrap();
+    let amount = number(sf_opportunity.get("Amount"));
+    assert!(
+        (amount - expected_total).abs() < 0.005,
+        "{amount} vs {expected_total}"
+    );
+    assert!(
+        (number(order.get("total")) - amount).abs() < 0.005,
+        "order total = amount"
+    );
+    assert_eq!(
+        text(sf_opportunity.get("NetSuite_Id__c")),
+        Some(order_id.clone())
+    );
+    assert_eq!(
+        text(sf_opportunity.get("NetSuite_Order_Number__c")),
+        text(order.get("tranId"))
+    );
+    assert_eq!(
+        text(sf_opportunity.get("NetSuite_Order_Status__c")).as_deref(),
+        Some("Pending Fulfillment")
+    );
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        calls.get("PUT /services/rest/record/v1/salesOrder/eid:{externalId}"),
+        1,
+        "{calls:?}"
+    );
+
+    // Again: nothing new anywhere.
+    mesh.sandbox.reset_calls();
+    let (status, body) = click(mesh, &opportunity, "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "unchanged", "{body}");
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        calls.netsuite_total(),
+        0,
+        "an unchanged click costs NetSuite nothing: {calls:?}"
+    );
+    assert_eq!(calls.salesforce_writes(), 0, "{calls:?}");
+    assert_eq!(orders_of(mesh, &opportunity).len(), 1);
+
+    // A fulfilment in NetSuite (every line shipped) → the opportunity shows it, with tracking.
+    let shipped: Vec<Value> = ns_lines
+        .iter()
+        .enumerate()
+        .map(|(n, line)| {
+            json!({ "item": { "id": text(line.get("item")) }, "quantity": line["quantity"],
+                    "orderLine": n + 1 })
+        })
+        .collect();
+    let fulfillment = mesh
+        .sandbox
+        .ns_insert(
+            "itemFulfillment",
+            object(json!({
+                "createdFrom": { "id": order_id },
+                "entity": { "id": customer_id },
+                "tranDate": "2026-11-25",
+                "shipStatus": { "id": "C" },
+                "trackingNumbers": "1Z999AA10123456784<BR>1Z999AA10123456785",
+                "item": { "items": shipped },
+            })),
+        )
+        .expect("fulfilment inserted");
+    mesh.sandbox.reset_calls();
+    let (status, body) = event(mesh, "itemfulfillment", &fulfillment, "create").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "created", "{body}");
+    let sf_opportunity = mesh.sandbox.sf_record("Opportunity", &opportunity).unwrap();
+    assert_eq!(
+        text(sf_opportunity.get("NetSuite_Ship_Status__c")).as_deref(),
+        Some("Shipped")
+    );
+    assert_eq!(
+        text(sf_opportunity.get("NetSuite_Tracking_Numbers__c")).as_deref(),
+        Some("1Z999AA10123456784, 1Z999AA10123456785")
+    );
+    assert_eq!(
+        text(sf_opportunity.get("NetSuite_Ship_Date__c")).as_deref(),
+        Some("2026-11-25")
+    );
+    let records: Vec<_> = mesh
+        .sandbox
+        .sf_records("NetSuite_Fulfillment__c")
+        .into_iter()
+        .filter(|r| text(r.get("NetSuite_Id__c")) == Some(fulfillment.clone()))
+        .collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        text(records[0].get("Opportunity__c")),
+        Some(opportunity.clone())
+    );
+    assert_eq!(text(records[0].get("Account__c")), Some(account.clone()));
+    assert_eq!(
+        text(records[0].get("Ship_Status__c")).as_deref(),
+        Some("Shipped")
+    );
+    assert_eq!(
+        mesh.sandbox.calls().salesforce_writes(),
+        1,
+        "record and opportunity in one Composite call"
+    );
+
+    // The same event again writes nothing.
+    mesh.sandbox.reset_calls();
+    let (status, body) = event(mesh, "itemFulfillment", &fulfillment, "edit").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "unchanged", "{body}");
+    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
+
+    // The order's status as NetSuite holds it reaches the opportunity.
+    mesh.sandbox
+        .ns_update(
+            "salesOrder",
+            &order_id,
+            object(json!({ "orderStatus": { "id": "F" } })),
+        )
+        .expect("status set");
+    let (status, body) = event(mesh, "salesOrder", &order_id, "edit").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "updated", "{body}");
+    let sf_opportunity = mesh.sandbox.sf_record("Opportunity", &opportunity).unwrap();
+    assert_eq!(
+        text(sf_opportunity.get("NetSuite_Order_Status__c")).as_deref(),
+        Some("Pending Billing")
+    );
+    let (_, body) = event(mesh, "salesOrder", &order_id, "edit").await;
+    assert_eq!(body["outcome"], "unchanged", "{body}");
+
+    // The catalog run again: nothing to write.
+    mesh.sandbox.reset_calls();
+    run_catalog(mesh).await;
+    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
+}
+
+on_both_stores!(lead_to_cash, lead_to_cash_from_account_to_shipment);
+
+async fn fifty_concurrent_clicks_make_one_sales_order(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Stampede Traders");
+    let opportunity = new_opportunity(
+        mesh,
+        &account,
+        "GBP",
+        &[("GEAR-10", 4.0, 0.0), ("TRAINING-DAY", 1.0, 5.0)],
+        "Closed Won",
+    );
+    let clicks = (0..50).map(|_| click(mesh, &opportunity, ""));
+    let answers = futures::future::join_all(clicks).await;
+    let mut jobs = Vec::new();
+    for (status, body) in &answers {
+        assert!(matches!(status, 200 | 202), "{status}: {body}");
+        if *status == 202 {
+            jobs.push(body["job_id"].as_str().unwrap().to_string());
+        }
+    }
+    for job in jobs {
+        let job = mesh.wait_job(&job).await;
+        assert_eq!(job["state"], "done", "{job}");
+    }
+    let created = answers
+        .iter()
+        .filter(|(_, b)| b["outcome"] == "created")
+        .count();
+    assert!(
+        created <= 1,
+        "{created} clicks claim to have created the order"
+    );
+    assert_eq!(
+        orders_of(mesh, &opportunity).len(),
+        1,
+        "exactly one sales order"
+    );
+    assert_eq!(mesh.ns_where("customer", "externalId", &account).len(), 1);
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        calls.get("PUT /services/rest/record/v1/salesOrder/eid:{externalId}"),
+        1,
+        "one order write for 50 clicks: {calls:?}"
+    );
+}
+
+on_both_stores!(fifty_clicks, fifty_concurrent_clicks_make_one_sales_order);
+
+async fn what_cannot_become_an_order_is_refused_and_nothing_is_written(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Careful Buyers plc");
+    let customers_before = mesh.sandbox.ns_records("customer").len();
+    let keys_before = state_keys(mesh).await;
+    mesh.sandbox.reset_calls();
+
+    // A product NetSuite does not know.
+    let product = mesh
+        .sandbox
+        .sf_insert(
+            "Product2",
+            object(json!({ "Name": "Hand-made Widget", "ProductCode": "HM-1", "IsActive": true })),
+        )
+        .unwrap();
+    mesh.sandbox
+        .sf_insert(
+            "PricebookEntry",
+            object(json!({
+                "Pricebook2Id": standard_book(mesh), "Product2Id": product,
+                "UnitPrice": 99.0, "CurrencyIsoCode": "USD", "IsActive": true,
+            })),
+        )
+        .unwrap();
+    let opportunity = new_opportunity(
+        mesh,
+        &account,
+        "USD",
+        &[("WIDGET-200", 1.0, 0.0)],
+        "Closed Won",
+    );
+    let entry = mesh
+        .sandbox
+        .sf_records("PricebookEntry")
+        .into_iter()
+        .find(|e| text(e.get("Product2Id")) == Some(product.clone()))
+        .and_then(|e| text(e.get("Id")))
+        .unwrap();
+    let line = mesh
+        .sandbox
+        .sf_insert(
+            "OpportunityLineItem",
+            object(json!({
+                "OpportunityId": opportunity, "PricebookEntryId": entry,
+                "Quantity": 2, "UnitPrice": 99.0,
+            })),
+        )
+        .unwrap();
+    let (status, body) = click(mesh, &opportunity, "").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "UNPROCESSABLE", "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(&product) && message.contains(&line),
+        "{message}"
+    );
+
+    // Not won.
+    let open = new_opportunity(
+        mesh,
+        &account,
+        "USD",
+        &[("GEAR-10", 1.0, 0.0)],
+        "Negotiation/Review",
+    );
+    let (status, body) = click(mesh, &open, "").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("not won"),
+        "{body}"
+    );
+
+    // An account the customers service cannot sync (two customers match it).
+    let ambiguous = mesh.account_id(seed::AMBIGUOUS_DOMAIN_ACCOUNT);
+    let stuck = new_opportunity(
+        mesh,
+        &ambiguous,
+        "USD",
+        &[("GEAR-10", 1.0, 0.0)],
+        "Closed Won",
+    );
+    let (status, body) = click(mesh, &stuck, "").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains(&ambiguous),
+        "{body}"
+    );
+
+    // An opportunity that does not exist, and ids that are not opportunity ids.
+    let (status, body) = click(mesh, "006000000000000", "").await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["code"], "NOT_FOUND");
+    for bad in ["not-an-id", "001000000000000", "006'%20OR%20'1'='1"] {
+        let (status, body) = click(mesh, bad, "").await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["code"], "INVALID_ARGUMENT");
+    }
+    let (status, body) = click(mesh, &opportunity, "?mode=later").await;
+    assert_eq!(status, 400, "{body}");
+
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        calls.netsuite_writes(),
+        0,
+        "nothing written to NetSuite: {calls:?}"
+    );
+    assert_eq!(
+        calls.salesforce_writes(),
+        0,
+        "nothing written to Salesforce: {calls:?}"
+    );
+    assert_eq!(mesh.sandbox.ns_records("customer").len(), customers_before);
+    assert_eq!(
+        mesh.sandbox.ns_records("salesOrder").len(),
+        seed_orders(mesh)
+    );
+    assert_eq!(state_keys(mesh).await, keys_before, "nothing left in Redis");
+}
+
+/// The Redis keys that hold sync state (links, locks, jobs, idempotency), not the audit log of
+/// attempts; `None` on the in-memory store.
+async fn state_keys(mesh: &TestMesh) -> Option<Vec<String>> {
+    let mut keys: Vec<String> = mesh
+        .redis_keys("*")
+        .await?
+        .into_iter()
+        .filter(|k| !k.ends_with(":audit"))
+        .collect();
+    keys.sort();
+    Some(keys)
+}
+
+fn seed_orders(mesh: &TestMesh) -> usize {
+    mesh.sandbox
+        .ns_records("salesOrder")
+        .into_iter()
+        .filter(|o| text(o.get("externalId")).is_none_or(|e| !e.starts_with("006")))
+        .count()
+}
+
+on_both_stores!(
+    refusals,
+    what_cannot_become_an_order_is_refused_and_nothing_is_written
+);
+
+async fn a_dry_run_shows_the_order_and_async_queues_it(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Preview Partners");
+    let opportunity = new_opportunity(
+        mesh,
+        &account,
+        "USD",
+        &[("CABLE-SET", 12.0, 0.0)],
+        "Closed Won",
+    );
+    mesh.sandbox.reset_calls();
+    let (status, body) = click(mesh, &opportunity, "?dry_run=true").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["dry_run"], true);
+    assert_eq!(body["outcome"], "created", "{body}");
+    let changes = body["changes"].as_array().unwrap();
+    let (item, _, _, price) = priced(mesh, "CABLE-SET", "USD");
+    assert!(changes
+        .iter()
+        .any(|c| c["record"] == "netsuite.salesOrder.item[1]"
+            && c["field"] == "item"
+            && c["after"]["id"] == item.as_str()));
+    assert!(changes
+        .iter()
+        .any(|c| c["field"] == "rate" && c["after"] == json!(price)));
+    assert!(
+        body["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("does not exist yet")),
+        "the customer would be created first: {body}"
+    );
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        calls.netsuite_writes() + calls.salesforce_writes(),
+        0,
+        "{calls:?}"
+    );
+    assert!(orders_of(mesh, &opportunity).is_empty());
+
+    let (status, body) = click(mesh, &opportunity, "?mode=async").await;
+    assert_eq!(status, 202, "{body}");
+    let job = mesh.wait_job(body["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(job["result"]["outcome"], "created", "{job}");
+    assert_eq!(orders_of(mesh, &opportunity).len(), 1);
+}
+
+on_both_stores!(
+    dry_run_and_async,
+    a_dry_run_shows_the_order_and_async_queues_it
+);
+
+async fn an_expiring_order_raises_one_renewal_which_becomes_a_linked_order(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Renewing Industries");
+    let original = new_opportunity(
+        mesh,
+        &account,
+        "USD",
+        &[("SUPPORT-ANNUAL", 3.0, 0.0)],
+        "Closed Won",
+    );
+    let (status, body) = click(mesh, &original, "").await;
+    assert_eq!(status, 200, "{body}");
+    let order_id = body["netsuite_id"].as_str().unwrap().to_string();
+    let ends = (chrono::Utc::now().date_naive() + chrono::Days::new(30)).to_string();
+    mesh.sandbox
+        .ns_update(
+            "salesOrder",
+            &order_id,
+            object(json!({ "startDate": "2025-12-01", "endDate": ends })),
+        )
+        .unwrap();
+
+    let (status, scan) = mesh
+        .post(
+            "/v1/renewals/scan",
+            Some(ADMIN_KEY),
+            Some(json!({ "within_days": 60 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{scan}");
+    let results = scan["results"].as_array().unwrap();
+    let ours: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["netsuite_id"] == order_id.as_str())
+        .collect();
+    assert_eq!(ours.len(), 1, "{scan}");
+    assert_eq!(ours[0]["outcome"], "created", "{scan}");
+    let renewal = ours[0]["salesforce_id"].as_str().unwrap().to_string();
+    let opportunity = mesh.sandbox.sf_record("Opportunity", &renewal).unwrap();
+    assert_eq!(
+        text(opportunity.get("NetSuite_Renewal_Of__c")),
+        Some(order_id.clone())
+    );
+    assert_eq!(
+        text(opportunity.get("Renewal_Of__c")),
+        Some(original.clone())
+    );
+    assert_eq!(text(opportunity.get("AccountId")), Some(account.clone()));
+    assert_eq!(text(opportunity.get("CloseDate")), Some(ends.clone()));
+    assert_eq!(
+        text(opportunity.get("CurrencyIsoCode")).as_deref(),
+        Some("USD")
+    );
+    let lines: Vec<_> = mesh
+        .sandbox
+        .sf_records("OpportunityLineItem")
+        .into_iter()
+        .filter(|l| text(l.get("OpportunityId")) == Some(renewal.clone()))
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let (_, product, _, price) = priced(mesh, "SUPPORT-ANNUAL", "USD");
+    assert_eq!(text(lines[0].get("Product2Id")), Some(product));
+    assert_eq!(number(lines[0].get("Quantity")), 3.0);
+    assert_eq!(number(lines[0].get("UnitPrice")), price);
+
+    // Once: a second scan raises nothing.
+    let opportunities = mesh.sandbox.sf_records("Opportunity").len();
+    mesh.sandbox.reset_calls();
+    let (_, scan) = mesh
+        .post(
+            "/v1/renewals/scan",
+            Some(ADMIN_KEY),
+            Some(json!({ "within_days": 60 })),
+        )
+        .await;
+    let again = scan["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["netsuite_id"] == order_id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(again["outcome"], "unchanged", "{scan}");
+    assert_eq!(mesh.sandbox.sf_records("Opportunity").len(), opportunities);
+    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
+
+    // The renewal won → button → a sales order linked to the one it renews.
+    set_stage(mesh, &renewal, "Closed Won");
+    let (status, body) = click(mesh, &renewal, "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "created", "{body}");
+    let renewal_orders = orders_of(mesh, &renewal);
+    assert_eq!(renewal_orders.len(), 1);
+    assert_eq!(
+        text(renewal_orders[0].get("custbody_isthmus_renewal_of")),
+        Some(order_id.clone())
+    );
+    assert_eq!(
+        text(renewal_orders[0].get("entity")),
+        text(mesh.ns_where("customer", "externalId", &account)[0].get("id"))
+    );
+
+    // Bad scan input.
+    let (status, body) = mesh
+        .post(
+            "/v1/renewals/scan",
+            Some(ADMIN_KEY),
+            Some(json!({ "within_days": 0 })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = mesh
+        .post("/v1/renewals/scan", Some(SF_KEY), Some(json!({})))
+        .await;
+    assert_eq!(status, 403, "renewal scans take the admin scope");
+}
+
+on_both_stores!(
+    renewals,
+    an_expiring_order_raises_one_renewal_which_becomes_a_linked_order
+);
