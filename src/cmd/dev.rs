@@ -47,30 +47,138 @@ pub async fn dev(
         store,
         api_keys: keys,
         gateway_addr: ([127, 0, 0, 1], port).into(),
-        sandbox: Some(sandbox),
+        sandbox: Some(sandbox.clone()),
     })
     .await?;
+    let catalog = first_catalog_run(&mesh.gateway_url, &admin_key)
+        .await
+        .context("the first catalog run")?;
+    let opportunity = demo_opportunity(&sandbox, &demo)?;
     let urls = mesh.sandbox.clone().context("the sandbox did not start")?;
     println!();
     println!("Isthmus dev is running ({store_kind}).");
     println!("  gateway:             {}", mesh.gateway_url);
     println!("  customers (gRPC):    {}", mesh.customers_url);
     println!("  catalog (gRPC):      {}", mesh.catalog_url);
+    println!("  orders (gRPC):       {}", mesh.orders_url);
     println!("  sandbox Salesforce:  {}", urls.salesforce);
     println!("  sandbox NetSuite:    {}", urls.netsuite);
     println!("  API key (Salesforce routes): {sf_key}");
     println!("  API key (NetSuite routes):   {ns_key}");
     println!("  API key (admin routes):      {admin_key}");
     println!();
+    println!("The first catalog run brought NetSuite's {catalog} items over as products.");
     println!(
-        "Click \"Sync to NetSuite\" on the seeded account {}:",
+        "The seeded account {} has an open opportunity on three of them, in euros.",
         isthmus_sandbox::seed::DEMO_ACCOUNT_NAME
     );
+    println!("Paste this into a shell, then follow README.md, \"Lead to cash with isthmus dev\":");
+    println!();
+    println!(
+        "  export GW={} SF={} NS={} SF_KEY={sf_key} NS_KEY={ns_key} ADMIN_KEY={admin_key} ACCOUNT={demo} OPP={opportunity}",
+        mesh.gateway_url, urls.salesforce, urls.netsuite
+    );
+    println!();
+    println!("Or click \"Sync to NetSuite\" on the account right away:");
     println!("  curl -s -X POST -H 'Authorization: Bearer {sf_key}' {}/v1/salesforce/accounts/{demo}/sync", mesh.gateway_url);
-    println!("Preview first (dry run):");
-    println!("  curl -s -X POST -H 'Authorization: Bearer {sf_key}' '{}/v1/salesforce/accounts/{demo}/sync?dry_run=true'", mesh.gateway_url);
-    println!("Bring NetSuite's items to Salesforce as products (then GET /v1/catalog/runs/<id>):");
-    println!("  curl -s -X POST -H 'Authorization: Bearer {admin_key}' -H 'Content-Type: application/json' -d '{{\"mode\":\"full\"}}' {}/v1/catalog/runs", mesh.gateway_url);
     println!();
     mesh.run_until(shutdown_signal()).await
+}
+
+/// Runs a full catalog run through the gateway, as an operator's first sync would, and waits for
+/// it; the number of items it saw.
+async fn first_catalog_run(gateway: &str, admin_key: &str) -> anyhow::Result<u64> {
+    let http = reqwest::Client::new();
+    let run: serde_json::Value = http
+        .post(format!("{gateway}/v1/catalog/runs"))
+        .bearer_auth(admin_key)
+        .json(&serde_json::json!({ "mode": "full" }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = run["id"].as_str().context("a catalog run id")?.to_string();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let run: serde_json::Value = http
+            .get(format!("{gateway}/v1/catalog/runs/{id}"))
+            .bearer_auth(admin_key)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        match run["state"].as_str() {
+            Some("running") => continue,
+            Some("done") => return Ok(run["seen"].as_u64().unwrap_or_default()),
+            _ => anyhow::bail!("the catalog run ended as {run}"),
+        }
+    }
+}
+
+/// Lines of the demo opportunity: (item code, quantity, discount %).
+const DEMO_LINES: [(&str, f64, f64); 3] = [
+    ("WIDGET-100", 20.0, 5.0),
+    ("INSTALL", 2.0, 0.0),
+    ("STARTER-KIT", 5.0, 0.0),
+];
+
+/// An open opportunity on the demo account, in euros, on products the catalog run created, as a
+/// sales rep would enter it; its id.
+fn demo_opportunity(sandbox: &Sandbox, account: &str) -> anyhow::Result<String> {
+    use serde_json::{json, Value};
+    let field = |record: &serde_json::Map<String, Value>, name: &str| {
+        record.get(name).and_then(Value::as_str).map(str::to_string)
+    };
+    let book = sandbox
+        .sf_records("Pricebook2")
+        .into_iter()
+        .find(|b| b.get("IsStandard") == Some(&json!(true)))
+        .and_then(|b| field(&b, "Id"))
+        .context("the standard price book")?;
+    let fields = |value: Value| value.as_object().cloned().unwrap_or_default();
+    let opportunity = sandbox.sf_insert(
+        "Opportunity",
+        fields(json!({
+            "Name": format!("{} - Widget Rollout", isthmus_sandbox::seed::DEMO_ACCOUNT_NAME),
+            "AccountId": account,
+            "StageName": "Negotiation/Review",
+            "CloseDate": chrono::Utc::now().date_naive().to_string(),
+            "CurrencyIsoCode": "EUR",
+            "Pricebook2Id": book,
+            "Purchase_Order__c": "PO-2026-0042",
+        })),
+    )?;
+    let products = sandbox.sf_records("Product2");
+    let entries = sandbox.sf_records("PricebookEntry");
+    for (code, quantity, discount) in DEMO_LINES {
+        let product = products
+            .iter()
+            .find(|p| {
+                field(p, "ProductCode").as_deref() == Some(code)
+                    && field(p, "NetSuite_Id__c").is_some()
+            })
+            .and_then(|p| field(p, "Id"))
+            .with_context(|| format!("no product for item {code} after the catalog run"))?;
+        let entry = entries
+            .iter()
+            .find(|e| {
+                field(e, "Product2Id") == Some(product.clone())
+                    && field(e, "Pricebook2Id") == Some(book.clone())
+                    && field(e, "CurrencyIsoCode").as_deref() == Some("EUR")
+            })
+            .with_context(|| format!("no EUR price for item {code}"))?;
+        sandbox.sf_insert(
+            "OpportunityLineItem",
+            fields(json!({
+                "OpportunityId": opportunity,
+                "PricebookEntryId": field(entry, "Id"),
+                "Quantity": quantity,
+                "UnitPrice": entry.get("UnitPrice"),
+                "Discount": discount,
+            })),
+        )?;
+    }
+    Ok(opportunity)
 }

@@ -46,6 +46,10 @@ pub fn router(sandbox: &Sandbox) -> Router {
             "/__sandbox/netsuite/records/{record_type}/{id}",
             get(ns_read).patch(ns_update),
         )
+        .route(
+            "/__sandbox/netsuite/records/{record_type}/{id}/!transform/{target}",
+            post(ns_transform),
+        )
         .with_state(sandbox.clone())
 }
 
@@ -191,6 +195,31 @@ async fn ns_update(
     let fields = fields(&body)?;
     sandbox.ns_update(&record_type, &id, fields)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A transform as a NetSuite user makes it in the UI ("Fulfill" on a sales order, "Bill", "Accept
+/// Payment"): the record created from another, as `POST record/v1/{type}/{id}/!transform/{target}`
+/// creates it; an empty body takes the copied values as they are.
+async fn ns_transform(
+    State(sandbox): State<Sandbox>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    body: Bytes,
+) -> Answer<(StatusCode, Json<Value>)> {
+    let Path((record_type, id, target)) = path?;
+    let overrides = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        fields(&body)?
+    };
+    let new_id = crate::netsuite::transform::transform_record(
+        &sandbox,
+        &record_type,
+        &id,
+        &target,
+        overrides,
+    )
+    .map_err(SandboxError::from)?;
+    Ok(created(new_id.to_string()))
 }
 
 async fn ns_read(

@@ -21,7 +21,7 @@ mod sublist;
 mod suiteql;
 mod summary;
 pub mod tba;
-mod transform;
+pub(crate) mod transform;
 mod values;
 
 use std::sync::{Mutex, MutexGuard};

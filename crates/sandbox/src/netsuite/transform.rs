@@ -27,19 +27,31 @@ pub async fn transform(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let source = record_type_of(&source)?;
-    let target = record_type_of(&target)?;
     let overrides = if body.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
         parse_body(&body)?
     };
-    let id = sandbox.ns_resolve(source, &key)?;
+    let new_id = transform_record(&sandbox, &source, &key, &target, overrides)?;
+    Ok(created(&headers, record_type_of(&target)?, new_id))
+}
+
+/// Creates a `target` record from record `key` of type `source` as the transform endpoint does
+/// (`overrides` set or replace fields of the new record); its internal id.
+pub(crate) fn transform_record(
+    sandbox: &Sandbox,
+    source: &str,
+    key: &str,
+    target: &str,
+    overrides: Map<String, Value>,
+) -> Result<i64, ApiError> {
+    let source = record_type_of(source)?;
+    let target = record_type_of(target)?;
+    let id = sandbox.ns_resolve(source, key)?;
     let mut db = sandbox.inner.account.db();
     let mut fields = initial(&db.conn, source, id, target)?;
     fields.extend(overrides);
-    let new_id = db.insert(target, &fields, &ns_timestamp(now()))?;
-    Ok(created(&headers, target, new_id))
+    Ok(db.insert(target, &fields, &ns_timestamp(now()))?)
 }
 
 /// The source transaction's body fields a transform carries over.

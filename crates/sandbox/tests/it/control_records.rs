@@ -125,6 +125,59 @@ async fn a_warehouse_user_fulfils_a_seeded_sales_order_and_the_record_api_shows_
 }
 
 #[tokio::test]
+async fn fulfil_on_a_sales_order_ships_every_open_line_with_the_given_tracking() {
+    let h = seeded().await;
+    let customer = id_where(
+        h.sandbox.ns_records("customer"),
+        "companyName",
+        &json!(seed::PENDING_ORDER_CUSTOMER),
+    );
+    let order_id = h
+        .sandbox
+        .ns_records("salesOrder")
+        .into_iter()
+        .find(|o| o["entity"]["id"] == customer)
+        .and_then(|o| o["id"].as_str().map(str::to_owned))
+        .expect("the seeded order pending fulfilment");
+    let (status, body) = answer(
+        control(
+            &h,
+            Method::POST,
+            &h.ns,
+            &format!("netsuite/records/salesOrder/{order_id}/!transform/itemFulfillment"),
+            Some(json!({ "shipStatus": { "id": "C" }, "trackingNumbers": "1Z999AA10123456786" })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let fulfilment = body["id"].as_str().unwrap().to_owned();
+    let shipped = h.sandbox.ns_record("itemFulfillment", &fulfilment).unwrap();
+    assert_eq!(shipped["createdFrom"]["id"], order_id);
+    assert_eq!(shipped["trackingNumbers"], "1Z999AA10123456786");
+    assert_eq!(
+        shipped["item"]["items"].as_array().unwrap().len(),
+        2,
+        "every open line"
+    );
+    assert_eq!(h.sandbox.calls().netsuite_total(), 0, "not an API call");
+
+    let (status, body) = answer(
+        control(
+            &h,
+            Method::POST,
+            &h.ns,
+            "netsuite/records/salesOrder/999999/!transform/itemFulfillment",
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert!(matches!(status, 400 | 404), "{status}: {body}");
+    assert!(body["error"].is_string(), "{body}");
+}
+
+#[tokio::test]
 async fn closing_an_opportunity_as_the_admin_makes_it_won_for_the_integration() {
     let h = seeded().await;
     let opportunity = id_where(
