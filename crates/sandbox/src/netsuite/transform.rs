@@ -51,7 +51,7 @@ pub(crate) fn transform_record(
     let mut db = sandbox.inner.account.db();
     let mut fields = initial(&db.conn, source, id, target)?;
     fields.extend(overrides);
-    Ok(db.insert(target, &fields, &ns_timestamp(now()))?)
+    db.insert(target, &fields, &ns_timestamp(now()))
 }
 
 /// The source transaction's body fields a transform carries over.
