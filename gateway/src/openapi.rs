@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(crate::routes::SyncResultJson, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
         crate::routes::ScanRenewals, crate::routes::RenewalScanJson, crate::routes::OrderLinkJson,
         crate::routes::StartCatalogRun, crate::routes::CatalogRunMode, crate::routes::CatalogRunJson, crate::routes::ProductLinkJson,
-        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::routes::AuditEntryJson, crate::ErrorBody)),
+        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::routes::QueueOwner, crate::routes::AuditEntryJson, crate::ErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -759,3 +759,67 @@ on_both_stores!(
     renewals,
     an_expiring_order_raises_one_renewal_which_becomes_a_linked_order
 );
+
+async fn an_orders_job_dead_letters_on_the_orders_queue_and_replays_there(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Patient Buyers");
+    let opportunity = new_opportunity(
+        mesh,
+        &account,
+        "USD",
+        &[("MANUAL-PRINT", 2.0, 0.0)],
+        "Prospecting",
+    );
+    // Queued before anyone checked it: not won, so it fails for good and is dead-lettered.
+    let (status, body) = click(mesh, &opportunity, "?mode=async").await;
+    assert_eq!(status, 202, "{body}");
+    let job_id = body["job_id"].as_str().unwrap().to_string();
+    let job = mesh.wait_job(&job_id).await;
+    assert_eq!(job["state"], "dead", "{job}");
+    assert!(job["error"].as_str().unwrap().contains("not won"), "{job}");
+
+    let (status, letters) = mesh
+        .get("/v1/dead-letters?service=orders", Some(ADMIN_KEY))
+        .await;
+    assert_eq!(status, 200, "{letters}");
+    let ours: Vec<&Value> = letters
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["id"] == job_id.as_str())
+        .collect();
+    assert_eq!(ours.len(), 1, "{letters}");
+    assert_eq!(ours[0]["kind"], "orders.sync_opportunity");
+    let (_, customers) = mesh.get("/v1/dead-letters", Some(ADMIN_KEY)).await;
+    assert!(
+        customers
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["id"] != job_id.as_str()),
+        "the customers queue does not hold orders jobs: {customers}"
+    );
+    let (_, depth) = mesh.get("/v1/queue?service=orders", Some(ADMIN_KEY)).await;
+    assert_eq!(depth["dead"], 1, "{depth}");
+    let (status, _) = mesh.get("/v1/queue?service=billing", Some(ADMIN_KEY)).await;
+    assert_eq!(status, 400);
+
+    // The rep wins it; the replayed job runs on the orders queue and creates the order.
+    set_stage(mesh, &opportunity, "Closed Won");
+    let (status, body) = mesh
+        .post(
+            &format!("/v1/dead-letters/{job_id}/replay?service=orders"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let job = mesh.wait_job(&job_id).await;
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(orders_of(mesh, &opportunity).len(), 1);
+}
+
+on_both_stores!(
+    dead_letters,
+    an_orders_job_dead_letters_on_the_orders_queue_and_replays_there
+);

@@ -3,11 +3,13 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use isthmus_proto::jobs::v1::job_queue_client::JobQueueClient;
 use isthmus_proto::jobs::v1::{
     DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job, ListDeadLettersRequest,
 };
 use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
+use tonic::transport::Channel;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{answer, grpc_request, shown, SyncResultJson};
@@ -78,10 +80,48 @@ impl From<DeadLetter> for DeadLetterJson {
     }
 }
 
+/// Whose job queue: each service has its own (default `customers`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueOwner {
+    #[default]
+    Customers,
+    Catalog,
+    Orders,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ServiceQuery {
+    /// `customers` (default), `catalog` or `orders`: the service whose queue to read.
+    pub service: Option<QueueOwner>,
+}
+
+/// The jobs API of the service that owns the queue.
+fn jobs_of(gateway: &Gateway, owner: Option<QueueOwner>) -> JobQueueClient<Channel> {
+    match owner.unwrap_or_default() {
+        QueueOwner::Customers => gateway.jobs.clone(),
+        QueueOwner::Catalog => JobQueueClient::new(gateway.catalog_channel.clone()),
+        QueueOwner::Orders => JobQueueClient::new(gateway.orders_channel.clone()),
+    }
+}
+
+fn service_query(
+    query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
+    trace_id: &str,
+) -> Result<Option<QueueOwner>, ApiError> {
+    query
+        .map(|Query(q)| q.service)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text(), trace_id))
+}
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeadLetterFilter {
+    /// `customers` (default), `catalog` or `orders`: the service whose dead letters to list.
+    pub service: Option<QueueOwner>,
     /// Only this job kind, e.g. `customers.sync_account`.
     pub kind: Option<String>,
     /// Only those that failed since (ms since the epoch).
@@ -155,9 +195,7 @@ pub async fn list_dead_letters(
     };
     let letters = answer(
         &trace_id,
-        gateway
-            .jobs
-            .clone()
+        jobs_of(&gateway, filter.service)
             .list_dead_letters(grpc_request(&gateway, &trace, request)),
     )
     .await?;
@@ -166,18 +204,20 @@ pub async fn list_dead_letters(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/dead-letters/{id}", params(("id" = String, Path, description = "job id")),
+#[utoipa::path(get, path = "/v1/dead-letters/{id}", params(("id" = String, Path, description = "job id"), ServiceQuery),
     responses((status = 200, body = DeadLetterJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn get_dead_letter(
     State(gateway): State<Gateway>,
     Extension(trace): Extension<Trace>,
     Path(raw): Path<String>,
+    query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeadLetterJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
+    let owner = service_query(query, &trace_id)?;
     let id = job_id(&raw, &trace_id)?;
     let letter = answer(
         &trace_id,
-        gateway.jobs.clone().get_dead_letter(grpc_request(
+        jobs_of(&gateway, owner).get_dead_letter(grpc_request(
             &gateway,
             &trace,
             DeadLetterRequest { id },
@@ -188,18 +228,20 @@ pub async fn get_dead_letter(
 }
 
 /// Puts a dead letter back on its lane with its attempts reset (fix the cause first).
-#[utoipa::path(post, path = "/v1/dead-letters/{id}/replay", params(("id" = String, Path, description = "job id")),
+#[utoipa::path(post, path = "/v1/dead-letters/{id}/replay", params(("id" = String, Path, description = "job id"), ServiceQuery),
     responses((status = 202, body = JobJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn replay_dead_letter(
     State(gateway): State<Gateway>,
     Extension(trace): Extension<Trace>,
     Path(raw): Path<String>,
+    query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<(StatusCode, Json<JobJson>), ApiError> {
     let trace_id = trace.0.trace_id.clone();
+    let owner = service_query(query, &trace_id)?;
     let id = job_id(&raw, &trace_id)?;
     let job = answer(
         &trace_id,
-        gateway.jobs.clone().replay_dead_letter(grpc_request(
+        jobs_of(&gateway, owner).replay_dead_letter(grpc_request(
             &gateway,
             &trace,
             DeadLetterRequest { id },
@@ -209,18 +251,20 @@ pub async fn replay_dead_letter(
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
-#[utoipa::path(delete, path = "/v1/dead-letters/{id}", params(("id" = String, Path, description = "job id")),
+#[utoipa::path(delete, path = "/v1/dead-letters/{id}", params(("id" = String, Path, description = "job id"), ServiceQuery),
     responses((status = 200, body = DeadLetterJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn discard_dead_letter(
     State(gateway): State<Gateway>,
     Extension(trace): Extension<Trace>,
     Path(raw): Path<String>,
+    query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeadLetterJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
+    let owner = service_query(query, &trace_id)?;
     let id = job_id(&raw, &trace_id)?;
     let letter = answer(
         &trace_id,
-        gateway.jobs.clone().discard_dead_letter(grpc_request(
+        jobs_of(&gateway, owner).discard_dead_letter(grpc_request(
             &gateway,
             &trace,
             DeadLetterRequest { id },
@@ -230,15 +274,17 @@ pub async fn discard_dead_letter(
     Ok(Json(letter.into()))
 }
 
-#[utoipa::path(get, path = "/v1/queue", responses((status = 200, body = QueueDepthJson)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/queue", params(ServiceQuery), responses((status = 200, body = QueueDepthJson)), security(("bearer" = [])))]
 pub async fn queue_depth(
     State(gateway): State<Gateway>,
     Extension(trace): Extension<Trace>,
+    query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<QueueDepthJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
+    let owner = service_query(query, &trace_id)?;
     let d = answer(
         &trace_id,
-        gateway.jobs.clone().get_queue_depth(grpc_request(
+        jobs_of(&gateway, owner).get_queue_depth(grpc_request(
             &gateway,
             &trace,
             GetQueueDepthRequest {},

@@ -23,7 +23,7 @@ pub(crate) mod orders;
 pub(crate) mod sync;
 
 pub use catalog::{CatalogRunJson, CatalogRunMode, ProductLinkJson, StartCatalogRun};
-pub use jobs::{AuditEntryJson, DeadLetterJson, JobJson, QueueDepthJson};
+pub use jobs::{AuditEntryJson, DeadLetterJson, JobJson, QueueDepthJson, QueueOwner};
 pub use links::LinkJson;
 pub use ops::{BackfillJson, GovernanceJson, StartBackfill};
 pub use orders::{OrderLinkJson, RenewalScanJson, ScanRenewals};
