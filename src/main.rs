@@ -149,59 +149,47 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// A listener on a configured address (`key` names the config key in errors).
+async fn listen(addr: &str, key: &str) -> anyhow::Result<TcpListener> {
+    let addr: SocketAddr = addr.parse().context(key.to_string())?;
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {key} {addr}"))
+}
+
+/// A token cancelled on SIGINT or SIGTERM.
+fn stop_on_signal() -> tokio_util::sync::CancellationToken {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+    stop
+}
+
 async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
     let secrets = Secrets::load(&config)?;
     let store = wiring::store(&config, false).await?;
     match part {
         Part::Customers => {
-            let addr: SocketAddr = config
-                .customers
-                .listen
-                .parse()
-                .context("customers.listen")?;
-            let listener = TcpListener::bind(addr).await?;
             let parts = wiring::customers_service(&config, &secrets, store)?;
-            let stop = tokio_util::sync::CancellationToken::new();
-            let signal = stop.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                signal.cancel();
-            });
-            parts.run(listener, stop).await?;
+            let listener = listen(&config.customers.listen, "customers.listen").await?;
+            parts.run(listener, stop_on_signal()).await?;
         }
         Part::Catalog => {
-            let addr: SocketAddr = config.catalog.listen.parse().context("catalog.listen")?;
-            let listener = TcpListener::bind(addr).await?;
             let parts = wiring::catalog::catalog_service(&config, &secrets, store).await?;
-            let stop = tokio_util::sync::CancellationToken::new();
-            let signal = stop.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                signal.cancel();
-            });
-            parts.run(listener, stop).await?;
+            let listener = listen(&config.catalog.listen, "catalog.listen").await?;
+            parts.run(listener, stop_on_signal()).await?;
         }
         Part::Orders => {
-            let addr: SocketAddr = config.orders.listen.parse().context("orders.listen")?;
-            let listener = TcpListener::bind(addr).await?;
-            let parts = wiring::orders::orders_service(
-                &config,
-                &secrets,
-                store,
-                &config.orders.customers_url,
-            )
-            .await?;
-            let stop = tokio_util::sync::CancellationToken::new();
-            let signal = stop.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                signal.cancel();
-            });
-            parts.run(listener, stop).await?;
+            let customers = &config.orders.customers_url;
+            let parts = wiring::orders::orders_service(&config, &secrets, store, customers).await?;
+            let listener = listen(&config.orders.listen, "orders.listen").await?;
+            parts.run(listener, stop_on_signal()).await?;
         }
         Part::Gateway => {
-            let addr: SocketAddr = config.gateway.listen.parse().context("gateway.listen")?;
-            let listener = TcpListener::bind(addr).await?;
+            let listener = listen(&config.gateway.listen, "gateway.listen").await?;
             let keys = wiring::api_keys(&secrets)?;
             let urls = ServiceUrls {
                 customers: config.gateway.customers_url.clone(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use isthmus_catalog::CatalogSyncService;
 use isthmus_customers::jobs::JobQueueService;
 use isthmus_engine::catalog::CatalogFlows;
-use isthmus_engine::work::{Dispatcher, JobRunner, Worker};
+use isthmus_engine::work::Worker;
 use isthmus_engine::{Config, Secrets};
 use isthmus_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -49,18 +49,13 @@ impl CatalogParts {
         listener: tokio::net::TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let worker = tokio::spawn(self.worker.run(shutdown.clone()));
-        let served = isthmus_catalog::run(
+        let serve = isthmus_catalog::run(
             listener,
             self.service,
             self.jobs,
             shutdown.clone().cancelled_owned(),
-        )
-        .await;
-        shutdown.cancel();
-        worker.await?;
-        served?;
-        Ok(())
+        );
+        super::serve_and_work(self.worker, serve, shutdown).await
     }
 }
 
@@ -72,28 +67,14 @@ pub async fn catalog_service(
     let queue = store.with_queue(CATALOG_QUEUE).await?;
     let flows = catalog_flows(config, secrets, store.clone())?;
     let allocation = allocation(config, store.clone());
-    let q = &config.queue;
-    let job_ttl = Duration::from_secs(q.job_ttl_s);
+    let job_ttl = Duration::from_secs(config.queue.job_ttl_s);
     let log = sync_log(config, secrets, store);
-    let runner: Arc<dyn JobRunner> = Arc::new(flows.clone());
-    let dispatcher = Dispatcher::new(
-        runner.clone(),
+    let (dispatcher, worker) = super::queue_runners(
+        config,
+        Arc::new(flows.clone()),
         queue.clone(),
         log.clone(),
-        q.retry_policy(),
-        Duration::from_millis(q.sync_wait_ms),
-        job_ttl,
-        // The safety net comes due once the item's lock lease has surely run out.
-        config.catalog.lock_ttl() + Duration::from_secs(5),
-    );
-    let worker = Worker::new(
-        runner,
-        queue.clone(),
-        log.clone(),
-        q.retry_policy(),
-        q.worker_concurrency,
-        job_ttl,
-        Duration::from_millis(q.reclaim_idle_ms),
+        config.catalog.lock_ttl(),
     );
     Ok(CatalogParts {
         service: CatalogSyncService::new(flows, dispatcher, allocation, log),

@@ -181,21 +181,71 @@ impl CustomersParts {
         listener: tokio::net::TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let worker = tokio::spawn(self.worker.run(shutdown.clone()));
         let serve = isthmus_customers::run(
             listener,
             self.service,
             self.jobs,
             shutdown.clone().cancelled_owned(),
         );
-        tokio::select! {
-            served = serve => served?,
-            () = self.publisher => {}
-        }
-        shutdown.cancel();
-        worker.await?;
-        Ok(())
+        let publisher = self.publisher;
+        let serve = async move {
+            tokio::select! {
+                served = serve => served,
+                () = publisher => Ok(()),
+            }
+        };
+        serve_and_work(self.worker, serve, shutdown).await
     }
+}
+
+/// The dispatcher and the worker of one service's queue (`queue`: the service's queue view of
+/// the store). The safety net of a sync past its deadline comes due once the record's lock
+/// lease (`lock_ttl`) has surely run out.
+pub fn queue_runners(
+    config: &Config,
+    runner: Arc<dyn JobRunner>,
+    queue: Arc<dyn Store>,
+    log: SyncLog,
+    lock_ttl: Duration,
+) -> (Dispatcher, Worker) {
+    let q = &config.queue;
+    let job_ttl = Duration::from_secs(q.job_ttl_s);
+    let dispatcher = Dispatcher::new(
+        runner.clone(),
+        queue.clone(),
+        log.clone(),
+        q.retry_policy(),
+        Duration::from_millis(q.sync_wait_ms),
+        job_ttl,
+        lock_ttl + Duration::from_secs(5),
+    );
+    let worker = Worker::new(
+        runner,
+        queue,
+        log,
+        q.retry_policy(),
+        q.worker_concurrency,
+        job_ttl,
+        Duration::from_millis(q.reclaim_idle_ms),
+    );
+    (dispatcher, worker)
+}
+
+/// Runs a service's worker while `serve` serves; when serving ends (shutdown or failure) the
+/// worker is told to stop and finishes the jobs it holds before this returns.
+pub async fn serve_and_work<E>(
+    worker: Worker,
+    serve: impl std::future::Future<Output = Result<(), E>>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let worker = tokio::spawn(worker.run(shutdown.clone()));
+    let served = serve.await;
+    shutdown.cancel();
+    worker.await?;
+    Ok(served?)
 }
 
 pub fn customers_service(
@@ -220,25 +270,12 @@ pub fn customers_service(
     let q = &config.queue;
     let job_ttl = Duration::from_secs(q.job_ttl_s);
     let log = sync_log(config, secrets, store.clone());
-    let runner: Arc<dyn JobRunner> = Arc::new(flows.clone());
-    let dispatcher = Dispatcher::new(
-        runner.clone(),
+    let (dispatcher, worker) = queue_runners(
+        config,
+        Arc::new(flows.clone()),
         store.clone(),
         log.clone(),
-        q.retry_policy(),
-        Duration::from_millis(q.sync_wait_ms),
-        job_ttl,
-        // The safety net comes due once the record's lock lease has surely run out.
-        config.customers.lock_ttl() + Duration::from_secs(5),
-    );
-    let worker = Worker::new(
-        runner,
-        store.clone(),
-        log.clone(),
-        q.retry_policy(),
-        q.worker_concurrency,
-        job_ttl,
-        Duration::from_millis(q.reclaim_idle_ms),
+        config.customers.lock_ttl(),
     );
     Ok(CustomersParts {
         service: CustomerSyncService::new(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use isthmus_customers::jobs::JobQueueService;
 use isthmus_engine::orders::OrderFlows;
-use isthmus_engine::work::{Dispatcher, JobRunner, Worker};
+use isthmus_engine::work::Worker;
 use isthmus_engine::{Config, Secrets};
 use isthmus_orders::OrderSyncService;
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
@@ -33,17 +33,13 @@ impl OrdersParts {
         listener: tokio::net::TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let worker = tokio::spawn(self.worker.run(shutdown.clone()));
-        let served = isthmus_orders::run(
+        let serve = isthmus_orders::run(
             listener,
             self.service,
             self.jobs,
             shutdown.clone().cancelled_owned(),
-        )
-        .await;
-        shutdown.cancel();
-        worker.await?;
-        Ok(served?)
+        );
+        super::serve_and_work(self.worker, serve, shutdown).await
     }
 }
 
@@ -72,28 +68,14 @@ pub async fn orders_service(
         CustomerSyncClient::new(channel),
     );
     let queue = store.with_queue(QUEUE).await?;
-    let q = &config.queue;
-    let job_ttl = Duration::from_secs(q.job_ttl_s);
+    let job_ttl = Duration::from_secs(config.queue.job_ttl_s);
     let log = super::sync_log(config, secrets, store.clone());
-    let runner: Arc<dyn JobRunner> = Arc::new(flows.clone());
-    let dispatcher = Dispatcher::new(
-        runner.clone(),
-        queue.clone(),
-        log.clone(),
-        q.retry_policy(),
-        Duration::from_millis(q.sync_wait_ms),
-        job_ttl,
-        // The safety net comes due once the opportunity's lock lease has surely run out.
-        config.orders.lock_ttl() + Duration::from_secs(5),
-    );
-    let worker = Worker::new(
-        runner,
+    let (dispatcher, worker) = super::queue_runners(
+        config,
+        Arc::new(flows.clone()),
         queue.clone(),
         log,
-        q.retry_policy(),
-        q.worker_concurrency,
-        job_ttl,
-        Duration::from_millis(q.reclaim_idle_ms),
+        config.orders.lock_ttl(),
     );
     Ok(OrdersParts {
         service: OrderSyncService::new(flows, dispatcher),

@@ -189,6 +189,34 @@ fn store_error(err: isthmus_store::StoreError, trace_id: &str) -> ApiError {
     ApiError::new(ErrorCode::Unavailable, "the store is unavailable", trace_id)
 }
 
+/// A Salesforce id of one object (`prefix`: its key prefix, e.g. `001` for Account), or a 400
+/// saying what is wrong with `raw`.
+fn salesforce_id(
+    raw: &str,
+    prefix: &str,
+    object: &str,
+    trace_id: &str,
+) -> Result<isthmus_salesforce::id::SalesforceId, ApiError> {
+    let id = isthmus_salesforce::id::SalesforceId::parse(raw).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!("'{}' is not a Salesforce id: {e}", shown(raw)),
+            trace_id,
+        )
+    })?;
+    if id.key_prefix() != prefix {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "'{}' is not an {object} id ({object} ids start with {prefix})",
+                shown(raw)
+            ),
+            trace_id,
+        ));
+    }
+    Ok(id)
+}
+
 /// Caller input as it may appear in a message: at most 40 characters, escaped.
 fn shown(raw: &str) -> String {
     raw.chars()

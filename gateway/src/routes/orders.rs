@@ -15,7 +15,7 @@ use tonic::transport::Channel;
 use utoipa::ToSchema;
 
 use super::sync::{idempotency_key, once_per_key, SyncQuery, SyncResultJson};
-use super::{answer, grpc_request, query_or_error, shown, ApiJson};
+use super::{answer, grpc_request, query_or_error, salesforce_id, ApiJson};
 use crate::middleware::Trace;
 use crate::{ApiError, Gateway};
 
@@ -25,24 +25,7 @@ pub(crate) fn client(gateway: &Gateway) -> OrderSyncClient<Channel> {
 
 /// An 18-character Opportunity id, or a 400 saying what is wrong with `raw`.
 fn opportunity_id(raw: &str, trace_id: &str) -> Result<SalesforceId, ApiError> {
-    let id = SalesforceId::parse(raw).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!("'{}' is not a Salesforce id: {e}", shown(raw)),
-            trace_id,
-        )
-    })?;
-    if id.key_prefix() != "006" {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!(
-                "'{}' is not an Opportunity id (Opportunity ids start with 006)",
-                shown(raw)
-            ),
-            trace_id,
-        ));
-    }
-    Ok(id)
+    salesforce_id(raw, "006", "Opportunity", trace_id)
 }
 
 /// "Sync to NetSuite" for one won Opportunity: ensures the account's customer, then creates or

@@ -10,11 +10,10 @@ use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::{ChangeType, SyncAccountRequest, SyncCustomerRequest};
 use isthmus_proto::orders::v1::{SyncFulfillmentRequest, SyncSalesOrderRequest};
 use isthmus_proto::ErrorCode;
-use isthmus_salesforce::id::SalesforceId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{answer, grpc_request, query_or_error, shown, store_error, ApiJson};
+use super::{answer, grpc_request, query_or_error, salesforce_id, shown, store_error, ApiJson};
 use crate::middleware::Trace;
 use crate::{ApiError, Gateway};
 
@@ -142,23 +141,7 @@ pub async fn sync_account(
 ) -> Result<Response, ApiError> {
     let trace_id = trace.0.trace_id.clone();
     let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
-    let id = SalesforceId::parse(&raw_id).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!("'{}' is not a Salesforce id: {e}", shown(&raw_id)),
-            &trace_id,
-        )
-    })?;
-    if id.key_prefix() != "001" {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!(
-                "'{}' is not an Account id (Account ids start with 001)",
-                shown(&raw_id)
-            ),
-            &trace_id,
-        ));
-    }
+    let id = salesforce_id(&raw_id, "001", "Account", &trace_id)?;
     let message = SyncAccountRequest {
         account_id: id.to_string(),
         options: Some(query.options()),

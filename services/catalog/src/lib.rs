@@ -21,17 +21,15 @@ use isthmus_proto::catalog::v1::{
     get_product_link_request, CatalogRun, GetCatalogRunRequest, GetProductLinkRequest, ItemChange,
     ProductLink, RunMode as ProtoRunMode, StartCatalogRunRequest, SyncItemRequest,
 };
-use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
+use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
 use isthmus_proto::trace::trace_id_of;
-use isthmus_proto::{ErrorCode, FILE_DESCRIPTOR_SET};
+use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
-use isthmus_store::Lane;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
-/// Largest gRPC message the service decodes.
-const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+use isthmus_customers::grpc::{self, MAX_MESSAGE_BYTES};
 
 pub struct CatalogSyncService {
     flows: CatalogFlows,
@@ -147,18 +145,17 @@ impl CatalogSync for CatalogSyncService {
                     .status(format!("unknown item change {}", request.change)))
             }
         };
-        let options = request.options.unwrap_or_default();
-        let result = if options.dry_run {
-            self.flows
-                .sync_item(&request.item_id, delete, true, &trace_id)
-                .await?
-        } else {
-            let job = SyncJob::Item {
-                item_id: request.item_id,
-                delete,
-            };
-            self.deliver(job, &options, &trace_id).await?
+        let job = SyncJob::Item {
+            item_id: request.item_id.clone(),
+            delete,
         };
+        let dry_run = self
+            .flows
+            .sync_item(&request.item_id, delete, true, &trace_id);
+        let result = self
+            .dispatcher
+            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .await?;
         Ok(Response::new(result))
     }
 
@@ -211,31 +208,7 @@ impl CatalogSync for CatalogSyncService {
     }
 }
 
-impl CatalogSyncService {
-    /// Queued at once (async), or run inline up to the wait.
-    async fn deliver(
-        &self,
-        job: SyncJob,
-        options: &SyncOptions,
-        trace_id: &str,
-    ) -> Result<SyncResult, Status> {
-        if options.delivery == Delivery::Async as i32 {
-            return Ok(self
-                .dispatcher
-                .submit(Lane::Interactive, job, trace_id)
-                .await?);
-        }
-        Ok(self.dispatcher.run_or_queue(job, trace_id).await?)
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("gRPC reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    #[error("gRPC transport: {0}")]
-    Transport(#[from] tonic::transport::Error),
-}
+pub use isthmus_customers::grpc::ServeError;
 
 /// Serves the catalog service, health, reflection and the catalog queue's `JobQueue` on
 /// `listener` until `shutdown`.
@@ -245,30 +218,16 @@ pub async fn run(
     jobs: JobQueueService,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<CatalogSyncServer<CatalogSyncService>>()
-        .await;
-    health_reporter
-        .set_serving::<JobQueueServer<JobQueueService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
     let service = CatalogSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    tracing::info!(addr = ?listener.local_addr().ok(), "catalog service listening");
-    tonic::transport::Server::builder()
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(service)
-        .add_service(jobs)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
-        )
-        .await?;
-    Ok(())
+    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    grpc::serve(
+        "catalog",
+        listener,
+        &["isthmus.catalog.v1.CatalogSync", "isthmus.jobs.v1.JobQueue"],
+        |router| router.add_service(service).add_service(jobs),
+        shutdown,
+    )
+    .await
 }
 
 #[cfg(test)]

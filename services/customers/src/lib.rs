@@ -8,6 +8,7 @@
 use std::future::Future;
 
 pub mod conflicts;
+pub mod grpc;
 pub mod jobs;
 
 use isthmus_engine::audit::SyncLog;
@@ -25,13 +26,12 @@ use isthmus_proto::customers::v1::{
 };
 use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
 use isthmus_proto::trace::trace_id_of;
-use isthmus_proto::{ErrorCode, FILE_DESCRIPTOR_SET};
+use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
-/// Largest gRPC message the service decodes.
-const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+use grpc::MAX_MESSAGE_BYTES;
 
 pub struct CustomerSyncService {
     flows: CustomerFlows,
@@ -250,13 +250,7 @@ fn link_message(link: isthmus_store::Link) -> Link {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("gRPC reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    #[error("gRPC transport: {0}")]
-    Transport(#[from] tonic::transport::Error),
-}
+pub use grpc::ServeError;
 
 /// Serves the customers service (with gRPC health and reflection) on `listener` until `shutdown`.
 pub async fn run(
@@ -265,28 +259,17 @@ pub async fn run(
     jobs: jobs::JobQueueService,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<CustomerSyncServer<CustomerSyncService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    health_reporter
-        .set_serving::<JobQueueServer<jobs::JobQueueService>>()
-        .await;
-    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
     let service = CustomerSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    tracing::info!(addr = ?listener.local_addr().ok(), "customers service listening");
-    tonic::transport::Server::builder()
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(service)
-        .add_service(jobs)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
-        )
-        .await?;
-    Ok(())
+    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    grpc::serve(
+        "customers",
+        listener,
+        &[
+            "isthmus.customers.v1.CustomerSync",
+            "isthmus.jobs.v1.JobQueue",
+        ],
+        |router| router.add_service(service).add_service(jobs),
+        shutdown,
+    )
+    .await
 }

@@ -21,12 +21,11 @@ use isthmus_proto::orders::v1::{
     ScanRenewalsResponse, SyncFulfillmentRequest, SyncOpportunityRequest, SyncSalesOrderRequest,
 };
 use isthmus_proto::trace::trace_id_of;
-use isthmus_proto::{ErrorCode, FILE_DESCRIPTOR_SET};
+use isthmus_proto::ErrorCode;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
-/// Largest gRPC message the service decodes.
-const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+use isthmus_customers::grpc::{self, MAX_MESSAGE_BYTES};
 
 pub struct OrderSyncService {
     flows: OrderFlows,
@@ -164,13 +163,7 @@ impl OrderSync for OrderSyncService {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("gRPC reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    #[error("gRPC transport: {0}")]
-    Transport(#[from] tonic::transport::Error),
-}
+pub use isthmus_customers::grpc::ServeError;
 
 /// Serves the orders service (with gRPC health, reflection and the orders queue's jobs API) on
 /// `listener` until `shutdown`.
@@ -180,28 +173,14 @@ pub async fn run(
     jobs: JobQueueService,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<OrderSyncServer<OrderSyncService>>()
-        .await;
-    health_reporter
-        .set_serving::<JobQueueServer<JobQueueService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
     let service = OrderSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    tracing::info!(addr = ?listener.local_addr().ok(), "orders service listening");
-    tonic::transport::Server::builder()
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(service)
-        .add_service(jobs)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
-        )
-        .await?;
-    Ok(())
+    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    grpc::serve(
+        "orders",
+        listener,
+        &["isthmus.orders.v1.OrderSync", "isthmus.jobs.v1.JobQueue"],
+        |router| router.add_service(service).add_service(jobs),
+        shutdown,
+    )
+    .await
 }
