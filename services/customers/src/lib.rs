@@ -60,13 +60,9 @@ impl CustomerSyncService {
 }
 
 fn backfill_message(job: BackfillJob) -> Backfill {
-    let state = serde_json::to_value(&job.state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
     Backfill {
         id: job.id,
-        state,
+        state: job.state.as_str().to_string(),
         seen: job.progress.seen,
         created: job.progress.created,
         updated: job.progress.updated,

@@ -13,6 +13,7 @@
 //! effect is idempotent (upserts by external id, content-hash echo suppression), so a job run
 //! twice writes once.
 
+pub mod background;
 mod dispatch;
 mod record;
 mod worker;
