@@ -8,6 +8,7 @@
 //! state and call counts. [`faults`] holds what the fault tests share.
 
 pub mod faults;
+pub mod lead;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub struct TestMesh {
     pub customers_grpc: String,
     /// gRPC address of the catalog service.
     pub catalog_grpc: String,
+    pub orders_grpc: String,
     pub sandbox: Sandbox,
     /// Where the sandbox's two APIs listen.
     pub sandbox_urls: SandboxUrls,
@@ -115,6 +117,7 @@ impl TestMesh {
             gateway: mesh.gateway_url.clone(),
             customers_grpc: mesh.customers_url.clone(),
             catalog_grpc: mesh.catalog_url.clone(),
+            orders_grpc: mesh.orders_url.clone(),
             sandbox_urls: mesh.sandbox.clone().expect("the sandbox runs"),
             sandbox,
             store,
