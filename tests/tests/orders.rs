@@ -44,6 +44,10 @@ async fn lead_to_cash_from_account_to_shipment(mesh: &TestMesh) {
     let customer = mesh.ns_where("customer", "externalId", &account);
     assert_eq!(customer.len(), 1);
     let customer_id = text(customer[0].get("id")).unwrap();
+    mesh.sandbox.reset_calls();
+    let (_, again) = mesh.sync_account(&account, false).await;
+    assert_eq!(again["outcome"], "unchanged", "{again}");
+    assert_eq!(mesh.sandbox.calls().netsuite_writes(), 0);
 
     // Catalog run → every item a product with standard prices in every currency.
     let run = run_catalog(mesh).await;
@@ -675,4 +679,69 @@ async fn an_orders_job_dead_letters_on_the_orders_queue_and_replays_there(mesh: 
 on_both_stores!(
     dead_letters,
     an_orders_job_dead_letters_on_the_orders_queue_and_replays_there
+);
+
+async fn a_checkbox_can_be_the_won_rule_and_a_key_makes_a_click_once(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Checkbox Traders");
+    // Closed Won is not enough under this rule: the box must be ticked.
+    let opportunity = new_opportunity(
+        mesh,
+        &account,
+        "USD",
+        &[("GEAR-10", 8.0, 0.0)],
+        "Closed Won",
+    );
+    let (status, body) = click(mesh, &opportunity, "").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Sync_To_NetSuite__c"),
+        "{body}"
+    );
+    mesh.sandbox
+        .sf_update(
+            "Opportunity",
+            &opportunity,
+            object(json!({ "Sync_To_NetSuite__c": true })),
+        )
+        .unwrap();
+
+    let send = || {
+        mesh.http
+            .post(format!(
+                "{}/v1/salesforce/opportunities/{opportunity}/sync",
+                mesh.gateway
+            ))
+            .bearer_auth(SF_KEY)
+            .header("Idempotency-Key", "click-7f3a")
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["outcome"], "created", "{first}");
+    mesh.sandbox.reset_calls();
+    let second = send().await.unwrap();
+    assert_eq!(second.headers()["idempotent-replayed"], "true");
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(second, first, "the first answer, replayed");
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        calls.netsuite_total() + calls.salesforce_total(),
+        0,
+        "{calls:?}"
+    );
+    assert_eq!(orders_of(mesh, &opportunity).len(), 1);
+}
+
+on_both_stores!(
+    checkbox_and_idempotency,
+    a_checkbox_can_be_the_won_rule_and_a_key_makes_a_click_once,
+    |config: &mut isthmus::Config| {
+        config.orders.won_rule = isthmus_engine::config::WonRule::Checkbox;
+    }
 );

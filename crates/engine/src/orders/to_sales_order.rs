@@ -322,28 +322,10 @@ impl OrderFlows {
                 ));
                 continue;
             };
-            let quantity = number(line, "Quantity");
-            let Some(unit_price) = number(line, "UnitPrice") else {
-                problems.push(format!("line {line_id} ({name}) has no sales price"));
-                continue;
-            };
-            let Some(quantity) = quantity.filter(|q| *q > 0.0) else {
-                problems.push(format!("line {line_id} ({name}) has no positive quantity"));
-                continue;
-            };
-            let discount = number(line, "Discount").unwrap_or(0.0);
-            let rate = round_to(unit_price * (1.0 - discount / 100.0), 6);
-            let amount = number(line, "TotalPrice").unwrap_or(quantity * rate);
-            let mut ns_line = json!({
-                "item": { "id": item.netsuite_id },
-                "quantity": quantity,
-                "rate": rate,
-                "amount": round_to(amount, 2),
-            });
-            if let Some(description) = text(line, "Description") {
-                ns_line["description"] = json!(description);
+            match order_line(line, &item.netsuite_id) {
+                Ok(ns_line) => ns_lines.push(ns_line),
+                Err(why) => problems.push(format!("line {line_id} ({name}) {why}")),
             }
-            ns_lines.push(ns_line);
         }
         let renewal_of = match text(opportunity, "Renewal_Of__c") {
             Some(original) => match self.store.link_by_salesforce(LINK_KIND, &original).await? {
@@ -516,6 +498,32 @@ impl OrderFlows {
     }
 }
 
+/// A sales order line for an opportunity line whose product is item `item`: the rate is the sales
+/// price less the line's discount, the amount Salesforce's total price. `Err` says what the line
+/// lacks.
+fn order_line(line: &Record, item: &str) -> Result<Value, &'static str> {
+    let unit_price = number(line, "UnitPrice").ok_or("has no sales price")?;
+    let quantity = number(line, "Quantity")
+        .filter(|q| *q > 0.0)
+        .ok_or("has no positive quantity")?;
+    let discount = number(line, "Discount").unwrap_or(0.0);
+    if !(0.0..=100.0).contains(&discount) {
+        return Err("has a discount outside 0 to 100 %");
+    }
+    let rate = round_to(unit_price * (1.0 - discount / 100.0), 6);
+    let amount = number(line, "TotalPrice").unwrap_or(quantity * rate);
+    let mut ns_line = json!({
+        "item": { "id": item },
+        "quantity": quantity,
+        "rate": rate,
+        "amount": round_to(amount, 2),
+    });
+    if let Some(description) = text(line, "Description") {
+        ns_line["description"] = json!(description);
+    }
+    Ok(ns_line)
+}
+
 /// The hash of what the order → Opportunity flow writes back (number and status).
 pub(super) fn status_hash(number: &str, status: &str) -> String {
     hash(&json!({ "number": number, "status": status }))
@@ -679,7 +687,29 @@ mod tests {
     }
 
     #[test]
-    fn discounts_reduce_the_rate() {
-        assert_eq!(round_to(100.0 * (1.0 - 12.5 / 100.0), 6), 87.5);
+    fn a_line_becomes_an_order_line_at_its_discounted_rate() {
+        let line =
+            json!({ "UnitPrice": 100.0, "Quantity": 3, "Discount": 12.5, "TotalPrice": 262.5 });
+        let ns = order_line(line.as_object().unwrap(), "42").unwrap();
+        assert_eq!(ns["item"]["id"], "42");
+        assert_eq!(ns["rate"], json!(87.5));
+        assert_eq!(ns["amount"], json!(262.5));
+        assert_eq!(ns["quantity"], json!(3.0));
+    }
+
+    #[test]
+    fn a_line_without_a_price_or_quantity_is_refused_with_the_reason() {
+        let no_price = json!({ "UnitPrice": null, "Quantity": 1 });
+        assert_eq!(
+            order_line(no_price.as_object().unwrap(), "42").unwrap_err(),
+            "has no sales price"
+        );
+        let no_quantity = json!({ "UnitPrice": 5.0, "Quantity": 0 });
+        assert_eq!(
+            order_line(no_quantity.as_object().unwrap(), "42").unwrap_err(),
+            "has no positive quantity"
+        );
+        let odd_discount = json!({ "UnitPrice": 5.0, "Quantity": 1, "Discount": 120 });
+        assert!(order_line(odd_discount.as_object().unwrap(), "42").is_err());
     }
 }
