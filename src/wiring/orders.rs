@@ -20,6 +20,8 @@ pub const QUEUE: &str = "orders";
 
 /// Everything an orders service process runs.
 pub struct OrdersParts {
+    /// For the scheduled renewal scans.
+    pub flows: OrderFlows,
     pub service: OrderSyncService,
     pub jobs: JobQueueService,
     pub worker: Worker,
@@ -33,13 +35,16 @@ impl OrdersParts {
         listener: tokio::net::TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
+        let scans = tokio::spawn(self.flows.scan_renewals_periodically(shutdown.clone()));
         let serve = isthmus_orders::run(
             listener,
             self.service,
             self.jobs,
             shutdown.clone().cancelled_owned(),
         );
-        super::serve_and_work(self.worker, serve, shutdown).await
+        let served = super::serve_and_work(self.worker, serve, shutdown).await;
+        scans.await?;
+        served
     }
 }
 
@@ -78,6 +83,7 @@ pub async fn orders_service(
         config.orders.lock_ttl(),
     );
     Ok(OrdersParts {
+        flows: flows.clone(),
         service: OrderSyncService::new(flows, dispatcher),
         jobs: JobQueueService::new(queue, job_ttl),
         worker,

@@ -745,3 +745,44 @@ on_both_stores!(
         config.orders.won_rule = isthmus_engine::config::WonRule::Checkbox;
     }
 );
+
+async fn the_service_scans_for_renewals_by_itself(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Scheduled Renewals Ltd");
+    let original = new_opportunity(
+        mesh,
+        &account,
+        "EUR",
+        &[("SUPPORT-ANNUAL", 1.0, 0.0)],
+        "Closed Won",
+    );
+    let (status, body) = click(mesh, &original, "").await;
+    assert_eq!(status, 200, "{body}");
+    let order_id = body["netsuite_id"].as_str().unwrap().to_string();
+    let ends = (chrono::Utc::now().date_naive() + chrono::Days::new(10)).to_string();
+    mesh.sandbox
+        .ns_update("salesOrder", &order_id, object(json!({ "endDate": ends })))
+        .unwrap();
+    let renewals = || {
+        mesh.sandbox
+            .sf_records("Opportunity")
+            .into_iter()
+            .filter(|o| text(o.get("NetSuite_Renewal_Of__c")) == Some(order_id.clone()))
+            .count()
+    };
+    let raised =
+        isthmus_tests::faults::wait_until(std::time::Duration::from_secs(15), || renewals() == 1)
+            .await;
+    assert!(raised, "no renewal raised by the scheduled scan");
+    // Later scans raise nothing more.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(renewals(), 1, "raised once");
+}
+
+on_both_stores!(
+    scheduled_renewals,
+    the_service_scans_for_renewals_by_itself,
+    |config: &mut isthmus::Config| {
+        config.orders.renewals.scan_every_s = 1;
+    }
+);

@@ -284,6 +284,7 @@ pub struct RenewalsConfig {
     pub opportunity_type: String,
     pub name_suffix: String,
     pub link_field: String,
+    pub scan_every_s: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
