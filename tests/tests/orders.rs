@@ -735,7 +735,13 @@ async fn a_checkbox_can_be_the_won_rule_and_a_key_makes_a_click_once(mesh: &Test
         0,
         "{calls:?}"
     );
-    assert_eq!(orders_of(mesh, &opportunity).len(), 1);
+    let orders = orders_of(mesh, &opportunity);
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        text(orders[0].get("subsidiary")).as_deref(),
+        Some(seed::books::US_SUBSIDIARY_ID),
+        "the configured subsidiary"
+    );
 }
 
 on_both_stores!(
@@ -743,6 +749,7 @@ on_both_stores!(
     a_checkbox_can_be_the_won_rule_and_a_key_makes_a_click_once,
     |config: &mut isthmus::Config| {
         config.orders.won_rule = isthmus_engine::config::WonRule::Checkbox;
+        config.orders.subsidiary = seed::books::US_SUBSIDIARY_ID.to_string();
     }
 );
 
