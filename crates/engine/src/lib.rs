@@ -8,6 +8,7 @@
 //! - [`lock`]: runs a record's sync under its fenced lock, renewing the lease while it runs.
 //! - [`governance`]: NetSuite's account-wide concurrency semaphore and the Salesforce daily
 //!   allocation policy (batch work pauses, interactive work keeps a reserve).
+//! - [`schedule`]: cron schedules run once per firing across replicas, and delta cursors.
 //! - [`error`]: the engine's error type and its stable [`isthmus_proto::ErrorCode`].
 
 pub mod alerts;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod governance;
 pub mod lock;
 pub mod orders;
+pub mod schedule;
 pub mod work;
 
 pub use config::{Config, Secrets};
