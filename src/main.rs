@@ -112,6 +112,8 @@ enum Part {
     /// gRPC isthmus.orders.v1.OrderSync on orders.listen (calls the customers service at
     /// orders.customers_url).
     Orders,
+    /// gRPC isthmus.finance.v1.FinanceSync on finance.listen.
+    Finance,
     /// The REST gateway on gateway.listen, calling the services over gRPC.
     Gateway,
 }
@@ -188,6 +190,11 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
             let listener = listen(&config.orders.listen, "orders.listen").await?;
             parts.run(listener, stop_on_signal()).await?;
         }
+        Part::Finance => {
+            let parts = wiring::finance::finance_service(&config, &secrets, store).await?;
+            let listener = listen(&config.finance.listen, "finance.listen").await?;
+            parts.run(listener, stop_on_signal()).await?;
+        }
         Part::Gateway => {
             let listener = listen(&config.gateway.listen, "gateway.listen").await?;
             let keys = wiring::api_keys(&secrets)?;
@@ -195,6 +202,7 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
                 customers: config.gateway.customers_url.clone(),
                 catalog: config.gateway.catalog_url.clone(),
                 orders: config.gateway.orders_url.clone(),
+                finance: config.gateway.finance_url.clone(),
             };
             let gateway = Gateway::new(&urls, store, keys, wiring::gateway_settings(&config))?;
             isthmus_gateway::run(listener, gateway, shutdown_signal()).await?;

@@ -33,6 +33,8 @@ pub struct Mesh {
     pub catalog_url: String,
     /// gRPC address of the orders service.
     pub orders_url: String,
+    /// gRPC address of the finance service.
+    pub finance_url: String,
     pub sandbox: Option<SandboxUrls>,
     cancel: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -151,12 +153,19 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
     let stop = cancel.clone();
     tasks.spawn(async move { parts.run(orders_listener, stop).await });
 
+    let finance_listener = bind(loopback, "finance service").await?;
+    let finance_url = url_of(&finance_listener)?;
+    let parts = wiring::finance::finance_service(&config, &secrets, store.clone()).await?;
+    let stop = cancel.clone();
+    tasks.spawn(async move { parts.run(finance_listener, stop).await });
+
     let gateway_listener = bind(gateway_addr, "gateway").await?;
     let gateway_url = url_of(&gateway_listener)?;
     let urls = ServiceUrls {
         customers: customers_url.clone(),
         catalog: catalog_url.clone(),
         orders: orders_url.clone(),
+        finance: finance_url.clone(),
     };
     let gateway = Gateway::new(&urls, store, api_keys, wiring::gateway_settings(&config))?;
     let stop = cancel.clone();
@@ -175,6 +184,7 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
         customers_url,
         catalog_url,
         orders_url,
+        finance_url,
         sandbox: sandbox_urls,
         cancel,
         tasks,

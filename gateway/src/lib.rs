@@ -45,6 +45,7 @@ pub struct ServiceUrls {
     pub customers: String,
     pub catalog: String,
     pub orders: String,
+    pub finance: String,
 }
 
 #[derive(Clone)]
@@ -55,6 +56,7 @@ pub struct Gateway {
     catalog: CatalogSyncClient<Channel>,
     catalog_channel: Channel,
     orders_channel: Channel,
+    finance_channel: Channel,
     store: Arc<dyn Store>,
     keys: Arc<ApiKeys>,
     settings: Arc<GatewaySettings>,
@@ -101,6 +103,7 @@ impl Gateway {
             catalog: CatalogSyncClient::new(catalog_channel.clone()),
             catalog_channel,
             orders_channel: lazy_channel("orders", &urls.orders)?,
+            finance_channel: lazy_channel("finance", &urls.finance)?,
             store,
             keys: Arc::new(keys),
             settings: Arc::new(settings),

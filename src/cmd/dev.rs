@@ -61,6 +61,7 @@ pub async fn dev(
     println!("  customers (gRPC):    {}", mesh.customers_url);
     println!("  catalog (gRPC):      {}", mesh.catalog_url);
     println!("  orders (gRPC):       {}", mesh.orders_url);
+    println!("  finance (gRPC):      {}", mesh.finance_url);
     println!("  sandbox Salesforce:  {}", urls.salesforce);
     println!("  sandbox NetSuite:    {}", urls.netsuite);
     println!("  API key (Salesforce routes): {sf_key}");

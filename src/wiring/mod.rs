@@ -2,6 +2,7 @@
 
 pub mod catalog;
 
+pub mod finance;
 pub mod orders;
 
 use std::sync::Arc;

@@ -149,6 +149,7 @@ async fn serve_gateway(
         customers: format!("http://127.0.0.1:{port}"),
         catalog: config.gateway.catalog_url.clone(),
         orders: config.gateway.orders_url.clone(),
+        finance: config.gateway.finance_url.clone(),
     };
     let gateway = Gateway::new(
         &urls,

@@ -56,6 +56,7 @@ pub struct Config {
     pub currencies: BTreeMap<String, String>,
     pub catalog: CatalogConfig,
     pub orders: OrdersConfig,
+    pub finance: FinanceConfig,
     pub queue: QueueConfig,
     pub audit: AuditConfig,
     pub alerts: AlertsConfig,
@@ -277,6 +278,23 @@ impl OrdersConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct FinanceConfig {
+    pub listen: String,
+    pub lock_ttl_ms: u64,
+    pub lock_wait_ms: u64,
+}
+
+impl FinanceConfig {
+    pub fn lock_ttl(&self) -> Duration {
+        Duration::from_millis(self.lock_ttl_ms)
+    }
+    pub fn lock_wait(&self) -> Duration {
+        Duration::from_millis(self.lock_wait_ms)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RenewalsConfig {
     pub enabled: bool,
     pub window_days: u32,
@@ -294,6 +312,7 @@ pub struct GatewayConfig {
     pub customers_url: String,
     pub catalog_url: String,
     pub orders_url: String,
+    pub finance_url: String,
     pub max_body_bytes: usize,
     pub sync_deadline_ms: u64,
     pub idempotency_ttl_s: u64,

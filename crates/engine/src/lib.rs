@@ -3,6 +3,7 @@
 //! - [`config`]: compiled-in defaults → file → `ISTHMUS_` env; secrets only from env or files.
 //! - [`customers`]: Account (+Contacts) ⇄ customer (+contacts): mapping, matching, the two flows.
 //! - [`catalog`]: NetSuite items → Product2 and price book entries (runs and single items).
+//! - [`finance`]: invoices, credit memos and payments → Salesforce, and the billing state.
 //! - [`orders`]: won Opportunity → sales order; order status, fulfilments and renewals back.
 //! - [`work`]: the job queue's dispatcher and worker, shared by every service.
 //! - [`lock`]: runs a record's sync under its fenced lock, renewing the lease while it runs.
@@ -17,6 +18,7 @@ pub mod catalog;
 pub mod config;
 pub mod customers;
 pub mod error;
+pub mod finance;
 pub mod governance;
 pub mod lock;
 pub mod orders;

@@ -45,6 +45,13 @@ pub mod orders {
     }
 }
 
+/// `isthmus.finance.v1`
+pub mod finance {
+    pub mod v1 {
+        tonic::include_proto!("isthmus.finance.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/isthmus_descriptor.bin"));

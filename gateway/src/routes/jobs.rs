@@ -88,13 +88,14 @@ pub enum QueueOwner {
     Customers,
     Catalog,
     Orders,
+    Finance,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ServiceQuery {
-    /// `customers` (default), `catalog` or `orders`: the service whose queue to read.
+    /// `customers` (default), `catalog`, `orders` or `finance`: the service whose queue to read.
     pub service: Option<QueueOwner>,
 }
 
@@ -104,6 +105,7 @@ fn jobs_of(gateway: &Gateway, owner: Option<QueueOwner>) -> JobQueueClient<Chann
         QueueOwner::Customers => gateway.jobs.clone(),
         QueueOwner::Catalog => JobQueueClient::new(gateway.catalog_channel.clone()),
         QueueOwner::Orders => JobQueueClient::new(gateway.orders_channel.clone()),
+        QueueOwner::Finance => JobQueueClient::new(gateway.finance_channel.clone()),
     }
 }
 
@@ -120,7 +122,7 @@ fn service_query(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeadLetterFilter {
-    /// `customers` (default), `catalog` or `orders`: the service whose dead letters to list.
+    /// `customers` (default), `catalog`, `orders` or `finance`: the service whose dead letters to list.
     pub service: Option<QueueOwner>,
     /// Only this job kind, e.g. `customers.sync_account`.
     pub kind: Option<String>,

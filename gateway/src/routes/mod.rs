@@ -137,7 +137,9 @@ pub async fn readyz(State(gateway): State<Gateway>) -> Response {
     .await;
     let catalog = serving(&gateway.catalog_channel, "isthmus.catalog.v1.CatalogSync").await;
     let orders = serving(&gateway.orders_channel, "isthmus.orders.v1.OrderSync").await;
-    let ready = store == "ok" && customers == "ok" && catalog == "ok" && orders == "ok";
+    let finance = serving(&gateway.finance_channel, "isthmus.finance.v1.FinanceSync").await;
+    let ready =
+        store == "ok" && customers == "ok" && catalog == "ok" && orders == "ok" && finance == "ok";
     let status = if ready {
         StatusCode::OK
     } else {
@@ -145,7 +147,7 @@ pub async fn readyz(State(gateway): State<Gateway>) -> Response {
     };
     let body = serde_json::json!({
         "ready": ready,
-        "checks": { "store": store, "customers": customers, "catalog": catalog, "orders": orders },
+        "checks": { "store": store, "customers": customers, "catalog": catalog, "orders": orders, "finance": finance },
     });
     (status, Json(body)).into_response()
 }

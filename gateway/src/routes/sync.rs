@@ -8,6 +8,8 @@ use isthmus_proto::catalog::v1::catalog_sync_client::CatalogSyncClient;
 use isthmus_proto::catalog::v1::SyncItemRequest;
 use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::{ChangeType, SyncAccountRequest, SyncCustomerRequest};
+use isthmus_proto::finance::v1::finance_sync_client::FinanceSyncClient;
+use isthmus_proto::finance::v1::SyncTransactionRequest;
 use isthmus_proto::orders::v1::{SyncFulfillmentRequest, SyncSalesOrderRequest};
 use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -215,7 +217,8 @@ pub(crate) async fn once_per_key(
 #[serde(deny_unknown_fields)]
 pub struct NetSuiteEvent {
     /// NetSuite record type: `customer`; `inventoryItem`, `nonInventorySaleItem`,
-    /// `serviceSaleItem`, `kitItem`; `salesOrder`; `itemFulfillment` (REST names, or the
+    /// `serviceSaleItem`, `kitItem`; `salesOrder`; `itemFulfillment`; `invoice`, `creditMemo`,
+    /// `customerPayment` (REST names, or the
     /// SuiteScript `record.Type` values such as `salesorder`, in any case).
     pub record_type: String,
     /// Internal id of the record (string or number).
@@ -264,7 +267,8 @@ pub async fn netsuite_event(
             ErrorCode::InvalidArgument,
             format!(
                 "record type '{}' is not synced (supported: customer, inventoryItem, \
-                 nonInventorySaleItem, serviceSaleItem, kitItem, salesOrder, itemFulfillment)",
+                 nonInventorySaleItem, serviceSaleItem, kitItem, salesOrder, itemFulfillment, \
+                 invoice, creditMemo, customerPayment)",
                 shown(&event.record_type)
             ),
             &trace_id,
@@ -328,6 +332,21 @@ pub async fn netsuite_event(
             )
             .await?
         }
+        EventKind::Finance(kind) => {
+            let message = SyncTransactionRequest {
+                transaction_id: id,
+                change: change as i32,
+                options,
+            };
+            let mut client = FinanceSyncClient::new(gateway.finance_channel.clone());
+            let request = grpc_request(&gateway, &trace, message);
+            let call = match kind {
+                FinanceEvent::Invoice => client.sync_invoice(request).await,
+                FinanceEvent::CreditMemo => client.sync_credit_memo(request).await,
+                FinanceEvent::Payment => client.sync_payment(request).await,
+            };
+            answer(&trace_id, async { call }).await?
+        }
         EventKind::Fulfillment => {
             let message = SyncFulfillmentRequest {
                 fulfillment_id: id,
@@ -353,6 +372,14 @@ enum EventKind {
     Item,
     SalesOrder,
     Fulfillment,
+    Finance(FinanceEvent),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FinanceEvent {
+    Invoice,
+    CreditMemo,
+    Payment,
 }
 
 impl EventKind {
@@ -369,6 +396,9 @@ impl EventKind {
             | "kititem" => Self::Item,
             "salesorder" => Self::SalesOrder,
             "itemfulfillment" => Self::Fulfillment,
+            "invoice" => Self::Finance(FinanceEvent::Invoice),
+            "creditmemo" => Self::Finance(FinanceEvent::CreditMemo),
+            "customerpayment" => Self::Finance(FinanceEvent::Payment),
             _ => return None,
         })
     }

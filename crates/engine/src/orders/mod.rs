@@ -167,7 +167,7 @@ pub fn parse_opportunity_id(raw: &str) -> Result<SalesforceId> {
 }
 
 /// A result with the fields every outcome carries.
-fn result(flow: &str, outcome: Outcome, dry_run: bool, trace_id: &str) -> SyncResult {
+pub(crate) fn result(flow: &str, outcome: Outcome, dry_run: bool, trace_id: &str) -> SyncResult {
     SyncResult {
         outcome: outcome as i32,
         flow: flow.to_string(),
@@ -178,13 +178,13 @@ fn result(flow: &str, outcome: Outcome, dry_run: bool, trace_id: &str) -> SyncRe
 }
 
 /// SHA-256 of a JSON value's text (object keys are sorted: serde_json maps are ordered).
-fn hash(value: &Value) -> String {
+pub(crate) fn hash(value: &Value) -> String {
     hex::encode(Sha256::digest(value.to_string().as_bytes()))
 }
 
 /// A NetSuite date (`2027-01-31`, a datetime starting with one, or `1/31/2027` as SuiteQL shows
 /// dates in a US-format account) as `YYYY-MM-DD`.
-fn iso_date(raw: &str) -> Option<String> {
+pub(crate) fn iso_date(raw: &str) -> Option<String> {
     let raw = raw.trim();
     if let Some(day) = raw.get(..10) {
         if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok() {
@@ -199,7 +199,7 @@ fn iso_date(raw: &str) -> Option<String> {
 
 /// The `refName` of a NetSuite select or status value (`{"id": "B", "refName": "…"}`), else its
 /// text.
-fn ref_name(record: &serde_json::Map<String, Value>, field: &str) -> Option<String> {
+pub(crate) fn ref_name(record: &serde_json::Map<String, Value>, field: &str) -> Option<String> {
     match record.get(field)? {
         Value::Object(o) => o
             .get("refName")

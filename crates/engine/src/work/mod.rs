@@ -25,6 +25,7 @@ pub use record::{
     JOB_KIND_SYNC_FULFILLMENT, JOB_KIND_SYNC_ITEM, JOB_KIND_SYNC_OPPORTUNITY,
     JOB_KIND_SYNC_SALES_ORDER,
 };
+pub use record::{JOB_KIND_SYNC_CREDIT_MEMO, JOB_KIND_SYNC_INVOICE, JOB_KIND_SYNC_PAYMENT};
 pub use worker::{RetryPolicy, Worker};
 
 use isthmus_proto::common::v1::SyncResult;

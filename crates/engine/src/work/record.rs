@@ -14,6 +14,9 @@ pub const JOB_KIND_SYNC_ITEM: &str = "catalog.sync_item";
 pub const JOB_KIND_SYNC_OPPORTUNITY: &str = "orders.sync_opportunity";
 pub const JOB_KIND_SYNC_SALES_ORDER: &str = "orders.sync_sales_order";
 pub const JOB_KIND_SYNC_FULFILLMENT: &str = "orders.sync_fulfillment";
+pub const JOB_KIND_SYNC_INVOICE: &str = "finance.sync_invoice";
+pub const JOB_KIND_SYNC_CREDIT_MEMO: &str = "finance.sync_credit_memo";
+pub const JOB_KIND_SYNC_PAYMENT: &str = "finance.sync_payment";
 
 /// The payload of a sync job. Each service's queue holds only its own kinds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +40,15 @@ pub enum SyncJob {
         fulfillment_id: String,
         delete: bool,
     },
+    /// NetSuite invoice → NetSuite_Invoice__c and the Opportunity's billing state.
+    Invoice { invoice_id: String, delete: bool },
+    /// NetSuite credit memo → NetSuite_Invoice__c, and the invoices it applies to.
+    CreditMemo {
+        credit_memo_id: String,
+        delete: bool,
+    },
+    /// NetSuite customer payment → NetSuite_Payment__c, and the invoices it pays.
+    Payment { payment_id: String, delete: bool },
 }
 
 impl SyncJob {
@@ -48,6 +60,9 @@ impl SyncJob {
             Self::Opportunity { .. } => JOB_KIND_SYNC_OPPORTUNITY,
             Self::SalesOrder { .. } => JOB_KIND_SYNC_SALES_ORDER,
             Self::Fulfillment { .. } => JOB_KIND_SYNC_FULFILLMENT,
+            Self::Invoice { .. } => JOB_KIND_SYNC_INVOICE,
+            Self::CreditMemo { .. } => JOB_KIND_SYNC_CREDIT_MEMO,
+            Self::Payment { .. } => JOB_KIND_SYNC_PAYMENT,
         }
     }
 
@@ -66,7 +81,12 @@ impl SyncJob {
             }
             | Self::Fulfillment {
                 fulfillment_id: id, ..
-            } => (String::new(), id.clone()),
+            }
+            | Self::Invoice { invoice_id: id, .. }
+            | Self::CreditMemo {
+                credit_memo_id: id, ..
+            }
+            | Self::Payment { payment_id: id, .. } => (String::new(), id.clone()),
         }
     }
 }

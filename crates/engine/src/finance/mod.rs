@@ -1,0 +1,500 @@
+//! Finance to Salesforce: NetSuite invoices and credit memos become `NetSuite_Invoice__c` records,
+//! customer payments `NetSuite_Payment__c` records (each upserted by `NetSuite_Id__c`), linked to
+//! the account (through the customers ID map) and, through the sales order, the opportunity
+//! (through the orders ID map). An opportunity's `NetSuite_Billing_Status__c` follows its
+//! invoices as NetSuite holds them: `Not Billed`, `Billed`, `Partly Paid` or `Paid`.
+//!
+//! A payment or credit memo re-syncs the invoices it applies to first, so their amount remaining
+//! and status, and the opportunity's billing state, move with it. Each record's write and its
+//! opportunity's billing state go to Salesforce in one all-or-none Composite call, under the
+//! record's lock; a record whose content hash equals the link's costs no write (echo
+//! suppression).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use isthmus_netsuite::{suiteql, GetOptions, NetSuiteClient};
+use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
+use isthmus_salesforce::{CompositeSubrequest, SalesforceClient};
+use isthmus_store::{Lease, Link, Store};
+use serde_json::{json, Value};
+
+use crate::config::FinanceConfig;
+use crate::customers::is_netsuite_id;
+use crate::customers::mapping::{text, Record};
+use crate::error::{EngineError, Result};
+use crate::lock::{ensure_held, with_lock};
+use crate::orders::{hash, iso_date, ref_name, result};
+use crate::work::{foreign_job, JobRunner, SyncJob};
+
+/// ID-map kind of `NetSuite_Invoice__c` ↔ invoice or credit memo.
+pub const INVOICE_LINK_KIND: &str = "invoice";
+/// ID-map kind of `NetSuite_Payment__c` ↔ customer payment.
+pub const PAYMENT_LINK_KIND: &str = "payment";
+pub const FLOW_INVOICE: &str = "finance.invoice_to_salesforce";
+pub const FLOW_PAYMENT: &str = "finance.payment_to_salesforce";
+
+/// The kinds of NetSuite transaction the finance flows carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transaction {
+    Invoice,
+    CreditMemo,
+    Payment,
+}
+
+impl Transaction {
+    fn record_type(self) -> &'static str {
+        match self {
+            Self::Invoice => "invoice",
+            Self::CreditMemo => "creditMemo",
+            Self::Payment => "customerPayment",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Invoice => "Invoice",
+            Self::CreditMemo => "Credit Memo",
+            Self::Payment => "Payment",
+        }
+    }
+
+    fn sobject(self) -> &'static str {
+        match self {
+            Self::Payment => "NetSuite_Payment__c",
+            _ => "NetSuite_Invoice__c",
+        }
+    }
+
+    fn link_kind(self) -> &'static str {
+        match self {
+            Self::Payment => PAYMENT_LINK_KIND,
+            _ => INVOICE_LINK_KIND,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct FinanceFlows {
+    config: Arc<FinanceConfig>,
+    /// ISO code → NetSuite currency id.
+    currencies: Arc<BTreeMap<String, String>>,
+    salesforce: SalesforceClient,
+    netsuite: NetSuiteClient,
+    store: Arc<dyn Store>,
+}
+
+impl FinanceFlows {
+    pub fn new(
+        config: FinanceConfig,
+        currencies: BTreeMap<String, String>,
+        salesforce: SalesforceClient,
+        netsuite: NetSuiteClient,
+        store: Arc<dyn Store>,
+    ) -> Self {
+        Self {
+            config: Arc::new(config),
+            currencies: Arc::new(currencies),
+            salesforce,
+            netsuite,
+            store,
+        }
+    }
+
+    /// Syncs one transaction (or its deletion) under its lock; a dry run takes no lock and
+    /// writes nothing.
+    pub async fn sync_transaction(
+        &self,
+        kind: Transaction,
+        id: &str,
+        delete: bool,
+        dry_run: bool,
+        trace_id: &str,
+    ) -> Result<SyncResult> {
+        if !is_netsuite_id(id) {
+            return Err(EngineError::InvalidArgument(format!(
+                "'{}' is not a NetSuite transaction id (digits only)",
+                id.chars().take(40).collect::<String>().escape_debug()
+            )));
+        }
+        if dry_run {
+            return self.transaction(kind, id, delete, trace_id, None).await;
+        }
+        with_lock(
+            &self.store,
+            &format!("{}:ns:{id}", kind.link_kind()),
+            self.config.lock_ttl(),
+            self.config.lock_wait(),
+            |lease| self.transaction(kind, id, delete, trace_id, Some(lease)),
+        )
+        .await
+    }
+
+    async fn transaction(
+        &self,
+        kind: Transaction,
+        id: &str,
+        delete: bool,
+        trace_id: &str,
+        lease: Option<Lease>,
+    ) -> Result<SyncResult> {
+        let flow = if kind == Transaction::Payment {
+            FLOW_PAYMENT
+        } else {
+            FLOW_INVOICE
+        };
+        let mut out = result(flow, Outcome::Unchanged, lease.is_none(), trace_id);
+        out.netsuite_id = id.to_string();
+        let link = self.store.link_by_netsuite(kind.link_kind(), id).await?;
+        if delete {
+            return self.deleted(kind, out, link, lease).await;
+        }
+        let opts = GetOptions {
+            expand_sub_resources: kind != Transaction::Invoice,
+            ..Default::default()
+        };
+        let record = match self.netsuite.get(kind.record_type(), id, &opts).await {
+            Ok(record) => record,
+            Err(err) if err.is_not_found() => {
+                return Err(EngineError::NotFound(format!(
+                    "NetSuite {} {id} does not exist",
+                    kind.record_type()
+                )))
+            }
+            Err(err) => return Err(err.into()),
+        };
+        // A payment or credit memo moves the invoices it applies to: those first.
+        let mut applied = Vec::new();
+        if kind != Transaction::Invoice {
+            for invoice in applied_invoices(&record) {
+                let synced = Box::pin(self.sync_transaction(
+                    Transaction::Invoice,
+                    &invoice,
+                    false,
+                    lease.is_none(),
+                    trace_id,
+                ))
+                .await?;
+                out.warnings.extend(synced.warnings.iter().cloned());
+                applied.push((invoice, synced.salesforce_id));
+            }
+        }
+        let customer = text(
+            &record,
+            if kind == Transaction::Payment {
+                "customer"
+            } else {
+                "entity"
+            },
+        );
+        let account = match &customer {
+            Some(c) => self
+                .store
+                .link_by_netsuite(crate::customers::LINK_KIND, c)
+                .await?
+                .map(|l| l.salesforce_id),
+            None => None,
+        };
+        if account.is_none() {
+            out.warnings.push(format!(
+                "customer {} has no Salesforce account yet; the record is not linked to one",
+                customer.unwrap_or_default()
+            ));
+        }
+        // The sales order: the transaction's own, or (a payment) the first paid invoice's.
+        let order = match kind {
+            Transaction::Payment => match applied.first() {
+                Some((invoice, _)) => self.order_of_invoice(invoice).await?,
+                None => None,
+            },
+            _ => text(&record, "createdFrom"),
+        };
+        let opportunity = match &order {
+            Some(order) => self
+                .store
+                .link_by_netsuite(crate::orders::LINK_KIND, order)
+                .await?
+                .map(|l| l.salesforce_id),
+            None => None,
+        };
+        let currency = text(&record, "currency").and_then(|c| self.iso_currency(&c));
+        let number = text(&record, "tranId").unwrap_or_default();
+        let mut fields = json!({
+            "Name": format!("{} #{number}", kind.label()),
+            "NetSuite_Id__c": id,
+            "Account__c": account,
+            "Opportunity__c": opportunity,
+            "Status__c": ref_name(&record, "status"),
+            "CurrencyIsoCode": currency,
+        });
+        let amount = |field: &str| record.get(field).and_then(Value::as_f64);
+        match kind {
+            Transaction::Payment => {
+                fields["Payment_Date__c"] =
+                    json!(text(&record, "tranDate").and_then(|d| iso_date(&d)));
+                fields["Amount__c"] = json!(amount("payment"));
+                fields["Invoice__c"] = json!(applied.first().map(|(_, sf)| sf.clone()));
+            }
+            Transaction::Invoice | Transaction::CreditMemo => {
+                // A credit memo is money owed back: its amounts count against the customer.
+                let sign = if kind == Transaction::CreditMemo {
+                    -1.0
+                } else {
+                    1.0
+                };
+                fields["Invoice_Date__c"] =
+                    json!(text(&record, "tranDate").and_then(|d| iso_date(&d)));
+                fields["Due_Date__c"] = json!(text(&record, "dueDate").and_then(|d| iso_date(&d)));
+                fields["Total__c"] = json!(amount("total").map(|t| t * sign));
+                fields["Amount_Remaining__c"] = json!(amount("amountRemaining").map(|t| t * sign));
+            }
+        }
+        if currency.is_none() {
+            fields.as_object_mut().map(|f| f.remove("CurrencyIsoCode"));
+        }
+        let billing = match (&order, &opportunity) {
+            (Some(order), Some(_)) => Some(self.billing_state(order).await?),
+            _ => None,
+        };
+        let new_hash = hash(&json!({ "record": fields, "billing": billing }));
+        out.salesforce_id = link
+            .as_ref()
+            .map(|l| l.salesforce_id.clone())
+            .unwrap_or_default();
+        out.matched_rule = if link.is_some() { "id_map" } else { "none" }.into();
+        if link.as_ref().is_some_and(|l| l.netsuite_hash == new_hash) {
+            return Ok(out);
+        }
+        out.outcome = if link.is_some() {
+            Outcome::Updated
+        } else {
+            Outcome::Created
+        } as i32;
+        let record_name = format!("salesforce.{}", kind.sobject());
+        for (field, value) in fields.as_object().into_iter().flatten() {
+            out.changes.push(FieldChange {
+                record: record_name.clone(),
+                field: field.clone(),
+                before: None,
+                after: (!value.is_null()).then(|| value.to_string()),
+            });
+        }
+        if let Some(state) = &billing {
+            out.changes.push(FieldChange {
+                record: "salesforce.Opportunity".into(),
+                field: "NetSuite_Billing_Status__c".into(),
+                before: None,
+                after: Some(json!(state).to_string()),
+            });
+        }
+        let Some(lease) = lease else {
+            return Ok(out);
+        };
+        ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
+        let mut body = fields.clone();
+        body.as_object_mut().map(|b| b.remove("NetSuite_Id__c"));
+        let mut requests = vec![CompositeSubrequest::new(
+            "PATCH",
+            format!("sobjects/{}/NetSuite_Id__c/{id}", kind.sobject()),
+            "record",
+        )
+        .with_body(body)];
+        if let (Some(opportunity), Some(state)) = (&opportunity, &billing) {
+            requests.push(
+                CompositeSubrequest::new(
+                    "PATCH",
+                    format!("sobjects/Opportunity/{opportunity}"),
+                    "opportunity",
+                )
+                .with_body(json!({ "NetSuite_Billing_Status__c": state })),
+            );
+        }
+        let answers = self.salesforce.composite(requests, true).await?;
+        if let Some(failed) = answers.iter().find(|a| !a.is_success()) {
+            return Err(EngineError::Unprocessable(format!(
+                "Salesforce refused {} {number} ({}): {}",
+                kind.label(),
+                failed.reference_id,
+                failed.body
+            )));
+        }
+        let sf_id = answers
+            .first()
+            .and_then(|a| a.body.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| link.as_ref().map(|l| l.salesforce_id.clone()))
+            .ok_or_else(|| EngineError::Unprocessable("Salesforce returned no record id".into()))?;
+        let link = Link {
+            kind: kind.link_kind().into(),
+            salesforce_id: sf_id.clone(),
+            netsuite_id: id.to_string(),
+            salesforce_hash: String::new(),
+            netsuite_hash: new_hash,
+            salesforce_modstamp: String::new(),
+            netsuite_modstamp: text(&record, "lastModifiedDate").unwrap_or_default(),
+            synced_at_ms: chrono::Utc::now().timestamp_millis(),
+            fields: Default::default(),
+            parked: Vec::new(),
+        };
+        self.store.put_link(&link, &lease).await?;
+        out.salesforce_id = sf_id;
+        Ok(out)
+    }
+
+    /// A deleted transaction: its Salesforce record goes too (it mirrors NetSuite), and the link.
+    async fn deleted(
+        &self,
+        kind: Transaction,
+        mut out: SyncResult,
+        link: Option<Link>,
+        lease: Option<Lease>,
+    ) -> Result<SyncResult> {
+        let Some(link) = link else {
+            out.outcome = Outcome::Skipped as i32;
+            out.warnings
+                .push("the transaction was never synced to Salesforce; nothing to remove".into());
+            return Ok(out);
+        };
+        out.salesforce_id = link.salesforce_id.clone();
+        out.outcome = Outcome::Updated as i32;
+        out.warnings.push(format!(
+            "{} {} is deleted with its NetSuite transaction",
+            kind.sobject(),
+            link.salesforce_id
+        ));
+        let Some(lease) = lease else {
+            return Ok(out);
+        };
+        ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
+        match self
+            .salesforce
+            .delete(kind.sobject(), &link.salesforce_id)
+            .await
+        {
+            Ok(()) => {}
+            Err(err) if err.is_not_found() => {}
+            Err(err) => return Err(err.into()),
+        }
+        self.store
+            .delete_link(kind.link_kind(), &link.salesforce_id, &lease)
+            .await?;
+        Ok(out)
+    }
+
+    /// The sales order an invoice was created from (one SuiteQL read).
+    async fn order_of_invoice(&self, invoice: &str) -> Result<Option<String>> {
+        let q = format!(
+            "SELECT t.createdfrom FROM transaction t WHERE t.id = {}",
+            suiteql::literal(invoice)
+        );
+        let rows = self.netsuite.suiteql(&q).await?;
+        Ok(rows.first().and_then(|r| text(r, "createdfrom")))
+    }
+
+    /// The billing state of a sales order from its invoices as NetSuite holds them now (one
+    /// SuiteQL read).
+    async fn billing_state(&self, order: &str) -> Result<&'static str> {
+        let q = format!(
+            "SELECT t.foreigntotal, t.foreignamountremaining FROM transaction t \
+             WHERE t.type = 'CustInvc' AND t.createdfrom = {}",
+            suiteql::literal(order)
+        );
+        let rows = self.netsuite.suiteql(&q).await?;
+        let number = |r: &Record, f: &str| {
+            text(r, f)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let invoices: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    number(r, "foreigntotal"),
+                    number(r, "foreignamountremaining"),
+                )
+            })
+            .collect();
+        Ok(billing_state(&invoices))
+    }
+
+    fn iso_currency(&self, netsuite_id: &str) -> Option<String> {
+        self.currencies
+            .iter()
+            .find(|(_, id)| id.as_str() == netsuite_id)
+            .map(|(iso, _)| iso.clone())
+    }
+}
+
+/// The state an opportunity shows for its order's invoices `(total, amount remaining)`.
+pub fn billing_state(invoices: &[(f64, f64)]) -> &'static str {
+    let total: f64 = invoices.iter().map(|i| i.0).sum();
+    let remaining: f64 = invoices.iter().map(|i| i.1).sum();
+    if invoices.is_empty() {
+        "Not Billed"
+    } else if remaining <= 0.005 {
+        "Paid"
+    } else if remaining < total - 0.005 {
+        "Partly Paid"
+    } else {
+        "Billed"
+    }
+}
+
+/// The invoices a payment or credit memo applies to (its `apply` lines marked applied).
+fn applied_invoices(record: &Record) -> Vec<String> {
+    record
+        .get("apply")
+        .and_then(|a| a.get("items"))
+        .and_then(Value::as_array)
+        .map(|lines| {
+            lines
+                .iter()
+                .filter(|l| l.get("apply").and_then(Value::as_bool) != Some(false))
+                .filter_map(|l| text(l.as_object()?, "doc"))
+                .filter(|id| is_netsuite_id(id))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[async_trait::async_trait]
+impl JobRunner for FinanceFlows {
+    async fn run(&self, job: &SyncJob, trace_id: &str) -> Result<SyncResult> {
+        let (kind, id, delete) = match job {
+            SyncJob::Invoice { invoice_id, delete } => (Transaction::Invoice, invoice_id, *delete),
+            SyncJob::CreditMemo {
+                credit_memo_id,
+                delete,
+            } => (Transaction::CreditMemo, credit_memo_id, *delete),
+            SyncJob::Payment { payment_id, delete } => (Transaction::Payment, payment_id, *delete),
+            other => return Err(foreign_job("finance", other)),
+        };
+        self.sync_transaction(kind, id, delete, false, trace_id)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_billing_state_follows_the_invoices() {
+        assert_eq!(billing_state(&[]), "Not Billed");
+        assert_eq!(billing_state(&[(100.0, 100.0)]), "Billed");
+        assert_eq!(billing_state(&[(100.0, 40.0)]), "Partly Paid");
+        assert_eq!(billing_state(&[(100.0, 0.0), (50.0, 50.0)]), "Partly Paid");
+        assert_eq!(billing_state(&[(100.0, 0.0), (50.0, 0.0)]), "Paid");
+    }
+
+    #[test]
+    fn only_applied_lines_name_invoices() {
+        let record = json!({ "apply": { "items": [
+            { "doc": { "id": "12" }, "apply": true, "amount": 10 },
+            { "doc": { "id": "13" }, "apply": false },
+            { "doc": { "id": "x'1" }, "apply": true },
+        ] } });
+        assert_eq!(applied_invoices(record.as_object().unwrap()), ["12"]);
+    }
+}

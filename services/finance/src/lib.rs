@@ -1,0 +1,122 @@
+//! The finance service: serves `isthmus.finance.v1.FinanceSync` over gRPC (with gRPC health,
+//! reflection and the finance queue's `isthmus.jobs.v1.JobQueue`) on top of the engine's
+//! [`FinanceFlows`]. Ids and change types are checked here, before a vendor, a query or Redis.
+
+use std::future::Future;
+
+use isthmus_customers::grpc::{self, MAX_MESSAGE_BYTES};
+use isthmus_customers::jobs::JobQueueService;
+use isthmus_engine::customers::is_netsuite_id;
+use isthmus_engine::finance::{FinanceFlows, Transaction};
+use isthmus_engine::work::{Dispatcher, SyncJob};
+use isthmus_proto::common::v1::SyncResult;
+use isthmus_proto::finance::v1::finance_sync_server::{FinanceSync, FinanceSyncServer};
+use isthmus_proto::finance::v1::{SyncTransactionRequest, TransactionChange};
+use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
+use isthmus_proto::trace::trace_id_of;
+use isthmus_proto::ErrorCode;
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status};
+
+pub use isthmus_customers::grpc::ServeError;
+
+pub struct FinanceSyncService {
+    flows: FinanceFlows,
+    dispatcher: Dispatcher,
+}
+
+impl FinanceSyncService {
+    pub fn new(flows: FinanceFlows, dispatcher: Dispatcher) -> Self {
+        Self { flows, dispatcher }
+    }
+
+    async fn sync(
+        &self,
+        kind: Transaction,
+        request: Request<SyncTransactionRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let request = request.into_inner();
+        let id = request.transaction_id.clone();
+        if !is_netsuite_id(&id) {
+            return Err(ErrorCode::InvalidArgument.status(format!(
+                "'{}' is not a NetSuite transaction id (digits only)",
+                id.chars().take(40).collect::<String>().escape_debug()
+            )));
+        }
+        let delete = match TransactionChange::try_from(request.change) {
+            Ok(TransactionChange::Delete) => true,
+            Ok(_) => false,
+            Err(_) => {
+                return Err(ErrorCode::InvalidArgument
+                    .status(format!("unknown change type {}", request.change)))
+            }
+        };
+        let job = match kind {
+            Transaction::Invoice => SyncJob::Invoice {
+                invoice_id: id.clone(),
+                delete,
+            },
+            Transaction::CreditMemo => SyncJob::CreditMemo {
+                credit_memo_id: id.clone(),
+                delete,
+            },
+            Transaction::Payment => SyncJob::Payment {
+                payment_id: id.clone(),
+                delete,
+            },
+        };
+        let dry_run = self
+            .flows
+            .sync_transaction(kind, &id, delete, true, &trace_id);
+        let result = self
+            .dispatcher
+            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .await?;
+        Ok(Response::new(result))
+    }
+}
+
+#[tonic::async_trait]
+impl FinanceSync for FinanceSyncService {
+    async fn sync_invoice(
+        &self,
+        request: Request<SyncTransactionRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
+        self.sync(Transaction::Invoice, request).await
+    }
+
+    async fn sync_credit_memo(
+        &self,
+        request: Request<SyncTransactionRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
+        self.sync(Transaction::CreditMemo, request).await
+    }
+
+    async fn sync_payment(
+        &self,
+        request: Request<SyncTransactionRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
+        self.sync(Transaction::Payment, request).await
+    }
+}
+
+/// Serves the finance service (with gRPC health, reflection and the finance queue's jobs API)
+/// on `listener` until `shutdown`.
+pub async fn run(
+    listener: TcpListener,
+    service: FinanceSyncService,
+    jobs: JobQueueService,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let service = FinanceSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    grpc::serve(
+        "finance",
+        listener,
+        &["isthmus.finance.v1.FinanceSync", "isthmus.jobs.v1.JobQueue"],
+        |router| router.add_service(service).add_service(jobs),
+        shutdown,
+    )
+    .await
+}

@@ -1,0 +1,198 @@
+//! Finance to Salesforce on the sandbox: an order's invoice, a partial and a full payment and a
+//! credit memo appear on the Salesforce side, and the opportunity's billing state follows them.
+
+use isthmus_tests::lead::{new_account, new_opportunity, number, run_catalog};
+use isthmus_tests::{on_both_stores, text, TestMesh, NS_KEY, SF_KEY};
+use serde_json::{json, Map, Value};
+
+async fn event(mesh: &TestMesh, record_type: &str, id: &str) -> (u16, Value) {
+    let body = json!({ "record_type": record_type, "id": id, "event_type": "create" });
+    mesh.post("/v1/netsuite/events", Some(NS_KEY), Some(body))
+        .await
+}
+
+/// A NetSuite user's transform ("Bill", "Accept Payment", "Credit"); the new record's id.
+async fn transform(mesh: &TestMesh, from: &str, id: &str, to: &str, body: Value) -> String {
+    let url = format!(
+        "{}/__sandbox/netsuite/records/{from}/{id}/!transform/{to}",
+        mesh.sandbox_urls.netsuite
+    );
+    let answer: Value = mesh
+        .http
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("transform refused: {answer}"))
+        .to_string()
+}
+
+fn by_netsuite_id(mesh: &TestMesh, sobject: &str, id: &str) -> Vec<Map<String, Value>> {
+    mesh.sandbox
+        .sf_records(sobject)
+        .into_iter()
+        .filter(|r| text(r.get("NetSuite_Id__c")).as_deref() == Some(id))
+        .collect()
+}
+
+fn billing(mesh: &TestMesh, opportunity: &str) -> Option<String> {
+    text(
+        mesh.sandbox
+            .sf_record("Opportunity", opportunity)
+            .unwrap()
+            .get("NetSuite_Billing_Status__c"),
+    )
+}
+
+async fn invoices_and_payments_reach_salesforce_and_the_billing_state_follows(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Paying Customers plc");
+    let opportunity = new_opportunity(
+        mesh,
+        &account,
+        "EUR",
+        &[("WIDGET-200", 10.0, 0.0), ("INSTALL", 1.0, 0.0)],
+        "Closed Won",
+    );
+    let (status, body) = mesh
+        .post(
+            &format!("/v1/salesforce/opportunities/{opportunity}/sync"),
+            Some(SF_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let order = body["netsuite_id"].as_str().unwrap().to_string();
+
+    // Billed: the invoice appears, linked to the account and the opportunity.
+    let invoice = transform(mesh, "salesOrder", &order, "invoice", json!({})).await;
+    let total = number(
+        mesh.sandbox
+            .ns_record("invoice", &invoice)
+            .unwrap()
+            .get("total"),
+    );
+    let (status, body) = event(mesh, "invoice", &invoice).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "created", "{body}");
+    let records = by_netsuite_id(mesh, "NetSuite_Invoice__c", &invoice);
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    let invoice_sf = text(record.get("Id")).unwrap();
+    assert_eq!(text(record.get("Account__c")), Some(account.clone()));
+    assert_eq!(
+        text(record.get("Opportunity__c")),
+        Some(opportunity.clone())
+    );
+    assert_eq!(number(record.get("Total__c")), total);
+    assert_eq!(number(record.get("Amount_Remaining__c")), total);
+    assert_eq!(text(record.get("Status__c")).as_deref(), Some("Open"));
+    assert_eq!(text(record.get("CurrencyIsoCode")).as_deref(), Some("EUR"));
+    assert_eq!(billing(mesh, &opportunity).as_deref(), Some("Billed"));
+    mesh.sandbox.reset_calls();
+    let (_, again) = event(mesh, "invoice", &invoice).await;
+    assert_eq!(again["outcome"], "unchanged", "{again}");
+    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
+
+    // A partial payment: the payment record, the invoice's amount remaining, Partly Paid.
+    let payment = transform(
+        mesh,
+        "invoice",
+        &invoice,
+        "customerPayment",
+        json!({ "payment": 100.0, "apply": { "items": [
+            { "doc": { "id": invoice }, "apply": true, "amount": 100.0 } ] } }),
+    )
+    .await;
+    let (status, body) = event(mesh, "customerPayment", &payment).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "created", "{body}");
+    let paid = by_netsuite_id(mesh, "NetSuite_Payment__c", &payment);
+    assert_eq!(paid.len(), 1);
+    assert_eq!(number(paid[0].get("Amount__c")), 100.0);
+    assert_eq!(text(paid[0].get("Invoice__c")), Some(invoice_sf.clone()));
+    assert_eq!(
+        text(paid[0].get("Opportunity__c")),
+        Some(opportunity.clone())
+    );
+    assert_eq!(text(paid[0].get("Account__c")), Some(account.clone()));
+    let record = &by_netsuite_id(mesh, "NetSuite_Invoice__c", &invoice)[0];
+    assert!((number(record.get("Amount_Remaining__c")) - (total - 100.0)).abs() < 0.005);
+    assert_eq!(billing(mesh, &opportunity).as_deref(), Some("Partly Paid"));
+
+    // The rest: paid in full.
+    let rest = transform(mesh, "invoice", &invoice, "customerPayment", json!({})).await;
+    let (_, body) = event(mesh, "customerpayment", &rest).await;
+    assert_eq!(body["outcome"], "created", "{body}");
+    let record = &by_netsuite_id(mesh, "NetSuite_Invoice__c", &invoice)[0];
+    assert_eq!(number(record.get("Amount_Remaining__c")), 0.0);
+    assert_eq!(
+        text(record.get("Status__c")).as_deref(),
+        Some("Paid In Full")
+    );
+    assert_eq!(billing(mesh, &opportunity).as_deref(), Some("Paid"));
+    assert_eq!(by_netsuite_id(mesh, "NetSuite_Payment__c", &rest).len(), 1);
+}
+
+on_both_stores!(
+    invoices_and_payments,
+    invoices_and_payments_reach_salesforce_and_the_billing_state_follows
+);
+
+async fn a_credit_memo_counts_against_the_invoice_it_credits(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Returning Goods Ltd");
+    let opportunity = new_opportunity(
+        mesh,
+        &account,
+        "USD",
+        &[("CABLE-SET", 4.0, 0.0)],
+        "Closed Won",
+    );
+    let (_, body) = mesh
+        .post(
+            &format!("/v1/salesforce/opportunities/{opportunity}/sync"),
+            Some(SF_KEY),
+            None,
+        )
+        .await;
+    let order = body["netsuite_id"].as_str().unwrap().to_string();
+    let invoice = transform(mesh, "salesOrder", &order, "invoice", json!({})).await;
+    let total = number(
+        mesh.sandbox
+            .ns_record("invoice", &invoice)
+            .unwrap()
+            .get("total"),
+    );
+    let memo = transform(mesh, "invoice", &invoice, "creditMemo", json!({})).await;
+    let (status, body) = event(mesh, "creditMemo", &memo).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "created", "{body}");
+    let credit = &by_netsuite_id(mesh, "NetSuite_Invoice__c", &memo)[0];
+    assert_eq!(number(credit.get("Total__c")), -total, "money owed back");
+    assert_eq!(text(credit.get("Account__c")), Some(account.clone()));
+    // The credited invoice came along, settled by the credit.
+    let credited = &by_netsuite_id(mesh, "NetSuite_Invoice__c", &invoice)[0];
+    assert_eq!(number(credited.get("Amount_Remaining__c")), 0.0);
+    assert_eq!(billing(mesh, &opportunity).as_deref(), Some("Paid"));
+
+    // Bad input changes nothing.
+    mesh.sandbox.reset_calls();
+    let (status, body) = event(mesh, "invoice", "12a").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = event(mesh, "invoice", "999999").await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["code"], "NOT_FOUND");
+    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
+}
+
+on_both_stores!(
+    credit_memos,
+    a_credit_memo_counts_against_the_invoice_it_credits
+);
