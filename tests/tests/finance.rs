@@ -196,3 +196,99 @@ on_both_stores!(
     credit_memos,
     a_credit_memo_counts_against_the_invoice_it_credits
 );
+
+async fn the_financial_summary_matches_netsuites_numbers(mesh: &TestMesh) {
+    use isthmus_sandbox::seed::books;
+    let today = chrono::Utc::now().date_naive();
+    let due = chrono::NaiveDate::from_ymd_opt(2025, 11, 14).unwrap();
+    for (name, balance, overdue, days, last_payment) in [
+        (
+            books::OVERDUE_CUSTOMER,
+            books::OVERDUE_AMOUNT,
+            books::OVERDUE_AMOUNT,
+            (today - due).num_days(),
+            Some(("2025-11-20", 150.0)),
+        ),
+        (
+            books::PAID_CUSTOMER,
+            0.0,
+            0.0,
+            0,
+            Some(("2025-12-20", books::PAID_AMOUNT)),
+        ),
+    ] {
+        let account = mesh.account_id(name);
+        let path = format!("/v1/salesforce/accounts/{account}/financial-summary");
+        let (status, body) = mesh.post(&path, Some(SF_KEY), None).await;
+        assert_eq!(status, 404, "not linked yet: {body}");
+        let (status, body) = mesh.sync_account(&account, false).await;
+        assert_eq!(status, 200, "{body}");
+
+        let (status, body) = mesh
+            .post(&format!("{path}?dry_run=true"), Some(SF_KEY), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            text(
+                mesh.sandbox
+                    .sf_record("Account", &account)
+                    .unwrap()
+                    .get("Balance__c")
+            )
+            .is_none()
+                || balance == 0.0,
+            "a dry run writes nothing"
+        );
+        let (status, body) = mesh.post(&path, Some(SF_KEY), None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["outcome"], "updated", "{name}: {body}");
+        let sf = mesh.sandbox.sf_record("Account", &account).unwrap();
+        assert!(
+            (number(sf.get("Balance__c")) - balance).abs() < 0.005,
+            "{name}: {sf:?}"
+        );
+        assert!(
+            (number(sf.get("Overdue_Balance__c")) - overdue).abs() < 0.005,
+            "{name}"
+        );
+        assert_eq!(number(sf.get("Days_Overdue__c")) as i64, days, "{name}");
+        match last_payment {
+            Some((date, amount)) => {
+                assert_eq!(text(sf.get("Last_Payment_Date__c")).as_deref(), Some(date));
+                assert_eq!(number(sf.get("Last_Payment_Amount__c")), amount);
+            }
+            None => assert!(text(sf.get("Last_Payment_Date__c")).is_none(), "{name}"),
+        }
+        mesh.sandbox.reset_calls();
+        let (_, again) = mesh.post(&path, Some(SF_KEY), None).await;
+        assert_eq!(again["outcome"], "unchanged", "{again}");
+        assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
+    }
+    // A NetSuite-only customer: its event creates the account, then the summary follows.
+    let cyberdyne = mesh.ns_where("customer", "companyName", books::OPEN_INVOICE_CUSTOMER);
+    let customer = text(cyberdyne[0].get("id")).unwrap();
+    let (status, body) = mesh.customer_event(&customer, "edit").await;
+    assert_eq!(status, 200, "{body}");
+    let account = mesh.account_id(books::OPEN_INVOICE_CUSTOMER);
+    let path = format!("/v1/salesforce/accounts/{account}/financial-summary");
+    let (status, body) = mesh.post(&path, Some(SF_KEY), None).await;
+    assert_eq!(status, 200, "{body}");
+    let sf = mesh.sandbox.sf_record("Account", &account).unwrap();
+    assert!(
+        (number(sf.get("Balance__c")) - books::OPEN_BALANCE).abs() < 0.005,
+        "{sf:?}"
+    );
+    assert_eq!(number(sf.get("Overdue_Balance__c")), 0.0);
+    assert_eq!(number(sf.get("Days_Overdue__c")), 0.0);
+
+    let (status, _) = mesh
+        .post(
+            "/v1/salesforce/accounts/006000000000000/financial-summary",
+            Some(SF_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "an opportunity id is not an account id");
+}
+
+on_both_stores!(summaries, the_financial_summary_matches_netsuites_numbers);

@@ -16,6 +16,7 @@ use crate::{ApiError, Gateway};
 
 pub(crate) mod catalog;
 pub(crate) mod conflicts;
+pub(crate) mod finance;
 pub(crate) mod jobs;
 pub(crate) mod links;
 pub(crate) mod ops;
@@ -39,6 +40,10 @@ pub fn router(gateway: Gateway) -> Router {
         .route(
             "/v1/salesforce/opportunities/{id}/sync",
             post(orders::sync_opportunity),
+        )
+        .route(
+            "/v1/salesforce/accounts/{id}/financial-summary",
+            post(finance::account_summary),
         )
         .route("/v1/netsuite/events", post(sync::netsuite_event))
         .route("/v1/links/orders/{id}", get(orders::get_order_link))

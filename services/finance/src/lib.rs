@@ -11,7 +11,10 @@ use isthmus_engine::finance::{FinanceFlows, Transaction};
 use isthmus_engine::work::{Dispatcher, SyncJob};
 use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::finance::v1::finance_sync_server::{FinanceSync, FinanceSyncServer};
-use isthmus_proto::finance::v1::{SyncTransactionRequest, TransactionChange};
+use isthmus_proto::finance::v1::{
+    sync_account_summary_request, SyncAccountSummaryRequest, SyncTransactionRequest,
+    TransactionChange,
+};
 use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
 use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::ErrorCode;
@@ -98,6 +101,28 @@ impl FinanceSync for FinanceSyncService {
         request: Request<SyncTransactionRequest>,
     ) -> Result<Response<SyncResult>, Status> {
         self.sync(Transaction::Payment, request).await
+    }
+
+    async fn sync_account_summary(
+        &self,
+        request: Request<SyncAccountSummaryRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let request = request.into_inner();
+        let customer = match request.key {
+            Some(sync_account_summary_request::Key::CustomerId(id)) => id,
+            Some(sync_account_summary_request::Key::AccountId(raw)) => {
+                let id = isthmus_customers::parse_account_id(&raw)?;
+                self.flows.customer_of_account(id.as_str()).await?
+            }
+            None => return Err(ErrorCode::InvalidArgument.status("give account_id or customer_id")),
+        };
+        let dry_run = request.options.is_some_and(|o| o.dry_run);
+        let result = self
+            .flows
+            .sync_account_summary(&customer, dry_run, &trace_id)
+            .await?;
+        Ok(Response::new(result))
     }
 }
 

@@ -426,6 +426,218 @@ impl FinanceFlows {
     }
 }
 
+/// ID-map kind of Account ↔ customer for the financial summary (its hash: the fields last written).
+pub const SUMMARY_LINK_KIND: &str = "summary";
+pub const FLOW_SUMMARY: &str = "finance.account_summary";
+
+/// A customer's financial summary, as the Account shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Summary {
+    pub balance: f64,
+    pub overdue_balance: f64,
+    pub credit_limit: Option<f64>,
+    pub days_overdue: i64,
+    pub last_payment_date: Option<String>,
+    pub last_payment_amount: Option<f64>,
+}
+
+/// One open or settled receivable of a customer, as SuiteQL reads it.
+#[derive(Debug, Clone)]
+pub struct Receivable {
+    pub id: i64,
+    /// `CustInvc`, `CustCred` or `CustPymt`.
+    pub kind: String,
+    pub date: Option<chrono::NaiveDate>,
+    pub due: Option<chrono::NaiveDate>,
+    pub total: f64,
+    pub remaining: f64,
+}
+
+/// The summary of a customer's receivables on `today`: the balance is what open invoices still
+/// owe less what open credit memos and unapplied payments hold; overdue is what invoices past
+/// their due date still owe, and days overdue counts from the oldest of them.
+pub fn summarise(
+    receivables: &[Receivable],
+    credit_limit: Option<f64>,
+    today: chrono::NaiveDate,
+) -> Summary {
+    let sum = |pick: &dyn Fn(&Receivable) -> bool| -> f64 {
+        receivables
+            .iter()
+            .filter(|r| pick(r))
+            .map(|r| r.remaining)
+            .sum()
+    };
+    let owed = sum(&|r| r.kind == "CustInvc");
+    let credit = sum(&|r| r.kind != "CustInvc");
+    let overdue: Vec<&Receivable> = receivables
+        .iter()
+        .filter(|r| r.kind == "CustInvc" && r.remaining > 0.0 && r.due.is_some_and(|d| d < today))
+        .collect();
+    let oldest = overdue.iter().filter_map(|r| r.due).min();
+    let last_payment = receivables
+        .iter()
+        .filter(|r| r.kind == "CustPymt")
+        .max_by_key(|r| (r.date, r.id));
+    let round = |v: f64| (v * 100.0).round() / 100.0;
+    Summary {
+        balance: round(owed - credit),
+        overdue_balance: round(overdue.iter().map(|r| r.remaining).sum()),
+        credit_limit,
+        days_overdue: oldest.map_or(0, |d| (today - d).num_days()),
+        last_payment_date: last_payment.and_then(|p| p.date).map(|d| d.to_string()),
+        last_payment_amount: last_payment.map(|p| p.total),
+    }
+}
+
+impl FinanceFlows {
+    /// Writes the customer's financial summary to its account (`customer`: the NetSuite id;
+    /// the account comes from the customers ID map). Under the account's summary lock; a dry run
+    /// writes nothing. Two SuiteQL reads; no Salesforce write when nothing changed.
+    pub async fn sync_account_summary(
+        &self,
+        customer: &str,
+        dry_run: bool,
+        trace_id: &str,
+    ) -> Result<SyncResult> {
+        if !is_netsuite_id(customer) {
+            return Err(EngineError::InvalidArgument(format!(
+                "'{}' is not a NetSuite customer id (digits only)",
+                customer.chars().take(40).collect::<String>().escape_debug()
+            )));
+        }
+        let account = self
+            .store
+            .link_by_netsuite(crate::customers::LINK_KIND, customer)
+            .await?
+            .map(|l| l.salesforce_id)
+            .ok_or_else(|| {
+                EngineError::Unprocessable(format!(
+                    "customer {customer} has no Salesforce account; sync the customer first"
+                ))
+            })?;
+        if dry_run {
+            return self.summary(customer, &account, trace_id, None).await;
+        }
+        with_lock(
+            &self.store,
+            &format!("{SUMMARY_LINK_KIND}:ns:{customer}"),
+            self.config.lock_ttl(),
+            self.config.lock_wait(),
+            |lease| self.summary(customer, &account, trace_id, Some(lease)),
+        )
+        .await
+    }
+
+    /// The NetSuite customer linked to a Salesforce account, for a summary asked by account.
+    pub async fn customer_of_account(&self, account: &str) -> Result<String> {
+        self.store
+            .link_by_salesforce(crate::customers::LINK_KIND, account)
+            .await?
+            .map(|l| l.netsuite_id)
+            .ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "account {account} is not linked to a NetSuite customer; sync it first"
+                ))
+            })
+    }
+
+    async fn summary(
+        &self,
+        customer: &str,
+        account: &str,
+        trace_id: &str,
+        lease: Option<Lease>,
+    ) -> Result<SyncResult> {
+        let mut out = result(FLOW_SUMMARY, Outcome::Unchanged, lease.is_none(), trace_id);
+        out.netsuite_id = customer.to_string();
+        out.salesforce_id = account.to_string();
+        out.matched_rule = "id_map".into();
+        let id = suiteql::literal(customer);
+        let rows = self
+            .netsuite
+            .suiteql(&format!(
+                "SELECT c.creditlimit FROM customer c WHERE c.id = {id}"
+            ))
+            .await?;
+        let Some(row) = rows.first() else {
+            return Err(EngineError::NotFound(format!(
+                "NetSuite customer {customer} does not exist"
+            )));
+        };
+        let number = |r: &Record, f: &str| text(r, f).and_then(|v| v.parse::<f64>().ok());
+        let credit_limit = number(row, "creditlimit");
+        let rows = self
+            .netsuite
+            .suiteql(&format!(
+                "SELECT t.id, t.type, TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate,                  TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, t.foreigntotal,                  t.foreignamountremaining FROM transaction t WHERE t.entity = {id}                  AND t.type IN ('CustInvc', 'CustCred', 'CustPymt') ORDER BY t.id"
+            ))
+            .await?;
+        let date = |r: &Record, f: &str| {
+            text(r, f).and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        };
+        let receivables: Vec<Receivable> = rows
+            .iter()
+            .map(|r| Receivable {
+                id: number(r, "id").unwrap_or_default() as i64,
+                kind: text(r, "type").unwrap_or_default(),
+                date: date(r, "trandate"),
+                due: date(r, "duedate"),
+                total: number(r, "foreigntotal").unwrap_or_default().abs(),
+                remaining: number(r, "foreignamountremaining")
+                    .unwrap_or_default()
+                    .abs(),
+            })
+            .collect();
+        let summary = summarise(&receivables, credit_limit, chrono::Utc::now().date_naive());
+        let fields = json!({
+            "Balance__c": summary.balance,
+            "Overdue_Balance__c": summary.overdue_balance,
+            "Credit_Limit__c": summary.credit_limit,
+            "Days_Overdue__c": summary.days_overdue,
+            "Last_Payment_Date__c": summary.last_payment_date,
+            "Last_Payment_Amount__c": summary.last_payment_amount,
+        });
+        let new_hash = hash(&fields);
+        let link = self
+            .store
+            .link_by_netsuite(SUMMARY_LINK_KIND, customer)
+            .await?;
+        if link.as_ref().is_some_and(|l| l.netsuite_hash == new_hash) {
+            return Ok(out);
+        }
+        out.outcome = Outcome::Updated as i32;
+        for (field, value) in fields.as_object().into_iter().flatten() {
+            out.changes.push(FieldChange {
+                record: "salesforce.Account".into(),
+                field: field.clone(),
+                before: None,
+                after: (!value.is_null()).then(|| value.to_string()),
+            });
+        }
+        let Some(lease) = lease else {
+            return Ok(out);
+        };
+        ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
+        let body = fields.as_object().cloned().unwrap_or_default();
+        self.salesforce.update("Account", account, &body).await?;
+        let link = Link {
+            kind: SUMMARY_LINK_KIND.into(),
+            salesforce_id: account.to_string(),
+            netsuite_id: customer.to_string(),
+            salesforce_hash: String::new(),
+            netsuite_hash: new_hash,
+            salesforce_modstamp: String::new(),
+            netsuite_modstamp: String::new(),
+            synced_at_ms: chrono::Utc::now().timestamp_millis(),
+            fields: Default::default(),
+            parked: Vec::new(),
+        };
+        self.store.put_link(&link, &lease).await?;
+        Ok(out)
+    }
+}
+
 /// The state an opportunity shows for its order's invoices `(total, amount remaining)`.
 pub fn billing_state(invoices: &[(f64, f64)]) -> &'static str {
     let total: f64 = invoices.iter().map(|i| i.0).sum();
@@ -486,6 +698,41 @@ mod tests {
         assert_eq!(billing_state(&[(100.0, 40.0)]), "Partly Paid");
         assert_eq!(billing_state(&[(100.0, 0.0), (50.0, 50.0)]), "Partly Paid");
         assert_eq!(billing_state(&[(100.0, 0.0), (50.0, 0.0)]), "Paid");
+    }
+
+    #[test]
+    fn a_summary_counts_what_is_owed_overdue_and_last_paid() {
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        let r = |id, kind: &str, date: &str, due: &str, total, remaining| Receivable {
+            id,
+            kind: kind.into(),
+            date: day(date),
+            due: day(due),
+            total,
+            remaining,
+        };
+        let today = day("2026-11-28").unwrap();
+        let summary = summarise(
+            &[
+                r(1, "CustInvc", "2026-10-01", "2026-10-31", 500.0, 250.0),
+                r(2, "CustInvc", "2026-11-01", "2026-12-31", 300.0, 300.0),
+                r(3, "CustPymt", "2026-11-02", "", 250.0, 0.0),
+                r(4, "CustCred", "2026-11-03", "", 40.0, 40.0),
+                r(5, "CustPymt", "2026-11-10", "", 60.0, 60.0),
+            ],
+            Some(5000.0),
+            today,
+        );
+        assert_eq!(summary.balance, 250.0 + 300.0 - 40.0 - 60.0);
+        assert_eq!(summary.overdue_balance, 250.0);
+        assert_eq!(summary.days_overdue, 28);
+        assert_eq!(summary.last_payment_date.as_deref(), Some("2026-11-10"));
+        assert_eq!(summary.last_payment_amount, Some(60.0));
+        let none = summarise(&[], None, today);
+        assert_eq!(
+            (none.balance, none.days_overdue, none.last_payment_date),
+            (0.0, 0, None)
+        );
     }
 
     #[test]

@@ -1,0 +1,47 @@
+//! The finance routes: an account's financial summary on demand (invoices, credit memos and
+//! payments arrive as NetSuite events, see `sync.rs`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use isthmus_proto::common::v1::SyncOptions;
+use isthmus_proto::finance::v1::finance_sync_client::FinanceSyncClient;
+use isthmus_proto::finance::v1::{sync_account_summary_request, SyncAccountSummaryRequest};
+
+use super::sync::{SyncQuery, SyncResultJson};
+use super::{answer, grpc_request, query_or_error, salesforce_id};
+use crate::middleware::Trace;
+use crate::{ApiError, Gateway};
+
+/// Reads the account's customer's balance, overdue balance, credit limit, days overdue and last
+/// payment from NetSuite and writes them to the account (`Balance__c`, `Overdue_Balance__c`,
+/// `Credit_Limit__c`, `Days_Overdue__c`, `Last_Payment_Date__c`, `Last_Payment_Amount__c`).
+#[utoipa::path(post, path = "/v1/salesforce/accounts/{id}/financial-summary",
+    params(("id" = String, Path, description = "Salesforce Account id linked to a NetSuite customer"), SyncQuery),
+    responses((status = 200, body = SyncResultJson), (status = 400, body = crate::ErrorBody),
+              (status = 404, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn account_summary(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(raw_id): Path<String>,
+    uri: axum::http::Uri,
+) -> Result<(StatusCode, Json<SyncResultJson>), ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
+    let id = salesforce_id(&raw_id, "001", "Account", &trace_id)?;
+    let message = SyncAccountSummaryRequest {
+        key: Some(sync_account_summary_request::Key::AccountId(id.to_string())),
+        options: Some(SyncOptions {
+            dry_run: query.dry_run,
+            delivery: 0,
+        }),
+    };
+    let mut client = FinanceSyncClient::new(gateway.finance_channel.clone());
+    let result = answer(
+        &trace_id,
+        client.sync_account_summary(grpc_request(&gateway, &trace, message)),
+    )
+    .await?;
+    Ok((StatusCode::OK, Json(SyncResultJson::from(result))))
+}
