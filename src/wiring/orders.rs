@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use isthmus_customers::jobs::JobQueueService;
 use isthmus_engine::orders::OrderFlows;
+use isthmus_engine::schedule::Scheduler;
 use isthmus_engine::work::Worker;
 use isthmus_engine::{Config, Secrets};
 use isthmus_orders::OrderSyncService;
@@ -22,6 +23,8 @@ pub const QUEUE: &str = "orders";
 pub struct OrdersParts {
     /// For the scheduled renewal scans.
     pub flows: OrderFlows,
+    /// The store the schedules' locks and status values live in.
+    pub store: Arc<dyn Store>,
     pub service: OrderSyncService,
     pub jobs: JobQueueService,
     pub worker: Worker,
@@ -35,7 +38,15 @@ impl OrdersParts {
         listener: tokio::net::TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let scans = tokio::spawn(self.flows.scan_renewals_periodically(shutdown.clone()));
+        let mut scheduler = Scheduler::new(self.store.clone(), self.flows.lock_ttl());
+        if let Some(schedule) = self.flows.renewal_schedule()? {
+            let flows = self.flows.clone();
+            scheduler = scheduler.job("orders.renewals", schedule, move |_firing| {
+                let flows = flows.clone();
+                async move { flows.scheduled_renewal_scan().await }
+            })?;
+        }
+        let scans = tokio::spawn(scheduler.run(shutdown.clone()));
         let serve = isthmus_orders::run(
             listener,
             self.service,
@@ -84,6 +95,7 @@ pub async fn orders_service(
     );
     Ok(OrdersParts {
         flows: flows.clone(),
+        store: store.clone(),
         service: OrderSyncService::new(flows, dispatcher),
         jobs: JobQueueService::new(queue, job_ttl),
         worker,

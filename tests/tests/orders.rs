@@ -790,6 +790,6 @@ on_both_stores!(
     scheduled_renewals,
     the_service_scans_for_renewals_by_itself,
     |config: &mut isthmus::Config| {
-        config.orders.renewals.scan_every_s = 1;
+        config.orders.renewals.schedule = "* * * * * *".into(); // every second
     }
 );

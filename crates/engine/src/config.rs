@@ -302,7 +302,8 @@ pub struct RenewalsConfig {
     pub opportunity_type: String,
     pub name_suffix: String,
     pub link_field: String,
-    pub scan_every_s: u64,
+    /// Cron expression of the scheduled scan; empty: none.
+    pub schedule: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -442,6 +443,11 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "catalog.batch_size must be between 1 and 200".into(),
             ));
+        }
+        let renewals = &self.orders.renewals.schedule;
+        if !renewals.is_empty() {
+            crate::schedule::Schedule::parse(renewals)
+                .map_err(|e| ConfigError::Invalid(format!("orders.renewals.schedule: {e}")))?;
         }
         if !self.orders.subsidiary.is_empty() && !digits(&self.orders.subsidiary) {
             return Err(ConfigError::Invalid(

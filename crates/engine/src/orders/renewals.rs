@@ -22,9 +22,6 @@ use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
 use crate::lock::with_lock;
 
-/// Held by the replica running a scheduled renewal scan.
-const SCAN_LOCK: &str = "renewals:scan";
-
 /// An expiring sales order, as SuiteQL reads it.
 struct Expiring {
     order_id: String,
@@ -223,44 +220,31 @@ impl OrderFlows {
         Ok(results)
     }
 
-    /// Scans for expiring orders every `orders.renewals.scan_every_s` until `stop`, one replica at
-    /// a time: a scan runs only in the replica that takes the `renewals:scan` lock (held for the
-    /// scan, renewed as it goes); the others skip that turn. Never returns while scans are on.
-    pub async fn scan_renewals_periodically(self, stop: tokio_util::sync::CancellationToken) {
-        let every = std::time::Duration::from_secs(self.config.renewals.scan_every_s);
-        if every.is_zero() || !self.config.renewals.enabled {
-            return stop.cancelled().await;
+    /// One scheduled scan (a [`crate::schedule::Scheduler`] firing: the scheduler holds the
+    /// firing's lock, so one replica scans at a time).
+    pub async fn scheduled_renewal_scan(&self) -> Result<()> {
+        let trace_id = isthmus_proto::trace::TraceContext::new_root().trace_id;
+        let results = self.scan_renewals(0, false, &trace_id).await?;
+        let raised = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Created as i32)
+            .count();
+        tracing::info!(expiring = results.len(), raised, "renewal scan");
+        Ok(())
+    }
+
+    /// The schedule of the renewal scan, when one is configured and renewals are on.
+    pub fn renewal_schedule(&self) -> Result<Option<crate::schedule::Schedule>> {
+        let renewals = &self.config.renewals;
+        if !renewals.enabled || renewals.schedule.is_empty() {
+            return Ok(None);
         }
-        let mut tick = tokio::time::interval(every);
-        tick.tick().await; // the first scan one interval after start, not at once
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                () = stop.cancelled() => return,
-            }
-            let lease = match self.store.acquire(SCAN_LOCK, self.config.lock_ttl()).await {
-                Ok(Some(lease)) => lease,
-                Ok(None) => continue, // another replica scans now
-                Err(err) => {
-                    tracing::warn!(%err, "renewal scan: the lock is unavailable");
-                    continue;
-                }
-            };
-            let renewal = crate::lock::spawn_renewal(&self.store, &lease, self.config.lock_ttl());
-            let trace_id = isthmus_proto::trace::TraceContext::new_root().trace_id;
-            match self.scan_renewals(0, false, &trace_id).await {
-                Ok(results) => {
-                    let raised = results
-                        .iter()
-                        .filter(|r| r.outcome == Outcome::Created as i32)
-                        .count();
-                    tracing::info!(expiring = results.len(), raised, "renewal scan");
-                }
-                Err(err) => tracing::warn!(%err, "renewal scan failed"),
-            }
-            renewal.abort();
-            let _ = self.store.release(&lease).await;
-        }
+        crate::schedule::Schedule::parse(&renewals.schedule).map(Some)
+    }
+
+    /// The lock lease of scheduled work.
+    pub fn lock_ttl(&self) -> std::time::Duration {
+        self.config.lock_ttl()
     }
 
     /// Upserts the renewal Opportunity by `NetSuite_Renewal_Of__c`, adds its lines when it was
