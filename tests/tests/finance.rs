@@ -182,6 +182,23 @@ async fn a_credit_memo_counts_against_the_invoice_it_credits(mesh: &TestMesh) {
     assert_eq!(number(credited.get("Amount_Remaining__c")), 0.0);
     assert_eq!(billing(mesh, &opportunity).as_deref(), Some("Paid"));
 
+    // The credit memo deleted in NetSuite: its mirror goes, and a second delete finds nothing.
+    let body = json!({ "record_type": "creditMemo", "id": memo, "event_type": "delete" });
+    let (status, answer) = mesh
+        .post("/v1/netsuite/events", Some(NS_KEY), Some(body.clone()))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["outcome"], "updated", "{answer}");
+    assert!(by_netsuite_id(mesh, "NetSuite_Invoice__c", &memo).is_empty());
+    assert_eq!(
+        by_netsuite_id(mesh, "NetSuite_Invoice__c", &invoice).len(),
+        1
+    );
+    let (_, answer) = mesh
+        .post("/v1/netsuite/events", Some(NS_KEY), Some(body))
+        .await;
+    assert_eq!(answer["outcome"], "skipped", "{answer}");
+
     // Bad input changes nothing.
     mesh.sandbox.reset_calls();
     let (status, body) = event(mesh, "invoice", "12a").await;

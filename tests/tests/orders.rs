@@ -241,6 +241,16 @@ async fn lead_to_cash_from_account_to_shipment(mesh: &TestMesh) {
     let (_, body) = event(mesh, "salesOrder", &order_id, "edit").await;
     assert_eq!(body["outcome"], "unchanged", "{body}");
 
+    // The fulfilment deleted in NetSuite: its Salesforce record goes with it.
+    let (status, body) = event(mesh, "itemFulfillment", &fulfillment, "delete").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "updated", "{body}");
+    assert!(mesh
+        .sandbox
+        .sf_records("NetSuite_Fulfillment__c")
+        .iter()
+        .all(|r| text(r.get("NetSuite_Id__c")) != Some(fulfillment.clone())));
+
     // The catalog run again: nothing to write.
     mesh.sandbox.reset_calls();
     run_catalog(mesh).await;

@@ -458,6 +458,14 @@ impl Config {
     }
 }
 
+/// The ISO code of a NetSuite currency id, from `[currencies]` (ISO code → NetSuite id).
+pub fn iso_currency(currencies: &BTreeMap<String, String>, netsuite_id: &str) -> Option<String> {
+    currencies
+        .iter()
+        .find(|(_, id)| id.as_str() == netsuite_id)
+        .map(|(iso, _)| iso.clone())
+}
+
 /// `ISTHMUS_GATEWAY__LISTEN` → `gateway.listen` (lower case; `__` separates levels).
 fn env_key_to_path(key: &str) -> Option<String> {
     let rest = key.strip_prefix("ISTHMUS_")?;

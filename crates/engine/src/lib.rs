@@ -21,6 +21,7 @@ pub mod error;
 pub mod finance;
 pub mod governance;
 pub mod lock;
+pub(crate) mod mirror;
 pub mod orders;
 pub mod schedule;
 pub mod work;

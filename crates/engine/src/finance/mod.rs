@@ -147,7 +147,14 @@ impl FinanceFlows {
         out.netsuite_id = id.to_string();
         let link = self.store.link_by_netsuite(kind.link_kind(), id).await?;
         if delete {
-            return self.deleted(kind, out, link, lease).await;
+            let mirror = crate::mirror::Mirror {
+                salesforce: &self.salesforce,
+                store: &self.store,
+                sobject: kind.sobject(),
+                link_kind: kind.link_kind(),
+                lock_ttl: self.config.lock_ttl(),
+            };
+            return mirror.deleted(out, link, lease).await;
         }
         let opts = GetOptions {
             expand_sub_resources: kind != Transaction::Invoice,
@@ -342,46 +349,6 @@ impl FinanceFlows {
         Ok(out)
     }
 
-    /// A deleted transaction: its Salesforce record goes too (it mirrors NetSuite), and the link.
-    async fn deleted(
-        &self,
-        kind: Transaction,
-        mut out: SyncResult,
-        link: Option<Link>,
-        lease: Option<Lease>,
-    ) -> Result<SyncResult> {
-        let Some(link) = link else {
-            out.outcome = Outcome::Skipped as i32;
-            out.warnings
-                .push("the transaction was never synced to Salesforce; nothing to remove".into());
-            return Ok(out);
-        };
-        out.salesforce_id = link.salesforce_id.clone();
-        out.outcome = Outcome::Updated as i32;
-        out.warnings.push(format!(
-            "{} {} is deleted with its NetSuite transaction",
-            kind.sobject(),
-            link.salesforce_id
-        ));
-        let Some(lease) = lease else {
-            return Ok(out);
-        };
-        ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
-        match self
-            .salesforce
-            .delete(kind.sobject(), &link.salesforce_id)
-            .await
-        {
-            Ok(()) => {}
-            Err(err) if err.is_not_found() => {}
-            Err(err) => return Err(err.into()),
-        }
-        self.store
-            .delete_link(kind.link_kind(), &link.salesforce_id, &lease)
-            .await?;
-        Ok(out)
-    }
-
     /// The sales order an invoice was created from (one SuiteQL read).
     async fn order_of_invoice(&self, invoice: &str) -> Result<Option<String>> {
         let q = format!(
@@ -419,10 +386,7 @@ impl FinanceFlows {
     }
 
     fn iso_currency(&self, netsuite_id: &str) -> Option<String> {
-        self.currencies
-            .iter()
-            .find(|(_, id)| id.as_str() == netsuite_id)
-            .map(|(iso, _)| iso.clone())
+        crate::config::iso_currency(&self.currencies, netsuite_id)
     }
 }
 

@@ -219,7 +219,14 @@ impl OrderFlows {
             .link_by_netsuite(FULFILLMENT_LINK_KIND, fulfillment_id)
             .await?;
         if change == RecordChange::Delete {
-            return self.fulfillment_deleted(out, link, lease).await;
+            let mirror = crate::mirror::Mirror {
+                salesforce: &self.salesforce,
+                store: &self.store,
+                sobject: "NetSuite_Fulfillment__c",
+                link_kind: FULFILLMENT_LINK_KIND,
+                lock_ttl: self.config.lock_ttl(),
+            };
+            return mirror.deleted(out, link, lease).await;
         }
         let fulfillment = self
             .read_record("itemFulfillment", fulfillment_id)
@@ -348,45 +355,6 @@ impl OrderFlows {
         };
         self.store.put_link(&link, &lease).await?;
         out.salesforce_id = record_id;
-        Ok(out)
-    }
-
-    /// A deleted fulfilment: its Salesforce record goes too (it mirrors NetSuite), and the link.
-    async fn fulfillment_deleted(
-        &self,
-        mut out: SyncResult,
-        link: Option<Link>,
-        lease: Option<Lease>,
-    ) -> Result<SyncResult> {
-        let Some(link) = link else {
-            out.outcome = Outcome::Skipped as i32;
-            out.warnings
-                .push("the fulfilment was never synced to Salesforce; nothing to remove".into());
-            return Ok(out);
-        };
-        out.salesforce_id = link.salesforce_id.clone();
-        out.matched_rule = "id_map".into();
-        out.outcome = Outcome::Updated as i32;
-        out.warnings.push(format!(
-            "NetSuite_Fulfillment__c {} is deleted with its fulfilment",
-            link.salesforce_id
-        ));
-        let Some(lease) = lease else {
-            return Ok(out);
-        };
-        ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
-        match self
-            .salesforce
-            .delete("NetSuite_Fulfillment__c", &link.salesforce_id)
-            .await
-        {
-            Ok(()) => {}
-            Err(err) if err.is_not_found() => {}
-            Err(err) => return Err(err.into()),
-        }
-        self.store
-            .delete_link(FULFILLMENT_LINK_KIND, &link.salesforce_id, &lease)
-            .await?;
         Ok(out)
     }
 

@@ -105,10 +105,7 @@ impl OrderFlows {
 
     /// The ISO code of a NetSuite currency id, from `[currencies]`.
     fn iso_currency(&self, netsuite_id: &str) -> Option<String> {
-        self.currencies
-            .iter()
-            .find(|(_, id)| id.as_str() == netsuite_id)
-            .map(|(iso, _)| iso.clone())
+        crate::config::iso_currency(&self.currencies, netsuite_id)
     }
 }
 
