@@ -46,6 +46,7 @@ fn required_scope(path: &str) -> Option<Option<Scope>> {
         || path.starts_with("/v1/audit")
         || path.starts_with("/v1/catalog")
         || path.starts_with("/v1/renewals")
+        || path.starts_with("/v1/subsidiaries")
     {
         Some(Some(Scope::Admin))
     } else {

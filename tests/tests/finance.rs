@@ -309,3 +309,78 @@ async fn the_financial_summary_matches_netsuites_numbers(mesh: &TestMesh) {
 }
 
 on_both_stores!(summaries, the_financial_summary_matches_netsuites_numbers);
+
+async fn subsidiaries_reach_salesforce_with_their_parents(mesh: &TestMesh) {
+    use isthmus_sandbox::seed::books;
+    let (status, body) = mesh
+        .post(
+            "/v1/subsidiaries/sync?dry_run=true",
+            Some(isthmus_tests::ADMIN_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(mesh
+        .sandbox
+        .sf_records("Subsidiary__c")
+        .iter()
+        .all(|r| text(r.get("NetSuite_Id__c")).is_none()));
+
+    let (status, body) = mesh
+        .post(
+            "/v1/subsidiaries/sync",
+            Some(isthmus_tests::ADMIN_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let subsidiaries = mesh.sandbox.ns_records("subsidiary");
+    assert_eq!(
+        body["results"].as_array().unwrap().len(),
+        subsidiaries.len()
+    );
+    let parent = &by_netsuite_id(mesh, "Subsidiary__c", books::PARENT_SUBSIDIARY_ID)[0];
+    let parent_sf = text(parent.get("Id")).unwrap();
+    for child in [
+        books::EU_SUBSIDIARY_ID,
+        books::US_SUBSIDIARY_ID,
+        books::UK_SUBSIDIARY_ID,
+    ] {
+        let records = by_netsuite_id(mesh, "Subsidiary__c", child);
+        assert_eq!(records.len(), 1, "subsidiary {child}");
+        assert_eq!(
+            text(records[0].get("Parent__c")),
+            Some(parent_sf.clone()),
+            "{child}"
+        );
+        let ns = mesh.sandbox.ns_record("subsidiary", child).unwrap();
+        assert_eq!(text(records[0].get("Name")), text(ns.get("name")));
+    }
+    let eu = &by_netsuite_id(mesh, "Subsidiary__c", books::EU_SUBSIDIARY_ID)[0];
+    assert_eq!(text(eu.get("CurrencyIsoCode")).as_deref(), Some("EUR"));
+
+    mesh.sandbox.reset_calls();
+    let (_, again) = mesh
+        .post(
+            "/v1/subsidiaries/sync",
+            Some(isthmus_tests::ADMIN_KEY),
+            None,
+        )
+        .await;
+    assert!(
+        again["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "unchanged"),
+        "{again}"
+    );
+    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
+    let (status, _) = mesh.post("/v1/subsidiaries/sync", Some(SF_KEY), None).await;
+    assert_eq!(status, 403, "admin scope");
+}
+
+on_both_stores!(
+    subsidiaries,
+    subsidiaries_reach_salesforce_with_their_parents
+);

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use isthmus_proto::common::v1::SyncOptions;
 use isthmus_proto::finance::v1::finance_sync_client::FinanceSyncClient;
-use isthmus_proto::finance::v1::{sync_account_summary_request, SyncAccountSummaryRequest};
+use isthmus_proto::finance::v1::{
+    sync_account_summary_request, SyncAccountSummaryRequest, SyncSubsidiariesRequest,
+};
 
 use super::sync::{SyncQuery, SyncResultJson};
 use super::{answer, grpc_request, query_or_error, salesforce_id};
@@ -44,4 +46,30 @@ pub async fn account_summary(
     )
     .await?;
     Ok((StatusCode::OK, Json(SyncResultJson::from(result))))
+}
+
+/// Brings every NetSuite subsidiary to Salesforce as a `Subsidiary__c` record (parent, currency,
+/// inactive flag); one result per subsidiary.
+#[utoipa::path(post, path = "/v1/subsidiaries/sync", params(SyncQuery),
+    responses((status = 200, body = super::orders::SyncResultsJson), (status = 400, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn sync_subsidiaries(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    uri: axum::http::Uri,
+) -> Result<Json<super::orders::SyncResultsJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
+    let message = SyncSubsidiariesRequest {
+        dry_run: query.dry_run,
+    };
+    let mut client = FinanceSyncClient::new(gateway.finance_channel.clone());
+    let answer = answer(
+        &trace_id,
+        client.sync_subsidiaries(grpc_request(&gateway, &trace, message)),
+    )
+    .await?;
+    Ok(Json(super::orders::SyncResultsJson {
+        results: answer.results.into_iter().map(Into::into).collect(),
+    }))
 }

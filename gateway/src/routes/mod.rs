@@ -27,7 +27,7 @@ pub use catalog::{CatalogRunJson, CatalogRunMode, ProductLinkJson, StartCatalogR
 pub use jobs::{AuditEntryJson, DeadLetterJson, JobJson, QueueDepthJson, QueueOwner};
 pub use links::LinkJson;
 pub use ops::{BackfillJson, GovernanceJson, StartBackfill};
-pub use orders::{OrderLinkJson, RenewalScanJson, ScanRenewals};
+pub use orders::{OrderLinkJson, ScanRenewals, SyncResultsJson};
 pub use sync::{FieldChangeJson, NetSuiteEvent, SyncResultJson};
 
 pub fn router(gateway: Gateway) -> Router {
@@ -48,6 +48,7 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/v1/netsuite/events", post(sync::netsuite_event))
         .route("/v1/links/orders/{id}", get(orders::get_order_link))
         .route("/v1/renewals/scan", post(orders::scan_renewals))
+        .route("/v1/subsidiaries/sync", post(finance::sync_subsidiaries))
         .route("/v1/links/customers/{id}", get(links::get_link))
         .route("/v1/links/products/{id}", get(catalog::get_product_link))
         .route("/v1/catalog/runs", post(catalog::start_catalog_run))

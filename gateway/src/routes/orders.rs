@@ -77,15 +77,15 @@ pub struct ScanRenewals {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RenewalScanJson {
-    /// One result per expiring order: `created` (raised now), `unchanged` (raised before),
-    /// `skipped` (see warnings).
+pub struct SyncResultsJson {
+    /// One result per record: for a renewal scan, per expiring order `created` (raised now),
+    /// `unchanged` (raised before) or `skipped` (see warnings).
     pub results: Vec<SyncResultJson>,
 }
 
 /// Raises a renewal Opportunity, once, for each sales order whose term ends within the window.
 #[utoipa::path(post, path = "/v1/renewals/scan", request_body = ScanRenewals,
-    responses((status = 200, body = RenewalScanJson), (status = 400, body = crate::ErrorBody),
+    responses((status = 200, body = SyncResultsJson), (status = 400, body = crate::ErrorBody),
               (status = 401, body = crate::ErrorBody), (status = 403, body = crate::ErrorBody),
               (status = 422, body = crate::ErrorBody)),
     security(("bearer" = [])))]
@@ -93,7 +93,7 @@ pub async fn scan_renewals(
     State(gateway): State<Gateway>,
     Extension(trace): Extension<Trace>,
     ApiJson(body): ApiJson<ScanRenewals>,
-) -> Result<Json<RenewalScanJson>, ApiError> {
+) -> Result<Json<SyncResultsJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
     let within_days = match body.within_days {
         None => 0,
@@ -114,7 +114,7 @@ pub async fn scan_renewals(
     // A scan reads every expiring order: it may take longer than one record's sync.
     request.set_timeout(gateway.settings.sync_deadline * 8);
     let scan = answer(&trace_id, client(&gateway).scan_renewals(request)).await?;
-    Ok(Json(RenewalScanJson {
+    Ok(Json(SyncResultsJson {
         results: scan.results.into_iter().map(SyncResultJson::from).collect(),
     }))
 }

@@ -12,8 +12,8 @@ use isthmus_engine::work::{Dispatcher, SyncJob};
 use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::finance::v1::finance_sync_server::{FinanceSync, FinanceSyncServer};
 use isthmus_proto::finance::v1::{
-    sync_account_summary_request, SyncAccountSummaryRequest, SyncTransactionRequest,
-    TransactionChange,
+    sync_account_summary_request, SyncAccountSummaryRequest, SyncSubsidiariesRequest,
+    SyncSubsidiariesResponse, SyncTransactionRequest, TransactionChange,
 };
 use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
 use isthmus_proto::trace::trace_id_of;
@@ -101,6 +101,18 @@ impl FinanceSync for FinanceSyncService {
         request: Request<SyncTransactionRequest>,
     ) -> Result<Response<SyncResult>, Status> {
         self.sync(Transaction::Payment, request).await
+    }
+
+    async fn sync_subsidiaries(
+        &self,
+        request: Request<SyncSubsidiariesRequest>,
+    ) -> Result<Response<SyncSubsidiariesResponse>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let results = self
+            .flows
+            .sync_subsidiaries(request.into_inner().dry_run, &trace_id)
+            .await?;
+        Ok(Response::new(SyncSubsidiariesResponse { results }))
     }
 
     async fn sync_account_summary(

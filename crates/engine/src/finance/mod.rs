@@ -10,6 +10,10 @@
 //! record's lock; a record whose content hash equals the link's costs no write (echo
 //! suppression).
 
+mod subsidiaries;
+
+pub use subsidiaries::{FLOW_SUBSIDIARIES, SUBSIDIARY_LINK_KIND};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
