@@ -263,8 +263,11 @@ impl FinanceFlows {
         if currency.is_none() {
             fields.as_object_mut().map(|f| f.remove("CurrencyIsoCode"));
         }
-        let billing = match (&order, &opportunity) {
-            (Some(order), Some(_)) => Some(self.billing_state(order).await?),
+        // A payment's invoices carried the billing state already (synced above): reading and
+        // writing it again would cost a SuiteQL read and a Salesforce write for nothing.
+        let billing = match (kind, &order, &opportunity) {
+            (Transaction::Payment, _, _) => None,
+            (_, Some(order), Some(_)) => Some(self.billing_state(order).await?),
             _ => None,
         };
         let new_hash = hash(&json!({ "record": fields, "billing": billing }));
