@@ -206,6 +206,22 @@ pub async fn list_dead_letters(
     ))
 }
 
+/// The owning service's jobs API and the request for dead letter `raw` (checked).
+fn dead_letter_call(
+    gateway: &Gateway,
+    trace: &Trace,
+    raw: &str,
+    query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<(JobQueueClient<Channel>, tonic::Request<DeadLetterRequest>), ApiError> {
+    let trace_id = &trace.0.trace_id;
+    let owner = service_query(query, trace_id)?;
+    let id = job_id(raw, trace_id)?;
+    Ok((
+        jobs_of(gateway, owner),
+        grpc_request(gateway, trace, DeadLetterRequest { id }),
+    ))
+}
+
 #[utoipa::path(get, path = "/v1/dead-letters/{id}", params(("id" = String, Path, description = "job id"), ServiceQuery),
     responses((status = 200, body = DeadLetterJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn get_dead_letter(
@@ -215,17 +231,8 @@ pub async fn get_dead_letter(
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeadLetterJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
-    let owner = service_query(query, &trace_id)?;
-    let id = job_id(&raw, &trace_id)?;
-    let letter = answer(
-        &trace_id,
-        jobs_of(&gateway, owner).get_dead_letter(grpc_request(
-            &gateway,
-            &trace,
-            DeadLetterRequest { id },
-        )),
-    )
-    .await?;
+    let (mut jobs, request) = dead_letter_call(&gateway, &trace, &raw, query)?;
+    let letter = answer(&trace_id, jobs.get_dead_letter(request)).await?;
     Ok(Json(letter.into()))
 }
 
@@ -239,17 +246,8 @@ pub async fn replay_dead_letter(
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<(StatusCode, Json<JobJson>), ApiError> {
     let trace_id = trace.0.trace_id.clone();
-    let owner = service_query(query, &trace_id)?;
-    let id = job_id(&raw, &trace_id)?;
-    let job = answer(
-        &trace_id,
-        jobs_of(&gateway, owner).replay_dead_letter(grpc_request(
-            &gateway,
-            &trace,
-            DeadLetterRequest { id },
-        )),
-    )
-    .await?;
+    let (mut jobs, request) = dead_letter_call(&gateway, &trace, &raw, query)?;
+    let job = answer(&trace_id, jobs.replay_dead_letter(request)).await?;
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
@@ -262,17 +260,8 @@ pub async fn discard_dead_letter(
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeadLetterJson>, ApiError> {
     let trace_id = trace.0.trace_id.clone();
-    let owner = service_query(query, &trace_id)?;
-    let id = job_id(&raw, &trace_id)?;
-    let letter = answer(
-        &trace_id,
-        jobs_of(&gateway, owner).discard_dead_letter(grpc_request(
-            &gateway,
-            &trace,
-            DeadLetterRequest { id },
-        )),
-    )
-    .await?;
+    let (mut jobs, request) = dead_letter_call(&gateway, &trace, &raw, query)?;
+    let letter = answer(&trace_id, jobs.discard_dead_letter(request)).await?;
     Ok(Json(letter.into()))
 }
 
