@@ -82,6 +82,12 @@ impl Keys {
         format!("{}{netsuite_id}", self.netsuite_link_prefix(kind))
     }
 
+    /// `isthmus:{c}:link:index:<kind>`: sorted set of the Salesforce ids of every link of
+    /// `kind` (all scored 0, so ordered by id), for walking the whole map of one kind.
+    pub fn link_index(&self, kind: &str) -> String {
+        format!("{}link:index:{kind}", self.prefix)
+    }
+
     /// `isthmus:{c}:lock:<resource>`: holds the current lease's fencing token.
     pub fn lock(&self, resource: &str) -> String {
         format!("{}lock:{resource}", self.prefix)

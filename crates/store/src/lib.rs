@@ -132,6 +132,11 @@ pub trait Store: Send + Sync + 'static {
     /// [`links_by_salesforce_many`](Store::links_by_salesforce_many).
     async fn links_by_netsuite_many(&self, kind: &str, ids: &[String])
         -> Result<Vec<Option<Link>>>;
+    /// Up to `limit` links of `kind` in Salesforce-id order (bytewise), starting after the
+    /// Salesforce id `after` (exclusive; `None`: from the first): a page of the whole map of one
+    /// kind, for reconciliation. Pages stay consistent while links are written: each link alive
+    /// for the whole walk is returned exactly once.
+    async fn links_page(&self, kind: &str, after: Option<&str>, limit: usize) -> Result<Vec<Link>>;
     /// Writes both directions of a link in one atomic step, replacing any earlier link of either
     /// id (a stale reverse entry is removed). Refused with [`StoreError::StaleFence`] unless
     /// `lease` is the current holder of its resource.

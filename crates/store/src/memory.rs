@@ -226,6 +226,18 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn links_page(&self, kind: &str, after: Option<&str>, limit: usize) -> Result<Vec<Link>> {
+        let state = self.state();
+        let mut page: Vec<&Link> = state
+            .by_salesforce
+            .values()
+            .filter(|link| link.kind == kind)
+            .filter(|link| after.is_none_or(|after| link.salesforce_id.as_str() > after))
+            .collect();
+        page.sort_by(|a, b| a.salesforce_id.cmp(&b.salesforce_id));
+        Ok(page.into_iter().take(limit).cloned().collect())
+    }
+
     async fn put_link(&self, link: &Link, lease: &Lease) -> Result<()> {
         let mut state = self.state();
         state.check_fence(lease)?;

@@ -2,7 +2,8 @@
 //!
 //! # Key layout
 //! See [`Keys`]: every key of a connection is `isthmus:{<connection>}:…`, one Cluster slot.
-//! - `link:sf:<kind>:<sf_id>` and `link:ns:<kind>:<ns_id>`: the ID map, described in [`links`].
+//! - `link:sf:<kind>:<sf_id>` and `link:ns:<kind>:<ns_id>`: the ID map, and `link:index:<kind>`
+//!   its index by Salesforce id, described in [`links`].
 //! - `lock:<resource>` holds the decimal fencing token of the current lease, with the lease TTL.
 //! - `fence` is the one counter every token of the connection is drawn from; it never expires,
 //!   so tokens strictly increase across holders, resources and lock expiries. When it is missing
@@ -215,6 +216,10 @@ impl Store for RedisStore {
     ) -> Result<Vec<Option<Link>>> {
         let keys = ids.iter().map(|id| self.keys.netsuite_link(kind, id));
         links::get_many(self, keys.collect()).await
+    }
+
+    async fn links_page(&self, kind: &str, after: Option<&str>, limit: usize) -> Result<Vec<Link>> {
+        links::page(self, kind, after, limit).await
     }
 
     async fn put_link(&self, link: &Link, lease: &Lease) -> Result<()> {

@@ -6,8 +6,11 @@
 //!
 //! - `PUT_LINK`: refuses (replies 0, writes nothing) unless the lock holds the caller's token;
 //!   otherwise deletes the reverse entry of any earlier link of either id, then writes both
-//!   directions, so the map stays a bijection per kind.
-//! - `DELETE_LINK`: same fencing check, then deletes both directions.
+//!   directions, so the map stays a bijection per kind, and keeps the kind's index
+//!   (`link:index:<kind>`, the Salesforce ids, all scored 0) in step.
+//! - `DELETE_LINK`: same fencing check, then deletes both directions and the index entry.
+//! - A page of the whole map ([`page`]): `ZRANGE … BYLEX` on the index after the last id, then
+//!   one `MGET` of the links (an id whose link vanished in between is left out).
 //!
 //! The reverse key of an earlier link is read from the stored JSON inside the script, so it is
 //! not declared in `KEYS`; it shares the hash tag, hence the slot, of the declared keys.
@@ -19,7 +22,8 @@ use redis::{AsyncCommands, Script};
 use super::RedisStore;
 use crate::{Lease, Link, Result, StoreError};
 
-/// KEYS: lock, sf link, ns link. ARGV: token, link JSON, sf link prefix, ns link prefix.
+/// KEYS: lock, sf link, ns link, index. ARGV: token, link JSON, sf link prefix, ns link prefix,
+/// sf id.
 /// Reply: 1 when written, 0 when the fence is stale.
 static PUT_LINK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -32,17 +36,22 @@ if previous then
 end
 previous = redis.call('GET', KEYS[3])
 if previous then
-  local reverse = ARGV[3] .. cjson.decode(previous).salesforce_id
-  if reverse ~= KEYS[2] then redis.call('DEL', reverse) end
+  local other = cjson.decode(previous).salesforce_id
+  local reverse = ARGV[3] .. other
+  if reverse ~= KEYS[2] then
+    redis.call('DEL', reverse)
+    redis.call('ZREM', KEYS[4], other)
+  end
 end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('SET', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[4], 0, ARGV[5])
 return 1
 ",
     )
 });
 
-/// KEYS: lock, sf link. ARGV: token, ns link prefix.
+/// KEYS: lock, sf link, index. ARGV: token, ns link prefix, sf id.
 /// Reply: 1 when done (also when there was no link), 0 when the fence is stale.
 static DELETE_LINK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -52,6 +61,7 @@ local previous = redis.call('GET', KEYS[2])
 if previous then
   redis.call('DEL', KEYS[2], ARGV[2] .. cjson.decode(previous).netsuite_id)
 end
+redis.call('ZREM', KEYS[3], ARGV[3])
 return 1
 ",
     )
@@ -78,6 +88,35 @@ pub(super) async fn get_many(store: &RedisStore, keys: Vec<String>) -> Result<Ve
         .collect()
 }
 
+/// Up to `limit` links of `kind` after the Salesforce id `after`, in id order: one
+/// `ZRANGE BYLEX` and one `MGET`.
+pub(super) async fn page(
+    store: &RedisStore,
+    kind: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Link>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
+    let ids: Vec<String> = redis::cmd("ZRANGE")
+        .arg(store.keys.link_index(kind))
+        .arg(start)
+        .arg("+")
+        .arg("BYLEX")
+        .arg("LIMIT")
+        .arg(0)
+        .arg(limit)
+        .query_async(&mut store.connection.clone())
+        .await?;
+    let keys = ids
+        .iter()
+        .map(|id| store.keys.salesforce_link(kind, id))
+        .collect();
+    Ok(get_many(store, keys).await?.into_iter().flatten().collect())
+}
+
 pub(super) async fn put(store: &RedisStore, link: &Link, lease: &Lease) -> Result<()> {
     let json = serde_json::to_vec(link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let keys = &store.keys;
@@ -85,10 +124,12 @@ pub(super) async fn put(store: &RedisStore, link: &Link, lease: &Lease) -> Resul
         .key(keys.lock(&lease.resource))
         .key(keys.salesforce_link(&link.kind, &link.salesforce_id))
         .key(keys.netsuite_link(&link.kind, &link.netsuite_id))
+        .key(keys.link_index(&link.kind))
         .arg(lease.token)
         .arg(json)
         .arg(keys.salesforce_link_prefix(&link.kind))
         .arg(keys.netsuite_link_prefix(&link.kind))
+        .arg(&link.salesforce_id)
         .invoke_async(&mut store.connection.clone())
         .await?;
     fenced(written, lease)
@@ -103,8 +144,10 @@ pub(super) async fn delete(
     let done: bool = DELETE_LINK
         .key(store.keys.lock(&lease.resource))
         .key(store.keys.salesforce_link(kind, salesforce_id))
+        .key(store.keys.link_index(kind))
         .arg(lease.token)
         .arg(store.keys.netsuite_link_prefix(kind))
+        .arg(salesforce_id)
         .invoke_async(&mut store.connection.clone())
         .await?;
     fenced(done, lease)

@@ -105,6 +105,45 @@ pub async fn relinking_removes_the_old_reverse_entries(store: impl Store) {
     assert_eq!(moved.map(|l| l.salesforce_id), Some("001A".to_owned()));
 }
 
+pub async fn the_map_of_a_kind_is_walked_in_pages_of_salesforce_id_order(store: impl Store) {
+    let lease = lease(&store, "customer").await;
+    for (sf, ns) in [("001D", "4"), ("001B", "2"), ("001A", "1"), ("001C", "3"), ("001E", "5")] {
+        store.put_link(&link(sf, ns), &lease).await.unwrap();
+    }
+    let other_kind = Link {
+        kind: "item".into(),
+        ..link("001AA", "9")
+    };
+    store.put_link(&other_kind, &lease).await.unwrap();
+    // Relinking and deleting keep the walk exact: 001E takes 001C's NetSuite id (001C drops
+    // out), 001D is deleted.
+    store.put_link(&link("001E", "3"), &lease).await.unwrap();
+    store.delete_link("customer", "001D", &lease).await.unwrap();
+
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .links_page("customer", after.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.salesforce_id.clone());
+        walked.extend(page.into_iter().map(|l| (l.salesforce_id, l.netsuite_id)));
+    }
+    let pairs = |v: &[(&str, &str)]| {
+        v.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(walked, pairs(&[("001A", "1"), ("001B", "2"), ("001E", "3")]));
+    let items = store.links_page("item", None, 10).await.unwrap();
+    assert_eq!(items, [other_kind]);
+    assert!(store.links_page("customer", None, 0).await.unwrap().is_empty());
+    assert!(store.links_page("vendor", None, 10).await.unwrap().is_empty());
+}
+
 pub async fn delete_link_removes_both_directions(store: impl Store) {
     let lease = lease(&store, "customer:001A").await;
     store.put_link(&link("001A", "42"), &lease).await.unwrap();

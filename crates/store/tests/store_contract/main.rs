@@ -35,6 +35,7 @@ macro_rules! contract_tests {
                 link_round_trips_in_both_directions,
                 many_links_are_read_at_once_in_the_order_asked,
                 relinking_removes_the_old_reverse_entries,
+                the_map_of_a_kind_is_walked_in_pages_of_salesforce_id_order,
                 delete_link_removes_both_directions,
                 writes_with_a_stale_lease_are_refused_and_write_nothing,
                 locks_are_exclusive,

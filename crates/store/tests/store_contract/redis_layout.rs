@@ -112,6 +112,7 @@ async fn keys_use_the_connection_name_as_hash_tag() {
             format!("isthmus:{{{c}}}:dead:kind:sync"),
             format!("isthmus:{{{c}}}:fence"),
             format!("isthmus:{{{c}}}:idem:req-1"),
+            format!("isthmus:{{{c}}}:link:index:customer"),
             format!("isthmus:{{{c}}}:link:ns:customer:42"),
             format!("isthmus:{{{c}}}:link:sf:customer:001A"),
             format!("isthmus:{{{c}}}:lock:customer:001A"),
@@ -173,6 +174,7 @@ async fn a_queue_namespace_keeps_its_queue_under_q_and_shares_every_other_key() 
     let mut expected = [
         "audit",
         "fence",
+        "link:index:customer",
         "link:ns:customer:42",
         "link:sf:customer:001A",
         "lock:customer:001A",
