@@ -127,6 +127,9 @@ pub struct Call<'a> {
     pub version: String,
     /// Set by an all-or-none Composite request: nested Collections requests are all-or-none too.
     pub force_all_or_none: bool,
+    /// The call's time, stamped on every record it creates or changes: as in Salesforce, the
+    /// records one request saves share their `CreatedDate` / `SystemModstamp`.
+    pub at: String,
 }
 
 impl Call<'_> {
@@ -135,10 +138,9 @@ impl Call<'_> {
         object: &'static super::schema::SObject,
         fields: &Map<String, Value>,
     ) -> Result<String, ApiError> {
-        let at = sf_timestamp(now());
         let stamp = Stamp {
             user_id: &self.org.integration_user_id,
-            at: &at,
+            at: &self.at,
         };
         self.db.insert(object, fields, &stamp)
     }
@@ -149,10 +151,9 @@ impl Call<'_> {
         id: &str,
         fields: &Map<String, Value>,
     ) -> Result<(), ApiError> {
-        let at = sf_timestamp(now());
         let stamp = Stamp {
             user_id: &self.org.integration_user_id,
-            at: &at,
+            at: &self.at,
         };
         self.db.update(object, id, fields, &stamp)
     }
@@ -230,6 +231,7 @@ pub async fn serve(
         db: &mut db,
         version,
         force_all_or_none: false,
+        at: sf_timestamp(now()),
     };
     let result = if request.method == Method::POST && request.segments == ["composite"] {
         composite::run(&mut call, request.body.as_ref())

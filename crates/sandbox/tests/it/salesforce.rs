@@ -292,7 +292,9 @@ async fn records_are_created_read_updated_and_deleted() {
     assert!(narrowed.get("Phone").is_none());
 
     let before = read["SystemModstamp"].as_str().unwrap().to_owned();
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // Salesforce keeps datetimes to the second: the stamp moves once the second has turned.
+    assert!(before.ends_with(".000+0000"), "{before}");
+    tokio::time::sleep(std::time::Duration::from_millis(1001)).await;
     let updated = h
         .sf(
             Method::PATCH,
