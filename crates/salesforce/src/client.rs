@@ -34,10 +34,12 @@ mod collections;
 mod composite;
 mod org;
 mod query;
+mod replication;
 
 pub use collections::{RecordResult, COLLECTION_LIMIT};
 pub use composite::{CompositeSubrequest, CompositeSubresponse, COMPOSITE_LIMIT};
 pub use org::OrgLimit;
+pub use replication::{DeletedRecord, DeletedRecords};
 
 /// A record type `Map`, as Salesforce returns it.
 pub(crate) type Record = Map<String, Value>;

@@ -22,8 +22,9 @@ pub mod limits;
 pub mod soql;
 
 pub use client::{
-    CompositeSubrequest, CompositeSubresponse, OrgLimit, RecordResult, SalesforceClient,
-    UpsertOutcome, UsageObserver, COLLECTION_LIMIT, COMPOSITE_LIMIT,
+    CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords, OrgLimit,
+    RecordResult, SalesforceClient, UpsertOutcome, UsageObserver, COLLECTION_LIMIT,
+    COMPOSITE_LIMIT,
 };
 pub use config::{SalesforceAuth, SalesforceConfig};
 pub use error::{ApiError, ErrorClass, SalesforceError};

@@ -19,6 +19,28 @@ struct SuiteQlPage {
 }
 
 impl NetSuiteClient {
+    /// The first `limit` rows (1 to 1,000) of a SuiteQL query, in one call, and whether more
+    /// follow: a page of a keyset walk, where the caller moves the query's own condition past
+    /// the last row instead of paging by offset. Order the query by a unique key.
+    pub async fn suiteql_page(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<(Vec<Record>, bool), NetSuiteError> {
+        let body = json!({ "q": query });
+        let limit = limit.clamp(1, SUITEQL_PAGE).to_string();
+        let url = self.url(
+            &["query", "v1", "suiteql"],
+            &[("limit", &limit), ("offset", "0")],
+        )?;
+        let call = Call::new(Method::POST, url, "query/v1/suiteql")
+            .json(&body)?
+            .prefer("transient");
+        let reply = self.send(call).await?;
+        let page: SuiteQlPage = decode(&reply.body, "SuiteQL page")?;
+        Ok((page.items, page.has_more))
+    }
+
     /// Runs SuiteQL (`POST query/v1/suiteql?limit=1000&offset=…`, `Prefer: transient`), following
     /// pages until `hasMore` is false. Rows come back as NetSuite returns them (lower-case column
     /// names, a `links` entry each). Order the query by a unique key, or rows can repeat or go
