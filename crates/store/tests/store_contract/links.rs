@@ -107,7 +107,13 @@ pub async fn relinking_removes_the_old_reverse_entries(store: impl Store) {
 
 pub async fn the_map_of_a_kind_is_walked_in_pages_of_salesforce_id_order(store: impl Store) {
     let lease = lease(&store, "customer").await;
-    for (sf, ns) in [("001D", "4"), ("001B", "2"), ("001A", "1"), ("001C", "3"), ("001E", "5")] {
+    for (sf, ns) in [
+        ("001D", "4"),
+        ("001B", "2"),
+        ("001A", "1"),
+        ("001C", "3"),
+        ("001E", "5"),
+    ] {
         store.put_link(&link(sf, ns), &lease).await.unwrap();
     }
     let other_kind = Link {
@@ -137,11 +143,22 @@ pub async fn the_map_of_a_kind_is_walked_in_pages_of_salesforce_id_order(store: 
             .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
             .collect::<Vec<_>>()
     };
-    assert_eq!(walked, pairs(&[("001A", "1"), ("001B", "2"), ("001E", "3")]));
+    assert_eq!(
+        walked,
+        pairs(&[("001A", "1"), ("001B", "2"), ("001E", "3")])
+    );
     let items = store.links_page("item", None, 10).await.unwrap();
     assert_eq!(items, [other_kind]);
-    assert!(store.links_page("customer", None, 0).await.unwrap().is_empty());
-    assert!(store.links_page("vendor", None, 10).await.unwrap().is_empty());
+    assert!(store
+        .links_page("customer", None, 0)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .links_page("vendor", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn delete_link_removes_both_directions(store: impl Store) {
