@@ -57,6 +57,7 @@ pub struct Config {
     pub catalog: CatalogConfig,
     pub orders: OrdersConfig,
     pub finance: FinanceConfig,
+    pub schedules: SchedulesConfig,
     pub queue: QueueConfig,
     pub audit: AuditConfig,
     pub alerts: AlertsConfig,
@@ -174,6 +175,8 @@ pub struct CustomersConfig {
     pub lock_wait_ms: u64,
     pub backfill_concurrency: usize,
     pub default_subsidiary: String,
+    pub delta_accounts: DeltaAccounts,
+    pub account_deleted: AccountDeleted,
     pub matching: Vec<MatchRule>,
     pub company_suffixes: Vec<String>,
     pub free_email_domains: Vec<String>,
@@ -192,6 +195,64 @@ impl CustomersConfig {
     }
     pub fn lock_wait(&self) -> Duration {
         Duration::from_millis(self.lock_wait_ms)
+    }
+}
+
+/// Which changed accounts the scheduled delta sends to NetSuite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeltaAccounts {
+    /// Accounts already linked to a customer.
+    Linked,
+    /// Every changed account.
+    All,
+}
+
+/// What a deleted Salesforce account does to its customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountDeleted {
+    /// Mark the customer inactive and drop the link.
+    Inactivate,
+    /// Leave the customer and the link.
+    Ignore,
+}
+
+/// The flows the mesh runs by itself, as cron expressions ("" = off).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulesConfig {
+    pub customers_delta: String,
+    pub catalog_delta: String,
+    pub account_summaries: String,
+    pub subsidiaries: String,
+    pub reconcile: String,
+    pub delta_overlap_s: u64,
+    pub delta_page_size: usize,
+}
+
+impl SchedulesConfig {
+    /// The schedule of `expression`, `None` when it is empty (off).
+    pub fn parse(expression: &str) -> crate::error::Result<Option<crate::schedule::Schedule>> {
+        if expression.trim().is_empty() {
+            return Ok(None);
+        }
+        crate::schedule::Schedule::parse(expression).map(Some)
+    }
+
+    pub fn delta_overlap(&self) -> Duration {
+        Duration::from_secs(self.delta_overlap_s)
+    }
+
+    /// Every schedule by name, to validate them together.
+    fn all(&self) -> [(&'static str, &str); 5] {
+        [
+            ("customers_delta", &self.customers_delta),
+            ("catalog_delta", &self.catalog_delta),
+            ("account_summaries", &self.account_summaries),
+            ("subsidiaries", &self.subsidiaries),
+            ("reconcile", &self.reconcile),
+        ]
     }
 }
 
@@ -224,6 +285,7 @@ pub struct CatalogConfig {
     pub standard_price_level: String,
     pub batch_size: usize,
     pub delta_overlap_s: u64,
+    pub deactivate_inactive_items: bool,
     /// NetSuite price level id → Salesforce price book name.
     pub price_books: BTreeMap<String, String>,
     /// NetSuite item type → Product2 Family.
@@ -448,6 +510,15 @@ impl Config {
         if !renewals.is_empty() {
             crate::schedule::Schedule::parse(renewals)
                 .map_err(|e| ConfigError::Invalid(format!("orders.renewals.schedule: {e}")))?;
+        }
+        for (name, expression) in self.schedules.all() {
+            SchedulesConfig::parse(expression)
+                .map_err(|e| ConfigError::Invalid(format!("schedules.{name}: {e}")))?;
+        }
+        if !(1..=1000).contains(&self.schedules.delta_page_size) {
+            return Err(ConfigError::Invalid(
+                "schedules.delta_page_size must be between 1 and 1000".into(),
+            ));
         }
         if !self.orders.subsidiary.is_empty() && !digits(&self.orders.subsidiary) {
             return Err(ConfigError::Invalid(

@@ -166,7 +166,7 @@ impl<'a> ItemMapper<'a> {
             name,
             code,
             description: column(row, "description"),
-            active: !flag(row, "isinactive"),
+            active: !(self.config.deactivate_inactive_items && flag(row, "isinactive")),
             prices: mapped,
             modified: column(row, "lastmodifieddate"),
         };

@@ -207,7 +207,10 @@ impl CustomerFlows {
             true,
         );
         let customer_id = match customer_id {
-            None => self.create_customer(id, body).await?,
+            None => {
+                let subsidiary = self.subsidiary_of_account(account).await?;
+                self.create_customer(id, body, &subsidiary).await?
+            }
             Some(cid) => {
                 if plan.record_changed {
                     let mut body = body;
@@ -269,6 +272,24 @@ impl CustomerFlows {
     }
 
     /// The account with its contacts, in one SOQL query.
+    /// The NetSuite subsidiary a new customer of `account` belongs to: the one its
+    /// `Subsidiary__c` record is linked to (the subsidiaries flow links them), else
+    /// `customers.default_subsidiary`. A subsidiary is set when a customer is created only:
+    /// NetSuite does not move a customer with transactions to another subsidiary.
+    async fn subsidiary_of_account(&self, account: &Record) -> Result<String> {
+        let Some(record) = text(account, "Subsidiary__c") else {
+            return Ok(self.config.default_subsidiary.clone());
+        };
+        let link = self
+            .store
+            .link_by_salesforce(crate::finance::SUBSIDIARY_LINK_KIND, &record)
+            .await?;
+        Ok(link.map_or_else(
+            || self.config.default_subsidiary.clone(),
+            |link| link.netsuite_id,
+        ))
+    }
+
     pub(super) async fn read_account(&self, id: &SalesforceId) -> Result<Record> {
         let fields = mapping::account_fields(&self.config).join(", ");
         let q = format!(
@@ -287,11 +308,13 @@ impl CustomerFlows {
 
     /// Creates the customer by upserting on its external id (the account id), so a retry after
     /// a lost answer updates the same customer instead of creating a second one.
-    async fn create_customer(&self, id: &SalesforceId, mut body: Record) -> Result<String> {
-        body.insert(
-            "subsidiary".into(),
-            json!({ "id": self.config.default_subsidiary }),
-        );
+    async fn create_customer(
+        &self,
+        id: &SalesforceId,
+        mut body: Record,
+        subsidiary: &str,
+    ) -> Result<String> {
+        body.insert("subsidiary".into(), json!({ "id": subsidiary }));
         let location = self
             .netsuite
             .upsert("customer", id.as_str(), &body, &["addressBook"])

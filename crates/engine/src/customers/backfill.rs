@@ -284,29 +284,12 @@ impl CustomerFlows {
         let job = SyncJob::Account {
             account_id: account_id.to_string(),
         };
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let mut record = JobRecord::new(&id, job.kind(), trace_id);
-        record.error = Some(reason.to_string());
-        let new_job = NewJob {
-            id,
-            kind: job.kind().to_string(),
-            payload: serde_json::to_vec(&job).unwrap_or_default(),
-            trace_id: trace_id.to_string(),
-        };
-        let queued = match record.save(self.store.as_ref(), REQUEUED_JOB_TTL).await {
-            Ok(()) => self
-                .store
-                .enqueue(Lane::Batch, &new_job)
-                .await
-                .map_err(EngineError::from),
-            Err(err) => Err(err),
-        };
-        match queued {
-            Ok(()) => {
+        match self.queue_for_retry(&job, reason, trace_id).await {
+            Ok(job_id) => {
                 counters.queued.fetch_add(1, Ordering::Relaxed);
                 failures.lock().await.push((
                     account_id.to_string(),
-                    format!("{reason} (queued for retry as job {})", new_job.id),
+                    format!("{reason} (queued for retry as job {job_id})"),
                 ));
             }
             Err(err) => {
@@ -317,6 +300,29 @@ impl CustomerFlows {
                 ));
             }
         }
+    }
+
+    /// Hands a sync that failed inside a batch (backfill, scheduled delta) to this service's
+    /// batch lane as a job with its record, so it is retried with backoff and dead-lettered if
+    /// it keeps failing; returns the job id.
+    pub(crate) async fn queue_for_retry(
+        &self,
+        job: &SyncJob,
+        reason: &str,
+        trace_id: &str,
+    ) -> Result<String> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let mut record = JobRecord::new(&id, job.kind(), trace_id);
+        record.error = Some(reason.to_string());
+        let new_job = NewJob {
+            id,
+            kind: job.kind().to_string(),
+            payload: serde_json::to_vec(job).unwrap_or_default(),
+            trace_id: trace_id.to_string(),
+        };
+        record.save(self.store.as_ref(), REQUEUED_JOB_TTL).await?;
+        self.store.enqueue(Lane::Batch, &new_job).await?;
+        Ok(new_job.id)
     }
 
     /// Writes `NetSuite_Id__c` back for a batch of accounts in one sObject Collections call.

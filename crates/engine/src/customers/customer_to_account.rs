@@ -157,13 +157,16 @@ impl CustomerFlows {
         out.outcome = plan.outcome(account_id.is_some()) as i32;
         out.salesforce_id = account_id.clone().unwrap_or_default();
         out.changes = plan.changes.clone();
+        let subsidiary = self
+            .subsidiary_change(&customer, account.as_ref(), &mut out)
+            .await?;
         let Some(lease) = lease else {
             return Ok(out); // dry run: the plan, no writes
         };
         ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
 
         let account_id = self
-            .write_account(id, account_id, &doc, &plan, &reconciled.kept)
+            .write_account(id, account_id, &doc, &plan, &reconciled.kept, subsidiary)
             .await?;
 
         let link = Link {
@@ -190,6 +193,45 @@ impl CustomerFlows {
         self.record_conflicts(&resolved).await?;
         out.salesforce_id = account_id;
         Ok(out)
+    }
+
+    /// The `Subsidiary__c` the account should point to when it does not yet: the
+    /// `Subsidiary__c` record linked to the customer's subsidiary (the subsidiaries flow links
+    /// them; an unlinked subsidiary leaves the account as it is). Noted in `out` as a change.
+    async fn subsidiary_change(
+        &self,
+        customer: &Record,
+        account: Option<&Record>,
+        out: &mut SyncResult,
+    ) -> Result<Option<String>> {
+        let Some(subsidiary) = customer
+            .get("subsidiary")
+            .and_then(|s| s.get("id"))
+            .and_then(Value::as_str)
+        else {
+            return Ok(None);
+        };
+        let Some(link) = self
+            .store
+            .link_by_netsuite(crate::finance::SUBSIDIARY_LINK_KIND, subsidiary)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let current = account.and_then(|a| text(a, "Subsidiary__c"));
+        if current.as_deref() == Some(link.salesforce_id.as_str()) {
+            return Ok(None);
+        }
+        out.changes.push(FieldChange {
+            record: "salesforce.Account".into(),
+            field: "Subsidiary__c".into(),
+            before: current.map(|c| json!(c).to_string()),
+            after: Some(json!(link.salesforce_id).to_string()),
+        });
+        if out.outcome == Outcome::Unchanged as i32 {
+            out.outcome = Outcome::Updated as i32;
+        }
+        Ok(Some(link.salesforce_id))
     }
 
     /// One SOQL query: the account with `Id = known` or `NetSuite_Id__c = customer id`.
@@ -278,6 +320,7 @@ impl CustomerFlows {
         doc: &super::CustomerDoc,
         plan: &super::plan::Plan,
         kept: &BTreeSet<String>,
+        subsidiary: Option<String>,
     ) -> Result<String> {
         let mut requests = Vec::new();
         let mut body = mapping::without_units(
@@ -286,6 +329,10 @@ impl CustomerFlows {
             kept,
             false,
         );
+        let subsidiary_changed = subsidiary.is_some();
+        if let Some(subsidiary) = subsidiary {
+            body.insert("Subsidiary__c".into(), Value::String(subsidiary));
+        }
         let account_ref = match &account_id {
             None => {
                 let url = format!(
@@ -299,7 +346,7 @@ impl CustomerFlows {
                 "@{account.id}".to_string()
             }
             Some(aid) => {
-                if plan.record_changed {
+                if plan.record_changed || subsidiary_changed {
                     body.insert(
                         "NetSuite_Id__c".into(),
                         Value::String(customer_id.to_string()),

@@ -69,6 +69,7 @@ pub fn account_fields(config: &CustomersConfig) -> Vec<String> {
         "Id".to_string(),
         "NetSuite_Id__c".into(),
         "SystemModstamp".into(),
+        "Subsidiary__c".into(),
     ];
     fields.extend(config.fields.values().map(|p| p.salesforce.clone()));
     for prefix in ["Billing", "Shipping"] {

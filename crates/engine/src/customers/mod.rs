@@ -15,6 +15,7 @@ mod account_to_customer;
 pub mod backfill;
 pub mod conflicts;
 mod customer_to_account;
+pub mod delta;
 pub mod doc;
 mod find_customer;
 pub mod index;
@@ -54,10 +55,10 @@ pub enum CustomerChange {
 /// Both customer flows, with the clients and the store they share.
 #[derive(Clone)]
 pub struct CustomerFlows {
-    config: Arc<CustomersConfig>,
-    salesforce: SalesforceClient,
-    netsuite: NetSuiteClient,
-    store: Arc<dyn Store>,
+    pub(crate) config: Arc<CustomersConfig>,
+    pub(crate) salesforce: SalesforceClient,
+    pub(crate) netsuite: NetSuiteClient,
+    pub(crate) store: Arc<dyn Store>,
 }
 
 impl CustomerFlows {

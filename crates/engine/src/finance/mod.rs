@@ -80,12 +80,12 @@ impl Transaction {
 
 #[derive(Clone)]
 pub struct FinanceFlows {
-    config: Arc<FinanceConfig>,
+    pub(crate) config: Arc<FinanceConfig>,
     /// ISO code → NetSuite currency id.
     currencies: Arc<BTreeMap<String, String>>,
-    salesforce: SalesforceClient,
-    netsuite: NetSuiteClient,
-    store: Arc<dyn Store>,
+    pub(crate) salesforce: SalesforceClient,
+    pub(crate) netsuite: NetSuiteClient,
+    pub(crate) store: Arc<dyn Store>,
 }
 
 impl FinanceFlows {
@@ -399,6 +399,14 @@ impl FinanceFlows {
 
 /// ID-map kind of Account ↔ customer for the financial summary (its hash: the fields last written).
 pub const SUMMARY_LINK_KIND: &str = "summary";
+
+/// What a scheduled run of every account's summary did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SummariesRun {
+    pub updated: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+}
 pub const FLOW_SUMMARY: &str = "finance.account_summary";
 
 /// A customer's financial summary, as the Account shows it.
@@ -498,6 +506,45 @@ impl FinanceFlows {
             |lease| self.summary(customer, &account, trace_id, Some(lease)),
         )
         .await
+    }
+
+    /// The scheduled summaries: every linked customer's summary onto its account, walking the
+    /// customers ID map a page at a time. A customer whose summary fails is logged and counted;
+    /// the walk goes on (the next firing tries it again).
+    pub async fn sync_all_summaries(&self, log: &crate::audit::SyncLog) -> Result<SummariesRun> {
+        let trace = isthmus_proto::trace::TraceContext::new_root();
+        let mut run = SummariesRun::default();
+        let mut after: Option<String> = None;
+        loop {
+            let links = self
+                .store
+                .links_page(crate::customers::LINK_KIND, after.as_deref(), 200)
+                .await?;
+            let Some(last) = links.last() else {
+                break;
+            };
+            after = Some(last.salesforce_id.clone());
+            for link in &links {
+                match self
+                    .sync_account_summary(&link.netsuite_id, false, &trace.trace_id)
+                    .await
+                {
+                    Ok(result) => {
+                        log.finished(&result).await;
+                        if result.outcome == Outcome::Unchanged as i32 {
+                            run.unchanged += 1;
+                        } else {
+                            run.updated += 1;
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(customer = %link.netsuite_id, %err, "a scheduled summary failed");
+                        run.failed += 1;
+                    }
+                }
+            }
+        }
+        Ok(run)
     }
 
     /// The NetSuite customer linked to a Salesforce account, for a summary asked by account.

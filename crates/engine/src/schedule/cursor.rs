@@ -102,9 +102,11 @@ impl ReadFrom {
 pub fn window(pos: &CursorPos, overlap: Duration) -> ReadFrom {
     let since = pos.modified_at.trunc_subsecs(0);
     if overlap.is_zero() {
+        // A position without an id (a time only: a first run's start, a log's coverage) admits
+        // everything at that time.
         return ReadFrom {
             since,
-            after_id: Some(pos.id.clone()),
+            after_id: (!pos.id.is_empty()).then(|| pos.id.clone()),
         };
     }
     let back = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::MAX);

@@ -1,0 +1,521 @@
+//! The scheduled delta of the customers flows: what changed on either side since the last run,
+//! and the accounts deleted in Salesforce.
+//!
+//! - **Accounts → customers.** Accounts with `SystemModstamp` after the cursor
+//!   `customers.accounts` (only linked ones unless `customers.delta_accounts = "all"`), read in
+//!   pages of `schedules.delta_page_size` with their contacts (one SOQL call a page) in the unique
+//!   order `(SystemModstamp, Id)`, each synced under its lock with no second read.
+//! - **Customers → accounts.** Customers with `lastmodifieddate` after the cursor
+//!   `customers.customers`, read the same way with SuiteQL (one call a page), each synced as a
+//!   customer event would be.
+//! - **Deleted accounts.** Salesforce's deleted-records log (`sobjects/Account/deleted`) since
+//!   the cursor `customers.account-deletes`; per `customers.account_deleted`, each linked
+//!   customer is marked inactive and the link dropped.
+//!
+//! After each page the cursor moves to the page's last key, so a run cut short resumes there and
+//! no record is skipped however many share a timestamp ([`crate::schedule::cursor`]). A record
+//! that fails is handed to the batch lane as a job (retried, then dead-lettered), so the cursor
+//! can move on without losing it. With no cursor yet, a delta starts `schedules.delta_overlap_s`
+//! before now: history is the backfill's job (`isthmus backfill accounts`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use futures::stream::{self, StreamExt};
+use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
+use isthmus_salesforce::id::SalesforceId;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::index::Matcher;
+use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
+use super::{result, CustomerChange, CustomerFlows, LINK_KIND};
+use crate::audit::SyncLog;
+use crate::config::{AccountDeleted, DeltaAccounts};
+use crate::error::{EngineError, Result};
+use crate::lock::with_lock;
+use crate::schedule::{
+    continue_from, order_by, soql_condition, suiteql_condition, window, Cursor, CursorPos, ReadFrom,
+};
+use crate::work::SyncJob;
+
+/// Cursor of the accounts read by the delta.
+pub const ACCOUNTS_CURSOR: &str = "customers.accounts";
+/// Cursor of the customers read by the delta.
+pub const CUSTOMERS_CURSOR: &str = "customers.customers";
+/// Cursor of Salesforce's deleted-records log of accounts.
+pub const DELETES_CURSOR: &str = "customers.account-deletes";
+/// The flow of an account deletion propagated to its customer.
+pub const FLOW_ACCOUNT_DELETED: &str = "customers.account_deleted";
+
+/// How far back Salesforce keeps its deleted-records log (30 days; a day of margin).
+const DELETED_LOG_DAYS: i64 = 29;
+
+/// How one delta run reads.
+#[derive(Debug, Clone)]
+pub struct DeltaOptions {
+    /// Records per page (the cursor is saved after each).
+    pub page_size: usize,
+    /// How far before its cursor a run starts reading again.
+    pub overlap: Duration,
+    /// Syncs of one page run at once.
+    pub concurrency: usize,
+}
+
+/// What one side of a delta run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeltaCounts {
+    pub pages: u64,
+    pub read: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub conflicts: u64,
+    /// Records that failed and went to the batch lane for retries.
+    pub queued: u64,
+}
+
+/// What a delta run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeltaReport {
+    pub accounts: DeltaCounts,
+    pub customers: DeltaCounts,
+    /// Accounts Salesforce reported deleted since the last run.
+    pub deleted_accounts: u64,
+    /// Customers marked inactive for them.
+    pub inactivated_customers: u64,
+}
+
+#[derive(Default)]
+struct Tally {
+    read: AtomicU64,
+    created: AtomicU64,
+    updated: AtomicU64,
+    unchanged: AtomicU64,
+    skipped: AtomicU64,
+    conflicts: AtomicU64,
+    queued: AtomicU64,
+}
+
+impl Tally {
+    fn count(&self, outcome: i32) {
+        let counter = match Outcome::try_from(outcome) {
+            Ok(Outcome::Created) => &self.created,
+            Ok(Outcome::Updated) => &self.updated,
+            Ok(Outcome::Conflict) => &self.conflicts,
+            Ok(Outcome::Skipped) => &self.skipped,
+            _ => &self.unchanged,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn counts(&self, pages: u64) -> DeltaCounts {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        DeltaCounts {
+            pages,
+            read: get(&self.read),
+            created: get(&self.created),
+            updated: get(&self.updated),
+            unchanged: get(&self.unchanged),
+            skipped: get(&self.skipped),
+            conflicts: get(&self.conflicts),
+            queued: get(&self.queued),
+        }
+    }
+}
+
+/// A Salesforce datetime (`2026-11-28T10:00:00.000+0000`) or a SuiteQL
+/// `TO_CHAR(…, 'YYYY-MM-DD HH24:MI:SS')` value, as UTC.
+pub fn parse_modstamp(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(value))
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
+        .ok()
+}
+
+/// The `(modified, id)` keys of a page, refusing a row without them (the cursor cannot pass it).
+fn page_keys(rows: &[Record], modified: &str, id: &str) -> Result<Vec<(DateTime<Utc>, String)>> {
+    rows.iter()
+        .map(|row| {
+            let key = text(row, modified)
+                .and_then(|m| parse_modstamp(&m))
+                .zip(text(row, id));
+            key.ok_or_else(|| {
+                EngineError::Unprocessable(format!(
+                    "a delta row lacks a readable {modified} or {id}: {}",
+                    Value::Object(row.clone())
+                ))
+            })
+        })
+        .collect()
+}
+
+impl CustomerFlows {
+    /// One scheduled delta run: accounts, then customers, then deleted accounts.
+    pub async fn run_delta(&self, options: &DeltaOptions, log: &SyncLog) -> Result<DeltaReport> {
+        let trace = isthmus_proto::trace::TraceContext::new_root();
+        let accounts = self.delta_accounts(options, log, &trace.trace_id).await?;
+        let customers = self.delta_customers(options, log, &trace.trace_id).await?;
+        let (deleted_accounts, inactivated_customers) = self
+            .propagate_account_deletes(options, log, &trace.trace_id)
+            .await?;
+        let report = DeltaReport {
+            accounts,
+            customers,
+            deleted_accounts,
+            inactivated_customers,
+        };
+        tracing::info!(report = ?report, "customers delta run done");
+        Ok(report)
+    }
+
+    /// Where a delta of `cursor` reads from: the saved position less the overlap, or the
+    /// overlap before now when there is none.
+    async fn delta_start(&self, cursor: &Cursor) -> Result<ReadFrom> {
+        Ok(match cursor.read_from(&self.store).await? {
+            Some(from) => from,
+            None => window(&CursorPos::new(Utc::now(), ""), cursor.overlap()),
+        })
+    }
+
+    /// Changed accounts → customers, page by page (see the module doc).
+    pub async fn delta_accounts(
+        &self,
+        options: &DeltaOptions,
+        log: &SyncLog,
+        trace_id: &str,
+    ) -> Result<DeltaCounts> {
+        let cursor = Cursor::new(ACCOUNTS_CURSOR, options.overlap)?;
+        let mut from = self.delta_start(&cursor).await?;
+        let fields = mapping::account_fields(&self.config).join(", ");
+        let scope = match self.config.delta_accounts {
+            DeltaAccounts::Linked => " AND NetSuite_Id__c != null",
+            DeltaAccounts::All => "",
+        };
+        let order = order_by("SystemModstamp", "Id")?;
+        let tally = Tally::default();
+        let mut pages = 0;
+        loop {
+            let q = format!(
+                "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account WHERE {}{scope} {order} LIMIT {}",
+                SF_CONTACT_FIELDS.join(", "),
+                soql_condition(&from, "SystemModstamp", "Id")?,
+                options.page_size
+            );
+            let rows = self.salesforce.query(&q).await?;
+            let keys = page_keys(&rows, "SystemModstamp", "Id")?;
+            pages += 1;
+            // Owned items: a stream of borrowed ones makes the run's future not provably `Send`.
+            let write_backs = stream::iter(rows.iter().cloned())
+                .map(|account| {
+                    let tally = &tally;
+                    async move { self.delta_account(&account, tally, trace_id, log).await }
+                })
+                .buffer_unordered(options.concurrency.max(1))
+                .filter_map(|write_back| async move { write_back })
+                .collect::<Vec<_>>()
+                .await;
+            self.write_back_ids(write_backs, &tally, trace_id).await;
+            let Some(last) = continue_from(&keys) else {
+                break;
+            };
+            cursor.save(&self.store, &last).await?;
+            if rows.len() < options.page_size {
+                break;
+            }
+            from = window(&last, Duration::ZERO);
+        }
+        Ok(tally.counts(pages))
+    }
+
+    /// Syncs one account of a delta page; the customer id to write back, if any.
+    async fn delta_account(
+        &self,
+        account: &Record,
+        tally: &Tally,
+        trace_id: &str,
+        log: &SyncLog,
+    ) -> Option<(String, String)> {
+        tally.read.fetch_add(1, Ordering::Relaxed);
+        let raw = text(account, "Id").unwrap_or_default();
+        let synced = match SalesforceId::parse(&raw) {
+            Ok(id) => {
+                let resource = format!("{LINK_KIND}:sf:{id}");
+                with_lock(
+                    &self.store,
+                    &resource,
+                    self.config.lock_ttl(),
+                    self.config.lock_wait(),
+                    |lease| {
+                        self.sync_loaded_account(
+                            &id,
+                            account,
+                            trace_id,
+                            Some(lease),
+                            &Matcher::Live,
+                        )
+                    },
+                )
+                .await
+            }
+            Err(err) => Err(EngineError::Unprocessable(format!(
+                "account id {raw:?}: {err}"
+            ))),
+        };
+        match synced {
+            Ok(synced) => {
+                log.finished(&synced.result).await;
+                tally.count(synced.result.outcome);
+                synced.write_back.map(|customer| (raw, customer))
+            }
+            Err(err) => {
+                let job = SyncJob::Account { account_id: raw };
+                self.retry_later(&job, &err, tally, trace_id).await;
+                None
+            }
+        }
+    }
+
+    /// Writes `NetSuite_Id__c` back to the accounts of a page in one sObject Collections call;
+    /// an account whose write-back fails is queued for a retry of its whole sync.
+    async fn write_back_ids(&self, ids: Vec<(String, String)>, tally: &Tally, trace_id: &str) {
+        if ids.is_empty() {
+            return;
+        }
+        let records: Vec<Record> = ids
+            .iter()
+            .map(|(account, customer)| {
+                let mut record = Map::new();
+                record.insert("attributes".into(), json!({ "type": "Account" }));
+                record.insert("id".into(), Value::String(account.clone()));
+                record.insert("NetSuite_Id__c".into(), Value::String(customer.clone()));
+                record
+            })
+            .collect();
+        let failed: Vec<(String, String)> = match self
+            .salesforce
+            .update_many("Account", &records, false)
+            .await
+        {
+            Ok(results) => ids
+                .iter()
+                .zip(results)
+                .filter(|(_, r)| !r.success)
+                .map(|((account, _), r)| {
+                    let why = r
+                        .errors
+                        .first()
+                        .map_or_else(String::new, |e| e.message.clone());
+                    (account.clone(), why)
+                })
+                .collect(),
+            Err(err) => ids
+                .iter()
+                .map(|(account, _)| (account.clone(), err.to_string()))
+                .collect(),
+        };
+        for (account, why) in failed {
+            let job = SyncJob::Account {
+                account_id: account,
+            };
+            let err = EngineError::Unprocessable(format!("write-back: {why}"));
+            self.retry_later(&job, &err, tally, trace_id).await;
+        }
+    }
+
+    /// Queues a failed record's sync on the batch lane (see the module doc).
+    async fn retry_later(&self, job: &SyncJob, err: &EngineError, tally: &Tally, trace_id: &str) {
+        tally.queued.fetch_add(1, Ordering::Relaxed);
+        if let Err(queue_err) = self.queue_for_retry(job, &err.to_string(), trace_id).await {
+            // The cursor still moves on: the next run's overlap does not reach back that far,
+            // so say loudly which record needs a hand.
+            tracing::error!(job = ?job, error = %err, queue_error = %queue_err,
+                "a delta sync failed and could not be queued for retry");
+        }
+    }
+
+    /// Changed customers → accounts, page by page (see the module doc).
+    pub async fn delta_customers(
+        &self,
+        options: &DeltaOptions,
+        log: &SyncLog,
+        trace_id: &str,
+    ) -> Result<DeltaCounts> {
+        let cursor = Cursor::new(CUSTOMERS_CURSOR, options.overlap)?;
+        let mut from = self.delta_start(&cursor).await?;
+        let order = order_by("lastmodifieddate", "id")?;
+        let tally = Tally::default();
+        let mut pages = 0;
+        loop {
+            let q = format!(
+                "SELECT id, TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS modified FROM customer WHERE {} {order}",
+                suiteql_condition(&from, "lastmodifieddate", "id")?
+            );
+            let (rows, more) = self.netsuite.suiteql_page(&q, options.page_size).await?;
+            let keys = page_keys(&rows, "modified", "id")?;
+            pages += 1;
+            stream::iter(keys.iter().map(|(_, id)| id.clone()))
+                .for_each_concurrent(options.concurrency.max(1), |id| {
+                    let tally = &tally;
+                    async move {
+                        tally.read.fetch_add(1, Ordering::Relaxed);
+                        match self
+                            .sync_customer(&id, CustomerChange::Upsert, false, trace_id)
+                            .await
+                        {
+                            Ok(result) => {
+                                log.finished(&result).await;
+                                tally.count(result.outcome);
+                            }
+                            Err(err) => {
+                                let job = SyncJob::Customer {
+                                    customer_id: id,
+                                    delete: false,
+                                };
+                                self.retry_later(&job, &err, tally, trace_id).await;
+                            }
+                        }
+                    }
+                })
+                .await;
+            let Some(last) = continue_from(&keys) else {
+                break;
+            };
+            cursor.save(&self.store, &last).await?;
+            if !more {
+                break;
+            }
+            from = window(&last, Duration::ZERO);
+        }
+        Ok(tally.counts(pages))
+    }
+
+    /// Accounts deleted in Salesforce since the last run → their customers, per
+    /// `customers.account_deleted`; `(deleted accounts, inactivated customers)`.
+    pub async fn propagate_account_deletes(
+        &self,
+        options: &DeltaOptions,
+        log: &SyncLog,
+        trace_id: &str,
+    ) -> Result<(u64, u64)> {
+        let cursor = Cursor::new(DELETES_CURSOR, options.overlap)?;
+        let now = Utc::now();
+        let oldest = now - chrono::Duration::days(DELETED_LOG_DAYS);
+        let start = self.delta_start(&cursor).await?.since.max(oldest);
+        let deleted = self.salesforce.deleted("Account", start, now).await?;
+        let mut inactivated = 0;
+        if self.config.account_deleted == AccountDeleted::Inactivate {
+            for record in &deleted.records {
+                match self
+                    .inactivate_for_deleted_account(&record.id, trace_id)
+                    .await
+                {
+                    Ok(Some(result)) => {
+                        log.finished(&result).await;
+                        inactivated += 1;
+                    }
+                    Ok(None) => {}
+                    Err(err) => {
+                        // The deletion log is read again from the same point next run.
+                        return Err(err);
+                    }
+                }
+            }
+        }
+        if let Some(covered) = parse_modstamp(&deleted.latest_date_covered) {
+            cursor
+                .save(&self.store, &CursorPos::new(covered, ""))
+                .await?;
+        }
+        Ok((deleted.records.len() as u64, inactivated))
+    }
+
+    /// Marks the customer of a deleted account inactive and drops the link, under the account's
+    /// lock; `None` when the account had no customer.
+    pub async fn inactivate_for_deleted_account(
+        &self,
+        account_id: &str,
+        trace_id: &str,
+    ) -> Result<Option<SyncResult>> {
+        let id = SalesforceId::parse(account_id)
+            .map_err(|e| EngineError::InvalidArgument(format!("account id {account_id:?}: {e}")))?;
+        let resource = format!("{LINK_KIND}:sf:{id}");
+        with_lock(
+            &self.store,
+            &resource,
+            self.config.lock_ttl(),
+            self.config.lock_wait(),
+            |lease| async move {
+                let Some(link) = self
+                    .store
+                    .link_by_salesforce(LINK_KIND, id.as_str())
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let mut out = result(FLOW_ACCOUNT_DELETED, Outcome::Updated, false, trace_id);
+                out.salesforce_id = link.salesforce_id.clone();
+                out.netsuite_id = link.netsuite_id.clone();
+                out.matched_rule = "id_map".into();
+                out.changes.push(FieldChange {
+                    record: "netsuite.customer".into(),
+                    field: "isInactive".into(),
+                    before: Some("false".into()),
+                    after: Some("true".into()),
+                });
+                let mut body = Map::new();
+                body.insert("isInactive".into(), Value::Bool(true));
+                match self
+                    .netsuite
+                    .update("customer", &link.netsuite_id, &body, &[])
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(err) if err.is_not_found() => {
+                        out.outcome = Outcome::Skipped as i32;
+                        out.changes.clear();
+                        out.warnings.push(format!(
+                            "NetSuite customer {} no longer exists",
+                            link.netsuite_id
+                        ));
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+                self.store
+                    .delete_link(LINK_KIND, &link.salesforce_id, &lease)
+                    .await?;
+                Ok(Some(out))
+            },
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn both_vendors_stamps_parse_to_the_second() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, 5).unwrap();
+        assert_eq!(parse_modstamp("2026-11-28T10:00:05.000+0000"), Some(at));
+        assert_eq!(parse_modstamp("2026-11-28 10:00:05"), Some(at));
+        assert_eq!(parse_modstamp("2026-11-28T10:00:05Z"), Some(at));
+        assert_eq!(parse_modstamp("11/28/2026"), None);
+    }
+
+    #[test]
+    fn a_row_without_its_key_stops_the_page() {
+        let rows: Vec<Record> = vec![
+            serde_json::from_value(json!({ "id": "7", "modified": "2026-11-28 10:00:05" }))
+                .unwrap(),
+            serde_json::from_value(json!({ "id": "8" })).unwrap(),
+        ];
+        assert!(page_keys(&rows, "modified", "id").is_err());
+        assert_eq!(page_keys(&rows[..1], "modified", "id").unwrap().len(), 1);
+    }
+}
