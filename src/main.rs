@@ -52,6 +52,21 @@ enum Command {
         #[command(subcommand)]
         what: BackfillWhat,
     },
+    /// Compare Salesforce and NetSuite across the ID map (customers, products, orders,
+    /// invoices; all when no flow is named) and print the drifts; exits 1 when any remain.
+    Reconcile {
+        /// customers, products, orders or invoices.
+        flow: Option<String>,
+        /// Print the reports (and repairs) as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Re-sync every listed drift from the side that owns it, then reconcile again.
+        #[arg(long)]
+        repair: bool,
+        /// Drifts listed per flow (the counts are complete either way).
+        #[arg(long, default_value_t = 1000)]
+        max_items: usize,
+    },
     /// Print the effective configuration (defaults, file, environment; never secrets).
     Config,
     /// Print the gateway's OpenAPI document.
@@ -140,6 +155,20 @@ async fn main() -> anyhow::Result<()> {
             cmd::dev::dev(config, port, persist).await
         }
         Command::Backfill { what } => cmd::backfill::backfill(config, what).await,
+        Command::Reconcile {
+            flow,
+            json,
+            repair,
+            max_items,
+        } => {
+            let args = cmd::reconcile::ReconcileArgs {
+                flow,
+                json,
+                repair,
+                max_items,
+            };
+            cmd::reconcile::reconcile(config, args).await
+        }
         Command::Config => {
             println!("{}", toml::to_string_pretty(&config)?);
             Ok(())

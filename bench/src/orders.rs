@@ -50,6 +50,16 @@ async fn main() -> anyhow::Result<()> {
     })?;
     let mut config = Config::load_from(None, Vec::new())?;
     config.netsuite.concurrency_limit = args.limit;
+    // Only the clicks being measured call the vendors.
+    config.schedules = isthmus_engine::config::SchedulesConfig {
+        customers_delta: String::new(),
+        catalog_delta: String::new(),
+        account_summaries: String::new(),
+        subsidiaries: String::new(),
+        reconcile: String::new(),
+        ..config.schedules
+    };
+    config.orders.renewals.schedule.clear();
     let mut keys = ApiKeys::default();
     keys.insert("bench-salesforce", &[Scope::Salesforce], SF_KEY);
     keys.insert("bench-admin", &[Scope::Admin], ADMIN_KEY);

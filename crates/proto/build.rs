@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "isthmus/catalog/v1/catalog.proto",
         "isthmus/orders/v1/orders.proto",
         "isthmus/finance/v1/finance.proto",
+        "isthmus/reconcile/v1/reconcile.proto",
     ];
     let fds = protox::compile(files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -31,7 +31,7 @@ pub async fn trace(mut request: Request, next: Next) -> Response {
 
 /// The scope a path needs; `None` for open routes (health, readiness, the OpenAPI document).
 fn required_scope(path: &str) -> Option<Option<Scope>> {
-    if matches!(path, "/healthz" | "/readyz" | "/openapi.json") {
+    if matches!(path, "/healthz" | "/readyz" | "/openapi.json" | "/metrics") {
         return None;
     }
     if path.starts_with("/v1/salesforce/") {
@@ -47,6 +47,8 @@ fn required_scope(path: &str) -> Option<Option<Scope>> {
         || path.starts_with("/v1/catalog")
         || path.starts_with("/v1/renewals")
         || path.starts_with("/v1/subsidiaries")
+        || path.starts_with("/v1/reconcile")
+        || path.starts_with("/v1/schedules")
     {
         Some(Some(Scope::Admin))
     } else {

@@ -13,11 +13,13 @@ use utoipa::{Modify, OpenApi};
         crate::routes::jobs::get_job, crate::routes::jobs::list_dead_letters, crate::routes::jobs::get_dead_letter,
         crate::routes::jobs::replay_dead_letter, crate::routes::jobs::discard_dead_letter, crate::routes::jobs::queue_depth,
         crate::routes::conflicts::list_conflicts, crate::routes::conflicts::get_conflict, crate::routes::conflicts::resolve_conflict, crate::routes::jobs::audit,
+        crate::routes::reconcile::reconcile_flow, crate::routes::reconcile::repair_drift, crate::routes::reconcile::last_runs, crate::routes::reconcile::schedules,
         crate::routes::healthz, crate::routes::readyz),
     components(schemas(crate::routes::SyncResultJson, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
         crate::routes::ScanRenewals, crate::routes::SyncResultsJson, crate::routes::OrderLinkJson,
         crate::routes::StartCatalogRun, crate::routes::CatalogRunMode, crate::routes::CatalogRunJson, crate::routes::ProductLinkJson,
-        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::routes::QueueOwner, crate::routes::AuditEntryJson, crate::ErrorBody)),
+        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::routes::QueueOwner, crate::routes::AuditEntryJson,
+        crate::routes::reconcile::StartReconcile, crate::routes::reconcile::DriftJson, crate::routes::reconcile::ReconcileReportJson, crate::routes::reconcile::LastRunsJson, crate::routes::reconcile::LastRunJson, crate::routes::reconcile::SchedulesJson, crate::routes::reconcile::ScheduleJson, crate::ErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -2,6 +2,7 @@
 
 pub mod backfill;
 pub mod dev;
+pub mod reconcile;
 pub mod sandbox;
 
 pub async fn shutdown_signal() {

@@ -2,11 +2,11 @@
 //! on the catalog's own job queue (`store.with_queue("catalog")`), and the gRPC services.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use isthmus_catalog::CatalogSyncService;
-use isthmus_customers::jobs::JobQueueService;
-use isthmus_engine::catalog::CatalogFlows;
+use isthmus_customers::grpc::Shared;
+use isthmus_engine::catalog::{CatalogFlows, RunMode, RunOptions};
+use isthmus_engine::schedule::Scheduler;
 use isthmus_engine::work::Worker;
 use isthmus_engine::{Config, Secrets};
 use isthmus_store::Store;
@@ -37,8 +37,10 @@ pub fn catalog_flows(
 /// Everything a catalog service process runs.
 pub struct CatalogParts {
     pub service: CatalogSyncService,
-    pub jobs: JobQueueService,
+    pub shared: Shared,
     pub worker: Worker,
+    /// The scheduled delta runs and reconciliation.
+    pub scheduler: Scheduler,
 }
 
 impl CatalogParts {
@@ -52,10 +54,10 @@ impl CatalogParts {
         let serve = isthmus_catalog::run(
             listener,
             self.service,
-            self.jobs,
+            self.shared,
             shutdown.clone().cancelled_owned(),
         );
-        super::serve_and_work(self.worker, serve, shutdown).await
+        super::serve_and_work(self.worker, self.scheduler, serve, shutdown).await
     }
 }
 
@@ -67,8 +69,7 @@ pub async fn catalog_service(
     let queue = store.with_queue(CATALOG_QUEUE).await?;
     let flows = catalog_flows(config, secrets, store.clone())?;
     let allocation = allocation(config, store.clone());
-    let job_ttl = Duration::from_secs(config.queue.job_ttl_s);
-    let log = sync_log(config, secrets, store);
+    let log = sync_log(config, secrets, store.clone());
     let (dispatcher, worker) = super::queue_runners(
         config,
         Arc::new(flows.clone()),
@@ -76,9 +77,34 @@ pub async fn catalog_service(
         log.clone(),
         config.catalog.lock_ttl(),
     );
+    let delta = {
+        let (flows, allocation, log) = (flows.clone(), allocation.clone(), log.clone());
+        move || {
+            let (flows, allocation, log) = (flows.clone(), allocation.clone(), log.clone());
+            async move {
+                let options = RunOptions {
+                    mode: RunMode::Delta,
+                    limit: None,
+                };
+                let _report = flows
+                    .run_catalog_exclusive(options, &allocation, &log, &|_| {})
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+    let scheduler = super::schedule(
+        super::scheduler(&store),
+        "catalog.delta",
+        &config.schedules.catalog_delta,
+        delta,
+    )?;
+    let (shared, scheduler) =
+        super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
     Ok(CatalogParts {
         service: CatalogSyncService::new(flows, dispatcher, allocation, log),
-        jobs: JobQueueService::new(queue, job_ttl),
+        shared,
         worker,
+        scheduler,
     })
 }

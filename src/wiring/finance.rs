@@ -2,10 +2,10 @@
 //! its jobs API.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use isthmus_customers::jobs::JobQueueService;
+use isthmus_customers::grpc::Shared;
 use isthmus_engine::finance::FinanceFlows;
+use isthmus_engine::schedule::Scheduler;
 use isthmus_engine::work::Worker;
 use isthmus_engine::{Config, Secrets};
 use isthmus_finance::FinanceSyncService;
@@ -18,8 +18,10 @@ pub const QUEUE: &str = "finance";
 /// Everything a finance service process runs.
 pub struct FinanceParts {
     pub service: FinanceSyncService,
-    pub jobs: JobQueueService,
+    pub shared: Shared,
     pub worker: Worker,
+    /// The scheduled summaries, subsidiaries and reconciliation.
+    pub scheduler: Scheduler,
 }
 
 impl FinanceParts {
@@ -32,11 +34,26 @@ impl FinanceParts {
         let serve = isthmus_finance::run(
             listener,
             self.service,
-            self.jobs,
+            self.shared,
             shutdown.clone().cancelled_owned(),
         );
-        super::serve_and_work(self.worker, serve, shutdown).await
+        super::serve_and_work(self.worker, self.scheduler, serve, shutdown).await
     }
+}
+
+/// The finance flows with their clients.
+pub fn finance_flows(
+    config: &Config,
+    secrets: &Secrets,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<FinanceFlows> {
+    Ok(FinanceFlows::new(
+        config.finance.clone(),
+        config.currencies.clone(),
+        super::salesforce(config, secrets)?,
+        super::netsuite(config, secrets, store.clone())?,
+        store,
+    ))
 }
 
 pub async fn finance_service(
@@ -44,25 +61,59 @@ pub async fn finance_service(
     secrets: &Secrets,
     store: Arc<dyn Store>,
 ) -> anyhow::Result<FinanceParts> {
-    let flows = FinanceFlows::new(
-        config.finance.clone(),
-        config.currencies.clone(),
-        super::salesforce(config, secrets)?,
-        super::netsuite(config, secrets, store.clone())?,
-        store.clone(),
-    );
+    let flows = finance_flows(config, secrets, store.clone())?;
     let queue = store.with_queue(QUEUE).await?;
-    let log = super::sync_log(config, secrets, store);
+    let log = super::sync_log(config, secrets, store.clone());
     let (dispatcher, worker) = super::queue_runners(
         config,
         Arc::new(flows.clone()),
         queue.clone(),
-        log,
+        log.clone(),
         config.finance.lock_ttl(),
     );
+    let summaries = {
+        let (flows, log) = (flows.clone(), log.clone());
+        move || {
+            let (flows, log) = (flows.clone(), log.clone());
+            async move {
+                let run = flows.sync_all_summaries(&log).await?;
+                tracing::info!(?run, "scheduled account summaries done");
+                Ok(())
+            }
+        }
+    };
+    let subsidiaries = {
+        let (flows, log) = (flows.clone(), log.clone());
+        move || {
+            let (flows, log) = (flows.clone(), log.clone());
+            async move {
+                let trace = isthmus_proto::trace::TraceContext::new_root();
+                for result in flows.sync_subsidiaries(false, &trace.trace_id).await? {
+                    log.finished(&result).await;
+                }
+                Ok(())
+            }
+        }
+    };
+    let scheduler = super::scheduler(&store);
+    let scheduler = super::schedule(
+        scheduler,
+        "finance.summaries",
+        &config.schedules.account_summaries,
+        summaries,
+    )?;
+    let scheduler = super::schedule(
+        scheduler,
+        "finance.subsidiaries",
+        &config.schedules.subsidiaries,
+        subsidiaries,
+    )?;
+    let (shared, scheduler) =
+        super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
     Ok(FinanceParts {
         service: FinanceSyncService::new(flows, dispatcher),
-        jobs: JobQueueService::new(queue, Duration::from_secs(config.queue.job_ttl_s)),
+        shared,
         worker,
+        scheduler,
     })
 }

@@ -9,13 +9,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use isthmus_customers::grpc::Shared;
 use isthmus_customers::jobs::JobQueueService;
+use isthmus_customers::reconcile::ReconcileService;
 use isthmus_customers::CustomerSyncService;
 use isthmus_engine::alerts::Alerts;
 use isthmus_engine::audit::SyncLog;
-use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind};
+use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind, SchedulesConfig};
+use isthmus_engine::customers::delta::DeltaOptions;
 use isthmus_engine::customers::CustomerFlows;
 use isthmus_engine::governance::{NetSuiteSlots, SalesforceAllocation};
+use isthmus_engine::reconcile::{self, ReconcileOptions, Reconciler};
+use isthmus_engine::schedule::Scheduler;
 use isthmus_engine::work::{Dispatcher, JobRunner, Worker};
 use isthmus_engine::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, GatewaySettings};
@@ -168,8 +173,10 @@ pub fn customer_flows(
 /// Everything a customers service process runs.
 pub struct CustomersParts {
     pub service: CustomerSyncService,
-    pub jobs: JobQueueService,
+    pub shared: Shared,
     pub worker: Worker,
+    /// The scheduled delta and reconciliation.
+    pub scheduler: Scheduler,
     /// Publishes the Salesforce allocation every 5 s for `/v1/governance`; never ends.
     pub publisher: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 }
@@ -185,7 +192,7 @@ impl CustomersParts {
         let serve = isthmus_customers::run(
             listener,
             self.service,
-            self.jobs,
+            self.shared,
             shutdown.clone().cancelled_owned(),
         );
         let publisher = self.publisher;
@@ -195,8 +202,75 @@ impl CustomersParts {
                 () = publisher => Ok(()),
             }
         };
-        serve_and_work(self.worker, serve, shutdown).await
+        serve_and_work(self.worker, self.scheduler, serve, shutdown).await
     }
+}
+
+/// How long a scheduled job holds its lock between renewals (renewed every third of it).
+const SCHEDULE_LOCK_TTL: Duration = Duration::from_secs(60);
+
+/// A scheduler of one service's jobs, on `store`.
+pub fn scheduler(store: &Arc<dyn Store>) -> Scheduler {
+    Scheduler::new(store.clone(), SCHEDULE_LOCK_TTL)
+}
+
+/// Adds the job `name` run at each firing of `expression` (`schedules.<key>`), when it is set.
+pub fn schedule<F, Fut>(
+    scheduler: Scheduler,
+    name: &str,
+    expression: &str,
+    run: F,
+) -> anyhow::Result<Scheduler>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = isthmus_engine::Result<()>> + Send + 'static,
+{
+    match SchedulesConfig::parse(expression)? {
+        None => Ok(scheduler),
+        Some(schedule) => Ok(scheduler.job(name, schedule, move |_firing| run())?),
+    }
+}
+
+/// The shared gRPC services of a service whose flows `reconciler` reconciles, with its
+/// scheduled reconciliation (`schedules.reconcile`) added to `scheduler`.
+pub fn shared_services(
+    config: &Config,
+    reconciler: Arc<dyn Reconciler>,
+    store: &Arc<dyn Store>,
+    queue: Arc<dyn Store>,
+    scheduler: Scheduler,
+) -> anyhow::Result<(Shared, Scheduler)> {
+    let job_ttl = Duration::from_secs(config.queue.job_ttl_s);
+    let mut scheduler = scheduler;
+    for flow in reconciler.flows() {
+        let (reconciler, store) = (reconciler.clone(), store.clone());
+        scheduler = schedule(
+            scheduler,
+            &format!("{}.reconcile", flow.as_str()),
+            &config.schedules.reconcile,
+            move || {
+                let (reconciler, store) = (reconciler.clone(), store.clone());
+                async move {
+                    let options = ReconcileOptions::default();
+                    let report =
+                        reconcile::run_and_keep(reconciler.as_ref(), &store, flow, &options)
+                            .await?;
+                    tracing::info!(
+                        flow = flow.as_str(),
+                        drifts = report.total(),
+                        links = report.links_checked,
+                        "scheduled reconciliation done"
+                    );
+                    Ok(())
+                }
+            },
+        )?;
+    }
+    let shared = Shared {
+        jobs: JobQueueService::new(queue, job_ttl),
+        reconcile: ReconcileService::new(reconciler, store.clone()),
+    };
+    Ok((shared, scheduler))
 }
 
 /// The dispatcher and the worker of one service's queue (`queue`: the service's queue view of
@@ -232,10 +306,12 @@ pub fn queue_runners(
     (dispatcher, worker)
 }
 
-/// Runs a service's worker while `serve` serves; when serving ends (shutdown or failure) the
-/// worker is told to stop and finishes the jobs it holds before this returns.
+/// Runs a service's worker and its schedules while `serve` serves; when serving ends
+/// (shutdown or failure) both are told to stop and the worker finishes the jobs it holds
+/// before this returns.
 pub async fn serve_and_work<E>(
     worker: Worker,
+    scheduler: Scheduler,
     serve: impl std::future::Future<Output = Result<(), E>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()>
@@ -243,9 +319,11 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     let worker = tokio::spawn(worker.run(shutdown.clone()));
+    let schedules = tokio::spawn(scheduler.run(shutdown.clone()));
     let served = serve.await;
     shutdown.cancel();
     worker.await?;
+    schedules.await?;
     Ok(served?)
 }
 
@@ -268,8 +346,6 @@ pub fn customers_service(
             }
         })
     };
-    let q = &config.queue;
-    let job_ttl = Duration::from_secs(q.job_ttl_s);
     let log = sync_log(config, secrets, store.clone());
     let (dispatcher, worker) = queue_runners(
         config,
@@ -278,6 +354,35 @@ pub fn customers_service(
         log.clone(),
         config.customers.lock_ttl(),
     );
+    let delta = {
+        let (flows, log) = (flows.clone(), log.clone());
+        let options = DeltaOptions {
+            page_size: config.schedules.delta_page_size,
+            overlap: config.schedules.delta_overlap(),
+            concurrency: config.customers.backfill_concurrency,
+        };
+        move || {
+            let (flows, log, options) = (flows.clone(), log.clone(), options.clone());
+            async move {
+                let report = flows.run_delta(&options, &log).await?;
+                tracing::debug!(?report, "scheduled customers delta done");
+                Ok(())
+            }
+        }
+    };
+    let scheduler = schedule(
+        scheduler(&store),
+        "customers.delta",
+        &config.schedules.customers_delta,
+        delta,
+    )?;
+    let (shared, scheduler) = shared_services(
+        config,
+        Arc::new(flows.clone()),
+        &store,
+        store.clone(),
+        scheduler,
+    )?;
     Ok(CustomersParts {
         service: CustomerSyncService::new(
             flows,
@@ -286,8 +391,9 @@ pub fn customers_service(
             log,
             config.customers.backfill_concurrency,
         ),
-        jobs: JobQueueService::new(store, job_ttl),
+        shared,
         worker,
+        scheduler,
         publisher,
     })
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use isthmus_customers::jobs::JobQueueService;
+use isthmus_customers::grpc::Shared;
 use isthmus_engine::orders::OrderFlows;
 use isthmus_engine::schedule::Scheduler;
 use isthmus_engine::work::Worker;
@@ -21,13 +21,11 @@ pub const QUEUE: &str = "orders";
 
 /// Everything an orders service process runs.
 pub struct OrdersParts {
-    /// For the scheduled renewal scans.
-    pub flows: OrderFlows,
-    /// The store the schedules' locks and status values live in.
-    pub store: Arc<dyn Store>,
     pub service: OrderSyncService,
-    pub jobs: JobQueueService,
+    pub shared: Shared,
     pub worker: Worker,
+    /// The scheduled renewal scans and reconciliation.
+    pub scheduler: Scheduler,
 }
 
 impl OrdersParts {
@@ -38,35 +36,24 @@ impl OrdersParts {
         listener: tokio::net::TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let mut scheduler = Scheduler::new(self.store.clone(), self.flows.lock_ttl());
-        if let Some(schedule) = self.flows.renewal_schedule()? {
-            let flows = self.flows.clone();
-            scheduler = scheduler.job("orders.renewals", schedule, move |_firing| {
-                let flows = flows.clone();
-                async move { flows.scheduled_renewal_scan().await }
-            })?;
-        }
-        let scans = tokio::spawn(scheduler.run(shutdown.clone()));
         let serve = isthmus_orders::run(
             listener,
             self.service,
-            self.jobs,
+            self.shared,
             shutdown.clone().cancelled_owned(),
         );
-        let served = super::serve_and_work(self.worker, serve, shutdown).await;
-        scans.await?;
-        served
+        super::serve_and_work(self.worker, self.scheduler, serve, shutdown).await
     }
 }
 
-/// The orders service, calling the customers service at `customers_url` (lazily connected:
-/// the service starts while the customers service is still coming up).
-pub async fn orders_service(
+/// The orders flows with their clients, calling the customers service at `customers_url`
+/// (lazily connected: the flows exist while the customers service is still coming up).
+pub fn order_flows(
     config: &Config,
     secrets: &Secrets,
     store: Arc<dyn Store>,
     customers_url: &str,
-) -> anyhow::Result<OrdersParts> {
+) -> anyhow::Result<OrderFlows> {
     let salesforce = super::salesforce(config, secrets)?;
     let netsuite = super::netsuite(config, secrets, store.clone())?;
     let channel = Endpoint::from_shared(customers_url.to_string())
@@ -74,17 +61,26 @@ pub async fn orders_service(
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true)
         .connect_lazy();
-    let flows = OrderFlows::new(
+    Ok(OrderFlows::new(
         config.orders.clone(),
         config.customers.clone(),
         config.currencies.clone(),
         salesforce,
         netsuite,
-        store.clone(),
+        store,
         CustomerSyncClient::new(channel),
-    );
+    ))
+}
+
+/// The orders service, calling the customers service at `customers_url`.
+pub async fn orders_service(
+    config: &Config,
+    secrets: &Secrets,
+    store: Arc<dyn Store>,
+    customers_url: &str,
+) -> anyhow::Result<OrdersParts> {
+    let flows = order_flows(config, secrets, store.clone(), customers_url)?;
     let queue = store.with_queue(QUEUE).await?;
-    let job_ttl = Duration::from_secs(config.queue.job_ttl_s);
     let log = super::sync_log(config, secrets, store.clone());
     let (dispatcher, worker) = super::queue_runners(
         config,
@@ -93,11 +89,20 @@ pub async fn orders_service(
         log,
         config.orders.lock_ttl(),
     );
+    let mut scheduler = Scheduler::new(store.clone(), flows.lock_ttl());
+    if let Some(schedule) = flows.renewal_schedule()? {
+        let flows = flows.clone();
+        scheduler = scheduler.job("orders.renewals", schedule, move |_firing| {
+            let flows = flows.clone();
+            async move { flows.scheduled_renewal_scan().await }
+        })?;
+    }
+    let (shared, scheduler) =
+        super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
     Ok(OrdersParts {
-        flows: flows.clone(),
-        store: store.clone(),
         service: OrderSyncService::new(flows, dispatcher),
-        jobs: JobQueueService::new(queue, job_ttl),
+        shared,
         worker,
+        scheduler,
     })
 }

@@ -93,6 +93,8 @@ impl TestMesh {
         config.queue.backoff_base_ms = 50;
         config.queue.backoff_max_ms = 400;
         config.queue.reclaim_idle_ms = 2_000;
+        // No schedule fires behind a test's back (a test that wants one sets it).
+        no_schedules(&mut config);
         adjust(&mut config, &mut secrets);
         let sandbox = Sandbox::new(SandboxConfig {
             seed: true,
@@ -279,6 +281,21 @@ impl TestMesh {
 }
 
 /// A field as text: strings as they are, numbers printed, references as their id.
+/// Turns every scheduled flow off: calls and records stay exactly what a test caused.
+pub fn no_schedules(config: &mut Config) {
+    let s = &mut config.schedules;
+    for expression in [
+        &mut s.customers_delta,
+        &mut s.catalog_delta,
+        &mut s.account_summaries,
+        &mut s.subsidiaries,
+        &mut s.reconcile,
+    ] {
+        expression.clear();
+    }
+    config.orders.renewals.schedule.clear();
+}
+
 pub fn text(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(s) => Some(s.clone()),

@@ -10,6 +10,8 @@
 //! - [`governance`]: NetSuite's account-wide concurrency semaphore and the Salesforce daily
 //!   allocation policy (batch work pauses, interactive work keeps a reserve).
 //! - [`schedule`]: cron schedules run once per firing across replicas, and delta cursors.
+//! - [`reconcile`]: both sides compared across the ID map per flow, drifts reported and
+//!   repaired one by one.
 //! - [`error`]: the engine's error type and its stable [`isthmus_proto::ErrorCode`].
 
 pub mod alerts;
@@ -23,6 +25,7 @@ pub mod governance;
 pub mod lock;
 pub(crate) mod mirror;
 pub mod orders;
+pub mod reconcile;
 pub mod schedule;
 pub mod work;
 

@@ -52,6 +52,12 @@ pub mod finance {
     }
 }
 
+pub mod reconcile {
+    pub mod v1 {
+        tonic::include_proto!("isthmus.reconcile.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/isthmus_descriptor.bin"));

@@ -21,6 +21,7 @@ pub(crate) mod jobs;
 pub(crate) mod links;
 pub(crate) mod ops;
 pub(crate) mod orders;
+pub(crate) mod reconcile;
 pub(crate) mod sync;
 
 pub use catalog::{CatalogRunJson, CatalogRunMode, ProductLinkJson, StartCatalogRun};
@@ -74,6 +75,11 @@ pub fn router(gateway: Gateway) -> Router {
             post(conflicts::resolve_conflict),
         )
         .route("/v1/audit", get(jobs::audit))
+        .route("/v1/reconcile", get(reconcile::last_runs))
+        .route("/v1/reconcile/{flow}", post(reconcile::reconcile_flow))
+        .route("/v1/reconcile/{flow}/repair", post(reconcile::repair_drift))
+        .route("/v1/schedules", get(reconcile::schedules))
+        .route("/metrics", get(reconcile::metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route(

@@ -9,7 +9,6 @@
 
 use std::future::Future;
 
-use isthmus_customers::jobs::JobQueueService;
 use isthmus_engine::audit::SyncLog;
 use isthmus_engine::catalog::{
     is_netsuite_id, CatalogFlows, CatalogRun as RunRecord, RunMode, RunOptions,
@@ -22,7 +21,6 @@ use isthmus_proto::catalog::v1::{
     ProductLink, RunMode as ProtoRunMode, StartCatalogRunRequest, SyncItemRequest,
 };
 use isthmus_proto::common::v1::SyncResult;
-use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
 use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
@@ -215,16 +213,16 @@ pub use isthmus_customers::grpc::ServeError;
 pub async fn run(
     listener: TcpListener,
     service: CatalogSyncService,
-    jobs: JobQueueService,
+    shared: grpc::Shared,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let service = CatalogSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let [jobs, reconcile] = grpc::Shared::NAMES;
     grpc::serve(
         "catalog",
         listener,
-        &["isthmus.catalog.v1.CatalogSync", "isthmus.jobs.v1.JobQueue"],
-        |router| router.add_service(service).add_service(jobs),
+        &["isthmus.catalog.v1.CatalogSync", jobs, reconcile],
+        |router| shared.add_to(router.add_service(service)),
         shutdown,
     )
     .await

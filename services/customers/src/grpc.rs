@@ -11,6 +11,36 @@ use tonic::transport::server::Router;
 /// Largest gRPC message a service decodes.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
+/// The gRPC services every Isthmus service serves beside its own: its job queue
+/// (`isthmus.jobs.v1.JobQueue`) and the reconciliation of its flows
+/// (`isthmus.reconcile.v1.Reconciliation`).
+pub struct Shared {
+    pub jobs: crate::jobs::JobQueueService,
+    pub reconcile: crate::reconcile::ReconcileService,
+}
+
+impl Shared {
+    /// Their full names, as health reports them.
+    pub const NAMES: [&'static str; 2] = [
+        "isthmus.jobs.v1.JobQueue",
+        "isthmus.reconcile.v1.Reconciliation",
+    ];
+
+    /// Puts both on `router`, with the message size limit.
+    pub fn add_to(self, router: Router) -> Router {
+        use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
+        use isthmus_proto::reconcile::v1::reconciliation_server::ReconciliationServer;
+        router
+            .add_service(
+                JobQueueServer::new(self.jobs).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .add_service(
+                ReconciliationServer::new(self.reconcile)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("gRPC reflection: {0}")]

@@ -10,6 +10,7 @@ use std::future::Future;
 pub mod conflicts;
 pub mod grpc;
 pub mod jobs;
+pub mod reconcile;
 
 use isthmus_engine::audit::SyncLog;
 use isthmus_engine::customers::backfill::BackfillOptions;
@@ -24,7 +25,6 @@ use isthmus_proto::customers::v1::{
     GetLinkRequest, Link, ListConflictsRequest, ListConflictsResponse, ResolveConflictRequest,
     StartAccountBackfillRequest, SyncAccountRequest, SyncCustomerRequest,
 };
-use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
 use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
@@ -252,19 +252,16 @@ pub use grpc::ServeError;
 pub async fn run(
     listener: TcpListener,
     service: CustomerSyncService,
-    jobs: jobs::JobQueueService,
+    shared: grpc::Shared,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let service = CustomerSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let [jobs, reconcile] = grpc::Shared::NAMES;
     grpc::serve(
         "customers",
         listener,
-        &[
-            "isthmus.customers.v1.CustomerSync",
-            "isthmus.jobs.v1.JobQueue",
-        ],
-        |router| router.add_service(service).add_service(jobs),
+        &["isthmus.customers.v1.CustomerSync", jobs, reconcile],
+        |router| shared.add_to(router.add_service(service)),
         shutdown,
     )
     .await

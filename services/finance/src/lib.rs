@@ -5,7 +5,6 @@
 use std::future::Future;
 
 use isthmus_customers::grpc::{self, MAX_MESSAGE_BYTES};
-use isthmus_customers::jobs::JobQueueService;
 use isthmus_engine::customers::is_netsuite_id;
 use isthmus_engine::finance::{FinanceFlows, Transaction};
 use isthmus_engine::work::{Dispatcher, SyncJob};
@@ -15,7 +14,6 @@ use isthmus_proto::finance::v1::{
     sync_account_summary_request, SyncAccountSummaryRequest, SyncSubsidiariesRequest,
     SyncSubsidiariesResponse, SyncTransactionRequest, TransactionChange,
 };
-use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
 use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::ErrorCode;
 use tokio::net::TcpListener;
@@ -143,16 +141,16 @@ impl FinanceSync for FinanceSyncService {
 pub async fn run(
     listener: TcpListener,
     service: FinanceSyncService,
-    jobs: JobQueueService,
+    shared: grpc::Shared,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let service = FinanceSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let [jobs, reconcile] = grpc::Shared::NAMES;
     grpc::serve(
         "finance",
         listener,
-        &["isthmus.finance.v1.FinanceSync", "isthmus.jobs.v1.JobQueue"],
-        |router| router.add_service(service).add_service(jobs),
+        &["isthmus.finance.v1.FinanceSync", jobs, reconcile],
+        |router| shared.add_to(router.add_service(service)),
         shutdown,
     )
     .await

@@ -9,12 +9,10 @@
 
 use std::future::Future;
 
-use isthmus_customers::jobs::JobQueueService;
 use isthmus_engine::customers::is_netsuite_id;
 use isthmus_engine::orders::{parse_opportunity_id, OrderFlows, RecordChange};
 use isthmus_engine::work::{Dispatcher, SyncJob};
 use isthmus_proto::common::v1::SyncResult;
-use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
 use isthmus_proto::orders::v1::order_sync_server::{OrderSync, OrderSyncServer};
 use isthmus_proto::orders::v1::{
     get_order_link_request, GetOrderLinkRequest, OrderLink, ScanRenewalsRequest,
@@ -170,16 +168,16 @@ pub use isthmus_customers::grpc::ServeError;
 pub async fn run(
     listener: TcpListener,
     service: OrderSyncService,
-    jobs: JobQueueService,
+    shared: grpc::Shared,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let service = OrderSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let jobs = JobQueueServer::new(jobs).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let [jobs, reconcile] = grpc::Shared::NAMES;
     grpc::serve(
         "orders",
         listener,
-        &["isthmus.orders.v1.OrderSync", "isthmus.jobs.v1.JobQueue"],
-        |router| router.add_service(service).add_service(jobs),
+        &["isthmus.orders.v1.OrderSync", jobs, reconcile],
+        |router| shared.add_to(router.add_service(service)),
         shutdown,
     )
     .await

@@ -57,12 +57,12 @@ pub const FLOW_ITEM_TO_PRODUCT: &str = "catalog.item_to_product";
 /// The catalog flow, with the clients and the store it uses.
 #[derive(Clone)]
 pub struct CatalogFlows {
-    config: Arc<CatalogConfig>,
+    pub(crate) config: Arc<CatalogConfig>,
     /// NetSuite currency internal id → ISO 4217 code.
-    currencies: Arc<BTreeMap<String, String>>,
-    salesforce: SalesforceClient,
-    netsuite: NetSuiteClient,
-    store: Arc<dyn Store>,
+    pub(crate) currencies: Arc<BTreeMap<String, String>>,
+    pub(crate) salesforce: SalesforceClient,
+    pub(crate) netsuite: NetSuiteClient,
+    pub(crate) store: Arc<dyn Store>,
     /// The price books, read once per run and kept for single syncs.
     books: Arc<Mutex<Option<PriceBooks>>>,
 }

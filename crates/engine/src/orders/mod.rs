@@ -59,14 +59,14 @@ pub enum RecordChange {
 /// The orders flows, with the clients and the store they share.
 #[derive(Clone)]
 pub struct OrderFlows {
-    config: Arc<OrdersConfig>,
+    pub(crate) config: Arc<OrdersConfig>,
     /// For the country names of the account's addresses.
     customers_config: Arc<CustomersConfig>,
     /// ISO code → NetSuite currency id.
     currencies: Arc<BTreeMap<String, String>>,
-    salesforce: SalesforceClient,
-    netsuite: NetSuiteClient,
-    store: Arc<dyn Store>,
+    pub(crate) salesforce: SalesforceClient,
+    pub(crate) netsuite: NetSuiteClient,
+    pub(crate) store: Arc<dyn Store>,
     customers: CustomerSyncClient<Channel>,
 }
 

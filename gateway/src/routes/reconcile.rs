@@ -1,0 +1,384 @@
+//! Reconciliation routes: run a flow's reconciliation on the service that owns the flow, repair
+//! one drift, read the last runs; the schedules' last runs; and `/metrics`.
+
+use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use isthmus_engine::reconcile::{self, DriftKind, Flow};
+use isthmus_engine::schedule::{schedule_status, ScheduleStatus};
+use isthmus_proto::reconcile::v1 as pb;
+use isthmus_proto::reconcile::v1::reconciliation_client::ReconciliationClient;
+use isthmus_proto::ErrorCode;
+use serde::{Deserialize, Serialize};
+use tonic::transport::Channel;
+use utoipa::ToSchema;
+
+use super::sync::SyncResultJson;
+use super::{answer, grpc_request, query_or_error, ApiJson};
+use crate::middleware::Trace;
+use crate::{ApiError, Gateway};
+
+/// The scheduled jobs whose last run `GET /v1/schedules` shows.
+const SCHEDULES: [&str; 9] = [
+    "customers.delta",
+    "customers.reconcile",
+    "catalog.delta",
+    "products.reconcile",
+    "orders.renewals",
+    "orders.reconcile",
+    "finance.summaries",
+    "finance.subsidiaries",
+    "invoices.reconcile",
+];
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartReconcile {
+    /// Drift items listed (default 1000, at most 10000); the counts are complete either way.
+    #[serde(default)]
+    pub max_items: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// `json` (default) or `table` (plain text, as `isthmus reconcile` prints it).
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// One disagreement between the systems; send it back to `…/repair` to fix it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DriftJson {
+    pub flow: String,
+    /// missing_in_salesforce, missing_in_netsuite, unlinked_in_salesforce,
+    /// unlinked_in_netsuite, field_differs, status_differs
+    pub kind: String,
+    #[serde(default)]
+    pub salesforce_id: String,
+    #[serde(default)]
+    pub netsuite_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salesforce_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netsuite_value: Option<String>,
+    #[serde(default)]
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReconcileReportJson {
+    pub flow: String,
+    pub started_at_ms: i64,
+    pub finished_at_ms: i64,
+    pub links_checked: u64,
+    /// Every drift kind with its count, zeros included.
+    pub counts: std::collections::BTreeMap<String, u64>,
+    pub total: u64,
+    pub drifts: Vec<DriftJson>,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastRunJson {
+    pub flow: String,
+    pub finished_at_ms: i64,
+    pub links_checked: u64,
+    pub counts: std::collections::BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastRunsJson {
+    pub runs: Vec<LastRunJson>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleJson {
+    pub name: String,
+    /// `null` until it first ran.
+    #[schema(value_type = Option<Object>)]
+    pub last_run: Option<ScheduleStatus>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchedulesJson {
+    pub schedules: Vec<ScheduleJson>,
+}
+
+fn counts_json(counts: &[pb::DriftCount]) -> std::collections::BTreeMap<String, u64> {
+    counts.iter().map(|c| (c.kind.clone(), c.count)).collect()
+}
+
+fn drift_json(d: pb::Drift) -> DriftJson {
+    DriftJson {
+        flow: d.flow,
+        kind: d.kind,
+        salesforce_id: d.salesforce_id,
+        netsuite_id: d.netsuite_id,
+        field: d.field,
+        salesforce_value: d.salesforce_value,
+        netsuite_value: d.netsuite_value,
+        detail: d.detail,
+    }
+}
+
+/// The flow named in the path, or `400 INVALID_ARGUMENT`.
+fn flow_of(raw: &str, trace_id: &str) -> Result<Flow, ApiError> {
+    Flow::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string(), trace_id))
+}
+
+/// The reconciliation client of the service that owns `flow`.
+fn client(gateway: &Gateway, flow: Flow) -> ReconciliationClient<Channel> {
+    let channel = match flow {
+        Flow::Customers => gateway.customers_channel.clone(),
+        Flow::Products => gateway.catalog_channel.clone(),
+        Flow::Orders => gateway.orders_channel.clone(),
+        Flow::Invoices => gateway.finance_channel.clone(),
+    };
+    ReconciliationClient::new(channel)
+}
+
+/// Compares both systems for one flow across the ID map and lists every drift (JSON, or a
+/// table with `?format=table`). Reads only; the counts become the flow's last run.
+#[utoipa::path(post, path = "/v1/reconcile/{flow}",
+    params(("flow" = String, Path, description = "customers, products, orders or invoices"), ReportQuery),
+    request_body = StartReconcile,
+    responses((status = 200, body = ReconcileReportJson), (status = 400, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reconcile_flow(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(raw_flow): Path<String>,
+    uri: axum::http::Uri,
+    ApiJson(body): ApiJson<StartReconcile>,
+) -> Result<Response, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let query: ReportQuery = query_or_error(uri.query(), &trace_id)?;
+    let table = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("table") => true,
+        Some(_) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidArgument,
+                "format must be json or table",
+                &trace_id,
+            ))
+        }
+    };
+    let flow = flow_of(&raw_flow, &trace_id)?;
+    let max_items = body.max_items.unwrap_or(0);
+    if max_items > 10_000 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            "max_items must be at most 10000",
+            &trace_id,
+        ));
+    }
+    let message = pb::ReconcileRequest {
+        flow: flow.as_str().into(),
+        max_items,
+    };
+    let mut request = grpc_request(&gateway, &trace, message);
+    // A reconciliation reads the whole ID map: far longer than one record's sync.
+    request.set_timeout(gateway.settings.sync_deadline * 60);
+    let report = answer(&trace_id, client(&gateway, flow).reconcile(request)).await?;
+    if table {
+        let text = report_from_pb(&report, flow).table();
+        return Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());
+    }
+    let total = report.counts.iter().map(|c| c.count).sum();
+    Ok(Json(ReconcileReportJson {
+        flow: report.flow,
+        started_at_ms: report.started_at_ms,
+        finished_at_ms: report.finished_at_ms,
+        links_checked: report.links_checked,
+        counts: counts_json(&report.counts),
+        total,
+        drifts: report.drifts.into_iter().map(drift_json).collect(),
+        truncated: report.truncated,
+    })
+    .into_response())
+}
+
+/// A report from a service's answer, for its table.
+fn report_from_pb(report: &pb::ReconcileReport, flow: Flow) -> reconcile::Report {
+    let mut out = reconcile::Report::new(flow);
+    out.started_at_ms = report.started_at_ms;
+    out.finished_at_ms = report.finished_at_ms;
+    out.links_checked = report.links_checked;
+    out.truncated = report.truncated;
+    for count in &report.counts {
+        if let Ok(kind) = DriftKind::parse(&count.kind) {
+            out.counts.insert(kind, count.count);
+        }
+    }
+    out.drifts = report
+        .drifts
+        .iter()
+        .filter_map(|d| {
+            Some(reconcile::Drift {
+                flow,
+                kind: DriftKind::parse(&d.kind).ok()?,
+                salesforce_id: d.salesforce_id.clone(),
+                netsuite_id: d.netsuite_id.clone(),
+                field: d.field.clone(),
+                salesforce_value: d.salesforce_value.clone(),
+                netsuite_value: d.netsuite_value.clone(),
+                detail: d.detail.clone(),
+            })
+        })
+        .collect();
+    out
+}
+
+/// Repairs one drift by re-syncing it from the side that owns the record: send a drift as a
+/// report listed it.
+#[utoipa::path(post, path = "/v1/reconcile/{flow}/repair",
+    params(("flow" = String, Path, description = "customers, products, orders or invoices")),
+    request_body = DriftJson,
+    responses((status = 200, body = SyncResultJson), (status = 400, body = crate::ErrorBody),
+              (status = 404, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn repair_drift(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+    Path(raw_flow): Path<String>,
+    ApiJson(drift): ApiJson<DriftJson>,
+) -> Result<Json<SyncResultJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let flow = flow_of(&raw_flow, &trace_id)?;
+    if drift.flow != flow.as_str() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "the drift is of flow {:?}, the path names {}",
+                drift.flow.chars().take(40).collect::<String>(),
+                flow.as_str()
+            ),
+            &trace_id,
+        ));
+    }
+    DriftKind::parse(&drift.kind)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string(), &trace_id))?;
+    let message = pb::RepairRequest {
+        drift: Some(pb::Drift {
+            flow: drift.flow,
+            kind: drift.kind,
+            salesforce_id: drift.salesforce_id,
+            netsuite_id: drift.netsuite_id,
+            field: drift.field,
+            salesforce_value: drift.salesforce_value,
+            netsuite_value: drift.netsuite_value,
+            detail: drift.detail,
+        }),
+    };
+    let result = answer(
+        &trace_id,
+        client(&gateway, flow).repair(grpc_request(&gateway, &trace, message)),
+    )
+    .await?;
+    Ok(Json(SyncResultJson::from(result)))
+}
+
+/// The counts of every flow's last reconciliation (scheduled or asked for).
+#[utoipa::path(get, path = "/v1/reconcile",
+    responses((status = 200, body = LastRunsJson)),
+    security(("bearer" = [])))]
+pub async fn last_runs(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+) -> Result<Json<LastRunsJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let runs = reconcile::last_runs(&gateway.store)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string(), &trace_id))?;
+    Ok(Json(LastRunsJson {
+        runs: runs
+            .into_iter()
+            .map(|run| LastRunJson {
+                flow: run.flow.as_str().into(),
+                finished_at_ms: run.finished_at_ms,
+                links_checked: run.links_checked,
+                counts: run
+                    .counts
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_string(), *v))
+                    .collect(),
+            })
+            .collect(),
+    }))
+}
+
+/// The last run of every scheduled job (`schedules.*` in the config; the renewal scan's is
+/// `orders.renewals.schedule`).
+#[utoipa::path(get, path = "/v1/schedules",
+    responses((status = 200, body = SchedulesJson)),
+    security(("bearer" = [])))]
+pub async fn schedules(
+    State(gateway): State<Gateway>,
+    Extension(trace): Extension<Trace>,
+) -> Result<Json<SchedulesJson>, ApiError> {
+    let trace_id = trace.0.trace_id.clone();
+    let mut schedules = Vec::new();
+    for name in SCHEDULES {
+        let last_run = schedule_status(&gateway.store, name)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string(), &trace_id))?;
+        schedules.push(ScheduleJson {
+            name: name.into(),
+            last_run,
+        });
+    }
+    Ok(Json(SchedulesJson { schedules }))
+}
+
+/// Prometheus text: each flow's reconciliation counts from its last run.
+pub async fn metrics(State(gateway): State<Gateway>) -> Response {
+    let runs = reconcile::last_runs(&gateway.store)
+        .await
+        .unwrap_or_default();
+    let mut text = String::from(
+        "# HELP isthmus_reconcile_drifts Drifts the last reconciliation of a flow found, by kind.\n\
+         # TYPE isthmus_reconcile_drifts gauge\n",
+    );
+    for run in &runs {
+        for (kind, count) in &run.counts {
+            text.push_str(&format!(
+                "isthmus_reconcile_drifts{{flow=\"{}\",kind=\"{}\"}} {count}\n",
+                run.flow.as_str(),
+                kind.as_str()
+            ));
+        }
+    }
+    text.push_str(
+        "# HELP isthmus_reconcile_links_checked Links the last reconciliation of a flow compared.\n\
+         # TYPE isthmus_reconcile_links_checked gauge\n",
+    );
+    for run in &runs {
+        text.push_str(&format!(
+            "isthmus_reconcile_links_checked{{flow=\"{}\"}} {}\n",
+            run.flow.as_str(),
+            run.links_checked
+        ));
+    }
+    text.push_str(
+        "# HELP isthmus_reconcile_last_run_timestamp_seconds When the last reconciliation of a flow ended.\n\
+         # TYPE isthmus_reconcile_last_run_timestamp_seconds gauge\n",
+    );
+    for run in &runs {
+        text.push_str(&format!(
+            "isthmus_reconcile_last_run_timestamp_seconds{{flow=\"{}\"}} {}\n",
+            run.flow.as_str(),
+            run.finished_at_ms as f64 / 1000.0
+        ));
+    }
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
