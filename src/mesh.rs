@@ -210,6 +210,7 @@ pub fn point_at_sandbox(config: &mut Config, secrets: &mut Secrets, urls: &Sandb
     }
     config.netsuite.account_id = c::NS_ACCOUNT_ID.to_string();
     config.netsuite.base_url = urls.netsuite.clone();
+    config.netsuite.restlet_base_url = urls.netsuite.clone();
     config.netsuite.consumer_key = c::NS_CONSUMER_KEY.to_string();
     config.netsuite.token_id = c::NS_TOKEN_ID.to_string();
     if config.netsuite.auth == NetSuiteAuthKind::Tba {

@@ -127,6 +127,7 @@ pub fn netsuite(
     let gate = Arc::new(NetSuiteSlots::new(store, n.concurrency_limit, timeout));
     Ok(NetSuiteClient::new(NetSuiteConfig {
         base_url: (!n.base_url.is_empty()).then(|| n.base_url.clone()),
+        restlet_base_url: (!n.restlet_base_url.is_empty()).then(|| n.restlet_base_url.clone()),
         timeout,
         ..NetSuiteConfig::new(n.account_id.clone(), auth)
     })?

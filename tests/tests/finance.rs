@@ -384,3 +384,24 @@ on_both_stores!(
     subsidiaries,
     subsidiaries_reach_salesforce_with_their_parents
 );
+
+async fn the_summary_read_through_the_restlet_matches_too(mesh: &TestMesh) {
+    the_financial_summary_matches_netsuites_numbers(mesh).await;
+    // One RESTlet call and no SuiteQL per summary.
+    let account = mesh.account_id(isthmus_sandbox::seed::books::OVERDUE_CUSTOMER);
+    let path = format!("/v1/salesforce/accounts/{account}/financial-summary");
+    mesh.sandbox.reset_calls();
+    let (status, body) = mesh.post(&path, Some(SF_KEY), None).await;
+    assert_eq!(status, 200, "{body}");
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.get("GET /app/site/hosting/restlet.nl"), 1);
+    assert_eq!(calls.get("POST /services/rest/query/v1/suiteql"), 0);
+}
+
+on_both_stores!(
+    summaries_through_the_restlet,
+    the_summary_read_through_the_restlet_matches_too,
+    |c: &mut isthmus::Config| {
+        c.finance.summary_source = isthmus_engine::config::SummarySource::Restlet;
+    }
+);

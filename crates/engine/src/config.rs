@@ -22,13 +22,14 @@ pub use ownership::{Ownership, ADDRESS_UNITS};
 pub const DEFAULT_CONFIG: &str = include_str!("../config.default.toml");
 
 /// Keys that hold secrets: never accepted from the config file or as plain config values.
-const SECRET_KEYS: [(&str, &str); 7] = [
+const SECRET_KEYS: [(&str, &str); 8] = [
     ("salesforce", "client_secret"),
     ("salesforce", "private_key"),
     ("netsuite", "consumer_secret"),
     ("netsuite", "token_secret"),
     ("netsuite", "private_key"),
     ("gateway", "api_keys"),
+    ("gateway", "netsuite_hmac_secret"),
     ("alerts", "webhook_url"),
 ];
 
@@ -58,6 +59,7 @@ pub struct Config {
     pub orders: OrdersConfig,
     pub finance: FinanceConfig,
     pub schedules: SchedulesConfig,
+    pub telemetry: TelemetryConfig,
     pub queue: QueueConfig,
     pub audit: AuditConfig,
     pub alerts: AlertsConfig,
@@ -129,6 +131,7 @@ pub struct SalesforceSection {
 pub struct NetSuiteSection {
     pub account_id: String,
     pub base_url: String,
+    pub restlet_base_url: String,
     pub auth: NetSuiteAuthKind,
     pub consumer_key: String,
     pub consumer_secret_file: String,
@@ -196,6 +199,19 @@ impl CustomersConfig {
     pub fn lock_wait(&self) -> Duration {
         Duration::from_millis(self.lock_wait_ms)
     }
+}
+
+/// Traces and metrics.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// OTLP/HTTP endpoint traces are exported to (`http://collector:4318`); "" exports none.
+    pub otlp_endpoint: String,
+    /// `service.name` of this process's spans is `<prefix>-<part>` (`isthmus-customers`).
+    pub service_name_prefix: String,
+    /// Where a service process serves Prometheus `/metrics` (the gateway serves it on its own
+    /// port); "" serves none.
+    pub metrics_listen: String,
 }
 
 /// Which changed accounts the scheduled delta sends to NetSuite.
@@ -344,6 +360,20 @@ pub struct FinanceConfig {
     pub listen: String,
     pub lock_ttl_ms: u64,
     pub lock_wait_ms: u64,
+    /// Where an account's financial summary is read: SuiteQL, or the package's RESTlet.
+    pub summary_source: SummarySource,
+    pub summary_restlet_script: String,
+    pub summary_restlet_deploy: String,
+}
+
+/// Where the financial summary comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SummarySource {
+    /// Two SuiteQL reads (credit limit; the customer's receivables).
+    Suiteql,
+    /// One call of the summary RESTlet the NetSuite package ships.
+    Restlet,
 }
 
 impl FinanceConfig {
@@ -380,6 +410,10 @@ pub struct GatewayConfig {
     pub sync_deadline_ms: u64,
     pub idempotency_ttl_s: u64,
     pub api_keys_file: String,
+    /// File holding the shared secret NetSuite scripts sign events with (HMAC-SHA256).
+    pub netsuite_hmac_secret_file: String,
+    /// How far an event's signed timestamp may be from now, either way, in seconds.
+    pub netsuite_hmac_window_s: u64,
 }
 
 impl Config {
@@ -621,6 +655,8 @@ pub struct Secrets {
     pub netsuite_token_secret: Option<SecretString>,
     pub netsuite_private_key: Option<SecretString>,
     pub gateway_api_keys: Option<SecretString>,
+    /// The shared secret NetSuite events are signed with; when set, unsigned events are refused.
+    pub netsuite_hmac_secret: Option<SecretString>,
     pub alerts_webhook_url: Option<SecretString>,
 }
 
@@ -693,6 +729,11 @@ impl Secrets {
                 &config.netsuite.private_key_file,
             )?,
             gateway_api_keys: one("gateway", "api_keys", &config.gateway.api_keys_file)?,
+            netsuite_hmac_secret: one(
+                "gateway",
+                "netsuite_hmac_secret",
+                &config.gateway.netsuite_hmac_secret_file,
+            )?,
             alerts_webhook_url: one("alerts", "webhook_url", &config.alerts.webhook_url_file)?,
         })
     }

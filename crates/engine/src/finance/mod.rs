@@ -23,7 +23,7 @@ use isthmus_salesforce::{CompositeSubrequest, SalesforceClient};
 use isthmus_store::{Lease, Link, Store};
 use serde_json::{json, Value};
 
-use crate::config::FinanceConfig;
+use crate::config::{FinanceConfig, SummarySource};
 use crate::customers::is_netsuite_id;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
@@ -560,17 +560,8 @@ impl FinanceFlows {
             })
     }
 
-    async fn summary(
-        &self,
-        customer: &str,
-        account: &str,
-        trace_id: &str,
-        lease: Option<Lease>,
-    ) -> Result<SyncResult> {
-        let mut out = result(FLOW_SUMMARY, Outcome::Unchanged, lease.is_none(), trace_id);
-        out.netsuite_id = customer.to_string();
-        out.salesforce_id = account.to_string();
-        out.matched_rule = "id_map".into();
+    /// The summary from two SuiteQL reads: the credit limit, then the customer's receivables.
+    async fn summary_from_suiteql(&self, customer: &str) -> Result<Summary> {
         let id = suiteql::literal(customer);
         let rows = self
             .netsuite
@@ -607,7 +598,72 @@ impl FinanceFlows {
                     .abs(),
             })
             .collect();
-        let summary = summarise(&receivables, credit_limit, chrono::Utc::now().date_naive());
+        Ok(summarise(
+            &receivables,
+            credit_limit,
+            chrono::Utc::now().date_naive(),
+        ))
+    }
+
+    /// The summary from one call of the NetSuite package's summary RESTlet
+    /// (`finance.summary_restlet_script` / `_deploy`), which computes it the same way.
+    async fn summary_from_restlet(&self, customer: &str) -> Result<Summary> {
+        let answer = self
+            .netsuite
+            .restlet(
+                reqwest::Method::GET,
+                &self.config.summary_restlet_script,
+                &self.config.summary_restlet_deploy,
+                &[("customerId", customer)],
+                None,
+            )
+            .await
+            .map_err(|err| {
+                if err.error_code() == Some("RCRD_DSNT_EXIST") {
+                    EngineError::NotFound(format!("NetSuite customer {customer} does not exist"))
+                } else {
+                    err.into()
+                }
+            })?;
+        let number = |field: &str| answer.get(field).and_then(Value::as_f64);
+        let (Some(balance), Some(overdue_balance)) = (number("balance"), number("overdue_balance"))
+        else {
+            return Err(EngineError::Unprocessable(format!(
+                "the summary RESTlet answered without balance and overdue_balance: {}",
+                answer.to_string().chars().take(200).collect::<String>()
+            )));
+        };
+        Ok(Summary {
+            balance,
+            overdue_balance,
+            credit_limit: number("credit_limit"),
+            days_overdue: answer
+                .get("days_overdue")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+            last_payment_date: answer
+                .get("last_payment_date")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            last_payment_amount: number("last_payment_amount"),
+        })
+    }
+
+    async fn summary(
+        &self,
+        customer: &str,
+        account: &str,
+        trace_id: &str,
+        lease: Option<Lease>,
+    ) -> Result<SyncResult> {
+        let mut out = result(FLOW_SUMMARY, Outcome::Unchanged, lease.is_none(), trace_id);
+        out.netsuite_id = customer.to_string();
+        out.salesforce_id = account.to_string();
+        out.matched_rule = "id_map".into();
+        let summary = match self.config.summary_source {
+            SummarySource::Suiteql => self.summary_from_suiteql(customer).await?,
+            SummarySource::Restlet => self.summary_from_restlet(customer).await?,
+        };
         let fields = json!({
             "Balance__c": summary.balance,
             "Overdue_Balance__c": summary.overdue_balance,

@@ -22,10 +22,10 @@ use crate::Sandbox;
 
 /// The path RESTlets are served on.
 pub const RESTLET_PATH: &str = "/app/site/hosting/restlet.nl";
-/// Script id of the built-in customer financial summary RESTlet.
-pub const SUMMARY_SCRIPT: &str = "customscript_isthmus_summary";
-/// Deployment id of the built-in customer financial summary RESTlet.
-pub const SUMMARY_DEPLOY: &str = "1";
+/// Script id of the customer financial summary RESTlet (the NetSuite package's).
+pub const SUMMARY_SCRIPT: &str = "customscript_isthmus_summary_rl";
+/// Deployment id of the customer financial summary RESTlet.
+pub const SUMMARY_DEPLOY: &str = "customdeploy_isthmus_summary_rl";
 
 /// What a RESTlet entry point receives.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,8 +19,8 @@ fn customer_id(sandbox: &Sandbox, name: &str) -> String {
 async fn summary(h: &Harness, name: &str) -> Value {
     let id = customer_id(&h.sandbox, name);
     let path = restlet_path(
-        "customscript_isthmus_summary",
-        "1",
+        "customscript_isthmus_summary_rl",
+        "customdeploy_isthmus_summary_rl",
         &format!("customerId={id}"),
     );
     let response = signed(h, Method::GET, &path, None).await;
@@ -116,16 +116,18 @@ async fn the_summary_restlet_computes_balances_from_open_invoices_and_the_last_p
     let h = seeded().await;
     let overdue = summary(&h, seed::OVERDUE_CUSTOMER).await;
     assert_eq!(overdue["balance"], seed::OVERDUE_AMOUNT);
-    assert_eq!(overdue["overdueBalance"], seed::OVERDUE_AMOUNT);
-    assert_eq!(overdue["lastPayment"]["amount"], 150.0);
+    assert_eq!(overdue["overdue_balance"], seed::OVERDUE_AMOUNT);
+    assert!(overdue["days_overdue"].as_i64().unwrap() > 0, "{overdue}");
+    assert_eq!(overdue["last_payment_amount"], 150.0);
     let open = summary(&h, seed::OPEN_INVOICE_CUSTOMER).await;
     assert_eq!(
-        (open["balance"].clone(), open["overdueBalance"].clone()),
+        (open["balance"].clone(), open["overdue_balance"].clone()),
         (seed::OPEN_BALANCE.into(), 0.0.into())
     );
-    assert!(open["lastPayment"].is_null());
+    assert_eq!(open["days_overdue"], 0);
+    assert!(open["last_payment_date"].is_null());
     let paid = summary(&h, seed::PAID_CUSTOMER).await;
     assert_eq!(paid["balance"], 0.0);
-    assert_eq!(paid["lastPayment"]["amount"], seed::PAID_AMOUNT);
-    assert_eq!(paid["lastPayment"]["date"], "2025-12-20");
+    assert_eq!(paid["last_payment_amount"], seed::PAID_AMOUNT);
+    assert_eq!(paid["last_payment_date"], "2025-12-20");
 }

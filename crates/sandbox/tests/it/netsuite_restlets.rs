@@ -9,6 +9,10 @@ use crate::harness::{seeded, start};
 use crate::netsuite_support::{restlet_path, signed};
 use crate::signer::{authorization, Options};
 
+/// The summary RESTlet of the NetSuite package, as deployed.
+const SCRIPT: &str = "customscript_isthmus_summary_rl";
+const DEPLOY: &str = "customdeploy_isthmus_summary_rl";
+
 #[tokio::test]
 async fn the_built_in_summary_answers_a_customers_balances() {
     let h = seeded().await;
@@ -19,25 +23,25 @@ async fn the_built_in_summary_answers_a_customers_balances() {
             json!({ "creditLimit": 25000 }).as_object().unwrap().clone(),
         )
         .unwrap();
-    let path = restlet_path("customscript_isthmus_summary", "1", "customerId=101");
+    let path = restlet_path(SCRIPT, DEPLOY, "customerId=101");
     let response = signed(&h, Method::GET, &path, None).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["customerId"], "101");
-    assert_eq!(body["companyName"], "ACME Corp.");
-    assert_eq!(body["creditLimit"], 25000.0);
+    assert_eq!(body["customer_id"], "101");
+    assert_eq!(body["credit_limit"], 25000.0);
     assert_eq!(body["balance"], 0.0);
-    assert_eq!(body["overdueBalance"], 0.0);
-    assert!(body["lastPayment"].is_null());
+    assert_eq!(body["overdue_balance"], 0.0);
+    assert_eq!(body["days_overdue"], 0);
+    assert!(body["last_payment_date"].is_null() && body["last_payment_amount"].is_null());
 
     let by_post = signed(
         &h,
         Method::POST,
-        &restlet_path("customscript_isthmus_summary", "1", ""),
+        &restlet_path(SCRIPT, DEPLOY, ""),
         Some(json!({ "customerId": 101 })),
     )
     .await;
-    assert_eq!(by_post.json::<Value>().await.unwrap()["customerId"], "101");
+    assert_eq!(by_post.json::<Value>().await.unwrap()["customer_id"], "101");
     assert_eq!(h.sandbox.calls().get("GET /app/site/hosting/restlet.nl"), 1);
 }
 
@@ -46,11 +50,15 @@ async fn restlet_errors_use_suitescripts_error_body() {
     let h = seeded().await;
     let cases = [
         (
-            restlet_path("customscript_isthmus_summary", "1", "customerId=999999"),
+            restlet_path(SCRIPT, DEPLOY, "customerId=999999"),
             "RCRD_DSNT_EXIST",
         ),
         (
-            restlet_path("customscript_isthmus_summary", "1", ""),
+            restlet_path(SCRIPT, DEPLOY, "customerId=1%20OR%201%3D1"),
+            "INVALID_CUSTOMER_ID",
+        ),
+        (
+            restlet_path(SCRIPT, DEPLOY, ""),
             "SSS_MISSING_REQD_ARGUMENT",
         ),
         (
@@ -115,7 +123,7 @@ async fn the_signature_must_cover_script_and_deploy() {
     let url = format!(
         "{}/{}",
         h.ns,
-        restlet_path("customscript_isthmus_summary", "1", "customerId=101")
+        restlet_path(SCRIPT, DEPLOY, "customerId=101")
     );
     let without_query = url.split('?').next().unwrap().to_owned();
     let response = h
