@@ -118,6 +118,19 @@ fn parse_shard(raw: &str) -> Result<(u32, u32), String> {
     Ok((index, count))
 }
 
+impl Part {
+    /// The part's name, as `serve` takes it (also its queue namespace).
+    fn name(self) -> &'static str {
+        match self {
+            Self::Customers => "customers",
+            Self::Catalog => "catalog",
+            Self::Orders => "orders",
+            Self::Finance => "finance",
+            Self::Gateway => "gateway",
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Part {
     /// gRPC isthmus.customers.v1.CustomerSync on customers.listen.
@@ -135,15 +148,25 @@ enum Part {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,h2=warn,tower=warn".into()),
-        )
-        .init();
     let cli = Cli::parse();
-    let mut config = Config::load(cli.config.as_deref())?;
-    match cli.command {
+    let config = Config::load(cli.config.as_deref())?;
+    // Logs, and traces over OTLP when telemetry.otlp_endpoint is set, as <prefix>-<part>.
+    let part = match &cli.command {
+        Command::Serve { part } => part.name(),
+        Command::Dev { .. } => "dev",
+        _ => "cli",
+    };
+    let telemetry = isthmus_telemetry::init(
+        &config.telemetry.otlp_endpoint,
+        &format!("{}-{part}", config.telemetry.service_name_prefix),
+    )?;
+    let ran = run(cli.command, config).await;
+    telemetry.shutdown();
+    ran
+}
+
+async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
+    match command {
         Command::Serve { part } => serve(part, config).await,
         Command::Sandbox(args) => cmd::sandbox::sandbox(args).await,
         Command::Dev { port, persist } => {
@@ -202,6 +225,11 @@ fn stop_on_signal() -> tokio_util::sync::CancellationToken {
 async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
     let secrets = Secrets::load(&config)?;
     let store = wiring::store(&config, false).await?;
+    if !matches!(part, Part::Gateway) && !config.telemetry.metrics_listen.is_empty() {
+        // A service's Prometheus /metrics (the gateway serves its own on gateway.listen).
+        let listener = listen(&config.telemetry.metrics_listen, "telemetry.metrics_listen").await?;
+        tokio::spawn(wiring::serve_metrics(listener, store.clone(), part.name()));
+    }
     match part {
         Part::Customers => {
             let parts = wiring::customers_service(&config, &secrets, store)?;
@@ -233,7 +261,8 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
                 orders: config.gateway.orders_url.clone(),
                 finance: config.gateway.finance_url.clone(),
             };
-            let gateway = Gateway::new(&urls, store, keys, wiring::gateway_settings(&config))?;
+            let gateway = Gateway::new(&urls, store, keys, wiring::gateway_settings(&config))?
+                .with_netsuite_signing(wiring::netsuite_event_signing(&config, &secrets)?);
             isthmus_gateway::run(listener, gateway, shutdown_signal()).await?;
         }
     }

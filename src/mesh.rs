@@ -167,7 +167,8 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
         orders: orders_url.clone(),
         finance: finance_url.clone(),
     };
-    let gateway = Gateway::new(&urls, store, api_keys, wiring::gateway_settings(&config))?;
+    let gateway = Gateway::new(&urls, store, api_keys, wiring::gateway_settings(&config))?
+        .with_netsuite_signing(wiring::netsuite_event_signing(&config, &secrets)?);
     let stop = cancel.clone();
     tasks.spawn(async move {
         isthmus_gateway::run(

@@ -3,7 +3,9 @@
 //! forwards each request to a service over gRPC; it holds no sync logic of its own.
 //!
 //! Layers, outermost first: trace context (every answer carries a `traceparent` and errors a
-//! `trace_id`), authentication by scoped API key ([`keys`]), then the routes ([`routes`]).
+//! `trace_id`), authentication by scoped API key ([`keys`]) and, when the gateway has a NetSuite
+//! signing secret, by the HMAC signature of NetSuite events ([`signature`]), then the routes
+//! ([`routes`]).
 //! Errors are JSON `{code, message, trace_id}` with the status of the shared [`ErrorCode`].
 
 pub mod error;
@@ -11,6 +13,7 @@ pub mod keys;
 mod middleware;
 mod openapi;
 mod routes;
+pub mod signature;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,6 +31,7 @@ use tonic::transport::{Channel, Endpoint};
 pub use error::{ApiError, ErrorBody};
 pub use keys::{ApiKeys, Scope};
 pub use openapi::openapi_json;
+pub use signature::EventSigning;
 
 /// What the gateway needs at run time.
 #[derive(Debug, Clone)]
@@ -60,6 +64,8 @@ pub struct Gateway {
     store: Arc<dyn Store>,
     keys: Arc<ApiKeys>,
     settings: Arc<GatewaySettings>,
+    /// When set, `/v1/netsuite/events` takes only signed events.
+    netsuite_signing: Option<Arc<EventSigning>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +76,10 @@ pub enum GatewayError {
         url: String,
         source: tonic::transport::Error,
     },
+    #[error("the NetSuite event signing secret is empty")]
+    EmptySigningSecret,
+    #[error("gateway.netsuite_hmac_window_s must be at least 1 second")]
+    SigningWindow,
 }
 
 /// A channel to a service, connected on first use.
@@ -107,7 +117,15 @@ impl Gateway {
             store,
             keys: Arc::new(keys),
             settings: Arc::new(settings),
+            netsuite_signing: None,
         })
+    }
+
+    /// Refuses NetSuite events that are not signed with `signing`'s secret (see [`signature`]);
+    /// `None` keeps them on the API key alone.
+    pub fn with_netsuite_signing(mut self, signing: Option<EventSigning>) -> Self {
+        self.netsuite_signing = signing.map(Arc::new);
+        self
     }
 
     pub fn router(self) -> Router {
@@ -122,6 +140,16 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway listening");
+    match &gateway.netsuite_signing {
+        Some(signing) => tracing::info!(
+            window_s = signing.window().as_secs(),
+            "NetSuite events must be signed (X-Isthmus-Signature)"
+        ),
+        None => tracing::warn!(
+            "NetSuite events are not signature-checked (no ISTHMUS_GATEWAY__NETSUITE_HMAC_SECRET \
+             or gateway.netsuite_hmac_secret_file): the API key alone admits them"
+        ),
+    }
     axum::serve(listener, gateway.router())
         .with_graceful_shutdown(shutdown)
         .await

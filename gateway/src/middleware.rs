@@ -1,28 +1,58 @@
-//! Tower layers of the gateway: trace context and API-key authentication.
+//! Tower layers of the gateway: trace context and authentication (API key; for NetSuite events
+//! also their HMAC signature when the gateway has a signing secret).
 
-use axum::extract::{Request, State};
-use axum::http::HeaderValue;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use isthmus_proto::trace::{TraceContext, TRACEPARENT};
 use isthmus_proto::ErrorCode;
 
 use crate::keys::{Caller, Scope};
+use crate::signature::{EventSigning, SignatureHeaders};
 use crate::{scope_error, ApiError, Gateway};
+
+/// The route NetSuite's User Event script posts signed events to.
+const NETSUITE_EVENTS: &str = "/v1/netsuite/events";
 
 /// The request's trace, continued from `traceparent` or new; set on the response too.
 #[derive(Debug, Clone)]
 pub struct Trace(pub TraceContext);
 
 pub async fn trace(mut request: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let header = request
         .headers()
         .get(TRACEPARENT)
-        .and_then(|v| v.to_str().ok());
-    let context = TraceContext::from_header_or_new(header);
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // The request's server span: it continues the caller's trace, and its context is what the
+    // services (and through them the vendors) receive, so one click is one trace.
+    let span = tracing::info_span!(
+        "gateway.request",
+        otel.name = %format!("{} {route}", request.method()),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
+    if let Some(header) = &header {
+        isthmus_telemetry::set_remote_parent(&span, header);
+    }
+    let context = isthmus_telemetry::span_traceparent(&span)
+        .and_then(|own| TraceContext::parse(&own))
+        .unwrap_or_else(|| TraceContext::from_header_or_new(header.as_deref()));
     let value = HeaderValue::from_str(&context.to_header()).ok();
     request.extensions_mut().insert(Trace(context));
-    let mut response = next.run(request).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
     if let Some(value) = value {
         response.headers_mut().insert(TRACEPARENT, value);
     }
@@ -97,5 +127,71 @@ pub async fn authenticate(
         }
     }
     request.extensions_mut().insert::<Caller>(caller);
+    if let Some(signing) = &gateway.netsuite_signing {
+        let route = request.extensions().get::<MatchedPath>();
+        if request.method() == Method::POST && route.is_some_and(|r| r.as_str() == NETSUITE_EVENTS)
+        {
+            request = match signed_event(&gateway, signing, request, &trace_id).await {
+                Ok(request) => request,
+                Err(refused) => return refused.into_response(),
+            };
+        }
+    }
     next.run(request).await
+}
+
+/// A NetSuite event whose signature verifies and was not seen before, with its body read once
+/// (within `gateway.max_body_bytes`) and put back for the route; else the refusal. Headers and
+/// time are checked before the body is read; the store is touched only for a verified event.
+async fn signed_event(
+    gateway: &Gateway,
+    signing: &EventSigning,
+    request: Request,
+    trace_id: &str,
+) -> Result<Request, ApiError> {
+    let refused = |reason: String| {
+        tracing::warn!(%reason, "NetSuite event refused");
+        ApiError::new(ErrorCode::Unauthenticated, reason, trace_id)
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let headers =
+        SignatureHeaders::from_headers(request.headers()).map_err(|e| refused(e.to_string()))?;
+    signing
+        .check_time(&headers, now)
+        .map_err(|e| refused(e.to_string()))?;
+
+    let (parts, body) = request.into_parts();
+    // Through `Bytes`, so the route's body limit (`DefaultBodyLimit`, in the extensions) holds.
+    let body = Bytes::from_request(Request::from_parts(parts.clone(), body), &())
+        .await
+        .map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    "the body is larger than this route accepts",
+                    trace_id,
+                )
+            } else {
+                ApiError::new(ErrorCode::InvalidArgument, e.body_text(), trace_id)
+            }
+        })?;
+    let verified = signing
+        .verify(&headers, &body, now)
+        .map_err(|e| refused(e.to_string()))?;
+    let first = gateway
+        .store
+        .idempotency_put(&verified.replay_key, b"1", verified.remember_for)
+        .await
+        .map_err(|err| {
+            tracing::error!(%err, "store unavailable");
+            ApiError::new(ErrorCode::Unavailable, "the store is unavailable", trace_id)
+        })?;
+    if !first {
+        return Err(refused(
+            "replayed event: this signature was already accepted".to_string(),
+        ));
+    }
+    Ok(Request::from_parts(parts, Body::from(body)))
 }

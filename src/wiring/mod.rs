@@ -207,6 +207,36 @@ impl CustomersParts {
     }
 }
 
+/// Serves a service process's Prometheus `/metrics` on `listener` (every metric of the process,
+/// with its queue's gauges read from Redis at each scrape) until the process ends.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    store: Arc<dyn Store>,
+    queue: &'static str,
+) {
+    use axum::routing::get;
+    let app = axum::Router::new().route(
+        "/metrics",
+        get(move || {
+            let store = store.clone();
+            async move {
+                isthmus_engine::observe::refresh_gauges(&store, &[queue]).await;
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    isthmus_telemetry::metrics::render(),
+                )
+            }
+        }),
+    );
+    tracing::info!(addr = ?listener.local_addr().ok(), "metrics listening");
+    if let Err(err) = axum::serve(listener, app).await {
+        tracing::error!(%err, "the metrics server stopped");
+    }
+}
+
 /// How long a scheduled job holds its lock between renewals (renewed every third of it).
 const SCHEDULE_LOCK_TTL: Duration = Duration::from_secs(60);
 
@@ -406,6 +436,24 @@ pub fn gateway_settings(config: &Config) -> GatewaySettings {
         idempotency_ttl: Duration::from_secs(config.gateway.idempotency_ttl_s),
         netsuite_concurrency_limit: config.netsuite.concurrency_limit,
     }
+}
+
+/// The NetSuite event signing secret and window the gateway checks events with; `None` when no
+/// secret is configured (events then pass on the API key alone, and the gateway says so at
+/// start). An empty secret or a zero window is an error.
+pub fn netsuite_event_signing(
+    config: &Config,
+    secrets: &Secrets,
+) -> anyhow::Result<Option<isthmus_gateway::EventSigning>> {
+    use secrecy::ExposeSecret;
+    let Some(secret) = &secrets.netsuite_hmac_secret else {
+        return Ok(None);
+    };
+    let window = Duration::from_secs(config.gateway.netsuite_hmac_window_s);
+    Ok(Some(isthmus_gateway::EventSigning::new(
+        secret.expose_secret(),
+        window,
+    )?))
 }
 
 /// API keys from the `gateway.api_keys` secret; none configured is an error outside dev.

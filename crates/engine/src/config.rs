@@ -676,6 +676,7 @@ impl std::fmt::Debug for Secrets {
             .field("salesforce_private_key", &set(&self.salesforce_private_key))
             .field("netsuite_private_key", &set(&self.netsuite_private_key))
             .field("gateway_api_keys", &set(&self.gateway_api_keys))
+            .field("netsuite_hmac_secret", &set(&self.netsuite_hmac_secret))
             .field("alerts_webhook_url", &set(&self.alerts_webhook_url))
             .finish()
     }

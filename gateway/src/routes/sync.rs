@@ -228,7 +228,15 @@ pub struct NetSuiteEvent {
     pub event_type: String,
 }
 
-#[utoipa::path(post, path = "/v1/netsuite/events", request_body = NetSuiteEvent, params(SyncQuery),
+/// A record event from NetSuite. When the gateway has a signing secret
+/// (`ISTHMUS_GATEWAY__NETSUITE_HMAC_SECRET`), the event must also be signed:
+/// `X-Isthmus-Signature: v1=<hex HMAC-SHA256(secret, "<X-Isthmus-Timestamp>.<raw body>")>`, the
+/// timestamp within `gateway.netsuite_hmac_window_s` of now, each signature accepted once;
+/// anything else is `401 UNAUTHENTICATED` before any service is called.
+#[utoipa::path(post, path = "/v1/netsuite/events", request_body = NetSuiteEvent,
+    params(SyncQuery,
+           ("X-Isthmus-Timestamp" = Option<String>, Header, description = "unix seconds when the event was sent; required when the gateway has a signing secret"),
+           ("X-Isthmus-Signature" = Option<String>, Header, description = "`v1=<lowercase hex HMAC-SHA256 of \"<timestamp>.<raw body>\">`, several separated by commas while a secret is rotated; required when the gateway has a signing secret")),
     responses((status = 200, body = SyncResultJson), (status = 400, body = crate::ErrorBody),
               (status = 401, body = crate::ErrorBody), (status = 403, body = crate::ErrorBody),
               (status = 404, body = crate::ErrorBody), (status = 413, body = crate::ErrorBody)),
