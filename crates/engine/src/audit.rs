@@ -65,6 +65,7 @@ impl SyncLog {
         if result.dry_run {
             return;
         }
+        isthmus_telemetry::metrics::sync_finished(&result.flow, &outcome_name(result.outcome));
         if matches!(outcome, Outcome::Created | Outcome::Updated) {
             let entry = AuditEntry {
                 at_ms: chrono::Utc::now().timestamp_millis(),

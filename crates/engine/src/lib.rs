@@ -24,6 +24,7 @@ pub mod finance;
 pub mod governance;
 pub mod lock;
 pub(crate) mod mirror;
+pub mod observe;
 pub mod orders;
 pub mod reconcile;
 pub mod schedule;

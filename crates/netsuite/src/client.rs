@@ -239,6 +239,8 @@ impl NetSuiteClient {
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Reply, NetSuiteError> {
         let span = tracing::info_span!(
             "netsuite.request",
+            otel.name = %format!("NetSuite {} {}", call.method, call.pattern),
+            otel.kind = "client",
             method = %call.method,
             path = call.pattern,
             status = tracing::field::Empty,
@@ -327,7 +329,20 @@ impl NetSuiteClient {
         if let Some(key) = &call.idempotency_key {
             request = request.header("X-NetSuite-Idempotency-Key", key);
         }
-        let response = request.send().await?;
+        // The W3C trace context of this call's span (not part of what TBA signs).
+        if let Some(traceparent) = isthmus_telemetry::current_traceparent() {
+            request = request.header("traceparent", traceparent);
+        }
+        let started = Instant::now();
+        let sent = request.send().await;
+        let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+        isthmus_telemetry::metrics::upstream_call(
+            "netsuite",
+            call.pattern,
+            status,
+            started.elapsed().as_secs_f64(),
+        );
+        let response = sent?;
         let status = response.status();
         tracing::Span::current().record("status", status.as_u16());
         let headers = response.headers();

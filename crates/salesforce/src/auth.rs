@@ -143,14 +143,27 @@ impl TokenCache {
     #[tracing::instrument(
         name = "salesforce.token",
         skip_all,
-        fields(grant = self.grant.kind(), status = tracing::field::Empty)
+        fields(
+            otel.name = "Salesforce POST oauth2/token",
+            otel.kind = "client",
+            grant = self.grant.kind(),
+            status = tracing::field::Empty
+        )
     )]
     async fn fetch(&self, http: &reqwest::Client) -> Result<Session, SalesforceError> {
-        let response = http
-            .post(&self.token_url)
-            .form(&self.grant.form()?)
-            .send()
-            .await?;
+        let mut request = http.post(&self.token_url).form(&self.grant.form()?);
+        if let Some(traceparent) = isthmus_telemetry::current_traceparent() {
+            request = request.header("traceparent", traceparent);
+        }
+        let started = std::time::Instant::now();
+        let sent = request.send().await;
+        isthmus_telemetry::metrics::upstream_call(
+            "salesforce",
+            "oauth2/token",
+            sent.as_ref().ok().map(|r| r.status().as_u16()),
+            started.elapsed().as_secs_f64(),
+        );
+        let response = sent?;
         let status = response.status();
         tracing::Span::current().record("status", status.as_u16());
         let body = response.bytes().await?;

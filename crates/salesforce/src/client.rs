@@ -262,6 +262,8 @@ impl SalesforceClient {
     ) -> Result<Reply, SalesforceError> {
         let span = tracing::info_span!(
             "salesforce.request",
+            otel.name = %format!("Salesforce {method} {pattern}"),
+            otel.kind = "client",
             method = %method,
             path = pattern,
             status = tracing::field::Empty,
@@ -288,7 +290,16 @@ impl SalesforceClient {
                         .header(header::CONTENT_TYPE, "application/json")
                         .body(body.clone());
                 }
-                let response = request.send().await?;
+                // The W3C trace context of this call's span: the org's event log can name it.
+                if let Some(traceparent) = isthmus_telemetry::current_traceparent() {
+                    request = request.header("traceparent", traceparent);
+                }
+                let started = std::time::Instant::now();
+                let sent = request.send().await;
+                let seconds = started.elapsed().as_secs_f64();
+                let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+                isthmus_telemetry::metrics::upstream_call("salesforce", pattern, status, seconds);
+                let response = sent?;
                 let status = response.status();
                 tracing::Span::current().record("status", status.as_u16());
                 self.record_usage(response.headers());
@@ -332,6 +343,8 @@ impl SalesforceClient {
             .usage
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(usage);
+        isthmus_telemetry::metrics::SALESFORCE_REMAINING
+            .set(usage.max.saturating_sub(usage.used) as f64);
         if let Some(observer) = &self.observer {
             observer(usage);
         }

@@ -336,12 +336,19 @@ pub async fn schedules(
     Ok(Json(SchedulesJson { schedules }))
 }
 
-/// Prometheus text: each flow's reconciliation counts from its last run.
+/// The queues `/metrics` reports (every service's).
+const QUEUES: [&str; 4] = ["customers", "catalog", "orders", "finance"];
+
+/// Prometheus text: this process's counters and histograms (syncs, upstream calls), the gauges
+/// kept in Redis (queues, NetSuite slots, parked conflicts), and each flow's reconciliation
+/// counts from its last run.
 pub async fn metrics(State(gateway): State<Gateway>) -> Response {
+    isthmus_engine::observe::refresh_gauges(&gateway.store, &QUEUES).await;
     let runs = reconcile::last_runs(&gateway.store)
         .await
         .unwrap_or_default();
-    let mut text = String::from(
+    let mut text = isthmus_telemetry::metrics::render();
+    text.push_str(
         "# HELP isthmus_reconcile_drifts Drifts the last reconciliation of a flow found, by kind.\n\
          # TYPE isthmus_reconcile_drifts gauge\n",
     );

@@ -438,11 +438,15 @@ impl OrderFlows {
                 delivery: Delivery::Unspecified as i32,
             }),
         });
-        let parent = TraceContext {
-            trace_id: trace_id.to_string(),
-            ..TraceContext::new_root()
-        };
-        if let Ok(value) = parent.to_header().parse() {
+        // The customers service's span becomes a child of this one (the same trace either way).
+        let parent = isthmus_telemetry::current_traceparent().unwrap_or_else(|| {
+            TraceContext {
+                trace_id: trace_id.to_string(),
+                ..TraceContext::new_root()
+            }
+            .to_header()
+        });
+        if let Ok(value) = parent.parse() {
             request.metadata_mut().insert(TRACEPARENT, value);
         }
         request.set_timeout(self.config.lock_wait() + self.config.lock_ttl());

@@ -14,6 +14,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use isthmus_proto::common::v1::{Delivery, Outcome, SyncOptions, SyncResult};
 use isthmus_store::{Lane, NewJob, Store};
@@ -91,13 +92,17 @@ impl Dispatcher {
             let (runner, log) = (self.runner.clone(), self.log.clone());
             let job = job.clone();
             let trace_id = trace_id.to_string();
-            tokio::spawn(async move {
-                let outcome = runner.run(&job, &trace_id).await;
-                if let Ok(result) = &outcome {
-                    log.finished(result).await;
+            // The run stays in the caller's span (its trace), even past the deadline.
+            tokio::spawn(
+                async move {
+                    let outcome = super::timed_run(runner.as_ref(), &job, &trace_id).await;
+                    if let Ok(result) = &outcome {
+                        log.finished(result).await;
+                    }
+                    let _ = done_tx.send(outcome);
                 }
-                let _ = done_tx.send(outcome);
-            })
+                .in_current_span(),
+            )
         };
         let mut done_rx = done_rx;
         match tokio::time::timeout(self.sync_wait, &mut done_rx).await {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use isthmus_store::{QueuedJob, Store};
 use tokio::sync::Semaphore;
@@ -215,7 +216,19 @@ impl Worker {
     async fn run_job(&self, job: &QueuedJob) -> Result<isthmus_proto::common::v1::SyncResult> {
         let payload: SyncJob = serde_json::from_slice(&job.payload)
             .map_err(|e| EngineError::InvalidArgument(format!("malformed job payload: {e}")))?;
-        self.runner.run(&payload, &job.trace_id).await
+        // A queued job continues the trace of the request that queued it.
+        let span = tracing::info_span!(
+            "job",
+            otel.name = %format!("job {}", payload.kind()),
+            otel.kind = "consumer",
+            job.id = %job.id,
+            job.attempt = job.attempt,
+        );
+        let span_id = &uuid::Uuid::new_v4().simple().to_string()[..16];
+        isthmus_telemetry::set_remote_parent(&span, &format!("00-{}-{span_id}-01", job.trace_id));
+        super::timed_run(self.runner.as_ref(), &payload, &job.trace_id)
+            .instrument(span)
+            .await
     }
 }
 

@@ -1,0 +1,53 @@
+//! The gauges a `/metrics` scrape reads from Redis (shared by every replica, so any process
+//! serving `/metrics` reports the same numbers): jobs per queue and state, NetSuite slots in use,
+//! parked conflicts. Counters and histograms are kept in-process by `isthmus_telemetry::metrics`.
+
+use std::sync::Arc;
+
+use isthmus_store::{ConflictQuery, ConflictState, Store};
+use isthmus_telemetry::metrics::{CONFLICTS_PARKED, NETSUITE_SLOTS, QUEUE_JOBS};
+
+use crate::governance::NETSUITE_SEMAPHORE;
+
+/// Parked conflicts counted at most (a count past it reads as this many).
+const MAX_PARKED_COUNTED: usize = 10_000;
+
+/// Sets the Redis-backed gauges for the queues of `services` (queue namespaces). A store that
+/// does not answer leaves the last values (the scrape still answers).
+pub async fn refresh_gauges(store: &Arc<dyn Store>, services: &[&str]) {
+    for service in services {
+        let depth = match store.with_queue(service).await {
+            Ok(queue) => queue.queue_depth().await,
+            Err(err) => Err(err),
+        };
+        match depth {
+            Ok(depth) => {
+                for (state, value) in [
+                    ("interactive", depth.interactive),
+                    ("batch", depth.batch),
+                    ("delayed", depth.delayed),
+                    ("pending", depth.pending),
+                    ("dead", depth.dead),
+                ] {
+                    QUEUE_JOBS
+                        .with_label_values(&[service, state])
+                        .set(i64::try_from(value).unwrap_or(i64::MAX));
+                }
+            }
+            Err(err) => tracing::warn!(%err, service, "reading queue depth for /metrics failed"),
+        }
+    }
+    match store.slots_in_use(NETSUITE_SEMAPHORE).await {
+        Ok(in_use) => NETSUITE_SLOTS.set(i64::from(in_use)),
+        Err(err) => tracing::warn!(%err, "reading NetSuite slots for /metrics failed"),
+    }
+    let parked = ConflictQuery {
+        state: Some(ConflictState::Parked),
+        limit: MAX_PARKED_COUNTED,
+        offset: 0,
+    };
+    match store.conflicts(&parked).await {
+        Ok(found) => CONFLICTS_PARKED.set(i64::try_from(found.len()).unwrap_or(i64::MAX)),
+        Err(err) => tracing::warn!(%err, "reading parked conflicts for /metrics failed"),
+    }
+}

@@ -1,0 +1,110 @@
+//! `isthmus-telemetry`: what every Isthmus process reports about itself.
+//!
+//! - [`init`]: the process's `tracing` subscriber: logs (`RUST_LOG`), and, when an OTLP endpoint
+//!   is configured, every span exported as an OpenTelemetry trace over OTLP/HTTP.
+//! - [`propagation`]: the W3C trace context (`traceparent`) in and out: a span continues the trace
+//!   of an incoming request ([`set_remote_parent`]); an outgoing call carries the current span's
+//!   context ([`current_traceparent`]). Without export the functions still work on the ids the
+//!   mesh passes along itself.
+//! - [`metrics`]: Prometheus counters, histograms and gauges, rendered by [`metrics::render`].
+//!
+//! Span shape: the gateway opens a server span per request, each service one per gRPC call, and
+//! each connector one client span per vendor HTTP call, so one button click is one trace:
+//! gateway → service (→ customers service) → each Salesforce and NetSuite call.
+
+pub mod metrics;
+mod propagation;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::Resource;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+pub use propagation::{current_traceparent, set_remote_parent, span_traceparent};
+
+/// The process's telemetry; [`Telemetry::shutdown`] flushes the spans still buffered.
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("OTLP exporter for {endpoint:?}: {message}")]
+    Exporter { endpoint: String, message: String },
+}
+
+impl Telemetry {
+    /// Exports what is buffered now (tests, before reading what a collector received).
+    pub fn flush(&self) {
+        if let Some(provider) = &self.provider {
+            if let Err(err) = provider.force_flush() {
+                tracing::warn!(%err, "flushing spans failed");
+            }
+        }
+    }
+
+    /// Flushes and stops the exporter.
+    pub fn shutdown(&self) {
+        if let Some(provider) = &self.provider {
+            if let Err(err) = provider.shutdown() {
+                tracing::warn!(%err, "stopping the span exporter failed");
+            }
+        }
+    }
+}
+
+/// The span exporter's tracer provider for `endpoint` (OTLP/HTTP, JSON encoding, batched).
+pub fn tracer_provider(
+    endpoint: &str,
+    service_name: &str,
+) -> Result<SdkTracerProvider, TelemetryError> {
+    let base = endpoint.trim_end_matches('/');
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpJson)
+        .with_endpoint(format!("{base}/v1/traces"))
+        .build()
+        .map_err(|e| TelemetryError::Exporter {
+            endpoint: endpoint.to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            Resource::builder()
+                .with_service_name(service_name.to_string())
+                .build(),
+        )
+        .build())
+}
+
+/// Installs the process's subscriber: logs filtered by `RUST_LOG` (default `info`), and spans
+/// exported to `otlp_endpoint` when it is not empty, as `service.name` = `service_name`. Call
+/// once per process; a second call keeps the first subscriber.
+pub fn init(otlp_endpoint: &str, service_name: &str) -> Result<Telemetry, TelemetryError> {
+    propagation::install();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,h2=warn,tower=warn,opentelemetry=warn".into());
+    let fmt = tracing_subscriber::fmt::layer();
+    if otlp_endpoint.is_empty() {
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt)
+            .try_init();
+        return Ok(Telemetry { provider: None });
+    }
+    let provider = tracer_provider(otlp_endpoint, service_name)?;
+    let tracer = provider.tracer("isthmus");
+    let otel = tracing_opentelemetry::layer().with_tracer(tracer);
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init();
+    Ok(Telemetry {
+        provider: Some(provider),
+    })
+}
