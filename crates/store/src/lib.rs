@@ -137,6 +137,11 @@ pub trait Store: Send + Sync + 'static {
     /// kind, for reconciliation. Pages stay consistent while links are written: each link alive
     /// for the whole walk is returned exactly once.
     async fn links_page(&self, kind: &str, after: Option<&str>, limit: usize) -> Result<Vec<Link>>;
+    /// Puts every link of `kind` into the index [`links_page`](Store::links_page) walks, for
+    /// links written before the index existed; returns how many it found. Idempotent, and safe
+    /// beside link writes (a link deleted meanwhile may stay indexed: a page skips it). On
+    /// Redis a `SCAN` of the kind's keys: run it once per kind, not per page.
+    async fn index_links(&self, kind: &str) -> Result<u64>;
     /// Writes both directions of a link in one atomic step, replacing any earlier link of either
     /// id (a stale reverse entry is removed). Refused with [`StoreError::StaleFence`] unless
     /// `lease` is the current holder of its resource.

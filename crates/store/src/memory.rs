@@ -238,6 +238,16 @@ impl Store for MemoryStore {
         Ok(page.into_iter().take(limit).cloned().collect())
     }
 
+    async fn index_links(&self, kind: &str) -> Result<u64> {
+        // The in-memory map is its own index.
+        let state = self.state();
+        Ok(state
+            .by_salesforce
+            .keys()
+            .filter(|(k, _)| k == kind)
+            .count() as u64)
+    }
+
     async fn put_link(&self, link: &Link, lease: &Lease) -> Result<()> {
         let mut state = self.state();
         state.check_fence(lease)?;

@@ -222,6 +222,10 @@ impl Store for RedisStore {
         links::page(self, kind, after, limit).await
     }
 
+    async fn index_links(&self, kind: &str) -> Result<u64> {
+        links::index(self, kind).await
+    }
+
     async fn put_link(&self, link: &Link, lease: &Lease) -> Result<()> {
         links::put(self, link, lease).await
     }

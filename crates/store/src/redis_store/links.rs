@@ -117,6 +117,43 @@ pub(super) async fn page(
     Ok(get_many(store, keys).await?.into_iter().flatten().collect())
 }
 
+/// Indexes every `link:sf:<kind>:*` key: `SCAN` in batches, one `ZADD` per batch.
+pub(super) async fn index(store: &RedisStore, kind: &str) -> Result<u64> {
+    let prefix = store.keys.salesforce_link_prefix(kind);
+    let pattern = format!("{prefix}*");
+    let index_key = store.keys.link_index(kind);
+    let mut connection = store.connection.clone();
+    let mut cursor: u64 = 0;
+    let mut found = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut connection)
+            .await?;
+        let ids: Vec<&str> = keys
+            .iter()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .collect();
+        if !ids.is_empty() {
+            let mut add = redis::cmd("ZADD");
+            add.arg(&index_key);
+            for id in &ids {
+                add.arg(0).arg(*id);
+            }
+            let _: i64 = add.query_async(&mut connection).await?;
+            found += ids.len() as u64;
+        }
+        if next == 0 {
+            return Ok(found);
+        }
+        cursor = next;
+    }
+}
+
 pub(super) async fn put(store: &RedisStore, link: &Link, lease: &Lease) -> Result<()> {
     let json = serde_json::to_vec(link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let keys = &store.keys;

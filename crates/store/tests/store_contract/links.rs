@@ -161,6 +161,24 @@ pub async fn the_map_of_a_kind_is_walked_in_pages_of_salesforce_id_order(store: 
         .is_empty());
 }
 
+pub async fn indexing_links_is_idempotent_and_keeps_the_walk_whole(store: impl Store) {
+    let lease = lease(&store, "customer").await;
+    for (sf, ns) in [("001B", "2"), ("001A", "1")] {
+        store.put_link(&link(sf, ns), &lease).await.unwrap();
+    }
+    assert_eq!(store.index_links("customer").await.unwrap(), 2);
+    assert_eq!(store.index_links("customer").await.unwrap(), 2);
+    assert_eq!(store.index_links("vendor").await.unwrap(), 0);
+    let walked: Vec<String> = store
+        .links_page("customer", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.salesforce_id)
+        .collect();
+    assert_eq!(walked, ["001A", "001B"]);
+}
+
 pub async fn delete_link_removes_both_directions(store: impl Store) {
     let lease = lease(&store, "customer:001A").await;
     store.put_link(&link("001A", "42"), &lease).await.unwrap();

@@ -36,6 +36,7 @@ macro_rules! contract_tests {
                 many_links_are_read_at_once_in_the_order_asked,
                 relinking_removes_the_old_reverse_entries,
                 the_map_of_a_kind_is_walked_in_pages_of_salesforce_id_order,
+                indexing_links_is_idempotent_and_keeps_the_walk_whole,
                 delete_link_removes_both_directions,
                 writes_with_a_stale_lease_are_refused_and_write_nothing,
                 locks_are_exclusive,

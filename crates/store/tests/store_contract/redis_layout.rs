@@ -323,3 +323,35 @@ async fn a_waiting_dequeue_does_not_hold_up_other_calls() {
     assert!(answered_in < Duration::from_secs(1), "{answered_in:?}");
     assert_eq!(waiting.await.unwrap().unwrap().len(), 1);
 }
+
+/// A link written before the index existed (its two keys only) is found by `index_links`, after
+/// which the walk returns it.
+#[tokio::test]
+async fn links_from_before_the_index_are_indexed_once_asked() {
+    let server = RedisServer::start();
+    let store = server.store().await;
+    let c = server.connection();
+    let old = link("001OLD", "77");
+    let json = serde_json::to_string(&old).unwrap();
+    let mut raw = raw_connection(&server).await;
+    let _: () = redis::pipe()
+        .cmd("SET")
+        .arg(format!("isthmus:{{{c}}}:link:sf:customer:001OLD"))
+        .arg(&json)
+        .ignore()
+        .cmd("SET")
+        .arg(format!("isthmus:{{{c}}}:link:ns:customer:77"))
+        .arg(&json)
+        .ignore()
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(store
+        .links_page("customer", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert_eq!(store.index_links("customer").await.unwrap(), 1);
+    assert_eq!(store.links_page("customer", None, 10).await.unwrap(), [old]);
+}
