@@ -51,6 +51,7 @@ pub(crate) struct FlowSpec<'a> {
 impl FlowSpec<'_> {
     pub async fn run(&self, max_items: usize) -> Result<Report> {
         let mut findings = Findings::new(self.flow, max_items);
+        self.ensure_indexed().await?;
         self.walk_links(&mut findings).await?;
         if let Some(condition) = &self.sf_expected {
             self.scan_salesforce(condition, &mut findings).await?;
@@ -59,6 +60,25 @@ impl FlowSpec<'_> {
             self.scan_netsuite(condition, &mut findings).await?;
         }
         Ok(findings.finish())
+    }
+
+    /// Indexes the kind's links written before the index existed, once per store (the status
+    /// value `link-index:<kind>` marks it done).
+    async fn ensure_indexed(&self) -> Result<()> {
+        let marker = format!("link-index:{}", self.link_kind);
+        if self.store.status(&marker).await?.is_some() {
+            return Ok(());
+        }
+        let found = self.store.index_links(self.link_kind).await?;
+        tracing::info!(
+            kind = self.link_kind,
+            found,
+            "links indexed for reconciliation"
+        );
+        self.store
+            .put_status(&marker, b"1", Duration::from_secs(10 * 365 * 86_400))
+            .await?;
+        Ok(())
     }
 
     fn drift(&self, kind: DriftKind, link: (&str, &str), detail: String) -> Drift {
