@@ -71,8 +71,19 @@ describe('the record event sent to the gateway', () => {
         const post = https.posts[0];
         assert.equal(post.url, GATEWAY + '/v1/netsuite/events?mode=async');
         assert.equal(typeof post.body, 'string');
-        assert.equal(post.body, '{"record_type":"customer","id":"123","event_type":"create"}');
-        assert.deepEqual(JSON.parse(post.body), { record_type: 'customer', id: '123', event_type: 'create' });
+        assert.match(post.body, /^\{"record_type":"customer","id":"123","event_type":"create","event_id":"[a-z0-9]+-[a-z0-9]+"\}$/);
+        const { event_id: eventId, ...event } = JSON.parse(post.body);
+        assert.deepEqual(event, { record_type: 'customer', id: '123', event_type: 'create' });
+        assert.ok(eventId.length <= 64);
+    });
+
+    it('gives two saves of one record in the same second two signatures', () => {
+        const { ue, https } = harness();
+        ue.afterSubmit(saved('edit', 'customer', 123));
+        ue.afterSubmit(saved('edit', 'customer', 123));
+        assert.equal(https.posts.length, 2);
+        assert.notEqual(https.posts[0].body, https.posts[1].body);
+        assert.notEqual(https.posts[0].headers['X-Isthmus-Signature'], https.posts[1].headers['X-Isthmus-Signature']);
     });
 
     it('carries the JSON content type, the API key as a bearer token and a timestamp', () => {
@@ -154,8 +165,10 @@ describe('the record event sent to the gateway', () => {
     it('sends a delete with the deleted record\'s id', () => {
         const { ue, https } = harness();
         ue.afterSubmit(saved('delete', 'customerpayment', '77'));
-        assert.deepEqual(JSON.parse(https.posts[0].body),
-            { record_type: 'customerpayment', id: '77', event_type: 'delete' });
+        const event = JSON.parse(https.posts[0].body);
+        assert.equal(typeof event.event_id, 'string');
+        delete event.event_id;
+        assert.deepEqual(event, { record_type: 'customerpayment', id: '77', event_type: 'delete' });
     });
 
     it('sends other record-changing actions (approve, cancel, ship, …) as edits', () => {

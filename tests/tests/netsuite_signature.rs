@@ -456,6 +456,31 @@ async fn without_a_secret_events_pass_on_the_api_key_alone(mesh: &TestMesh) {
 }
 
 /// Runs `$body` on a mesh from `$start`, once on Redis and once on the in-memory store.
+async fn two_saves_in_one_second_are_two_events_by_their_event_ids(mesh: &TestMesh) {
+    let customer = netsuite_only_customer(mesh, 1);
+    let timestamp = now();
+    let body = |event_id: &str| {
+        serde_json::to_vec(&json!({ "record_type": "customer", "id": customer,
+            "event_type": "edit", "event_id": event_id }))
+        .unwrap()
+    };
+    let (first, answer, _) = post_signed(mesh, timestamp, &body("mifq3k2a-1")).await;
+    assert_eq!(first, 200, "{answer}");
+    let (second, answer, _) = post_signed(mesh, timestamp, &body("mifq3k2a-2")).await;
+    assert_eq!(
+        second, 200,
+        "same record, same second, another event: {answer}"
+    );
+    assert_eq!(accounts_of(mesh, &customer), 1);
+    // The same event again is still a replay.
+    let (again, answer, _) = post_signed(mesh, timestamp, &body("mifq3k2a-2")).await;
+    assert_eq!(again, 401, "{answer}");
+    // A malformed event id is refused as bad input.
+    let (status, answer, _) = post_signed(mesh, timestamp, &body("no spaces, please")).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["code"], "INVALID_ARGUMENT", "{answer}");
+}
+
 macro_rules! on_both_stores_with {
     ($name:ident, $start:ident, $body:ident) => {
         mod $name {
@@ -497,4 +522,9 @@ on_both_stores_with!(
     no_secret,
     plain_mesh,
     without_a_secret_events_pass_on_the_api_key_alone
+);
+on_both_stores_with!(
+    event_ids,
+    signing_mesh,
+    two_saves_in_one_second_are_two_events_by_their_event_ids
 );

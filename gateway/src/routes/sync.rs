@@ -226,6 +226,10 @@ pub struct NetSuiteEvent {
     pub id: serde_json::Value,
     /// `create`, `edit`, `xedit` or `delete` (the User Event script's `context.type`).
     pub event_type: String,
+    /// Unique per event (1 to 64 of `[A-Za-z0-9._-]`): makes each signed event's signature
+    /// unique, so two saves of one record within a second are not taken for a replay.
+    #[serde(default)]
+    pub event_id: Option<String>,
 }
 
 /// A record event from NetSuite. When the gateway has a signing secret
@@ -282,6 +286,22 @@ pub async fn netsuite_event(
             &trace_id,
         ));
     };
+    if let Some(event_id) = &event.event_id {
+        let valid = (1..=64).contains(&event_id.len())
+            && event_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !valid {
+            return Err(ApiError::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "event_id '{}' must be 1 to 64 letters, digits, '.', '_' or '-'",
+                    shown(event_id)
+                ),
+                &trace_id,
+            ));
+        }
+    }
     let change = match event.event_type.as_str() {
         "create" => ChangeType::Create,
         "edit" | "xedit" => ChangeType::Edit,

@@ -9,7 +9,8 @@
  * changed, so Isthmus reads it and carries it to Salesforce.
  *
  * `POST <gateway>/v1/netsuite/events[?mode=async]` with the JSON body
- * `{"record_type": <record.Type value>, "id": "<internal id>", "event_type": "create|edit|xedit|delete"}`
+ * `{"record_type": <record.Type value>, "id": "<internal id>", "event_type": "create|edit|xedit|delete",
+ *   "event_id": "<unique per event>"}`
  * and the headers `Content-Type: application/json`, `Authorization: Bearer <API key>`,
  * `X-Isthmus-Timestamp: <unix seconds>` and `X-Isthmus-Signature: v1=<hex HMAC-SHA256 over
  * "<timestamp>.<body>">` (see lib/event_signing).
@@ -83,8 +84,10 @@ define(['N/https', 'N/log', 'N/record', 'N/runtime', './lib/event_signing'], fun
     }
 
     /**
-     * The event to send for this save, or null when there is none.
-     * @returns {{record_type: string, id: string, event_type: string}|null}
+     * The event to send for this save, or null when there is none. `event_id` makes every event
+     * (hence its signature) unique: two saves of one record within a second are two events, and
+     * the gateway's one-use-per-signature replay check refuses only a real replay.
+     * @returns {{record_type: string, id: string, event_type: string, event_id: string}|null}
      */
     function eventOf(context) {
         const eventType = EVENT_TYPES[String(context.type)];
@@ -101,7 +104,12 @@ define(['N/https', 'N/log', 'N/record', 'N/runtime', './lib/event_signing'], fun
         if (trackedTypes().indexOf(recordType) < 0) {
             return null;
         }
-        return { record_type: recordType, id: String(saved.id), event_type: eventType };
+        return {
+            record_type: recordType,
+            id: String(saved.id),
+            event_type: eventType,
+            event_id: Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 12),
+        };
     }
 
     /** Comma- or whitespace-separated values of a text parameter. */
