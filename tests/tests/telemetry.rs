@@ -231,3 +231,31 @@ async fn one_click_is_one_trace_from_the_gateway_to_each_vendor_call() {
     mesh.shutdown().await;
     telemetry.shutdown();
 }
+
+/// A service process's own `/metrics` (what `isthmus serve <service>` serves on
+/// `telemetry.metrics_listen`): this process's metrics with that service's queue read from Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_process_serves_its_metrics() {
+    let server = isthmus_store::testing::RedisServer::start();
+    let store: Arc<dyn isthmus_store::Store> = Arc::new(server.store().await);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(isthmus::wiring::serve_metrics(listener, store, "orders"));
+    let response = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for expected in [
+        "isthmus_queue_jobs{service=\"orders\",state=\"interactive\"} 0",
+        "isthmus_queue_jobs{service=\"orders\",state=\"dead\"} 0",
+        "isthmus_netsuite_slots_in_use 0",
+        "isthmus_conflicts_parked 0",
+    ] {
+        assert!(text.contains(expected), "{expected} not in {text}");
+    }
+}

@@ -116,11 +116,15 @@ pub fn upstream_call(system: &str, route: &str, status: Option<u16>, seconds: f6
 
 /// Every metric of this process in the Prometheus text format.
 pub fn render() -> String {
-    // Touch the families so they show (at zero) before their first event.
+    // Register every family (labelled ones show from their first event on).
     LazyLock::force(&SYNCS);
     LazyLock::force(&SYNC_SECONDS);
     LazyLock::force(&UPSTREAM);
     LazyLock::force(&UPSTREAM_SECONDS);
+    LazyLock::force(&SALESFORCE_REMAINING);
+    LazyLock::force(&NETSUITE_SLOTS);
+    LazyLock::force(&QUEUE_JOBS);
+    LazyLock::force(&CONFLICTS_PARKED);
     let mut out = Vec::new();
     let encoder = TextEncoder::new();
     if let Err(err) = encoder.encode(&prometheus::gather(), &mut out) {
