@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::{text, TestMesh, ADMIN_KEY};
+use crate::{text, TestMesh, ADMIN_KEY, SF_KEY};
 
 pub fn object(value: Value) -> Map<String, Value> {
     value.as_object().cloned().expect("an object")
@@ -153,4 +153,46 @@ pub fn set_stage(mesh: &TestMesh, id: &str, stage: &str) {
     mesh.sandbox
         .sf_update("Opportunity", id, object(json!({ "StageName": stage })))
         .expect("stage set");
+}
+
+/// A won opportunity of `account` with `lines` in `currency`, synced by its button: its id and
+/// the sync's answer (checked to be `200`).
+pub async fn won_order(
+    mesh: &TestMesh,
+    account: &str,
+    currency: &str,
+    lines: &[(&str, f64, f64)],
+) -> (String, Value) {
+    let opportunity = new_opportunity(mesh, account, currency, lines, "Closed Won");
+    let (status, body) = mesh
+        .post(
+            &format!("/v1/salesforce/opportunities/{opportunity}/sync"),
+            Some(SF_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (opportunity, body)
+}
+
+/// A NetSuite user's transform ("Bill", "Accept Payment", "Credit"); the new record's id.
+pub async fn transform(mesh: &TestMesh, from: &str, id: &str, to: &str, body: Value) -> String {
+    let url = format!(
+        "{}/__sandbox/netsuite/records/{from}/{id}/!transform/{to}",
+        mesh.sandbox_urls.netsuite
+    );
+    let answer: Value = mesh
+        .http
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("transform refused: {answer}"))
+        .to_string()
 }

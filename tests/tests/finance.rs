@@ -1,7 +1,7 @@
 //! Finance to Salesforce on the sandbox: an order's invoice, a partial and a full payment and a
 //! credit memo appear on the Salesforce side, and the opportunity's billing state follows them.
 
-use isthmus_tests::lead::{new_account, new_opportunity, number, run_catalog};
+use isthmus_tests::lead::{new_account, number, run_catalog, transform, won_order};
 use isthmus_tests::{on_both_stores, text, TestMesh, NS_KEY, SF_KEY};
 use serde_json::{json, Map, Value};
 
@@ -9,28 +9,6 @@ async fn event(mesh: &TestMesh, record_type: &str, id: &str) -> (u16, Value) {
     let body = json!({ "record_type": record_type, "id": id, "event_type": "create" });
     mesh.post("/v1/netsuite/events", Some(NS_KEY), Some(body))
         .await
-}
-
-/// A NetSuite user's transform ("Bill", "Accept Payment", "Credit"); the new record's id.
-async fn transform(mesh: &TestMesh, from: &str, id: &str, to: &str, body: Value) -> String {
-    let url = format!(
-        "{}/__sandbox/netsuite/records/{from}/{id}/!transform/{to}",
-        mesh.sandbox_urls.netsuite
-    );
-    let answer: Value = mesh
-        .http
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("transform refused: {answer}"))
-        .to_string()
 }
 
 fn by_netsuite_id(mesh: &TestMesh, sobject: &str, id: &str) -> Vec<Map<String, Value>> {
@@ -53,21 +31,13 @@ fn billing(mesh: &TestMesh, opportunity: &str) -> Option<String> {
 async fn invoices_and_payments_reach_salesforce_and_the_billing_state_follows(mesh: &TestMesh) {
     run_catalog(mesh).await;
     let account = new_account(mesh, "Paying Customers plc");
-    let opportunity = new_opportunity(
+    let (opportunity, body) = won_order(
         mesh,
         &account,
         "EUR",
         &[("WIDGET-200", 10.0, 0.0), ("INSTALL", 1.0, 0.0)],
-        "Closed Won",
-    );
-    let (status, body) = mesh
-        .post(
-            &format!("/v1/salesforce/opportunities/{opportunity}/sync"),
-            Some(SF_KEY),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    )
+    .await;
     let order = body["netsuite_id"].as_str().unwrap().to_string();
 
     // Billed: the invoice appears, linked to the account and the opportunity.
@@ -148,20 +118,7 @@ on_both_stores!(
 async fn a_credit_memo_counts_against_the_invoice_it_credits(mesh: &TestMesh) {
     run_catalog(mesh).await;
     let account = new_account(mesh, "Returning Goods Ltd");
-    let opportunity = new_opportunity(
-        mesh,
-        &account,
-        "USD",
-        &[("CABLE-SET", 4.0, 0.0)],
-        "Closed Won",
-    );
-    let (_, body) = mesh
-        .post(
-            &format!("/v1/salesforce/opportunities/{opportunity}/sync"),
-            Some(SF_KEY),
-            None,
-        )
-        .await;
+    let (opportunity, body) = won_order(mesh, &account, "USD", &[("CABLE-SET", 4.0, 0.0)]).await;
     let order = body["netsuite_id"].as_str().unwrap().to_string();
     let invoice = transform(mesh, "salesOrder", &order, "invoice", json!({})).await;
     let total = number(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use isthmus_proto::reconcile::v1::reconciliation_client::ReconciliationClient;
 use isthmus_proto::reconcile::v1::ReconcileRequest;
-use isthmus_tests::lead::{new_account, new_opportunity, object, run_catalog};
+use isthmus_tests::lead::{new_account, object, run_catalog, transform, won_order};
 use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY, NS_KEY, SF_KEY};
 use serde_json::{json, Value};
 
@@ -90,37 +90,9 @@ async fn lose_link(mesh: &TestMesh, kind: &str, salesforce_id: &str) {
 async fn lead_to_cash(mesh: &TestMesh) -> (String, String, String, String) {
     run_catalog(mesh).await;
     let (account, customer) = linked_account(mesh, "Reconciled Industries").await;
-    let opportunity = new_opportunity(
-        mesh,
-        &account,
-        "EUR",
-        &[("WIDGET-200", 4.0, 0.0)],
-        "Closed Won",
-    );
-    let (status, body) = mesh
-        .post(
-            &format!("/v1/salesforce/opportunities/{opportunity}/sync"),
-            Some(SF_KEY),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let (opportunity, body) = won_order(mesh, &account, "EUR", &[("WIDGET-200", 4.0, 0.0)]).await;
     let order = body["netsuite_id"].as_str().unwrap().to_string();
-    let url = format!(
-        "{}/__sandbox/netsuite/records/salesOrder/{order}/!transform/invoice",
-        mesh.sandbox_urls.netsuite
-    );
-    let answer: Value = mesh
-        .http
-        .post(url)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let invoice = answer["id"].as_str().unwrap().to_string();
+    let invoice = transform(mesh, "salesOrder", &order, "invoice", json!({})).await;
     post_event(mesh, "invoice", &invoice).await;
     // Billing moved the order's status: its User Event tells Isthmus, as NetSuite's would.
     post_event(mesh, "salesOrder", &order).await;

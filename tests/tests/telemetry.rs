@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::routing::post;
-use isthmus_tests::lead::{new_account, new_opportunity, run_catalog};
+use isthmus_tests::lead::{new_account, run_catalog, won_order};
 use isthmus_tests::{StoreKind, TestMesh, SF_KEY};
 use serde_json::Value;
 
@@ -181,21 +181,7 @@ async fn one_click_is_one_trace_from_the_gateway_to_each_vendor_call() {
 
     // An opportunity click: the orders service calls the customers service, in the same trace.
     run_catalog(&mesh).await;
-    let opportunity = new_opportunity(
-        &mesh,
-        &account,
-        "EUR",
-        &[("WIDGET-200", 2.0, 0.0)],
-        "Closed Won",
-    );
-    let (status, body) = mesh
-        .post(
-            &format!("/v1/salesforce/opportunities/{opportunity}/sync"),
-            Some(SF_KEY),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let (_, body) = won_order(&mesh, &account, "EUR", &[("WIDGET-200", 2.0, 0.0)]).await;
     let trace_id = body["trace_id"].as_str().unwrap().to_string();
     let found = spans(&received, &telemetry, &trace_id, 4).await;
     let orders = named(&found, "isthmus.orders.v1.OrderSync/SyncOpportunity");

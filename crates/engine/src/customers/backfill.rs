@@ -258,14 +258,25 @@ impl CustomerFlows {
     ) -> Result<AccountSynced> {
         let id = SalesforceId::parse(id)
             .map_err(|e| EngineError::Unprocessable(format!("account id {id:?}: {e}")))?;
-        let resource = format!("{LINK_KIND}:sf:{id}");
-        let matcher = Matcher::Index(index);
+        self.sync_loaded_account_locked(&id, account, trace_id, &Matcher::Index(index))
+            .await
+    }
+
+    /// Syncs an account already read (a backfill's or a delta's page) under the account's
+    /// lock, as the button does after its own read.
+    pub(crate) async fn sync_loaded_account_locked(
+        &self,
+        id: &SalesforceId,
+        account: &Record,
+        trace_id: &str,
+        matcher: &Matcher<'_>,
+    ) -> Result<AccountSynced> {
         with_lock(
             &self.store,
-            &resource,
+            &format!("{LINK_KIND}:sf:{id}"),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.sync_loaded_account(&id, account, trace_id, Some(lease), &matcher),
+            |lease| self.sync_loaded_account(id, account, trace_id, Some(lease), matcher),
         )
         .await
     }

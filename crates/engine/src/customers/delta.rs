@@ -243,23 +243,8 @@ impl CustomerFlows {
         let raw = text(account, "Id").unwrap_or_default();
         let synced = match SalesforceId::parse(&raw) {
             Ok(id) => {
-                let resource = format!("{LINK_KIND}:sf:{id}");
-                with_lock(
-                    &self.store,
-                    &resource,
-                    self.config.lock_ttl(),
-                    self.config.lock_wait(),
-                    |lease| {
-                        self.sync_loaded_account(
-                            &id,
-                            account,
-                            trace_id,
-                            Some(lease),
-                            &Matcher::Live,
-                        )
-                    },
-                )
-                .await
+                self.sync_loaded_account_locked(&id, account, trace_id, &Matcher::Live)
+                    .await
             }
             Err(err) => Err(EngineError::Unprocessable(format!(
                 "account id {raw:?}: {err}"
