@@ -12,7 +12,7 @@ use isthmus_salesforce::id::SalesforceId;
 use isthmus_store::Link;
 
 use super::scan::{field_drift, text, FlowSpec};
-use super::{not_here, Drift, DriftKind, Flow, ReconcileOptions, Reconciler, Report};
+use super::{owned, Drift, DriftKind, Flow, ReconcileOptions, Reconciler, Report};
 use crate::customers::mapping::Record;
 use crate::customers::{CustomerChange, CustomerFlows, LINK_KIND};
 use crate::error::{EngineError, Result};
@@ -69,9 +69,7 @@ impl Reconciler for CustomerFlows {
     }
 
     async fn reconcile(&self, flow: Flow, options: &ReconcileOptions) -> Result<Report> {
-        if flow != Flow::Customers {
-            return Err(not_here(flow, "customers"));
-        }
+        owned(flow, Flow::Customers, "customers")?;
         FlowSpec {
             flow,
             link_kind: LINK_KIND,
@@ -93,9 +91,7 @@ impl Reconciler for CustomerFlows {
     }
 
     async fn repair(&self, drift: &Drift, trace_id: &str) -> Result<SyncResult> {
-        if drift.flow != Flow::Customers {
-            return Err(not_here(drift.flow, "customers"));
-        }
+        owned(drift.flow, Flow::Customers, "customers")?;
         match drift.kind {
             DriftKind::MissingInSalesforce => {
                 let done = self

@@ -11,7 +11,7 @@ use isthmus_store::Link;
 
 use super::customers::netsuite_side;
 use super::scan::{field_drift, forget_netsuite_hash, text, FlowSpec};
-use super::{not_here, same_amount, Drift, DriftKind, Flow, ReconcileOptions, Reconciler, Report};
+use super::{owned, same_amount, Drift, DriftKind, Flow, ReconcileOptions, Reconciler, Report};
 use crate::customers::mapping::Record;
 use crate::error::{EngineError, Result};
 use crate::finance::{FinanceFlows, Transaction, INVOICE_LINK_KIND};
@@ -90,9 +90,7 @@ impl Reconciler for FinanceFlows {
     }
 
     async fn reconcile(&self, flow: Flow, options: &ReconcileOptions) -> Result<Report> {
-        if flow != Flow::Invoices {
-            return Err(not_here(flow, "finance"));
-        }
+        owned(flow, Flow::Invoices, "finance")?;
         FlowSpec {
             flow,
             link_kind: INVOICE_LINK_KIND,
@@ -120,9 +118,7 @@ impl Reconciler for FinanceFlows {
     }
 
     async fn repair(&self, drift: &Drift, trace_id: &str) -> Result<SyncResult> {
-        if drift.flow != Flow::Invoices {
-            return Err(not_here(drift.flow, "finance"));
-        }
+        owned(drift.flow, Flow::Invoices, "finance")?;
         let id = netsuite_side(drift)?;
         if !crate::customers::is_netsuite_id(id) {
             return Err(EngineError::InvalidArgument(format!(

@@ -361,13 +361,17 @@ pub(crate) fn changed_of(first: SyncResult, second: SyncResult) -> SyncResult {
     }
 }
 
-/// The drift refused when a service is asked about a flow it does not own.
-pub(crate) fn not_here(flow: Flow, service: &str) -> EngineError {
-    EngineError::InvalidArgument(format!(
+/// `Ok` when `flow` is the one `service` reconciles (`own`), else the error naming the service
+/// that does.
+pub(crate) fn owned(flow: Flow, own: Flow, service: &str) -> Result<()> {
+    if flow == own {
+        return Ok(());
+    }
+    Err(EngineError::InvalidArgument(format!(
         "the {service} service does not reconcile {}: ask the {} service",
         flow.as_str(),
         flow.service()
-    ))
+    )))
 }
 
 fn now_ms() -> i64 {

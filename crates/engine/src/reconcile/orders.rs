@@ -14,7 +14,7 @@ use isthmus_store::Link;
 
 use super::customers::{account_id, netsuite_side};
 use super::scan::{field_drift, forget_netsuite_hash, text, FlowSpec};
-use super::{not_here, Drift, DriftKind, Flow, ReconcileOptions, Reconciler, Report};
+use super::{owned, Drift, DriftKind, Flow, ReconcileOptions, Reconciler, Report};
 use crate::customers::mapping::Record;
 use crate::error::{EngineError, Result};
 use crate::lock::with_lock;
@@ -120,9 +120,7 @@ impl Reconciler for OrderFlows {
     }
 
     async fn reconcile(&self, flow: Flow, options: &ReconcileOptions) -> Result<Report> {
-        if flow != Flow::Orders {
-            return Err(not_here(flow, "orders"));
-        }
+        owned(flow, Flow::Orders, "orders")?;
         FlowSpec {
             flow,
             link_kind: LINK_KIND,
@@ -148,9 +146,7 @@ impl Reconciler for OrderFlows {
     }
 
     async fn repair(&self, drift: &Drift, trace_id: &str) -> Result<SyncResult> {
-        if drift.flow != Flow::Orders {
-            return Err(not_here(drift.flow, "orders"));
-        }
+        owned(drift.flow, Flow::Orders, "orders")?;
         match drift.kind {
             DriftKind::FieldDiffers | DriftKind::StatusDiffers => {
                 let order = netsuite_side(drift)?;

@@ -9,7 +9,7 @@ use isthmus_proto::common::v1::SyncResult;
 use isthmus_store::Link;
 
 use super::scan::{field_drift, text, FlowSpec};
-use super::{not_here, Drift, DriftKind, Flow, ReconcileOptions, Reconciler, Report};
+use super::{owned, Drift, DriftKind, Flow, ReconcileOptions, Reconciler, Report};
 use crate::catalog::{CatalogFlows, LINK_KIND};
 use crate::customers::mapping::Record;
 use crate::error::Result;
@@ -60,9 +60,7 @@ impl Reconciler for CatalogFlows {
     }
 
     async fn reconcile(&self, flow: Flow, options: &ReconcileOptions) -> Result<Report> {
-        if flow != Flow::Products {
-            return Err(not_here(flow, "catalog"));
-        }
+        owned(flow, Flow::Products, "catalog")?;
         let types: Vec<String> = self
             .config
             .item_types
@@ -98,9 +96,7 @@ impl Reconciler for CatalogFlows {
     }
 
     async fn repair(&self, drift: &Drift, trace_id: &str) -> Result<SyncResult> {
-        if drift.flow != Flow::Products {
-            return Err(not_here(drift.flow, "catalog"));
-        }
+        owned(drift.flow, Flow::Products, "catalog")?;
         let item = super::customers::netsuite_side(drift)?;
         let delete = drift.kind == DriftKind::MissingInNetsuite;
         if !delete && crate::customers::is_netsuite_id(item) {
