@@ -286,6 +286,34 @@ on_both_stores!(
     inactive_and_deleted_items_deactivate_their_products_which_stay
 );
 
+async fn an_inactive_item_can_keep_its_product_active(mesh: &TestMesh) {
+    run(mesh, "full").await;
+    let (record_type, inactive, _, _) = item(mesh, "GEAR-10");
+    mesh.ns_patch(record_type, &inactive, json!({ "isInactive": true }), &[])
+        .await;
+    mesh.sandbox.reset_calls();
+    run(mesh, "full").await;
+    let p = product(mesh, &inactive);
+    assert_eq!(p.get("IsActive"), Some(&json!(true)), "{p:?}");
+    let standard = standard_book(mesh);
+    assert!(
+        entries(mesh, &text(p.get("Id")).unwrap(), &standard)
+            .iter()
+            .all(|(_, _, active)| *active),
+        "its prices stay active too"
+    );
+    assert_eq!(
+        mesh.sandbox.calls().salesforce_writes(),
+        0,
+        "nothing changes for it"
+    );
+}
+on_both_stores!(
+    inactive_items_kept,
+    an_inactive_item_can_keep_its_product_active,
+    |c: &mut isthmus::Config| c.catalog.deactivate_inactive_items = false
+);
+
 async fn a_price_change_updates_only_that_entry(mesh: &TestMesh) {
     run(mesh, "full").await;
     let (_, id, _, [usd, _, gbp]) = item(mesh, "WIDGET-200");
