@@ -91,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
         page_size: 200,
         overlap: Duration::ZERO,
         concurrency: args.concurrency,
+        allocation: wiring::allocation(&config, store.clone()),
     };
 
     sandbox.set_latency(System::NetSuite, Duration::from_millis(args.latency_ms));

@@ -391,6 +391,7 @@ pub fn customers_service(
             page_size: config.schedules.delta_page_size,
             overlap: config.schedules.delta_overlap(),
             concurrency: config.customers.backfill_concurrency,
+            allocation: allocation.clone(),
         };
         move || {
             let (flows, log, options) = (flows.clone(), log.clone(), options.clone());

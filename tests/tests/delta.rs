@@ -13,6 +13,7 @@ use isthmus_engine::customers::delta::{
     parse_modstamp, DeltaOptions, ACCOUNTS_CURSOR, CUSTOMERS_CURSOR, DELETES_CURSOR,
 };
 use isthmus_engine::customers::{CustomerFlows, LINK_KIND};
+use isthmus_engine::governance::SalesforceAllocation;
 use isthmus_engine::schedule::{Cursor, CursorPos};
 use isthmus_salesforce::CompositeSubrequest;
 use isthmus_tests::lead::{new_account, object};
@@ -31,11 +32,18 @@ fn flows(mesh: &TestMesh, adjust: impl FnOnce(&mut isthmus::Config)) -> (Custome
     (flows, log)
 }
 
-fn options(overlap: Duration) -> DeltaOptions {
+fn options(mesh: &TestMesh, overlap: Duration) -> DeltaOptions {
+    let (config, _) = mesh.sandbox_config();
     DeltaOptions {
         page_size: PAGE,
         overlap,
         concurrency: 8,
+        // The configured batch share, the allocation re-read every 100 ms while paused.
+        allocation: SalesforceAllocation::new(
+            mesh.store.clone(),
+            config.salesforce.batch_share,
+            Duration::from_millis(100),
+        ),
     }
 }
 
@@ -108,7 +116,7 @@ async fn every_account_on_one_timestamp_is_read_across_pages(mesh: &TestMesh) {
     assert_eq!(stamps.len(), 1, "{stamps:?}");
 
     let report = flows
-        .delta_accounts(&options(Duration::ZERO), &log, "trace")
+        .delta_accounts(&options(mesh, Duration::ZERO), &log, "trace")
         .await
         .unwrap();
     assert!(report.read >= SAME_SECOND as u64, "{report:?}");
@@ -153,7 +161,7 @@ async fn every_account_on_one_timestamp_is_read_across_pages(mesh: &TestMesh) {
     assert!(saved.modified_at > Utc.timestamp_opt(0, 0).unwrap());
     mesh.sandbox.reset_calls();
     let again = flows
-        .delta_accounts(&options(Duration::ZERO), &log, "trace")
+        .delta_accounts(&options(mesh, Duration::ZERO), &log, "trace")
         .await
         .unwrap();
     assert_eq!(again.created + again.updated, 0, "{again:?}");
@@ -198,7 +206,7 @@ async fn every_customer_changed_is_read_across_pages(mesh: &TestMesh) {
     assert!(stamps.len() < created.len() / 4, "{stamps:?}");
 
     let report = flows
-        .delta_customers(&options(Duration::ZERO), &log, "trace")
+        .delta_customers(&options(mesh, Duration::ZERO), &log, "trace")
         .await
         .unwrap();
     assert!(report.read >= created.len() as u64, "{report:?}");
@@ -255,7 +263,7 @@ async fn a_deleted_account_inactivates_its_customer(mesh: &TestMesh) {
     delete_account(mesh, &account).await;
 
     let (deleted, inactivated) = flows
-        .propagate_account_deletes(&options(Duration::from_secs(120)), &log, "trace")
+        .propagate_account_deletes(&options(mesh, Duration::from_secs(120)), &log, "trace")
         .await
         .unwrap();
     assert!(deleted >= 1);
@@ -272,7 +280,7 @@ async fn a_deleted_account_inactivates_its_customer(mesh: &TestMesh) {
     assert!(cursor.load(&mesh.store).await.unwrap().is_some());
     mesh.sandbox.reset_calls();
     let (_, again) = flows
-        .propagate_account_deletes(&options(Duration::ZERO), &log, "trace")
+        .propagate_account_deletes(&options(mesh, Duration::ZERO), &log, "trace")
         .await
         .unwrap();
     assert_eq!(again, 0);
@@ -289,7 +297,7 @@ async fn deletes_can_be_left_alone(mesh: &TestMesh) {
     delete_account(mesh, &account).await;
     mesh.sandbox.reset_calls();
     let (deleted, inactivated) = flows
-        .propagate_account_deletes(&options(Duration::from_secs(120)), &log, "trace")
+        .propagate_account_deletes(&options(mesh, Duration::from_secs(120)), &log, "trace")
         .await
         .unwrap();
     assert!(deleted >= 1);
@@ -301,6 +309,35 @@ async fn deletes_can_be_left_alone(mesh: &TestMesh) {
 }
 
 on_both_stores!(ignored_deletes, deletes_can_be_left_alone);
+
+async fn the_delta_pauses_while_the_allocation_is_past_the_batch_share(mesh: &TestMesh) {
+    let (mut config, secrets) = mesh.sandbox_config();
+    config.customers.delta_accounts = isthmus_engine::config::DeltaAccounts::All;
+    let (flows, salesforce) =
+        wiring::customer_flows(&config, &secrets, mesh.store.clone()).unwrap();
+    let log = wiring::sync_log(&config, &secrets, mesh.store.clone());
+    cursor_at_now(mesh, ACCOUNTS_CURSOR).await;
+    let account = new_account(mesh, "Waits For Its Share Ltd");
+    let org = mesh.sandbox.salesforce_org();
+    org.set_api_allocation(1000, 900); // 90 % used: past the 80 % batch share
+    salesforce.limits().await.unwrap(); // the client learns it
+
+    let options = options(mesh, Duration::ZERO);
+    let run = tokio::spawn(async move { flows.delta_accounts(&options, &log, "trace").await });
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(!run.is_finished(), "the delta waits");
+    assert!(mesh.ns_where("customer", "externalId", &account).is_empty());
+
+    org.set_api_allocation(1000, 0); // a new day
+    let report = run.await.unwrap().unwrap();
+    assert!(report.created >= 1, "{report:?}");
+    assert_eq!(mesh.ns_where("customer", "externalId", &account).len(), 1);
+}
+
+on_both_stores!(
+    allocation,
+    the_delta_pauses_while_the_allocation_is_past_the_batch_share
+);
 
 async fn the_mesh_runs_the_delta_on_its_schedule(mesh: &TestMesh) {
     let (account, customer) = linked(mesh, "Scheduled Edits GmbH").await;

@@ -313,6 +313,47 @@ impl CustomerFlows {
         }
     }
 
+    /// Writes each account's customer id back to its `NetSuite_Id__c` in one sObject
+    /// Collections call (`ids`: account, customer; at most 200). `Ok` with the accounts
+    /// Salesforce refused and why; `Err` when the call itself failed.
+    pub(crate) async fn write_back_ids(
+        &self,
+        ids: &[(String, String)],
+    ) -> Result<Vec<(String, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records: Vec<Record> = ids
+            .iter()
+            .map(|(account, customer)| {
+                let mut record = Map::new();
+                record.insert(
+                    "attributes".into(),
+                    serde_json::json!({ "type": "Account" }),
+                );
+                record.insert("id".into(), Value::String(account.clone()));
+                record.insert("NetSuite_Id__c".into(), Value::String(customer.clone()));
+                record
+            })
+            .collect();
+        let results = self
+            .salesforce
+            .update_many("Account", &records, false)
+            .await?;
+        Ok(ids
+            .iter()
+            .zip(results)
+            .filter(|(_, r)| !r.success)
+            .map(|((account, _), r)| {
+                let why = r
+                    .errors
+                    .first()
+                    .map_or_else(String::new, |e| e.message.clone());
+                (account.clone(), why)
+            })
+            .collect())
+    }
+
     /// Hands a sync that failed inside a batch (backfill, scheduled delta) to this service's
     /// batch lane as a job with its record, so it is retried with backoff and dead-lettered if
     /// it keeps failing; returns the job id.
@@ -336,7 +377,7 @@ impl CustomerFlows {
         Ok(new_job.id)
     }
 
-    /// Writes `NetSuite_Id__c` back for a batch of accounts in one sObject Collections call.
+    /// Writes `NetSuite_Id__c` back for a batch of accounts (see [`Self::write_back_ids`]).
     async fn write_back(
         &self,
         batch: Vec<(String, String)>,
@@ -344,42 +385,19 @@ impl CustomerFlows {
         counters: &Counters,
         failures: &Mutex<Vec<(String, String)>>,
     ) {
-        let records: Vec<Record> = batch
-            .iter()
-            .map(|(account, customer)| {
-                let mut record = Map::new();
-                record.insert(
-                    "attributes".into(),
-                    serde_json::json!({ "type": "Account" }),
-                );
-                record.insert("id".into(), Value::String(account.clone()));
-                record.insert("NetSuite_Id__c".into(), Value::String(customer.clone()));
-                record
-            })
-            .collect();
         let outcome = match allocation.wait_for_batch(&self.salesforce).await {
-            Ok(()) => self
-                .salesforce
-                .update_many("Account", &records, false)
-                .await
-                .map_err(EngineError::from),
+            Ok(()) => self.write_back_ids(&batch).await,
             Err(err) => Err(err),
         };
         match outcome {
-            Ok(results) => {
-                for ((account, _), result) in batch.iter().zip(results) {
-                    if result.success {
-                        counters.written_back.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        let reason = result
-                            .errors
-                            .first()
-                            .map_or_else(String::new, |e| e.message.clone());
-                        failures
-                            .lock()
-                            .await
-                            .push((account.clone(), format!("write-back: {reason}")));
-                    }
+            Ok(refused) => {
+                let written = batch.len() - refused.len();
+                counters
+                    .written_back
+                    .fetch_add(written as u64, Ordering::Relaxed);
+                let mut failures = failures.lock().await;
+                for (account, reason) in refused {
+                    failures.push((account, format!("write-back: {reason}")));
                 }
             }
             Err(err) => {

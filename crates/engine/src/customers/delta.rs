@@ -26,7 +26,7 @@ use futures::stream::{self, StreamExt};
 use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
 use isthmus_salesforce::id::SalesforceId;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::index::Matcher;
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
@@ -34,6 +34,7 @@ use super::{result, CustomerChange, CustomerFlows, LINK_KIND};
 use crate::audit::SyncLog;
 use crate::config::{AccountDeleted, DeltaAccounts};
 use crate::error::{EngineError, Result};
+use crate::governance::SalesforceAllocation;
 use crate::lock::with_lock;
 use crate::schedule::{
     continue_from, order_by, soql_condition, suiteql_condition, window, Cursor, CursorPos, ReadFrom,
@@ -53,7 +54,7 @@ pub const FLOW_ACCOUNT_DELETED: &str = "customers.account_deleted";
 const DELETED_LOG_DAYS: i64 = 29;
 
 /// How one delta run reads.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DeltaOptions {
     /// Records per page (the cursor is saved after each).
     pub page_size: usize,
@@ -61,6 +62,9 @@ pub struct DeltaOptions {
     pub overlap: Duration,
     /// Syncs of one page run at once.
     pub concurrency: usize,
+    /// Batch work: every Salesforce read and write waits while the daily allocation is past
+    /// `salesforce.batch_share`.
+    pub allocation: SalesforceAllocation,
 }
 
 /// What one side of a delta run did.
@@ -199,6 +203,7 @@ impl CustomerFlows {
         let tally = Tally::default();
         let mut pages = 0;
         loop {
+            options.allocation.wait_for_batch(&self.salesforce).await?;
             let q = format!(
                 "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account WHERE {}{scope} {order} LIMIT {}",
                 SF_CONTACT_FIELDS.join(", "),
@@ -218,7 +223,8 @@ impl CustomerFlows {
                 .filter_map(|write_back| async move { write_back })
                 .collect::<Vec<_>>()
                 .await;
-            self.write_back_ids(write_backs, &tally, trace_id).await;
+            self.write_back_page(write_backs, options, &tally, trace_id)
+                .await?;
             let Some(last) = continue_from(&keys) else {
                 break;
             };
@@ -264,39 +270,22 @@ impl CustomerFlows {
         }
     }
 
-    /// Writes `NetSuite_Id__c` back to the accounts of a page in one sObject Collections call;
-    /// an account whose write-back fails is queued for a retry of its whole sync.
-    async fn write_back_ids(&self, ids: Vec<(String, String)>, tally: &Tally, trace_id: &str) {
+    /// Writes the page's customer ids back (one sObject Collections call, after waiting for
+    /// the batch share of the Salesforce allocation); an account whose write-back fails is
+    /// queued for a retry of its whole sync.
+    async fn write_back_page(
+        &self,
+        ids: Vec<(String, String)>,
+        options: &DeltaOptions,
+        tally: &Tally,
+        trace_id: &str,
+    ) -> Result<()> {
         if ids.is_empty() {
-            return;
+            return Ok(());
         }
-        let records: Vec<Record> = ids
-            .iter()
-            .map(|(account, customer)| {
-                let mut record = Map::new();
-                record.insert("attributes".into(), json!({ "type": "Account" }));
-                record.insert("id".into(), Value::String(account.clone()));
-                record.insert("NetSuite_Id__c".into(), Value::String(customer.clone()));
-                record
-            })
-            .collect();
-        let failed: Vec<(String, String)> = match self
-            .salesforce
-            .update_many("Account", &records, false)
-            .await
-        {
-            Ok(results) => ids
-                .iter()
-                .zip(results)
-                .filter(|(_, r)| !r.success)
-                .map(|((account, _), r)| {
-                    let why = r
-                        .errors
-                        .first()
-                        .map_or_else(String::new, |e| e.message.clone());
-                    (account.clone(), why)
-                })
-                .collect(),
+        options.allocation.wait_for_batch(&self.salesforce).await?;
+        let failed = match self.write_back_ids(&ids).await {
+            Ok(refused) => refused,
             Err(err) => ids
                 .iter()
                 .map(|(account, _)| (account.clone(), err.to_string()))
@@ -309,6 +298,7 @@ impl CustomerFlows {
             let err = EngineError::Unprocessable(format!("write-back: {why}"));
             self.retry_later(&job, &err, tally, trace_id).await;
         }
+        Ok(())
     }
 
     /// Queues a failed record's sync on the batch lane (see the module doc).
@@ -340,6 +330,8 @@ impl CustomerFlows {
                 suiteql_condition(&from, "lastmodifieddate", "id")?
             );
             let (rows, more) = self.netsuite.suiteql_page(&q, options.page_size).await?;
+            // Each customer's sync writes its account: batch work waits for its share.
+            options.allocation.wait_for_batch(&self.salesforce).await?;
             let keys = page_keys(&rows, "modified", "id")?;
             pages += 1;
             stream::iter(keys.iter().map(|(_, id)| id.clone()))
@@ -390,6 +382,7 @@ impl CustomerFlows {
         let now = Utc::now();
         let oldest = now - chrono::Duration::days(DELETED_LOG_DAYS);
         let start = self.delta_start(&cursor).await?.since.max(oldest);
+        options.allocation.wait_for_batch(&self.salesforce).await?;
         let deleted = self.salesforce.deleted("Account", start, now).await?;
         let mut inactivated = 0;
         if self.config.account_deleted == AccountDeleted::Inactivate {
@@ -483,6 +476,7 @@ impl CustomerFlows {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use serde_json::json;
 
     #[test]
     fn both_vendors_stamps_parse_to_the_second() {
