@@ -4,13 +4,9 @@
 use std::sync::Arc;
 
 use isthmus_catalog::CatalogSyncService;
-use isthmus_customers::grpc::Shared;
 use isthmus_engine::catalog::{CatalogFlows, RunMode, RunOptions};
-use isthmus_engine::schedule::Scheduler;
-use isthmus_engine::work::Worker;
 use isthmus_engine::{Config, Secrets};
 use isthmus_store::Store;
-use tokio_util::sync::CancellationToken;
 
 use super::{allocation, netsuite, salesforce, sync_log};
 
@@ -34,38 +30,11 @@ pub fn catalog_flows(
     ))
 }
 
-/// Everything a catalog service process runs.
-pub struct CatalogParts {
-    pub service: CatalogSyncService,
-    pub shared: Shared,
-    pub worker: Worker,
-    /// The scheduled delta runs and reconciliation.
-    pub scheduler: Scheduler,
-}
-
-impl CatalogParts {
-    /// Serves the gRPC services and runs the worker until `shutdown`; the worker finishes the
-    /// jobs it holds before this returns.
-    pub async fn run(
-        self,
-        listener: tokio::net::TcpListener,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let serve = isthmus_catalog::run(
-            listener,
-            self.service,
-            self.shared,
-            shutdown.clone().cancelled_owned(),
-        );
-        super::serve_and_work(self.worker, self.scheduler, serve, shutdown).await
-    }
-}
-
 pub async fn catalog_service(
     config: &Config,
     secrets: &Secrets,
     store: Arc<dyn Store>,
-) -> anyhow::Result<CatalogParts> {
+) -> anyhow::Result<super::ServiceParts> {
     let queue = store.with_queue(CATALOG_QUEUE).await?;
     let flows = catalog_flows(config, secrets, store.clone())?;
     let allocation = allocation(config, store.clone());
@@ -101,10 +70,9 @@ pub async fn catalog_service(
     )?;
     let (shared, scheduler) =
         super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
-    Ok(CatalogParts {
-        service: CatalogSyncService::new(flows, dispatcher, allocation, log),
-        shared,
-        worker,
-        scheduler,
-    })
+    let service = CatalogSyncService::new(flows, dispatcher, allocation, log);
+    let serve: super::Serve = Box::new(move |listener, shutdown| {
+        Box::pin(isthmus_catalog::run(listener, service, shared, shutdown))
+    });
+    Ok(super::ServiceParts::new(serve, worker, scheduler))
 }

@@ -3,43 +3,13 @@
 
 use std::sync::Arc;
 
-use isthmus_customers::grpc::Shared;
 use isthmus_engine::finance::FinanceFlows;
-use isthmus_engine::schedule::Scheduler;
-use isthmus_engine::work::Worker;
 use isthmus_engine::{Config, Secrets};
 use isthmus_finance::FinanceSyncService;
 use isthmus_store::Store;
-use tokio_util::sync::CancellationToken;
 
 /// The queue namespace of the finance service.
 pub const QUEUE: &str = "finance";
-
-/// Everything a finance service process runs.
-pub struct FinanceParts {
-    pub service: FinanceSyncService,
-    pub shared: Shared,
-    pub worker: Worker,
-    /// The scheduled summaries, subsidiaries and reconciliation.
-    pub scheduler: Scheduler,
-}
-
-impl FinanceParts {
-    /// Serves gRPC and runs the worker until `shutdown`.
-    pub async fn run(
-        self,
-        listener: tokio::net::TcpListener,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let serve = isthmus_finance::run(
-            listener,
-            self.service,
-            self.shared,
-            shutdown.clone().cancelled_owned(),
-        );
-        super::serve_and_work(self.worker, self.scheduler, serve, shutdown).await
-    }
-}
 
 /// The finance flows with their clients.
 pub fn finance_flows(
@@ -60,7 +30,7 @@ pub async fn finance_service(
     config: &Config,
     secrets: &Secrets,
     store: Arc<dyn Store>,
-) -> anyhow::Result<FinanceParts> {
+) -> anyhow::Result<super::ServiceParts> {
     let flows = finance_flows(config, secrets, store.clone())?;
     let queue = store.with_queue(QUEUE).await?;
     let log = super::sync_log(config, secrets, store.clone());
@@ -110,10 +80,9 @@ pub async fn finance_service(
     )?;
     let (shared, scheduler) =
         super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
-    Ok(FinanceParts {
-        service: FinanceSyncService::new(flows, dispatcher),
-        shared,
-        worker,
-        scheduler,
-    })
+    let service = FinanceSyncService::new(flows, dispatcher);
+    let serve: super::Serve = Box::new(move |listener, shutdown| {
+        Box::pin(isthmus_finance::run(listener, service, shared, shutdown))
+    });
+    Ok(super::ServiceParts::new(serve, worker, scheduler))
 }

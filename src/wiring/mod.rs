@@ -171,38 +171,42 @@ pub fn customer_flows(
     Ok((flows, salesforce))
 }
 
-/// Everything a customers service process runs.
-pub struct CustomersParts {
-    pub service: CustomerSyncService,
-    pub shared: Shared,
-    pub worker: Worker,
-    /// The scheduled delta and reconciliation.
-    pub scheduler: Scheduler,
-    /// Publishes the Salesforce allocation every 5 s for `/v1/governance`; never ends.
-    pub publisher: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+/// A service's gRPC server, started on a listener, serving until the shutdown future resolves.
+type Serve = Box<
+    dyn FnOnce(
+            tokio::net::TcpListener,
+            tokio_util::sync::WaitForCancellationFutureOwned,
+        ) -> futures::future::BoxFuture<
+            'static,
+            Result<(), isthmus_customers::grpc::ServeError>,
+        > + Send,
+>;
+
+/// Everything one service process runs: its gRPC server, the worker on its queue, and its
+/// schedules.
+pub struct ServiceParts {
+    serve: Serve,
+    worker: Worker,
+    scheduler: Scheduler,
 }
 
-impl CustomersParts {
-    /// Serves the gRPC services and runs the worker until `shutdown`; the worker finishes the
+impl ServiceParts {
+    fn new(serve: Serve, worker: Worker, scheduler: Scheduler) -> Self {
+        Self {
+            serve,
+            worker,
+            scheduler,
+        }
+    }
+
+    /// Serves gRPC, runs the worker and the schedules until `shutdown`; the worker finishes the
     /// jobs it holds before this returns.
     pub async fn run(
         self,
         listener: tokio::net::TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let serve = isthmus_customers::run(
-            listener,
-            self.service,
-            self.shared,
-            shutdown.clone().cancelled_owned(),
-        );
-        let publisher = self.publisher;
-        let serve = async move {
-            tokio::select! {
-                served = serve => served,
-                () = publisher => Ok(()),
-            }
-        };
+        let serve = (self.serve)(listener, shutdown.clone().cancelled_owned());
         serve_and_work(self.worker, self.scheduler, serve, shutdown).await
     }
 }
@@ -362,7 +366,7 @@ pub fn customers_service(
     config: &Config,
     secrets: &Secrets,
     store: Arc<dyn Store>,
-) -> anyhow::Result<CustomersParts> {
+) -> anyhow::Result<ServiceParts> {
     let (flows, salesforce) = customer_flows(config, secrets, store.clone())?;
     let allocation = allocation(config, store.clone());
     let publisher = {
@@ -415,19 +419,23 @@ pub fn customers_service(
         store.clone(),
         scheduler,
     )?;
-    Ok(CustomersParts {
-        service: CustomerSyncService::new(
-            flows,
-            dispatcher,
-            allocation,
-            log,
-            config.customers.backfill_concurrency,
-        ),
-        shared,
-        worker,
-        scheduler,
-        publisher,
-    })
+    let service = CustomerSyncService::new(
+        flows,
+        dispatcher,
+        allocation,
+        log,
+        config.customers.backfill_concurrency,
+    );
+    let serve: Serve = Box::new(move |listener, shutdown| {
+        Box::pin(async move {
+            // The allocation publisher never ends: serving ends the pair.
+            tokio::select! {
+                served = isthmus_customers::run(listener, service, shared, shutdown) => served,
+                () = publisher => Ok(()),
+            }
+        })
+    });
+    Ok(ServiceParts::new(serve, worker, scheduler))
 }
 
 pub fn gateway_settings(config: &Config) -> GatewaySettings {

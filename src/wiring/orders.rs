@@ -5,46 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use isthmus_customers::grpc::Shared;
 use isthmus_engine::orders::OrderFlows;
 use isthmus_engine::schedule::Scheduler;
-use isthmus_engine::work::Worker;
 use isthmus_engine::{Config, Secrets};
 use isthmus_orders::OrderSyncService;
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
 use isthmus_store::Store;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::Endpoint;
 
 /// The queue namespace of the orders service.
 pub const QUEUE: &str = "orders";
-
-/// Everything an orders service process runs.
-pub struct OrdersParts {
-    pub service: OrderSyncService,
-    pub shared: Shared,
-    pub worker: Worker,
-    /// The scheduled renewal scans and reconciliation.
-    pub scheduler: Scheduler,
-}
-
-impl OrdersParts {
-    /// Serves gRPC and runs the worker until `shutdown`; the worker finishes the jobs it holds
-    /// before this returns.
-    pub async fn run(
-        self,
-        listener: tokio::net::TcpListener,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let serve = isthmus_orders::run(
-            listener,
-            self.service,
-            self.shared,
-            shutdown.clone().cancelled_owned(),
-        );
-        super::serve_and_work(self.worker, self.scheduler, serve, shutdown).await
-    }
-}
 
 /// The orders flows with their clients, calling the customers service at `customers_url`
 /// (lazily connected: the flows exist while the customers service is still coming up).
@@ -78,7 +48,7 @@ pub async fn orders_service(
     secrets: &Secrets,
     store: Arc<dyn Store>,
     customers_url: &str,
-) -> anyhow::Result<OrdersParts> {
+) -> anyhow::Result<super::ServiceParts> {
     let flows = order_flows(config, secrets, store.clone(), customers_url)?;
     let queue = store.with_queue(QUEUE).await?;
     let log = super::sync_log(config, secrets, store.clone());
@@ -99,10 +69,9 @@ pub async fn orders_service(
     }
     let (shared, scheduler) =
         super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
-    Ok(OrdersParts {
-        service: OrderSyncService::new(flows, dispatcher),
-        shared,
-        worker,
-        scheduler,
-    })
+    let service = OrderSyncService::new(flows, dispatcher);
+    let serve: super::Serve = Box::new(move |listener, shutdown| {
+        Box::pin(isthmus_orders::run(listener, service, shared, shutdown))
+    });
+    Ok(super::ServiceParts::new(serve, worker, scheduler))
 }
