@@ -1,5 +1,5 @@
 """An independent gRPC client (grpcio, stubs generated from proto/ by grpcio-tools) against the
-orders and catalog services of a running mesh. Run by tests/tests/grpc_clients.rs, which starts
+orders and catalog services of a running mesh. Run by tests/tests/it/grpc_clients.rs, which starts
 the mesh, prepares a won opportunity, and checks the far sides afterwards.
 
 Environment: PROTO_DIR, ORDERS_GRPC, CATALOG_GRPC (host:port), OPPORTUNITY (a won opportunity id),

@@ -156,8 +156,12 @@ fn text(output: &Output) -> String {
     )
 }
 
-/// Fails, naming the install command, when Python or a package the suite needs is missing.
+/// Installs what the suite needs when missing; fails, naming the install command, when
+/// Python or a package is still missing.
 fn require_packages() {
+    if let Err(err) = isthmus_tests::python_requirements() {
+        panic!("the third-party client tests need their Python packages: {err}");
+    }
     match python(&["-c", MODULES], &[]) {
         Err(err) => panic!("python3 is needed for the third-party client tests ({err}); install Python 3, then run `{INSTALL}`"),
         Ok(output) if !output.status.success() => panic!(

@@ -18,6 +18,9 @@ fn host_port(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpcio_syncs_an_opportunity_through_the_orders_service() {
+    if let Err(err) = isthmus_tests::python_requirements() {
+        panic!("grpcio and grpcio-tools are needed: {err}");
+    }
     let probe = Command::new("python3")
         .args(["-c", "import grpc, grpc_tools"])
         .output()

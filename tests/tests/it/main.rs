@@ -1,0 +1,24 @@
+//! The whole-mesh tests, one binary (it links once): each module is one area, its tests name
+//! the behaviour they check. `telemetry.rs` stays a binary of its own: it installs the
+//! process's global tracing subscriber.
+
+mod account_to_customer;
+mod audit_and_alerts;
+mod backfill;
+mod bad_input;
+mod catalog;
+mod conflicts;
+mod customer_to_account;
+mod delta;
+mod faults_concurrent_clicks;
+mod faults_redis_restart;
+mod faults_upstream;
+mod faults_worker_killed;
+mod finance;
+mod gateway_and_grpc;
+mod grpc_clients;
+mod netsuite_signature;
+mod orders;
+mod queue;
+mod reconcile;
+mod thirdparty;
