@@ -8,8 +8,8 @@ use axum::extract::{FromRequest, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use isthmus_proto::trace::{TraceContext, TRACEPARENT};
 use isthmus_proto::ErrorCode;
+use isthmus_telemetry::{TraceContext, TRACEPARENT};
 
 use crate::keys::{Caller, Scope};
 use crate::signature::{EventSigning, SignatureHeaders};

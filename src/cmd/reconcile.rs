@@ -56,7 +56,7 @@ pub async fn reconcile(config: Config, args: ReconcileArgs) -> anyhow::Result<()
         let mut report =
             reconcile::run_and_keep(reconciler.as_ref(), &store, flow, &options).await?;
         if args.repair && report.total() > 0 {
-            let trace = isthmus_proto::trace::TraceContext::new_root();
+            let trace = isthmus_telemetry::TraceContext::new_root();
             for drift in &report.drifts {
                 let outcome = match reconciler.repair(drift, &trace.trace_id).await {
                     Ok(result) => Outcome::try_from(result.outcome)

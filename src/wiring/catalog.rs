@@ -71,8 +71,6 @@ pub async fn catalog_service(
     let (shared, scheduler) =
         super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
     let service = CatalogSyncService::new(flows, dispatcher, allocation, log);
-    let serve: super::Serve = Box::new(move |listener, shutdown| {
-        Box::pin(isthmus_catalog::run(listener, service, shared, shutdown))
-    });
-    Ok(super::ServiceParts::new(serve, worker, scheduler))
+    let routes = isthmus_catalog::routes(service).with_shared(shared);
+    Ok(super::ServiceParts::new(routes, worker, scheduler))
 }

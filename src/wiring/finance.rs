@@ -57,7 +57,7 @@ pub async fn finance_service(
         move || {
             let (flows, log) = (flows.clone(), log.clone());
             async move {
-                let trace = isthmus_proto::trace::TraceContext::new_root();
+                let trace = isthmus_telemetry::TraceContext::new_root();
                 for result in flows.sync_subsidiaries(false, &trace.trace_id).await? {
                     log.finished(&result).await;
                 }
@@ -81,8 +81,6 @@ pub async fn finance_service(
     let (shared, scheduler) =
         super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
     let service = FinanceSyncService::new(flows, dispatcher);
-    let serve: super::Serve = Box::new(move |listener, shutdown| {
-        Box::pin(isthmus_finance::run(listener, service, shared, shutdown))
-    });
-    Ok(super::ServiceParts::new(serve, worker, scheduler))
+    let routes = isthmus_finance::routes(service).with_shared(shared);
+    Ok(super::ServiceParts::new(routes, worker, scheduler))
 }

@@ -1,29 +1,31 @@
-//! Building the store and the connector clients from configuration.
+//! From configuration to running parts: the store, the connector clients, the audit log and
+//! the Salesforce allocation every service shares, and each service's parts (its gRPC routes,
+//! the dispatcher and worker on its own queue, its schedules), one file per service.
 
 pub mod catalog;
-
+mod customers;
 pub mod finance;
 pub mod orders;
+
+pub use customers::{customer_flows, customers_service};
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use isthmus_customers::grpc::Shared;
-use isthmus_customers::jobs::JobQueueService;
-use isthmus_customers::reconcile::ReconcileService;
-use isthmus_customers::CustomerSyncService;
+use futures::future::BoxFuture;
 use isthmus_engine::alerts::Alerts;
 use isthmus_engine::audit::SyncLog;
 use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind, SchedulesConfig};
-use isthmus_engine::customers::delta::DeltaOptions;
-use isthmus_engine::customers::CustomerFlows;
 use isthmus_engine::governance::{NetSuiteSlots, SalesforceAllocation};
 use isthmus_engine::reconcile::{self, ReconcileOptions, Reconciler};
 use isthmus_engine::schedule::Scheduler;
 use isthmus_engine::work::{Dispatcher, JobRunner, Worker};
 use isthmus_engine::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, GatewaySettings};
+use isthmus_grpc::jobs::JobQueueService;
+use isthmus_grpc::reconcile::ReconcileService;
+use isthmus_grpc::{ServiceRoutes, Shared};
 use isthmus_netsuite::{JwtAlgorithm, NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
 use isthmus_salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig};
 use isthmus_store::{MemoryStore, RedisStore, Store};
@@ -154,49 +156,29 @@ pub fn allocation(config: &Config, store: Arc<dyn Store>) -> SalesforceAllocatio
     )
 }
 
-/// The flows with their clients, and the Salesforce client itself (for publishing its usage).
-pub fn customer_flows(
-    config: &Config,
-    secrets: &Secrets,
-    store: Arc<dyn Store>,
-) -> anyhow::Result<(CustomerFlows, SalesforceClient)> {
-    let salesforce = salesforce(config, secrets)?;
-    let netsuite = netsuite(config, secrets, store.clone())?;
-    let flows = CustomerFlows::new(
-        config.customers.clone(),
-        salesforce.clone(),
-        netsuite,
-        store,
-    );
-    Ok((flows, salesforce))
-}
-
-/// A service's gRPC server, started on a listener, serving until the shutdown future resolves.
-type Serve = Box<
-    dyn FnOnce(
-            tokio::net::TcpListener,
-            tokio_util::sync::WaitForCancellationFutureOwned,
-        ) -> futures::future::BoxFuture<
-            'static,
-            Result<(), isthmus_customers::grpc::ServeError>,
-        > + Send,
->;
-
-/// Everything one service process runs: its gRPC server, the worker on its queue, and its
-/// schedules.
+/// Everything one service process runs: its gRPC routes, the worker on its queue, its
+/// schedules, and any task it keeps going while it serves.
 pub struct ServiceParts {
-    serve: Serve,
+    routes: ServiceRoutes,
     worker: Worker,
     scheduler: Scheduler,
+    companion: Option<BoxFuture<'static, ()>>,
 }
 
 impl ServiceParts {
-    fn new(serve: Serve, worker: Worker, scheduler: Scheduler) -> Self {
+    fn new(routes: ServiceRoutes, worker: Worker, scheduler: Scheduler) -> Self {
         Self {
-            serve,
+            routes,
             worker,
             scheduler,
+            companion: None,
         }
+    }
+
+    /// Runs `task` (which never ends by itself) for as long as the service serves.
+    fn with_companion(mut self, task: BoxFuture<'static, ()>) -> Self {
+        self.companion = Some(task);
+        self
     }
 
     /// Serves gRPC, runs the worker and the schedules until `shutdown`; the worker finishes the
@@ -206,7 +188,18 @@ impl ServiceParts {
         listener: tokio::net::TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let serve = (self.serve)(listener, shutdown.clone().cancelled_owned());
+        let serve = isthmus_grpc::serve(listener, self.routes, shutdown.clone().cancelled_owned());
+        let companion = self.companion;
+        let serve = async move {
+            match companion {
+                // The companion never ends: serving ends the pair.
+                Some(companion) => tokio::select! {
+                    served = serve => served,
+                    () = companion => Ok(()),
+                },
+                None => serve.await,
+            }
+        };
         serve_and_work(self.worker, self.scheduler, serve, shutdown).await
     }
 }
@@ -360,82 +353,6 @@ where
     worker.await?;
     schedules.await?;
     Ok(served?)
-}
-
-pub fn customers_service(
-    config: &Config,
-    secrets: &Secrets,
-    store: Arc<dyn Store>,
-) -> anyhow::Result<ServiceParts> {
-    let (flows, salesforce) = customer_flows(config, secrets, store.clone())?;
-    let allocation = allocation(config, store.clone());
-    let publisher = {
-        let allocation = allocation.clone();
-        Box::pin(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
-            loop {
-                tick.tick().await;
-                if let Err(err) = allocation.publish(&salesforce).await {
-                    tracing::warn!(%err, "publishing the Salesforce allocation failed");
-                }
-            }
-        })
-    };
-    let log = sync_log(config, secrets, store.clone());
-    let (dispatcher, worker) = queue_runners(
-        config,
-        Arc::new(flows.clone()),
-        store.clone(),
-        log.clone(),
-        config.customers.lock_ttl(),
-    );
-    let delta = {
-        let (flows, log) = (flows.clone(), log.clone());
-        let options = DeltaOptions {
-            page_size: config.schedules.delta_page_size,
-            overlap: config.schedules.delta_overlap(),
-            concurrency: config.customers.backfill_concurrency,
-            allocation: allocation.clone(),
-        };
-        move || {
-            let (flows, log, options) = (flows.clone(), log.clone(), options.clone());
-            async move {
-                let report = flows.run_delta(&options, &log).await?;
-                tracing::debug!(?report, "scheduled customers delta done");
-                Ok(())
-            }
-        }
-    };
-    let scheduler = schedule(
-        scheduler(&store),
-        "customers.delta",
-        &config.schedules.customers_delta,
-        delta,
-    )?;
-    let (shared, scheduler) = shared_services(
-        config,
-        Arc::new(flows.clone()),
-        &store,
-        store.clone(),
-        scheduler,
-    )?;
-    let service = CustomerSyncService::new(
-        flows,
-        dispatcher,
-        allocation,
-        log,
-        config.customers.backfill_concurrency,
-    );
-    let serve: Serve = Box::new(move |listener, shutdown| {
-        Box::pin(async move {
-            // The allocation publisher never ends: serving ends the pair.
-            tokio::select! {
-                served = isthmus_customers::run(listener, service, shared, shutdown) => served,
-                () = publisher => Ok(()),
-            }
-        })
-    });
-    Ok(ServiceParts::new(serve, worker, scheduler))
 }
 
 pub fn gateway_settings(config: &Config) -> GatewaySettings {

@@ -38,7 +38,7 @@ pub fn order_flows(
         salesforce,
         netsuite,
         store,
-        CustomerSyncClient::new(channel),
+        CustomerSyncClient::new(isthmus_telemetry::traced(channel)),
     ))
 }
 
@@ -70,8 +70,6 @@ pub async fn orders_service(
     let (shared, scheduler) =
         super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
     let service = OrderSyncService::new(flows, dispatcher);
-    let serve: super::Serve = Box::new(move |listener, shutdown| {
-        Box::pin(isthmus_orders::run(listener, service, shared, shutdown))
-    });
-    Ok(super::ServiceParts::new(serve, worker, scheduler))
+    let routes = isthmus_orders::routes(service).with_shared(shared);
+    Ok(super::ServiceParts::new(routes, worker, scheduler))
 }

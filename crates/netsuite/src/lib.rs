@@ -18,6 +18,7 @@ mod client;
 mod config;
 mod error;
 pub mod gate;
+pub mod id;
 mod oauth2;
 mod paths;
 pub mod retry;
@@ -30,5 +31,6 @@ pub use client::{
 pub use config::{NetSuiteAuth, NetSuiteConfig};
 pub use error::{ErrorClass, NetSuiteError};
 pub use gate::{ConcurrencyGate, LocalGate};
+pub use id::{NetSuiteId, NetSuiteIdError};
 pub use isthmus_jwt::Algorithm as JwtAlgorithm;
 pub use retry::ConcurrencyRetry;

@@ -144,6 +144,22 @@ impl ErrorCode {
     }
 }
 
+/// The message for a caller's value that is not what it should be: `'<value>' is not <what>:
+/// <why>`, with the value shown as it may safely appear in a message (at most 40 characters,
+/// escaped). The one way every edge shows bad input.
+pub fn rejected(raw: &str, what: &str, why: impl std::fmt::Display) -> String {
+    format!("'{}' is not {what}: {why}", shown(raw))
+}
+
+/// A caller's value as it may appear in a message: at most 40 characters, escaped.
+pub fn shown(raw: &str) -> String {
+    raw.chars()
+        .take(40)
+        .collect::<String>()
+        .escape_debug()
+        .to_string()
+}
+
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

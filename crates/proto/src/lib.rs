@@ -6,9 +6,8 @@
 //! the matching HTTP status without parsing messages.
 
 pub mod error;
-pub mod trace;
 
-pub use error::ErrorCode;
+pub use error::{rejected, shown, ErrorCode};
 
 /// `isthmus.common.v1`
 pub mod common {

@@ -24,6 +24,48 @@ pub enum IdError {
     Character,
     #[error("the last three characters of the 18-character id do not match its checksum")]
     Checksum,
+    #[error("{} {} id starts with {}, not {found}", expected.article(), expected.name(), expected.key_prefix())]
+    Object { expected: SObject, found: String },
+}
+
+/// The objects whose ids callers hand to Isthmus, each known by its key prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SObject {
+    Account,
+    Opportunity,
+    Product2,
+}
+
+impl SObject {
+    /// The API name (`Account`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Account => "Account",
+            Self::Opportunity => "Opportunity",
+            Self::Product2 => "Product2",
+        }
+    }
+
+    /// The first three characters of every id of this object.
+    pub fn key_prefix(self) -> &'static str {
+        match self {
+            Self::Account => "001",
+            Self::Opportunity => "006",
+            Self::Product2 => "01t",
+        }
+    }
+
+    fn article(self) -> &'static str {
+        match self {
+            Self::Account | Self::Opportunity => "an",
+            Self::Product2 => "a",
+        }
+    }
+
+    /// "an Account id", for messages.
+    pub fn id_noun(self) -> String {
+        format!("{} {} id", self.article(), self.name())
+    }
 }
 
 impl SalesforceId {
@@ -37,6 +79,23 @@ impl SalesforceId {
             18 => parse_18(s).map(Self),
             n => Err(IdError::Length(n)),
         }
+    }
+
+    /// Parses an id of `object`: a valid id with any other key prefix is refused.
+    pub fn parse_as(s: &str, object: SObject) -> Result<Self, IdError> {
+        let id = Self::parse(s)?;
+        if id.key_prefix() != object.key_prefix() {
+            return Err(IdError::Object {
+                expected: object,
+                found: id.key_prefix().to_string(),
+            });
+        }
+        Ok(id)
+    }
+
+    /// Whether this is an id of `object`.
+    pub fn is(&self, object: SObject) -> bool {
+        self.key_prefix() == object.key_prefix()
     }
 
     /// The 18-character id.
@@ -65,6 +124,20 @@ impl std::str::FromStr for SalesforceId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
+    }
+}
+
+impl serde::Serialize for SalesforceId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Deserializing checks the id as [`SalesforceId::parse`] does.
+impl<'de> serde::Deserialize<'de> for SalesforceId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
     }
 }
 
@@ -210,6 +283,22 @@ mod tests {
             SalesforceId::parse("001D000000IqhSL").unwrap().key_prefix(),
             "001"
         );
+    }
+
+    #[test]
+    fn an_id_of_another_object_is_refused_by_its_key_prefix() {
+        let account = "001D000000IqhSLIAZ";
+        assert!(SalesforceId::parse_as(account, SObject::Account).is_ok());
+        let err = SalesforceId::parse_as(account, SObject::Opportunity).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "an Opportunity id starts with 006, not 001"
+        );
+        assert_eq!(
+            SalesforceId::parse_as("x", SObject::Product2),
+            Err(IdError::Length(1))
+        );
+        assert!(SalesforceId::parse(account).unwrap().is(SObject::Account));
     }
 
     #[test]

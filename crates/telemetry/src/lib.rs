@@ -2,16 +2,20 @@
 //!
 //! - [`init`]: the process's `tracing` subscriber: logs (`RUST_LOG`), and, when an OTLP endpoint
 //!   is configured, every span exported as an OpenTelemetry trace over OTLP/HTTP.
-//! - [`propagation`]: the W3C trace context (`traceparent`) in and out: a span continues the trace
-//!   of an incoming request ([`set_remote_parent`]); an outgoing call carries the current span's
-//!   context ([`current_traceparent`]). Without export the functions still work on the ids the
-//!   mesh passes along itself.
+//! - [`context`]: the W3C trace context (`traceparent`) of the request being served: servers run
+//!   each request in its [`scope`], code below reads [`current`], and every outgoing gRPC call
+//!   carries it through [`TraceInterceptor`]. Without export the mesh still passes the ids along
+//!   itself.
+//! - `propagation`: the same context in and out of exported spans: a span continues the trace of
+//!   an incoming request ([`set_remote_parent`]); an outgoing call carries the current span's
+//!   context ([`current_traceparent`]).
 //! - [`metrics`]: Prometheus counters, histograms and gauges, rendered by [`metrics::render`].
 //!
 //! Span shape: the gateway opens a server span per request, each service one per gRPC call, and
 //! each connector one client span per vendor HTTP call, so one button click is one trace:
 //! gateway → service (→ customers service) → each Salesforce and NetSuite call.
 
+pub mod context;
 pub mod metrics;
 mod propagation;
 
@@ -23,6 +27,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
+pub use context::{
+    current, current_trace_id, scope, trace_id_of, traced, TraceContext, TraceInterceptor,
+    TracedChannel, TRACEPARENT,
+};
 pub use propagation::{current_traceparent, set_remote_parent, span_traceparent};
 
 /// The process's telemetry; [`Telemetry::shutdown`] flushes the spans still buffered.

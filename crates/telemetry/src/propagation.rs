@@ -7,8 +7,7 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-/// Header and metadata key of the W3C trace context.
-const TRACEPARENT: &str = "traceparent";
+use crate::context::TRACEPARENT;
 
 /// Makes W3C trace context the global propagator (idempotent).
 pub(crate) fn install() {

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use isthmus_proto::trace::TRACEPARENT;
 use isthmus_proto::ErrorCode;
+use isthmus_telemetry::TRACEPARENT;
 use tonic::metadata::MetadataValue;
 
 use crate::middleware::{self, Trace};

@@ -7,27 +7,23 @@
 //! [`Dispatcher`] (inline up to the wait, queued when asked or when needed) and maps engine
 //! errors to statuses that carry the shared [`ErrorCode`].
 
-use std::future::Future;
-
 use isthmus_engine::audit::SyncLog;
-use isthmus_engine::catalog::{
-    is_netsuite_id, CatalogFlows, CatalogRun as RunRecord, RunMode, RunOptions,
-};
+use isthmus_engine::catalog::{CatalogFlows, CatalogRun as RunRecord, RunMode, RunOptions};
 use isthmus_engine::governance::SalesforceAllocation;
 use isthmus_engine::work::{Dispatcher, SyncJob};
+use isthmus_grpc::ids::{netsuite_id, salesforce_id};
 use isthmus_proto::catalog::v1::catalog_sync_server::{CatalogSync, CatalogSyncServer};
 use isthmus_proto::catalog::v1::{
     get_product_link_request, CatalogRun, GetCatalogRunRequest, GetProductLinkRequest, ItemChange,
     ProductLink, RunMode as ProtoRunMode, StartCatalogRunRequest, SyncItemRequest,
 };
 use isthmus_proto::common::v1::SyncResult;
-use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::ErrorCode;
-use isthmus_salesforce::id::SalesforceId;
-use tokio::net::TcpListener;
+use isthmus_salesforce::id::SObject;
+use isthmus_telemetry::trace_id_of;
 use tonic::{Request, Response, Status};
 
-use isthmus_customers::grpc::{self, MAX_MESSAGE_BYTES};
+use isthmus_grpc::{ServiceRoutes, MAX_MESSAGE_BYTES};
 
 pub struct CatalogSyncService {
     flows: CatalogFlows,
@@ -51,42 +47,6 @@ impl CatalogSyncService {
             log,
         }
     }
-}
-
-/// Caller input as it may appear in a message: at most 40 characters, escaped.
-fn shown(raw: &str) -> String {
-    raw.chars()
-        .take(40)
-        .collect::<String>()
-        .escape_debug()
-        .to_string()
-}
-
-/// A NetSuite item internal id, or `INVALID_ARGUMENT`.
-pub fn check_item_id(raw: &str) -> Result<(), Status> {
-    if is_netsuite_id(raw) {
-        Ok(())
-    } else {
-        Err(ErrorCode::InvalidArgument.status(format!(
-            "'{}' is not a NetSuite internal id (digits only)",
-            shown(raw)
-        )))
-    }
-}
-
-/// An 18-character Product2 id, or `INVALID_ARGUMENT` saying what is wrong with it.
-pub fn parse_product_id(raw: &str) -> Result<SalesforceId, Status> {
-    let id = SalesforceId::parse(raw).map_err(|e| {
-        ErrorCode::InvalidArgument.status(format!("'{}' is not a Salesforce id: {e}", shown(raw)))
-    })?;
-    if id.key_prefix() != "01t" {
-        return Err(ErrorCode::InvalidArgument.status(format!(
-            "'{}' is not a Product2 id (Product2 ids start with 01t, this one with {})",
-            shown(raw),
-            id.key_prefix()
-        )));
-    }
-    Ok(id)
 }
 
 /// The run mode of a request; unspecified is a delta.
@@ -134,7 +94,7 @@ impl CatalogSync for CatalogSyncService {
     ) -> Result<Response<SyncResult>, Status> {
         let trace_id = trace_id_of(request.metadata());
         let request = request.into_inner();
-        check_item_id(&request.item_id)?;
+        let item_id = netsuite_id(&request.item_id, "item")?;
         let delete = match ItemChange::try_from(request.change) {
             Ok(ItemChange::Delete) => true,
             Ok(_) => false,
@@ -144,12 +104,12 @@ impl CatalogSync for CatalogSyncService {
             }
         };
         let job = SyncJob::Item {
-            item_id: request.item_id.clone(),
+            item_id: item_id.to_string(),
             delete,
         };
         let dry_run = self
             .flows
-            .sync_item(&request.item_id, delete, true, &trace_id);
+            .sync_item(item_id.as_str(), delete, true, &trace_id);
         let result = self
             .dispatcher
             .deliver(job, request.options.as_ref(), dry_run, &trace_id)
@@ -190,12 +150,12 @@ impl CatalogSync for CatalogSyncService {
         request: Request<GetProductLinkRequest>,
     ) -> Result<Response<ProductLink>, Status> {
         let link = match request.into_inner().key {
-            Some(get_product_link_request::Key::ItemId(id)) => {
-                check_item_id(&id)?;
-                self.flows.link_by_item(&id).await?
+            Some(get_product_link_request::Key::ItemId(raw)) => {
+                let id = netsuite_id(&raw, "item")?;
+                self.flows.link_by_item(id.as_str()).await?
             }
             Some(get_product_link_request::Key::ProductId(raw)) => {
-                let id = parse_product_id(&raw)?;
+                let id = salesforce_id(&raw, SObject::Product2)?;
                 self.flows.link_by_product(id.as_str()).await?
             }
             None => return Err(ErrorCode::InvalidArgument.status("give item_id or product_id")),
@@ -206,26 +166,11 @@ impl CatalogSync for CatalogSyncService {
     }
 }
 
-pub use isthmus_customers::grpc::ServeError;
-
-/// Serves the catalog service, health, reflection and the catalog queue's `JobQueue` on
-/// `listener` until `shutdown`.
-pub async fn run(
-    listener: TcpListener,
-    service: CatalogSyncService,
-    shared: grpc::Shared,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), ServeError> {
-    let service = CatalogSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let [jobs, reconcile] = grpc::Shared::NAMES;
-    grpc::serve(
-        "catalog",
-        listener,
-        &["isthmus.catalog.v1.CatalogSync", jobs, reconcile],
-        |router| shared.add_to(router.add_service(service)),
-        shutdown,
-    )
-    .await
+/// The catalog service's gRPC routes, for [`isthmus_grpc::serve`] (with the shared servers
+/// added by the wiring).
+pub fn routes(service: CatalogSyncService) -> ServiceRoutes {
+    ServiceRoutes::new("catalog")
+        .add(CatalogSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
 }
 
 #[cfg(test)]
@@ -237,28 +182,9 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_modes_are_checked_with_stable_codes() {
-        assert!(check_item_id("42").is_ok());
-        for bad in ["", "4a", "1' OR 1=1", "123456789012345678901"] {
-            assert_eq!(
-                code(check_item_id(bad).unwrap_err()),
-                ErrorCode::InvalidArgument
-            );
-        }
+    fn modes_are_checked_with_stable_codes() {
         assert_eq!(run_mode(ProtoRunMode::Full as i32).unwrap(), RunMode::Full);
         assert_eq!(run_mode(0).unwrap(), RunMode::Delta);
         assert_eq!(code(run_mode(9).unwrap_err()), ErrorCode::InvalidArgument);
-    }
-
-    #[test]
-    fn a_product_link_needs_a_product2_id() {
-        // An Account id is a valid Salesforce id, but not a product's.
-        let err = parse_product_id("001000000000001AAA").unwrap_err();
-        assert!(err.message().contains("01t"), "{err:?}");
-        assert_eq!(code(err), ErrorCode::InvalidArgument);
-        assert_eq!(
-            code(parse_product_id("not-an-id").unwrap_err()),
-            ErrorCode::InvalidArgument
-        );
     }
 }

@@ -5,19 +5,15 @@
 //! the trace id from the `traceparent` metadata, and maps engine errors to statuses that carry
 //! the shared [`ErrorCode`].
 
-use std::future::Future;
-
 pub mod conflicts;
-pub mod grpc;
-pub mod jobs;
-pub mod reconcile;
 
 use isthmus_engine::audit::SyncLog;
 use isthmus_engine::customers::backfill::BackfillOptions;
 use isthmus_engine::customers::jobs::BackfillJob;
-use isthmus_engine::customers::{is_netsuite_id, CustomerChange, CustomerFlows};
+use isthmus_engine::customers::{CustomerChange, CustomerFlows};
 use isthmus_engine::governance::SalesforceAllocation;
 use isthmus_engine::work::{Dispatcher, SyncJob};
+use isthmus_grpc::ids::{netsuite_id, salesforce_id};
 use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::customers::v1::customer_sync_server::{CustomerSync, CustomerSyncServer};
 use isthmus_proto::customers::v1::{
@@ -25,13 +21,12 @@ use isthmus_proto::customers::v1::{
     GetLinkRequest, Link, ListConflictsRequest, ListConflictsResponse, ResolveConflictRequest,
     StartAccountBackfillRequest, SyncAccountRequest, SyncCustomerRequest,
 };
-use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::ErrorCode;
-use isthmus_salesforce::id::SalesforceId;
-use tokio::net::TcpListener;
+use isthmus_salesforce::id::SObject;
+use isthmus_telemetry::trace_id_of;
 use tonic::{Request, Response, Status};
 
-use grpc::MAX_MESSAGE_BYTES;
+use isthmus_grpc::{ServiceRoutes, MAX_MESSAGE_BYTES};
 
 pub struct CustomerSyncService {
     flows: CustomerFlows,
@@ -77,26 +72,6 @@ fn backfill_message(job: BackfillJob) -> Backfill {
     }
 }
 
-/// An 18-character Account id, or an `INVALID_ARGUMENT` status saying what is wrong with it.
-pub fn parse_account_id(raw: &str) -> Result<SalesforceId, Status> {
-    let shown = raw
-        .chars()
-        .take(40)
-        .collect::<String>()
-        .escape_debug()
-        .to_string();
-    let id = SalesforceId::parse(raw).map_err(|e| {
-        ErrorCode::InvalidArgument.status(format!("'{shown}' is not a Salesforce id: {e}"))
-    })?;
-    if id.key_prefix() != "001" {
-        return Err(ErrorCode::InvalidArgument.status(format!(
-            "'{shown}' is not an Account id (Account ids start with 001, this one with {})",
-            id.key_prefix()
-        )));
-    }
-    Ok(id)
-}
-
 #[tonic::async_trait]
 impl CustomerSync for CustomerSyncService {
     async fn sync_account(
@@ -105,7 +80,7 @@ impl CustomerSync for CustomerSyncService {
     ) -> Result<Response<SyncResult>, Status> {
         let trace_id = trace_id_of(request.metadata());
         let request = request.into_inner();
-        let id = parse_account_id(&request.account_id)?;
+        let id = salesforce_id(&request.account_id, SObject::Account)?;
         let job = SyncJob::Account {
             account_id: id.to_string(),
         };
@@ -123,17 +98,7 @@ impl CustomerSync for CustomerSyncService {
     ) -> Result<Response<SyncResult>, Status> {
         let trace_id = trace_id_of(request.metadata());
         let request = request.into_inner();
-        if !is_netsuite_id(&request.customer_id) {
-            return Err(ErrorCode::InvalidArgument.status(format!(
-                "'{}' is not a NetSuite internal id (digits only)",
-                request
-                    .customer_id
-                    .chars()
-                    .take(40)
-                    .collect::<String>()
-                    .escape_debug()
-            )));
-        }
+        let customer_id = netsuite_id(&request.customer_id, "customer")?;
         let change = match ChangeType::try_from(request.change) {
             Ok(ChangeType::Delete) => CustomerChange::Delete,
             Ok(_) => CustomerChange::Upsert,
@@ -143,12 +108,12 @@ impl CustomerSync for CustomerSyncService {
             }
         };
         let job = SyncJob::Customer {
-            customer_id: request.customer_id.clone(),
+            customer_id: customer_id.to_string(),
             delete: change == CustomerChange::Delete,
         };
         let dry_run = self
             .flows
-            .sync_customer(&request.customer_id, change, true, &trace_id);
+            .sync_customer(customer_id.as_str(), change, true, &trace_id);
         let result = self
             .dispatcher
             .deliver(job, request.options.as_ref(), dry_run, &trace_id)
@@ -159,16 +124,12 @@ impl CustomerSync for CustomerSyncService {
     async fn get_link(&self, request: Request<GetLinkRequest>) -> Result<Response<Link>, Status> {
         let link = match request.into_inner().key {
             Some(get_link_request::Key::SalesforceId(raw)) => {
-                let id = parse_account_id(&raw)?;
+                let id = salesforce_id(&raw, SObject::Account)?;
                 self.flows.link_by_salesforce(id.as_str()).await?
             }
-            Some(get_link_request::Key::NetsuiteId(id)) => {
-                if !is_netsuite_id(&id) {
-                    return Err(
-                        ErrorCode::InvalidArgument.status("netsuite_id must be digits only")
-                    );
-                }
-                self.flows.link_by_netsuite(&id).await?
+            Some(get_link_request::Key::NetsuiteId(raw)) => {
+                let id = netsuite_id(&raw, "customer")?;
+                self.flows.link_by_netsuite(id.as_str()).await?
             }
             None => {
                 return Err(ErrorCode::InvalidArgument.status("give salesforce_id or netsuite_id"))
@@ -246,23 +207,9 @@ fn link_message(link: isthmus_store::Link) -> Link {
     }
 }
 
-pub use grpc::ServeError;
-
-/// Serves the customers service (with gRPC health and reflection) on `listener` until `shutdown`.
-pub async fn run(
-    listener: TcpListener,
-    service: CustomerSyncService,
-    shared: grpc::Shared,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), ServeError> {
-    let service = CustomerSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let [jobs, reconcile] = grpc::Shared::NAMES;
-    grpc::serve(
-        "customers",
-        listener,
-        &["isthmus.customers.v1.CustomerSync", jobs, reconcile],
-        |router| shared.add_to(router.add_service(service)),
-        shutdown,
-    )
-    .await
+/// The customers service's gRPC routes, for [`isthmus_grpc::serve`] (with the shared servers
+/// added by the wiring).
+pub fn routes(service: CustomerSyncService) -> ServiceRoutes {
+    ServiceRoutes::new("customers")
+        .add(CustomerSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
 }

@@ -2,24 +2,20 @@
 //! reflection and the finance queue's `isthmus.jobs.v1.JobQueue`) on top of the engine's
 //! [`FinanceFlows`]. Ids and change types are checked here, before a vendor, a query or Redis.
 
-use std::future::Future;
-
-use isthmus_customers::grpc::{self, MAX_MESSAGE_BYTES};
-use isthmus_engine::customers::is_netsuite_id;
 use isthmus_engine::finance::{FinanceFlows, Transaction};
 use isthmus_engine::work::{Dispatcher, SyncJob};
+use isthmus_grpc::ids::{netsuite_id, salesforce_id};
+use isthmus_grpc::{ServiceRoutes, MAX_MESSAGE_BYTES};
 use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::finance::v1::finance_sync_server::{FinanceSync, FinanceSyncServer};
 use isthmus_proto::finance::v1::{
     sync_account_summary_request, SyncAccountSummaryRequest, SyncSubsidiariesRequest,
     SyncSubsidiariesResponse, SyncTransactionRequest, TransactionChange,
 };
-use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::ErrorCode;
-use tokio::net::TcpListener;
+use isthmus_salesforce::id::SObject;
+use isthmus_telemetry::trace_id_of;
 use tonic::{Request, Response, Status};
-
-pub use isthmus_customers::grpc::ServeError;
 
 pub struct FinanceSyncService {
     flows: FinanceFlows,
@@ -38,13 +34,7 @@ impl FinanceSyncService {
     ) -> Result<Response<SyncResult>, Status> {
         let trace_id = trace_id_of(request.metadata());
         let request = request.into_inner();
-        let id = request.transaction_id.clone();
-        if !is_netsuite_id(&id) {
-            return Err(ErrorCode::InvalidArgument.status(format!(
-                "'{}' is not a NetSuite transaction id (digits only)",
-                id.chars().take(40).collect::<String>().escape_debug()
-            )));
-        }
+        let id = netsuite_id(&request.transaction_id, "transaction")?.to_string();
         let delete = match TransactionChange::try_from(request.change) {
             Ok(TransactionChange::Delete) => true,
             Ok(_) => false,
@@ -120,9 +110,11 @@ impl FinanceSync for FinanceSyncService {
         let trace_id = trace_id_of(request.metadata());
         let request = request.into_inner();
         let customer = match request.key {
-            Some(sync_account_summary_request::Key::CustomerId(id)) => id,
+            Some(sync_account_summary_request::Key::CustomerId(raw)) => {
+                netsuite_id(&raw, "customer")?.to_string()
+            }
             Some(sync_account_summary_request::Key::AccountId(raw)) => {
-                let id = isthmus_customers::parse_account_id(&raw)?;
+                let id = salesforce_id(&raw, SObject::Account)?;
                 self.flows.customer_of_account(id.as_str()).await?
             }
             None => return Err(ErrorCode::InvalidArgument.status("give account_id or customer_id")),
@@ -136,22 +128,9 @@ impl FinanceSync for FinanceSyncService {
     }
 }
 
-/// Serves the finance service (with gRPC health, reflection and the finance queue's jobs API)
-/// on `listener` until `shutdown`.
-pub async fn run(
-    listener: TcpListener,
-    service: FinanceSyncService,
-    shared: grpc::Shared,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), ServeError> {
-    let service = FinanceSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let [jobs, reconcile] = grpc::Shared::NAMES;
-    grpc::serve(
-        "finance",
-        listener,
-        &["isthmus.finance.v1.FinanceSync", jobs, reconcile],
-        |router| shared.add_to(router.add_service(service)),
-        shutdown,
-    )
-    .await
+/// The finance service's gRPC routes, for [`isthmus_grpc::serve`] (with the shared servers
+/// added by the wiring).
+pub fn routes(service: FinanceSyncService) -> ServiceRoutes {
+    ServiceRoutes::new("finance")
+        .add(FinanceSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
 }

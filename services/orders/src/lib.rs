@@ -7,23 +7,21 @@
 //! the shared [`ErrorCode`]. It calls the customers service over gRPC (inside the flows) to
 //! ensure an opportunity's account has its customer.
 
-use std::future::Future;
-
-use isthmus_engine::customers::is_netsuite_id;
-use isthmus_engine::orders::{parse_opportunity_id, OrderFlows, RecordChange};
+use isthmus_engine::orders::{OrderFlows, RecordChange};
 use isthmus_engine::work::{Dispatcher, SyncJob};
+use isthmus_grpc::ids::{netsuite_id, salesforce_id};
 use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::orders::v1::order_sync_server::{OrderSync, OrderSyncServer};
 use isthmus_proto::orders::v1::{
     get_order_link_request, GetOrderLinkRequest, OrderLink, ScanRenewalsRequest,
     ScanRenewalsResponse, SyncFulfillmentRequest, SyncOpportunityRequest, SyncSalesOrderRequest,
 };
-use isthmus_proto::trace::trace_id_of;
 use isthmus_proto::ErrorCode;
-use tokio::net::TcpListener;
+use isthmus_salesforce::id::SObject;
+use isthmus_telemetry::trace_id_of;
 use tonic::{Request, Response, Status};
 
-use isthmus_customers::grpc::{self, MAX_MESSAGE_BYTES};
+use isthmus_grpc::{ServiceRoutes, MAX_MESSAGE_BYTES};
 
 pub struct OrderSyncService {
     flows: OrderFlows,
@@ -34,17 +32,6 @@ impl OrderSyncService {
     pub fn new(flows: OrderFlows, dispatcher: Dispatcher) -> Self {
         Self { flows, dispatcher }
     }
-}
-
-/// A NetSuite internal id, or `INVALID_ARGUMENT` naming the field.
-fn netsuite_id(raw: &str, what: &str) -> Result<String, Status> {
-    if is_netsuite_id(raw) {
-        return Ok(raw.to_string());
-    }
-    Err(ErrorCode::InvalidArgument.status(format!(
-        "'{}' is not a NetSuite {what} id (digits only)",
-        raw.chars().take(40).collect::<String>().escape_debug()
-    )))
 }
 
 /// The change an event reports; unknown values are refused.
@@ -65,7 +52,7 @@ impl OrderSync for OrderSyncService {
     ) -> Result<Response<SyncResult>, Status> {
         let trace_id = trace_id_of(request.metadata());
         let request = request.into_inner();
-        let id = parse_opportunity_id(&request.opportunity_id)?;
+        let id = salesforce_id(&request.opportunity_id, SObject::Opportunity)?;
         let job = SyncJob::Opportunity {
             opportunity_id: id.to_string(),
         };
@@ -86,10 +73,12 @@ impl OrderSync for OrderSyncService {
         let id = netsuite_id(&request.sales_order_id, "sales order")?;
         let change = change_of(request.change)?;
         let job = SyncJob::SalesOrder {
-            sales_order_id: id.clone(),
+            sales_order_id: id.to_string(),
             delete: change == RecordChange::Delete,
         };
-        let dry_run = self.flows.sync_sales_order(&id, change, true, &trace_id);
+        let dry_run = self
+            .flows
+            .sync_sales_order(id.as_str(), change, true, &trace_id);
         let result = self
             .dispatcher
             .deliver(job, request.options.as_ref(), dry_run, &trace_id)
@@ -106,10 +95,12 @@ impl OrderSync for OrderSyncService {
         let id = netsuite_id(&request.fulfillment_id, "item fulfilment")?;
         let change = change_of(request.change)?;
         let job = SyncJob::Fulfillment {
-            fulfillment_id: id.clone(),
+            fulfillment_id: id.to_string(),
             delete: change == RecordChange::Delete,
         };
-        let dry_run = self.flows.sync_fulfillment(&id, change, true, &trace_id);
+        let dry_run = self
+            .flows
+            .sync_fulfillment(id.as_str(), change, true, &trace_id);
         let result = self
             .dispatcher
             .deliver(job, request.options.as_ref(), dry_run, &trace_id)
@@ -136,12 +127,12 @@ impl OrderSync for OrderSyncService {
     ) -> Result<Response<OrderLink>, Status> {
         let link = match request.into_inner().key {
             Some(get_order_link_request::Key::OpportunityId(raw)) => {
-                let id = parse_opportunity_id(&raw)?;
+                let id = salesforce_id(&raw, SObject::Opportunity)?;
                 self.flows.link_by_salesforce(id.as_str()).await?
             }
             Some(get_order_link_request::Key::SalesOrderId(raw)) => {
                 let id = netsuite_id(&raw, "sales order")?;
-                self.flows.link_by_netsuite(&id).await?
+                self.flows.link_by_netsuite(id.as_str()).await?
             }
             None => {
                 return Err(
@@ -161,24 +152,9 @@ impl OrderSync for OrderSyncService {
     }
 }
 
-pub use isthmus_customers::grpc::ServeError;
-
-/// Serves the orders service (with gRPC health, reflection and the orders queue's jobs API) on
-/// `listener` until `shutdown`.
-pub async fn run(
-    listener: TcpListener,
-    service: OrderSyncService,
-    shared: grpc::Shared,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), ServeError> {
-    let service = OrderSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let [jobs, reconcile] = grpc::Shared::NAMES;
-    grpc::serve(
-        "orders",
-        listener,
-        &["isthmus.orders.v1.OrderSync", jobs, reconcile],
-        |router| shared.add_to(router.add_service(service)),
-        shutdown,
-    )
-    .await
+/// The orders service's gRPC routes, for [`isthmus_grpc::serve`] (with the shared servers
+/// added by the wiring).
+pub fn routes(service: OrderSyncService) -> ServiceRoutes {
+    ServiceRoutes::new("orders")
+        .add(OrderSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
 }

@@ -146,7 +146,7 @@ impl CatalogFlows {
         };
         allocation.wait_for_batch(&self.salesforce).await?;
         let books = self.price_books(true).await?;
-        let trace = isthmus_proto::trace::TraceContext::new_root();
+        let trace = isthmus_telemetry::TraceContext::new_root();
         let mut tally = Tally {
             progress: RunProgress::default(),
             failures: Vec::new(),

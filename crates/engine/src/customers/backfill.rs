@@ -181,7 +181,7 @@ impl CustomerFlows {
         let workers = options.concurrency.max(1);
         let index = &index;
         // One trace for the whole run: every account's result carries it.
-        let trace = isthmus_proto::trace::TraceContext::new_root();
+        let trace = isthmus_telemetry::TraceContext::new_root();
         let trace_id = trace.trace_id.as_str();
         let mut pages = std::pin::pin!(self.salesforce.query_pages(&soql));
         let mut left = options.limit.unwrap_or(usize::MAX);

@@ -160,7 +160,7 @@ fn page_keys(rows: &[Record], modified: &str, id: &str) -> Result<Vec<(DateTime<
 impl CustomerFlows {
     /// One scheduled delta run: accounts, then customers, then deleted accounts.
     pub async fn run_delta(&self, options: &DeltaOptions, log: &SyncLog) -> Result<DeltaReport> {
-        let trace = isthmus_proto::trace::TraceContext::new_root();
+        let trace = isthmus_telemetry::TraceContext::new_root();
         let accounts = self.delta_accounts(options, log, &trace.trace_id).await?;
         let customers = self.delta_customers(options, log, &trace.trace_id).await?;
         let (deleted_accounts, inactivated_customers) = self

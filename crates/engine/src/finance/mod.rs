@@ -512,7 +512,7 @@ impl FinanceFlows {
     /// customers ID map a page at a time. A customer whose summary fails is logged and counted;
     /// the walk goes on (the next firing tries it again).
     pub async fn sync_all_summaries(&self, log: &crate::audit::SyncLog) -> Result<SummariesRun> {
-        let trace = isthmus_proto::trace::TraceContext::new_root();
+        let trace = isthmus_telemetry::TraceContext::new_root();
         let mut run = SummariesRun::default();
         let mut after: Option<String> = None;
         loop {

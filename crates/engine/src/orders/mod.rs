@@ -29,9 +29,9 @@ use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::SalesforceClient;
 use isthmus_store::{Link, Store};
+use isthmus_telemetry::TracedChannel;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tonic::transport::Channel;
 
 use crate::config::{CustomersConfig, OrdersConfig};
 use crate::error::{EngineError, Result};
@@ -67,7 +67,7 @@ pub struct OrderFlows {
     pub(crate) salesforce: SalesforceClient,
     pub(crate) netsuite: NetSuiteClient,
     pub(crate) store: Arc<dyn Store>,
-    customers: CustomerSyncClient<Channel>,
+    customers: CustomerSyncClient<TracedChannel>,
 }
 
 impl OrderFlows {
@@ -78,7 +78,7 @@ impl OrderFlows {
         salesforce: SalesforceClient,
         netsuite: NetSuiteClient,
         store: Arc<dyn Store>,
-        customers: CustomerSyncClient<Channel>,
+        customers: CustomerSyncClient<TracedChannel>,
     ) -> Self {
         Self {
             config: Arc::new(config),

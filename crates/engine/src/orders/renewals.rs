@@ -223,7 +223,7 @@ impl OrderFlows {
     /// One scheduled scan (a [`crate::schedule::Scheduler`] firing: the scheduler holds the
     /// firing's lock, so one replica scans at a time).
     pub async fn scheduled_renewal_scan(&self) -> Result<()> {
-        let trace_id = isthmus_proto::trace::TraceContext::new_root().trace_id;
+        let trace_id = isthmus_telemetry::TraceContext::new_root().trace_id;
         let results = self.scan_renewals(0, false, &trace_id).await?;
         let raised = results
             .iter()

@@ -3,7 +3,6 @@
 use isthmus_netsuite::GetOptions;
 use isthmus_proto::common::v1::{Delivery, FieldChange, Outcome, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::SyncAccountRequest;
-use isthmus_proto::trace::{TraceContext, TRACEPARENT};
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
@@ -91,9 +90,7 @@ impl OrderFlows {
         }
 
         // The account's customer, through the customers service (a dry run asks for a dry run).
-        let customer_id = self
-            .ensure_customer(&plan.account_id, dry_run, trace_id)
-            .await?;
+        let customer_id = self.ensure_customer(&plan.account_id, dry_run).await?;
         let mut body = plan.body.clone();
         match &customer_id {
             Some(customer) => {
@@ -423,14 +420,10 @@ impl OrderFlows {
         )))
     }
 
-    /// Ensures the account's customer through the customers service; its id, or `None` on a
-    /// dry run for a customer that does not exist yet.
-    async fn ensure_customer(
-        &self,
-        account_id: &str,
-        dry_run: bool,
-        trace_id: &str,
-    ) -> Result<Option<String>> {
+    /// Ensures the account's customer through the customers service (the call carries the
+    /// current trace, so its span is a child of this sync's); its id, or `None` on a dry run for
+    /// a customer that does not exist yet.
+    async fn ensure_customer(&self, account_id: &str, dry_run: bool) -> Result<Option<String>> {
         let mut request = tonic::Request::new(SyncAccountRequest {
             account_id: account_id.to_string(),
             options: Some(SyncOptions {
@@ -438,17 +431,6 @@ impl OrderFlows {
                 delivery: Delivery::Unspecified as i32,
             }),
         });
-        // The customers service's span becomes a child of this one (the same trace either way).
-        let parent = isthmus_telemetry::current_traceparent().unwrap_or_else(|| {
-            TraceContext {
-                trace_id: trace_id.to_string(),
-                ..TraceContext::new_root()
-            }
-            .to_header()
-        });
-        if let Ok(value) = parent.parse() {
-            request.metadata_mut().insert(TRACEPARENT, value);
-        }
         request.set_timeout(self.config.lock_wait() + self.config.lock_ttl());
         let answer = self.customers.clone().sync_account(request).await;
         let synced = match answer {

@@ -40,14 +40,16 @@ pub trait JobRunner: Send + Sync + 'static {
     async fn run(&self, job: &SyncJob, trace_id: &str) -> Result<SyncResult>;
 }
 
-/// Runs one job with `runner`, timing it (`isthmus_sync_duration_seconds` by job kind).
+/// Runs one job with `runner` in the trace `trace_id` (so its calls to other services carry
+/// it), timing it (`isthmus_sync_duration_seconds` by job kind).
 pub(crate) async fn timed_run(
     runner: &dyn JobRunner,
     job: &SyncJob,
     trace_id: &str,
 ) -> crate::error::Result<isthmus_proto::common::v1::SyncResult> {
     let started = std::time::Instant::now();
-    let outcome = runner.run(job, trace_id).await;
+    let context = isthmus_telemetry::TraceContext::of_trace(trace_id);
+    let outcome = isthmus_telemetry::scope(context, runner.run(job, trace_id)).await;
     isthmus_telemetry::metrics::SYNC_SECONDS
         .with_label_values(&[job.kind()])
         .observe(started.elapsed().as_secs_f64());

@@ -224,8 +224,8 @@ impl Worker {
             job.id = %job.id,
             job.attempt = job.attempt,
         );
-        let span_id = &uuid::Uuid::new_v4().simple().to_string()[..16];
-        isthmus_telemetry::set_remote_parent(&span, &format!("00-{}-{span_id}-01", job.trace_id));
+        let parent = isthmus_telemetry::TraceContext::of_trace(&job.trace_id);
+        isthmus_telemetry::set_remote_parent(&span, &parent.to_header());
         super::timed_run(self.runner.as_ref(), &payload, &job.trace_id)
             .instrument(span)
             .await

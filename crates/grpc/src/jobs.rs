@@ -1,0 +1,242 @@
+//! `isthmus.jobs.v1.JobQueue`: jobs, dead letters and queue depth, read from the store, so any
+//! replica answers for every job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use isthmus_engine::audit;
+use isthmus_engine::work::{is_job_id, JobRecord, JobState};
+use isthmus_proto::jobs::v1::job_queue_server::JobQueue;
+use isthmus_proto::jobs::v1::{
+    AuditEntry, DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job,
+    ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse,
+    QueueDepth,
+};
+use isthmus_proto::ErrorCode;
+use isthmus_store::{DeadLetterQuery, NewJob, Store, StoreError};
+use tonic::{Request, Response, Status};
+
+/// Dead letters one list answer holds at most.
+const MAX_LIST: u32 = 500;
+
+pub struct JobQueueService {
+    store: Arc<dyn Store>,
+    job_ttl: Duration,
+}
+
+impl JobQueueService {
+    pub fn new(store: Arc<dyn Store>, job_ttl: Duration) -> Self {
+        Self { store, job_ttl }
+    }
+}
+
+fn store_status(err: StoreError) -> Status {
+    ErrorCode::Unavailable.status(format!("store: {err}"))
+}
+
+fn checked_id(id: &str) -> Result<(), Status> {
+    if is_job_id(id) {
+        Ok(())
+    } else {
+        Err(ErrorCode::InvalidArgument.status(format!(
+            "'{}' is not a job id (32 lower-case hex characters)",
+            id.chars().take(40).collect::<String>().escape_debug()
+        )))
+    }
+}
+
+fn no_dead_letter() -> Status {
+    ErrorCode::NotFound.status("no dead letter with that id")
+}
+
+impl JobQueueService {
+    /// A dead letter by id (checked), or `NOT_FOUND`.
+    async fn dead_letter(&self, id: &str) -> Result<isthmus_store::DeadLetter, Status> {
+        checked_id(id)?;
+        self.store
+            .get_dead_letter(id)
+            .await
+            .map_err(store_status)?
+            .ok_or_else(no_dead_letter)
+    }
+}
+
+fn state_name(state: JobState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn job_message(record: JobRecord) -> Job {
+    Job {
+        id: record.id,
+        kind: record.kind,
+        state: state_name(record.state),
+        attempts: record.attempts,
+        result: record.result,
+        error: record.error.unwrap_or_default(),
+        trace_id: record.trace_id,
+        updated_at_ms: record.updated_at_ms,
+    }
+}
+
+fn dead_letter_message(letter: isthmus_store::DeadLetter) -> DeadLetter {
+    DeadLetter {
+        id: letter.job.id,
+        kind: letter.job.kind,
+        lane: letter.job.lane.as_str().to_string(),
+        payload: String::from_utf8_lossy(&letter.job.payload).into_owned(),
+        attempts: letter.job.attempt,
+        error: letter.error,
+        error_class: letter.error_class,
+        trace_id: letter.job.trace_id,
+        failed_at_ms: letter.failed_at_ms,
+    }
+}
+
+#[tonic::async_trait]
+impl JobQueue for JobQueueService {
+    async fn get_job(&self, request: Request<GetJobRequest>) -> Result<Response<Job>, Status> {
+        let id = request.into_inner().id;
+        checked_id(&id)?;
+        let record = JobRecord::load(self.store.as_ref(), &id)
+            .await?
+            .ok_or_else(|| ErrorCode::NotFound.status("no job with that id (or it expired)"))?;
+        Ok(Response::new(job_message(record)))
+    }
+
+    async fn list_dead_letters(
+        &self,
+        request: Request<ListDeadLettersRequest>,
+    ) -> Result<Response<ListDeadLettersResponse>, Status> {
+        let request = request.into_inner();
+        if request.limit > MAX_LIST {
+            return Err(ErrorCode::InvalidArgument.status(format!("limit is at most {MAX_LIST}")));
+        }
+        let query = DeadLetterQuery {
+            kind: (!request.kind.is_empty()).then_some(request.kind),
+            since_ms: (request.since_ms > 0).then_some(request.since_ms),
+            limit: if request.limit == 0 {
+                50
+            } else {
+                request.limit as usize
+            },
+            offset: request.offset as usize,
+        };
+        let letters = self
+            .store
+            .dead_letters(&query)
+            .await
+            .map_err(store_status)?;
+        Ok(Response::new(ListDeadLettersResponse {
+            dead_letters: letters.into_iter().map(dead_letter_message).collect(),
+        }))
+    }
+
+    async fn get_dead_letter(
+        &self,
+        request: Request<DeadLetterRequest>,
+    ) -> Result<Response<DeadLetter>, Status> {
+        let letter = self.dead_letter(&request.into_inner().id).await?;
+        Ok(Response::new(dead_letter_message(letter)))
+    }
+
+    async fn replay_dead_letter(
+        &self,
+        request: Request<DeadLetterRequest>,
+    ) -> Result<Response<Job>, Status> {
+        // Read, re-queue, then remove: a failure midway leaves the dead letter in place (a
+        // replay never loses a job; running it twice is harmless, every effect is idempotent).
+        let id = request.into_inner().id;
+        let job = self.dead_letter(&id).await?.job;
+        let mut record = JobRecord::load(self.store.as_ref(), &id)
+            .await?
+            .unwrap_or_else(|| JobRecord::new(&job.id, &job.kind, &job.trace_id));
+        record.state = JobState::Queued;
+        record.attempts = 0;
+        record.error = None;
+        record.error_code = None;
+        record.save(self.store.as_ref(), self.job_ttl).await?;
+        let new_job = NewJob {
+            id: job.id.clone(),
+            kind: job.kind.clone(),
+            payload: job.payload.clone(),
+            trace_id: job.trace_id.clone(),
+        };
+        self.store
+            .enqueue(job.lane, &new_job)
+            .await
+            .map_err(store_status)?;
+        self.store
+            .take_dead_letter(&id)
+            .await
+            .map_err(store_status)?;
+        Ok(Response::new(job_message(record)))
+    }
+
+    async fn discard_dead_letter(
+        &self,
+        request: Request<DeadLetterRequest>,
+    ) -> Result<Response<DeadLetter>, Status> {
+        let id = request.into_inner().id;
+        checked_id(&id)?;
+        let letter = self
+            .store
+            .take_dead_letter(&id)
+            .await
+            .map_err(store_status)?
+            .ok_or_else(no_dead_letter)?;
+        Ok(Response::new(dead_letter_message(letter)))
+    }
+
+    async fn list_audit(
+        &self,
+        request: Request<ListAuditRequest>,
+    ) -> Result<Response<ListAuditResponse>, Status> {
+        let request = request.into_inner();
+        if request.limit > 1000 {
+            return Err(ErrorCode::InvalidArgument.status("limit is at most 1000"));
+        }
+        let after = (!request.after.is_empty()).then_some(request.after.as_str());
+        if after.is_some_and(|a| !a.bytes().all(|b| b.is_ascii_digit() || b == b'-')) {
+            return Err(ErrorCode::InvalidArgument.status("`after` must be an audit entry id"));
+        }
+        let limit = if request.limit == 0 {
+            100
+        } else {
+            request.limit as usize
+        };
+        let entries = audit::read(self.store.as_ref(), after, limit).await?;
+        Ok(Response::new(ListAuditResponse {
+            entries: entries
+                .into_iter()
+                .map(|(id, e)| AuditEntry {
+                    id,
+                    at_ms: e.at_ms,
+                    flow: e.flow,
+                    outcome: e.outcome,
+                    salesforce_id: e.salesforce_id,
+                    netsuite_id: e.netsuite_id,
+                    fields: e.fields,
+                    trace_id: e.trace_id,
+                    job_id: e.job_id,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_queue_depth(
+        &self,
+        _: Request<GetQueueDepthRequest>,
+    ) -> Result<Response<QueueDepth>, Status> {
+        let depth = self.store.queue_depth().await.map_err(store_status)?;
+        Ok(Response::new(QueueDepth {
+            interactive: depth.interactive,
+            batch: depth.batch,
+            delayed: depth.delayed,
+            pending: depth.pending,
+            dead: depth.dead,
+        }))
+    }
+}

@@ -1,0 +1,133 @@
+//! What every Isthmus gRPC service shares, so a service crate holds only its own contract:
+//!
+//! - [`serve`]: one listener until shutdown, with gRPC health (each served service reported
+//!   SERVING), reflection of every Isthmus proto, the message size limit and the [`TraceLayer`]
+//!   (each call's server span continues the caller's trace; the answer carries the span's own
+//!   `traceparent`);
+//! - [`ServiceRoutes`]: what a service hands to [`serve`]: its gRPC services and their names;
+//! - [`Shared`]: the servers every service runs beside its own contract, over its own queue and
+//!   flows: `isthmus.jobs.v1.JobQueue` ([`jobs`]) and `isthmus.reconcile.v1.Reconciliation`
+//!   ([`reconcile`]).
+//!
+//! It does not know any flow: each service crate converts its requests and answers.
+
+pub mod ids;
+pub mod jobs;
+pub mod reconcile;
+mod trace;
+
+use std::future::Future;
+
+use isthmus_proto::FILE_DESCRIPTOR_SET;
+use tokio::net::TcpListener;
+use tonic::server::NamedService;
+use tonic::service::{Routes, RoutesBuilder};
+
+pub use trace::TraceLayer;
+
+/// Largest gRPC message a service decodes.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// The gRPC services one Isthmus service serves, with the names health reports SERVING.
+pub struct ServiceRoutes {
+    part: &'static str,
+    names: Vec<&'static str>,
+    routes: RoutesBuilder,
+}
+
+impl ServiceRoutes {
+    /// No services yet; `part` names the service in logs and spans (`customers`, …).
+    pub fn new(part: &'static str) -> Self {
+        Self {
+            part,
+            names: Vec::new(),
+            routes: Routes::builder(),
+        }
+    }
+
+    /// Adds a generated gRPC server (already limited with
+    /// `max_decoding_message_size(MAX_MESSAGE_BYTES)`).
+    pub fn add<S>(mut self, service: S) -> Self
+    where
+        S: tower::Service<
+                http::Request<tonic::body::Body>,
+                Error = std::convert::Infallible,
+                Response = http::Response<tonic::body::Body>,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+
+    /// Adds the job queue and reconciliation servers every service runs.
+    pub fn with_shared(self, shared: Shared) -> Self {
+        use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
+        use isthmus_proto::reconcile::v1::reconciliation_server::ReconciliationServer;
+        self.add(JobQueueServer::new(shared.jobs).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add(
+                ReconciliationServer::new(shared.reconcile)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
+    }
+
+    /// The part these routes serve (`customers`, …).
+    pub fn part(&self) -> &'static str {
+        self.part
+    }
+
+    /// The full names of the gRPC services added so far.
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+}
+
+/// The gRPC servers every Isthmus service serves beside its own contract: its job queue and
+/// the reconciliation of its flows.
+pub struct Shared {
+    pub jobs: jobs::JobQueueService,
+    pub reconcile: reconcile::ReconcileService,
+}
+
+/// Serves `routes` on `listener` until `shutdown`, with health, reflection and the trace layer.
+pub async fn serve(
+    listener: TcpListener,
+    routes: ServiceRoutes,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    for name in &routes.names {
+        health_reporter
+            .set_service_status(*name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let part = routes.part;
+    let mut builder = routes.routes;
+    builder.add_service(health_service).add_service(reflection);
+    tracing::info!(addr = ?listener.local_addr().ok(), "{part} service listening");
+    tonic::transport::Server::builder()
+        .layer(TraceLayer::new(part))
+        .add_routes(builder.routes())
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        )
+        .await?;
+    Ok(())
+}

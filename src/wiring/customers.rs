@@ -1,0 +1,103 @@
+//! The customers service's parts, built from configuration: the flows, the dispatcher and
+//! worker on the customers queue (the store's original queue keys), the scheduled delta, the
+//! gRPC routes, and the task that publishes the Salesforce allocation every five seconds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use isthmus_customers::CustomerSyncService;
+use isthmus_engine::customers::delta::DeltaOptions;
+use isthmus_engine::customers::CustomerFlows;
+use isthmus_engine::{Config, Secrets};
+use isthmus_salesforce::SalesforceClient;
+use isthmus_store::Store;
+
+use super::{
+    allocation, netsuite, queue_runners, salesforce, schedule, scheduler, shared_services,
+    sync_log, ServiceParts,
+};
+
+/// The flows with their clients, and the Salesforce client itself (for publishing its usage).
+pub fn customer_flows(
+    config: &Config,
+    secrets: &Secrets,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<(CustomerFlows, SalesforceClient)> {
+    let salesforce = salesforce(config, secrets)?;
+    let netsuite = netsuite(config, secrets, store.clone())?;
+    let flows = CustomerFlows::new(
+        config.customers.clone(),
+        salesforce.clone(),
+        netsuite,
+        store,
+    );
+    Ok((flows, salesforce))
+}
+
+pub fn customers_service(
+    config: &Config,
+    secrets: &Secrets,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<ServiceParts> {
+    let (flows, salesforce) = customer_flows(config, secrets, store.clone())?;
+    let allocation = allocation(config, store.clone());
+    let publisher = {
+        let allocation = allocation.clone();
+        Box::pin(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                if let Err(err) = allocation.publish(&salesforce).await {
+                    tracing::warn!(%err, "publishing the Salesforce allocation failed");
+                }
+            }
+        })
+    };
+    let log = sync_log(config, secrets, store.clone());
+    let (dispatcher, worker) = queue_runners(
+        config,
+        Arc::new(flows.clone()),
+        store.clone(),
+        log.clone(),
+        config.customers.lock_ttl(),
+    );
+    let delta = {
+        let (flows, log) = (flows.clone(), log.clone());
+        let options = DeltaOptions {
+            page_size: config.schedules.delta_page_size,
+            overlap: config.schedules.delta_overlap(),
+            concurrency: config.customers.backfill_concurrency,
+            allocation: allocation.clone(),
+        };
+        move || {
+            let (flows, log, options) = (flows.clone(), log.clone(), options.clone());
+            async move {
+                let report = flows.run_delta(&options, &log).await?;
+                tracing::debug!(?report, "scheduled customers delta done");
+                Ok(())
+            }
+        }
+    };
+    let scheduler = schedule(
+        scheduler(&store),
+        "customers.delta",
+        &config.schedules.customers_delta,
+        delta,
+    )?;
+    let (shared, scheduler) = shared_services(
+        config,
+        Arc::new(flows.clone()),
+        &store,
+        store.clone(),
+        scheduler,
+    )?;
+    let service = CustomerSyncService::new(
+        flows,
+        dispatcher,
+        allocation,
+        log,
+        config.customers.backfill_concurrency,
+    );
+    let routes = isthmus_customers::routes(service).with_shared(shared);
+    Ok(ServiceParts::new(routes, worker, scheduler).with_companion(publisher))
+}
