@@ -65,3 +65,38 @@ impl CustomersConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{env, Config};
+
+    #[test]
+    fn ownership_defaults_to_latest_and_takes_per_field_overrides_from_env() {
+        let config = Config::load_from(
+            None,
+            env(&[
+                ("ISTHMUS_CUSTOMERS__OWNERSHIP__NAME", "netsuite"),
+                ("ISTHMUS_CUSTOMERS__OWNERSHIP__BILLING", "manual"),
+            ]),
+        )
+        .unwrap()
+        .customers;
+        assert_eq!(config.ownership_of("name"), Ownership::Netsuite);
+        assert_eq!(config.ownership_of("billing"), Ownership::Manual);
+        assert_eq!(config.ownership_of("phone"), Ownership::Latest);
+    }
+
+    #[test]
+    fn ownership_of_an_unmapped_field_is_refused() {
+        let err = Config::load_from(
+            None,
+            env(&[("ISTHMUS_CUSTOMERS__OWNERSHIP__FAX", "manual")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("customers.ownership.fax"), "{err}");
+        let err = Config::load_from(None, env(&[("ISTHMUS_CUSTOMERS__OWNERSHIP__NAME", "mine")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("mine"), "{err}");
+    }
+}

@@ -1,0 +1,196 @@
+//! Configuration: documented defaults compiled in (`config.default.toml`), then an optional TOML
+//! file, then `ISTHMUS_<SECTION>__<KEY>` environment variables.
+//!
+//! Secrets are deliberately not part of [`Config`]: [`Secrets::load`] reads each one from its
+//! environment variable or from a file the config names, and a config file that tries to carry a
+//! secret is refused with a message saying where it belongs.
+//!
+//! Where each part lives:
+//! - here: [`Config`] itself, [`DEFAULT_CONFIG`], [`ConfigError`], and the checks a loaded
+//!   config must pass;
+//! - `sections`: one struct per `[section]` of the file, with the enums its keys take;
+//! - `load`: defaults → file → environment, and how an `ISTHMUS_` variable becomes a TOML value;
+//! - `secrets`: [`Secrets`], and the refusal of a secret written into the config file;
+//! - `ownership`: who owns each mapped customer field (`customers.ownership`).
+//!
+//! Every public name is re-exported here, so callers keep using `config::X`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+mod load;
+mod ownership;
+mod secrets;
+mod sections;
+
+pub use ownership::{Ownership, ADDRESS_UNITS};
+pub use secrets::Secrets;
+pub use sections::{
+    AccountDeleted, AlertsConfig, AuditConfig, CatalogConfig, CustomersConfig, DeltaAccounts,
+    FieldPair, FinanceConfig, GatewayConfig, MatchRule, NetSuiteAuthKind, NetSuiteSection,
+    OrdersConfig, QueueConfig, RenewalsConfig, SalesforceAuthKind, SalesforceSection,
+    SchedulesConfig, StoreConfig, SummarySource, TelemetryConfig, WonRule,
+};
+
+/// The compiled-in defaults, with a comment on every key.
+pub const DEFAULT_CONFIG: &str = include_str!("../../config.default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config: {0}")]
+    Invalid(String),
+    #[error("config: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    #[error("config: cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub salesforce: SalesforceSection,
+    pub netsuite: NetSuiteSection,
+    pub customers: CustomersConfig,
+    /// ISO 4217 code → NetSuite currency internal id.
+    pub currencies: BTreeMap<String, String>,
+    pub catalog: CatalogConfig,
+    pub orders: OrdersConfig,
+    pub finance: FinanceConfig,
+    pub schedules: SchedulesConfig,
+    pub telemetry: TelemetryConfig,
+    pub queue: QueueConfig,
+    pub audit: AuditConfig,
+    pub alerts: AlertsConfig,
+    pub gateway: GatewayConfig,
+}
+
+impl Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.customers.validate_ownership()?;
+        if self.customers.lock_ttl_ms < 1000 {
+            return Err(ConfigError::Invalid(
+                "customers.lock_ttl_ms must be at least 1000".into(),
+            ));
+        }
+        self.validate_lead_to_cash()?;
+        if !(0.0..=1.0).contains(&self.salesforce.batch_share) {
+            return Err(ConfigError::Invalid(
+                "salesforce.batch_share must be between 0 and 1".into(),
+            ));
+        }
+        if self.netsuite.concurrency_limit == 0 {
+            return Err(ConfigError::Invalid(
+                "netsuite.concurrency_limit must be at least 1".into(),
+            ));
+        }
+        if self.gateway.max_body_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "gateway.max_body_bytes must be > 0".into(),
+            ));
+        }
+        if !self
+            .store
+            .connection
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            || self.store.connection.is_empty()
+        {
+            return Err(ConfigError::Invalid(
+                "store.connection must be letters, digits, '_' or '-'".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Field names go into SOQL select lists and NetSuite bodies: API names only.
+    fn validate_lead_to_cash(&self) -> Result<(), ConfigError> {
+        let api_name = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 80
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+        for (sf, ns) in &self.orders.fields {
+            if !api_name(sf) || !api_name(ns) {
+                return Err(ConfigError::Invalid(format!(
+                    "orders.fields: {sf:?} = {ns:?} must both be API names (letters, digits, '_')"
+                )));
+            }
+        }
+        if !api_name(&self.orders.won_checkbox) || !api_name(&self.orders.renewals.link_field) {
+            return Err(ConfigError::Invalid(
+                "orders.won_checkbox and orders.renewals.link_field must be API names".into(),
+            ));
+        }
+        for (iso, id) in &self.currencies {
+            if iso.len() != 3 || !iso.bytes().all(|b| b.is_ascii_uppercase()) || !digits(id) {
+                return Err(ConfigError::Invalid(format!(
+                    "currencies: {iso:?} = {id:?}: ISO code (3 capitals) = NetSuite internal id"
+                )));
+            }
+        }
+        let levels = self.catalog.price_books.keys().map(String::as_str);
+        for level in levels.chain([self.catalog.standard_price_level.as_str()]) {
+            if !digits(level) {
+                return Err(ConfigError::Invalid(format!(
+                    "catalog price level {level:?} must be a NetSuite internal id"
+                )));
+            }
+        }
+        if !self.catalog.item_types.iter().all(|t| api_name(t)) {
+            return Err(ConfigError::Invalid(
+                "catalog.item_types must be SuiteQL item types such as InvtPart".into(),
+            ));
+        }
+        if self.catalog.batch_size == 0 || self.catalog.batch_size > 200 {
+            return Err(ConfigError::Invalid(
+                "catalog.batch_size must be between 1 and 200".into(),
+            ));
+        }
+        let renewals = &self.orders.renewals.schedule;
+        if !renewals.is_empty() {
+            crate::schedule::Schedule::parse(renewals)
+                .map_err(|e| ConfigError::Invalid(format!("orders.renewals.schedule: {e}")))?;
+        }
+        for (name, expression) in self.schedules.all() {
+            SchedulesConfig::parse(expression)
+                .map_err(|e| ConfigError::Invalid(format!("schedules.{name}: {e}")))?;
+        }
+        if !(1..=1000).contains(&self.schedules.delta_page_size) {
+            return Err(ConfigError::Invalid(
+                "schedules.delta_page_size must be between 1 and 1000".into(),
+            ));
+        }
+        if !self.orders.subsidiary.is_empty() && !digits(&self.orders.subsidiary) {
+            return Err(ConfigError::Invalid(
+                "orders.subsidiary must be empty or a NetSuite internal id".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The ISO code of a NetSuite currency id, from `[currencies]` (ISO code → NetSuite id).
+pub fn iso_currency(currencies: &BTreeMap<String, String>, netsuite_id: &str) -> Option<String> {
+    currencies
+        .iter()
+        .find(|(_, id)| id.as_str() == netsuite_id)
+        .map(|(iso, _)| iso.clone())
+}
+
+/// `(key, value)` pairs as the environment [`Config::load_from`] takes (tests).
+#[cfg(test)]
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

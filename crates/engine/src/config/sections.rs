@@ -1,0 +1,359 @@
+//! The sections of the config file: one struct per `[section]`, with the enums its keys take
+//! and the small accessors (durations, retry policy) built on them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::Ownership;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    pub max_entries: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    pub webhook_url_file: String,
+    pub min_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    pub worker_concurrency: usize,
+    pub retryable_attempts: u32,
+    pub permanent_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    pub reclaim_idle_ms: u64,
+    pub job_ttl_s: u64,
+    pub sync_wait_ms: u64,
+}
+
+impl QueueConfig {
+    pub fn retry_policy(&self) -> crate::work::RetryPolicy {
+        crate::work::RetryPolicy {
+            retryable_attempts: self.retryable_attempts.max(1),
+            permanent_attempts: self.permanent_attempts.max(1),
+            base_delay: Duration::from_millis(self.backoff_base_ms),
+            max_delay: Duration::from_millis(self.backoff_max_ms.max(self.backoff_base_ms)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub redis_url: String,
+    pub connection: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceSection {
+    pub login_url: String,
+    pub api_version: String,
+    pub auth: SalesforceAuthKind,
+    pub client_id: String,
+    pub client_secret_file: String,
+    pub username: String,
+    pub jwt_audience: String,
+    pub private_key_file: String,
+    pub timeout_ms: u64,
+    pub batch_share: f64,
+    pub allocation_poll_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetSuiteSection {
+    pub account_id: String,
+    pub base_url: String,
+    pub restlet_base_url: String,
+    pub auth: NetSuiteAuthKind,
+    pub consumer_key: String,
+    pub consumer_secret_file: String,
+    pub token_id: String,
+    pub token_secret_file: String,
+    pub client_id: String,
+    pub certificate_id: String,
+    pub algorithm: String,
+    pub scopes: Vec<String>,
+    pub private_key_file: String,
+    pub timeout_ms: u64,
+    pub concurrency_limit: u32,
+}
+
+/// How Isthmus signs in to Salesforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesforceAuthKind {
+    ClientCredentials,
+    JwtBearer,
+}
+
+/// How Isthmus signs in to NetSuite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetSuiteAuthKind {
+    Tba,
+    Oauth2,
+}
+
+/// One scalar field of the Account ↔ customer mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldPair {
+    pub salesforce: String,
+    pub netsuite: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomersConfig {
+    pub listen: String,
+    pub lock_ttl_ms: u64,
+    pub lock_wait_ms: u64,
+    pub backfill_concurrency: usize,
+    pub default_subsidiary: String,
+    pub delta_accounts: DeltaAccounts,
+    pub account_deleted: AccountDeleted,
+    pub matching: Vec<MatchRule>,
+    pub company_suffixes: Vec<String>,
+    pub free_email_domains: Vec<String>,
+    pub fields: BTreeMap<String, FieldPair>,
+    pub countries: BTreeMap<String, String>,
+    /// Policy per canonical field (see [`Ownership`]); unlisted ones take `default_ownership`.
+    pub ownership: BTreeMap<String, Ownership>,
+    pub default_ownership: Ownership,
+    /// Conflicts the log keeps (oldest resolved ones dropped first; parked ones always kept).
+    pub conflict_log_len: usize,
+}
+
+impl CustomersConfig {
+    pub fn lock_ttl(&self) -> Duration {
+        Duration::from_millis(self.lock_ttl_ms)
+    }
+    pub fn lock_wait(&self) -> Duration {
+        Duration::from_millis(self.lock_wait_ms)
+    }
+}
+
+/// Traces and metrics.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// OTLP/HTTP endpoint traces are exported to (`http://collector:4318`); "" exports none.
+    pub otlp_endpoint: String,
+    /// `service.name` of this process's spans is `<prefix>-<part>` (`isthmus-customers`).
+    pub service_name_prefix: String,
+    /// Where a service process serves Prometheus `/metrics` (the gateway serves it on its own
+    /// port); "" serves none.
+    pub metrics_listen: String,
+}
+
+/// Which changed accounts the scheduled delta sends to NetSuite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeltaAccounts {
+    /// Accounts already linked to a customer.
+    Linked,
+    /// Every changed account.
+    All,
+}
+
+/// What a deleted Salesforce account does to its customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountDeleted {
+    /// Mark the customer inactive and drop the link.
+    Inactivate,
+    /// Leave the customer and the link.
+    Ignore,
+}
+
+/// The flows the mesh runs by itself, as cron expressions ("" = off).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulesConfig {
+    pub customers_delta: String,
+    pub catalog_delta: String,
+    pub account_summaries: String,
+    pub subsidiaries: String,
+    pub reconcile: String,
+    pub delta_overlap_s: u64,
+    pub delta_page_size: usize,
+}
+
+impl SchedulesConfig {
+    /// The schedule of `expression`, `None` when it is empty (off).
+    pub fn parse(expression: &str) -> crate::error::Result<Option<crate::schedule::Schedule>> {
+        if expression.trim().is_empty() {
+            return Ok(None);
+        }
+        crate::schedule::Schedule::parse(expression).map(Some)
+    }
+
+    pub fn delta_overlap(&self) -> Duration {
+        Duration::from_secs(self.delta_overlap_s)
+    }
+
+    /// Every schedule by name, to validate them together.
+    pub(super) fn all(&self) -> [(&'static str, &str); 5] {
+        [
+            ("customers_delta", &self.customers_delta),
+            ("catalog_delta", &self.catalog_delta),
+            ("account_summaries", &self.account_summaries),
+            ("subsidiaries", &self.subsidiaries),
+            ("reconcile", &self.reconcile),
+        ]
+    }
+}
+
+/// A rule that finds an unlinked far record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchRule {
+    ExternalId,
+    EmailDomain,
+    CompanyName,
+}
+
+impl MatchRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ExternalId => "external_id",
+            Self::EmailDomain => "email_domain",
+            Self::CompanyName => "company_name",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    pub listen: String,
+    pub lock_ttl_ms: u64,
+    pub lock_wait_ms: u64,
+    pub item_types: Vec<String>,
+    pub standard_price_level: String,
+    pub batch_size: usize,
+    pub delta_overlap_s: u64,
+    pub deactivate_inactive_items: bool,
+    /// NetSuite price level id → Salesforce price book name.
+    pub price_books: BTreeMap<String, String>,
+    /// NetSuite item type → Product2 Family.
+    pub families: BTreeMap<String, String>,
+}
+
+impl CatalogConfig {
+    pub fn lock_ttl(&self) -> Duration {
+        Duration::from_millis(self.lock_ttl_ms)
+    }
+    pub fn lock_wait(&self) -> Duration {
+        Duration::from_millis(self.lock_wait_ms)
+    }
+}
+
+/// When an Opportunity counts as won.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WonRule {
+    IsWon,
+    Stage,
+    Checkbox,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersConfig {
+    pub listen: String,
+    pub customers_url: String,
+    pub lock_ttl_ms: u64,
+    pub lock_wait_ms: u64,
+    pub won_rule: WonRule,
+    pub won_stages: Vec<String>,
+    pub won_checkbox: String,
+    pub order_status: String,
+    pub subsidiary: String,
+    pub carry_addresses: bool,
+    pub updatable_statuses: Vec<String>,
+    /// Opportunity field → sales order body field.
+    pub fields: BTreeMap<String, String>,
+    pub renewals: RenewalsConfig,
+}
+
+impl OrdersConfig {
+    pub fn lock_ttl(&self) -> Duration {
+        Duration::from_millis(self.lock_ttl_ms)
+    }
+    pub fn lock_wait(&self) -> Duration {
+        Duration::from_millis(self.lock_wait_ms)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinanceConfig {
+    pub listen: String,
+    pub lock_ttl_ms: u64,
+    pub lock_wait_ms: u64,
+    /// Where an account's financial summary is read: SuiteQL, or the package's RESTlet.
+    pub summary_source: SummarySource,
+    pub summary_restlet_script: String,
+    pub summary_restlet_deploy: String,
+}
+
+/// Where the financial summary comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SummarySource {
+    /// Two SuiteQL reads (credit limit; the customer's receivables).
+    Suiteql,
+    /// One call of the summary RESTlet the NetSuite package ships.
+    Restlet,
+}
+
+impl FinanceConfig {
+    pub fn lock_ttl(&self) -> Duration {
+        Duration::from_millis(self.lock_ttl_ms)
+    }
+    pub fn lock_wait(&self) -> Duration {
+        Duration::from_millis(self.lock_wait_ms)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalsConfig {
+    pub enabled: bool,
+    pub window_days: u32,
+    pub stage: String,
+    pub opportunity_type: String,
+    pub name_suffix: String,
+    pub link_field: String,
+    /// Cron expression of the scheduled scan; empty: none.
+    pub schedule: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    pub listen: String,
+    pub customers_url: String,
+    pub catalog_url: String,
+    pub orders_url: String,
+    pub finance_url: String,
+    pub max_body_bytes: usize,
+    pub sync_deadline_ms: u64,
+    pub idempotency_ttl_s: u64,
+    pub api_keys_file: String,
+    /// File holding the shared secret NetSuite scripts sign events with (HMAC-SHA256).
+    pub netsuite_hmac_secret_file: String,
+    /// How far an event's signed timestamp may be from now, either way, in seconds.
+    pub netsuite_hmac_window_s: u64,
+}
