@@ -1,5 +1,9 @@
 //! The gateway's JSON error: `{code, message, trace_id}` with the HTTP status of its
 //! [`ErrorCode`], the same code a gRPC caller of the service would see.
+//!
+//! Handlers and extractors return an [`ApiError`] without knowing the request's trace: its
+//! response carries the error in its extensions with an empty body, and the trace middleware
+//! (the outermost layer) writes the body with the request's trace id ([`ApiError::render`]).
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -20,24 +24,22 @@ pub struct ErrorBody {
     pub trace_id: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
-    pub trace_id: String,
 }
 
 impl ApiError {
-    pub fn new(code: ErrorCode, message: impl Into<String>, trace_id: &str) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
-            trace_id: trace_id.to_string(),
         }
     }
 
     /// A service's gRPC status as the same stable code.
-    pub fn from_status(status: &tonic::Status, trace_id: &str) -> Self {
+    pub fn from_status(status: &tonic::Status) -> Self {
         let code = match status.code() {
             tonic::Code::DeadlineExceeded => ErrorCode::UpstreamUnavailable,
             _ => ErrorCode::from_status(status),
@@ -56,17 +58,25 @@ impl ApiError {
             }
             _ => status.message().to_string(),
         };
-        Self::new(code, message, trace_id)
+        Self::new(code, message)
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    /// The error's answer for the request of `trace_id`.
+    pub fn render(self, trace_id: &str) -> Response {
         let body = ErrorBody {
             code: self.code.as_str(),
             message: self.message,
-            trace_id: self.trace_id,
+            trace_id: trace_id.to_string(),
         };
         (self.code.http_status(), Json(body)).into_response()
+    }
+}
+
+/// The status now; the body once the trace middleware knows the trace id (see the module doc).
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.code.http_status().into_response();
+        response.extensions_mut().insert(self);
+        response
     }
 }

@@ -2,8 +2,9 @@
 //! NetSuite (User Event scripts, RESTlets) call. It authenticates callers, checks input, and
 //! forwards each request to a service over gRPC; it holds no sync logic of its own.
 //!
-//! Layers, outermost first: trace context (every answer carries a `traceparent` and errors a
-//! `trace_id`), authentication by scoped API key ([`keys`]) and, when the gateway has a NetSuite
+//! Layers, outermost first: trace context (each request runs in its trace scope, so every gRPC
+//! call through [`services`] carries it; every answer carries a `traceparent`, and the layer
+//! writes error bodies with the `trace_id`, so no handler passes the trace along), authentication by scoped API key ([`keys`]) and, when the gateway has a NetSuite
 //! signing secret, by the HMAC signature of NetSuite events ([`signature`]), then the routes
 //! ([`routes`]).
 //! Errors are JSON `{code, message, trace_id}` with the status of the shared [`ErrorCode`].
@@ -13,6 +14,7 @@ pub mod keys;
 mod middleware;
 mod openapi;
 mod routes;
+mod services;
 pub mod signature;
 
 use std::future::Future;
@@ -20,17 +22,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use isthmus_proto::catalog::v1::catalog_sync_client::CatalogSyncClient;
-use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
-use isthmus_proto::jobs::v1::job_queue_client::JobQueueClient;
 use isthmus_proto::ErrorCode;
 use isthmus_store::Store;
 use tokio::net::TcpListener;
-use tonic::transport::{Channel, Endpoint};
 
 pub use error::{ApiError, ErrorBody};
 pub use keys::{ApiKeys, Scope};
 pub use openapi::openapi_json;
+pub use services::Service;
+use services::Services;
 pub use signature::EventSigning;
 
 /// What the gateway needs at run time.
@@ -54,13 +54,7 @@ pub struct ServiceUrls {
 
 #[derive(Clone)]
 pub struct Gateway {
-    customers: CustomerSyncClient<Channel>,
-    jobs: JobQueueClient<Channel>,
-    customers_channel: Channel,
-    catalog: CatalogSyncClient<Channel>,
-    catalog_channel: Channel,
-    orders_channel: Channel,
-    finance_channel: Channel,
+    services: Services,
     store: Arc<dyn Store>,
     keys: Arc<ApiKeys>,
     settings: Arc<GatewaySettings>,
@@ -82,19 +76,6 @@ pub enum GatewayError {
     SigningWindow,
 }
 
-/// A channel to a service, connected on first use.
-fn lazy_channel(service: &'static str, url: &str) -> Result<Channel, GatewayError> {
-    Ok(Endpoint::from_shared(url.to_string())
-        .map_err(|source| GatewayError::ServiceUrl {
-            service,
-            url: url.to_string(),
-            source,
-        })?
-        .connect_timeout(Duration::from_secs(2))
-        .tcp_nodelay(true)
-        .connect_lazy())
-}
-
 impl Gateway {
     /// Connects lazily to the services at `urls` (the gateway starts even while a service is
     /// still coming up; `/readyz` tells when they answer).
@@ -104,16 +85,8 @@ impl Gateway {
         keys: ApiKeys,
         settings: GatewaySettings,
     ) -> Result<Self, GatewayError> {
-        let channel = lazy_channel("customers", &urls.customers)?;
-        let catalog_channel = lazy_channel("catalog", &urls.catalog)?;
         Ok(Self {
-            customers: CustomerSyncClient::new(channel.clone()),
-            jobs: JobQueueClient::new(channel.clone()),
-            customers_channel: channel,
-            catalog: CatalogSyncClient::new(catalog_channel.clone()),
-            catalog_channel,
-            orders_channel: lazy_channel("orders", &urls.orders)?,
-            finance_channel: lazy_channel("finance", &urls.finance)?,
+            services: Services::connect(urls)?,
             store,
             keys: Arc::new(keys),
             settings: Arc::new(settings),
@@ -156,7 +129,7 @@ pub async fn run(
 }
 
 /// The error a route answers when the caller's key lacks the route's scope.
-fn scope_error(scope: Scope, trace_id: &str) -> ApiError {
+fn scope_error(scope: Scope) -> ApiError {
     let scope = if scope == Scope::Admin {
         "admin"
     } else {
@@ -165,6 +138,5 @@ fn scope_error(scope: Scope, trace_id: &str) -> ApiError {
     ApiError::new(
         ErrorCode::PermissionDenied,
         format!("this API key may not call {scope} routes"),
-        trace_id,
     )
 }

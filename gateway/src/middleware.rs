@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use isthmus_proto::ErrorCode;
@@ -18,11 +18,10 @@ use crate::{scope_error, ApiError, Gateway};
 /// The route NetSuite's User Event script posts signed events to.
 const NETSUITE_EVENTS: &str = "/v1/netsuite/events";
 
-/// The request's trace, continued from `traceparent` or new; set on the response too.
-#[derive(Debug, Clone)]
-pub struct Trace(pub TraceContext);
-
-pub async fn trace(mut request: Request, next: Next) -> Response {
+/// Runs the request in its trace (continued from `traceparent` or new): a server span, the
+/// trace [`scope`](isthmus_telemetry::scope) every gRPC call below inherits, `traceparent` on
+/// the answer, and the body of an error answer written with the trace id.
+pub async fn trace(request: Request, next: Next) -> Response {
     use tracing::Instrument;
     let header = request
         .headers()
@@ -50,8 +49,25 @@ pub async fn trace(mut request: Request, next: Next) -> Response {
         .and_then(|own| TraceContext::parse(&own))
         .unwrap_or_else(|| TraceContext::from_header_or_new(header.as_deref()));
     let value = HeaderValue::from_str(&context.to_header()).ok();
-    request.extensions_mut().insert(Trace(context));
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let trace_id = context.trace_id.clone();
+    let response = isthmus_telemetry::scope(context, next.run(request))
+        .instrument(span.clone())
+        .await;
+    // An error answer gets its body here, with the request's trace id.
+    let mut response = match response.extensions().get::<ApiError>().cloned() {
+        Some(error) => {
+            let status = response.status();
+            let mut rendered = error.render(&trace_id);
+            *rendered.status_mut() = status;
+            for (name, value) in response.headers() {
+                if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                    rendered.headers_mut().insert(name, value.clone());
+                }
+            }
+            rendered
+        }
+        None => response,
+    };
     span.record("http.response.status_code", response.status().as_u16());
     if let Some(value) = value {
         response.headers_mut().insert(TRACEPARENT, value);
@@ -92,11 +108,6 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let trace_id = request
-        .extensions()
-        .get::<Trace>()
-        .map(|t| t.0.trace_id.clone())
-        .unwrap_or_default();
     let Some(scope) = required_scope(request.uri().path()) else {
         return next.run(request).await;
     };
@@ -113,17 +124,15 @@ pub async fn authenticate(
         return ApiError::new(
             ErrorCode::Unauthenticated,
             "missing `Authorization: Bearer <API key>`",
-            &trace_id,
         )
         .into_response();
     };
     let Some(caller) = gateway.keys.caller(presented).cloned() else {
-        return ApiError::new(ErrorCode::Unauthenticated, "unknown API key", &trace_id)
-            .into_response();
+        return ApiError::new(ErrorCode::Unauthenticated, "unknown API key").into_response();
     };
     if let Some(scope) = scope {
         if !caller.may(scope) {
-            return scope_error(scope, &trace_id).into_response();
+            return scope_error(scope).into_response();
         }
     }
     request.extensions_mut().insert::<Caller>(caller);
@@ -131,7 +140,7 @@ pub async fn authenticate(
         let route = request.extensions().get::<MatchedPath>();
         if request.method() == Method::POST && route.is_some_and(|r| r.as_str() == NETSUITE_EVENTS)
         {
-            request = match signed_event(&gateway, signing, request, &trace_id).await {
+            request = match signed_event(&gateway, signing, request).await {
                 Ok(request) => request,
                 Err(refused) => return refused.into_response(),
             };
@@ -147,11 +156,10 @@ async fn signed_event(
     gateway: &Gateway,
     signing: &EventSigning,
     request: Request,
-    trace_id: &str,
 ) -> Result<Request, ApiError> {
     let refused = |reason: String| {
         tracing::warn!(%reason, "NetSuite event refused");
-        ApiError::new(ErrorCode::Unauthenticated, reason, trace_id)
+        ApiError::new(ErrorCode::Unauthenticated, reason)
     };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -171,10 +179,9 @@ async fn signed_event(
                 ApiError::new(
                     ErrorCode::PayloadTooLarge,
                     "the body is larger than this route accepts",
-                    trace_id,
                 )
             } else {
-                ApiError::new(ErrorCode::InvalidArgument, e.body_text(), trace_id)
+                ApiError::new(ErrorCode::InvalidArgument, e.body_text())
             }
         })?;
     let verified = signing
@@ -186,7 +193,7 @@ async fn signed_event(
         .await
         .map_err(|err| {
             tracing::error!(%err, "store unavailable");
-            ApiError::new(ErrorCode::Unavailable, "the store is unavailable", trace_id)
+            ApiError::new(ErrorCode::Unavailable, "the store is unavailable")
         })?;
     if !first {
         return Err(refused(

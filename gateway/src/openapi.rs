@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(crate::routes::SyncResultJson, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
         crate::routes::ScanRenewals, crate::routes::SyncResultsJson, crate::routes::OrderLinkJson,
         crate::routes::StartCatalogRun, crate::routes::CatalogRunMode, crate::routes::CatalogRunJson, crate::routes::ProductLinkJson,
-        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::routes::QueueOwner, crate::routes::AuditEntryJson,
+        crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::Service, crate::routes::AuditEntryJson,
         crate::routes::reconcile::StartReconcile, crate::routes::reconcile::DriftJson, crate::routes::reconcile::ReconcileReportJson, crate::routes::reconcile::LastRunsJson, crate::routes::reconcile::LastRunJson, crate::routes::reconcile::SchedulesJson, crate::routes::reconcile::ScheduleJson, crate::ErrorBody)),
     modifiers(&BearerAuth)
 )]

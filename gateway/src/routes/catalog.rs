@@ -3,18 +3,18 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use isthmus_proto::catalog::v1::{
     get_product_link_request, CatalogRun, GetCatalogRunRequest, GetProductLinkRequest,
     RunMode as ProtoRunMode, StartCatalogRunRequest,
 };
+use isthmus_proto::shown;
 use isthmus_proto::ErrorCode;
-use isthmus_salesforce::id::SalesforceId;
+use isthmus_salesforce::id::SObject;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{answer, grpc_request, shown, ApiJson};
-use crate::middleware::Trace;
+use super::{answer, grpc_request, link_key, ApiJson, LinkKey};
 use crate::{ApiError, Gateway};
 
 /// Which items a catalog run reads.
@@ -91,10 +91,8 @@ impl From<CatalogRun> for CatalogRunJson {
     security(("bearer" = [])))]
 pub async fn start_catalog_run(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     ApiJson(options): ApiJson<StartCatalogRun>,
 ) -> Result<(StatusCode, Json<CatalogRunJson>), ApiError> {
-    let trace_id = trace.0.trace_id.clone();
     let mode = match options.mode {
         CatalogRunMode::Full => ProtoRunMode::Full,
         CatalogRunMode::Delta => ProtoRunMode::Delta,
@@ -104,11 +102,10 @@ pub async fn start_catalog_run(
         limit: options.limit.unwrap_or(0),
     };
     let run = answer(
-        &trace_id,
         gateway
-            .catalog
-            .clone()
-            .start_catalog_run(grpc_request(&gateway, &trace, message)),
+            .services
+            .catalog()
+            .start_catalog_run(grpc_request(&gateway, message)),
     )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(run.into())))
@@ -121,10 +118,8 @@ pub async fn start_catalog_run(
     security(("bearer" = [])))]
 pub async fn get_catalog_run(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(id): Path<String>,
 ) -> Result<Json<CatalogRunJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
     let well_formed = id.len() == 32
         && id
             .bytes()
@@ -133,16 +128,13 @@ pub async fn get_catalog_run(
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
             format!("'{}' is not a catalog run id", shown(&id)),
-            &trace_id,
         ));
     }
     let run = answer(
-        &trace_id,
-        gateway.catalog.clone().get_catalog_run(grpc_request(
-            &gateway,
-            &trace,
-            GetCatalogRunRequest { id },
-        )),
+        gateway
+            .services
+            .catalog()
+            .get_catalog_run(grpc_request(&gateway, GetCatalogRunRequest { id })),
     )
     .await?;
     Ok(Json(run.into()))
@@ -167,37 +159,16 @@ pub struct ProductLinkJson {
     security(("bearer" = [])))]
 pub async fn get_product_link(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw_id): Path<String>,
 ) -> Result<Json<ProductLinkJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let invalid = |why: String| ApiError::new(ErrorCode::InvalidArgument, why, &trace_id);
-    let key =
-        if !raw_id.is_empty() && raw_id.len() <= 20 && raw_id.bytes().all(|b| b.is_ascii_digit()) {
-            get_product_link_request::Key::ItemId(raw_id)
-        } else {
-            let id = SalesforceId::parse(&raw_id).map_err(|e| {
-                invalid(format!(
-                    "'{}' is neither a NetSuite item id nor a Salesforce id: {e}",
-                    shown(&raw_id)
-                ))
-            })?;
-            if id.key_prefix() != "01t" {
-                return Err(invalid(format!(
-                    "'{}' is not a Product2 id (Product2 ids start with 01t)",
-                    shown(&raw_id)
-                )));
-            }
-            get_product_link_request::Key::ProductId(id.to_string())
-        };
-    let link = answer(
-        &trace_id,
-        gateway.catalog.clone().get_product_link(grpc_request(
-            &gateway,
-            &trace,
-            GetProductLinkRequest { key: Some(key) },
-        )),
-    )
+    let key = match link_key(&raw_id, SObject::Product2, "item")? {
+        LinkKey::NetSuite(id) => get_product_link_request::Key::ItemId(id.to_string()),
+        LinkKey::Salesforce(id) => get_product_link_request::Key::ProductId(id.to_string()),
+    };
+    let link = answer(gateway.services.catalog().get_product_link(grpc_request(
+        &gateway,
+        GetProductLinkRequest { key: Some(key) },
+    )))
     .await?;
     Ok(Json(ProductLinkJson {
         item_id: link.item_id,

@@ -1,17 +1,17 @@
 //! Conflicts: list them, show one, resolve a parked one (admin scope).
 
 use axum::extract::{Path, Query, State};
-use axum::{Extension, Json};
+use axum::Json;
 use isthmus_proto::customers::v1::{
     Conflict, ConflictChoice, ConflictState, GetConflictRequest, ListConflictsRequest,
     ResolveConflictRequest,
 };
+use isthmus_proto::shown;
 use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{answer, grpc_request, shown, ApiJson};
-use crate::middleware::Trace;
+use super::{answer, grpc_request, ApiJson};
 use crate::{ApiError, Gateway};
 
 /// A field changed on both sides since the last sync, and how it was resolved.
@@ -105,7 +105,7 @@ pub struct ResolveConflict {
 
 /// A conflict id: 32 lowercase hex digits (checked here too, so a bad one never leaves the
 /// gateway).
-fn conflict_id(raw: &str, trace_id: &str) -> Result<String, ApiError> {
+fn conflict_id(raw: &str) -> Result<String, ApiError> {
     let valid = raw.len() == 32
         && raw
             .bytes()
@@ -116,7 +116,6 @@ fn conflict_id(raw: &str, trace_id: &str) -> Result<String, ApiError> {
         Err(ApiError::new(
             ErrorCode::InvalidArgument,
             format!("'{}' is not a conflict id", shown(raw)),
-            trace_id,
         ))
     }
 }
@@ -125,12 +124,10 @@ fn conflict_id(raw: &str, trace_id: &str) -> Result<String, ApiError> {
     responses((status = 200, body = [ConflictJson]), (status = 400, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn list_conflicts(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     filter: Result<Query<ConflictFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<ConflictJson>>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
     let Query(filter) =
-        filter.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text(), &trace_id))?;
+        filter.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
     let state = match filter.state.unwrap_or_default() {
         StateFilter::Parked => ConflictState::Parked,
         StateFilter::Resolved => ConflictState::Resolved,
@@ -142,11 +139,10 @@ pub async fn list_conflicts(
         offset: filter.offset.unwrap_or(0),
     };
     let answer = answer(
-        &trace_id,
         gateway
-            .customers
-            .clone()
-            .list_conflicts(grpc_request(&gateway, &trace, request)),
+            .services
+            .customers()
+            .list_conflicts(grpc_request(&gateway, request)),
     )
     .await?;
     Ok(Json(answer.conflicts.into_iter().map(Into::into).collect()))
@@ -157,18 +153,14 @@ pub async fn list_conflicts(
     security(("bearer" = [])))]
 pub async fn get_conflict(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw): Path<String>,
 ) -> Result<Json<ConflictJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let id = conflict_id(&raw, &trace_id)?;
+    let id = conflict_id(&raw)?;
     let conflict = answer(
-        &trace_id,
-        gateway.customers.clone().get_conflict(grpc_request(
-            &gateway,
-            &trace,
-            GetConflictRequest { id },
-        )),
+        gateway
+            .services
+            .customers()
+            .get_conflict(grpc_request(&gateway, GetConflictRequest { id })),
     )
     .await?;
     Ok(Json(conflict.into()))
@@ -182,13 +174,11 @@ pub async fn get_conflict(
     security(("bearer" = [])))]
 pub async fn resolve_conflict(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<ResolveConflict>,
 ) -> Result<Json<ConflictJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let id = conflict_id(&raw, &trace_id)?;
-    let invalid = |message: &str| ApiError::new(ErrorCode::InvalidArgument, message, &trace_id);
+    let id = conflict_id(&raw)?;
+    let invalid = |message: &str| ApiError::new(ErrorCode::InvalidArgument, message);
     let (choose, value) = match (body.choose, body.value) {
         (Choose::Value, None) => return Err(invalid("choose = value needs a value")),
         (Choose::Value, Some(serde_json::Value::Null)) => (ConflictChoice::Value, None),
@@ -209,11 +199,10 @@ pub async fn resolve_conflict(
         value,
     };
     let conflict = answer(
-        &trace_id,
         gateway
-            .customers
-            .clone()
-            .resolve_conflict(grpc_request(&gateway, &trace, request)),
+            .services
+            .customers()
+            .resolve_conflict(grpc_request(&gateway, request)),
     )
     .await?;
     Ok(Json(conflict.into()))

@@ -3,17 +3,16 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use isthmus_proto::common::v1::SyncOptions;
-use isthmus_proto::finance::v1::finance_sync_client::FinanceSyncClient;
 use isthmus_proto::finance::v1::{
     sync_account_summary_request, SyncAccountSummaryRequest, SyncSubsidiariesRequest,
 };
 
 use super::sync::{SyncQuery, SyncResultJson};
 use super::{answer, grpc_request, query_or_error, salesforce_id};
-use crate::middleware::Trace;
 use crate::{ApiError, Gateway};
+use isthmus_salesforce::id::SObject;
 
 /// Reads the account's customer's balance, overdue balance, credit limit, days overdue and last
 /// payment from NetSuite and writes them to the account (`Balance__c`, `Overdue_Balance__c`,
@@ -25,13 +24,11 @@ use crate::{ApiError, Gateway};
     security(("bearer" = [])))]
 pub async fn account_summary(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw_id): Path<String>,
     uri: axum::http::Uri,
 ) -> Result<(StatusCode, Json<SyncResultJson>), ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
-    let id = salesforce_id(&raw_id, "001", "Account", &trace_id)?;
+    let query: SyncQuery = query_or_error(uri.query())?;
+    let id = salesforce_id(&raw_id, SObject::Account)?;
     let message = SyncAccountSummaryRequest {
         key: Some(sync_account_summary_request::Key::AccountId(id.to_string())),
         options: Some(SyncOptions {
@@ -39,12 +36,8 @@ pub async fn account_summary(
             delivery: 0,
         }),
     };
-    let mut client = FinanceSyncClient::new(gateway.finance_channel.clone());
-    let result = answer(
-        &trace_id,
-        client.sync_account_summary(grpc_request(&gateway, &trace, message)),
-    )
-    .await?;
+    let mut client = gateway.services.finance();
+    let result = answer(client.sync_account_summary(grpc_request(&gateway, message))).await?;
     Ok((StatusCode::OK, Json(SyncResultJson::from(result))))
 }
 
@@ -55,20 +48,14 @@ pub async fn account_summary(
     security(("bearer" = [])))]
 pub async fn sync_subsidiaries(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     uri: axum::http::Uri,
 ) -> Result<Json<super::orders::SyncResultsJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
+    let query: SyncQuery = query_or_error(uri.query())?;
     let message = SyncSubsidiariesRequest {
         dry_run: query.dry_run,
     };
-    let mut client = FinanceSyncClient::new(gateway.finance_channel.clone());
-    let answer = answer(
-        &trace_id,
-        client.sync_subsidiaries(grpc_request(&gateway, &trace, message)),
-    )
-    .await?;
+    let mut client = gateway.services.finance();
+    let answer = answer(client.sync_subsidiaries(grpc_request(&gateway, message))).await?;
     Ok(Json(super::orders::SyncResultsJson {
         results: answer.results.into_iter().map(Into::into).collect(),
     }))

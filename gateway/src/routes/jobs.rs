@@ -2,19 +2,19 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use isthmus_proto::jobs::v1::job_queue_client::JobQueueClient;
 use isthmus_proto::jobs::v1::{
     DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job, ListDeadLettersRequest,
 };
+use isthmus_proto::shown;
 use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
-use tonic::transport::Channel;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{answer, grpc_request, shown, SyncResultJson};
-use crate::middleware::Trace;
-use crate::{ApiError, Gateway};
+use super::{answer, grpc_request, SyncResultJson};
+use crate::{ApiError, Gateway, Service};
+use isthmus_telemetry::TracedChannel;
 
 /// A job and, once done, its result.
 #[derive(Debug, Serialize, ToSchema)]
@@ -80,42 +80,25 @@ impl From<DeadLetter> for DeadLetterJson {
     }
 }
 
-/// Whose job queue: each service has its own (default `customers`).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum QueueOwner {
-    #[default]
-    Customers,
-    Catalog,
-    Orders,
-    Finance,
-}
-
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ServiceQuery {
     /// `customers` (default), `catalog`, `orders` or `finance`: the service whose queue to read.
-    pub service: Option<QueueOwner>,
+    pub service: Option<Service>,
 }
 
-/// The jobs API of the service that owns the queue.
-fn jobs_of(gateway: &Gateway, owner: Option<QueueOwner>) -> JobQueueClient<Channel> {
-    match owner.unwrap_or_default() {
-        QueueOwner::Customers => gateway.jobs.clone(),
-        QueueOwner::Catalog => JobQueueClient::new(gateway.catalog_channel.clone()),
-        QueueOwner::Orders => JobQueueClient::new(gateway.orders_channel.clone()),
-        QueueOwner::Finance => JobQueueClient::new(gateway.finance_channel.clone()),
-    }
+/// The jobs API of the service that owns the queue (default `customers`).
+fn jobs_of(gateway: &Gateway, owner: Option<Service>) -> JobQueueClient<TracedChannel> {
+    gateway.services.jobs(owner.unwrap_or_default())
 }
 
 fn service_query(
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
-    trace_id: &str,
-) -> Result<Option<QueueOwner>, ApiError> {
+) -> Result<Option<Service>, ApiError> {
     query
         .map(|Query(q)| q.service)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text(), trace_id))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -123,7 +106,7 @@ fn service_query(
 #[into_params(parameter_in = Query)]
 pub struct DeadLetterFilter {
     /// `customers` (default), `catalog`, `orders` or `finance`: the service whose dead letters to list.
-    pub service: Option<QueueOwner>,
+    pub service: Option<Service>,
     /// Only this job kind, e.g. `customers.sync_account`.
     pub kind: Option<String>,
     /// Only those that failed since (ms since the epoch).
@@ -142,7 +125,7 @@ pub struct QueueDepthJson {
     pub dead: u64,
 }
 
-fn job_id(raw: &str, trace_id: &str) -> Result<String, ApiError> {
+fn job_id(raw: &str) -> Result<String, ApiError> {
     let valid = raw.len() == 32
         && raw
             .bytes()
@@ -153,7 +136,6 @@ fn job_id(raw: &str, trace_id: &str) -> Result<String, ApiError> {
         Err(ApiError::new(
             ErrorCode::InvalidArgument,
             format!("'{}' is not a job id", shown(raw)),
-            trace_id,
         ))
     }
 }
@@ -163,17 +145,14 @@ fn job_id(raw: &str, trace_id: &str) -> Result<String, ApiError> {
     security(("bearer" = [])))]
 pub async fn get_job(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw): Path<String>,
 ) -> Result<Json<JobJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let id = job_id(&raw, &trace_id)?;
+    let id = job_id(&raw)?;
     let job = answer(
-        &trace_id,
         gateway
-            .jobs
-            .clone()
-            .get_job(grpc_request(&gateway, &trace, GetJobRequest { id })),
+            .services
+            .jobs(Service::Customers)
+            .get_job(grpc_request(&gateway, GetJobRequest { id })),
     )
     .await?;
     Ok(Json(job.into()))
@@ -183,12 +162,10 @@ pub async fn get_job(
     responses((status = 200, body = [DeadLetterJson]), (status = 400, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn list_dead_letters(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     filter: Result<Query<DeadLetterFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<DeadLetterJson>>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
     let Query(filter) =
-        filter.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text(), &trace_id))?;
+        filter.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
     let request = ListDeadLettersRequest {
         kind: filter.kind.unwrap_or_default(),
         since_ms: filter.since_ms.unwrap_or(0),
@@ -196,9 +173,7 @@ pub async fn list_dead_letters(
         offset: filter.offset.unwrap_or(0),
     };
     let letters = answer(
-        &trace_id,
-        jobs_of(&gateway, filter.service)
-            .list_dead_letters(grpc_request(&gateway, &trace, request)),
+        jobs_of(&gateway, filter.service).list_dead_letters(grpc_request(&gateway, request)),
     )
     .await?;
     Ok(Json(
@@ -209,16 +184,20 @@ pub async fn list_dead_letters(
 /// The owning service's jobs API and the request for dead letter `raw` (checked).
 fn dead_letter_call(
     gateway: &Gateway,
-    trace: &Trace,
     raw: &str,
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<(JobQueueClient<Channel>, tonic::Request<DeadLetterRequest>), ApiError> {
-    let trace_id = &trace.0.trace_id;
-    let owner = service_query(query, trace_id)?;
-    let id = job_id(raw, trace_id)?;
+) -> Result<
+    (
+        JobQueueClient<TracedChannel>,
+        tonic::Request<DeadLetterRequest>,
+    ),
+    ApiError,
+> {
+    let owner = service_query(query)?;
+    let id = job_id(raw)?;
     Ok((
         jobs_of(gateway, owner),
-        grpc_request(gateway, trace, DeadLetterRequest { id }),
+        grpc_request(gateway, DeadLetterRequest { id }),
     ))
 }
 
@@ -226,13 +205,11 @@ fn dead_letter_call(
     responses((status = 200, body = DeadLetterJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn get_dead_letter(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw): Path<String>,
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeadLetterJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let (mut jobs, request) = dead_letter_call(&gateway, &trace, &raw, query)?;
-    let letter = answer(&trace_id, jobs.get_dead_letter(request)).await?;
+    let (mut jobs, request) = dead_letter_call(&gateway, &raw, query)?;
+    let letter = answer(jobs.get_dead_letter(request)).await?;
     Ok(Json(letter.into()))
 }
 
@@ -241,13 +218,11 @@ pub async fn get_dead_letter(
     responses((status = 202, body = JobJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn replay_dead_letter(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw): Path<String>,
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<(StatusCode, Json<JobJson>), ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let (mut jobs, request) = dead_letter_call(&gateway, &trace, &raw, query)?;
-    let job = answer(&trace_id, jobs.replay_dead_letter(request)).await?;
+    let (mut jobs, request) = dead_letter_call(&gateway, &raw, query)?;
+    let job = answer(jobs.replay_dead_letter(request)).await?;
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
@@ -255,31 +230,22 @@ pub async fn replay_dead_letter(
     responses((status = 200, body = DeadLetterJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn discard_dead_letter(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw): Path<String>,
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeadLetterJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let (mut jobs, request) = dead_letter_call(&gateway, &trace, &raw, query)?;
-    let letter = answer(&trace_id, jobs.discard_dead_letter(request)).await?;
+    let (mut jobs, request) = dead_letter_call(&gateway, &raw, query)?;
+    let letter = answer(jobs.discard_dead_letter(request)).await?;
     Ok(Json(letter.into()))
 }
 
 #[utoipa::path(get, path = "/v1/queue", params(ServiceQuery), responses((status = 200, body = QueueDepthJson)), security(("bearer" = [])))]
 pub async fn queue_depth(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<QueueDepthJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let owner = service_query(query, &trace_id)?;
+    let owner = service_query(query)?;
     let d = answer(
-        &trace_id,
-        jobs_of(&gateway, owner).get_queue_depth(grpc_request(
-            &gateway,
-            &trace,
-            GetQueueDepthRequest {},
-        )),
+        jobs_of(&gateway, owner).get_queue_depth(grpc_request(&gateway, GetQueueDepthRequest {})),
     )
     .await?;
     Ok(Json(QueueDepthJson {
@@ -320,22 +286,19 @@ pub struct AuditEntryJson {
     responses((status = 200, body = [AuditEntryJson]), (status = 400, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn audit(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<AuditEntryJson>>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
     let Query(query) =
-        query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text(), &trace_id))?;
+        query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
     let request = isthmus_proto::jobs::v1::ListAuditRequest {
         after: query.after.unwrap_or_default(),
         limit: query.limit.unwrap_or(0),
     };
     let entries = answer(
-        &trace_id,
         gateway
-            .jobs
-            .clone()
-            .list_audit(grpc_request(&gateway, &trace, request)),
+            .services
+            .jobs(Service::Customers)
+            .list_audit(grpc_request(&gateway, request)),
     )
     .await?
     .entries;

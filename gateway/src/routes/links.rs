@@ -1,15 +1,13 @@
 //! The ID map, read through the service.
 
 use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::Json;
 use isthmus_proto::customers::v1::{get_link_request, GetLinkRequest};
-use isthmus_proto::ErrorCode;
-use isthmus_salesforce::id::SalesforceId;
+use isthmus_salesforce::id::SObject;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{answer, grpc_request, shown};
-use crate::middleware::Trace;
+use super::{answer, grpc_request, link_key, LinkKey};
 use crate::{ApiError, Gateway};
 
 /// An ID-map entry, by the Salesforce Account id or the NetSuite customer internal id.
@@ -30,33 +28,17 @@ pub struct LinkJson {
     security(("bearer" = [])))]
 pub async fn get_link(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw_id): Path<String>,
 ) -> Result<Json<LinkJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let key =
-        if !raw_id.is_empty() && raw_id.len() <= 20 && raw_id.bytes().all(|b| b.is_ascii_digit()) {
-            get_link_request::Key::NetsuiteId(raw_id)
-        } else {
-            let id = SalesforceId::parse(&raw_id).map_err(|e| {
-                ApiError::new(
-                    ErrorCode::InvalidArgument,
-                    format!(
-                        "'{}' is neither a NetSuite internal id nor a Salesforce id: {e}",
-                        shown(&raw_id)
-                    ),
-                    &trace_id,
-                )
-            })?;
-            get_link_request::Key::SalesforceId(id.to_string())
-        };
+    let key = match link_key(&raw_id, SObject::Account, "customer")? {
+        LinkKey::NetSuite(id) => get_link_request::Key::NetsuiteId(id.to_string()),
+        LinkKey::Salesforce(id) => get_link_request::Key::SalesforceId(id.to_string()),
+    };
     let link = answer(
-        &trace_id,
-        gateway.customers.clone().get_link(grpc_request(
-            &gateway,
-            &trace,
-            GetLinkRequest { key: Some(key) },
-        )),
+        gateway
+            .services
+            .customers()
+            .get_link(grpc_request(&gateway, GetLinkRequest { key: Some(key) })),
     )
     .await?;
     Ok(Json(LinkJson {

@@ -6,13 +6,13 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
-use isthmus_proto::ErrorCode;
-use isthmus_telemetry::TRACEPARENT;
-use tonic::metadata::MetadataValue;
+use axum::{Json, Router};
+use isthmus_netsuite::NetSuiteId;
+use isthmus_proto::{rejected, ErrorCode};
+use isthmus_salesforce::id::{SObject, SalesforceId};
 
-use crate::middleware::{self, Trace};
-use crate::{ApiError, Gateway};
+use crate::middleware;
+use crate::{ApiError, Gateway, Service};
 
 pub(crate) mod catalog;
 pub(crate) mod conflicts;
@@ -25,7 +25,7 @@ pub(crate) mod reconcile;
 pub(crate) mod sync;
 
 pub use catalog::{CatalogRunJson, CatalogRunMode, ProductLinkJson, StartCatalogRun};
-pub use jobs::{AuditEntryJson, DeadLetterJson, JobJson, QueueDepthJson, QueueOwner};
+pub use jobs::{AuditEntryJson, DeadLetterJson, JobJson, QueueDepthJson};
 pub use links::LinkJson;
 pub use ops::{BackfillJson, GovernanceJson, StartBackfill};
 pub use orders::{OrderLinkJson, ScanRenewals, SyncResultsJson};
@@ -97,27 +97,17 @@ pub fn router(gateway: Gateway) -> Router {
         .with_state(gateway)
 }
 
-/// A gRPC request carrying the trace context and the sync deadline.
-fn grpc_request<T>(gateway: &Gateway, trace: &Trace, message: T) -> tonic::Request<T> {
+/// A gRPC request with the sync deadline (its trace context is set by the clients'
+/// interceptor).
+fn grpc_request<T>(gateway: &Gateway, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request.set_timeout(gateway.settings.sync_deadline);
-    if let Ok(value) = MetadataValue::try_from(trace.0.to_header()) {
-        request.metadata_mut().insert(TRACEPARENT, value);
-    }
     request
 }
 
-fn query_or_error<T: serde::de::DeserializeOwned>(
-    raw: Option<&str>,
-    trace_id: &str,
-) -> Result<T, ApiError> {
-    serde_urlencoded_query(raw.unwrap_or("")).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!("query string: {e}"),
-            trace_id,
-        )
-    })
+fn query_or_error<T: serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
+    serde_urlencoded_query(raw.unwrap_or(""))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, format!("query string: {e}")))
 }
 
 fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, String> {
@@ -142,16 +132,13 @@ pub async fn readyz(State(gateway): State<Gateway>) -> Response {
         Ok(()) => "ok".to_string(),
         Err(e) => format!("down: {e}"),
     };
-    let customers = serving(
-        &gateway.customers_channel,
-        "isthmus.customers.v1.CustomerSync",
-    )
-    .await;
-    let catalog = serving(&gateway.catalog_channel, "isthmus.catalog.v1.CatalogSync").await;
-    let orders = serving(&gateway.orders_channel, "isthmus.orders.v1.OrderSync").await;
-    let finance = serving(&gateway.finance_channel, "isthmus.finance.v1.FinanceSync").await;
-    let ready =
-        store == "ok" && customers == "ok" && catalog == "ok" && orders == "ok" && finance == "ok";
+    let mut checks = serde_json::Map::new();
+    checks.insert("store".into(), store.into());
+    for service in Service::ALL {
+        let state = gateway.services.serving(service).await;
+        checks.insert(service.as_str().into(), state.into());
+    }
+    let ready = checks.values().all(|state| state == "ok");
     let status = if ready {
         StatusCode::OK
     } else {
@@ -159,85 +146,66 @@ pub async fn readyz(State(gateway): State<Gateway>) -> Response {
     };
     let body = serde_json::json!({
         "ready": ready,
-        "checks": { "store": store, "customers": customers, "catalog": catalog, "orders": orders, "finance": finance },
+        "checks": checks,
     });
     (status, Json(body)).into_response()
 }
 
-/// "ok" when `service` reports SERVING over gRPC health on `channel`, else what is wrong.
-async fn serving(channel: &tonic::transport::Channel, service: &str) -> String {
-    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
-    let mut request = tonic::Request::new(tonic_health::pb::HealthCheckRequest {
-        service: service.into(),
-    });
-    request.set_timeout(std::time::Duration::from_secs(2));
-    match health.check(request).await {
-        Ok(r)
-            if r.get_ref().status
-                == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 =>
-        {
-            "ok".to_string()
-        }
-        Ok(r) => format!("not serving ({})", r.get_ref().status),
-        Err(s) => format!("down: {}", s.message()),
-    }
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route")
 }
 
-async fn not_found(Extension(trace): Extension<Trace>) -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route", &trace.0.trace_id)
-}
-
-async fn method_not_allowed(Extension(trace): Extension<Trace>) -> Response {
+async fn method_not_allowed() -> Response {
     let mut response = ApiError::new(
         ErrorCode::InvalidArgument,
         "method not allowed on this route",
-        &trace.0.trace_id,
     )
     .into_response();
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
 }
 
-fn store_error(err: isthmus_store::StoreError, trace_id: &str) -> ApiError {
+fn store_error(err: isthmus_store::StoreError) -> ApiError {
     tracing::error!(%err, "store unavailable");
-    ApiError::new(ErrorCode::Unavailable, "the store is unavailable", trace_id)
+    ApiError::new(ErrorCode::Unavailable, "the store is unavailable")
 }
 
-/// A Salesforce id of one object (`prefix`: its key prefix, e.g. `001` for Account), or a 400
-/// saying what is wrong with `raw`.
-fn salesforce_id(
-    raw: &str,
-    prefix: &str,
-    object: &str,
-    trace_id: &str,
-) -> Result<isthmus_salesforce::id::SalesforceId, ApiError> {
-    let id = isthmus_salesforce::id::SalesforceId::parse(raw).map_err(|e| {
+/// An id of `object` (checksum and key prefix checked), or a 400 saying what is wrong with it.
+fn salesforce_id(raw: &str, object: SObject) -> Result<SalesforceId, ApiError> {
+    SalesforceId::parse_as(raw, object).map_err(|e| {
         ApiError::new(
             ErrorCode::InvalidArgument,
-            format!("'{}' is not a Salesforce id: {e}", shown(raw)),
-            trace_id,
+            rejected(raw, &object.id_noun(), e),
         )
-    })?;
-    if id.key_prefix() != prefix {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!(
-                "'{}' is not an {object} id ({object} ids start with {prefix})",
-                shown(raw)
-            ),
-            trace_id,
-        ));
-    }
-    Ok(id)
+    })
 }
 
-/// Caller input as it may appear in a message: at most 40 characters, escaped.
-fn shown(raw: &str) -> String {
-    raw.chars()
-        .take(40)
-        .collect::<String>()
-        .escape_debug()
-        .to_string()
+/// A NetSuite internal id of a `record` (`customer`, `item`, …), or a 400.
+fn netsuite_id(raw: &str, record: &str) -> Result<NetSuiteId, ApiError> {
+    NetSuiteId::parse(raw).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidArgument,
+            rejected(raw, &format!("a NetSuite {record} id"), e),
+        )
+    })
+}
+
+/// The key of a link route: a NetSuite internal id when `raw` is one, else an id of `object`.
+enum LinkKey {
+    NetSuite(NetSuiteId),
+    Salesforce(SalesforceId),
+}
+
+fn link_key(raw: &str, object: SObject, record: &str) -> Result<LinkKey, ApiError> {
+    if let Ok(id) = NetSuiteId::parse(raw) {
+        return Ok(LinkKey::NetSuite(id));
+    }
+    SalesforceId::parse_as(raw, object)
+        .map(LinkKey::Salesforce)
+        .map_err(|e| {
+            let what = format!("a NetSuite {record} id or {}", object.id_noun());
+            ApiError::new(ErrorCode::InvalidArgument, rejected(raw, &what, e))
+        })
 }
 
 /// A JSON body: `Content-Type: application/json`, within the body limit, well-formed; every
@@ -252,11 +220,6 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let trace_id = request
-            .extensions()
-            .get::<Trace>()
-            .map(|t| t.0.trace_id.clone())
-            .unwrap_or_default();
         let json_type = request
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -266,7 +229,6 @@ where
             return Err(ApiError::new(
                 ErrorCode::InvalidArgument,
                 "Content-Type must be application/json",
-                &trace_id,
             ));
         }
         let body = Bytes::from_request(request, state).await.map_err(|e| {
@@ -274,28 +236,22 @@ where
                 ApiError::new(
                     ErrorCode::PayloadTooLarge,
                     "the body is larger than this route accepts",
-                    &trace_id,
                 )
             } else {
-                ApiError::new(ErrorCode::InvalidArgument, e.body_text(), &trace_id)
+                ApiError::new(ErrorCode::InvalidArgument, e.body_text())
             }
         })?;
-        serde_json::from_slice(&body).map(ApiJson).map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidArgument,
-                format!("malformed body: {e}"),
-                &trace_id,
-            )
-        })
+        serde_json::from_slice(&body)
+            .map(ApiJson)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, format!("malformed body: {e}")))
     }
 }
 
 /// The message of a service's answer, or the service's error as the gateway's.
 async fn answer<T>(
-    trace_id: &str,
     call: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 ) -> Result<T, ApiError> {
     call.await
         .map(tonic::Response::into_inner)
-        .map_err(|s| ApiError::from_status(&s, trace_id))
+        .map_err(|s| ApiError::from_status(&s))
 }

@@ -2,15 +2,15 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use isthmus_engine::governance::{published_allocation, AllocationState, NETSUITE_SEMAPHORE};
 use isthmus_proto::customers::v1::{Backfill, GetBackfillRequest, StartAccountBackfillRequest};
+use isthmus_proto::shown;
 use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{answer, grpc_request, shown, store_error, ApiJson};
-use crate::middleware::Trace;
+use super::{answer, grpc_request, store_error, ApiJson};
 use crate::{ApiError, Gateway};
 
 /// Options of an account backfill.
@@ -72,20 +72,17 @@ impl From<Backfill> for BackfillJson {
     security(("bearer" = [])))]
 pub async fn start_account_backfill(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     ApiJson(options): ApiJson<StartBackfill>,
 ) -> Result<(StatusCode, Json<BackfillJson>), ApiError> {
-    let trace_id = trace.0.trace_id.clone();
     let message = StartAccountBackfillRequest {
         all: options.all,
         limit: options.limit.unwrap_or(0),
     };
     let job = answer(
-        &trace_id,
         gateway
-            .customers
-            .clone()
-            .start_account_backfill(grpc_request(&gateway, &trace, message)),
+            .services
+            .customers()
+            .start_account_backfill(grpc_request(&gateway, message)),
     )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(job.into())))
@@ -97,24 +94,19 @@ pub async fn start_account_backfill(
     security(("bearer" = [])))]
 pub async fn get_backfill(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(id): Path<String>,
 ) -> Result<Json<BackfillJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
             format!("'{}' is not a backfill job id", shown(&id)),
-            &trace_id,
         ));
     }
     let job = answer(
-        &trace_id,
-        gateway.customers.clone().get_backfill(grpc_request(
-            &gateway,
-            &trace,
-            GetBackfillRequest { id },
-        )),
+        gateway
+            .services
+            .customers()
+            .get_backfill(grpc_request(&gateway, GetBackfillRequest { id })),
     )
     .await?;
     Ok(Json(job.into()))
@@ -137,19 +129,15 @@ pub struct NetSuiteGovernance {
 
 #[utoipa::path(get, path = "/v1/governance",
     responses((status = 200, body = GovernanceJson)), security(("bearer" = [])))]
-pub async fn governance(
-    State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
-) -> Result<Json<GovernanceJson>, ApiError> {
-    let trace_id = &trace.0.trace_id;
+pub async fn governance(State(gateway): State<Gateway>) -> Result<Json<GovernanceJson>, ApiError> {
     let slots_in_use = gateway
         .store
         .slots_in_use(NETSUITE_SEMAPHORE)
         .await
-        .map_err(|e| store_error(e, trace_id))?;
+        .map_err(|e| store_error(e))?;
     let salesforce = published_allocation(gateway.store.as_ref())
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string(), trace_id))?;
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
     Ok(Json(GovernanceJson {
         netsuite: NetSuiteGovernance {
             concurrency_limit: gateway.settings.netsuite_concurrency_limit,

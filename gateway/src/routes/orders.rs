@@ -3,30 +3,18 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::{Extension, Json};
-use isthmus_proto::orders::v1::order_sync_client::OrderSyncClient;
+use axum::Json;
 use isthmus_proto::orders::v1::{
     get_order_link_request, GetOrderLinkRequest, ScanRenewalsRequest, SyncOpportunityRequest,
 };
 use isthmus_proto::ErrorCode;
-use isthmus_salesforce::id::SalesforceId;
+use isthmus_salesforce::id::SObject;
 use serde::{Deserialize, Serialize};
-use tonic::transport::Channel;
 use utoipa::ToSchema;
 
 use super::sync::{idempotency_key, once_per_key, SyncQuery, SyncResultJson};
-use super::{answer, grpc_request, query_or_error, salesforce_id, ApiJson};
-use crate::middleware::Trace;
+use super::{answer, grpc_request, link_key, query_or_error, salesforce_id, ApiJson, LinkKey};
 use crate::{ApiError, Gateway};
-
-pub(crate) fn client(gateway: &Gateway) -> OrderSyncClient<Channel> {
-    OrderSyncClient::new(gateway.orders_channel.clone())
-}
-
-/// An 18-character Opportunity id, or a 400 saying what is wrong with `raw`.
-fn opportunity_id(raw: &str, trace_id: &str) -> Result<SalesforceId, ApiError> {
-    salesforce_id(raw, "006", "Opportunity", trace_id)
-}
 
 /// "Sync to NetSuite" for one won Opportunity: ensures the account's customer, then creates or
 /// updates its sales order and writes the order's id, number and status back.
@@ -40,24 +28,24 @@ fn opportunity_id(raw: &str, trace_id: &str) -> Result<SalesforceId, ApiError> {
     security(("bearer" = [])))]
 pub async fn sync_opportunity(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw_id): Path<String>,
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
-    let id = opportunity_id(&raw_id, &trace_id)?;
+    let query: SyncQuery = query_or_error(uri.query())?;
+    let id = salesforce_id(&raw_id, SObject::Opportunity)?;
     let message = SyncOpportunityRequest {
         opportunity_id: id.to_string(),
         options: Some(query.options()),
     };
-    let key = idempotency_key(&headers, &trace_id)?
+    let key = idempotency_key(&headers)?
         .map(|k| format!("opportunities-sync:{id}:{}:{k}", query.dry_run));
-    once_per_key(&gateway, &trace_id, key, async {
+    once_per_key(&gateway, key, async {
         answer(
-            &trace_id,
-            client(&gateway).sync_opportunity(grpc_request(&gateway, &trace, message)),
+            gateway
+                .services
+                .orders()
+                .sync_opportunity(grpc_request(&gateway, message)),
         )
         .await
     })
@@ -91,10 +79,8 @@ pub struct SyncResultsJson {
     security(("bearer" = [])))]
 pub async fn scan_renewals(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     ApiJson(body): ApiJson<ScanRenewals>,
 ) -> Result<Json<SyncResultsJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
     let within_days = match body.within_days {
         None => 0,
         Some(days @ 1..=3660) => days,
@@ -102,7 +88,6 @@ pub async fn scan_renewals(
             return Err(ApiError::new(
                 ErrorCode::InvalidArgument,
                 "within_days must be between 1 and 3660",
-                &trace_id,
             ))
         }
     };
@@ -110,10 +95,10 @@ pub async fn scan_renewals(
         within_days,
         dry_run: body.dry_run,
     };
-    let mut request = grpc_request(&gateway, &trace, message);
+    let mut request = grpc_request(&gateway, message);
     // A scan reads every expiring order: it may take longer than one record's sync.
     request.set_timeout(gateway.settings.sync_deadline * 8);
-    let scan = answer(&trace_id, client(&gateway).scan_renewals(request)).await?;
+    let scan = answer(gateway.services.orders().scan_renewals(request)).await?;
     Ok(Json(SyncResultsJson {
         results: scan.results.into_iter().map(SyncResultJson::from).collect(),
     }))
@@ -135,26 +120,16 @@ pub struct OrderLinkJson {
     security(("bearer" = [])))]
 pub async fn get_order_link(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw_id): Path<String>,
 ) -> Result<Json<OrderLinkJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let key = if !raw_id.is_empty()
-        && raw_id.len() <= 20
-        && raw_id.bytes().all(|b| b.is_ascii_digit())
-    {
-        get_order_link_request::Key::SalesOrderId(raw_id)
-    } else {
-        get_order_link_request::Key::OpportunityId(opportunity_id(&raw_id, &trace_id)?.to_string())
+    let key = match link_key(&raw_id, SObject::Opportunity, "sales order")? {
+        LinkKey::NetSuite(id) => get_order_link_request::Key::SalesOrderId(id.to_string()),
+        LinkKey::Salesforce(id) => get_order_link_request::Key::OpportunityId(id.to_string()),
     };
-    let link = answer(
-        &trace_id,
-        client(&gateway).get_order_link(grpc_request(
-            &gateway,
-            &trace,
-            GetOrderLinkRequest { key: Some(key) },
-        )),
-    )
+    let link = answer(gateway.services.orders().get_order_link(grpc_request(
+        &gateway,
+        GetOrderLinkRequest { key: Some(key) },
+    )))
     .await?;
     Ok(Json(OrderLinkJson {
         opportunity_id: link.opportunity_id,

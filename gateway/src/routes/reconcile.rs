@@ -4,20 +4,19 @@
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use isthmus_engine::reconcile::{self, DriftKind, Flow};
 use isthmus_engine::schedule::{schedule_status, ScheduleStatus};
 use isthmus_proto::reconcile::v1 as pb;
 use isthmus_proto::reconcile::v1::reconciliation_client::ReconciliationClient;
 use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
-use tonic::transport::Channel;
 use utoipa::ToSchema;
 
 use super::sync::SyncResultJson;
 use super::{answer, grpc_request, query_or_error, ApiJson};
-use crate::middleware::Trace;
-use crate::{ApiError, Gateway};
+use crate::{ApiError, Gateway, Service};
+use isthmus_telemetry::TracedChannel;
 
 /// The scheduled jobs whose last run `GET /v1/schedules` shows.
 const SCHEDULES: [&str; 9] = [
@@ -127,19 +126,19 @@ fn drift_json(d: pb::Drift) -> DriftJson {
 }
 
 /// The flow named in the path, or `400 INVALID_ARGUMENT`.
-fn flow_of(raw: &str, trace_id: &str) -> Result<Flow, ApiError> {
-    Flow::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string(), trace_id))
+fn flow_of(raw: &str) -> Result<Flow, ApiError> {
+    Flow::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string()))
 }
 
 /// The reconciliation client of the service that owns `flow`.
-fn client(gateway: &Gateway, flow: Flow) -> ReconciliationClient<Channel> {
-    let channel = match flow {
-        Flow::Customers => gateway.customers_channel.clone(),
-        Flow::Products => gateway.catalog_channel.clone(),
-        Flow::Orders => gateway.orders_channel.clone(),
-        Flow::Invoices => gateway.finance_channel.clone(),
+fn client(gateway: &Gateway, flow: Flow) -> ReconciliationClient<TracedChannel> {
+    let service = match flow {
+        Flow::Customers => Service::Customers,
+        Flow::Products => Service::Catalog,
+        Flow::Orders => Service::Orders,
+        Flow::Invoices => Service::Finance,
     };
-    ReconciliationClient::new(channel)
+    gateway.services.reconciliation(service)
 }
 
 /// Compares both systems for one flow across the ID map and lists every drift (JSON, or a
@@ -151,13 +150,11 @@ fn client(gateway: &Gateway, flow: Flow) -> ReconciliationClient<Channel> {
     security(("bearer" = [])))]
 pub async fn reconcile_flow(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw_flow): Path<String>,
     uri: axum::http::Uri,
     ApiJson(body): ApiJson<StartReconcile>,
 ) -> Result<Response, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let query: ReportQuery = query_or_error(uri.query(), &trace_id)?;
+    let query: ReportQuery = query_or_error(uri.query())?;
     let table = match query.format.as_deref() {
         None | Some("json") => false,
         Some("table") => true,
@@ -165,27 +162,25 @@ pub async fn reconcile_flow(
             return Err(ApiError::new(
                 ErrorCode::InvalidArgument,
                 "format must be json or table",
-                &trace_id,
             ))
         }
     };
-    let flow = flow_of(&raw_flow, &trace_id)?;
+    let flow = flow_of(&raw_flow)?;
     let max_items = body.max_items.unwrap_or(0);
     if max_items > 10_000 {
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
             "max_items must be at most 10000",
-            &trace_id,
         ));
     }
     let message = pb::ReconcileRequest {
         flow: flow.as_str().into(),
         max_items,
     };
-    let mut request = grpc_request(&gateway, &trace, message);
+    let mut request = grpc_request(&gateway, message);
     // A reconciliation reads the whole ID map: far longer than one record's sync.
     request.set_timeout(gateway.settings.sync_deadline * 60);
-    let report = answer(&trace_id, client(&gateway, flow).reconcile(request)).await?;
+    let report = answer(client(&gateway, flow).reconcile(request)).await?;
     if table {
         let text = report_from_pb(&report, flow).table();
         return Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());
@@ -245,12 +240,10 @@ fn report_from_pb(report: &pb::ReconcileReport, flow: Flow) -> reconcile::Report
     security(("bearer" = [])))]
 pub async fn repair_drift(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw_flow): Path<String>,
     ApiJson(drift): ApiJson<DriftJson>,
 ) -> Result<Json<SyncResultJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let flow = flow_of(&raw_flow, &trace_id)?;
+    let flow = flow_of(&raw_flow)?;
     if drift.flow != flow.as_str() {
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
@@ -259,11 +252,10 @@ pub async fn repair_drift(
                 drift.flow.chars().take(40).collect::<String>(),
                 flow.as_str()
             ),
-            &trace_id,
         ));
     }
     DriftKind::parse(&drift.kind)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string(), &trace_id))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string()))?;
     let message = pb::RepairRequest {
         drift: Some(pb::Drift {
             flow: drift.flow,
@@ -276,11 +268,7 @@ pub async fn repair_drift(
             detail: drift.detail,
         }),
     };
-    let result = answer(
-        &trace_id,
-        client(&gateway, flow).repair(grpc_request(&gateway, &trace, message)),
-    )
-    .await?;
+    let result = answer(client(&gateway, flow).repair(grpc_request(&gateway, message))).await?;
     Ok(Json(SyncResultJson::from(result)))
 }
 
@@ -288,14 +276,10 @@ pub async fn repair_drift(
 #[utoipa::path(get, path = "/v1/reconcile",
     responses((status = 200, body = LastRunsJson)),
     security(("bearer" = [])))]
-pub async fn last_runs(
-    State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
-) -> Result<Json<LastRunsJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
+pub async fn last_runs(State(gateway): State<Gateway>) -> Result<Json<LastRunsJson>, ApiError> {
     let runs = reconcile::last_runs(&gateway.store)
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string(), &trace_id))?;
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
     Ok(Json(LastRunsJson {
         runs: runs
             .into_iter()
@@ -318,16 +302,12 @@ pub async fn last_runs(
 #[utoipa::path(get, path = "/v1/schedules",
     responses((status = 200, body = SchedulesJson)),
     security(("bearer" = [])))]
-pub async fn schedules(
-    State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
-) -> Result<Json<SchedulesJson>, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
+pub async fn schedules(State(gateway): State<Gateway>) -> Result<Json<SchedulesJson>, ApiError> {
     let mut schedules = Vec::new();
     for name in SCHEDULES {
         let last_run = schedule_status(&gateway.store, name)
             .await
-            .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string(), &trace_id))?;
+            .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
         schedules.push(ScheduleJson {
             name: name.into(),
             last_run,

@@ -3,20 +3,21 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use isthmus_proto::catalog::v1::catalog_sync_client::CatalogSyncClient;
+use axum::Json;
 use isthmus_proto::catalog::v1::SyncItemRequest;
 use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::{ChangeType, SyncAccountRequest, SyncCustomerRequest};
-use isthmus_proto::finance::v1::finance_sync_client::FinanceSyncClient;
 use isthmus_proto::finance::v1::SyncTransactionRequest;
 use isthmus_proto::orders::v1::{SyncFulfillmentRequest, SyncSalesOrderRequest};
+use isthmus_proto::shown;
 use isthmus_proto::ErrorCode;
+use isthmus_salesforce::id::SObject;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{answer, grpc_request, query_or_error, salesforce_id, shown, store_error, ApiJson};
-use crate::middleware::Trace;
+use super::{
+    answer, grpc_request, netsuite_id, query_or_error, salesforce_id, store_error, ApiJson,
+};
 use crate::{ApiError, Gateway};
 
 /// A sync result as JSON: field values are JSON values, the outcome a lower-case word.
@@ -136,27 +137,24 @@ fn status_of(result: &SyncResultJson) -> StatusCode {
     security(("bearer" = [])))]
 pub async fn sync_account(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     Path(raw_id): Path<String>,
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
-    let id = salesforce_id(&raw_id, "001", "Account", &trace_id)?;
+    let query: SyncQuery = query_or_error(uri.query())?;
+    let id = salesforce_id(&raw_id, SObject::Account)?;
     let message = SyncAccountRequest {
         account_id: id.to_string(),
         options: Some(query.options()),
     };
-    let key = idempotency_key(&headers, &trace_id)?
-        .map(|k| format!("accounts-sync:{id}:{}:{k}", query.dry_run));
-    once_per_key(&gateway, &trace_id, key, async {
+    let key =
+        idempotency_key(&headers)?.map(|k| format!("accounts-sync:{id}:{}:{k}", query.dry_run));
+    once_per_key(&gateway, key, async {
         answer(
-            &trace_id,
             gateway
-                .customers
-                .clone()
-                .sync_account(grpc_request(&gateway, &trace, message)),
+                .services
+                .customers()
+                .sync_account(grpc_request(&gateway, message)),
         )
         .await
     })
@@ -168,7 +166,6 @@ pub async fn sync_account(
 /// `gateway.idempotency_ttl`. No key: just runs it. Errors are not stored (a retry runs again).
 pub(crate) async fn once_per_key(
     gateway: &Gateway,
-    trace_id: &str,
     key: Option<String>,
     sync: impl std::future::Future<Output = Result<SyncResult, ApiError>>,
 ) -> Result<Response, ApiError> {
@@ -177,7 +174,7 @@ pub(crate) async fn once_per_key(
             .store
             .idempotency_get(key)
             .await
-            .map_err(|e| store_error(e, trace_id))?
+            .map_err(|e| store_error(e))?
         {
             let status = serde_json::from_slice::<SyncResultJson>(&stored)
                 .map_or(StatusCode::OK, |r| status_of(&r));
@@ -202,7 +199,7 @@ pub(crate) async fn once_per_key(
             .store
             .idempotency_put(key, &body, gateway.settings.idempotency_ttl)
             .await
-            .map_err(|e| store_error(e, trace_id))?;
+            .map_err(|e| store_error(e))?;
     }
     Ok((
         status,
@@ -247,12 +244,10 @@ pub struct NetSuiteEvent {
     security(("bearer" = [])))]
 pub async fn netsuite_event(
     State(gateway): State<Gateway>,
-    Extension(trace): Extension<Trace>,
     uri: axum::http::Uri,
     ApiJson(event): ApiJson<NetSuiteEvent>,
 ) -> Result<(StatusCode, Json<SyncResultJson>), ApiError> {
-    let trace_id = trace.0.trace_id.clone();
-    let query: SyncQuery = query_or_error(uri.query(), &trace_id)?;
+    let query: SyncQuery = query_or_error(uri.query())?;
     let id = match &event.id {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Number(n) if n.is_u64() => n.to_string(),
@@ -260,20 +255,10 @@ pub async fn netsuite_event(
             return Err(ApiError::new(
                 ErrorCode::InvalidArgument,
                 "`id` must be a NetSuite internal id",
-                &trace_id,
             ))
         }
     };
-    if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!(
-                "'{}' is not a NetSuite internal id (digits only)",
-                shown(&id)
-            ),
-            &trace_id,
-        ));
-    }
+    let id = netsuite_id(&id, "record")?.to_string();
     let Some(kind) = EventKind::of(&event.record_type) else {
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
@@ -283,7 +268,6 @@ pub async fn netsuite_event(
                  invoice, creditMemo, customerPayment)",
                 shown(&event.record_type)
             ),
-            &trace_id,
         ));
     };
     if let Some(event_id) = &event.event_id {
@@ -298,7 +282,6 @@ pub async fn netsuite_event(
                     "event_id '{}' must be 1 to 64 letters, digits, '.', '_' or '-'",
                     shown(event_id)
                 ),
-                &trace_id,
             ));
         }
     }
@@ -313,7 +296,6 @@ pub async fn netsuite_event(
                     "unknown event type '{}' (supported: create, edit, xedit, delete)",
                     shown(other)
                 ),
-                &trace_id,
             ))
         }
     };
@@ -326,11 +308,10 @@ pub async fn netsuite_event(
                 change: change as i32,
             };
             answer(
-                &trace_id,
                 gateway
-                    .customers
-                    .clone()
-                    .sync_customer(grpc_request(&gateway, &trace, message)),
+                    .services
+                    .customers()
+                    .sync_customer(grpc_request(&gateway, message)),
             )
             .await?
         }
@@ -340,12 +321,8 @@ pub async fn netsuite_event(
                 change: change as i32,
                 options,
             };
-            let mut client = CatalogSyncClient::new(gateway.catalog_channel.clone());
-            answer(
-                &trace_id,
-                client.sync_item(grpc_request(&gateway, &trace, message)),
-            )
-            .await?
+            let mut client = gateway.services.catalog();
+            answer(client.sync_item(grpc_request(&gateway, message))).await?
         }
         EventKind::SalesOrder => {
             let message = SyncSalesOrderRequest {
@@ -354,9 +331,10 @@ pub async fn netsuite_event(
                 options,
             };
             answer(
-                &trace_id,
-                super::orders::client(&gateway)
-                    .sync_sales_order(grpc_request(&gateway, &trace, message)),
+                gateway
+                    .services
+                    .orders()
+                    .sync_sales_order(grpc_request(&gateway, message)),
             )
             .await?
         }
@@ -366,14 +344,14 @@ pub async fn netsuite_event(
                 change: change as i32,
                 options,
             };
-            let mut client = FinanceSyncClient::new(gateway.finance_channel.clone());
-            let request = grpc_request(&gateway, &trace, message);
+            let mut client = gateway.services.finance();
+            let request = grpc_request(&gateway, message);
             let call = match kind {
                 FinanceEvent::Invoice => client.sync_invoice(request).await,
                 FinanceEvent::CreditMemo => client.sync_credit_memo(request).await,
                 FinanceEvent::Payment => client.sync_payment(request).await,
             };
-            answer(&trace_id, async { call }).await?
+            answer(async { call }).await?
         }
         EventKind::Fulfillment => {
             let message = SyncFulfillmentRequest {
@@ -382,9 +360,10 @@ pub async fn netsuite_event(
                 options,
             };
             answer(
-                &trace_id,
-                super::orders::client(&gateway)
-                    .sync_fulfillment(grpc_request(&gateway, &trace, message)),
+                gateway
+                    .services
+                    .orders()
+                    .sync_fulfillment(grpc_request(&gateway, message)),
             )
             .await?
         }
@@ -433,7 +412,7 @@ impl EventKind {
 }
 
 /// The `Idempotency-Key` header, when present: 1 to 255 visible ASCII characters.
-pub fn idempotency_key(headers: &HeaderMap, trace_id: &str) -> Result<Option<String>, ApiError> {
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -445,7 +424,6 @@ pub fn idempotency_key(headers: &HeaderMap, trace_id: &str) -> Result<Option<Str
         ApiError::new(
             ErrorCode::InvalidArgument,
             "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            trace_id,
         )
     })
 }
