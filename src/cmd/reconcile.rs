@@ -6,7 +6,6 @@ use std::sync::Arc;
 use isthmus::wiring;
 use isthmus::{Config, Secrets};
 use isthmus_engine::reconcile::{self, Flow, ReconcileOptions, Reconciler, Report};
-use isthmus_proto::common::v1::Outcome;
 
 /// What `isthmus reconcile` was asked.
 pub struct ReconcileArgs {
@@ -59,9 +58,7 @@ pub async fn reconcile(config: Config, args: ReconcileArgs) -> anyhow::Result<()
             let trace = isthmus_telemetry::TraceContext::new_root();
             for drift in &report.drifts {
                 let outcome = match reconciler.repair(drift, &trace.trace_id).await {
-                    Ok(result) => Outcome::try_from(result.outcome)
-                        .map_or("unknown", |o| o.as_str_name())
-                        .to_lowercase(),
+                    Ok(result) => result.outcome.as_str().to_string(),
                     Err(err) => format!("failed: {err}"),
                 };
                 repairs.push(serde_json::json!({ "drift": drift, "outcome": outcome }));

@@ -9,7 +9,7 @@
 //! Recording is best effort: a store or webhook failure is logged and never fails the sync that
 //! already happened.
 
-use isthmus_proto::common::v1::{Outcome, SyncResult};
+use crate::result::{Outcome, SyncResult};
 use isthmus_store::Store;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -31,17 +31,6 @@ pub struct AuditEntry {
     pub job_id: String,
 }
 
-/// The lower-case name of an outcome (`created`, `queued`, …).
-pub fn outcome_name(outcome: i32) -> String {
-    Outcome::try_from(outcome)
-        .map(|o| {
-            o.as_str_name()
-                .trim_start_matches("OUTCOME_")
-                .to_lowercase()
-        })
-        .unwrap_or_else(|_| "unspecified".into())
-}
-
 /// Writes audit entries and raises alerts for finished syncs.
 #[derive(Clone)]
 pub struct SyncLog {
@@ -61,16 +50,16 @@ impl SyncLog {
 
     /// Records a finished sync: an audit entry when it wrote, an alert when it ended in conflict.
     pub async fn finished(&self, result: &SyncResult) {
-        let outcome = Outcome::try_from(result.outcome).unwrap_or(Outcome::Unspecified);
+        let outcome = result.outcome;
         if result.dry_run {
             return;
         }
-        isthmus_telemetry::metrics::sync_finished(&result.flow, &outcome_name(result.outcome));
-        if matches!(outcome, Outcome::Created | Outcome::Updated) {
+        isthmus_telemetry::metrics::sync_finished(&result.flow, outcome.as_str());
+        if outcome.wrote() {
             let entry = AuditEntry {
                 at_ms: chrono::Utc::now().timestamp_millis(),
                 flow: result.flow.clone(),
-                outcome: outcome_name(result.outcome),
+                outcome: outcome.as_str().to_string(),
                 salesforce_id: result.salesforce_id.clone(),
                 netsuite_id: result.netsuite_id.clone(),
                 fields: result

@@ -5,6 +5,7 @@
 //! - [`catalog`]: NetSuite items → Product2 and price book entries (runs and single items).
 //! - [`finance`]: invoices, credit memos and payments → Salesforce, and the billing state.
 //! - [`orders`]: won Opportunity → sales order; order status, fulfilments and renewals back.
+//! - [`result`]: what a sync did (`SyncResult`, a typed `Outcome`, field changes as JSON).
 //! - [`work`]: the job queue's dispatcher and worker, shared by every service.
 //! - [`lock`]: runs a record's sync under its fenced lock, renewing the lease while it runs.
 //! - [`governance`]: NetSuite's account-wide concurrency semaphore and the Salesforce daily
@@ -27,8 +28,10 @@ pub(crate) mod mirror;
 pub mod observe;
 pub mod orders;
 pub mod reconcile;
+pub mod result;
 pub mod schedule;
 pub mod work;
 
 pub use config::{Config, Secrets};
 pub use error::{EngineError, Result};
+pub use result::{FieldChange, Outcome, SyncResult};

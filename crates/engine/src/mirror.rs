@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use isthmus_proto::common::v1::{Outcome, SyncResult};
+use crate::result::{Outcome, SyncResult};
 use isthmus_salesforce::SalesforceClient;
 use isthmus_store::{Lease, Link, Store};
 
@@ -31,14 +31,14 @@ impl Mirror<'_> {
         lease: Option<Lease>,
     ) -> Result<SyncResult> {
         let Some(link) = link else {
-            out.outcome = Outcome::Skipped as i32;
+            out.outcome = Outcome::Skipped;
             out.warnings
                 .push("the record was never synced to Salesforce; nothing to remove".into());
             return Ok(out);
         };
         out.salesforce_id = link.salesforce_id.clone();
         out.matched_rule = "id_map".into();
-        out.outcome = Outcome::Updated as i32;
+        out.outcome = Outcome::Updated;
         out.warnings.push(format!(
             "{} {} is deleted with its NetSuite record",
             self.sobject, link.salesforce_id

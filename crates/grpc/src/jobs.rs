@@ -74,7 +74,7 @@ fn job_message(record: JobRecord) -> Job {
         kind: record.kind,
         state: state_name(record.state),
         attempts: record.attempts,
-        result: record.result,
+        result: record.result.map(crate::convert::sync_result),
         error: record.error.unwrap_or_default(),
         trace_id: record.trace_id,
         updated_at_ms: record.updated_at_ms,

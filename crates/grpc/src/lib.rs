@@ -11,6 +11,7 @@
 //!
 //! It does not know any flow: each service crate converts its requests and answers.
 
+pub mod convert;
 pub mod ids;
 pub mod jobs;
 pub mod reconcile;
@@ -55,7 +56,7 @@ impl ServiceRoutes {
 
     /// Adds a generated gRPC server (already limited with
     /// `max_decoding_message_size(MAX_MESSAGE_BYTES)`).
-    pub fn add<S>(mut self, service: S) -> Self
+    pub fn with_service<S>(mut self, service: S) -> Self
     where
         S: tower::Service<
                 http::Request<tonic::body::Body>,
@@ -77,11 +78,13 @@ impl ServiceRoutes {
     pub fn with_shared(self, shared: Shared) -> Self {
         use isthmus_proto::jobs::v1::job_queue_server::JobQueueServer;
         use isthmus_proto::reconcile::v1::reconciliation_server::ReconciliationServer;
-        self.add(JobQueueServer::new(shared.jobs).max_decoding_message_size(MAX_MESSAGE_BYTES))
-            .add(
-                ReconciliationServer::new(shared.reconcile)
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            )
+        self.with_service(
+            JobQueueServer::new(shared.jobs).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .with_service(
+            ReconciliationServer::new(shared.reconcile)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
     }
 
     /// The part these routes serve (`customers`, …).

@@ -160,7 +160,7 @@ impl Reconciliation for ReconcileService {
         let drift = drift_from_pb(&drift)?;
         self.owned_flow(drift.flow.as_str())?;
         let result = self.reconciler.repair(&drift, &trace_id).await?;
-        Ok(Response::new(result))
+        Ok(Response::new(crate::convert::sync_result(result)))
     }
 
     async fn last_runs(

@@ -134,7 +134,7 @@ pub async fn governance(State(gateway): State<Gateway>) -> Result<Json<Governanc
         .store
         .slots_in_use(NETSUITE_SEMAPHORE)
         .await
-        .map_err(|e| store_error(e))?;
+        .map_err(store_error)?;
     let salesforce = published_allocation(gateway.store.as_ref())
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use isthmus_engine::Outcome;
 use isthmus_proto::catalog::v1::SyncItemRequest;
 use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::{ChangeType, SyncAccountRequest, SyncCustomerRequest};
@@ -24,7 +25,8 @@ use crate::{ApiError, Gateway};
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SyncResultJson {
     /// created | updated | unchanged | skipped | conflict | failed | queued (202: see `job_id`)
-    pub outcome: String,
+    #[schema(value_type = String)]
+    pub outcome: Outcome,
     pub flow: String,
     pub salesforce_id: String,
     pub netsuite_id: String,
@@ -50,13 +52,8 @@ pub struct FieldChangeJson {
 
 impl From<SyncResult> for SyncResultJson {
     fn from(r: SyncResult) -> Self {
-        let outcome = isthmus_proto::common::v1::Outcome::try_from(r.outcome)
-            .map(|o| {
-                o.as_str_name()
-                    .trim_start_matches("OUTCOME_")
-                    .to_lowercase()
-            })
-            .unwrap_or_else(|_| "unspecified".into());
+        // A service always sets the outcome; one it does not is no success.
+        let outcome = Outcome::from_wire(r.outcome).unwrap_or(Outcome::Failed);
         let value = |s: Option<String>| {
             s.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
         };
@@ -120,7 +117,7 @@ impl SyncQuery {
 
 /// 202 for a sync accepted as a job that has not finished, 200 for a finished one.
 fn status_of(result: &SyncResultJson) -> StatusCode {
-    if result.outcome == "queued" {
+    if result.outcome == Outcome::Queued {
         StatusCode::ACCEPTED
     } else {
         StatusCode::OK
@@ -174,7 +171,7 @@ pub(crate) async fn once_per_key(
             .store
             .idempotency_get(key)
             .await
-            .map_err(|e| store_error(e))?
+            .map_err(store_error)?
         {
             let status = serde_json::from_slice::<SyncResultJson>(&stored)
                 .map_or(StatusCode::OK, |r| status_of(&r));
@@ -199,7 +196,7 @@ pub(crate) async fn once_per_key(
             .store
             .idempotency_put(key, &body, gateway.settings.idempotency_ttl)
             .await
-            .map_err(|e| store_error(e))?;
+            .map_err(store_error)?;
     }
     Ok((
         status,

@@ -23,6 +23,7 @@ use isthmus_salesforce::id::SObject;
 use isthmus_telemetry::trace_id_of;
 use tonic::{Request, Response, Status};
 
+use isthmus_grpc::convert::{delivery, sync_result};
 use isthmus_grpc::{ServiceRoutes, MAX_MESSAGE_BYTES};
 
 pub struct CatalogSyncService {
@@ -112,9 +113,9 @@ impl CatalogSync for CatalogSyncService {
             .sync_item(item_id.as_str(), delete, true, &trace_id);
         let result = self
             .dispatcher
-            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)
             .await?;
-        Ok(Response::new(result))
+        Ok(Response::new(sync_result(result)))
     }
 
     async fn start_catalog_run(
@@ -170,7 +171,7 @@ impl CatalogSync for CatalogSyncService {
 /// added by the wiring).
 pub fn routes(service: CatalogSyncService) -> ServiceRoutes {
     ServiceRoutes::new("catalog")
-        .add(CatalogSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .with_service(CatalogSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
 }
 
 #[cfg(test)]

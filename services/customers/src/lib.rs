@@ -26,6 +26,7 @@ use isthmus_salesforce::id::SObject;
 use isthmus_telemetry::trace_id_of;
 use tonic::{Request, Response, Status};
 
+use isthmus_grpc::convert::{delivery, sync_result};
 use isthmus_grpc::{ServiceRoutes, MAX_MESSAGE_BYTES};
 
 pub struct CustomerSyncService {
@@ -87,9 +88,9 @@ impl CustomerSync for CustomerSyncService {
         let dry_run = self.flows.sync_account(&id, true, &trace_id);
         let result = self
             .dispatcher
-            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)
             .await?;
-        Ok(Response::new(result))
+        Ok(Response::new(sync_result(result)))
     }
 
     async fn sync_customer(
@@ -116,9 +117,9 @@ impl CustomerSync for CustomerSyncService {
             .sync_customer(customer_id.as_str(), change, true, &trace_id);
         let result = self
             .dispatcher
-            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)
             .await?;
-        Ok(Response::new(result))
+        Ok(Response::new(sync_result(result)))
     }
 
     async fn get_link(&self, request: Request<GetLinkRequest>) -> Result<Response<Link>, Status> {
@@ -211,5 +212,5 @@ fn link_message(link: isthmus_store::Link) -> Link {
 /// added by the wiring).
 pub fn routes(service: CustomerSyncService) -> ServiceRoutes {
     ServiceRoutes::new("customers")
-        .add(CustomerSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .with_service(CustomerSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
 }

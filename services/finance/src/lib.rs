@@ -4,6 +4,7 @@
 
 use isthmus_engine::finance::{FinanceFlows, Transaction};
 use isthmus_engine::work::{Dispatcher, SyncJob};
+use isthmus_grpc::convert::{delivery, sync_result, sync_results};
 use isthmus_grpc::ids::{netsuite_id, salesforce_id};
 use isthmus_grpc::{ServiceRoutes, MAX_MESSAGE_BYTES};
 use isthmus_proto::common::v1::SyncResult;
@@ -62,9 +63,9 @@ impl FinanceSyncService {
             .sync_transaction(kind, &id, delete, true, &trace_id);
         let result = self
             .dispatcher
-            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)
             .await?;
-        Ok(Response::new(result))
+        Ok(Response::new(sync_result(result)))
     }
 }
 
@@ -100,7 +101,9 @@ impl FinanceSync for FinanceSyncService {
             .flows
             .sync_subsidiaries(request.into_inner().dry_run, &trace_id)
             .await?;
-        Ok(Response::new(SyncSubsidiariesResponse { results }))
+        Ok(Response::new(SyncSubsidiariesResponse {
+            results: sync_results(results),
+        }))
     }
 
     async fn sync_account_summary(
@@ -124,7 +127,7 @@ impl FinanceSync for FinanceSyncService {
             .flows
             .sync_account_summary(&customer, dry_run, &trace_id)
             .await?;
-        Ok(Response::new(result))
+        Ok(Response::new(sync_result(result)))
     }
 }
 
@@ -132,5 +135,5 @@ impl FinanceSync for FinanceSyncService {
 /// added by the wiring).
 pub fn routes(service: FinanceSyncService) -> ServiceRoutes {
     ServiceRoutes::new("finance")
-        .add(FinanceSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .with_service(FinanceSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
 }

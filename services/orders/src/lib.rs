@@ -21,6 +21,7 @@ use isthmus_salesforce::id::SObject;
 use isthmus_telemetry::trace_id_of;
 use tonic::{Request, Response, Status};
 
+use isthmus_grpc::convert::{delivery, sync_result, sync_results};
 use isthmus_grpc::{ServiceRoutes, MAX_MESSAGE_BYTES};
 
 pub struct OrderSyncService {
@@ -59,9 +60,9 @@ impl OrderSync for OrderSyncService {
         let dry_run = self.flows.sync_opportunity(&id, true, &trace_id);
         let result = self
             .dispatcher
-            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)
             .await?;
-        Ok(Response::new(result))
+        Ok(Response::new(sync_result(result)))
     }
 
     async fn sync_sales_order(
@@ -81,9 +82,9 @@ impl OrderSync for OrderSyncService {
             .sync_sales_order(id.as_str(), change, true, &trace_id);
         let result = self
             .dispatcher
-            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)
             .await?;
-        Ok(Response::new(result))
+        Ok(Response::new(sync_result(result)))
     }
 
     async fn sync_fulfillment(
@@ -103,9 +104,9 @@ impl OrderSync for OrderSyncService {
             .sync_fulfillment(id.as_str(), change, true, &trace_id);
         let result = self
             .dispatcher
-            .deliver(job, request.options.as_ref(), dry_run, &trace_id)
+            .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)
             .await?;
-        Ok(Response::new(result))
+        Ok(Response::new(sync_result(result)))
     }
 
     async fn scan_renewals(
@@ -118,7 +119,9 @@ impl OrderSync for OrderSyncService {
             .flows
             .scan_renewals(request.within_days, request.dry_run, &trace_id)
             .await?;
-        Ok(Response::new(ScanRenewalsResponse { results }))
+        Ok(Response::new(ScanRenewalsResponse {
+            results: sync_results(results),
+        }))
     }
 
     async fn get_order_link(
@@ -156,5 +159,5 @@ impl OrderSync for OrderSyncService {
 /// added by the wiring).
 pub fn routes(service: OrderSyncService) -> ServiceRoutes {
     ServiceRoutes::new("orders")
-        .add(OrderSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .with_service(OrderSyncServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use isthmus_proto::common::v1::Outcome;
+use isthmus_engine::Outcome;
 use isthmus_sandbox::seed;
 use isthmus_tests::faults::{
     assert_jobs_done, assert_no_lock_held, assert_no_lock_keys, queue_syncs, wait_queue_drained,
@@ -69,7 +69,7 @@ async fn a_hundred_concurrent_queued_clicks_create_one_customer(mesh: &TestMesh)
         .filter(|r| {
             r.result
                 .as_ref()
-                .is_some_and(|s| s.outcome == Outcome::Created as i32)
+                .is_some_and(|s| s.outcome == Outcome::Created)
         })
         .count();
     assert_eq!(

@@ -421,7 +421,7 @@ async fn bad_requests_are_refused_and_change_nothing(mesh: &TestMesh) {
         assert_eq!(answer["code"], code, "{path} {body}: {answer}");
     }
     let big = json!({ "flow": "customers", "kind": "field_differs",
-        "salesforce_id": account, "netsuite_id": customer, "detail": "x".repeat(2_000_000) });
+        "salesforce_id": account, "netsuite_id": customer, "detail": "x".repeat(200_000) });
     let (got, answer) = mesh
         .post("/v1/reconcile/customers/repair", Some(ADMIN_KEY), Some(big))
         .await;

@@ -35,8 +35,8 @@ pub mod write;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::result::SyncResult;
 use isthmus_netsuite::NetSuiteClient;
-use isthmus_proto::common::v1::SyncResult;
 use isthmus_salesforce::SalesforceClient;
 use isthmus_store::{Link, Store};
 use tokio::sync::Mutex;

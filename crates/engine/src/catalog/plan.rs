@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use isthmus_proto::common::v1::FieldChange;
+use crate::result::FieldChange;
 use serde_json::{json, Map, Value};
 
 use super::books::{ExistingProduct, PriceBooks};
@@ -79,7 +79,7 @@ impl ItemPlan {
 const PRICE_EPSILON: f64 = 1e-6;
 
 fn change(record: &str, field: &str, before: Option<&Value>, after: &Value) -> FieldChange {
-    let encode = |v: &Value| (!v.is_null()).then(|| v.to_string());
+    let encode = |v: &Value| (!v.is_null()).then(|| v.clone());
     FieldChange {
         record: record.to_string(),
         field: field.to_string(),

@@ -83,10 +83,9 @@ pub struct RunProgress {
 
 impl RunProgress {
     fn count(&mut self, synced: &ItemSynced) {
-        use isthmus_proto::common::v1::Outcome;
+        use crate::result::Outcome;
         self.prices_written += synced.prices_written;
-        let outcome = Outcome::try_from(synced.result.outcome).unwrap_or(Outcome::Unchanged);
-        let counter = match outcome {
+        let counter = match synced.result.outcome {
             Outcome::Failed => &mut self.failed,
             _ if synced.deactivated => &mut self.deactivated,
             Outcome::Created => &mut self.created,

@@ -8,8 +8,8 @@
 //! else holds fails for this run (the next run retries it). Before the first write every lease
 //! is renewed ([`ensure_held`]); the link write checks the fencing token again.
 
+use crate::result::{Outcome, SyncResult};
 use futures::future::join_all;
-use isthmus_proto::common::v1::{Outcome, SyncResult};
 use isthmus_store::{Lease, Link};
 
 use super::books::PriceBooks;
@@ -55,14 +55,9 @@ pub(super) fn lock_resource(item_id: &str) -> String {
 }
 
 fn base_result(item_id: &str, dry_run: bool, trace_id: &str) -> SyncResult {
-    SyncResult {
-        outcome: Outcome::Unchanged as i32,
-        flow: FLOW_ITEM_TO_PRODUCT.to_string(),
-        netsuite_id: item_id.to_string(),
-        dry_run,
-        trace_id: trace_id.to_string(),
-        ..Default::default()
-    }
+    let mut result = SyncResult::new(FLOW_ITEM_TO_PRODUCT, Outcome::Unchanged, dry_run, trace_id);
+    result.netsuite_id = item_id.to_string();
+    result
 }
 
 impl CatalogFlows {
@@ -311,7 +306,7 @@ fn synced(
         Outcome::Failed
     } else {
         outcome
-    } as i32;
+    };
     result.salesforce_id = plan.product_id.clone().unwrap_or_default();
     result.warnings = prepared.warnings;
     result.warnings.extend(plan.warnings.iter().cloned());

@@ -1,6 +1,6 @@
 //! Salesforce Account (+Contacts) → NetSuite customer (+contacts).
 
-use isthmus_proto::common::v1::{Outcome, SyncResult};
+use crate::result::{Outcome, SyncResult};
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
 use isthmus_store::{Lease, Link};
@@ -12,7 +12,7 @@ use super::index::Matcher;
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::plan::{KeyField, Plan, Target};
 use super::policy::Sides;
-use super::{now_ms, result, CustomerFlows, FLOW_ACCOUNT_TO_CUSTOMER, LINK_KIND};
+use super::{now_ms, CustomerFlows, FLOW_ACCOUNT_TO_CUSTOMER, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::lock::{ensure_held, with_lock};
 
@@ -97,7 +97,7 @@ impl CustomerFlows {
             .link_by_salesforce(LINK_KIND, id.as_str())
             .await?;
 
-        let mut out = result(
+        let mut out = SyncResult::new(
             FLOW_ACCOUNT_TO_CUSTOMER,
             Outcome::Unchanged,
             dry_run,
@@ -106,7 +106,7 @@ impl CustomerFlows {
         out.salesforce_id = id.to_string();
         out.warnings.extend(doc.warnings.iter().cloned());
         if let Some(link) = link.as_ref().filter(|l| !l.parked.is_empty()) {
-            out.outcome = Outcome::Conflict as i32;
+            out.outcome = Outcome::Conflict;
             out.netsuite_id = link.netsuite_id.clone();
             out.matched_rule = "id_map".into();
             out.warnings.push(conflicts::parked_warning(link));
@@ -125,7 +125,7 @@ impl CustomerFlows {
             .await?;
         let (customer, rule) = match found {
             Found::Ambiguous { rule, candidates } => {
-                out.outcome = Outcome::Conflict as i32;
+                out.outcome = Outcome::Conflict;
                 out.matched_rule = rule.into();
                 out.warnings.push(format!(
                     "{} NetSuite customers match by {rule} (internal ids {}); link one by setting \
@@ -191,7 +191,7 @@ impl CustomerFlows {
                 wanted: id.as_str(),
             }),
         );
-        out.outcome = plan.outcome(customer_id.is_some()) as i32;
+        out.outcome = plan.outcome(customer_id.is_some());
         out.netsuite_id = customer_id.clone().unwrap_or_default();
         out.changes = plan.changes.clone();
         let Some(lease) = lease else {

@@ -14,8 +14,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use crate::result::Outcome;
 use futures::stream::{self, StreamExt};
-use isthmus_proto::common::v1::Outcome;
 use isthmus_salesforce::id::SalesforceId;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -118,12 +118,12 @@ impl Counters {
         }
     }
 
-    fn count(&self, outcome: i32) {
-        let counter = match Outcome::try_from(outcome) {
-            Ok(Outcome::Created) => &self.created,
-            Ok(Outcome::Updated) => &self.updated,
-            Ok(Outcome::Conflict) => &self.conflicts,
-            Ok(Outcome::Failed) => &self.failed,
+    fn count(&self, outcome: Outcome) {
+        let counter = match outcome {
+            Outcome::Created => &self.created,
+            Outcome::Updated => &self.updated,
+            Outcome::Conflict => &self.conflicts,
+            Outcome::Failed => &self.failed,
             _ => &self.unchanged,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -451,9 +451,9 @@ mod tests {
     #[test]
     fn progress_counts_outcomes() {
         let c = Counters::default();
-        c.count(Outcome::Created as i32);
-        c.count(Outcome::Unchanged as i32);
-        c.count(Outcome::Conflict as i32);
+        c.count(Outcome::Created);
+        c.count(Outcome::Unchanged);
+        c.count(Outcome::Conflict);
         let p = c.snapshot();
         assert_eq!((p.created, p.unchanged, p.conflicts), (1, 1, 1));
     }

@@ -7,7 +7,7 @@
 //! parked and the link carries their ids, so every later sync of the record answers `conflict`
 //! at once and writes nothing, until each is resolved through the API ([`super::resolve`]).
 
-use isthmus_proto::common::v1::{Outcome, SyncResult};
+use crate::result::{Outcome, SyncResult};
 use isthmus_store::{Conflict, ConflictResolution, Lease, Link};
 
 use super::plan::Target;
@@ -134,7 +134,7 @@ impl CustomerFlows {
                 resolved: found,
             }));
         }
-        out.outcome = Outcome::Conflict as i32;
+        out.outcome = Outcome::Conflict;
         if let (Some(lease), Some(link)) = (lease, link) {
             ensure_held(&self.store, lease, self.config.lock_ttl()).await?;
             self.park(link, &found, lease).await?;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
+use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
 use isthmus_salesforce::{ApiError, CompositeSubrequest, CompositeSubresponse, SalesforceError};
@@ -13,7 +13,7 @@ use super::conflicts::{self, ConflictScope, Decided};
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::plan::{KeyField, Plan, Target};
 use super::policy::Sides;
-use super::{now_ms, result, CustomerChange, CustomerFlows, FLOW_CUSTOMER_TO_ACCOUNT, LINK_KIND};
+use super::{now_ms, CustomerChange, CustomerFlows, FLOW_CUSTOMER_TO_ACCOUNT, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::lock::{ensure_held, with_lock};
 
@@ -69,7 +69,7 @@ impl CustomerFlows {
         let hash = doc.content_hash();
         let link = self.store.link_by_netsuite(LINK_KIND, id).await?;
 
-        let mut out = result(
+        let mut out = SyncResult::new(
             FLOW_CUSTOMER_TO_ACCOUNT,
             Outcome::Unchanged,
             dry_run,
@@ -80,7 +80,7 @@ impl CustomerFlows {
             out.salesforce_id = link.salesforce_id.clone();
             out.matched_rule = "id_map".into();
             if !link.parked.is_empty() {
-                out.outcome = Outcome::Conflict as i32;
+                out.outcome = Outcome::Conflict;
                 out.warnings.push(conflicts::parked_warning(link));
                 return Ok(out);
             }
@@ -154,7 +154,7 @@ impl CustomerFlows {
                 wanted: id,
             }),
         );
-        out.outcome = plan.outcome(account_id.is_some()) as i32;
+        out.outcome = plan.outcome(account_id.is_some());
         out.salesforce_id = account_id.clone().unwrap_or_default();
         out.changes = plan.changes.clone();
         let subsidiary = self
@@ -225,11 +225,11 @@ impl CustomerFlows {
         out.changes.push(FieldChange {
             record: "salesforce.Account".into(),
             field: "Subsidiary__c".into(),
-            before: current.map(|c| json!(c).to_string()),
-            after: Some(json!(link.salesforce_id).to_string()),
+            before: current.map(|c| json!(c)),
+            after: Some(json!(link.salesforce_id)),
         });
-        if out.outcome == Outcome::Unchanged as i32 {
-            out.outcome = Outcome::Updated as i32;
+        if out.outcome == Outcome::Unchanged {
+            out.outcome = Outcome::Updated;
         }
         Ok(Some(link.salesforce_id))
     }
@@ -263,7 +263,7 @@ impl CustomerFlows {
         lease: Option<Lease>,
     ) -> Result<SyncResult> {
         let dry_run = lease.is_none();
-        let mut out = result(
+        let mut out = SyncResult::new(
             FLOW_CUSTOMER_TO_ACCOUNT,
             Outcome::Skipped,
             dry_run,
@@ -278,11 +278,11 @@ impl CustomerFlows {
         };
         out.salesforce_id = link.salesforce_id.clone();
         out.matched_rule = "id_map".into();
-        out.outcome = Outcome::Updated as i32;
+        out.outcome = Outcome::Updated;
         out.changes.push(FieldChange {
             record: "salesforce.Account".into(),
             field: "NetSuite_Id__c".into(),
-            before: Some(json!(id).to_string()),
+            before: Some(json!(id)),
             after: None,
         });
         let Some(lease) = lease else {

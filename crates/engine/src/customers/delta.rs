@@ -21,16 +21,16 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::result::{FieldChange, Outcome, SyncResult};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures::stream::{self, StreamExt};
-use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
 use isthmus_salesforce::id::SalesforceId;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::index::Matcher;
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
-use super::{result, CustomerChange, CustomerFlows, LINK_KIND};
+use super::{CustomerChange, CustomerFlows, LINK_KIND};
 use crate::audit::SyncLog;
 use crate::config::{AccountDeleted, DeltaAccounts};
 use crate::error::{EngineError, Result};
@@ -104,12 +104,12 @@ struct Tally {
 }
 
 impl Tally {
-    fn count(&self, outcome: i32) {
-        let counter = match Outcome::try_from(outcome) {
-            Ok(Outcome::Created) => &self.created,
-            Ok(Outcome::Updated) => &self.updated,
-            Ok(Outcome::Conflict) => &self.conflicts,
-            Ok(Outcome::Skipped) => &self.skipped,
+    fn count(&self, outcome: Outcome) {
+        let counter = match outcome {
+            Outcome::Created => &self.created,
+            Outcome::Updated => &self.updated,
+            Outcome::Conflict => &self.conflicts,
+            Outcome::Skipped => &self.skipped,
             _ => &self.unchanged,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -434,7 +434,8 @@ impl CustomerFlows {
                 else {
                     return Ok(None);
                 };
-                let mut out = result(FLOW_ACCOUNT_DELETED, Outcome::Updated, false, trace_id);
+                let mut out =
+                    SyncResult::new(FLOW_ACCOUNT_DELETED, Outcome::Updated, false, trace_id);
                 out.salesforce_id = link.salesforce_id.clone();
                 out.netsuite_id = link.netsuite_id.clone();
                 out.matched_rule = "id_map".into();
@@ -453,7 +454,7 @@ impl CustomerFlows {
                 {
                     Ok(()) => {}
                     Err(err) if err.is_not_found() => {
-                        out.outcome = Outcome::Skipped as i32;
+                        out.outcome = Outcome::Skipped;
                         out.changes.clear();
                         out.warnings.push(format!(
                             "NetSuite customer {} no longer exists",

@@ -28,8 +28,8 @@ pub mod resolve;
 
 use std::sync::Arc;
 
+use crate::result::SyncResult;
 use isthmus_netsuite::{GetOptions, NetSuiteClient};
-use isthmus_proto::common::v1::{Outcome, SyncResult};
 use isthmus_salesforce::SalesforceClient;
 use isthmus_store::{Link, Store};
 
@@ -139,17 +139,6 @@ impl crate::work::JobRunner for CustomerFlows {
             }
             other => Err(crate::work::foreign_job("customers", other)),
         }
-    }
-}
-
-/// A result with the fields every outcome carries.
-fn result(flow: &str, outcome: Outcome, dry_run: bool, trace_id: &str) -> SyncResult {
-    SyncResult {
-        outcome: outcome as i32,
-        flow: flow.to_string(),
-        dry_run,
-        trace_id: trace_id.to_string(),
-        ..Default::default()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use isthmus_proto::common::v1::{FieldChange, Outcome};
+use crate::result::{FieldChange, Outcome};
 
 use super::doc::{ContactDoc, CustomerDoc};
 use super::mapping;
@@ -101,10 +101,8 @@ impl Plan {
             changes.push(FieldChange {
                 record: target.record().into(),
                 field: key.field.into(),
-                before: key
-                    .current
-                    .map(|v| serde_json::Value::String(v).to_string()),
-                after: Some(serde_json::Value::String(key.wanted.into()).to_string()),
+                before: key.current.map(serde_json::Value::String),
+                after: Some(serde_json::Value::String(key.wanted.into())),
             });
         }
         let record_changed = !changes.is_empty();
@@ -176,10 +174,8 @@ pub fn diff(
             changed.then(|| FieldChange {
                 record: record.to_string(),
                 field: field.clone(),
-                before: old.map(|v| serde_json::Value::String(v).to_string()),
-                after: new
-                    .clone()
-                    .map(|v| serde_json::Value::String(v).to_string()),
+                before: old.map(serde_json::Value::String),
+                after: new.clone().map(serde_json::Value::String),
             })
         })
         .collect()
@@ -275,7 +271,7 @@ mod tests {
         after.insert("phone".to_string(), None);
         let changes = diff("netsuite.customer", None, &after);
         assert_eq!(changes.len(), 1);
-        assert_eq!(changes[0].after.as_deref(), Some("\"Acme\""));
+        assert_eq!(changes[0].after, Some(serde_json::json!("Acme")));
         assert_eq!(changes[0].before, None);
     }
 

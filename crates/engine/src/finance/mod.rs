@@ -17,8 +17,8 @@ pub use subsidiaries::{FLOW_SUBSIDIARIES, SUBSIDIARY_LINK_KIND};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_netsuite::{suiteql, GetOptions, NetSuiteClient};
-use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
 use isthmus_salesforce::{CompositeSubrequest, SalesforceClient};
 use isthmus_store::{Lease, Link, Store};
 use serde_json::{json, Value};
@@ -28,7 +28,7 @@ use crate::customers::is_netsuite_id;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
 use crate::lock::{ensure_held, with_lock};
-use crate::orders::{hash, iso_date, ref_name, result};
+use crate::orders::{hash, iso_date, ref_name};
 use crate::work::{foreign_job, JobRunner, SyncJob};
 
 /// ID-map kind of `NetSuite_Invoice__c` ↔ invoice or credit memo.
@@ -147,7 +147,7 @@ impl FinanceFlows {
         } else {
             FLOW_INVOICE
         };
-        let mut out = result(flow, Outcome::Unchanged, lease.is_none(), trace_id);
+        let mut out = SyncResult::new(flow, Outcome::Unchanged, lease.is_none(), trace_id);
         out.netsuite_id = id.to_string();
         let link = self.store.link_by_netsuite(kind.link_kind(), id).await?;
         if delete {
@@ -283,14 +283,14 @@ impl FinanceFlows {
             Outcome::Updated
         } else {
             Outcome::Created
-        } as i32;
+        };
         let record_name = format!("salesforce.{}", kind.sobject());
         for (field, value) in fields.as_object().into_iter().flatten() {
             out.changes.push(FieldChange {
                 record: record_name.clone(),
                 field: field.clone(),
                 before: None,
-                after: (!value.is_null()).then(|| value.to_string()),
+                after: (!value.is_null()).then(|| value.clone()),
             });
         }
         if let Some(state) = &billing {
@@ -298,7 +298,7 @@ impl FinanceFlows {
                 record: "salesforce.Opportunity".into(),
                 field: "NetSuite_Billing_Status__c".into(),
                 before: None,
-                after: Some(json!(state).to_string()),
+                after: Some(json!(state)),
             });
         }
         let Some(lease) = lease else {
@@ -531,7 +531,7 @@ impl FinanceFlows {
                 {
                     Ok(result) => {
                         log.finished(&result).await;
-                        if result.outcome == Outcome::Unchanged as i32 {
+                        if result.outcome == Outcome::Unchanged {
                             run.unchanged += 1;
                         } else {
                             run.updated += 1;
@@ -656,7 +656,7 @@ impl FinanceFlows {
         trace_id: &str,
         lease: Option<Lease>,
     ) -> Result<SyncResult> {
-        let mut out = result(FLOW_SUMMARY, Outcome::Unchanged, lease.is_none(), trace_id);
+        let mut out = SyncResult::new(FLOW_SUMMARY, Outcome::Unchanged, lease.is_none(), trace_id);
         out.netsuite_id = customer.to_string();
         out.salesforce_id = account.to_string();
         out.matched_rule = "id_map".into();
@@ -680,13 +680,13 @@ impl FinanceFlows {
         if link.as_ref().is_some_and(|l| l.netsuite_hash == new_hash) {
             return Ok(out);
         }
-        out.outcome = Outcome::Updated as i32;
+        out.outcome = Outcome::Updated;
         for (field, value) in fields.as_object().into_iter().flatten() {
             out.changes.push(FieldChange {
                 record: "salesforce.Account".into(),
                 field: field.clone(),
                 before: None,
-                after: (!value.is_null()).then(|| value.to_string()),
+                after: (!value.is_null()).then(|| value.clone()),
             });
         }
         let Some(lease) = lease else {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
+use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_store::Link;
 use serde_json::{json, Value};
 
@@ -13,7 +13,7 @@ use super::FinanceFlows;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
 use crate::lock::{ensure_held, with_lock};
-use crate::orders::{hash, result};
+use crate::orders::hash;
 
 /// ID-map kind of `Subsidiary__c` ↔ subsidiary.
 pub const SUBSIDIARY_LINK_KIND: &str = "subsidiary";
@@ -42,7 +42,7 @@ impl FinanceFlows {
             let id = text(row, "id").unwrap_or_default();
             let fields = subsidiary_fields(self, row);
             let new_hash = hash(&fields);
-            let mut out = result(FLOW_SUBSIDIARIES, Outcome::Unchanged, dry_run, trace_id);
+            let mut out = SyncResult::new(FLOW_SUBSIDIARIES, Outcome::Unchanged, dry_run, trace_id);
             out.netsuite_id = id.clone();
             out.salesforce_id = link
                 .as_ref()
@@ -53,13 +53,13 @@ impl FinanceFlows {
                     Outcome::Updated
                 } else {
                     Outcome::Created
-                } as i32;
+                };
                 for (field, value) in fields.as_object().into_iter().flatten() {
                     out.changes.push(FieldChange {
                         record: "salesforce.Subsidiary__c".into(),
                         field: field.clone(),
                         before: None,
-                        after: (!value.is_null()).then(|| value.to_string()),
+                        after: (!value.is_null()).then(|| value.clone()),
                     });
                 }
                 changed.push((results.len(), id, fields, new_hash));

@@ -1,8 +1,8 @@
 //! NetSuite → Salesforce: a sales order's status and number onto its Opportunity; an item
 //! fulfilment into a `NetSuite_Fulfillment__c` record and onto the Opportunity's ship fields.
 
+use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_netsuite::GetOptions;
-use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::CompositeSubrequest;
 use isthmus_store::{Lease, Link};
@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::to_sales_order::status_hash;
 use super::{
-    hash, iso_date, ref_name, result, OrderFlows, RecordChange, FLOW_FULFILLMENT,
+    hash, iso_date, ref_name, OrderFlows, RecordChange, FLOW_FULFILLMENT,
     FLOW_ORDER_TO_OPPORTUNITY, FULFILLMENT_LINK_KIND, LINK_KIND,
 };
 use crate::customers::is_netsuite_id;
@@ -54,7 +54,7 @@ impl OrderFlows {
         trace_id: &str,
         lease: Option<Lease>,
     ) -> Result<SyncResult> {
-        let mut out = result(
+        let mut out = SyncResult::new(
             FLOW_ORDER_TO_OPPORTUNITY,
             Outcome::Unchanged,
             lease.is_none(),
@@ -80,7 +80,7 @@ impl OrderFlows {
             (None, None) => None,
         };
         let Some(opportunity) = opportunity else {
-            out.outcome = Outcome::Skipped as i32;
+            out.outcome = Outcome::Skipped;
             out.warnings.push(format!(
                 "sales order {order_id} did not come from a Salesforce opportunity"
             ));
@@ -124,10 +124,10 @@ impl OrderFlows {
                 record: "salesforce.Opportunity".into(),
                 field: field.clone(),
                 before: None,
-                after: (!value.is_null()).then(|| value.to_string()),
+                after: (!value.is_null()).then(|| value.clone()),
             })
             .collect();
-        out.outcome = Outcome::Updated as i32;
+        out.outcome = Outcome::Updated;
         let Some(lease) = lease else {
             return Ok(out);
         };
@@ -139,7 +139,7 @@ impl OrderFlows {
         {
             Ok(()) => {}
             Err(err) if err.is_not_found() => {
-                out.outcome = Outcome::Skipped as i32;
+                out.outcome = Outcome::Skipped;
                 out.warnings.push(format!(
                     "opportunity {opportunity} no longer exists in Salesforce"
                 ));
@@ -207,7 +207,7 @@ impl OrderFlows {
         trace_id: &str,
         lease: Option<Lease>,
     ) -> Result<SyncResult> {
-        let mut out = result(
+        let mut out = SyncResult::new(
             FLOW_FULFILLMENT,
             Outcome::Unchanged,
             lease.is_none(),
@@ -246,7 +246,7 @@ impl OrderFlows {
             None => None,
         };
         let Some(opportunity) = opportunity else {
-            out.outcome = Outcome::Skipped as i32;
+            out.outcome = Outcome::Skipped;
             out.warnings.push(format!(
                 "item fulfilment {fulfillment_id} ships sales order {order_id}, which did not \
                  come from a Salesforce opportunity"
@@ -291,7 +291,7 @@ impl OrderFlows {
             Outcome::Updated
         } else {
             Outcome::Created
-        } as i32;
+        };
         for (name, fields) in [
             ("salesforce.NetSuite_Fulfillment__c", &record),
             ("salesforce.Opportunity", &on_opportunity),
@@ -301,7 +301,7 @@ impl OrderFlows {
                     record: name.into(),
                     field: field.clone(),
                     before: None,
-                    after: (!value.is_null()).then(|| value.to_string()),
+                    after: (!value.is_null()).then(|| value.clone()),
                 });
             }
         }

@@ -23,8 +23,8 @@ mod to_sales_order;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::result::SyncResult;
 use isthmus_netsuite::NetSuiteClient;
-use isthmus_proto::common::v1::{Outcome, SyncResult};
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::SalesforceClient;
@@ -161,17 +161,6 @@ pub fn parse_opportunity_id(raw: &str) -> Result<SalesforceId> {
         )));
     }
     Ok(id)
-}
-
-/// A result with the fields every outcome carries.
-pub(crate) fn result(flow: &str, outcome: Outcome, dry_run: bool, trace_id: &str) -> SyncResult {
-    SyncResult {
-        outcome: outcome as i32,
-        flow: flow.to_string(),
-        dry_run,
-        trace_id: trace_id.to_string(),
-        ..Default::default()
-    }
 }
 
 /// SHA-256 of a JSON value's text (object keys are sorted: serde_json maps are ordered).

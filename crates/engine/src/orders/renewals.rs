@@ -10,13 +10,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::result::{Outcome, SyncResult};
 use isthmus_netsuite::suiteql;
-use isthmus_proto::common::v1::{Outcome, SyncResult};
 use isthmus_salesforce::soql;
 use isthmus_store::Link;
 use serde_json::{json, Map, Value};
 
-use super::{iso_date, result, OrderFlows, FLOW_RENEWAL, LINK_KIND, RENEWAL_LINK_KIND};
+use super::{iso_date, OrderFlows, FLOW_RENEWAL, LINK_KIND, RENEWAL_LINK_KIND};
 use crate::catalog::LINK_KIND as PRODUCT_LINK_KIND;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
@@ -72,7 +72,7 @@ impl OrderFlows {
         let mut results = Vec::new();
         let mut pending = Vec::new();
         for (order, raised) in orders.into_iter().zip(raised) {
-            let mut out = result(FLOW_RENEWAL, Outcome::Unchanged, dry_run, trace_id);
+            let mut out = SyncResult::new(FLOW_RENEWAL, Outcome::Unchanged, dry_run, trace_id);
             out.netsuite_id = order.order_id.clone();
             match raised {
                 Some(link) => {
@@ -119,7 +119,7 @@ impl OrderFlows {
             pending.into_iter().zip(accounts.into_iter().zip(originals))
         {
             let Some(account) = account else {
-                out.outcome = Outcome::Skipped as i32;
+                out.outcome = Outcome::Skipped;
                 out.warnings.push(format!(
                     "customer {} of sales order {} has no Salesforce account; sync the customer \
                      first",
@@ -129,7 +129,7 @@ impl OrderFlows {
                 continue;
             };
             let Some(currency) = self.iso_currency(&order.currency) else {
-                out.outcome = Outcome::Skipped as i32;
+                out.outcome = Outcome::Skipped;
                 out.warnings.push(format!(
                     "NetSuite currency {} of sales order {} is not in [currencies]",
                     order.currency, order.number
@@ -154,7 +154,7 @@ impl OrderFlows {
                 }
             }
             if !unmapped.is_empty() || opportunity_lines.is_empty() {
-                out.outcome = Outcome::Skipped as i32;
+                out.outcome = Outcome::Skipped;
                 out.warnings.push(format!(
                     "sales order {}: items {} have no product priced in {currency} in the \
                      standard price book; run the catalog sync",
@@ -184,15 +184,15 @@ impl OrderFlows {
             if let Some(original) = &original {
                 fields.insert("Renewal_Of__c".into(), json!(original));
             }
-            out.outcome = Outcome::Created as i32;
+            out.outcome = Outcome::Created;
             out.matched_rule = "none".into();
             out.changes = fields
                 .iter()
-                .map(|(field, value)| isthmus_proto::common::v1::FieldChange {
+                .map(|(field, value)| crate::result::FieldChange {
                     record: "salesforce.Opportunity".into(),
                     field: field.clone(),
                     before: None,
-                    after: Some(value.to_string()),
+                    after: Some(value.clone()),
                 })
                 .collect();
             if dry_run {
@@ -206,12 +206,12 @@ impl OrderFlows {
                 Ok((id, created)) => {
                     out.salesforce_id = id;
                     if !created {
-                        out.outcome = Outcome::Unchanged as i32;
+                        out.outcome = Outcome::Unchanged;
                         out.matched_rule = "external_id".into();
                     }
                 }
                 Err(err) => {
-                    out.outcome = Outcome::Failed as i32;
+                    out.outcome = Outcome::Failed;
                     out.warnings.push(err.to_string());
                 }
             }
@@ -227,7 +227,7 @@ impl OrderFlows {
         let results = self.scan_renewals(0, false, &trace_id).await?;
         let raised = results
             .iter()
-            .filter(|r| r.outcome == Outcome::Created as i32)
+            .filter(|r| r.outcome == Outcome::Created)
             .count();
         tracing::info!(expiring = results.len(), raised, "renewal scan");
         Ok(())

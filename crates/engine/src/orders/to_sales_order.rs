@@ -1,7 +1,8 @@
 //! Won Opportunity (+ line items) → NetSuite sales order.
 
+use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_netsuite::GetOptions;
-use isthmus_proto::common::v1::{Delivery, FieldChange, Outcome, SyncOptions, SyncResult};
+use isthmus_proto::common::v1::{Delivery, SyncOptions};
 use isthmus_proto::customers::v1::SyncAccountRequest;
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
@@ -9,7 +10,7 @@ use isthmus_salesforce::soql;
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
-use super::{hash, iso_date, ref_name, result, OrderFlows, FLOW_OPPORTUNITY_TO_ORDER, LINK_KIND};
+use super::{hash, iso_date, ref_name, OrderFlows, FLOW_OPPORTUNITY_TO_ORDER, LINK_KIND};
 use crate::catalog::LINK_KIND as PRODUCT_LINK_KIND;
 use crate::config::WonRule;
 use crate::customers::mapping::{self, text, Record};
@@ -70,7 +71,7 @@ impl OrderFlows {
             .await?;
         let plan = self.plan_order(id, &opportunity).await?;
 
-        let mut out = result(
+        let mut out = SyncResult::new(
             FLOW_OPPORTUNITY_TO_ORDER,
             Outcome::Unchanged,
             dry_run,
@@ -124,7 +125,7 @@ impl OrderFlows {
                 .unwrap_or_default()
                 .to_string();
             if !out.changes.is_empty() && !self.config.updatable_statuses.contains(&status) {
-                out.outcome = Outcome::Skipped as i32;
+                out.outcome = Outcome::Skipped;
                 out.warnings.push(format!(
                     "sales order {} is {}: once fulfilment or billing has begun, changes on the \
                      Opportunity are not carried over; change the order in NetSuite",
@@ -134,12 +135,12 @@ impl OrderFlows {
                 out.changes.clear();
             }
         }
-        if out.outcome != Outcome::Skipped as i32 {
+        if out.outcome != Outcome::Skipped {
             out.outcome = match (&existing, out.changes.is_empty()) {
                 (None, _) => Outcome::Created,
                 (Some(_), false) => Outcome::Updated,
                 (Some(_), true) => Outcome::Unchanged,
-            } as i32;
+            };
         }
         let Some(lease) = lease else {
             return Ok(out); // dry run: the order that would be written, nothing more
@@ -153,7 +154,7 @@ impl OrderFlows {
         body.insert("entity".into(), json!({ "id": customer_id }));
         ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
 
-        let order_id = match (&existing_id, out.outcome == Outcome::Updated as i32) {
+        let order_id = match (&existing_id, out.outcome == Outcome::Updated) {
             (Some(order_id), false) => order_id.clone(),
             (existing_id, _) => {
                 if existing_id.is_none() && !self.config.order_status.is_empty() {
@@ -188,7 +189,7 @@ impl OrderFlows {
         let status = ref_name(&order, "status").unwrap_or_default();
 
         // A skipped change stays unsynced, so the next click reports it again.
-        let skipped = out.outcome == Outcome::Skipped as i32;
+        let skipped = out.outcome == Outcome::Skipped;
         let salesforce_hash = match (&link, skipped) {
             (Some(link), true) => link.salesforce_hash.clone(),
             (None, true) => String::new(),
@@ -449,11 +450,12 @@ impl OrderFlows {
                 });
             }
         };
-        match Outcome::try_from(synced.outcome) {
-            Ok(Outcome::Created | Outcome::Updated | Outcome::Unchanged) => {
+        let outcome = Outcome::from_wire(synced.outcome);
+        match outcome {
+            Some(Outcome::Created | Outcome::Updated | Outcome::Unchanged) => {
                 Ok(Some(synced.netsuite_id).filter(|id| !id.is_empty()))
             }
-            Ok(Outcome::Queued) => Err(EngineError::Service {
+            Some(Outcome::Queued) => Err(EngineError::Service {
                 code: ErrorCode::Locked,
                 message: format!(
                     "the customer of account {account_id} is still being synced (job {}); the \
@@ -463,7 +465,7 @@ impl OrderFlows {
             }),
             _ => Err(EngineError::Unprocessable(format!(
                 "the account {account_id} cannot be synced to NetSuite ({}): {}",
-                crate::audit::outcome_name(synced.outcome),
+                outcome.map_or("unspecified", Outcome::as_str),
                 synced.warnings.join("; ")
             ))),
         }
@@ -531,7 +533,7 @@ fn round_to(value: f64, places: i32) -> f64 {
 /// The fields `body` sets that differ from `existing` (absent: every field), as the dry run
 /// shows them: body fields on `netsuite.salesOrder`, lines on `netsuite.salesOrder.item[n]`.
 fn order_changes(body: &Record, existing: Option<&Record>) -> Vec<FieldChange> {
-    let shown = |v: &Value| v.to_string();
+    let shown = |v: &Value| v.clone();
     let mut changes = Vec::new();
     for (field, wanted) in body {
         if field == "item" {
@@ -669,7 +671,7 @@ mod tests {
         let changes = order_changes(changed.as_object().unwrap(), existing.as_object());
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].field, "quantity");
-        assert_eq!(changes[0].before.as_deref(), Some("2"));
+        assert_eq!(changes[0].before, Some(serde_json::json!(2)));
     }
 
     #[test]

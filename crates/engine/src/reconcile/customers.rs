@@ -7,7 +7,7 @@
 //! delta does); a deleted customer unlinks its account; an unlinked record is synced from the
 //! side it lives on.
 
-use isthmus_proto::common::v1::SyncResult;
+use crate::result::SyncResult;
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_store::Link;
 

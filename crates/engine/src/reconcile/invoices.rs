@@ -6,7 +6,7 @@
 //! (forced past its echo check); a transaction deleted in NetSuite removes its copy; a copy
 //! deleted in Salesforce is written again.
 
-use isthmus_proto::common::v1::SyncResult;
+use crate::result::SyncResult;
 use isthmus_store::Link;
 
 use super::customers::netsuite_side;

@@ -31,7 +31,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use isthmus_proto::common::v1::SyncResult;
+use crate::result::SyncResult;
 use isthmus_store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -348,12 +348,7 @@ pub async fn run_and_keep(
 
 /// Of two syncs a repair ran, the one that changed something (the later one when both did).
 pub(crate) fn changed_of(first: SyncResult, second: SyncResult) -> SyncResult {
-    let unchanged = |r: &SyncResult| {
-        matches!(
-            isthmus_proto::common::v1::Outcome::try_from(r.outcome),
-            Ok(isthmus_proto::common::v1::Outcome::Unchanged)
-        )
-    };
+    let unchanged = |r: &SyncResult| r.outcome == crate::result::Outcome::Unchanged;
     if unchanged(&second) && !unchanged(&first) {
         first
     } else {

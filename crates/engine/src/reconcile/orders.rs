@@ -8,8 +8,8 @@
 //! Opportunity (Salesforce owns the order's content, upserted by external id); a deleted
 //! Opportunity drops its link (the order stays, for finance).
 
+use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_netsuite::suiteql;
-use isthmus_proto::common::v1::{FieldChange, Outcome, SyncResult};
 use isthmus_store::Link;
 
 use super::customers::{account_id, netsuite_side};
@@ -84,19 +84,15 @@ impl OrderFlows {
             self.config.lock_ttl(),
             self.config.lock_wait(),
             |lease| async move {
-                let mut out = SyncResult {
-                    outcome: Outcome::Updated as i32,
-                    flow: "orders.reconcile".into(),
-                    salesforce_id: id.to_string(),
-                    netsuite_id: drift.netsuite_id.clone(),
-                    matched_rule: "id_map".into(),
-                    trace_id: trace_id.to_string(),
-                    ..Default::default()
-                };
+                let mut out =
+                    SyncResult::new("orders.reconcile", Outcome::Updated, false, trace_id);
+                out.salesforce_id = id.to_string();
+                out.netsuite_id = drift.netsuite_id.clone();
+                out.matched_rule = "id_map".into();
                 out.changes.push(FieldChange {
                     record: "isthmus.link".into(),
                     field: LINK_KIND.into(),
-                    before: Some(drift.netsuite_id.clone()),
+                    before: Some(drift.netsuite_id.clone().into()),
                     after: None,
                 });
                 out.warnings.push(format!(

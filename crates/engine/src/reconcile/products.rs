@@ -5,7 +5,7 @@
 //! its echo check): a product edited in Salesforce is written back, a deleted product is recreated (upsert by `NetSuite_Id__c`), a
 //! deleted item deactivates its product.
 
-use isthmus_proto::common::v1::SyncResult;
+use crate::result::SyncResult;
 use isthmus_store::Link;
 
 use super::scan::{field_drift, text, FlowSpec};

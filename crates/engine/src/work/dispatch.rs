@@ -10,13 +10,13 @@
 //!   then finds the job settled and skips it, or, if this process died meanwhile, runs it.
 //!   Either way the caller holds a job id for `GET /v1/jobs/{id}` and nothing is lost.
 //!
-//! `Delivery::Async` skips the inline run and queues the job at once.
+//! [`Delivery::Queue`] skips the inline run and queues the job at once.
 
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
-use isthmus_proto::common::v1::{Delivery, Outcome, SyncOptions, SyncResult};
+use crate::result::{Outcome, SyncResult};
 use isthmus_store::{Lane, NewJob, Store};
 
 use super::record::{JobRecord, JobState, SyncJob};
@@ -24,6 +24,18 @@ use super::worker::RetryPolicy;
 use super::JobRunner;
 use crate::audit::SyncLog;
 use crate::error::{EngineError, Result};
+
+/// How a caller asked for a sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// Run inline up to the wait, then answer `queued` with the job (the default).
+    #[default]
+    Wait,
+    /// Answer `queued` with the job at once.
+    Queue,
+    /// Run the whole path up to the write and return the diff; write nothing anywhere.
+    DryRun,
+}
 
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -59,21 +71,19 @@ impl Dispatcher {
     }
 
     /// How every sync RPC answers: a dry run inline (it writes nothing, so it never queues);
-    /// `Delivery::Async` queued at once; otherwise [`Dispatcher::run_or_queue`].
+    /// [`Delivery::Queue`] queued at once; otherwise [`Dispatcher::run_or_queue`].
     pub async fn deliver(
         &self,
         job: SyncJob,
-        options: Option<&SyncOptions>,
+        delivery: Delivery,
         dry_run: impl std::future::Future<Output = Result<SyncResult>>,
         trace_id: &str,
     ) -> Result<SyncResult> {
-        if options.is_some_and(|o| o.dry_run) {
-            return dry_run.await;
+        match delivery {
+            Delivery::DryRun => dry_run.await,
+            Delivery::Queue => self.submit(Lane::Interactive, job, trace_id).await,
+            Delivery::Wait => self.run_or_queue(job, trace_id).await,
         }
-        if options.is_some_and(|o| o.delivery == Delivery::Async as i32) {
-            return self.submit(Lane::Interactive, job, trace_id).await;
-        }
-        self.run_or_queue(job, trace_id).await
     }
 
     /// Queues `job` on `lane` now and answers `QUEUED` with its id.
@@ -187,12 +197,9 @@ impl Dispatcher {
 fn queued(record: &JobRecord, job: &SyncJob) -> SyncResult {
     let (salesforce_id, netsuite_id) = job.ids();
     SyncResult {
-        outcome: Outcome::Queued as i32,
-        flow: record.kind.clone(),
         salesforce_id,
         netsuite_id,
-        trace_id: record.trace_id.clone(),
         job_id: record.id.clone(),
-        ..Default::default()
+        ..SyncResult::new(&record.kind, Outcome::Queued, false, &record.trace_id)
     }
 }

@@ -18,7 +18,7 @@ mod dispatch;
 mod record;
 mod worker;
 
-pub use dispatch::Dispatcher;
+pub use dispatch::{Delivery, Dispatcher};
 
 pub use record::{
     is_job_id, JobRecord, JobState, SyncJob, JOB_KIND_SYNC_ACCOUNT, JOB_KIND_SYNC_CUSTOMER,
@@ -28,7 +28,7 @@ pub use record::{
 pub use record::{JOB_KIND_SYNC_CREDIT_MEMO, JOB_KIND_SYNC_INVOICE, JOB_KIND_SYNC_PAYMENT};
 pub use worker::{RetryPolicy, Worker};
 
-use isthmus_proto::common::v1::SyncResult;
+use crate::result::SyncResult;
 
 use crate::error::{EngineError, Result};
 
@@ -46,7 +46,7 @@ pub(crate) async fn timed_run(
     runner: &dyn JobRunner,
     job: &SyncJob,
     trace_id: &str,
-) -> crate::error::Result<isthmus_proto::common::v1::SyncResult> {
+) -> crate::error::Result<crate::result::SyncResult> {
     let started = std::time::Instant::now();
     let context = isthmus_telemetry::TraceContext::of_trace(trace_id);
     let outcome = isthmus_telemetry::scope(context, runner.run(job, trace_id)).await;

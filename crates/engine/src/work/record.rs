@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use isthmus_proto::common::v1::SyncResult;
+use crate::result::SyncResult;
 use isthmus_store::Store;
 use serde::{Deserialize, Serialize};
 

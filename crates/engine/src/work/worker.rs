@@ -213,7 +213,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn run_job(&self, job: &QueuedJob) -> Result<isthmus_proto::common::v1::SyncResult> {
+    async fn run_job(&self, job: &QueuedJob) -> Result<crate::result::SyncResult> {
         let payload: SyncJob = serde_json::from_slice(&job.payload)
             .map_err(|e| EngineError::InvalidArgument(format!("malformed job payload: {e}")))?;
         // A queued job continues the trace of the request that queued it.

@@ -107,7 +107,7 @@ fn a_new_item_upserts_the_product_and_creates_standard_entries_before_custom_one
     assert!(plan.changes.iter().any(|c| c.record
         == "salesforce.PricebookEntry:Partner Price Book/USD"
         && c.field == "UnitPrice"
-        && c.after.as_deref() == Some("20.0")));
+        && c.after == Some(serde_json::json!(20.0))));
 }
 
 #[test]
