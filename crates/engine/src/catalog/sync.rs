@@ -16,10 +16,11 @@ use super::books::PriceBooks;
 use super::item::column;
 use super::plan::{plan_item, ItemPlan, Target};
 use super::write::Written;
-use super::{is_netsuite_id, now_ms, CatalogFlows, FLOW_ITEM_TO_PRODUCT, LINK_KIND};
+use super::{is_netsuite_id, CatalogFlows, FLOW_ITEM_TO_PRODUCT, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
 use crate::lock::{ensure_held, with_lock};
+use crate::mirror::netsuite_owned_link;
 
 /// An item read from NetSuite, with its link and the warnings of its mapping.
 #[derive(Debug, Clone)]
@@ -264,18 +265,7 @@ impl CatalogFlows {
             // A gone item keeps no hash, so if it comes back it is synced again.
             Target::Gone { .. } => (String::new(), String::new()),
         };
-        let link = Link {
-            kind: LINK_KIND.into(),
-            salesforce_id: product_id.clone(),
-            netsuite_id: plan.item_id.clone(),
-            salesforce_hash: String::new(),
-            netsuite_hash: hash,
-            salesforce_modstamp: String::new(),
-            netsuite_modstamp: modstamp,
-            synced_at_ms: now_ms(),
-            fields: Default::default(),
-            parked: Vec::new(),
-        };
+        let link = netsuite_owned_link(LINK_KIND, product_id, &plan.item_id, hash, modstamp);
         Ok(self.store.put_link(&link, lease).await?)
     }
 }

@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 
 use crate::result::{FieldChange, Outcome, SyncResult};
-use isthmus_store::Link;
 use serde_json::{json, Value};
 
 use super::FinanceFlows;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
 use crate::lock::{ensure_held, with_lock};
+use crate::mirror::netsuite_owned_link;
 use crate::orders::hash;
 
 /// ID-map kind of `Subsidiary__c` ↔ subsidiary.
@@ -128,18 +128,13 @@ impl FinanceFlows {
                 for (at, id, _, new_hash) in &changed {
                     let sf = sf_ids.get(id).cloned().unwrap_or_default();
                     results[*at].salesforce_id = sf.clone();
-                    let link = Link {
-                        kind: SUBSIDIARY_LINK_KIND.into(),
-                        salesforce_id: sf,
-                        netsuite_id: id.clone(),
-                        salesforce_hash: String::new(),
-                        netsuite_hash: new_hash.clone(),
-                        salesforce_modstamp: String::new(),
-                        netsuite_modstamp: String::new(),
-                        synced_at_ms: chrono::Utc::now().timestamp_millis(),
-                        fields: Default::default(),
-                        parked: Vec::new(),
-                    };
+                    let link = netsuite_owned_link(
+                        SUBSIDIARY_LINK_KIND,
+                        &sf,
+                        id,
+                        new_hash.clone(),
+                        String::new(),
+                    );
                     self.store.put_link(&link, &lease).await?;
                 }
                 Ok(results)

@@ -4,7 +4,6 @@
 use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_netsuite::GetOptions;
 use isthmus_salesforce::id::SalesforceId;
-use isthmus_salesforce::CompositeSubrequest;
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
@@ -17,6 +16,7 @@ use crate::customers::is_netsuite_id;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
 use crate::lock::{ensure_held, with_lock};
+use crate::mirror::{netsuite_owned_link, Mirror, MirrorWrite};
 
 /// What an Opportunity shows of a deleted sales order.
 const DELETED_STATUS: &str = "Deleted in NetSuite";
@@ -150,16 +150,14 @@ impl OrderFlows {
         match order {
             Some(order) => {
                 let link = Link {
-                    kind: LINK_KIND.into(),
-                    salesforce_id: opportunity,
-                    netsuite_id: order_id.to_string(),
                     salesforce_hash: link.map(|l| l.salesforce_hash).unwrap_or_default(),
-                    netsuite_hash: new_hash,
-                    salesforce_modstamp: String::new(),
-                    netsuite_modstamp: text(&order, "lastModifiedDate").unwrap_or_default(),
-                    synced_at_ms: chrono::Utc::now().timestamp_millis(),
-                    fields: Default::default(),
-                    parked: Vec::new(),
+                    ..netsuite_owned_link(
+                        LINK_KIND,
+                        &opportunity,
+                        order_id,
+                        new_hash,
+                        text(&order, "lastModifiedDate").unwrap_or_default(),
+                    )
                 };
                 self.store.put_link(&link, &lease).await?;
             }
@@ -218,14 +216,14 @@ impl OrderFlows {
             .store
             .link_by_netsuite(FULFILLMENT_LINK_KIND, fulfillment_id)
             .await?;
+        let mirror = Mirror {
+            salesforce: &self.salesforce,
+            store: &self.store,
+            sobject: "NetSuite_Fulfillment__c",
+            link_kind: FULFILLMENT_LINK_KIND,
+            lock_ttl: self.config.lock_ttl(),
+        };
         if change == RecordChange::Delete {
-            let mirror = crate::mirror::Mirror {
-                salesforce: &self.salesforce,
-                store: &self.store,
-                sobject: "NetSuite_Fulfillment__c",
-                link_kind: FULFILLMENT_LINK_KIND,
-                lock_ttl: self.config.lock_ttl(),
-            };
             return mirror.deleted(out, link, lease).await;
         }
         let fulfillment = self
@@ -278,84 +276,16 @@ impl OrderFlows {
             "NetSuite_Ship_Date__c": ship_date,
             "NetSuite_Tracking_Numbers__c": tracking,
         });
-        let new_hash = hash(&json!({ "record": record, "opportunity": on_opportunity }));
-        out.salesforce_id = link
-            .as_ref()
-            .map(|l| l.salesforce_id.clone())
-            .unwrap_or_default();
-        out.matched_rule = if link.is_some() { "id_map" } else { "none" }.into();
-        if link.as_ref().is_some_and(|l| l.netsuite_hash == new_hash) {
-            return Ok(out);
-        }
-        out.outcome = if link.is_some() {
-            Outcome::Updated
-        } else {
-            Outcome::Created
-        };
-        for (name, fields) in [
-            ("salesforce.NetSuite_Fulfillment__c", &record),
-            ("salesforce.Opportunity", &on_opportunity),
-        ] {
-            for (field, value) in fields.as_object().into_iter().flatten() {
-                out.changes.push(FieldChange {
-                    record: name.into(),
-                    field: field.clone(),
-                    before: None,
-                    after: (!value.is_null()).then(|| value.clone()),
-                });
-            }
-        }
-        let Some(lease) = lease else {
-            return Ok(out);
-        };
-        ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
-        let requests = vec![
-            CompositeSubrequest::new(
-                "PATCH",
-                format!("sobjects/NetSuite_Fulfillment__c/NetSuite_Id__c/{fulfillment_id}"),
-                "fulfillment",
-            )
-            .with_body(record),
-            CompositeSubrequest::new(
-                "PATCH",
-                format!("sobjects/Opportunity/{opportunity}"),
-                "opportunity",
-            )
-            .with_body(on_opportunity),
-        ];
-        let answers = self.salesforce.composite(requests, true).await?;
-        if let Some(failed) = answers.iter().find(|a| !a.is_success()) {
-            return Err(EngineError::Unprocessable(format!(
-                "Salesforce refused the fulfilment of opportunity {opportunity} ({}): {}",
-                failed.reference_id, failed.body
-            )));
-        }
-        let record_id = answers
-            .first()
-            .and_then(|a| a.body.get("id"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| link.as_ref().map(|l| l.salesforce_id.clone()))
-            .ok_or_else(|| {
-                EngineError::Unprocessable(
-                    "Salesforce did not return the fulfilment record's id".into(),
-                )
-            })?;
-        let link = Link {
-            kind: FULFILLMENT_LINK_KIND.into(),
-            salesforce_id: record_id.clone(),
+        let hash = hash(&json!({ "record": record, "opportunity": on_opportunity }));
+        let write = MirrorWrite {
             netsuite_id: fulfillment_id.to_string(),
-            salesforce_hash: String::new(),
-            netsuite_hash: new_hash,
-            salesforce_modstamp: String::new(),
             netsuite_modstamp: text(&fulfillment, "lastModifiedDate").unwrap_or_default(),
-            synced_at_ms: chrono::Utc::now().timestamp_millis(),
-            fields: Default::default(),
-            parked: Vec::new(),
+            fields: record,
+            related: vec![("Opportunity", opportunity.clone(), on_opportunity)],
+            hash,
+            what: format!("the fulfilment of opportunity {opportunity}"),
         };
-        self.store.put_link(&link, &lease).await?;
-        out.salesforce_id = record_id;
-        Ok(out)
+        mirror.upsert(out, link, lease, write).await
     }
 
     /// A NetSuite record, or `None` when it does not exist.

@@ -17,6 +17,8 @@
 //! a repeated sync of an unchanged record writes nothing anywhere.
 
 mod from_netsuite;
+mod order_body;
+mod plan;
 mod renewals;
 mod to_sales_order;
 

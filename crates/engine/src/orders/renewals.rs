@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, HashMap};
 use crate::result::{Outcome, SyncResult};
 use isthmus_netsuite::suiteql;
 use isthmus_salesforce::soql;
-use isthmus_store::Link;
 use serde_json::{json, Map, Value};
 
 use super::{iso_date, OrderFlows, FLOW_RENEWAL, LINK_KIND, RENEWAL_LINK_KIND};
@@ -21,6 +20,7 @@ use crate::catalog::LINK_KIND as PRODUCT_LINK_KIND;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
 use crate::lock::with_lock;
+use crate::mirror::netsuite_owned_link;
 
 /// An expiring sales order, as SuiteQL reads it.
 struct Expiring {
@@ -291,18 +291,13 @@ impl OrderFlows {
                         )));
                     }
                 }
-                let link = Link {
-                    kind: RENEWAL_LINK_KIND.into(),
-                    salesforce_id: upserted.id.clone(),
-                    netsuite_id: order_id.to_string(),
-                    salesforce_hash: String::new(),
-                    netsuite_hash: String::new(),
-                    salesforce_modstamp: String::new(),
-                    netsuite_modstamp: String::new(),
-                    synced_at_ms: chrono::Utc::now().timestamp_millis(),
-                    fields: Default::default(),
-                    parked: Vec::new(),
-                };
+                let link = netsuite_owned_link(
+                    RENEWAL_LINK_KIND,
+                    &upserted.id,
+                    order_id,
+                    String::new(),
+                    String::new(),
+                );
                 self.store.put_link(&link, &lease).await?;
                 Ok((upserted.id, upserted.created))
             },

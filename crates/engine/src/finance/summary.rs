@@ -1,0 +1,357 @@
+//! An account's financial summary: balance, overdue balance, credit limit, days overdue and last
+//! payment, read from NetSuite (two SuiteQL reads, or one call of the package's RESTlet, as
+//! `finance.summary_source` says) and written to the account when it changed. On request (by
+//! account or customer) and scheduled for every linked customer.
+
+use isthmus_netsuite::suiteql;
+use isthmus_store::Lease;
+use serde_json::{json, Value};
+
+use super::FinanceFlows;
+use crate::config::SummarySource;
+use crate::customers::mapping::{text, Record};
+use crate::error::{EngineError, Result};
+use crate::lock::{ensure_held, with_lock};
+use crate::mirror::netsuite_owned_link;
+use crate::orders::hash;
+use crate::result::{FieldChange, Outcome, SyncResult};
+
+/// ID-map kind of Account ↔ customer for the financial summary (its hash: the fields last written).
+pub const SUMMARY_LINK_KIND: &str = "summary";
+
+/// What a scheduled run of every account's summary did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SummariesRun {
+    pub updated: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+}
+pub const FLOW_SUMMARY: &str = "finance.account_summary";
+
+/// A customer's financial summary, as the Account shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Summary {
+    pub balance: f64,
+    pub overdue_balance: f64,
+    pub credit_limit: Option<f64>,
+    pub days_overdue: i64,
+    pub last_payment_date: Option<String>,
+    pub last_payment_amount: Option<f64>,
+}
+
+/// One open or settled receivable of a customer, as SuiteQL reads it.
+#[derive(Debug, Clone)]
+pub struct Receivable {
+    pub id: i64,
+    /// `CustInvc`, `CustCred` or `CustPymt`.
+    pub kind: String,
+    pub date: Option<chrono::NaiveDate>,
+    pub due: Option<chrono::NaiveDate>,
+    pub total: f64,
+    pub remaining: f64,
+}
+
+/// The summary of a customer's receivables on `today`: the balance is what open invoices still
+/// owe less what open credit memos and unapplied payments hold; overdue is what invoices past
+/// their due date still owe, and days overdue counts from the oldest of them.
+pub fn summarise(
+    receivables: &[Receivable],
+    credit_limit: Option<f64>,
+    today: chrono::NaiveDate,
+) -> Summary {
+    let sum = |pick: &dyn Fn(&Receivable) -> bool| -> f64 {
+        receivables
+            .iter()
+            .filter(|r| pick(r))
+            .map(|r| r.remaining)
+            .sum()
+    };
+    let owed = sum(&|r| r.kind == "CustInvc");
+    let credit = sum(&|r| r.kind != "CustInvc");
+    let overdue: Vec<&Receivable> = receivables
+        .iter()
+        .filter(|r| r.kind == "CustInvc" && r.remaining > 0.0 && r.due.is_some_and(|d| d < today))
+        .collect();
+    let oldest = overdue.iter().filter_map(|r| r.due).min();
+    let last_payment = receivables
+        .iter()
+        .filter(|r| r.kind == "CustPymt")
+        .max_by_key(|r| (r.date, r.id));
+    let round = |v: f64| (v * 100.0).round() / 100.0;
+    Summary {
+        balance: round(owed - credit),
+        overdue_balance: round(overdue.iter().map(|r| r.remaining).sum()),
+        credit_limit,
+        days_overdue: oldest.map_or(0, |d| (today - d).num_days()),
+        last_payment_date: last_payment.and_then(|p| p.date).map(|d| d.to_string()),
+        last_payment_amount: last_payment.map(|p| p.total),
+    }
+}
+
+impl FinanceFlows {
+    /// Writes the customer's financial summary to its account (`customer`: the NetSuite id;
+    /// the account comes from the customers ID map). Under the account's summary lock; a dry run
+    /// writes nothing. Two SuiteQL reads; no Salesforce write when nothing changed.
+    pub async fn sync_account_summary(
+        &self,
+        customer: &str,
+        dry_run: bool,
+        trace_id: &str,
+    ) -> Result<SyncResult> {
+        let account = self
+            .store
+            .link_by_netsuite(crate::customers::LINK_KIND, customer)
+            .await?
+            .map(|l| l.salesforce_id)
+            .ok_or_else(|| {
+                EngineError::Unprocessable(format!(
+                    "customer {customer} has no Salesforce account; sync the customer first"
+                ))
+            })?;
+        if dry_run {
+            return self.summary(customer, &account, trace_id, None).await;
+        }
+        with_lock(
+            &self.store,
+            &format!("{SUMMARY_LINK_KIND}:ns:{customer}"),
+            self.config.lock_ttl(),
+            self.config.lock_wait(),
+            |lease| self.summary(customer, &account, trace_id, Some(lease)),
+        )
+        .await
+    }
+
+    /// The scheduled summaries: every linked customer's summary onto its account, walking the
+    /// customers ID map a page at a time. A customer whose summary fails is logged and counted;
+    /// the walk goes on (the next firing tries it again).
+    pub async fn sync_all_summaries(&self, log: &crate::audit::SyncLog) -> Result<SummariesRun> {
+        let trace = isthmus_telemetry::TraceContext::new_root();
+        let mut run = SummariesRun::default();
+        let mut after: Option<String> = None;
+        loop {
+            let links = self
+                .store
+                .links_page(crate::customers::LINK_KIND, after.as_deref(), 200)
+                .await?;
+            let Some(last) = links.last() else {
+                break;
+            };
+            after = Some(last.salesforce_id.clone());
+            for link in &links {
+                match self
+                    .sync_account_summary(&link.netsuite_id, false, &trace.trace_id)
+                    .await
+                {
+                    Ok(result) => {
+                        log.finished(&result).await;
+                        if result.outcome == Outcome::Unchanged {
+                            run.unchanged += 1;
+                        } else {
+                            run.updated += 1;
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(customer = %link.netsuite_id, %err, "a scheduled summary failed");
+                        run.failed += 1;
+                    }
+                }
+            }
+        }
+        Ok(run)
+    }
+
+    /// The NetSuite customer linked to a Salesforce account, for a summary asked by account.
+    pub async fn customer_of_account(&self, account: &str) -> Result<String> {
+        self.store
+            .link_by_salesforce(crate::customers::LINK_KIND, account)
+            .await?
+            .map(|l| l.netsuite_id)
+            .ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "account {account} is not linked to a NetSuite customer; sync it first"
+                ))
+            })
+    }
+
+    /// The summary from two SuiteQL reads: the credit limit, then the customer's receivables.
+    async fn summary_from_suiteql(&self, customer: &str) -> Result<Summary> {
+        let id = suiteql::literal(customer);
+        let rows = self
+            .netsuite
+            .suiteql(&format!(
+                "SELECT c.creditlimit FROM customer c WHERE c.id = {id}"
+            ))
+            .await?;
+        let Some(row) = rows.first() else {
+            return Err(EngineError::NotFound(format!(
+                "NetSuite customer {customer} does not exist"
+            )));
+        };
+        let number = |r: &Record, f: &str| text(r, f).and_then(|v| v.parse::<f64>().ok());
+        let credit_limit = number(row, "creditlimit");
+        let rows = self
+            .netsuite
+            .suiteql(&format!(
+                "SELECT t.id, t.type, TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate,                  TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, t.foreigntotal,                  t.foreignamountremaining FROM transaction t WHERE t.entity = {id}                  AND t.type IN ('CustInvc', 'CustCred', 'CustPymt') ORDER BY t.id"
+            ))
+            .await?;
+        let date = |r: &Record, f: &str| {
+            text(r, f).and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        };
+        let receivables: Vec<Receivable> = rows
+            .iter()
+            .map(|r| Receivable {
+                id: number(r, "id").unwrap_or_default() as i64,
+                kind: text(r, "type").unwrap_or_default(),
+                date: date(r, "trandate"),
+                due: date(r, "duedate"),
+                total: number(r, "foreigntotal").unwrap_or_default().abs(),
+                remaining: number(r, "foreignamountremaining")
+                    .unwrap_or_default()
+                    .abs(),
+            })
+            .collect();
+        Ok(summarise(
+            &receivables,
+            credit_limit,
+            chrono::Utc::now().date_naive(),
+        ))
+    }
+
+    /// The summary from one call of the NetSuite package's summary RESTlet
+    /// (`finance.summary_restlet_script` / `_deploy`), which computes it the same way.
+    async fn summary_from_restlet(&self, customer: &str) -> Result<Summary> {
+        let answer = self
+            .netsuite
+            .restlet(
+                reqwest::Method::GET,
+                &self.config.summary_restlet_script,
+                &self.config.summary_restlet_deploy,
+                &[("customerId", customer)],
+                None,
+            )
+            .await
+            .map_err(|err| {
+                if err.error_code() == Some("RCRD_DSNT_EXIST") {
+                    EngineError::NotFound(format!("NetSuite customer {customer} does not exist"))
+                } else {
+                    err.into()
+                }
+            })?;
+        let number = |field: &str| answer.get(field).and_then(Value::as_f64);
+        let (Some(balance), Some(overdue_balance)) = (number("balance"), number("overdue_balance"))
+        else {
+            return Err(EngineError::Unprocessable(format!(
+                "the summary RESTlet answered without balance and overdue_balance: {}",
+                answer.to_string().chars().take(200).collect::<String>()
+            )));
+        };
+        Ok(Summary {
+            balance,
+            overdue_balance,
+            credit_limit: number("credit_limit"),
+            days_overdue: answer
+                .get("days_overdue")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+            last_payment_date: answer
+                .get("last_payment_date")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            last_payment_amount: number("last_payment_amount"),
+        })
+    }
+
+    async fn summary(
+        &self,
+        customer: &str,
+        account: &str,
+        trace_id: &str,
+        lease: Option<Lease>,
+    ) -> Result<SyncResult> {
+        let mut out = SyncResult::new(FLOW_SUMMARY, Outcome::Unchanged, lease.is_none(), trace_id);
+        out.netsuite_id = customer.to_string();
+        out.salesforce_id = account.to_string();
+        out.matched_rule = "id_map".into();
+        let summary = match self.config.summary_source {
+            SummarySource::Suiteql => self.summary_from_suiteql(customer).await?,
+            SummarySource::Restlet => self.summary_from_restlet(customer).await?,
+        };
+        let fields = json!({
+            "Balance__c": summary.balance,
+            "Overdue_Balance__c": summary.overdue_balance,
+            "Credit_Limit__c": summary.credit_limit,
+            "Days_Overdue__c": summary.days_overdue,
+            "Last_Payment_Date__c": summary.last_payment_date,
+            "Last_Payment_Amount__c": summary.last_payment_amount,
+        });
+        let new_hash = hash(&fields);
+        let link = self
+            .store
+            .link_by_netsuite(SUMMARY_LINK_KIND, customer)
+            .await?;
+        if link.as_ref().is_some_and(|l| l.netsuite_hash == new_hash) {
+            return Ok(out);
+        }
+        out.outcome = Outcome::Updated;
+        for (field, value) in fields.as_object().into_iter().flatten() {
+            out.changes
+                .push(FieldChange::set("salesforce.Account", field, value));
+        }
+        let Some(lease) = lease else {
+            return Ok(out);
+        };
+        ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
+        let body = fields.as_object().cloned().unwrap_or_default();
+        self.salesforce.update("Account", account, &body).await?;
+        let link = netsuite_owned_link(
+            SUMMARY_LINK_KIND,
+            account,
+            customer,
+            new_hash,
+            String::new(),
+        );
+        self.store.put_link(&link, &lease).await?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_counts_what_is_owed_overdue_and_last_paid() {
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        let r = |id, kind: &str, date: &str, due: &str, total, remaining| Receivable {
+            id,
+            kind: kind.into(),
+            date: day(date),
+            due: day(due),
+            total,
+            remaining,
+        };
+        let today = day("2026-11-28").unwrap();
+        let summary = summarise(
+            &[
+                r(1, "CustInvc", "2026-10-01", "2026-10-31", 500.0, 250.0),
+                r(2, "CustInvc", "2026-11-01", "2026-12-31", 300.0, 300.0),
+                r(3, "CustPymt", "2026-11-02", "", 250.0, 0.0),
+                r(4, "CustCred", "2026-11-03", "", 40.0, 40.0),
+                r(5, "CustPymt", "2026-11-10", "", 60.0, 60.0),
+            ],
+            Some(5000.0),
+            today,
+        );
+        assert_eq!(summary.balance, 250.0 + 300.0 - 40.0 - 60.0);
+        assert_eq!(summary.overdue_balance, 250.0);
+        assert_eq!(summary.days_overdue, 28);
+        assert_eq!(summary.last_payment_date.as_deref(), Some("2026-11-10"));
+        assert_eq!(summary.last_payment_amount, Some(60.0));
+        let none = summarise(&[], None, today);
+        assert_eq!(
+            (none.balance, none.days_overdue, none.last_payment_date),
+            (0.0, 0, None)
+        );
+    }
+}
