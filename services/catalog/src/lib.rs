@@ -105,12 +105,10 @@ impl CatalogSync for CatalogSyncService {
             }
         };
         let job = SyncJob::Item {
-            item_id: item_id.to_string(),
+            item_id: item_id.clone(),
             delete,
         };
-        let dry_run = self
-            .flows
-            .sync_item(item_id.as_str(), delete, true, &trace_id);
+        let dry_run = self.flows.sync_item(&item_id, delete, true, &trace_id);
         let result = self
             .dispatcher
             .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)

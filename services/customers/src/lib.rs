@@ -83,7 +83,7 @@ impl CustomerSync for CustomerSyncService {
         let request = request.into_inner();
         let id = salesforce_id(&request.account_id, SObject::Account)?;
         let job = SyncJob::Account {
-            account_id: id.to_string(),
+            account_id: id.clone(),
         };
         let dry_run = self.flows.sync_account(&id, true, &trace_id);
         let result = self
@@ -109,12 +109,12 @@ impl CustomerSync for CustomerSyncService {
             }
         };
         let job = SyncJob::Customer {
-            customer_id: customer_id.to_string(),
+            customer_id: customer_id.clone(),
             delete: change == CustomerChange::Delete,
         };
         let dry_run = self
             .flows
-            .sync_customer(customer_id.as_str(), change, true, &trace_id);
+            .sync_customer(&customer_id, change, true, &trace_id);
         let result = self
             .dispatcher
             .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)

@@ -35,7 +35,7 @@ impl FinanceSyncService {
     ) -> Result<Response<SyncResult>, Status> {
         let trace_id = trace_id_of(request.metadata());
         let request = request.into_inner();
-        let id = netsuite_id(&request.transaction_id, "transaction")?.to_string();
+        let id = netsuite_id(&request.transaction_id, "transaction")?;
         let delete = match TransactionChange::try_from(request.change) {
             Ok(TransactionChange::Delete) => true,
             Ok(_) => false,
@@ -114,7 +114,7 @@ impl FinanceSync for FinanceSyncService {
         let request = request.into_inner();
         let customer = match request.key {
             Some(sync_account_summary_request::Key::CustomerId(raw)) => {
-                netsuite_id(&raw, "customer")?.to_string()
+                netsuite_id(&raw, "customer")?
             }
             Some(sync_account_summary_request::Key::AccountId(raw)) => {
                 let id = salesforce_id(&raw, SObject::Account)?;

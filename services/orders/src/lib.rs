@@ -55,7 +55,7 @@ impl OrderSync for OrderSyncService {
         let request = request.into_inner();
         let id = salesforce_id(&request.opportunity_id, SObject::Opportunity)?;
         let job = SyncJob::Opportunity {
-            opportunity_id: id.to_string(),
+            opportunity_id: id.clone(),
         };
         let dry_run = self.flows.sync_opportunity(&id, true, &trace_id);
         let result = self
@@ -74,12 +74,10 @@ impl OrderSync for OrderSyncService {
         let id = netsuite_id(&request.sales_order_id, "sales order")?;
         let change = change_of(request.change)?;
         let job = SyncJob::SalesOrder {
-            sales_order_id: id.to_string(),
+            sales_order_id: id.clone(),
             delete: change == RecordChange::Delete,
         };
-        let dry_run = self
-            .flows
-            .sync_sales_order(id.as_str(), change, true, &trace_id);
+        let dry_run = self.flows.sync_sales_order(&id, change, true, &trace_id);
         let result = self
             .dispatcher
             .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)
@@ -96,12 +94,10 @@ impl OrderSync for OrderSyncService {
         let id = netsuite_id(&request.fulfillment_id, "item fulfilment")?;
         let change = change_of(request.change)?;
         let job = SyncJob::Fulfillment {
-            fulfillment_id: id.to_string(),
+            fulfillment_id: id.clone(),
             delete: change == RecordChange::Delete,
         };
-        let dry_run = self
-            .flows
-            .sync_fulfillment(id.as_str(), change, true, &trace_id);
+        let dry_run = self.flows.sync_fulfillment(&id, change, true, &trace_id);
         let result = self
             .dispatcher
             .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)

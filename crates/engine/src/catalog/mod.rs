@@ -129,8 +129,3 @@ impl crate::work::JobRunner for CatalogFlows {
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
-
-/// A NetSuite internal id: digits only, at most 20 of them.
-pub fn is_netsuite_id(id: &str) -> bool {
-    crate::customers::is_netsuite_id(id)
-}

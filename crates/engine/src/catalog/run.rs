@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use futures::future::join_all;
+use isthmus_netsuite::NetSuiteId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -28,7 +29,7 @@ use super::item::{column, Record};
 use super::plan::Target;
 use super::source::{last_id, ItemWindow};
 use super::sync::{lock_resource, ItemSynced, Prepared};
-use super::{is_netsuite_id, now_ms, CatalogFlows, LINK_KIND};
+use super::{now_ms, CatalogFlows, LINK_KIND};
 use crate::audit::SyncLog;
 use crate::error::Result;
 use crate::governance::SalesforceAllocation;
@@ -277,7 +278,7 @@ impl CatalogFlows {
             .await?
             .iter()
             .filter_map(|p| p.get("NetSuite_Id__c").and_then(Value::as_str))
-            .filter(|id| is_netsuite_id(id) && !seen.contains(*id))
+            .filter(|id| NetSuiteId::is_valid(id) && !seen.contains(*id))
             .map(str::to_string)
             .collect();
         for batch in gone.chunks(self.config.batch_size.max(1)) {

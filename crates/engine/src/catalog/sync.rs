@@ -10,13 +10,14 @@
 
 use crate::result::{Outcome, SyncResult};
 use futures::future::join_all;
+use isthmus_netsuite::NetSuiteId;
 use isthmus_store::{Lease, Link};
 
 use super::books::PriceBooks;
 use super::item::column;
 use super::plan::{plan_item, ItemPlan, Target};
 use super::write::Written;
-use super::{is_netsuite_id, CatalogFlows, FLOW_ITEM_TO_PRODUCT, LINK_KIND};
+use super::{CatalogFlows, FLOW_ITEM_TO_PRODUCT, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
 use crate::lock::{ensure_held, with_lock};
@@ -68,17 +69,12 @@ impl CatalogFlows {
     /// in Redis either.
     pub async fn sync_item(
         &self,
-        id: &str,
+        id: &NetSuiteId,
         delete: bool,
         dry_run: bool,
         trace_id: &str,
     ) -> Result<SyncResult> {
-        if !is_netsuite_id(id) {
-            return Err(EngineError::InvalidArgument(format!(
-                "'{}' is not a NetSuite internal id (digits only)",
-                id.chars().take(40).collect::<String>().escape_debug()
-            )));
-        }
+        let id = id.as_str();
         if dry_run {
             return self.item_to_product(id, delete, trace_id, None).await;
         }

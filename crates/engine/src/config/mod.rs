@@ -116,8 +116,7 @@ impl Config {
                 && s.len() <= 80
                 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         };
-        let digits =
-            |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+        let digits = isthmus_netsuite::NetSuiteId::is_valid;
         for (sf, ns) in &self.orders.fields {
             if !api_name(sf) || !api_name(ns) {
                 return Err(ConfigError::Invalid(format!(

@@ -292,10 +292,16 @@ impl CustomerFlows {
         counters: &Counters,
         failures: &Mutex<Vec<(String, String)>>,
     ) {
-        let job = SyncJob::Account {
-            account_id: account_id.to_string(),
+        let queued = match SalesforceId::parse(account_id) {
+            Ok(account_id) => {
+                let job = SyncJob::Account { account_id };
+                self.queue_for_retry(&job, reason, trace_id).await
+            }
+            Err(err) => Err(EngineError::InvalidArgument(format!(
+                "not an account id: {err}"
+            ))),
         };
-        match self.queue_for_retry(&job, reason, trace_id).await {
+        match queued {
             Ok(job_id) => {
                 counters.queued.fetch_add(1, Ordering::Relaxed);
                 failures.lock().await.push((

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::result::{FieldChange, Outcome, SyncResult};
+use isthmus_netsuite::NetSuiteId;
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
 use isthmus_salesforce::{ApiError, CompositeSubrequest, CompositeSubresponse, SalesforceError};
@@ -22,17 +23,12 @@ impl CustomerFlows {
     /// its `NetSuite_Id__c` is cleared and the ID-map entry removed (the account itself stays).
     pub async fn sync_customer(
         &self,
-        id: &str,
+        id: &NetSuiteId,
         change: CustomerChange,
         dry_run: bool,
         trace_id: &str,
     ) -> Result<SyncResult> {
-        if !super::is_netsuite_id(id) {
-            return Err(EngineError::InvalidArgument(format!(
-                "'{}' is not a NetSuite internal id (digits only)",
-                id.escape_debug()
-            )));
-        }
+        let id = id.as_str();
         let run = |lease: Option<Lease>| async move {
             match change {
                 CustomerChange::Upsert => self.customer_to_account(id, trace_id, lease).await,

@@ -24,6 +24,7 @@ use std::time::Duration;
 use crate::result::{FieldChange, Outcome, SyncResult};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures::stream::{self, StreamExt};
+use isthmus_netsuite::NetSuiteId;
 use isthmus_salesforce::id::SalesforceId;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -247,15 +248,17 @@ impl CustomerFlows {
     ) -> Option<(String, String)> {
         tally.read.fetch_add(1, Ordering::Relaxed);
         let raw = text(account, "Id").unwrap_or_default();
-        let synced = match SalesforceId::parse(&raw) {
-            Ok(id) => {
-                self.sync_loaded_account_locked(&id, account, trace_id, &Matcher::Live)
-                    .await
+        let id = match SalesforceId::parse(&raw) {
+            Ok(id) => id,
+            Err(err) => {
+                // Salesforce never answers such an id; there is no job to make of it.
+                tracing::error!(account = %raw, %err, "a delta page held a malformed account id");
+                return None;
             }
-            Err(err) => Err(EngineError::Unprocessable(format!(
-                "account id {raw:?}: {err}"
-            ))),
         };
+        let synced = self
+            .sync_loaded_account_locked(&id, account, trace_id, &Matcher::Live)
+            .await;
         match synced {
             Ok(synced) => {
                 log.finished(&synced.result).await;
@@ -263,7 +266,7 @@ impl CustomerFlows {
                 synced.write_back.map(|customer| (raw, customer))
             }
             Err(err) => {
-                let job = SyncJob::Account { account_id: raw };
+                let job = SyncJob::Account { account_id: id };
                 self.retry_later(&job, &err, tally, trace_id).await;
                 None
             }
@@ -292,9 +295,11 @@ impl CustomerFlows {
                 .collect(),
         };
         for (account, why) in failed {
-            let job = SyncJob::Account {
-                account_id: account,
+            // The page's own ids, parsed when it was synced.
+            let Ok(account_id) = SalesforceId::parse(&account) else {
+                continue;
             };
+            let job = SyncJob::Account { account_id };
             let err = EngineError::Unprocessable(format!("write-back: {why}"));
             self.retry_later(&job, &err, tally, trace_id).await;
         }
@@ -334,7 +339,15 @@ impl CustomerFlows {
             options.allocation.wait_for_batch(&self.salesforce).await?;
             let keys = page_keys(&rows, "modified", "id")?;
             pages += 1;
-            stream::iter(keys.iter().map(|(_, id)| id.clone()))
+            let ids = keys.iter().filter_map(|(_, raw)| match NetSuiteId::parse(raw) {
+                Ok(id) => Some(id),
+                Err(err) => {
+                    // NetSuite never answers such an id; there is no job to make of it.
+                    tracing::error!(customer = %raw, %err, "a delta page held a malformed customer id");
+                    None
+                }
+            });
+            stream::iter(ids)
                 .for_each_concurrent(options.concurrency.max(1), |id| {
                     let tally = &tally;
                     async move {

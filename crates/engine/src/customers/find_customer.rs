@@ -3,6 +3,7 @@
 //! than one candidate stops the search as ambiguous; nothing is linked by guess.
 
 use isthmus_netsuite::suiteql;
+use isthmus_netsuite::NetSuiteId;
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_store::Link;
 
@@ -10,7 +11,7 @@ use super::doc::CustomerDoc;
 use super::index::{Matcher, MATCH_COLUMNS};
 use super::mapping::{text, Record};
 use super::matching::{company_domains, domain_of, normalise_company};
-use super::{is_netsuite_id, CustomerFlows};
+use super::CustomerFlows;
 use crate::config::MatchRule;
 use crate::error::Result;
 
@@ -172,7 +173,7 @@ impl CustomerFlows {
     ) -> Result<Found> {
         let ids: Vec<String> = candidates
             .filter_map(|r| text(r, "id"))
-            .filter(|i| is_netsuite_id(i))
+            .filter(|i| NetSuiteId::is_valid(i))
             .collect();
         match ids.as_slice() {
             [] => Ok(Found::Nothing),

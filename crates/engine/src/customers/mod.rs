@@ -117,14 +117,7 @@ impl crate::work::JobRunner for CustomerFlows {
     async fn run(&self, job: &crate::work::SyncJob, trace_id: &str) -> Result<SyncResult> {
         use crate::work::SyncJob;
         match job {
-            SyncJob::Account { account_id } => {
-                let id = isthmus_salesforce::id::SalesforceId::parse(account_id).map_err(|e| {
-                    crate::error::EngineError::InvalidArgument(format!(
-                        "account id {account_id:?}: {e}"
-                    ))
-                })?;
-                self.sync_account(&id, false, trace_id).await
-            }
+            SyncJob::Account { account_id } => self.sync_account(account_id, false, trace_id).await,
             SyncJob::Customer {
                 customer_id,
                 delete,
@@ -144,9 +137,4 @@ impl crate::work::JobRunner for CustomerFlows {
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
-}
-
-/// A NetSuite internal id: digits only, at most 20 of them.
-pub fn is_netsuite_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
 }

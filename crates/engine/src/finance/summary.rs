@@ -4,6 +4,7 @@
 //! account or customer) and scheduled for every linked customer.
 
 use isthmus_netsuite::suiteql;
+use isthmus_netsuite::NetSuiteId;
 use isthmus_store::Lease;
 use serde_json::{json, Value};
 
@@ -94,10 +95,11 @@ impl FinanceFlows {
     /// writes nothing. Two SuiteQL reads; no Salesforce write when nothing changed.
     pub async fn sync_account_summary(
         &self,
-        customer: &str,
+        customer: &NetSuiteId,
         dry_run: bool,
         trace_id: &str,
     ) -> Result<SyncResult> {
+        let customer = customer.as_str();
         let account = self
             .store
             .link_by_netsuite(crate::customers::LINK_KIND, customer)
@@ -138,10 +140,17 @@ impl FinanceFlows {
             };
             after = Some(last.salesforce_id.clone());
             for link in &links {
-                match self
-                    .sync_account_summary(&link.netsuite_id, false, &trace.trace_id)
-                    .await
-                {
+                let summary = match NetSuiteId::parse(&link.netsuite_id) {
+                    Ok(customer) => {
+                        self.sync_account_summary(&customer, false, &trace.trace_id)
+                            .await
+                    }
+                    Err(err) => Err(EngineError::Unprocessable(format!(
+                        "the ID map holds customer {:?}: {err}",
+                        link.netsuite_id
+                    ))),
+                };
+                match summary {
                     Ok(result) => {
                         log.finished(&result).await;
                         if result.outcome == Outcome::Unchanged {
@@ -161,16 +170,22 @@ impl FinanceFlows {
     }
 
     /// The NetSuite customer linked to a Salesforce account, for a summary asked by account.
-    pub async fn customer_of_account(&self, account: &str) -> Result<String> {
-        self.store
+    pub async fn customer_of_account(&self, account: &str) -> Result<NetSuiteId> {
+        let link = self
+            .store
             .link_by_salesforce(crate::customers::LINK_KIND, account)
             .await?
-            .map(|l| l.netsuite_id)
             .ok_or_else(|| {
                 EngineError::NotFound(format!(
                     "account {account} is not linked to a NetSuite customer; sync it first"
                 ))
-            })
+            })?;
+        NetSuiteId::parse(&link.netsuite_id).map_err(|e| {
+            EngineError::Unprocessable(format!(
+                "the ID map holds customer {:?} for account {account}: {e}",
+                link.netsuite_id
+            ))
+        })
     }
 
     /// The summary from two SuiteQL reads: the credit limit, then the customer's receivables.

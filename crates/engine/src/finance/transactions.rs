@@ -29,11 +29,12 @@ impl FinanceFlows {
     pub async fn sync_transaction(
         &self,
         kind: Transaction,
-        id: &str,
+        id: &NetSuiteId,
         delete: bool,
         dry_run: bool,
         trace_id: &str,
     ) -> Result<SyncResult> {
+        let id = id.as_str();
         if dry_run {
             return self.transaction(kind, id, delete, trace_id, None).await;
         }
@@ -117,9 +118,12 @@ impl FinanceFlows {
             return Ok(applied);
         }
         for invoice in applied_invoices(record) {
+            let invoice_id = NetSuiteId::parse(&invoice).map_err(|e| {
+                EngineError::Unprocessable(format!("applied invoice {invoice:?}: {e}"))
+            })?;
             let synced = Box::pin(self.sync_transaction(
                 Transaction::Invoice,
-                &invoice,
+                &invoice_id,
                 false,
                 dry_run,
                 trace_id,

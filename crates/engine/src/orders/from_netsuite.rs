@@ -3,6 +3,7 @@
 
 use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_netsuite::GetOptions;
+use isthmus_netsuite::NetSuiteId;
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
@@ -12,7 +13,6 @@ use super::{
     hash, iso_date, ref_name, OrderFlows, RecordChange, FLOW_FULFILLMENT,
     FLOW_ORDER_TO_OPPORTUNITY, FULFILLMENT_LINK_KIND, LINK_KIND,
 };
-use crate::customers::is_netsuite_id;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
 use crate::lock::{ensure_held, with_lock};
@@ -26,12 +26,12 @@ impl OrderFlows {
     /// Opportunity it came from, under the order's lock.
     pub async fn sync_sales_order(
         &self,
-        order_id: &str,
+        order_id: &NetSuiteId,
         change: RecordChange,
         dry_run: bool,
         trace_id: &str,
     ) -> Result<SyncResult> {
-        check_id(order_id, "sales order")?;
+        let order_id = order_id.as_str();
         if dry_run {
             return self
                 .order_to_opportunity(order_id, change, trace_id, None)
@@ -177,12 +177,12 @@ impl OrderFlows {
     /// all-or-none Composite call, under the fulfilment's lock.
     pub async fn sync_fulfillment(
         &self,
-        fulfillment_id: &str,
+        fulfillment_id: &NetSuiteId,
         change: RecordChange,
         dry_run: bool,
         trace_id: &str,
     ) -> Result<SyncResult> {
-        check_id(fulfillment_id, "item fulfilment")?;
+        let fulfillment_id = fulfillment_id.as_str();
         if dry_run {
             return self
                 .fulfillment_to_salesforce(fulfillment_id, change, trace_id, None)
@@ -237,7 +237,7 @@ impl OrderFlows {
         let order_id = text(&fulfillment, "createdFrom").unwrap_or_default();
         let opportunity = match self.store.link_by_netsuite(LINK_KIND, &order_id).await? {
             Some(order_link) => Some(order_link.salesforce_id),
-            None if is_netsuite_id(&order_id) => self
+            None if NetSuiteId::is_valid(&order_id) => self
                 .read_record("salesOrder", &order_id)
                 .await?
                 .and_then(|order| opportunity_of(&order)),
@@ -310,16 +310,6 @@ fn opportunity_of(order: &Record) -> Option<String> {
         .ok()
         .filter(|id| id.key_prefix() == "006")
         .map(|id| id.to_string())
-}
-
-fn check_id(id: &str, what: &str) -> Result<()> {
-    if is_netsuite_id(id) {
-        return Ok(());
-    }
-    Err(EngineError::InvalidArgument(format!(
-        "'{}' is not a NetSuite {what} id (digits only)",
-        id.chars().take(40).collect::<String>().escape_debug()
-    )))
 }
 
 /// Tracking numbers as NetSuite lists them (spaces, commas or `<BR>` between) as one per

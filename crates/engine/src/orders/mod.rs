@@ -28,7 +28,6 @@ use std::sync::Arc;
 use crate::result::SyncResult;
 use isthmus_netsuite::NetSuiteClient;
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
-use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::SalesforceClient;
 use isthmus_store::{Link, Store};
 use isthmus_telemetry::TracedChannel;
@@ -36,7 +35,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::config::{CustomersConfig, OrdersConfig};
-use crate::error::{EngineError, Result};
+use crate::error::Result;
 use crate::work::{foreign_job, JobRunner, SyncJob};
 
 /// ID-map kind of Opportunity ↔ sales order.
@@ -123,8 +122,7 @@ impl JobRunner for OrderFlows {
         };
         match job {
             SyncJob::Opportunity { opportunity_id } => {
-                let id = parse_opportunity_id(opportunity_id)?;
-                self.sync_opportunity(&id, false, trace_id).await
+                self.sync_opportunity(opportunity_id, false, trace_id).await
             }
             SyncJob::SalesOrder {
                 sales_order_id,
@@ -143,26 +141,6 @@ impl JobRunner for OrderFlows {
             other => Err(foreign_job("orders", other)),
         }
     }
-}
-
-/// An Opportunity id (key prefix 006), or `InvalidArgument` saying what is wrong with it.
-pub fn parse_opportunity_id(raw: &str) -> Result<SalesforceId> {
-    let shown: String = raw
-        .chars()
-        .take(40)
-        .collect::<String>()
-        .escape_debug()
-        .to_string();
-    let id = SalesforceId::parse(raw).map_err(|e| {
-        EngineError::InvalidArgument(format!("'{shown}' is not a Salesforce id: {e}"))
-    })?;
-    if id.key_prefix() != "006" {
-        return Err(EngineError::InvalidArgument(format!(
-            "'{shown}' is not an Opportunity id (Opportunity ids start with 006, this one with {})",
-            id.key_prefix()
-        )));
-    }
-    Ok(id)
 }
 
 /// SHA-256 of a JSON value's text (object keys are sorted: serde_json maps are ordered).
@@ -212,13 +190,5 @@ mod tests {
         );
         assert_eq!(iso_date("1/31/2027").as_deref(), Some("2027-01-31"));
         assert_eq!(iso_date("yesterday"), None);
-    }
-
-    #[test]
-    fn only_opportunity_ids_pass() {
-        assert!(parse_opportunity_id("006000000000001AAA").is_ok());
-        let err = parse_opportunity_id("001000000000001AAA").unwrap_err();
-        assert!(err.to_string().contains("start with 006"), "{err}");
-        assert!(parse_opportunity_id("006'; DROP").is_err());
     }
 }

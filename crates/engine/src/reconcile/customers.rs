@@ -8,6 +8,7 @@
 //! side it lives on.
 
 use crate::result::SyncResult;
+use isthmus_netsuite::NetSuiteId;
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_store::Link;
 
@@ -50,16 +51,21 @@ pub(crate) fn account_id(raw: &str) -> Result<SalesforceId> {
         .map_err(|e| EngineError::InvalidArgument(format!("Salesforce id {raw:?}: {e}")))
 }
 
-/// The NetSuite side's id of a drift, or an error saying it has none.
-pub(crate) fn netsuite_side(drift: &Drift) -> Result<&str> {
+/// The NetSuite side's id of a drift, or an error saying it has none or a malformed one.
+pub(crate) fn netsuite_side(drift: &Drift) -> Result<NetSuiteId> {
     if drift.netsuite_id.is_empty() {
-        Err(EngineError::InvalidArgument(format!(
+        return Err(EngineError::InvalidArgument(format!(
             "a {} drift needs netsuite_id",
             drift.kind.as_str()
-        )))
-    } else {
-        Ok(&drift.netsuite_id)
+        )));
     }
+    NetSuiteId::parse(&drift.netsuite_id).map_err(|e| {
+        EngineError::InvalidArgument(isthmus_proto::rejected(
+            &drift.netsuite_id,
+            "a drift's netsuite_id",
+            e,
+        ))
+    })
 }
 
 #[async_trait::async_trait]
@@ -106,7 +112,7 @@ impl Reconciler for CustomerFlows {
             }
             DriftKind::MissingInNetsuite => {
                 self.sync_customer(
-                    netsuite_side(drift)?,
+                    &netsuite_side(drift)?,
                     CustomerChange::Delete,
                     false,
                     trace_id,
@@ -119,7 +125,7 @@ impl Reconciler for CustomerFlows {
             }
             DriftKind::UnlinkedInNetsuite => {
                 self.sync_customer(
-                    netsuite_side(drift)?,
+                    &netsuite_side(drift)?,
                     CustomerChange::Upsert,
                     false,
                     trace_id,
@@ -130,7 +136,7 @@ impl Reconciler for CustomerFlows {
                 let account = account_id(&drift.salesforce_id)?;
                 let from_netsuite = self
                     .sync_customer(
-                        netsuite_side(drift)?,
+                        &netsuite_side(drift)?,
                         CustomerChange::Upsert,
                         false,
                         trace_id,

@@ -120,27 +120,21 @@ impl Reconciler for FinanceFlows {
     async fn repair(&self, drift: &Drift, trace_id: &str) -> Result<SyncResult> {
         owned(drift.flow, Flow::Invoices, "finance")?;
         let id = netsuite_side(drift)?;
-        if !crate::customers::is_netsuite_id(id) {
-            return Err(EngineError::InvalidArgument(format!(
-                "'{}' is not a NetSuite transaction id (digits only)",
-                id.chars().take(40).collect::<String>().escape_debug()
-            )));
-        }
-        let Some(kind) = self.invoice_kind(id).await? else {
+        let Some(kind) = self.invoice_kind(id.as_str()).await? else {
             // Gone from NetSuite: the sync of its deletion removes the copy.
             return self
-                .sync_transaction(Transaction::Invoice, id, true, false, trace_id)
+                .sync_transaction(Transaction::Invoice, &id, true, false, trace_id)
                 .await;
         };
         forget_netsuite_hash(
             &self.store,
             INVOICE_LINK_KIND,
-            id,
+            id.as_str(),
             self.config.lock_ttl(),
             self.config.lock_wait(),
         )
         .await?;
-        self.sync_transaction(kind, id, false, false, trace_id)
+        self.sync_transaction(kind, &id, false, false, trace_id)
             .await
     }
 }

@@ -149,17 +149,22 @@ impl Reconciler for OrderFlows {
                 forget_netsuite_hash(
                     &self.store,
                     LINK_KIND,
-                    order,
+                    order.as_str(),
                     self.config.lock_ttl(),
                     self.config.lock_wait(),
                 )
                 .await?;
-                self.sync_sales_order(order, RecordChange::Upsert, false, trace_id)
+                self.sync_sales_order(&order, RecordChange::Upsert, false, trace_id)
                     .await
             }
             DriftKind::MissingInNetsuite => {
-                self.sync_sales_order(netsuite_side(drift)?, RecordChange::Delete, false, trace_id)
-                    .await
+                self.sync_sales_order(
+                    &netsuite_side(drift)?,
+                    RecordChange::Delete,
+                    false,
+                    trace_id,
+                )
+                .await
             }
             DriftKind::MissingInSalesforce => self.forget_opportunity(drift, trace_id).await,
             DriftKind::UnlinkedInSalesforce => {
@@ -167,7 +172,9 @@ impl Reconciler for OrderFlows {
                     .await
             }
             DriftKind::UnlinkedInNetsuite => {
-                let opportunity = self.opportunity_of_order(netsuite_side(drift)?).await?;
+                let opportunity = self
+                    .opportunity_of_order(netsuite_side(drift)?.as_str())
+                    .await?;
                 self.sync_opportunity(&account_id(&opportunity)?, false, trace_id)
                     .await
             }

@@ -99,17 +99,17 @@ impl Reconciler for CatalogFlows {
         owned(drift.flow, Flow::Products, "catalog")?;
         let item = super::customers::netsuite_side(drift)?;
         let delete = drift.kind == DriftKind::MissingInNetsuite;
-        if !delete && crate::customers::is_netsuite_id(item) {
+        if !delete {
             // The item did not change, its product did: the sync must not take it for an echo.
             super::scan::forget_netsuite_hash(
                 &self.store,
                 LINK_KIND,
-                item,
+                item.as_str(),
                 self.config.lock_ttl(),
                 self.config.lock_wait(),
             )
             .await?;
         }
-        self.sync_item(item, delete, false, trace_id).await
+        self.sync_item(&item, delete, false, trace_id).await
     }
 }

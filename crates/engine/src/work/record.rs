@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use crate::result::SyncResult;
+use isthmus_netsuite::NetSuiteId;
+use isthmus_salesforce::id::SalesforceId;
 use isthmus_store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -18,37 +20,47 @@ pub const JOB_KIND_SYNC_INVOICE: &str = "finance.sync_invoice";
 pub const JOB_KIND_SYNC_CREDIT_MEMO: &str = "finance.sync_credit_memo";
 pub const JOB_KIND_SYNC_PAYMENT: &str = "finance.sync_payment";
 
-/// The payload of a sync job. Each service's queue holds only its own kinds.
+/// The payload of a sync job. Each service's queue holds only its own kinds. Ids are typed: a
+/// payload with a malformed id does not deserialize (the job fails for good, nothing is called).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SyncJob {
-    /// Salesforce Account → NetSuite customer (18-character id).
-    Account { account_id: String },
+    /// Salesforce Account → NetSuite customer.
+    Account { account_id: SalesforceId },
     /// NetSuite customer → Salesforce Account; `delete` for a deleted customer.
-    Customer { customer_id: String, delete: bool },
+    Customer {
+        customer_id: NetSuiteId,
+        delete: bool,
+    },
     /// NetSuite item → Product2 and price book entries; `delete` deactivates the product.
-    Item { item_id: String, delete: bool },
-    /// Won Opportunity (18-character id) → NetSuite sales order.
-    Opportunity { opportunity_id: String },
+    Item { item_id: NetSuiteId, delete: bool },
+    /// Won Opportunity → NetSuite sales order.
+    Opportunity { opportunity_id: SalesforceId },
     /// NetSuite sales order status → Opportunity.
     SalesOrder {
-        sales_order_id: String,
+        sales_order_id: NetSuiteId,
         delete: bool,
     },
     /// NetSuite item fulfilment → NetSuite_Fulfillment__c and the Opportunity.
     Fulfillment {
-        fulfillment_id: String,
+        fulfillment_id: NetSuiteId,
         delete: bool,
     },
     /// NetSuite invoice → NetSuite_Invoice__c and the Opportunity's billing state.
-    Invoice { invoice_id: String, delete: bool },
+    Invoice {
+        invoice_id: NetSuiteId,
+        delete: bool,
+    },
     /// NetSuite credit memo → NetSuite_Invoice__c, and the invoices it applies to.
     CreditMemo {
-        credit_memo_id: String,
+        credit_memo_id: NetSuiteId,
         delete: bool,
     },
     /// NetSuite customer payment → NetSuite_Payment__c, and the invoices it pays.
-    Payment { payment_id: String, delete: bool },
+    Payment {
+        payment_id: NetSuiteId,
+        delete: bool,
+    },
 }
 
 impl SyncJob {
@@ -70,7 +82,7 @@ impl SyncJob {
     pub fn ids(&self) -> (String, String) {
         match self {
             Self::Account { account_id: id } | Self::Opportunity { opportunity_id: id } => {
-                (id.clone(), String::new())
+                (id.to_string(), String::new())
             }
             Self::Customer {
                 customer_id: id, ..
@@ -86,7 +98,7 @@ impl SyncJob {
             | Self::CreditMemo {
                 credit_memo_id: id, ..
             }
-            | Self::Payment { payment_id: id, .. } => (String::new(), id.clone()),
+            | Self::Payment { payment_id: id, .. } => (String::new(), id.to_string()),
         }
     }
 }
