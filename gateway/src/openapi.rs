@@ -6,20 +6,20 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Isthmus gateway", description = "Salesforce ⇄ NetSuite sync: the REST entry points for Apex callouts and NetSuite scripts."),
-    paths(crate::routes::sync::sync_account, crate::routes::sync::netsuite_event, crate::routes::links::get_link,
+    paths(crate::routes::sync::sync_account, crate::routes::events::netsuite_event, crate::routes::links::get_link,
         crate::routes::finance::account_summary, crate::routes::finance::sync_subsidiaries, crate::routes::orders::sync_opportunity, crate::routes::orders::scan_renewals, crate::routes::orders::get_order_link,
         crate::routes::catalog::start_catalog_run, crate::routes::catalog::get_catalog_run, crate::routes::catalog::get_product_link,
         crate::routes::ops::start_account_backfill, crate::routes::ops::get_backfill, crate::routes::ops::governance,
         crate::routes::jobs::get_job, crate::routes::jobs::list_dead_letters, crate::routes::jobs::get_dead_letter,
         crate::routes::jobs::replay_dead_letter, crate::routes::jobs::discard_dead_letter, crate::routes::jobs::queue_depth,
-        crate::routes::conflicts::list_conflicts, crate::routes::conflicts::get_conflict, crate::routes::conflicts::resolve_conflict, crate::routes::jobs::audit,
-        crate::routes::reconcile::reconcile_flow, crate::routes::reconcile::repair_drift, crate::routes::reconcile::last_runs, crate::routes::reconcile::schedules,
-        crate::routes::healthz, crate::routes::readyz),
+        crate::routes::conflicts::list_conflicts, crate::routes::conflicts::get_conflict, crate::routes::conflicts::resolve_conflict, crate::routes::audit::audit,
+        crate::routes::reconcile::reconcile_flow, crate::routes::reconcile::repair_drift, crate::routes::reconcile::last_runs, crate::routes::observe::schedules,
+        crate::routes::observe::healthz, crate::routes::observe::readyz),
     components(schemas(crate::routes::SyncResultJson, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
         crate::routes::ScanRenewals, crate::routes::SyncResultsJson, crate::routes::OrderLinkJson,
         crate::routes::StartCatalogRun, crate::routes::CatalogRunMode, crate::routes::CatalogRunJson, crate::routes::ProductLinkJson,
         crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::Service, crate::routes::AuditEntryJson,
-        crate::routes::reconcile::StartReconcile, crate::routes::reconcile::DriftJson, crate::routes::reconcile::ReconcileReportJson, crate::routes::reconcile::LastRunsJson, crate::routes::reconcile::LastRunJson, crate::routes::reconcile::SchedulesJson, crate::routes::reconcile::ScheduleJson, crate::ErrorBody)),
+        crate::routes::reconcile::StartReconcile, crate::routes::reconcile::DriftJson, crate::routes::reconcile::ReconcileReportJson, crate::routes::reconcile::LastRunsJson, crate::routes::reconcile::LastRunJson, crate::routes::observe::SchedulesJson, crate::routes::observe::ScheduleJson, crate::ErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

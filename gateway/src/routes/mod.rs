@@ -2,7 +2,7 @@
 //! call, so malformed input never reaches a service, a vendor or Redis.
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,24 +12,29 @@ use isthmus_proto::{rejected, ErrorCode};
 use isthmus_salesforce::id::{SObject, SalesforceId};
 
 use crate::middleware;
-use crate::{ApiError, Gateway, Service};
+use crate::{ApiError, Gateway};
 
+pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod conflicts;
+pub(crate) mod events;
 pub(crate) mod finance;
 pub(crate) mod jobs;
 pub(crate) mod links;
+pub(crate) mod observe;
 pub(crate) mod ops;
 pub(crate) mod orders;
 pub(crate) mod reconcile;
 pub(crate) mod sync;
 
+pub use audit::AuditEntryJson;
 pub use catalog::{CatalogRunJson, CatalogRunMode, ProductLinkJson, StartCatalogRun};
-pub use jobs::{AuditEntryJson, DeadLetterJson, JobJson, QueueDepthJson};
+pub use events::NetSuiteEvent;
+pub use jobs::{DeadLetterJson, JobJson, QueueDepthJson};
 pub use links::LinkJson;
 pub use ops::{BackfillJson, GovernanceJson, StartBackfill};
 pub use orders::{OrderLinkJson, ScanRenewals, SyncResultsJson};
-pub use sync::{FieldChangeJson, NetSuiteEvent, SyncResultJson};
+pub use sync::{FieldChangeJson, SyncResultJson};
 
 pub fn router(gateway: Gateway) -> Router {
     let limit = gateway.settings.max_body_bytes;
@@ -46,7 +51,7 @@ pub fn router(gateway: Gateway) -> Router {
             "/v1/salesforce/accounts/{id}/financial-summary",
             post(finance::account_summary),
         )
-        .route("/v1/netsuite/events", post(sync::netsuite_event))
+        .route("/v1/netsuite/events", post(events::netsuite_event))
         .route("/v1/links/orders/{id}", get(orders::get_order_link))
         .route("/v1/renewals/scan", post(orders::scan_renewals))
         .route("/v1/subsidiaries/sync", post(finance::sync_subsidiaries))
@@ -74,14 +79,14 @@ pub fn router(gateway: Gateway) -> Router {
             "/v1/conflicts/{id}/resolve",
             post(conflicts::resolve_conflict),
         )
-        .route("/v1/audit", get(jobs::audit))
+        .route("/v1/audit", get(audit::audit))
         .route("/v1/reconcile", get(reconcile::last_runs))
         .route("/v1/reconcile/{flow}", post(reconcile::reconcile_flow))
         .route("/v1/reconcile/{flow}/repair", post(reconcile::repair_drift))
-        .route("/v1/schedules", get(reconcile::schedules))
-        .route("/metrics", get(reconcile::metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/v1/schedules", get(observe::schedules))
+        .route("/metrics", get(observe::metrics))
+        .route("/healthz", get(observe::healthz))
+        .route("/readyz", get(observe::readyz))
         .route(
             "/openapi.json",
             get(|| async { Json(crate::openapi::document()) }),
@@ -118,37 +123,6 @@ fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T
     )
     .map(|q| q.0)
     .map_err(|e| e.body_text())
-}
-
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "the process is up")))]
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
-}
-
-/// Ready when Redis answers and every service reports SERVING over gRPC health.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
-pub async fn readyz(State(gateway): State<Gateway>) -> Response {
-    let store = match gateway.store.ping().await {
-        Ok(()) => "ok".to_string(),
-        Err(e) => format!("down: {e}"),
-    };
-    let mut checks = serde_json::Map::new();
-    checks.insert("store".into(), store.into());
-    for service in Service::ALL {
-        let state = gateway.services.serving(service).await;
-        checks.insert(service.as_str().into(), state.into());
-    }
-    let ready = checks.values().all(|state| state == "ok");
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let body = serde_json::json!({
-        "ready": ready,
-        "checks": checks,
-    });
-    (status, Json(body)).into_response()
 }
 
 async fn not_found() -> ApiError {

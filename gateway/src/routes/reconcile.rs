@@ -1,12 +1,11 @@
 //! Reconciliation routes: run a flow's reconciliation on the service that owns the flow, repair
-//! one drift, read the last runs; the schedules' last runs; and `/metrics`.
+//! one drift, read the last runs.
 
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use isthmus_engine::reconcile::{self, DriftKind, Flow};
-use isthmus_engine::schedule::{schedule_status, ScheduleStatus};
 use isthmus_proto::reconcile::v1 as pb;
 use isthmus_proto::reconcile::v1::reconciliation_client::ReconciliationClient;
 use isthmus_proto::ErrorCode;
@@ -17,19 +16,6 @@ use super::sync::SyncResultJson;
 use super::{answer, grpc_request, query_or_error, ApiJson};
 use crate::{ApiError, Gateway, Service};
 use isthmus_telemetry::TracedChannel;
-
-/// The scheduled jobs whose last run `GET /v1/schedules` shows.
-const SCHEDULES: [&str; 9] = [
-    "customers.delta",
-    "customers.reconcile",
-    "catalog.delta",
-    "products.reconcile",
-    "orders.renewals",
-    "orders.reconcile",
-    "finance.summaries",
-    "finance.subsidiaries",
-    "invoices.reconcile",
-];
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -93,19 +79,6 @@ pub struct LastRunJson {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LastRunsJson {
     pub runs: Vec<LastRunJson>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ScheduleJson {
-    pub name: String,
-    /// `null` until it first ran.
-    #[schema(value_type = Option<Object>)]
-    pub last_run: Option<ScheduleStatus>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SchedulesJson {
-    pub schedules: Vec<ScheduleJson>,
 }
 
 fn counts_json(counts: &[pb::DriftCount]) -> std::collections::BTreeMap<String, u64> {
@@ -295,77 +268,4 @@ pub async fn last_runs(State(gateway): State<Gateway>) -> Result<Json<LastRunsJs
             })
             .collect(),
     }))
-}
-
-/// The last run of every scheduled job (`schedules.*` in the config; the renewal scan's is
-/// `orders.renewals.schedule`).
-#[utoipa::path(get, path = "/v1/schedules",
-    responses((status = 200, body = SchedulesJson)),
-    security(("bearer" = [])))]
-pub async fn schedules(State(gateway): State<Gateway>) -> Result<Json<SchedulesJson>, ApiError> {
-    let mut schedules = Vec::new();
-    for name in SCHEDULES {
-        let last_run = schedule_status(&gateway.store, name)
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
-        schedules.push(ScheduleJson {
-            name: name.into(),
-            last_run,
-        });
-    }
-    Ok(Json(SchedulesJson { schedules }))
-}
-
-/// The queues `/metrics` reports (every service's).
-const QUEUES: [&str; 4] = ["customers", "catalog", "orders", "finance"];
-
-/// Prometheus text: this process's counters and histograms (syncs, upstream calls), the gauges
-/// kept in Redis (queues, NetSuite slots, parked conflicts), and each flow's reconciliation
-/// counts from its last run.
-pub async fn metrics(State(gateway): State<Gateway>) -> Response {
-    isthmus_engine::observe::refresh_gauges(&gateway.store, &QUEUES).await;
-    let runs = reconcile::last_runs(&gateway.store)
-        .await
-        .unwrap_or_default();
-    let mut text = isthmus_telemetry::metrics::render();
-    text.push_str(
-        "# HELP isthmus_reconcile_drifts Drifts the last reconciliation of a flow found, by kind.\n\
-         # TYPE isthmus_reconcile_drifts gauge\n",
-    );
-    for run in &runs {
-        for (kind, count) in &run.counts {
-            text.push_str(&format!(
-                "isthmus_reconcile_drifts{{flow=\"{}\",kind=\"{}\"}} {count}\n",
-                run.flow.as_str(),
-                kind.as_str()
-            ));
-        }
-    }
-    text.push_str(
-        "# HELP isthmus_reconcile_links_checked Links the last reconciliation of a flow compared.\n\
-         # TYPE isthmus_reconcile_links_checked gauge\n",
-    );
-    for run in &runs {
-        text.push_str(&format!(
-            "isthmus_reconcile_links_checked{{flow=\"{}\"}} {}\n",
-            run.flow.as_str(),
-            run.links_checked
-        ));
-    }
-    text.push_str(
-        "# HELP isthmus_reconcile_last_run_timestamp_seconds When the last reconciliation of a flow ended.\n\
-         # TYPE isthmus_reconcile_last_run_timestamp_seconds gauge\n",
-    );
-    for run in &runs {
-        text.push_str(&format!(
-            "isthmus_reconcile_last_run_timestamp_seconds{{flow=\"{}\"}} {}\n",
-            run.flow.as_str(),
-            run.finished_at_ms as f64 / 1000.0
-        ));
-    }
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        text,
-    )
-        .into_response()
 }

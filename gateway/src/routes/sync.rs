@@ -1,24 +1,18 @@
-//! The sync routes: the "Sync to NetSuite" button and NetSuite events.
+//! The "Sync to NetSuite" button on an account, and what every sync route shares: the sync
+//! result as JSON (202 while queued), the `?dry_run=&mode=` query, and idempotency keys.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use isthmus_engine::Outcome;
-use isthmus_proto::catalog::v1::SyncItemRequest;
 use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
-use isthmus_proto::customers::v1::{ChangeType, SyncAccountRequest, SyncCustomerRequest};
-use isthmus_proto::finance::v1::SyncTransactionRequest;
-use isthmus_proto::orders::v1::{SyncFulfillmentRequest, SyncSalesOrderRequest};
-use isthmus_proto::shown;
+use isthmus_proto::customers::v1::SyncAccountRequest;
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SObject;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    answer, grpc_request, netsuite_id, query_or_error, salesforce_id, store_error, ApiJson,
-};
+use super::{answer, grpc_request, query_or_error, salesforce_id, store_error};
 use crate::{ApiError, Gateway};
 
 /// A sync result as JSON: field values are JSON values, the outcome a lower-case word.
@@ -116,7 +110,7 @@ impl SyncQuery {
 }
 
 /// 202 for a sync accepted as a job that has not finished, 200 for a finished one.
-fn status_of(result: &SyncResultJson) -> StatusCode {
+pub(crate) fn status_of(result: &SyncResultJson) -> StatusCode {
     if result.outcome == Outcome::Queued {
         StatusCode::ACCEPTED
     } else {
@@ -204,208 +198,6 @@ pub(crate) async fn once_per_key(
         body,
     )
         .into_response())
-}
-
-/// An event from a NetSuite User Event script or RESTlet.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NetSuiteEvent {
-    /// NetSuite record type: `customer`; `inventoryItem`, `nonInventorySaleItem`,
-    /// `serviceSaleItem`, `kitItem`; `salesOrder`; `itemFulfillment`; `invoice`, `creditMemo`,
-    /// `customerPayment` (REST names, or the
-    /// SuiteScript `record.Type` values such as `salesorder`, in any case).
-    pub record_type: String,
-    /// Internal id of the record (string or number).
-    #[schema(value_type = String)]
-    pub id: serde_json::Value,
-    /// `create`, `edit`, `xedit` or `delete` (the User Event script's `context.type`).
-    pub event_type: String,
-    /// Unique per event (1 to 64 of `[A-Za-z0-9._-]`): makes each signed event's signature
-    /// unique, so two saves of one record within a second are not taken for a replay.
-    #[serde(default)]
-    pub event_id: Option<String>,
-}
-
-/// A record event from NetSuite. When the gateway has a signing secret
-/// (`ISTHMUS_GATEWAY__NETSUITE_HMAC_SECRET`), the event must also be signed:
-/// `X-Isthmus-Signature: v1=<hex HMAC-SHA256(secret, "<X-Isthmus-Timestamp>.<raw body>")>`, the
-/// timestamp within `gateway.netsuite_hmac_window_s` of now, each signature accepted once;
-/// anything else is `401 UNAUTHENTICATED` before any service is called.
-#[utoipa::path(post, path = "/v1/netsuite/events", request_body = NetSuiteEvent,
-    params(SyncQuery,
-           ("X-Isthmus-Timestamp" = Option<String>, Header, description = "unix seconds when the event was sent; required when the gateway has a signing secret"),
-           ("X-Isthmus-Signature" = Option<String>, Header, description = "`v1=<lowercase hex HMAC-SHA256 of \"<timestamp>.<raw body>\">`, several separated by commas while a secret is rotated; required when the gateway has a signing secret")),
-    responses((status = 200, body = SyncResultJson), (status = 400, body = crate::ErrorBody),
-              (status = 401, body = crate::ErrorBody), (status = 403, body = crate::ErrorBody),
-              (status = 404, body = crate::ErrorBody), (status = 413, body = crate::ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn netsuite_event(
-    State(gateway): State<Gateway>,
-    uri: axum::http::Uri,
-    ApiJson(event): ApiJson<NetSuiteEvent>,
-) -> Result<(StatusCode, Json<SyncResultJson>), ApiError> {
-    let query: SyncQuery = query_or_error(uri.query())?;
-    let id = match &event.id {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) if n.is_u64() => n.to_string(),
-        _ => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidArgument,
-                "`id` must be a NetSuite internal id",
-            ))
-        }
-    };
-    let id = netsuite_id(&id, "record")?.to_string();
-    let Some(kind) = EventKind::of(&event.record_type) else {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!(
-                "record type '{}' is not synced (supported: customer, inventoryItem, \
-                 nonInventorySaleItem, serviceSaleItem, kitItem, salesOrder, itemFulfillment, \
-                 invoice, creditMemo, customerPayment)",
-                shown(&event.record_type)
-            ),
-        ));
-    };
-    if let Some(event_id) = &event.event_id {
-        let valid = (1..=64).contains(&event_id.len())
-            && event_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if !valid {
-            return Err(ApiError::new(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "event_id '{}' must be 1 to 64 letters, digits, '.', '_' or '-'",
-                    shown(event_id)
-                ),
-            ));
-        }
-    }
-    let change = match event.event_type.as_str() {
-        "create" => ChangeType::Create,
-        "edit" | "xedit" => ChangeType::Edit,
-        "delete" => ChangeType::Delete,
-        other => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "unknown event type '{}' (supported: create, edit, xedit, delete)",
-                    shown(other)
-                ),
-            ))
-        }
-    };
-    let options = Some(query.options());
-    let result = match kind {
-        EventKind::Customer => {
-            let message = SyncCustomerRequest {
-                customer_id: id,
-                options,
-                change: change as i32,
-            };
-            answer(
-                gateway
-                    .services
-                    .customers()
-                    .sync_customer(grpc_request(&gateway, message)),
-            )
-            .await?
-        }
-        EventKind::Item => {
-            let message = SyncItemRequest {
-                item_id: id,
-                change: change as i32,
-                options,
-            };
-            let mut client = gateway.services.catalog();
-            answer(client.sync_item(grpc_request(&gateway, message))).await?
-        }
-        EventKind::SalesOrder => {
-            let message = SyncSalesOrderRequest {
-                sales_order_id: id,
-                change: change as i32,
-                options,
-            };
-            answer(
-                gateway
-                    .services
-                    .orders()
-                    .sync_sales_order(grpc_request(&gateway, message)),
-            )
-            .await?
-        }
-        EventKind::Finance(kind) => {
-            let message = SyncTransactionRequest {
-                transaction_id: id,
-                change: change as i32,
-                options,
-            };
-            let mut client = gateway.services.finance();
-            let request = grpc_request(&gateway, message);
-            let call = match kind {
-                FinanceEvent::Invoice => client.sync_invoice(request).await,
-                FinanceEvent::CreditMemo => client.sync_credit_memo(request).await,
-                FinanceEvent::Payment => client.sync_payment(request).await,
-            };
-            answer(async { call }).await?
-        }
-        EventKind::Fulfillment => {
-            let message = SyncFulfillmentRequest {
-                fulfillment_id: id,
-                change: change as i32,
-                options,
-            };
-            answer(
-                gateway
-                    .services
-                    .orders()
-                    .sync_fulfillment(grpc_request(&gateway, message)),
-            )
-            .await?
-        }
-    };
-    let result = SyncResultJson::from(result);
-    Ok((status_of(&result), Json(result)))
-}
-
-/// Which flow a NetSuite event goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum EventKind {
-    Customer,
-    Item,
-    SalesOrder,
-    Fulfillment,
-    Finance(FinanceEvent),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FinanceEvent {
-    Invoice,
-    CreditMemo,
-    Payment,
-}
-
-impl EventKind {
-    /// By record type: the REST record name (`salesOrder`) or the SuiteScript `record.Type` value
-    /// a User Event script sees (`salesorder`), in any case.
-    fn of(record_type: &str) -> Option<Self> {
-        Some(match record_type.to_ascii_lowercase().as_str() {
-            "customer" => Self::Customer,
-            "inventoryitem"
-            | "noninventorysaleitem"
-            | "noninventoryitem"
-            | "servicesaleitem"
-            | "serviceitem"
-            | "kititem" => Self::Item,
-            "salesorder" => Self::SalesOrder,
-            "itemfulfillment" => Self::Fulfillment,
-            "invoice" => Self::Finance(FinanceEvent::Invoice),
-            "creditmemo" => Self::Finance(FinanceEvent::CreditMemo),
-            "customerpayment" => Self::Finance(FinanceEvent::Payment),
-            _ => return None,
-        })
-    }
 }
 
 /// The `Idempotency-Key` header, when present: 1 to 255 visible ASCII characters.

@@ -33,7 +33,10 @@ const ACCOUNTS: usize = 300;
 
 /// The settings both workers run with, as `ISTHMUS_` variables: locks, NetSuite slots and
 /// reclaims on the test's time scale.
-const KNOBS: [(&str, &str); 7] = [
+const KNOBS: [(&str, &str); 9] = [
+    // No scheduled run may take locks or write while the test counts them.
+    ("ISTHMUS_SCHEDULES__CUSTOMERS_DELTA", ""),
+    ("ISTHMUS_SCHEDULES__RECONCILE", ""),
     ("ISTHMUS_QUEUE__RECLAIM_IDLE_MS", "1000"),
     ("ISTHMUS_QUEUE__BACKOFF_BASE_MS", "50"),
     ("ISTHMUS_QUEUE__BACKOFF_MAX_MS", "400"),
@@ -233,6 +236,7 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
     // the dead one left: its jobs' idle time, its locks' leases, and its NetSuite slots'
     // leases (call timeout + 5 s), which hold the account's concurrency until they run out.
     let (mut config, mut secrets) = (config, Secrets::default());
+    isthmus_tests::no_schedules(&mut config);
     mesh::point_at_sandbox(&mut config, &mut secrets, &urls);
     let rescue = mesh::start(MeshOptions {
         config,

@@ -22,7 +22,8 @@ pub struct RetryPolicy {
     pub retryable_attempts: u32,
     /// Attempts in all for a permanent error (a record the vendor rejects).
     pub permanent_attempts: u32,
-    /// First retry delay; each further retry doubles it, up to `max_delay`, with full jitter.
+    /// First retry delay; each further retry doubles it, up to `max_delay`, with equal jitter
+    /// (see [`RetryPolicy::delay`]).
     pub base_delay: Duration,
     pub max_delay: Duration,
 }

@@ -1,0 +1,74 @@
+//! The audit log: every write to either side, oldest first (read from the customers service,
+//! which serves the shared log).
+
+use axum::extract::{Query, State};
+use axum::Json;
+use isthmus_proto::ErrorCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{answer, grpc_request};
+use crate::{ApiError, Gateway, Service};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Entries after this id (exclusive), to page forward.
+    pub after: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// One write to Salesforce and/or NetSuite.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryJson {
+    pub id: String,
+    pub at_ms: i64,
+    pub flow: String,
+    pub outcome: String,
+    pub salesforce_id: String,
+    pub netsuite_id: String,
+    pub fields: Vec<String>,
+    pub trace_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub job_id: String,
+}
+
+#[utoipa::path(get, path = "/v1/audit", params(AuditQuery),
+    responses((status = 200, body = [AuditEntryJson]), (status = 400, body = crate::ErrorBody)), security(("bearer" = [])))]
+pub async fn audit(
+    State(gateway): State<Gateway>,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<AuditEntryJson>>, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
+    let request = isthmus_proto::jobs::v1::ListAuditRequest {
+        after: query.after.unwrap_or_default(),
+        limit: query.limit.unwrap_or(0),
+    };
+    let entries = answer(
+        gateway
+            .services
+            .jobs(Service::Customers)
+            .list_audit(grpc_request(&gateway, request)),
+    )
+    .await?
+    .entries;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| AuditEntryJson {
+                id: e.id,
+                at_ms: e.at_ms,
+                flow: e.flow,
+                outcome: e.outcome,
+                salesforce_id: e.salesforce_id,
+                netsuite_id: e.netsuite_id,
+                fields: e.fields,
+                trace_id: e.trace_id,
+                job_id: e.job_id,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,145 @@
+//! What the gateway reports about the mesh: liveness and readiness, the schedules' last runs,
+//! and Prometheus `/metrics`.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use isthmus_engine::reconcile;
+use isthmus_engine::schedule::{schedule_status, ScheduleStatus};
+use isthmus_proto::ErrorCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{ApiError, Gateway, Service};
+
+/// The scheduled jobs whose last run `GET /v1/schedules` shows.
+const SCHEDULES: [&str; 9] = [
+    "customers.delta",
+    "customers.reconcile",
+    "catalog.delta",
+    "products.reconcile",
+    "orders.renewals",
+    "orders.reconcile",
+    "finance.summaries",
+    "finance.subsidiaries",
+    "invoices.reconcile",
+];
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleJson {
+    pub name: String,
+    /// `null` until it first ran.
+    #[schema(value_type = Option<Object>)]
+    pub last_run: Option<ScheduleStatus>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchedulesJson {
+    pub schedules: Vec<ScheduleJson>,
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "the process is up")))]
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready when Redis answers and every service reports SERVING over gRPC health.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
+pub async fn readyz(State(gateway): State<Gateway>) -> Response {
+    let store = match gateway.store.ping().await {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("down: {e}"),
+    };
+    let mut checks = serde_json::Map::new();
+    checks.insert("store".into(), store.into());
+    for service in Service::ALL {
+        let state = gateway.services.serving(service).await;
+        checks.insert(service.as_str().into(), state.into());
+    }
+    let ready = checks.values().all(|state| state == "ok");
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "ready": ready,
+        "checks": checks,
+    });
+    (status, Json(body)).into_response()
+}
+
+/// The last run of every scheduled job (`schedules.*` in the config; the renewal scan's is
+/// `orders.renewals.schedule`).
+#[utoipa::path(get, path = "/v1/schedules",
+    responses((status = 200, body = SchedulesJson)),
+    security(("bearer" = [])))]
+pub async fn schedules(State(gateway): State<Gateway>) -> Result<Json<SchedulesJson>, ApiError> {
+    let mut schedules = Vec::new();
+    for name in SCHEDULES {
+        let last_run = schedule_status(&gateway.store, name)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+        schedules.push(ScheduleJson {
+            name: name.into(),
+            last_run,
+        });
+    }
+    Ok(Json(SchedulesJson { schedules }))
+}
+
+/// The queues `/metrics` reports (every service's).
+const QUEUES: [&str; 4] = ["customers", "catalog", "orders", "finance"];
+
+/// Prometheus text: this process's counters and histograms (syncs, upstream calls), the gauges
+/// kept in Redis (queues, NetSuite slots, parked conflicts), and each flow's reconciliation
+/// counts from its last run.
+pub async fn metrics(State(gateway): State<Gateway>) -> Response {
+    isthmus_engine::observe::refresh_gauges(&gateway.store, &QUEUES).await;
+    let runs = reconcile::last_runs(&gateway.store)
+        .await
+        .unwrap_or_default();
+    let mut text = isthmus_telemetry::metrics::render();
+    text.push_str(
+        "# HELP isthmus_reconcile_drifts Drifts the last reconciliation of a flow found, by kind.\n\
+         # TYPE isthmus_reconcile_drifts gauge\n",
+    );
+    for run in &runs {
+        for (kind, count) in &run.counts {
+            text.push_str(&format!(
+                "isthmus_reconcile_drifts{{flow=\"{}\",kind=\"{}\"}} {count}\n",
+                run.flow.as_str(),
+                kind.as_str()
+            ));
+        }
+    }
+    text.push_str(
+        "# HELP isthmus_reconcile_links_checked Links the last reconciliation of a flow compared.\n\
+         # TYPE isthmus_reconcile_links_checked gauge\n",
+    );
+    for run in &runs {
+        text.push_str(&format!(
+            "isthmus_reconcile_links_checked{{flow=\"{}\"}} {}\n",
+            run.flow.as_str(),
+            run.links_checked
+        ));
+    }
+    text.push_str(
+        "# HELP isthmus_reconcile_last_run_timestamp_seconds When the last reconciliation of a flow ended.\n\
+         # TYPE isthmus_reconcile_last_run_timestamp_seconds gauge\n",
+    );
+    for run in &runs {
+        text.push_str(&format!(
+            "isthmus_reconcile_last_run_timestamp_seconds{{flow=\"{}\"}} {}\n",
+            run.flow.as_str(),
+            run.finished_at_ms as f64 / 1000.0
+        ));
+    }
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
