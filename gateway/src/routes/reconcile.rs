@@ -277,7 +277,7 @@ pub async fn repair_drift(
     responses((status = 200, body = LastRunsJson)),
     security(("bearer" = [])))]
 pub async fn last_runs(State(gateway): State<Gateway>) -> Result<Json<LastRunsJson>, ApiError> {
-    let runs = reconcile::last_runs(&gateway.store)
+    let runs = reconcile::last_runs(gateway.store.as_ref())
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
     Ok(Json(LastRunsJson {
@@ -305,7 +305,7 @@ pub async fn last_runs(State(gateway): State<Gateway>) -> Result<Json<LastRunsJs
 pub async fn schedules(State(gateway): State<Gateway>) -> Result<Json<SchedulesJson>, ApiError> {
     let mut schedules = Vec::new();
     for name in SCHEDULES {
-        let last_run = schedule_status(&gateway.store, name)
+        let last_run = schedule_status(gateway.store.as_ref(), name)
             .await
             .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
         schedules.push(ScheduleJson {
@@ -324,7 +324,7 @@ const QUEUES: [&str; 4] = ["customers", "catalog", "orders", "finance"];
 /// counts from its last run.
 pub async fn metrics(State(gateway): State<Gateway>) -> Response {
     isthmus_engine::observe::refresh_gauges(&gateway.store, &QUEUES).await;
-    let runs = reconcile::last_runs(&gateway.store)
+    let runs = reconcile::last_runs(gateway.store.as_ref())
         .await
         .unwrap_or_default();
     let mut text = isthmus_telemetry::metrics::render();
