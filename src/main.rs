@@ -232,7 +232,7 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
     }
     match part {
         Part::Customers => {
-            let parts = wiring::customers_service(&config, &secrets, store)?;
+            let parts = wiring::customers_service(&config, &secrets, store).await?;
             let listener = listen(&config.customers.listen, "customers.listen").await?;
             parts.run(listener, stop_on_signal()).await?;
         }

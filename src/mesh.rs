@@ -136,7 +136,7 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
 
     let customers_listener = bind(loopback, "customers service").await?;
     let customers_url = url_of(&customers_listener)?;
-    let parts = wiring::customers_service(&config, &secrets, store.clone())?;
+    let parts = wiring::customers_service(&config, &secrets, store.clone()).await?;
     let stop = cancel.clone();
     tasks.spawn(async move { parts.run(customers_listener, stop).await });
 

@@ -53,7 +53,7 @@ pub async fn reconcile(config: Config, args: ReconcileArgs) -> anyhow::Result<()
     for flow in flows {
         let reconciler = reconciler(&config, &secrets, &store, flow)?;
         let mut report =
-            reconcile::run_and_keep(reconciler.as_ref(), &store, flow, &options).await?;
+            reconcile::run_and_keep(reconciler.as_ref(), store.as_ref(), flow, &options).await?;
         if args.repair && report.total() > 0 {
             let trace = isthmus_telemetry::TraceContext::new_root();
             for drift in &report.drifts {
@@ -63,7 +63,8 @@ pub async fn reconcile(config: Config, args: ReconcileArgs) -> anyhow::Result<()
                 };
                 repairs.push(serde_json::json!({ "drift": drift, "outcome": outcome }));
             }
-            report = reconcile::run_and_keep(reconciler.as_ref(), &store, flow, &options).await?;
+            report = reconcile::run_and_keep(reconciler.as_ref(), store.as_ref(), flow, &options)
+                .await?;
         }
         reports.push(report);
     }

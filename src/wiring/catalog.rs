@@ -1,10 +1,11 @@
 //! The catalog service's parts, built from configuration: the flows, the dispatcher and worker
-//! on the catalog's own job queue (`store.with_queue("catalog")`), and the gRPC services.
+//! on the catalog's own job queue (`store.queue("catalog")`), and the gRPC services.
 
 use std::sync::Arc;
 
 use isthmus_catalog::CatalogSyncService;
 use isthmus_engine::catalog::{CatalogFlows, RunMode, RunOptions};
+use isthmus_engine::work::Jobs;
 use isthmus_engine::{Config, Secrets};
 use isthmus_store::Store;
 
@@ -35,14 +36,14 @@ pub async fn catalog_service(
     secrets: &Secrets,
     store: Arc<dyn Store>,
 ) -> anyhow::Result<super::ServiceParts> {
-    let queue = store.with_queue(CATALOG_QUEUE).await?;
+    let jobs = Jobs::new(store.queue(CATALOG_QUEUE).await?, store.clone());
     let flows = catalog_flows(config, secrets, store.clone())?;
     let allocation = allocation(config, store.clone());
     let log = sync_log(config, secrets, store.clone());
     let (dispatcher, worker) = super::queue_runners(
         config,
         Arc::new(flows.clone()),
-        queue.clone(),
+        jobs.clone(),
         log.clone(),
         config.catalog.lock_ttl(),
     );
@@ -69,7 +70,7 @@ pub async fn catalog_service(
         delta,
     )?;
     let (shared, scheduler) =
-        super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
+        super::shared_services(config, Arc::new(flows.clone()), &store, jobs, scheduler)?;
     let service = CatalogSyncService::new(flows, dispatcher, allocation, log);
     let routes = isthmus_catalog::routes(service).with_shared(shared);
     Ok(super::ServiceParts::new(routes, worker, scheduler))

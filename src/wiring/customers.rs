@@ -1,6 +1,7 @@
 //! The customers service's parts, built from configuration: the flows, the dispatcher and
-//! worker on the customers queue (the store's original queue keys), the scheduled delta, the
-//! gRPC routes, and the task that publishes the Salesforce allocation every five seconds.
+//! worker on the customers queue (`store.queue(DEFAULT_QUEUE_NAMESPACE)`, the original queue
+//! keys), the scheduled delta, the gRPC routes, and the task that publishes the Salesforce
+//! allocation every five seconds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,9 +9,10 @@ use std::time::Duration;
 use isthmus_customers::CustomerSyncService;
 use isthmus_engine::customers::delta::DeltaOptions;
 use isthmus_engine::customers::CustomerFlows;
+use isthmus_engine::work::Jobs;
 use isthmus_engine::{Config, Secrets};
 use isthmus_salesforce::SalesforceClient;
-use isthmus_store::Store;
+use isthmus_store::{Store, DEFAULT_QUEUE_NAMESPACE};
 
 use super::{
     allocation, netsuite, queue_runners, salesforce, schedule, scheduler, shared_services,
@@ -34,12 +36,13 @@ pub fn customer_flows(
     Ok((flows, salesforce))
 }
 
-pub fn customers_service(
+pub async fn customers_service(
     config: &Config,
     secrets: &Secrets,
     store: Arc<dyn Store>,
 ) -> anyhow::Result<ServiceParts> {
     let (flows, salesforce) = customer_flows(config, secrets, store.clone())?;
+    let jobs = Jobs::new(store.queue(DEFAULT_QUEUE_NAMESPACE).await?, store.clone());
     let allocation = allocation(config, store.clone());
     let publisher = {
         let allocation = allocation.clone();
@@ -57,7 +60,7 @@ pub fn customers_service(
     let (dispatcher, worker) = queue_runners(
         config,
         Arc::new(flows.clone()),
-        store.clone(),
+        jobs.clone(),
         log.clone(),
         config.customers.lock_ttl(),
     );
@@ -84,13 +87,8 @@ pub fn customers_service(
         &config.schedules.customers_delta,
         delta,
     )?;
-    let (shared, scheduler) = shared_services(
-        config,
-        Arc::new(flows.clone()),
-        &store,
-        store.clone(),
-        scheduler,
-    )?;
+    let (shared, scheduler) =
+        shared_services(config, Arc::new(flows.clone()), &store, jobs, scheduler)?;
     let service = CustomerSyncService::new(
         flows,
         dispatcher,

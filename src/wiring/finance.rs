@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use isthmus_engine::finance::FinanceFlows;
+use isthmus_engine::work::Jobs;
 use isthmus_engine::{Config, Secrets};
 use isthmus_finance::FinanceSyncService;
 use isthmus_store::Store;
@@ -32,12 +33,12 @@ pub async fn finance_service(
     store: Arc<dyn Store>,
 ) -> anyhow::Result<super::ServiceParts> {
     let flows = finance_flows(config, secrets, store.clone())?;
-    let queue = store.with_queue(QUEUE).await?;
+    let jobs = Jobs::new(store.queue(QUEUE).await?, store.clone());
     let log = super::sync_log(config, secrets, store.clone());
     let (dispatcher, worker) = super::queue_runners(
         config,
         Arc::new(flows.clone()),
-        queue.clone(),
+        jobs.clone(),
         log.clone(),
         config.finance.lock_ttl(),
     );
@@ -79,7 +80,7 @@ pub async fn finance_service(
         subsidiaries,
     )?;
     let (shared, scheduler) =
-        super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
+        super::shared_services(config, Arc::new(flows.clone()), &store, jobs, scheduler)?;
     let service = FinanceSyncService::new(flows, dispatcher);
     let routes = isthmus_finance::routes(service).with_shared(shared);
     Ok(super::ServiceParts::new(routes, worker, scheduler))

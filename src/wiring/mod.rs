@@ -20,7 +20,7 @@ use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind, SchedulesConf
 use isthmus_engine::governance::{NetSuiteSlots, SalesforceAllocation};
 use isthmus_engine::reconcile::{self, ReconcileOptions, Reconciler};
 use isthmus_engine::schedule::Scheduler;
-use isthmus_engine::work::{Dispatcher, JobRunner, Worker};
+use isthmus_engine::work::{Dispatcher, JobRunner, Jobs, Worker};
 use isthmus_engine::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, GatewaySettings};
 use isthmus_grpc::jobs::JobQueueService;
@@ -28,7 +28,7 @@ use isthmus_grpc::reconcile::ReconcileService;
 use isthmus_grpc::{ServiceRoutes, Shared};
 use isthmus_netsuite::{JwtAlgorithm, NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
 use isthmus_salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig};
-use isthmus_store::{MemoryStore, RedisStore, Store};
+use isthmus_store::{AuditLog, MemoryStore, RedisStore, Slots, StatusValues, Store};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
@@ -94,11 +94,11 @@ pub fn salesforce(config: &Config, secrets: &Secrets) -> anyhow::Result<Salesfor
     })?)
 }
 
-/// The NetSuite client, every call of which holds a slot of the account-wide semaphore in `store`.
+/// The NetSuite client, every call of which holds a slot of the account-wide semaphore in `slots`.
 pub fn netsuite(
     config: &Config,
     secrets: &Secrets,
-    store: Arc<dyn Store>,
+    slots: Arc<dyn Slots>,
 ) -> anyhow::Result<NetSuiteClient> {
     let n = &config.netsuite;
     let auth = match n.auth {
@@ -126,7 +126,7 @@ pub fn netsuite(
         },
     };
     let timeout = Duration::from_millis(n.timeout_ms);
-    let gate = Arc::new(NetSuiteSlots::new(store, n.concurrency_limit, timeout));
+    let gate = Arc::new(NetSuiteSlots::new(slots, n.concurrency_limit, timeout));
     Ok(NetSuiteClient::new(NetSuiteConfig {
         base_url: (!n.base_url.is_empty()).then(|| n.base_url.clone()),
         restlet_base_url: (!n.restlet_base_url.is_empty()).then(|| n.restlet_base_url.clone()),
@@ -137,7 +137,7 @@ pub fn netsuite(
 }
 
 /// The audit log, with alerts to the webhook when one is configured.
-pub fn sync_log(config: &Config, secrets: &Secrets, store: Arc<dyn Store>) -> SyncLog {
+pub fn sync_log(config: &Config, secrets: &Secrets, audit: Arc<dyn AuditLog>) -> SyncLog {
     let alerts = secrets.alerts_webhook_url.clone().map(|url| {
         Alerts::start(
             url,
@@ -145,12 +145,13 @@ pub fn sync_log(config: &Config, secrets: &Secrets, store: Arc<dyn Store>) -> Sy
             reqwest::Client::new(),
         )
     });
-    SyncLog::new(store, config.audit.max_entries, alerts)
+    SyncLog::new(audit, config.audit.max_entries, alerts)
 }
 
-pub fn allocation(config: &Config, store: Arc<dyn Store>) -> SalesforceAllocation {
+/// The Salesforce allocation policy, publishing the usage it sees to `statuses`.
+pub fn allocation(config: &Config, statuses: Arc<dyn StatusValues>) -> SalesforceAllocation {
     SalesforceAllocation::new(
-        store,
+        statuses,
         config.salesforce.batch_share,
         Duration::from_millis(config.salesforce.allocation_poll_ms),
     )
@@ -237,9 +238,9 @@ pub async fn serve_metrics(
 /// How long a scheduled job holds its lock between renewals (renewed every third of it).
 const SCHEDULE_LOCK_TTL: Duration = Duration::from_secs(60);
 
-/// A scheduler of one service's jobs, on `store`.
+/// A scheduler of one service's jobs, with its locks and last runs in `store`.
 pub fn scheduler(store: &Arc<dyn Store>) -> Scheduler {
-    Scheduler::new(store.clone(), SCHEDULE_LOCK_TTL)
+    Scheduler::new(store.clone(), store.clone(), SCHEDULE_LOCK_TTL)
 }
 
 /// Adds the job `name` run at each firing of `expression` (`schedules.<key>`), when it is set.
@@ -259,13 +260,13 @@ where
     }
 }
 
-/// The shared gRPC services of a service whose flows `reconciler` reconciles, with its
-/// scheduled reconciliation (`schedules.reconcile`) added to `scheduler`.
+/// The shared gRPC services of a service whose flows `reconciler` reconciles and whose jobs are
+/// `jobs`, with its scheduled reconciliation (`schedules.reconcile`) added to `scheduler`.
 pub fn shared_services(
     config: &Config,
     reconciler: Arc<dyn Reconciler>,
     store: &Arc<dyn Store>,
-    queue: Arc<dyn Store>,
+    jobs: Jobs,
     scheduler: Scheduler,
 ) -> anyhow::Result<(Shared, Scheduler)> {
     let job_ttl = Duration::from_secs(config.queue.job_ttl_s);
@@ -280,9 +281,13 @@ pub fn shared_services(
                 let (reconciler, store) = (reconciler.clone(), store.clone());
                 async move {
                     let options = ReconcileOptions::default();
-                    let report =
-                        reconcile::run_and_keep(reconciler.as_ref(), &store, flow, &options)
-                            .await?;
+                    let report = reconcile::run_and_keep(
+                        reconciler.as_ref(),
+                        store.as_ref(),
+                        flow,
+                        &options,
+                    )
+                    .await?;
                     tracing::info!(
                         flow = flow.as_str(),
                         drifts = report.total(),
@@ -295,19 +300,19 @@ pub fn shared_services(
         )?;
     }
     let shared = Shared {
-        jobs: JobQueueService::new(queue, job_ttl),
+        jobs: JobQueueService::new(jobs, store.clone(), job_ttl),
         reconcile: ReconcileService::new(reconciler, store.clone()),
     };
     Ok((shared, scheduler))
 }
 
-/// The dispatcher and the worker of one service's queue (`queue`: the service's queue view of
-/// the store). The safety net of a sync past its deadline comes due once the record's lock
-/// lease (`lock_ttl`) has surely run out.
+/// The dispatcher and the worker of one service's jobs (`jobs`: the service's own queue and
+/// its job records). The safety net of a sync past its deadline comes due once the record's
+/// lock lease (`lock_ttl`) has surely run out.
 pub fn queue_runners(
     config: &Config,
     runner: Arc<dyn JobRunner>,
-    queue: Arc<dyn Store>,
+    jobs: Jobs,
     log: SyncLog,
     lock_ttl: Duration,
 ) -> (Dispatcher, Worker) {
@@ -315,7 +320,7 @@ pub fn queue_runners(
     let job_ttl = Duration::from_secs(q.job_ttl_s);
     let dispatcher = Dispatcher::new(
         runner.clone(),
-        queue.clone(),
+        jobs.clone(),
         log.clone(),
         q.retry_policy(),
         Duration::from_millis(q.sync_wait_ms),
@@ -324,7 +329,7 @@ pub fn queue_runners(
     );
     let worker = Worker::new(
         runner,
-        queue,
+        jobs,
         log,
         q.retry_policy(),
         q.worker_concurrency,

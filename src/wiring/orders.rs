@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use isthmus_engine::orders::OrderFlows;
 use isthmus_engine::schedule::Scheduler;
+use isthmus_engine::work::Jobs;
 use isthmus_engine::{Config, Secrets};
 use isthmus_orders::OrderSyncService;
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
@@ -50,16 +51,16 @@ pub async fn orders_service(
     customers_url: &str,
 ) -> anyhow::Result<super::ServiceParts> {
     let flows = order_flows(config, secrets, store.clone(), customers_url)?;
-    let queue = store.with_queue(QUEUE).await?;
+    let jobs = Jobs::new(store.queue(QUEUE).await?, store.clone());
     let log = super::sync_log(config, secrets, store.clone());
     let (dispatcher, worker) = super::queue_runners(
         config,
         Arc::new(flows.clone()),
-        queue.clone(),
+        jobs.clone(),
         log,
         config.orders.lock_ttl(),
     );
-    let mut scheduler = Scheduler::new(store.clone(), flows.lock_ttl());
+    let mut scheduler = Scheduler::new(store.clone(), store.clone(), flows.lock_ttl());
     if let Some(schedule) = flows.renewal_schedule()? {
         let flows = flows.clone();
         scheduler = scheduler.job("orders.renewals", schedule, move |_firing| {
@@ -68,7 +69,7 @@ pub async fn orders_service(
         })?;
     }
     let (shared, scheduler) =
-        super::shared_services(config, Arc::new(flows.clone()), &store, queue, scheduler)?;
+        super::shared_services(config, Arc::new(flows.clone()), &store, jobs, scheduler)?;
     let service = OrderSyncService::new(flows, dispatcher);
     let routes = isthmus_orders::routes(service).with_shared(shared);
     Ok(super::ServiceParts::new(routes, worker, scheduler))

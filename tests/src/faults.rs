@@ -9,7 +9,7 @@ use futures::stream::{self, StreamExt};
 use isthmus_engine::customers::LINK_KIND;
 use isthmus_engine::work::{JobRecord, JobState};
 use isthmus_sandbox::Sandbox;
-use isthmus_store::{QueueDepth, Store};
+use isthmus_store::{Locks, Queue, QueueDepth, StatusValues};
 use serde_json::{json, Map, Value};
 use tokio::time::Instant;
 
@@ -105,15 +105,15 @@ pub fn assert_each_account_synced_once(sandbox: &Sandbox, accounts: &[String]) {
 }
 
 /// No sync still holds the lock of any of `accounts`: each can be taken (then is given back).
-pub async fn assert_no_lock_held(store: &dyn Store, accounts: &[String]) {
+pub async fn assert_no_lock_held(locks: &dyn Locks, accounts: &[String]) {
     for account in accounts {
         let resource = format!("{LINK_KIND}:sf:{account}");
-        let lease = store
+        let lease = locks
             .acquire(&resource, Duration::from_secs(1))
             .await
             .expect("store answers")
             .unwrap_or_else(|| panic!("the lock of {account} is still held"));
-        store.release(&lease).await.expect("store answers");
+        locks.release(&lease).await.expect("store answers");
     }
 }
 
@@ -131,16 +131,16 @@ pub async fn assert_no_lock_keys(mesh: &TestMesh, within: Duration) {
     }
 }
 
-/// Waits until no job waits, is delayed or is pending; returns the final depth.
+/// Waits until no job of `queue` waits, is delayed or is pending; returns the final depth.
 ///
 /// # Panics
 /// When the queue has not drained `within`, with the depth last seen.
-pub async fn wait_queue_drained(store: &dyn Store, within: Duration) -> QueueDepth {
+pub async fn wait_queue_drained(queue: &dyn Queue, within: Duration) -> QueueDepth {
     let deadline = Instant::now() + within;
     let mut last = None;
     while Instant::now() < deadline {
         // An error is the store coming back: ask again.
-        if let Ok(depth) = store.queue_depth().await {
+        if let Ok(depth) = queue.queue_depth().await {
             if depth.interactive + depth.batch + depth.delayed + depth.pending == 0 {
                 return depth;
             }
@@ -152,17 +152,17 @@ pub async fn wait_queue_drained(store: &dyn Store, within: Duration) -> QueueDep
 }
 
 /// The record of every job, each of which must be done.
-pub async fn assert_jobs_done(store: &dyn Store, jobs: &[String]) -> Vec<JobRecord> {
-    let mut records = Vec::with_capacity(jobs.len());
+pub async fn assert_jobs_done(records: &dyn StatusValues, jobs: &[String]) -> Vec<JobRecord> {
+    let mut done = Vec::with_capacity(jobs.len());
     for id in jobs {
-        let record = JobRecord::load(store, id)
+        let record = JobRecord::load(records, id)
             .await
             .expect("store answers")
             .unwrap_or_else(|| panic!("job {id} has no record"));
         assert_eq!(record.state, JobState::Done, "job {id}: {record:?}");
-        records.push(record);
+        done.push(record);
     }
-    records
+    done
 }
 
 /// How many of `records` took more than one attempt.

@@ -17,7 +17,7 @@ use isthmus::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, Scope};
 use isthmus_sandbox::{Sandbox, SandboxConfig};
 use isthmus_store::testing::RedisServer;
-use isthmus_store::{MemoryStore, Store};
+use isthmus_store::{MemoryStore, Queue, Store, DEFAULT_QUEUE_NAMESPACE};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,8 @@ pub struct TestMesh {
     /// Where the sandbox's two APIs listen.
     pub sandbox_urls: SandboxUrls,
     pub store: Arc<dyn Store>,
+    /// The customers service's queue (the default queue namespace) in `store`.
+    pub customers_queue: Arc<dyn Queue>,
     pub http: reqwest::Client,
     redis: Option<(RedisServer, String)>,
     mesh: Mesh,
@@ -115,6 +117,10 @@ impl TestMesh {
         })
         .await
         .expect("mesh starts");
+        let customers_queue = store
+            .queue(DEFAULT_QUEUE_NAMESPACE)
+            .await
+            .expect("the store answers");
         Self {
             gateway: mesh.gateway_url.clone(),
             customers_grpc: mesh.customers_url.clone(),
@@ -123,6 +129,7 @@ impl TestMesh {
             sandbox_urls: mesh.sandbox.clone().expect("the sandbox runs"),
             sandbox,
             store,
+            customers_queue,
             http: reqwest::Client::new(),
             redis,
             mesh,

@@ -10,7 +10,7 @@
 //! already happened.
 
 use crate::result::{Outcome, SyncResult};
-use isthmus_store::Store;
+use isthmus_store::AuditLog;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -34,15 +34,15 @@ pub struct AuditEntry {
 /// Writes audit entries and raises alerts for finished syncs.
 #[derive(Clone)]
 pub struct SyncLog {
-    store: Arc<dyn Store>,
+    audit: Arc<dyn AuditLog>,
     max_entries: usize,
     alerts: Option<Alerts>,
 }
 
 impl SyncLog {
-    pub fn new(store: Arc<dyn Store>, max_entries: usize, alerts: Option<Alerts>) -> Self {
+    pub fn new(audit: Arc<dyn AuditLog>, max_entries: usize, alerts: Option<Alerts>) -> Self {
         Self {
-            store,
+            audit,
             max_entries: max_entries.max(1),
             alerts,
         }
@@ -71,7 +71,7 @@ impl SyncLog {
                 job_id: result.job_id.clone(),
             };
             let bytes = serde_json::to_vec(&entry).unwrap_or_default();
-            if let Err(err) = self.store.append_audit(&bytes, self.max_entries).await {
+            if let Err(err) = self.audit.append_audit(&bytes, self.max_entries).await {
                 tracing::warn!(%err, "appending to the audit log failed");
             }
         }
@@ -110,11 +110,11 @@ impl SyncLog {
 
 /// Audit entries after `after`, oldest first.
 pub async fn read(
-    store: &dyn Store,
+    audit: &dyn AuditLog,
     after: Option<&str>,
     limit: usize,
 ) -> crate::Result<Vec<(String, AuditEntry)>> {
-    Ok(store
+    Ok(audit
         .audit(after, limit)
         .await?
         .into_iter()

@@ -1,7 +1,7 @@
 //! API governance: stay inside what Salesforce and NetSuite allow, across every replica.
 //!
 //! - [`NetSuiteSlots`]: NetSuite's concurrency limit is account-wide, so in-flight calls are
-//!   counted in a Redis semaphore that every replica shares ([`Store::acquire_slot`]). A slot
+//!   counted in a Redis semaphore that every replica shares ([`Slots::acquire_slot`]). A slot
 //!   carries a lease (the call timeout plus a margin), so a replica that dies mid-call frees its
 //!   slots when the lease runs out. A local semaphore of the same size sits in front, so waiters
 //!   in one process queue in memory instead of polling Redis together.
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use isthmus_netsuite::{ConcurrencyGate, NetSuiteError};
 use isthmus_salesforce::{ApiUsage, SalesforceClient};
-use isthmus_store::Store;
+use isthmus_store::{Slots, StatusValues};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -28,7 +28,7 @@ pub const SALESFORCE_USAGE_STATUS: &str = "salesforce-api-usage";
 
 /// The shared NetSuite concurrency semaphore, as the NetSuite client's gate.
 pub struct NetSuiteSlots {
-    store: Arc<dyn Store>,
+    slots: Arc<dyn Slots>,
     limit: u32,
     lease: Duration,
     local: Arc<Semaphore>,
@@ -36,10 +36,10 @@ pub struct NetSuiteSlots {
 
 impl NetSuiteSlots {
     /// `limit` calls at once across replicas; a slot's lease is `call_timeout` plus 5 s.
-    pub fn new(store: Arc<dyn Store>, limit: u32, call_timeout: Duration) -> Self {
+    pub fn new(slots: Arc<dyn Slots>, limit: u32, call_timeout: Duration) -> Self {
         let limit = limit.max(1);
         Self {
-            store,
+            slots,
             limit,
             lease: call_timeout + Duration::from_secs(5),
             local: Arc::new(Semaphore::new(limit as usize)),
@@ -62,7 +62,7 @@ impl ConcurrencyGate for NetSuiteSlots {
         let mut pause = Duration::from_millis(2);
         loop {
             match self
-                .store
+                .slots
                 .acquire_slot(NETSUITE_SEMAPHORE, self.limit, self.lease)
                 .await
             {
@@ -83,7 +83,7 @@ impl ConcurrencyGate for NetSuiteSlots {
     }
 
     async fn release(&self, slot: String) {
-        if let Err(err) = self.store.release_slot(NETSUITE_SEMAPHORE, &slot).await {
+        if let Err(err) = self.slots.release_slot(NETSUITE_SEMAPHORE, &slot).await {
             // The slot's lease frees it when it runs out.
             tracing::warn!(%err, "releasing a NetSuite slot failed");
         }
@@ -104,15 +104,15 @@ pub struct AllocationState {
 /// The daily API allocation policy.
 #[derive(Clone)]
 pub struct SalesforceAllocation {
-    store: Arc<dyn Store>,
+    statuses: Arc<dyn StatusValues>,
     batch_share: f64,
     poll: Duration,
 }
 
 impl SalesforceAllocation {
-    pub fn new(store: Arc<dyn Store>, batch_share: f64, poll: Duration) -> Self {
+    pub fn new(statuses: Arc<dyn StatusValues>, batch_share: f64, poll: Duration) -> Self {
         Self {
-            store,
+            statuses,
             batch_share: batch_share.clamp(0.0, 1.0),
             poll,
         }
@@ -136,7 +136,7 @@ impl SalesforceAllocation {
     pub async fn publish(&self, salesforce: &SalesforceClient) -> Result<()> {
         if let Some(usage) = salesforce.api_usage() {
             let state = serde_json::to_vec(&self.state(usage)).unwrap_or_default();
-            self.store
+            self.statuses
                 .put_status(SALESFORCE_USAGE_STATUS, &state, Duration::from_secs(86_400))
                 .await?;
         }
@@ -168,8 +168,8 @@ impl SalesforceAllocation {
 }
 
 /// The last published Salesforce allocation state, if any.
-pub async fn published_allocation(store: &dyn Store) -> Result<Option<AllocationState>> {
-    Ok(store
+pub async fn published_allocation(statuses: &dyn StatusValues) -> Result<Option<AllocationState>> {
+    Ok(statuses
         .status(SALESFORCE_USAGE_STATUS)
         .await?
         .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
@@ -178,7 +178,7 @@ pub async fn published_allocation(store: &dyn Store) -> Result<Option<Allocation
 #[cfg(test)]
 mod tests {
     use super::*;
-    use isthmus_store::MemoryStore;
+    use isthmus_store::{MemoryStore, Store};
 
     #[test]
     fn batch_work_stops_at_the_share_and_interactive_keeps_the_reserve() {

@@ -2,32 +2,36 @@
 //! renews the lease in the background while the work runs, and releases it (compare-and-delete)
 //! when the work ends. Writes made under the lock carry its [`Lease`], whose fencing token the
 //! store checks, so a holder whose lease was lost cannot record a link.
+//!
+//! Each function takes the [`Locks`] as an `Arc` of any of its forms (`Arc<dyn Locks>`, or the
+//! `Arc<dyn Store>` a flow holds), since a renewal runs in a task of its own.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use isthmus_store::{Lease, Store};
+use isthmus_store::{Lease, Locks};
 use tokio::time::Instant;
 
 use crate::error::{EngineError, Result};
 
-pub async fn with_lock<T, F, Fut>(
-    store: &Arc<dyn Store>,
+pub async fn with_lock<L, T, F, Fut>(
+    locks: &Arc<L>,
     resource: &str,
     ttl: Duration,
     wait: Duration,
     work: F,
 ) -> Result<T>
 where
+    L: Locks + ?Sized,
     F: FnOnce(Lease) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    let lease = acquire(store, resource, ttl, wait).await?;
-    let renewal = spawn_renewal(store, &lease, ttl);
+    let lease = acquire(locks.as_ref(), resource, ttl, wait).await?;
+    let renewal = spawn_renewal(locks, &lease, ttl);
     let outcome = work(lease.clone()).await;
     renewal.abort();
-    if let Err(err) = store.release(&lease).await {
+    if let Err(err) = locks.release(&lease).await {
         // The lease expires by itself; a failed release only delays the next sync.
         tracing::warn!(resource = %lease.resource, %err, "lock release failed");
     }
@@ -35,19 +39,19 @@ where
 }
 
 /// Renews `lease` every third of `ttl` until the returned task is aborted or the lease is lost.
-pub fn spawn_renewal(
-    store: &Arc<dyn Store>,
+pub fn spawn_renewal<L: Locks + ?Sized>(
+    locks: &Arc<L>,
     lease: &Lease,
     ttl: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    let store = store.clone();
+    let locks = locks.clone();
     let lease = lease.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(ttl / 3);
         tick.tick().await;
         loop {
             tick.tick().await;
-            match store.renew(&lease, ttl).await {
+            match locks.renew(&lease, ttl).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!(resource = %lease.resource, "lease lost while working");
@@ -62,7 +66,7 @@ pub fn spawn_renewal(
 }
 
 async fn acquire(
-    store: &Arc<dyn Store>,
+    locks: &(impl Locks + ?Sized),
     resource: &str,
     ttl: Duration,
     wait: Duration,
@@ -70,7 +74,7 @@ async fn acquire(
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_millis(10);
     loop {
-        if let Some(lease) = store.acquire(resource, ttl).await? {
+        if let Some(lease) = locks.acquire(resource, ttl).await? {
             return Ok(lease);
         }
         if Instant::now() + pause > deadline {
@@ -84,8 +88,12 @@ async fn acquire(
 /// Fencing at the write: renews `lease` and fails with [`StoreError::StaleFence`] when it was
 /// lost (expired and maybe taken by another sync), so a holder that stalled past its lease
 /// writes nothing to either side. One round trip; called before a sync's first far write.
-pub async fn ensure_held(store: &Arc<dyn Store>, lease: &Lease, ttl: Duration) -> Result<()> {
-    if store.renew(lease, ttl).await? {
+pub async fn ensure_held<L: Locks + ?Sized>(
+    locks: &Arc<L>,
+    lease: &Lease,
+    ttl: Duration,
+) -> Result<()> {
+    if locks.renew(lease, ttl).await? {
         Ok(())
     } else {
         Err(EngineError::Store(isthmus_store::StoreError::StaleFence {
@@ -98,7 +106,7 @@ pub async fn ensure_held(store: &Arc<dyn Store>, lease: &Lease, ttl: Duration) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use isthmus_store::MemoryStore;
+    use isthmus_store::{MemoryStore, Store};
 
     #[tokio::test(start_paused = true)]
     async fn a_holder_whose_lease_was_taken_over_may_not_write() {

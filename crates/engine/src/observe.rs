@@ -16,7 +16,7 @@ const MAX_PARKED_COUNTED: usize = 10_000;
 /// does not answer leaves the last values (the scrape still answers).
 pub async fn refresh_gauges(store: &Arc<dyn Store>, services: &[&str]) {
     for service in services {
-        let depth = match store.with_queue(service).await {
+        let depth = match store.queue(service).await {
             Ok(queue) => queue.queue_depth().await,
             Err(err) => Err(err),
         };

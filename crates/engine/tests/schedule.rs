@@ -82,7 +82,7 @@ async fn two_replicas_run_each_firing_once(store: Arc<dyn Store>) {
     let replica = |name: &str| {
         let firings = firings.clone();
         let replica = name.to_string();
-        Scheduler::new(store.clone(), LOCK_TTL)
+        Scheduler::new(store.clone(), store.clone(), LOCK_TTL)
             .with_replica(name)
             .job("delta", every_second(), move |firing| {
                 let firings = firings.clone();
@@ -116,7 +116,7 @@ async fn a_job_that_overruns_its_next_firing_never_runs_twice_at_once(store: Arc
     let runs = Arc::new(AtomicUsize::new(0));
     let replica = || {
         let (running, most_at_once, runs) = (running.clone(), most_at_once.clone(), runs.clone());
-        Scheduler::new(store.clone(), LOCK_TTL)
+        Scheduler::new(store.clone(), store.clone(), LOCK_TTL)
             .job("slow", every_second(), move |_| {
                 let (running, most_at_once, runs) =
                     (running.clone(), most_at_once.clone(), runs.clone());
@@ -150,7 +150,7 @@ async fn a_firing_is_skipped_while_another_holds_the_lock(store: Arc<dyn Store>)
         .unwrap();
     let runs = Arc::new(AtomicUsize::new(0));
     let counted = runs.clone();
-    let scheduler = Scheduler::new(store.clone(), LOCK_TTL)
+    let scheduler = Scheduler::new(store.clone(), store.clone(), LOCK_TTL)
         .job("held", every_second(), move |_| {
             let counted = counted.clone();
             async move {
@@ -162,7 +162,7 @@ async fn a_firing_is_skipped_while_another_holds_the_lock(store: Arc<dyn Store>)
     run_for(vec![scheduler], Duration::from_millis(2500)).await;
 
     assert_eq!(runs.load(Ordering::SeqCst), 0);
-    assert_eq!(schedule_status(&store, "held").await.unwrap(), None);
+    assert_eq!(schedule_status(store.as_ref(), "held").await.unwrap(), None);
     assert!(store.release(&held).await.unwrap(), "the holder kept it");
 }
 
@@ -185,7 +185,7 @@ async fn a_firing_already_recorded_by_another_replica_is_not_run_again(store: Ar
         .unwrap();
     let fired = Arc::new(Mutex::new(Vec::new()));
     let recorded = fired.clone();
-    let scheduler = Scheduler::new(store.clone(), LOCK_TTL)
+    let scheduler = Scheduler::new(store.clone(), store.clone(), LOCK_TTL)
         .job("ahead", every_second(), move |firing| {
             let recorded = recorded.clone();
             async move {
@@ -205,7 +205,7 @@ async fn a_firing_already_recorded_by_another_replica_is_not_run_again(store: Ar
 }
 
 async fn the_last_run_and_its_outcome_are_recorded(store: Arc<dyn Store>) {
-    let scheduler = Scheduler::new(store.clone(), LOCK_TTL)
+    let scheduler = Scheduler::new(store.clone(), store.clone(), LOCK_TTL)
         .with_replica("replica-1")
         .job("ok", every_second(), |_| async { Ok(()) })
         .unwrap()
@@ -221,18 +221,27 @@ async fn the_last_run_and_its_outcome_are_recorded(store: Arc<dyn Store>) {
     let before = Utc::now();
     run_for(vec![scheduler], Duration::from_millis(1500)).await;
 
-    let ok = schedule_status(&store, "ok").await.unwrap().unwrap();
+    let ok = schedule_status(store.as_ref(), "ok")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ok.outcome, RunOutcome::Succeeded);
     assert_eq!(ok.expression, "* * * * * *");
     assert_eq!(ok.replica, "replica-1");
     assert!(ok.fire_at > before && ok.started_at >= ok.fire_at);
     assert!(ok.ended_at.unwrap() >= ok.started_at);
 
-    let failing = schedule_status(&store, "failing").await.unwrap().unwrap();
+    let failing = schedule_status(store.as_ref(), "failing")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(failing.outcome, RunOutcome::Failed);
     assert_eq!(failing.error.as_deref(), Some("NetSuite said no"));
 
-    let endless = schedule_status(&store, "endless").await.unwrap().unwrap();
+    let endless = schedule_status(store.as_ref(), "endless")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         endless.outcome,
         RunOutcome::Cancelled,

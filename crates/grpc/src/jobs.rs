@@ -1,11 +1,11 @@
-//! `isthmus.jobs.v1.JobQueue`: jobs, dead letters and queue depth, read from the store, so any
-//! replica answers for every job.
+//! `isthmus.jobs.v1.JobQueue`: jobs, dead letters and queue depth of the service's own queue,
+//! and the audit log, read from the store, so any replica answers for every job.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use isthmus_engine::audit;
-use isthmus_engine::work::{is_job_id, JobRecord, JobState};
+use isthmus_engine::work::{is_job_id, JobRecord, JobState, Jobs};
 use isthmus_proto::jobs::v1::job_queue_server::JobQueue;
 use isthmus_proto::jobs::v1::{
     AuditEntry, DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job,
@@ -13,20 +13,27 @@ use isthmus_proto::jobs::v1::{
     QueueDepth,
 };
 use isthmus_proto::ErrorCode;
-use isthmus_store::{DeadLetterQuery, NewJob, Store, StoreError};
+use isthmus_store::{AuditLog, DeadLetterQuery, NewJob, StoreError};
 use tonic::{Request, Response, Status};
 
 /// Dead letters one list answer holds at most.
 const MAX_LIST: u32 = 500;
 
 pub struct JobQueueService {
-    store: Arc<dyn Store>,
+    jobs: Jobs,
+    audit: Arc<dyn AuditLog>,
     job_ttl: Duration,
 }
 
 impl JobQueueService {
-    pub fn new(store: Arc<dyn Store>, job_ttl: Duration) -> Self {
-        Self { store, job_ttl }
+    /// Answers for the jobs of `jobs` (the service's queue and job records) and reads `audit`;
+    /// a replayed job's record is kept for `job_ttl`.
+    pub fn new(jobs: Jobs, audit: Arc<dyn AuditLog>, job_ttl: Duration) -> Self {
+        Self {
+            jobs,
+            audit,
+            job_ttl,
+        }
     }
 }
 
@@ -53,7 +60,8 @@ impl JobQueueService {
     /// A dead letter by id (checked), or `NOT_FOUND`.
     async fn dead_letter(&self, id: &str) -> Result<isthmus_store::DeadLetter, Status> {
         checked_id(id)?;
-        self.store
+        self.jobs
+            .queue
             .get_dead_letter(id)
             .await
             .map_err(store_status)?
@@ -100,7 +108,7 @@ impl JobQueue for JobQueueService {
     async fn get_job(&self, request: Request<GetJobRequest>) -> Result<Response<Job>, Status> {
         let id = request.into_inner().id;
         checked_id(&id)?;
-        let record = JobRecord::load(self.store.as_ref(), &id)
+        let record = JobRecord::load(self.jobs.records.as_ref(), &id)
             .await?
             .ok_or_else(|| ErrorCode::NotFound.status("no job with that id (or it expired)"))?;
         Ok(Response::new(job_message(record)))
@@ -125,7 +133,8 @@ impl JobQueue for JobQueueService {
             offset: request.offset as usize,
         };
         let letters = self
-            .store
+            .jobs
+            .queue
             .dead_letters(&query)
             .await
             .map_err(store_status)?;
@@ -150,25 +159,29 @@ impl JobQueue for JobQueueService {
         // replay never loses a job; running it twice is harmless, every effect is idempotent).
         let id = request.into_inner().id;
         let job = self.dead_letter(&id).await?.job;
-        let mut record = JobRecord::load(self.store.as_ref(), &id)
+        let mut record = JobRecord::load(self.jobs.records.as_ref(), &id)
             .await?
             .unwrap_or_else(|| JobRecord::new(&job.id, &job.kind, &job.trace_id));
         record.state = JobState::Queued;
         record.attempts = 0;
         record.error = None;
         record.error_code = None;
-        record.save(self.store.as_ref(), self.job_ttl).await?;
+        record
+            .save(self.jobs.records.as_ref(), self.job_ttl)
+            .await?;
         let new_job = NewJob {
             id: job.id.clone(),
             kind: job.kind.clone(),
             payload: job.payload.clone(),
             trace_id: job.trace_id.clone(),
         };
-        self.store
+        self.jobs
+            .queue
             .enqueue(job.lane, &new_job)
             .await
             .map_err(store_status)?;
-        self.store
+        self.jobs
+            .queue
             .take_dead_letter(&id)
             .await
             .map_err(store_status)?;
@@ -182,7 +195,8 @@ impl JobQueue for JobQueueService {
         let id = request.into_inner().id;
         checked_id(&id)?;
         let letter = self
-            .store
+            .jobs
+            .queue
             .take_dead_letter(&id)
             .await
             .map_err(store_status)?
@@ -207,7 +221,7 @@ impl JobQueue for JobQueueService {
         } else {
             request.limit as usize
         };
-        let entries = audit::read(self.store.as_ref(), after, limit).await?;
+        let entries = audit::read(self.audit.as_ref(), after, limit).await?;
         Ok(Response::new(ListAuditResponse {
             entries: entries
                 .into_iter()
@@ -230,7 +244,7 @@ impl JobQueue for JobQueueService {
         &self,
         _: Request<GetQueueDepthRequest>,
     ) -> Result<Response<QueueDepth>, Status> {
-        let depth = self.store.queue_depth().await.map_err(store_status)?;
+        let depth = self.jobs.queue.queue_depth().await.map_err(store_status)?;
         Ok(Response::new(QueueDepth {
             interactive: depth.interactive,
             batch: depth.batch,

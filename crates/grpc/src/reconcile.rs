@@ -13,7 +13,7 @@ use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::reconcile::v1 as pb;
 use isthmus_proto::reconcile::v1::reconciliation_server::Reconciliation;
 use isthmus_proto::ErrorCode;
-use isthmus_store::Store;
+use isthmus_store::StatusValues;
 use isthmus_telemetry::trace_id_of;
 use tonic::{Request, Response, Status};
 
@@ -22,12 +22,16 @@ pub const MAX_ITEMS: u32 = 10_000;
 
 pub struct ReconcileService {
     reconciler: Arc<dyn Reconciler>,
-    store: Arc<dyn Store>,
+    /// Where each flow's last run is kept.
+    statuses: Arc<dyn StatusValues>,
 }
 
 impl ReconcileService {
-    pub fn new(reconciler: Arc<dyn Reconciler>, store: Arc<dyn Store>) -> Self {
-        Self { reconciler, store }
+    pub fn new(reconciler: Arc<dyn Reconciler>, statuses: Arc<dyn StatusValues>) -> Self {
+        Self {
+            reconciler,
+            statuses,
+        }
     }
 
     /// The flow named in a request, when this service owns it.
@@ -144,8 +148,13 @@ impl Reconciliation for ReconcileService {
                 n => n as usize,
             },
         };
-        let report =
-            reconcile::run_and_keep(self.reconciler.as_ref(), &self.store, flow, &options).await?;
+        let report = reconcile::run_and_keep(
+            self.reconciler.as_ref(),
+            self.statuses.as_ref(),
+            flow,
+            &options,
+        )
+        .await?;
         Ok(Response::new(report_to_pb(&report)))
     }
 
@@ -168,7 +177,7 @@ impl Reconciliation for ReconcileService {
         _request: Request<pb::LastRunsRequest>,
     ) -> Result<Response<pb::LastRunsResponse>, Status> {
         let owned = self.reconciler.flows();
-        let runs = reconcile::last_runs(&self.store)
+        let runs = reconcile::last_runs(self.statuses.as_ref())
             .await?
             .iter()
             .filter(|run| owned.contains(&run.flow))

@@ -7,7 +7,31 @@
 //! it. The log is bounded: past its length the oldest resolved conflicts are dropped, parked ones
 //! never.
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+use crate::Result;
+
+/// The conflict log: recorded, listed newest first, read, and resolved once (see the module doc).
+#[async_trait]
+pub trait Conflicts: Send + Sync + 'static {
+    /// Records a conflict (parked when it has no resolution yet), replacing one of the same id.
+    /// The log keeps about `max_len` conflicts: the oldest resolved ones are dropped first;
+    /// parked ones are kept until resolved.
+    async fn record_conflict(&self, conflict: &Conflict, max_len: usize) -> Result<()>;
+    /// Conflicts matching `query`, newest (by detection time) first.
+    async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>>;
+    /// The conflict `id`.
+    async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>>;
+    /// Resolves a parked conflict: stores `resolution` on it and takes it out of the parked set,
+    /// returning it as resolved. `None` when it is not parked (unknown, or already resolved):
+    /// of two callers only one resolves it.
+    async fn resolve_conflict(
+        &self,
+        id: &str,
+        resolution: &ConflictResolution,
+    ) -> Result<Option<Conflict>>;
+}
 
 /// One field that changed on both sides since the last sync.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,27 +1,37 @@
-//! `isthmus-store`: everything Isthmus keeps between requests, behind one trait with two
-//! implementations: [`RedisStore`] (production and the tests) and [`MemoryStore`] (`isthmus dev`
-//! without Redis). One test suite (`tests/store_contract.rs`) runs against both.
+//! `isthmus-store`: everything Isthmus keeps between requests, behind small traits by concern,
+//! each with two implementations: [`RedisStore`] (production and the tests) and [`MemoryStore`]
+//! (`isthmus dev` without Redis). One test suite (`tests/store_contract/`) runs against both.
+//!
+//! A part asks for the concern it uses (an `Arc<dyn AuditLog>`, an `Arc<dyn Slots>`); [`Store`]
+//! bundles every concern but the queue, for code that needs several (the flows), and an
+//! `Arc<dyn Store>` upcasts to any one of them. The job queue is a type of its own:
+//! [`Store::queue`] gives the [`Queue`] of a queue namespace. A queue is not a store, and a store
+//! has no queue methods.
 //!
 //! What it holds, per connection name (a Redis hash tag, `isthmus:{prod}:…`, so every key of a
 //! connection lands in one Cluster slot and multi-key scripts stay legal):
-//! - **ID map** ([`Link`]): Salesforce id ↔ NetSuite internal id per object kind, both directions
-//!   written together, with the content hash last synced from each side and source timestamps.
-//! - **Locks with fencing** ([`Lease`]): `SET NX PX` with a token drawn from a per-resource counter;
-//!   release and renewal compare the token first; a link write carrying a stale token is refused.
-//! - **Idempotency records**: a stored answer per key, written once, kept for a TTL.
-//! - **Semaphores** (API governance): at most `limit` slots of a name held at once across every
-//!   replica; a slot whose holder died expires after its TTL.
-//! - **Status values**: small operational facts shared by replicas (e.g. the Salesforce API
-//!   allocation last seen, a backfill's progress), last writer wins.
-//! - **Job queues** ([`QueuedJob`]): two priority lanes (interactive before batch), delivered at
-//!   least once to competing consumers, retried later with a delay, reclaimed from crashed
-//!   consumers, and dead-lettered ([`DeadLetter`]) after the last attempt (see [`queue`]). One
-//!   queue per service, named by a queue namespace: [`Store::with_queue`] gives a view of the
-//!   store on another service's queue that shares everything else.
-//! - **Audit log**: an append-only log of opaque entries, capped at about a given length.
-//! - **Conflicts** ([`Conflict`]): fields changed on both sides since the last sync, logged with
-//!   both values and how they were resolved (bounded); parked ones wait for a person (see
-//!   [`conflict`]).
+//! - **ID map** ([`IdMap`], [`Link`]): Salesforce id ↔ NetSuite internal id per object kind,
+//!   both directions written together, with the content hash last synced from each side and
+//!   source timestamps.
+//! - **Locks with fencing** ([`Locks`], [`Lease`]): `SET NX PX` with a token drawn from a
+//!   per-resource counter; release and renewal compare the token first; a link write carrying a
+//!   stale token is refused.
+//! - **Idempotency records** ([`Idempotency`]): a stored answer per key, written once, kept for
+//!   a TTL.
+//! - **Semaphores** ([`Slots`], API governance): at most `limit` slots of a name held at once
+//!   across every replica; a slot whose holder died expires after its TTL.
+//! - **Status values** ([`StatusValues`]): small operational facts shared by replicas (e.g. the
+//!   Salesforce API allocation last seen, a backfill's progress), last writer wins.
+//! - **Job queues** ([`Queue`], [`QueuedJob`]): two priority lanes (interactive before batch),
+//!   delivered at least once to competing consumers, retried later with a delay, reclaimed from
+//!   crashed consumers, and dead-lettered ([`DeadLetter`]) after the last attempt (see
+//!   [`queue`]). One queue per service, named by a queue namespace and obtained with
+//!   [`Store::queue`]; every namespace shares everything else.
+//! - **Audit log** ([`AuditLog`]): an append-only log of opaque entries, capped at about a given
+//!   length.
+//! - **Conflicts** ([`Conflicts`], [`Conflict`]): fields changed on both sides since the last
+//!   sync, logged with both values and how they were resolved (bounded); parked ones wait for a
+//!   person (see [`conflict`]).
 
 pub mod conflict;
 mod keys;
@@ -39,11 +49,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use conflict::{Conflict, ConflictQuery, ConflictResolution, ConflictState};
+pub use conflict::{Conflict, ConflictQuery, ConflictResolution, ConflictState, Conflicts};
 pub use keys::Keys;
 pub use memory::MemoryStore;
 pub use queue::{
-    DeadLetter, DeadLetterQuery, Lane, NewJob, QueueDepth, QueuedJob, DEFAULT_QUEUE_NAMESPACE,
+    DeadLetter, DeadLetterQuery, Lane, NewJob, Queue, QueueDepth, QueuedJob,
+    DEFAULT_QUEUE_NAMESPACE,
 };
 pub use redis_store::RedisStore;
 
@@ -112,11 +123,10 @@ pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
     u64::try_from(millis).unwrap_or(u64::MAX).max(1)
 }
 
+/// The ID map: which Salesforce record is which NetSuite record, per object kind (see [`Link`]).
+/// Writes are fenced: they carry the [`Lease`] of the record's lock (see [`Locks`]).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Round trip to the backing server (readiness).
-    async fn ping(&self) -> Result<()>;
-
+pub trait IdMap: Send + Sync + 'static {
     /// The link of a Salesforce record, by 18-character id.
     async fn link_by_salesforce(&self, kind: &str, salesforce_id: &str) -> Result<Option<Link>>;
     /// The link of a NetSuite record, by internal id.
@@ -129,7 +139,7 @@ pub trait Store: Send + Sync + 'static {
         ids: &[String],
     ) -> Result<Vec<Option<Link>>>;
     /// The links of many NetSuite records of `kind` at once, as
-    /// [`links_by_salesforce_many`](Store::links_by_salesforce_many).
+    /// [`links_by_salesforce_many`](IdMap::links_by_salesforce_many).
     async fn links_by_netsuite_many(&self, kind: &str, ids: &[String])
         -> Result<Vec<Option<Link>>>;
     /// Up to `limit` links of `kind` in Salesforce-id order (bytewise), starting after the
@@ -137,7 +147,7 @@ pub trait Store: Send + Sync + 'static {
     /// kind, for reconciliation. Pages stay consistent while links are written: each link alive
     /// for the whole walk is returned exactly once.
     async fn links_page(&self, kind: &str, after: Option<&str>, limit: usize) -> Result<Vec<Link>>;
-    /// Puts every link of `kind` into the index [`links_page`](Store::links_page) walks, for
+    /// Puts every link of `kind` into the index [`links_page`](IdMap::links_page) walks, for
     /// links written before the index existed; returns how many it found. Idempotent, and safe
     /// beside link writes (a link deleted meanwhile may stay indexed: a page skips it). On
     /// Redis a `SCAN` of the kind's keys: run it once per kind, not per page.
@@ -148,19 +158,33 @@ pub trait Store: Send + Sync + 'static {
     async fn put_link(&self, link: &Link, lease: &Lease) -> Result<()>;
     /// Removes both directions of the link of a Salesforce record, under the same fencing rule.
     async fn delete_link(&self, kind: &str, salesforce_id: &str, lease: &Lease) -> Result<()>;
+}
 
+/// Locks with fencing tokens: at most one holder of a resource at a time, and a token that
+/// strictly increases across holders, so a write carrying a stale one can be refused.
+#[async_trait]
+pub trait Locks: Send + Sync + 'static {
     /// Takes the lock on `resource` for `ttl`, or `None` when someone else holds it.
     async fn acquire(&self, resource: &str, ttl: Duration) -> Result<Option<Lease>>;
     /// Extends a held lease; `false` when the lease was lost (expired and maybe taken).
     async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<bool>;
     /// Releases the lock only if `lease` still holds it; `false` otherwise.
     async fn release(&self, lease: &Lease) -> Result<bool>;
+}
 
+/// Idempotency records: the answer stored for a key, written once, kept for a TTL.
+#[async_trait]
+pub trait Idempotency: Send + Sync + 'static {
     /// The stored answer for an idempotency key.
     async fn idempotency_get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Stores an answer unless one exists; `false` when the key was already taken.
     async fn idempotency_put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool>;
+}
 
+/// Counting semaphores shared by every replica (API governance): at most `limit` slots of a
+/// name held at once; a slot whose holder died expires after its TTL.
+#[async_trait]
+pub trait Slots: Send + Sync + 'static {
     /// Takes one of `limit` slots of the semaphore `name` for `ttl`, returning the slot id, or
     /// `None` when every slot is held. Expired slots (their holder died) are reclaimed first.
     async fn acquire_slot(&self, name: &str, limit: u32, ttl: Duration) -> Result<Option<String>>;
@@ -168,92 +192,47 @@ pub trait Store: Send + Sync + 'static {
     async fn release_slot(&self, name: &str, slot: &str) -> Result<()>;
     /// Slots of `name` held now (expired ones not counted).
     async fn slots_in_use(&self, name: &str) -> Result<u32>;
+}
 
+/// Status values: small named facts shared by replicas (job records, cursors, the Salesforce
+/// allocation last seen, a backfill's progress), each kept for a TTL, last writer wins.
+#[async_trait]
+pub trait StatusValues: Send + Sync + 'static {
     /// Sets a status value (kept for `ttl`).
     async fn put_status(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()>;
     /// A status value, when set and not expired.
     async fn status(&self, name: &str) -> Result<Option<Vec<u8>>>;
+}
 
-    /// The queue namespace this store's queue operations use: [`DEFAULT_QUEUE_NAMESPACE`]
-    /// unless the store is a view made by [`with_queue`](Store::with_queue).
-    fn queue_namespace(&self) -> &str;
-    /// A view of this store on the queue of `namespace`: its queue operations (enqueue,
-    /// dequeue, ack, retry, dead letters, reclaim, depth) act on that namespace's queue only,
-    /// and every other operation is the original's (same links, locks, status values, audit,
-    /// conflicts, idempotency records and semaphores). Views of one namespace share one queue,
-    /// and `with_queue(DEFAULT_QUEUE_NAMESPACE)` is the queue of a store opened without one.
-    /// Refused with [`StoreError::InvalidQueueNamespace`] unless `namespace` is 1 to 32
-    /// characters of `[a-z0-9_-]`. On Redis, creates the namespace's lanes with their consumer
-    /// group (one round trip).
-    async fn with_queue(&self, namespace: &str) -> Result<Arc<dyn Store>>;
-
-    /// Appends a job to `lane` (attempt 1).
-    async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()>;
-    /// Schedules a job for `lane` after `delay`, to be delivered as attempt `attempt` (e.g. 2
-    /// when a first attempt already ran inline and failed). Like a retry, it waits among the
-    /// delayed jobs until due; a consumer already waiting sees it when its wait ends.
-    async fn enqueue_delayed(
-        &self,
-        lane: Lane,
-        job: &NewJob,
-        attempt: u32,
-        delay: Duration,
-    ) -> Result<()>;
-    /// Up to `max` jobs for `consumer`: first moves due delayed jobs back to their lane, then
-    /// reads the interactive lane, then the batch lane; waits up to `block` when both are empty
-    /// (waking as soon as a job is enqueued or a delayed job falls due). Delivered jobs stay
-    /// pending until [`ack`](Store::ack), [`retry_later`](Store::retry_later) or
-    /// [`dead_letter`](Store::dead_letter).
-    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueuedJob>>;
-    /// Marks a delivered job done and deletes it. A no-op when it is no longer pending.
-    async fn ack(&self, job: &QueuedJob) -> Result<()>;
-    /// Acks and schedules the job again after `delay` with attempt + 1 (a sorted set of due
-    /// times). A no-op when the job is no longer pending (someone else finished it).
-    async fn retry_later(&self, job: &QueuedJob, delay: Duration) -> Result<()>;
-    /// Acks and records a dead letter under the job's id (kept until replayed or discarded;
-    /// replaces an earlier one of the same id). A no-op when the job is no longer pending.
-    async fn dead_letter(&self, job: &QueuedJob, error: &str, error_class: &str) -> Result<()>;
-    /// Jobs pending on consumers idle longer than `min_idle` (a crashed worker), handed to
-    /// `consumer` (interactive lane first), at most `max`; each counts as a new attempt.
-    async fn reclaim(
-        &self,
-        consumer: &str,
-        min_idle: Duration,
-        max: usize,
-    ) -> Result<Vec<QueuedJob>>;
-    /// Dead letters matching `query`, newest first.
-    async fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>>;
-    /// The dead letter of job `id`.
-    async fn get_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>>;
-    /// Removes a dead letter and returns it (replay re-enqueues it with attempt reset; discard
-    /// drops it). Only one caller gets it.
-    async fn take_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>>;
-    /// How many jobs are waiting, delayed, pending and dead.
-    async fn queue_depth(&self) -> Result<QueueDepth>;
-
+/// The audit log: an append-only log of opaque entries under increasing `<ms>-<seq>` ids,
+/// capped at about a given length.
+#[async_trait]
+pub trait AuditLog: Send + Sync + 'static {
     /// Appends to the audit log (capped at about `max_len` entries: the oldest are dropped;
     /// Redis trims whole stream nodes, so a few more may stay).
     async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()>;
     /// Audit entries after `after` (exclusive; `None`: from the oldest kept), oldest first, with
     /// their ids, at most `limit`.
     async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
+}
 
-    /// Records a conflict (parked when it has no resolution yet), replacing one of the same id.
-    /// The log keeps about `max_len` conflicts: the oldest resolved ones are dropped first;
-    /// parked ones are kept until resolved.
-    async fn record_conflict(&self, conflict: &Conflict, max_len: usize) -> Result<()>;
-    /// Conflicts matching `query`, newest (by detection time) first.
-    async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>>;
-    /// The conflict `id`.
-    async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>>;
-    /// Resolves a parked conflict: stores `resolution` on it and takes it out of the parked set,
-    /// returning it as resolved. `None` when it is not parked (unknown, or already resolved):
-    /// of two callers only one resolves it.
-    async fn resolve_conflict(
-        &self,
-        id: &str,
-        resolution: &ConflictResolution,
-    ) -> Result<Option<Conflict>>;
+/// Everything a connection name holds but the job queues, for code that needs several concerns
+/// (the flows); code that needs one asks for that one (an `Arc<dyn Store>` upcasts to
+/// `Arc<dyn AuditLog>`). The job queue of a namespace is another object, from
+/// [`queue`](Store::queue).
+#[async_trait]
+pub trait Store: IdMap + Locks + Idempotency + Slots + StatusValues + AuditLog + Conflicts {
+    /// Round trip to the backing server (readiness).
+    async fn ping(&self) -> Result<()>;
+
+    /// The job queue of `namespace` (see [`queue`]): its jobs, delayed jobs, pending jobs and
+    /// dead letters are its own, while everything else a connection name holds is shared by
+    /// every namespace. Queues of one namespace are one queue, and
+    /// `queue(DEFAULT_QUEUE_NAMESPACE)` is the queue the store had before namespaces existed.
+    /// Refused with [`StoreError::InvalidQueueNamespace`] unless `namespace` is 1 to 32
+    /// characters of `[a-z0-9_-]`. On Redis, creates the namespace's lanes with their consumer
+    /// group (one round trip).
+    async fn queue(&self, namespace: &str) -> Result<Arc<dyn Queue>>;
 }
 
 /// Ms since the Unix epoch by this process's clock (for informational times: enqueued, failed).

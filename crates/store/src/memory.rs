@@ -1,17 +1,16 @@
 //! [`MemoryStore`]: the [`Store`] of `isthmus dev` without Redis, and the reference the
-//! contract tests hold [`RedisStore`](crate::RedisStore) to.
+//! contract tests hold [`RedisStore`](crate::RedisStore) to; its queues are [`MemoryQueue`]s.
 //!
 //! Same semantics as Redis: every call is atomic (one mutex, never held across an `.await`),
 //! TTLs are whole milliseconds measured on [`tokio::time::Instant`] (so tests can use
 //! `tokio::time::pause()`), fencing tokens come from one counter that outlives the locks.
-//! State lives in the process: one instance and its queue views are one connection name,
-//! nothing is shared between replicas and nothing survives a restart. The job queues live in
-//! [`queue`], the audit log in [`audit`], the conflict log in [`conflicts`]. Consumers are not
-//! recorded: whoever holds a delivered job may ack it, as in Redis.
+//! State lives in the process: one instance and its queues are one connection name, nothing is
+//! shared between replicas and nothing survives a restart. The job queues live in [`queue`], the
+//! audit log in [`audit`], the conflict log in [`conflicts`]. Consumers are not recorded:
+//! whoever holds a delivered job may ack it, as in Redis.
 //!
-//! A queue view ([`Store::with_queue`]) is another `MemoryStore` over the same [`Shared`] state
-//! with the [`MemoryQueue`] of its namespace, made on first use and kept in `Shared`, so every
-//! view of one namespace (including the original, for the default one) holds the same queue.
+//! [`Store::queue`] hands out the [`MemoryQueue`] of a namespace, made on first use and kept in
+//! the store, so every call for one namespace gets the same queue.
 
 mod audit;
 mod conflicts;
@@ -26,39 +25,21 @@ use tokio::time::Instant;
 
 use crate::queue::check_queue_namespace;
 use crate::{
-    ttl_millis, unix_millis, Conflict, ConflictQuery, ConflictResolution, DeadLetter,
-    DeadLetterQuery, Lane, Lease, Link, NewJob, QueueDepth, QueuedJob, Result, Store, StoreError,
-    DEFAULT_QUEUE_NAMESPACE,
+    ttl_millis, unix_millis, AuditLog, Conflict, ConflictQuery, ConflictResolution, Conflicts,
+    IdMap, Idempotency, Lease, Link, Locks, Queue, Result, Slots, StatusValues, Store, StoreError,
 };
 use audit::MemoryAudit;
 use conflicts::MemoryConflicts;
 use queue::MemoryQueue;
 
 /// In-process [`Store`]; share one through an `Arc`.
-#[derive(Debug)]
-pub struct MemoryStore {
-    shared: Arc<Shared>,
-    /// The queue namespace of `queue`.
-    queue_namespace: String,
-    queue: Arc<MemoryQueue>,
-}
-
-/// What every queue view of one store shares.
 #[derive(Debug, Default)]
-struct Shared {
+pub struct MemoryStore {
     state: Mutex<State>,
     audit: MemoryAudit,
     conflicts: MemoryConflicts,
     /// The queue of each namespace used so far.
     queues: Mutex<HashMap<String, Arc<MemoryQueue>>>,
-}
-
-impl Shared {
-    /// The queue of `namespace`, made on first use.
-    fn queue(&self, namespace: &str) -> Arc<MemoryQueue> {
-        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(queues.entry(namespace.to_owned()).or_default())
-    }
 }
 
 /// Wall-clock ms that advance with tokio time: the system clock read once at creation plus the
@@ -124,19 +105,8 @@ fn deadline(ttl: Duration) -> Instant {
     Instant::now() + Duration::from_millis(ttl_millis(ttl))
 }
 
-impl Default for MemoryStore {
-    fn default() -> Self {
-        let shared = Arc::new(Shared::default());
-        Self {
-            queue: shared.queue(DEFAULT_QUEUE_NAMESPACE),
-            queue_namespace: DEFAULT_QUEUE_NAMESPACE.to_owned(),
-            shared,
-        }
-    }
-}
-
 impl MemoryStore {
-    /// An empty store on the default queue namespace.
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }
@@ -144,10 +114,7 @@ impl MemoryStore {
     fn state(&self) -> MutexGuard<'_, State> {
         // Every critical section leaves the maps consistent, so a panic elsewhere cannot
         // have left half a write behind.
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -194,6 +161,18 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn queue(&self, namespace: &str) -> Result<Arc<dyn Queue>> {
+        check_queue_namespace(namespace)?;
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        let queue = queues
+            .entry(namespace.to_owned())
+            .or_insert_with(|| Arc::new(MemoryQueue::new(namespace)));
+        Ok(Arc::clone(queue) as Arc<dyn Queue>)
+    }
+}
+
+#[async_trait]
+impl IdMap for MemoryStore {
     async fn link_by_salesforce(&self, kind: &str, salesforce_id: &str) -> Result<Option<Link>> {
         Ok(self.state().link_by_salesforce(kind, salesforce_id))
     }
@@ -272,7 +251,10 @@ impl Store for MemoryStore {
         state.remove_link(kind, salesforce_id);
         Ok(())
     }
+}
 
+#[async_trait]
+impl Locks for MemoryStore {
     async fn acquire(&self, resource: &str, ttl: Duration) -> Result<Option<Lease>> {
         let mut state = self.state();
         if state.locks.get(resource).is_some_and(Expiring::is_live) {
@@ -308,7 +290,10 @@ impl Store for MemoryStore {
         state.locks.remove(&lease.resource);
         Ok(true)
     }
+}
 
+#[async_trait]
+impl Idempotency for MemoryStore {
     async fn idempotency_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .state()
@@ -331,7 +316,10 @@ impl Store for MemoryStore {
             .insert(key.to_owned(), Expiring::new(value.to_vec(), ttl));
         Ok(true)
     }
+}
 
+#[async_trait]
+impl Slots for MemoryStore {
     async fn acquire_slot(&self, name: &str, limit: u32, ttl: Duration) -> Result<Option<String>> {
         let mut state = self.state();
         let slots = state.semaphores.entry(name.to_owned()).or_default();
@@ -361,7 +349,10 @@ impl Store for MemoryStore {
             .map_or(0, |slots| slots.values().filter(|e| **e > now).count());
         Ok(u32::try_from(live).unwrap_or(u32::MAX))
     }
+}
 
+#[async_trait]
+impl StatusValues for MemoryStore {
     async fn put_status(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()> {
         let mut state = self.state();
         state.statuses.retain(|_, v| v.is_live());
@@ -379,103 +370,33 @@ impl Store for MemoryStore {
             .filter(|v| v.is_live())
             .map(|v| v.value.clone()))
     }
+}
 
-    fn queue_namespace(&self) -> &str {
-        &self.queue_namespace
-    }
-
-    async fn with_queue(&self, namespace: &str) -> Result<Arc<dyn Store>> {
-        check_queue_namespace(namespace)?;
-        Ok(Arc::new(Self {
-            shared: Arc::clone(&self.shared),
-            queue_namespace: namespace.to_owned(),
-            queue: self.shared.queue(namespace),
-        }))
-    }
-
-    async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()> {
-        self.queue.enqueue(lane, job);
-        Ok(())
-    }
-
-    async fn enqueue_delayed(
-        &self,
-        lane: Lane,
-        job: &NewJob,
-        attempt: u32,
-        delay: Duration,
-    ) -> Result<()> {
-        self.queue.enqueue_delayed(lane, job, attempt, delay);
-        Ok(())
-    }
-
-    /// Consumers are not recorded (see the module doc), so `consumer` only names the caller.
-    async fn dequeue(
-        &self,
-        _consumer: &str,
-        max: usize,
-        block: Duration,
-    ) -> Result<Vec<QueuedJob>> {
-        self.queue.dequeue(max, block).await
-    }
-
-    async fn ack(&self, job: &QueuedJob) -> Result<()> {
-        self.queue.ack(job)
-    }
-
-    async fn retry_later(&self, job: &QueuedJob, delay: Duration) -> Result<()> {
-        self.queue.retry_later(job, delay)
-    }
-
-    async fn dead_letter(&self, job: &QueuedJob, error: &str, error_class: &str) -> Result<()> {
-        self.queue.dead_letter(job, error, error_class)
-    }
-
-    async fn reclaim(
-        &self,
-        _consumer: &str,
-        min_idle: Duration,
-        max: usize,
-    ) -> Result<Vec<QueuedJob>> {
-        Ok(self.queue.reclaim(min_idle, max))
-    }
-
-    async fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>> {
-        Ok(self.queue.dead_letters(query))
-    }
-
-    async fn get_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>> {
-        Ok(self.queue.get_dead_letter(id))
-    }
-
-    async fn take_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>> {
-        Ok(self.queue.take_dead_letter(id))
-    }
-
-    async fn queue_depth(&self) -> Result<QueueDepth> {
-        Ok(self.queue.queue_depth())
-    }
-
+#[async_trait]
+impl AuditLog for MemoryStore {
     async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()> {
-        self.shared.audit.append(entry, max_len);
+        self.audit.append(entry, max_len);
         Ok(())
     }
 
     async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
-        self.shared.audit.read(after, limit)
+        self.audit.read(after, limit)
     }
+}
 
+#[async_trait]
+impl Conflicts for MemoryStore {
     async fn record_conflict(&self, conflict: &Conflict, max_len: usize) -> Result<()> {
-        self.shared.conflicts.record(conflict, max_len);
+        self.conflicts.record(conflict, max_len);
         Ok(())
     }
 
     async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>> {
-        Ok(self.shared.conflicts.list(query))
+        Ok(self.conflicts.list(query))
     }
 
     async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>> {
-        Ok(self.shared.conflicts.get(id))
+        Ok(self.conflicts.get(id))
     }
 
     async fn resolve_conflict(
@@ -483,6 +404,6 @@ impl Store for MemoryStore {
         id: &str,
         resolution: &ConflictResolution,
     ) -> Result<Option<Conflict>> {
-        Ok(self.shared.conflicts.resolve(id, resolution))
+        Ok(self.conflicts.resolve(id, resolution))
     }
 }

@@ -1,29 +1,88 @@
-//! The job queue's vocabulary: lanes, jobs as enqueued and as delivered, dead letters.
+//! The job queue: the [`Queue`] of one queue namespace, and its vocabulary (lanes, jobs as
+//! enqueued and as delivered, dead letters).
 //!
 //! Delivery is **at least once**: a delivered job stays pending on its consumer until it is
-//! acked, scheduled again ([`Store::retry_later`](crate::Store::retry_later)) or dead-lettered;
-//! a consumer that dies in between leaves it pending, and [`Store::reclaim`](crate::Store::reclaim)
-//! hands it to another consumer. A job can therefore run twice (a crash between its work and
-//! its ack), so every job's effects must be idempotent (upserts by external id, fenced writes).
+//! acked, scheduled again ([`Queue::retry_later`]) or dead-lettered; a consumer that dies in
+//! between leaves it pending, and [`Queue::reclaim`] hands it to another consumer. A job can
+//! therefore run twice (a crash between its work and its ack), so every job's effects must be
+//! idempotent (upserts by external id, fenced writes).
 //!
 //! `attempt` counts deliveries: 1 on the first, plus one for every retry and every reclaim, so a
 //! job that crashes its worker each time still reaches the attempt limit and is dead-lettered.
 //!
 //! # Namespaces
 //! Each service's workers take jobs from a queue of their own, named by a **queue namespace**
-//! ([`Store::with_queue`](crate::Store::with_queue)): lanes, delayed jobs, pending jobs and dead
-//! letters belong to one namespace, and a worker of one never sees a job of another. A store
-//! opened without a namespace uses [`DEFAULT_QUEUE_NAMESPACE`], whose keys are the ones the
-//! queue had before namespaces existed. Everything else a store holds (links, locks, status
-//! values, audit, conflicts, idempotency records, semaphores) is shared by every namespace.
-//! A [`QueuedJob`] does not name its namespace: settle it (ack, retry, dead-letter) through a
-//! store of the namespace that delivered it, since entry ids are only unique within one queue.
+//! ([`Store::queue`](crate::Store::queue)): lanes, delayed jobs, pending jobs and dead letters
+//! belong to one namespace, and a worker of one never sees a job of another.
+//! [`DEFAULT_QUEUE_NAMESPACE`] is the queue the store had before namespaces existed (same keys).
+//! Everything else a store holds (links, locks, status values, audit, conflicts, idempotency
+//! records, semaphores) is the [`Store`](crate::Store)'s, shared by every namespace; a queue
+//! holds nothing but its jobs and dead letters. A [`QueuedJob`] does not name its namespace:
+//! settle it (ack, retry, dead-letter) through the queue that delivered it, since entry ids are
+//! only unique within one queue.
 
+use std::time::Duration;
+
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::{Result, StoreError};
 
-/// The queue namespace of a store opened without one: the customers service's queue.
+/// The job queue of one queue namespace (see the module doc), from
+/// [`Store::queue`](crate::Store::queue).
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// The queue namespace this queue is.
+    fn namespace(&self) -> &str;
+
+    /// Appends a job to `lane` (attempt 1).
+    async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()>;
+    /// Schedules a job for `lane` after `delay`, to be delivered as attempt `attempt` (e.g. 2
+    /// when a first attempt already ran inline and failed). Like a retry, it waits among the
+    /// delayed jobs until due; a consumer already waiting sees it when its wait ends.
+    async fn enqueue_delayed(
+        &self,
+        lane: Lane,
+        job: &NewJob,
+        attempt: u32,
+        delay: Duration,
+    ) -> Result<()>;
+    /// Up to `max` jobs for `consumer`: first moves due delayed jobs back to their lane, then
+    /// reads the interactive lane, then the batch lane; waits up to `block` when both are empty
+    /// (waking as soon as a job is enqueued or a delayed job falls due). Delivered jobs stay
+    /// pending until [`ack`](Queue::ack), [`retry_later`](Queue::retry_later) or
+    /// [`dead_letter`](Queue::dead_letter).
+    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueuedJob>>;
+    /// Marks a delivered job done and deletes it. A no-op when it is no longer pending.
+    async fn ack(&self, job: &QueuedJob) -> Result<()>;
+    /// Acks and schedules the job again after `delay` with attempt + 1 (a sorted set of due
+    /// times). A no-op when the job is no longer pending (someone else finished it).
+    async fn retry_later(&self, job: &QueuedJob, delay: Duration) -> Result<()>;
+    /// Acks and records a dead letter under the job's id (kept until replayed or discarded;
+    /// replaces an earlier one of the same id). A no-op when the job is no longer pending.
+    async fn dead_letter(&self, job: &QueuedJob, error: &str, error_class: &str) -> Result<()>;
+    /// Jobs pending on consumers idle longer than `min_idle` (a crashed worker), handed to
+    /// `consumer` (interactive lane first), at most `max`; each counts as a new attempt.
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueuedJob>>;
+    /// How many jobs are waiting, delayed, pending and dead.
+    async fn queue_depth(&self) -> Result<QueueDepth>;
+
+    /// Dead letters matching `query`, newest first.
+    async fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>>;
+    /// The dead letter of job `id`.
+    async fn get_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>>;
+    /// Removes a dead letter and returns it (replay re-enqueues it with attempt reset; discard
+    /// drops it). Only one caller gets it.
+    async fn take_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>>;
+}
+
+/// The queue namespace whose keys are the ones the queue had before namespaces existed: the
+/// customers service's queue.
 pub const DEFAULT_QUEUE_NAMESPACE: &str = "customers";
 
 /// The longest queue namespace accepted.

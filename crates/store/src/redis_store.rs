@@ -1,4 +1,5 @@
-//! [`RedisStore`]: the production [`Store`], one round trip per call.
+//! [`RedisStore`]: the production [`Store`], and [`RedisQueue`], the [`Queue`] of one queue
+//! namespace it hands out; one round trip per call.
 //!
 //! # Key layout
 //! See [`Keys`]: every key of a connection is `isthmus:{<connection>}:…`, one Cluster slot.
@@ -12,9 +13,10 @@
 //! - `idem:<key>` holds the stored answer bytes, with the record TTL.
 //! - `sem:<name>` is a sorted set of slot ids scored by their expiry in server-clock ms.
 //! - `status:<name>` holds a status value, with its TTL.
-//! - `queue:*`, `dead*` and `audit`: the job queue, dead letters and audit log, described in
-//!   [`queue`] and [`dead`]. The queue and dead-letter keys of a queue namespace other than the
-//!   default sit under `q:<namespace>:` (see [`Keys`]).
+//! - `queue:*` and `dead*`: the job queue and its dead letters, described in [`queue`] and
+//!   [`dead`]. The queue and dead-letter keys of a queue namespace other than the default sit
+//!   under `q:<namespace>:` (see [`Keys`]).
+//! - `audit`: the audit log, described in [`audit`].
 //! - `conflicts*`: the conflict log, described in [`conflicts`].
 //!
 //! # Why Lua
@@ -29,11 +31,12 @@
 //! - `RENEW` / `RELEASE`: extend / delete the lock only while it holds the caller's token.
 //! - `PUT_LINK` / `DELETE_LINK`: fenced link writes, described in [`links`].
 //!
-//! # Queue views
-//! [`Store::with_queue`] clones the store with the keys of another queue namespace: the view
-//! shares the connection and the blocking-wait connections ([`Waiters`], which wait on whatever
-//! streams they are given), and runs `INIT` for its own lanes so they exist with their group.
+//! # Queues
+//! [`Store::queue`] makes a [`RedisQueue`] with the keys of the queue namespace: it shares the
+//! store's connection and blocking-wait connections ([`Waiters`], which wait on whatever streams
+//! they are given), and runs `INIT` for its own lanes so they exist with their group.
 
+mod audit;
 mod conflicts;
 mod dead;
 mod entry;
@@ -50,8 +53,9 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
 use crate::{
-    ttl_millis, Conflict, ConflictQuery, ConflictResolution, DeadLetter, DeadLetterQuery, Keys,
-    Lane, Lease, Link, NewJob, QueueDepth, QueuedJob, Result, Store,
+    ttl_millis, AuditLog, Conflict, ConflictQuery, ConflictResolution, Conflicts, DeadLetter,
+    DeadLetterQuery, IdMap, Idempotency, Keys, Lane, Lease, Link, Locks, NewJob, Queue, QueueDepth,
+    QueuedJob, Result, Slots, StatusValues, Store,
 };
 use waiters::Waiters;
 
@@ -65,7 +69,7 @@ end
 
 /// KEYS: fence, interactive lane, batch lane. Seeds the counter at connect, so the first lock
 /// adds no lasting key, and creates the lanes with their consumer group (at connect for the
-/// default queue namespace, in `with_queue` for another).
+/// default queue namespace, in `Store::queue` for any).
 static INIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{SEED_FENCE}{}ensure_group(KEYS[2])\nensure_group(KEYS[3])\nreturn 1",
@@ -136,8 +140,10 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
+    /// The keys of the connection name (queue keys of the default namespace, used only to
+    /// create its lanes at connect).
     keys: Keys,
-    /// Connections of their own for `dequeue`'s blocking waits.
+    /// Connections of their own for `dequeue`'s blocking waits, shared by every queue.
     waiters: Arc<Waiters>,
 }
 
@@ -162,25 +168,35 @@ impl RedisStore {
             keys,
             waiters: Arc::new(Waiters::new(client)),
         };
-        store.init().await?;
+        init(&store.connection, &store.keys).await?;
         Ok(store)
-    }
-
-    /// Seeds the fence counter and creates this store's lanes with their consumer group.
-    async fn init(&self) -> Result<()> {
-        let _: i64 = INIT
-            .key(self.keys.fence())
-            .key(self.keys.queue(Lane::Interactive))
-            .key(self.keys.queue(Lane::Batch))
-            .invoke_async(&mut self.connection.clone())
-            .await?;
-        Ok(())
     }
 
     /// The key layout of this store's connection name.
     pub fn keys(&self) -> &Keys {
         &self.keys
     }
+}
+
+/// Seeds the fence counter and creates the lanes of `keys`' queue namespace with their
+/// consumer group.
+async fn init(connection: &ConnectionManager, keys: &Keys) -> Result<()> {
+    let _: i64 = INIT
+        .key(keys.fence())
+        .key(keys.queue(Lane::Interactive))
+        .key(keys.queue(Lane::Batch))
+        .invoke_async(&mut connection.clone())
+        .await?;
+    Ok(())
+}
+
+/// The [`Queue`] of one queue namespace on Redis: the store's connection with the namespace's
+/// keys.
+pub(crate) struct RedisQueue {
+    connection: ConnectionManager,
+    /// Keys of the connection name with the queue namespace; only the queue's keys are used.
+    keys: Keys,
+    waiters: Arc<Waiters>,
 }
 
 #[async_trait]
@@ -192,6 +208,19 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    async fn queue(&self, namespace: &str) -> Result<Arc<dyn Queue>> {
+        let queue = RedisQueue {
+            connection: self.connection.clone(),
+            keys: self.keys.with_queue(namespace)?,
+            waiters: Arc::clone(&self.waiters),
+        };
+        init(&queue.connection, &queue.keys).await?;
+        Ok(Arc::new(queue))
+    }
+}
+
+#[async_trait]
+impl IdMap for RedisStore {
     async fn link_by_salesforce(&self, kind: &str, salesforce_id: &str) -> Result<Option<Link>> {
         links::get(self, self.keys.salesforce_link(kind, salesforce_id)).await
     }
@@ -233,7 +262,10 @@ impl Store for RedisStore {
     async fn delete_link(&self, kind: &str, salesforce_id: &str, lease: &Lease) -> Result<()> {
         links::delete(self, kind, salesforce_id, lease).await
     }
+}
 
+#[async_trait]
+impl Locks for RedisStore {
     async fn acquire(&self, resource: &str, ttl: Duration) -> Result<Option<Lease>> {
         let token: Option<u64> = ACQUIRE
             .key(self.keys.fence())
@@ -263,7 +295,10 @@ impl Store for RedisStore {
             .invoke_async(&mut self.connection.clone())
             .await?)
     }
+}
 
+#[async_trait]
+impl Idempotency for RedisStore {
     async fn idempotency_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .connection
@@ -283,7 +318,10 @@ impl Store for RedisStore {
             .await?;
         Ok(stored.is_some())
     }
+}
 
+#[async_trait]
+impl Slots for RedisStore {
     async fn acquire_slot(&self, name: &str, limit: u32, ttl: Duration) -> Result<Option<String>> {
         let slot = uuid::Uuid::new_v4().simple().to_string();
         Ok(ACQUIRE_SLOT
@@ -310,7 +348,10 @@ impl Store for RedisStore {
             .invoke_async(&mut self.connection.clone())
             .await?)
     }
+}
 
+#[async_trait]
+impl StatusValues for RedisStore {
     async fn put_status(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()> {
         let _: () = self
             .connection
@@ -323,19 +364,46 @@ impl Store for RedisStore {
     async fn status(&self, name: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.connection.clone().get(self.keys.status(name)).await?)
     }
+}
 
-    fn queue_namespace(&self) -> &str {
-        self.keys.queue_namespace()
+#[async_trait]
+impl AuditLog for RedisStore {
+    async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()> {
+        audit::append(self, entry, max_len).await
     }
 
-    async fn with_queue(&self, namespace: &str) -> Result<Arc<dyn Store>> {
-        let view = Self {
-            connection: self.connection.clone(),
-            keys: self.keys.with_queue(namespace)?,
-            waiters: Arc::clone(&self.waiters),
-        };
-        view.init().await?;
-        Ok(Arc::new(view))
+    async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        audit::read(self, after, limit).await
+    }
+}
+
+#[async_trait]
+impl Conflicts for RedisStore {
+    async fn record_conflict(&self, conflict: &Conflict, max_len: usize) -> Result<()> {
+        conflicts::record(self, conflict, max_len).await
+    }
+
+    async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>> {
+        conflicts::list(self, query).await
+    }
+
+    async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>> {
+        conflicts::get(self, id).await
+    }
+
+    async fn resolve_conflict(
+        &self,
+        id: &str,
+        resolution: &ConflictResolution,
+    ) -> Result<Option<Conflict>> {
+        conflicts::resolve(self, id, resolution).await
+    }
+}
+
+#[async_trait]
+impl Queue for RedisQueue {
+    fn namespace(&self) -> &str {
+        self.keys.queue_namespace()
     }
 
     async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()> {
@@ -391,33 +459,5 @@ impl Store for RedisStore {
 
     async fn queue_depth(&self) -> Result<QueueDepth> {
         queue::queue_depth(self).await
-    }
-
-    async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()> {
-        dead::append_audit(self, entry, max_len).await
-    }
-
-    async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
-        dead::audit(self, after, limit).await
-    }
-
-    async fn record_conflict(&self, conflict: &Conflict, max_len: usize) -> Result<()> {
-        conflicts::record(self, conflict, max_len).await
-    }
-
-    async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>> {
-        conflicts::list(self, query).await
-    }
-
-    async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>> {
-        conflicts::get(self, id).await
-    }
-
-    async fn resolve_conflict(
-        &self,
-        id: &str,
-        resolution: &ConflictResolution,
-    ) -> Result<Option<Conflict>> {
-        conflicts::resolve(self, id, resolution).await
     }
 }

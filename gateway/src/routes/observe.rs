@@ -79,7 +79,7 @@ pub async fn readyz(State(gateway): State<Gateway>) -> Response {
 pub async fn schedules(State(gateway): State<Gateway>) -> Result<Json<SchedulesJson>, ApiError> {
     let mut schedules = Vec::new();
     for name in SCHEDULES {
-        let last_run = schedule_status(&gateway.store, name)
+        let last_run = schedule_status(gateway.store.as_ref(), name)
             .await
             .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
         schedules.push(ScheduleJson {
@@ -98,7 +98,7 @@ const QUEUES: [&str; 4] = ["customers", "catalog", "orders", "finance"];
 /// counts from its last run.
 pub async fn metrics(State(gateway): State<Gateway>) -> Response {
     isthmus_engine::observe::refresh_gauges(&gateway.store, &QUEUES).await;
-    let runs = reconcile::last_runs(&gateway.store)
+    let runs = reconcile::last_runs(gateway.store.as_ref())
         .await
         .unwrap_or_default();
     let mut text = isthmus_telemetry::metrics::render();

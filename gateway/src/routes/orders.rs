@@ -40,15 +40,20 @@ pub async fn sync_opportunity(
     };
     let key = idempotency_key(&headers)?
         .map(|k| format!("opportunities-sync:{id}:{}:{k}", query.dry_run));
-    once_per_key(&gateway, key, async {
-        answer(
-            gateway
-                .services
-                .orders()
-                .sync_opportunity(grpc_request(&gateway, message)),
-        )
-        .await
-    })
+    once_per_key(
+        gateway.store.as_ref(),
+        gateway.settings.idempotency_ttl,
+        key,
+        async {
+            answer(
+                gateway
+                    .services
+                    .orders()
+                    .sync_opportunity(grpc_request(&gateway, message)),
+            )
+            .await
+        },
+    )
     .await
 }
 

@@ -250,7 +250,7 @@ pub async fn repair_drift(
     responses((status = 200, body = LastRunsJson)),
     security(("bearer" = [])))]
 pub async fn last_runs(State(gateway): State<Gateway>) -> Result<Json<LastRunsJson>, ApiError> {
-    let runs = reconcile::last_runs(&gateway.store)
+    let runs = reconcile::last_runs(gateway.store.as_ref())
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
     Ok(Json(LastRunsJson {

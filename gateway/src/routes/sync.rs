@@ -9,6 +9,7 @@ use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::SyncAccountRequest;
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SObject;
+use isthmus_store::Idempotency;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -140,33 +141,35 @@ pub async fn sync_account(
     };
     let key =
         idempotency_key(&headers)?.map(|k| format!("accounts-sync:{id}:{}:{k}", query.dry_run));
-    once_per_key(&gateway, key, async {
-        answer(
-            gateway
-                .services
-                .customers()
-                .sync_account(grpc_request(&gateway, message)),
-        )
-        .await
-    })
+    once_per_key(
+        gateway.store.as_ref(),
+        gateway.settings.idempotency_ttl,
+        key,
+        async {
+            answer(
+                gateway
+                    .services
+                    .customers()
+                    .sync_account(grpc_request(&gateway, message)),
+            )
+            .await
+        },
+    )
     .await
 }
 
-/// Runs a sync once per idempotency key: a key seen before replays the stored answer (with
-/// `Idempotent-Replayed: true`) without calling the service; a new one stores the answer for
-/// `gateway.idempotency_ttl`. No key: just runs it. Errors are not stored (a retry runs again).
+/// Runs a sync once per idempotency key: a key seen before replays the stored answer in
+/// `answers` (with `Idempotent-Replayed: true`) without calling the service; a new one stores
+/// the answer for `ttl` (`gateway.idempotency_ttl`). No key: just runs it. Errors are not stored
+/// (a retry runs again).
 pub(crate) async fn once_per_key(
-    gateway: &Gateway,
+    answers: &dyn Idempotency,
+    ttl: std::time::Duration,
     key: Option<String>,
     sync: impl std::future::Future<Output = Result<SyncResult, ApiError>>,
 ) -> Result<Response, ApiError> {
     if let Some(key) = &key {
-        if let Some(stored) = gateway
-            .store
-            .idempotency_get(key)
-            .await
-            .map_err(store_error)?
-        {
+        if let Some(stored) = answers.idempotency_get(key).await.map_err(store_error)? {
             let status = serde_json::from_slice::<SyncResultJson>(&stored)
                 .map_or(StatusCode::OK, |r| status_of(&r));
             let mut response = (
@@ -186,9 +189,8 @@ pub(crate) async fn once_per_key(
     let status = status_of(&result);
     let body = serde_json::to_vec(&result).unwrap_or_default();
     if let Some(key) = &key {
-        gateway
-            .store
-            .idempotency_put(key, &body, gateway.settings.idempotency_ttl)
+        answers
+            .idempotency_put(key, &body, ttl)
             .await
             .map_err(store_error)?;
     }

@@ -34,7 +34,7 @@ pub struct CatalogSyncService {
 }
 
 impl CatalogSyncService {
-    /// `dispatcher` runs on the catalog's queue view of the store.
+    /// `dispatcher` runs on the catalog's own queue (`Store::queue`).
     pub fn new(
         flows: CatalogFlows,
         dispatcher: Dispatcher,

@@ -51,7 +51,7 @@ async fn a_hundred_concurrent_clicks_create_one_customer(mesh: &TestMesh) {
         others.is_empty(),
         "each click syncs or is queued: {others:?}"
     );
-    let depth = wait_queue_drained(mesh.store.as_ref(), Duration::from_secs(60)).await;
+    let depth = wait_queue_drained(mesh.customers_queue.as_ref(), Duration::from_secs(60)).await;
     assert_eq!(depth.dead, 0, "{depth:?}");
     assert_jobs_done(mesh.store.as_ref(), &queued).await;
     assert_one_customer(mesh, &account).await;
@@ -61,7 +61,7 @@ on_both_stores!(inline, a_hundred_concurrent_clicks_create_one_customer);
 async fn a_hundred_concurrent_queued_clicks_create_one_customer(mesh: &TestMesh) {
     let account = seed::demo_account_id(&mesh.sandbox).unwrap();
     let jobs = queue_syncs(&mesh.http, &mesh.gateway, &vec![account.clone(); CLICKS]).await;
-    let depth = wait_queue_drained(mesh.store.as_ref(), Duration::from_secs(60)).await;
+    let depth = wait_queue_drained(mesh.customers_queue.as_ref(), Duration::from_secs(60)).await;
     assert_eq!(depth.dead, 0, "{depth:?}");
     let records = assert_jobs_done(mesh.store.as_ref(), &jobs).await;
     let created = records

@@ -57,7 +57,7 @@ async fn syncs_finish_once_each_across_a_redis_crash_and_restart() {
     let server = mesh.redis_server().expect("a Redis mesh");
     tokio::task::block_in_place(|| server.resume());
 
-    let depth = wait_queue_drained(mesh.store.as_ref(), Duration::from_secs(120)).await;
+    let depth = wait_queue_drained(mesh.customers_queue.as_ref(), Duration::from_secs(120)).await;
     assert_eq!(depth.dead, 0, "nothing dead-lettered: {depth:?}");
     // Syncs cut off by the crash ran again (or their calls waited for the reconnection).
     assert_jobs_done(mesh.store.as_ref(), &jobs).await;

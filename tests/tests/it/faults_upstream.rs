@@ -41,7 +41,7 @@ async fn a_fifth_of_upserts_failing_loses_and_duplicates_no_customer(mesh: &Test
     flaky_upserts(&mesh.sandbox);
 
     let jobs = queue_syncs(&mesh.http, &mesh.gateway, &accounts).await;
-    let depth = wait_queue_drained(mesh.store.as_ref(), Duration::from_secs(120)).await;
+    let depth = wait_queue_drained(mesh.customers_queue.as_ref(), Duration::from_secs(120)).await;
     assert_eq!(depth.dead, 0, "nothing dead-lettered: {depth:?}");
     let retried_jobs = retried(&assert_jobs_done(mesh.store.as_ref(), &jobs).await);
 
@@ -84,7 +84,7 @@ async fn a_backfill_under_the_same_faults_hands_failures_to_the_queue_which_fini
         "about a fifth went to the batch lane: {report}"
     );
 
-    let depth = wait_queue_drained(mesh.store.as_ref(), Duration::from_secs(120)).await;
+    let depth = wait_queue_drained(mesh.customers_queue.as_ref(), Duration::from_secs(120)).await;
     assert_eq!(depth.dead, 0, "nothing dead-lettered: {depth:?}");
     assert_each_account_synced_once(&mesh.sandbox, &accounts);
     assert_no_lock_held(mesh.store.as_ref(), &accounts).await;

@@ -19,7 +19,7 @@ use isthmus::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, Gateway, Scope};
 use isthmus_sandbox::{credentials as c, Sandbox, SandboxConfig, System};
 use isthmus_store::testing::RedisServer;
-use isthmus_store::Store;
+use isthmus_store::{Store, DEFAULT_QUEUE_NAMESPACE};
 use isthmus_tests::faults::{
     add_accounts, assert_each_account_synced_once, assert_jobs_done, assert_no_lock_held,
     queue_syncs, retried, wait_queue_drained, wait_until, written_back,
@@ -225,7 +225,8 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
     service.wait().await.expect("the service is gone");
     let at_kill = written_back(&sandbox, &accounts);
     assert!(at_kill < ACCOUNTS, "killed before the end: {at_kill} done");
-    let depth = store.queue_depth().await.unwrap();
+    let queue = store.queue(DEFAULT_QUEUE_NAMESPACE).await.unwrap();
+    let depth = queue.queue_depth().await.unwrap();
     assert!(
         depth.pending > 0,
         "the dead worker held jobs it had not settled: {depth:?}"
@@ -249,7 +250,7 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
     .await
     .expect("the second worker starts");
 
-    let depth = wait_queue_drained(store.as_ref(), Duration::from_secs(120)).await;
+    let depth = wait_queue_drained(queue.as_ref(), Duration::from_secs(120)).await;
     assert_eq!(depth.dead, 0, "nothing dead-lettered: {depth:?}");
     let records = assert_jobs_done(store.as_ref(), &jobs).await;
     assert!(

@@ -30,7 +30,7 @@ use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
 use crate::lock::with_lock;
 use crate::work::{JobRecord, SyncJob};
-use isthmus_store::{Lane, NewJob};
+use isthmus_store::{Lane, NewJob, DEFAULT_QUEUE_NAMESPACE};
 
 /// How long the job record of a requeued account can be read.
 const REQUEUED_JOB_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
@@ -379,7 +379,8 @@ impl CustomerFlows {
             trace_id: trace_id.to_string(),
         };
         record.save(self.store.as_ref(), REQUEUED_JOB_TTL).await?;
-        self.store.enqueue(Lane::Batch, &new_job).await?;
+        let queue = self.store.queue(DEFAULT_QUEUE_NAMESPACE).await?;
+        queue.enqueue(Lane::Batch, &new_job).await?;
         Ok(new_job.id)
     }
 

@@ -28,11 +28,10 @@ mod scan;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::result::SyncResult;
-use isthmus_store::Store;
+use isthmus_store::StatusValues;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
@@ -306,7 +305,7 @@ fn status_name(flow: Flow) -> String {
 }
 
 /// Keeps a run's counts as the flow's last run.
-pub async fn save_last_run(store: &Arc<dyn Store>, report: &Report) -> Result<()> {
+pub async fn save_last_run(store: &dyn StatusValues, report: &Report) -> Result<()> {
     let last = LastRun {
         flow: report.flow,
         finished_at_ms: report.finished_at_ms,
@@ -322,7 +321,7 @@ pub async fn save_last_run(store: &Arc<dyn Store>, report: &Report) -> Result<()
 }
 
 /// The last run of every flow that ran (an unreadable value counts as none).
-pub async fn last_runs(store: &Arc<dyn Store>) -> Result<Vec<LastRun>> {
+pub async fn last_runs(store: &dyn StatusValues) -> Result<Vec<LastRun>> {
     let mut runs = Vec::new();
     for flow in Flow::ALL {
         if let Some(bytes) = store.status(&status_name(flow)).await? {
@@ -337,7 +336,7 @@ pub async fn last_runs(store: &Arc<dyn Store>) -> Result<Vec<LastRun>> {
 /// Runs `flow` with `reconciler` and keeps its counts (what a schedule and an API call do).
 pub async fn run_and_keep(
     reconciler: &dyn Reconciler,
-    store: &Arc<dyn Store>,
+    store: &dyn StatusValues,
     flow: Flow,
     options: &ReconcileOptions,
 ) -> Result<Report> {

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use isthmus_store::Store;
+use isthmus_store::StatusValues;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
@@ -167,8 +167,13 @@ impl Cursor {
         format!("cursor:{}", self.flow)
     }
 
-    /// The saved position; `None` before the first save (read everything).
-    pub async fn load(&self, store: &Arc<dyn Store>) -> Result<Option<CursorPos>> {
+    /// The saved position; `None` before the first save (read everything). `store` is the
+    /// store as a flow holds it (an `Arc` of any form of [`StatusValues`]), as for the other
+    /// methods.
+    pub async fn load<S: StatusValues + ?Sized>(
+        &self,
+        store: &Arc<S>,
+    ) -> Result<Option<CursorPos>> {
         let Some(bytes) = store.status(&self.status_name()).await? else {
             return Ok(None);
         };
@@ -181,7 +186,11 @@ impl Cursor {
     }
 
     /// Saves `pos` unless the saved position is already at or after it; `true` when it moved.
-    pub async fn save(&self, store: &Arc<dyn Store>, pos: &CursorPos) -> Result<bool> {
+    pub async fn save<S: StatusValues + ?Sized>(
+        &self,
+        store: &Arc<S>,
+        pos: &CursorPos,
+    ) -> Result<bool> {
         let pos = CursorPos::new(pos.modified_at, pos.id.clone());
         if let Some(saved) = self.load(store).await? {
             if saved >= pos {
@@ -199,7 +208,10 @@ impl Cursor {
 
     /// Where this run starts: the saved position moved back by the overlap; `None` before the
     /// first save (read everything).
-    pub async fn read_from(&self, store: &Arc<dyn Store>) -> Result<Option<ReadFrom>> {
+    pub async fn read_from<S: StatusValues + ?Sized>(
+        &self,
+        store: &Arc<S>,
+    ) -> Result<Option<ReadFrom>> {
         Ok(self
             .load(store)
             .await?

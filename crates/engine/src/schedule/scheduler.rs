@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use isthmus_store::{Lease, Store};
+use isthmus_store::{Lease, Locks, StatusValues};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -86,7 +86,8 @@ struct Job {
 /// Named jobs on cron schedules, run until shut down (see the module doc for what it
 /// guarantees).
 pub struct Scheduler {
-    store: Arc<dyn Store>,
+    locks: Arc<dyn Locks>,
+    statuses: Arc<dyn StatusValues>,
     lock_ttl: Duration,
     replica: String,
     jobs: Vec<Job>,
@@ -98,19 +99,24 @@ fn status_name(name: &str) -> String {
 }
 
 /// The last run of schedule `name`, when it ran (an unreadable value counts as none).
-pub async fn schedule_status(store: &Arc<dyn Store>, name: &str) -> Result<Option<ScheduleStatus>> {
-    Ok(store
+pub async fn schedule_status(
+    statuses: &dyn StatusValues,
+    name: &str,
+) -> Result<Option<ScheduleStatus>> {
+    Ok(statuses
         .status(&status_name(name))
         .await?
         .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
 }
 
 impl Scheduler {
-    /// A scheduler on `store`, holding each running job's lock for `lock_ttl` at a time
-    /// (renewed every third of it while the job runs).
-    pub fn new(store: Arc<dyn Store>, lock_ttl: Duration) -> Self {
+    /// A scheduler taking each firing's lock in `locks`, holding a running job's lock for
+    /// `lock_ttl` at a time (renewed every third of it while the job runs), and keeping each
+    /// schedule's last run in `statuses`.
+    pub fn new(locks: Arc<dyn Locks>, statuses: Arc<dyn StatusValues>, lock_ttl: Duration) -> Self {
         Self {
-            store,
+            locks,
+            statuses,
             lock_ttl,
             replica: uuid::Uuid::new_v4().simple().to_string(),
             jobs: Vec::new(),
@@ -158,7 +164,8 @@ impl Scheduler {
     /// Runs every job on its schedule until `shutdown`; returns once all have stopped.
     pub async fn run(self, shutdown: CancellationToken) {
         let this = Arc::new(Runner {
-            store: self.store,
+            locks: self.locks,
+            statuses: self.statuses,
             lock_ttl: self.lock_ttl,
             replica: self.replica,
         });
@@ -175,7 +182,8 @@ impl Scheduler {
 }
 
 struct Runner {
-    store: Arc<dyn Store>,
+    locks: Arc<dyn Locks>,
+    statuses: Arc<dyn StatusValues>,
     lock_ttl: Duration,
     replica: String,
 }
@@ -202,7 +210,7 @@ impl Runner {
     /// Runs one firing of `job` if this replica takes its lock and no run recorded it yet.
     async fn fire(&self, job: &Job, fire_at: DateTime<Utc>, shutdown: &CancellationToken) {
         let resource = status_name(&job.name);
-        let lease = match self.store.acquire(&resource, self.lock_ttl).await {
+        let lease = match self.locks.acquire(&resource, self.lock_ttl).await {
             Ok(Some(lease)) => lease,
             Ok(None) => {
                 tracing::debug!(schedule = %job.name, %fire_at, "another replica runs it");
@@ -214,7 +222,7 @@ impl Runner {
             }
         };
         if let Some(status) = self.start(job, fire_at).await {
-            let renewal = spawn_renewal(&self.store, &lease, self.lock_ttl);
+            let renewal = spawn_renewal(&self.locks, &lease, self.lock_ttl);
             let firing = Firing {
                 name: job.name.clone(),
                 fire_at,
@@ -227,7 +235,7 @@ impl Runner {
             renewal.abort();
             self.finish(status, outcome).await;
         }
-        if let Err(err) = self.store.release(&lease).await {
+        if let Err(err) = self.locks.release(&lease).await {
             tracing::warn!(schedule = %job.name, %err, "schedule lock release failed");
         }
     }
@@ -235,7 +243,7 @@ impl Runner {
     /// Records the run of `fire_at` as started, or `None` when a run of that firing (or a
     /// later one) is recorded already, or the record cannot be read or written.
     async fn start(&self, job: &Job, fire_at: DateTime<Utc>) -> Option<ScheduleStatus> {
-        match schedule_status(&self.store, &job.name).await {
+        match schedule_status(self.statuses.as_ref(), &job.name).await {
             Ok(Some(last)) if last.fire_at >= fire_at => {
                 tracing::debug!(schedule = %job.name, %fire_at, "this firing already ran");
                 return None;
@@ -286,7 +294,7 @@ impl Runner {
             EngineError::InvalidArgument(format!("schedule {}: {err}", status.name))
         })?;
         Ok(self
-            .store
+            .statuses
             .put_status(&status_name(&status.name), &bytes, STATUS_TTL)
             .await?)
     }
@@ -298,7 +306,8 @@ mod tests {
     use isthmus_store::MemoryStore;
 
     fn scheduler() -> Scheduler {
-        Scheduler::new(Arc::new(MemoryStore::new()), Duration::from_secs(3))
+        let store = Arc::new(MemoryStore::new());
+        Scheduler::new(store.clone(), store, Duration::from_secs(3))
     }
 
     #[test]

@@ -17,9 +17,9 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use crate::result::{Outcome, SyncResult};
-use isthmus_store::{Lane, NewJob, Store};
+use isthmus_store::{Lane, NewJob};
 
-use super::record::{JobRecord, JobState, SyncJob};
+use super::record::{JobRecord, JobState, Jobs, SyncJob};
 use super::worker::RetryPolicy;
 use super::JobRunner;
 use crate::audit::SyncLog;
@@ -41,7 +41,7 @@ pub enum Delivery {
 pub struct Dispatcher {
     runner: Arc<dyn JobRunner>,
     log: SyncLog,
-    store: Arc<dyn Store>,
+    jobs: Jobs,
     policy: RetryPolicy,
     sync_wait: Duration,
     job_ttl: Duration,
@@ -49,10 +49,10 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// `store` is the service's queue view (`Store::with_queue`).
+    /// `jobs` holds the service's own queue (`Store::queue`) and its job records.
     pub fn new(
         runner: Arc<dyn JobRunner>,
-        store: Arc<dyn Store>,
+        jobs: Jobs,
         log: SyncLog,
         policy: RetryPolicy,
         sync_wait: Duration,
@@ -60,7 +60,7 @@ impl Dispatcher {
         safety_delay: Duration,
     ) -> Self {
         Self {
-            store,
+            jobs,
             runner,
             log,
             policy,
@@ -89,7 +89,8 @@ impl Dispatcher {
     /// Queues `job` on `lane` now and answers `QUEUED` with its id.
     pub async fn submit(&self, lane: Lane, job: SyncJob, trace_id: &str) -> Result<SyncResult> {
         let record = self.new_record(&job, trace_id, JobState::Queued).await?;
-        self.store
+        self.jobs
+            .queue
             .enqueue(lane, &self.new_job(&record, &job))
             .await?;
         Ok(queued(&record, &job))
@@ -120,7 +121,8 @@ impl Dispatcher {
             Ok(Ok(Err(err))) if err.is_retryable() => {
                 let record = self.new_record(&job, trace_id, JobState::Retrying).await?;
                 let delay = self.policy.delay(1);
-                self.store
+                self.jobs
+                    .queue
                     .enqueue_delayed(Lane::Interactive, &self.new_job(&record, &job), 2, delay)
                     .await?;
                 tracing::info!(job = %record.id, %err, "sync failed; queued for retry");
@@ -133,7 +135,8 @@ impl Dispatcher {
             Err(_) => {
                 // Past the deadline: make it durable, answer with the job, let the run finish.
                 let record = self.new_record(&job, trace_id, JobState::Running).await?;
-                self.store
+                self.jobs
+                    .queue
                     .enqueue_delayed(
                         Lane::Interactive,
                         &self.new_job(&record, &job),
@@ -141,7 +144,8 @@ impl Dispatcher {
                         self.safety_delay,
                     )
                     .await?;
-                let (store, ttl, mut settled) = (self.store.clone(), self.job_ttl, record.clone());
+                let (records, ttl, mut settled) =
+                    (self.jobs.records.clone(), self.job_ttl, record.clone());
                 tokio::spawn(async move {
                     let outcome = match done_rx.await {
                         Ok(outcome) => outcome,
@@ -160,7 +164,7 @@ impl Dispatcher {
                         }
                     }
                     settled.attempts = 1;
-                    if let Err(err) = settled.save(store.as_ref(), ttl).await {
+                    if let Err(err) = settled.save(records.as_ref(), ttl).await {
                         tracing::warn!(%err, job = %settled.id, "saving the job's outcome failed");
                     }
                 });
@@ -179,7 +183,9 @@ impl Dispatcher {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut record = JobRecord::new(&id, job.kind(), trace_id);
         record.state = state;
-        record.save(self.store.as_ref(), self.job_ttl).await?;
+        record
+            .save(self.jobs.records.as_ref(), self.job_ttl)
+            .await?;
         Ok(record)
     }
 

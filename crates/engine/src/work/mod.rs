@@ -5,6 +5,8 @@
 //!
 //! - [`JobRecord`]: what `GET /v1/jobs/{id}` shows: state, attempts, result or error, trace id.
 //!   Kept as a status value in the store for `queue.job_ttl_s`.
+//! - [`Jobs`]: a service's queue and its job records, what the dispatcher, the worker and the
+//!   jobs API work on.
 //! - [`SyncJob`]: the payload of a sync job.
 //! - [`Worker`]: the loop that takes jobs, runs them through the flows and settles them.
 //!
@@ -21,7 +23,7 @@ mod worker;
 pub use dispatch::{Delivery, Dispatcher};
 
 pub use record::{
-    is_job_id, JobRecord, JobState, SyncJob, JOB_KIND_SYNC_ACCOUNT, JOB_KIND_SYNC_CUSTOMER,
+    is_job_id, JobRecord, JobState, Jobs, SyncJob, JOB_KIND_SYNC_ACCOUNT, JOB_KIND_SYNC_CUSTOMER,
     JOB_KIND_SYNC_FULFILLMENT, JOB_KIND_SYNC_ITEM, JOB_KIND_SYNC_OPPORTUNITY,
     JOB_KIND_SYNC_SALES_ORDER,
 };

@@ -1,11 +1,13 @@
-//! Job records and sync job payloads.
+//! Job records and sync job payloads, and [`Jobs`]: where a service's jobs and their records
+//! live.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::result::SyncResult;
 use isthmus_netsuite::NetSuiteId;
 use isthmus_salesforce::id::SalesforceId;
-use isthmus_store::Store;
+use isthmus_store::{Queue, StatusValues};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -103,6 +105,22 @@ impl SyncJob {
     }
 }
 
+/// Where a service's jobs live: the jobs in the service's own [`Queue`], and what callers see of
+/// each ([`JobRecord`]) as a status value. The dispatcher, the worker and the jobs API share it.
+#[derive(Clone)]
+pub struct Jobs {
+    /// The service's queue (`Store::queue`).
+    pub queue: Arc<dyn Queue>,
+    /// Where the job records are kept.
+    pub records: Arc<dyn StatusValues>,
+}
+
+impl Jobs {
+    pub fn new(queue: Arc<dyn Queue>, records: Arc<dyn StatusValues>) -> Self {
+        Self { queue, records }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
@@ -163,16 +181,18 @@ impl JobRecord {
         }
     }
 
-    pub async fn save(&mut self, store: &dyn Store, ttl: Duration) -> Result<()> {
+    /// Saves the record as the status value `job:<id>` for `ttl`.
+    pub async fn save(&mut self, statuses: &dyn StatusValues, ttl: Duration) -> Result<()> {
         self.updated_at_ms = chrono::Utc::now().timestamp_millis();
         let bytes = serde_json::to_vec(self).unwrap_or_default();
-        Ok(store
+        Ok(statuses
             .put_status(&status_name(&self.id), &bytes, ttl)
             .await?)
     }
 
-    pub async fn load(store: &dyn Store, id: &str) -> Result<Option<Self>> {
-        Ok(store
+    /// The record of job `id`, when kept (an unreadable value counts as none).
+    pub async fn load(statuses: &dyn StatusValues, id: &str) -> Result<Option<Self>> {
+        Ok(statuses
             .status(&status_name(id))
             .await?
             .and_then(|bytes| serde_json::from_slice(&bytes).ok()))

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
-use isthmus_store::{QueuedJob, Store};
+use isthmus_store::QueuedJob;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::record::{JobRecord, JobState, SyncJob};
+use super::record::{JobRecord, JobState, Jobs, SyncJob};
 use super::JobRunner;
 use crate::audit::SyncLog;
 use crate::error::{EngineError, Result};
@@ -57,7 +57,7 @@ impl RetryPolicy {
 pub struct Worker {
     runner: Arc<dyn JobRunner>,
     log: SyncLog,
-    store: Arc<dyn Store>,
+    jobs: Jobs,
     policy: RetryPolicy,
     consumer: String,
     concurrency: usize,
@@ -66,11 +66,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// `store` is the service's queue view (`Store::with_queue`): the worker takes only the
-    /// service's own jobs.
+    /// `jobs` holds the service's own queue (`Store::queue`), so the worker takes only the
+    /// service's own jobs, and its job records.
     pub fn new(
         runner: Arc<dyn JobRunner>,
-        store: Arc<dyn Store>,
+        jobs: Jobs,
         log: SyncLog,
         policy: RetryPolicy,
         concurrency: usize,
@@ -79,7 +79,7 @@ impl Worker {
     ) -> Self {
         let consumer = format!("worker-{}", uuid::Uuid::new_v4().simple());
         Self {
-            store,
+            jobs,
             runner,
             log,
             policy,
@@ -111,7 +111,8 @@ impl Worker {
             if tokio::time::Instant::now() >= next_reclaim {
                 next_reclaim = tokio::time::Instant::now() + this.reclaim_idle / 2;
                 match this
-                    .store
+                    .jobs
+                    .queue
                     .reclaim(&this.consumer, this.reclaim_idle, free)
                     .await
                 {
@@ -120,9 +121,10 @@ impl Worker {
                 }
             }
             if jobs.is_empty() {
-                let take = this
-                    .store
-                    .dequeue(&this.consumer, free, Duration::from_millis(500));
+                let take =
+                    this.jobs
+                        .queue
+                        .dequeue(&this.consumer, free, Duration::from_millis(500));
                 tokio::select! {
                     taken = take => match taken {
                         Ok(taken) => jobs = taken,
@@ -149,10 +151,10 @@ impl Worker {
     }
 
     async fn process(&self, job: QueuedJob) {
-        let mut record = match JobRecord::load(self.store.as_ref(), &job.id).await {
+        let mut record = match JobRecord::load(self.jobs.records.as_ref(), &job.id).await {
             // Settled already (the inline run finished before its safety net came due).
             Ok(Some(record)) if record.state.is_final() => {
-                if let Err(err) = self.store.ack(&job).await {
+                if let Err(err) = self.jobs.queue.ack(&job).await {
                     tracing::warn!(%err, job = %job.id, "acknowledging a settled job failed");
                 }
                 return;
@@ -162,7 +164,7 @@ impl Worker {
         };
         record.state = JobState::Running;
         record.attempts = job.attempt;
-        if let Err(err) = record.save(self.store.as_ref(), self.job_ttl).await {
+        if let Err(err) = record.save(self.jobs.records.as_ref(), self.job_ttl).await {
             tracing::warn!(%err, job = %job.id, "saving job state failed");
         }
         let outcome = self.run_job(&job).await;
@@ -173,7 +175,7 @@ impl Worker {
                 record.state = JobState::Done;
                 record.result = Some(result);
                 record.error = None;
-                self.settle(&mut record, self.store.ack(&job)).await
+                self.settle(&mut record, self.jobs.queue.ack(&job)).await
             }
             Err(err) => {
                 let retryable = err.is_retryable();
@@ -182,7 +184,7 @@ impl Worker {
                     record.state = JobState::Retrying;
                     let delay = self.policy.delay(job.attempt);
                     tracing::info!(job = %job.id, attempt = job.attempt, ?delay, %err, "job failed; retrying");
-                    self.settle(&mut record, self.store.retry_later(&job, delay))
+                    self.settle(&mut record, self.jobs.queue.retry_later(&job, delay))
                         .await
                 } else {
                     record.state = JobState::Dead;
@@ -191,8 +193,11 @@ impl Worker {
                     tracing::warn!(job = %job.id, attempts = job.attempt, %err, "job dead-lettered");
                     let message = err.to_string();
                     self.log.dead_letter(&job.id, &job.kind, &message);
-                    self.settle(&mut record, self.store.dead_letter(&job, &message, class))
-                        .await
+                    self.settle(
+                        &mut record,
+                        self.jobs.queue.dead_letter(&job, &message, class),
+                    )
+                    .await
                 }
             }
         };
@@ -209,7 +214,9 @@ impl Worker {
         record: &mut JobRecord,
         queue_step: impl std::future::Future<Output = isthmus_store::Result<()>>,
     ) -> Result<()> {
-        record.save(self.store.as_ref(), self.job_ttl).await?;
+        record
+            .save(self.jobs.records.as_ref(), self.job_ttl)
+            .await?;
         queue_step.await?;
         Ok(())
     }

@@ -1,6 +1,6 @@
-//! [`MemoryQueue`]: the job queue and dead letters of one queue namespace of
+//! [`MemoryQueue`]: the [`Queue`] (jobs and dead letters) of one queue namespace of
 //! [`MemoryStore`](super::MemoryStore), with the semantics of the Redis one (see
-//! `redis_store::queue`).
+//! `redis_store::queue`). Consumers are not recorded, so `consumer` only names the caller.
 //!
 //! One mutex guards the lanes, the pending jobs, the delayed jobs and the dead letters, so every
 //! call is one atomic step, and it is never held across an `.await`. A
@@ -13,15 +13,17 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::WallClock;
 use crate::stream_id::StreamId;
-use crate::{DeadLetter, DeadLetterQuery, Lane, NewJob, QueueDepth, QueuedJob, Result};
+use crate::{DeadLetter, DeadLetterQuery, Lane, NewJob, Queue, QueueDepth, QueuedJob, Result};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct MemoryQueue {
+    namespace: String,
     state: Mutex<QueueState>,
     /// Woken by every enqueue.
     enqueued: Notify,
@@ -53,21 +55,19 @@ struct Pending {
 }
 
 impl MemoryQueue {
+    /// An empty queue of `namespace`.
+    pub(super) fn new(namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            state: Mutex::default(),
+            enqueued: Notify::new(),
+            clock: WallClock::default(),
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, QueueState> {
         // Every critical section leaves the state consistent (see `MemoryStore::state`).
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(super) fn enqueue(&self, lane: Lane, job: &NewJob) {
-        let now_ms = self.clock.now_ms();
-        let job = self.new_job(lane, job, 1);
-        self.state().push(job, now_ms);
-        self.enqueued.notify_waiters();
-    }
-
-    pub(super) fn enqueue_delayed(&self, lane: Lane, job: &NewJob, attempt: u32, delay: Duration) {
-        let job = self.new_job(lane, job, attempt);
-        self.state().schedule(job, delay);
     }
 
     /// `job` as it will be delivered (its entry id is given when it enters its lane).
@@ -84,7 +84,48 @@ impl MemoryQueue {
         }
     }
 
-    pub(super) async fn dequeue(&self, max: usize, block: Duration) -> Result<Vec<QueuedJob>> {
+    /// Removes `job` from the pending jobs; `false` when it was not pending.
+    fn settle(state: &mut QueueState, job: &QueuedJob) -> Result<bool> {
+        let entry_id: StreamId = job.entry_id.parse()?;
+        Ok(state
+            .pending
+            .remove(&(job.lane.index(), entry_id))
+            .is_some())
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    async fn enqueue(&self, lane: Lane, job: &NewJob) -> Result<()> {
+        let now_ms = self.clock.now_ms();
+        let job = self.new_job(lane, job, 1);
+        self.state().push(job, now_ms);
+        self.enqueued.notify_waiters();
+        Ok(())
+    }
+
+    async fn enqueue_delayed(
+        &self,
+        lane: Lane,
+        job: &NewJob,
+        attempt: u32,
+        delay: Duration,
+    ) -> Result<()> {
+        let job = self.new_job(lane, job, attempt);
+        self.state().schedule(job, delay);
+        Ok(())
+    }
+
+    async fn dequeue(
+        &self,
+        _consumer: &str,
+        max: usize,
+        block: Duration,
+    ) -> Result<Vec<QueuedJob>> {
         if max == 0 {
             return Ok(Vec::new());
         }
@@ -114,21 +155,12 @@ impl MemoryQueue {
         }
     }
 
-    /// Removes `job` from the pending jobs; `false` when it was not pending.
-    fn settle(state: &mut QueueState, job: &QueuedJob) -> Result<bool> {
-        let entry_id: StreamId = job.entry_id.parse()?;
-        Ok(state
-            .pending
-            .remove(&(job.lane.index(), entry_id))
-            .is_some())
-    }
-
-    pub(super) fn ack(&self, job: &QueuedJob) -> Result<()> {
+    async fn ack(&self, job: &QueuedJob) -> Result<()> {
         Self::settle(&mut self.state(), job)?;
         Ok(())
     }
 
-    pub(super) fn retry_later(&self, job: &QueuedJob, delay: Duration) -> Result<()> {
+    async fn retry_later(&self, job: &QueuedJob, delay: Duration) -> Result<()> {
         let mut state = self.state();
         if Self::settle(&mut state, job)? {
             let retry = QueuedJob {
@@ -140,12 +172,7 @@ impl MemoryQueue {
         Ok(())
     }
 
-    pub(super) fn dead_letter(
-        &self,
-        job: &QueuedJob,
-        error: &str,
-        error_class: &str,
-    ) -> Result<()> {
+    async fn dead_letter(&self, job: &QueuedJob, error: &str, error_class: &str) -> Result<()> {
         let mut state = self.state();
         if Self::settle(&mut state, job)? {
             let letter = DeadLetter {
@@ -161,11 +188,16 @@ impl MemoryQueue {
         Ok(())
     }
 
-    pub(super) fn reclaim(&self, min_idle: Duration, max: usize) -> Vec<QueuedJob> {
+    async fn reclaim(
+        &self,
+        _consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueuedJob>> {
         let now = Instant::now();
         let min_idle = whole_millis(min_idle);
         let mut state = self.state();
-        state
+        Ok(state
             .pending
             .values_mut()
             .filter(|pending| now.duration_since(pending.delivered_at) >= min_idle)
@@ -178,10 +210,10 @@ impl MemoryQueue {
                     ..pending.job.clone()
                 }
             })
-            .collect()
+            .collect())
     }
 
-    pub(super) fn dead_letters(&self, query: &DeadLetterQuery) -> Vec<DeadLetter> {
+    async fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>> {
         let state = self.state();
         let mut matches: Vec<&(DeadLetter, u64)> = state
             .dead
@@ -197,32 +229,32 @@ impl MemoryQueue {
             })
             .collect();
         matches.sort_by_key(|(letter, seq)| std::cmp::Reverse((letter.failed_at_ms, *seq)));
-        matches
+        Ok(matches
             .into_iter()
             .skip(query.offset)
             .take(query.limit)
             .map(|(letter, _)| letter.clone())
-            .collect()
+            .collect())
     }
 
-    pub(super) fn get_dead_letter(&self, id: &str) -> Option<DeadLetter> {
-        self.state().dead.get(id).map(|(letter, _)| letter.clone())
+    async fn get_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>> {
+        Ok(self.state().dead.get(id).map(|(letter, _)| letter.clone()))
     }
 
-    pub(super) fn take_dead_letter(&self, id: &str) -> Option<DeadLetter> {
-        self.state().dead.remove(id).map(|(letter, _)| letter)
+    async fn take_dead_letter(&self, id: &str) -> Result<Option<DeadLetter>> {
+        Ok(self.state().dead.remove(id).map(|(letter, _)| letter))
     }
 
-    pub(super) fn queue_depth(&self) -> QueueDepth {
+    async fn queue_depth(&self) -> Result<QueueDepth> {
         let state = self.state();
         let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-        QueueDepth {
+        Ok(QueueDepth {
             interactive: count(state.lanes[Lane::Interactive.index()].len()),
             batch: count(state.lanes[Lane::Batch.index()].len()),
             delayed: count(state.delayed.len()),
             pending: count(state.pending.len()),
             dead: count(state.dead.len()),
-        }
+        })
     }
 }
 

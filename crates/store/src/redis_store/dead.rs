@@ -1,8 +1,7 @@
-//! Dead letters and the audit log on Redis.
+//! Dead letters on Redis.
 //!
-//! # Dead letters
 //! Dead letters belong to a queue namespace (under `q:<namespace>:` but for the default one, see
-//! [`Keys`](crate::Keys)); the audit log is the connection's, shared by every namespace.
+//! [`Keys`](crate::Keys)), so they are read and written through its [`RedisQueue`].
 //! `dead` is a hash job id → [`DeadLetter`] JSON; `dead:index` and `dead:kind:<kind>` are
 //! sorted sets of job ids scored by failure time (ms), so a listing, of every kind or of one,
 //! is one reverse range read and never scans the letters it skips. `DEAD_LETTER` acks the job,
@@ -12,17 +11,12 @@
 //! in `KEYS`; it shares the connection's hash tag, hence the slot, of the declared keys.
 //! `failed_at_ms` is the clock of the process that dead-lettered the job; letters that failed
 //! in the same ms list in reverse id order.
-//!
-//! # Audit log
-//! A stream, `XADD … MAXLEN ~ n`: Redis trims whole stream nodes (100 entries by default), so
-//! it keeps at least the newest `n` entries and at most about a node more. Read with `XRANGE`
-//! from an exclusive start id.
 
 use std::sync::LazyLock;
 
 use redis::{AsyncCommands, Script};
 
-use super::RedisStore;
+use super::RedisQueue;
 use crate::stream_id::StreamId;
 use crate::{unix_millis, DeadLetter, DeadLetterQuery, QueuedJob, Result, StoreError};
 
@@ -71,7 +65,7 @@ return letters
 });
 
 pub(super) async fn dead_letter(
-    store: &RedisStore,
+    queue: &RedisQueue,
     job: &QueuedJob,
     error: &str,
     error_class: &str,
@@ -85,34 +79,34 @@ pub(super) async fn dead_letter(
     };
     let json = serde_json::to_vec(&letter).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let _: i64 = DEAD_LETTER
-        .key(store.keys.queue(job.lane))
-        .key(store.keys.dead())
-        .key(store.keys.dead_index())
-        .key(store.keys.dead_kind_index(&job.kind))
+        .key(queue.keys.queue(job.lane))
+        .key(queue.keys.dead())
+        .key(queue.keys.dead_index())
+        .key(queue.keys.dead_kind_index(&job.kind))
         .arg(&job.entry_id)
         .arg(&job.id)
         .arg(json)
         .arg(letter.failed_at_ms)
-        .arg(store.keys.dead_kind_index_prefix())
-        .invoke_async(&mut store.connection.clone())
+        .arg(queue.keys.dead_kind_index_prefix())
+        .invoke_async(&mut queue.connection.clone())
         .await?;
     Ok(())
 }
 
 pub(super) async fn dead_letters(
-    store: &RedisStore,
+    queue: &RedisQueue,
     query: &DeadLetterQuery,
 ) -> Result<Vec<DeadLetter>> {
     if query.limit == 0 {
         return Ok(Vec::new());
     }
     let index = match &query.kind {
-        Some(kind) => store.keys.dead_kind_index(kind),
-        None => store.keys.dead_index(),
+        Some(kind) => queue.keys.dead_kind_index(kind),
+        None => queue.keys.dead_index(),
     };
     let letters: Vec<Option<Vec<u8>>> = LIST
         .key(index)
-        .key(store.keys.dead())
+        .key(queue.keys.dead())
         .arg(
             query
                 .since_ms
@@ -120,7 +114,7 @@ pub(super) async fn dead_letters(
         )
         .arg(query.offset)
         .arg(query.limit)
-        .invoke_async(&mut store.connection.clone())
+        .invoke_async(&mut queue.connection.clone())
         .await?;
     // An id indexed without a letter cannot be written by the scripts; skip it if found.
     letters
@@ -130,63 +124,20 @@ pub(super) async fn dead_letters(
         .collect()
 }
 
-pub(super) async fn get_dead_letter(store: &RedisStore, id: &str) -> Result<Option<DeadLetter>> {
-    let json: Option<Vec<u8>> = store.connection.clone().hget(store.keys.dead(), id).await?;
+pub(super) async fn get_dead_letter(queue: &RedisQueue, id: &str) -> Result<Option<DeadLetter>> {
+    let json: Option<Vec<u8>> = queue.connection.clone().hget(queue.keys.dead(), id).await?;
     json.as_deref().map(parse).transpose()
 }
 
-pub(super) async fn take_dead_letter(store: &RedisStore, id: &str) -> Result<Option<DeadLetter>> {
+pub(super) async fn take_dead_letter(queue: &RedisQueue, id: &str) -> Result<Option<DeadLetter>> {
     let json: Option<Vec<u8>> = TAKE
-        .key(store.keys.dead())
-        .key(store.keys.dead_index())
+        .key(queue.keys.dead())
+        .key(queue.keys.dead_index())
         .arg(id)
-        .arg(store.keys.dead_kind_index_prefix())
-        .invoke_async(&mut store.connection.clone())
+        .arg(queue.keys.dead_kind_index_prefix())
+        .invoke_async(&mut queue.connection.clone())
         .await?;
     json.as_deref().map(parse).transpose()
-}
-
-pub(super) async fn append_audit(store: &RedisStore, entry: &[u8], max_len: usize) -> Result<()> {
-    let _: String = redis::cmd("XADD")
-        .arg(store.keys.audit())
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(max_len)
-        .arg("*")
-        .arg("entry")
-        .arg(entry)
-        .query_async(&mut store.connection.clone())
-        .await?;
-    Ok(())
-}
-
-pub(super) async fn audit(
-    store: &RedisStore,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Vec<(String, Vec<u8>)>> {
-    let start = match after {
-        Some(after) => format!("({}", after.parse::<StreamId>()?),
-        None => "-".to_owned(),
-    };
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    let entries: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
-        .arg(store.keys.audit())
-        .arg(start)
-        .arg("+")
-        .arg("COUNT")
-        .arg(limit)
-        .query_async(&mut store.connection.clone())
-        .await?;
-    entries
-        .into_iter()
-        .map(|(id, fields)| match <[Vec<u8>; 2]>::try_from(fields) {
-            Ok([_, entry]) => Ok((id, entry)),
-            Err(_) => Err(StoreError::Corrupt(format!("audit entry {id}"))),
-        })
-        .collect()
 }
 
 fn parse(json: &[u8]) -> Result<DeadLetter> {

@@ -1,9 +1,10 @@
-//! The job queue on Redis Streams: enqueue, dequeue, ack, retry, reclaim, depth.
+//! The job queue on Redis Streams: enqueue, dequeue, ack, retry, reclaim, depth, each through
+//! the [`RedisQueue`] of one queue namespace.
 //!
 //! # Layout (see [`Keys`](crate::Keys))
 //! One queue per queue namespace: the keys below are the default namespace's; any other has the
-//! same keys under `q:<namespace>:` (`q:orders:queue:batch`, …). A view opening a namespace
-//! creates its lanes with their group (`INIT`), as `connect` does for the default one.
+//! same keys under `q:<namespace>:` (`q:orders:queue:batch`, …). `Store::queue` creates the
+//! namespace's lanes with their group (`INIT`), as `connect` does for the default one.
 //! - `queue:interactive`, `queue:batch`: one stream per lane with the consumer group `workers`.
 //!   An entry holds the job's fields `id`, `kind`, `payload` (raw bytes), `trace`, `attempt`
 //!   and `enqueued`. Every script that may create a lane stream creates its group with it
@@ -46,7 +47,7 @@ use redis::Script;
 use tokio::time::Instant;
 
 use super::entry::{decode, DelayedMember, Entry};
-use super::RedisStore;
+use super::RedisQueue;
 use crate::stream_id::StreamId;
 use crate::{unix_millis, Lane, NewJob, QueueDepth, QueuedJob, Result};
 
@@ -215,21 +216,21 @@ return {redis.call('XLEN', KEYS[1]) - pi, redis.call('XLEN', KEYS[2]) - pb,
     ))
 });
 
-pub(super) async fn enqueue(store: &RedisStore, lane: Lane, job: &NewJob) -> Result<()> {
+pub(super) async fn enqueue(queue: &RedisQueue, lane: Lane, job: &NewJob) -> Result<()> {
     let _: String = ENQUEUE
-        .key(store.keys.queue(lane))
+        .key(queue.keys.queue(lane))
         .arg(&job.id)
         .arg(&job.kind)
         .arg(&job.payload)
         .arg(&job.trace_id)
         .arg(unix_millis())
-        .invoke_async(&mut store.connection.clone())
+        .invoke_async(&mut queue.connection.clone())
         .await?;
     Ok(())
 }
 
 pub(super) async fn dequeue(
-    store: &RedisStore,
+    queue: &RedisQueue,
     consumer: &str,
     max: usize,
     block: Duration,
@@ -237,17 +238,17 @@ pub(super) async fn dequeue(
     if max == 0 {
         return Ok(Vec::new());
     }
-    let lanes = Lane::ALL.map(|lane| store.keys.queue(lane));
+    let lanes = Lane::ALL.map(|lane| queue.keys.queue(lane));
     let deadline = Instant::now() + block;
     loop {
         let (next_due_ms, entries, delivered): (i64, Vec<Entry>, Vec<String>) = DEQUEUE
             .key(&lanes[0])
             .key(&lanes[1])
-            .key(store.keys.delayed())
+            .key(queue.keys.delayed())
             .arg(consumer)
             .arg(max)
             .arg(MOVE_LIMIT)
-            .invoke_async(&mut store.connection.clone())
+            .invoke_async(&mut queue.connection.clone())
             .await?;
         if !entries.is_empty() {
             return entries.into_iter().map(decode).collect();
@@ -259,7 +260,7 @@ pub(super) async fn dequeue(
         let wait = u64::try_from(next_due_ms)
             .map_or(remaining, |ms| remaining.min(Duration::from_millis(ms)));
         if !wait.is_zero() {
-            store
+            queue
                 .waiters
                 .wait_for_entries(&lanes, &delivered, wait)
                 .await?;
@@ -267,18 +268,18 @@ pub(super) async fn dequeue(
     }
 }
 
-pub(super) async fn ack(store: &RedisStore, job: &QueuedJob) -> Result<()> {
+pub(super) async fn ack(queue: &RedisQueue, job: &QueuedJob) -> Result<()> {
     job.entry_id.parse::<StreamId>()?;
     let _: i64 = ACK
-        .key(store.keys.queue(job.lane))
+        .key(queue.keys.queue(job.lane))
         .arg(&job.entry_id)
-        .invoke_async(&mut store.connection.clone())
+        .invoke_async(&mut queue.connection.clone())
         .await?;
     Ok(())
 }
 
 pub(super) async fn enqueue_delayed(
-    store: &RedisStore,
+    queue: &RedisQueue,
     lane: Lane,
     job: &NewJob,
     attempt: u32,
@@ -295,16 +296,16 @@ pub(super) async fn enqueue_delayed(
     }
     .to_json();
     let _: i64 = SCHEDULE
-        .key(store.keys.delayed())
+        .key(queue.keys.delayed())
         .arg(delay_millis(delay))
         .arg(member)
-        .invoke_async(&mut store.connection.clone())
+        .invoke_async(&mut queue.connection.clone())
         .await?;
     Ok(())
 }
 
 pub(super) async fn retry_later(
-    store: &RedisStore,
+    queue: &RedisQueue,
     job: &QueuedJob,
     delay: Duration,
 ) -> Result<()> {
@@ -320,18 +321,18 @@ pub(super) async fn retry_later(
     }
     .to_json();
     let _: i64 = RETRY
-        .key(store.keys.queue(job.lane))
-        .key(store.keys.delayed())
+        .key(queue.keys.queue(job.lane))
+        .key(queue.keys.delayed())
         .arg(&job.entry_id)
         .arg(delay_millis(delay))
         .arg(member)
-        .invoke_async(&mut store.connection.clone())
+        .invoke_async(&mut queue.connection.clone())
         .await?;
     Ok(())
 }
 
 pub(super) async fn reclaim(
-    store: &RedisStore,
+    queue: &RedisQueue,
     consumer: &str,
     min_idle: Duration,
     max: usize,
@@ -340,23 +341,23 @@ pub(super) async fn reclaim(
         return Ok(Vec::new());
     }
     let entries: Vec<Entry> = RECLAIM
-        .key(store.keys.queue(Lane::Interactive))
-        .key(store.keys.queue(Lane::Batch))
+        .key(queue.keys.queue(Lane::Interactive))
+        .key(queue.keys.queue(Lane::Batch))
         .arg(consumer)
         .arg(u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX))
         .arg(max)
-        .invoke_async(&mut store.connection.clone())
+        .invoke_async(&mut queue.connection.clone())
         .await?;
     entries.into_iter().map(decode).collect()
 }
 
-pub(super) async fn queue_depth(store: &RedisStore) -> Result<QueueDepth> {
+pub(super) async fn queue_depth(queue: &RedisQueue) -> Result<QueueDepth> {
     let counts: [i64; 5] = DEPTH
-        .key(store.keys.queue(Lane::Interactive))
-        .key(store.keys.queue(Lane::Batch))
-        .key(store.keys.delayed())
-        .key(store.keys.dead())
-        .invoke_async(&mut store.connection.clone())
+        .key(queue.keys.queue(Lane::Interactive))
+        .key(queue.keys.queue(Lane::Batch))
+        .key(queue.keys.delayed())
+        .key(queue.keys.dead())
+        .invoke_async(&mut queue.connection.clone())
         .await?;
     let [interactive, batch, delayed, pending, dead] =
         counts.map(|count| u64::try_from(count).unwrap_or(0));

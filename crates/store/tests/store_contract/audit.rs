@@ -1,8 +1,8 @@
 //! The contract of the audit log: read in order after an id, capped at about a length.
 
-use isthmus_store::Store;
+use isthmus_store::{AuditLog, StoreError};
 
-pub async fn the_audit_log_is_read_in_order_after_an_id(store: impl Store) {
+pub async fn the_audit_log_is_read_in_order_after_an_id(store: impl AuditLog) {
     for n in 0..5 {
         let entry = format!("entry {n}");
         store.append_audit(entry.as_bytes(), 100).await.unwrap();
@@ -22,7 +22,7 @@ pub async fn the_audit_log_is_read_in_order_after_an_id(store: impl Store) {
     assert!(store.audit(None, 0).await.unwrap().is_empty());
 }
 
-pub async fn the_audit_log_keeps_about_max_len_entries(store: impl Store) {
+pub async fn the_audit_log_keeps_about_max_len_entries(store: impl AuditLog) {
     for n in 0..250 {
         let entry = format!("entry {n}");
         store.append_audit(entry.as_bytes(), 10).await.unwrap();
@@ -35,5 +35,17 @@ pub async fn the_audit_log_keeps_about_max_len_entries(store: impl Store) {
     let first = 250 - kept.len();
     for (offset, (_, entry)) in kept.iter().enumerate() {
         assert_eq!(entry, format!("entry {}", first + offset).as_bytes());
+    }
+}
+
+pub async fn malformed_audit_ids_are_refused(store: impl AuditLog) {
+    store.append_audit(b"entry", 100).await.unwrap();
+
+    for after in ["yesterday", "1-", "-1", "1-2-3"] {
+        let refused = store.audit(Some(after), 10).await;
+        assert!(
+            matches!(refused, Err(StoreError::InvalidStreamId(_))),
+            "{after:?}: {refused:?}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The contract of the conflict log: recorded, listed newest first by state, read, resolved
 //! once, bounded without ever dropping a parked conflict.
 
-use isthmus_store::{Conflict, ConflictQuery, ConflictResolution, ConflictState, Store};
+use isthmus_store::{Conflict, ConflictQuery, ConflictResolution, ConflictState, Conflicts};
 
 /// A conflict on `name` found at `detected_at_ms`, parked unless `resolved`.
 pub fn conflict(id: &str, detected_at_ms: i64, resolved: bool) -> Conflict {
@@ -40,12 +40,12 @@ fn query(state: Option<ConflictState>) -> ConflictQuery {
     }
 }
 
-async fn ids(store: &impl Store, query: ConflictQuery) -> Vec<String> {
+async fn ids(store: &impl Conflicts, query: ConflictQuery) -> Vec<String> {
     let found = store.conflicts(&query).await.unwrap();
     found.into_iter().map(|c| c.id).collect()
 }
 
-pub async fn conflicts_are_listed_newest_first_by_state(store: impl Store) {
+pub async fn conflicts_are_listed_newest_first_by_state(store: impl Conflicts) {
     store
         .record_conflict(&conflict("c1", 1_000, false), 100)
         .await
@@ -86,7 +86,7 @@ pub async fn conflicts_are_listed_newest_first_by_state(store: impl Store) {
     assert_eq!(store.get_conflict("c9").await.unwrap(), None);
 }
 
-pub async fn a_parked_conflict_is_resolved_once(store: impl Store) {
+pub async fn a_parked_conflict_is_resolved_once(store: impl Conflicts) {
     store
         .record_conflict(&conflict("c1", 1_000, false), 100)
         .await
@@ -121,7 +121,9 @@ pub async fn a_parked_conflict_is_resolved_once(store: impl Store) {
     );
 }
 
-pub async fn the_conflict_log_drops_the_oldest_resolved_and_keeps_every_parked(store: impl Store) {
+pub async fn the_conflict_log_drops_the_oldest_resolved_and_keeps_every_parked(
+    store: impl Conflicts,
+) {
     store
         .record_conflict(&conflict("p1", 1_000, false), 3)
         .await

@@ -1,18 +1,19 @@
 //! The contract of dead letters: listed newest first with filters, read, taken once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use isthmus_store::{DeadLetterQuery, Lane, Store};
+use isthmus_store::{DeadLetterQuery, Lane, Queue};
 
 use crate::queue::{job, take_one};
 
 /// Enqueues a job of `kind` and dead-letters it, a few ms after the previous one.
-async fn dead_job(store: &impl Store, id: &str, kind: &str) {
+async fn dead_job(queue: &Arc<dyn Queue>, id: &str, kind: &str) {
     tokio::time::sleep(Duration::from_millis(5)).await;
-    store.enqueue(Lane::Batch, &job(id, kind)).await.unwrap();
-    let delivered = take_one(store).await;
+    queue.enqueue(Lane::Batch, &job(id, kind)).await.unwrap();
+    let delivered = take_one(queue).await;
     let error = format!("{id} failed");
-    store
+    queue
         .dead_letter(&delivered, &error, "validation")
         .await
         .unwrap();
@@ -27,19 +28,19 @@ fn every_dead_letter() -> DeadLetterQuery {
     }
 }
 
-pub async fn dead_letters_are_listed_newest_first_and_filtered(store: impl Store) {
-    dead_job(&store, "j1", "sync-account").await;
-    dead_job(&store, "j2", "sync-order").await;
-    dead_job(&store, "j3", "sync-account").await;
+pub async fn dead_letters_are_listed_newest_first_and_filtered(queue: Arc<dyn Queue>) {
+    dead_job(&queue, "j1", "sync-account").await;
+    dead_job(&queue, "j2", "sync-order").await;
+    dead_job(&queue, "j3", "sync-account").await;
     let list = |query: DeadLetterQuery| {
-        let store = &store;
+        let queue = &queue;
         async move {
-            let letters = store.dead_letters(&query).await.unwrap();
+            let letters = queue.dead_letters(&query).await.unwrap();
             letters.into_iter().map(|l| l.job.id).collect::<Vec<_>>()
         }
     };
 
-    let all = store.dead_letters(&every_dead_letter()).await.unwrap();
+    let all = queue.dead_letters(&every_dead_letter()).await.unwrap();
     let ids: Vec<&str> = all.iter().map(|l| l.job.id.as_str()).collect();
     assert_eq!(ids, ["j3", "j2", "j1"]);
     assert_eq!(
@@ -77,25 +78,25 @@ pub async fn dead_letters_are_listed_newest_first_and_filtered(store: impl Store
     assert!(list(unknown_kind).await.is_empty());
 }
 
-pub async fn a_dead_letter_is_taken_once(store: impl Store) {
-    dead_job(&store, "j1", "sync-account").await;
-    dead_job(&store, "j2", "sync-account").await;
-    let kept = store.get_dead_letter("j1").await.unwrap().unwrap();
+pub async fn a_dead_letter_is_taken_once(queue: Arc<dyn Queue>) {
+    dead_job(&queue, "j1", "sync-account").await;
+    dead_job(&queue, "j2", "sync-account").await;
+    let kept = queue.get_dead_letter("j1").await.unwrap().unwrap();
 
-    let taken = store.take_dead_letter("j1").await.unwrap();
-    let again = store.take_dead_letter("j1").await.unwrap();
+    let taken = queue.take_dead_letter("j1").await.unwrap();
+    let again = queue.take_dead_letter("j1").await.unwrap();
 
     assert_eq!(taken, Some(kept));
     assert_eq!(again, None);
-    assert_eq!(store.get_dead_letter("j1").await.unwrap(), None);
+    assert_eq!(queue.get_dead_letter("j1").await.unwrap(), None);
     let accounts = DeadLetterQuery {
         kind: Some("sync-account".into()),
         ..every_dead_letter()
     };
     for query in [every_dead_letter(), accounts] {
-        let left = store.dead_letters(&query).await.unwrap();
+        let left = queue.dead_letters(&query).await.unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].job.id, "j2");
     }
-    assert_eq!(store.queue_depth().await.unwrap().dead, 1);
+    assert_eq!(queue.queue_depth().await.unwrap().dead, 1);
 }

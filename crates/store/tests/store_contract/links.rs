@@ -1,6 +1,6 @@
 //! The contract of the ID map, locks, idempotency records, semaphores and status values.
 
-use isthmus_store::{Lease, Link, Store, StoreError};
+use isthmus_store::{IdMap, Idempotency, Lease, Link, Locks, Slots, StatusValues, StoreError};
 
 use crate::{let_short_ttl_expire, LONG, SHORT};
 
@@ -23,11 +23,11 @@ pub fn link(salesforce_id: &str, netsuite_id: &str) -> Link {
     }
 }
 
-pub async fn lease(store: &(impl Store + ?Sized), resource: &str) -> Lease {
+pub async fn lease(store: &(impl Locks + ?Sized), resource: &str) -> Lease {
     store.acquire(resource, LONG).await.unwrap().unwrap()
 }
 
-pub async fn link_round_trips_in_both_directions(store: impl Store) {
+pub async fn link_round_trips_in_both_directions(store: impl IdMap + Locks) {
     let lease = lease(&store, "customer:001A").await;
     let written = link("001A", "42");
     store.put_link(&written, &lease).await.unwrap();
@@ -39,7 +39,7 @@ pub async fn link_round_trips_in_both_directions(store: impl Store) {
     assert_eq!(store.link_by_netsuite("vendor", "42").await.unwrap(), None);
 }
 
-pub async fn many_links_are_read_at_once_in_the_order_asked(store: impl Store) {
+pub async fn many_links_are_read_at_once_in_the_order_asked(store: impl IdMap + Locks) {
     let lease = lease(&store, "customer").await;
     let (a, b) = (link("001A", "1"), link("001B", "2"));
     let item = Link {
@@ -88,7 +88,7 @@ pub async fn many_links_are_read_at_once_in_the_order_asked(store: impl Store) {
         .is_empty());
 }
 
-pub async fn relinking_removes_the_old_reverse_entries(store: impl Store) {
+pub async fn relinking_removes_the_old_reverse_entries(store: impl IdMap + Locks) {
     let lease = lease(&store, "customer").await;
     store.put_link(&link("001A", "1"), &lease).await.unwrap();
     store.put_link(&link("001B", "2"), &lease).await.unwrap();
@@ -105,7 +105,9 @@ pub async fn relinking_removes_the_old_reverse_entries(store: impl Store) {
     assert_eq!(moved.map(|l| l.salesforce_id), Some("001A".to_owned()));
 }
 
-pub async fn the_map_of_a_kind_is_walked_in_pages_of_salesforce_id_order(store: impl Store) {
+pub async fn the_map_of_a_kind_is_walked_in_pages_of_salesforce_id_order(
+    store: impl IdMap + Locks,
+) {
     let lease = lease(&store, "customer").await;
     for (sf, ns) in [
         ("001D", "4"),
@@ -161,7 +163,7 @@ pub async fn the_map_of_a_kind_is_walked_in_pages_of_salesforce_id_order(store: 
         .is_empty());
 }
 
-pub async fn indexing_links_is_idempotent_and_keeps_the_walk_whole(store: impl Store) {
+pub async fn indexing_links_is_idempotent_and_keeps_the_walk_whole(store: impl IdMap + Locks) {
     let lease = lease(&store, "customer").await;
     for (sf, ns) in [("001B", "2"), ("001A", "1")] {
         store.put_link(&link(sf, ns), &lease).await.unwrap();
@@ -179,7 +181,7 @@ pub async fn indexing_links_is_idempotent_and_keeps_the_walk_whole(store: impl S
     assert_eq!(walked, ["001A", "001B"]);
 }
 
-pub async fn delete_link_removes_both_directions(store: impl Store) {
+pub async fn delete_link_removes_both_directions(store: impl IdMap + Locks) {
     let lease = lease(&store, "customer:001A").await;
     store.put_link(&link("001A", "42"), &lease).await.unwrap();
 
@@ -196,7 +198,7 @@ pub async fn delete_link_removes_both_directions(store: impl Store) {
     );
 }
 
-pub async fn writes_with_a_stale_lease_are_refused_and_write_nothing(store: impl Store) {
+pub async fn writes_with_a_stale_lease_are_refused_and_write_nothing(store: impl IdMap + Locks) {
     let lease = lease(&store, "customer:001A").await;
     store.put_link(&link("001A", "42"), &lease).await.unwrap();
     assert!(store.release(&lease).await.unwrap());
@@ -221,7 +223,7 @@ pub async fn writes_with_a_stale_lease_are_refused_and_write_nothing(store: impl
     );
 }
 
-pub async fn locks_are_exclusive(store: impl Store) {
+pub async fn locks_are_exclusive(store: impl Locks) {
     let held = lease(&store, "opp:1").await;
     assert_eq!(store.acquire("opp:1", LONG).await.unwrap(), None);
     assert!(store.acquire("opp:2", LONG).await.unwrap().is_some());
@@ -230,7 +232,7 @@ pub async fn locks_are_exclusive(store: impl Store) {
     assert!(store.acquire("opp:1", LONG).await.unwrap().is_some());
 }
 
-pub async fn fencing_tokens_strictly_increase_per_resource(store: impl Store) {
+pub async fn fencing_tokens_strictly_increase_per_resource(store: impl Locks) {
     let mut last = 0;
     for _ in 0..3 {
         let lease = lease(&store, "opp:1").await;
@@ -244,7 +246,7 @@ pub async fn fencing_tokens_strictly_increase_per_resource(store: impl Store) {
     assert!(expiring.token > last && after_expiry.token > expiring.token);
 }
 
-pub async fn release_with_a_wrong_token_does_nothing(store: impl Store) {
+pub async fn release_with_a_wrong_token_does_nothing(store: impl Locks) {
     let held = lease(&store, "opp:1").await;
     let forged = Lease {
         token: held.token + 1,
@@ -257,7 +259,7 @@ pub async fn release_with_a_wrong_token_does_nothing(store: impl Store) {
     assert!(!store.release(&held).await.unwrap());
 }
 
-pub async fn renew_extends_a_held_lease_and_fails_once_lost(store: impl Store) {
+pub async fn renew_extends_a_held_lease_and_fails_once_lost(store: impl Locks) {
     let held = store.acquire("opp:1", SHORT).await.unwrap().unwrap();
     assert!(store.renew(&held, LONG).await.unwrap());
     let_short_ttl_expire().await;
@@ -269,7 +271,7 @@ pub async fn renew_extends_a_held_lease_and_fails_once_lost(store: impl Store) {
     assert!(store.acquire("opp:2", LONG).await.unwrap().is_some());
 }
 
-pub async fn an_expired_lease_lets_another_acquire(store: impl Store) {
+pub async fn an_expired_lease_lets_another_acquire(store: impl Locks) {
     let first = store.acquire("opp:1", SHORT).await.unwrap().unwrap();
     let_short_ttl_expire().await;
 
@@ -278,7 +280,7 @@ pub async fn an_expired_lease_lets_another_acquire(store: impl Store) {
     assert!(!store.release(&first).await.unwrap());
 }
 
-pub async fn a_stale_holder_cannot_write_a_link(store: impl Store) {
+pub async fn a_stale_holder_cannot_write_a_link(store: impl IdMap + Locks) {
     let stale = store
         .acquire("customer:001A", SHORT)
         .await
@@ -296,7 +298,7 @@ pub async fn a_stale_holder_cannot_write_a_link(store: impl Store) {
     assert_eq!(store.link_by_netsuite("customer", "1").await.unwrap(), None);
 }
 
-pub async fn idempotency_records_are_written_once(store: impl Store) {
+pub async fn idempotency_records_are_written_once(store: impl Idempotency) {
     assert_eq!(store.idempotency_get("k1").await.unwrap(), None);
     assert!(store.idempotency_put("k1", b"first", LONG).await.unwrap());
     assert!(!store.idempotency_put("k1", b"second", LONG).await.unwrap());
@@ -306,7 +308,7 @@ pub async fn idempotency_records_are_written_once(store: impl Store) {
     );
 }
 
-pub async fn idempotency_records_expire_after_their_ttl(store: impl Store) {
+pub async fn idempotency_records_expire_after_their_ttl(store: impl Idempotency) {
     assert!(store.idempotency_put("k1", b"first", SHORT).await.unwrap());
     let_short_ttl_expire().await;
 
@@ -318,7 +320,7 @@ pub async fn idempotency_records_expire_after_their_ttl(store: impl Store) {
     );
 }
 
-pub async fn a_semaphore_hands_out_at_most_limit_slots(store: impl Store) {
+pub async fn a_semaphore_hands_out_at_most_limit_slots(store: impl Slots) {
     let a = store
         .acquire_slot("netsuite", 2, LONG)
         .await
@@ -354,7 +356,7 @@ pub async fn a_semaphore_hands_out_at_most_limit_slots(store: impl Store) {
         .unwrap();
 }
 
-pub async fn a_dead_holders_slot_expires(store: impl Store) {
+pub async fn a_dead_holders_slot_expires(store: impl Slots) {
     store
         .acquire_slot("netsuite", 1, SHORT)
         .await
@@ -370,7 +372,7 @@ pub async fn a_dead_holders_slot_expires(store: impl Store) {
         .is_some());
 }
 
-pub async fn status_values_are_last_writer_wins_and_expire(store: impl Store) {
+pub async fn status_values_are_last_writer_wins_and_expire(store: impl StatusValues) {
     assert_eq!(store.status("sf-usage").await.unwrap(), None);
     store.put_status("sf-usage", b"1/10", LONG).await.unwrap();
     store.put_status("sf-usage", b"2/10", SHORT).await.unwrap();

@@ -1,14 +1,16 @@
-//! The `Store` contract, written once and run against every backend: `MemoryStore` (with
+//! The store contract, written once and run against every backend: `MemoryStore` (with
 //! paused tokio time) and `RedisStore` on a real `redis-server` (real time, short TTLs).
-//! The cases live in [`links`] (ID map, locks, idempotency, semaphores, status values),
-//! [`queue`], [`queue_namespaces`], [`dead_letters`], [`audit`] and [`conflicts`];
-//! [`redis_layout`] proves, on Redis only, the key layout, the isolation of connection names
-//! and the keys of queue namespaces.
+//! Each case acts through the trait of its concern: [`links`] (ID map, locks, idempotency,
+//! semaphores, status values), [`audit`] and [`conflicts`] through the store's traits;
+//! [`queue`] and [`dead_letters`] through the `Queue` of the default namespace;
+//! [`queue_namespaces`] through `Store::queue`. [`redis_layout`] proves, on Redis only, the key
+//! layout, the isolation of connection names and the keys of queue namespaces.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use isthmus_store::testing::RedisServer;
-use isthmus_store::{MemoryStore, RedisStore};
+use isthmus_store::{MemoryStore, Queue, RedisStore, Store, DEFAULT_QUEUE_NAMESPACE};
 
 const SHORT: Duration = Duration::from_millis(150);
 const LONG: Duration = Duration::from_secs(30);
@@ -27,11 +29,12 @@ mod queue_namespaces;
 mod redis_layout;
 
 /// Runs every contract case against one backend, as `<backend>::<module>::<case>`. `$fixture`
-/// builds a fresh store plus a guard (the Redis server) that lives until the case ends.
+/// builds a fresh store plus a guard (the Redis server) that lives until the case ends; each
+/// module names what its cases act through: the store itself, or its default queue.
 macro_rules! contract_tests {
     ($backend:ident, #[$test:meta], $fixture:path) => {
         contract_tests!(@cases $backend, #[$test], $fixture;
-            links: [
+            links (store): [
                 link_round_trips_in_both_directions,
                 many_links_are_read_at_once_in_the_order_asked,
                 relinking_removes_the_old_reverse_entries,
@@ -51,7 +54,7 @@ macro_rules! contract_tests {
                 a_dead_holders_slot_expires,
                 status_values_are_last_writer_wins_and_expire,
             ],
-            queue: [
+            queue (queue): [
                 interactive_jobs_are_served_before_batch_jobs,
                 a_job_keeps_its_fields_and_binary_payload_across_retries,
                 a_dequeue_delivers_at_most_max_jobs,
@@ -67,26 +70,27 @@ macro_rules! contract_tests {
                 queue_depth_counts_jobs_in_every_state,
                 malformed_entry_ids_are_refused,
             ],
-            queue_namespaces: [
+            queue_namespaces (store): [
                 namespaces_do_not_see_each_others_jobs,
                 namespaces_do_not_see_each_others_delayed_jobs,
                 namespaces_do_not_see_each_others_dead_letters,
                 a_namespace_reclaims_only_its_own_jobs,
                 a_blocking_dequeue_wakes_only_for_its_own_namespace,
                 the_default_queue_is_the_customers_namespace,
-                views_of_one_namespace_share_its_queue,
-                a_view_shares_everything_but_the_queue,
+                queues_of_one_namespace_are_one_queue,
+                a_queue_and_the_store_hold_nothing_of_each_other,
                 invalid_queue_namespaces_are_refused,
             ],
-            dead_letters: [
+            dead_letters (queue): [
                 dead_letters_are_listed_newest_first_and_filtered,
                 a_dead_letter_is_taken_once,
             ],
-            audit: [
+            audit (store): [
                 the_audit_log_is_read_in_order_after_an_id,
                 the_audit_log_keeps_about_max_len_entries,
+                malformed_audit_ids_are_refused,
             ],
-            conflicts: [
+            conflicts (store): [
                 conflicts_are_listed_newest_first_by_state,
                 a_parked_conflict_is_resolved_once,
                 the_conflict_log_drops_the_oldest_resolved_and_keeps_every_parked,
@@ -94,7 +98,7 @@ macro_rules! contract_tests {
         );
     };
     (@cases $backend:ident, #[$test:meta], $fixture:path;
-        $($module:ident: [$($case:ident),* $(,)?]),* $(,)?) => {
+        $($module:ident ($subject:ident): [$($case:ident),* $(,)?]),* $(,)?) => {
         mod $backend {
             $(
                 mod $module {
@@ -102,13 +106,24 @@ macro_rules! contract_tests {
                         #[$test]
                         async fn $case() {
                             let (store, _guard) = $fixture().await;
-                            crate::$module::$case(store).await;
+                            let subject = crate::$subject(store).await;
+                            crate::$module::$case(subject).await;
                         }
                     )*
                 }
             )*
         }
     };
+}
+
+/// The store itself, for cases that act through its traits.
+async fn store<S: Store>(store: S) -> S {
+    store
+}
+
+/// The store's default queue (the `customers` namespace), for cases about one queue.
+async fn queue<S: Store>(store: S) -> Arc<dyn Queue> {
+    store.queue(DEFAULT_QUEUE_NAMESPACE).await.unwrap()
 }
 
 async fn memory_store() -> (MemoryStore, ()) {

@@ -1,8 +1,9 @@
 //! The contract of the job queue: priority, at-least-once delivery, ack, retry, reclaim, depth.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use isthmus_store::{Lane, NewJob, QueueDepth, QueuedJob, Store, StoreError};
+use isthmus_store::{Lane, NewJob, Queue, QueueDepth, QueuedJob, StoreError};
 use tokio::time::Instant;
 
 use crate::{let_short_ttl_expire, LONG, SHORT};
@@ -24,42 +25,42 @@ fn ids(jobs: &[QueuedJob]) -> Vec<&str> {
 }
 
 /// Enqueues `job(id)` of the lane's usual kind.
-async fn enqueue(store: &impl Store, lane: Lane, id: &str) {
+async fn enqueue(queue: &Arc<dyn Queue>, lane: Lane, id: &str) {
     let kind = match lane {
         Lane::Interactive => "sync",
         Lane::Batch => "backfill",
     };
-    store.enqueue(lane, &job(id, kind)).await.unwrap();
+    queue.enqueue(lane, &job(id, kind)).await.unwrap();
 }
 
 /// The one job waiting, delivered to `w1` without waiting.
-pub async fn take_one(store: &(impl Store + ?Sized)) -> QueuedJob {
-    let mut jobs = store.dequeue("w1", 10, Duration::ZERO).await.unwrap();
+pub async fn take_one(queue: &Arc<dyn Queue>) -> QueuedJob {
+    let mut jobs = queue.dequeue("w1", 10, Duration::ZERO).await.unwrap();
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     jobs.remove(0)
 }
 
-pub async fn interactive_jobs_are_served_before_batch_jobs(store: impl Store) {
-    enqueue(&store, Lane::Batch, "b1").await;
-    enqueue(&store, Lane::Batch, "b2").await;
-    enqueue(&store, Lane::Interactive, "i1").await;
-    enqueue(&store, Lane::Interactive, "i2").await;
+pub async fn interactive_jobs_are_served_before_batch_jobs(queue: Arc<dyn Queue>) {
+    enqueue(&queue, Lane::Batch, "b1").await;
+    enqueue(&queue, Lane::Batch, "b2").await;
+    enqueue(&queue, Lane::Interactive, "i1").await;
+    enqueue(&queue, Lane::Interactive, "i2").await;
 
-    let first = store.dequeue("w1", 3, Duration::ZERO).await.unwrap();
-    let rest = store.dequeue("w1", 3, Duration::ZERO).await.unwrap();
+    let first = queue.dequeue("w1", 3, Duration::ZERO).await.unwrap();
+    let rest = queue.dequeue("w1", 3, Duration::ZERO).await.unwrap();
 
     assert_eq!(ids(&first), ["i1", "i2", "b1"]);
     assert_eq!(first[0].lane, Lane::Interactive);
     assert_eq!(first[2].lane, Lane::Batch);
     assert_eq!(ids(&rest), ["b2"]);
-    assert!(store
+    assert!(queue
         .dequeue("w1", 3, Duration::ZERO)
         .await
         .unwrap()
         .is_empty());
 }
 
-pub async fn a_job_keeps_its_fields_and_binary_payload_across_retries(store: impl Store) {
+pub async fn a_job_keeps_its_fields_and_binary_payload_across_retries(queue: Arc<dyn Queue>) {
     let binary = NewJob {
         payload: vec![0, 0x9f, 0xff, b'\n', b'"', b'\\'],
         ..job("j1", "sync-account")
@@ -68,14 +69,14 @@ pub async fn a_job_keeps_its_fields_and_binary_payload_across_retries(store: imp
         payload: Vec::new(),
         ..job("j2", "sync-account")
     };
-    store.enqueue(Lane::Interactive, &binary).await.unwrap();
-    store.enqueue(Lane::Interactive, &empty).await.unwrap();
+    queue.enqueue(Lane::Interactive, &binary).await.unwrap();
+    queue.enqueue(Lane::Interactive, &empty).await.unwrap();
 
-    let first = store.dequeue("w1", 2, Duration::ZERO).await.unwrap();
+    let first = queue.dequeue("w1", 2, Duration::ZERO).await.unwrap();
     for delivered in &first {
-        store.retry_later(delivered, Duration::ZERO).await.unwrap();
+        queue.retry_later(delivered, Duration::ZERO).await.unwrap();
     }
-    let again = store.dequeue("w1", 2, Duration::ZERO).await.unwrap();
+    let again = queue.dequeue("w1", 2, Duration::ZERO).await.unwrap();
 
     for (sent, (first, again)) in [binary, empty].iter().zip(first.iter().zip(&again)) {
         assert_eq!(
@@ -94,28 +95,28 @@ pub async fn a_job_keeps_its_fields_and_binary_payload_across_retries(store: imp
     }
 }
 
-pub async fn a_dequeue_delivers_at_most_max_jobs(store: impl Store) {
+pub async fn a_dequeue_delivers_at_most_max_jobs(queue: Arc<dyn Queue>) {
     for id in ["j1", "j2", "j3", "j4", "j5"] {
-        enqueue(&store, Lane::Batch, id).await;
+        enqueue(&queue, Lane::Batch, id).await;
     }
 
-    let two = store.dequeue("w1", 2, Duration::ZERO).await.unwrap();
-    let none = store.dequeue("w1", 0, Duration::ZERO).await.unwrap();
+    let two = queue.dequeue("w1", 2, Duration::ZERO).await.unwrap();
+    let none = queue.dequeue("w1", 0, Duration::ZERO).await.unwrap();
 
     assert_eq!(ids(&two), ["j1", "j2"]);
     assert!(none.is_empty());
-    let depth = store.queue_depth().await.unwrap();
+    let depth = queue.queue_depth().await.unwrap();
     assert_eq!((depth.batch, depth.pending), (3, 2));
 }
 
-pub async fn each_job_goes_to_one_consumer(store: impl Store) {
+pub async fn each_job_goes_to_one_consumer(queue: Arc<dyn Queue>) {
     for id in ["j1", "j2", "j3", "j4"] {
-        enqueue(&store, Lane::Batch, id).await;
+        enqueue(&queue, Lane::Batch, id).await;
     }
 
     let (a, b) = tokio::join!(
-        store.dequeue("w1", 3, Duration::ZERO),
-        store.dequeue("w2", 3, Duration::ZERO)
+        queue.dequeue("w1", 3, Duration::ZERO),
+        queue.dequeue("w2", 3, Duration::ZERO)
     );
 
     let mut all: Vec<String> = a
@@ -128,32 +129,32 @@ pub async fn each_job_goes_to_one_consumer(store: impl Store) {
     assert_eq!(all, ["j1", "j2", "j3", "j4"]);
 }
 
-pub async fn an_acked_job_is_gone_for_good(store: impl Store) {
-    enqueue(&store, Lane::Interactive, "j1").await;
-    let delivered = take_one(&store).await;
+pub async fn an_acked_job_is_gone_for_good(queue: Arc<dyn Queue>) {
+    enqueue(&queue, Lane::Interactive, "j1").await;
+    let delivered = take_one(&queue).await;
 
-    store.ack(&delivered).await.unwrap();
-    store.ack(&delivered).await.unwrap();
+    queue.ack(&delivered).await.unwrap();
+    queue.ack(&delivered).await.unwrap();
 
-    assert_eq!(store.queue_depth().await.unwrap(), QueueDepth::default());
-    let reclaimed = store.reclaim("w2", Duration::ZERO, 10).await.unwrap();
+    assert_eq!(queue.queue_depth().await.unwrap(), QueueDepth::default());
+    let reclaimed = queue.reclaim("w2", Duration::ZERO, 10).await.unwrap();
     assert!(reclaimed.is_empty(), "{reclaimed:?}");
-    assert!(store
+    assert!(queue
         .dequeue("w2", 10, Duration::ZERO)
         .await
         .unwrap()
         .is_empty());
 }
 
-pub async fn an_unacked_job_is_reclaimed_by_another_consumer_once_idle(store: impl Store) {
-    enqueue(&store, Lane::Batch, "b1").await;
-    enqueue(&store, Lane::Interactive, "i1").await;
-    let crashed = store.dequeue("w1", 10, Duration::ZERO).await.unwrap();
+pub async fn an_unacked_job_is_reclaimed_by_another_consumer_once_idle(queue: Arc<dyn Queue>) {
+    enqueue(&queue, Lane::Batch, "b1").await;
+    enqueue(&queue, Lane::Interactive, "i1").await;
+    let crashed = queue.dequeue("w1", 10, Duration::ZERO).await.unwrap();
     assert_eq!(ids(&crashed), ["i1", "b1"]);
 
-    let too_early = store.reclaim("w2", LONG, 10).await.unwrap();
+    let too_early = queue.reclaim("w2", LONG, 10).await.unwrap();
     let_short_ttl_expire().await;
-    let reclaimed = store.reclaim("w2", SHORT, 10).await.unwrap();
+    let reclaimed = queue.reclaim("w2", SHORT, 10).await.unwrap();
 
     assert!(too_early.is_empty(), "{too_early:?}");
     assert_eq!(ids(&reclaimed), ["i1", "b1"]);
@@ -162,68 +163,68 @@ pub async fn an_unacked_job_is_reclaimed_by_another_consumer_once_idle(store: im
         assert_eq!(after.entry_id, before.entry_id);
         assert_eq!(after.attempt, 2);
     }
-    assert!(store.reclaim("w3", SHORT, 10).await.unwrap().is_empty());
+    assert!(queue.reclaim("w3", SHORT, 10).await.unwrap().is_empty());
     for job in &reclaimed {
-        store.ack(job).await.unwrap();
+        queue.ack(job).await.unwrap();
     }
-    assert_eq!(store.queue_depth().await.unwrap(), QueueDepth::default());
+    assert_eq!(queue.queue_depth().await.unwrap(), QueueDepth::default());
 }
 
-pub async fn a_late_worker_cannot_settle_a_job_it_lost(store: impl Store) {
-    enqueue(&store, Lane::Batch, "j1").await;
-    let lost = take_one(&store).await;
+pub async fn a_late_worker_cannot_settle_a_job_it_lost(queue: Arc<dyn Queue>) {
+    enqueue(&queue, Lane::Batch, "j1").await;
+    let lost = take_one(&queue).await;
     let_short_ttl_expire().await;
-    let taken_over = store.reclaim("w2", SHORT, 1).await.unwrap();
-    store.ack(&taken_over[0]).await.unwrap();
+    let taken_over = queue.reclaim("w2", SHORT, 1).await.unwrap();
+    queue.ack(&taken_over[0]).await.unwrap();
 
-    store.retry_later(&lost, Duration::ZERO).await.unwrap();
-    store.dead_letter(&lost, "late", "timeout").await.unwrap();
+    queue.retry_later(&lost, Duration::ZERO).await.unwrap();
+    queue.dead_letter(&lost, "late", "timeout").await.unwrap();
 
-    assert_eq!(store.queue_depth().await.unwrap(), QueueDepth::default());
-    assert_eq!(store.get_dead_letter("j1").await.unwrap(), None);
+    assert_eq!(queue.queue_depth().await.unwrap(), QueueDepth::default());
+    assert_eq!(queue.get_dead_letter("j1").await.unwrap(), None);
 }
 
 pub async fn a_retried_job_is_invisible_until_due_then_comes_back_with_the_next_attempt(
-    store: impl Store,
+    queue: Arc<dyn Queue>,
 ) {
-    enqueue(&store, Lane::Batch, "j1").await;
-    let first = take_one(&store).await;
+    enqueue(&queue, Lane::Batch, "j1").await;
+    let first = take_one(&queue).await;
 
-    store.retry_later(&first, SHORT).await.unwrap();
+    queue.retry_later(&first, SHORT).await.unwrap();
 
-    let depth = store.queue_depth().await.unwrap();
+    let depth = queue.queue_depth().await.unwrap();
     assert_eq!((depth.batch, depth.delayed, depth.pending), (0, 1, 0));
-    assert!(store
+    assert!(queue
         .dequeue("w1", 10, Duration::ZERO)
         .await
         .unwrap()
         .is_empty());
     let_short_ttl_expire().await;
-    let second = take_one(&store).await;
+    let second = take_one(&queue).await;
     assert_eq!((second.id.as_str(), second.attempt), ("j1", 2));
     assert_eq!(second.lane, Lane::Batch);
-    assert_eq!(store.queue_depth().await.unwrap().delayed, 0);
+    assert_eq!(queue.queue_depth().await.unwrap().delayed, 0);
 }
 
-pub async fn a_job_enqueued_with_a_delay_arrives_when_due_with_its_attempt(store: impl Store) {
+pub async fn a_job_enqueued_with_a_delay_arrives_when_due_with_its_attempt(queue: Arc<dyn Queue>) {
     let sent = NewJob {
         payload: vec![0xff, 0, b'"'],
         ..job("j1", "sync")
     };
 
-    store
+    queue
         .enqueue_delayed(Lane::Interactive, &sent, 2, SHORT)
         .await
         .unwrap();
 
-    assert_eq!(store.queue_depth().await.unwrap().delayed, 1);
-    assert!(store
+    assert_eq!(queue.queue_depth().await.unwrap().delayed, 1);
+    assert!(queue
         .dequeue("w1", 10, Duration::ZERO)
         .await
         .unwrap()
         .is_empty());
     let_short_ttl_expire().await;
-    let delivered = take_one(&store).await;
+    let delivered = take_one(&queue).await;
     assert_eq!(
         (&delivered.id, &delivered.payload, &delivered.trace_id),
         (&sent.id, &sent.payload, &sent.trace_id)
@@ -231,24 +232,24 @@ pub async fn a_job_enqueued_with_a_delay_arrives_when_due_with_its_attempt(store
     assert_eq!((delivered.lane, delivered.attempt), (Lane::Interactive, 2));
 }
 
-pub async fn a_blocking_dequeue_wakes_on_enqueue(store: impl Store) {
+pub async fn a_blocking_dequeue_wakes_on_enqueue(queue: Arc<dyn Queue>) {
     let started = Instant::now();
-    let (delivered, ()) = tokio::join!(store.dequeue("w1", 10, LONG), async {
+    let (delivered, ()) = tokio::join!(queue.dequeue("w1", 10, LONG), async {
         tokio::time::sleep(SHORT).await;
-        enqueue(&store, Lane::Batch, "j1").await;
+        enqueue(&queue, Lane::Batch, "j1").await;
     });
 
     assert_eq!(ids(&delivered.unwrap()), ["j1"]);
     assert!(started.elapsed() < PROMPTLY, "{:?}", started.elapsed());
 }
 
-pub async fn a_blocking_dequeue_wakes_when_a_delayed_job_falls_due(store: impl Store) {
-    enqueue(&store, Lane::Interactive, "j1").await;
-    let first = take_one(&store).await;
-    store.retry_later(&first, SHORT).await.unwrap();
+pub async fn a_blocking_dequeue_wakes_when_a_delayed_job_falls_due(queue: Arc<dyn Queue>) {
+    enqueue(&queue, Lane::Interactive, "j1").await;
+    let first = take_one(&queue).await;
+    queue.retry_later(&first, SHORT).await.unwrap();
 
     let started = Instant::now();
-    let delivered = store.dequeue("w1", 10, LONG).await.unwrap();
+    let delivered = queue.dequeue("w1", 10, LONG).await.unwrap();
 
     assert_eq!(ids(&delivered), ["j1"]);
     assert_eq!(delivered[0].attempt, 2);
@@ -256,16 +257,16 @@ pub async fn a_blocking_dequeue_wakes_when_a_delayed_job_falls_due(store: impl S
     assert!(waited >= SHORT / 2 && waited < PROMPTLY, "{waited:?}");
 }
 
-pub async fn a_blocking_dequeue_gives_up_after_block(store: impl Store) {
+pub async fn a_blocking_dequeue_gives_up_after_block(queue: Arc<dyn Queue>) {
     let started = Instant::now();
-    let delivered = store.dequeue("w1", 10, SHORT).await.unwrap();
+    let delivered = queue.dequeue("w1", 10, SHORT).await.unwrap();
 
     assert!(delivered.is_empty());
     let waited = started.elapsed();
     assert!(waited >= SHORT && waited < PROMPTLY, "{waited:?}");
 }
 
-pub async fn queue_depth_counts_jobs_in_every_state(store: impl Store) {
+pub async fn queue_depth_counts_jobs_in_every_state(queue: Arc<dyn Queue>) {
     for (lane, id) in [
         (Lane::Interactive, "i1"),
         (Lane::Interactive, "i2"),
@@ -273,18 +274,18 @@ pub async fn queue_depth_counts_jobs_in_every_state(store: impl Store) {
         (Lane::Batch, "b1"),
         (Lane::Batch, "b2"),
     ] {
-        enqueue(&store, lane, id).await;
+        enqueue(&queue, lane, id).await;
     }
-    let delivered = store.dequeue("w1", 3, Duration::ZERO).await.unwrap();
+    let delivered = queue.dequeue("w1", 3, Duration::ZERO).await.unwrap();
 
-    store.retry_later(&delivered[0], LONG).await.unwrap();
-    store
+    queue.retry_later(&delivered[0], LONG).await.unwrap();
+    queue
         .dead_letter(&delivered[1], "boom", "bug")
         .await
         .unwrap();
 
     assert_eq!(
-        store.queue_depth().await.unwrap(),
+        queue.queue_depth().await.unwrap(),
         QueueDepth {
             interactive: 0,
             batch: 2,
@@ -295,16 +296,15 @@ pub async fn queue_depth_counts_jobs_in_every_state(store: impl Store) {
     );
 }
 
-pub async fn malformed_entry_ids_are_refused(store: impl Store) {
-    enqueue(&store, Lane::Batch, "j1").await;
-    let mut delivered = take_one(&store).await;
+pub async fn malformed_entry_ids_are_refused(queue: Arc<dyn Queue>) {
+    enqueue(&queue, Lane::Batch, "j1").await;
+    let mut delivered = take_one(&queue).await;
     delivered.entry_id = "not-an-id".into();
 
     let refused = [
-        store.ack(&delivered).await,
-        store.retry_later(&delivered, SHORT).await,
-        store.dead_letter(&delivered, "x", "y").await,
-        store.audit(Some("yesterday"), 10).await.map(drop),
+        queue.ack(&delivered).await,
+        queue.retry_later(&delivered, SHORT).await,
+        queue.dead_letter(&delivered, "x", "y").await,
     ];
 
     for result in refused {
@@ -313,5 +313,5 @@ pub async fn malformed_entry_ids_are_refused(store: impl Store) {
             "{result:?}"
         );
     }
-    assert_eq!(store.queue_depth().await.unwrap().pending, 1);
+    assert_eq!(queue.queue_depth().await.unwrap().pending, 1);
 }

@@ -1,9 +1,13 @@
 //! Redis only: the hash-tag key layout, queue namespaces included, proven on the server itself.
 
 use isthmus_store::testing::{unique_connection_name, RedisServer};
+use std::sync::Arc;
 use std::time::Duration;
 
-use isthmus_store::{DeadLetterQuery, Lane, NewJob, QueueDepth, Store};
+use isthmus_store::{
+    AuditLog, DeadLetterQuery, IdMap, Idempotency, Lane, Locks, NewJob, Queue, QueueDepth,
+    RedisStore, StatusValues, Store, DEFAULT_QUEUE_NAMESPACE,
+};
 use tokio::time::Instant;
 
 use crate::links::{lease, link};
@@ -25,6 +29,11 @@ async fn raw_keys(server: &RedisServer) -> Vec<String> {
 async fn raw_connection(server: &RedisServer) -> redis::aio::MultiplexedConnection {
     let client = redis::Client::open(server.url()).unwrap();
     client.get_multiplexed_async_connection().await.unwrap()
+}
+
+/// The default (`customers`) queue of `store`.
+async fn default_queue(store: &RedisStore) -> Arc<dyn Queue> {
+    store.queue(DEFAULT_QUEUE_NAMESPACE).await.unwrap()
 }
 
 fn job(id: &str) -> NewJob {
@@ -92,11 +101,12 @@ async fn keys_use_the_connection_name_as_hash_tag() {
     let lease = lease(&store, "customer:001A").await;
     store.put_link(&link("001A", "42"), &lease).await.unwrap();
     store.idempotency_put("req-1", b"{}", LONG).await.unwrap();
-    store.enqueue(Lane::Batch, &job("j1")).await.unwrap();
-    store.enqueue(Lane::Batch, &job("j2")).await.unwrap();
-    let delivered = store.dequeue("w1", 2, Duration::ZERO).await.unwrap();
-    store.retry_later(&delivered[0], LONG).await.unwrap();
-    store
+    let queue = default_queue(&store).await;
+    queue.enqueue(Lane::Batch, &job("j1")).await.unwrap();
+    queue.enqueue(Lane::Batch, &job("j2")).await.unwrap();
+    let delivered = queue.dequeue("w1", 2, Duration::ZERO).await.unwrap();
+    queue.retry_later(&delivered[0], LONG).await.unwrap();
+    queue
         .dead_letter(&delivered[1], "boom", "bug")
         .await
         .unwrap();
@@ -151,16 +161,16 @@ fn bulk(text: &str) -> redis::Value {
 async fn a_queue_namespace_keeps_its_queue_under_q_and_shares_every_other_key() {
     let server = RedisServer::start();
     let store = server.store().await;
-    let orders = store.with_queue("orders").await.unwrap();
+    let orders = store.queue("orders").await.unwrap();
     let c = server.connection();
     for lane in ["interactive", "batch"] {
         let stream = format!("isthmus:{{{c}}}:q:orders:queue:{lane}");
         assert_eq!(group_names(&server, &stream).await, ["workers"], "{stream}");
     }
 
-    let lease = lease(&*orders, "customer:001A").await;
-    orders.put_link(&link("001A", "42"), &lease).await.unwrap();
-    orders.put_status("job:1", b"{}", LONG).await.unwrap();
+    let lease = lease(&store, "customer:001A").await;
+    store.put_link(&link("001A", "42"), &lease).await.unwrap();
+    store.put_status("job:1", b"{}", LONG).await.unwrap();
     orders.enqueue(Lane::Batch, &job("j1")).await.unwrap();
     orders.enqueue(Lane::Batch, &job("j2")).await.unwrap();
     let delivered = orders.dequeue("w1", 2, Duration::ZERO).await.unwrap();
@@ -169,7 +179,7 @@ async fn a_queue_namespace_keeps_its_queue_under_q_and_shares_every_other_key() 
         .dead_letter(&delivered[1], "boom", "bug")
         .await
         .unwrap();
-    orders.append_audit(b"{}", 100).await.unwrap();
+    store.append_audit(b"{}", 100).await.unwrap();
 
     let mut expected = [
         "audit",
@@ -191,7 +201,11 @@ async fn a_queue_namespace_keeps_its_queue_under_q_and_shares_every_other_key() 
     .map(|key| format!("isthmus:{{{c}}}:{key}"));
     expected.sort();
     assert_eq!(raw_keys(&server).await, expected);
-    assert_eq!(store.queue_depth().await.unwrap(), QueueDepth::default());
+    let customers = default_queue(&store).await;
+    assert_eq!(
+        customers.queue_depth().await.unwrap(),
+        QueueDepth::default()
+    );
 }
 
 #[tokio::test]
@@ -200,11 +214,12 @@ async fn the_customers_namespace_uses_the_keys_the_queue_always_had() {
     let store = server.store().await;
     let before = raw_keys(&server).await;
 
-    let customers = store.with_queue("customers").await.unwrap();
+    let customers = store.queue("customers").await.unwrap();
     customers.enqueue(Lane::Batch, &job("j1")).await.unwrap();
 
     assert_eq!(raw_keys(&server).await, before);
-    assert_eq!(store.queue_depth().await.unwrap().batch, 1);
+    let default = default_queue(&store).await;
+    assert_eq!(default.queue_depth().await.unwrap().batch, 1);
 }
 
 #[tokio::test]
@@ -213,7 +228,7 @@ async fn a_refused_namespace_creates_no_key() {
     let store = server.store().await;
     let before = raw_keys(&server).await;
 
-    assert!(store.with_queue("Orders:x").await.is_err());
+    assert!(store.queue("Orders:x").await.is_err());
 
     assert_eq!(raw_keys(&server).await, before);
 }
@@ -254,15 +269,19 @@ async fn two_connection_names_never_collide() {
 #[tokio::test]
 async fn two_connection_names_never_share_a_queue() {
     let server = RedisServer::start();
-    let prod = server.store().await;
-    let sandbox = server.store_for(&unique_connection_name()).await;
+    let prod_store = server.store().await;
+    let sandbox_store = server.store_for(&unique_connection_name()).await;
+    let (prod, sandbox) = (
+        default_queue(&prod_store).await,
+        default_queue(&sandbox_store).await,
+    );
     prod.enqueue(Lane::Interactive, &job("j1")).await.unwrap();
     prod.enqueue(Lane::Batch, &job("j2")).await.unwrap();
     let delivered = prod.dequeue("w1", 1, Duration::ZERO).await.unwrap();
     prod.dead_letter(&delivered[0], "boom", "bug")
         .await
         .unwrap();
-    prod.append_audit(b"prod", 100).await.unwrap();
+    prod_store.append_audit(b"prod", 100).await.unwrap();
 
     assert!(sandbox
         .dequeue("w1", 10, Duration::ZERO)
@@ -282,7 +301,7 @@ async fn two_connection_names_never_share_a_queue() {
     };
     assert!(sandbox.dead_letters(&query).await.unwrap().is_empty());
     assert_eq!(sandbox.get_dead_letter("j1").await.unwrap(), None);
-    assert!(sandbox.audit(None, 10).await.unwrap().is_empty());
+    assert!(sandbox_store.audit(None, 10).await.unwrap().is_empty());
     assert_eq!(sandbox.queue_depth().await.unwrap(), QueueDepth::default());
     assert_eq!(prod.queue_depth().await.unwrap().batch, 1);
 }
@@ -291,26 +310,28 @@ async fn two_connection_names_never_share_a_queue() {
 async fn the_queue_works_again_after_redis_lost_its_data() {
     let server = RedisServer::start();
     let store = server.store().await;
+    let queue = default_queue(&store).await;
     let _: () = redis::cmd("DEL")
         .arg(raw_keys(&server).await)
         .query_async(&mut raw_connection(&server).await)
         .await
         .unwrap();
 
-    store.enqueue(Lane::Batch, &job("j1")).await.unwrap();
-    let delivered = store.dequeue("w1", 10, Duration::ZERO).await.unwrap();
+    queue.enqueue(Lane::Batch, &job("j1")).await.unwrap();
+    let delivered = queue.dequeue("w1", 10, Duration::ZERO).await.unwrap();
 
     assert_eq!(delivered.len(), 1);
-    assert_eq!(store.queue_depth().await.unwrap().pending, 1);
+    assert_eq!(queue.queue_depth().await.unwrap().pending, 1);
 }
 
 #[tokio::test]
 async fn a_waiting_dequeue_does_not_hold_up_other_calls() {
     let server = RedisServer::start();
     let store = server.store().await;
+    let queue = default_queue(&store).await;
     let waiting = tokio::spawn({
-        let store = store.clone();
-        async move { store.dequeue("w1", 10, Duration::from_secs(3)).await }
+        let queue = queue.clone();
+        async move { queue.dequeue("w1", 10, Duration::from_secs(3)).await }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
 
@@ -318,7 +339,7 @@ async fn a_waiting_dequeue_does_not_hold_up_other_calls() {
     store.ping().await.unwrap();
     store.append_audit(b"{}", 100).await.unwrap();
     let answered_in = started.elapsed();
-    store.enqueue(Lane::Batch, &job("j1")).await.unwrap();
+    queue.enqueue(Lane::Batch, &job("j1")).await.unwrap();
 
     assert!(answered_in < Duration::from_secs(1), "{answered_in:?}");
     assert_eq!(waiting.await.unwrap().unwrap().len(), 1);
