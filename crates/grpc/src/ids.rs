@@ -5,6 +5,7 @@
 use isthmus_netsuite::NetSuiteId;
 use isthmus_proto::{rejected, ErrorCode};
 use isthmus_salesforce::id::{SObject, SalesforceId};
+use isthmus_store::RecordId;
 use tonic::Status;
 
 /// An id of `object` (checksum and key prefix checked).
@@ -26,6 +27,11 @@ pub fn netsuite_id(raw: &str, record: &str) -> Result<NetSuiteId, Status> {
     })
 }
 
+/// The id of a job, run or conflict Isthmus made (`what`: "a job id", …).
+pub fn record_id(raw: &str, what: &str) -> Result<RecordId, Status> {
+    RecordId::parse(raw).map_err(|e| ErrorCode::InvalidArgument.status(rejected(raw, what, e)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +51,10 @@ mod tests {
         );
         assert_eq!(netsuite_id("42", "item").unwrap().as_str(), "42");
         assert!(any_salesforce_id("001000000000001AAA").is_ok());
+        let err = record_id("nope", "a job id").unwrap_err();
+        assert_eq!(
+            err.message(),
+            "'nope' is not a job id: an id is 32 lower-case hex characters"
+        );
     }
 }

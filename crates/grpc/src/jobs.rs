@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use isthmus_engine::audit;
-use isthmus_engine::work::{is_job_id, JobRecord, JobState, Jobs};
+use isthmus_engine::work::{JobRecord, JobState, Jobs};
 use isthmus_proto::jobs::v1::job_queue_server::JobQueue;
 use isthmus_proto::jobs::v1::{
     AuditEntry, DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job,
@@ -13,7 +13,7 @@ use isthmus_proto::jobs::v1::{
     QueueDepth,
 };
 use isthmus_proto::ErrorCode;
-use isthmus_store::{AuditLog, DeadLetterQuery, NewJob, StoreError};
+use isthmus_store::{AuditLog, DeadLetterQuery, NewJob, RecordId, StoreError};
 use tonic::{Request, Response, Status};
 
 /// Dead letters one list answer holds at most.
@@ -41,15 +41,8 @@ fn store_status(err: StoreError) -> Status {
     ErrorCode::Unavailable.status(format!("store: {err}"))
 }
 
-fn checked_id(id: &str) -> Result<(), Status> {
-    if is_job_id(id) {
-        Ok(())
-    } else {
-        Err(ErrorCode::InvalidArgument.status(format!(
-            "'{}' is not a job id (32 lower-case hex characters)",
-            id.chars().take(40).collect::<String>().escape_debug()
-        )))
-    }
+fn checked_id(id: &str) -> Result<RecordId, Status> {
+    crate::ids::record_id(id, "a job id")
 }
 
 fn no_dead_letter() -> Status {

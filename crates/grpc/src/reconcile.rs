@@ -92,21 +92,10 @@ pub fn drift_from_pb(drift: &pb::Drift) -> Result<Drift, Status> {
     let needs_salesforce = !matches!(kind, DriftKind::UnlinkedInNetsuite);
     let needs_netsuite = !matches!(kind, DriftKind::UnlinkedInSalesforce);
     if needs_salesforce {
-        isthmus_salesforce::id::SalesforceId::parse(&drift.salesforce_id).map_err(|e| {
-            ErrorCode::InvalidArgument.status(format!(
-                "drift.salesforce_id {:?}: {e}",
-                drift.salesforce_id.chars().take(40).collect::<String>()
-            ))
-        })?;
+        crate::ids::any_salesforce_id(&drift.salesforce_id)?;
     }
-    let netsuite_ok = !drift.netsuite_id.is_empty()
-        && drift.netsuite_id.len() <= 20
-        && drift.netsuite_id.bytes().all(|b| b.is_ascii_digit());
-    if (needs_netsuite || !drift.netsuite_id.is_empty()) && !netsuite_ok {
-        return Err(ErrorCode::InvalidArgument.status(format!(
-            "drift.netsuite_id {:?} is not a NetSuite internal id (digits only)",
-            drift.netsuite_id.chars().take(40).collect::<String>()
-        )));
+    if needs_netsuite || !drift.netsuite_id.is_empty() {
+        crate::ids::netsuite_id(&drift.netsuite_id, "drift")?;
     }
     Ok(Drift {
         flow,

@@ -37,6 +37,7 @@ pub mod conflict;
 mod keys;
 mod memory;
 pub mod queue;
+mod record_id;
 mod redis_store;
 mod stream_id;
 #[cfg(feature = "testing")]
@@ -56,6 +57,7 @@ pub use queue::{
     DeadLetter, DeadLetterQuery, Lane, NewJob, Queue, QueueDepth, QueuedJob,
     DEFAULT_QUEUE_NAMESPACE,
 };
+pub use record_id::{RecordId, RecordIdError};
 pub use redis_store::RedisStore;
 
 /// One entry of the ID map.

@@ -8,13 +8,11 @@ use isthmus_proto::catalog::v1::{
     get_product_link_request, CatalogRun, GetCatalogRunRequest, GetProductLinkRequest,
     RunMode as ProtoRunMode, StartCatalogRunRequest,
 };
-use isthmus_proto::shown;
-use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SObject;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{answer, grpc_request, link_key, ApiJson, LinkKey};
+use super::{answer, grpc_request, link_key, record_id, ApiJson, LinkKey};
 use crate::{ApiError, Gateway};
 
 /// Which items a catalog run reads.
@@ -120,16 +118,7 @@ pub async fn get_catalog_run(
     State(gateway): State<Gateway>,
     Path(id): Path<String>,
 ) -> Result<Json<CatalogRunJson>, ApiError> {
-    let well_formed = id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-    if !well_formed {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!("'{}' is not a catalog run id", shown(&id)),
-        ));
-    }
+    let id = record_id(&id, "a catalog run id")?.to_string();
     let run = answer(
         gateway
             .services

@@ -6,12 +6,11 @@ use isthmus_proto::customers::v1::{
     Conflict, ConflictChoice, ConflictState, GetConflictRequest, ListConflictsRequest,
     ResolveConflictRequest,
 };
-use isthmus_proto::shown;
 use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{answer, grpc_request, ApiJson};
+use super::{answer, grpc_request, record_id, ApiJson};
 use crate::{ApiError, Gateway};
 
 /// A field changed on both sides since the last sync, and how it was resolved.
@@ -103,23 +102,6 @@ pub struct ResolveConflict {
     pub value: Option<serde_json::Value>,
 }
 
-/// A conflict id: 32 lowercase hex digits (checked here too, so a bad one never leaves the
-/// gateway).
-fn conflict_id(raw: &str) -> Result<String, ApiError> {
-    let valid = raw.len() == 32
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-    if valid {
-        Ok(raw.to_string())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!("'{}' is not a conflict id", shown(raw)),
-        ))
-    }
-}
-
 #[utoipa::path(get, path = "/v1/conflicts", params(ConflictFilter),
     responses((status = 200, body = [ConflictJson]), (status = 400, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn list_conflicts(
@@ -155,7 +137,7 @@ pub async fn get_conflict(
     State(gateway): State<Gateway>,
     Path(raw): Path<String>,
 ) -> Result<Json<ConflictJson>, ApiError> {
-    let id = conflict_id(&raw)?;
+    let id = record_id(&raw, "a conflict id")?.to_string();
     let conflict = answer(
         gateway
             .services
@@ -177,7 +159,7 @@ pub async fn resolve_conflict(
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<ResolveConflict>,
 ) -> Result<Json<ConflictJson>, ApiError> {
-    let id = conflict_id(&raw)?;
+    let id = record_id(&raw, "a conflict id")?.to_string();
     let invalid = |message: &str| ApiError::new(ErrorCode::InvalidArgument, message);
     let (choose, value) = match (body.choose, body.value) {
         (Choose::Value, None) => return Err(invalid("choose = value needs a value")),

@@ -7,12 +7,11 @@ use isthmus_proto::jobs::v1::job_queue_client::JobQueueClient;
 use isthmus_proto::jobs::v1::{
     DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job, ListDeadLettersRequest,
 };
-use isthmus_proto::shown;
 use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{answer, grpc_request, SyncResultJson};
+use super::{answer, grpc_request, record_id, SyncResultJson};
 use crate::{ApiError, Gateway, Service};
 use isthmus_telemetry::TracedChannel;
 
@@ -125,21 +124,6 @@ pub struct QueueDepthJson {
     pub dead: u64,
 }
 
-fn job_id(raw: &str) -> Result<String, ApiError> {
-    let valid = raw.len() == 32
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-    if valid {
-        Ok(raw.to_string())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!("'{}' is not a job id", shown(raw)),
-        ))
-    }
-}
-
 #[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "job id from a 202 answer")),
     responses((status = 200, body = JobJson), (status = 400, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody)),
     security(("bearer" = [])))]
@@ -147,7 +131,7 @@ pub async fn get_job(
     State(gateway): State<Gateway>,
     Path(raw): Path<String>,
 ) -> Result<Json<JobJson>, ApiError> {
-    let id = job_id(&raw)?;
+    let id = record_id(&raw, "a job id")?.to_string();
     let job = answer(
         gateway
             .services
@@ -194,7 +178,7 @@ fn dead_letter_call(
     ApiError,
 > {
     let owner = service_query(query)?;
-    let id = job_id(raw)?;
+    let id = record_id(raw, "a job id")?.to_string();
     Ok((
         jobs_of(gateway, owner),
         grpc_request(gateway, DeadLetterRequest { id }),

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use isthmus_netsuite::NetSuiteId;
 use isthmus_proto::{rejected, ErrorCode};
 use isthmus_salesforce::id::{SObject, SalesforceId};
+use isthmus_store::RecordId;
 
 use crate::middleware;
 use crate::{ApiError, Gateway};
@@ -162,6 +163,12 @@ fn netsuite_id(raw: &str, record: &str) -> Result<NetSuiteId, ApiError> {
             rejected(raw, &format!("a NetSuite {record} id"), e),
         )
     })
+}
+
+/// The id of a job, run or conflict Isthmus made (`what`: "a job id", …), or a 400.
+fn record_id(raw: &str, what: &str) -> Result<RecordId, ApiError> {
+    RecordId::parse(raw)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, rejected(raw, what, e)))
 }
 
 /// The key of a link route: a NetSuite internal id when `raw` is one, else an id of `object`.

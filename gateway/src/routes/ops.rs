@@ -5,12 +5,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use isthmus_engine::governance::{published_allocation, AllocationState, NETSUITE_SEMAPHORE};
 use isthmus_proto::customers::v1::{Backfill, GetBackfillRequest, StartAccountBackfillRequest};
-use isthmus_proto::shown;
 use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{answer, grpc_request, store_error, ApiJson};
+use super::{answer, grpc_request, record_id, store_error, ApiJson};
 use crate::{ApiError, Gateway};
 
 /// Options of an account backfill.
@@ -96,12 +95,7 @@ pub async fn get_backfill(
     State(gateway): State<Gateway>,
     Path(id): Path<String>,
 ) -> Result<Json<BackfillJson>, ApiError> {
-    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            format!("'{}' is not a backfill job id", shown(&id)),
-        ));
-    }
+    let id = record_id(&id, "a backfill id")?.to_string();
     let job = answer(
         gateway
             .services

@@ -221,8 +221,8 @@ pub async fn repair_drift(
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
             format!(
-                "the drift is of flow {:?}, the path names {}",
-                drift.flow.chars().take(40).collect::<String>(),
+                "the drift is of flow '{}', the path names {}",
+                isthmus_proto::shown(&drift.flow),
                 flow.as_str()
             ),
         ));

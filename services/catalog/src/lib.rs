@@ -11,7 +11,7 @@ use isthmus_engine::audit::SyncLog;
 use isthmus_engine::catalog::{CatalogFlows, CatalogRun as RunRecord, RunMode, RunOptions};
 use isthmus_engine::governance::SalesforceAllocation;
 use isthmus_engine::work::{Dispatcher, SyncJob};
-use isthmus_grpc::ids::{netsuite_id, salesforce_id};
+use isthmus_grpc::ids::{netsuite_id, record_id, salesforce_id};
 use isthmus_proto::catalog::v1::catalog_sync_server::{CatalogSync, CatalogSyncServer};
 use isthmus_proto::catalog::v1::{
     get_product_link_request, CatalogRun, GetCatalogRunRequest, GetProductLinkRequest, ItemChange,
@@ -136,9 +136,10 @@ impl CatalogSync for CatalogSyncService {
         &self,
         request: Request<GetCatalogRunRequest>,
     ) -> Result<Response<CatalogRun>, Status> {
+        let id = record_id(&request.into_inner().id, "a catalog run id")?;
         let run = self
             .flows
-            .catalog_run(&request.into_inner().id)
+            .catalog_run(&id)
             .await?
             .ok_or_else(|| ErrorCode::NotFound.status("no catalog run with that id"))?;
         Ok(Response::new(run_message(run)))

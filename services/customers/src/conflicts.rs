@@ -2,6 +2,7 @@
 //! before the store or a vendor is touched.
 
 use isthmus_engine::customers::{Choice, CustomerFlows};
+use isthmus_grpc::ids::record_id;
 use isthmus_proto::customers::v1::{
     Conflict, ConflictChoice, ConflictState, GetConflictRequest, ListConflictsRequest,
     ListConflictsResponse, ResolveConflictRequest,
@@ -42,9 +43,9 @@ pub async fn list(
 }
 
 pub async fn get(flows: &CustomerFlows, request: GetConflictRequest) -> Result<Conflict, Status> {
-    let id = conflict_id(&request.id)?;
+    let id = record_id(&request.id, "a conflict id")?;
     let conflict = flows
-        .conflict(id)
+        .conflict(id.as_str())
         .await?
         .ok_or_else(|| ErrorCode::NotFound.status(format!("no conflict {id}")))?;
     Ok(message(conflict))
@@ -55,7 +56,7 @@ pub async fn resolve(
     request: ResolveConflictRequest,
     trace_id: &str,
 ) -> Result<Conflict, Status> {
-    let id = conflict_id(&request.id)?;
+    let id = record_id(&request.id, "a conflict id")?;
     let choice = match (ConflictChoice::try_from(request.choose), request.value) {
         (Ok(ConflictChoice::Value), value) => Choice::Value(value),
         (Ok(ConflictChoice::Salesforce | ConflictChoice::Netsuite), Some(_)) => {
@@ -69,26 +70,11 @@ pub async fn resolve(
             )
         }
     };
-    Ok(message(flows.resolve_conflict(id, choice, trace_id).await?))
-}
-
-/// A conflict id: 32 lowercase hex digits.
-pub fn is_conflict_id(raw: &str) -> bool {
-    raw.len() == 32
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn conflict_id(raw: &str) -> Result<&str, Status> {
-    if is_conflict_id(raw) {
-        Ok(raw)
-    } else {
-        Err(ErrorCode::InvalidArgument.status(format!(
-            "'{}' is not a conflict id",
-            raw.chars().take(40).collect::<String>().escape_debug()
-        )))
-    }
+    Ok(message(
+        flows
+            .resolve_conflict(id.as_str(), choice, trace_id)
+            .await?,
+    ))
 }
 
 fn message(conflict: isthmus_store::Conflict) -> Conflict {

@@ -13,7 +13,7 @@ use isthmus_engine::customers::jobs::BackfillJob;
 use isthmus_engine::customers::{CustomerChange, CustomerFlows};
 use isthmus_engine::governance::SalesforceAllocation;
 use isthmus_engine::work::{Dispatcher, SyncJob};
-use isthmus_grpc::ids::{netsuite_id, salesforce_id};
+use isthmus_grpc::ids::{netsuite_id, record_id, salesforce_id};
 use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::customers::v1::customer_sync_server::{CustomerSync, CustomerSyncServer};
 use isthmus_proto::customers::v1::{
@@ -162,9 +162,10 @@ impl CustomerSync for CustomerSyncService {
         &self,
         request: Request<GetBackfillRequest>,
     ) -> Result<Response<Backfill>, Status> {
+        let id = record_id(&request.into_inner().id, "a backfill id")?;
         let job = self
             .flows
-            .backfill_job(&request.into_inner().id)
+            .backfill_job(&id)
             .await?
             .ok_or_else(|| ErrorCode::NotFound.status("no backfill job with that id"))?;
         Ok(Response::new(backfill_message(job)))

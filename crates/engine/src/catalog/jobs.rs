@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::governance::SalesforceAllocation;
 use crate::work::background::{failure_lines, new_run_id, OneAtATime, RunRecord};
 
-pub use crate::work::background::{is_run_id, RunState};
+pub use crate::work::background::RunState;
 
 /// Lock held by the running catalog run.
 pub const RUN_LOCK: &str = "catalog:run";
@@ -108,7 +108,7 @@ impl CatalogFlows {
     }
 
     /// A catalog run by id.
-    pub async fn catalog_run(&self, id: &str) -> Result<Option<CatalogRun>> {
+    pub async fn catalog_run(&self, id: &isthmus_store::RecordId) -> Result<Option<CatalogRun>> {
         self.runs().load(id).await
     }
 }

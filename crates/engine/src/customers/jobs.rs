@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::governance::SalesforceAllocation;
 use crate::work::background::{failure_lines, new_run_id, OneAtATime, RunRecord};
 
-pub use crate::work::background::{is_run_id as is_job_id, RunState as JobState};
+pub use crate::work::background::RunState as JobState;
 
 /// Lock held by the running account backfill.
 pub const BACKFILL_LOCK: &str = "backfill:accounts";
@@ -90,7 +90,7 @@ impl CustomerFlows {
     }
 
     /// A backfill job by id.
-    pub async fn backfill_job(&self, id: &str) -> Result<Option<BackfillJob>> {
+    pub async fn backfill_job(&self, id: &isthmus_store::RecordId) -> Result<Option<BackfillJob>> {
         self.backfills().load(id).await
     }
 }

@@ -87,8 +87,8 @@ impl Flow {
             .find(|f| f.as_str() == name)
             .ok_or_else(|| {
                 EngineError::InvalidArgument(format!(
-                    "unknown reconciliation flow {:?}: use customers, products, orders or invoices",
-                    name.chars().take(40).collect::<String>()
+                    "unknown reconciliation flow '{}': use customers, products, orders or invoices",
+                    isthmus_proto::shown(name)
                 ))
             })
     }
@@ -133,8 +133,8 @@ impl DriftKind {
             .find(|k| k.as_str() == name)
             .ok_or_else(|| {
                 EngineError::InvalidArgument(format!(
-                    "unknown drift kind {:?}",
-                    name.chars().take(40).collect::<String>()
+                    "unknown drift kind '{}'",
+                    isthmus_proto::shown(name)
                 ))
             })
     }

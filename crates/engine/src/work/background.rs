@@ -65,17 +65,9 @@ pub struct OneAtATime {
     what: &'static str,
 }
 
-/// A run id: 32 lower-case hex characters.
-pub fn is_run_id(id: &str) -> bool {
-    id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-}
-
 /// A new run id.
 pub fn new_run_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    isthmus_store::RecordId::new().to_string()
 }
 
 fn now_ms() -> i64 {
@@ -176,14 +168,7 @@ impl OneAtATime {
     }
 
     /// A run by id (`InvalidArgument` for a malformed id).
-    pub async fn load<R: RunRecord>(&self, id: &str) -> Result<Option<R>> {
-        if !is_run_id(id) {
-            return Err(EngineError::InvalidArgument(format!(
-                "'{}' is not an id of {} (32 lower-case hex characters)",
-                id.chars().take(40).collect::<String>().escape_debug(),
-                self.what
-            )));
-        }
+    pub async fn load<R: RunRecord>(&self, id: &isthmus_store::RecordId) -> Result<Option<R>> {
         Ok(self
             .store
             .status(&format!("{}:{id}", self.prefix))
@@ -204,14 +189,6 @@ pub fn failure_lines(failures: &[(String, String)]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn run_ids_are_32_lower_case_hex() {
-        assert!(is_run_id(&new_run_id()));
-        assert!(!is_run_id("ABCDEF0123456789abcdef0123456789"));
-        assert!(!is_run_id("../../etc"));
-        assert!(!is_run_id(""));
-    }
 
     #[test]
     fn a_run_keeps_its_first_failures() {

@@ -23,7 +23,7 @@ mod worker;
 pub use dispatch::{Delivery, Dispatcher};
 
 pub use record::{
-    is_job_id, JobRecord, JobState, Jobs, SyncJob, JOB_KIND_SYNC_ACCOUNT, JOB_KIND_SYNC_CUSTOMER,
+    JobRecord, JobState, Jobs, SyncJob, JOB_KIND_SYNC_ACCOUNT, JOB_KIND_SYNC_CUSTOMER,
     JOB_KIND_SYNC_FULFILLMENT, JOB_KIND_SYNC_ITEM, JOB_KIND_SYNC_OPPORTUNITY,
     JOB_KIND_SYNC_SALES_ORDER,
 };

@@ -158,14 +158,6 @@ fn status_name(id: &str) -> String {
     format!("job:{id}")
 }
 
-/// A job id: 32 lower-case hex characters.
-pub fn is_job_id(id: &str) -> bool {
-    id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-}
-
 impl JobRecord {
     pub fn new(id: &str, kind: &str, trace_id: &str) -> Self {
         Self {
