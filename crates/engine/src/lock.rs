@@ -38,6 +38,27 @@ where
     outcome
 }
 
+/// How a record's sync runs: a dry run with no lease (it writes nothing, in Redis either), any
+/// other run under the record's lock ([`with_lock`]).
+pub async fn dry_run_or_locked<L, T, F, Fut>(
+    locks: &Arc<L>,
+    dry_run: bool,
+    resource: &str,
+    ttl: Duration,
+    wait: Duration,
+    sync: F,
+) -> Result<T>
+where
+    L: Locks + ?Sized,
+    F: FnOnce(Option<Lease>) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    if dry_run {
+        return sync(None).await;
+    }
+    with_lock(locks, resource, ttl, wait, |lease| sync(Some(lease))).await
+}
+
 /// Renews `lease` every third of `ttl` until the returned task is aborted or the lease is lost.
 pub fn spawn_renewal<L: Locks + ?Sized>(
     locks: &Arc<L>,

@@ -12,8 +12,8 @@ use isthmus_salesforce::id::SObject;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::sync::{idempotency_key, once_per_key, SyncQuery, SyncResultJson};
-use super::{answer, grpc_request, link_key, query_or_error, salesforce_id, ApiJson, LinkKey};
+use super::sync::{Button, SyncQuery, SyncResultJson};
+use super::{answer, grpc_request, link_key, ApiJson, LinkKey};
 use crate::{ApiError, Gateway};
 
 /// "Sync to NetSuite" for one won Opportunity: ensures the account's customer, then creates or
@@ -32,29 +32,14 @@ pub async fn sync_opportunity(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query: SyncQuery = query_or_error(uri.query())?;
-    let id = salesforce_id(&raw_id, SObject::Opportunity)?;
+    let button = Button::read(SObject::Opportunity, &raw_id, &uri, &headers)?;
     let message = SyncOpportunityRequest {
-        opportunity_id: id.to_string(),
-        options: Some(query.options()),
+        opportunity_id: button.id.to_string(),
+        options: Some(button.options()),
     };
-    let key = idempotency_key(&headers)?
-        .map(|k| format!("opportunities-sync:{id}:{}:{k}", query.dry_run));
-    once_per_key(
-        gateway.store.as_ref(),
-        gateway.settings.idempotency_ttl,
-        key,
-        async {
-            answer(
-                gateway
-                    .services
-                    .orders()
-                    .sync_opportunity(grpc_request(&gateway, message)),
-            )
-            .await
-        },
-    )
-    .await
+    let mut client = gateway.services.orders();
+    let call = client.sync_opportunity(grpc_request(&gateway, message));
+    button.answer(&gateway, "opportunities-sync", call).await
 }
 
 /// Options of a renewal scan.

@@ -8,7 +8,7 @@ use isthmus_engine::Outcome;
 use isthmus_proto::common::v1::{Delivery, SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::SyncAccountRequest;
 use isthmus_proto::ErrorCode;
-use isthmus_salesforce::id::SObject;
+use isthmus_salesforce::id::{SObject, SalesforceId};
 use isthmus_store::Idempotency;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -133,29 +133,60 @@ pub async fn sync_account(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query: SyncQuery = query_or_error(uri.query())?;
-    let id = salesforce_id(&raw_id, SObject::Account)?;
+    let button = Button::read(SObject::Account, &raw_id, &uri, &headers)?;
     let message = SyncAccountRequest {
-        account_id: id.to_string(),
-        options: Some(query.options()),
+        account_id: button.id.to_string(),
+        options: Some(button.options()),
     };
-    let key =
-        idempotency_key(&headers)?.map(|k| format!("accounts-sync:{id}:{}:{k}", query.dry_run));
-    once_per_key(
-        gateway.store.as_ref(),
-        gateway.settings.idempotency_ttl,
-        key,
-        async {
-            answer(
-                gateway
-                    .services
-                    .customers()
-                    .sync_account(grpc_request(&gateway, message)),
-            )
-            .await
-        },
-    )
-    .await
+    let mut client = gateway.services.customers();
+    let call = client.sync_account(grpc_request(&gateway, message));
+    button.answer(&gateway, "accounts-sync", call).await
+}
+
+/// What a "Sync to NetSuite" button sends: the record's id, the `?dry_run=&mode=` query and an
+/// `Idempotency-Key`, all checked before any call.
+pub(crate) struct Button {
+    pub(crate) id: SalesforceId,
+    query: SyncQuery,
+    key: Option<String>,
+}
+
+impl Button {
+    /// The button of a record of `object`.
+    pub(crate) fn read(
+        object: SObject,
+        raw_id: &str,
+        uri: &axum::http::Uri,
+        headers: &HeaderMap,
+    ) -> Result<Self, ApiError> {
+        let query: SyncQuery = query_or_error(uri.query())?;
+        let id = salesforce_id(raw_id, object)?;
+        let key = idempotency_key(headers)?;
+        Ok(Self { id, query, key })
+    }
+
+    pub(crate) fn options(&self) -> SyncOptions {
+        self.query.options()
+    }
+
+    /// The service's answer to `call`, once per idempotency key (`<route>:<id>:<dry run>:<key>`).
+    pub(crate) async fn answer(
+        self,
+        gateway: &Gateway,
+        route: &str,
+        call: impl std::future::Future<Output = Result<tonic::Response<SyncResult>, tonic::Status>>,
+    ) -> Result<Response, ApiError> {
+        let key = self
+            .key
+            .map(|k| format!("{route}:{}:{}:{k}", self.id, self.query.dry_run));
+        once_per_key(
+            gateway.store.as_ref(),
+            gateway.settings.idempotency_ttl,
+            key,
+            answer(call),
+        )
+        .await
+    }
 }
 
 /// Runs a sync once per idempotency key: a key seen before replays the stored answer in

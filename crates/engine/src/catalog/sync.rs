@@ -3,7 +3,7 @@
 //!
 //! Echo suppression comes first, before any lock or Salesforce call: an item whose content hash
 //! equals its link's `netsuite_hash` is `unchanged`. Every write of an item holds the item's
-//! lock (`product:ns:<item id>`): one item waits for it a bounded time ([`with_lock`]); a batch
+//! lock (`product:ns:<item id>`): one item waits for it a bounded time ([`crate::lock::with_lock`]); a batch
 //! takes the locks of the items it must write without waiting, and an item whose lock someone
 //! else holds fails for this run (the next run retries it). Before the first write every lease
 //! is renewed ([`ensure_held`]); the link write checks the fencing token again.
@@ -20,7 +20,7 @@ use super::write::Written;
 use super::{CatalogFlows, FLOW_ITEM_TO_PRODUCT, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
-use crate::lock::{ensure_held, with_lock};
+use crate::lock::{dry_run_or_locked, ensure_held};
 use crate::mirror::netsuite_owned_link;
 
 /// An item read from NetSuite, with its link and the warnings of its mapping.
@@ -75,15 +75,13 @@ impl CatalogFlows {
         trace_id: &str,
     ) -> Result<SyncResult> {
         let id = id.as_str();
-        if dry_run {
-            return self.item_to_product(id, delete, trace_id, None).await;
-        }
-        with_lock(
+        dry_run_or_locked(
             &self.store,
+            dry_run,
             &lock_resource(id),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.item_to_product(id, delete, trace_id, Some(lease)),
+            |lease| self.item_to_product(id, delete, trace_id, lease),
         )
         .await
     }

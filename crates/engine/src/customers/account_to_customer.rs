@@ -14,7 +14,7 @@ use super::plan::{KeyField, Plan, Target};
 use super::policy::Sides;
 use super::{now_ms, CustomerFlows, FLOW_ACCOUNT_TO_CUSTOMER, LINK_KIND};
 use crate::error::{EngineError, Result};
-use crate::lock::{ensure_held, with_lock};
+use crate::lock::{dry_run_or_locked, ensure_held};
 
 /// The result of syncing one account, and the write-back it still needs.
 pub(crate) struct AccountSynced {
@@ -41,16 +41,13 @@ impl CustomerFlows {
         dry_run: bool,
         trace_id: &str,
     ) -> Result<SyncResult> {
-        if dry_run {
-            return self.account_to_customer(id, trace_id, None).await;
-        }
-        let resource = format!("{LINK_KIND}:sf:{id}");
-        with_lock(
+        dry_run_or_locked(
             &self.store,
-            &resource,
+            dry_run,
+            &format!("{LINK_KIND}:sf:{id}"),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.account_to_customer(id, trace_id, Some(lease)),
+            |lease| self.account_to_customer(id, trace_id, lease),
         )
         .await
     }

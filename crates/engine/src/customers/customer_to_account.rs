@@ -16,7 +16,7 @@ use super::plan::{KeyField, Plan, Target};
 use super::policy::Sides;
 use super::{now_ms, CustomerChange, CustomerFlows, FLOW_CUSTOMER_TO_ACCOUNT, LINK_KIND};
 use crate::error::{EngineError, Result};
-use crate::lock::{ensure_held, with_lock};
+use crate::lock::{dry_run_or_locked, ensure_held};
 
 impl CustomerFlows {
     /// Syncs one customer to Salesforce under the customer's lock. A delete unlinks the account:
@@ -35,17 +35,13 @@ impl CustomerFlows {
                 CustomerChange::Delete => self.unlink_deleted_customer(id, trace_id, lease).await,
             }
         };
-        if dry_run {
-            // A dry run takes no lock: it writes nothing, in Redis either.
-            return run(None).await;
-        }
-        let resource = format!("{LINK_KIND}:ns:{id}");
-        with_lock(
+        dry_run_or_locked(
             &self.store,
-            &resource,
+            dry_run,
+            &format!("{LINK_KIND}:ns:{id}"),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| run(Some(lease)),
+            run,
         )
         .await
     }

@@ -12,7 +12,7 @@ use super::FinanceFlows;
 use crate::config::SummarySource;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
-use crate::lock::{ensure_held, with_lock};
+use crate::lock::{dry_run_or_locked, ensure_held};
 use crate::mirror::netsuite_owned_link;
 use crate::orders::hash;
 use crate::result::{FieldChange, Outcome, SyncResult};
@@ -110,15 +110,13 @@ impl FinanceFlows {
                     "customer {customer} has no Salesforce account; sync the customer first"
                 ))
             })?;
-        if dry_run {
-            return self.summary(customer, &account, trace_id, None).await;
-        }
-        with_lock(
+        dry_run_or_locked(
             &self.store,
+            dry_run,
             &format!("{SUMMARY_LINK_KIND}:ns:{customer}"),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.summary(customer, &account, trace_id, Some(lease)),
+            |lease| self.summary(customer, &account, trace_id, lease),
         )
         .await
     }

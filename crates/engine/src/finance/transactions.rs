@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::{billing_state, FinanceFlows, Transaction, FLOW_INVOICE, FLOW_PAYMENT};
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
-use crate::lock::with_lock;
+use crate::lock::dry_run_or_locked;
 use crate::mirror::{Mirror, MirrorWrite};
 use crate::orders::{hash, iso_date, ref_name};
 use crate::result::{Outcome, SyncResult};
@@ -35,15 +35,13 @@ impl FinanceFlows {
         trace_id: &str,
     ) -> Result<SyncResult> {
         let id = id.as_str();
-        if dry_run {
-            return self.transaction(kind, id, delete, trace_id, None).await;
-        }
-        with_lock(
+        dry_run_or_locked(
             &self.store,
+            dry_run,
             &format!("{}:ns:{id}", kind.link_kind()),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.transaction(kind, id, delete, trace_id, Some(lease)),
+            |lease| self.transaction(kind, id, delete, trace_id, lease),
         )
         .await
     }

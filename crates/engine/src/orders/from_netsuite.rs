@@ -15,7 +15,7 @@ use super::{
 };
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
-use crate::lock::{ensure_held, with_lock};
+use crate::lock::{dry_run_or_locked, ensure_held};
 use crate::mirror::{netsuite_owned_link, Mirror, MirrorWrite};
 
 /// What an Opportunity shows of a deleted sales order.
@@ -32,17 +32,13 @@ impl OrderFlows {
         trace_id: &str,
     ) -> Result<SyncResult> {
         let order_id = order_id.as_str();
-        if dry_run {
-            return self
-                .order_to_opportunity(order_id, change, trace_id, None)
-                .await;
-        }
-        with_lock(
+        dry_run_or_locked(
             &self.store,
+            dry_run,
             &format!("{LINK_KIND}:ns:{order_id}"),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.order_to_opportunity(order_id, change, trace_id, Some(lease)),
+            |lease| self.order_to_opportunity(order_id, change, trace_id, lease),
         )
         .await
     }
@@ -183,17 +179,13 @@ impl OrderFlows {
         trace_id: &str,
     ) -> Result<SyncResult> {
         let fulfillment_id = fulfillment_id.as_str();
-        if dry_run {
-            return self
-                .fulfillment_to_salesforce(fulfillment_id, change, trace_id, None)
-                .await;
-        }
-        with_lock(
+        dry_run_or_locked(
             &self.store,
+            dry_run,
             &format!("{FULFILLMENT_LINK_KIND}:ns:{fulfillment_id}"),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.fulfillment_to_salesforce(fulfillment_id, change, trace_id, Some(lease)),
+            |lease| self.fulfillment_to_salesforce(fulfillment_id, change, trace_id, lease),
         )
         .await
     }

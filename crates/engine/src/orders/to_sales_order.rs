@@ -16,7 +16,7 @@ use super::order_body::order_changes;
 use super::{hash, ref_name, OrderFlows, FLOW_OPPORTUNITY_TO_ORDER, LINK_KIND};
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
-use crate::lock::{ensure_held, with_lock};
+use crate::lock::{dry_run_or_locked, ensure_held};
 
 /// The line item record as dry runs and errors name it.
 pub(super) const NS_ORDER: &str = "netsuite.salesOrder";
@@ -30,15 +30,13 @@ impl OrderFlows {
         dry_run: bool,
         trace_id: &str,
     ) -> Result<SyncResult> {
-        if dry_run {
-            return self.opportunity_to_order(id, trace_id, None).await;
-        }
-        with_lock(
+        dry_run_or_locked(
             &self.store,
+            dry_run,
             &format!("{LINK_KIND}:sf:{id}"),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.opportunity_to_order(id, trace_id, Some(lease)),
+            |lease| self.opportunity_to_order(id, trace_id, lease),
         )
         .await
     }
