@@ -7,11 +7,12 @@ use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
 use super::conflicts::{self, ConflictScope, Decided};
+use super::doc::CustomerDoc;
 use super::find_customer::Found;
 use super::index::Matcher;
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::plan::{KeyField, Plan, Target};
-use super::policy::Sides;
+use super::policy::{Reconciled, Sides};
 use super::{now_ms, CustomerFlows, FLOW_ACCOUNT_TO_CUSTOMER, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::lock::{dry_run_or_locked, ensure_held};
@@ -30,6 +31,18 @@ impl AccountSynced {
             write_back: None,
         }
     }
+}
+
+/// What a planned sync of an account writes.
+struct Written<'a> {
+    id: &'a SalesforceId,
+    account: &'a Record,
+    /// The customer found, `None` for a new one.
+    customer: Option<&'a Record>,
+    plan: &'a Plan,
+    doc: &'a CustomerDoc,
+    /// The account's content hash, kept as the link's Salesforce hash.
+    hash: String,
 }
 
 impl CustomerFlows {
@@ -122,14 +135,7 @@ impl CustomerFlows {
             .await?;
         let (customer, rule) = match found {
             Found::Ambiguous { rule, candidates } => {
-                out.outcome = Outcome::Conflict;
-                out.matched_rule = rule.into();
-                out.warnings.push(format!(
-                    "{} NetSuite customers match by {rule} (internal ids {}); link one by setting \
-                     its externalId to {id}, then sync again",
-                    candidates.len(),
-                    candidates.join(", ")
-                ));
+                ambiguous(&mut out, id, rule, &candidates);
                 return Ok(AccountSynced::done(out));
             }
             Found::Customer { record, rule } => (Some(record), rule),
@@ -138,13 +144,7 @@ impl CustomerFlows {
         out.matched_rule = rule.into();
 
         let customer_id = customer.as_ref().and_then(|c| text(c, "id"));
-        let existing_contacts = match &customer_id {
-            Some(cid) => self.read_customer_contacts(cid).await?,
-            None => Vec::new(),
-        };
-        let far = customer
-            .as_ref()
-            .map(|c| mapping::from_customer(&self.config, c, &existing_contacts));
+        let far = self.far_customer(customer.as_ref()).await?;
 
         let scope = ConflictScope {
             flow: FLOW_ACCOUNT_TO_CUSTOMER,
@@ -195,11 +195,67 @@ impl CustomerFlows {
             return Ok(AccountSynced::done(out)); // dry run: the plan, no writes
         };
         ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
+        let customer_id = self
+            .write_customer(
+                Written {
+                    id,
+                    account,
+                    customer: customer.as_ref(),
+                    plan: &plan,
+                    doc: &doc,
+                    hash,
+                },
+                reconciled,
+                &lease,
+            )
+            .await?;
+        self.record_conflicts(&resolved).await?;
+        let write_back =
+            (written_back.as_deref() != Some(customer_id.as_str())).then(|| customer_id.clone());
+        out.netsuite_id = customer_id;
+        Ok(AccountSynced {
+            result: out,
+            write_back,
+        })
+    }
 
-        // Writes: customer (upsert by external id when new), contacts, link, write-back.
+    /// The customer found, as the canonical document with its contacts (one SuiteQL read).
+    async fn far_customer(&self, customer: Option<&Record>) -> Result<Option<CustomerDoc>> {
+        let Some(customer) = customer else {
+            return Ok(None);
+        };
+        let contacts = match text(customer, "id") {
+            Some(id) => self.read_customer_contacts(&id).await?,
+            None => Vec::new(),
+        };
+        Ok(Some(mapping::from_customer(
+            &self.config,
+            customer,
+            &contacts,
+        )))
+    }
+
+    /// The writes of a planned sync, under `lease`: the customer (an upsert by external id when
+    /// new, in the account's subsidiary), its contacts, then the link with both hashes and the
+    /// field snapshot. The customer's internal id.
+    async fn write_customer(
+        &self,
+        written: Written<'_>,
+        reconciled: Reconciled,
+        lease: &Lease,
+    ) -> Result<String> {
+        let Written {
+            id,
+            account,
+            customer,
+            plan,
+            doc,
+            hash,
+        } = written;
+        let customer_id = customer.and_then(|c| text(c, "id"));
         let body = mapping::without_units(
             &self.config,
-            mapping::customer_body(&self.config, &doc),
+            mapping::customer_body(&self.config, doc),
             &reconciled.kept,
             true,
         );
@@ -246,26 +302,18 @@ impl CustomerFlows {
             netsuite_hash: if reconciled.diverged() {
                 String::new()
             } else {
-                plan.target_after(&doc).content_hash()
+                plan.target_after(doc).content_hash()
             },
             salesforce_modstamp: text(account, "SystemModstamp").unwrap_or_default(),
             netsuite_modstamp: customer
-                .as_ref()
                 .and_then(|c| text(c, "lastModifiedDate"))
                 .unwrap_or_default(),
             synced_at_ms: now_ms(),
             fields: reconciled.snapshot,
             parked: Vec::new(),
         };
-        self.store.put_link(&link, &lease).await?;
-        self.record_conflicts(&resolved).await?;
-        let write_back =
-            (written_back.as_deref() != Some(customer_id.as_str())).then(|| customer_id.clone());
-        out.netsuite_id = customer_id;
-        Ok(AccountSynced {
-            result: out,
-            write_back,
-        })
+        self.store.put_link(&link, lease).await?;
+        Ok(customer_id)
     }
 
     /// The account with its contacts, in one SOQL query.
@@ -328,4 +376,16 @@ impl CustomerFlows {
         text(&created, "id")
             .ok_or_else(|| EngineError::Unprocessable("NetSuite customer without an id".into()))
     }
+}
+
+/// More than one customer matches: a conflict for a person, who links one by its external id.
+fn ambiguous(out: &mut SyncResult, id: &SalesforceId, rule: &str, candidates: &[String]) {
+    out.outcome = Outcome::Conflict;
+    out.matched_rule = rule.into();
+    out.warnings.push(format!(
+        "{} NetSuite customers match by {rule} (internal ids {}); link one by setting its \
+         externalId to {id}, then sync again",
+        candidates.len(),
+        candidates.join(", ")
+    ));
 }

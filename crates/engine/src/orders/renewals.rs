@@ -10,9 +10,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::result::{Outcome, SyncResult};
+use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_netsuite::suiteql;
 use isthmus_salesforce::soql;
+use isthmus_store::Link;
 use serde_json::{json, Map, Value};
 
 use super::{iso_date, OrderFlows, FLOW_RENEWAL, LINK_KIND, RENEWAL_LINK_KIND};
@@ -21,6 +22,21 @@ use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
 use crate::lock::with_lock;
 use crate::mirror::netsuite_owned_link;
+
+/// What the orders still to raise need, read in batches.
+struct RenewalLookups {
+    /// The account of each pending order's customer, in the order of the pending orders.
+    accounts: Vec<Option<Link>>,
+    /// The Opportunity each pending order came from, likewise.
+    originals: Vec<Option<Link>>,
+    /// Each order's lines: (item, quantity, rate).
+    lines: BTreeMap<String, Vec<(String, f64, f64)>>,
+    /// Item → Product2 id.
+    products: HashMap<String, String>,
+    standard_book: String,
+    /// (Product2 id, ISO currency) → standard price book entry id.
+    entries: HashMap<(String, String), String>,
+}
 
 /// An expiring sales order, as SuiteQL reads it.
 struct Expiring {
@@ -33,29 +49,16 @@ struct Expiring {
 
 impl OrderFlows {
     /// Raises a renewal Opportunity for each sales order ending within `within_days` (0: the
-    /// configured window) from today. One result per expiring order.
+    /// configured window) from today. One result per expiring order. In steps: the expiring
+    /// orders, those already raised (by the renewal link), what the others need read in batches
+    /// (`RenewalLookups`), each one's plan (`plan_renewal`), then its upsert.
     pub async fn scan_renewals(
         &self,
         within_days: u32,
         dry_run: bool,
         trace_id: &str,
     ) -> Result<Vec<SyncResult>> {
-        let renewals = &self.config.renewals;
-        if !renewals.enabled {
-            return Err(EngineError::Unprocessable(
-                "renewals are disabled (orders.renewals.enabled = false)".into(),
-            ));
-        }
-        let days = if within_days == 0 {
-            renewals.window_days
-        } else {
-            within_days
-        };
-        if days > 3660 {
-            return Err(EngineError::InvalidArgument(
-                "within_days must be at most 3660".into(),
-            ));
-        }
+        let days = self.renewal_window(within_days)?;
         let today = chrono::Utc::now().date_naive();
         let until = today + chrono::Days::new(u64::from(days));
         let orders = self
@@ -86,6 +89,72 @@ impl OrderFlows {
         if pending.is_empty() {
             return Ok(results);
         }
+        let lookups = self.renewal_lookups(&pending).await?;
+        for ((order, mut out), (account, original)) in pending
+            .into_iter()
+            .zip(lookups.accounts.iter().zip(&lookups.originals))
+        {
+            let (fields, lines) =
+                match self.plan_renewal(&order, account.as_ref(), original.as_ref(), &lookups) {
+                    Ok(plan) => plan,
+                    Err(why) => {
+                        out.outcome = Outcome::Skipped;
+                        out.warnings.push(why);
+                        results.push(out);
+                        continue;
+                    }
+                };
+            out.outcome = Outcome::Created;
+            out.matched_rule = "none".into();
+            out.changes = fields
+                .iter()
+                .map(|(field, value)| FieldChange::set("salesforce.Opportunity", field, value))
+                .collect();
+            if !dry_run {
+                match self.raise_renewal(&order.order_id, fields, lines).await {
+                    Ok((id, created)) => {
+                        out.salesforce_id = id;
+                        if !created {
+                            out.outcome = Outcome::Unchanged;
+                            out.matched_rule = "external_id".into();
+                        }
+                    }
+                    Err(err) => {
+                        out.outcome = Outcome::Failed;
+                        out.warnings.push(err.to_string());
+                    }
+                }
+            }
+            results.push(out);
+        }
+        Ok(results)
+    }
+
+    /// The scan's window in days: `within_days`, or the configured one for 0.
+    fn renewal_window(&self, within_days: u32) -> Result<u32> {
+        let renewals = &self.config.renewals;
+        if !renewals.enabled {
+            return Err(EngineError::Unprocessable(
+                "renewals are disabled (orders.renewals.enabled = false)".into(),
+            ));
+        }
+        let days = if within_days == 0 {
+            renewals.window_days
+        } else {
+            within_days
+        };
+        if days > 3660 {
+            return Err(EngineError::InvalidArgument(
+                "within_days must be at most 3660".into(),
+            ));
+        }
+        Ok(days)
+    }
+
+    /// What the orders still to raise need, read for all of them at once: their accounts and
+    /// original Opportunities (one MGET each), their lines (one SuiteQL), the lines' products
+    /// (one MGET) and the standard price book's entries (one SOQL).
+    async fn renewal_lookups(&self, pending: &[(Expiring, SyncResult)]) -> Result<RenewalLookups> {
         let pending_ids: Vec<String> = pending.iter().map(|(o, _)| o.order_id.clone()).collect();
         let customers: Vec<String> = pending.iter().map(|(o, _)| o.customer.clone()).collect();
         let accounts = self
@@ -114,110 +183,84 @@ impl OrderFlows {
             .filter_map(|(item, link)| link.map(|l| (item, l.salesforce_id)))
             .collect();
         let (standard_book, entries) = self.standard_entries(products.values()).await?;
+        Ok(RenewalLookups {
+            accounts,
+            originals,
+            lines,
+            products,
+            standard_book,
+            entries,
+        })
+    }
 
-        for ((order, mut out), (account, original)) in
-            pending.into_iter().zip(accounts.into_iter().zip(originals))
-        {
-            let Some(account) = account else {
-                out.outcome = Outcome::Skipped;
-                out.warnings.push(format!(
-                    "customer {} of sales order {} has no Salesforce account; sync the customer \
-                     first",
-                    order.customer, order.number
-                ));
-                results.push(out);
-                continue;
-            };
-            let Some(currency) = self.iso_currency(&order.currency) else {
-                out.outcome = Outcome::Skipped;
-                out.warnings.push(format!(
-                    "NetSuite currency {} of sales order {} is not in [currencies]",
-                    order.currency, order.number
-                ));
-                results.push(out);
-                continue;
-            };
-            let order_lines = lines.get(&order.order_id).cloned().unwrap_or_default();
-            let mut opportunity_lines = Vec::new();
-            let mut unmapped = Vec::new();
-            for (item, quantity, rate) in &order_lines {
-                let entry = products
-                    .get(item)
-                    .and_then(|product| entries.get(&(product.clone(), currency.clone())));
-                match entry {
-                    Some(entry) => opportunity_lines.push(json!({
-                        "PricebookEntryId": entry,
-                        "Quantity": quantity,
-                        "UnitPrice": rate,
-                    })),
-                    None => unmapped.push(item.clone()),
-                }
+    /// The renewal Opportunity of `order` and its line items, or why it cannot be raised (no
+    /// account, an unmapped currency, lines without a priced product).
+    fn plan_renewal(
+        &self,
+        order: &Expiring,
+        account: Option<&Link>,
+        original: Option<&Link>,
+        lookups: &RenewalLookups,
+    ) -> std::result::Result<(Map<String, Value>, Vec<Value>), String> {
+        let Some(account) = account else {
+            return Err(format!(
+                "customer {} of sales order {} has no Salesforce account; sync the customer first",
+                order.customer, order.number
+            ));
+        };
+        let Some(currency) = self.iso_currency(&order.currency) else {
+            return Err(format!(
+                "NetSuite currency {} of sales order {} is not in [currencies]",
+                order.currency, order.number
+            ));
+        };
+        let order_lines = lookups
+            .lines
+            .get(&order.order_id)
+            .cloned()
+            .unwrap_or_default();
+        let mut opportunity_lines = Vec::new();
+        let mut unmapped = Vec::new();
+        for (item, quantity, rate) in &order_lines {
+            let entry = lookups
+                .products
+                .get(item)
+                .and_then(|product| lookups.entries.get(&(product.clone(), currency.clone())));
+            match entry {
+                Some(entry) => opportunity_lines.push(json!({
+                    "PricebookEntryId": entry,
+                    "Quantity": quantity,
+                    "UnitPrice": rate,
+                })),
+                None => unmapped.push(item.clone()),
             }
-            if !unmapped.is_empty() || opportunity_lines.is_empty() {
-                out.outcome = Outcome::Skipped;
-                out.warnings.push(format!(
-                    "sales order {}: items {} have no product priced in {currency} in the \
-                     standard price book; run the catalog sync",
-                    order.number,
-                    if unmapped.is_empty() {
-                        "(none: the order has no lines)".to_string()
-                    } else {
-                        unmapped.join(", ")
-                    }
-                ));
-                results.push(out);
-                continue;
-            }
-            let original = original.map(|l| l.salesforce_id);
-            let name = format!(
-                "Sales Order #{}{}",
-                order.number, self.config.renewals.name_suffix
-            );
-            let mut fields = Map::new();
-            fields.insert("Name".into(), json!(name));
-            fields.insert("AccountId".into(), json!(account.salesforce_id));
-            fields.insert("StageName".into(), json!(self.config.renewals.stage));
-            fields.insert("CloseDate".into(), json!(order.end_date));
-            fields.insert("CurrencyIsoCode".into(), json!(currency));
-            fields.insert("Pricebook2Id".into(), json!(standard_book));
-            fields.insert("Type".into(), json!(self.config.renewals.opportunity_type));
-            if let Some(original) = &original {
-                fields.insert("Renewal_Of__c".into(), json!(original));
-            }
-            out.outcome = Outcome::Created;
-            out.matched_rule = "none".into();
-            out.changes = fields
-                .iter()
-                .map(|(field, value)| crate::result::FieldChange {
-                    record: "salesforce.Opportunity".into(),
-                    field: field.clone(),
-                    before: None,
-                    after: Some(value.clone()),
-                })
-                .collect();
-            if dry_run {
-                results.push(out);
-                continue;
-            }
-            let raised = self
-                .raise_renewal(&order.order_id, fields, opportunity_lines)
-                .await;
-            match raised {
-                Ok((id, created)) => {
-                    out.salesforce_id = id;
-                    if !created {
-                        out.outcome = Outcome::Unchanged;
-                        out.matched_rule = "external_id".into();
-                    }
-                }
-                Err(err) => {
-                    out.outcome = Outcome::Failed;
-                    out.warnings.push(err.to_string());
-                }
-            }
-            results.push(out);
         }
-        Ok(results)
+        if !unmapped.is_empty() || opportunity_lines.is_empty() {
+            return Err(format!(
+                "sales order {}: items {} have no product priced in {currency} in the standard \
+                 price book; run the catalog sync",
+                order.number,
+                if unmapped.is_empty() {
+                    "(none: the order has no lines)".to_string()
+                } else {
+                    unmapped.join(", ")
+                }
+            ));
+        }
+        let renewals = &self.config.renewals;
+        let mut fields = Map::new();
+        let name = format!("Sales Order #{}{}", order.number, renewals.name_suffix);
+        fields.insert("Name".into(), json!(name));
+        fields.insert("AccountId".into(), json!(account.salesforce_id));
+        fields.insert("StageName".into(), json!(renewals.stage));
+        fields.insert("CloseDate".into(), json!(order.end_date));
+        fields.insert("CurrencyIsoCode".into(), json!(currency));
+        fields.insert("Pricebook2Id".into(), json!(lookups.standard_book));
+        fields.insert("Type".into(), json!(renewals.opportunity_type));
+        if let Some(original) = original {
+            fields.insert("Renewal_Of__c".into(), json!(original.salesforce_id));
+        }
+        Ok((fields, opportunity_lines))
     }
 
     /// One scheduled scan (a [`crate::schedule::Scheduler`] firing: the scheduler holds the
