@@ -39,17 +39,7 @@ async fn accounts(
         shard,
         limit,
     };
-    let bar = if json {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(0)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} accounts ({per_sec}) {msg}",
-        )?
-        .progress_chars("=> "),
-    );
+    let bar = progress_bar("accounts", json)?;
     let report = flows
         .backfill_accounts(&options, &allocation, &log, &|p| {
             bar.set_length(p.total);
@@ -103,17 +93,7 @@ async fn catalog(
         mode: if full { RunMode::Full } else { RunMode::Delta },
         limit,
     };
-    let bar = if json {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(0)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} items ({per_sec}) {msg}",
-        )?
-        .progress_chars("=> "),
-    );
+    let bar = progress_bar("items", json)?;
     let report = flows
         .run_catalog_exclusive(options, &allocation, &log, &|p| {
             bar.set_length(p.total);
@@ -149,4 +129,20 @@ async fn catalog(
         println!("  failed {id}: {why}");
     }
     Ok(())
+}
+
+/// A progress bar counting `what` (hidden when the answer is JSON).
+fn progress_bar(what: &str, json: bool) -> anyhow::Result<indicatif::ProgressBar> {
+    let bar = if json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(0)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} {{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {what} ({{per_sec}}) {{msg}}"
+        ))?
+        .progress_chars("=> "),
+    );
+    Ok(bar)
 }
