@@ -3,8 +3,10 @@ config key, a new secret or a renamed gRPC service fails the manifest checks ins
 
 - the config keys and their defaults: crates/engine/config.default.toml;
 - the secret keys (never config values, only environment or `*_file`): SECRET_KEYS in
-  crates/engine/src/config.rs;
-- the gRPC service each part reports SERVING over grpc.health.v1: services/<part>/src/lib.rs;
+  crates/engine/src/config/secrets.rs;
+- the gRPC service each part reports SERVING over grpc.health.v1: declared in
+  proto/isthmus/<part>/v1/<part>.proto and served (its generated server) by
+  services/<part>/src/lib.rs (health reports every service a part serves);
 - whether the Redis client can speak TLS (`rediss://`): the redis features in Cargo.toml.
 """
 
@@ -31,6 +33,9 @@ GRPC_SERVICES = {
 }
 PARTS = tuple(GRPC_SERVICES) + ("gateway",)
 
+# Where the secret keys are listed.
+SECRETS_SOURCE = "crates/engine/src/config/secrets.rs"
+
 
 class Facts:
     def __init__(self, root: str = ROOT):
@@ -49,10 +54,10 @@ class Facts:
             return f.read()
 
     def _secret_keys(self) -> list:
-        source = self._read("crates/engine/src/config.rs")
+        source = self._read(SECRETS_SOURCE)
         block = re.search(r"const SECRET_KEYS: \[\(&str, &str\); \d+\] = \[(.*?)\];", source, re.S)
         if not block:
-            raise SystemExit("appfacts: SECRET_KEYS not found in crates/engine/src/config.rs")
+            raise SystemExit(f"appfacts: SECRET_KEYS not found in {SECRETS_SOURCE}")
         keys = re.findall(r'\("(\w+)",\s*"(\w+)"\)', block.group(1))
         if not keys:
             raise SystemExit("appfacts: SECRET_KEYS is empty")
@@ -60,7 +65,13 @@ class Facts:
 
     def _check_grpc_services(self) -> None:
         for part, name in GRPC_SERVICES.items():
-            if f'"{name}"' not in self._read(f"services/{part}/src/lib.rs"):
+            package, service = name.rsplit(".", 1)
+            proto = self._read(f"proto/isthmus/{part}/v1/{part}.proto")
+            declared = re.search(rf"^package {re.escape(package)};", proto, re.M) and re.search(
+                rf"^service {service} \{{", proto, re.M
+            )
+            served = f"{service}Server::new" in self._read(f"services/{part}/src/lib.rs")
+            if not (declared and served):
                 raise SystemExit(f"appfacts: services/{part} no longer serves {name}: update GRPC_SERVICES")
 
     def _redis_tls(self) -> bool:
