@@ -209,3 +209,40 @@ on_both_stores!(
     unknown_routes,
     unknown_routes_and_methods_answer_json_errors
 );
+
+async fn an_error_carries_the_trace_of_the_request(mesh: &TestMesh) {
+    // The trace layer writes every error body; no handler passes the trace along.
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = mesh
+        .http
+        .get(format!("{}/v1/jobs/not-a-job", mesh.gateway))
+        .bearer_auth(ADMIN_KEY)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let answered = response.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(answered.contains(trace_id), "{answered}");
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["trace_id"], trace_id, "{body}");
+    assert_eq!(body["code"], "INVALID_ARGUMENT", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("'not-a-job' is not a job id"),
+        "{body}"
+    );
+}
+on_both_stores!(
+    errors_carry_the_request_trace,
+    an_error_carries_the_trace_of_the_request
+);
