@@ -374,3 +374,46 @@ pub fn python_requirements() -> Result<(), String> {
         })
         .clone()
 }
+
+/// The `isthmus` binary of this workspace, built once per test process (a no-op when it is
+/// fresh) with the profile of the test binary, into the same target directory, for the tests
+/// that run it as its own process.
+pub async fn isthmus_binary() -> std::path::PathBuf {
+    static BUILT: tokio::sync::OnceCell<std::path::PathBuf> = tokio::sync::OnceCell::const_new();
+    BUILT.get_or_init(build_isthmus).await.clone()
+}
+
+async fn build_isthmus() -> std::path::PathBuf {
+    use std::path::Path;
+    // target/<profile>/deps/<this test> → target/<profile>/isthmus
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory")
+        .to_path_buf();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = tokio::process::Command::new(cargo);
+    build
+        .args(["build", "--quiet", "-p", "isthmus", "--bin", "isthmus"])
+        .current_dir(workspace)
+        .kill_on_drop(true);
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let output = tokio::time::timeout(std::time::Duration::from_secs(600), build.output())
+        .await
+        .expect("cargo build finishes within 10 minutes")
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo build -p isthmus: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let binary = profile_dir.join("isthmus");
+    assert!(binary.exists(), "{} was not built", binary.display());
+    binary
+}

@@ -700,44 +700,10 @@ async fn one_run_at_a_time(mesh: &TestMesh) {
 }
 on_both_stores!(one_at_a_time, one_run_at_a_time);
 
-/// The `isthmus` binary of this workspace, built now (a no-op when it is fresh) with the
-/// profile of this test binary, into the same target directory.
-async fn isthmus_binary() -> std::path::PathBuf {
-    use std::path::Path;
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target directory")
-        .to_path_buf();
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = tokio::process::Command::new(cargo);
-    build
-        .args(["build", "--quiet", "-p", "isthmus", "--bin", "isthmus"])
-        .current_dir(workspace)
-        .kill_on_drop(true);
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    let output = tokio::time::timeout(Duration::from_secs(600), build.output())
-        .await
-        .expect("cargo build finishes within 10 minutes")
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "cargo build -p isthmus: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    profile_dir.join("isthmus")
-}
-
 /// `isthmus backfill catalog <args> --json` against the mesh's sandbox and Redis; its report.
 async fn backfill_catalog(mesh: &mut TestMesh, args: &[&str]) -> Value {
     use isthmus_sandbox::credentials as c;
-    let binary = isthmus_binary().await;
+    let binary = isthmus_tests::isthmus_binary().await;
     let urls = mesh.sandbox_urls.clone();
     let redis = mesh.redis_server().expect("a Redis mesh");
     let output = tokio::process::Command::new(binary)

@@ -9,7 +9,7 @@
 //! Kubernetes Deployment. The second worker is a whole mesh started in this process on the same
 //! store.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,42 +45,6 @@ const KNOBS: [(&str, &str); 9] = [
     ("ISTHMUS_CUSTOMERS__LOCK_WAIT_MS", "500"),
     ("ISTHMUS_NETSUITE__TIMEOUT_MS", "2000"),
 ];
-
-/// The `isthmus` binary of this workspace, built now (a no-op when it is fresh) with the
-/// profile of this test binary, into the same target directory.
-async fn isthmus_binary() -> PathBuf {
-    // target/<profile>/deps/<this test> → target/<profile>/isthmus
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target directory")
-        .to_path_buf();
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .args(["build", "--quiet", "-p", "isthmus", "--bin", "isthmus"])
-        .current_dir(workspace)
-        .kill_on_drop(true);
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    let output = tokio::time::timeout(Duration::from_secs(600), build.output())
-        .await
-        .expect("cargo build finishes within 10 minutes")
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "cargo build -p isthmus: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let binary = profile_dir.join("isthmus");
-    assert!(binary.exists(), "{} was not built", binary.display());
-    binary
-}
 
 /// Serves the sandbox's two systems on free ports, each until its sender is used or dropped.
 async fn serve_sandbox(sandbox: &Sandbox) -> (SandboxUrls, Vec<oneshot::Sender<()>>) {
@@ -183,7 +147,7 @@ fn config() -> Config {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
-    let binary = isthmus_binary().await;
+    let binary = isthmus_tests::isthmus_binary().await;
     let redis = RedisServer::start();
     let store: Arc<dyn Store> = Arc::new(redis.store().await);
     let sandbox = Sandbox::new(SandboxConfig {
