@@ -3,8 +3,9 @@
 //! forwards each request to a service over gRPC; it holds no sync logic of its own.
 //!
 //! Layers, outermost first: trace context (each request runs in its trace scope, so every gRPC
-//! call through [`services`] carries it; every answer carries a `traceparent`, and the layer
-//! writes error bodies with the `trace_id`, so no handler passes the trace along), authentication by scoped API key ([`keys`]) and, when the gateway has a NetSuite
+//! call through `services` carries it; every answer carries a `traceparent`, and the layer
+//! writes error bodies with the `trace_id`, so no handler passes the trace along),
+//! authentication by scoped API key ([`keys`]) and, when the gateway has a NetSuite
 //! signing secret, by the HMAC signature of NetSuite events ([`signature`]), then the routes
 //! ([`routes`]).
 //! Errors are JSON `{code, message, trace_id}` with the status of the shared [`ErrorCode`].

@@ -106,7 +106,7 @@ async fn acquire(
     }
 }
 
-/// Fencing at the write: renews `lease` and fails with [`StoreError::StaleFence`] when it was
+/// Fencing at the write: renews `lease` and fails with [`isthmus_store::StoreError::StaleFence`] when it was
 /// lost (expired and maybe taken by another sync), so a holder that stalled past its lease
 /// writes nothing to either side. One round trip; called before a sync's first far write.
 pub async fn ensure_held<L: Locks + ?Sized>(

@@ -11,7 +11,7 @@
 //! suppression).
 //!
 //! - `transactions`: invoices, credit memos and payments, in steps (read, place, derive, write
-//!   through [`crate::mirror`]);
+//!   through `crate::mirror`);
 //! - `summary`: an account's financial summary;
 //! - `subsidiaries`: NetSuite subsidiaries to `Subsidiary__c` records.
 

@@ -1,7 +1,7 @@
 //! Invoices, credit memos and payments to Salesforce, in steps: read the transaction (a payment
 //! or credit memo first re-syncs the invoices it applies to), find its account and opportunity
 //! through the ID maps, derive the mirror's fields and the opportunity's billing state, and write
-//! both through the one mirror path ([`crate::mirror`]) under the transaction's lock.
+//! both through the one mirror path (`crate::mirror`) under the transaction's lock.
 
 use isthmus_netsuite::{suiteql, GetOptions, NetSuiteId};
 use isthmus_store::Lease;
