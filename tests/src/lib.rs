@@ -417,3 +417,34 @@ async fn build_isthmus() -> std::path::PathBuf {
     assert!(binary.exists(), "{} was not built", binary.display());
     binary
 }
+
+/// The environment an `isthmus` process needs to work against the sandbox at `urls` and the
+/// Redis `redis` (its own connection name), with the sandbox's credentials.
+pub fn process_env(urls: &SandboxUrls, redis: &RedisServer) -> Vec<(&'static str, String)> {
+    use isthmus_sandbox::credentials as c;
+    vec![
+        ("ISTHMUS_STORE__REDIS_URL", redis.url().to_string()),
+        ("ISTHMUS_STORE__CONNECTION", redis.connection().to_string()),
+        ("ISTHMUS_SALESFORCE__LOGIN_URL", urls.salesforce.clone()),
+        ("ISTHMUS_SALESFORCE__CLIENT_ID", c::SF_CLIENT_ID.to_string()),
+        (
+            "ISTHMUS_SALESFORCE__CLIENT_SECRET",
+            c::SF_CLIENT_SECRET.to_string(),
+        ),
+        ("ISTHMUS_NETSUITE__BASE_URL", urls.netsuite.clone()),
+        ("ISTHMUS_NETSUITE__ACCOUNT_ID", c::NS_ACCOUNT_ID.to_string()),
+        (
+            "ISTHMUS_NETSUITE__CONSUMER_KEY",
+            c::NS_CONSUMER_KEY.to_string(),
+        ),
+        (
+            "ISTHMUS_NETSUITE__CONSUMER_SECRET",
+            c::NS_CONSUMER_SECRET.to_string(),
+        ),
+        ("ISTHMUS_NETSUITE__TOKEN_ID", c::NS_TOKEN_ID.to_string()),
+        (
+            "ISTHMUS_NETSUITE__TOKEN_SECRET",
+            c::NS_TOKEN_SECRET.to_string(),
+        ),
+    ]
+}

@@ -86,16 +86,6 @@ impl ServiceRoutes {
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
     }
-
-    /// The part these routes serve (`customers`, …).
-    pub fn part(&self) -> &'static str {
-        self.part
-    }
-
-    /// The full names of the gRPC services added so far.
-    pub fn names(&self) -> &[&'static str] {
-        &self.names
-    }
 }
 
 /// The gRPC servers every Isthmus service serves beside its own contract: its job queue and

@@ -100,11 +100,6 @@ pub fn current() -> Option<TraceContext> {
         .or_else(|| CURRENT.try_with(Clone::clone).ok())
 }
 
-/// The trace id of the request being served, or a new one outside any request.
-pub fn current_trace_id() -> String {
-    current().unwrap_or_else(TraceContext::new_root).trace_id
-}
-
 /// Sets `traceparent` on every outgoing gRPC request to the [`current`] trace, so the callee's
 /// span continues it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -172,7 +167,7 @@ mod tests {
         );
         let context = TraceContext::of_trace("4bf92f3577b34da6a3ce929d0e0e4736");
         let sent = scope(context.clone(), async {
-            assert_eq!(current_trace_id(), context.trace_id);
+            assert_eq!(current(), Some(context.clone()));
             TraceInterceptor.call(tonic::Request::new(())).unwrap()
         })
         .await;

@@ -28,8 +28,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 pub use context::{
-    current, current_trace_id, scope, trace_id_of, traced, TraceContext, TraceInterceptor,
-    TracedChannel, TRACEPARENT,
+    current, scope, trace_id_of, traced, TraceContext, TraceInterceptor, TracedChannel, TRACEPARENT,
 };
 pub use propagation::{current_traceparent, set_remote_parent, span_traceparent};
 

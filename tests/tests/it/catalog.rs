@@ -702,7 +702,6 @@ on_both_stores!(one_at_a_time, one_run_at_a_time);
 
 /// `isthmus backfill catalog <args> --json` against the mesh's sandbox and Redis; its report.
 async fn backfill_catalog(mesh: &mut TestMesh, args: &[&str]) -> Value {
-    use isthmus_sandbox::credentials as c;
     let binary = isthmus_tests::isthmus_binary().await;
     let urls = mesh.sandbox_urls.clone();
     let redis = mesh.redis_server().expect("a Redis mesh");
@@ -711,17 +710,7 @@ async fn backfill_catalog(mesh: &mut TestMesh, args: &[&str]) -> Value {
         .args(args)
         .env_clear()
         .env("RUST_LOG", "warn")
-        .env("ISTHMUS_STORE__REDIS_URL", redis.url())
-        .env("ISTHMUS_STORE__CONNECTION", redis.connection())
-        .env("ISTHMUS_SALESFORCE__LOGIN_URL", &urls.salesforce)
-        .env("ISTHMUS_SALESFORCE__CLIENT_ID", c::SF_CLIENT_ID)
-        .env("ISTHMUS_SALESFORCE__CLIENT_SECRET", c::SF_CLIENT_SECRET)
-        .env("ISTHMUS_NETSUITE__BASE_URL", &urls.netsuite)
-        .env("ISTHMUS_NETSUITE__ACCOUNT_ID", c::NS_ACCOUNT_ID)
-        .env("ISTHMUS_NETSUITE__CONSUMER_KEY", c::NS_CONSUMER_KEY)
-        .env("ISTHMUS_NETSUITE__CONSUMER_SECRET", c::NS_CONSUMER_SECRET)
-        .env("ISTHMUS_NETSUITE__TOKEN_ID", c::NS_TOKEN_ID)
-        .env("ISTHMUS_NETSUITE__TOKEN_SECRET", c::NS_TOKEN_SECRET)
+        .envs(isthmus_tests::process_env(&urls, redis))
         .kill_on_drop(true)
         .output()
         .await

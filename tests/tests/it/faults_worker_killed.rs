@@ -17,7 +17,7 @@ use std::time::Duration;
 use isthmus::mesh::{self, MeshOptions, SandboxUrls};
 use isthmus::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, Gateway, Scope};
-use isthmus_sandbox::{credentials as c, Sandbox, SandboxConfig, System};
+use isthmus_sandbox::{Sandbox, SandboxConfig, System};
 use isthmus_store::testing::RedisServer;
 use isthmus_store::{Store, DEFAULT_QUEUE_NAMESPACE};
 use isthmus_tests::faults::{
@@ -85,17 +85,7 @@ fn spawn_service(
         .envs(KNOBS)
         .env("RUST_LOG", "warn")
         .env("ISTHMUS_CUSTOMERS__LISTEN", format!("127.0.0.1:{port}"))
-        .env("ISTHMUS_STORE__REDIS_URL", redis.url())
-        .env("ISTHMUS_STORE__CONNECTION", redis.connection())
-        .env("ISTHMUS_SALESFORCE__LOGIN_URL", &urls.salesforce)
-        .env("ISTHMUS_SALESFORCE__CLIENT_ID", c::SF_CLIENT_ID)
-        .env("ISTHMUS_SALESFORCE__CLIENT_SECRET", c::SF_CLIENT_SECRET)
-        .env("ISTHMUS_NETSUITE__BASE_URL", &urls.netsuite)
-        .env("ISTHMUS_NETSUITE__ACCOUNT_ID", c::NS_ACCOUNT_ID)
-        .env("ISTHMUS_NETSUITE__CONSUMER_KEY", c::NS_CONSUMER_KEY)
-        .env("ISTHMUS_NETSUITE__CONSUMER_SECRET", c::NS_CONSUMER_SECRET)
-        .env("ISTHMUS_NETSUITE__TOKEN_ID", c::NS_TOKEN_ID)
-        .env("ISTHMUS_NETSUITE__TOKEN_SECRET", c::NS_TOKEN_SECRET)
+        .envs(isthmus_tests::process_env(urls, redis))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)

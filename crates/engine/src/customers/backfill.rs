@@ -30,7 +30,7 @@ use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
 use crate::lock::with_lock;
 use crate::work::{JobRecord, SyncJob};
-use isthmus_store::{Lane, NewJob, DEFAULT_QUEUE_NAMESPACE};
+use isthmus_store::{Lane, NewJob};
 
 /// How long the job record of a requeued account can be read.
 const REQUEUED_JOB_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
@@ -369,7 +369,7 @@ impl CustomerFlows {
         reason: &str,
         trace_id: &str,
     ) -> Result<String> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        let id = isthmus_store::RecordId::new().to_string();
         let mut record = JobRecord::new(&id, job.kind(), trace_id);
         record.error = Some(reason.to_string());
         let new_job = NewJob {
@@ -379,8 +379,10 @@ impl CustomerFlows {
             trace_id: trace_id.to_string(),
         };
         record.save(self.store.as_ref(), REQUEUED_JOB_TTL).await?;
-        let queue = self.store.queue(DEFAULT_QUEUE_NAMESPACE).await?;
-        queue.enqueue(Lane::Batch, &new_job).await?;
+        self.retry_queue()
+            .await?
+            .enqueue(Lane::Batch, &new_job)
+            .await?;
         Ok(new_job.id)
     }
 

@@ -59,7 +59,7 @@ pub(crate) fn entries(scope: &ConflictScope<'_>, reconciled: &Reconciled) -> Vec
                 resolved_at_ms: now,
             });
             Conflict {
-                id: uuid::Uuid::new_v4().simple().to_string(),
+                id: isthmus_store::RecordId::new().to_string(),
                 kind: LINK_KIND.into(),
                 flow: scope.flow.into(),
                 salesforce_id: scope.salesforce_id.into(),

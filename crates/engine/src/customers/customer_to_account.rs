@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_netsuite::NetSuiteId;
-use isthmus_salesforce::id::SalesforceId;
+use isthmus_salesforce::id::{SObject, SalesforceId};
 use isthmus_salesforce::soql;
 use isthmus_salesforce::{ApiError, CompositeSubrequest, CompositeSubresponse, SalesforceError};
 use isthmus_store::{Lease, Link};
@@ -86,7 +86,7 @@ impl CustomerFlows {
         let linked = link.as_ref().map(|l| l.salesforce_id.clone());
         let external = text(&customer, "externalId")
             .and_then(|e| SalesforceId::parse(&e).ok())
-            .filter(|e| e.key_prefix() == "001")
+            .filter(|e| e.is(SObject::Account))
             .map(|e| e.to_string());
         let account = self
             .find_account(id, linked.as_deref().or(external.as_deref()))

@@ -295,9 +295,14 @@ impl CustomerFlows {
                 .collect(),
         };
         for (account, why) in failed {
-            // The page's own ids, parsed when it was synced.
-            let Ok(account_id) = SalesforceId::parse(&account) else {
-                continue;
+            // The page's own ids, parsed when they were synced: a failure here is a bug, said
+            // loudly, not a record to drop in silence.
+            let account_id = match SalesforceId::parse(&account) {
+                Ok(id) => id,
+                Err(err) => {
+                    tracing::error!(%account, %err, "a write-back named a malformed account id");
+                    continue;
+                }
             };
             let job = SyncJob::Account { account_id };
             let err = EngineError::Unprocessable(format!("write-back: {why}"));

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use crate::result::SyncResult;
 use isthmus_netsuite::{GetOptions, NetSuiteClient};
 use isthmus_salesforce::SalesforceClient;
-use isthmus_store::{Link, Store};
+use isthmus_store::{Link, Queue, Store};
 
 pub use doc::CustomerDoc;
 pub use resolve::Choice;
@@ -59,6 +59,9 @@ pub struct CustomerFlows {
     pub(crate) salesforce: SalesforceClient,
     pub(crate) netsuite: NetSuiteClient,
     pub(crate) store: Arc<dyn Store>,
+    /// The customers queue, for syncs a backfill or delta hands to a retry; taken from the
+    /// store once (on Redis that is a round trip), not per failed record.
+    retry_queue: Arc<tokio::sync::OnceCell<Arc<dyn Queue>>>,
 }
 
 impl CustomerFlows {
@@ -73,7 +76,16 @@ impl CustomerFlows {
             salesforce,
             netsuite,
             store,
+            retry_queue: Arc::default(),
         }
+    }
+
+    /// The customers queue (see `retry_queue`).
+    pub(crate) async fn retry_queue(&self) -> Result<&Arc<dyn Queue>> {
+        Ok(self
+            .retry_queue
+            .get_or_try_init(|| self.store.queue(isthmus_store::DEFAULT_QUEUE_NAMESPACE))
+            .await?)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -4,7 +4,7 @@
 use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_netsuite::GetOptions;
 use isthmus_netsuite::NetSuiteId;
-use isthmus_salesforce::id::SalesforceId;
+use isthmus_salesforce::id::{SObject, SalesforceId};
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
@@ -300,7 +300,7 @@ fn opportunity_of(order: &Record) -> Option<String> {
     let external = text(order, "externalId")?;
     SalesforceId::parse(&external)
         .ok()
-        .filter(|id| id.key_prefix() == "006")
+        .filter(|id| id.is(SObject::Opportunity))
         .map(|id| id.to_string())
 }
 

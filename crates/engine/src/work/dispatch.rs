@@ -180,7 +180,7 @@ impl Dispatcher {
         trace_id: &str,
         state: JobState,
     ) -> Result<JobRecord> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        let id = isthmus_store::RecordId::new().to_string();
         let mut record = JobRecord::new(&id, job.kind(), trace_id);
         record.state = state;
         record
