@@ -150,6 +150,31 @@ impl Keys {
         format!("{}audit", self.prefix)
     }
 
+    /// `isthmus:{c}:stats:flows`: the names of the flows with statistics.
+    pub fn stats_flows(&self) -> String {
+        format!("{}stats:flows", self.prefix)
+    }
+
+    /// `isthmus:{c}:stats:<bucket start ms>:<flow>`: one flow's syncs in one bucket.
+    pub fn stats_bucket(&self, start_ms: i64, flow: &str) -> String {
+        format!("{}stats:{start_ms}:{flow}", self.prefix)
+    }
+
+    /// `isthmus:{c}:stats:errors`: each flow's last error.
+    pub fn stats_errors(&self) -> String {
+        format!("{}stats:errors", self.prefix)
+    }
+
+    /// `isthmus:{c}:stats:alloc:<bucket start ms>`: the Salesforce allocation seen in a bucket.
+    pub fn stats_allocation(&self, start_ms: i64) -> String {
+        format!("{}stats:alloc:{start_ms}", self.prefix)
+    }
+
+    /// `isthmus:{c}:audit:rec:<record>`: the audit history of one record, newest first.
+    pub fn record_audit(&self, record: &str) -> String {
+        format!("{}audit:rec:{record}", self.prefix)
+    }
+
     /// `isthmus:{c}:conflicts`: hash of conflicts, id → JSON.
     pub fn conflicts(&self) -> String {
         format!("{}conflicts", self.prefix)

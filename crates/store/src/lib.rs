@@ -32,12 +32,16 @@
 //! - **Conflicts** ([`Conflicts`], [`Conflict`]): fields changed on both sides since the last
 //!   sync, logged with both values and how they were resolved (bounded); parked ones wait for a
 //!   person (see [`conflict`]).
+//! - **Sync statistics** ([`SyncStats`]): finished syncs per flow, outcome and five minutes,
+//!   with a latency histogram, each flow's last error and the Salesforce allocation seen (see
+//!   [`stats`]).
 
 pub mod conflict;
 mod keys;
 mod memory;
 pub mod queue;
 mod record_id;
+pub mod stats;
 mod redis_store;
 mod stream_id;
 #[cfg(feature = "testing")]
@@ -59,6 +63,10 @@ pub use queue::{
 };
 pub use record_id::{RecordId, RecordIdError};
 pub use redis_store::RedisStore;
+pub use stats::{
+    AllocationSample, LastError, StatsBucket, StatsReport, SyncSample, SyncStats,
+    LATENCY_BOUNDS_MS, STATS_BUCKET_MS,
+};
 
 /// One entry of the ID map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,19 +219,30 @@ pub trait StatusValues: Send + Sync + 'static {
 #[async_trait]
 pub trait AuditLog: Send + Sync + 'static {
     /// Appends to the audit log (capped at about `max_len` entries: the oldest are dropped;
-    /// Redis trims whole stream nodes, so a few more may stay).
-    async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()>;
+    /// Redis trims whole stream nodes, so a few more may stay), and to the history of each of
+    /// `records` (keys such as `sf:<id>`: the newest [`RECORD_AUDIT_LEN`] entries of a record,
+    /// kept [`RECORD_AUDIT_TTL`] after its last one).
+    async fn append_audit(&self, entry: &[u8], max_len: usize, records: &[&str]) -> Result<()>;
     /// Audit entries after `after` (exclusive; `None`: from the oldest kept), oldest first, with
     /// their ids, at most `limit`.
     async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
+    /// The entries appended under `record`, newest first, with their ids, at most `limit`.
+    async fn record_audit(&self, record: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
 }
+
+/// How many audit entries the history of one record keeps (its newest).
+pub const RECORD_AUDIT_LEN: usize = 100;
+/// How long the history of one record is kept after its last entry.
+pub const RECORD_AUDIT_TTL: Duration = Duration::from_secs(90 * 86_400);
 
 /// Everything a connection name holds but the job queues, for code that needs several concerns
 /// (the flows); code that needs one asks for that one (an `Arc<dyn Store>` upcasts to
 /// `Arc<dyn AuditLog>`). The job queue of a namespace is another object, from
 /// [`queue`](Store::queue).
 #[async_trait]
-pub trait Store: IdMap + Locks + Idempotency + Slots + StatusValues + AuditLog + Conflicts {
+pub trait Store:
+    IdMap + Locks + Idempotency + Slots + StatusValues + AuditLog + Conflicts + SyncStats
+{
     /// Round trip to the backing server (readiness).
     async fn ping(&self) -> Result<()>;
 

@@ -15,6 +15,7 @@
 mod audit;
 mod conflicts;
 mod queue;
+mod stats;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -26,11 +27,13 @@ use tokio::time::Instant;
 use crate::queue::check_queue_namespace;
 use crate::{
     ttl_millis, unix_millis, AuditLog, Conflict, ConflictQuery, ConflictResolution, Conflicts,
-    IdMap, Idempotency, Lease, Link, Locks, Queue, Result, Slots, StatusValues, Store, StoreError,
+    IdMap, Idempotency, Lease, Link, Locks, Queue, Result, Slots, StatsReport, StatusValues, Store,
+    StoreError, SyncSample, SyncStats,
 };
 use audit::MemoryAudit;
 use conflicts::MemoryConflicts;
 use queue::MemoryQueue;
+use stats::MemoryStats;
 
 /// In-process [`Store`]; share one through an `Arc`.
 #[derive(Debug, Default)]
@@ -38,6 +41,7 @@ pub struct MemoryStore {
     state: Mutex<State>,
     audit: MemoryAudit,
     conflicts: MemoryConflicts,
+    stats: MemoryStats,
     /// The queue of each namespace used so far.
     queues: Mutex<HashMap<String, Arc<MemoryQueue>>>,
 }
@@ -374,13 +378,34 @@ impl StatusValues for MemoryStore {
 
 #[async_trait]
 impl AuditLog for MemoryStore {
-    async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()> {
-        self.audit.append(entry, max_len);
+    async fn append_audit(&self, entry: &[u8], max_len: usize, records: &[&str]) -> Result<()> {
+        self.audit.append(entry, max_len, records);
         Ok(())
     }
 
     async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
         self.audit.read(after, limit)
+    }
+
+    async fn record_audit(&self, record: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self.audit.of_record(record, limit))
+    }
+}
+
+#[async_trait]
+impl SyncStats for MemoryStore {
+    async fn record_sync(&self, sample: &SyncSample<'_>) -> Result<()> {
+        self.stats.record_sync(sample);
+        Ok(())
+    }
+
+    async fn record_allocation(&self, at_ms: i64, used: u64, max: u64) -> Result<()> {
+        self.stats.record_allocation(at_ms, used, max);
+        Ok(())
+    }
+
+    async fn sync_stats(&self, since_ms: i64) -> Result<StatsReport> {
+        Ok(self.stats.report(since_ms))
     }
 }
 

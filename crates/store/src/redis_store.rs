@@ -18,6 +18,8 @@
 //!   under `q:<namespace>:` (see [`Keys`]).
 //! - `audit`: the audit log, described in [`audit`].
 //! - `conflicts*`: the conflict log, described in [`conflicts`].
+//! - `audit:rec:<record>`: one record's audit history, described in [`audit`].
+//! - `stats:*`: sync statistics, described in [`stats`].
 //!
 //! # Why Lua
 //! Every check-then-write here (compare the token, then write) must be atomic, and every call
@@ -42,6 +44,7 @@ mod dead;
 mod entry;
 mod links;
 mod queue;
+mod stats;
 mod waiters;
 
 use std::fmt;
@@ -55,7 +58,7 @@ use redis::{AsyncCommands, Script};
 use crate::{
     ttl_millis, AuditLog, Conflict, ConflictQuery, ConflictResolution, Conflicts, DeadLetter,
     DeadLetterQuery, IdMap, Idempotency, Keys, Lane, Lease, Link, Locks, NewJob, Queue, QueueDepth,
-    QueuedJob, Result, Slots, StatusValues, Store,
+    QueuedJob, Result, Slots, StatsReport, StatusValues, Store, SyncSample, SyncStats,
 };
 use waiters::Waiters;
 
@@ -368,12 +371,31 @@ impl StatusValues for RedisStore {
 
 #[async_trait]
 impl AuditLog for RedisStore {
-    async fn append_audit(&self, entry: &[u8], max_len: usize) -> Result<()> {
-        audit::append(self, entry, max_len).await
+    async fn append_audit(&self, entry: &[u8], max_len: usize, records: &[&str]) -> Result<()> {
+        audit::append(self, entry, max_len, records).await
     }
 
     async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
         audit::read(self, after, limit).await
+    }
+
+    async fn record_audit(&self, record: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        audit::of_record(self, record, limit).await
+    }
+}
+
+#[async_trait]
+impl SyncStats for RedisStore {
+    async fn record_sync(&self, sample: &SyncSample<'_>) -> Result<()> {
+        stats::record_sync(self, sample).await
+    }
+
+    async fn record_allocation(&self, at_ms: i64, used: u64, max: u64) -> Result<()> {
+        stats::record_allocation(self, at_ms, used, max).await
+    }
+
+    async fn sync_stats(&self, since_ms: i64) -> Result<StatsReport> {
+        stats::report(self, since_ms).await
     }
 }
 

@@ -1,14 +1,15 @@
 //! [`MemoryAudit`]: the audit log of [`MemoryStore`](super::MemoryStore), shared by every queue
 //! namespace, with the semantics of the Redis stream (see `redis_store::dead`): entries under
 //! increasing `<ms>-<seq>` ids, read after an exclusive id, capped at `max_len` (exactly: Redis
-//! may keep a few more).
+//! may keep a few more), and the history of each record (newest first, capped at
+//! [`RECORD_AUDIT_LEN`], dropped [`RECORD_AUDIT_TTL`] after its last entry).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::WallClock;
 use crate::stream_id::StreamId;
-use crate::Result;
+use crate::{Result, RECORD_AUDIT_LEN, RECORD_AUDIT_TTL};
 
 #[derive(Debug, Default)]
 pub(super) struct MemoryAudit {
@@ -21,6 +22,8 @@ struct Log {
     entries: VecDeque<(StreamId, Vec<u8>)>,
     /// The last id handed out (ids only grow, as in Redis).
     last_id: StreamId,
+    /// Each record's history, newest first, and when it expires (wall-clock ms).
+    records: HashMap<String, (VecDeque<(StreamId, Vec<u8>)>, i64)>,
 }
 
 impl MemoryAudit {
@@ -29,14 +32,40 @@ impl MemoryAudit {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(super) fn append(&self, entry: &[u8], max_len: usize) {
-        let now_ms = u64::try_from(self.clock.now_ms()).unwrap_or(0);
+    pub(super) fn append(&self, entry: &[u8], max_len: usize, records: &[&str]) {
+        let now = self.clock.now_ms();
         let mut log = self.state();
-        log.last_id = log.last_id.next(now_ms);
+        log.last_id = log.last_id.next(u64::try_from(now).unwrap_or(0));
         let id = log.last_id;
         log.entries.push_back((id, entry.to_vec()));
         let excess = log.entries.len().saturating_sub(max_len);
         log.entries.drain(..excess);
+        let expires = now + i64::try_from(RECORD_AUDIT_TTL.as_millis()).unwrap_or(i64::MAX);
+        for record in records {
+            let (history, expiry) = log
+                .records
+                .entry((*record).to_owned())
+                .or_insert_with(|| (VecDeque::new(), expires));
+            if *expiry <= now {
+                history.clear();
+            }
+            history.push_front((id, entry.to_vec()));
+            history.truncate(RECORD_AUDIT_LEN);
+            *expiry = expires;
+        }
+    }
+
+    pub(super) fn of_record(&self, record: &str, limit: usize) -> Vec<(String, Vec<u8>)> {
+        let now = self.clock.now_ms();
+        let log = self.state();
+        match log.records.get(record) {
+            Some((history, expiry)) if *expiry > now => history
+                .iter()
+                .take(limit)
+                .map(|(id, entry)| (id.to_string(), entry.clone()))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     pub(super) fn read(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {

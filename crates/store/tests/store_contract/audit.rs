@@ -5,7 +5,7 @@ use isthmus_store::{AuditLog, StoreError};
 pub async fn the_audit_log_is_read_in_order_after_an_id(store: impl AuditLog) {
     for n in 0..5 {
         let entry = format!("entry {n}");
-        store.append_audit(entry.as_bytes(), 100).await.unwrap();
+        store.append_audit(entry.as_bytes(), 100, &[]).await.unwrap();
     }
 
     let all = store.audit(None, 10).await.unwrap();
@@ -25,7 +25,7 @@ pub async fn the_audit_log_is_read_in_order_after_an_id(store: impl AuditLog) {
 pub async fn the_audit_log_keeps_about_max_len_entries(store: impl AuditLog) {
     for n in 0..250 {
         let entry = format!("entry {n}");
-        store.append_audit(entry.as_bytes(), 10).await.unwrap();
+        store.append_audit(entry.as_bytes(), 10, &[]).await.unwrap();
     }
 
     let kept = store.audit(None, 1000).await.unwrap();
@@ -39,7 +39,7 @@ pub async fn the_audit_log_keeps_about_max_len_entries(store: impl AuditLog) {
 }
 
 pub async fn malformed_audit_ids_are_refused(store: impl AuditLog) {
-    store.append_audit(b"entry", 100).await.unwrap();
+    store.append_audit(b"entry", 100, &[]).await.unwrap();
 
     for after in ["yesterday", "1-", "-1", "1-2-3"] {
         let refused = store.audit(Some(after), 10).await;
@@ -48,4 +48,39 @@ pub async fn malformed_audit_ids_are_refused(store: impl AuditLog) {
             "{after:?}: {refused:?}"
         );
     }
+}
+
+pub async fn each_record_keeps_its_own_history_newest_first(store: impl AuditLog) {
+    store
+        .append_audit(b"first", 100, &["sf:001A", "ns:customer:7"])
+        .await
+        .unwrap();
+    store.append_audit(b"other", 100, &["sf:001B"]).await.unwrap();
+    store.append_audit(b"second", 100, &["sf:001A"]).await.unwrap();
+
+    let a = store.record_audit("sf:001A", 10).await.unwrap();
+    let entries: Vec<&[u8]> = a.iter().map(|(_, e)| e.as_slice()).collect();
+    assert_eq!(entries, [b"second".as_slice(), b"first".as_slice()]);
+    // The ids are the log's: the record's first entry is the log's first.
+    let log = store.audit(None, 10).await.unwrap();
+    assert_eq!(a[1], log[0]);
+    assert_eq!(a[0], log[2]);
+    assert_eq!(store.record_audit("ns:customer:7", 10).await.unwrap(), log[..1]);
+    assert_eq!(store.record_audit("sf:001A", 1).await.unwrap(), a[..1]);
+    assert!(store.record_audit("sf:001C", 10).await.unwrap().is_empty());
+    assert!(store.record_audit("sf:001A", 0).await.unwrap().is_empty());
+}
+
+pub async fn a_record_history_keeps_its_newest_entries(store: impl AuditLog) {
+    let cap = isthmus_store::RECORD_AUDIT_LEN;
+    for n in 0..cap + 5 {
+        store
+            .append_audit(format!("entry {n}").as_bytes(), 1000, &["sf:001A"])
+            .await
+            .unwrap();
+    }
+    let kept = store.record_audit("sf:001A", 1000).await.unwrap();
+    assert_eq!(kept.len(), cap);
+    assert_eq!(kept[0].1, format!("entry {}", cap + 4).as_bytes());
+    assert_eq!(kept[cap - 1].1, b"entry 5");
 }

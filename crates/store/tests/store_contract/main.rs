@@ -27,6 +27,7 @@ mod links;
 mod queue;
 mod queue_namespaces;
 mod redis_layout;
+mod stats;
 
 /// Runs every contract case against one backend, as `<backend>::<module>::<case>`. `$fixture`
 /// builds a fresh store plus a guard (the Redis server) that lives until the case ends; each
@@ -89,6 +90,13 @@ macro_rules! contract_tests {
                 the_audit_log_is_read_in_order_after_an_id,
                 the_audit_log_keeps_about_max_len_entries,
                 malformed_audit_ids_are_refused,
+                each_record_keeps_its_own_history_newest_first,
+                a_record_history_keeps_its_newest_entries,
+            ],
+            stats (store): [
+                syncs_are_counted_per_flow_bucket_and_outcome,
+                a_failed_sync_is_its_flows_last_error,
+                the_allocation_seen_is_kept_per_bucket,
             ],
             conflicts (store): [
                 conflicts_are_listed_newest_first_by_state,

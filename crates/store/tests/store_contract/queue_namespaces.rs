@@ -316,7 +316,7 @@ pub async fn a_queue_and_the_store_hold_nothing_of_each_other(store: impl Store)
         .await
         .unwrap()
         .is_some());
-    store.append_audit(b"entry", 100).await.unwrap();
+    store.append_audit(b"entry", 100, &[]).await.unwrap();
     let parked = conflict("0123456789abcdef0123456789abcdef", 1_714_557_600_000, false);
     store.record_conflict(&parked, 100).await.unwrap();
     let resolved = store

@@ -110,7 +110,7 @@ async fn keys_use_the_connection_name_as_hash_tag() {
         .dead_letter(&delivered[1], "boom", "bug")
         .await
         .unwrap();
-    store.append_audit(b"{}", 100).await.unwrap();
+    store.append_audit(b"{}", 100, &[]).await.unwrap();
 
     let c = server.connection();
     assert_eq!(
@@ -179,7 +179,7 @@ async fn a_queue_namespace_keeps_its_queue_under_q_and_shares_every_other_key() 
         .dead_letter(&delivered[1], "boom", "bug")
         .await
         .unwrap();
-    store.append_audit(b"{}", 100).await.unwrap();
+    store.append_audit(b"{}", 100, &[]).await.unwrap();
 
     let mut expected = [
         "audit",
@@ -281,7 +281,7 @@ async fn two_connection_names_never_share_a_queue() {
     prod.dead_letter(&delivered[0], "boom", "bug")
         .await
         .unwrap();
-    prod_store.append_audit(b"prod", 100).await.unwrap();
+    prod_store.append_audit(b"prod", 100, &[]).await.unwrap();
 
     assert!(sandbox
         .dequeue("w1", 10, Duration::ZERO)
@@ -337,7 +337,7 @@ async fn a_waiting_dequeue_does_not_hold_up_other_calls() {
 
     let started = Instant::now();
     store.ping().await.unwrap();
-    store.append_audit(b"{}", 100).await.unwrap();
+    store.append_audit(b"{}", 100, &[]).await.unwrap();
     let answered_in = started.elapsed();
     queue.enqueue(Lane::Batch, &job("j1")).await.unwrap();
 
