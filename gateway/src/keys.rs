@@ -3,7 +3,8 @@
 //!
 //! Keys come from the secret `ISTHMUS_GATEWAY__API_KEYS` (or `gateway.api_keys_file`) as
 //! comma-separated `name:scope+scope:key`; scopes are `salesforce` (Salesforce routes),
-//! `netsuite` (NetSuite routes) and `admin` (everything).
+//! `netsuite` (NetSuite routes), `viewer` (reads every operator route and the console, changes
+//! nothing) and `admin` (everything).
 
 use std::collections::HashMap;
 
@@ -13,6 +14,8 @@ use sha2::{Digest, Sha256};
 pub enum Scope {
     Salesforce,
     NetSuite,
+    /// Reads what `admin` reads; acts on nothing.
+    Viewer,
     Admin,
 }
 
@@ -21,6 +24,7 @@ impl Scope {
         match s {
             "salesforce" => Some(Self::Salesforce),
             "netsuite" => Some(Self::NetSuite),
+            "viewer" => Some(Self::Viewer),
             "admin" => Some(Self::Admin),
             _ => None,
         }
@@ -30,6 +34,7 @@ impl Scope {
         match self {
             Self::Salesforce => "salesforce",
             Self::NetSuite => "netsuite",
+            Self::Viewer => "viewer",
             Self::Admin => "admin",
         }
     }
@@ -43,10 +48,16 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Whether the caller may call routes of `scope` (admin may call every route).
     pub fn may(&self, scope: Scope) -> bool {
         self.scopes
             .iter()
             .any(|s| *s == scope || *s == Scope::Admin)
+    }
+
+    /// Whether the caller may read what `admin` reads (admin or viewer).
+    pub fn may_read_admin(&self) -> bool {
+        self.may(Scope::Viewer)
     }
 }
 
@@ -59,7 +70,7 @@ pub struct ApiKeys {
 pub enum KeysError {
     #[error("API key entry {0} is not `name:scope+scope:key`")]
     Malformed(usize),
-    #[error("API key entry {0} has an unknown scope (use salesforce, netsuite or admin)")]
+    #[error("API key entry {0} has an unknown scope (use salesforce, netsuite, viewer or admin)")]
     UnknownScope(usize),
     #[error("API key entry {0} is shorter than 24 characters")]
     TooShort(usize),
@@ -110,6 +121,12 @@ impl ApiKeys {
 
     pub fn caller(&self, presented: &str) -> Option<&Caller> {
         self.by_hash.get(&digest(presented))
+    }
+
+    /// The caller of the key named `name`, while the key is configured (a console session
+    /// names its key, so removing the key ends its sessions).
+    pub fn caller_named(&self, name: &str) -> Option<&Caller> {
+        self.by_hash.values().find(|c| c.name == name)
     }
 }
 

@@ -131,10 +131,10 @@ pub async fn run(
 
 /// The error a route answers when the caller's key lacks the route's scope.
 fn scope_error(scope: Scope) -> ApiError {
-    let scope = if scope == Scope::Admin {
-        "admin"
-    } else {
-        scope.as_str()
+    let scope = match scope {
+        Scope::Admin => "admin",
+        Scope::Viewer => "operator (admin or viewer)",
+        other => other.as_str(),
     };
     ApiError::new(
         ErrorCode::PermissionDenied,

@@ -75,11 +75,21 @@ pub async fn trace(request: Request, next: Next) -> Response {
     response
 }
 
-/// The scope a path needs; `None` for open routes (health, readiness, the OpenAPI document).
-fn required_scope(path: &str) -> Option<Option<Scope>> {
-    if matches!(path, "/healthz" | "/readyz" | "/openapi.json" | "/metrics") {
+/// The scope a request needs; `None` for open routes (health, readiness, the OpenAPI
+/// document) and the console (which signs in with its own session, see `console`). A `GET` of
+/// an admin route needs only `viewer`.
+fn required_scope(method: &Method, path: &str) -> Option<Option<Scope>> {
+    if matches!(path, "/healthz" | "/readyz" | "/openapi.json" | "/metrics")
+        || path == "/console"
+        || path.starts_with("/console/")
+    {
         return None;
     }
+    let admin = if method == Method::GET {
+        Scope::Viewer
+    } else {
+        Scope::Admin
+    };
     if path.starts_with("/v1/salesforce/") {
         Some(Some(Scope::Salesforce))
     } else if path.starts_with("/v1/netsuite/") {
@@ -95,8 +105,9 @@ fn required_scope(path: &str) -> Option<Option<Scope>> {
         || path.starts_with("/v1/subsidiaries")
         || path.starts_with("/v1/reconcile")
         || path.starts_with("/v1/schedules")
+        || path.starts_with("/v1/stats")
     {
-        Some(Some(Scope::Admin))
+        Some(Some(admin))
     } else {
         // Other /v1 routes (links) take any valid key.
         Some(None)
@@ -108,7 +119,7 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(scope) = required_scope(request.uri().path()) else {
+    let Some(scope) = required_scope(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
     let presented = request

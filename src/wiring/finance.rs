@@ -59,8 +59,10 @@ pub async fn finance_service(
             let (flows, log) = (flows.clone(), log.clone());
             async move {
                 let trace = isthmus_telemetry::TraceContext::new_root();
+                let began = std::time::Instant::now();
                 for result in flows.sync_subsidiaries(false, &trace.trace_id).await? {
-                    log.finished(&result).await;
+                    log.finished(&result, isthmus_engine::audit::Trigger::Schedule, began)
+                        .await;
                 }
                 Ok(())
             }

@@ -28,7 +28,7 @@ use isthmus_grpc::reconcile::ReconcileService;
 use isthmus_grpc::{ServiceRoutes, Shared};
 use isthmus_netsuite::{JwtAlgorithm, NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
 use isthmus_salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig};
-use isthmus_store::{AuditLog, MemoryStore, RedisStore, Slots, StatusValues, Store};
+use isthmus_store::{MemoryStore, RedisStore, Slots, Store};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
@@ -136,8 +136,8 @@ pub fn netsuite(
     .with_gate(gate))
 }
 
-/// The audit log, with alerts to the webhook when one is configured.
-pub fn sync_log(config: &Config, secrets: &Secrets, audit: Arc<dyn AuditLog>) -> SyncLog {
+/// The audit log and sync statistics, with alerts to the webhook when one is configured.
+pub fn sync_log(config: &Config, secrets: &Secrets, store: Arc<dyn Store>) -> SyncLog {
     let alerts = secrets.alerts_webhook_url.clone().map(|url| {
         Alerts::start(
             url,
@@ -145,11 +145,11 @@ pub fn sync_log(config: &Config, secrets: &Secrets, audit: Arc<dyn AuditLog>) ->
             reqwest::Client::new(),
         )
     });
-    SyncLog::new(audit, config.audit.max_entries, alerts)
+    SyncLog::new(store, config.audit.max_entries, alerts)
 }
 
 /// The Salesforce allocation policy, publishing the usage it sees to `statuses`.
-pub fn allocation(config: &Config, statuses: Arc<dyn StatusValues>) -> SalesforceAllocation {
+pub fn allocation(config: &Config, statuses: Arc<dyn Store>) -> SalesforceAllocation {
     SalesforceAllocation::new(
         statuses,
         config.salesforce.batch_share,
@@ -300,7 +300,7 @@ pub fn shared_services(
         )?;
     }
     let shared = Shared {
-        jobs: JobQueueService::new(jobs, store.clone(), job_ttl),
+        jobs: JobQueueService::new(jobs, store.clone(), job_ttl, config.audit.max_entries),
         reconcile: ReconcileService::new(reconciler, store.clone()),
     };
     Ok((shared, scheduler))

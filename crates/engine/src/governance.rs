@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use isthmus_netsuite::{ConcurrencyGate, NetSuiteError};
 use isthmus_salesforce::{ApiUsage, SalesforceClient};
-use isthmus_store::{Slots, StatusValues};
+use isthmus_store::{Slots, StatusValues, Store};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -104,13 +104,14 @@ pub struct AllocationState {
 /// The daily API allocation policy.
 #[derive(Clone)]
 pub struct SalesforceAllocation {
-    statuses: Arc<dyn StatusValues>,
+    /// Where the usage is published (a status value) and kept over the day (the statistics).
+    statuses: Arc<dyn Store>,
     batch_share: f64,
     poll: Duration,
 }
 
 impl SalesforceAllocation {
-    pub fn new(statuses: Arc<dyn StatusValues>, batch_share: f64, poll: Duration) -> Self {
+    pub fn new(statuses: Arc<dyn Store>, batch_share: f64, poll: Duration) -> Self {
         Self {
             statuses,
             batch_share: batch_share.clamp(0.0, 1.0),
@@ -132,13 +133,23 @@ impl SalesforceAllocation {
         }
     }
 
-    /// Publishes the client's latest usage for the gateway (kept a day, as the allocation is).
+    /// Publishes the client's latest usage for the gateway (kept a day, as the allocation is),
+    /// and keeps it in the statistics, for the console's chart of the day.
     pub async fn publish(&self, salesforce: &SalesforceClient) -> Result<()> {
         if let Some(usage) = salesforce.api_usage() {
             let state = serde_json::to_vec(&self.state(usage)).unwrap_or_default();
-            self.statuses
-                .put_status(SALESFORCE_USAGE_STATUS, &state, Duration::from_secs(86_400))
-                .await?;
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            let (published, kept) = tokio::join!(
+                self.statuses.put_status(
+                    SALESFORCE_USAGE_STATUS,
+                    &state,
+                    Duration::from_secs(86_400)
+                ),
+                self.statuses
+                    .record_allocation(now_ms, usage.used, usage.max)
+            );
+            published?;
+            kept?;
         }
         Ok(())
     }

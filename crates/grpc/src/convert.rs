@@ -25,7 +25,7 @@ pub fn sync_results(results: Vec<SyncResult>) -> Vec<pb::SyncResult> {
     results.into_iter().map(sync_result).collect()
 }
 
-fn field_change(change: FieldChange) -> pb::FieldChange {
+pub fn field_change(change: FieldChange) -> pb::FieldChange {
     pb::FieldChange {
         record: change.record,
         field: change.field,

@@ -1,14 +1,15 @@
 //! `isthmus.jobs.v1.JobQueue`: jobs, dead letters and queue depth of the service's own queue,
-//! and the audit log, read from the store, so any replica answers for every job.
+//! and the audit log, read from the store, so any replica answers for every job. A replayed or
+//! discarded dead letter is an audit entry naming who acted (and, for a discard, why).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use isthmus_engine::audit;
-use isthmus_engine::work::{JobRecord, JobState, Jobs};
+use isthmus_engine::work::{JobRecord, JobState, Jobs, SyncJob};
 use isthmus_proto::jobs::v1::job_queue_server::JobQueue;
 use isthmus_proto::jobs::v1::{
-    AuditEntry, DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job,
+    AttemptError, AuditEntry, DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job,
     ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse,
     QueueDepth,
 };
@@ -23,17 +24,61 @@ pub struct JobQueueService {
     jobs: Jobs,
     audit: Arc<dyn AuditLog>,
     job_ttl: Duration,
+    audit_max_entries: usize,
 }
+
+/// The flow name of operator actions on dead letters in the audit log.
+pub const DEAD_LETTER_FLOW: &str = "jobs.dead_letter";
+
+/// The longest discard reason kept.
+const MAX_REASON: usize = 500;
 
 impl JobQueueService {
     /// Answers for the jobs of `jobs` (the service's queue and job records) and reads `audit`;
-    /// a replayed job's record is kept for `job_ttl`.
-    pub fn new(jobs: Jobs, audit: Arc<dyn AuditLog>, job_ttl: Duration) -> Self {
+    /// a replayed job's record is kept for `job_ttl`; operator actions go to the audit log,
+    /// capped at `audit_max_entries`.
+    pub fn new(
+        jobs: Jobs,
+        audit: Arc<dyn AuditLog>,
+        job_ttl: Duration,
+        audit_max_entries: usize,
+    ) -> Self {
         Self {
             jobs,
             audit,
             job_ttl,
+            audit_max_entries,
         }
+    }
+
+    /// Records an operator's action on a dead letter.
+    async fn audit_action(
+        &self,
+        letter: &isthmus_store::DeadLetter,
+        outcome: &str,
+        actor: &str,
+        note: &str,
+    ) {
+        let (salesforce_id, netsuite_id) = serde_json::from_slice::<SyncJob>(&letter.job.payload)
+            .map(|job| job.ids())
+            .unwrap_or_default();
+        let entry = audit::AuditEntry {
+            at_ms: chrono::Utc::now().timestamp_millis(),
+            flow: DEAD_LETTER_FLOW.to_string(),
+            outcome: outcome.to_string(),
+            salesforce_id,
+            netsuite_id,
+            fields: Vec::new(),
+            trace_id: isthmus_telemetry::current()
+                .map(|c| c.trace_id)
+                .unwrap_or_default(),
+            job_id: letter.job.id.clone(),
+            changes: Vec::new(),
+            trigger: String::new(),
+            actor: if actor.is_empty() { "grpc" } else { actor }.to_string(),
+            note: note.to_string(),
+        };
+        audit::append(self.audit.as_ref(), &entry, self.audit_max_entries).await;
     }
 }
 
@@ -43,6 +88,22 @@ fn store_status(err: StoreError) -> Status {
 
 fn checked_id(id: &str) -> Result<RecordId, Status> {
     crate::ids::record_id(id, "a job id")
+}
+
+/// Refuses an actor or reason that is too long or holds control characters (both go to the
+/// audit log as they are).
+fn check_actor(request: &DeadLetterRequest) -> Result<(), Status> {
+    let printable = |s: &str| !s.chars().any(char::is_control);
+    if request.actor.len() > 100 || !printable(&request.actor) {
+        return Err(ErrorCode::InvalidArgument
+            .status("actor must be at most 100 printable characters"));
+    }
+    if request.reason.chars().count() > MAX_REASON || !printable(&request.reason) {
+        return Err(ErrorCode::InvalidArgument.status(format!(
+            "reason must be at most {MAX_REASON} printable characters"
+        )));
+    }
+    Ok(())
 }
 
 fn no_dead_letter() -> Status {
@@ -79,6 +140,16 @@ fn job_message(record: JobRecord) -> Job {
         error: record.error.unwrap_or_default(),
         trace_id: record.trace_id,
         updated_at_ms: record.updated_at_ms,
+        errors: record
+            .errors
+            .into_iter()
+            .map(|e| AttemptError {
+                attempt: e.attempt,
+                at_ms: e.at_ms,
+                error: e.error,
+            })
+            .collect(),
+        error_code: record.error_code.unwrap_or_default(),
     }
 }
 
@@ -150,8 +221,11 @@ impl JobQueue for JobQueueService {
     ) -> Result<Response<Job>, Status> {
         // Read, re-queue, then remove: a failure midway leaves the dead letter in place (a
         // replay never loses a job; running it twice is harmless, every effect is idempotent).
-        let id = request.into_inner().id;
-        let job = self.dead_letter(&id).await?.job;
+        let request = request.into_inner();
+        check_actor(&request)?;
+        let id = request.id;
+        let letter = self.dead_letter(&id).await?;
+        let job = letter.job.clone();
         let mut record = JobRecord::load(self.jobs.records.as_ref(), &id)
             .await?
             .unwrap_or_else(|| JobRecord::new(&job.id, &job.kind, &job.trace_id));
@@ -173,11 +247,16 @@ impl JobQueue for JobQueueService {
             .enqueue(job.lane, &new_job)
             .await
             .map_err(store_status)?;
-        self.jobs
+        let taken = self
+            .jobs
             .queue
             .take_dead_letter(&id)
             .await
             .map_err(store_status)?;
+        if taken.is_some() {
+            self.audit_action(&letter, "replayed", &request.actor, "")
+                .await;
+        }
         Ok(Response::new(job_message(record)))
     }
 
@@ -185,15 +264,18 @@ impl JobQueue for JobQueueService {
         &self,
         request: Request<DeadLetterRequest>,
     ) -> Result<Response<DeadLetter>, Status> {
-        let id = request.into_inner().id;
-        checked_id(&id)?;
+        let request = request.into_inner();
+        checked_id(&request.id)?;
+        check_actor(&request)?;
         let letter = self
             .jobs
             .queue
-            .take_dead_letter(&id)
+            .take_dead_letter(&request.id)
             .await
             .map_err(store_status)?
             .ok_or_else(no_dead_letter)?;
+        self.audit_action(&letter, "discarded", &request.actor, &request.reason)
+            .await;
         Ok(Response::new(dead_letter_message(letter)))
     }
 
@@ -205,7 +287,27 @@ impl JobQueue for JobQueueService {
         if request.limit > 1000 {
             return Err(ErrorCode::InvalidArgument.status("limit is at most 1000"));
         }
+        let record = match (
+            request.salesforce_id.as_str(),
+            request.netsuite_id.as_str(),
+        ) {
+            ("", "") => None,
+            (sf, "") => Some(audit::record_key_salesforce(
+                crate::ids::any_salesforce_id(sf)?.as_str(),
+            )),
+            ("", ns) => Some(audit::record_key_netsuite(
+                crate::ids::netsuite_id(ns, "record")?.as_str(),
+            )),
+            _ => {
+                return Err(ErrorCode::InvalidArgument
+                    .status("give salesforce_id or netsuite_id, not both"))
+            }
+        };
         let after = (!request.after.is_empty()).then_some(request.after.as_str());
+        if record.is_some() && after.is_some() {
+            return Err(ErrorCode::InvalidArgument
+                .status("`after` pages the whole log; a record's history is read at once"));
+        }
         if after.is_some_and(|a| !a.bytes().all(|b| b.is_ascii_digit() || b == b'-')) {
             return Err(ErrorCode::InvalidArgument.status("`after` must be an audit entry id"));
         }
@@ -214,7 +316,10 @@ impl JobQueue for JobQueueService {
         } else {
             request.limit as usize
         };
-        let entries = audit::read(self.audit.as_ref(), after, limit).await?;
+        let entries = match &record {
+            Some(record) => audit::of_record(self.audit.as_ref(), record, limit).await?,
+            None => audit::read(self.audit.as_ref(), after, limit).await?,
+        };
         Ok(Response::new(ListAuditResponse {
             entries: entries
                 .into_iter()
@@ -228,6 +333,10 @@ impl JobQueue for JobQueueService {
                     fields: e.fields,
                     trace_id: e.trace_id,
                     job_id: e.job_id,
+                    changes: e.changes.into_iter().map(crate::convert::field_change).collect(),
+                    trigger: e.trigger,
+                    actor: e.actor,
+                    note: e.note,
                 })
                 .collect(),
         }))

@@ -1,5 +1,5 @@
-//! The audit log: every write to either side, oldest first (read from the customers service,
-//! which serves the shared log).
+//! The audit log: every write to either side, oldest first, or one record's history, newest
+//! first (read from the customers service, which serves the shared log).
 
 use axum::extract::{Query, State};
 use axum::Json;
@@ -7,7 +7,7 @@ use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{answer, grpc_request};
+use super::{answer, grpc_request, FieldChangeJson};
 use crate::{ApiError, Gateway, Service};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -18,6 +18,10 @@ pub struct AuditQuery {
     pub after: Option<String>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
+    /// Only this Salesforce record's history, newest first.
+    pub salesforce_id: Option<String>,
+    /// Only this NetSuite record's history, newest first.
+    pub netsuite_id: Option<String>,
 }
 
 /// One write to Salesforce and/or NetSuite.
@@ -33,6 +37,18 @@ pub struct AuditEntryJson {
     pub trace_id: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub job_id: String,
+    /// Each field written, before → after.
+    pub changes: Vec<FieldChangeJson>,
+    /// What started the sync: request, job, backfill, delta, catalog_run, schedule; empty for
+    /// an operator action.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub trigger: String,
+    /// Who acted, for an operator action (the API key's name).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub actor: String,
+    /// Why, when the actor said.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 #[utoipa::path(get, path = "/v1/audit", params(AuditQuery),
@@ -46,6 +62,8 @@ pub async fn audit(
     let request = isthmus_proto::jobs::v1::ListAuditRequest {
         after: query.after.unwrap_or_default(),
         limit: query.limit.unwrap_or(0),
+        salesforce_id: query.salesforce_id.unwrap_or_default(),
+        netsuite_id: query.netsuite_id.unwrap_or_default(),
     };
     let entries = answer(
         gateway
@@ -68,6 +86,10 @@ pub async fn audit(
                 fields: e.fields,
                 trace_id: e.trace_id,
                 job_id: e.job_id,
+                changes: e.changes.into_iter().map(FieldChangeJson::from).collect(),
+                trigger: e.trigger,
+                actor: e.actor,
+                note: e.note,
             })
             .collect(),
     ))

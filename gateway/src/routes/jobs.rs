@@ -1,6 +1,7 @@
 //! Jobs and dead letters: follow a 202, list what failed for good, replay or discard it.
 
 use axum::extract::{Path, Query, State};
+use axum::Extension;
 use axum::http::StatusCode;
 use axum::Json;
 use isthmus_proto::jobs::v1::job_queue_client::JobQueueClient;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{answer, grpc_request, record_id, SyncResultJson};
+use crate::keys::Caller;
 use crate::{ApiError, Gateway, Service};
 use isthmus_telemetry::TracedChannel;
 
@@ -28,6 +30,18 @@ pub struct JobJson {
     pub error: String,
     pub trace_id: String,
     pub updated_at_ms: i64,
+    /// Each failed attempt, oldest first.
+    pub errors: Vec<AttemptErrorJson>,
+    /// The stable code of the error that killed the job, once dead.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub error_code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptErrorJson {
+    pub attempt: u32,
+    pub at_ms: i64,
+    pub error: String,
 }
 
 impl From<Job> for JobJson {
@@ -41,6 +55,16 @@ impl From<Job> for JobJson {
             error: j.error,
             trace_id: j.trace_id,
             updated_at_ms: j.updated_at_ms,
+            errors: j
+                .errors
+                .into_iter()
+                .map(|e| AttemptErrorJson {
+                    attempt: e.attempt,
+                    at_ms: e.at_ms,
+                    error: e.error,
+                })
+                .collect(),
+            error_code: j.error_code,
         }
     }
 }
@@ -85,6 +109,8 @@ impl From<DeadLetter> for DeadLetterJson {
 pub struct ServiceQuery {
     /// `customers` (default), `catalog`, `orders` or `finance`: the service whose queue to read.
     pub service: Option<Service>,
+    /// Why (for a discard; kept in the audit log with who discarded it).
+    pub reason: Option<String>,
 }
 
 /// The jobs API of the service that owns the queue (default `customers`).
@@ -94,9 +120,9 @@ fn jobs_of(gateway: &Gateway, owner: Option<Service>) -> JobQueueClient<TracedCh
 
 fn service_query(
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Option<Service>, ApiError> {
+) -> Result<ServiceQuery, ApiError> {
     query
-        .map(|Query(q)| q.service)
+        .map(|Query(q)| q)
         .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))
 }
 
@@ -165,9 +191,11 @@ pub async fn list_dead_letters(
     ))
 }
 
-/// The owning service's jobs API and the request for dead letter `raw` (checked).
+/// The owning service's jobs API and the request for dead letter `raw` (checked), on behalf of
+/// `caller` (who the audit log names for a replay or a discard).
 fn dead_letter_call(
     gateway: &Gateway,
+    caller: Option<&Caller>,
     raw: &str,
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<
@@ -177,11 +205,23 @@ fn dead_letter_call(
     ),
     ApiError,
 > {
-    let owner = service_query(query)?;
+    let query = service_query(query)?;
     let id = record_id(raw, "a job id")?.to_string();
+    let reason = query.reason.unwrap_or_default();
+    if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            "reason must be at most 500 printable characters",
+        ));
+    }
+    let request = DeadLetterRequest {
+        id,
+        actor: caller.map(|c| c.name.clone()).unwrap_or_default(),
+        reason,
+    };
     Ok((
-        jobs_of(gateway, owner),
-        grpc_request(gateway, DeadLetterRequest { id }),
+        jobs_of(gateway, query.service),
+        grpc_request(gateway, request),
     ))
 }
 
@@ -192,7 +232,7 @@ pub async fn get_dead_letter(
     Path(raw): Path<String>,
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeadLetterJson>, ApiError> {
-    let (mut jobs, request) = dead_letter_call(&gateway, &raw, query)?;
+    let (mut jobs, request) = dead_letter_call(&gateway, None, &raw, query)?;
     let letter = answer(jobs.get_dead_letter(request)).await?;
     Ok(Json(letter.into()))
 }
@@ -202,10 +242,12 @@ pub async fn get_dead_letter(
     responses((status = 202, body = JobJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn replay_dead_letter(
     State(gateway): State<Gateway>,
+    caller: Option<Extension<Caller>>,
     Path(raw): Path<String>,
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<(StatusCode, Json<JobJson>), ApiError> {
-    let (mut jobs, request) = dead_letter_call(&gateway, &raw, query)?;
+    let caller = caller.map(|Extension(c)| c);
+    let (mut jobs, request) = dead_letter_call(&gateway, caller.as_ref(), &raw, query)?;
     let job = answer(jobs.replay_dead_letter(request)).await?;
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
@@ -214,10 +256,12 @@ pub async fn replay_dead_letter(
     responses((status = 200, body = DeadLetterJson), (status = 404, body = crate::ErrorBody)), security(("bearer" = [])))]
 pub async fn discard_dead_letter(
     State(gateway): State<Gateway>,
+    caller: Option<Extension<Caller>>,
     Path(raw): Path<String>,
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeadLetterJson>, ApiError> {
-    let (mut jobs, request) = dead_letter_call(&gateway, &raw, query)?;
+    let caller = caller.map(|Extension(c)| c);
+    let (mut jobs, request) = dead_letter_call(&gateway, caller.as_ref(), &raw, query)?;
     let letter = answer(jobs.discard_dead_letter(request)).await?;
     Ok(Json(letter.into()))
 }
@@ -227,7 +271,7 @@ pub async fn queue_depth(
     State(gateway): State<Gateway>,
     query: Result<Query<ServiceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<QueueDepthJson>, ApiError> {
-    let owner = service_query(query)?;
+    let owner = service_query(query)?.service;
     let d = answer(
         jobs_of(&gateway, owner).get_queue_depth(grpc_request(&gateway, GetQueueDepthRequest {})),
     )

@@ -45,13 +45,25 @@ pub struct FieldChangeJson {
     pub after: Option<serde_json::Value>,
 }
 
+impl From<isthmus_proto::common::v1::FieldChange> for FieldChangeJson {
+    /// The JSON-encoded values as JSON (a value that is not JSON as its text).
+    fn from(c: isthmus_proto::common::v1::FieldChange) -> Self {
+        let value = |s: Option<String>| {
+            s.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
+        };
+        Self {
+            record: c.record,
+            field: c.field,
+            before: value(c.before),
+            after: value(c.after),
+        }
+    }
+}
+
 impl From<SyncResult> for SyncResultJson {
     fn from(r: SyncResult) -> Self {
         // A service always sets the outcome; one it does not is no success.
         let outcome = Outcome::from_wire(r.outcome).unwrap_or(Outcome::Failed);
-        let value = |s: Option<String>| {
-            s.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
-        };
         Self {
             outcome,
             flow: r.flow,
@@ -59,16 +71,7 @@ impl From<SyncResult> for SyncResultJson {
             netsuite_id: r.netsuite_id,
             matched_rule: r.matched_rule,
             dry_run: r.dry_run,
-            changes: r
-                .changes
-                .into_iter()
-                .map(|c| FieldChangeJson {
-                    record: c.record,
-                    field: c.field,
-                    before: value(c.before),
-                    after: value(c.after),
-                })
-                .collect(),
+            changes: r.changes.into_iter().map(FieldChangeJson::from).collect(),
             warnings: r.warnings,
             trace_id: r.trace_id,
             job_id: r.job_id,

@@ -206,6 +206,7 @@ fn link_message(link: isthmus_store::Link) -> Link {
         salesforce_modstamp: link.salesforce_modstamp,
         netsuite_modstamp: link.netsuite_modstamp,
         synced_at_ms: link.synced_at_ms,
+        parked_conflict_ids: link.parked,
     }
 }
 

@@ -30,7 +30,7 @@ use super::plan::Target;
 use super::source::{last_id, ItemWindow};
 use super::sync::{lock_resource, ItemSynced, Prepared};
 use super::{now_ms, CatalogFlows, LINK_KIND};
-use crate::audit::SyncLog;
+use crate::audit::{SyncLog, Trigger};
 use crate::error::Result;
 use crate::governance::SalesforceAllocation;
 
@@ -338,6 +338,7 @@ impl CatalogFlows {
             .iter()
             .map(|(p, _)| p.target.item_id().to_string())
             .collect();
+        let began = Instant::now();
         let settled = self
             .settle(locked, false, books, Some(allocation), trace_id)
             .await;
@@ -353,7 +354,7 @@ impl CatalogFlows {
                     if let Some(err) = &synced.failure {
                         tally.note(&synced.result.netsuite_id, err.to_string());
                     }
-                    log.finished(&synced.result).await;
+                    log.finished(&synced.result, Trigger::CatalogRun, began).await;
                 }
             }
             Err(err) => {

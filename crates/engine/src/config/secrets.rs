@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use super::{Config, ConfigError};
 
 /// Keys that hold secrets: never accepted from the config file or as plain config values.
-const SECRET_KEYS: [(&str, &str); 8] = [
+const SECRET_KEYS: [(&str, &str); 9] = [
     ("salesforce", "client_secret"),
     ("salesforce", "private_key"),
     ("netsuite", "consumer_secret"),
@@ -16,6 +16,7 @@ const SECRET_KEYS: [(&str, &str); 8] = [
     ("netsuite", "private_key"),
     ("gateway", "api_keys"),
     ("gateway", "netsuite_hmac_secret"),
+    ("gateway", "console_session_secret"),
     ("alerts", "webhook_url"),
 ];
 
@@ -64,6 +65,8 @@ pub struct Secrets {
     pub gateway_api_keys: Option<SecretString>,
     /// The shared secret NetSuite events are signed with; when set, unsigned events are refused.
     pub netsuite_hmac_secret: Option<SecretString>,
+    /// The key console session cookies are signed with; unset: a random one per start.
+    pub console_session_secret: Option<SecretString>,
     pub alerts_webhook_url: Option<SecretString>,
 }
 
@@ -84,6 +87,7 @@ impl std::fmt::Debug for Secrets {
             .field("netsuite_private_key", &set(&self.netsuite_private_key))
             .field("gateway_api_keys", &set(&self.gateway_api_keys))
             .field("netsuite_hmac_secret", &set(&self.netsuite_hmac_secret))
+            .field("console_session_secret", &set(&self.console_session_secret))
             .field("alerts_webhook_url", &set(&self.alerts_webhook_url))
             .finish()
     }
@@ -141,6 +145,11 @@ impl Secrets {
                 "gateway",
                 "netsuite_hmac_secret",
                 &config.gateway.netsuite_hmac_secret_file,
+            )?,
+            console_session_secret: one(
+                "gateway",
+                "console_session_secret",
+                &config.gateway.console_session_secret_file,
             )?,
             alerts_webhook_url: one("alerts", "webhook_url", &config.alerts.webhook_url_file)?,
         })

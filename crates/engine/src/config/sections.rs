@@ -356,4 +356,17 @@ pub struct GatewayConfig {
     pub netsuite_hmac_secret_file: String,
     /// How far an event's signed timestamp may be from now, either way, in seconds.
     pub netsuite_hmac_window_s: u64,
+    /// Where the operations console is served: "" on `listen` at `/console`, "off" nowhere,
+    /// else a listener of its own (`host:port`).
+    pub console_listen: String,
+    /// How long a console session lasts after sign-in, in seconds.
+    pub console_session_ttl_s: u64,
+    /// Mark the console's session cookie `Secure` (always when the request came over https).
+    pub console_secure_cookie: bool,
+    /// File holding the key console sessions are signed with.
+    pub console_session_secret_file: String,
+    /// The org's Lightning URL, for "open in Salesforce" links ("" = `salesforce.login_url`).
+    pub salesforce_app_url: String,
+    /// The NetSuite UI's URL, for "open in NetSuite" links ("" = from `netsuite.account_id`).
+    pub netsuite_app_url: String,
 }

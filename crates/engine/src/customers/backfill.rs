@@ -25,7 +25,7 @@ use super::account_to_customer::AccountSynced;
 use super::index::{CustomerIndex, Matcher};
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::{CustomerFlows, LINK_KIND};
-use crate::audit::SyncLog;
+use crate::audit::{SyncLog, Trigger};
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
 use crate::lock::with_lock;
@@ -205,7 +205,7 @@ impl CustomerFlows {
                         let began = Instant::now();
                         match self.backfill_one(&id, &account, index, trace_id).await {
                             Ok(synced) => {
-                                log.finished(&synced.result).await;
+                                log.finished(&synced.result, Trigger::Backfill, began).await;
                                 counters.count(synced.result.outcome);
                                 if let Some(customer_id) = synced.write_back {
                                     pending.lock().await.push((id.clone(), customer_id));

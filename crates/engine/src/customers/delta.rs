@@ -19,7 +19,7 @@
 //! before now: history is the backfill's job (`isthmus backfill accounts`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::result::{FieldChange, Outcome, SyncResult};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 use super::index::Matcher;
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::{CustomerChange, CustomerFlows, LINK_KIND};
-use crate::audit::SyncLog;
+use crate::audit::{SyncLog, Trigger};
 use crate::config::{AccountDeleted, DeltaAccounts};
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
@@ -256,12 +256,13 @@ impl CustomerFlows {
                 return None;
             }
         };
+        let began = Instant::now();
         let synced = self
             .sync_loaded_account_locked(&id, account, trace_id, &Matcher::Live)
             .await;
         match synced {
             Ok(synced) => {
-                log.finished(&synced.result).await;
+                log.finished(&synced.result, Trigger::Delta, began).await;
                 tally.count(synced.result.outcome);
                 synced.write_back.map(|customer| (raw, customer))
             }
@@ -357,12 +358,13 @@ impl CustomerFlows {
                     let tally = &tally;
                     async move {
                         tally.read.fetch_add(1, Ordering::Relaxed);
+                        let began = Instant::now();
                         match self
                             .sync_customer(&id, CustomerChange::Upsert, false, trace_id)
                             .await
                         {
                             Ok(result) => {
-                                log.finished(&result).await;
+                                log.finished(&result, Trigger::Delta, began).await;
                                 tally.count(result.outcome);
                             }
                             Err(err) => {
@@ -405,12 +407,13 @@ impl CustomerFlows {
         let mut inactivated = 0;
         if self.config.account_deleted == AccountDeleted::Inactivate {
             for record in &deleted.records {
+                let began = Instant::now();
                 match self
                     .inactivate_for_deleted_account(&record.id, trace_id)
                     .await
                 {
                     Ok(Some(result)) => {
-                        log.finished(&result).await;
+                        log.finished(&result, Trigger::Delta, began).await;
                         inactivated += 1;
                     }
                     Ok(None) => {}

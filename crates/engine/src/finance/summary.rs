@@ -9,6 +9,7 @@ use isthmus_store::Lease;
 use serde_json::{json, Value};
 
 use super::FinanceFlows;
+use crate::audit::Trigger;
 use crate::config::SummarySource;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
@@ -138,6 +139,7 @@ impl FinanceFlows {
             };
             after = Some(last.salesforce_id.clone());
             for link in &links {
+                let began = std::time::Instant::now();
                 let summary = match NetSuiteId::parse(&link.netsuite_id) {
                     Ok(customer) => {
                         self.sync_account_summary(&customer, false, &trace.trace_id)
@@ -150,7 +152,7 @@ impl FinanceFlows {
                 };
                 match summary {
                     Ok(result) => {
-                        log.finished(&result).await;
+                        log.finished(&result, Trigger::Schedule, began).await;
                         if result.outcome == Outcome::Unchanged {
                             run.unchanged += 1;
                         } else {

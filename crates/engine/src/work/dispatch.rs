@@ -13,7 +13,7 @@
 //! [`Delivery::Queue`] skips the inline run and queues the job at once.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use crate::result::{Outcome, SyncResult};
@@ -22,7 +22,7 @@ use isthmus_store::{Lane, NewJob};
 use super::record::{JobRecord, JobState, Jobs, SyncJob};
 use super::worker::RetryPolicy;
 use super::JobRunner;
-use crate::audit::SyncLog;
+use crate::audit::{SyncLog, Trigger};
 use crate::error::{EngineError, Result};
 
 /// How a caller asked for a sync.
@@ -106,9 +106,16 @@ impl Dispatcher {
             // The run stays in the caller's span (its trace), even past the deadline.
             tokio::spawn(
                 async move {
+                    let began = Instant::now();
                     let outcome = super::timed_run(runner.as_ref(), &job, &trace_id).await;
-                    if let Ok(result) = &outcome {
-                        log.finished(result).await;
+                    match &outcome {
+                        Ok(result) => log.finished(result, Trigger::Request, began).await,
+                        Err(err) => {
+                            let for_good = !err.is_retryable();
+                            let error = err.to_string();
+                            log.failed(job.flow(), began, &error, &trace_id, for_good)
+                                .await;
+                        }
                     }
                     let _ = done_tx.send(outcome);
                 }

@@ -22,6 +22,23 @@ pub const JOB_KIND_SYNC_INVOICE: &str = "finance.sync_invoice";
 pub const JOB_KIND_SYNC_CREDIT_MEMO: &str = "finance.sync_credit_memo";
 pub const JOB_KIND_SYNC_PAYMENT: &str = "finance.sync_payment";
 
+/// The flow a job kind runs (the statistics count failures under it); the kind itself when it
+/// is not a sync job's.
+pub fn flow_of_kind(kind: &str) -> &str {
+    use crate::{catalog, customers, finance, orders};
+    match kind {
+        JOB_KIND_SYNC_ACCOUNT => customers::FLOW_ACCOUNT_TO_CUSTOMER,
+        JOB_KIND_SYNC_CUSTOMER => customers::FLOW_CUSTOMER_TO_ACCOUNT,
+        JOB_KIND_SYNC_ITEM => catalog::FLOW_ITEM_TO_PRODUCT,
+        JOB_KIND_SYNC_OPPORTUNITY => orders::FLOW_OPPORTUNITY_TO_ORDER,
+        JOB_KIND_SYNC_SALES_ORDER => orders::FLOW_ORDER_TO_OPPORTUNITY,
+        JOB_KIND_SYNC_FULFILLMENT => orders::FLOW_FULFILLMENT,
+        JOB_KIND_SYNC_INVOICE | JOB_KIND_SYNC_CREDIT_MEMO => finance::FLOW_INVOICE,
+        JOB_KIND_SYNC_PAYMENT => finance::FLOW_PAYMENT,
+        other => other,
+    }
+}
+
 /// The payload of a sync job. Each service's queue holds only its own kinds. Ids are typed: a
 /// payload with a malformed id does not deserialize (the job fails for good, nothing is called).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +95,11 @@ impl SyncJob {
             Self::CreditMemo { .. } => JOB_KIND_SYNC_CREDIT_MEMO,
             Self::Payment { .. } => JOB_KIND_SYNC_PAYMENT,
         }
+    }
+
+    /// The flow a job of this kind runs.
+    pub fn flow(&self) -> &'static str {
+        flow_of_kind(self.kind())
     }
 
     /// The (Salesforce id, NetSuite id) the job names, one of them empty.
@@ -152,6 +174,20 @@ pub struct JobRecord {
     pub error_code: Option<String>,
     pub trace_id: String,
     pub updated_at_ms: i64,
+    /// Each failed attempt, oldest first (the newest [`MAX_ATTEMPT_ERRORS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<AttemptError>,
+}
+
+/// How many failed attempts a job record keeps.
+pub const MAX_ATTEMPT_ERRORS: usize = 20;
+
+/// One failed attempt of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptError {
+    pub attempt: u32,
+    pub at_ms: i64,
+    pub error: String,
 }
 
 fn status_name(id: &str) -> String {
@@ -170,7 +206,20 @@ impl JobRecord {
             error_code: None,
             trace_id: trace_id.to_string(),
             updated_at_ms: chrono::Utc::now().timestamp_millis(),
+            errors: Vec::new(),
         }
+    }
+
+    /// Notes a failed attempt: the last error, and the attempt in the history.
+    pub fn failed_attempt(&mut self, attempt: u32, error: String) {
+        self.errors.push(AttemptError {
+            attempt,
+            at_ms: chrono::Utc::now().timestamp_millis(),
+            error: error.clone(),
+        });
+        let excess = self.errors.len().saturating_sub(MAX_ATTEMPT_ERRORS);
+        self.errors.drain(..excess);
+        self.error = Some(error);
     }
 
     /// Saves the record as the status value `job:<id>` for `ttl`.

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::record::{JobRecord, JobState, Jobs, SyncJob};
 use super::JobRunner;
-use crate::audit::SyncLog;
+use crate::audit::{SyncLog, Trigger};
 use crate::error::{EngineError, Result};
 
 /// How often and how long to retry, by error class.
@@ -167,11 +167,12 @@ impl Worker {
         if let Err(err) = record.save(self.jobs.records.as_ref(), self.job_ttl).await {
             tracing::warn!(%err, job = %job.id, "saving job state failed");
         }
+        let began = std::time::Instant::now();
         let outcome = self.run_job(&job).await;
         let settled = match outcome {
             Ok(mut result) => {
                 result.job_id = job.id.clone();
-                self.log.finished(&result).await;
+                self.log.finished(&result, Trigger::Job, began).await;
                 record.state = JobState::Done;
                 record.result = Some(result);
                 record.error = None;
@@ -179,8 +180,13 @@ impl Worker {
             }
             Err(err) => {
                 let retryable = err.is_retryable();
-                record.error = Some(err.to_string());
-                if self.policy.allows_retry(job.attempt, retryable) {
+                record.failed_attempt(job.attempt, err.to_string());
+                let retry = self.policy.allows_retry(job.attempt, retryable);
+                let flow = super::record::flow_of_kind(&job.kind);
+                self.log
+                    .failed(flow, began, &err.to_string(), &job.trace_id, !retry)
+                    .await;
+                if retry {
                     record.state = JobState::Retrying;
                     let delay = self.policy.delay(job.attempt);
                     tracing::info!(job = %job.id, attempt = job.attempt, ?delay, %err, "job failed; retrying");
