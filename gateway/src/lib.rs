@@ -10,6 +10,7 @@
 //! ([`routes`]).
 //! Errors are JSON `{code, message, trace_id}` with the status of the shared [`ErrorCode`].
 
+pub mod deep_links;
 pub mod error;
 pub mod keys;
 mod middleware;
@@ -27,6 +28,7 @@ use isthmus_proto::ErrorCode;
 use isthmus_store::Store;
 use tokio::net::TcpListener;
 
+pub use deep_links::DeepLinks;
 pub use error::{ApiError, ErrorBody};
 pub use keys::{ApiKeys, Scope};
 pub use openapi::openapi_json;
@@ -42,6 +44,8 @@ pub struct GatewaySettings {
     pub idempotency_ttl: Duration,
     /// NetSuite's account concurrency limit, shown by `/v1/governance`.
     pub netsuite_concurrency_limit: u32,
+    /// Where "open in Salesforce / NetSuite" links point.
+    pub links: DeepLinks,
 }
 
 /// The gRPC addresses of the services the gateway calls (`http://host:port`).

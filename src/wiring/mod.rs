@@ -366,6 +366,18 @@ pub fn gateway_settings(config: &Config) -> GatewaySettings {
         sync_deadline: Duration::from_millis(config.gateway.sync_deadline_ms),
         idempotency_ttl: Duration::from_secs(config.gateway.idempotency_ttl_s),
         netsuite_concurrency_limit: config.netsuite.concurrency_limit,
+        links: isthmus_gateway::DeepLinks::new(
+            if config.gateway.salesforce_app_url.is_empty() {
+                &config.salesforce.login_url
+            } else {
+                &config.gateway.salesforce_app_url
+            },
+            &if config.gateway.netsuite_app_url.is_empty() {
+                isthmus_gateway::deep_links::netsuite_app_url(&config.netsuite.account_id)
+            } else {
+                config.gateway.netsuite_app_url.clone()
+            },
+        ),
     }
 }
 

@@ -26,6 +26,8 @@ pub(crate) mod observe;
 pub(crate) mod ops;
 pub(crate) mod orders;
 pub(crate) mod reconcile;
+pub(crate) mod records;
+pub(crate) mod stats;
 pub(crate) mod sync;
 
 pub use audit::AuditEntryJson;
@@ -52,6 +54,15 @@ pub fn router(gateway: Gateway) -> Router {
             "/v1/salesforce/accounts/{id}/financial-summary",
             post(finance::account_summary),
         )
+        .route(
+            "/v1/salesforce/records/{id}/status",
+            get(records::record_status),
+        )
+        .route(
+            "/v1/salesforce/conflicts/{id}/resolve",
+            post(conflicts::resolve_conflict),
+        )
+        .route("/v1/stats", get(stats::stats))
         .route("/v1/netsuite/events", post(events::netsuite_event))
         .route("/v1/links/orders/{id}", get(orders::get_order_link))
         .route("/v1/renewals/scan", post(orders::scan_renewals))
