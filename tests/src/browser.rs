@@ -7,9 +7,9 @@
 //! hand. Without them (no root, no registry) it fails with what to install: browser tests fail,
 //! they never skip.
 //!
-//! A [`Browser`] is one `chromedriver` on a free port and one session in a fresh profile, 1366×900,
-//! with the flags Chromium needs on a closed network (without them it hangs on connections it
-//! cannot make). Dropping it ends the session (ChromeDriver quits Chromium), kills `chromedriver`
+//! A [`Browser`] is one `chromedriver` on a free port and one session in a fresh profile, in a
+//! 1366×900 window (headless Chromium 156 gives it a 1366×757 viewport), with the flags Chromium
+//! needs on a closed network (without them it hangs on connections it cannot make). Dropping it ends the session (ChromeDriver quits Chromium), kills `chromedriver`
 //! and deletes the profile, also when a test panics. Its methods are thin: each is one WebDriver
 //! step, and a failure says which selector or URL it was about and on which page. Anything else
 //! goes through [`Browser::client`].
