@@ -6,7 +6,12 @@
 //!
 //! Tests act through the gateway (or gRPC) and assert on the sandbox's Salesforce and NetSuite
 //! state and call counts. [`faults`] holds what the fault tests share.
+//!
+//! [`browser`] drives real headless Chromium over WebDriver (installed from Debian's packages on
+//! first use) for the tests of pages a person sees; screenshots go to
+//! `<target>/console-screenshots/`.
 
+pub mod browser;
 pub mod faults;
 pub mod lead;
 

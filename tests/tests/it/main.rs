@@ -6,6 +6,7 @@ mod account_to_customer;
 mod audit_and_alerts;
 mod backfill;
 mod bad_input;
+mod browser_harness;
 mod catalog;
 mod conflicts;
 mod customer_to_account;
