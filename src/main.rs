@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use isthmus::wiring;
 use isthmus::{Config, Secrets};
-use isthmus_gateway::{Gateway, ServiceUrls};
+use isthmus_gateway::ServiceUrls;
 use tokio::net::TcpListener;
 
 mod cmd;
@@ -261,8 +261,22 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
                 orders: config.gateway.orders_url.clone(),
                 finance: config.gateway.finance_url.clone(),
             };
-            let gateway = Gateway::new(&urls, store, keys, wiring::gateway_settings(&config))?
-                .with_netsuite_signing(wiring::netsuite_event_signing(&config, &secrets)?);
+            let gateway = wiring::console::gateway(&config, &secrets, &urls, store, keys)?;
+            // The console on a listener of its own keeps it off the API's ingress.
+            let own = config.gateway.console_listen.as_str();
+            if !own.is_empty() && own != "off" {
+                let console = listen(own, "gateway.console_listen").await?;
+                tracing::info!(addr = ?console.local_addr().ok(), "console listening");
+                let router = gateway.clone().console_router();
+                tokio::spawn(async move {
+                    if let Err(err) = axum::serve(console, router)
+                        .with_graceful_shutdown(shutdown_signal())
+                        .await
+                    {
+                        tracing::error!(%err, "the console listener failed");
+                    }
+                });
+            }
             isthmus_gateway::run(listener, gateway, shutdown_signal()).await?;
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind};
 use isthmus_engine::{Config, Secrets};
-use isthmus_gateway::{ApiKeys, Gateway, ServiceUrls};
+use isthmus_gateway::{ApiKeys, ServiceUrls};
 use isthmus_sandbox::Sandbox;
 use isthmus_store::Store;
 use secrecy::SecretString;
@@ -167,8 +167,7 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
         orders: orders_url.clone(),
         finance: finance_url.clone(),
     };
-    let gateway = Gateway::new(&urls, store, api_keys, wiring::gateway_settings(&config))?
-        .with_netsuite_signing(wiring::netsuite_event_signing(&config, &secrets)?);
+    let gateway = wiring::console::gateway(&config, &secrets, &urls, store, api_keys)?;
     let stop = cancel.clone();
     tasks.spawn(async move {
         isthmus_gateway::run(

@@ -10,6 +10,7 @@
 //! ([`routes`]).
 //! Errors are JSON `{code, message, trace_id}` with the status of the shared [`ErrorCode`].
 
+pub mod console;
 pub mod deep_links;
 pub mod error;
 pub mod keys;
@@ -65,6 +66,8 @@ pub struct Gateway {
     settings: Arc<GatewaySettings>,
     /// When set, `/v1/netsuite/events` takes only signed events.
     netsuite_signing: Option<Arc<EventSigning>>,
+    /// When set, the operations console is served (see [`console`]).
+    console: Option<Arc<console::ConsoleSettings>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +99,7 @@ impl Gateway {
             keys: Arc::new(keys),
             settings: Arc::new(settings),
             netsuite_signing: None,
+            console: None,
         })
     }
 
@@ -106,8 +110,20 @@ impl Gateway {
         self
     }
 
+    /// Serves the operations console with `settings` (see [`console`]).
+    pub fn with_console(mut self, settings: console::ConsoleSettings) -> Self {
+        self.console = Some(Arc::new(settings));
+        self
+    }
+
+    /// The REST API, and the console when it has one.
     pub fn router(self) -> Router {
         routes::router(self)
+    }
+
+    /// The console alone (for a listener of its own).
+    pub fn console_router(self) -> Router {
+        routes::console_only(self)
     }
 }
 

@@ -35,10 +35,12 @@ pub async fn dev(
         ..Default::default()
     })?;
     let (sf_key, ns_key, admin_key) = (random_key(), random_key(), random_key());
+    let viewer_key = random_key();
     let mut keys = ApiKeys::default();
     keys.insert("dev-salesforce", &[Scope::Salesforce], &sf_key);
     keys.insert("dev-netsuite", &[Scope::NetSuite], &ns_key);
     keys.insert("dev-admin", &[Scope::Admin], &admin_key);
+    keys.insert("dev-viewer", &[Scope::Viewer], &viewer_key);
     let demo = isthmus_sandbox::seed::demo_account_id(&sandbox)
         .context("the demo account is missing from the seed")?;
     let mesh = mesh::start(MeshOptions {
@@ -67,6 +69,10 @@ pub async fn dev(
     println!("  API key (Salesforce routes): {sf_key}");
     println!("  API key (NetSuite routes):   {ns_key}");
     println!("  API key (admin routes):      {admin_key}");
+    println!("  API key (viewer: read only): {viewer_key}");
+    println!();
+    println!("Console: {}/console", mesh.gateway_url);
+    println!("  sign in with the admin key above (or the viewer key, to look without acting)");
     println!();
     println!("The first catalog run brought NetSuite's {catalog} items over as products.");
     println!(

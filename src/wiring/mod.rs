@@ -3,6 +3,7 @@
 //! the dispatcher and worker on its own queue, its schedules), one file per service.
 
 pub mod catalog;
+pub mod console;
 mod customers;
 pub mod finance;
 pub mod orders;

@@ -284,3 +284,20 @@ pub async fn queue_depth(
         dead: d.dead,
     }))
 }
+
+/// The job `id` of `service`'s queue (its record: state, attempts, each error).
+pub(crate) async fn get_job_of(
+    gateway: &Gateway,
+    service: Service,
+    id: &str,
+) -> Result<JobJson, ApiError> {
+    let id = record_id(id, "a job id")?.to_string();
+    let job = answer(
+        gateway
+            .services
+            .jobs(service)
+            .get_job(grpc_request(gateway, GetJobRequest { id })),
+    )
+    .await?;
+    Ok(job.into())
+}

@@ -41,7 +41,12 @@ pub use sync::{FieldChangeJson, SyncResultJson};
 
 pub fn router(gateway: Gateway) -> Router {
     let limit = gateway.settings.max_body_bytes;
-    Router::new()
+    let console = if gateway.console.is_some() {
+        crate::console::router()
+    } else {
+        Router::new()
+    };
+    console
         .route(
             "/v1/salesforce/accounts/{id}/sync",
             post(sync::sync_account),
@@ -114,9 +119,19 @@ pub fn router(gateway: Gateway) -> Router {
         .with_state(gateway)
 }
 
+/// The console alone, with the gateway's trace and body limit layers.
+pub fn console_only(gateway: Gateway) -> Router {
+    let limit = gateway.settings.max_body_bytes;
+    crate::console::router()
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(middleware::trace))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .with_state(gateway)
+}
+
 /// A gRPC request with the sync deadline (its trace context is set by the clients'
 /// interceptor).
-fn grpc_request<T>(gateway: &Gateway, message: T) -> tonic::Request<T> {
+pub(crate) fn grpc_request<T>(gateway: &Gateway, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request.set_timeout(gateway.settings.sync_deadline);
     request
@@ -240,7 +255,7 @@ where
 }
 
 /// The message of a service's answer, or the service's error as the gateway's.
-async fn answer<T>(
+pub(crate) async fn answer<T>(
     call: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 ) -> Result<T, ApiError> {
     call.await

@@ -99,7 +99,7 @@ fn drift_json(d: pb::Drift) -> DriftJson {
 }
 
 /// The flow named in the path, or `400 INVALID_ARGUMENT`.
-fn flow_of(raw: &str) -> Result<Flow, ApiError> {
+pub(crate) fn flow_of(raw: &str) -> Result<Flow, ApiError> {
     Flow::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string()))
 }
 
@@ -146,20 +146,33 @@ pub async fn reconcile_flow(
             "max_items must be at most 10000",
         ));
     }
-    let message = pb::ReconcileRequest {
-        flow: flow.as_str().into(),
-        max_items,
-    };
-    let mut request = grpc_request(&gateway, message);
-    // A reconciliation reads the whole ID map: far longer than one record's sync.
-    request.set_timeout(gateway.settings.sync_deadline * 60);
-    let report = answer(client(&gateway, flow).reconcile(request)).await?;
+    let report = run(&gateway, flow, max_items).await?;
     if table {
         let text = report_from_pb(&report, flow).table();
         return Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response());
     }
+    Ok(Json(report_json(report)).into_response())
+}
+
+/// Reconciles `flow` on the service that owns it, listing at most `max_items` drifts.
+pub(crate) async fn run(
+    gateway: &Gateway,
+    flow: Flow,
+    max_items: u32,
+) -> Result<pb::ReconcileReport, ApiError> {
+    let message = pb::ReconcileRequest {
+        flow: flow.as_str().into(),
+        max_items,
+    };
+    let mut request = grpc_request(gateway, message);
+    // A reconciliation reads the whole ID map: far longer than one record's sync.
+    request.set_timeout(gateway.settings.sync_deadline * 60);
+    answer(client(gateway, flow).reconcile(request)).await
+}
+
+pub(crate) fn report_json(report: pb::ReconcileReport) -> ReconcileReportJson {
     let total = report.counts.iter().map(|c| c.count).sum();
-    Ok(Json(ReconcileReportJson {
+    ReconcileReportJson {
         flow: report.flow,
         started_at_ms: report.started_at_ms,
         finished_at_ms: report.finished_at_ms,
@@ -168,8 +181,7 @@ pub async fn reconcile_flow(
         total,
         drifts: report.drifts.into_iter().map(drift_json).collect(),
         truncated: report.truncated,
-    })
-    .into_response())
+    }
 }
 
 /// A report from a service's answer, for its table.

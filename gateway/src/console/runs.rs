@@ -1,0 +1,144 @@
+//! Runs: start an account backfill, a catalog run (full or delta) or a renewal scan, and follow
+//! a backfill or catalog run with a live progress bar; the scheduled runs (deltas, renewal
+//! scans, summaries) with their last firing.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::Json;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::session::Session;
+use super::view::{self, ago, pill, progress, when};
+use super::{action_form, done, error_page, html_page};
+use crate::routes::{catalog, observe, ops, orders, ApiJson};
+use crate::{ApiError, Gateway};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Follow {
+    pub backfill: Option<String>,
+    pub catalog: Option<String>,
+    pub msg: Option<String>,
+}
+
+pub async fn page(State(gateway): State<Gateway>, session: Session, follow: Result<Query<Follow>, axum::extract::rejection::QueryRejection>) -> Response {
+    let follow = follow.map(|q| q.0).unwrap_or_default();
+    let g = || State(gateway.clone());
+    let backfill = match &follow.backfill {
+        Some(id) => match ops::get_backfill(g(), axum::extract::Path(id.clone())).await {
+            Ok(Json(b)) => Some(b),
+            Err(e) => return error_page(&session, &e),
+        },
+        None => None,
+    };
+    let catalog_run = match &follow.catalog {
+        Some(id) => match catalog::get_catalog_run(g(), axum::extract::Path(id.clone())).await {
+            Ok(Json(r)) => Some(r),
+            Err(e) => return error_page(&session, &e),
+        },
+        None => None,
+    };
+    let schedules = match observe::schedules(g()).await {
+        Ok(Json(s)) => s.schedules,
+        Err(e) => return error_page(&session, &e),
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let body = html! {
+        h1 { "Runs" }
+        (view::notices(follow.msg.as_deref(), None))
+        div #live-runs data-live {
+            @if let Some(b) = &backfill {
+                h2 { "Account backfill " code { (b.id) } " " (pill(&b.state)) }
+                (progress(b.created + b.updated + b.unchanged + b.conflicts + b.failed + b.queued, (b.state != "running").then_some(b.seen.max(1)).or(Some(b.seen.max(1)))))
+                p #backfill-counts { "seen " b { (b.seen) } " · created " b { (b.created) } " · updated " b { (b.updated) } " · unchanged " (b.unchanged) " · conflicts " (b.conflicts) " · failed " (b.failed) " · queued for retry " (b.queued) " · written back " (b.written_back) }
+                p.mute { "started " (when(b.started_at_ms)) @if b.finished_at_ms > 0 { " · finished " (when(b.finished_at_ms)) } }
+                @for e in &b.errors { p.bad { (e) } }
+            }
+            @if let Some(r) = &catalog_run {
+                h2 { "Catalog run (" (r.mode) ") " code { (r.id) } " " (pill(&r.state)) }
+                (progress(r.created + r.updated + r.unchanged + r.deactivated + r.failed, Some(r.seen.max(1))))
+                p #catalog-counts { "seen " b { (r.seen) } " · created " (r.created) " · updated " (r.updated) " · unchanged " (r.unchanged) " · deactivated " (r.deactivated) " · failed " (r.failed) " · prices written " (r.prices_written) }
+                @for e in &r.errors { p.bad { (e) } }
+            }
+        }
+        @if session.can_act() {
+            h2 { "Start" }
+            (start_form("backfill", "Account backfill", html! {
+                label { input type="checkbox" name="all" value="1"; " include accounts already linked" } " "
+                label { "limit " input type="text" name="limit" size="6"; }
+            }))
+            (start_form("catalog", "Catalog run", html! {
+                label { select name="mode" { option value="delta" { "delta" } option value="full" { "full" } } }
+            }))
+            (start_form("renewals", "Renewal scan", html! {
+                label { "within days " input type="text" name="within_days" size="4"; } " "
+                label { input type="checkbox" name="dry_run" value="1"; " dry run" }
+            }))
+        }
+        h2 { "Scheduled" }
+        table {
+            thead { tr { th { "Schedule" } th { "Last firing" } th { "Outcome" } } }
+            tbody {
+                @for s in &schedules {
+                    tr { td { (s.name) } td { @match &s.last_run { Some(r) => (ago(r.started_at.timestamp_millis(), now)), None => span.mute { "never" } } }
+                         td { @if let Some(r) = &s.last_run { (pill(&format!("{:?}", r.outcome).to_lowercase())) } } }
+                }
+            }
+        }
+    };
+    html_page(view::page("Runs", "Runs", &session, body))
+}
+
+fn start_form(kind: &str, title: &str, fields: Markup) -> Markup {
+    html! {
+        form.filters method="post" action="/console/runs/start" id={ "start-" (kind) } {
+            input type="hidden" name="kind" value=(kind);
+            b style="min-width:140px" { (title) }
+            (fields)
+            button type="submit" data-busy="Starting…" { "Start" }
+        }
+    }
+}
+
+pub async fn start(State(gateway): State<Gateway>, session: Session, body: Bytes) -> Response {
+    let form = match action_form(&session, &body) {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    let invalid = |m: &str| ApiError::new(isthmus_proto::ErrorCode::InvalidArgument, m.to_string());
+    let number = |name: &str| -> Result<Option<u32>, ApiError> {
+        match form.get(name).map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| invalid(&format!("{name} must be a whole number"))),
+        }
+    };
+    let g = State(gateway.clone());
+    let outcome: Result<Response, ApiError> = async {
+        match form.required("kind")? {
+            "backfill" => {
+                let options = ops::StartBackfill { all: form.get("all") == Some("1"), limit: number("limit")? };
+                let (_, Json(job)) = ops::start_account_backfill(g, ApiJson(options)).await?;
+                Ok(done(&format!("/console/runs?backfill={}", job.id), "Backfill started."))
+            }
+            "catalog" => {
+                let mode = match form.get("mode").unwrap_or("delta") {
+                    "full" => catalog::CatalogRunMode::Full,
+                    "delta" => catalog::CatalogRunMode::Delta,
+                    _ => return Err(invalid("mode must be full or delta")),
+                };
+                let (_, Json(run)) = catalog::start_catalog_run(g, ApiJson(catalog::StartCatalogRun { mode, limit: None })).await?;
+                Ok(done(&format!("/console/runs?catalog={}", run.id), "Catalog run started."))
+            }
+            "renewals" => {
+                let scan = orders::ScanRenewals { within_days: number("within_days")?, dry_run: form.get("dry_run") == Some("1") };
+                let Json(found) = orders::scan_renewals(g, ApiJson(scan)).await?;
+                let created = found.results.iter().filter(|r| r.outcome.as_str() == "created").count();
+                Ok(done("/console/runs", &format!("Renewal scan: {} order(s) expiring, {created} renewal(s) raised.", found.results.len())))
+            }
+            _ => Err(invalid("kind must be backfill, catalog or renewals")),
+        }
+    }
+    .await;
+    outcome.unwrap_or_else(|e| error_page(&session, &e))
+}
