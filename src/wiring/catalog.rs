@@ -69,8 +69,14 @@ pub async fn catalog_service(
         &config.schedules.catalog_delta,
         delta,
     )?;
-    let (shared, scheduler) =
-        super::shared_services(config, Arc::new(flows.clone()), &store, jobs, scheduler)?;
+    let (shared, scheduler) = super::shared_services(
+        config,
+        Arc::new(flows.clone()),
+        &store,
+        jobs,
+        scheduler,
+        log.clone(),
+    )?;
     let service = CatalogSyncService::new(flows, dispatcher, allocation, log);
     let routes = isthmus_catalog::routes(service).with_shared(shared);
     Ok(super::ServiceParts::new(routes, worker, scheduler))

@@ -68,17 +68,38 @@ fn ownership(policy: Ownership) -> String {
 /// The tables of the Mappings page, as the configuration resolved them.
 fn mappings(config: &Config) -> Vec<MappingTable> {
     let c = &config.customers;
-    let owner = |field: &str| ownership(c.ownership.get(field).copied().unwrap_or(c.default_ownership));
+    let owner = |field: &str| {
+        ownership(
+            c.ownership
+                .get(field)
+                .copied()
+                .unwrap_or(c.default_ownership),
+        )
+    };
     let columns = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     let mut field_rows: Vec<Vec<String>> = c
         .fields
         .iter()
-        .map(|(name, pair)| vec![name.clone(), pair.salesforce.clone(), pair.netsuite.clone(), owner(name)])
+        .map(|(name, pair)| {
+            vec![
+                name.clone(),
+                pair.salesforce.clone(),
+                pair.netsuite.clone(),
+                owner(name),
+            ]
+        })
         .collect();
     for address in ["billing", "shipping"] {
         field_rows.push(vec![
             address.to_string(),
-            format!("{}Street, …City, …PostalCode, …Country", if address == "billing" { "Billing" } else { "Shipping" }),
+            format!(
+                "{}Street, …City, …PostalCode, …Country",
+                if address == "billing" {
+                    "Billing"
+                } else {
+                    "Shipping"
+                }
+            ),
             format!("addressbook ({address} address)"),
             owner(address),
         ]);
@@ -87,38 +108,66 @@ fn mappings(config: &Config) -> Vec<MappingTable> {
         MappingTable {
             flow: "customers".into(),
             title: "Account ↔ customer fields".into(),
-            columns: columns(&["Field", "Salesforce (Account)", "NetSuite (customer)", "Owner policy"]),
+            columns: columns(&[
+                "Field",
+                "Salesforce (Account)",
+                "NetSuite (customer)",
+                "Owner policy",
+            ]),
             rows: field_rows,
         },
         MappingTable {
             flow: "customers".into(),
             title: "Countries (as typed → ISO code)".into(),
             columns: columns(&["Salesforce value", "NetSuite country"]),
-            rows: c.countries.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect(),
+            rows: c
+                .countries
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect(),
         },
         MappingTable {
             flow: "orders".into(),
             title: "Opportunity → sales order fields".into(),
             columns: columns(&["Opportunity field", "Sales order field"]),
-            rows: config.orders.fields.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect(),
+            rows: config
+                .orders
+                .fields
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect(),
         },
         MappingTable {
             flow: "catalog".into(),
             title: "Price books (NetSuite price level → Salesforce price book)".into(),
             columns: columns(&["Price level", "Price book"]),
-            rows: config.catalog.price_books.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect(),
+            rows: config
+                .catalog
+                .price_books
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect(),
         },
         MappingTable {
             flow: "catalog".into(),
             title: "Product families (NetSuite item type → Family)".into(),
             columns: columns(&["NetSuite", "Salesforce Family"]),
-            rows: config.catalog.families.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect(),
+            rows: config
+                .catalog
+                .families
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect(),
         },
         MappingTable {
             flow: "catalog, orders, finance".into(),
             title: "Currencies (ISO code → NetSuite currency id)".into(),
             columns: columns(&["Currency", "NetSuite id"]),
-            rows: config.currencies.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect(),
+            rows: config
+                .currencies
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect(),
         },
     ]
 }

@@ -87,8 +87,14 @@ pub async fn customers_service(
         &config.schedules.customers_delta,
         delta,
     )?;
-    let (shared, scheduler) =
-        shared_services(config, Arc::new(flows.clone()), &store, jobs, scheduler)?;
+    let (shared, scheduler) = shared_services(
+        config,
+        Arc::new(flows.clone()),
+        &store,
+        jobs,
+        scheduler,
+        log.clone(),
+    )?;
     let service = CustomerSyncService::new(
         flows,
         dispatcher,

@@ -81,8 +81,14 @@ pub async fn finance_service(
         &config.schedules.subsidiaries,
         subsidiaries,
     )?;
-    let (shared, scheduler) =
-        super::shared_services(config, Arc::new(flows.clone()), &store, jobs, scheduler)?;
+    let (shared, scheduler) = super::shared_services(
+        config,
+        Arc::new(flows.clone()),
+        &store,
+        jobs,
+        scheduler,
+        log.clone(),
+    )?;
     let service = FinanceSyncService::new(flows, dispatcher);
     let routes = isthmus_finance::routes(service).with_shared(shared);
     Ok(super::ServiceParts::new(routes, worker, scheduler))

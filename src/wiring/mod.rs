@@ -269,6 +269,7 @@ pub fn shared_services(
     store: &Arc<dyn Store>,
     jobs: Jobs,
     scheduler: Scheduler,
+    log: SyncLog,
 ) -> anyhow::Result<(Shared, Scheduler)> {
     let job_ttl = Duration::from_secs(config.queue.job_ttl_s);
     let mut scheduler = scheduler;
@@ -302,7 +303,7 @@ pub fn shared_services(
     }
     let shared = Shared {
         jobs: JobQueueService::new(jobs, store.clone(), job_ttl, config.audit.max_entries),
-        reconcile: ReconcileService::new(reconciler, store.clone()),
+        reconcile: ReconcileService::new(reconciler, store.clone()).with_log(log),
     };
     Ok((shared, scheduler))
 }

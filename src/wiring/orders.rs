@@ -57,7 +57,7 @@ pub async fn orders_service(
         config,
         Arc::new(flows.clone()),
         jobs.clone(),
-        log,
+        log.clone(),
         config.orders.lock_ttl(),
     );
     let mut scheduler = Scheduler::new(store.clone(), store.clone(), flows.lock_ttl());
@@ -68,8 +68,14 @@ pub async fn orders_service(
             async move { flows.scheduled_renewal_scan().await }
         })?;
     }
-    let (shared, scheduler) =
-        super::shared_services(config, Arc::new(flows.clone()), &store, jobs, scheduler)?;
+    let (shared, scheduler) = super::shared_services(
+        config,
+        Arc::new(flows.clone()),
+        &store,
+        jobs,
+        scheduler,
+        log.clone(),
+    )?;
     let service = OrderSyncService::new(flows, dispatcher);
     let routes = isthmus_orders::routes(service).with_shared(shared);
     Ok(super::ServiceParts::new(routes, worker, scheduler))

@@ -34,6 +34,8 @@ pub enum StoreKind {
 pub const SF_KEY: &str = "test-salesforce-key-0123456789abcdef";
 pub const NS_KEY: &str = "test-netsuite-key-0123456789abcdef";
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
+/// Reads what admin reads (and signs in to the console), changes nothing.
+pub const VIEWER_KEY: &str = "test-viewer-key-0123456789abcdef";
 
 pub struct TestMesh {
     pub gateway: String,
@@ -112,6 +114,7 @@ impl TestMesh {
         keys.insert("test-salesforce", &[Scope::Salesforce], SF_KEY);
         keys.insert("test-netsuite", &[Scope::NetSuite], NS_KEY);
         keys.insert("test-admin", &[Scope::Admin], ADMIN_KEY);
+        keys.insert("test-viewer", &[Scope::Viewer], VIEWER_KEY);
         let mesh = mesh::start(MeshOptions {
             config,
             secrets,

@@ -37,6 +37,10 @@ pub enum Trigger {
     CatalogRun,
     /// Another scheduled run (financial summaries).
     Schedule,
+    /// A reconciliation repair.
+    Repair,
+    /// A person resolving a parked conflict.
+    Resolution,
 }
 
 impl Trigger {
@@ -48,6 +52,8 @@ impl Trigger {
             Self::Delta => "delta",
             Self::CatalogRun => "catalog_run",
             Self::Schedule => "schedule",
+            Self::Repair => "repair",
+            Self::Resolution => "resolution",
         }
     }
 }
@@ -195,6 +201,49 @@ impl SyncLog {
                 });
             }
         }
+    }
+
+    /// Records a resolved conflict: an audit entry naming the record, the field with the
+    /// values both sides held before and the value both hold now, and who won.
+    pub async fn resolved(&self, conflict: &isthmus_store::Conflict) {
+        let Some(resolution) = &conflict.resolution else {
+            return;
+        };
+        let value = |v: &Option<String>| v.clone().map(serde_json::Value::String);
+        let changes = [
+            ("salesforce", &conflict.salesforce_value),
+            ("netsuite", &conflict.netsuite_value),
+        ]
+        .into_iter()
+        .filter(|(_, before)| **before != resolution.value)
+        .map(|(side, before)| FieldChange {
+            record: side.to_string(),
+            field: conflict.field.clone(),
+            before: value(before),
+            after: value(&resolution.value),
+        })
+        .collect::<Vec<_>>();
+        let entry = AuditEntry {
+            at_ms: resolution.resolved_at_ms,
+            flow: conflict.flow.clone(),
+            outcome: "resolved".to_string(),
+            salesforce_id: conflict.salesforce_id.clone(),
+            netsuite_id: conflict.netsuite_id.clone(),
+            fields: changes
+                .iter()
+                .map(|c| format!("{}.{}", c.record, c.field))
+                .collect(),
+            trace_id: resolution.trace_id.clone(),
+            job_id: String::new(),
+            changes,
+            trigger: Trigger::Resolution.as_str().to_string(),
+            actor: String::new(),
+            note: format!(
+                "conflict {} resolved: kept {}",
+                conflict.id, resolution.winner
+            ),
+        };
+        append(self.store.as_ref(), &entry, self.max_entries).await;
     }
 
     /// Records a sync of `flow` that failed: `failed` in the statistics when it failed for

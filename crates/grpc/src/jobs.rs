@@ -9,8 +9,8 @@ use isthmus_engine::audit;
 use isthmus_engine::work::{JobRecord, JobState, Jobs, SyncJob};
 use isthmus_proto::jobs::v1::job_queue_server::JobQueue;
 use isthmus_proto::jobs::v1::{
-    AttemptError, AuditEntry, DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest, Job,
-    ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse,
+    AttemptError, AuditEntry, DeadLetter, DeadLetterRequest, GetJobRequest, GetQueueDepthRequest,
+    Job, ListAuditRequest, ListAuditResponse, ListDeadLettersRequest, ListDeadLettersResponse,
     QueueDepth,
 };
 use isthmus_proto::ErrorCode;
@@ -95,8 +95,9 @@ fn checked_id(id: &str) -> Result<RecordId, Status> {
 fn check_actor(request: &DeadLetterRequest) -> Result<(), Status> {
     let printable = |s: &str| !s.chars().any(char::is_control);
     if request.actor.len() > 100 || !printable(&request.actor) {
-        return Err(ErrorCode::InvalidArgument
-            .status("actor must be at most 100 printable characters"));
+        return Err(
+            ErrorCode::InvalidArgument.status("actor must be at most 100 printable characters")
+        );
     }
     if request.reason.chars().count() > MAX_REASON || !printable(&request.reason) {
         return Err(ErrorCode::InvalidArgument.status(format!(
@@ -287,10 +288,7 @@ impl JobQueue for JobQueueService {
         if request.limit > 1000 {
             return Err(ErrorCode::InvalidArgument.status("limit is at most 1000"));
         }
-        let record = match (
-            request.salesforce_id.as_str(),
-            request.netsuite_id.as_str(),
-        ) {
+        let record = match (request.salesforce_id.as_str(), request.netsuite_id.as_str()) {
             ("", "") => None,
             (sf, "") => Some(audit::record_key_salesforce(
                 crate::ids::any_salesforce_id(sf)?.as_str(),
@@ -333,7 +331,11 @@ impl JobQueue for JobQueueService {
                     fields: e.fields,
                     trace_id: e.trace_id,
                     job_id: e.job_id,
-                    changes: e.changes.into_iter().map(crate::convert::field_change).collect(),
+                    changes: e
+                        .changes
+                        .into_iter()
+                        .map(crate::convert::field_change)
+                        .collect(),
                     trigger: e.trigger,
                     actor: e.actor,
                     note: e.note,

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use isthmus_engine::audit::{SyncLog, Trigger};
+
 use isthmus_engine::reconcile::{
     self, Drift, DriftKind, Flow, LastRun, ReconcileOptions, Reconciler, Report,
 };
@@ -24,6 +26,7 @@ pub struct ReconcileService {
     reconciler: Arc<dyn Reconciler>,
     /// Where each flow's last run is kept.
     statuses: Arc<dyn StatusValues>,
+    log: Option<SyncLog>,
 }
 
 impl ReconcileService {
@@ -31,7 +34,14 @@ impl ReconcileService {
         Self {
             reconciler,
             statuses,
+            log: None,
         }
+    }
+
+    /// Records each repair in the audit log and the statistics, as any sync.
+    pub fn with_log(mut self, log: SyncLog) -> Self {
+        self.log = Some(log);
+        self
     }
 
     /// The flow named in a request, when this service owns it.
@@ -157,7 +167,11 @@ impl Reconciliation for ReconcileService {
         };
         let drift = drift_from_pb(&drift)?;
         self.owned_flow(drift.flow.as_str())?;
+        let began = std::time::Instant::now();
         let result = self.reconciler.repair(&drift, &trace_id).await?;
+        if let Some(log) = &self.log {
+            log.finished(&result, Trigger::Repair, began).await;
+        }
         Ok(Response::new(crate::convert::sync_result(result)))
     }
 

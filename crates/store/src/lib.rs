@@ -41,8 +41,8 @@ mod keys;
 mod memory;
 pub mod queue;
 mod record_id;
-pub mod stats;
 mod redis_store;
+pub mod stats;
 mod stream_id;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -25,12 +25,20 @@ pub struct Listing {
     pub msg: Option<String>,
 }
 
-pub async fn list(State(gateway): State<Gateway>, session: Session, listing: Result<Query<Listing>, axum::extract::rejection::QueryRejection>) -> Response {
+pub async fn list(
+    State(gateway): State<Gateway>,
+    session: Session,
+    listing: Result<Query<Listing>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let listing = listing.map(|q| q.0).unwrap_or_default();
     let resolved = listing.state.as_deref() == Some("resolved");
     let offset = listing.offset.unwrap_or(0);
     let filter = ConflictFilter {
-        state: Some(if resolved { StateFilter::Resolved } else { StateFilter::Parked }),
+        state: Some(if resolved {
+            StateFilter::Resolved
+        } else {
+            StateFilter::Parked
+        }),
         limit: Some(PAGE),
         offset: Some(offset),
     };
@@ -95,7 +103,12 @@ pub async fn list(State(gateway): State<Gateway>, session: Session, listing: Res
     html_page(view::page("Conflicts", "Conflicts", &session, body))
 }
 
-pub async fn resolve(State(gateway): State<Gateway>, session: Session, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn resolve(
+    State(gateway): State<Gateway>,
+    session: Session,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let form = match action_form(&session, &body) {
         Ok(form) => form,
         Err(refused) => return refused,
@@ -104,10 +117,26 @@ pub async fn resolve(State(gateway): State<Gateway>, session: Session, Path(id):
         let (choose, value) = match form.required("choose")? {
             "salesforce" => (Choose::Salesforce, None),
             "netsuite" => (Choose::Netsuite, None),
-            "value" => (Choose::Value, Some(serde_json::Value::String(form.required("value")?.to_string()))),
-            _ => return Err(ApiError::new(isthmus_proto::ErrorCode::InvalidArgument, "choose must be salesforce, netsuite or value")),
+            "value" => (
+                Choose::Value,
+                Some(serde_json::Value::String(
+                    form.required("value")?.to_string(),
+                )),
+            ),
+            _ => {
+                return Err(ApiError::new(
+                    isthmus_proto::ErrorCode::InvalidArgument,
+                    "choose must be salesforce, netsuite or value",
+                ))
+            }
         };
-        let resolved = conflicts::resolve_conflict(State(gateway.clone()), Path(id), ApiJson(ResolveConflict { choose, value })).await?.0;
+        let resolved = conflicts::resolve_conflict(
+            State(gateway.clone()),
+            Path(id),
+            ApiJson(ResolveConflict { choose, value }),
+        )
+        .await?
+        .0;
         Ok::<_, ApiError>(resolved)
     }
     .await;

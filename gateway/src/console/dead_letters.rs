@@ -44,7 +44,12 @@ fn service_of(raw: Option<&str>) -> Result<Service, ApiError> {
         raw => Service::ALL
             .into_iter()
             .find(|s| s.as_str() == raw)
-            .ok_or_else(|| ApiError::new(isthmus_proto::ErrorCode::InvalidArgument, "service must be customers, catalog, orders or finance")),
+            .ok_or_else(|| {
+                ApiError::new(
+                    isthmus_proto::ErrorCode::InvalidArgument,
+                    "service must be customers, catalog, orders or finance",
+                )
+            }),
     }
 }
 
@@ -54,7 +59,12 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 
 /// The letters matching `filter`: at most `limit` after `offset`, read from the newest `WINDOW`
 /// of the service's list (by kind and age there; by class and error text here).
-async fn matching(gateway: &Gateway, filter: &Filter, offset: u32, limit: u32) -> Result<Vec<DeadLetterJson>, ApiError> {
+async fn matching(
+    gateway: &Gateway,
+    filter: &Filter,
+    offset: u32,
+    limit: u32,
+) -> Result<Vec<DeadLetterJson>, ApiError> {
     let service = service_of(non_empty(&filter.service))?;
     let since_ms = filter
         .within_h
@@ -67,13 +77,19 @@ async fn matching(gateway: &Gateway, filter: &Filter, offset: u32, limit: u32) -
         limit: Some(WINDOW),
         offset: None,
     };
-    let letters = jobs::list_dead_letters(State(gateway.clone()), Ok(Query(query))).await?.0;
+    let letters = jobs::list_dead_letters(State(gateway.clone()), Ok(Query(query)))
+        .await?
+        .0;
     let class = non_empty(&filter.class);
     let needle = non_empty(&filter.error).map(str::to_lowercase);
     Ok(letters
         .into_iter()
         .filter(|l| class.is_none_or(|c| l.error_class == c))
-        .filter(|l| needle.as_ref().is_none_or(|n| l.error.to_lowercase().contains(n)))
+        .filter(|l| {
+            needle
+                .as_ref()
+                .is_none_or(|n| l.error.to_lowercase().contains(n))
+        })
         .skip(offset as usize)
         .take(limit as usize)
         .collect())
@@ -97,9 +113,19 @@ fn filter_query(filter: &Filter) -> String {
     parts.join("&")
 }
 
-pub async fn list(State(gateway): State<Gateway>, session: Session, filter: Result<Query<Filter>, axum::extract::rejection::QueryRejection>) -> Response {
+pub async fn list(
+    State(gateway): State<Gateway>,
+    session: Session,
+    filter: Result<Query<Filter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let Ok(Query(filter)) = filter else {
-        return error_page(&session, &ApiError::new(isthmus_proto::ErrorCode::InvalidArgument, "the filter could not be read"));
+        return error_page(
+            &session,
+            &ApiError::new(
+                isthmus_proto::ErrorCode::InvalidArgument,
+                "the filter could not be read",
+            ),
+        );
     };
     let offset = filter.offset.unwrap_or(0);
     let letters = match matching(&gateway, &filter, offset, PAGE).await {
@@ -173,11 +199,21 @@ fn filter_form(filter: &Filter) -> Markup {
     }
 }
 
-pub async fn inspect(State(gateway): State<Gateway>, session: Session, Path((service, id)): Path<(String, String)>) -> Response {
+pub async fn inspect(
+    State(gateway): State<Gateway>,
+    session: Session,
+    Path((service, id)): Path<(String, String)>,
+) -> Response {
     let looked_up = async {
         let service = service_of(Some(&service))?;
-        let query = jobs::ServiceQuery { service: Some(service), reason: None };
-        let letter = jobs::get_dead_letter(State(gateway.clone()), Path(id.clone()), Ok(Query(query))).await?.0;
+        let query = jobs::ServiceQuery {
+            service: Some(service),
+            reason: None,
+        };
+        let letter =
+            jobs::get_dead_letter(State(gateway.clone()), Path(id.clone()), Ok(Query(query)))
+                .await?
+                .0;
         // The job record holds each attempt's error (it may have expired: then only the last).
         let job = jobs::get_job_of(&gateway, service, &id).await.ok();
         Ok::<_, ApiError>((service, letter, job))
@@ -241,24 +277,43 @@ pub async fn replay(State(gateway): State<Gateway>, session: Session, body: Byte
         let filter = filter_of(&form);
         let service = service_of(non_empty(&filter.service))?;
         let ids: Vec<String> = if form.get("all") == Some("1") {
-            matching(&gateway, &filter, 0, WINDOW).await?.into_iter().map(|l| l.id).collect()
+            matching(&gateway, &filter, 0, WINDOW)
+                .await?
+                .into_iter()
+                .map(|l| l.id)
+                .collect()
         } else {
             form.all("id").into_iter().map(str::to_string).collect()
         };
         if ids.is_empty() {
-            return Err(ApiError::new(isthmus_proto::ErrorCode::InvalidArgument, "no dead letter selected"));
+            return Err(ApiError::new(
+                isthmus_proto::ErrorCode::InvalidArgument,
+                "no dead letter selected",
+            ));
         }
         let mut replayed = 0;
         for id in &ids {
-            let query = jobs::ServiceQuery { service: Some(service), reason: None };
-            let _replayed = jobs::replay_dead_letter(State(gateway.clone()), Some(Extension(session.caller.clone())), Path(id.clone()), Ok(Query(query))).await?;
+            let query = jobs::ServiceQuery {
+                service: Some(service),
+                reason: None,
+            };
+            let _replayed = jobs::replay_dead_letter(
+                State(gateway.clone()),
+                Some(Extension(session.caller.clone())),
+                Path(id.clone()),
+                Ok(Query(query)),
+            )
+            .await?;
             replayed += 1;
         }
         Ok((filter, replayed))
     }
     .await;
     match outcome {
-        Ok((filter, n)) => done(&format!("/console/dead-letters?{}", filter_query(&filter)), &format!("Replayed {n} dead letter(s).")),
+        Ok((filter, n)) => done(
+            &format!("/console/dead-letters?{}", filter_query(&filter)),
+            &format!("Replayed {n} dead letter(s)."),
+        ),
         Err(e) => error_page(&session, &e),
     }
 }
@@ -285,13 +340,25 @@ pub async fn discard(State(gateway): State<Gateway>, session: Session, body: Byt
         let service = service_of(form.get("service"))?;
         let id = form.required("id")?.to_string();
         let reason = form.required("reason")?.to_string();
-        let query = jobs::ServiceQuery { service: Some(service), reason: Some(reason) };
-        let _discarded = jobs::discard_dead_letter(State(gateway.clone()), Some(Extension(session.caller.clone())), Path(id), Ok(Query(query))).await?;
+        let query = jobs::ServiceQuery {
+            service: Some(service),
+            reason: Some(reason),
+        };
+        let _discarded = jobs::discard_dead_letter(
+            State(gateway.clone()),
+            Some(Extension(session.caller.clone())),
+            Path(id),
+            Ok(Query(query)),
+        )
+        .await?;
         Ok::<_, ApiError>(service)
     }
     .await;
     match outcome {
-        Ok(service) => done(&format!("/console/dead-letters?service={}", service.as_str()), "Discarded."),
+        Ok(service) => done(
+            &format!("/console/dead-letters?service={}", service.as_str()),
+            "Discarded.",
+        ),
         Err(e) => error_page(&session, &e),
     }
 }

@@ -50,7 +50,10 @@ impl Form {
     /// The non-empty value of `name`, or a 400 naming it.
     pub fn required(&self, name: &str) -> Result<&str, ApiError> {
         self.get(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidArgument, format!("the form needs `{name}`"))
+            ApiError::new(
+                ErrorCode::InvalidArgument,
+                format!("the form needs `{name}`"),
+            )
         })
     }
 }
@@ -68,8 +71,10 @@ mod tests {
 
     #[test]
     fn repeated_names_and_encodings_are_read() {
-        let form = Form::parse(&Bytes::from_static(b"id=a&id=b&reason=no+longer+needed%21&x"))
-            .unwrap();
+        let form = Form::parse(&Bytes::from_static(
+            b"id=a&id=b&reason=no+longer+needed%21&x",
+        ))
+        .unwrap();
         assert_eq!(form.all("id"), ["a", "b"]);
         assert_eq!(form.get("reason"), Some("no longer needed!"));
         assert_eq!(form.get("x"), Some(""));

@@ -20,7 +20,11 @@ pub struct MappingTable {
 }
 
 pub async fn page(State(gateway): State<Gateway>, session: Session) -> Response {
-    let tables = gateway.console.as_ref().map(|c| c.mappings.clone()).unwrap_or_default();
+    let tables = gateway
+        .console
+        .as_ref()
+        .map(|c| c.mappings.clone())
+        .unwrap_or_default();
     let body = html! {
         h1 { "Mappings" }
         p.mute { "What the running configuration maps; change it in the config file or ISTHMUS_ environment variables." }

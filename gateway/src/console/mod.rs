@@ -66,10 +66,7 @@ pub fn router() -> Router<Gateway> {
         .route("/console/dead-letters/replay", post(dead_letters::replay))
         .route("/console/dead-letters/discard", post(dead_letters::discard))
         .route("/console/conflicts", get(conflicts::list))
-        .route(
-            "/console/conflicts/{id}/resolve",
-            post(conflicts::resolve),
-        )
+        .route("/console/conflicts/{id}/resolve", post(conflicts::resolve))
         .route("/console/reconcile", get(reconcile::page))
         .route("/console/reconcile/run", post(reconcile::run))
         .route("/console/reconcile/repair", post(reconcile::repair))
@@ -80,10 +77,9 @@ pub fn router() -> Router<Gateway> {
 
 fn html_page(markup: Markup) -> Response {
     let mut response = Html(markup.into_string()).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // The pages embed nothing from elsewhere and are never framed.
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,

@@ -215,6 +215,7 @@ fn hourly_chart(stats: &stats::StatsJson, now: i64) -> Markup {
             *slots[23 - hours_ago].entry(outcome.clone()).or_default() += n;
         }
     }
-    let slots: Vec<Vec<(String, u64)>> = slots.into_iter().map(|s| s.into_iter().collect()).collect();
+    let slots: Vec<Vec<(String, u64)>> =
+        slots.into_iter().map(|s| s.into_iter().collect()).collect();
     view::stacked_bars(&slots, &["24 h ago".to_string(), "now".to_string()])
 }

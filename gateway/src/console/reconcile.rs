@@ -24,7 +24,11 @@ pub struct Notice {
     pub msg: Option<String>,
 }
 
-pub async fn page(State(gateway): State<Gateway>, session: Session, notice: Result<Query<Notice>, axum::extract::rejection::QueryRejection>) -> Response {
+pub async fn page(
+    State(gateway): State<Gateway>,
+    session: Session,
+    notice: Result<Query<Notice>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let runs = match api::last_runs(State(gateway.clone())).await {
         Ok(runs) => runs.0.runs,
         Err(e) => return error_page(&session, &e),
@@ -57,7 +61,12 @@ pub async fn page(State(gateway): State<Gateway>, session: Session, notice: Resu
         }
         p.mute { "A run compares both systems across the ID map and keeps its counts as the flow's last run; it writes nothing. Repairs re-sync from the side that owns the record." }
     };
-    html_page(view::page("Reconciliation", "Reconciliation", &session, body))
+    html_page(view::page(
+        "Reconciliation",
+        "Reconciliation",
+        &session,
+        body,
+    ))
 }
 
 /// Runs a flow's reconciliation and shows its drifts (a result page: a run writes nothing).
@@ -68,14 +77,21 @@ pub async fn run(State(gateway): State<Gateway>, session: Session, body: Bytes) 
     };
     let outcome = async {
         let flow = api::flow_of(form.required("flow")?)?;
-        Ok::<_, ApiError>((flow, api::report_json(api::run(&gateway, flow, MAX_DRIFTS).await?)))
+        Ok::<_, ApiError>((
+            flow,
+            api::report_json(api::run(&gateway, flow, MAX_DRIFTS).await?),
+        ))
     }
     .await;
     let (flow, report) = match outcome {
         Ok(found) => found,
         Err(e) => return error_page(&session, &e),
     };
-    let all: Vec<String> = report.drifts.iter().filter_map(|d| serde_json::to_string(d).ok()).collect();
+    let all: Vec<String> = report
+        .drifts
+        .iter()
+        .filter_map(|d| serde_json::to_string(d).ok())
+        .collect();
     let body = html! {
         h1 { "Reconciliation of " (flow.as_str()) }
         p { (report.links_checked) " links checked in " (report.finished_at_ms - report.started_at_ms) " ms · " b #drift-total { (report.total) } " drift(s)"
@@ -111,7 +127,12 @@ pub async fn run(State(gateway): State<Gateway>, session: Session, body: Bytes) 
         }
         p { a href="/console/reconcile" { "Back" } }
     };
-    html_page(view::page("Reconciliation", "Reconciliation", &session, body))
+    html_page(view::page(
+        "Reconciliation",
+        "Reconciliation",
+        &session,
+        body,
+    ))
 }
 
 /// Repairs the posted drifts (one, or every listed one), each through the repair handler.
@@ -124,16 +145,30 @@ pub async fn repair(State(gateway): State<Gateway>, session: Session, body: Byte
         let flow = form.required("flow")?.to_string();
         let drifts = form.all("drift");
         if drifts.is_empty() || drifts.len() > MAX_DRIFTS as usize {
-            return Err(ApiError::new(isthmus_proto::ErrorCode::InvalidArgument, format!("post 1 to {MAX_DRIFTS} drifts")));
+            return Err(ApiError::new(
+                isthmus_proto::ErrorCode::InvalidArgument,
+                format!("post 1 to {MAX_DRIFTS} drifts"),
+            ));
         }
         let parsed = drifts
             .into_iter()
-            .map(|d| serde_json::from_str::<DriftJson>(d).map_err(|e| ApiError::new(isthmus_proto::ErrorCode::InvalidArgument, format!("a drift: {e}"))))
+            .map(|d| {
+                serde_json::from_str::<DriftJson>(d).map_err(|e| {
+                    ApiError::new(
+                        isthmus_proto::ErrorCode::InvalidArgument,
+                        format!("a drift: {e}"),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
         for drift in parsed {
-            let result = api::repair_drift(State(gateway.clone()), Path(flow.clone()), ApiJson(drift)).await?;
-            *outcomes.entry(result.0.outcome.as_str().to_string()).or_default() += 1;
+            let result =
+                api::repair_drift(State(gateway.clone()), Path(flow.clone()), ApiJson(drift))
+                    .await?;
+            *outcomes
+                .entry(result.0.outcome.as_str().to_string())
+                .or_default() += 1;
         }
         Ok::<_, ApiError>(outcomes)
     }
@@ -141,7 +176,13 @@ pub async fn repair(State(gateway): State<Gateway>, session: Session, body: Byte
     match outcome {
         Ok(outcomes) => {
             let summary: Vec<String> = outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
-            done("/console/reconcile", &format!("Repaired: {}. Run the flow again to confirm.", summary.join(", ")))
+            done(
+                "/console/reconcile",
+                &format!(
+                    "Repaired: {}. Run the flow again to confirm.",
+                    summary.join(", ")
+                ),
+            )
         }
         Err(e) => error_page(&session, &e),
     }

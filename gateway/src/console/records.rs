@@ -7,9 +7,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use isthmus_netsuite::NetSuiteId;
+use isthmus_proto::common::v1::SyncOptions;
 use isthmus_proto::customers::v1::SyncAccountRequest;
 use isthmus_proto::orders::v1::SyncOpportunityRequest;
-use isthmus_proto::common::v1::SyncOptions;
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::{SObject, SalesforceId};
 use maud::{html, Markup};
@@ -18,7 +18,9 @@ use serde::Deserialize;
 use super::session::Session;
 use super::view::{self, csrf_field, pill, value, when};
 use super::{action_form, done, error_page, html_page};
-use crate::routes::{answer, audit, catalog, grpc_request, links, orders, AuditEntryJson, SyncResultJson};
+use crate::routes::{
+    answer, audit, catalog, grpc_request, links, orders, AuditEntryJson, SyncResultJson,
+};
 use crate::{ApiError, Gateway};
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,7 +58,11 @@ async fn find(gateway: &Gateway, q: &str) -> Result<Vec<Found>, ApiError> {
     if !netsuite && salesforce.is_none() {
         return Err(ApiError::new(
             ErrorCode::InvalidArgument,
-            isthmus_proto::rejected(q, "a Salesforce id, a NetSuite internal id or an external id", "it is neither"),
+            isthmus_proto::rejected(
+                q,
+                "a Salesforce id, a NetSuite internal id or an external id",
+                "it is neither",
+            ),
         ));
     }
     let is = |object| netsuite || salesforce.as_ref().is_some_and(|id| id.is(object));
@@ -103,7 +109,11 @@ async fn find(gateway: &Gateway, q: &str) -> Result<Vec<Found>, ApiError> {
 }
 
 /// The audit trail of the searched record: of the Salesforce id when one is known.
-async fn trail(gateway: &Gateway, q: &str, found: &[Found]) -> Result<Vec<AuditEntryJson>, ApiError> {
+async fn trail(
+    gateway: &Gateway,
+    q: &str,
+    found: &[Found],
+) -> Result<Vec<AuditEntryJson>, ApiError> {
     let (salesforce_id, netsuite_id) = match (found.first(), SalesforceId::parse(q)) {
         (Some(f), _) => (Some(f.salesforce_id.clone()), None),
         (None, Ok(id)) => (Some(id.to_string()), None),
@@ -115,11 +125,22 @@ async fn trail(gateway: &Gateway, q: &str, found: &[Found]) -> Result<Vec<AuditE
         salesforce_id,
         netsuite_id,
     };
-    Ok(audit::audit(State(gateway.clone()), Ok(Query(query))).await?.0)
+    Ok(audit::audit(State(gateway.clone()), Ok(Query(query)))
+        .await?
+        .0)
 }
 
-pub async fn page(State(gateway): State<Gateway>, session: Session, Query(search): Query<Search>) -> Response {
-    let q = search.q.as_deref().map(str::trim).unwrap_or_default().to_string();
+pub async fn page(
+    State(gateway): State<Gateway>,
+    session: Session,
+    Query(search): Query<Search>,
+) -> Response {
+    let q = search
+        .q
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
     let looked_up = if q.is_empty() {
         Ok(None)
     } else {
@@ -132,7 +153,8 @@ pub async fn page(State(gateway): State<Gateway>, session: Session, Query(search
         Ok(Some(found)) => found,
         Ok(None) => (Vec::new(), Vec::new()),
         Err(e) if e.code == ErrorCode::InvalidArgument => {
-            let body = html! { h1 { "Record" } (search_form(&q)) (view::notices(None, Some(&e.message))) };
+            let body =
+                html! { h1 { "Record" } (search_form(&q)) (view::notices(None, Some(&e.message))) };
             let mut response = html_page(view::page("Record", "Record", &session, body));
             *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
             return response;
@@ -194,7 +216,11 @@ fn link_table(gateway: &Gateway, session: &Session, f: &Found) -> Markup {
 }
 
 fn short(hash: &str) -> String {
-    if hash.is_empty() { "—".into() } else { hash.chars().take(12).collect() }
+    if hash.is_empty() {
+        "—".into()
+    } else {
+        hash.chars().take(12).collect()
+    }
 }
 
 fn history(trail: &[AuditEntryJson]) -> Markup {
@@ -235,20 +261,52 @@ pub async fn sync(State(gateway): State<Gateway>, session: Session, body: Bytes)
         let dry_run = match form.required("mode")? {
             "dry_run" => true,
             "sync" => false,
-            _ => return Err(ApiError::new(ErrorCode::InvalidArgument, "mode must be dry_run or sync")),
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    "mode must be dry_run or sync",
+                ))
+            }
         };
         let id = SalesforceId::parse(raw).map_err(|e| {
-            ApiError::new(ErrorCode::InvalidArgument, isthmus_proto::rejected(raw, "a Salesforce id", e))
+            ApiError::new(
+                ErrorCode::InvalidArgument,
+                isthmus_proto::rejected(raw, "a Salesforce id", e),
+            )
         })?;
-        let options = Some(SyncOptions { dry_run, delivery: 0 });
+        let options = Some(SyncOptions {
+            dry_run,
+            delivery: 0,
+        });
         let result = if id.is(SObject::Account) {
-            let message = SyncAccountRequest { account_id: id.to_string(), options };
-            answer(gateway.services.customers().sync_account(grpc_request(&gateway, message))).await?
+            let message = SyncAccountRequest {
+                account_id: id.to_string(),
+                options,
+            };
+            answer(
+                gateway
+                    .services
+                    .customers()
+                    .sync_account(grpc_request(&gateway, message)),
+            )
+            .await?
         } else if id.is(SObject::Opportunity) {
-            let message = SyncOpportunityRequest { opportunity_id: id.to_string(), options };
-            answer(gateway.services.orders().sync_opportunity(grpc_request(&gateway, message))).await?
+            let message = SyncOpportunityRequest {
+                opportunity_id: id.to_string(),
+                options,
+            };
+            answer(
+                gateway
+                    .services
+                    .orders()
+                    .sync_opportunity(grpc_request(&gateway, message)),
+            )
+            .await?
         } else {
-            return Err(ApiError::new(ErrorCode::InvalidArgument, "only Accounts and Opportunities sync from here"));
+            return Err(ApiError::new(
+                ErrorCode::InvalidArgument,
+                "only Accounts and Opportunities sync from here",
+            ));
         };
         Ok((id, dry_run, SyncResultJson::from(result)))
     }

@@ -22,7 +22,11 @@ pub struct Follow {
     pub msg: Option<String>,
 }
 
-pub async fn page(State(gateway): State<Gateway>, session: Session, follow: Result<Query<Follow>, axum::extract::rejection::QueryRejection>) -> Response {
+pub async fn page(
+    State(gateway): State<Gateway>,
+    session: Session,
+    follow: Result<Query<Follow>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let follow = follow.map(|q| q.0).unwrap_or_default();
     let g = || State(gateway.clone());
     let backfill = match &follow.backfill {
@@ -110,16 +114,25 @@ pub async fn start(State(gateway): State<Gateway>, session: Session, body: Bytes
     let number = |name: &str| -> Result<Option<u32>, ApiError> {
         match form.get(name).map(str::trim).filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| invalid(&format!("{name} must be a whole number"))),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| invalid(&format!("{name} must be a whole number"))),
         }
     };
     let g = State(gateway.clone());
     let outcome: Result<Response, ApiError> = async {
         match form.required("kind")? {
             "backfill" => {
-                let options = ops::StartBackfill { all: form.get("all") == Some("1"), limit: number("limit")? };
+                let options = ops::StartBackfill {
+                    all: form.get("all") == Some("1"),
+                    limit: number("limit")?,
+                };
                 let (_, Json(job)) = ops::start_account_backfill(g, ApiJson(options)).await?;
-                Ok(done(&format!("/console/runs?backfill={}", job.id), "Backfill started."))
+                Ok(done(
+                    &format!("/console/runs?backfill={}", job.id),
+                    "Backfill started.",
+                ))
             }
             "catalog" => {
                 let mode = match form.get("mode").unwrap_or("delta") {
@@ -127,14 +140,34 @@ pub async fn start(State(gateway): State<Gateway>, session: Session, body: Bytes
                     "delta" => catalog::CatalogRunMode::Delta,
                     _ => return Err(invalid("mode must be full or delta")),
                 };
-                let (_, Json(run)) = catalog::start_catalog_run(g, ApiJson(catalog::StartCatalogRun { mode, limit: None })).await?;
-                Ok(done(&format!("/console/runs?catalog={}", run.id), "Catalog run started."))
+                let (_, Json(run)) = catalog::start_catalog_run(
+                    g,
+                    ApiJson(catalog::StartCatalogRun { mode, limit: None }),
+                )
+                .await?;
+                Ok(done(
+                    &format!("/console/runs?catalog={}", run.id),
+                    "Catalog run started.",
+                ))
             }
             "renewals" => {
-                let scan = orders::ScanRenewals { within_days: number("within_days")?, dry_run: form.get("dry_run") == Some("1") };
+                let scan = orders::ScanRenewals {
+                    within_days: number("within_days")?,
+                    dry_run: form.get("dry_run") == Some("1"),
+                };
                 let Json(found) = orders::scan_renewals(g, ApiJson(scan)).await?;
-                let created = found.results.iter().filter(|r| r.outcome.as_str() == "created").count();
-                Ok(done("/console/runs", &format!("Renewal scan: {} order(s) expiring, {created} renewal(s) raised.", found.results.len())))
+                let created = found
+                    .results
+                    .iter()
+                    .filter(|r| r.outcome.as_str() == "created")
+                    .count();
+                Ok(done(
+                    "/console/runs",
+                    &format!(
+                        "Renewal scan: {} order(s) expiring, {created} renewal(s) raised.",
+                        found.results.len()
+                    ),
+                ))
             }
             _ => Err(invalid("kind must be backfill, catalog or renewals")),
         }

@@ -197,11 +197,27 @@ mod tests {
             name: "ops".into(),
             scopes: vec![Scope::Admin],
         };
-        let set = issue(&SessionKey::random(), &caller, Duration::from_secs(60), true);
-        for part in ["HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age=60", "Secure"] {
+        let set = issue(
+            &SessionKey::random(),
+            &caller,
+            Duration::from_secs(60),
+            true,
+        );
+        for part in [
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/console",
+            "Max-Age=60",
+            "Secure",
+        ] {
             assert!(set.contains(part), "{set}");
         }
-        assert!(!issue(&SessionKey::random(), &caller, Duration::from_secs(60), false)
-            .contains("Secure"));
+        assert!(!issue(
+            &SessionKey::random(),
+            &caller,
+            Duration::from_secs(60),
+            false
+        )
+        .contains("Secure"));
     }
 }

@@ -29,7 +29,7 @@ main{padding:20px 24px;max-width:1400px}h1{font-size:20px;margin:0 0 14px}h2{fon
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:12px}
 .card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:12px}.card .n{font-size:24px;font-weight:600}.card .l{color:var(--mute);font-size:12px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(--line)}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
-th{background:#eef2f6;font-weight:600;font-size:12px;color:#33475b}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#eef2f6;font-weight:600;font-size:12px;color:#33475b}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}pre{background:#fff;border:1px solid var(--line);padding:8px;overflow:auto;max-height:320px}
 .ok{color:var(--ok)}.warn{color:var(--warn)}.bad{color:var(--bad)}.mute{color:var(--mute)}
 .pill{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px;background:#e5ecf4}.pill.created,.pill.updated{background:#d8f0de}.pill.failed,.pill.dead{background:#fbd9d6}.pill.conflict,.pill.parked{background:#fde8c4}
@@ -255,7 +255,13 @@ pub fn line_chart(points: &[(f64, f64)], max: f64, caption: &str) -> Markup {
     let max = max.max(1.0);
     let path: Vec<String> = points
         .iter()
-        .map(|(x, y)| format!("{:.1},{:.1}", x * width, height - (y / max) * (height - 10.0)))
+        .map(|(x, y)| {
+            format!(
+                "{:.1},{:.1}",
+                x * width,
+                height - (y / max) * (height - 10.0)
+            )
+        })
         .collect();
     html! {
         svg viewBox={ "0 0 " (width) " " (height + 22.0) } width="100%" role="img" aria-label=(caption) {

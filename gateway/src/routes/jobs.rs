@@ -1,8 +1,8 @@
 //! Jobs and dead letters: follow a 202, list what failed for good, replay or discard it.
 
 use axum::extract::{Path, Query, State};
-use axum::Extension;
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use isthmus_proto::jobs::v1::job_queue_client::JobQueueClient;
 use isthmus_proto::jobs::v1::{

@@ -100,10 +100,9 @@ pub async fn record_status(
             let key = get_link_request::Key::SalesforceId(id.to_string());
             let mut customers = gateway.services.customers();
             let link = found(
-                answer(customers.get_link(grpc_request(
-                    &gateway,
-                    GetLinkRequest { key: Some(key) },
-                )))
+                answer(
+                    customers.get_link(grpc_request(&gateway, GetLinkRequest { key: Some(key) })),
+                )
                 .await,
             )?;
             let parked = link
@@ -152,12 +151,17 @@ pub async fn record_status(
         detected_at_ms: c.detected_at_ms,
     })
     .collect();
-    let last_sync = answer(last).await?.entries.into_iter().next().map(|e| LastSyncJson {
-        at_ms: e.at_ms,
-        flow: e.flow,
-        outcome: e.outcome,
-        trace_id: e.trace_id,
-    });
+    let last_sync = answer(last)
+        .await?
+        .entries
+        .into_iter()
+        .next()
+        .map(|e| LastSyncJson {
+            at_ms: e.at_ms,
+            flow: e.flow,
+            outcome: e.outcome,
+            trace_id: e.trace_id,
+        });
     let object_name = match object {
         SObject::Account => "Account",
         _ => "Opportunity",

@@ -92,10 +92,7 @@ fn window<'a>(buckets: impl Iterator<Item = &'a StatsBucket>) -> WindowJson {
         .filter(|(o, _)| o.as_str() != "retried")
         .map(|(_, n)| n)
         .sum();
-    let succeeded: u64 = SUCCESS
-        .iter()
-        .filter_map(|o| out.outcomes.get(*o))
-        .sum();
+    let succeeded: u64 = SUCCESS.iter().filter_map(|o| out.outcomes.get(*o)).sum();
     out.success_rate = (out.total > 0).then(|| succeeded as f64 / out.total as f64);
     out.p50_ms = latency_quantile(&latency, 0.5);
     out.p95_ms = latency_quantile(&latency, 0.95);
@@ -123,29 +120,28 @@ pub async fn stats(State(gateway): State<Gateway>) -> Result<Json<StatsJson>, Ap
             *at.entry(outcome.clone()).or_default() += count;
         }
     }
-    let flows = by_flow
-        .into_iter()
-        .map(|(flow, buckets)| FlowStatsJson {
-            flow: flow.to_string(),
-            // A bucket counts in the hour when it ends inside it.
-            last_hour: window(
-                buckets
-                    .iter()
-                    .copied()
-                    .filter(|b| b.start_ms + STATS_BUCKET_MS > hour_from),
-            ),
-            last_day: window(buckets.iter().copied()),
-            last_error: report
-                .last_errors
-                .iter()
-                .find(|e| e.flow == flow)
-                .map(|e| LastErrorJson {
-                    at_ms: e.at_ms,
-                    error: e.error.clone(),
-                    trace_id: e.trace_id.clone(),
+    let flows =
+        by_flow
+            .into_iter()
+            .map(|(flow, buckets)| FlowStatsJson {
+                flow: flow.to_string(),
+                // A bucket counts in the hour when it ends inside it.
+                last_hour: window(
+                    buckets
+                        .iter()
+                        .copied()
+                        .filter(|b| b.start_ms + STATS_BUCKET_MS > hour_from),
+                ),
+                last_day: window(buckets.iter().copied()),
+                last_error: report.last_errors.iter().find(|e| e.flow == flow).map(|e| {
+                    LastErrorJson {
+                        at_ms: e.at_ms,
+                        error: e.error.clone(),
+                        trace_id: e.trace_id.clone(),
+                    }
                 }),
-        })
-        .collect();
+            })
+            .collect();
     Ok(Json(StatsJson {
         now_ms,
         bucket_ms: STATS_BUCKET_MS,

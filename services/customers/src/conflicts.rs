@@ -53,6 +53,7 @@ pub async fn get(flows: &CustomerFlows, request: GetConflictRequest) -> Result<C
 
 pub async fn resolve(
     flows: &CustomerFlows,
+    log: &isthmus_engine::audit::SyncLog,
     request: ResolveConflictRequest,
     trace_id: &str,
 ) -> Result<Conflict, Status> {
@@ -70,11 +71,11 @@ pub async fn resolve(
             )
         }
     };
-    Ok(message(
-        flows
-            .resolve_conflict(id.as_str(), choice, trace_id)
-            .await?,
-    ))
+    let resolved = flows
+        .resolve_conflict(id.as_str(), choice, trace_id)
+        .await?;
+    log.resolved(&resolved).await;
+    Ok(message(resolved))
 }
 
 fn message(conflict: isthmus_store::Conflict) -> Conflict {

@@ -192,7 +192,8 @@ impl CustomerSync for CustomerSyncService {
         request: Request<ResolveConflictRequest>,
     ) -> Result<Response<Conflict>, Status> {
         let trace_id = trace_id_of(request.metadata());
-        let answer = conflicts::resolve(&self.flows, request.into_inner(), &trace_id).await?;
+        let answer =
+            conflicts::resolve(&self.flows, &self.log, request.into_inner(), &trace_id).await?;
         Ok(Response::new(answer))
     }
 }

@@ -9,6 +9,8 @@ mod bad_input;
 mod browser_harness;
 mod catalog;
 mod conflicts;
+mod console_access;
+mod console_browser;
 mod customer_to_account;
 mod delta;
 mod faults_concurrent_clicks;

@@ -354,7 +354,8 @@ impl CatalogFlows {
                     if let Some(err) = &synced.failure {
                         tally.note(&synced.result.netsuite_id, err.to_string());
                     }
-                    log.finished(&synced.result, Trigger::CatalogRun, began).await;
+                    log.finished(&synced.result, Trigger::CatalogRun, began)
+                        .await;
                 }
             }
             Err(err) => {

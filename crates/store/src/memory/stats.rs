@@ -51,7 +51,10 @@ impl MemoryStats {
                 latency: vec![0; LATENCY_BOUNDS_MS.len()],
             };
         }
-        *bucket.outcomes.entry(sample.outcome.to_owned()).or_default() += 1;
+        *bucket
+            .outcomes
+            .entry(sample.outcome.to_owned())
+            .or_default() += 1;
         bucket.latency[latency_slot(sample.latency_ms)] += 1;
         *expiry = now + ttl_ms();
         if let Some(error) = sample.error {

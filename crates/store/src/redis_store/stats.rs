@@ -18,13 +18,19 @@ use crate::stats::{
 use crate::{ttl_millis, unix_millis, Result};
 
 pub(super) async fn record_sync(store: &RedisStore, sample: &SyncSample<'_>) -> Result<()> {
-    let bucket = store.keys.stats_bucket(bucket_of(sample.at_ms), sample.flow);
+    let bucket = store
+        .keys
+        .stats_bucket(bucket_of(sample.at_ms), sample.flow);
     let mut pipe = redis::pipe();
     pipe.sadd(store.keys.stats_flows(), sample.flow)
         .ignore()
         .hincr(&bucket, sample.outcome, 1)
         .ignore()
-        .hincr(&bucket, format!("lat:{}", latency_slot(sample.latency_ms)), 1)
+        .hincr(
+            &bucket,
+            format!("lat:{}", latency_slot(sample.latency_ms)),
+            1,
+        )
         .ignore()
         .pexpire(&bucket, ttl_millis(STATS_TTL) as i64)
         .ignore();
@@ -128,7 +134,11 @@ fn bucket_from(flow: &str, start_ms: i64, hash: HashMap<String, String>) -> Opti
         let count: u64 = count.parse().unwrap_or(0);
         match field.strip_prefix("lat:") {
             Some(slot) => {
-                if let Some(n) = slot.parse::<usize>().ok().and_then(|s| bucket.latency.get_mut(s)) {
+                if let Some(n) = slot
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|s| bucket.latency.get_mut(s))
+                {
                     *n += count;
                 }
             }

@@ -5,7 +5,10 @@ use isthmus_store::{AuditLog, StoreError};
 pub async fn the_audit_log_is_read_in_order_after_an_id(store: impl AuditLog) {
     for n in 0..5 {
         let entry = format!("entry {n}");
-        store.append_audit(entry.as_bytes(), 100, &[]).await.unwrap();
+        store
+            .append_audit(entry.as_bytes(), 100, &[])
+            .await
+            .unwrap();
     }
 
     let all = store.audit(None, 10).await.unwrap();
@@ -55,8 +58,14 @@ pub async fn each_record_keeps_its_own_history_newest_first(store: impl AuditLog
         .append_audit(b"first", 100, &["sf:001A", "ns:customer:7"])
         .await
         .unwrap();
-    store.append_audit(b"other", 100, &["sf:001B"]).await.unwrap();
-    store.append_audit(b"second", 100, &["sf:001A"]).await.unwrap();
+    store
+        .append_audit(b"other", 100, &["sf:001B"])
+        .await
+        .unwrap();
+    store
+        .append_audit(b"second", 100, &["sf:001A"])
+        .await
+        .unwrap();
 
     let a = store.record_audit("sf:001A", 10).await.unwrap();
     let entries: Vec<&[u8]> = a.iter().map(|(_, e)| e.as_slice()).collect();
@@ -65,7 +74,10 @@ pub async fn each_record_keeps_its_own_history_newest_first(store: impl AuditLog
     let log = store.audit(None, 10).await.unwrap();
     assert_eq!(a[1], log[0]);
     assert_eq!(a[0], log[2]);
-    assert_eq!(store.record_audit("ns:customer:7", 10).await.unwrap(), log[..1]);
+    assert_eq!(
+        store.record_audit("ns:customer:7", 10).await.unwrap(),
+        log[..1]
+    );
     assert_eq!(store.record_audit("sf:001A", 1).await.unwrap(), a[..1]);
     assert!(store.record_audit("sf:001C", 10).await.unwrap().is_empty());
     assert!(store.record_audit("sf:001A", 0).await.unwrap().is_empty());

@@ -90,7 +90,11 @@ pub async fn a_failed_sync_is_its_flows_last_error(store: impl SyncStats) {
     assert_eq!(report.last_errors.len(), 1);
     let last = &report.last_errors[0];
     assert_eq!(
-        (last.flow.as_str(), last.error.as_str(), last.trace_id.as_str()),
+        (
+            last.flow.as_str(),
+            last.error.as_str(),
+            last.trace_id.as_str()
+        ),
         ("finance.x", "second", "trace-1")
     );
     assert_eq!(report.buckets[0].outcomes.get("failed"), Some(&2));
@@ -98,7 +102,10 @@ pub async fn a_failed_sync_is_its_flows_last_error(store: impl SyncStats) {
 
 pub async fn the_allocation_seen_is_kept_per_bucket(store: impl SyncStats) {
     let now = now_ms();
-    store.record_allocation(now - STATS_BUCKET_MS, 10, 1000).await.unwrap();
+    store
+        .record_allocation(now - STATS_BUCKET_MS, 10, 1000)
+        .await
+        .unwrap();
     store.record_allocation(now, 20, 1000).await.unwrap();
     store.record_allocation(now, 25, 1000).await.unwrap();
 
