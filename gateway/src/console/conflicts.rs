@@ -111,7 +111,7 @@ pub async fn resolve(
 ) -> Response {
     let form = match action_form(&session, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let outcome = async {
         let (choose, value) = match form.required("choose")? {

@@ -271,7 +271,7 @@ pub async fn inspect(
 pub async fn replay(State(gateway): State<Gateway>, session: Session, body: Bytes) -> Response {
     let form = match action_form(&session, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let outcome = async {
         let filter = filter_of(&form);
@@ -334,7 +334,7 @@ fn filter_of(form: &Form) -> Filter {
 pub async fn discard(State(gateway): State<Gateway>, session: Session, body: Bytes) -> Response {
     let form = match action_form(&session, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let outcome = async {
         let service = service_of(form.get("service"))?;

@@ -118,19 +118,19 @@ fn forbidden(session: &Session, why: &str) -> Response {
 
 /// A POST's form after the checks every action shares: the session's CSRF token, and the
 /// admin scope. Anything else is refused with 403 before the action runs.
-fn action_form(session: &Session, body: &Bytes) -> Result<Form, Response> {
-    let form = Form::parse(body).map_err(|e| error_page(session, &e))?;
+fn action_form(session: &Session, body: &Bytes) -> Result<Form, Box<Response>> {
+    let form = Form::parse(body).map_err(|e| Box::new(error_page(session, &e)))?;
     if !session::csrf_matches(session, form.get("csrf").unwrap_or_default()) {
-        return Err(forbidden(
+        return Err(Box::new(forbidden(
             session,
             "the form's CSRF token is missing or stale: reload the page and try again",
-        ));
+        )));
     }
     if !session.can_act() {
-        return Err(forbidden(
+        return Err(Box::new(forbidden(
             session,
             "this key has the viewer scope: it may look, not act",
-        ));
+        )));
     }
     Ok(form)
 }

@@ -73,7 +73,7 @@ pub async fn page(
 pub async fn run(State(gateway): State<Gateway>, session: Session, body: Bytes) -> Response {
     let form = match action_form(&session, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let outcome = async {
         let flow = api::flow_of(form.required("flow")?)?;
@@ -139,7 +139,7 @@ pub async fn run(State(gateway): State<Gateway>, session: Session, body: Bytes) 
 pub async fn repair(State(gateway): State<Gateway>, session: Session, body: Bytes) -> Response {
     let form = match action_form(&session, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let outcome = async {
         let flow = form.required("flow")?.to_string();

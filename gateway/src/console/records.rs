@@ -254,7 +254,7 @@ fn history(trail: &[AuditEntryJson]) -> Markup {
 pub async fn sync(State(gateway): State<Gateway>, session: Session, body: Bytes) -> Response {
     let form = match action_form(&session, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let result = async {
         let raw = form.required("id")?;

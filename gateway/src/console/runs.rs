@@ -108,7 +108,7 @@ fn start_form(kind: &str, title: &str, fields: Markup) -> Markup {
 pub async fn start(State(gateway): State<Gateway>, session: Session, body: Bytes) -> Response {
     let form = match action_form(&session, &body) {
         Ok(form) => form,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let invalid = |m: &str| ApiError::new(isthmus_proto::ErrorCode::InvalidArgument, m.to_string());
     let number = |name: &str| -> Result<Option<u32>, ApiError> {

@@ -17,13 +17,16 @@ pub(super) struct MemoryAudit {
     clock: WallClock,
 }
 
+/// Entries with their ids.
+type History = VecDeque<(StreamId, Vec<u8>)>;
+
 #[derive(Debug, Default)]
 struct Log {
     entries: VecDeque<(StreamId, Vec<u8>)>,
     /// The last id handed out (ids only grow, as in Redis).
     last_id: StreamId,
     /// Each record's history, newest first, and when it expires (wall-clock ms).
-    records: HashMap<String, (VecDeque<(StreamId, Vec<u8>)>, i64)>,
+    records: HashMap<String, (History, i64)>,
 }
 
 impl MemoryAudit {
