@@ -33,7 +33,7 @@ from appfacts import GRPC_SERVICES, PARTS, Facts
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 SERVICE_SECRETS = ("salesforce.client_secret", "salesforce.private_key", "netsuite.consumer_secret",
                    "netsuite.token_secret", "netsuite.private_key", "alerts.webhook_url")
-GATEWAY_SECRETS = ("gateway.api_keys", "gateway.netsuite_hmac_secret")
+GATEWAY_SECRETS = ("gateway.api_keys", "gateway.netsuite_hmac_secret", "gateway.console_session_secret")
 
 
 class Report:
