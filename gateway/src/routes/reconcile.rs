@@ -266,18 +266,118 @@ pub async fn last_runs(State(gateway): State<Gateway>) -> Result<Json<LastRunsJs
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
     Ok(Json(LastRunsJson {
-        runs: runs
+        runs: runs.into_iter().map(last_run_json).collect(),
+    }))
+}
+
+/// Where a flow's current or latest run is (kept 15 minutes after it ends).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgressJson {
+    pub flow: String,
+    /// running | done | failed
+    pub state: String,
+    /// links | salesforce | netsuite (while running)
+    pub phase: String,
+    pub links_checked: u64,
+    pub drifts: u64,
+    pub started_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub error: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/reconcile/{flow}/progress",
+    params(("flow" = String, Path, description = "customers, products, orders or invoices")),
+    responses((status = 200, body = ProgressJson), (status = 400, body = crate::ErrorBody),
+              (status = 404, body = crate::ErrorBody, description = "no run in the last 15 minutes")),
+    security(("bearer" = [])))]
+pub async fn progress(
+    State(gateway): State<Gateway>,
+    Path(raw_flow): Path<String>,
+) -> Result<Json<ProgressJson>, ApiError> {
+    let flow = flow_of(&raw_flow)?;
+    let p = reconcile::runs::progress(gateway.store.as_ref(), flow)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no run of this flow in the last 15 minutes"))?;
+    Ok(Json(ProgressJson {
+        flow: p.flow.as_str().into(),
+        state: p.state,
+        phase: p.phase,
+        links_checked: p.links_checked,
+        drifts: p.drifts,
+        started_at_ms: p.started_at_ms,
+        updated_at_ms: p.updated_at_ms,
+        error: p.error,
+    }))
+}
+
+/// The last report of a flow, with its drifts (to repair them later).
+#[utoipa::path(get, path = "/v1/reconcile/{flow}/report",
+    params(("flow" = String, Path, description = "customers, products, orders or invoices")),
+    responses((status = 200, body = ReconcileReportJson), (status = 400, body = crate::ErrorBody),
+              (status = 404, body = crate::ErrorBody, description = "the flow never ran")),
+    security(("bearer" = [])))]
+pub async fn last_report(
+    State(gateway): State<Gateway>,
+    Path(raw_flow): Path<String>,
+) -> Result<Json<ReconcileReportJson>, ApiError> {
+    let flow = flow_of(&raw_flow)?;
+    let report = reconcile::runs::last_report(gateway.store.as_ref(), flow)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "this flow has not been reconciled yet"))?;
+    Ok(Json(ReconcileReportJson {
+        flow: report.flow.as_str().into(),
+        started_at_ms: report.started_at_ms,
+        finished_at_ms: report.finished_at_ms,
+        links_checked: report.links_checked,
+        counts: report.counts.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect(),
+        total: report.counts.values().sum(),
+        drifts: report
+            .drifts
             .into_iter()
-            .map(|run| LastRunJson {
-                flow: run.flow.as_str().into(),
-                finished_at_ms: run.finished_at_ms,
-                links_checked: run.links_checked,
-                counts: run
-                    .counts
-                    .iter()
-                    .map(|(k, v)| (k.as_str().to_string(), *v))
-                    .collect(),
+            .map(|d| DriftJson {
+                flow: d.flow.as_str().into(),
+                kind: d.kind.as_str().into(),
+                salesforce_id: d.salesforce_id,
+                netsuite_id: d.netsuite_id,
+                field: d.field,
+                salesforce_value: d.salesforce_value,
+                netsuite_value: d.netsuite_value,
+                detail: d.detail,
             })
             .collect(),
+        truncated: report.truncated,
     }))
+}
+
+/// A flow's runs, newest first (the last 30).
+#[utoipa::path(get, path = "/v1/reconcile/{flow}/history",
+    params(("flow" = String, Path, description = "customers, products, orders or invoices")),
+    responses((status = 200, body = LastRunsJson), (status = 400, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn history(
+    State(gateway): State<Gateway>,
+    Path(raw_flow): Path<String>,
+) -> Result<Json<LastRunsJson>, ApiError> {
+    let flow = flow_of(&raw_flow)?;
+    let runs = reconcile::runs::history(gateway.store.as_ref(), flow)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+    Ok(Json(LastRunsJson {
+        runs: runs.into_iter().map(last_run_json).collect(),
+    }))
+}
+
+fn last_run_json(run: reconcile::LastRun) -> LastRunJson {
+    LastRunJson {
+        flow: run.flow.as_str().into(),
+        finished_at_ms: run.finished_at_ms,
+        links_checked: run.links_checked,
+        counts: run
+            .counts
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), *v))
+            .collect(),
+    }
 }

@@ -24,4 +24,5 @@ mod netsuite_signature;
 mod orders;
 mod queue;
 mod reconcile;
+mod record_status;
 mod thirdparty;

@@ -24,6 +24,7 @@ mod customers;
 mod invoices;
 mod orders;
 mod products;
+pub mod runs;
 mod scan;
 
 use std::collections::BTreeMap;
@@ -304,7 +305,7 @@ fn status_name(flow: Flow) -> String {
     format!("reconcile:{}", flow.as_str())
 }
 
-/// Keeps a run's counts as the flow's last run.
+/// Keeps a run's counts as the flow's last run, its report and its place in the history.
 pub async fn save_last_run(store: &dyn StatusValues, report: &Report) -> Result<()> {
     let last = LastRun {
         flow: report.flow,
@@ -317,6 +318,7 @@ pub async fn save_last_run(store: &dyn StatusValues, report: &Report) -> Result<
     store
         .put_status(&status_name(report.flow), &bytes, STATUS_TTL)
         .await?;
+    runs::keep(store, report, &last).await;
     Ok(())
 }
 
@@ -340,8 +342,17 @@ pub async fn run_and_keep(
     flow: Flow,
     options: &ReconcileOptions,
 ) -> Result<Report> {
-    let report = reconciler.reconcile(flow, options).await?;
+    let started = Report::new(flow);
+    runs::publish(store, &started, "running", "links", None).await;
+    let report = match reconciler.reconcile(flow, options).await {
+        Ok(report) => report,
+        Err(err) => {
+            runs::publish(store, &started, "failed", "", Some(err.to_string())).await;
+            return Err(err);
+        }
+    };
     save_last_run(store, &report).await?;
+    runs::publish(store, &report, "done", "", None).await;
     Ok(report)
 }
 

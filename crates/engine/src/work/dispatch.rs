@@ -110,12 +110,15 @@ impl Dispatcher {
                     let outcome = super::timed_run(runner.as_ref(), &job, &trace_id).await;
                     match &outcome {
                         Ok(result) => log.finished(result, Trigger::Request, began).await,
-                        Err(err) => {
-                            let for_good = !err.is_retryable();
+                        // A retryable failure becomes a job: it counts as retried. A refusal
+                        // (an unknown record, an opportunity not won) is the caller's answer
+                        // and writes nothing anywhere, the statistics included.
+                        Err(err) if err.is_retryable() => {
                             let error = err.to_string();
-                            log.failed(job.flow(), began, &error, &trace_id, for_good)
+                            log.failed(job.flow(), began, &error, &trace_id, false)
                                 .await;
                         }
+                        Err(_) => {}
                     }
                     let _ = done_tx.send(outcome);
                 }
