@@ -181,10 +181,14 @@ async fn an_operator_repairs_what_went_wrong_from_the_console() {
         .submit("form[action='/console/reconcile/run']")
         .await
         .unwrap();
+    // The run goes on in the background; the page follows it and shows its drifts.
+    browser.wait_for_text(".flash", "started", WAIT).await.unwrap();
     browser
         .wait_for_text("#drifts", "field_differs", Duration::from_secs(60))
         .await
         .unwrap();
+    let drifts = browser.text("#drifts").await.unwrap();
+    assert!(drifts.contains("Renamed in NetSuite"), "both sides' values: {drifts}");
     browser.screenshot("reconcile").await.unwrap();
     browser.click("#drifts form button").await.unwrap();
     browser
@@ -199,6 +203,8 @@ async fn an_operator_repairs_what_went_wrong_from_the_console() {
         .wait_for_text("#drifts", "No drift", Duration::from_secs(60))
         .await
         .unwrap();
+    let history = browser.find_all("#history tbody tr").await.unwrap();
+    assert_eq!(history.len(), 2, "both runs in the history");
     let renamed = text(
         mesh.sandbox
             .sf_record("Account", &account)
