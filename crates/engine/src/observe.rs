@@ -4,13 +4,10 @@
 
 use std::sync::Arc;
 
-use isthmus_store::{ConflictQuery, ConflictState, Store};
+use isthmus_store::{ConflictState, Store};
 use isthmus_telemetry::metrics::{CONFLICTS_PARKED, NETSUITE_SLOTS, QUEUE_JOBS};
 
 use crate::governance::NETSUITE_SEMAPHORE;
-
-/// Parked conflicts counted at most (a count past it reads as this many).
-const MAX_PARKED_COUNTED: usize = 10_000;
 
 /// Sets the Redis-backed gauges for the queues of `services` (queue namespaces). A store that
 /// does not answer leaves the last values (the scrape still answers).
@@ -41,13 +38,8 @@ pub async fn refresh_gauges(store: &Arc<dyn Store>, services: &[&str]) {
         Ok(in_use) => NETSUITE_SLOTS.set(i64::from(in_use)),
         Err(err) => tracing::warn!(%err, "reading NetSuite slots for /metrics failed"),
     }
-    let parked = ConflictQuery {
-        state: Some(ConflictState::Parked),
-        limit: MAX_PARKED_COUNTED,
-        offset: 0,
-    };
-    match store.conflicts(&parked).await {
-        Ok(found) => CONFLICTS_PARKED.set(i64::try_from(found.len()).unwrap_or(i64::MAX)),
+    match store.conflict_count(Some(ConflictState::Parked)).await {
+        Ok(parked) => CONFLICTS_PARKED.set(i64::try_from(parked).unwrap_or(i64::MAX)),
         Err(err) => tracing::warn!(%err, "reading parked conflicts for /metrics failed"),
     }
 }

@@ -163,6 +163,7 @@ fn dead_letter_message(letter: isthmus_store::DeadLetter) -> DeadLetter {
         attempts: letter.job.attempt,
         error: letter.error,
         error_class: letter.error_class,
+        error_code: letter.error_code,
         trace_id: letter.job.trace_id,
         failed_at_ms: letter.failed_at_ms,
     }
@@ -355,6 +356,8 @@ impl JobQueue for JobQueueService {
             delayed: depth.delayed,
             pending: depth.pending,
             dead: depth.dead,
+            oldest_interactive_ms: depth.oldest_interactive_ms.unwrap_or(0),
+            oldest_batch_ms: depth.oldest_batch_ms.unwrap_or(0),
         }))
     }
 }

@@ -21,6 +21,8 @@ pub trait Conflicts: Send + Sync + 'static {
     async fn record_conflict(&self, conflict: &Conflict, max_len: usize) -> Result<()>;
     /// Conflicts matching `query`, newest (by detection time) first.
     async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>>;
+    /// How many conflicts are in `state` (`None`: in the log), without reading them.
+    async fn conflict_count(&self, state: Option<ConflictState>) -> Result<u64>;
     /// The conflict `id`.
     async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>>;
     /// Resolves a parked conflict: stores `resolution` on it and takes it out of the parked set,

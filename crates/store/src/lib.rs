@@ -58,7 +58,7 @@ pub use conflict::{Conflict, ConflictQuery, ConflictResolution, ConflictState, C
 pub use keys::Keys;
 pub use memory::MemoryStore;
 pub use queue::{
-    DeadLetter, DeadLetterQuery, Lane, NewJob, Queue, QueueDepth, QueuedJob,
+    DeadLetter, DeadLetterQuery, Failure, Lane, NewJob, Queue, QueueDepth, QueuedJob,
     DEFAULT_QUEUE_NAMESPACE,
 };
 pub use record_id::{RecordId, RecordIdError};

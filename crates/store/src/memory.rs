@@ -26,9 +26,9 @@ use tokio::time::Instant;
 
 use crate::queue::check_queue_namespace;
 use crate::{
-    ttl_millis, unix_millis, AuditLog, Conflict, ConflictQuery, ConflictResolution, Conflicts,
-    IdMap, Idempotency, Lease, Link, Locks, Queue, Result, Slots, StatsReport, StatusValues, Store,
-    StoreError, SyncSample, SyncStats,
+    ttl_millis, unix_millis, AuditLog, Conflict, ConflictQuery, ConflictResolution, ConflictState,
+    Conflicts, IdMap, Idempotency, Lease, Link, Locks, Queue, Result, Slots, StatsReport,
+    StatusValues, Store, StoreError, SyncSample, SyncStats,
 };
 use audit::MemoryAudit;
 use conflicts::MemoryConflicts;
@@ -418,6 +418,10 @@ impl Conflicts for MemoryStore {
 
     async fn conflicts(&self, query: &ConflictQuery) -> Result<Vec<Conflict>> {
         Ok(self.conflicts.list(query))
+    }
+
+    async fn conflict_count(&self, state: Option<ConflictState>) -> Result<u64> {
+        Ok(self.conflicts.count(state))
     }
 
     async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>> {

@@ -60,7 +60,7 @@ pub trait Queue: Send + Sync + 'static {
     async fn retry_later(&self, job: &QueuedJob, delay: Duration) -> Result<()>;
     /// Acks and records a dead letter under the job's id (kept until replayed or discarded;
     /// replaces an earlier one of the same id). A no-op when the job is no longer pending.
-    async fn dead_letter(&self, job: &QueuedJob, error: &str, error_class: &str) -> Result<()>;
+    async fn dead_letter(&self, job: &QueuedJob, failure: &Failure<'_>) -> Result<()>;
     /// Jobs pending on consumers idle longer than `min_idle` (a crashed worker), handed to
     /// `consumer` (interactive lane first), at most `max`; each counts as a new attempt.
     async fn reclaim(
@@ -167,6 +167,31 @@ pub struct QueuedJob {
     pub enqueued_at_ms: i64,
 }
 
+/// Why a job failed for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure<'a> {
+    /// What went wrong, for a person.
+    pub error: &'a str,
+    /// `retryable` (it ran out of attempts) or `permanent`.
+    pub class: &'a str,
+    /// The stable error code (`UPSTREAM_ERROR`, `UNPROCESSABLE`, …); may be empty.
+    pub code: &'a str,
+}
+
+impl<'a> Failure<'a> {
+    pub fn new(error: &'a str, class: &'a str) -> Self {
+        Self {
+            error,
+            class,
+            code: "",
+        }
+    }
+
+    pub fn with_code(self, code: &'a str) -> Self {
+        Self { code, ..self }
+    }
+}
+
 /// A job that failed for good, kept until replayed or discarded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -174,6 +199,9 @@ pub struct DeadLetter {
     pub error: String,
     /// A stable classification of the error, e.g. `validation` or `upstream`.
     pub error_class: String,
+    /// The stable error code of the failure (empty on letters written before it was kept).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error_code: String,
     /// When the job was dead-lettered, ms since the Unix epoch.
     pub failed_at_ms: i64,
 }
@@ -204,4 +232,9 @@ pub struct QueueDepth {
     pub pending: u64,
     /// Dead letters kept.
     pub dead: u64,
+    /// When the oldest job waiting in the interactive lane got there (ms since the epoch; a
+    /// retried job counts from its retry), `None` when none waits.
+    pub oldest_interactive_ms: Option<i64>,
+    /// The same for the batch lane.
+    pub oldest_batch_ms: Option<i64>,
 }

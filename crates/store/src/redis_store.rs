@@ -56,9 +56,10 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
 use crate::{
-    ttl_millis, AuditLog, Conflict, ConflictQuery, ConflictResolution, Conflicts, DeadLetter,
-    DeadLetterQuery, IdMap, Idempotency, Keys, Lane, Lease, Link, Locks, NewJob, Queue, QueueDepth,
-    QueuedJob, Result, Slots, StatsReport, StatusValues, Store, SyncSample, SyncStats,
+    ttl_millis, AuditLog, Conflict, ConflictQuery, ConflictResolution, ConflictState, Conflicts,
+    DeadLetter, DeadLetterQuery, Failure, IdMap, Idempotency, Keys, Lane, Lease, Link, Locks,
+    NewJob, Queue, QueueDepth, QueuedJob, Result, Slots, StatsReport, StatusValues, Store,
+    SyncSample, SyncStats,
 };
 use waiters::Waiters;
 
@@ -409,6 +410,10 @@ impl Conflicts for RedisStore {
         conflicts::list(self, query).await
     }
 
+    async fn conflict_count(&self, state: Option<ConflictState>) -> Result<u64> {
+        conflicts::count(self, state).await
+    }
+
     async fn get_conflict(&self, id: &str) -> Result<Option<Conflict>> {
         conflicts::get(self, id).await
     }
@@ -454,8 +459,8 @@ impl Queue for RedisQueue {
         queue::retry_later(self, job, delay).await
     }
 
-    async fn dead_letter(&self, job: &QueuedJob, error: &str, error_class: &str) -> Result<()> {
-        dead::dead_letter(self, job, error, error_class).await
+    async fn dead_letter(&self, job: &QueuedJob, failure: &Failure<'_>) -> Result<()> {
+        dead::dead_letter(self, job, failure).await
     }
 
     async fn reclaim(

@@ -15,6 +15,11 @@ pub(crate) struct StreamId {
 }
 
 impl StreamId {
+    /// The time part, ms since the epoch.
+    pub(crate) fn ms(self) -> u64 {
+        self.ms
+    }
+
     /// The next id after `self` at wall time `now_ms`: never smaller, even if the clock steps
     /// back (as Redis does).
     pub(crate) fn next(self, now_ms: u64) -> Self {

@@ -42,8 +42,8 @@ pub async fn list(
         limit: Some(PAGE),
         offset: Some(offset),
     };
-    let found = match conflicts::list_conflicts(State(gateway.clone()), Ok(Query(filter))).await {
-        Ok(found) => found.0,
+    let (found, total) = match conflicts::list(&gateway, filter).await {
+        Ok(found) => found,
         Err(e) => return error_page(&session, &e),
     };
     let now = chrono::Utc::now().timestamp_millis();
@@ -52,7 +52,7 @@ pub async fn list(
     let body = html! {
         h1 { "Conflicts" }
         (view::notices(listing.msg.as_deref(), None))
-        p { a href="/console/conflicts" { "Parked" } " · " a href="/console/conflicts?state=resolved" { "Resolved" } }
+        p { a href="/console/conflicts" { "Parked" } " · " a href="/console/conflicts?state=resolved" { "Resolved" } " · " b #total { (total) } " " (state) }
         table #conflicts {
             thead { tr { th { "Found" } th { "Record" } th { "Field" } th { "Salesforce" } th { "NetSuite" } th { "Last synced" } th { "Policy" } th { @if resolved { "Resolution" } @else { "Resolve" } } } }
             tbody {

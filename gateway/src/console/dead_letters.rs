@@ -1,4 +1,5 @@
-//! Dead letters: filter by service, flow (job kind), error class, error text and age; inspect
+//! Dead letters: filter by service, flow (job kind), error class, error code, error text and
+//! age (the class, code and text filters apply within the newest 500 of the kind and age); inspect
 //! one (payload, attempts, each error, trace); replay one, the selected or all matching the
 //! filter; discard with a reason. Replays and discards name the signed-in key in the audit log
 //! (the jobs API records it).
@@ -30,6 +31,8 @@ pub struct Filter {
     pub kind: Option<String>,
     /// `retryable` or `permanent`.
     pub class: Option<String>,
+    /// The stable error code, e.g. `UPSTREAM_ERROR`.
+    pub code: Option<String>,
     /// Text the error contains (case-insensitive).
     pub error: Option<String>,
     /// Failed within the last this many hours.
@@ -81,10 +84,12 @@ async fn matching(
         .await?
         .0;
     let class = non_empty(&filter.class);
+    let code = non_empty(&filter.code);
     let needle = non_empty(&filter.error).map(str::to_lowercase);
     Ok(letters
         .into_iter()
         .filter(|l| class.is_none_or(|c| l.error_class == c))
+        .filter(|l| code.is_none_or(|c| l.error_code.eq_ignore_ascii_case(c)))
         .filter(|l| {
             needle
                 .as_ref()
@@ -101,6 +106,7 @@ fn filter_query(filter: &Filter) -> String {
         ("service", non_empty(&filter.service)),
         ("kind", non_empty(&filter.kind)),
         ("class", non_empty(&filter.class)),
+        ("code", non_empty(&filter.code)),
         ("error", non_empty(&filter.error)),
     ] {
         if let Some(value) = value {
@@ -148,7 +154,7 @@ pub async fn list(
         form #selected method="post" action="/console/dead-letters/replay" {
             @if session.can_act() { (csrf_field(&session)) input type="hidden" name="service" value=(service.as_str()); }
             table #letters {
-                thead { tr { @if session.can_act() { th {} } th { "Failed" } th { "Kind" } th { "Error" } th { "Class" } th.num { "Attempts" } th { "Trace" } th {} } }
+                thead { tr { @if session.can_act() { th {} } th { "Failed" } th { "Kind" } th { "Error" } th { "Class / code" } th.num { "Attempts" } th { "Trace" } th {} } }
                 tbody {
                     @if letters.is_empty() { tr { td colspan="8" .mute { "No dead letter matches." } } }
                     @for l in &letters {
@@ -157,7 +163,7 @@ pub async fn list(
                             td { (when(l.failed_at_ms)) }
                             td { code { (l.kind) } }
                             td.bad { (l.error) }
-                            td { (pill(&l.error_class)) }
+                            td { (pill(&l.error_class)) " " code { (l.error_code) } }
                             td.num { (l.attempts) }
                             td { code { (l.trace_id) } }
                             td { a href={ "/console/dead-letters/" (service.as_str()) "/" (l.id) } { "Inspect" } }
@@ -177,7 +183,7 @@ pub async fn list(
 
 fn filter_fields(filter: &Filter) -> Markup {
     html! {
-        @for (name, value) in [("service", non_empty(&filter.service)), ("kind", non_empty(&filter.kind)), ("class", non_empty(&filter.class)), ("error", non_empty(&filter.error))] {
+        @for (name, value) in [("service", non_empty(&filter.service)), ("kind", non_empty(&filter.kind)), ("class", non_empty(&filter.class)), ("code", non_empty(&filter.code)), ("error", non_empty(&filter.error))] {
             @if let Some(value) = value { input type="hidden" name=(name) value=(value); }
         }
         @if let Some(h) = filter.within_h { input type="hidden" name="within_h" value=(h); }
@@ -192,6 +198,7 @@ fn filter_form(filter: &Filter) -> Markup {
             label { "Service" select name="service" { @for s in Service::ALL { option value=(s.as_str()) selected[s.as_str() == service] { (s.as_str()) } } } }
             label { "Flow (job kind)" input type="text" name="kind" value=(non_empty(&filter.kind).unwrap_or("")) placeholder="customers.sync_account"; }
             label { "Error class" select name="class" { option value="" { "any" } @for c in ["retryable", "permanent"] { option value=(c) selected[c == class] { (c) } } } }
+            label { "Error code" input type="text" name="code" size="16" value=(non_empty(&filter.code).unwrap_or("")) placeholder="UPSTREAM_ERROR"; }
             label { "Error contains" input type="text" name="error" value=(non_empty(&filter.error).unwrap_or("")); }
             label { "Failed within (hours)" input type="text" name="within_h" size="5" value=[filter.within_h]; }
             button type="submit" { "Filter" }
@@ -324,6 +331,7 @@ fn filter_of(form: &Form) -> Filter {
         service: text("service"),
         kind: text("kind"),
         class: text("class"),
+        code: text("code"),
         error: text("error"),
         within_h: form.get("within_h").and_then(|h| h.parse().ok()),
         offset: None,

@@ -21,9 +21,6 @@ pub struct Notice {
     pub msg: Option<String>,
 }
 
-/// Parked conflicts counted at most (beyond, the page says "500+").
-const PARKED_SHOWN: u32 = 500;
-
 pub async fn page(
     State(gateway): State<Gateway>,
     session: Session,
@@ -40,13 +37,13 @@ pub async fn page(
             };
             jobs::queue_depth(g(), Ok(Query(query)))
         })),
-        conflicts::list_conflicts(
-            g(),
-            Ok(Query(conflicts::ConflictFilter {
+        conflicts::list(
+            &gateway,
+            conflicts::ConflictFilter {
                 state: Some(conflicts::StateFilter::Parked),
-                limit: Some(PARKED_SHOWN),
+                limit: Some(1),
                 offset: None,
-            }))
+            }
         ),
         reconcile::last_runs(g()),
         observe::schedules(g()),
@@ -56,7 +53,7 @@ pub async fn page(
             stats?.0,
             governance?.0,
             queues.into_iter().collect::<Result<Vec<_>, _>>()?,
-            parked?.0.len(),
+            parked?.1,
             runs?.0,
             schedules?.0,
         ))
@@ -80,7 +77,7 @@ pub async fn page(
         (view::notices(notice.as_ref().ok().and_then(|n| n.msg.as_deref()), None))
         div #live-cards .cards data-live {
             (card("Dead letters", &dead.to_string(), "/console/dead-letters"))
-            (card("Parked conflicts", &if parked as u32 >= PARKED_SHOWN { format!("{PARKED_SHOWN}+") } else { parked.to_string() }, "/console/conflicts"))
+            (card("Parked conflicts", &parked.to_string(), "/console/conflicts"))
             (card("NetSuite slots in use", &format!("{} / {}", governance.netsuite.slots_in_use, governance.netsuite.concurrency_limit), "/console/runs"))
             @match &governance.salesforce {
                 Some(a) => (card("Salesforce API used / left", &format!("{} / {}", a.used, a.max.saturating_sub(a.used)), "/console")),
@@ -124,12 +121,14 @@ pub async fn page(
         }
         h2 { "Queues" }
         table #queues data-live {
-            thead { tr { th { "Service" } th.num { "Interactive" } th.num { "Batch" } th.num { "Delayed (retry)" } th.num { "In flight" } th.num { "Dead" } } }
+            thead { tr { th { "Service" } th.num { "Interactive" } th { "oldest waiting" } th.num { "Batch" } th { "oldest waiting" } th.num { "Delayed (retry)" } th.num { "In flight" } th.num { "Dead" } } }
             tbody {
                 @for (service, depth) in Service::ALL.iter().zip(&queues) {
                     tr {
                         td { (service.as_str()) }
-                        td.num { (depth.0.interactive) } td.num { (depth.0.batch) } td.num { (depth.0.delayed) }
+                        td.num { (depth.0.interactive) } td.mute { (waiting(depth.0.oldest_interactive_ms, now)) }
+                        td.num { (depth.0.batch) } td.mute { (waiting(depth.0.oldest_batch_ms, now)) }
+                        td.num { (depth.0.delayed) }
                         td.num { (depth.0.pending) }
                         td.num { a href={ "/console/dead-letters?service=" (service.as_str()) } { (depth.0.dead) } }
                     }
@@ -182,6 +181,11 @@ fn outcomes(window: &stats::WindowJson) -> Markup {
         @if window.outcomes.is_empty() { span.mute { "—" } }
         @for (outcome, n) in &window.outcomes { (pill(outcome)) " " (n) "  " }
     }
+}
+
+/// How long the oldest job of a lane has waited.
+fn waiting(since_ms: Option<i64>, now: i64) -> String {
+    since_ms.map_or("—".into(), |ms| ago(ms, now).replace(" ago", ""))
 }
 
 fn rate(rate: Option<f64>) -> String {

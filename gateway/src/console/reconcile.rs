@@ -124,7 +124,12 @@ pub async fn page(
             }
         }
     };
-    html_page(view::page("Reconciliation", "Reconciliation", &session, body))
+    html_page(view::page(
+        "Reconciliation",
+        "Reconciliation",
+        &session,
+        body,
+    ))
 }
 
 fn counts(counts: &std::collections::BTreeMap<String, u64>) -> Markup {
@@ -135,7 +140,11 @@ fn counts(counts: &std::collections::BTreeMap<String, u64>) -> Markup {
 }
 
 fn report_view(session: &Session, flow: Flow, report: &ReconcileReportJson) -> Markup {
-    let all: Vec<String> = report.drifts.iter().filter_map(|d| serde_json::to_string(d).ok()).collect();
+    let all: Vec<String> = report
+        .drifts
+        .iter()
+        .filter_map(|d| serde_json::to_string(d).ok())
+        .collect();
     html! {
         h2 { "Last run of " (flow.as_str()) }
         p { (when(report.finished_at_ms)) " · " (report.links_checked) " links checked in " (report.finished_at_ms - report.started_at_ms) " ms · " b #drift-total { (report.total) } " drift(s)"
@@ -193,7 +202,10 @@ pub async fn run(State(gateway): State<Gateway>, session: Session, body: Bytes) 
         }
     });
     done(
-        &format!("/console/reconcile?flow={}&started={started}", flow.as_str()),
+        &format!(
+            "/console/reconcile?flow={}&started={started}",
+            flow.as_str()
+        ),
         &format!("Reconciliation of {} started.", flow.as_str()),
     )
 }
@@ -208,16 +220,29 @@ pub async fn repair(State(gateway): State<Gateway>, session: Session, body: Byte
         let flow = api::flow_of(form.required("flow")?)?;
         let drifts = form.all("drift");
         if drifts.is_empty() || drifts.len() > MAX_DRIFTS as usize {
-            return Err(ApiError::new(ErrorCode::InvalidArgument, format!("post 1 to {MAX_DRIFTS} drifts")));
+            return Err(ApiError::new(
+                ErrorCode::InvalidArgument,
+                format!("post 1 to {MAX_DRIFTS} drifts"),
+            ));
         }
         let parsed = drifts
             .into_iter()
-            .map(|d| serde_json::from_str::<DriftJson>(d).map_err(|e| ApiError::new(ErrorCode::InvalidArgument, format!("a drift: {e}"))))
+            .map(|d| {
+                serde_json::from_str::<DriftJson>(d)
+                    .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, format!("a drift: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
         for drift in parsed {
-            let result = api::repair_drift(State(gateway.clone()), Path(flow.as_str().to_string()), ApiJson(drift)).await?;
-            *outcomes.entry(result.0.outcome.as_str().to_string()).or_default() += 1;
+            let result = api::repair_drift(
+                State(gateway.clone()),
+                Path(flow.as_str().to_string()),
+                ApiJson(drift),
+            )
+            .await?;
+            *outcomes
+                .entry(result.0.outcome.as_str().to_string())
+                .or_default() += 1;
         }
         Ok::<_, ApiError>((flow, outcomes))
     }
@@ -227,7 +252,10 @@ pub async fn repair(State(gateway): State<Gateway>, session: Session, body: Byte
             let summary: Vec<String> = outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
             done(
                 &format!("/console/reconcile?flow={}", flow.as_str()),
-                &format!("Repaired: {}. Run the flow again to confirm.", summary.join(", ")),
+                &format!(
+                    "Repaired: {}. Run the flow again to confirm.",
+                    summary.join(", ")
+                ),
             )
         }
         Err(e) => error_page(&session, &e),

@@ -107,9 +107,18 @@ pub struct ResolveConflict {
 pub async fn list_conflicts(
     State(gateway): State<Gateway>,
     filter: Result<Query<ConflictFilter>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<ConflictJson>>, ApiError> {
+) -> Result<([(&'static str, String); 1], Json<Vec<ConflictJson>>), ApiError> {
     let Query(filter) =
         filter.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
+    let (conflicts, total) = list(&gateway, filter).await?;
+    Ok(([("x-total-count", total.to_string())], Json(conflicts)))
+}
+
+/// A page of conflicts matching `filter`, and how many match in all.
+pub(crate) async fn list(
+    gateway: &Gateway,
+    filter: ConflictFilter,
+) -> Result<(Vec<ConflictJson>, u64), ApiError> {
     let state = match filter.state.unwrap_or_default() {
         StateFilter::Parked => ConflictState::Parked,
         StateFilter::Resolved => ConflictState::Resolved,
@@ -124,10 +133,14 @@ pub async fn list_conflicts(
         gateway
             .services
             .customers()
-            .list_conflicts(grpc_request(&gateway, request)),
+            .list_conflicts(grpc_request(gateway, request)),
     )
     .await?;
-    Ok(Json(answer.conflicts.into_iter().map(Into::into).collect()))
+    let total = answer.total;
+    Ok((
+        answer.conflicts.into_iter().map(Into::into).collect(),
+        total,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/conflicts/{id}", params(("id" = String, Path, description = "conflict id")),

@@ -81,6 +81,9 @@ pub struct DeadLetterJson {
     pub error: String,
     /// retryable | permanent
     pub error_class: String,
+    /// The stable error code of the failure, when known (UPSTREAM_ERROR, UNPROCESSABLE, …).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub error_code: String,
     pub trace_id: String,
     pub failed_at_ms: i64,
 }
@@ -97,6 +100,7 @@ impl From<DeadLetter> for DeadLetterJson {
             attempts: d.attempts,
             error: d.error,
             error_class: d.error_class,
+            error_code: d.error_code,
             trace_id: d.trace_id,
             failed_at_ms: d.failed_at_ms,
         }
@@ -148,6 +152,10 @@ pub struct QueueDepthJson {
     pub delayed: u64,
     pub pending: u64,
     pub dead: u64,
+    /// When the oldest job waiting in the interactive lane got there (ms since the epoch).
+    pub oldest_interactive_ms: Option<i64>,
+    /// The same for the batch lane.
+    pub oldest_batch_ms: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "job id from a 202 answer")),
@@ -282,6 +290,8 @@ pub async fn queue_depth(
         delayed: d.delayed,
         pending: d.pending,
         dead: d.dead,
+        oldest_interactive_ms: (d.oldest_interactive_ms > 0).then_some(d.oldest_interactive_ms),
+        oldest_batch_ms: (d.oldest_batch_ms > 0).then_some(d.oldest_batch_ms),
     }))
 }
 

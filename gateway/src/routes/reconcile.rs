@@ -298,7 +298,12 @@ pub async fn progress(
     let p = reconcile::runs::progress(gateway.store.as_ref(), flow)
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no run of this flow in the last 15 minutes"))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                "no run of this flow in the last 15 minutes",
+            )
+        })?;
     Ok(Json(ProgressJson {
         flow: p.flow.as_str().into(),
         state: p.state,
@@ -325,13 +330,19 @@ pub async fn last_report(
     let report = reconcile::runs::last_report(gateway.store.as_ref(), flow)
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "this flow has not been reconciled yet"))?;
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::NotFound, "this flow has not been reconciled yet")
+        })?;
     Ok(Json(ReconcileReportJson {
         flow: report.flow.as_str().into(),
         started_at_ms: report.started_at_ms,
         finished_at_ms: report.finished_at_ms,
         links_checked: report.links_checked,
-        counts: report.counts.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect(),
+        counts: report
+            .counts
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), *v))
+            .collect(),
         total: report.counts.values().sum(),
         drifts: report
             .drifts

@@ -36,9 +36,11 @@ pub async fn list(
         limit,
         offset: request.offset as usize,
     };
-    let conflicts = flows.conflicts(&query).await?;
+    let (conflicts, total) =
+        futures::try_join!(flows.conflicts(&query), flows.conflict_count(state))?;
     Ok(ListConflictsResponse {
         conflicts: conflicts.into_iter().map(message).collect(),
+        total,
     })
 }
 

@@ -160,6 +160,17 @@ async fn a_viewer_sees_no_action_and_its_forged_posts_change_nothing(mesh: &Test
     let (status, html) = page(mesh, &cookie, "/console/dead-letters").await;
     assert_eq!(status, 200);
     assert!(html.contains(&id), "a viewer sees the dead letter");
+    // Filtered by its error code (kept with the letter), and by another.
+    let (_, letters) = mesh.get("/v1/dead-letters", Some(ADMIN_KEY)).await;
+    let code = letters[0]["error_code"].as_str().unwrap().to_string();
+    assert_eq!(
+        code, "UNPROCESSABLE",
+        "NetSuite refused the record: {letters}"
+    );
+    let (_, html) = page(mesh, &cookie, &format!("/console/dead-letters?code={code}")).await;
+    assert!(html.contains(&id));
+    let (_, html) = page(mesh, &cookie, "/console/dead-letters?code=NOT_FOUND").await;
+    assert!(!html.contains(&id) && html.contains("No dead letter matches"));
     assert!(!html.contains("Replay"), "and no action: {html}");
     let (_, html) = page(
         mesh,

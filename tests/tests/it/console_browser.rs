@@ -149,6 +149,11 @@ async fn an_operator_repairs_what_went_wrong_from_the_console() {
         .wait_for_text("#conflicts", "+1 555 0199", WAIT)
         .await
         .unwrap();
+    assert_eq!(
+        browser.text("#total").await.unwrap(),
+        "1",
+        "one parked conflict"
+    );
     browser.screenshot("conflicts").await.unwrap();
     browser
         .click("#conflicts button[value='netsuite']")
@@ -182,13 +187,19 @@ async fn an_operator_repairs_what_went_wrong_from_the_console() {
         .await
         .unwrap();
     // The run goes on in the background; the page follows it and shows its drifts.
-    browser.wait_for_text(".flash", "started", WAIT).await.unwrap();
+    browser
+        .wait_for_text(".flash", "started", WAIT)
+        .await
+        .unwrap();
     browser
         .wait_for_text("#drifts", "field_differs", Duration::from_secs(60))
         .await
         .unwrap();
     let drifts = browser.text("#drifts").await.unwrap();
-    assert!(drifts.contains("Renamed in NetSuite"), "both sides' values: {drifts}");
+    assert!(
+        drifts.contains("Renamed in NetSuite"),
+        "both sides' values: {drifts}"
+    );
     browser.screenshot("reconcile").await.unwrap();
     browser.click("#drifts form button").await.unwrap();
     browser

@@ -45,6 +45,11 @@ impl CustomerFlows {
         Ok(self.store.conflicts(query).await?)
     }
 
+    /// How many conflicts are in `state` (`None`: in the log).
+    pub async fn conflict_count(&self, state: Option<isthmus_store::ConflictState>) -> Result<u64> {
+        Ok(self.store.conflict_count(state).await?)
+    }
+
     pub async fn conflict(&self, id: &str) -> Result<Option<Conflict>> {
         Ok(self.store.get_conflict(id).await?)
     }

@@ -49,7 +49,13 @@ fn history_name(flow: Flow) -> String {
 }
 
 /// Publishes where a run of `report.flow` is.
-pub async fn publish(store: &dyn StatusValues, report: &Report, state: &str, phase: &str, error: Option<String>) {
+pub async fn publish(
+    store: &dyn StatusValues,
+    report: &Report,
+    state: &str,
+    phase: &str,
+    error: Option<String>,
+) {
     let progress = Progress {
         flow: report.flow,
         state: state.to_string(),
@@ -82,12 +88,16 @@ pub async fn progress(store: &dyn StatusValues, flow: Flow) -> Result<Option<Pro
 pub async fn keep(store: &dyn StatusValues, report: &Report, last: &LastRun) {
     let kept = async {
         let bytes = serde_json::to_vec(report).unwrap_or_default();
-        store.put_status(&report_name(report.flow), &bytes, KEPT_TTL).await?;
+        store
+            .put_status(&report_name(report.flow), &bytes, KEPT_TTL)
+            .await?;
         let mut runs = history(store, report.flow).await?;
         runs.insert(0, last.clone());
         runs.truncate(HISTORY_LEN);
         let bytes = serde_json::to_vec(&runs).unwrap_or_default();
-        store.put_status(&history_name(report.flow), &bytes, KEPT_TTL).await?;
+        store
+            .put_status(&history_name(report.flow), &bytes, KEPT_TTL)
+            .await?;
         Ok::<_, crate::error::EngineError>(())
     };
     if let Err(err) = kept.await {

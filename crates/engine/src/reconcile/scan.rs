@@ -54,13 +54,25 @@ impl FlowSpec<'_> {
         self.ensure_indexed().await?;
         self.walk_links(&mut findings).await?;
         if let Some(condition) = &self.sf_expected {
-            super::runs::publish(self.store.as_ref(), &findings.report, "running", "salesforce", None)
-                .await;
+            super::runs::publish(
+                self.store.as_ref(),
+                &findings.report,
+                "running",
+                "salesforce",
+                None,
+            )
+            .await;
             self.scan_salesforce(condition, &mut findings).await?;
         }
         if let Some(condition) = &self.ns_expected {
-            super::runs::publish(self.store.as_ref(), &findings.report, "running", "netsuite", None)
-                .await;
+            super::runs::publish(
+                self.store.as_ref(),
+                &findings.report,
+                "running",
+                "netsuite",
+                None,
+            )
+            .await;
             self.scan_netsuite(condition, &mut findings).await?;
         }
         Ok(findings.finish())
@@ -111,8 +123,14 @@ impl FlowSpec<'_> {
             after = Some(last.salesforce_id.clone());
             let sf = self.salesforce_rows(&links).await?;
             let ns = self.netsuite_rows(&links).await?;
-            super::runs::publish(self.store.as_ref(), &findings.report, "running", "links", None)
-                .await;
+            super::runs::publish(
+                self.store.as_ref(),
+                &findings.report,
+                "running",
+                "links",
+                None,
+            )
+            .await;
             for link in &links {
                 findings.report.links_checked += 1;
                 let pair = (link.salesforce_id.as_str(), link.netsuite_id.as_str());

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
-use isthmus_store::QueuedJob;
+use isthmus_store::{Failure, QueuedJob};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -201,7 +201,10 @@ impl Worker {
                     self.log.dead_letter(&job.id, &job.kind, &message);
                     self.settle(
                         &mut record,
-                        self.jobs.queue.dead_letter(&job, &message, class),
+                        self.jobs.queue.dead_letter(
+                            &job,
+                            &Failure::new(&message, class).with_code(err.code().as_str()),
+                        ),
                     )
                     .await
                 }

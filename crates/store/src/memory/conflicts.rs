@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::{Conflict, ConflictQuery, ConflictResolution};
+use crate::{Conflict, ConflictQuery, ConflictResolution, ConflictState};
 
 #[derive(Debug, Default)]
 pub(super) struct MemoryConflicts {
@@ -43,6 +43,14 @@ impl MemoryConflicts {
                 log.remove(&id);
             }
         }
+    }
+
+    pub(super) fn count(&self, state: Option<ConflictState>) -> u64 {
+        self.state()
+            .by_id
+            .values()
+            .filter(|(c, _)| state.is_none_or(|s| c.state() == s))
+            .count() as u64
     }
 
     pub(super) fn list(&self, query: &ConflictQuery) -> Vec<Conflict> {

@@ -19,7 +19,9 @@ use tokio::time::Instant;
 
 use super::WallClock;
 use crate::stream_id::StreamId;
-use crate::{DeadLetter, DeadLetterQuery, Lane, NewJob, Queue, QueueDepth, QueuedJob, Result};
+use crate::{
+    DeadLetter, DeadLetterQuery, Failure, Lane, NewJob, Queue, QueueDepth, QueuedJob, Result,
+};
 
 #[derive(Debug)]
 pub(super) struct MemoryQueue {
@@ -172,13 +174,14 @@ impl Queue for MemoryQueue {
         Ok(())
     }
 
-    async fn dead_letter(&self, job: &QueuedJob, error: &str, error_class: &str) -> Result<()> {
+    async fn dead_letter(&self, job: &QueuedJob, failure: &Failure<'_>) -> Result<()> {
         let mut state = self.state();
         if Self::settle(&mut state, job)? {
             let letter = DeadLetter {
                 job: job.clone(),
-                error: error.to_owned(),
-                error_class: error_class.to_owned(),
+                error: failure.error.to_owned(),
+                error_class: failure.class.to_owned(),
+                error_code: failure.code.to_owned(),
                 failed_at_ms: self.clock.now_ms(),
             };
             state.dead_seq += 1;
@@ -254,6 +257,12 @@ impl Queue for MemoryQueue {
             delayed: count(state.delayed.len()),
             pending: count(state.pending.len()),
             dead: count(state.dead.len()),
+            oldest_interactive_ms: state.lanes[Lane::Interactive.index()]
+                .front()
+                .map(|(id, _)| id.ms() as i64),
+            oldest_batch_ms: state.lanes[Lane::Batch.index()]
+                .front()
+                .map(|(id, _)| id.ms() as i64),
         })
     }
 }

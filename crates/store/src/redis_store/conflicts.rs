@@ -86,6 +86,14 @@ pub(super) async fn record(store: &RedisStore, conflict: &Conflict, max_len: usi
     Ok(())
 }
 
+pub(super) async fn count(store: &RedisStore, state: Option<ConflictState>) -> Result<u64> {
+    Ok(store
+        .connection
+        .clone()
+        .zcard(store.keys.conflict_index(state))
+        .await?)
+}
+
 pub(super) async fn list(store: &RedisStore, query: &ConflictQuery) -> Result<Vec<Conflict>> {
     if query.limit == 0 {
         return Ok(Vec::new());

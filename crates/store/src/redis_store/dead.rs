@@ -18,7 +18,7 @@ use redis::{AsyncCommands, Script};
 
 use super::RedisQueue;
 use crate::stream_id::StreamId;
-use crate::{unix_millis, DeadLetter, DeadLetterQuery, QueuedJob, Result, StoreError};
+use crate::{unix_millis, DeadLetter, DeadLetterQuery, Failure, QueuedJob, Result, StoreError};
 
 /// KEYS: lane, dead, index, kind index. ARGV: entry id, job id, letter JSON, failed at ms,
 /// kind index prefix. Reply: 1 when recorded, 0 when the entry was not pending.
@@ -67,14 +67,14 @@ return letters
 pub(super) async fn dead_letter(
     queue: &RedisQueue,
     job: &QueuedJob,
-    error: &str,
-    error_class: &str,
+    failure: &Failure<'_>,
 ) -> Result<()> {
     job.entry_id.parse::<StreamId>()?;
     let letter = DeadLetter {
         job: job.clone(),
-        error: error.to_owned(),
-        error_class: error_class.to_owned(),
+        error: failure.error.to_owned(),
+        error_class: failure.class.to_owned(),
+        error_code: failure.code.to_owned(),
         failed_at_ms: unix_millis(),
     };
     let json = serde_json::to_vec(&letter).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -201,17 +201,31 @@ return jobs
 });
 
 /// KEYS: interactive, batch, delayed, dead. Reply: {waiting interactive, waiting batch,
-/// delayed, pending, dead}.
+/// delayed, pending, dead, ms of the oldest waiting interactive entry, of the oldest waiting
+/// batch entry (-1: none)}: the first entry after the group's last delivered id.
 static DEPTH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{ENSURE_GROUP}{}",
         r"
 ensure_group(KEYS[1])
 ensure_group(KEYS[2])
+local function oldest(key)
+  local last = '0-0'
+  for _, group in ipairs(redis.call('XINFO', 'GROUPS', key)) do
+    for i = 1, #group, 2 do
+      if group[i] == 'name' and group[i + 1] ~= 'workers' then break end
+      if group[i] == 'last-delivered-id' then last = group[i + 1] end
+    end
+  end
+  local next = redis.call('XRANGE', key, '(' .. last, '+', 'COUNT', 1)
+  if #next == 0 then return -1 end
+  return tonumber(string.match(next[1][1], '^(%d+)'))
+end
 local pi = redis.call('XPENDING', KEYS[1], 'workers')[1]
 local pb = redis.call('XPENDING', KEYS[2], 'workers')[1]
 return {redis.call('XLEN', KEYS[1]) - pi, redis.call('XLEN', KEYS[2]) - pb,
-  redis.call('ZCARD', KEYS[3]), pi + pb, redis.call('HLEN', KEYS[4])}
+  redis.call('ZCARD', KEYS[3]), pi + pb, redis.call('HLEN', KEYS[4]),
+  oldest(KEYS[1]), oldest(KEYS[2])}
 ",
     ))
 });
@@ -352,14 +366,16 @@ pub(super) async fn reclaim(
 }
 
 pub(super) async fn queue_depth(queue: &RedisQueue) -> Result<QueueDepth> {
-    let counts: [i64; 5] = DEPTH
+    let counts: [i64; 7] = DEPTH
         .key(queue.keys.queue(Lane::Interactive))
         .key(queue.keys.queue(Lane::Batch))
         .key(queue.keys.delayed())
         .key(queue.keys.dead())
         .invoke_async(&mut queue.connection.clone())
         .await?;
-    let [interactive, batch, delayed, pending, dead] =
+    let oldest = |ms: i64| (ms >= 0).then_some(ms);
+    let (oldest_interactive_ms, oldest_batch_ms) = (oldest(counts[5]), oldest(counts[6]));
+    let [interactive, batch, delayed, pending, dead, _, _] =
         counts.map(|count| u64::try_from(count).unwrap_or(0));
     Ok(QueueDepth {
         interactive,
@@ -367,6 +383,8 @@ pub(super) async fn queue_depth(queue: &RedisQueue) -> Result<QueueDepth> {
         delayed,
         pending,
         dead,
+        oldest_interactive_ms,
+        oldest_batch_ms,
     })
 }
 

@@ -79,6 +79,11 @@ pub async fn conflicts_are_listed_newest_first_by_state(store: impl Conflicts) {
         ..query(None)
     };
     assert!(ids(&store, none).await.is_empty());
+    // Counted without reading them.
+    let count = |state| store.conflict_count(state);
+    assert_eq!(count(None).await.unwrap(), 3);
+    assert_eq!(count(Some(ConflictState::Parked)).await.unwrap(), 2);
+    assert_eq!(count(Some(ConflictState::Resolved)).await.unwrap(), 1);
     assert_eq!(
         store.get_conflict("c2").await.unwrap(),
         Some(conflict("c2", 2_000, true))

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use isthmus_store::{DeadLetterQuery, Lane, Queue};
+use isthmus_store::{DeadLetterQuery, Failure, Lane, Queue};
 
 use crate::queue::{job, take_one};
 
@@ -14,7 +14,10 @@ async fn dead_job(queue: &Arc<dyn Queue>, id: &str, kind: &str) {
     let delivered = take_one(queue).await;
     let error = format!("{id} failed");
     queue
-        .dead_letter(&delivered, &error, "validation")
+        .dead_letter(
+            &delivered,
+            &Failure::new(&error, "validation").with_code("UNPROCESSABLE"),
+        )
         .await
         .unwrap();
 }
@@ -44,8 +47,12 @@ pub async fn dead_letters_are_listed_newest_first_and_filtered(queue: Arc<dyn Qu
     let ids: Vec<&str> = all.iter().map(|l| l.job.id.as_str()).collect();
     assert_eq!(ids, ["j3", "j2", "j1"]);
     assert_eq!(
-        (all[0].error.as_str(), all[0].error_class.as_str()),
-        ("j3 failed", "validation")
+        (
+            all[0].error.as_str(),
+            all[0].error_class.as_str(),
+            all[0].error_code.as_str()
+        ),
+        ("j3 failed", "validation", "UNPROCESSABLE")
     );
     assert_eq!(all[0].job.payload, b"payload of j3");
     assert!(all[0].failed_at_ms > all[1].failed_at_ms);

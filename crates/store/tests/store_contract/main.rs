@@ -59,6 +59,7 @@ macro_rules! contract_tests {
                 interactive_jobs_are_served_before_batch_jobs,
                 a_job_keeps_its_fields_and_binary_payload_across_retries,
                 a_dequeue_delivers_at_most_max_jobs,
+                the_oldest_waiting_job_of_each_lane_is_reported,
                 each_job_goes_to_one_consumer,
                 an_acked_job_is_gone_for_good,
                 an_unacked_job_is_reclaimed_by_another_consumer_once_idle,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use isthmus_store::{Lane, NewJob, Queue, QueueDepth, QueuedJob, StoreError};
+use isthmus_store::{Failure, Lane, NewJob, Queue, QueueDepth, QueuedJob, StoreError};
 use tokio::time::Instant;
 
 use crate::{let_short_ttl_expire, LONG, SHORT};
@@ -178,7 +178,10 @@ pub async fn a_late_worker_cannot_settle_a_job_it_lost(queue: Arc<dyn Queue>) {
     queue.ack(&taken_over[0]).await.unwrap();
 
     queue.retry_later(&lost, Duration::ZERO).await.unwrap();
-    queue.dead_letter(&lost, "late", "timeout").await.unwrap();
+    queue
+        .dead_letter(&lost, &Failure::new("late", "timeout"))
+        .await
+        .unwrap();
 
     assert_eq!(queue.queue_depth().await.unwrap(), QueueDepth::default());
     assert_eq!(queue.get_dead_letter("j1").await.unwrap(), None);
@@ -280,18 +283,22 @@ pub async fn queue_depth_counts_jobs_in_every_state(queue: Arc<dyn Queue>) {
 
     queue.retry_later(&delivered[0], LONG).await.unwrap();
     queue
-        .dead_letter(&delivered[1], "boom", "bug")
+        .dead_letter(&delivered[1], &Failure::new("boom", "bug"))
         .await
         .unwrap();
 
+    let depth = queue.queue_depth().await.unwrap();
+    assert!(depth.oldest_batch_ms.is_some() && depth.oldest_interactive_ms.is_none());
     assert_eq!(
-        queue.queue_depth().await.unwrap(),
+        depth,
         QueueDepth {
             interactive: 0,
             batch: 2,
             delayed: 1,
             pending: 1,
             dead: 1,
+            oldest_interactive_ms: None,
+            oldest_batch_ms: depth.oldest_batch_ms,
         }
     );
 }
@@ -304,7 +311,7 @@ pub async fn malformed_entry_ids_are_refused(queue: Arc<dyn Queue>) {
     let refused = [
         queue.ack(&delivered).await,
         queue.retry_later(&delivered, SHORT).await,
-        queue.dead_letter(&delivered, "x", "y").await,
+        queue.dead_letter(&delivered, &Failure::new("x", "y")).await,
     ];
 
     for result in refused {
@@ -314,4 +321,29 @@ pub async fn malformed_entry_ids_are_refused(queue: Arc<dyn Queue>) {
         );
     }
     assert_eq!(queue.queue_depth().await.unwrap().pending, 1);
+}
+
+pub async fn the_oldest_waiting_job_of_each_lane_is_reported(queue: Arc<dyn Queue>) {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert_eq!(queue.queue_depth().await.unwrap().oldest_batch_ms, None);
+    for id in ["j1", "j2"] {
+        enqueue(&queue, Lane::Batch, id).await;
+    }
+    let depth = queue.queue_depth().await.unwrap();
+    let oldest = depth
+        .oldest_batch_ms
+        .expect("a job waits in the batch lane");
+    assert!(
+        oldest >= before - 1000 && oldest <= before + 60_000,
+        "{oldest} vs {before}"
+    );
+    assert_eq!(depth.oldest_interactive_ms, None);
+
+    // Delivered jobs no longer wait; once both are, none is the oldest.
+    let two = queue.dequeue("w1", 2, Duration::ZERO).await.unwrap();
+    assert_eq!(two.len(), 2);
+    assert_eq!(queue.queue_depth().await.unwrap().oldest_batch_ms, None);
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use isthmus_store::{
-    AuditLog, DeadLetterQuery, IdMap, Idempotency, Lane, Locks, NewJob, Queue, QueueDepth,
+    AuditLog, DeadLetterQuery, Failure, IdMap, Idempotency, Lane, Locks, NewJob, Queue, QueueDepth,
     RedisStore, StatusValues, Store, DEFAULT_QUEUE_NAMESPACE,
 };
 use tokio::time::Instant;
@@ -107,7 +107,7 @@ async fn keys_use_the_connection_name_as_hash_tag() {
     let delivered = queue.dequeue("w1", 2, Duration::ZERO).await.unwrap();
     queue.retry_later(&delivered[0], LONG).await.unwrap();
     queue
-        .dead_letter(&delivered[1], "boom", "bug")
+        .dead_letter(&delivered[1], &Failure::new("boom", "bug"))
         .await
         .unwrap();
     store.append_audit(b"{}", 100, &[]).await.unwrap();
@@ -176,7 +176,7 @@ async fn a_queue_namespace_keeps_its_queue_under_q_and_shares_every_other_key() 
     let delivered = orders.dequeue("w1", 2, Duration::ZERO).await.unwrap();
     orders.retry_later(&delivered[0], LONG).await.unwrap();
     orders
-        .dead_letter(&delivered[1], "boom", "bug")
+        .dead_letter(&delivered[1], &Failure::new("boom", "bug"))
         .await
         .unwrap();
     store.append_audit(b"{}", 100, &[]).await.unwrap();
@@ -278,7 +278,7 @@ async fn two_connection_names_never_share_a_queue() {
     prod.enqueue(Lane::Interactive, &job("j1")).await.unwrap();
     prod.enqueue(Lane::Batch, &job("j2")).await.unwrap();
     let delivered = prod.dequeue("w1", 1, Duration::ZERO).await.unwrap();
-    prod.dead_letter(&delivered[0], "boom", "bug")
+    prod.dead_letter(&delivered[0], &Failure::new("boom", "bug"))
         .await
         .unwrap();
     prod_store.append_audit(b"prod", 100, &[]).await.unwrap();
