@@ -1,6 +1,6 @@
 //! Runs: start an account backfill, a catalog run (full or delta) or a renewal scan, and follow
-//! a backfill or catalog run with a live progress bar; the scheduled runs (deltas, renewal
-//! scans, summaries) with their last firing.
+//! the latest backfill and catalog run (or one by id) with a live progress bar; the scheduled
+//! runs (deltas, renewal scans, summaries, reconciliations) with their last firing.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -10,7 +10,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::session::Session;
-use super::view::{self, ago, pill, progress, when};
+use super::view::{self, ago, csrf_field, pill, progress, when};
 use super::{action_form, done, error_page, html_page};
 use crate::routes::{catalog, observe, ops, orders, ApiJson};
 use crate::{ApiError, Gateway};
@@ -29,19 +29,18 @@ pub async fn page(
 ) -> Response {
     let follow = follow.map(|q| q.0).unwrap_or_default();
     let g = || State(gateway.clone());
+    // The run asked for, else the latest of its kind.
     let backfill = match &follow.backfill {
-        Some(id) => match ops::get_backfill(g(), axum::extract::Path(id.clone())).await {
-            Ok(Json(b)) => Some(b),
-            Err(e) => return error_page(&session, &e),
-        },
-        None => None,
+        Some(id) => ops::get_backfill(g(), axum::extract::Path(id.clone())).await,
+        None => ops::latest_backfill(g()).await,
     };
     let catalog_run = match &follow.catalog {
-        Some(id) => match catalog::get_catalog_run(g(), axum::extract::Path(id.clone())).await {
-            Ok(Json(r)) => Some(r),
-            Err(e) => return error_page(&session, &e),
-        },
-        None => None,
+        Some(id) => catalog::get_catalog_run(g(), axum::extract::Path(id.clone())).await,
+        None => catalog::latest_catalog_run(g()).await,
+    };
+    let (backfill, catalog_run) = match (found(backfill), found(catalog_run)) {
+        (Ok(b), Ok(c)) => (b, c),
+        (Err(e), _) | (_, Err(e)) => return error_page(&session, &e),
     };
     let schedules = match observe::schedules(g()).await {
         Ok(Json(s)) => s.schedules,
@@ -54,7 +53,7 @@ pub async fn page(
         div #live-runs data-live {
             @if let Some(b) = &backfill {
                 h2 { "Account backfill " code { (b.id) } " " (pill(&b.state)) }
-                (progress(b.created + b.updated + b.unchanged + b.conflicts + b.failed + b.queued, (b.state != "running").then_some(b.seen.max(1)).or(Some(b.seen.max(1)))))
+                (progress(b.created + b.updated + b.unchanged + b.conflicts + b.failed + b.queued, Some(b.seen.max(1))))
                 p #backfill-counts { "seen " b { (b.seen) } " · created " b { (b.created) } " · updated " b { (b.updated) } " · unchanged " (b.unchanged) " · conflicts " (b.conflicts) " · failed " (b.failed) " · queued for retry " (b.queued) " · written back " (b.written_back) }
                 p.mute { "started " (when(b.started_at_ms)) @if b.finished_at_ms > 0 { " · finished " (when(b.finished_at_ms)) } }
                 @for e in &b.errors { p.bad { (e) } }
@@ -68,14 +67,14 @@ pub async fn page(
         }
         @if session.can_act() {
             h2 { "Start" }
-            (start_form("backfill", "Account backfill", html! {
+            (start_form(&session, "backfill", "Account backfill", html! {
                 label { input type="checkbox" name="all" value="1"; " include accounts already linked" } " "
                 label { "limit " input type="text" name="limit" size="6"; }
             }))
-            (start_form("catalog", "Catalog run", html! {
+            (start_form(&session, "catalog", "Catalog run", html! {
                 label { select name="mode" { option value="delta" { "delta" } option value="full" { "full" } } }
             }))
-            (start_form("renewals", "Renewal scan", html! {
+            (start_form(&session, "renewals", "Renewal scan", html! {
                 label { "within days " input type="text" name="within_days" size="4"; } " "
                 label { input type="checkbox" name="dry_run" value="1"; " dry run" }
             }))
@@ -94,9 +93,18 @@ pub async fn page(
     html_page(view::page("Runs", "Runs", &session, body))
 }
 
-fn start_form(kind: &str, title: &str, fields: Markup) -> Markup {
+fn found<T>(answer: Result<Json<T>, ApiError>) -> Result<Option<T>, ApiError> {
+    match answer {
+        Ok(Json(found)) => Ok(Some(found)),
+        Err(e) if e.code == isthmus_proto::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn start_form(session: &Session, kind: &str, title: &str, fields: Markup) -> Markup {
     html! {
         form.filters method="post" action="/console/runs/start" id={ "start-" (kind) } {
+            (csrf_field(session))
             input type="hidden" name="kind" value=(kind);
             b style="min-width:140px" { (title) }
             (fields)

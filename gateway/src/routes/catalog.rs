@@ -109,6 +109,18 @@ pub async fn start_catalog_run(
     Ok((StatusCode::ACCEPTED, Json(run.into())))
 }
 
+/// The latest catalog run started (while its record is kept, 7 days).
+#[utoipa::path(get, path = "/v1/catalog/runs/latest",
+    responses((status = 200, body = CatalogRunJson), (status = 404, body = crate::ErrorBody, description = "none started in the last 7 days")),
+    security(("bearer" = [])))]
+pub async fn latest_catalog_run(
+    State(gateway): State<Gateway>,
+) -> Result<Json<CatalogRunJson>, ApiError> {
+    let id =
+        super::ops::latest_run(&gateway, isthmus_engine::work::background::CATALOG_RUNS).await?;
+    get_catalog_run(State(gateway), Path(id)).await
+}
+
 #[utoipa::path(get, path = "/v1/catalog/runs/{id}",
     params(("id" = String, Path, description = "catalog run id (32 lower-case hex characters)")),
     responses((status = 200, body = CatalogRunJson), (status = 400, body = crate::ErrorBody),

@@ -106,6 +106,26 @@ pub async fn get_backfill(
     Ok(Json(job.into()))
 }
 
+/// The latest account backfill started (while its record is kept, 7 days).
+#[utoipa::path(get, path = "/v1/backfills/latest",
+    responses((status = 200, body = BackfillJson), (status = 404, body = crate::ErrorBody, description = "none started in the last 7 days")),
+    security(("bearer" = [])))]
+pub async fn latest_backfill(
+    State(gateway): State<Gateway>,
+) -> Result<Json<BackfillJson>, ApiError> {
+    let id = latest_run(&gateway, isthmus_engine::work::background::BACKFILL_RUNS).await?;
+    get_backfill(State(gateway), Path(id)).await
+}
+
+/// The id of the latest run of a kind, or `NOT_FOUND`.
+pub(crate) async fn latest_run(gateway: &Gateway, prefix: &str) -> Result<String, ApiError> {
+    isthmus_engine::work::background::latest_run_id(gateway.store.as_ref(), prefix)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?
+        .map(|id| id.to_string())
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such run in the last 7 days"))
+}
+
 /// NetSuite slots in use against the account's limit, and the Salesforce allocation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GovernanceJson {

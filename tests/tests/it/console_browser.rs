@@ -246,8 +246,46 @@ async fn an_operator_repairs_what_went_wrong_from_the_console() {
         .contains(&customer));
     browser.screenshot("record").await.unwrap();
 
-    // The remaining pages render.
-    for (path, name) in [("/runs", "runs"), ("/mappings", "mappings")] {
+    // 5. A full catalog run started from the console: followed live until done, and the
+    //    items are products in Salesforce.
+    let linked_products = |mesh: &TestMesh| {
+        mesh.sandbox
+            .sf_records("Product2")
+            .iter()
+            .filter(|p| text(p.get("NetSuite_Id__c")).is_some())
+            .count()
+    };
+    assert_eq!(linked_products(&mesh), 0);
+    browser.goto(&console("/runs")).await.unwrap();
+    browser
+        .select("#start-catalog select[name='mode']", "full")
+        .await
+        .unwrap();
+    browser.submit("#start-catalog").await.unwrap();
+    if let Err(e) = browser
+        .wait_for_text(".flash", "Catalog run started", WAIT)
+        .await
+    {
+        panic!("{e}\n{}", browser.text("main").await.unwrap_or_default());
+    }
+    browser
+        .wait_for_text("#live-runs", "done", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let items = mesh.sandbox.ns_records("inventoryItem").len();
+    assert!(
+        linked_products(&mesh) >= items.max(1),
+        "every item became a product"
+    );
+    assert!(browser
+        .text("#catalog-counts")
+        .await
+        .unwrap()
+        .contains("created"));
+    browser.screenshot("runs").await.unwrap();
+
+    // The remaining page renders.
+    for (path, name) in [("/mappings", "mappings")] {
         browser.goto(&console(path)).await.unwrap();
         browser.wait_for("main h1", WAIT).await.unwrap();
         browser.screenshot(name).await.unwrap();

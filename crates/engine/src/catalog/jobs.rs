@@ -63,7 +63,7 @@ impl CatalogFlows {
             self.store.clone(),
             RUN_LOCK,
             self.config.lock_ttl(),
-            "catalog-run",
+            crate::work::background::CATALOG_RUNS,
             "the catalog run",
         )
     }

@@ -59,7 +59,7 @@ impl CustomerFlows {
             self.store.clone(),
             BACKFILL_LOCK,
             self.config.lock_ttl(),
-            "backfill",
+            crate::work::background::BACKFILL_RUNS,
             "the account backfill",
         )
     }

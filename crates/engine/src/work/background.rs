@@ -65,6 +65,23 @@ pub struct OneAtATime {
     what: &'static str,
 }
 
+/// The status-value prefix of account backfills.
+pub const BACKFILL_RUNS: &str = "backfill";
+/// The status-value prefix of catalog runs.
+pub const CATALOG_RUNS: &str = "catalog-run";
+
+/// The id of the latest run started of the kind kept under `prefix` ([`BACKFILL_RUNS`],
+/// [`CATALOG_RUNS`]), while its record is kept.
+pub async fn latest_run_id(
+    statuses: &dyn isthmus_store::StatusValues,
+    prefix: &str,
+) -> Result<Option<isthmus_store::RecordId>> {
+    Ok(statuses
+        .status(&format!("{prefix}:latest"))
+        .await?
+        .and_then(|id| isthmus_store::RecordId::parse(&String::from_utf8_lossy(&id)).ok()))
+}
+
 /// A new run id.
 pub fn new_run_id() -> String {
     isthmus_store::RecordId::new().to_string()
@@ -122,6 +139,14 @@ impl OneAtATime {
         if let Err(err) = self.save(&record).await {
             let _ = self.store.release(&lease).await;
             return Err(err);
+        }
+        let latest = format!("{}:latest", self.prefix);
+        if let Err(err) = self
+            .store
+            .put_status(&latest, record.id().as_bytes(), RECORD_TTL)
+            .await
+        {
+            tracing::warn!(%err, "keeping the latest {} failed", self.what);
         }
         let this = self.clone();
         let started = record.clone();
