@@ -266,13 +266,11 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
             let own = config.gateway.console_listen.as_str();
             if !own.is_empty() && own != "off" {
                 let console = listen(own, "gateway.console_listen").await?;
-                tracing::info!(addr = ?console.local_addr().ok(), "console listening");
-                let router = gateway.clone().console_router();
+                let gateway = gateway.clone();
                 tokio::spawn(async move {
-                    if let Err(err) = axum::serve(console, router)
-                        .with_graceful_shutdown(shutdown_signal())
-                        .await
-                    {
+                    let served =
+                        wiring::console::serve_console(console, gateway, shutdown_signal());
+                    if let Err(err) = served.await {
                         tracing::error!(%err, "the console listener failed");
                     }
                 });

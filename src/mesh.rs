@@ -28,6 +28,8 @@ pub struct SandboxUrls {
 /// Everything running in this process, stopped on drop or [`Mesh::shutdown`].
 pub struct Mesh {
     pub gateway_url: String,
+    /// The console's own listener, when `gateway.console_listen` names one.
+    pub console_url: Option<String>,
     pub customers_url: String,
     /// gRPC address of the catalog service.
     pub catalog_url: String,
@@ -168,6 +170,27 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
         finance: finance_url.clone(),
     };
     let gateway = wiring::console::gateway(&config, &secrets, &urls, store, api_keys)?;
+    let own = config.gateway.console_listen.as_str();
+    let console_url = if own.is_empty() || own == "off" {
+        None
+    } else {
+        let addr: SocketAddr = own
+            .parse()
+            .with_context(|| format!("gateway.console_listen {own:?} is not host:port"))?;
+        let listener = bind(addr, "console").await?;
+        let url = url_of(&listener)?;
+        let (gateway, stop) = (gateway.clone(), cancel.clone());
+        tasks.spawn(async move {
+            wiring::console::serve_console(
+                listener,
+                gateway,
+                async move { stop.cancelled().await },
+            )
+            .await?;
+            Ok(())
+        });
+        Some(url)
+    };
     let stop = cancel.clone();
     tasks.spawn(async move {
         isthmus_gateway::run(
@@ -181,6 +204,7 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
 
     Ok(Mesh {
         gateway_url,
+        console_url,
         customers_url,
         catalog_url,
         orders_url,

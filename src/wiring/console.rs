@@ -55,7 +55,20 @@ pub fn console_settings(config: &Config, secrets: &Secrets) -> ConsoleSettings {
         .into_iter()
         .map(|(name, expr)| (name.to_string(), expr.clone()))
         .collect(),
+        own_listener: !matches!(config.gateway.console_listen.as_str(), "" | "off"),
     }
+}
+
+/// Serves the console on a listener of its own (`gateway.console_listen`) until `shutdown`.
+pub async fn serve_console(
+    listener: tokio::net::TcpListener,
+    gateway: Gateway,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    tracing::info!(addr = ?listener.local_addr().ok(), "console listening");
+    axum::serve(listener, gateway.console_router())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 fn ownership(policy: Ownership) -> String {

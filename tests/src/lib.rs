@@ -39,6 +39,8 @@ pub const VIEWER_KEY: &str = "test-viewer-key-0123456789abcdef";
 
 pub struct TestMesh {
     pub gateway: String,
+    /// The console's own listener, when the test configured `gateway.console_listen`.
+    pub console: Option<String>,
     pub customers_grpc: String,
     /// gRPC address of the catalog service.
     pub catalog_grpc: String,
@@ -131,6 +133,7 @@ impl TestMesh {
             .expect("the store answers");
         Self {
             gateway: mesh.gateway_url.clone(),
+            console: mesh.console_url.clone(),
             customers_grpc: mesh.customers_url.clone(),
             catalog_grpc: mesh.catalog_url.clone(),
             orders_grpc: mesh.orders_url.clone(),

@@ -48,6 +48,9 @@ pub struct ConsoleSettings {
     pub mappings: Vec<MappingTable>,
     /// Each schedule's name and cron expression (`""` when off), for its next firing.
     pub schedules: Vec<(String, String)>,
+    /// Served on a listener of its own ([`Gateway::console_router`](crate::Gateway::console_router)),
+    /// not on the API's.
+    pub own_listener: bool,
 }
 
 /// The console's routes, all under `/console`.

@@ -41,7 +41,7 @@ pub use sync::{FieldChangeJson, SyncResultJson};
 
 pub fn router(gateway: Gateway) -> Router {
     let limit = gateway.settings.max_body_bytes;
-    let console = if gateway.console.is_some() {
+    let console = if gateway.console.as_ref().is_some_and(|c| !c.own_listener) {
         crate::console::router()
     } else {
         Router::new()

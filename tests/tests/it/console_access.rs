@@ -288,3 +288,54 @@ async fn a_post_without_the_sessions_csrf_token_changes_nothing(mesh: &TestMesh)
     assert_eq!(replayed[0]["job_id"], id.as_str());
 }
 on_both_stores!(csrf, a_post_without_the_sessions_csrf_token_changes_nothing);
+
+async fn a_console_on_its_own_listener_is_off_the_apis(mesh: &TestMesh) {
+    let console = mesh
+        .console
+        .clone()
+        .expect("the console has its own listener");
+    let http = client();
+    let status = |url: String| {
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(format!("{console}/console/login")).await, 200);
+    assert_eq!(
+        status(format!("{}/console/login", mesh.gateway)).await,
+        404,
+        "not on the API's listener"
+    );
+    assert_eq!(
+        status(format!("{console}/v1/queue")).await,
+        404,
+        "no API on the console's"
+    );
+    assert_eq!(status(format!("{}/healthz", mesh.gateway)).await, 200);
+    // Signing in and a page work there as on the API's listener.
+    let answer = http
+        .post(format!("{console}/console/login"))
+        .form(&[("key", ADMIN_KEY)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    let cookie = answer.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get(format!("{console}/console/dead-letters"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+}
+on_both_stores!(
+    own_listener,
+    a_console_on_its_own_listener_is_off_the_apis,
+    |config: &mut isthmus::Config| config.gateway.console_listen = "127.0.0.1:0".into()
+);

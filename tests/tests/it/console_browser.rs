@@ -10,7 +10,7 @@ use isthmus_engine::config::Ownership;
 use isthmus_sandbox::{seed, Fault, System};
 use isthmus_tests::browser::Browser;
 use isthmus_tests::faults::PUT_CUSTOMER;
-use isthmus_tests::{text, StoreKind, TestMesh, ADMIN_KEY, SF_KEY};
+use isthmus_tests::{text, StoreKind, TestMesh, ADMIN_KEY, SF_KEY, VIEWER_KEY};
 use serde_json::{json, Map, Value};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -291,6 +291,41 @@ async fn an_operator_repairs_what_went_wrong_from_the_console() {
         browser.screenshot(name).await.unwrap();
     }
     assert!(browser.text("main").await.unwrap().contains("companyName"));
+    // 6. A viewer sees the same pages and no action; a POST forged from its session is 403
+    //    and starts nothing.
+    browser.submit("header form").await.unwrap();
+    browser.wait_for("#key", WAIT).await.unwrap();
+    browser.fill("#key", VIEWER_KEY).await.unwrap();
+    browser.submit("form").await.unwrap();
+    browser
+        .wait_for_text("header .who", "viewer (read only)", WAIT)
+        .await
+        .unwrap();
+    browser.goto(&console("/runs")).await.unwrap();
+    browser.wait_for("main h1", WAIT).await.unwrap();
+    assert!(
+        browser
+            .find_all("#start-backfill")
+            .await
+            .unwrap()
+            .is_empty(),
+        "no start form"
+    );
+    browser.screenshot("runs-viewer").await.unwrap();
+    let csrf = browser
+        .execute("return document.querySelector('input[name=csrf]').value")
+        .await
+        .unwrap();
+    let forged = format!(
+        "return fetch('/console/runs/start', {{method: 'POST', headers: {{'Content-Type': \
+         'application/x-www-form-urlencoded'}}, body: 'kind=backfill&csrf={}'}}).then(r => r.status)",
+        csrf.as_str().unwrap()
+    );
+    let status = browser.execute(&forged).await.unwrap();
+    assert_eq!(status, 403);
+    let (status, _) = mesh.get("/v1/backfills/latest", Some(ADMIN_KEY)).await;
+    assert_eq!(status, 404, "no backfill started");
+
     drop(browser);
     mesh.shutdown().await;
 }
