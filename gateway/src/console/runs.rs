@@ -80,17 +80,42 @@ pub async fn page(
             }))
         }
         h2 { "Scheduled" }
-        table {
-            thead { tr { th { "Schedule" } th { "Last firing" } th { "Outcome" } } }
+        table #schedules data-live {
+            thead { tr { th { "Schedule" } th { "Cron (UTC)" } th { "Last firing" } th { "Outcome" } th {} } }
             tbody {
                 @for s in &schedules {
-                    tr { td { (s.name) } td { @match &s.last_run { Some(r) => (ago(r.started_at.timestamp_millis(), now)), None => span.mute { "never" } } }
-                         td { @if let Some(r) = &s.last_run { (pill(&format!("{:?}", r.outcome).to_lowercase())) } } }
+                    @let expr = cron(&gateway, &s.name);
+                    tr data-name=(s.name) {
+                        td { (s.name) }
+                        td { @if expr.is_empty() { span.mute { "off" } } @else { code { (expr) } } }
+                        td { @match &s.last_run { Some(r) => (ago(r.started_at.timestamp_millis(), now)), None => span.mute { "never" } } }
+                        td { @if let Some(r) = &s.last_run { (pill(&format!("{:?}", r.outcome).to_lowercase())) @if let Some(e) = &r.error { " " span.bad { (e) } } } }
+                        td {
+                            @if session.can_act() && !expr.is_empty() {
+                                form.inline method="post" action="/console/runs/start" {
+                                    (csrf_field(&session))
+                                    input type="hidden" name="kind" value="schedule";
+                                    input type="hidden" name="name" value=(s.name);
+                                    button.plain type="submit" { "Run now" }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
     };
     html_page(view::page("Runs", "Runs", &session, body))
+}
+
+/// The cron expression a schedule runs on ("" when off).
+fn cron(gateway: &Gateway, name: &str) -> String {
+    gateway
+        .console
+        .as_ref()
+        .and_then(|c| c.schedules.iter().find(|(n, _)| n == name))
+        .map(|(_, expr)| expr.clone())
+        .unwrap_or_default()
 }
 
 fn found<T>(answer: Result<Json<T>, ApiError>) -> Result<Option<T>, ApiError> {
@@ -177,7 +202,17 @@ pub async fn start(State(gateway): State<Gateway>, session: Session, body: Bytes
                     ),
                 ))
             }
-            _ => Err(invalid("kind must be backfill, catalog or renewals")),
+            "schedule" => {
+                let name = form.required("name")?.to_string();
+                let (_, Json(asked)) = observe::run_schedule(g, axum::extract::Path(name)).await?;
+                Ok(done(
+                    "/console/runs",
+                    &format!("{} will run within seconds.", asked.name),
+                ))
+            }
+            _ => Err(invalid(
+                "kind must be backfill, catalog, renewals or schedule",
+            )),
         }
     }
     .await;

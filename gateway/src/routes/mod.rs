@@ -106,6 +106,7 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/v1/reconcile/{flow}/report", get(reconcile::last_report))
         .route("/v1/reconcile/{flow}/history", get(reconcile::history))
         .route("/v1/schedules", get(observe::schedules))
+        .route("/v1/schedules/{name}/run", post(observe::run_schedule))
         .route("/metrics", get(observe::metrics))
         .route("/healthz", get(observe::healthz))
         .route("/readyz", get(observe::readyz))

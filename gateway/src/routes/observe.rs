@@ -90,6 +90,42 @@ pub async fn schedules(State(gateway): State<Gateway>) -> Result<Json<SchedulesJ
     Ok(Json(SchedulesJson { schedules }))
 }
 
+/// A "run now" request, as answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunRequestedJson {
+    pub name: String,
+    /// The request's time, which becomes the firing's (`GET /v1/schedules` shows the run).
+    pub requested_at_ms: i64,
+}
+
+/// Asks the service that runs a schedule to run it now, once (whichever replica takes it, within
+/// a few seconds); a schedule that is off (no cron) has no replica to run it.
+#[utoipa::path(post, path = "/v1/schedules/{name}/run",
+    params(("name" = String, Path, description = "a schedule's name, as GET /v1/schedules lists it")),
+    responses((status = 202, body = RunRequestedJson), (status = 404, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn run_schedule(
+    State(gateway): State<Gateway>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Result<(StatusCode, Json<RunRequestedJson>), ApiError> {
+    let Some(name) = SCHEDULES.iter().find(|s| **s == name) else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no schedule named '{}'", isthmus_proto::shown(&name)),
+        ));
+    };
+    let at = isthmus_engine::schedule::scheduler::request_run(gateway.store.as_ref(), name)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RunRequestedJson {
+            name: name.to_string(),
+            requested_at_ms: at.timestamp_millis(),
+        }),
+    ))
+}
+
 /// The queues `/metrics` reports (every service's).
 const QUEUES: [&str; 4] = ["customers", "catalog", "orders", "finance"];
 

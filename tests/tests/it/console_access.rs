@@ -339,3 +339,81 @@ on_both_stores!(
     a_console_on_its_own_listener_is_off_the_apis,
     |config: &mut isthmus::Config| config.gateway.console_listen = "127.0.0.1:0".into()
 );
+
+async fn an_admin_runs_a_schedule_now_and_it_runs_once(mesh: &TestMesh) {
+    let account = isthmus_sandbox::seed::demo_account_id(&mesh.sandbox).unwrap();
+    let (_, synced) = mesh.sync_account(&account, false).await;
+    let customer = synced["netsuite_id"].as_str().unwrap().to_string();
+    let mut renamed = serde_json::Map::new();
+    renamed.insert("Name".into(), json!("Renamed for the delta"));
+    mesh.sandbox
+        .sf_update("Account", &account, renamed)
+        .unwrap();
+
+    let (cookie, csrf) = sign_in(mesh, ADMIN_KEY).await;
+    let (status, html) = page(mesh, &cookie, "/console/runs").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("value=\"customers.delta\""),
+        "a run-now form for the delta"
+    );
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("kind", "schedule"),
+        ("name", "customers.delta"),
+    ];
+    let (status, _) = post_form(mesh, &cookie, "/console/runs/start", &form).await;
+    assert_eq!(status, 303);
+
+    // Within seconds the customers service runs the delta, which carries the rename over.
+    let mut ran = serde_json::Value::Null;
+    for _ in 0..100 {
+        let (_, schedules) = mesh.get("/v1/schedules", Some(ADMIN_KEY)).await;
+        ran = schedules["schedules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "customers.delta")
+            .cloned()
+            .unwrap();
+        if ran["last_run"]["outcome"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(ran["last_run"]["outcome"], "succeeded", "{ran}");
+    let record = mesh.sandbox.ns_record("customer", &customer).unwrap();
+    assert_eq!(
+        record.get("companyName"),
+        Some(&json!("Renamed for the delta"))
+    );
+
+    // Once: no second run follows the same request.
+    let first = ran["last_run"]["started_at"].clone();
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let (_, schedules) = mesh.get("/v1/schedules", Some(ADMIN_KEY)).await;
+    let again = schedules["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "customers.delta")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        again["last_run"]["started_at"], first,
+        "one run per request"
+    );
+    let (status, _) = mesh
+        .post("/v1/schedules/no.such/run", Some(ADMIN_KEY), None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = mesh
+        .post("/v1/schedules/customers.delta/run", Some(VIEWER_KEY), None)
+        .await;
+    assert_eq!(status, 403);
+}
+on_both_stores!(
+    run_now,
+    an_admin_runs_a_schedule_now_and_it_runs_once,
+    |config: &mut isthmus::Config| config.schedules.customers_delta = "0 0 1 1 *".into()
+);

@@ -15,6 +15,11 @@
 //! - **A visible last run.** Its firing, start, end, outcome and error stay in the status value
 //!   (kept ten years, as the run-per-firing check relies on it), for an API to show.
 //!
+//! - **Run now on request.** [`request_run`] leaves a request (`schedule:<name>:run-now`, the
+//!   time it was made) that every replica running the schedule looks for every
+//!   [`REQUEST_POLL`]; it is a firing like any other, at the request's time, so it too runs
+//!   once across replicas, and the replica that ran it clears the request.
+//!
 //! Not guaranteed: a firing with no replica up, or with the store unreachable, is not run
 //! later. At shutdown a running job is dropped mid-way (recorded as `cancelled`); flows are
 //! idempotent and save their cursor after each page, so the next run resumes.
@@ -35,6 +40,26 @@ use crate::schedule::cron::Schedule;
 
 /// How long a schedule's status value is kept: ten years (the run-per-firing check reads it).
 pub const STATUS_TTL: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+/// How often a schedule looks for a "run now" request.
+pub const REQUEST_POLL: Duration = Duration::from_secs(2);
+/// How long an unanswered "run now" request is kept.
+const REQUEST_TTL: Duration = Duration::from_secs(3600);
+
+fn request_name(name: &str) -> String {
+    format!("schedule:{name}:run-now")
+}
+
+/// Asks the replicas that run schedule `name` to run it now (once, whichever takes it); the
+/// request's time, which becomes the firing's.
+pub async fn request_run(statuses: &dyn StatusValues, name: &str) -> Result<DateTime<Utc>> {
+    let now = Utc::now();
+    let ms = now.timestamp_millis().to_string();
+    statuses
+        .put_status(&request_name(name), ms.as_bytes(), REQUEST_TTL)
+        .await?;
+    Ok(DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now))
+}
 
 /// How a schedule's last run ended (or that it is running).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,37 +216,79 @@ struct Runner {
 impl Runner {
     async fn run_job(self: Arc<Self>, job: Job, shutdown: CancellationToken) {
         let mut after = Utc::now();
+        let mut answered: Option<DateTime<Utc>> = None;
         while !shutdown.is_cancelled() {
-            let Some(fire_at) = job.schedule.next_after(after) else {
-                tracing::warn!(schedule = %job.name, "the schedule fires no more");
-                return shutdown.cancelled().await;
-            };
-            let wait = (fire_at - Utc::now()).to_std().unwrap_or_default();
+            let next = job.schedule.next_after(after);
+            let wait = next.map_or(REQUEST_POLL, |at| {
+                (at - Utc::now()).to_std().unwrap_or_default()
+            });
             tokio::select! {
-                () = tokio::time::sleep(wait) => {}
+                () = tokio::time::sleep(wait.min(REQUEST_POLL)) => {}
                 () = shutdown.cancelled() => return,
             }
+            if let Some(at) = self
+                .requested(&job.name)
+                .await
+                .filter(|at| Some(*at) != answered)
+            {
+                answered = Some(at);
+                if self.fire(&job, at, &shutdown).await {
+                    self.clear_request(&job.name).await;
+                }
+                continue;
+            }
+            let Some(fire_at) = next.filter(|at| *at <= Utc::now()) else {
+                continue;
+            };
             self.fire(&job, fire_at, &shutdown).await;
             // Firings overrun by this run are skipped, not caught up.
             after = fire_at.max(Utc::now());
         }
     }
 
-    /// Runs one firing of `job` if this replica takes its lock and no run recorded it yet.
-    async fn fire(&self, job: &Job, fire_at: DateTime<Utc>, shutdown: &CancellationToken) {
+    /// The time of a "run now" request for `name`, when one waits.
+    async fn requested(&self, name: &str) -> Option<DateTime<Utc>> {
+        match self.statuses.status(&request_name(name)).await {
+            Ok(Some(ms)) => String::from_utf8_lossy(&ms)
+                .parse::<i64>()
+                .ok()
+                .and_then(DateTime::from_timestamp_millis),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::debug!(schedule = %name, %err, "run-now request unreadable");
+                None
+            }
+        }
+    }
+
+    async fn clear_request(&self, name: &str) {
+        let cleared = self
+            .statuses
+            .put_status(&request_name(name), b"", Duration::from_millis(1))
+            .await;
+        if let Err(err) = cleared {
+            tracing::warn!(schedule = %name, %err, "clearing the run-now request failed");
+        }
+    }
+
+    /// Runs one firing of `job` if this replica takes its lock and no run recorded it yet;
+    /// whether this replica ran it.
+    async fn fire(&self, job: &Job, fire_at: DateTime<Utc>, shutdown: &CancellationToken) -> bool {
         let resource = status_name(&job.name);
         let lease = match self.locks.acquire(&resource, self.lock_ttl).await {
             Ok(Some(lease)) => lease,
             Ok(None) => {
                 tracing::debug!(schedule = %job.name, %fire_at, "another replica runs it");
-                return;
+                return false;
             }
             Err(err) => {
                 tracing::warn!(schedule = %job.name, %err, "schedule lock unavailable; skipped");
-                return;
+                return false;
             }
         };
-        if let Some(status) = self.start(job, fire_at).await {
+        let started = self.start(job, fire_at).await;
+        let ran = started.is_some();
+        if let Some(status) = started {
             let renewal = spawn_renewal(&self.locks, &lease, self.lock_ttl);
             let firing = Firing {
                 name: job.name.clone(),
@@ -238,6 +305,7 @@ impl Runner {
         if let Err(err) = self.locks.release(&lease).await {
             tracing::warn!(schedule = %job.name, %err, "schedule lock release failed");
         }
+        ran
     }
 
     /// Records the run of `fire_at` as started, or `None` when a run of that firing (or a
