@@ -144,6 +144,14 @@ pub async fn run(
              or gateway.netsuite_hmac_secret_file): the API key alone admits them"
         ),
     }
+    // TCP_NODELAY on every accepted connection: a response written in parts must not wait for
+    // the caller's delayed ACK.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY not set on an accepted connection");
+        }
+    });
     axum::serve(listener, gateway.router())
         .with_graceful_shutdown(shutdown)
         .await

@@ -66,6 +66,12 @@ pub async fn serve_console(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tracing::info!(addr = ?listener.local_addr().ok(), "console listening");
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY not set on an accepted connection");
+        }
+    });
     axum::serve(listener, gateway.console_router())
         .with_graceful_shutdown(shutdown)
         .await

@@ -60,8 +60,9 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The letters matching `filter`: at most `limit` after `offset`, read from the newest `WINDOW`
-/// of the service's list (by kind and age there; by class and error text here).
+/// The letters matching `filter`: at most `limit` after `offset`. Service, kind and age page on
+/// the service's list itself; the class, code and text filters apply here, within the newest
+/// `WINDOW` letters of that list.
 async fn matching(
     gateway: &Gateway,
     filter: &Filter,
@@ -73,19 +74,25 @@ async fn matching(
         .within_h
         .filter(|h| *h > 0)
         .map(|h| chrono::Utc::now().timestamp_millis() - i64::from(h.min(24 * 365)) * 3_600_000);
+    let class = non_empty(&filter.class);
+    let code = non_empty(&filter.code);
+    let needle = non_empty(&filter.error).map(str::to_lowercase);
+    let filtered_here = class.is_some() || code.is_some() || needle.is_some();
+    let (list_offset, list_limit, offset) = if filtered_here {
+        (0, WINDOW, offset)
+    } else {
+        (offset, limit, 0)
+    };
     let query = jobs::DeadLetterFilter {
         service: Some(service),
         kind: non_empty(&filter.kind).map(str::to_string),
         since_ms,
-        limit: Some(WINDOW),
-        offset: None,
+        limit: Some(list_limit),
+        offset: Some(list_offset),
     };
     let letters = jobs::list_dead_letters(State(gateway.clone()), Ok(Query(query)))
         .await?
         .0;
-    let class = non_empty(&filter.class);
-    let code = non_empty(&filter.code);
-    let needle = non_empty(&filter.error).map(str::to_lowercase);
     Ok(letters
         .into_iter()
         .filter(|l| class.is_none_or(|c| l.error_class == c))

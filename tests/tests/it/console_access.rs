@@ -417,3 +417,46 @@ on_both_stores!(
     an_admin_runs_a_schedule_now_and_it_runs_once,
     |config: &mut isthmus::Config| config.schedules.customers_delta = "0 0 1 1 *".into()
 );
+
+async fn dead_letters_page_through_every_letter(mesh: &TestMesh) {
+    use isthmus_store::{Lane, NewJob};
+    // Jobs whose payload names no valid account: the customers worker dead-letters each at its
+    // first attempt, calling nothing.
+    let queue = &mesh.customers_queue;
+    for _ in 0..120 {
+        let job = NewJob {
+            id: isthmus_store::RecordId::new().to_string(),
+            kind: "customers.sync_account".into(),
+            payload: br#"{"kind":"account","account_id":"not-an-id"}"#.to_vec(),
+            trace_id: "t".into(),
+        };
+        queue.enqueue(Lane::Batch, &job).await.unwrap();
+    }
+    for _ in 0..200 {
+        if queue.queue_depth().await.unwrap().dead == 120 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(queue.queue_depth().await.unwrap().dead, 120);
+    let (cookie, _) = sign_in(mesh, VIEWER_KEY).await;
+    let mut seen = std::collections::HashSet::new();
+    for offset in [0, 50, 100] {
+        let (status, html) = page(
+            mesh,
+            &cookie,
+            &format!("/console/dead-letters?offset={offset}"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let rows: Vec<&str> = html.split("data-id=\"").skip(1).map(|r| &r[..32]).collect();
+        assert_eq!(
+            rows.len(),
+            if offset == 100 { 20 } else { 50 },
+            "offset {offset}"
+        );
+        seen.extend(rows.into_iter().map(str::to_string));
+    }
+    assert_eq!(seen.len(), 120, "every letter on exactly one page");
+}
+on_both_stores!(deep_pages, dead_letters_page_through_every_letter);
