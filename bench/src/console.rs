@@ -73,6 +73,8 @@ struct PageResult {
     p50_ms: f64,
     p95_ms: f64,
     max_ms: f64,
+    /// Median time to the response's headers: what is left to the body is its transfer.
+    head_p50_ms: f64,
     bytes: usize,
     /// `ok`, or what the answer lacked.
     check: String,
@@ -200,17 +202,28 @@ async fn sign_in(http: &reqwest::Client, gateway: &str) -> anyhow::Result<String
     Ok(set.split(';').next().unwrap_or_default().to_string())
 }
 
-/// One GET: status, body, ms from sending to the body fully read.
-async fn get(
-    http: &reqwest::Client,
-    url: &str,
-    cookie: &str,
-) -> anyhow::Result<(u16, String, f64)> {
+/// One GET's answer and timing.
+struct Answer {
+    status: u16,
+    body: String,
+    /// From sending to the response's headers received (the server has started answering).
+    head_ms: f64,
+    /// From sending to the body fully read.
+    ms: f64,
+}
+
+async fn get(http: &reqwest::Client, url: &str, cookie: &str) -> anyhow::Result<Answer> {
     let started = Instant::now();
     let answer = http.get(url).header("cookie", cookie).send().await?;
+    let head_ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = answer.status().as_u16();
     let body = answer.text().await?;
-    Ok((status, body, started.elapsed().as_secs_f64() * 1000.0))
+    Ok(Answer {
+        status,
+        body,
+        head_ms,
+        ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
 }
 
 /// Reads `page` once to check it (and warm its connections), once between two commandstats
@@ -224,24 +237,27 @@ async fn measure(
     redis_url: &str,
 ) -> anyhow::Result<PageResult> {
     let url = format!("{gateway}{}", page.path);
-    let (status, body, _) = get(http, &url, cookie).await?;
-    let check = if status != 200 {
-        format!("answered {status}")
+    let first = get(http, &url, cookie).await?;
+    let check = if first.status != 200 {
+        format!("answered {}", first.status)
     } else {
-        page.check(&body).err().unwrap_or_else(|| "ok".into())
+        page.check(&first.body).err().unwrap_or_else(|| "ok".into())
     };
     let before = commandstats::snapshot(redis_url)?;
     get(http, &url, cookie).await?;
     let after = commandstats::snapshot(redis_url)?;
     let mut ms = Vec::with_capacity(rounds);
+    let mut head_ms = Vec::with_capacity(rounds);
     for _ in 0..rounds {
-        let (status, _, took) = get(http, &url, cookie).await?;
-        if status != 200 {
-            bail!("{} answered {status} while timed", page.path);
+        let answer = get(http, &url, cookie).await?;
+        if answer.status != 200 {
+            bail!("{} answered {} while timed", page.path, answer.status);
         }
-        ms.push(took);
+        ms.push(answer.ms);
+        head_ms.push(answer.head_ms);
     }
     ms.sort_by(f64::total_cmp);
+    head_ms.sort_by(f64::total_cmp);
     Ok(PageResult {
         page: page.name,
         path: page.path.clone(),
@@ -249,16 +265,21 @@ async fn measure(
         p50_ms: quantile(&ms, 0.50),
         p95_ms: quantile(&ms, 0.95),
         max_ms: ms.last().copied().unwrap_or(0.0),
-        bytes: body.len(),
+        head_p50_ms: quantile(&head_ms, 0.50),
+        bytes: first.body.len(),
         check,
         redis: commandstats::delta(&before, &after),
     })
 }
 
-/// What Redis does in 50 ms with no request (the workers' polling), for reading the deltas.
+/// How long the idle interval lasts.
+const IDLE: Duration = Duration::from_secs(2);
+
+/// What Redis does in [`IDLE`] with no request (the workers' polling of their queues), for
+/// telling a page's commands from the background in the deltas.
 fn idle_interval(redis_url: &str) -> anyhow::Result<Vec<CommandDelta>> {
     let before = commandstats::snapshot(redis_url)?;
-    std::thread::sleep(Duration::from_millis(50));
+    std::thread::sleep(IDLE);
     let after = commandstats::snapshot(redis_url)?;
     Ok(commandstats::delta(&before, &after))
 }
@@ -279,16 +300,17 @@ fn report(args: &Args, results: &[PageResult], idle: &[CommandDelta]) {
         args.dead_letters, args.conflicts, args.samples, args.rounds
     );
     println!();
-    println!("| page | path | p50 ms | p95 ms | max ms | KiB | check | p95 < {TARGET_MS} ms |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| page | path | p50 ms | p95 ms | max ms | headers p50 ms | KiB | check | p95 < {TARGET_MS} ms |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in results {
         println!(
-            "| {} | `{}` | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} |",
+            "| {} | `{}` | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} |",
             r.page,
             r.path,
             r.p50_ms,
             r.p95_ms,
             r.max_ms,
+            r.head_p50_ms,
             r.bytes as f64 / 1024.0,
             r.check,
             if r.check != "ok" {
@@ -315,7 +337,8 @@ fn report(args: &Args, results: &[PageResult], idle: &[CommandDelta]) {
         );
     }
     println!(
-        "| (idle, 50 ms) | {} | {} |",
+        "| (idle, {} s, no request) | {} | {} |",
+        IDLE.as_secs(),
         commandstats::summary(idle, 6),
         if commandstats::scans(idle).is_empty() { "none" } else { "yes" }
     );
