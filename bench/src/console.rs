@@ -147,7 +147,10 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let customer = synced["netsuite_id"].as_str().unwrap_or_default().to_string();
+    let customer = synced["netsuite_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if customer.is_empty() {
         bail!("the demo account did not sync: {synced}");
     }
@@ -333,14 +336,22 @@ fn report(args: &Args, results: &[PageResult], idle: &[CommandDelta]) {
             "| {} | {} | {} |",
             r.page,
             commandstats::summary(&r.redis, 6),
-            if scans.is_empty() { "none".to_string() } else { scans.join(", ") }
+            if scans.is_empty() {
+                "none".to_string()
+            } else {
+                scans.join(", ")
+            }
         );
     }
     println!(
         "| (idle, {} s, no request) | {} | {} |",
         IDLE.as_secs(),
         commandstats::summary(idle, 6),
-        if commandstats::scans(idle).is_empty() { "none" } else { "yes" }
+        if commandstats::scans(idle).is_empty() {
+            "none"
+        } else {
+            "yes"
+        }
     );
     if args.json {
         let out = json!({

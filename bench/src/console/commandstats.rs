@@ -87,7 +87,15 @@ pub fn summary(deltas: &[CommandDelta], top: usize) -> String {
     let mut parts: Vec<String> = deltas
         .iter()
         .take(top)
-        .map(|d| format!("{} {} ({} µs)", d.command, d.calls, d.usec))
+        // `xinfo|groups` would split a Markdown table's cell.
+        .map(|d| {
+            format!(
+                "{} {} ({} µs)",
+                d.command.replace('|', " "),
+                d.calls,
+                d.usec
+            )
+        })
         .collect();
     if deltas.len() > top {
         parts.push(format!("+{} more", deltas.len() - top));

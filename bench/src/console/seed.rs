@@ -13,8 +13,7 @@ use isthmus_engine::work::SyncJob;
 use isthmus_engine::{catalog, customers, orders, FieldChange};
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_store::{
-    AuditLog, Conflict, Conflicts, Lane, NewJob, RecordId, RedisStore, Store, SyncSample,
-    SyncStats,
+    AuditLog, Conflict, Conflicts, Lane, NewJob, RecordId, RedisStore, Store, SyncSample, SyncStats,
 };
 use serde_json::json;
 
@@ -40,7 +39,11 @@ pub fn account_id(i: usize) -> SalesforceId {
 
 /// A trace id as the gateway makes them: 32 hex digits.
 fn trace_id(salt: u64, i: u64) -> String {
-    format!("{:016x}{:016x}", mix(salt ^ i), mix(i.wrapping_mul(31) ^ salt))
+    format!(
+        "{:016x}{:016x}",
+        mix(salt ^ i),
+        mix(i.wrapping_mul(31) ^ salt)
+    )
 }
 
 /// The errors the dead letters carry, in turn: one in four mentions a timeout, so the
@@ -182,7 +185,9 @@ pub async fn sync_statistics(store: &RedisStore, n: usize) -> anyhow::Result<()>
         .try_collect::<Vec<()>>()
         .await?;
     futures::stream::iter(0..288_i64)
-        .map(|k| store.record_allocation(now - k * 300_000, 40_000 + 100 * (288 - k) as u64, 100_000))
+        .map(|k| {
+            store.record_allocation(now - k * 300_000, 40_000 + 100 * (288 - k) as u64, 100_000)
+        })
         .buffer_unordered(IN_FLIGHT)
         .try_collect::<Vec<()>>()
         .await?;
@@ -203,12 +208,23 @@ fn audit_entry(account: &str, customer: &str, i: usize, at_ms: i64) -> AuditEntr
         outcome: "updated".into(),
         salesforce_id: account.into(),
         netsuite_id: customer.into(),
-        fields: vec!["netsuite.customer.phone".into(), "netsuite.customer.email".into()],
+        fields: vec![
+            "netsuite.customer.phone".into(),
+            "netsuite.customer.email".into(),
+        ],
         trace_id: trace_id(4, i as u64),
         job_id: String::new(),
         changes: vec![
-            change("phone", format!("+1 415 555 {:04}", i % 10_000), format!("+1 415 555 {:04}", (i + 1) % 10_000)),
-            change("email", format!("ap{i}@example.com"), format!("billing{i}@example.com")),
+            change(
+                "phone",
+                format!("+1 415 555 {:04}", i % 10_000),
+                format!("+1 415 555 {:04}", (i + 1) % 10_000),
+            ),
+            change(
+                "email",
+                format!("ap{i}@example.com"),
+                format!("billing{i}@example.com"),
+            ),
         ],
         trigger: "delta".into(),
         actor: String::new(),
