@@ -175,6 +175,8 @@ async fn main() -> anyhow::Result<()> {
         results.push(measure(&http, &gateway, &cookie, &page, args.rounds, redis.url()).await?);
     }
     mesh.shutdown().await?;
+    // Ends the spawned redis-server: `process::exit` below runs no destructor.
+    drop(redis);
 
     report(&args, &results, &idle);
     let failed: Vec<&PageResult> = results.iter().filter(|r| r.check != "ok").collect();
