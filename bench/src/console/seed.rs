@@ -13,7 +13,8 @@ use isthmus_engine::work::SyncJob;
 use isthmus_engine::{catalog, customers, orders, FieldChange};
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_store::{
-    AuditLog, Conflict, Conflicts, Lane, NewJob, RecordId, RedisStore, Store, SyncSample, SyncStats,
+    AuditLog, Conflict, Conflicts, Failure, Lane, NewJob, RecordId, RedisStore, Store, SyncSample,
+    SyncStats,
 };
 use serde_json::json;
 
@@ -100,8 +101,18 @@ pub async fn dead_letters(store: &RedisStore, n: usize) -> anyhow::Result<Vec<St
         }
         futures::stream::iter(taken.iter().enumerate())
             .map(|(k, job)| {
-                let (error, class) = ERRORS[(dead + k) % ERRORS.len()];
-                queue.dead_letter(job, error, class)
+                let queue = &queue;
+                async move {
+                    let (error, class) = ERRORS[(dead + k) % ERRORS.len()];
+                    let code = if class == "permanent" {
+                        "UNPROCESSABLE"
+                    } else {
+                        "UPSTREAM_UNAVAILABLE"
+                    };
+                    queue
+                        .dead_letter(job, &Failure::new(error, class).with_code(code))
+                        .await
+                }
             })
             .buffer_unordered(IN_FLIGHT)
             .try_collect::<Vec<()>>()
