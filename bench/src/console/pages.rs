@@ -134,10 +134,7 @@ pub fn pages(s: &Seeded) -> Vec<Page> {
         Page {
             name: "reconcile",
             path: "/console/reconcile".into(),
-            expect: vec![contains(&[
-                "<h1>Reconciliation</h1>",
-                "<table id=\"runs\"",
-            ])],
+            expect: vec![contains(&["<h1>Reconciliation</h1>", "<table id=\"runs\""])],
         },
         Page {
             name: "runs",
