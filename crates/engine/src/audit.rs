@@ -205,7 +205,7 @@ impl SyncLog {
 
     /// Records a resolved conflict: an audit entry naming the record, the field with the
     /// values both sides held before and the value both hold now, and who won.
-    pub async fn resolved(&self, conflict: &isthmus_store::Conflict) {
+    pub async fn resolved(&self, conflict: &isthmus_store::Conflict, actor: &str) {
         let Some(resolution) = &conflict.resolution else {
             return;
         };
@@ -237,7 +237,7 @@ impl SyncLog {
             job_id: String::new(),
             changes,
             trigger: Trigger::Resolution.as_str().to_string(),
-            actor: String::new(),
+            actor: actor.to_string(),
             note: format!(
                 "conflict {} resolved: kept {}",
                 conflict.id, resolution.winner

@@ -132,6 +132,7 @@ pub async fn resolve(
         };
         let resolved = conflicts::resolve_conflict(
             State(gateway.clone()),
+            Some(axum::Extension(session.caller.clone())),
             Path(id),
             ApiJson(ResolveConflict { choose, value }),
         )

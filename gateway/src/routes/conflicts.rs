@@ -169,6 +169,7 @@ pub async fn get_conflict(
     security(("bearer" = [])))]
 pub async fn resolve_conflict(
     State(gateway): State<Gateway>,
+    caller: Option<axum::Extension<crate::keys::Caller>>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<ResolveConflict>,
 ) -> Result<Json<ConflictJson>, ApiError> {
@@ -192,6 +193,7 @@ pub async fn resolve_conflict(
         id,
         choose: choose as i32,
         value,
+        actor: caller.map(|axum::Extension(c)| c.name).unwrap_or_default(),
     };
     let conflict = answer(
         gateway

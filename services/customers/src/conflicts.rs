@@ -73,10 +73,16 @@ pub async fn resolve(
             )
         }
     };
+    let actor = request.actor.trim();
+    if actor.len() > 100 || actor.chars().any(char::is_control) {
+        return Err(
+            ErrorCode::InvalidArgument.status("actor must be at most 100 printable characters")
+        );
+    }
     let resolved = flows
         .resolve_conflict(id.as_str(), choice, trace_id)
         .await?;
-    log.resolved(&resolved).await;
+    log.resolved(&resolved, actor).await;
     Ok(message(resolved))
 }
 

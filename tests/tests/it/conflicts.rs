@@ -389,6 +389,7 @@ async fn a_parked_conflict_is_listed_and_resolved_over_grpc(mesh: &TestMesh) {
             id: id.clone(),
             choose: choose as i32,
             value,
+            actor: String::new(),
         };
         let err = client.resolve_conflict(request).await.unwrap_err();
         assert_eq!(ErrorCode::from_status(&err), ErrorCode::InvalidArgument);
@@ -401,6 +402,7 @@ async fn a_parked_conflict_is_listed_and_resolved_over_grpc(mesh: &TestMesh) {
         id: id.clone(),
         choose: ConflictChoice::Netsuite as i32,
         value: None,
+        actor: "grpc-operator".into(),
     };
     let resolved = client.resolve_conflict(request).await.unwrap().into_inner();
 

@@ -98,6 +98,7 @@ async fn the_panel_shows_the_link_the_last_write_and_open_conflicts(mesh: &TestM
     assert_eq!(status, 200, "{trail}");
     let trail = trail.as_array().unwrap();
     assert_eq!(trail[0]["outcome"], "resolved");
+    assert_eq!(trail[0]["actor"], "test-salesforce", "who resolved it");
     assert_eq!(trail[0]["changes"][0]["before"], "+1 555 0199");
     assert_eq!(trail[0]["changes"][0]["after"], "+1 555 0100");
     assert_eq!(trail.last().unwrap()["outcome"], "created");
