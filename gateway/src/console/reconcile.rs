@@ -6,7 +6,6 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::Json;
 use isthmus_engine::reconcile::Flow;
 use isthmus_proto::ErrorCode;
 use maud::{html, Markup};
@@ -15,6 +14,7 @@ use serde::Deserialize;
 use super::session::Session;
 use super::view::{self, ago, csrf_field, pill, when};
 use super::{action_form, done, error_page, html_page};
+use crate::routes::found_json;
 use crate::routes::reconcile::{self as api, DriftJson, ReconcileReportJson};
 use crate::routes::ApiJson;
 use crate::{ApiError, Gateway};
@@ -28,14 +28,6 @@ pub struct Shown {
     /// When the console started a run (ms): until the run reports, the page says it is starting.
     pub started: Option<i64>,
     pub msg: Option<String>,
-}
-
-fn found<T>(answer: Result<Json<T>, ApiError>) -> Result<Option<T>, ApiError> {
-    match answer {
-        Ok(Json(found)) => Ok(Some(found)),
-        Err(e) if e.code == ErrorCode::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 pub async fn page(
@@ -55,8 +47,8 @@ pub async fn page(
             None => None,
             Some(flow) => {
                 let path = || Path(flow.as_str().to_string());
-                let progress = found(api::progress(g(), path()).await)?;
-                let report = found(api::last_report(g(), path()).await)?;
+                let progress = found_json(api::progress(g(), path()).await)?;
+                let report = found_json(api::last_report(g(), path()).await)?;
                 let history = api::history(g(), path()).await?.0.runs;
                 Some((flow, progress, report, history))
             }

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use super::session::Session;
 use super::view::{self, csrf_field, pill, value, when};
 use super::{action_form, done, error_page, html_page};
+use crate::routes::found_json;
 use crate::routes::{
     answer, audit, catalog, grpc_request, links, orders, AuditEntryJson, SyncResultJson,
 };
@@ -40,14 +41,6 @@ struct Found {
     hashes: (String, String),
 }
 
-fn not_found_is_none<T>(r: Result<axum::Json<T>, ApiError>) -> Result<Option<T>, ApiError> {
-    match r {
-        Ok(axum::Json(found)) => Ok(Some(found)),
-        Err(e) if e.code == ErrorCode::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// Every link the query names (a NetSuite id may be a customer, an item and an order at once).
 async fn find(gateway: &Gateway, q: &str) -> Result<Vec<Found>, ApiError> {
     let g = || State(gateway.clone());
@@ -67,7 +60,7 @@ async fn find(gateway: &Gateway, q: &str) -> Result<Vec<Found>, ApiError> {
     }
     let is = |object| netsuite || salesforce.as_ref().is_some_and(|id| id.is(object));
     if is(SObject::Account) {
-        if let Some(l) = not_found_is_none(links::get_link(g(), path()).await)? {
+        if let Some(l) = found_json(links::get_link(g(), path()).await)? {
             found.push(Found {
                 kind: "customer",
                 salesforce_object: "Account",
@@ -80,7 +73,7 @@ async fn find(gateway: &Gateway, q: &str) -> Result<Vec<Found>, ApiError> {
         }
     }
     if is(SObject::Opportunity) {
-        if let Some(l) = not_found_is_none(orders::get_order_link(g(), path()).await)? {
+        if let Some(l) = found_json(orders::get_order_link(g(), path()).await)? {
             found.push(Found {
                 kind: "sales order",
                 salesforce_object: "Opportunity",
@@ -93,7 +86,7 @@ async fn find(gateway: &Gateway, q: &str) -> Result<Vec<Found>, ApiError> {
         }
     }
     if is(SObject::Product2) {
-        if let Some(l) = not_found_is_none(catalog::get_product_link(g(), path()).await)? {
+        if let Some(l) = found_json(catalog::get_product_link(g(), path()).await)? {
             found.push(Found {
                 kind: "item",
                 salesforce_object: "Product2",

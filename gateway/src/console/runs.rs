@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::session::Session;
 use super::view::{self, ago, csrf_field, pill, progress, when};
 use super::{action_form, done, error_page, html_page};
+use crate::routes::found_json;
 use crate::routes::{catalog, observe, ops, orders, ApiJson};
 use crate::{ApiError, Gateway};
 
@@ -38,7 +39,7 @@ pub async fn page(
         Some(id) => catalog::get_catalog_run(g(), axum::extract::Path(id.clone())).await,
         None => catalog::latest_catalog_run(g()).await,
     };
-    let (backfill, catalog_run) = match (found(backfill), found(catalog_run)) {
+    let (backfill, catalog_run) = match (found_json(backfill), found_json(catalog_run)) {
         (Ok(b), Ok(c)) => (b, c),
         (Err(e), _) | (_, Err(e)) => return error_page(&session, &e),
     };
@@ -116,14 +117,6 @@ fn cron(gateway: &Gateway, name: &str) -> String {
         .and_then(|c| c.schedules.iter().find(|(n, _)| n == name))
         .map(|(_, expr)| expr.clone())
         .unwrap_or_default()
-}
-
-fn found<T>(answer: Result<Json<T>, ApiError>) -> Result<Option<T>, ApiError> {
-    match answer {
-        Ok(Json(found)) => Ok(Some(found)),
-        Err(e) if e.code == isthmus_proto::ErrorCode::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 fn start_form(session: &Session, kind: &str, title: &str, fields: Markup) -> Markup {

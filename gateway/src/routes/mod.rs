@@ -260,6 +260,20 @@ where
     }
 }
 
+/// A `NOT_FOUND` answer as "none"; any other error stays one.
+pub(crate) fn found<T>(answer: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+    match answer {
+        Ok(found) => Ok(Some(found)),
+        Err(e) if e.code == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`found`] of a handler's JSON answer.
+pub(crate) fn found_json<T>(answer: Result<Json<T>, ApiError>) -> Result<Option<T>, ApiError> {
+    found(answer.map(|Json(found)| found))
+}
+
 /// The message of a service's answer, or the service's error as the gateway's.
 pub(crate) async fn answer<T>(
     call: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,

@@ -13,7 +13,7 @@ use isthmus_salesforce::id::{SObject, SalesforceId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{answer, grpc_request};
+use super::{answer, found, grpc_request};
 use crate::{ApiError, Gateway, Service};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,15 +67,6 @@ fn record_of(raw: &str) -> Result<(SalesforceId, SObject), ApiError> {
         .find(|object| id.is(*object))
         .map(|object| (id, object))
         .ok_or_else(|| invalid("it is neither an Account (001) nor an Opportunity (006)".into()))
-}
-
-/// A NOT_FOUND answer as "none"; any other error stays one.
-fn found<T>(answer: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
-    match answer {
-        Ok(found) => Ok(Some(found)),
-        Err(e) if e.code == ErrorCode::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 #[utoipa::path(get, path = "/v1/salesforce/records/{id}/status",
