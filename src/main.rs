@@ -193,7 +193,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             cmd::reconcile::reconcile(config, args).await
         }
         Command::Config => {
-            println!("{}", toml::to_string_pretty(&config)?);
+            println!("{}", toml::to_string_pretty(&config.shown())?);
             Ok(())
         }
         Command::Openapi => {

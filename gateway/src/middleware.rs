@@ -75,6 +75,30 @@ pub async fn trace(request: Request, next: Next) -> Response {
     response
 }
 
+/// Refuses a body sent to a route that takes none (`400`, before it is read): such a body
+/// was read and ignored, up to the body limit. Console routes take their forms.
+pub async fn refuse_bodies(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    // An unmatched path answers 404 whatever it carries.
+    let takes_body = route
+        .as_deref()
+        .is_none_or(|r| crate::routes::TAKES_BODY.contains(&r) || r.starts_with("/console/"));
+    let headers = request.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    if has_body && !takes_body {
+        return ApiError::new(ErrorCode::InvalidArgument, "this route takes no body")
+            .into_response();
+    }
+    next.run(request).await
+}
+
 /// The scope a request needs; `None` for open routes (health, readiness, the OpenAPI
 /// document) and the console (which signs in with its own session, see `console`). A `GET` of
 /// an admin route needs only `viewer`.

@@ -7,13 +7,14 @@ use std::fmt;
 /// Longest internal id taken (NetSuite's ids are far shorter; this bounds what a caller sends).
 const MAX_DIGITS: usize = 20;
 
-/// A NetSuite internal id: 1 to 20 ASCII digits.
+/// A NetSuite internal id: 1 to 20 ASCII digits, canonical (no leading zero: `000126` would
+/// name customer 126 under another spelling, and a link keyed by it would lose the real one).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NetSuiteId(String);
 
 /// Why a string is not a NetSuite internal id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a NetSuite internal id is 1 to {MAX_DIGITS} digits")]
+#[error("a NetSuite internal id is 1 to {MAX_DIGITS} digits, without leading zeros")]
 pub struct NetSuiteIdError;
 
 impl NetSuiteId {
@@ -27,7 +28,10 @@ impl NetSuiteId {
 
     /// Whether `raw` is an internal id (for filtering what a vendor answered).
     pub fn is_valid(raw: &str) -> bool {
-        !raw.is_empty() && raw.len() <= MAX_DIGITS && raw.bytes().all(|b| b.is_ascii_digit())
+        !raw.is_empty()
+            && raw.len() <= MAX_DIGITS
+            && raw.bytes().all(|b| b.is_ascii_digit())
+            && !raw.starts_with('0')
     }
 
     pub fn as_str(&self) -> &str {
@@ -76,7 +80,17 @@ mod tests {
     fn only_digits_are_an_internal_id() {
         assert_eq!(NetSuiteId::parse("42").unwrap().as_str(), "42");
         assert!(NetSuiteId::parse(&"9".repeat(20)).is_ok());
-        for bad in ["", "4a", "-1", "1 ", "1' OR 1=1", &"9".repeat(21), "٤٢"] {
+        for bad in [
+            "",
+            "4a",
+            "-1",
+            "1 ",
+            "1' OR 1=1",
+            &"9".repeat(21),
+            "٤٢",
+            "000126",
+            "0",
+        ] {
             assert_eq!(NetSuiteId::parse(bad), Err(NetSuiteIdError), "{bad}");
         }
     }

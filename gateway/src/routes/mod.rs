@@ -116,6 +116,7 @@ pub fn router(gateway: Gateway) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(middleware::refuse_bodies))
         .layer(axum::middleware::from_fn_with_state(
             gateway.clone(),
             middleware::authenticate,
@@ -237,7 +238,7 @@ where
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+            .is_some_and(is_json_media_type);
         if !json_type {
             return Err(ApiError::new(
                 ErrorCode::InvalidArgument,
@@ -254,11 +255,41 @@ where
                 ApiError::new(ErrorCode::InvalidArgument, e.body_text())
             }
         })?;
+        // A struct deserializes from a JSON array by position too: refuse anything but an object.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::new(
+                ErrorCode::InvalidArgument,
+                "the body must be a JSON object",
+            ));
+        }
         serde_json::from_slice(&body)
             .map(ApiJson)
             .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, format!("malformed body: {e}")))
     }
 }
+
+/// `application/json`, with parameters (`; charset=utf-8`) or not, in any case; nothing else
+/// (`application/jsonx`, `application/json-patch+json`).
+fn is_json_media_type(value: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The routes that take a JSON body; every other API route refuses one.
+pub(crate) const TAKES_BODY: [&str; 9] = [
+    "/v1/netsuite/events",
+    "/v1/renewals/scan",
+    "/v1/catalog/runs",
+    "/v1/backfills/accounts",
+    "/v1/conflicts/{id}/resolve",
+    "/v1/salesforce/conflicts/{id}/resolve",
+    "/v1/reconcile/{flow}",
+    "/v1/reconcile/{flow}/repair",
+    // Not an API route: the console's forms.
+    "/console",
+];
 
 /// A `NOT_FOUND` answer as "none"; any other error stays one.
 pub(crate) fn found<T>(answer: Result<T, ApiError>) -> Result<Option<T>, ApiError> {

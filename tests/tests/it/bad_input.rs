@@ -246,3 +246,116 @@ on_both_stores!(
     errors_carry_the_request_trace,
     an_error_carries_the_trace_of_the_request
 );
+
+/// A raw request with `content_type` and `body`: its status and JSON answer.
+async fn raw(
+    mesh: &TestMesh,
+    method: reqwest::Method,
+    path: &str,
+    key: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, Value) {
+    let answer = mesh
+        .http
+        .request(method, format!("{}{path}", mesh.gateway))
+        .bearer_auth(key)
+        .header("content-type", content_type)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+async fn input_is_strict_on_every_route(mesh: &TestMesh) {
+    let keys = mesh.redis_key_count().await;
+    let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
+    // Objects only: a struct no longer deserializes from an array by position.
+    for (path, key, body) in [
+        (
+            "/v1/netsuite/events",
+            NS_KEY,
+            json!(["customer", "126", "edit"]),
+        ),
+        ("/v1/backfills/accounts", ADMIN_KEY, json!([])),
+        ("/v1/renewals/scan", ADMIN_KEY, json!([30, false])),
+        ("/v1/reconcile/customers", ADMIN_KEY, json!([10])),
+    ] {
+        let answer = mesh.post(path, Some(key), Some(body)).await;
+        assert!(
+            answer.1["message"]
+                .as_str()
+                .unwrap()
+                .contains("JSON object"),
+            "{}",
+            answer.1
+        );
+        refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+    }
+    // Exactly application/json (parameters and case aside).
+    let event = r#"{"record_type":"customer","id":"126","event_type":"edit"}"#;
+    for content_type in [
+        "application/jsonx",
+        "application/json-patch+json",
+        "text/plain",
+    ] {
+        let answer = raw(
+            mesh,
+            reqwest::Method::POST,
+            "/v1/netsuite/events",
+            NS_KEY,
+            content_type,
+            event,
+        )
+        .await;
+        refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+    }
+    // Routes that take no body refuse one before reading it.
+    let sync = format!("/v1/salesforce/accounts/{demo}/sync");
+    for (method, path, key) in [
+        (reqwest::Method::POST, sync.as_str(), SF_KEY),
+        (reqwest::Method::GET, "/v1/queue", ADMIN_KEY),
+        (reqwest::Method::POST, "/v1/subsidiaries/sync", ADMIN_KEY),
+    ] {
+        let answer = raw(
+            mesh,
+            method,
+            path,
+            key,
+            "application/json",
+            r#"{"ignored":true}"#,
+        )
+        .await;
+        assert_eq!(answer.1["message"], "this route takes no body", "{path}");
+        refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+    }
+    // NetSuite ids are canonical: 000126 is not customer 126 spelt another way.
+    refused(
+        mesh,
+        keys,
+        mesh.get("/v1/links/customers/000126", Some(ADMIN_KEY))
+            .await,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    let padded = json!({ "record_type": "customer", "id": "000126", "event_type": "edit" });
+    let answer = mesh
+        .post("/v1/netsuite/events", Some(NS_KEY), Some(padded))
+        .await;
+    refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+    // A parameter is not a content type: charset is fine.
+    let answer = raw(
+        mesh,
+        reqwest::Method::POST,
+        "/v1/netsuite/events?dry_run=true",
+        NS_KEY,
+        "Application/JSON; charset=utf-8",
+        r#"{"record_type":"customer","id":"9999999","event_type":"edit"}"#,
+    )
+    .await;
+    assert_ne!(answer.0, 400, "{}", answer.1);
+}
+on_both_stores!(strict, input_is_strict_on_every_route);

@@ -70,6 +70,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// The configuration as `isthmus config` prints it: a password inside `store.redis_url`
+    /// replaced by `***` (the URL may carry one; every other secret is never a config value).
+    pub fn shown(&self) -> Self {
+        let mut shown = self.clone();
+        shown.store.redis_url = without_password(&self.store.redis_url);
+        shown
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         self.customers.validate_ownership()?;
         if self.customers.lock_ttl_ms < 1000 {
@@ -186,10 +194,56 @@ pub fn iso_currency(currencies: &BTreeMap<String, String>, netsuite_id: &str) ->
 }
 
 /// `(key, value)` pairs as the environment [`Config::load_from`] takes (tests).
+/// `url` with the password of its user info (`scheme://user:password@host…`) as `***`; a user
+/// info without a `:` is all password for Redis (`redis://secret@host`), so it goes too.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    let user = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => "***".to_string(),
+    };
+    format!("{scheme}://{user}@{host}{path}")
+}
+
 #[cfg(test)]
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_the_redis_url_is_never_shown() {
+        for (url, shown) in [
+            ("redis://:hunter2@redis:6379/0", "redis://:***@redis:6379/0"),
+            (
+                "rediss://isthmus:hunter2@redis.internal:6380",
+                "rediss://isthmus:***@redis.internal:6380",
+            ),
+            ("redis://hunter2@redis", "redis://***@redis"),
+            ("redis://redis:6379", "redis://redis:6379"),
+            ("", ""),
+        ] {
+            assert_eq!(without_password(url), shown);
+        }
+        let mut config = Config::load_from(None, Vec::new()).unwrap();
+        config.store.redis_url = "redis://:hunter2@redis:6379".into();
+        let printed = toml::to_string_pretty(&config.shown()).unwrap();
+        assert!(
+            !printed.contains("hunter2") && printed.contains(":***@"),
+            "{printed}"
+        );
+    }
 }
