@@ -89,7 +89,7 @@ pub async fn finance_service(
         scheduler,
         log.clone(),
     )?;
-    let service = FinanceSyncService::new(flows, dispatcher);
+    let service = FinanceSyncService::new(flows, dispatcher, log.clone());
     let routes = isthmus_finance::routes(service).with_shared(shared);
     Ok(super::ServiceParts::new(routes, worker, scheduler))
 }

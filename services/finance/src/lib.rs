@@ -2,6 +2,7 @@
 //! reflection and the finance queue's `isthmus.jobs.v1.JobQueue`) on top of the engine's
 //! [`FinanceFlows`]. Ids and change types are checked here, before a vendor, a query or Redis.
 
+use isthmus_engine::audit::{SyncLog, Trigger};
 use isthmus_engine::finance::{FinanceFlows, Transaction};
 use isthmus_engine::work::{Dispatcher, SyncJob};
 use isthmus_grpc::convert::{delivery, sync_result, sync_results};
@@ -21,11 +22,18 @@ use tonic::{Request, Response, Status};
 pub struct FinanceSyncService {
     flows: FinanceFlows,
     dispatcher: Dispatcher,
+    /// Records the syncs this service runs itself (summaries, subsidiaries): every write is in
+    /// the audit log, whichever way it was asked for.
+    log: SyncLog,
 }
 
 impl FinanceSyncService {
-    pub fn new(flows: FinanceFlows, dispatcher: Dispatcher) -> Self {
-        Self { flows, dispatcher }
+    pub fn new(flows: FinanceFlows, dispatcher: Dispatcher, log: SyncLog) -> Self {
+        Self {
+            flows,
+            dispatcher,
+            log,
+        }
     }
 
     async fn sync(
@@ -97,10 +105,14 @@ impl FinanceSync for FinanceSyncService {
         request: Request<SyncSubsidiariesRequest>,
     ) -> Result<Response<SyncSubsidiariesResponse>, Status> {
         let trace_id = trace_id_of(request.metadata());
+        let began = std::time::Instant::now();
         let results = self
             .flows
             .sync_subsidiaries(request.into_inner().dry_run, &trace_id)
             .await?;
+        for result in &results {
+            self.log.finished(result, Trigger::Request, began).await;
+        }
         Ok(Response::new(SyncSubsidiariesResponse {
             results: sync_results(results),
         }))
@@ -123,10 +135,12 @@ impl FinanceSync for FinanceSyncService {
             None => return Err(ErrorCode::InvalidArgument.status("give account_id or customer_id")),
         };
         let dry_run = request.options.is_some_and(|o| o.dry_run);
+        let began = std::time::Instant::now();
         let result = self
             .flows
             .sync_account_summary(&customer, dry_run, &trace_id)
             .await?;
+        self.log.finished(&result, Trigger::Request, began).await;
         Ok(Response::new(sync_result(result)))
     }
 }

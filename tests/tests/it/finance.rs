@@ -315,6 +315,17 @@ async fn subsidiaries_reach_salesforce_with_their_parents(mesh: &TestMesh) {
     }
     let eu = &by_netsuite_id(mesh, "Subsidiary__c", books::EU_SUBSIDIARY_ID)[0];
     assert_eq!(text(eu.get("CurrencyIsoCode")).as_deref(), Some("EUR"));
+    // Every subsidiary written is in the audit log, as any write.
+    let (_, audit) = mesh
+        .get("/v1/audit?limit=1000", Some(isthmus_tests::ADMIN_KEY))
+        .await;
+    let audited = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["flow"] == "finance.subsidiaries" && e["outcome"] == "created")
+        .count();
+    assert_eq!(audited, subsidiaries.len(), "{audit}");
 
     mesh.sandbox.reset_calls();
     let (_, again) = mesh
