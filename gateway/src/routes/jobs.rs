@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{answer, grpc_request, record_id, SyncResultJson};
-use crate::keys::Caller;
+use crate::keys::{Caller, Scope};
 use crate::{ApiError, Gateway, Service};
+use isthmus_engine::work::{JOB_KIND_SYNC_ACCOUNT, JOB_KIND_SYNC_OPPORTUNITY};
 use isthmus_telemetry::TracedChannel;
 
 /// A job and, once done, its result.
@@ -163,6 +164,7 @@ pub struct QueueDepthJson {
     security(("bearer" = [])))]
 pub async fn get_job(
     State(gateway): State<Gateway>,
+    caller: Option<Extension<Caller>>,
     Path(raw): Path<String>,
 ) -> Result<Json<JobJson>, ApiError> {
     let id = record_id(&raw, "a job id")?.to_string();
@@ -173,6 +175,20 @@ pub async fn get_job(
             .get_job(grpc_request(&gateway, GetJobRequest { id })),
     )
     .await?;
+    // A caller sees the jobs of its own side: a Salesforce key a button's, a NetSuite key an
+    // event's (the record's field values are in the result); operators see every job. Another
+    // side's job answers as unknown, so its existence does not show either.
+    let side = match job.kind.as_str() {
+        JOB_KIND_SYNC_ACCOUNT | JOB_KIND_SYNC_OPPORTUNITY => Scope::Salesforce,
+        _ => Scope::NetSuite,
+    };
+    let may = caller.is_some_and(|Extension(c)| c.may(side) || c.may_read_admin());
+    if !may {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            "no job with that id (or it expired)",
+        ));
+    }
     Ok(Json(job.into()))
 }
 

@@ -178,3 +178,34 @@ async fn job_and_dead_letter_routes_check_ids_and_scopes(mesh: &TestMesh) {
     assert_eq!(depth["dead"], 0);
 }
 on_both_stores!(routes, job_and_dead_letter_routes_check_ids_and_scopes);
+
+async fn a_job_shows_only_to_its_own_side_and_operators(mesh: &TestMesh) {
+    let account = seed::demo_account_id(&mesh.sandbox).unwrap();
+    let (status, body) = mesh
+        .post(
+            &format!("/v1/salesforce/accounts/{account}/sync?mode=async"),
+            Some(SF_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["job_id"].as_str().unwrap().to_string();
+    mesh.wait_job(&id).await;
+    let path = format!("/v1/jobs/{id}");
+    for (key, status) in [
+        (SF_KEY, 200),
+        (ADMIN_KEY, 200),
+        (isthmus_tests::VIEWER_KEY, 200),
+        (isthmus_tests::NS_KEY, 404),
+    ] {
+        let (got, body) = mesh.get(&path, Some(key)).await;
+        assert_eq!(got, status, "{key}: {body}");
+        if status == 404 {
+            assert!(
+                body.get("result").is_none(),
+                "nothing of the job shows: {body}"
+            );
+        }
+    }
+}
+on_both_stores!(job_scopes, a_job_shows_only_to_its_own_side_and_operators);
