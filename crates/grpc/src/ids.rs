@@ -47,7 +47,7 @@ mod tests {
         let err = netsuite_id("1' OR '1'='1", "customer").unwrap_err();
         assert_eq!(
             err.message(),
-            "'1\\' OR \\'1\\'=\\'1' is not a NetSuite customer id: a NetSuite internal id is 1 to 20 digits"
+            "'1\\' OR \\'1\\'=\\'1' is not a NetSuite customer id: a NetSuite internal id is 1 to 20 digits, without leading zeros"
         );
         assert_eq!(netsuite_id("42", "item").unwrap().as_str(), "42");
         assert!(any_salesforce_id("001000000000001AAA").is_ok());
