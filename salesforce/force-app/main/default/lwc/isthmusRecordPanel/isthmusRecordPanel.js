@@ -14,6 +14,7 @@ import { ShowToastEvent } from "lightning/platformShowToastEvent";
 import { notifyRecordUpdateAvailable } from "lightning/uiRecordApi";
 import getStatus from "@salesforce/apex/IsthmusRecordPanelController.getStatus";
 import resolveConflict from "@salesforce/apex/IsthmusRecordPanelController.resolveConflict";
+import { messageOf } from "c/isthmusErrors";
 
 /** Sync outcomes as the panel words them. */
 const OUTCOME_LABELS = {
@@ -24,22 +25,6 @@ const OUTCOME_LABELS = {
     conflict: "Parked on a conflict",
     failed: "Failed"
 };
-
-/** The message of an error thrown by an Apex call or by the framework. */
-function messageOf(error) {
-    if (error && error.body) {
-        if (Array.isArray(error.body) && error.body.length > 0) {
-            return error.body.map((e) => e.message).join(" ");
-        }
-        if (typeof error.body.message === "string") {
-            return error.body.message;
-        }
-    }
-    if (error && typeof error.message === "string") {
-        return error.message;
-    }
-    return "Something went wrong while talking to Isthmus.";
-}
 
 /** A Salesforce record's page, for the rows of the shipments and invoices tables. */
 function recordUrl(id) {

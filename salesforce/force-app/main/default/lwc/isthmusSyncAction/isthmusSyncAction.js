@@ -14,6 +14,7 @@ import preview from "@salesforce/apex/IsthmusSyncController.preview";
 import confirmSync from "@salesforce/apex/IsthmusSyncController.confirmSync";
 import checkJob from "@salesforce/apex/IsthmusSyncController.checkJob";
 import refreshFinancialSummary from "@salesforce/apex/IsthmusSyncController.refreshFinancialSummary";
+import { messageOf } from "c/isthmusErrors";
 
 /** A queued sync is polled every POLL_INTERVAL_MS, at most MAX_POLLS times (2 minutes). */
 const POLL_INTERVAL_MS = 2000;
@@ -34,22 +35,6 @@ const NOTHING_TO_CONFIRM = ["unchanged", "conflict", "skipped", "failed"];
 function newIdempotencyKey(recordId) {
     const random = Math.random().toString(36).slice(2, 12);
     return `isthmus-${recordId}-${Date.now().toString(36)}-${random}`;
-}
-
-/** The message of an error thrown by an Apex call or by the framework. */
-function messageOf(error) {
-    if (error && error.body) {
-        if (Array.isArray(error.body) && error.body.length > 0) {
-            return error.body.map((e) => e.message).join(" ");
-        }
-        if (typeof error.body.message === "string") {
-            return error.body.message;
-        }
-    }
-    if (error && typeof error.message === "string") {
-        return error.message;
-    }
-    return "Something went wrong while talking to Isthmus.";
 }
 
 export default class IsthmusSyncAction extends LightningElement {
