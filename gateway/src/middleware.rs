@@ -75,17 +75,13 @@ pub async fn trace(request: Request, next: Next) -> Response {
     response
 }
 
-/// Refuses a body sent to a route that takes none (`400`, before it is read): such a body
-/// was read and ignored, up to the body limit. Console routes take their forms.
+/// Refuses a body sent to an API route that takes none (`400`, before it is read): such a body
+/// was read and ignored, up to the body limit. A route layer: it sees matched API routes only.
 pub async fn refuse_bodies(request: Request, next: Next) -> Response {
-    let route = request
+    let takes_body = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    // An unmatched path answers 404 whatever it carries.
-    let takes_body = route
-        .as_deref()
-        .is_none_or(|r| crate::routes::TAKES_BODY.contains(&r) || r.starts_with("/console/"));
+        .is_some_and(|route| crate::routes::TAKES_BODY.contains(&route.as_str()));
     let headers = request.headers();
     let has_body = headers.contains_key(header::TRANSFER_ENCODING)
         || headers

@@ -46,7 +46,7 @@ pub fn router(gateway: Gateway) -> Router {
     } else {
         Router::new()
     };
-    console
+    let api = Router::new()
         .route(
             "/v1/salesforce/accounts/{id}/sync",
             post(sync::sync_account),
@@ -114,9 +114,12 @@ pub fn router(gateway: Gateway) -> Router {
             "/openapi.json",
             get(|| async { Json(crate::openapi::document()) }),
         )
+        // After routing, on the API's routes only: the console's forms are bodies.
+        .route_layer(axum::middleware::from_fn(middleware::refuse_bodies));
+    console
+        .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn(middleware::refuse_bodies))
         .layer(axum::middleware::from_fn_with_state(
             gateway.clone(),
             middleware::authenticate,
@@ -173,7 +176,9 @@ async fn method_not_allowed() -> Response {
     response
 }
 
-fn store_error(err: isthmus_store::StoreError) -> ApiError {
+/// A failed read of what the store keeps (directly or through the engine): logged, and answered
+/// `503` without the store's own words.
+fn store_unavailable(err: impl std::fmt::Display) -> ApiError {
     tracing::error!(%err, "store unavailable");
     ApiError::new(ErrorCode::Unavailable, "the store is unavailable")
 }
@@ -277,8 +282,8 @@ fn is_json_media_type(value: &str) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The routes that take a JSON body; every other API route refuses one.
-pub(crate) const TAKES_BODY: [&str; 9] = [
+/// The API routes that take a JSON body; every other API route refuses one.
+pub(crate) const TAKES_BODY: [&str; 8] = [
     "/v1/netsuite/events",
     "/v1/renewals/scan",
     "/v1/catalog/runs",
@@ -287,8 +292,6 @@ pub(crate) const TAKES_BODY: [&str; 9] = [
     "/v1/salesforce/conflicts/{id}/resolve",
     "/v1/reconcile/{flow}",
     "/v1/reconcile/{flow}/repair",
-    // Not an API route: the console's forms.
-    "/console",
 ];
 
 /// A `NOT_FOUND` answer as "none"; any other error stays one.
