@@ -12,6 +12,7 @@ use isthmus_proto::ErrorCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::store_unavailable;
 use crate::{ApiError, Gateway, Service};
 
 /// The scheduled jobs whose last run `GET /v1/schedules` shows.
@@ -81,7 +82,7 @@ pub async fn schedules(State(gateway): State<Gateway>) -> Result<Json<SchedulesJ
     for name in SCHEDULES {
         let last_run = schedule_status(gateway.store.as_ref(), name)
             .await
-            .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+            .map_err(store_unavailable)?;
         schedules.push(ScheduleJson {
             name: name.into(),
             last_run,
@@ -116,7 +117,7 @@ pub async fn run_schedule(
     };
     let at = isthmus_engine::schedule::scheduler::request_run(gateway.store.as_ref(), name)
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+        .map_err(store_unavailable)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(RunRequestedJson {

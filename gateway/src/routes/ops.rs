@@ -9,7 +9,7 @@ use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{answer, grpc_request, record_id, store_error, ApiJson};
+use super::{answer, grpc_request, record_id, store_unavailable, ApiJson};
 use crate::{ApiError, Gateway};
 
 /// Options of an account backfill.
@@ -121,7 +121,7 @@ pub async fn latest_backfill(
 pub(crate) async fn latest_run(gateway: &Gateway, prefix: &str) -> Result<String, ApiError> {
     isthmus_engine::work::background::latest_run_id(gateway.store.as_ref(), prefix)
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?
+        .map_err(store_unavailable)?
         .map(|id| id.to_string())
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such run in the last 7 days"))
 }
@@ -148,10 +148,10 @@ pub async fn governance(State(gateway): State<Gateway>) -> Result<Json<Governanc
         .store
         .slots_in_use(NETSUITE_SEMAPHORE)
         .await
-        .map_err(store_error)?;
+        .map_err(store_unavailable)?;
     let salesforce = published_allocation(gateway.store.as_ref())
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+        .map_err(store_unavailable)?;
     Ok(Json(GovernanceJson {
         netsuite: NetSuiteGovernance {
             concurrency_limit: gateway.settings.netsuite_concurrency_limit,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::sync::SyncResultJson;
-use super::{answer, grpc_request, query_or_error, ApiJson};
+use super::{answer, grpc_request, query_or_error, store_unavailable, ApiJson};
 use crate::{ApiError, Gateway, Service};
 use isthmus_telemetry::TracedChannel;
 
@@ -264,7 +264,7 @@ pub async fn repair_drift(
 pub async fn last_runs(State(gateway): State<Gateway>) -> Result<Json<LastRunsJson>, ApiError> {
     let runs = reconcile::last_runs(gateway.store.as_ref())
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+        .map_err(store_unavailable)?;
     Ok(Json(LastRunsJson {
         runs: runs.into_iter().map(last_run_json).collect(),
     }))
@@ -297,7 +297,7 @@ pub async fn progress(
     let flow = flow_of(&raw_flow)?;
     let p = reconcile::runs::progress(gateway.store.as_ref(), flow)
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?
+        .map_err(store_unavailable)?
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotFound,
@@ -329,7 +329,7 @@ pub async fn last_report(
     let flow = flow_of(&raw_flow)?;
     let report = reconcile::runs::last_report(gateway.store.as_ref(), flow)
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?
+        .map_err(store_unavailable)?
         .ok_or_else(|| {
             ApiError::new(ErrorCode::NotFound, "this flow has not been reconciled yet")
         })?;
@@ -374,7 +374,7 @@ pub async fn history(
     let flow = flow_of(&raw_flow)?;
     let runs = reconcile::runs::history(gateway.store.as_ref(), flow)
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+        .map_err(store_unavailable)?;
     Ok(Json(LastRunsJson {
         runs: runs.into_iter().map(last_run_json).collect(),
     }))

@@ -86,41 +86,46 @@ pub async fn record_status(
     };
     let mut jobs = gateway.services.jobs(Service::Customers);
     let last = jobs.list_audit(grpc_request(&gateway, audit_request));
-    let (link, parked) = match object {
-        SObject::Account => {
-            let key = get_link_request::Key::SalesforceId(id.to_string());
-            let mut customers = gateway.services.customers();
-            let link = found(
-                answer(
-                    customers.get_link(grpc_request(&gateway, GetLinkRequest { key: Some(key) })),
+    // The link and the last write are read at once; the conflicts need the link.
+    let link_lookup = async {
+        Ok::<_, ApiError>(match object {
+            SObject::Account => {
+                let key = get_link_request::Key::SalesforceId(id.to_string());
+                let mut customers = gateway.services.customers();
+                let link = found(
+                    answer(
+                        customers
+                            .get_link(grpc_request(&gateway, GetLinkRequest { key: Some(key) })),
+                    )
+                    .await,
+                )?;
+                let parked = link
+                    .as_ref()
+                    .map(|l| l.parked_conflict_ids.clone())
+                    .unwrap_or_default();
+                (
+                    link.map(|l| (l.netsuite_id, l.synced_at_ms, "customer")),
+                    parked,
                 )
-                .await,
-            )?;
-            let parked = link
-                .as_ref()
-                .map(|l| l.parked_conflict_ids.clone())
-                .unwrap_or_default();
-            (
-                link.map(|l| (l.netsuite_id, l.synced_at_ms, "customer")),
-                parked,
-            )
-        }
-        _ => {
-            let key = get_order_link_request::Key::OpportunityId(id.to_string());
-            let mut orders = gateway.services.orders();
-            let link = found(
-                answer(orders.get_order_link(grpc_request(
-                    &gateway,
-                    GetOrderLinkRequest { key: Some(key) },
-                )))
-                .await,
-            )?;
-            (
-                link.map(|l| (l.sales_order_id, l.synced_at_ms, "salesorder")),
-                Vec::new(),
-            )
-        }
+            }
+            _ => {
+                let key = get_order_link_request::Key::OpportunityId(id.to_string());
+                let mut orders = gateway.services.orders();
+                let link = found(
+                    answer(orders.get_order_link(grpc_request(
+                        &gateway,
+                        GetOrderLinkRequest { key: Some(key) },
+                    )))
+                    .await,
+                )?;
+                (
+                    link.map(|l| (l.sales_order_id, l.synced_at_ms, "salesorder")),
+                    Vec::new(),
+                )
+            }
+        })
     };
+    let ((link, parked), last) = tokio::try_join!(link_lookup, answer(last))?;
     let conflicts = join_all(parked.into_iter().map(|conflict_id| {
         let mut customers = gateway.services.customers();
         let request = grpc_request(&gateway, GetConflictRequest { id: conflict_id });
@@ -142,17 +147,12 @@ pub async fn record_status(
         detected_at_ms: c.detected_at_ms,
     })
     .collect();
-    let last_sync = answer(last)
-        .await?
-        .entries
-        .into_iter()
-        .next()
-        .map(|e| LastSyncJson {
-            at_ms: e.at_ms,
-            flow: e.flow,
-            outcome: e.outcome,
-            trace_id: e.trace_id,
-        });
+    let last_sync = last.entries.into_iter().next().map(|e| LastSyncJson {
+        at_ms: e.at_ms,
+        flow: e.flow,
+        outcome: e.outcome,
+        trace_id: e.trace_id,
+    });
     let object_name = match object {
         SObject::Account => "Account",
         _ => "Opportunity",

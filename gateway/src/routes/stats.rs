@@ -11,7 +11,7 @@ use isthmus_store::AllocationSample;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::store_error;
+use super::store_unavailable;
 use crate::{ApiError, Gateway};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -109,7 +109,7 @@ pub async fn stats(State(gateway): State<Gateway>) -> Result<Json<StatsJson>, Ap
         .store
         .sync_stats(now_ms - DAY_MS)
         .await
-        .map_err(store_error)?;
+        .map_err(store_unavailable)?;
     let hour_from = now_ms - HOUR_MS;
     let mut by_flow: BTreeMap<&str, Vec<&StatsBucket>> = BTreeMap::new();
     let mut timeline: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();

@@ -13,7 +13,7 @@ use isthmus_store::Idempotency;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{answer, grpc_request, query_or_error, salesforce_id, store_error};
+use super::{answer, grpc_request, query_or_error, salesforce_id, store_unavailable};
 use crate::{ApiError, Gateway};
 
 /// A sync result as JSON: field values are JSON values, the outcome a lower-case word.
@@ -203,7 +203,11 @@ pub(crate) async fn once_per_key(
     sync: impl std::future::Future<Output = Result<SyncResult, ApiError>>,
 ) -> Result<Response, ApiError> {
     if let Some(key) = &key {
-        if let Some(stored) = answers.idempotency_get(key).await.map_err(store_error)? {
+        if let Some(stored) = answers
+            .idempotency_get(key)
+            .await
+            .map_err(store_unavailable)?
+        {
             let status = serde_json::from_slice::<SyncResultJson>(&stored)
                 .map_or(StatusCode::OK, |r| status_of(&r));
             let mut response = (
@@ -226,7 +230,7 @@ pub(crate) async fn once_per_key(
         answers
             .idempotency_put(key, &body, ttl)
             .await
-            .map_err(store_error)?;
+            .map_err(store_unavailable)?;
     }
     Ok((
         status,
