@@ -137,9 +137,14 @@ async fn an_opportunity_panel_names_its_sales_order(mesh: &TestMesh) {
         (Some("Opportunity"), Some(true), Some(order)),
         "{panel}"
     );
-    assert!(
-        mesh.sandbox.ns_record("salesOrder", order).is_some()
-            || mesh.sandbox.ns_record("salesorder", order).is_some()
+    // The order the panel names is the opportunity's in NetSuite.
+    let record = mesh
+        .sandbox
+        .ns_record("salesOrder", order)
+        .expect("the sales order the panel names");
+    assert_eq!(
+        text(record.get("externalId")).as_deref(),
+        Some(opportunity.as_str())
     );
     assert!(panel["netsuite_url"]
         .as_str()
