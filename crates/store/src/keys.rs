@@ -67,6 +67,11 @@ impl Keys {
         })
     }
 
+    /// `isthmus:{<connection>}:`, the start of every key of the connection name.
+    pub fn connection_prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// The queue namespace the queue keys belong to.
     pub fn queue_namespace(&self) -> &str {
         &self.queue_namespace

@@ -43,6 +43,7 @@ mod conflicts;
 mod dead;
 mod entry;
 mod links;
+mod purge;
 mod queue;
 mod stats;
 mod waiters;

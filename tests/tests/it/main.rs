@@ -13,6 +13,7 @@ mod console_access;
 mod console_browser;
 mod customer_to_account;
 mod delta;
+mod dev_command;
 mod faults_concurrent_clicks;
 mod faults_redis_restart;
 mod faults_upstream;
