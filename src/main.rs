@@ -159,6 +159,10 @@ async fn main() -> anyhow::Result<()> {
     let telemetry = isthmus_telemetry::init(
         &config.telemetry.otlp_endpoint,
         &format!("{}-{part}", config.telemetry.service_name_prefix),
+        match config.telemetry.log_format {
+            isthmus_engine::config::LogFormat::Text => isthmus_telemetry::LogFormat::Text,
+            isthmus_engine::config::LogFormat::Json => isthmus_telemetry::LogFormat::Json,
+        },
     )?;
     let ran = run(cli.command, config).await;
     telemetry.shutdown();

@@ -117,7 +117,12 @@ fn descends_from(spans: &[Value], span: &Value, root: &Value) -> bool {
 async fn one_click_is_one_trace_from_the_gateway_to_each_vendor_call() {
     let received = Received::default();
     let endpoint = receiver(received.clone()).await;
-    let telemetry = isthmus_telemetry::init(&endpoint, "isthmus-test").expect("telemetry");
+    let telemetry = isthmus_telemetry::init(
+        &endpoint,
+        "isthmus-test",
+        isthmus_telemetry::LogFormat::Text,
+    )
+    .expect("telemetry");
     let mesh = TestMesh::start(StoreKind::Redis).await;
 
     // An account click.

@@ -1,6 +1,7 @@
 //! `isthmus-telemetry`: what every Isthmus process reports about itself.
 //!
-//! - [`init`]: the process's `tracing` subscriber: logs (`RUST_LOG`), and, when an OTLP endpoint
+//! - [`init`]: the process's `tracing` subscriber: logs (`RUST_LOG`; text, or JSON lines with
+//!   the request's `trace_id` and `span_id`, see [`LogFormat`]), and, when an OTLP endpoint
 //!   is configured, every span exported as an OpenTelemetry trace over OTLP/HTTP.
 //! - [`context`]: the W3C trace context (`traceparent`) of the request being served: servers run
 //!   each request in its [`scope`], code below reads [`current`], and every outgoing gRPC call
@@ -16,6 +17,7 @@
 //! gateway → service (→ customers service) → each Salesforce and NetSuite call.
 
 pub mod context;
+mod logs;
 pub mod metrics;
 mod propagation;
 
@@ -26,10 +28,12 @@ use opentelemetry_sdk::Resource;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
 
 pub use context::{
     current, scope, trace_id_of, traced, TraceContext, TraceInterceptor, TracedChannel, TRACEPARENT,
 };
+pub use logs::{JsonLines, LogFormat};
 pub use propagation::{current_traceparent, set_remote_parent, span_traceparent};
 
 /// The process's telemetry; [`Telemetry::shutdown`] flushes the spans still buffered.
@@ -91,11 +95,20 @@ pub fn tracer_provider(
 /// Installs the process's subscriber: logs filtered by `RUST_LOG` (default `info`), and spans
 /// exported to `otlp_endpoint` when it is not empty, as `service.name` = `service_name`. Call
 /// once per process; a second call keeps the first subscriber.
-pub fn init(otlp_endpoint: &str, service_name: &str) -> Result<Telemetry, TelemetryError> {
+pub fn init(
+    otlp_endpoint: &str,
+    service_name: &str,
+    log_format: LogFormat,
+) -> Result<Telemetry, TelemetryError> {
     propagation::install();
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,h2=warn,tower=warn,opentelemetry=warn".into());
-    let fmt = tracing_subscriber::fmt::layer();
+    let fmt = match log_format {
+        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .event_format(JsonLines)
+            .boxed(),
+    };
     if otlp_endpoint.is_empty() {
         let _ = tracing_subscriber::registry()
             .with(filter)

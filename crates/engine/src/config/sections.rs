@@ -154,6 +154,17 @@ pub struct TelemetryConfig {
     /// Where a service process serves Prometheus `/metrics` (the gateway serves it on its own
     /// port); "" serves none.
     pub metrics_listen: String,
+    /// How log lines are written: `text` for people, `json` (one object per line, with the
+    /// request's `trace_id` and `span_id`) for log pipelines.
+    pub log_format: LogFormat,
+}
+
+/// The format of log lines (`telemetry.log_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Which changed accounts the scheduled delta sends to NetSuite.
