@@ -46,20 +46,33 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Ready when Redis answers and every service reports SERVING over gRPC health.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
+/// Ready when Redis answers: the gateway can then serve every route whose service is up. A
+/// service that does not report SERVING over gRPC health is listed under `degraded` without
+/// failing readiness (taking the whole API out of its load balancer would also stop the routes
+/// that still work); its own routes answer `503 UNAVAILABLE` until it is back.
+#[utoipa::path(get, path = "/readyz", responses(
+    (status = 200, description = "ready; `degraded` lists the services that are down"),
+    (status = 503, description = "the store is down")))]
 pub async fn readyz(State(gateway): State<Gateway>) -> Response {
     let store = match gateway.store.ping().await {
         Ok(()) => "ok".to_string(),
         Err(e) => format!("down: {e}"),
     };
+    let ready = store == "ok";
     let mut checks = serde_json::Map::new();
     checks.insert("store".into(), store.into());
-    for service in Service::ALL {
-        let state = gateway.services.serving(service).await;
+    let services = &gateway.services;
+    let states = futures::future::join_all(
+        Service::ALL.map(|service| async move { (service, services.serving(service).await) }),
+    )
+    .await;
+    let mut degraded = Vec::new();
+    for (service, state) in states {
+        if state != "ok" {
+            degraded.push(service.as_str());
+        }
         checks.insert(service.as_str().into(), state.into());
     }
-    let ready = checks.values().all(|state| state == "ok");
     let status = if ready {
         StatusCode::OK
     } else {
@@ -67,6 +80,7 @@ pub async fn readyz(State(gateway): State<Gateway>) -> Response {
     };
     let body = serde_json::json!({
         "ready": ready,
+        "degraded": degraded,
         "checks": checks,
     });
     (status, Json(body)).into_response()

@@ -24,6 +24,7 @@ mod grpc_clients;
 mod netsuite_signature;
 mod orders;
 mod queue;
+mod readiness;
 mod reconcile;
 mod record_status;
 mod thirdparty;
