@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use isthmus_store::{ConflictState, Store};
-use isthmus_telemetry::metrics::{CONFLICTS_PARKED, NETSUITE_SLOTS, QUEUE_JOBS};
+use isthmus_telemetry::metrics::{
+    CONFLICTS_PARKED, NETSUITE_SLOTS, QUEUE_JOBS, QUEUE_OLDEST_SECONDS,
+};
 
 use crate::governance::NETSUITE_SEMAPHORE;
 
@@ -29,6 +31,16 @@ pub async fn refresh_gauges(store: &Arc<dyn Store>, services: &[&str]) {
                     QUEUE_JOBS
                         .with_label_values(&[service, state])
                         .set(i64::try_from(value).unwrap_or(i64::MAX));
+                }
+                let now_ms = chrono::Utc::now().timestamp_millis();
+                for (lane, oldest) in [
+                    ("interactive", depth.oldest_interactive_ms),
+                    ("batch", depth.oldest_batch_ms),
+                ] {
+                    let age = oldest.map_or(0.0, |ms| (now_ms - ms).max(0) as f64 / 1000.0);
+                    QUEUE_OLDEST_SECONDS
+                        .with_label_values(&[service, lane])
+                        .set(age);
                 }
             }
             Err(err) => tracing::warn!(%err, service, "reading queue depth for /metrics failed"),

@@ -345,6 +345,7 @@ impl SalesforceClient {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(usage);
         isthmus_telemetry::metrics::SALESFORCE_REMAINING
             .set(usage.max.saturating_sub(usage.used) as f64);
+        isthmus_telemetry::metrics::SALESFORCE_MAX.set(usage.max as f64);
         if let Some(observer) = &self.observer {
             observer(usage);
         }

@@ -17,9 +17,9 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    register_gauge, register_histogram_vec, register_int_counter_vec, register_int_gauge,
-    register_int_gauge_vec, Encoder, Gauge, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
-    TextEncoder,
+    register_gauge, register_gauge_vec, register_histogram_vec, register_int_counter_vec,
+    register_int_gauge, register_int_gauge_vec, Encoder, Gauge, GaugeVec, HistogramVec,
+    IntCounterVec, IntGauge, IntGaugeVec, TextEncoder,
 };
 
 /// Latency buckets, seconds: 5 ms to 30 s.
@@ -69,6 +69,23 @@ pub static SALESFORCE_REMAINING: LazyLock<Gauge> = LazyLock::new(|| {
     register_gauge!(
         "isthmus_salesforce_api_requests_remaining",
         "The Salesforce org's daily API requests left, as last seen."
+    )
+    .expect("metric registers once")
+});
+
+pub static SALESFORCE_MAX: LazyLock<Gauge> = LazyLock::new(|| {
+    register_gauge!(
+        "isthmus_salesforce_api_requests_max",
+        "The Salesforce org's daily API request allocation, as last seen."
+    )
+    .expect("metric registers once")
+});
+
+pub static QUEUE_OLDEST_SECONDS: LazyLock<GaugeVec> = LazyLock::new(|| {
+    register_gauge_vec!(
+        "isthmus_queue_oldest_job_age_seconds",
+        "Age of the oldest job waiting in a service's lane (interactive, batch); 0 when none waits.",
+        &["service", "lane"]
     )
     .expect("metric registers once")
 });
