@@ -216,6 +216,8 @@ async fn one_click_is_one_trace_from_the_gateway_to_each_vendor_call() {
         "isthmus_netsuite_slots_in_use 0",
         "isthmus_conflicts_parked 0",
         "isthmus_salesforce_api_requests_remaining ",
+        "isthmus_salesforce_api_requests_max ",
+        "isthmus_queue_oldest_job_age_seconds{lane=\"interactive\",service=\"orders\"} 0",
     ] {
         assert!(metrics.contains(expected), "{expected} not in {metrics}");
     }
@@ -246,6 +248,7 @@ async fn a_service_process_serves_its_metrics() {
         "isthmus_queue_jobs{service=\"orders\",state=\"dead\"} 0",
         "isthmus_netsuite_slots_in_use 0",
         "isthmus_conflicts_parked 0",
+        "isthmus_queue_oldest_job_age_seconds{lane=\"batch\",service=\"orders\"} 0",
     ] {
         assert!(text.contains(expected), "{expected} not in {text}");
     }

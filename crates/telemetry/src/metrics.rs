@@ -139,6 +139,8 @@ pub fn render() -> String {
     LazyLock::force(&UPSTREAM);
     LazyLock::force(&UPSTREAM_SECONDS);
     LazyLock::force(&SALESFORCE_REMAINING);
+    LazyLock::force(&SALESFORCE_MAX);
+    LazyLock::force(&QUEUE_OLDEST_SECONDS);
     LazyLock::force(&NETSUITE_SLOTS);
     LazyLock::force(&QUEUE_JOBS);
     LazyLock::force(&CONFLICTS_PARKED);
