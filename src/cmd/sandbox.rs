@@ -13,6 +13,9 @@ use super::shutdown_signal;
 
 #[derive(Args)]
 pub struct SandboxArgs {
+    /// Address to listen on: 127.0.0.1 (this machine only), or 0.0.0.0 in a container.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
     /// HTTP port of the simulated Salesforce (login and REST API).
     #[arg(long, default_value_t = 8181)]
     pub salesforce_port: u16,
@@ -67,7 +70,8 @@ pub async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| std::env::temp_dir().join("isthmus-sandbox-cert.pem"));
     tls.write_cert(&cert_path)?;
 
-    let bind = |port: u16| TcpListener::bind(("127.0.0.1", port));
+    let address = args.bind;
+    let bind = |port: u16| TcpListener::bind((address, port));
     let (sf, ns) = (
         bind(args.salesforce_port).await?,
         bind(args.netsuite_port).await?,
