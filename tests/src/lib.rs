@@ -14,6 +14,7 @@
 pub mod browser;
 pub mod faults;
 pub mod lead;
+pub mod otlp;
 
 use std::sync::Arc;
 
@@ -91,6 +92,14 @@ impl TestMesh {
             adjust(c)
         })
         .await
+    }
+
+    /// Starts the mesh on a store the caller made (a Redis with a password, say).
+    pub async fn start_on_store(
+        store: Arc<dyn Store>,
+        adjust: impl FnOnce(&mut Config, &mut Secrets),
+    ) -> Self {
+        Self::start_on(store, None, adjust).await
     }
 
     async fn start_on(

@@ -6,65 +6,13 @@
 //!
 //! This file holds one test: it installs the process's global tracing subscriber.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::post;
 use isthmus_tests::lead::{new_account, run_catalog, won_order};
+use isthmus_tests::otlp::{receiver, Received};
 use isthmus_tests::{StoreKind, TestMesh, SF_KEY};
 use serde_json::Value;
-
-/// What the receiver was sent: every span, flattened.
-#[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<Value>>>);
-
-impl Received {
-    fn spans_of(&self, trace_id: &str) -> Vec<Value> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| s["traceId"].as_str() == Some(trace_id))
-            .cloned()
-            .collect()
-    }
-}
-
-/// An OTLP/HTTP (JSON) trace receiver on a free port; its base URL.
-async fn receiver(received: Received) -> String {
-    let app = axum::Router::new().route(
-        "/v1/traces",
-        post(move |body: axum::body::Bytes| {
-            let received = received.clone();
-            async move {
-                let request: Value = serde_json::from_slice(&body).expect("OTLP JSON");
-                let mut spans = received.0.lock().unwrap();
-                for resource in request["resourceSpans"].as_array().into_iter().flatten() {
-                    let service = resource["resource"]["attributes"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|a| a["key"] == "service.name")
-                        .and_then(|a| a["value"]["stringValue"].as_str())
-                        .unwrap_or_default()
-                        .to_string();
-                    for scope in resource["scopeSpans"].as_array().into_iter().flatten() {
-                        for span in scope["spans"].as_array().into_iter().flatten() {
-                            let mut span = span.clone();
-                            span["service"] = Value::String(service.clone());
-                            spans.push(span);
-                        }
-                    }
-                }
-                "{}"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
 
 fn named<'a>(spans: &'a [Value], prefix: &str) -> Vec<&'a Value> {
     spans

@@ -92,21 +92,35 @@ pub fn tracer_provider(
         .build())
 }
 
-/// Installs the process's subscriber: logs filtered by `RUST_LOG` (default `info`), and spans
-/// exported to `otlp_endpoint` when it is not empty, as `service.name` = `service_name`. Call
-/// once per process; a second call keeps the first subscriber.
+/// Installs the process's subscriber: logs filtered by `RUST_LOG` (default `info`) to stdout,
+/// and spans exported to `otlp_endpoint` when it is not empty, as `service.name` =
+/// `service_name`. Call once per process; a second call keeps the first subscriber.
 pub fn init(
     otlp_endpoint: &str,
     service_name: &str,
     log_format: LogFormat,
 ) -> Result<Telemetry, TelemetryError> {
+    init_writing_to(otlp_endpoint, service_name, log_format, std::io::stdout)
+}
+
+/// [`init`], with the log lines written to `writer` (a test that reads every line it logged).
+pub fn init_writing_to<W>(
+    otlp_endpoint: &str,
+    service_name: &str,
+    log_format: LogFormat,
+    writer: W,
+) -> Result<Telemetry, TelemetryError>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     propagation::install();
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,h2=warn,tower=warn,opentelemetry=warn".into());
     let fmt = match log_format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(writer).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .event_format(JsonLines)
+            .with_writer(writer)
             .boxed(),
     };
     if otlp_endpoint.is_empty() {
