@@ -129,6 +129,7 @@ impl Connector {
             ));
         }
         let certificates = if secure {
+            ensure_crypto_provider();
             Some(tls.certificates()?)
         } else {
             None
@@ -198,6 +199,16 @@ impl Connector {
         client
             .get_multiplexed_async_connection_with_config(&no_timeout())
             .await
+    }
+}
+
+/// Makes `ring` the process's rustls provider unless one is installed already: the redis crate
+/// builds its TLS configuration with the process default.
+pub(crate) fn ensure_crypto_provider() {
+    use tokio_rustls::rustls::crypto::{ring, CryptoProvider};
+    if CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine: either provider serves.
+        let _ = ring::default_provider().install_default();
     }
 }
 
