@@ -25,4 +25,5 @@ mod orders;
 mod queue;
 mod reconcile;
 mod record_status;
+mod redis_tls;
 mod thirdparty;
