@@ -36,19 +36,28 @@ impl SentinelSet {
     pub fn spawn(replicas: usize, sentinels: usize) -> Self {
         let connection = unique_connection_name();
         let dir = own_dir(&connection);
-        let no_persistence = ["--save", "", "--appendonly", "no"].map(str::to_string);
-        let master = spawn_on_free_port(&|port| plain_args(port, &[]), &url_of, &NO_TLS);
+        // No persistence; a replica still writes the copy it syncs from its master: into `dir`.
+        let mut no_persistence = ["--save", "", "--appendonly", "no", "--dir"]
+            .map(str::to_string)
+            .to_vec();
+        no_persistence.push(dir.display().to_string());
+        let master =
+            spawn_on_free_port(&|port| plain_args(port, &no_persistence), &url_of, &NO_TLS);
         let master_port = master.0;
         let mut servers = vec![master];
         for _ in 0..replicas {
-            let mut args = no_persistence.to_vec();
+            let mut args = no_persistence.clone();
             args.extend([
                 "--replicaof".into(),
                 "127.0.0.1".into(),
                 master_port.to_string(),
             ]);
             servers.push(spawn_on_free_port(
-                &|port| plain_args(port, &args),
+                &|port| {
+                    let mut args = args.clone();
+                    args.extend(["--dbfilename".into(), format!("replica-{port}.rdb")]);
+                    plain_args(port, &args)
+                },
                 &url_of,
                 &NO_TLS,
             ));
