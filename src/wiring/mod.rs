@@ -10,6 +10,7 @@ pub mod orders;
 
 pub use customers::{customer_flows, customers_service};
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ use isthmus_grpc::reconcile::ReconcileService;
 use isthmus_grpc::{ServiceRoutes, Shared};
 use isthmus_netsuite::{JwtAlgorithm, NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
 use isthmus_salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig};
-use isthmus_store::{MemoryStore, RedisStore, Slots, Store};
+use isthmus_store::{MemoryStore, RedisStore, RedisTls, Slots, Store};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
@@ -55,7 +56,13 @@ pub async fn store(config: &Config, allow_memory: bool) -> anyhow::Result<Arc<dy
         }
         return Ok(Arc::new(MemoryStore::new()));
     }
-    let store = RedisStore::connect(&config.store.redis_url, &config.store.connection)
+    let file = |path: &str| (!path.is_empty()).then(|| PathBuf::from(path));
+    let tls = RedisTls {
+        ca_file: file(&config.store.tls_ca_file),
+        cert_file: file(&config.store.tls_cert_file),
+        key_file: file(&config.store.tls_key_file),
+    };
+    let store = RedisStore::connect_with(&config.store.redis_url, &tls, &config.store.connection)
         .await
         .context("connecting to Redis")?;
     Ok(Arc::new(store))

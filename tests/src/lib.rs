@@ -83,15 +83,26 @@ impl TestMesh {
         }
     }
 
-    /// Starts the mesh on a Redis the caller chose (e.g. one it will stop and resume), under
-    /// the server's connection name.
+    /// Starts the mesh on a Redis the caller chose (e.g. one it will stop and resume, or a TLS
+    /// one), under the server's connection name. The store is made as `isthmus serve` makes
+    /// it, from the `[store]` settings: the server's URL and TLS files.
     pub async fn start_on_redis(server: RedisServer, adjust: impl FnOnce(&mut Config)) -> Self {
         let connection = server.connection().to_string();
-        let store = server.store_for(&connection).await;
-        Self::start_on(Arc::new(store), Some((server, connection)), |c, _| {
-            adjust(c)
-        })
-        .await
+        let mut config = Config::load_from(None, Vec::new()).expect("default config");
+        let path = |file: &Option<std::path::PathBuf>| {
+            file.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
+        config.store.redis_url = server.url().to_string();
+        config.store.connection = connection.clone();
+        config.store.tls_ca_file = path(&server.tls().ca_file);
+        config.store.tls_cert_file = path(&server.tls().cert_file);
+        config.store.tls_key_file = path(&server.tls().key_file);
+        let store = isthmus::wiring::store(&config, false)
+            .await
+            .expect("the store connects with the [store] settings");
+        Self::start_on(store, Some((server, connection)), |c, _| adjust(c)).await
     }
 
     /// Starts the mesh on a store the caller made (a Redis with a password, say).
@@ -263,7 +274,7 @@ impl TestMesh {
     /// `pattern` (`KEYS` syntax, e.g. `lock:*`); `None` on the in-memory store.
     pub async fn redis_keys(&self, pattern: &str) -> Option<Vec<String>> {
         let (server, connection) = self.redis.as_ref()?;
-        let client = redis::Client::open(server.url()).expect("redis url");
+        let client = server.client();
         let mut conn = client
             .get_multiplexed_async_connection()
             .await
@@ -442,9 +453,17 @@ async fn build_isthmus() -> std::path::PathBuf {
 /// Redis `redis` (its own connection name), with the sandbox's credentials.
 pub fn process_env(urls: &SandboxUrls, redis: &RedisServer) -> Vec<(&'static str, String)> {
     use isthmus_sandbox::credentials as c;
+    let file = |path: &Option<std::path::PathBuf>| {
+        path.as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
     vec![
         ("ISTHMUS_STORE__REDIS_URL", redis.url().to_string()),
         ("ISTHMUS_STORE__CONNECTION", redis.connection().to_string()),
+        ("ISTHMUS_STORE__TLS_CA_FILE", file(&redis.tls().ca_file)),
+        ("ISTHMUS_STORE__TLS_CERT_FILE", file(&redis.tls().cert_file)),
+        ("ISTHMUS_STORE__TLS_KEY_FILE", file(&redis.tls().key_file)),
         ("ISTHMUS_SALESFORCE__LOGIN_URL", urls.salesforce.clone()),
         ("ISTHMUS_SALESFORCE__CLIENT_ID", c::SF_CLIENT_ID.to_string()),
         (

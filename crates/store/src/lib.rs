@@ -62,7 +62,7 @@ pub use queue::{
     DEFAULT_QUEUE_NAMESPACE,
 };
 pub use record_id::{RecordId, RecordIdError};
-pub use redis_store::RedisStore;
+pub use redis_store::{RedisStore, RedisTls};
 pub use stats::{
     AllocationSample, LastError, StatsBucket, StatsReport, SyncSample, SyncStats,
     LATENCY_BOUNDS_MS, STATS_BUCKET_MS,
@@ -111,6 +111,9 @@ pub enum StoreError {
     StaleFence { resource: String, token: u64 },
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// The Redis URL or TLS files cannot be used (the message never repeats the URL).
+    #[error("invalid Redis target: {0}")]
+    InvalidRedisTarget(String),
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
     /// A connection name must be non-empty `[A-Za-z0-9_-]` (it becomes a Redis hash tag).

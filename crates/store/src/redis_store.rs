@@ -40,6 +40,7 @@
 
 mod audit;
 mod conflicts;
+mod connection;
 mod dead;
 mod entry;
 mod links;
@@ -53,7 +54,6 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
 use crate::{
@@ -62,6 +62,9 @@ use crate::{
     NewJob, Queue, QueueDepth, QueuedJob, Result, Slots, StatsReport, StatusValues, Store,
     SyncSample, SyncStats,
 };
+pub(crate) use connection::ensure_crypto_provider;
+pub use connection::RedisTls;
+use connection::{Connection, Connector};
 use waiters::Waiters;
 
 /// Lua that seeds the fence counter `KEYS[1]` from the server clock (µs) when it is missing.
@@ -144,7 +147,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 /// [`Store`] over a reconnecting Redis connection. Cheap to clone: clones share the connection.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Connection,
     /// The keys of the connection name (queue keys of the default namespace, used only to
     /// create its lanes at connect).
     keys: Keys,
@@ -162,16 +165,23 @@ impl fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://…` or `rediss://…`) for the connection name `connection`,
-    /// whose keys it reads and writes. Reconnects by itself after a connection loss.
+    /// Connects to `url` for the connection name `connection`, whose keys it reads and writes,
+    /// with the system's TLS roots for a `rediss` URL. See [`Self::connect_with`].
     pub async fn connect(url: &str, connection: &str) -> Result<Self> {
+        Self::connect_with(url, &RedisTls::default(), connection).await
+    }
+
+    /// Connects to `url` (one server, Sentinel or Cluster: see [`RedisTls`] and the URL forms
+    /// in the `connection` module) with the TLS files `tls`, for the connection name
+    /// `connection`. Reconnects by itself after a connection loss or a failover. Fails at once
+    /// when the server cannot be reached or refuses the credentials.
+    pub async fn connect_with(url: &str, tls: &RedisTls, connection: &str) -> Result<Self> {
         let keys = Keys::new(connection)?;
-        let client = redis::Client::open(url)?;
-        let connection = ConnectionManager::new(client.clone()).await?;
+        let connector = Connector::new(url, tls)?;
         let store = Self {
-            connection,
+            connection: connector.shared().await?,
             keys,
-            waiters: Arc::new(Waiters::new(client)),
+            waiters: Arc::new(Waiters::new(connector)),
         };
         init(&store.connection, &store.keys).await?;
         Ok(store)
@@ -185,7 +195,7 @@ impl RedisStore {
 
 /// Seeds the fence counter and creates the lanes of `keys`' queue namespace with their
 /// consumer group.
-async fn init(connection: &ConnectionManager, keys: &Keys) -> Result<()> {
+async fn init(connection: &Connection, keys: &Keys) -> Result<()> {
     let _: i64 = INIT
         .key(keys.fence())
         .key(keys.queue(Lane::Interactive))
@@ -198,7 +208,7 @@ async fn init(connection: &ConnectionManager, keys: &Keys) -> Result<()> {
 /// The [`Queue`] of one queue namespace on Redis: the store's connection with the namespace's
 /// keys.
 pub(crate) struct RedisQueue {
-    connection: ConnectionManager,
+    connection: Connection,
     /// Keys of the connection name with the queue namespace; only the queue's keys are used.
     keys: Keys,
     waiters: Arc<Waiters>,

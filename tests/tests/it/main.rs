@@ -27,4 +27,5 @@ mod queue;
 mod readiness;
 mod reconcile;
 mod record_status;
+mod redis_tls;
 mod thirdparty;

@@ -233,6 +233,14 @@ mod tests {
                 "rediss://isthmus:***@redis.internal:6380",
             ),
             ("redis://hunter2@redis", "redis://***@redis"),
+            (
+                "redis+sentinel://isthmus:hunter2@s1:26379,s2:26379/mymaster",
+                "redis+sentinel://isthmus:***@s1:26379,s2:26379/mymaster",
+            ),
+            (
+                "rediss+cluster://isthmus:hunter2@n1:6379,n2:6379",
+                "rediss+cluster://isthmus:***@n1:6379,n2:6379",
+            ),
             ("redis://redis:6379", "redis://redis:6379"),
             ("", ""),
         ] {

@@ -50,6 +50,12 @@ impl QueueConfig {
 pub struct StoreConfig {
     pub redis_url: String,
     pub connection: String,
+    /// PEM CA file a `rediss` server's certificate must chain to; empty: the system's roots.
+    pub tls_ca_file: String,
+    /// PEM client certificate for servers with `tls-auth-clients yes`; empty: none.
+    pub tls_cert_file: String,
+    /// PEM private key of `tls_cert_file` (the key is read only from this file).
+    pub tls_key_file: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -126,14 +126,7 @@ pub(super) async fn index(store: &RedisStore, kind: &str) -> Result<u64> {
     let mut cursor: u64 = 0;
     let mut found = 0;
     loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut connection)
-            .await?;
+        let (next, keys) = connection.scan(cursor, &pattern, 1000).await?;
         let ids: Vec<&str> = keys
             .iter()
             .filter_map(|k| k.strip_prefix(&prefix))

@@ -10,9 +10,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::AsyncConnectionConfig;
-
+use super::connection::{Connection, Connector};
 use crate::{ttl_millis, Result};
 
 /// How much longer than the requested wait the server may take to answer before the wait
@@ -20,14 +18,14 @@ use crate::{ttl_millis, Result};
 const ANSWER_MARGIN: Duration = Duration::from_secs(5);
 
 pub(super) struct Waiters {
-    client: redis::Client,
-    idle: Mutex<Vec<MultiplexedConnection>>,
+    connector: Connector,
+    idle: Mutex<Vec<Connection>>,
 }
 
 impl Waiters {
-    pub(super) fn new(client: redis::Client) -> Self {
+    pub(super) fn new(connector: Connector) -> Self {
         Self {
-            client,
+            connector,
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -42,25 +40,24 @@ impl Waiters {
     ) -> Result<()> {
         let mut connection = match self.take_idle() {
             Some(connection) => connection,
-            None => {
-                let config = AsyncConnectionConfig::new().set_response_timeout(None);
-                self.client
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await?
-            }
+            None => self.connector.dedicated().await?,
         };
-        connection.set_response_timeout(wait + ANSWER_MARGIN);
-        // On an error the connection is dropped here, with whatever state it was left in.
-        let _: redis::Value = redis::cmd("XREAD")
+        let mut xread = redis::cmd("XREAD");
+        xread
             .arg("COUNT")
             .arg(1)
             .arg("BLOCK")
             .arg(ttl_millis(wait))
             .arg("STREAMS")
             .arg(streams)
-            .arg(after)
-            .query_async(&mut connection)
-            .await?;
+            .arg(after);
+        let read = xread.query_async::<redis::Value>(&mut connection);
+        // On an error or a late answer the connection is dropped here, with whatever state it
+        // was left in.
+        match tokio::time::timeout(wait + ANSWER_MARGIN, read).await {
+            Ok(answer) => answer?,
+            Err(_) => return Err(late_answer()),
+        };
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -68,10 +65,14 @@ impl Waiters {
         Ok(())
     }
 
-    fn take_idle(&self) -> Option<MultiplexedConnection> {
+    fn take_idle(&self) -> Option<Connection> {
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop()
     }
+}
+
+fn late_answer() -> crate::StoreError {
+    redis::RedisError::from((redis::ErrorKind::Io, "no answer to a blocking read in time")).into()
 }

@@ -5,11 +5,17 @@
 //! [`queue`] and [`dead_letters`] through the `Queue` of the default namespace;
 //! [`queue_namespaces`] through `Store::queue`. [`redis_layout`] proves, on Redis only, the key
 //! layout, the isolation of connection names and the keys of queue namespaces.
+//!
+//! The whole contract runs again on every shape a production Redis takes, each spawned for the
+//! case: TLS (`on_redis_tls`), TLS with client certificates required (`on_redis_mtls`), an ACL
+//! user (`on_redis_acl`), the master a sentinel names (`on_redis_sentinel`) and a three-master
+//! Cluster (`on_redis_cluster`). [`redis_shapes`] proves what is particular to each: refusals
+//! at connect, where the keys land, and a Sentinel failover.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use isthmus_store::testing::RedisServer;
+use isthmus_store::testing::{RedisCluster, RedisServer, SentinelSet};
 use isthmus_store::{MemoryStore, Queue, RedisStore, Store, DEFAULT_QUEUE_NAMESPACE};
 
 const SHORT: Duration = Duration::from_millis(150);
@@ -27,6 +33,7 @@ mod links;
 mod queue;
 mod queue_namespaces;
 mod redis_layout;
+mod redis_shapes;
 mod stats;
 
 /// Runs every contract case against one backend, as `<backend>::<module>::<case>`. `$fixture`
@@ -144,5 +151,40 @@ async fn redis_store() -> (RedisStore, RedisServer) {
     (server.store().await, server)
 }
 
+/// The ACL user and password of `on_redis_acl` (the default user is off).
+const ACL_USER: &str = "isthmus";
+const ACL_PASSWORD: &str = "correct-horse-battery-staple";
+
+async fn redis_tls_store() -> (RedisStore, RedisServer) {
+    let server = RedisServer::spawn_tls(false);
+    (server.store().await, server)
+}
+
+async fn redis_mtls_store() -> (RedisStore, RedisServer) {
+    let server = RedisServer::spawn_tls(true);
+    (server.store().await, server)
+}
+
+async fn redis_acl_store() -> (RedisStore, RedisServer) {
+    let server = RedisServer::spawn_with_acl_user(ACL_USER, ACL_PASSWORD);
+    (server.store().await, server)
+}
+
+/// A master and one sentinel: the failover itself is proven in [`redis_shapes`].
+async fn redis_sentinel_store() -> (RedisStore, SentinelSet) {
+    let set = SentinelSet::spawn(0, 1);
+    (set.store().await, set)
+}
+
+async fn redis_cluster_store() -> (RedisStore, RedisCluster) {
+    let cluster = RedisCluster::spawn();
+    (cluster.store().await, cluster)
+}
+
 contract_tests!(on_memory, #[tokio::test(start_paused = true)], crate::memory_store);
 contract_tests!(on_redis, #[tokio::test], crate::redis_store);
+contract_tests!(on_redis_tls, #[tokio::test], crate::redis_tls_store);
+contract_tests!(on_redis_mtls, #[tokio::test], crate::redis_mtls_store);
+contract_tests!(on_redis_acl, #[tokio::test], crate::redis_acl_store);
+contract_tests!(on_redis_sentinel, #[tokio::test], crate::redis_sentinel_store);
+contract_tests!(on_redis_cluster, #[tokio::test], crate::redis_cluster_store);
