@@ -7,7 +7,8 @@ config key, a new secret or a renamed gRPC service fails the manifest checks ins
 - the gRPC service each part reports SERVING over grpc.health.v1: declared in
   proto/isthmus/<part>/v1/<part>.proto and served (its generated server) by
   services/<part>/src/lib.rs (health reports every service a part serves);
-- whether the Redis client can speak TLS (`rediss://`): the redis features in Cargo.toml.
+- the Redis URL schemes the client takes (`rediss://`, Sentinel, Cluster): the redis features in
+  Cargo.toml.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Facts:
                 raise SystemExit(f"appfacts: {table} is no longer a table of config.default.toml: update OPEN_TABLES")
         self.secret_keys = self._secret_keys()
         self._check_grpc_services()
-        self.redis_tls = self._redis_tls()
+        self.redis_schemes = self._redis_schemes()
 
     def _read(self, path: str) -> str:
         with open(os.path.join(self.root, path), encoding="utf-8") as f:
@@ -74,12 +75,24 @@ class Facts:
             if not (declared and served):
                 raise SystemExit(f"appfacts: services/{part} no longer serves {name}: update GRPC_SERVICES")
 
-    def _redis_tls(self) -> bool:
+    def _redis_schemes(self) -> tuple:
+        """The URL schemes the app's Redis client takes, from the redis crate's features: TLS
+        (`rediss`), Sentinel (`redis+sentinel`) and Cluster (`redis+cluster`), as
+        crates/store/src/redis_store/connection.rs reads them."""
         with open(os.path.join(self.root, "Cargo.toml"), "rb") as f:
             cargo = tomllib.load(f)
         redis = cargo["workspace"]["dependencies"]["redis"]
         features = redis.get("features", []) if isinstance(redis, dict) else []
-        return any(f.startswith("tls-") for f in features)
+        tls = any(f.startswith("tls-") or "rustls" in f or "native-tls" in f for f in features)
+        shapes = [""]
+        if "sentinel" in features:
+            shapes.append("+sentinel")
+        if "cluster-async" in features:
+            shapes.append("+cluster")
+        schemes = [f"redis{shape}" for shape in shapes]
+        if tls:
+            schemes += [f"rediss{shape}" for shape in shapes]
+        return tuple(schemes)
 
     def default(self, dotted: str):
         value = self.defaults

@@ -374,7 +374,7 @@ def check_redis_url(r: Report, rendered: Rendered, facts: Facts) -> None:
         return
     values = secret_values(secret)
     url = urlsplit(values.get("url", ""))
-    schemes = ("redis", "rediss") if facts.redis_tls else ("redis",)
+    schemes = facts.redis_schemes
     r.check(url.scheme in schemes,
             f"Secret/isthmus-redis url: scheme {url.scheme!r}; the app's Redis client takes {' or '.join(schemes)}://")
     if url.hostname and "." not in url.hostname:

@@ -53,9 +53,12 @@ MUTATIONS = [
      "            - name: ISTHMUS_ALERTS__WEBHOOK_URL\n              valueFrom:\n                secretKeyRef:\n"
      "                  name: isthmus-credentials\n                  key: alerts-webhook-url\n"
      "                  optional: true\n", ""),
-    ("secrets: the dev Redis URL takes TLS the client was built without",
+    ("secrets: the dev Redis URL names a scheme the client does not take",
      "k8s/overlays/dev/kustomization.yaml", "url=redis://:dev-redis-password@redis:6379",
-     "url=rediss://:dev-redis-password@redis:6379"),
+     "url=redis+unix://:dev-redis-password@redis:6379"),
+    ("secrets: the dev Redis URL names a port the Redis Service does not have",
+     "k8s/overlays/dev/kustomization.yaml", "url=redis://:dev-redis-password@redis:6379",
+     "url=redis://:dev-redis-password@redis:6380"),
     ("monitoring: an alert on a metric the app does not export",
      "k8s/monitoring/prometheusrule.yaml", "expr: max by (service, lane) (isthmus_queue_oldest_job_age_seconds) > 600",
      "expr: max by (service, lane) (isthmus_queue_oldest_job_age_secs) > 600"),

@@ -62,6 +62,7 @@ use crate::{
     NewJob, Queue, QueueDepth, QueuedJob, Result, Slots, StatsReport, StatusValues, Store,
     SyncSample, SyncStats,
 };
+#[cfg(feature = "testing")]
 pub(crate) use connection::ensure_crypto_provider;
 pub use connection::RedisTls;
 use connection::{Connection, Connector};

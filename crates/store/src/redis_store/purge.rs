@@ -18,14 +18,8 @@ impl RedisStore {
         let mut cursor: u64 = 0;
         let mut removed = 0;
         loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut connection)
-                .await?;
+            // On a Cluster the scan goes to the node holding the connection's one slot.
+            let (next, keys) = connection.scan(cursor, &pattern, 1000).await?;
             for batch in keys.chunks(BATCH) {
                 let unlinked: u64 = redis::cmd("UNLINK")
                     .arg(batch)
