@@ -22,7 +22,11 @@ pub async fn dev(
     port: u16,
     persist: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    let secrets = Secrets::load(&config)?;
+    let mut secrets = Secrets::load(&config)?;
+    // The services admit only authenticated calls, in dev too: one admin token minted per
+    // start, which the gateway and the orders service present and a person can use as well.
+    // (Tokens configured by ISTHMUS_GRPC__TOKENS are used instead, and nothing is minted.)
+    let grpc_token = wiring::grpc::mint_token(&mut secrets);
     let store = wiring::store(&config, true).await?;
     let store_kind = if config.store.redis_url.is_empty() {
         "in-memory store"
@@ -70,6 +74,14 @@ pub async fn dev(
     println!("  API key (NetSuite routes):   {ns_key}");
     println!("  API key (admin routes):      {admin_key}");
     println!("  API key (viewer: read only): {viewer_key}");
+    if let Some(token) = &grpc_token {
+        println!("  gRPC token (admin):          {token}");
+        println!("    send it as `authorization: Bearer <token>` metadata, e.g.");
+        println!(
+            "    grpcurl -plaintext -H 'authorization: Bearer {token}' {} list",
+            mesh.customers_url.trim_start_matches("http://")
+        );
+    }
     println!();
     println!("Console: {}/console", mesh.gateway_url);
     println!("  sign in with the admin key above (or the viewer key, to look without acting)");
