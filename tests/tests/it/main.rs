@@ -19,6 +19,7 @@ mod faults_upstream;
 mod faults_worker_killed;
 mod finance;
 mod gateway_and_grpc;
+mod grpc_auth;
 mod grpc_clients;
 mod netsuite_signature;
 mod orders;
