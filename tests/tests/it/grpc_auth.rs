@@ -463,3 +463,33 @@ async fn mtls_names_the_caller_by_its_certificate_and_refuses_strangers() {
     mesh.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn services_without_a_grpc_credential_refuse_to_start_saying_what_to_set() {
+    use isthmus::wiring::grpc::{client_security, server_security};
+    let mut config = isthmus::Config::load_from(None, Vec::new()).unwrap();
+    let none = isthmus::Secrets::default();
+    let refused = server_security(&config, &none).unwrap_err().to_string();
+    assert!(
+        refused.contains("ISTHMUS_GRPC__TOKENS") && refused.contains("grpc.client_ca_file"),
+        "{refused}"
+    );
+    let refused = client_security(&config, &none).unwrap_err().to_string();
+    assert!(refused.contains("ISTHMUS_GRPC__TOKEN"), "{refused}");
+
+    // mTLS callers without a CA to verify them by is a mistake, not an open door.
+    config
+        .grpc
+        .callers
+        .insert("erp.example".into(), vec!["netsuite".into()]);
+    let mut secrets = isthmus::Secrets::default();
+    isthmus_tests::with_grpc_tokens(&mut secrets);
+    let refused = server_security(&config, &secrets).unwrap_err().to_string();
+    assert!(refused.contains("grpc.client_ca_file"), "{refused}");
+
+    // Only the explicit opt-out serves without a credential.
+    config.grpc.callers.clear();
+    config.grpc.allow_unauthenticated = true;
+    assert!(server_security(&config, &none).unwrap().auth.is_open());
+    assert!(!server_security(&config, &secrets).unwrap().auth.is_open());
+}
