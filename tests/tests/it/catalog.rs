@@ -14,9 +14,9 @@ use isthmus_proto::common::v1::{Outcome, SyncOptions};
 use isthmus_proto::ErrorCode;
 use isthmus_sandbox::seed::books::{ITEMS, ITEM_COUNT};
 use isthmus_sandbox::System;
+use isthmus_telemetry::TracedChannel;
 use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY, NS_KEY, SF_KEY};
 use serde_json::{json, Map, Value};
-use isthmus_telemetry::TracedChannel;
 
 const PRODUCT_UPSERT: &str =
     "PATCH /services/data/vXX.X/composite/sobjects/Product2/NetSuite_Id__c";

@@ -108,8 +108,10 @@ async fn serve_gateway(
         orders: config.gateway.orders_url.clone(),
         finance: config.gateway.finance_url.clone(),
     };
-    let grpc = isthmus_grpc::ClientSecurity::new(Some(&isthmus_tests::GRPC_ADMIN_TOKEN.to_string().into()))
-        .expect("token");
+    let grpc = isthmus_grpc::ClientSecurity::new(Some(
+        &isthmus_tests::GRPC_ADMIN_TOKEN.to_string().into(),
+    ))
+    .expect("token");
     let gateway = Gateway::new(
         &urls,
         &grpc,

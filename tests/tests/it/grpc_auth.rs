@@ -1,12 +1,11 @@
 //! Every RPC of the services needs a credential with the RPC's scope, checked before the
-//! service runs: real gRPC clients against the mesh, with bearer tokens and with client
-//! certificates minted here by `rcgen` (mTLS); refusals are asserted on the far sides (the
-//! sandbox's records and call counts, Redis keys). Health and reflection (v1, and v1alpha
-//! through Python's grpcio-reflection) answer without a credential.
+//! service runs: real gRPC clients against the mesh with bearer tokens (client certificates:
+//! `grpc_mtls.rs`); refusals are asserted on the far sides (the sandbox's records and call
+//! counts, Redis keys). Health and reflection (v1, and v1alpha through Python's
+//! grpcio-reflection) answer without a credential; `isthmus dev` prints a token that works.
 
 use std::process::Command;
 
-use isthmus_grpc::ClientSecurity;
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
 use isthmus_proto::customers::v1::{
     get_link_request, GetLinkRequest, ListConflictsRequest, SyncAccountRequest,
@@ -23,11 +22,11 @@ use isthmus_tests::{
 };
 use serde_json::{json, Map, Value};
 
-fn fields(value: Value) -> Map<String, Value> {
+pub(crate) fn fields(value: Value) -> Map<String, Value> {
     value.as_object().cloned().expect("an object")
 }
 
-fn sync_request(account: &str) -> SyncAccountRequest {
+pub(crate) fn sync_request(account: &str) -> SyncAccountRequest {
     SyncAccountRequest {
         account_id: account.to_string(),
         options: None,
@@ -36,20 +35,24 @@ fn sync_request(account: &str) -> SyncAccountRequest {
 
 /// The demo account synced once through the gateway, then renamed in Salesforce, so that a
 /// sync would write to NetSuite; its NetSuite customer id and the name NetSuite has.
-async fn account_with_pending_change(mesh: &TestMesh) -> (String, String, String) {
+pub(crate) async fn account_with_pending_change(mesh: &TestMesh) -> (String, String, String) {
     let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
     let (status, body) = mesh.sync_account(&demo, false).await;
     assert_eq!(status, 200, "{body}");
     let customer = text(body.get("netsuite_id")).expect("a NetSuite id");
     let before = company_name(mesh, &customer);
     mesh.sandbox
-        .sf_update("Account", &demo, fields(json!({ "Name": "Renamed Over gRPC Ltd" })))
+        .sf_update(
+            "Account",
+            &demo,
+            fields(json!({ "Name": "Renamed Over gRPC Ltd" })),
+        )
         .unwrap();
     mesh.sandbox.reset_calls();
     (demo, customer, before)
 }
 
-fn company_name(mesh: &TestMesh, customer: &str) -> String {
+pub(crate) fn company_name(mesh: &TestMesh, customer: &str) -> String {
     text(
         mesh.sandbox
             .ns_record("customer", customer)
@@ -89,7 +92,11 @@ async fn a_sync_without_a_credential_is_unauthenticated_and_writes_nothing() {
         "nothing read or written: {calls:?}"
     );
     assert_eq!(company_name(&mesh, &customer), before, "NetSuite unchanged");
-    assert_eq!(sorted_redis_keys(&mesh).await, keys_before, "Redis unchanged");
+    assert_eq!(
+        sorted_redis_keys(&mesh).await,
+        keys_before,
+        "Redis unchanged"
+    );
 
     // The right token syncs end to end.
     let mut client = CustomerSyncClient::new(grpc_channel(
@@ -274,7 +281,10 @@ async fn grpcio_reflection_lists_the_services_over_v1alpha() {
         panic!("grpcio-reflection is needed: {err}");
     }
     let mesh = TestMesh::start(StoreKind::Memory).await;
-    let target = mesh.customers_grpc.trim_start_matches("http://").to_string();
+    let target = mesh
+        .customers_grpc
+        .trim_start_matches("http://")
+        .to_string();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("python3")
             .args(["-c", V1ALPHA_CLIENT])
@@ -300,168 +310,13 @@ async fn grpcio_reflection_lists_the_services_over_v1alpha() {
     );
     assert_eq!(seen["file"], "isthmus/customers/v1/customers.proto");
     assert!(
-        seen["methods"].as_array().unwrap().contains(&json!("SyncAccount")),
+        seen["methods"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("SyncAccount")),
         "{seen}"
     );
     mesh.shutdown().await;
-}
-
-/// A CA and certificates it signs, as PEM, minted for one test.
-struct Pki {
-    ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
-}
-
-impl Pki {
-    fn new(name: &str) -> Self {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let key = rcgen::KeyPair::generate().unwrap();
-        Self {
-            ca: rcgen::CertifiedIssuer::self_signed(params, key).unwrap(),
-        }
-    }
-
-    fn ca_pem(&self) -> String {
-        self.ca.pem()
-    }
-
-    /// (certificate, key) PEM for `names` (subjectAltName), for a server or a client.
-    fn issue(&self, names: &[&str], server: bool) -> (String, String) {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = rcgen::CertificateParams::new(names).unwrap();
-        params.extended_key_usages = vec![if server {
-            rcgen::ExtendedKeyUsagePurpose::ServerAuth
-        } else {
-            rcgen::ExtendedKeyUsagePurpose::ClientAuth
-        }];
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &*self.ca).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-}
-
-fn write(dir: &std::path::Path, name: &str, pem: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, pem).unwrap();
-    path.display().to_string()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mtls_names_the_caller_by_its_certificate_and_refuses_strangers() {
-    let pki = Pki::new("Isthmus test CA");
-    let stranger = Pki::new("Some other CA");
-    let dir = std::env::temp_dir().join(format!("isthmus-mtls-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (server_cert, server_key) = pki.issue(&["127.0.0.1", "localhost"], true);
-    let (gateway_cert, gateway_key) = pki.issue(&["gateway.isthmus.test"], false);
-    let (erp_cert, erp_key) = pki.issue(&["erp-bridge.isthmus.test"], false);
-    let (unnamed_cert, unnamed_key) = pki.issue(&["nobody.isthmus.test"], false);
-    let (forged_cert, forged_key) = stranger.issue(&["gateway.isthmus.test"], false);
-    let files = [
-        write(&dir, "ca.pem", &pki.ca_pem()),
-        write(&dir, "server.pem", &server_cert),
-        write(&dir, "server.key", &server_key),
-        write(&dir, "gateway.pem", &gateway_cert),
-        write(&dir, "gateway.key", &gateway_key),
-    ];
-
-    // mTLS only: no token anywhere, the mesh's own clients present the gateway certificate.
-    let mesh = TestMesh::start_configured(StoreKind::Memory, |config, secrets| {
-        secrets.grpc_tokens = None;
-        secrets.grpc_token = None;
-        let g = &mut config.grpc;
-        let [ca, cert, key, client_cert, client_key] = files.clone();
-        (g.client_ca_file, g.ca_file) = (ca.clone(), ca);
-        (g.tls_cert_file, g.tls_key_file) = (cert, key);
-        (g.client_cert_file, g.client_key_file) = (client_cert, client_key);
-        g.callers = [
-            ("gateway.isthmus.test", "admin"),
-            ("erp-bridge.isthmus.test", "netsuite"),
-        ]
-        .into_iter()
-        .map(|(name, scope)| (name.to_string(), vec![scope.to_string()]))
-        .collect();
-    })
-    .await;
-    assert!(mesh.customers_grpc.starts_with("https://"), "{}", mesh.customers_grpc);
-
-    // The gateway reaches the services with its certificate: a click syncs.
-    let (demo, customer, before) = account_with_pending_change(&mesh).await;
-    let client = |cert: &str, key: &str| {
-        ClientSecurity::new(None)
-            .unwrap()
-            .with_tls(&pki.ca_pem(), Some((cert, key)))
-            .channel(&mesh.customers_grpc)
-            .unwrap()
-    };
-
-    // A certificate naming a configured caller: its scopes, no more.
-    let erp = client(&erp_cert, &erp_key);
-    let link = CustomerSyncClient::new(erp.clone())
-        .get_link(GetLinkRequest {
-            key: Some(get_link_request::Key::NetsuiteId(customer.clone())),
-        })
-        .await
-        .expect("a named caller reads a link")
-        .into_inner();
-    assert_eq!(link.salesforce_id, demo);
-    let denied = CustomerSyncClient::new(erp)
-        .sync_account(sync_request(&demo))
-        .await
-        .unwrap_err();
-    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
-    assert!(
-        denied.message().contains("erp-bridge.isthmus.test"),
-        "{}",
-        denied.message()
-    );
-
-    // A certificate of the CA naming no caller: UNAUTHENTICATED.
-    let unnamed = CustomerSyncClient::new(client(&unnamed_cert, &unnamed_key))
-        .sync_account(sync_request(&demo))
-        .await
-        .unwrap_err();
-    assert_eq!(unnamed.code(), tonic::Code::Unauthenticated, "{unnamed:?}");
-
-    // A certificate of another CA, or none: refused at the handshake.
-    let no_certificate = ClientSecurity::new(None)
-        .unwrap()
-        .with_tls(&pki.ca_pem(), None)
-        .channel(&mesh.customers_grpc)
-        .unwrap();
-    for channel in [client(&forged_cert, &forged_key), no_certificate] {
-        let refused = CustomerSyncClient::new(channel)
-            .sync_account(sync_request(&demo))
-            .await
-            .unwrap_err();
-        assert_ne!(refused.code(), tonic::Code::Ok);
-        assert_ne!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
-    }
-    let calls = mesh.sandbox.calls();
-    assert_eq!(
-        calls.salesforce_total() + calls.netsuite_total(),
-        0,
-        "no refused call reached a vendor: {calls:?}"
-    );
-    assert_eq!(company_name(&mesh, &customer), before, "NetSuite unchanged");
-
-    // The admin certificate (the gateway's) syncs over gRPC directly.
-    let synced = CustomerSyncClient::new(client(&gateway_cert, &gateway_key))
-        .sync_account(sync_request(&demo))
-        .await
-        .expect("the admin caller syncs")
-        .into_inner();
-    assert_eq!(synced.netsuite_id, customer);
-    assert_eq!(company_name(&mesh, &customer), "Renamed Over gRPC Ltd");
-    mesh.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -492,4 +347,52 @@ fn services_without_a_grpc_credential_refuse_to_start_saying_what_to_set() {
     config.grpc.allow_unauthenticated = true;
     assert!(server_security(&config, &none).unwrap().auth.is_open());
     assert!(!server_security(&config, &secrets).unwrap().auth.is_open());
+}
+
+/// `isthmus dev` as a person runs it: one command, and the gRPC token it prints opens the
+/// services it prints (while a call without it is refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isthmus_dev_prints_a_grpc_token_that_opens_its_services() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let binary = isthmus_tests::isthmus_binary().await;
+    let mut dev = tokio::process::Command::new(binary)
+        .args(["dev", "--port", "0"])
+        .env_remove("REDIS_URL")
+        .env_remove("ISTHMUS_STORE__REDIS_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("isthmus dev starts");
+    let mut lines = BufReader::new(dev.stdout.take().unwrap()).lines();
+    let (mut customers, mut token) = (None, None);
+    while let Some(line) = lines.next_line().await.expect("stdout") {
+        let value = line.split_whitespace().last().map(str::to_string);
+        if line.trim_start().starts_with("customers (gRPC):") {
+            customers = value;
+        } else if line.trim_start().starts_with("gRPC token (admin):") {
+            token = value;
+        } else if line.starts_with("Console:") {
+            break;
+        }
+    }
+    let customers = customers.expect("dev prints the customers service's address");
+    let token = token.expect("dev prints a gRPC token");
+
+    let list = |token: Option<&str>| {
+        let channel = grpc_channel(&customers, token);
+        async move {
+            CustomerSyncClient::new(channel)
+                .list_conflicts(ListConflictsRequest::default())
+                .await
+        }
+    };
+    let refused = list(None).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+    list(Some(&token))
+        .await
+        .expect("the printed token opens the service");
+    dev.start_kill().expect("stop dev");
+    let _ = dev.wait().await;
 }

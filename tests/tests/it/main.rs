@@ -21,6 +21,7 @@ mod finance;
 mod gateway_and_grpc;
 mod grpc_auth;
 mod grpc_clients;
+mod grpc_mtls;
 mod netsuite_signature;
 mod orders;
 mod queue;
