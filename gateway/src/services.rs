@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
+use isthmus_grpc::ClientSecurity;
 use isthmus_proto::catalog::v1::catalog_sync_client::CatalogSyncClient;
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
 use isthmus_proto::finance::v1::finance_sync_client::FinanceSyncClient;
 use isthmus_proto::jobs::v1::job_queue_client::JobQueueClient;
 use isthmus_proto::orders::v1::order_sync_client::OrderSyncClient;
 use isthmus_proto::reconcile::v1::reconciliation_client::ReconciliationClient;
-use isthmus_grpc::ClientSecurity;
 use isthmus_telemetry::TracedChannel;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -129,9 +129,10 @@ fn lazy_channel(
     service: Service,
     url: &str,
 ) -> Result<TracedChannel, GatewayError> {
-    grpc.channel(url).map_err(|source| GatewayError::ServiceUrl {
-        service: service.as_str(),
-        url: url.to_string(),
-        source,
-    })
+    grpc.channel(url)
+        .map_err(|source| GatewayError::ServiceUrl {
+            service: service.as_str(),
+            url: url.to_string(),
+            source,
+        })
 }

@@ -45,7 +45,9 @@ pub fn server_security(config: &Config, secrets: &Secrets) -> anyhow::Result<Ser
     let auth = if auth.has_credentials() {
         auth
     } else if g.allow_unauthenticated {
-        tracing::warn!("gRPC services admit every call without a credential (grpc.allow_unauthenticated)");
+        tracing::warn!(
+            "gRPC services admit every call without a credential (grpc.allow_unauthenticated)"
+        );
         ServerAuth::open()
     } else {
         bail!(
@@ -58,7 +60,9 @@ pub fn server_security(config: &Config, secrets: &Secrets) -> anyhow::Result<Ser
     match (g.tls_cert_file.as_str(), g.tls_key_file.as_str()) {
         ("", "") if g.client_ca_file.is_empty() => Ok(security),
         ("", _) | (_, "") => {
-            bail!("grpc.tls_cert_file and grpc.tls_key_file go together (client_ca_file needs them)")
+            bail!(
+                "grpc.tls_cert_file and grpc.tls_key_file go together (client_ca_file needs them)"
+            )
         }
         (cert, key) => {
             let ca = match g.client_ca_file.as_str() {
@@ -95,7 +99,10 @@ pub fn client_security(config: &Config, secrets: &Secrets) -> anyhow::Result<Cli
     let identity = match (g.client_cert_file.as_str(), g.client_key_file.as_str()) {
         ("", "") => None,
         ("", _) | (_, "") => bail!("grpc.client_cert_file and grpc.client_key_file go together"),
-        (cert, key) => Some((read(cert, "client_cert_file")?, read(key, "client_key_file")?)),
+        (cert, key) => Some((
+            read(cert, "client_cert_file")?,
+            read(key, "client_key_file")?,
+        )),
     };
     Ok(client.with_tls(
         &ca,

@@ -85,7 +85,10 @@ impl ServerAuth {
             let token = value
                 .to_str()
                 .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| {
@@ -249,7 +252,11 @@ mod tests {
     fn a_known_token_with_the_scope_passes_and_names_its_caller() {
         let none = http::Extensions::new();
         let caller = auth()
-            .check(SYNC, &headers(Some("Bearer sf-token-0123456789abcdefgh")), &none)
+            .check(
+                SYNC,
+                &headers(Some("Bearer sf-token-0123456789abcdefgh")),
+                &none,
+            )
             .unwrap()
             .unwrap();
         assert_eq!(caller.name, "sf");
@@ -258,10 +265,18 @@ mod tests {
     #[test]
     fn missing_malformed_and_unknown_tokens_are_unauthenticated_without_echo() {
         let none = http::Extensions::new();
-        for presented in [None, Some("Basic abc"), Some("Bearer not-a-known-token-xyz")] {
+        for presented in [
+            None,
+            Some("Basic abc"),
+            Some("Bearer not-a-known-token-xyz"),
+        ] {
             let status = auth().check(SYNC, &headers(presented), &none).unwrap_err();
             assert_eq!(status.code(), tonic::Code::Unauthenticated, "{presented:?}");
-            assert!(!status.message().contains("not-a-known"), "{}", status.message());
+            assert!(
+                !status.message().contains("not-a-known"),
+                "{}",
+                status.message()
+            );
             assert_eq!(ErrorCode::from_status(&status), ErrorCode::Unauthenticated);
         }
     }
@@ -270,7 +285,11 @@ mod tests {
     fn a_caller_without_the_scope_is_denied_with_what_it_needs() {
         let none = http::Extensions::new();
         let status = auth()
-            .check(AUDIT, &headers(Some("Bearer sf-token-0123456789abcdefgh")), &none)
+            .check(
+                AUDIT,
+                &headers(Some("Bearer sf-token-0123456789abcdefgh")),
+                &none,
+            )
             .unwrap_err();
         assert_eq!(status.code(), tonic::Code::PermissionDenied);
         assert!(

@@ -140,10 +140,7 @@ impl ApiKeys {
     /// The caller of the key named `name`, while the key is configured (a console session
     /// names its key, so removing the key ends its sessions).
     pub fn caller_named(&self, name: &str) -> Option<&Caller> {
-        self.entries
-            .iter()
-            .map(|(_, c)| c)
-            .find(|c| c.name == name)
+        self.entries.iter().map(|(_, c)| c).find(|c| c.name == name)
     }
 }
 

@@ -130,7 +130,10 @@ pub struct ClientInterceptor {
 impl std::fmt::Debug for ClientInterceptor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientInterceptor")
-            .field("authorization", &self.authorization.as_ref().map(|_| "[set]"))
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "[set]"),
+            )
             .finish()
     }
 }
@@ -139,9 +142,7 @@ impl tonic::service::Interceptor for ClientInterceptor {
     fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         let mut request = TraceInterceptor.call(request)?;
         if let Some(value) = &self.authorization {
-            request
-                .metadata_mut()
-                .insert(AUTHORIZATION, value.clone());
+            request.metadata_mut().insert(AUTHORIZATION, value.clone());
         }
         Ok(request)
     }
@@ -230,9 +231,16 @@ mod tests {
             authorization: Some(value),
         };
         let context = TraceContext::of_trace("4bf92f3577b34da6a3ce929d0e0e4736");
-        let sent = scope(context, async { with.call(tonic::Request::new(())).unwrap() }).await;
+        let sent = scope(context, async {
+            with.call(tonic::Request::new(())).unwrap()
+        })
+        .await;
         assert_eq!(
-            sent.metadata().get(AUTHORIZATION).unwrap().to_str().unwrap(),
+            sent.metadata()
+                .get(AUTHORIZATION)
+                .unwrap()
+                .to_str()
+                .unwrap(),
             "Bearer s3cret-token"
         );
         assert!(sent.metadata().get(TRACEPARENT).is_some());

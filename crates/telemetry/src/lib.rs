@@ -28,8 +28,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 pub use context::{
-    current, scope, trace_id_of, traced, traced_as, ClientInterceptor, TraceContext, TraceInterceptor,
-    TracedChannel, AUTHORIZATION, TRACEPARENT,
+    current, scope, trace_id_of, traced, traced_as, ClientInterceptor, TraceContext,
+    TraceInterceptor, TracedChannel, AUTHORIZATION, TRACEPARENT,
 };
 pub use propagation::{current_traceparent, set_remote_parent, span_traceparent};
 

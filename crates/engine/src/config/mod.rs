@@ -28,9 +28,9 @@ pub use ownership::{Ownership, ADDRESS_UNITS};
 pub use secrets::Secrets;
 pub use sections::{
     AccountDeleted, AlertsConfig, AuditConfig, CatalogConfig, CustomersConfig, DeltaAccounts,
-    FieldPair, FinanceConfig, GatewayConfig, GrpcConfig, MatchRule, NetSuiteAuthKind, NetSuiteSection,
-    OrdersConfig, QueueConfig, RenewalsConfig, SalesforceAuthKind, SalesforceSection,
-    SchedulesConfig, StoreConfig, SummarySource, TelemetryConfig, WonRule,
+    FieldPair, FinanceConfig, GatewayConfig, GrpcConfig, MatchRule, NetSuiteAuthKind,
+    NetSuiteSection, OrdersConfig, QueueConfig, RenewalsConfig, SalesforceAuthKind,
+    SalesforceSection, SchedulesConfig, StoreConfig, SummarySource, TelemetryConfig, WonRule,
 };
 
 /// The compiled-in defaults, with a comment on every key.
