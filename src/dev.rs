@@ -63,6 +63,8 @@ pub struct DevRun {
     pub sandbox: Sandbox,
     pub sandbox_urls: SandboxUrls,
     pub keys: DevKeys,
+    /// The gRPC token minted for this run (admin scope), `None` when tokens are configured.
+    pub grpc_token: Option<String>,
     /// The store's connection name on Redis; `None` on the in-memory store.
     pub namespace: Option<String>,
     /// Items the first catalog run saw.
@@ -110,7 +112,11 @@ pub async fn start(
     port: u16,
     persist: Option<PathBuf>,
 ) -> anyhow::Result<DevRun> {
-    let secrets = Secrets::load(&config)?;
+    let mut secrets = Secrets::load(&config)?;
+    // The services admit only authenticated calls, in dev too: one admin token minted per
+    // start, which the gateway and the orders service present and a person can use as well.
+    // (Tokens configured by ISTHMUS_GRPC__TOKENS are used instead, and nothing is minted.)
+    let grpc_token = crate::wiring::grpc::mint_token(&mut secrets);
     let (store, namespace, purge): (Arc<dyn Store>, _, _) = if config.store.redis_url.is_empty() {
         (Arc::new(MemoryStore::new()), None, None)
     } else {
@@ -154,6 +160,7 @@ pub async fn start(
             sandbox,
             sandbox_urls,
             keys,
+            grpc_token,
             namespace,
             catalog_items,
             demo_account,

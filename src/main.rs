@@ -234,27 +234,33 @@ async fn serve(part: Part, config: Config) -> anyhow::Result<()> {
         let listener = listen(&config.telemetry.metrics_listen, "telemetry.metrics_listen").await?;
         tokio::spawn(wiring::serve_metrics(listener, store.clone(), part.name()));
     }
+    // A service admits only authenticated calls: it refuses to start without a credential.
+    let security = || wiring::grpc::server_security(&config, &secrets);
     match part {
         Part::Customers => {
+            let security = security()?;
             let parts = wiring::customers_service(&config, &secrets, store).await?;
             let listener = listen(&config.customers.listen, "customers.listen").await?;
-            parts.run(listener, stop_on_signal()).await?;
+            parts.run(listener, security, stop_on_signal()).await?;
         }
         Part::Catalog => {
+            let security = security()?;
             let parts = wiring::catalog::catalog_service(&config, &secrets, store).await?;
             let listener = listen(&config.catalog.listen, "catalog.listen").await?;
-            parts.run(listener, stop_on_signal()).await?;
+            parts.run(listener, security, stop_on_signal()).await?;
         }
         Part::Orders => {
+            let security = security()?;
             let customers = &config.orders.customers_url;
             let parts = wiring::orders::orders_service(&config, &secrets, store, customers).await?;
             let listener = listen(&config.orders.listen, "orders.listen").await?;
-            parts.run(listener, stop_on_signal()).await?;
+            parts.run(listener, security, stop_on_signal()).await?;
         }
         Part::Finance => {
+            let security = security()?;
             let parts = wiring::finance::finance_service(&config, &secrets, store).await?;
             let listener = listen(&config.finance.listen, "finance.listen").await?;
-            parts.run(listener, stop_on_signal()).await?;
+            parts.run(listener, security, stop_on_signal()).await?;
         }
         Part::Gateway => {
             let listener = listen(&config.gateway.listen, "gateway.listen").await?;

@@ -136,30 +136,37 @@ pub async fn start(options: MeshOptions) -> anyhow::Result<Mesh> {
         None => None,
     };
 
+    // Every service admits calls the same way; the URLs are https:// when they serve TLS.
+    let security = wiring::grpc::server_security(&config, &secrets)?;
+    let scheme = wiring::grpc::scheme(&config);
+    let grpc_url = |listener: &TcpListener| -> anyhow::Result<String> {
+        Ok(format!("{scheme}://{}", listener.local_addr()?))
+    };
+
     let customers_listener = bind(loopback, "customers service").await?;
-    let customers_url = url_of(&customers_listener)?;
+    let customers_url = grpc_url(&customers_listener)?;
     let parts = wiring::customers_service(&config, &secrets, store.clone()).await?;
-    let stop = cancel.clone();
-    tasks.spawn(async move { parts.run(customers_listener, stop).await });
+    let (stop, admits) = (cancel.clone(), security.clone());
+    tasks.spawn(async move { parts.run(customers_listener, admits, stop).await });
 
     let catalog_listener = bind(loopback, "catalog service").await?;
-    let catalog_url = url_of(&catalog_listener)?;
+    let catalog_url = grpc_url(&catalog_listener)?;
     let parts = wiring::catalog::catalog_service(&config, &secrets, store.clone()).await?;
-    let stop = cancel.clone();
-    tasks.spawn(async move { parts.run(catalog_listener, stop).await });
+    let (stop, admits) = (cancel.clone(), security.clone());
+    tasks.spawn(async move { parts.run(catalog_listener, admits, stop).await });
 
     let orders_listener = bind(loopback, "orders service").await?;
-    let orders_url = url_of(&orders_listener)?;
+    let orders_url = grpc_url(&orders_listener)?;
     let parts =
         wiring::orders::orders_service(&config, &secrets, store.clone(), &customers_url).await?;
-    let stop = cancel.clone();
-    tasks.spawn(async move { parts.run(orders_listener, stop).await });
+    let (stop, admits) = (cancel.clone(), security.clone());
+    tasks.spawn(async move { parts.run(orders_listener, admits, stop).await });
 
     let finance_listener = bind(loopback, "finance service").await?;
-    let finance_url = url_of(&finance_listener)?;
+    let finance_url = grpc_url(&finance_listener)?;
     let parts = wiring::finance::finance_service(&config, &secrets, store.clone()).await?;
-    let stop = cancel.clone();
-    tasks.spawn(async move { parts.run(finance_listener, stop).await });
+    let (stop, admits) = (cancel.clone(), security);
+    tasks.spawn(async move { parts.run(finance_listener, admits, stop).await });
 
     let gateway_listener = bind(gateway_addr, "gateway").await?;
     let gateway_url = url_of(&gateway_listener)?;

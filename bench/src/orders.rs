@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use isthmus::mesh::{self, MeshOptions};
-use isthmus::{Config, Secrets};
+use isthmus::{wiring, Config, Secrets};
 use isthmus_gateway::{ApiKeys, Scope};
 use isthmus_sandbox::{Sandbox, SandboxConfig, System};
 use serde_json::{json, Map, Value};
@@ -63,9 +63,12 @@ async fn main() -> anyhow::Result<()> {
     let mut keys = ApiKeys::default();
     keys.insert("bench-salesforce", &[Scope::Salesforce], SF_KEY);
     keys.insert("bench-admin", &[Scope::Admin], ADMIN_KEY);
+    // The services admit only authenticated calls: the mesh's own token.
+    let mut mesh_secrets = Secrets::default();
+    wiring::grpc::mint_token(&mut mesh_secrets);
     let mesh = mesh::start(MeshOptions {
         config,
-        secrets: Secrets::default(),
+        secrets: mesh_secrets,
         store,
         api_keys: keys,
         gateway_addr: ([127, 0, 0, 1], 0).into(),

@@ -64,9 +64,12 @@ async fn main() -> anyhow::Result<()> {
         ..config.schedules
     };
     config.orders.renewals.schedule.clear();
+    // The services admit only authenticated calls: the mesh's own token.
+    let mut mesh_secrets = Secrets::default();
+    wiring::grpc::mint_token(&mut mesh_secrets);
     let mesh = mesh::start(MeshOptions {
         config: config.clone(),
-        secrets: Secrets::default(),
+        secrets: mesh_secrets,
         store: store.clone(),
         api_keys: ApiKeys::default(),
         gateway_addr: ([127, 0, 0, 1], 0).into(),

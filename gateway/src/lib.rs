@@ -85,16 +85,18 @@ pub enum GatewayError {
 }
 
 impl Gateway {
-    /// Connects lazily to the services at `urls` (the gateway starts even while a service is
+    /// Connects lazily to the services at `urls`, presenting `grpc` (the gateway's own
+    /// credential and TLS trust) on every call (the gateway starts even while a service is
     /// still coming up; `/readyz` tells when they answer).
     pub fn new(
         urls: &ServiceUrls,
+        grpc: &isthmus_grpc::ClientSecurity,
         store: Arc<dyn Store>,
         keys: ApiKeys,
         settings: GatewaySettings,
     ) -> Result<Self, GatewayError> {
         Ok(Self {
-            services: Services::connect(urls)?,
+            services: Services::connect(urls, grpc)?,
             store,
             keys: Arc::new(keys),
             settings: Arc::new(settings),

@@ -1,18 +1,19 @@
 //! The gateway's gRPC clients of the four services: one channel per service, connected on first
-//! use and wrapped in the trace interceptor (every call carries the request's trace context),
-//! and a client made from it per call. The one way the gateway reaches a service.
+//! use, every call carrying the request's trace context and the gateway's own gRPC credential
+//! (`isthmus_grpc::ClientSecurity`: its token, TLS when the URLs are `https://`), and a client
+//! made from it per call. The one way the gateway reaches a service.
 
 use std::time::Duration;
 
+use isthmus_grpc::ClientSecurity;
 use isthmus_proto::catalog::v1::catalog_sync_client::CatalogSyncClient;
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
 use isthmus_proto::finance::v1::finance_sync_client::FinanceSyncClient;
 use isthmus_proto::jobs::v1::job_queue_client::JobQueueClient;
 use isthmus_proto::orders::v1::order_sync_client::OrderSyncClient;
 use isthmus_proto::reconcile::v1::reconciliation_client::ReconciliationClient;
-use isthmus_telemetry::{traced, TracedChannel};
+use isthmus_telemetry::TracedChannel;
 use serde::Deserialize;
-use tonic::transport::Endpoint;
 use utoipa::ToSchema;
 
 use crate::{GatewayError, ServiceUrls};
@@ -62,12 +63,12 @@ pub(crate) struct Services {
 impl Services {
     /// Channels to `urls`, connected lazily (the gateway starts while a service is still coming
     /// up; `/readyz` tells when they answer).
-    pub(crate) fn connect(urls: &ServiceUrls) -> Result<Self, GatewayError> {
+    pub(crate) fn connect(urls: &ServiceUrls, grpc: &ClientSecurity) -> Result<Self, GatewayError> {
         Ok(Self {
-            customers: lazy_channel(Service::Customers, &urls.customers)?,
-            catalog: lazy_channel(Service::Catalog, &urls.catalog)?,
-            orders: lazy_channel(Service::Orders, &urls.orders)?,
-            finance: lazy_channel(Service::Finance, &urls.finance)?,
+            customers: lazy_channel(grpc, Service::Customers, &urls.customers)?,
+            catalog: lazy_channel(grpc, Service::Catalog, &urls.catalog)?,
+            orders: lazy_channel(grpc, Service::Orders, &urls.orders)?,
+            finance: lazy_channel(grpc, Service::Finance, &urls.finance)?,
         })
     }
 
@@ -122,16 +123,16 @@ impl Services {
     }
 }
 
-/// A channel to a service, connected on first use.
-fn lazy_channel(service: Service, url: &str) -> Result<TracedChannel, GatewayError> {
-    let channel = Endpoint::from_shared(url.to_string())
+/// A channel to a service, connected on first use, presenting the gateway's credential.
+fn lazy_channel(
+    grpc: &ClientSecurity,
+    service: Service,
+    url: &str,
+) -> Result<TracedChannel, GatewayError> {
+    grpc.channel(url)
         .map_err(|source| GatewayError::ServiceUrl {
             service: service.as_str(),
             url: url.to_string(),
             source,
-        })?
-        .connect_timeout(Duration::from_secs(2))
-        .tcp_nodelay(true)
-        .connect_lazy();
-    Ok(traced(channel))
+        })
 }

@@ -32,8 +32,16 @@ from appfacts import GRPC_SERVICES, PARTS, Facts
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 SERVICE_SECRETS = ("salesforce.client_secret", "salesforce.private_key", "netsuite.consumer_secret",
-                   "netsuite.token_secret", "netsuite.private_key", "alerts.webhook_url")
-GATEWAY_SECRETS = ("gateway.api_keys", "gateway.netsuite_hmac_secret", "gateway.console_session_secret")
+                   "netsuite.token_secret", "netsuite.private_key", "alerts.webhook_url", "grpc.tokens")
+GATEWAY_SECRETS = ("gateway.api_keys", "gateway.netsuite_hmac_secret", "gateway.console_session_secret",
+                   "grpc.token")
+# The gRPC token a part presents when it calls a service: the gateway's (above) and the orders
+# service's (to the customers service).
+ORDERS_SECRETS = SERVICE_SECRETS + ("grpc.token",)
+
+
+def part_secrets(part: str) -> tuple:
+    return {"gateway": GATEWAY_SECRETS, "orders": ORDERS_SECRETS}.get(part, SERVICE_SECRETS)
 
 
 class Report:
@@ -270,7 +278,7 @@ def check_env(r: Report, rendered: Rendered, facts: Facts, where: str, part: str
                 r.check(error is None, f"{cw}: {error}")
     needed = {"ISTHMUS_STORE__REDIS_URL"} | {
         f"ISTHMUS_{k.split('.')[0].upper()}__{k.split('.')[1].upper()}"
-        for k in (GATEWAY_SECRETS if part == "gateway" else SERVICE_SECRETS)}
+        for k in part_secrets(part)}
     for name in sorted(needed - offered):
         r.check(False, f"{where}: does not offer the secret {name} (secretKeyRef)")
     for name in sorted(offered - needed):
@@ -413,6 +421,8 @@ def check_network(r: Report, rendered: Rendered) -> None:
         return netpol.Source(workload["metadata"]["name"], namespace, pod_labels(workload))
 
     outside = netpol.Source("outside the cluster")
+    consumer = netpol.Source("a labelled gRPC client of another namespace", "elsewhere",
+                             {"isthmus.dev/grpc-client": "true"})
     other_ns = netpol.Source("a pod of another namespace", "elsewhere", {"app": "other"})
     monitoring = netpol.Source("Prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"})
     stray = netpol.Source("a stray pod of the namespace", namespace, {"app": "stray"})
@@ -440,6 +450,8 @@ def check_network(r: Report, rendered: Rendered) -> None:
         if "gateway" in mesh:
             expect(source(mesh["gateway"]), mesh[part], "grpc", True)
         expect(monitoring, mesh[part], "metrics", True)
+        expect(consumer, mesh[part], "grpc", True)
+        expect(consumer, mesh[part], "metrics", False)
         expect(other_ns, mesh[part], "metrics", False)
     if "orders" in mesh and "customers" in mesh:
         expect(source(mesh["orders"]), mesh["customers"], "grpc", True)

@@ -37,6 +37,11 @@ MUTATIONS = [
      "            matchExpressions:\n",
      "    - from:\n        - namespaceSelector: {}\n        - podSelector:\n            matchLabels:\n"
      "              app.kubernetes.io/name: isthmus\n            matchExpressions:\n"),
+    ("network: labelled gRPC consumers of other namespaces are shut out",
+     "k8s/base/networkpolicies.yaml", "        - namespaceSelector: {}\n          podSelector:\n",
+     "        - podSelector:\n"),
+    ("secrets: the gateway presents no gRPC token",
+     "k8s/base/gateway.yaml", "                  key: gateway-token\n", "                  key: gateway-token-typo\n"),
     ("config: a URL to a port the Service does not have",
      "k8s/base/isthmus.toml", 'catalog_url = "http://catalog:50052"', 'catalog_url = "http://catalog:50059"'),
     ("config: a key the app does not know",

@@ -37,6 +37,14 @@ fn print_welcome(run: &DevRun) {
     println!("  API key (NetSuite routes):   {ns_key}");
     println!("  API key (admin routes):      {admin_key}");
     println!("  API key (viewer: read only): {}", keys.viewer);
+    if let Some(token) = &run.grpc_token {
+        println!("  gRPC token (admin):          {token}");
+        println!("    send it as `authorization: Bearer <token>` metadata, e.g.");
+        println!(
+            "    grpcurl -plaintext -H 'authorization: Bearer {token}' {} list",
+            mesh.customers_url.trim_start_matches("http://")
+        );
+    }
     println!();
     println!("Console: {}/console", mesh.gateway_url);
     println!("  sign in with the admin key above (or the viewer key, to look without acting)");

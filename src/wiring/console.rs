@@ -11,8 +11,8 @@ use isthmus_gateway::console::{ConsoleSettings, MappingTable};
 use isthmus_gateway::{ApiKeys, Gateway, ServiceUrls};
 use isthmus_store::Store;
 
-/// The gateway of `config`, with event signing and, unless `gateway.console_listen` is "off",
-/// the console.
+/// The gateway of `config`, calling the services with this process's gRPC credential, with
+/// event signing and, unless `gateway.console_listen` is "off", the console.
 pub fn gateway(
     config: &Config,
     secrets: &Secrets,
@@ -20,7 +20,8 @@ pub fn gateway(
     store: Arc<dyn Store>,
     keys: ApiKeys,
 ) -> anyhow::Result<Gateway> {
-    let gateway = Gateway::new(urls, store, keys, super::gateway_settings(config))?
+    let grpc = super::grpc::client_security(config, secrets)?;
+    let gateway = Gateway::new(urls, &grpc, store, keys, super::gateway_settings(config))?
         .with_netsuite_signing(super::netsuite_event_signing(config, secrets)?);
     Ok(if config.gateway.console_listen == "off" {
         gateway

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod console;
 mod customers;
 pub mod finance;
+pub mod grpc;
 pub mod orders;
 
 pub use customers::{customer_flows, customers_service};
@@ -190,14 +191,21 @@ impl ServiceParts {
         self
     }
 
-    /// Serves gRPC, runs the worker and the schedules until `shutdown`; the worker finishes the
-    /// jobs it holds before this returns.
+    /// Serves gRPC, admitting calls by `security` (see [`grpc::server_security`]), runs the
+    /// worker and the schedules until `shutdown`; the worker finishes the jobs it holds before
+    /// this returns.
     pub async fn run(
         self,
         listener: tokio::net::TcpListener,
+        security: isthmus_grpc::ServerSecurity,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let serve = isthmus_grpc::serve(listener, self.routes, shutdown.clone().cancelled_owned());
+        let serve = isthmus_grpc::serve(
+            listener,
+            self.routes,
+            security,
+            shutdown.clone().cancelled_owned(),
+        );
         let companion = self.companion;
         let serve = async move {
             match companion {

@@ -2,9 +2,7 @@
 //! dispatcher and worker on the orders queue, and its jobs API.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context;
 use isthmus_engine::orders::OrderFlows;
 use isthmus_engine::schedule::Scheduler;
 use isthmus_engine::work::Jobs;
@@ -12,13 +10,13 @@ use isthmus_engine::{Config, Secrets};
 use isthmus_orders::OrderSyncService;
 use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
 use isthmus_store::Store;
-use tonic::transport::Endpoint;
 
 /// The queue namespace of the orders service.
 pub const QUEUE: &str = "orders";
 
 /// The orders flows with their clients, calling the customers service at `customers_url`
-/// (lazily connected: the flows exist while the customers service is still coming up).
+/// (lazily connected: the flows exist while the customers service is still coming up) with
+/// this process's gRPC credential (`grpc.token`, or a client certificate).
 pub fn order_flows(
     config: &Config,
     secrets: &Secrets,
@@ -27,11 +25,9 @@ pub fn order_flows(
 ) -> anyhow::Result<OrderFlows> {
     let salesforce = super::salesforce(config, secrets)?;
     let netsuite = super::netsuite(config, secrets, store.clone())?;
-    let channel = Endpoint::from_shared(customers_url.to_string())
-        .with_context(|| format!("orders.customers_url {customers_url:?}"))?
-        .connect_timeout(Duration::from_secs(2))
-        .tcp_nodelay(true)
-        .connect_lazy();
+    let channel = super::grpc::client_security(config, secrets)?
+        .channel(customers_url)
+        .map_err(|e| anyhow::anyhow!("orders.customers_url {customers_url:?}: {e}"))?;
     Ok(OrderFlows::new(
         config.orders.clone(),
         config.customers.clone(),
@@ -39,7 +35,7 @@ pub fn order_flows(
         salesforce,
         netsuite,
         store,
-        CustomerSyncClient::new(isthmus_telemetry::traced(channel)),
+        CustomerSyncClient::new(channel),
     ))
 }
 

@@ -3,7 +3,8 @@ orders and catalog services of a running mesh. Run by tests/tests/it/grpc_client
 the mesh, prepares a won opportunity, and checks the far sides afterwards.
 
 Environment: PROTO_DIR, ORDERS_GRPC, CATALOG_GRPC (host:port), OPPORTUNITY (a won opportunity id),
-ITEM (a NetSuite item id the catalog has synced). Prints one JSON line with what it saw.
+ITEM (a NetSuite item id the catalog has synced), GRPC_TOKEN (a bearer token the services accept,
+sent as `authorization` metadata on every call). Prints one JSON line with what it saw.
 """
 
 import json
@@ -52,7 +53,8 @@ def main():
     orders_channel = grpc.insecure_channel(os.environ["ORDERS_GRPC"])
     orders = orders_pb2_grpc.OrderSyncStub(orders_channel)
     opportunity = os.environ["OPPORTUNITY"]
-    metadata = [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+    auth = [("authorization", "Bearer " + os.environ["GRPC_TOKEN"])]
+    metadata = auth + [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
 
     preview = orders.SyncOpportunity(
         orders_pb2.SyncOpportunityRequest(
@@ -66,19 +68,19 @@ def main():
     seen["preview_trace"] = preview.trace_id
 
     created = orders.SyncOpportunity(
-        orders_pb2.SyncOpportunityRequest(opportunity_id=opportunity), timeout=30
+        orders_pb2.SyncOpportunityRequest(opportunity_id=opportunity), metadata=auth, timeout=30
     )
     seen["outcome"] = common_pb2.Outcome.Name(created.outcome)
     seen["sales_order"] = created.netsuite_id
 
     link = orders.GetOrderLink(
-        orders_pb2.GetOrderLinkRequest(opportunity_id=opportunity), timeout=10
+        orders_pb2.GetOrderLinkRequest(opportunity_id=opportunity), metadata=auth, timeout=10
     )
     seen["link_sales_order"] = link.sales_order_id
 
     try:
         orders.SyncOpportunity(
-            orders_pb2.SyncOpportunityRequest(opportunity_id="001000000000000"), timeout=10
+            orders_pb2.SyncOpportunityRequest(opportunity_id="001000000000000"), metadata=auth, timeout=10
         )
         seen["bad_id"] = "accepted"
     except grpc.RpcError as err:
@@ -86,20 +88,20 @@ def main():
 
     try:
         orders.SyncSalesOrder(
-            orders_pb2.SyncSalesOrderRequest(sales_order_id="12 OR 1=1"), timeout=10
+            orders_pb2.SyncSalesOrderRequest(sales_order_id="12 OR 1=1"), metadata=auth, timeout=10
         )
         seen["bad_order_id"] = "accepted"
     except grpc.RpcError as err:
         seen["bad_order_id"] = [err.code().name, error_code(err)]
 
     depth = jobs_pb2_grpc.JobQueueStub(orders_channel).GetQueueDepth(
-        jobs_pb2.GetQueueDepthRequest(), timeout=10
+        jobs_pb2.GetQueueDepthRequest(), metadata=auth, timeout=10
     )
     seen["orders_dead"] = depth.dead
 
     catalog = catalog_pb2_grpc.CatalogSyncStub(grpc.insecure_channel(os.environ["CATALOG_GRPC"]))
     product = catalog.GetProductLink(
-        catalog_pb2.GetProductLinkRequest(item_id=os.environ["ITEM"]), timeout=10
+        catalog_pb2.GetProductLinkRequest(item_id=os.environ["ITEM"]), metadata=auth, timeout=10
     )
     seen["product"] = product.product_id
     print(json.dumps(seen))

@@ -5,7 +5,9 @@
 //! - [`StoreKind::Memory`]: the in-memory store `isthmus dev` uses without Redis.
 //!
 //! Tests act through the gateway (or gRPC) and assert on the sandbox's Salesforce and NetSuite
-//! state and call counts. [`faults`] holds what the fault tests share.
+//! state and call counts. The services admit only authenticated calls: the mesh accepts the
+//! `GRPC_*_TOKEN`s below (the gateway and the orders service present [`GRPC_ADMIN_TOKEN`]),
+//! and [`grpc_channel`] makes a channel that presents one. [`faults`] holds what the fault tests share.
 //!
 //! [`browser`] drives real headless Chromium over WebDriver (installed from Debian's packages on
 //! first use) for the tests of pages a person sees; screenshots go to
@@ -38,6 +40,39 @@ pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
 /// Reads what admin reads (and signs in to the console), changes nothing.
 pub const VIEWER_KEY: &str = "test-viewer-key-0123456789abcdef";
 
+/// gRPC bearer tokens the test mesh's services accept, one per scope; the mesh's own clients
+/// (gateway, orders → customers) present the admin one.
+pub const GRPC_ADMIN_TOKEN: &str = "test-grpc-admin-token-0123456789abcdef";
+pub const GRPC_SALESFORCE_TOKEN: &str = "test-grpc-salesforce-token-0123456789abcdef";
+pub const GRPC_NETSUITE_TOKEN: &str = "test-grpc-netsuite-token-0123456789abcdef";
+pub const GRPC_VIEWER_TOKEN: &str = "test-grpc-viewer-token-0123456789abcdef";
+
+/// The gRPC tokens above as the `grpc.tokens` secret spells them.
+pub fn grpc_tokens() -> String {
+    format!(
+        "test-grpc-admin:admin:{GRPC_ADMIN_TOKEN},test-grpc-salesforce:salesforce:\
+         {GRPC_SALESFORCE_TOKEN},test-grpc-netsuite:netsuite:{GRPC_NETSUITE_TOKEN},\
+         test-grpc-viewer:viewer:{GRPC_VIEWER_TOKEN}"
+    )
+}
+
+/// Configures `secrets` with the test tokens: the services accept them, and this process
+/// presents [`GRPC_ADMIN_TOKEN`] when it calls a service.
+pub fn with_grpc_tokens(secrets: &mut Secrets) {
+    secrets.grpc_tokens = Some(grpc_tokens().into());
+    secrets.grpc_token = Some(GRPC_ADMIN_TOKEN.to_string().into());
+}
+
+/// A lazily connected channel to the service at `url` whose every call presents `token` (none:
+/// no credential at all).
+pub fn grpc_channel(url: &str, token: Option<&str>) -> isthmus_telemetry::TracedChannel {
+    let token = token.map(|t| secrecy::SecretString::from(t.to_string()));
+    isthmus_grpc::ClientSecurity::new(token.as_ref())
+        .expect("a token of visible ASCII")
+        .channel(url)
+        .expect("a gRPC URL")
+}
+
 pub struct TestMesh {
     pub gateway: String,
     /// The console's own listener, when the test configured `gateway.console_listen`.
@@ -46,6 +81,7 @@ pub struct TestMesh {
     /// gRPC address of the catalog service.
     pub catalog_grpc: String,
     pub orders_grpc: String,
+    pub finance_grpc: String,
     pub sandbox: Sandbox,
     /// Where the sandbox's two APIs listen.
     pub sandbox_urls: SandboxUrls,
@@ -126,6 +162,7 @@ impl TestMesh {
         config.queue.reclaim_idle_ms = 2_000;
         // No schedule fires behind a test's back (a test that wants one sets it).
         no_schedules(&mut config);
+        with_grpc_tokens(&mut secrets);
         adjust(&mut config, &mut secrets);
         let sandbox = Sandbox::new(SandboxConfig {
             seed: true,
@@ -157,6 +194,7 @@ impl TestMesh {
             customers_grpc: mesh.customers_url.clone(),
             catalog_grpc: mesh.catalog_url.clone(),
             orders_grpc: mesh.orders_url.clone(),
+            finance_grpc: mesh.finance_url.clone(),
             sandbox_urls: mesh.sandbox.clone().expect("the sandbox runs"),
             sandbox,
             store,
@@ -165,6 +203,11 @@ impl TestMesh {
             redis,
             mesh,
         }
+    }
+
+    /// A channel to the service at `url` (e.g. `mesh.customers_grpc`) presenting the admin token.
+    pub fn admin_grpc(&self, url: &str) -> isthmus_telemetry::TracedChannel {
+        grpc_channel(url, Some(GRPC_ADMIN_TOKEN))
     }
 
     pub async fn shutdown(self) {
@@ -381,7 +424,7 @@ pub fn python_requirements() -> Result<(), String> {
             let present = std::process::Command::new("python3")
                 .args([
                     "-c",
-                    "import grpc, grpc_tools, pytest, simple_salesforce, requests_oauthlib, netsuite",
+                    "import grpc, grpc_tools, grpc_reflection, pytest, simple_salesforce, requests_oauthlib, netsuite",
                 ])
                 .output()
                 .map_err(|e| format!("python3 is needed ({e})"))?;
@@ -485,5 +528,7 @@ pub fn process_env(urls: &SandboxUrls, redis: &RedisServer) -> Vec<(&'static str
             "ISTHMUS_NETSUITE__TOKEN_SECRET",
             c::NS_TOKEN_SECRET.to_string(),
         ),
+        ("ISTHMUS_GRPC__TOKENS", grpc_tokens()),
+        ("ISTHMUS_GRPC__TOKEN", GRPC_ADMIN_TOKEN.to_string()),
     ]
 }

@@ -3,7 +3,9 @@
 //! the gateway gave (successes, errors, the console's pages, `/metrics`, the OpenAPI document)
 //! and what `isthmus config` prints are searched for each of them.
 //!
-//! The secrets: the four scopes' API keys, the Salesforce client secret and NetSuite TBA
+//! The secrets: the four scopes' API keys and gRPC tokens (the gateway presents one on every
+//! call; the test calls a service straight with a good, a wrong-scope and an unknown one), the
+//! Salesforce client secret and NetSuite TBA
 //! secrets (the sandbox's), the Redis password (a `redis-server --requirepass` of the test's
 //! own), the NetSuite event signing secret, the console's session key and the alerts webhook URL
 //! (with its token); a second mesh's Salesforce sign-in is refused, so the client secret meets
@@ -17,10 +19,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use isthmus::Config;
+use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
+use isthmus_proto::customers::v1::SyncAccountRequest;
 use isthmus_sandbox::credentials as sandbox;
 use isthmus_sandbox::{seed, Fault, System};
 use isthmus_tests::otlp::{receiver, Received};
-use isthmus_tests::{TestMesh, ADMIN_KEY, NS_KEY, SF_KEY, VIEWER_KEY};
+use isthmus_tests::{
+    grpc_channel, TestMesh, ADMIN_KEY, GRPC_ADMIN_TOKEN, GRPC_NETSUITE_TOKEN,
+    GRPC_SALESFORCE_TOKEN, GRPC_VIEWER_TOKEN, NS_KEY, SF_KEY, VIEWER_KEY,
+};
 use secrecy::SecretString;
 
 const REDIS_PASSWORD: &str = "redis-password-7c1e0b5d9a";
@@ -213,6 +220,21 @@ async fn no_secret_reaches_a_log_line_a_span_an_answer_or_the_printed_config() {
         )
         .await;
     mesh.sandbox.clear_faults(System::NetSuite);
+    // gRPC straight to a service: an unknown token, a token of the wrong scope, the right one.
+    for token in [
+        "an-unknown-grpc-token-0123456789abcdef",
+        GRPC_NETSUITE_TOKEN,
+        GRPC_SALESFORCE_TOKEN,
+    ] {
+        let mut client = CustomerSyncClient::new(grpc_channel(&mesh.customers_grpc, Some(token)));
+        let answer = client
+            .sync_account(SyncAccountRequest {
+                account_id: demo.clone(),
+                ..Default::default()
+            })
+            .await;
+        answers.0.push(format!("{answer:?}"));
+    }
     // What operators read: audit, stats, dead letters, governance, metrics, the OpenAPI document.
     for (key, path) in [
         (ADMIN_KEY, "/v1/audit"),
@@ -354,6 +376,10 @@ async fn no_secret_reaches_a_log_line_a_span_an_answer_or_the_printed_config() {
         NS_KEY,
         ADMIN_KEY,
         VIEWER_KEY,
+        GRPC_ADMIN_TOKEN,
+        GRPC_SALESFORCE_TOKEN,
+        GRPC_NETSUITE_TOKEN,
+        GRPC_VIEWER_TOKEN,
         sandbox::SF_CLIENT_SECRET,
         sandbox::NS_CONSUMER_SECRET,
         sandbox::NS_TOKEN_SECRET,

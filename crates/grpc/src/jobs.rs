@@ -17,6 +17,19 @@ use isthmus_proto::ErrorCode;
 use isthmus_store::{AuditLog, DeadLetterQuery, NewJob, RecordId, StoreError};
 use tonic::{Request, Response, Status};
 
+use crate::keys::{Caller, Scope};
+
+/// Whether `caller` may read a job of `kind`: a Salesforce caller the jobs of Salesforce
+/// buttons, a NetSuite caller those of NetSuite events, viewer and admin every job.
+fn may_see_job(caller: &Caller, kind: &str) -> bool {
+    use isthmus_engine::work::{JOB_KIND_SYNC_ACCOUNT, JOB_KIND_SYNC_OPPORTUNITY};
+    let side = match kind {
+        JOB_KIND_SYNC_ACCOUNT | JOB_KIND_SYNC_OPPORTUNITY => Scope::Salesforce,
+        _ => Scope::NetSuite,
+    };
+    caller.may(side) || caller.may_read_admin()
+}
+
 /// Dead letters one list answer holds at most.
 const MAX_LIST: u32 = 500;
 
@@ -172,11 +185,18 @@ fn dead_letter_message(letter: isthmus_store::DeadLetter) -> DeadLetter {
 #[tonic::async_trait]
 impl JobQueue for JobQueueService {
     async fn get_job(&self, request: Request<GetJobRequest>) -> Result<Response<Job>, Status> {
+        let caller = request.extensions().get::<Caller>().cloned();
         let id = request.into_inner().id;
         checked_id(&id)?;
+        let unknown = || ErrorCode::NotFound.status("no job with that id (or it expired)");
         let record = JobRecord::load(self.jobs.records.as_ref(), &id)
             .await?
-            .ok_or_else(|| ErrorCode::NotFound.status("no job with that id (or it expired)"))?;
+            .ok_or_else(unknown)?;
+        // As `GET /v1/jobs/{id}`: a caller sees the jobs of its own side (the result carries
+        // the record's field values), operators every job; another side's job is unknown.
+        if caller.is_some_and(|c| !may_see_job(&c, &record.kind)) {
+            return Err(unknown());
+        }
         Ok(Response::new(job_message(record)))
     }
 

@@ -119,13 +119,62 @@ impl tonic::service::Interceptor for TraceInterceptor {
     }
 }
 
-/// A gRPC channel whose every call carries the current trace (see [`TraceInterceptor`]).
-pub type TracedChannel =
-    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, TraceInterceptor>;
+/// What every outgoing gRPC call of a channel carries: the current trace (see
+/// [`TraceInterceptor`]) and, when the channel has one, its caller's credential as
+/// `authorization` metadata (marked sensitive, so it never shows in `Debug` output).
+#[derive(Clone, Default)]
+pub struct ClientInterceptor {
+    authorization: Option<tonic::metadata::AsciiMetadataValue>,
+}
 
-/// Wraps `channel` so that every call through it carries the current trace.
+impl std::fmt::Debug for ClientInterceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientInterceptor")
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "[set]"),
+            )
+            .finish()
+    }
+}
+
+impl tonic::service::Interceptor for ClientInterceptor {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let mut request = TraceInterceptor.call(request)?;
+        if let Some(value) = &self.authorization {
+            request.metadata_mut().insert(AUTHORIZATION, value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Metadata key of a gRPC call's credential (`Bearer <token>`).
+pub const AUTHORIZATION: &str = "authorization";
+
+/// A gRPC channel whose every call carries the current trace and the channel's credential
+/// (see [`ClientInterceptor`]).
+pub type TracedChannel =
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, ClientInterceptor>;
+
+/// Wraps `channel` so that every call through it carries the current trace (and no credential).
 pub fn traced(channel: tonic::transport::Channel) -> TracedChannel {
-    tonic::service::interceptor::InterceptedService::new(channel, TraceInterceptor)
+    traced_as(channel, None)
+}
+
+/// Wraps `channel` so that every call through it carries the current trace and
+/// `authorization` (e.g. `Bearer <token>`), marked sensitive.
+pub fn traced_as(
+    channel: tonic::transport::Channel,
+    authorization: Option<tonic::metadata::AsciiMetadataValue>,
+) -> TracedChannel {
+    let authorization = authorization.map(|mut value| {
+        value.set_sensitive(true);
+        value
+    });
+    tonic::service::interceptor::InterceptedService::new(
+        channel,
+        ClientInterceptor { authorization },
+    )
 }
 
 /// The trace id a gRPC request carries, or a fresh one.
@@ -173,6 +222,33 @@ mod tests {
         .await;
         let header = sent.metadata().get(TRACEPARENT).unwrap().to_str().unwrap();
         assert_eq!(TraceContext::parse(header), Some(context));
+    }
+
+    #[tokio::test]
+    async fn a_channel_credential_rides_every_call_and_never_prints() {
+        let value: tonic::metadata::AsciiMetadataValue = "Bearer s3cret-token".parse().unwrap();
+        let mut with = ClientInterceptor {
+            authorization: Some(value),
+        };
+        let context = TraceContext::of_trace("4bf92f3577b34da6a3ce929d0e0e4736");
+        let sent = scope(context, async {
+            with.call(tonic::Request::new(())).unwrap()
+        })
+        .await;
+        assert_eq!(
+            sent.metadata()
+                .get(AUTHORIZATION)
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            "Bearer s3cret-token"
+        );
+        assert!(sent.metadata().get(TRACEPARENT).is_some());
+        assert!(!format!("{with:?}").contains("s3cret"));
+        let without = ClientInterceptor::default()
+            .call(tonic::Request::new(()))
+            .unwrap();
+        assert!(without.metadata().get(AUTHORIZATION).is_none());
     }
 
     #[test]

@@ -31,7 +31,8 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer as _;
 
 pub use context::{
-    current, scope, trace_id_of, traced, TraceContext, TraceInterceptor, TracedChannel, TRACEPARENT,
+    current, scope, trace_id_of, traced, traced_as, ClientInterceptor, TraceContext,
+    TraceInterceptor, TracedChannel, AUTHORIZATION, TRACEPARENT,
 };
 pub use logs::{JsonLines, LogFormat};
 pub use propagation::{current_traceparent, set_remote_parent, span_traceparent};

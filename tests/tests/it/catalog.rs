@@ -14,9 +14,9 @@ use isthmus_proto::common::v1::{Outcome, SyncOptions};
 use isthmus_proto::ErrorCode;
 use isthmus_sandbox::seed::books::{ITEMS, ITEM_COUNT};
 use isthmus_sandbox::System;
+use isthmus_telemetry::TracedChannel;
 use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY, NS_KEY, SF_KEY};
 use serde_json::{json, Map, Value};
-use tonic::transport::Channel;
 
 const PRODUCT_UPSERT: &str =
     "PATCH /services/data/vXX.X/composite/sobjects/Product2/NetSuite_Id__c";
@@ -147,10 +147,8 @@ fn counts(run: &Value) -> [u64; 7] {
     .map(|k| run[k].as_u64().unwrap_or(u64::MAX))
 }
 
-async fn grpc(mesh: &TestMesh) -> CatalogSyncClient<Channel> {
-    CatalogSyncClient::connect(mesh.catalog_grpc.clone())
-        .await
-        .expect("catalog service answers")
+async fn grpc(mesh: &TestMesh) -> CatalogSyncClient<TracedChannel> {
+    CatalogSyncClient::new(mesh.admin_grpc(&mesh.catalog_grpc))
 }
 
 /// Replaces an item's prices (Base Price level 1 unless given) over NetSuite's REST API.

@@ -365,9 +365,7 @@ async fn a_parked_conflict_is_listed_and_resolved_over_grpc(mesh: &TestMesh) {
     rename_in_netsuite(mesh, &customer, "Name from NetSuite");
     let (_, body) = mesh.customer_event(&customer, "edit").await;
     assert_eq!(body["outcome"], "conflict", "{body}");
-    let mut client = CustomerSyncClient::connect(mesh.customers_grpc.clone())
-        .await
-        .unwrap();
+    let mut client = CustomerSyncClient::new(mesh.admin_grpc(&mesh.customers_grpc));
 
     let parked = client
         .list_conflicts(ListConflictsRequest {

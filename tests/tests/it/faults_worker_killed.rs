@@ -108,8 +108,13 @@ async fn serve_gateway(
         orders: config.gateway.orders_url.clone(),
         finance: config.gateway.finance_url.clone(),
     };
+    let grpc = isthmus_grpc::ClientSecurity::new(Some(
+        &isthmus_tests::GRPC_ADMIN_TOKEN.to_string().into(),
+    ))
+    .expect("token");
     let gateway = Gateway::new(
         &urls,
+        &grpc,
         store.clone(),
         api_keys(),
         isthmus::wiring::gateway_settings(config),
@@ -192,6 +197,7 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
     // leases (call timeout + 5 s), which hold the account's concurrency until they run out.
     let (mut config, mut secrets) = (config, Secrets::default());
     isthmus_tests::no_schedules(&mut config);
+    isthmus_tests::with_grpc_tokens(&mut secrets);
     mesh::point_at_sandbox(&mut config, &mut secrets, &urls);
     let rescue = mesh::start(MeshOptions {
         config,

@@ -49,9 +49,7 @@ async fn an_idempotency_key_replays_the_first_answer(mesh: &TestMesh) {
 on_both_stores!(idempotency, an_idempotency_key_replays_the_first_answer);
 
 async fn the_grpc_contract_syncs_and_reports_links_and_typed_errors(mesh: &TestMesh) {
-    let mut client = CustomerSyncClient::connect(mesh.customers_grpc.clone())
-        .await
-        .unwrap();
+    let mut client = CustomerSyncClient::new(mesh.admin_grpc(&mesh.customers_grpc));
     let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
     let result = client
         .sync_account(SyncAccountRequest {

@@ -54,6 +54,7 @@ async fn grpcio_syncs_an_opportunity_through_the_orders_service() {
                 .env("CATALOG_GRPC", catalog)
                 .env("OPPORTUNITY", opportunity)
                 .env("ITEM", item)
+                .env("GRPC_TOKEN", isthmus_tests::GRPC_ADMIN_TOKEN)
                 .output()
                 .expect("python3 runs")
         }

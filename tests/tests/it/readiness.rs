@@ -29,8 +29,11 @@ async fn a_down_service_fails_its_routes_and_not_the_gateways_readiness() {
         orders: dead_url().await,
         finance: dead_url().await,
     };
+    let token = secrecy::SecretString::from(isthmus_tests::GRPC_ADMIN_TOKEN);
+    let security = isthmus_grpc::ClientSecurity::new(Some(&token)).expect("a gRPC credential");
     let gateway = Gateway::new(
         &urls,
+        &security,
         Arc::clone(&mesh.store),
         keys,
         isthmus::wiring::gateway_settings(&config),

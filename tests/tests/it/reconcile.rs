@@ -428,9 +428,7 @@ async fn bad_requests_are_refused_and_change_nothing(mesh: &TestMesh) {
     assert_eq!(got, 413, "{answer}");
 
     // A service asked about a flow it does not own refuses over gRPC too.
-    let mut client = ReconciliationClient::connect(mesh.customers_grpc.clone())
-        .await
-        .unwrap();
+    let mut client = ReconciliationClient::new(mesh.admin_grpc(&mesh.customers_grpc));
     let refused = client
         .reconcile(ReconcileRequest {
             flow: "products".into(),

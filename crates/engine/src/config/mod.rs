@@ -28,7 +28,7 @@ pub use ownership::{Ownership, ADDRESS_UNITS};
 pub use secrets::Secrets;
 pub use sections::{
     AccountDeleted, AlertsConfig, AuditConfig, CatalogConfig, CustomersConfig, DeltaAccounts,
-    FieldPair, FinanceConfig, GatewayConfig, LogFormat, MatchRule, NetSuiteAuthKind,
+    FieldPair, FinanceConfig, GatewayConfig, GrpcConfig, LogFormat, MatchRule, NetSuiteAuthKind,
     NetSuiteSection, OrdersConfig, QueueConfig, RenewalsConfig, SalesforceAuthKind,
     SalesforceSection, SchedulesConfig, StoreConfig, SummarySource, TelemetryConfig, WonRule,
 };
@@ -67,6 +67,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub alerts: AlertsConfig,
     pub gateway: GatewayConfig,
+    pub grpc: GrpcConfig,
 }
 
 impl Config {

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use super::{Config, ConfigError};
 
 /// Keys that hold secrets: never accepted from the config file or as plain config values.
-const SECRET_KEYS: [(&str, &str); 9] = [
+const SECRET_KEYS: [(&str, &str); 11] = [
     ("salesforce", "client_secret"),
     ("salesforce", "private_key"),
     ("netsuite", "consumer_secret"),
@@ -18,6 +18,8 @@ const SECRET_KEYS: [(&str, &str); 9] = [
     ("gateway", "netsuite_hmac_secret"),
     ("gateway", "console_session_secret"),
     ("alerts", "webhook_url"),
+    ("grpc", "tokens"),
+    ("grpc", "token"),
 ];
 
 pub(super) fn is_secret_env(key: &str) -> bool {
@@ -68,6 +70,10 @@ pub struct Secrets {
     /// The key console session cookies are signed with; unset: a random one per start.
     pub console_session_secret: Option<SecretString>,
     pub alerts_webhook_url: Option<SecretString>,
+    /// The bearer tokens the services accept (`name:scope+scope:token,…`).
+    pub grpc_tokens: Option<SecretString>,
+    /// The token this process presents when it calls a service.
+    pub grpc_token: Option<SecretString>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -89,6 +95,8 @@ impl std::fmt::Debug for Secrets {
             .field("netsuite_hmac_secret", &set(&self.netsuite_hmac_secret))
             .field("console_session_secret", &set(&self.console_session_secret))
             .field("alerts_webhook_url", &set(&self.alerts_webhook_url))
+            .field("grpc_tokens", &set(&self.grpc_tokens))
+            .field("grpc_token", &set(&self.grpc_token))
             .finish()
     }
 }
@@ -152,6 +160,8 @@ impl Secrets {
                 &config.gateway.console_session_secret_file,
             )?,
             alerts_webhook_url: one("alerts", "webhook_url", &config.alerts.webhook_url_file)?,
+            grpc_tokens: one("grpc", "tokens", &config.grpc.tokens_file)?,
+            grpc_token: one("grpc", "token", &config.grpc.token_file)?,
         })
     }
 }

@@ -387,3 +387,31 @@ pub struct GatewayConfig {
     /// The NetSuite UI's URL, for "open in NetSuite" links ("" = from `netsuite.account_id`).
     pub netsuite_app_url: String,
 }
+
+/// How the services admit gRPC calls, and what this process presents when it calls one.
+/// The tokens themselves are secrets (`ISTHMUS_GRPC__TOKENS`, `ISTHMUS_GRPC__TOKEN` or their
+/// `*_file` keys); certificates and keys are files (a mounted Kubernetes Secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcConfig {
+    /// File of the bearer tokens the services accept (`name:scope+scope:token,…`).
+    pub tokens_file: String,
+    /// File of the token this process presents to the services it calls.
+    pub token_file: String,
+    /// The services' TLS certificate chain (PEM); "" serves plaintext.
+    pub tls_cert_file: String,
+    /// The private key (PEM) of `tls_cert_file`.
+    pub tls_key_file: String,
+    /// CA (PEM) client certificates are verified against (mTLS); "" takes no certificates.
+    pub client_ca_file: String,
+    /// mTLS callers: a DNS name of a client certificate's subjectAltName → its scopes.
+    pub callers: BTreeMap<String, Vec<String>>,
+    /// CA (PEM) this process verifies the services' certificates with (`https://` URLs).
+    pub ca_file: String,
+    /// The client certificate (PEM) this process presents for mTLS, and its key.
+    pub client_cert_file: String,
+    pub client_key_file: String,
+    /// Serve every RPC to anyone when no credential is configured (an explicit opt-out, e.g.
+    /// behind a service mesh that authenticates); false: such a service refuses to start.
+    pub allow_unauthenticated: bool,
+}
