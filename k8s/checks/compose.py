@@ -7,7 +7,9 @@
   the environment variable of a secret;
 - every URL to a part names a compose service that runs that part, on the port its `listen`
   default says; the Salesforce and NetSuite URLs name the sandbox's ports;
-- the sandbox credentials are the sandbox's own (crates/sandbox/src/credentials.rs).
+- the sandbox credentials are the sandbox's own (crates/sandbox/src/credentials.rs);
+- every service admits gRPC callers by token (ISTHMUS_GRPC__TOKENS), and the gateway and the
+  orders service present a token (ISTHMUS_GRPC__TOKEN) the services admit.
 
 Usage: compose.py ROOT. Exits 1 with one line per finding.
 """
@@ -93,6 +95,14 @@ def main() -> int:
         for key, constant in CREDENTIALS.items():
             if env.get(key) != constants.get(constant):
                 findings.append(f"{name}: {key} is not the sandbox's {constant}")
+
+    for name, part in runs.items():
+        env = {k: str(v) for k, v in (services[name].get("environment") or {}).items()}
+        admitted = [entry.strip().rsplit(":", 1)[-1] for entry in env.get("ISTHMUS_GRPC__TOKENS", "").split(",")]
+        if part != "gateway" and not env.get("ISTHMUS_GRPC__TOKENS"):
+            findings.append(f"{name}: no ISTHMUS_GRPC__TOKENS: the service would refuse to start")
+        if part in ("gateway", "orders") and env.get("ISTHMUS_GRPC__TOKEN") not in admitted:
+            findings.append(f"{name}: ISTHMUS_GRPC__TOKEN is not one the services admit")
 
     for finding in findings:
         print(f"compose.py: {finding}")
