@@ -10,6 +10,7 @@
 //! ([`routes`]).
 //! Errors are JSON `{code, message, trace_id}` with the status of the shared [`ErrorCode`].
 
+pub mod bounded;
 pub mod console;
 pub mod deep_links;
 pub mod error;

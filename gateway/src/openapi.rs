@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
         crate::routes::observe::healthz, crate::routes::observe::readyz, crate::routes::stats::stats, crate::routes::records::record_status,
         crate::routes::reconcile::progress, crate::routes::reconcile::last_report, crate::routes::reconcile::history,
         crate::routes::ops::latest_backfill, crate::routes::catalog::latest_catalog_run, crate::routes::observe::run_schedule),
-    components(schemas(crate::routes::SyncResultJson, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
+    components(schemas(crate::routes::SyncResultJson, crate::routes::sync::SyncMode, crate::routes::conflicts::StateFilter, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
         crate::routes::ScanRenewals, crate::routes::SyncResultsJson, crate::routes::OrderLinkJson,
         crate::routes::StartCatalogRun, crate::routes::CatalogRunMode, crate::routes::CatalogRunJson, crate::routes::ProductLinkJson,
         crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::Service, crate::routes::AuditEntryJson,

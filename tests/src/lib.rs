@@ -14,6 +14,7 @@
 pub mod browser;
 pub mod faults;
 pub mod lead;
+pub mod python;
 
 use std::sync::Arc;
 
@@ -349,42 +350,7 @@ macro_rules! on_both_stores {
     };
 }
 
-/// Installs the Python packages of `tests/thirdparty/requirements.txt` (the independent
-/// clients some tests run) when one of them is missing, once per test process, so the test
-/// command needs nothing installed by hand. `Err` says what failed.
-pub fn python_requirements() -> Result<(), String> {
-    static INSTALLED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    INSTALLED
-        .get_or_init(|| {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            let requirements = root.join("tests/thirdparty/requirements.txt");
-            let present = std::process::Command::new("python3")
-                .args([
-                    "-c",
-                    "import grpc, grpc_tools, pytest, simple_salesforce, requests_oauthlib, netsuite",
-                ])
-                .output()
-                .map_err(|e| format!("python3 is needed ({e})"))?;
-            if present.status.success() {
-                return Ok(());
-            }
-            let install = std::process::Command::new("python3")
-                .args(["-m", "pip", "install", "-q", "-r"])
-                .arg(&requirements)
-                .output()
-                .map_err(|e| format!("pip did not run ({e})"))?;
-            if install.status.success() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "python3 -m pip install -r {} failed:\n{}",
-                    requirements.display(),
-                    String::from_utf8_lossy(&install.stderr)
-                ))
-            }
-        })
-        .clone()
-}
+pub use python::python;
 
 /// The `isthmus` binary of this workspace, built once per test process (a no-op when it is
 /// fresh) with the profile of the test binary, into the same target directory, for the tests
