@@ -22,7 +22,16 @@ pub async fn dev(
     port: u16,
     persist: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    let secrets = Secrets::load(&config)?;
+    let mut secrets = Secrets::load(&config)?;
+    // Events are signed in dev too: a secret of this run's own unless one is configured.
+    let signing_secret = match &secrets.netsuite_hmac_secret {
+        Some(_) => None,
+        None => {
+            let minted = random_key();
+            secrets.netsuite_hmac_secret = Some(minted.clone().into());
+            Some(minted)
+        }
+    };
     let store = wiring::store(&config, true).await?;
     let store_kind = if config.store.redis_url.is_empty() {
         "in-memory store"
@@ -70,6 +79,14 @@ pub async fn dev(
     println!("  API key (NetSuite routes):   {ns_key}");
     println!("  API key (admin routes):      {admin_key}");
     println!("  API key (viewer: read only): {viewer_key}");
+    match &signing_secret {
+        Some(secret) => println!("  NetSuite event signing secret (minted for this run): {secret}"),
+        None => println!("  NetSuite event signing secret: the configured one"),
+    }
+    println!(
+        "  (NetSuite events need X-Isthmus-Timestamp and X-Isthmus-Signature: v2=<hex HMAC-SHA256 \
+         of \"<timestamp>.POST.<path?query>.<body>\">; see README.md)"
+    );
     println!();
     println!("Console: {}/console", mesh.gateway_url);
     println!("  sign in with the admin key above (or the viewer key, to look without acting)");
@@ -82,8 +99,14 @@ pub async fn dev(
     println!("Paste this into a shell, then follow README.md, \"Lead to cash with isthmus dev\":");
     println!();
     println!(
-        "  export GW={} SF={} NS={} SF_KEY={sf_key} NS_KEY={ns_key} ADMIN_KEY={admin_key} ACCOUNT={demo} OPP={opportunity}",
-        mesh.gateway_url, urls.salesforce, urls.netsuite
+        "  export GW={} SF={} NS={} SF_KEY={sf_key} NS_KEY={ns_key} ADMIN_KEY={admin_key} ACCOUNT={demo} OPP={opportunity}{}",
+        mesh.gateway_url,
+        urls.salesforce,
+        urls.netsuite,
+        signing_secret
+            .as_deref()
+            .map(|secret| format!(" NS_SECRET={secret}"))
+            .unwrap_or_default()
     );
     println!();
     println!("Or click \"Sync to NetSuite\" on the account right away:");

@@ -515,8 +515,16 @@ async fn one_item_syncs_over_grpc_and_from_a_netsuite_event(mesh: &TestMesh) {
         Some(name)
     );
 
-    // The item deleted in NetSuite: its product is deactivated, never deleted.
+    // A delete event while NetSuite still has the item is refused; the product stays active.
     let deleted = json!({ "record_type": record_type, "id": widget, "event_type": "delete" });
+    let (status, result) = mesh
+        .post("/v1/netsuite/events", Some(NS_KEY), Some(deleted.clone()))
+        .await;
+    assert_eq!((status, result["code"].as_str()), (422, Some("UNPROCESSABLE")), "{result}");
+    assert_eq!(product(mesh, &widget).get("IsActive"), Some(&json!(true)));
+
+    // The item deleted in NetSuite: its product is deactivated, never deleted.
+    mesh.ns_delete(record_type, &widget).await;
     let (status, result) = mesh
         .post("/v1/netsuite/events", Some(NS_KEY), Some(deleted))
         .await;
