@@ -198,7 +198,9 @@ mod tests {
         }
         // Text is read as a query string's is: digits only (a JSON string of digits is its number).
         assert_eq!(body(r#"{"limit":"5"}"#), Ok(Some(5)));
-        assert!(body(r#"{"limit":"5x"}"#).unwrap_err().contains("from 1 to 500"));
+        assert!(body(r#"{"limit":"5x"}"#)
+            .unwrap_err()
+            .contains("from 1 to 500"));
         assert!(body(r#"{"limit":true}"#).is_err());
     }
 
@@ -210,7 +212,16 @@ mod tests {
                 .map_err(|e| e.to_string())
         };
         assert_eq!(parse("7"), Ok(7));
-        for raw in ["", "+7", "-7", " 7", "7.0", "0x7", "501", "99999999999999999999999"] {
+        for raw in [
+            "",
+            "+7",
+            "-7",
+            " 7",
+            "7.0",
+            "0x7",
+            "501",
+            "99999999999999999999999",
+        ] {
             assert!(parse(raw).unwrap_err().contains("from 1 to 500"), "{raw:?}");
         }
     }

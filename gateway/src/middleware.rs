@@ -216,10 +216,10 @@ async fn signed_event(
             }
         })?;
     // The target as sent: the path, and `?query` when there is one.
-    let target = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.path().to_string(), |pq| pq.as_str().to_string());
+    let target = parts.uri.path_and_query().map_or_else(
+        || parts.uri.path().to_string(),
+        |pq| pq.as_str().to_string(),
+    );
     let verified = signing
         .verify(&headers, parts.method.as_str(), &target, &body, now)
         .map_err(|e| refused(e.to_string()))?;

@@ -50,19 +50,38 @@ struct ErrorAnswers;
 
 /// Statuses any route may answer with an [`crate::ErrorBody`], and what they mean.
 const ERROR_ANSWERS: [(&str, &str); 9] = [
-    ("400", "INVALID_ARGUMENT: a malformed id, query, body or header"),
-    ("401", "UNAUTHENTICATED: no or an unknown API key, or a NetSuite event not signed"),
+    (
+        "400",
+        "INVALID_ARGUMENT: a malformed id, query, body or header",
+    ),
+    (
+        "401",
+        "UNAUTHENTICATED: no or an unknown API key, or a NetSuite event not signed",
+    ),
     ("403", "PERMISSION_DENIED: the key lacks the route's scope"),
     ("404", "NOT_FOUND: no such record, job or link"),
-    ("409", "LOCKED: another sync or run of the same record holds it"),
-    ("413", "PAYLOAD_TOO_LARGE: the body is over gateway.max_body_bytes"),
-    ("422", "UNPROCESSABLE: the record cannot be synced as it stands"),
-    ("429", "RATE_LIMITED: too many requests, or an upstream limit was reached"),
+    (
+        "409",
+        "LOCKED: another sync or run of the same record holds it",
+    ),
+    (
+        "413",
+        "PAYLOAD_TOO_LARGE: the body is over gateway.max_body_bytes",
+    ),
+    (
+        "422",
+        "UNPROCESSABLE: the record cannot be synced as it stands",
+    ),
+    (
+        "429",
+        "RATE_LIMITED: too many requests, or an upstream limit was reached",
+    ),
     ("503", "UNAVAILABLE: the store or a service is unavailable"),
 ];
 
 impl Modify for ErrorAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
         use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
         let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
             RefOr::T(
@@ -77,7 +96,7 @@ impl Modify for ErrorAnswers {
                     .build(),
             )
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
             for operation in [
                 &mut item.get,
                 &mut item.post,
@@ -88,6 +107,18 @@ impl Modify for ErrorAnswers {
             .into_iter()
             .flatten()
             {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if parameter.parameter_in == utoipa::openapi::path::ParameterIn::Path {
+                        if let Some(pattern) = path_pattern(path, &parameter.name) {
+                            parameter.schema = Some(
+                                ObjectBuilder::new()
+                                    .schema_type(SchemaType::Type(Type::String))
+                                    .pattern(Some(pattern))
+                                    .into(),
+                            );
+                        }
+                    }
+                }
                 let responses = &mut operation.responses.responses;
                 for (status, description) in ERROR_ANSWERS {
                     responses
@@ -103,6 +134,25 @@ impl Modify for ErrorAnswers {
                 }
             }
         }
+    }
+}
+
+/// A Salesforce id: 15 or 18 letters and digits (the checksum is checked by the route).
+const SALESFORCE_ID: &str = "^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$";
+/// A NetSuite internal id or a Salesforce id.
+const LINK_ID: &str = "^([1-9][0-9]{0,19}|[A-Za-z0-9]{15}|[A-Za-z0-9]{18})$";
+/// A job, run or conflict id Isthmus made.
+const RECORD_ID: &str = "^[0-9a-f]{32}$";
+
+/// The pattern of a path parameter as the route parses it.
+fn path_pattern(path: &str, name: &str) -> Option<&'static str> {
+    match name {
+        "flow" => Some("^(customers|products|orders|invoices)$"),
+        "id" if path.starts_with("/v1/links/") => Some(LINK_ID),
+        "id" if path.starts_with("/v1/salesforce/conflicts/") => Some(RECORD_ID),
+        "id" if path.starts_with("/v1/salesforce/") => Some(SALESFORCE_ID),
+        "id" => Some(RECORD_ID),
+        _ => None,
     }
 }
 

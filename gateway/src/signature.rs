@@ -265,7 +265,14 @@ impl EventSigning {
         self.check_time(headers, now)?;
         let timestamp = headers.timestamp.to_string();
         let mut v2 = self.keyed.clone();
-        for part in [timestamp.as_bytes(), b".", method.as_bytes(), b".", target.as_bytes(), b"."] {
+        for part in [
+            timestamp.as_bytes(),
+            b".",
+            method.as_bytes(),
+            b".",
+            target.as_bytes(),
+            b".",
+        ] {
             v2.update(part);
         }
         v2.update(body);
@@ -311,7 +318,13 @@ mod tests {
         sign_target(secret, timestamp, METHOD, TARGET, body)
     }
 
-    fn sign_target(secret: &str, timestamp: u64, method: &str, target: &str, body: &[u8]) -> String {
+    fn sign_target(
+        secret: &str,
+        timestamp: u64,
+        method: &str,
+        target: &str,
+        body: &[u8],
+    ) -> String {
         let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(format!("{timestamp}.{method}.{target}.").as_bytes());
         mac.update(body);
@@ -333,7 +346,9 @@ mod tests {
     #[test]
     fn a_correctly_signed_event_verifies() {
         let signed = headers(NOW, &sign(SECRET, NOW, BODY));
-        let verified = signing().verify(&signed, METHOD, TARGET, BODY, NOW).unwrap();
+        let verified = signing()
+            .verify(&signed, METHOD, TARGET, BODY, NOW)
+            .unwrap();
         assert!(verified.replay_key.starts_with("netsuite-event-signature:"));
         assert_eq!(verified.remember_for, Duration::from_secs(600));
     }
@@ -346,7 +361,13 @@ mod tests {
         let body = br#"{"record_type":"customer","id":"123","event_type":"create"}"#;
         let target = "/v1/netsuite/events?mode=async";
         let now = 1_767_225_600 + 299;
-        let expected = sign_target("isthmus-test-secret-0123456789", 1_767_225_600, "POST", target, body);
+        let expected = sign_target(
+            "isthmus-test-secret-0123456789",
+            1_767_225_600,
+            "POST",
+            target,
+            body,
+        );
         let pinned = SignatureHeaders::parse(Some("1767225600"), Some(&expected)).unwrap();
         assert!(signing.verify(&pinned, "POST", target, body, now).is_ok());
         assert_eq!(expected, KNOWN_V2, "the vector the script's tests pin");
@@ -442,7 +463,10 @@ mod tests {
         let signing = signing();
         for timestamp in [NOW - 300, NOW + 300] {
             let signed = headers(timestamp, &sign(SECRET, timestamp, BODY));
-            assert!(signing.verify(&signed, METHOD, TARGET, BODY, NOW).is_ok(), "{timestamp}");
+            assert!(
+                signing.verify(&signed, METHOD, TARGET, BODY, NOW).is_ok(),
+                "{timestamp}"
+            );
         }
         let stale = headers(NOW - 301, &sign(SECRET, NOW - 301, BODY));
         assert_eq!(
@@ -487,9 +511,13 @@ mod tests {
     fn the_replay_key_names_the_matched_signature_not_the_header() {
         let signing = signing();
         let good = sign(SECRET, NOW, BODY);
-        let alone = signing.verify(&headers(NOW, METHOD, TARGET, &good), BODY, NOW).unwrap();
-        let padded = format!("v1={}, {good}", "0".repeat(64));
-        let with_decoy = signing.verify(&headers(NOW, METHOD, TARGET, &padded), BODY, NOW).unwrap();
+        let alone = signing
+            .verify(&headers(NOW, &good), METHOD, TARGET, BODY, NOW)
+            .unwrap();
+        let padded = format!("v2={}, {good}", "0".repeat(64));
+        let with_decoy = signing
+            .verify(&headers(NOW, &padded), METHOD, TARGET, BODY, NOW)
+            .unwrap();
         assert_eq!(alone.replay_key, with_decoy.replay_key);
         let hex_part = &good[3..];
         assert!(!alone.replay_key.contains(hex_part), "the key is a hash");
@@ -508,7 +536,10 @@ mod tests {
             format!("v0=whatever,{new}"),
         ] {
             let signed = headers(NOW, &header);
-            assert!(signing.verify(&signed, METHOD, TARGET, BODY, NOW).is_ok(), "{header}");
+            assert!(
+                signing.verify(&signed, METHOD, TARGET, BODY, NOW).is_ok(),
+                "{header}"
+            );
         }
         let neither = headers(NOW, &format!("{old},{}", sign("a third", NOW, BODY)));
         assert_eq!(
@@ -520,8 +551,10 @@ mod tests {
     #[test]
     fn upper_case_hex_is_accepted() {
         let signature = sign(SECRET, NOW, BODY);
-        let upper = format!("v1={}", signature[3..].to_uppercase());
-        assert!(signing().verify(&headers(NOW, METHOD, TARGET, &upper), BODY, NOW).is_ok());
+        let upper = format!("v2={}", signature[3..].to_uppercase());
+        assert!(signing()
+            .verify(&headers(NOW, &upper), METHOD, TARGET, BODY, NOW)
+            .is_ok());
     }
 
     #[test]
@@ -613,8 +646,12 @@ mod tests {
         let wrong = headers(NOW, &sign("wrong", NOW, BODY));
         let stale = headers(NOW - 1000, &sign(SECRET, NOW - 1000, BODY));
         for error in [
-            signing.verify(&wrong, METHOD, TARGET, BODY, NOW).unwrap_err(),
-            signing.verify(&stale, METHOD, TARGET, BODY, NOW).unwrap_err(),
+            signing
+                .verify(&wrong, METHOD, TARGET, BODY, NOW)
+                .unwrap_err(),
+            signing
+                .verify(&stale, METHOD, TARGET, BODY, NOW)
+                .unwrap_err(),
             SignatureHeaders::parse(Some("x"), Some(&expected)).unwrap_err(),
             SignatureHeaders::parse(Some("1"), Some("v1=zz")).unwrap_err(),
         ] {

@@ -339,11 +339,20 @@ pub fn sign_event(secret: &str, method: &str, target: &str, body: &[u8]) -> (Str
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
         .as_secs();
-    (timestamp.to_string(), sign_event_at(secret, timestamp, method, target, body))
+    (
+        timestamp.to_string(),
+        sign_event_at(secret, timestamp, method, target, body),
+    )
 }
 
 /// The `v2=` signature of an event sent at `timestamp`.
-pub fn sign_event_at(secret: &str, timestamp: u64, method: &str, target: &str, body: &[u8]) -> String {
+pub fn sign_event_at(
+    secret: &str,
+    timestamp: u64,
+    method: &str,
+    target: &str,
+    body: &[u8],
+) -> String {
     use hmac::{Hmac, Mac};
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
     mac.update(format!("{timestamp}.{method}.{target}.").as_bytes());

@@ -49,8 +49,8 @@ fn prepare() -> Result<PathBuf, String> {
     let python = venv.join("bin/python");
     let mut wanted = String::new();
     for file in REQUIREMENTS {
-        let text = std::fs::read_to_string(root.join(file))
-            .map_err(|e| format!("reading {file}: {e}"))?;
+        let text =
+            std::fs::read_to_string(root.join(file)).map_err(|e| format!("reading {file}: {e}"))?;
         wanted.push_str(&format!("# {file}\n{text}\n"));
     }
     let parent = venv.parent().expect("the venv has a parent");

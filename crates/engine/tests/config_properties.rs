@@ -49,7 +49,8 @@ proptest! {
 
     #[test]
     fn a_negative_or_fractional_number_is_refused(n in 1u32.., frac in 1u8..) {
-        prop_assert!(from_env("ISTHMUS_GATEWAY__MAX_BODY_BYTES", &format!("-{n}")).is_err());
-        prop_assert!(from_env("ISTHMUS_GATEWAY__MAX_BODY_BYTES", &format!("{n}.{frac}")).is_err());
+        let (negative, fraction) = (format!("-{n}"), format!("{n}.{frac}"));
+        prop_assert!(from_env("ISTHMUS_GATEWAY__MAX_BODY_BYTES", &negative).is_err());
+        prop_assert!(from_env("ISTHMUS_GATEWAY__MAX_BODY_BYTES", &fraction).is_err());
     }
 }

@@ -13,7 +13,8 @@ proptest! {
 
     #[test]
     fn an_id_round_trips(raw in "[0-9a-f]{32}") {
-        prop_assert_eq!(RecordId::parse(&raw).unwrap().as_str(), raw.as_str());
+        let id = RecordId::parse(&raw).unwrap();
+        prop_assert_eq!(id.as_str(), raw.as_str());
     }
 }
 

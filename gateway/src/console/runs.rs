@@ -211,7 +211,10 @@ fn form_number<const MIN: u64, const MAX: u64>(
 ) -> Result<Option<crate::bounded::Bounded<MIN, MAX>>, ApiError> {
     raw.map(|v| {
         v.parse().map_err(|e: String| {
-            ApiError::new(isthmus_proto::ErrorCode::InvalidArgument, format!("{name}: {e}"))
+            ApiError::new(
+                isthmus_proto::ErrorCode::InvalidArgument,
+                format!("{name}: {e}"),
+            )
         })
     })
     .transpose()

@@ -520,7 +520,11 @@ async fn one_item_syncs_over_grpc_and_from_a_netsuite_event(mesh: &TestMesh) {
     let (status, result) = mesh
         .post("/v1/netsuite/events", Some(NS_KEY), Some(deleted.clone()))
         .await;
-    assert_eq!((status, result["code"].as_str()), (422, Some("UNPROCESSABLE")), "{result}");
+    assert_eq!(
+        (status, result["code"].as_str()),
+        (422, Some("UNPROCESSABLE")),
+        "{result}"
+    );
     assert_eq!(product(mesh, &widget).get("IsActive"), Some(&json!(true)));
 
     // The item deleted in NetSuite: its product is deactivated, never deleted.

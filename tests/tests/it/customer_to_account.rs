@@ -170,19 +170,37 @@ async fn a_delete_event_for_a_customer_netsuite_still_has_changes_nothing(mesh: 
     for dry_run in ["?dry_run=true", ""] {
         let body = serde_json::json!({ "record_type": "customer", "id": customer_id, "event_type": "delete" });
         let (status, body) = mesh
-            .post(&format!("/v1/netsuite/events{dry_run}"), Some(isthmus_tests::NS_KEY), Some(body))
+            .post(
+                &format!("/v1/netsuite/events{dry_run}"),
+                Some(isthmus_tests::NS_KEY),
+                Some(body),
+            )
             .await;
         assert_eq!(status, 422, "{body}");
         assert_eq!(body["code"], "UNPROCESSABLE", "{body}");
-        assert!(body["message"].as_str().unwrap().contains("still exists"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("still exists"),
+            "{body}"
+        );
     }
     // NetSuite was asked; nothing was written anywhere.
     let calls = mesh.sandbox.calls();
-    assert!(calls.get("GET /services/rest/record/v1/customer/{id}") >= 1, "{calls:?}");
-    assert_eq!((calls.salesforce_writes(), calls.netsuite_writes()), (0, 0), "{calls:?}");
+    assert!(
+        calls.get("GET /services/rest/record/v1/customer/{id}") >= 1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        (calls.salesforce_writes(), calls.netsuite_writes()),
+        (0, 0),
+        "{calls:?}"
+    );
     let sf = mesh.sandbox.sf_record("Account", &account).unwrap();
     assert_eq!(text(sf.get("NetSuite_Id__c")), Some(customer_id.clone()));
-    let link = mesh.store.link_by_netsuite("customer", &customer_id).await.unwrap();
+    let link = mesh
+        .store
+        .link_by_netsuite("customer", &customer_id)
+        .await
+        .unwrap();
     assert_eq!(link.map(|l| l.salesforce_id), Some(account.clone()));
     assert_eq!(link_keys().await, keys, "the ID map is untouched");
 }

@@ -144,7 +144,11 @@ async fn a_credit_memo_counts_against_the_invoice_it_credits(mesh: &TestMesh) {
     let (status, answer) = mesh
         .post("/v1/netsuite/events", Some(NS_KEY), Some(body.clone()))
         .await;
-    assert_eq!((status, answer["code"].as_str()), (422, Some("UNPROCESSABLE")), "{answer}");
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("UNPROCESSABLE")),
+        "{answer}"
+    );
     assert_eq!(by_netsuite_id(mesh, "NetSuite_Invoice__c", &memo).len(), 1);
 
     // The credit memo deleted in NetSuite: its mirror goes, and a second delete finds nothing.

@@ -19,7 +19,11 @@ async fn refused_naming(mesh: &TestMesh, keys: Option<usize>, answer: (u16, Valu
         (0, 0),
         "{calls:?}"
     );
-    assert_eq!(mesh.redis_key_count().await, keys, "nothing written to Redis");
+    assert_eq!(
+        mesh.redis_key_count().await,
+        keys,
+        "nothing written to Redis"
+    );
 }
 
 async fn integers_past_their_range_are_refused_on_every_route(mesh: &TestMesh) {
@@ -39,18 +43,49 @@ async fn integers_past_their_range_are_refused_on_every_route(mesh: &TestMesh) {
         refused_naming(mesh, keys, answer, range).await;
     }
     for (path, body, range) in [
-        ("/v1/renewals/scan", json!({ "within_days": 3661 }), "from 1 to 3660"),
-        ("/v1/renewals/scan", json!({ "within_days": 0 }), "from 1 to 3660"),
-        ("/v1/backfills/accounts", json!({ "limit": 0 }), "from 1 to 1000000"),
-        ("/v1/backfills/accounts", json!({ "limit": 4_294_967_297_u64 }), "from 1 to 1000000"),
-        ("/v1/catalog/runs", json!({ "mode": "full", "limit": 1_000_001 }), "from 1 to 1000000"),
-        ("/v1/reconcile/customers", json!({ "max_items": 10_001 }), "from 1 to 10000"),
-        ("/v1/reconcile/customers", json!({ "max_items": -1 }), "from 1 to 10000"),
+        (
+            "/v1/renewals/scan",
+            json!({ "within_days": 3661 }),
+            "from 1 to 3660",
+        ),
+        (
+            "/v1/renewals/scan",
+            json!({ "within_days": 0 }),
+            "from 1 to 3660",
+        ),
+        (
+            "/v1/backfills/accounts",
+            json!({ "limit": 0 }),
+            "from 1 to 1000000",
+        ),
+        (
+            "/v1/backfills/accounts",
+            json!({ "limit": 4_294_967_297_u64 }),
+            "from 1 to 1000000",
+        ),
+        (
+            "/v1/catalog/runs",
+            json!({ "mode": "full", "limit": 1_000_001 }),
+            "from 1 to 1000000",
+        ),
+        (
+            "/v1/reconcile/customers",
+            json!({ "max_items": 10_001 }),
+            "from 1 to 10000",
+        ),
+        (
+            "/v1/reconcile/customers",
+            json!({ "max_items": -1 }),
+            "from 1 to 10000",
+        ),
     ] {
         let answer = mesh.post(path, Some(ADMIN_KEY), Some(body)).await;
         refused_naming(mesh, keys, answer, range).await;
     }
-    assert_eq!(mesh.sandbox.calls().salesforce_total() + mesh.sandbox.calls().netsuite_total(), 0);
+    assert_eq!(
+        mesh.sandbox.calls().salesforce_total() + mesh.sandbox.calls().netsuite_total(),
+        0
+    );
 }
 
 on_both_stores!(
@@ -69,7 +104,11 @@ async fn integers_at_the_ends_of_their_range_are_taken(mesh: &TestMesh) {
         assert_eq!(status, 200, "{query}: {body}");
     }
     let (status, body) = mesh
-        .post("/v1/reconcile/customers", Some(ADMIN_KEY), Some(json!({ "max_items": 10_000 })))
+        .post(
+            "/v1/reconcile/customers",
+            Some(ADMIN_KEY),
+            Some(json!({ "max_items": 10_000 })),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
 }
@@ -95,8 +134,16 @@ fn the_openapi_document_declares_each_range() {
         ("/v1/dead-letters", "get", "limit", 1, 500),
     ] {
         let schema = param(path, method, name);
-        assert_eq!(schema["minimum"].as_f64(), Some(min as f64), "{path} {name}: {schema}");
-        assert_eq!(schema["maximum"].as_f64(), Some(max as f64), "{path} {name}: {schema}");
+        assert_eq!(
+            schema["minimum"].as_f64(),
+            Some(min as f64),
+            "{path} {name}: {schema}"
+        );
+        assert_eq!(
+            schema["maximum"].as_f64(),
+            Some(max as f64),
+            "{path} {name}: {schema}"
+        );
     }
     let within = &document["components"]["schemas"]["ScanRenewals"]["properties"]["within_days"];
     assert!(within.to_string().contains("3660"), "{within}");

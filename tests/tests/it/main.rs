@@ -25,6 +25,6 @@ mod netsuite_signature;
 mod orders;
 mod queue;
 mod reconcile;
-mod schemathesis;
 mod record_status;
+mod schemathesis;
 mod thirdparty;

@@ -174,10 +174,7 @@ fn assert_refused(case: &str, status: u16, answer: &Value, reason: &str, expecte
     let message = answer["message"].as_str().unwrap_or_default();
     assert!(message.contains(reason), "{case}: {message:?}");
     assert!(!message.contains(SECRET), "{case}: {message:?}");
-    assert!(
-        !message.contains(&expected[3..]),
-        "{case}: {message:?}"
-    );
+    assert!(!message.contains(&expected[3..]), "{case}: {message:?}");
     assert!(
         answer["trace_id"].as_str().is_some_and(|t| t.len() == 32),
         "{case}: {answer}"
@@ -496,12 +493,21 @@ async fn a_changed_query_string_or_route_is_refused_and_changes_nothing(mesh: &T
     // Signed as a dry run, sent as a real sync (and the other way round), queued, or elsewhere.
     for (signed_for, sent_to) in [
         ("/v1/netsuite/events?dry_run=true", "/v1/netsuite/events"),
-        ("/v1/netsuite/events?dry_run=true", "/v1/netsuite/events?dry_run=false"),
-        ("/v1/netsuite/events?dry_run=true", "/v1/netsuite/events?dry_run=true&mode=async"),
+        (
+            "/v1/netsuite/events?dry_run=true",
+            "/v1/netsuite/events?dry_run=false",
+        ),
+        (
+            "/v1/netsuite/events?dry_run=true",
+            "/v1/netsuite/events?dry_run=true&mode=async",
+        ),
         ("/v1/netsuite/events", "/v1/netsuite/events?mode=async"),
     ] {
         let signed = isthmus_tests::sign_event_at(SECRET, t, "POST", signed_for, &body);
-        let headers = [("x-isthmus-timestamp", timestamp.as_str()), ("x-isthmus-signature", signed.as_str())];
+        let headers = [
+            ("x-isthmus-timestamp", timestamp.as_str()),
+            ("x-isthmus-signature", signed.as_str()),
+        ];
         let (status, answer) = post_event_to(mesh, sent_to, &body, &headers, Some(NS_KEY)).await;
         assert_refused(
             &format!("signed for {signed_for}, sent to {sent_to}"),
@@ -513,19 +519,29 @@ async fn a_changed_query_string_or_route_is_refused_and_changes_nothing(mesh: &T
     }
     // Signed for another method.
     let signed = isthmus_tests::sign_event_at(SECRET, t, "PUT", EVENTS, &body);
-    let headers = [("x-isthmus-timestamp", timestamp.as_str()), ("x-isthmus-signature", signed.as_str())];
+    let headers = [
+        ("x-isthmus-timestamp", timestamp.as_str()),
+        ("x-isthmus-signature", signed.as_str()),
+    ];
     let (status, answer) = post_event(mesh, &body, &headers, Some(NS_KEY)).await;
     assert_refused("signed for PUT", status, &answer, "does not match", &signed);
     // Nothing ran, nothing was remembered.
     let calls = mesh.sandbox.calls();
-    assert_eq!((calls.salesforce_total(), calls.netsuite_total()), (0, 0), "{calls:?}");
+    assert_eq!(
+        (calls.salesforce_total(), calls.netsuite_total()),
+        (0, 0),
+        "{calls:?}"
+    );
     assert_eq!(mesh.redis_key_count().await, keys, "nothing new in Redis");
     assert_eq!(accounts_of(mesh, &customer_id), 0);
 
     // Signed with its query, sent with it: a dry run, which writes nothing.
     let target = "/v1/netsuite/events?dry_run=true";
     let signed = isthmus_tests::sign_event_at(SECRET, t, "POST", target, &body);
-    let headers = [("x-isthmus-timestamp", timestamp.as_str()), ("x-isthmus-signature", signed.as_str())];
+    let headers = [
+        ("x-isthmus-timestamp", timestamp.as_str()),
+        ("x-isthmus-signature", signed.as_str()),
+    ];
     let (status, answer) = post_event_to(mesh, target, &body, &headers, Some(NS_KEY)).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["dry_run"], true, "{answer}");
@@ -538,7 +554,10 @@ async fn v1_signatures_pass_only_where_configured(mesh: &TestMesh) {
     let t = now();
     let timestamp = t.to_string();
     let old = signature_v1(SECRET, t, &body);
-    let headers = [("x-isthmus-timestamp", timestamp.as_str()), ("x-isthmus-signature", old.as_str())];
+    let headers = [
+        ("x-isthmus-timestamp", timestamp.as_str()),
+        ("x-isthmus-signature", old.as_str()),
+    ];
     let (status, answer) = post_event(mesh, &body, &headers, Some(NS_KEY)).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["outcome"], "created", "{answer}");
@@ -551,7 +570,10 @@ async fn v1_signatures_are_refused_by_default(mesh: &TestMesh) {
     let t = now();
     let timestamp = t.to_string();
     let old = signature_v1(SECRET, t, &body);
-    let headers = [("x-isthmus-timestamp", timestamp.as_str()), ("x-isthmus-signature", old.as_str())];
+    let headers = [
+        ("x-isthmus-timestamp", timestamp.as_str()),
+        ("x-isthmus-signature", old.as_str()),
+    ];
     let (status, answer) = post_event(mesh, &body, &headers, Some(NS_KEY)).await;
     assert_refused("a v1 signature", status, &answer, "does not match", &old);
     assert_eq!(accounts_of(mesh, &customer_id), 0);
@@ -563,11 +585,17 @@ fn the_gateway_does_not_start_without_a_secret_unless_told_to() {
     let secrets = isthmus::Secrets::default();
     let refused = isthmus::wiring::netsuite_event_signing(&config, &secrets).unwrap_err();
     let message = refused.to_string();
-    assert!(message.contains("NetSuite events must be signed"), "{message}");
+    assert!(
+        message.contains("NetSuite events must be signed"),
+        "{message}"
+    );
     assert!(message.contains("netsuite_events_unsigned"), "{message}");
     let unsigned = isthmus::Config::load_from(
         None,
-        vec![("ISTHMUS_GATEWAY__NETSUITE_EVENTS_UNSIGNED".into(), "true".into())],
+        vec![(
+            "ISTHMUS_GATEWAY__NETSUITE_EVENTS_UNSIGNED".into(),
+            "true".into(),
+        )],
     )
     .unwrap();
     assert!(isthmus::wiring::netsuite_event_signing(&unsigned, &secrets)
@@ -661,5 +689,13 @@ on_both_stores_with!(
     signing_mesh,
     a_changed_query_string_or_route_is_refused_and_changes_nothing
 );
-on_both_stores_with!(v1_configured, v1_mesh, v1_signatures_pass_only_where_configured);
-on_both_stores_with!(v1_default, signing_mesh, v1_signatures_are_refused_by_default);
+on_both_stores_with!(
+    v1_configured,
+    v1_mesh,
+    v1_signatures_pass_only_where_configured
+);
+on_both_stores_with!(
+    v1_default,
+    signing_mesh,
+    v1_signatures_are_refused_by_default
+);

@@ -22,21 +22,22 @@ use serde_json::Value;
 
 /// Generated cases per operation and phase; with the coverage phase's own cases, five runs make
 /// well over 1,000 requests in a few minutes.
-const MAX_EXAMPLES: &str = "6";
+const MAX_EXAMPLES: &str = "4";
 const SEED: &str = "20261206";
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
                       response_headers_conformance,response_schema_conformance";
 
-/// Serves `{"writes": <Salesforce + NetSuite writes so far>}` on port 0; answers its URL.
-async fn serve_write_counter(sandbox: Sandbox) -> String {
+/// Serves `{"writes": <Salesforce + NetSuite writes so far>}` on port 0, answered once the mesh
+/// is quiet: no backfill or catalog run running, every service's queue empty, and the count the
+/// same on two reads in a row. The hooks read it before and after each call, so a write counted
+/// across a call is that call's doing (schedules are off). Answers its URL.
+async fn serve_write_counter(sandbox: Sandbox, gateway: String) -> String {
     let app = axum::Router::new().route(
         "/writes",
         get(move || {
-            let calls = sandbox.calls();
+            let (sandbox, gateway) = (sandbox.clone(), gateway.clone());
             async move {
-                axum::Json(
-                    serde_json::json!({ "writes": calls.salesforce_writes() + calls.netsuite_writes() }),
-                )
+                axum::Json(serde_json::json!({ "writes": quiet_writes(&sandbox, &gateway).await }))
             }
         }),
     );
@@ -44,6 +45,46 @@ async fn serve_write_counter(sandbox: Sandbox) -> String {
     let url = format!("http://{}/writes", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
+}
+
+fn writes(sandbox: &Sandbox) -> u64 {
+    let calls = sandbox.calls();
+    calls.salesforce_writes() + calls.netsuite_writes()
+}
+
+/// The sandbox's write count once nothing runs in the background (or after 30 s of waiting).
+async fn quiet_writes(sandbox: &Sandbox, gateway: &str) -> u64 {
+    let http = reqwest::Client::new();
+    let admin = |path: &str| {
+        http.get(format!("{gateway}{path}"))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+    };
+    let mut last = writes(sandbox);
+    for _ in 0..600 {
+        let mut busy = false;
+        for run in ["/v1/backfills/latest", "/v1/catalog/runs/latest"] {
+            if let Ok(answer) = admin(run).await {
+                let body: Value = answer.json().await.unwrap_or_default();
+                busy |= body["state"] == "running";
+            }
+        }
+        for service in ["customers", "catalog", "orders", "finance"] {
+            if let Ok(answer) = admin(&format!("/v1/queue?service={service}")).await {
+                let depth: Value = answer.json().await.unwrap_or_default();
+                busy |= ["interactive", "batch", "delayed", "pending"]
+                    .iter()
+                    .any(|lane| depth[lane].as_u64().unwrap_or(0) > 0);
+            }
+        }
+        let now = writes(sandbox);
+        if !busy && now == last {
+            return now;
+        }
+        last = now;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    last
 }
 
 /// One schemathesis run with `key` (none: no `Authorization`), of every operation or only those
@@ -58,7 +99,10 @@ fn run_schemathesis(
     reports: &Path,
 ) -> (bool, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::create_dir_all(reports).expect("the report directory");
     let mut command = Command::new(python);
+    // In the run's own directory: schemathesis keeps its example database in `.schemathesis/`.
+    command.current_dir(reports);
     command
         .args(["-m", "schemathesis.cli", "run"])
         .arg(format!("{gateway}/openapi.json"))
@@ -71,7 +115,7 @@ fn run_schemathesis(
         .args(["--report", "junit", "--report-dir"])
         .arg(reports)
         .env("SCHEMATHESIS_HOOKS", "hooks")
-        .env("PYTHONPATH", root.join("tests/schemathesis"))
+        .env("PYTHONPATH", root.join("tests/schemathesis").canonicalize().expect("hooks"))
         .env("SANDBOX_WRITES_URL", writes_url)
         .env("CALL_LOG", call_log)
         .env("NO_COLOR", "1");
@@ -109,9 +153,14 @@ async fn generated_requests_with_every_scope_find_no_5xx_no_schema_violation_and
         (&signed, "netsuite", Some(NS_KEY), None),
         (&signed, "viewer", Some(VIEWER_KEY), None),
         (&signed, "admin", Some(ADMIN_KEY), None),
-        (&unsigned, "netsuite-unsigned-events", Some(NS_KEY), Some("/v1/netsuite/events")),
+        (
+            &unsigned,
+            "netsuite-unsigned-events",
+            Some(NS_KEY),
+            Some("/v1/netsuite/events"),
+        ),
     ] {
-        let writes_url = serve_write_counter(mesh.sandbox.clone()).await;
+        let writes_url = serve_write_counter(mesh.sandbox.clone(), mesh.gateway.clone()).await;
         let (python, gateway, call_log, reports) = (
             python.clone(),
             mesh.gateway.clone(),
@@ -119,7 +168,15 @@ async fn generated_requests_with_every_scope_find_no_5xx_no_schema_violation_and
             dir.join(scope),
         );
         let (passed, output) = tokio::task::spawn_blocking(move || {
-            run_schemathesis(&python, &gateway, key, only_path, &writes_url, &call_log, &reports)
+            run_schemathesis(
+                &python,
+                &gateway,
+                key,
+                only_path,
+                &writes_url,
+                &call_log,
+                &reports,
+            )
         })
         .await
         .unwrap();
@@ -133,7 +190,10 @@ async fn generated_requests_with_every_scope_find_no_5xx_no_schema_violation_and
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON line"))
         .collect();
-    let server_errors: Vec<&Value> = calls.iter().filter(|c| c["status"].as_u64() >= Some(500)).collect();
+    let server_errors: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c["status"].as_u64() >= Some(500))
+        .collect();
     let writes_from_rejected: Vec<&Value> = calls
         .iter()
         .filter(|c| (400..500).contains(&c["status"].as_u64().unwrap_or(0)))
@@ -141,13 +201,23 @@ async fn generated_requests_with_every_scope_find_no_5xx_no_schema_violation_and
         .collect();
     signed.shutdown().await;
     unsigned.shutdown().await;
-    assert!(failures.is_empty(), "schemathesis failed:\n{}", failures.join("\n"));
-    assert!(calls.len() >= 1_000, "only {} requests were generated", calls.len());
+    assert!(
+        failures.is_empty(),
+        "schemathesis failed:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        calls.len() >= 1_000,
+        "only {} requests were generated",
+        calls.len()
+    );
     assert!(server_errors.is_empty(), "5xx answers: {server_errors:#?}");
     assert!(
         writes_from_rejected.is_empty(),
         "requests answered 4xx that wrote to a vendor: {writes_from_rejected:#?}"
     );
+    // The reports stay only when the run failed.
+    let _ = std::fs::remove_dir_all(&dir);
     println!(
         "{} requests, {} answered 4xx, none wrote",
         calls.len(),
