@@ -126,7 +126,11 @@ async fn main() -> anyhow::Result<()> {
     keys.insert("bench-admin", &[Scope::Admin], ADMIN_KEY);
     let mesh = mesh::start(MeshOptions {
         config,
-        secrets: Secrets::default(),
+        // Events are signed outside dev; nothing here posts one.
+        secrets: Secrets {
+            netsuite_hmac_secret: Some("bench-netsuite-signing-secret".to_string().into()),
+            ..Secrets::default()
+        },
         store: store.clone(),
         api_keys: keys,
         gateway_addr: ([127, 0, 0, 1], 0).into(),

@@ -66,7 +66,11 @@ async fn main() -> anyhow::Result<()> {
     config.orders.renewals.schedule.clear();
     let mesh = mesh::start(MeshOptions {
         config: config.clone(),
-        secrets: Secrets::default(),
+        // Events are signed outside dev; nothing here posts one.
+        secrets: Secrets {
+            netsuite_hmac_secret: Some("bench-netsuite-signing-secret".to_string().into()),
+            ..Secrets::default()
+        },
         store: store.clone(),
         api_keys: ApiKeys::default(),
         gateway_addr: ([127, 0, 0, 1], 0).into(),
