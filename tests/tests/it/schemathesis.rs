@@ -88,14 +88,20 @@ async fn quiet_writes(sandbox: &Sandbox, gateway: &str) -> u64 {
     last
 }
 
-/// One schemathesis run with `key` (none: no `Authorization`), of every operation or only those
-/// of `only_path`; answers its exit status and output.
+/// What one run sends: the bearer key (none: no `Authorization`), only the operations of one
+/// path or all, and the phases.
+#[derive(Clone, Copy)]
+struct Run {
+    key: Option<&'static str>,
+    only_path: Option<&'static str>,
+    phases: &'static str,
+}
+
+/// One schemathesis run as `run` says, against `gateway`; answers its exit status and output.
 fn run_schemathesis(
     python: &Path,
     gateway: &str,
-    key: Option<&str>,
-    only_path: Option<&str>,
-    phases: &str,
+    run: Run,
     writes_url: &str,
     call_log: &Path,
     reports: &Path,
@@ -110,7 +116,7 @@ fn run_schemathesis(
         .arg(format!("{gateway}/openapi.json"))
         .args(["--url", gateway])
         .args(["--checks", CHECKS])
-        .args(["--phases", phases])
+        .args(["--phases", run.phases])
         .args(["--max-examples", MAX_EXAMPLES, "--seed", SEED])
         .args(["--workers", "1", "--request-timeout", "30"])
         .args(["--suppress-health-check", "all", "--no-shrink"])
@@ -126,10 +132,10 @@ fn run_schemathesis(
         .env("SANDBOX_WRITES_URL", writes_url)
         .env("CALL_LOG", call_log)
         .env("NO_COLOR", "1");
-    if let Some(key) = key {
+    if let Some(key) = run.key {
         command.args(["--header", &format!("Authorization: Bearer {key}")]);
     }
-    if let Some(path) = only_path {
+    if let Some(path) = run.only_path {
         command.args(["--include-path", path]);
     }
     let output = command.output().expect("the venv's python runs");
@@ -181,9 +187,11 @@ async fn generated_requests_with_every_scope_find_no_5xx_no_schema_violation_and
             run_schemathesis(
                 &python,
                 &gateway,
-                key,
-                only_path,
-                phases,
+                Run {
+                    key,
+                    only_path,
+                    phases,
+                },
                 &writes_url,
                 &call_log,
                 &reports,
