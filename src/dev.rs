@@ -65,6 +65,8 @@ pub struct DevRun {
     pub keys: DevKeys,
     /// The gRPC token minted for this run (admin scope), `None` when tokens are configured.
     pub grpc_token: Option<String>,
+    /// The NetSuite event signing secret minted for this run, `None` when one is configured.
+    pub signing_secret: Option<String>,
     /// The store's connection name on Redis; `None` on the in-memory store.
     pub namespace: Option<String>,
     /// Items the first catalog run saw.
@@ -117,6 +119,15 @@ pub async fn start(
     // start, which the gateway and the orders service present and a person can use as well.
     // (Tokens configured by ISTHMUS_GRPC__TOKENS are used instead, and nothing is minted.)
     let grpc_token = crate::wiring::grpc::mint_token(&mut secrets);
+    // Events are signed in dev too: a secret of this run's own unless one is configured.
+    let signing_secret = match &secrets.netsuite_hmac_secret {
+        Some(_) => None,
+        None => {
+            let minted = random_key();
+            secrets.netsuite_hmac_secret = Some(minted.clone().into());
+            Some(minted)
+        }
+    };
     let (store, namespace, purge): (Arc<dyn Store>, _, _) = if config.store.redis_url.is_empty() {
         (Arc::new(MemoryStore::new()), None, None)
     } else {
@@ -161,6 +172,7 @@ pub async fn start(
             sandbox_urls,
             keys,
             grpc_token,
+            signing_secret,
             namespace,
             catalog_items,
             demo_account,

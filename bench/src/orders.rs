@@ -66,6 +66,8 @@ async fn main() -> anyhow::Result<()> {
     // The services admit only authenticated calls: the mesh's own token.
     let mut mesh_secrets = Secrets::default();
     wiring::grpc::mint_token(&mut mesh_secrets);
+    // Events are signed outside dev; nothing here posts one.
+    mesh_secrets.netsuite_hmac_secret = Some("bench-netsuite-signing-secret".to_string().into());
     let mesh = mesh::start(MeshOptions {
         config,
         secrets: mesh_secrets,

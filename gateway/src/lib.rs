@@ -10,6 +10,7 @@
 //! ([`routes`]).
 //! Errors are JSON `{code, message, trace_id}` with the status of the shared [`ErrorCode`].
 
+pub mod bounded;
 pub mod console;
 pub mod deep_links;
 pub mod error;
@@ -142,8 +143,9 @@ pub async fn run(
             "NetSuite events must be signed (X-Isthmus-Signature)"
         ),
         None => tracing::warn!(
-            "NetSuite events are not signature-checked (no ISTHMUS_GATEWAY__NETSUITE_HMAC_SECRET \
-             or gateway.netsuite_hmac_secret_file): the API key alone admits them"
+            "NetSuite events are NOT signature-checked (gateway.netsuite_events_unsigned = true): \
+             the API key alone admits them, and anyone holding it can forge events and change \
+             their query; set ISTHMUS_GATEWAY__NETSUITE_HMAC_SECRET"
         ),
     }
     // TCP_NODELAY on every accepted connection: a response written in parts must not wait for

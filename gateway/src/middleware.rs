@@ -215,8 +215,13 @@ async fn signed_event(
                 ApiError::new(ErrorCode::InvalidArgument, e.body_text())
             }
         })?;
+    // The target as sent: the path, and `?query` when there is one.
+    let target = parts.uri.path_and_query().map_or_else(
+        || parts.uri.path().to_string(),
+        |pq| pq.as_str().to_string(),
+    );
     let verified = signing
-        .verify(&headers, &body, now)
+        .verify(&headers, parts.method.as_str(), &target, &body, now)
         .map_err(|e| refused(e.to_string()))?;
     let first = gateway
         .store

@@ -1,4 +1,9 @@
-//! The OpenAPI document, generated from the route handlers and types (utoipa).
+//! The OpenAPI document, generated from the route handlers and types (utoipa), then completed
+//! by one rule ([`ErrorAnswers`]) so it names every status the gateway can answer: each
+//! operation lists the JSON error answers any route may give (400, 401, 403, 404, 409, 413,
+//! 422, 429, 503 with [`crate::ErrorBody`]) and, where it answers a sync result, `202` for a
+//! sync still queued. Checked against the running API by schemathesis
+//! (`tests/tests/it/schemathesis.rs`).
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -17,14 +22,14 @@ use utoipa::{Modify, OpenApi};
         crate::routes::observe::healthz, crate::routes::observe::readyz, crate::routes::stats::stats, crate::routes::records::record_status,
         crate::routes::reconcile::progress, crate::routes::reconcile::last_report, crate::routes::reconcile::history,
         crate::routes::ops::latest_backfill, crate::routes::catalog::latest_catalog_run, crate::routes::observe::run_schedule),
-    components(schemas(crate::routes::SyncResultJson, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
+    components(schemas(crate::routes::SyncResultJson, crate::routes::sync::SyncMode, crate::routes::conflicts::StateFilter, crate::routes::FieldChangeJson, crate::routes::NetSuiteEvent, crate::routes::LinkJson,
         crate::routes::ScanRenewals, crate::routes::SyncResultsJson, crate::routes::OrderLinkJson,
         crate::routes::StartCatalogRun, crate::routes::CatalogRunMode, crate::routes::CatalogRunJson, crate::routes::ProductLinkJson,
         crate::routes::StartBackfill, crate::routes::BackfillJson, crate::routes::GovernanceJson, crate::routes::JobJson, crate::routes::DeadLetterJson, crate::routes::QueueDepthJson, crate::Service, crate::routes::AuditEntryJson,
         crate::routes::reconcile::StartReconcile, crate::routes::reconcile::DriftJson, crate::routes::reconcile::ReconcileReportJson, crate::routes::reconcile::LastRunsJson, crate::routes::reconcile::LastRunJson, crate::routes::observe::SchedulesJson, crate::routes::observe::ScheduleJson, crate::ErrorBody,
         crate::routes::stats::StatsJson, crate::routes::stats::FlowStatsJson, crate::routes::stats::WindowJson, crate::routes::stats::LastErrorJson, crate::routes::stats::TimelineJson, crate::routes::stats::AllocationPointJson,
         crate::routes::records::RecordStatusJson, crate::routes::records::LastSyncJson, crate::routes::records::OpenConflictJson, crate::routes::jobs::AttemptErrorJson, crate::routes::reconcile::ProgressJson, crate::routes::observe::RunRequestedJson)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ErrorAnswers)
 )]
 struct ApiDoc;
 
@@ -37,6 +42,117 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The error answers every operation may give, and `202` beside every `200` sync result.
+struct ErrorAnswers;
+
+/// Statuses any route may answer with an [`crate::ErrorBody`], and what they mean.
+const ERROR_ANSWERS: [(&str, &str); 9] = [
+    (
+        "400",
+        "INVALID_ARGUMENT: a malformed id, query, body or header",
+    ),
+    (
+        "401",
+        "UNAUTHENTICATED: no or an unknown API key, or a NetSuite event not signed",
+    ),
+    ("403", "PERMISSION_DENIED: the key lacks the route's scope"),
+    ("404", "NOT_FOUND: no such record, job or link"),
+    (
+        "409",
+        "LOCKED: another sync or run of the same record holds it",
+    ),
+    (
+        "413",
+        "PAYLOAD_TOO_LARGE: the body is over gateway.max_body_bytes",
+    ),
+    (
+        "422",
+        "UNPROCESSABLE: the record cannot be synced as it stands",
+    ),
+    (
+        "429",
+        "RATE_LIMITED: too many requests, or an upstream limit was reached",
+    ),
+    ("503", "UNAVAILABLE: the store or a service is unavailable"),
+];
+
+impl Modify for ErrorAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if parameter.parameter_in == utoipa::openapi::path::ParameterIn::Path {
+                        if let Some(pattern) = path_pattern(path, &parameter.name) {
+                            parameter.schema = Some(
+                                ObjectBuilder::new()
+                                    .schema_type(SchemaType::Type(Type::String))
+                                    .pattern(Some(pattern))
+                                    .into(),
+                            );
+                        }
+                    }
+                }
+                let responses = &mut operation.responses.responses;
+                for (status, description) in ERROR_ANSWERS {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description));
+                }
+                let sync_result = responses.get("200").is_some_and(|ok| {
+                    serde_json::to_string(ok).is_ok_and(|text| text.contains("SyncResultJson"))
+                });
+                if sync_result && !responses.contains_key("202") {
+                    let ok = responses["200"].clone();
+                    responses.insert("202".to_string(), ok);
+                }
+            }
+        }
+    }
+}
+
+/// A Salesforce id: 15 or 18 letters and digits (the checksum is checked by the route).
+const SALESFORCE_ID: &str = "^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$";
+/// A NetSuite internal id or a Salesforce id.
+const LINK_ID: &str = "^([1-9][0-9]{0,19}|[A-Za-z0-9]{15}|[A-Za-z0-9]{18})$";
+/// A job, run or conflict id Isthmus made.
+const RECORD_ID: &str = "^[0-9a-f]{32}$";
+
+/// The pattern of a path parameter as the route parses it.
+fn path_pattern(path: &str, name: &str) -> Option<&'static str> {
+    match name {
+        "flow" => Some("^(customers|products|orders|invoices)$"),
+        "id" if path.starts_with("/v1/links/") => Some(LINK_ID),
+        "id" if path.starts_with("/v1/salesforce/conflicts/") => Some(RECORD_ID),
+        "id" if path.starts_with("/v1/salesforce/") => Some(SALESFORCE_ID),
+        "id" => Some(RECORD_ID),
+        _ => None,
     }
 }
 

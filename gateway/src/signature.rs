@@ -3,24 +3,32 @@
 //!
 //! ```text
 //! X-Isthmus-Timestamp: <unix seconds when sent>
-//! X-Isthmus-Signature: v1=<lowercase hex HMAC-SHA256(secret as UTF-8, "<timestamp>.<raw body>")>
+//! X-Isthmus-Signature: v2=<lowercase hex HMAC-SHA256(secret as UTF-8,
+//!                          "<timestamp>.<METHOD>.<path?query>.<raw body>")>
 //! ```
+//!
+//! `v2` covers the request's method and its target exactly as sent (path, and `?` and the query
+//! when there is one), so a captured event cannot be re-aimed (another route) or have its query
+//! changed (`dry_run`, `mode`). The older `v1` covered only `"<timestamp>.<raw body>"`; its
+//! values count only when the gateway is configured to accept them
+//! (`gateway.netsuite_hmac_accept_v1`, for the time a NetSuite account still runs the old
+//! script), and are otherwise ignored like any other scheme's.
 //!
 //! [`EventSigning`] decides whether an event may pass:
 //! - both headers present and well-formed ([`SignatureHeaders::parse`]), before the body is read;
 //! - the timestamp within `now ± window` ([`EventSigning::check_time`]), so a captured event
 //!   stops working once the window has passed;
-//! - one of the `v1=` values equal to the HMAC of the timestamp and the exact body bytes,
-//!   compared in constant time ([`EventSigning::verify`]). Several comma-separated `v1=` values
-//!   are accepted and any match passes, so a sender can sign with the old and the new secret
-//!   while the gateway's secret is rotated; values of other schemes (`v0=…`) are ignored.
+//! - one of the accepted values equal to the HMAC of what it covers, compared in constant time
+//!   ([`EventSigning::verify`]). Several comma-separated values are accepted and any match
+//!   passes, so a sender can sign with the old and the new secret while the gateway's secret is
+//!   rotated; values of other schemes (`v0=…`) are ignored.
 //!
 //! A verified event yields a replay key (a SHA-256 of the matched signature, never of the
 //! secret) and how long to remember it; the caller stores it once, which refuses a replay inside
 //! the window. Refusals never carry the secret or the expected signature.
 //!
-//! What this does not do: tell two events apart whose timestamp and body are identical (the
-//! same record, action and second): the second is a replay by construction.
+//! What this does not do: tell two events apart whose timestamp, target and body are identical
+//! (the same record, action and second): the second is a replay by construction.
 
 use std::time::Duration;
 
@@ -32,11 +40,17 @@ use crate::GatewayError;
 
 /// The header carrying the send time, unix seconds.
 pub const TIMESTAMP_HEADER: &str = "x-isthmus-timestamp";
-/// The header carrying `v1=<hex>` signatures, comma-separated.
+/// The header carrying `v2=<hex>` signatures, comma-separated.
 pub const SIGNATURE_HEADER: &str = "x-isthmus-signature";
 
-/// The only signature scheme: HMAC-SHA256 over `"<timestamp>.<body>"`.
-const SCHEME: &str = "v1";
+/// The signature schemes read; any other is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// HMAC-SHA256 over `"<timestamp>.<body>"`: counts only when configured.
+    V1,
+    /// HMAC-SHA256 over `"<timestamp>.<METHOD>.<path?query>.<body>"`.
+    V2,
+}
 /// Most entries one `X-Isthmus-Signature` may list (a rotation needs two).
 const MAX_ENTRIES: usize = 8;
 /// Longest timestamp read: unix seconds have 10 digits until the year 2286; 13-digit
@@ -63,11 +77,14 @@ pub enum SignatureError {
         window_s: u64,
     },
     #[error(
-        "X-Isthmus-Signature must be `v1=<64 hex digits>` (at most {MAX_ENTRIES} values, \
+        "X-Isthmus-Signature must be `v2=<64 hex digits>` (at most {MAX_ENTRIES} values, \
          separated by commas)"
     )]
     MalformedSignature,
-    #[error("X-Isthmus-Signature does not match the timestamp and the body")]
+    #[error(
+        "X-Isthmus-Signature does not match the timestamp, the method, the path and query, and \
+         the body"
+    )]
     Mismatch,
 }
 
@@ -75,8 +92,8 @@ pub enum SignatureError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureHeaders {
     timestamp: u64,
-    /// The `v1=` values, decoded.
-    signatures: Vec<[u8; 32]>,
+    /// The `v1=` and `v2=` values, decoded.
+    signatures: Vec<(Scheme, [u8; 32])>,
 }
 
 impl SignatureHeaders {
@@ -94,9 +111,9 @@ impl SignatureHeaders {
         )
     }
 
-    /// From the header values: the timestamp as ASCII digits, the signature as `v1=<hex>`
-    /// entries separated by commas (spaces around an entry are ignored, as are entries of other
-    /// schemes; at least one `v1=` entry is needed).
+    /// From the header values: the timestamp as ASCII digits, the signature as `v2=<hex>` (or
+    /// `v1=<hex>`) entries separated by commas (spaces around an entry are ignored, as are
+    /// entries of other schemes; at least one `v1=` or `v2=` entry is needed).
     pub fn parse(timestamp: Option<&str>, signature: Option<&str>) -> Result<Self, SignatureError> {
         let timestamp = timestamp.ok_or(SignatureError::MissingHeader("X-Isthmus-Timestamp"))?;
         let signature = signature.ok_or(SignatureError::MissingHeader("X-Isthmus-Signature"))?;
@@ -124,16 +141,20 @@ impl SignatureHeaders {
             let (scheme, value) = entry
                 .split_once('=')
                 .ok_or(SignatureError::MalformedSignature)?;
-            if scheme != SCHEME {
-                if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                    return Err(SignatureError::MalformedSignature);
+            let scheme = match scheme {
+                "v1" => Scheme::V1,
+                "v2" => Scheme::V2,
+                other => {
+                    if other.is_empty() || !other.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                        return Err(SignatureError::MalformedSignature);
+                    }
+                    continue;
                 }
-                continue;
-            }
+            };
             let mut decoded = [0u8; 32];
             hex::decode_to_slice(value, &mut decoded)
                 .map_err(|_| SignatureError::MalformedSignature)?;
-            signatures.push(decoded);
+            signatures.push((scheme, decoded));
         }
         if signatures.is_empty() {
             return Err(SignatureError::MalformedSignature);
@@ -166,6 +187,8 @@ pub struct EventSigning {
     /// HMAC-SHA256 keyed with the secret's UTF-8 bytes (cloned for each event).
     keyed: HmacSha256,
     window_s: u64,
+    /// Whether `v1=` values (timestamp and body only) count.
+    accept_v1: bool,
 }
 
 impl std::fmt::Debug for EventSigning {
@@ -173,6 +196,7 @@ impl std::fmt::Debug for EventSigning {
         f.debug_struct("EventSigning")
             .field("secret", &"[set]")
             .field("window_s", &self.window_s)
+            .field("accept_v1", &self.accept_v1)
             .finish()
     }
 }
@@ -191,7 +215,22 @@ impl EventSigning {
         }
         let keyed = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes())
             .map_err(|_| GatewayError::EmptySigningSecret)?;
-        Ok(Self { keyed, window_s })
+        Ok(Self {
+            keyed,
+            window_s,
+            accept_v1: false,
+        })
+    }
+
+    /// Also accepts `v1=` signatures (timestamp and body only, not the method, path or query):
+    /// only while senders still run the old script.
+    pub fn accepting_v1(mut self, accept: bool) -> Self {
+        self.accept_v1 = accept;
+        self
+    }
+
+    pub fn accepts_v1(&self) -> bool {
+        self.accept_v1
     }
 
     pub fn window(&self) -> Duration {
@@ -211,23 +250,43 @@ impl EventSigning {
         Ok(())
     }
 
-    /// Checks the time, then that one of the signatures is the HMAC of `"<timestamp>.<body>"`
-    /// (constant-time comparison of each).
+    /// Checks the time, then that one of the signatures is the HMAC of what its scheme covers:
+    /// `v2`, `"<timestamp>.<method>.<target>.<body>"` (`target`: the path, and `?query` when
+    /// the request has one, as sent); `v1`, when accepted, `"<timestamp>.<body>"`. Each is
+    /// compared in constant time.
     pub fn verify(
         &self,
         headers: &SignatureHeaders,
+        method: &str,
+        target: &str,
         body: &[u8],
         now: u64,
     ) -> Result<VerifiedEvent, SignatureError> {
         self.check_time(headers, now)?;
-        let mut mac = self.keyed.clone();
-        mac.update(headers.timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        let matched = headers
+        let timestamp = headers.timestamp.to_string();
+        let mut v2 = self.keyed.clone();
+        for part in [
+            timestamp.as_bytes(),
+            b".",
+            method.as_bytes(),
+            b".",
+            target.as_bytes(),
+            b".",
+        ] {
+            v2.update(part);
+        }
+        v2.update(body);
+        let mut v1 = self.keyed.clone();
+        v1.update(timestamp.as_bytes());
+        v1.update(b".");
+        v1.update(body);
+        let (_, matched) = headers
             .signatures
             .iter()
-            .find(|candidate| mac.clone().verify_slice(candidate.as_slice()).is_ok())
+            .find(|(scheme, candidate)| match scheme {
+                Scheme::V2 => v2.clone().verify_slice(candidate).is_ok(),
+                Scheme::V1 => self.accept_v1 && v1.clone().verify_slice(candidate).is_ok(),
+            })
             .ok_or(SignatureError::Mismatch)?;
         let valid_for = (headers.timestamp + self.window_s).saturating_sub(now);
         Ok(VerifiedEvent {
@@ -247,13 +306,33 @@ mod tests {
     const SECRET: &str = "a NetSuite API Secret value, read as UTF-8 ✓";
     const BODY: &[u8] = br#"{"record_type":"customer","id":"42","event_type":"edit"}"#;
     const NOW: u64 = 1_760_000_000;
+    const METHOD: &str = "POST";
+    const TARGET: &str = "/v1/netsuite/events";
 
     fn signing() -> EventSigning {
         EventSigning::new(SECRET, Duration::from_secs(300)).unwrap()
     }
 
-    /// The `v1=` value the User Event script sends, computed independently of the verifier.
+    /// The `v2=` value the User Event script sends, computed independently of the verifier.
     fn sign(secret: &str, timestamp: u64, body: &[u8]) -> String {
+        sign_target(secret, timestamp, METHOD, TARGET, body)
+    }
+
+    fn sign_target(
+        secret: &str,
+        timestamp: u64,
+        method: &str,
+        target: &str,
+        body: &[u8],
+    ) -> String {
+        let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{timestamp}.{method}.{target}.").as_bytes());
+        mac.update(body);
+        format!("v2={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// The `v1=` value the old script sent: timestamp and body only.
+    fn sign_v1(secret: &str, timestamp: u64, body: &[u8]) -> String {
         let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(format!("{timestamp}.").as_bytes());
         mac.update(body);
@@ -267,7 +346,9 @@ mod tests {
     #[test]
     fn a_correctly_signed_event_verifies() {
         let signed = headers(NOW, &sign(SECRET, NOW, BODY));
-        let verified = signing().verify(&signed, BODY, NOW).unwrap();
+        let verified = signing()
+            .verify(&signed, METHOD, TARGET, BODY, NOW)
+            .unwrap();
         assert!(verified.replay_key.starts_with("netsuite-event-signature:"));
         assert_eq!(verified.remember_for, Duration::from_secs(600));
     }
@@ -278,14 +359,20 @@ mod tests {
         let signing =
             EventSigning::new("isthmus-test-secret-0123456789", Duration::from_secs(300)).unwrap();
         let body = br#"{"record_type":"customer","id":"123","event_type":"create"}"#;
-        let signed = SignatureHeaders::parse(
-            Some("1767225600"),
-            Some("v1=5b46d8d92df2a0c16bd324116a26b66ccd9461d05c387e2f1a9a1c74aebfd5f6"),
-        )
-        .unwrap();
-        assert!(signing.verify(&signed, body, 1_767_225_600 + 299).is_ok());
+        let target = "/v1/netsuite/events?mode=async";
+        let now = 1_767_225_600 + 299;
+        let expected = sign_target(
+            "isthmus-test-secret-0123456789",
+            1_767_225_600,
+            "POST",
+            target,
+            body,
+        );
+        let pinned = SignatureHeaders::parse(Some("1767225600"), Some(&expected)).unwrap();
+        assert!(signing.verify(&pinned, "POST", target, body, now).is_ok());
+        assert_eq!(expected, KNOWN_V2, "the vector the script's tests pin");
         assert_eq!(
-            signing.verify(&signed, body, 1_767_225_600 + 301),
+            signing.verify(&pinned, "POST", target, body, 1_767_225_600 + 301),
             Err(SignatureError::OutsideWindow {
                 skew_s: 301,
                 ahead: false,
@@ -294,11 +381,52 @@ mod tests {
         );
     }
 
+    /// `v2` of the known vector: secret `isthmus-test-secret-0123456789`, timestamp
+    /// 1767225600, `POST /v1/netsuite/events?mode=async`, the body above.
+    const KNOWN_V2: &str = "v2=b33590e0e7c0ce0de05bd568007ac74a95fcd7815c62b89bf49abd95ff0e9f67";
+
+    #[test]
+    fn a_changed_query_method_or_path_is_refused() {
+        let signing = signing();
+        let target = "/v1/netsuite/events?dry_run=true";
+        let signed = headers(NOW, &sign_target(SECRET, NOW, "POST", target, BODY));
+        assert!(signing.verify(&signed, "POST", target, BODY, NOW).is_ok());
+        for (method, tampered) in [
+            ("POST", "/v1/netsuite/events"),
+            ("POST", "/v1/netsuite/events?dry_run=false"),
+            ("POST", "/v1/netsuite/events?dry_run=true&mode=async"),
+            ("POST", "/v1/netsuite/events?mode=async"),
+            ("PUT", target),
+            ("POST", "/v1/netsuite/Events?dry_run=true"),
+        ] {
+            assert_eq!(
+                signing.verify(&signed, method, tampered, BODY, NOW),
+                Err(SignatureError::Mismatch),
+                "{method} {tampered}"
+            );
+        }
+    }
+
+    #[test]
+    fn v1_signatures_count_only_when_configured() {
+        let old = headers(NOW, &sign_v1(SECRET, NOW, BODY));
+        assert_eq!(
+            signing().verify(&old, METHOD, TARGET, BODY, NOW),
+            Err(SignatureError::Mismatch)
+        );
+        let accepting = signing().accepting_v1(true);
+        assert!(accepting.verify(&old, METHOD, TARGET, BODY, NOW).is_ok());
+        // v1 covers no query: that is why it is off by default.
+        assert!(accepting
+            .verify(&old, METHOD, "/v1/netsuite/events?dry_run=true", BODY, NOW)
+            .is_ok());
+    }
+
     #[test]
     fn a_signature_with_another_secret_is_refused() {
         let signed = headers(NOW, &sign("another secret", NOW, BODY));
         assert_eq!(
-            signing().verify(&signed, BODY, NOW),
+            signing().verify(&signed, METHOD, TARGET, BODY, NOW),
             Err(SignatureError::Mismatch)
         );
     }
@@ -308,14 +436,14 @@ mod tests {
         let signed = headers(NOW, &sign(SECRET, NOW, BODY));
         let tampered = br#"{"record_type":"customer","id":"43","event_type":"edit"}"#;
         assert_eq!(
-            signing().verify(&signed, tampered, NOW),
+            signing().verify(&signed, METHOD, TARGET, tampered, NOW),
             Err(SignatureError::Mismatch)
         );
         // One byte more (a trailing newline) is another body too.
         let mut longer = BODY.to_vec();
         longer.push(b'\n');
         assert_eq!(
-            signing().verify(&signed, &longer, NOW),
+            signing().verify(&signed, METHOD, TARGET, &longer, NOW),
             Err(SignatureError::Mismatch)
         );
     }
@@ -325,7 +453,7 @@ mod tests {
         // The signature of NOW presented with another timestamp, still inside the window.
         let signed = headers(NOW + 1, &sign(SECRET, NOW, BODY));
         assert_eq!(
-            signing().verify(&signed, BODY, NOW),
+            signing().verify(&signed, METHOD, TARGET, BODY, NOW),
             Err(SignatureError::Mismatch)
         );
     }
@@ -335,11 +463,14 @@ mod tests {
         let signing = signing();
         for timestamp in [NOW - 300, NOW + 300] {
             let signed = headers(timestamp, &sign(SECRET, timestamp, BODY));
-            assert!(signing.verify(&signed, BODY, NOW).is_ok(), "{timestamp}");
+            assert!(
+                signing.verify(&signed, METHOD, TARGET, BODY, NOW).is_ok(),
+                "{timestamp}"
+            );
         }
         let stale = headers(NOW - 301, &sign(SECRET, NOW - 301, BODY));
         assert_eq!(
-            signing.verify(&stale, BODY, NOW),
+            signing.verify(&stale, METHOD, TARGET, BODY, NOW),
             Err(SignatureError::OutsideWindow {
                 skew_s: 301,
                 ahead: false,
@@ -358,7 +489,7 @@ mod tests {
         // A timestamp in milliseconds is far in the future.
         let millis = headers(NOW * 1000, &sign(SECRET, NOW * 1000, BODY));
         assert!(matches!(
-            signing.verify(&millis, BODY, NOW),
+            signing.verify(&millis, METHOD, TARGET, BODY, NOW),
             Err(SignatureError::OutsideWindow { ahead: true, .. })
         ));
     }
@@ -367,10 +498,10 @@ mod tests {
     fn the_replay_key_is_remembered_until_the_timestamp_leaves_the_window_plus_slack() {
         let signing = signing();
         let old = headers(NOW - 200, &sign(SECRET, NOW - 200, BODY));
-        let verified = signing.verify(&old, BODY, NOW).unwrap();
+        let verified = signing.verify(&old, METHOD, TARGET, BODY, NOW).unwrap();
         assert_eq!(verified.remember_for, Duration::from_secs(100 + 300));
         let ahead = headers(NOW + 200, &sign(SECRET, NOW + 200, BODY));
-        let verified_ahead = signing.verify(&ahead, BODY, NOW).unwrap();
+        let verified_ahead = signing.verify(&ahead, METHOD, TARGET, BODY, NOW).unwrap();
         assert_eq!(verified_ahead.remember_for, Duration::from_secs(500 + 300));
         // Another timestamp is another signature, so another key.
         assert_ne!(verified.replay_key, verified_ahead.replay_key);
@@ -380,9 +511,13 @@ mod tests {
     fn the_replay_key_names_the_matched_signature_not_the_header() {
         let signing = signing();
         let good = sign(SECRET, NOW, BODY);
-        let alone = signing.verify(&headers(NOW, &good), BODY, NOW).unwrap();
-        let padded = format!("v1={}, {good}", "0".repeat(64));
-        let with_decoy = signing.verify(&headers(NOW, &padded), BODY, NOW).unwrap();
+        let alone = signing
+            .verify(&headers(NOW, &good), METHOD, TARGET, BODY, NOW)
+            .unwrap();
+        let padded = format!("v2={}, {good}", "0".repeat(64));
+        let with_decoy = signing
+            .verify(&headers(NOW, &padded), METHOD, TARGET, BODY, NOW)
+            .unwrap();
         assert_eq!(alone.replay_key, with_decoy.replay_key);
         let hex_part = &good[3..];
         assert!(!alone.replay_key.contains(hex_part), "the key is a hash");
@@ -401,11 +536,14 @@ mod tests {
             format!("v0=whatever,{new}"),
         ] {
             let signed = headers(NOW, &header);
-            assert!(signing.verify(&signed, BODY, NOW).is_ok(), "{header}");
+            assert!(
+                signing.verify(&signed, METHOD, TARGET, BODY, NOW).is_ok(),
+                "{header}"
+            );
         }
         let neither = headers(NOW, &format!("{old},{}", sign("a third", NOW, BODY)));
         assert_eq!(
-            signing.verify(&neither, BODY, NOW),
+            signing.verify(&neither, METHOD, TARGET, BODY, NOW),
             Err(SignatureError::Mismatch)
         );
     }
@@ -413,8 +551,10 @@ mod tests {
     #[test]
     fn upper_case_hex_is_accepted() {
         let signature = sign(SECRET, NOW, BODY);
-        let upper = format!("v1={}", signature[3..].to_uppercase());
-        assert!(signing().verify(&headers(NOW, &upper), BODY, NOW).is_ok());
+        let upper = format!("v2={}", signature[3..].to_uppercase());
+        assert!(signing()
+            .verify(&headers(NOW, &upper), METHOD, TARGET, BODY, NOW)
+            .is_ok());
     }
 
     #[test]
@@ -506,8 +646,12 @@ mod tests {
         let wrong = headers(NOW, &sign("wrong", NOW, BODY));
         let stale = headers(NOW - 1000, &sign(SECRET, NOW - 1000, BODY));
         for error in [
-            signing.verify(&wrong, BODY, NOW).unwrap_err(),
-            signing.verify(&stale, BODY, NOW).unwrap_err(),
+            signing
+                .verify(&wrong, METHOD, TARGET, BODY, NOW)
+                .unwrap_err(),
+            signing
+                .verify(&stale, METHOD, TARGET, BODY, NOW)
+                .unwrap_err(),
             SignatureHeaders::parse(Some("x"), Some(&expected)).unwrap_err(),
             SignatureHeaders::parse(Some("1"), Some("v1=zz")).unwrap_err(),
         ] {
@@ -528,5 +672,55 @@ mod tests {
             EventSigning::new(SECRET, Duration::from_millis(999)),
             Err(GatewayError::SigningWindow)
         ));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_header_text_is_parsed_or_refused_never_a_panic(
+                timestamp in proptest::option::of("\\PC{0,20}"),
+                signature in proptest::option::of("\\PC{0,200}|(v1=[0-9a-fA-F]{0,66},?){0,10}"),
+            ) {
+                let _ = SignatureHeaders::parse(timestamp.as_deref(), signature.as_deref());
+            }
+
+            #[test]
+            fn well_formed_headers_round_trip(
+                timestamp in 0u64..=999_999_999_999_999,
+                values in proptest::collection::vec(proptest::array::uniform32(any::<u8>()), 1..=MAX_ENTRIES),
+                upper in any::<bool>(),
+            ) {
+                let header = values
+                    .iter()
+                    .map(|v| {
+                        let hex = hex::encode(v);
+                        format!("v2={}", if upper { hex.to_uppercase() } else { hex })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let parsed = SignatureHeaders::parse(Some(&timestamp.to_string()), Some(&header)).unwrap();
+                prop_assert_eq!(parsed.timestamp(), timestamp);
+                let decoded: Vec<[u8; 32]> = parsed.signatures.iter().map(|(_, v)| *v).collect();
+                prop_assert_eq!(decoded, values);
+                prop_assert!(parsed.signatures.iter().all(|(scheme, _)| *scheme == Scheme::V2));
+            }
+
+            #[test]
+            fn a_signature_verifies_only_over_its_own_timestamp_and_body(
+                body in proptest::collection::vec(any::<u8>(), 0..256),
+                other in proptest::collection::vec(any::<u8>(), 0..256),
+                skew in 0u64..=300,
+            ) {
+                let signing = signing();
+                let signed = headers(NOW - skew, &sign(SECRET, NOW - skew, &body));
+                prop_assert!(signing.verify(&signed, METHOD, TARGET, &body, NOW).is_ok());
+                if other != body {
+                    prop_assert_eq!(signing.verify(&signed, METHOD, TARGET, &other, NOW), Err(SignatureError::Mismatch));
+                }
+            }
+        }
     }
 }

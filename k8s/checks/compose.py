@@ -9,7 +9,9 @@
   default says; the Salesforce and NetSuite URLs name the sandbox's ports;
 - the sandbox credentials are the sandbox's own (crates/sandbox/src/credentials.rs);
 - every service admits gRPC callers by token (ISTHMUS_GRPC__TOKENS), and the gateway and the
-  orders service present a token (ISTHMUS_GRPC__TOKEN) the services admit.
+  orders service present a token (ISTHMUS_GRPC__TOKEN) the services admit;
+- the gateway has a NetSuite event signing secret (it does not start without one unless
+  `gateway.netsuite_events_unsigned` is set).
 
 Usage: compose.py ROOT. Exits 1 with one line per finding.
 """
@@ -103,6 +105,9 @@ def main() -> int:
             findings.append(f"{name}: no ISTHMUS_GRPC__TOKENS: the service would refuse to start")
         if part in ("gateway", "orders") and env.get("ISTHMUS_GRPC__TOKEN") not in admitted:
             findings.append(f"{name}: ISTHMUS_GRPC__TOKEN is not one the services admit")
+        if part == "gateway" and not env.get("ISTHMUS_GATEWAY__NETSUITE_HMAC_SECRET") \
+                and env.get("ISTHMUS_GATEWAY__NETSUITE_EVENTS_UNSIGNED") != "true":
+            findings.append(f"{name}: no ISTHMUS_GATEWAY__NETSUITE_HMAC_SECRET: the gateway would refuse to start")
 
     for finding in findings:
         print(f"compose.py: {finding}")

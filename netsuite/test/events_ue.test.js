@@ -49,8 +49,10 @@ function saved(type, recordType, id) {
     };
 }
 
-function expectedSignature(secret, timestamp, body) {
-    return 'v1=' + nodeCrypto.createHmac('sha256', secret).update(timestamp + '.' + body).digest('hex');
+/** The v2 signature the gateway expects, computed with node's crypto: method, target, body. */
+function expectedSignature(secret, timestamp, body, target = '/v1/netsuite/events?mode=async', method = 'POST') {
+    return 'v2=' + nodeCrypto.createHmac('sha256', secret)
+        .update(timestamp + '.' + method + '.' + target + '.' + body).digest('hex');
 }
 
 function assertNoSecretIn(log, post) {
@@ -102,13 +104,13 @@ describe('the record event sent to the gateway', () => {
         assert.ok(timestamp >= before && timestamp <= after, 'unix seconds of the send');
     });
 
-    it('signs "<timestamp>.<raw body>" with HMAC-SHA256 of the API Secret, in lowercase hex', () => {
+    it('signs "<timestamp>.POST.<path?query>.<raw body>" with HMAC-SHA256 of the API Secret, in lowercase hex', () => {
         const { ue, https, crypto } = harness();
         ue.afterSubmit(saved('xedit', 'invoice', '880'));
         const post = https.posts[0];
         const timestamp = post.headers['X-Isthmus-Timestamp'];
         assert.equal(post.headers['X-Isthmus-Signature'], expectedSignature(HMAC_SECRET, timestamp, post.body));
-        assert.match(post.headers['X-Isthmus-Signature'], /^v1=[0-9a-f]{64}$/);
+        assert.match(post.headers['X-Isthmus-Signature'], /^v2=[0-9a-f]{64}$/);
         assert.deepEqual(crypto.calls.map((c) => c.method), ['createHmac', 'update', 'digest']);
         assert.equal(crypto.calls[0].algorithm, 'SHA256');
         assert.equal(crypto.calls[0].secret, 'custsecret_isthmus_hmac');
@@ -124,9 +126,41 @@ describe('the record event sent to the gateway', () => {
             'N/https': mocks.httpsModule(vault),
         });
         const body = '{"record_type":"customer","id":"123","event_type":"create"}';
-        const signature = signing.signature({ secretId: 'custsecret_isthmus_hmac', timestamp: '1767225600', body });
-        assert.equal(signature, 'v1=5b46d8d92df2a0c16bd324116a26b66ccd9461d05c387e2f1a9a1c74aebfd5f6');
-        assert.equal(signature, expectedSignature(HMAC_SECRET, '1767225600', body));
+        const target = '/v1/netsuite/events?mode=async';
+        const signature = signing.signature({
+            secretId: 'custsecret_isthmus_hmac', timestamp: '1767225600', method: 'POST', target, body,
+        });
+        // The vector gateway/src/signature.rs pins (KNOWN_V2).
+        assert.equal(signature, 'v2=b33590e0e7c0ce0de05bd568007ac74a95fcd7815c62b89bf49abd95ff0e9f67');
+        assert.equal(signature, expectedSignature(HMAC_SECRET, '1767225600', body, target));
+    });
+
+    it('signs the query string: another target is another signature', () => {
+        const vault = { custsecret_isthmus_hmac: HMAC_SECRET };
+        const signing = loadModule('lib/event_signing.js', {
+            'N/crypto': mocks.cryptoModule(vault),
+            'N/encode': mocks.encodeModule(),
+            'N/https': mocks.httpsModule(vault),
+        });
+        const body = '{"record_type":"customer","id":"123","event_type":"create"}';
+        const sign = (target, method = 'POST') => signing.signature({
+            secretId: 'custsecret_isthmus_hmac', timestamp: '1767225600', method, target, body,
+        });
+        const queued = sign('/v1/netsuite/events?mode=async');
+        assert.notEqual(queued, sign('/v1/netsuite/events'));
+        assert.notEqual(queued, sign('/v1/netsuite/events?mode=async&dry_run=true'));
+        assert.notEqual(queued, sign('/v1/netsuite/events?mode=async', 'PUT'));
+        assert.throws(() => sign('v1/netsuite/events'), /target/);
+        assert.throws(() => sign('/v1/netsuite/events', 'post'), /method/);
+    });
+
+    it('signs the target without the mode when events are sent synchronously', () => {
+        const { ue, https } = harness({ params: { custscript_isthmus_async: false } });
+        ue.afterSubmit(saved('edit', 'customer', 123));
+        const post = https.posts[0];
+        assert.equal(post.url, GATEWAY + '/v1/netsuite/events');
+        assert.equal(post.headers['X-Isthmus-Signature'],
+            expectedSignature(HMAC_SECRET, post.headers['X-Isthmus-Timestamp'], post.body, '/v1/netsuite/events'));
     });
 
     it('uses the API Secrets named by the script parameters', () => {

@@ -45,6 +45,14 @@ fn print_welcome(run: &DevRun) {
             mesh.customers_url.trim_start_matches("http://")
         );
     }
+    match &run.signing_secret {
+        Some(secret) => println!("  NetSuite event signing secret (minted for this run): {secret}"),
+        None => println!("  NetSuite event signing secret: the configured one"),
+    }
+    println!(
+        "  (NetSuite events need X-Isthmus-Timestamp and X-Isthmus-Signature: v2=<hex HMAC-SHA256 \
+         of \"<timestamp>.POST.<path?query>.<body>\">; see README.md)"
+    );
     println!();
     println!("Console: {}/console", mesh.gateway_url);
     println!("  sign in with the admin key above (or the viewer key, to look without acting)");
@@ -60,8 +68,15 @@ fn print_welcome(run: &DevRun) {
     println!("Paste this into a shell, then follow README.md, \"Lead to cash with isthmus dev\":");
     println!();
     println!(
-        "  export GW={} SF={} NS={} SF_KEY={sf_key} NS_KEY={ns_key} ADMIN_KEY={admin_key} ACCOUNT={demo} OPP={}",
-        mesh.gateway_url, urls.salesforce, urls.netsuite, run.demo_opportunity
+        "  export GW={} SF={} NS={} SF_KEY={sf_key} NS_KEY={ns_key} ADMIN_KEY={admin_key} ACCOUNT={demo} OPP={}{}",
+        mesh.gateway_url,
+        urls.salesforce,
+        urls.netsuite,
+        run.demo_opportunity,
+        run.signing_secret
+            .as_deref()
+            .map(|secret| format!(" NS_SECRET={secret}"))
+            .unwrap_or_default()
     );
     println!();
     println!("Or click \"Sync to NetSuite\" on the account right away:");

@@ -398,22 +398,31 @@ pub fn gateway_settings(config: &Config) -> GatewaySettings {
     }
 }
 
-/// The NetSuite event signing secret and window the gateway checks events with; `None` when no
-/// secret is configured (events then pass on the API key alone, and the gateway says so at
-/// start). An empty secret or a zero window is an error.
+/// The NetSuite event signing secret and window the gateway checks events with. Without a
+/// secret the gateway does not start, unless `gateway.netsuite_events_unsigned` says events may
+/// pass on the API key alone (`None`; the gateway warns at start). An empty secret or a zero
+/// window is an error.
 pub fn netsuite_event_signing(
     config: &Config,
     secrets: &Secrets,
 ) -> anyhow::Result<Option<isthmus_gateway::EventSigning>> {
     use secrecy::ExposeSecret;
     let Some(secret) = &secrets.netsuite_hmac_secret else {
-        return Ok(None);
+        if config.gateway.netsuite_events_unsigned {
+            return Ok(None);
+        }
+        bail!(
+            "NetSuite events must be signed: set ISTHMUS_GATEWAY__NETSUITE_HMAC_SECRET or \
+             gateway.netsuite_hmac_secret_file (the NetSuite API Secret the User Event script \
+             signs with), or set gateway.netsuite_events_unsigned = true to accept unsigned \
+             events on the API key alone"
+        );
     };
     let window = Duration::from_secs(config.gateway.netsuite_hmac_window_s);
-    Ok(Some(isthmus_gateway::EventSigning::new(
-        secret.expose_secret(),
-        window,
-    )?))
+    Ok(Some(
+        isthmus_gateway::EventSigning::new(secret.expose_secret(), window)?
+            .accepting_v1(config.gateway.netsuite_hmac_accept_v1),
+    ))
 }
 
 /// API keys from the `gateway.api_keys` secret; none configured is an error outside dev.

@@ -17,6 +17,7 @@ pub mod browser;
 pub mod faults;
 pub mod lead;
 pub mod otlp;
+pub mod python;
 
 use std::sync::Arc;
 
@@ -39,6 +40,9 @@ pub const NS_KEY: &str = "test-netsuite-key-0123456789abcdef";
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
 /// Reads what admin reads (and signs in to the console), changes nothing.
 pub const VIEWER_KEY: &str = "test-viewer-key-0123456789abcdef";
+/// The NetSuite event signing secret a mesh starts with when the test set none and did not set
+/// `gateway.netsuite_events_unsigned`; [`TestMesh::post`] signs events with the mesh's secret.
+pub const NS_SIGNING_SECRET: &str = "test-netsuite-signing-secret-0123456789";
 
 /// gRPC bearer tokens the test mesh's services accept, one per scope; the mesh's own clients
 /// (gateway, orders → customers) present the admin one.
@@ -89,6 +93,8 @@ pub struct TestMesh {
     /// The customers service's queue (the default queue namespace) in `store`.
     pub customers_queue: Arc<dyn Queue>,
     pub http: reqwest::Client,
+    /// The NetSuite event signing secret the gateway checks events with, if any.
+    pub signing_secret: Option<String>,
     redis: Option<(RedisServer, String)>,
     mesh: Mesh,
 }
@@ -164,6 +170,14 @@ impl TestMesh {
         no_schedules(&mut config);
         with_grpc_tokens(&mut secrets);
         adjust(&mut config, &mut secrets);
+        // Events are signed, as outside dev, unless the test let them through unsigned.
+        if secrets.netsuite_hmac_secret.is_none() && !config.gateway.netsuite_events_unsigned {
+            secrets.netsuite_hmac_secret = Some(NS_SIGNING_SECRET.to_string().into());
+        }
+        let signing_secret = secrets.netsuite_hmac_secret.as_ref().map(|s| {
+            use secrecy::ExposeSecret;
+            s.expose_secret().to_string()
+        });
         let sandbox = Sandbox::new(SandboxConfig {
             seed: true,
             ..Default::default()
@@ -200,6 +214,7 @@ impl TestMesh {
             store,
             customers_queue,
             http: reqwest::Client::new(),
+            signing_secret,
             redis,
             mesh,
         }
@@ -214,14 +229,32 @@ impl TestMesh {
         self.mesh.shutdown().await.expect("clean shutdown");
     }
 
-    /// POST to the gateway with a bearer key; returns the status and the JSON body.
+    /// POST to the gateway with a bearer key; returns the status and the JSON body. A NetSuite
+    /// event is sent as the User Event script sends it: a unique `event_id` added to an object
+    /// without one, and signed (`v2`, over the method, `path` with its query, and the body) when
+    /// the mesh has a signing secret.
     pub async fn post(&self, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
         let mut request = self.http.post(format!("{}{path}", self.gateway));
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
-        if let Some(body) = body {
-            request = request.json(&body);
+        let event = path == "/v1/netsuite/events" || path.starts_with("/v1/netsuite/events?");
+        if let Some(mut body) = body {
+            if let (true, Some(object)) = (event, body.as_object_mut()) {
+                object
+                    .entry("event_id")
+                    .or_insert_with(|| Value::String(uuid::Uuid::new_v4().simple().to_string()));
+            }
+            let bytes = serde_json::to_vec(&body).expect("JSON");
+            if let (true, Some(secret)) = (event, &self.signing_secret) {
+                let (timestamp, signature) = sign_event(secret, "POST", path, &bytes);
+                request = request
+                    .header("x-isthmus-timestamp", timestamp)
+                    .header("x-isthmus-signature", signature);
+            }
+            request = request
+                .header("content-type", "application/json")
+                .body(bytes);
         }
         let response = request.send().await.expect("gateway answers");
         let status = response.status().as_u16();
@@ -361,7 +394,35 @@ impl TestMesh {
     }
 }
 
-/// A field as text: strings as they are, numbers printed, references as their id.
+/// The `X-Isthmus-Timestamp` (now) and `X-Isthmus-Signature` (`v2=<hex HMAC-SHA256 of
+/// "<timestamp>.<method>.<target>.<body>">`) of a NetSuite event, as the User Event script
+/// (`netsuite/…/lib/event_signing.js`) makes them; `target` is the path and query as sent.
+pub fn sign_event(secret: &str, method: &str, target: &str, body: &[u8]) -> (String, String) {
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    (
+        timestamp.to_string(),
+        sign_event_at(secret, timestamp, method, target, body),
+    )
+}
+
+/// The `v2=` signature of an event sent at `timestamp`.
+pub fn sign_event_at(
+    secret: &str,
+    timestamp: u64,
+    method: &str,
+    target: &str,
+    body: &[u8],
+) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
+    mac.update(format!("{timestamp}.{method}.{target}.").as_bytes());
+    mac.update(body);
+    format!("v2={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 /// Turns every scheduled flow off: calls and records stay exactly what a test caused.
 pub fn no_schedules(config: &mut Config) {
     let s = &mut config.schedules;
@@ -377,6 +438,7 @@ pub fn no_schedules(config: &mut Config) {
     config.orders.renewals.schedule.clear();
 }
 
+/// A field as text: strings as they are, numbers printed, references as their id.
 pub fn text(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(s) => Some(s.clone()),
@@ -412,42 +474,7 @@ macro_rules! on_both_stores {
     };
 }
 
-/// Installs the Python packages of `tests/thirdparty/requirements.txt` (the independent
-/// clients some tests run) when one of them is missing, once per test process, so the test
-/// command needs nothing installed by hand. `Err` says what failed.
-pub fn python_requirements() -> Result<(), String> {
-    static INSTALLED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    INSTALLED
-        .get_or_init(|| {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            let requirements = root.join("tests/thirdparty/requirements.txt");
-            let present = std::process::Command::new("python3")
-                .args([
-                    "-c",
-                    "import grpc, grpc_tools, grpc_reflection, pytest, simple_salesforce, requests_oauthlib, netsuite",
-                ])
-                .output()
-                .map_err(|e| format!("python3 is needed ({e})"))?;
-            if present.status.success() {
-                return Ok(());
-            }
-            let install = std::process::Command::new("python3")
-                .args(["-m", "pip", "install", "-q", "-r"])
-                .arg(&requirements)
-                .output()
-                .map_err(|e| format!("pip did not run ({e})"))?;
-            if install.status.success() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "python3 -m pip install -r {} failed:\n{}",
-                    requirements.display(),
-                    String::from_utf8_lossy(&install.stderr)
-                ))
-            }
-        })
-        .clone()
-}
+pub use python::python;
 
 /// The `isthmus` binary of this workspace, built once per test process (a no-op when it is
 /// fresh) with the profile of the test binary, into the same target directory, for the tests

@@ -188,7 +188,9 @@ async fn no_secret_reaches_a_log_line_a_span_an_answer_or_the_printed_config() {
         let mut request = http
             .post(format!("{gw}/v1/netsuite/events"))
             .bearer_auth(NS_KEY)
-            .json(&serde_json::json!({"record_type": "customer", "id": "126", "type": "edit"}));
+            .json(
+                &serde_json::json!({"record_type": "customer", "id": "126", "event_type": "edit"}),
+            );
         if let Some(signature) = signature {
             request = request
                 .header(
@@ -200,6 +202,37 @@ async fn no_secret_reaches_a_log_line_a_span_an_answer_or_the_printed_config() {
         let (status, _) = answers.keep(request.send().await.unwrap()).await;
         assert_eq!(status, 401);
     }
+    // A signed event, as NetSuite's User Event script sends it: accepted.
+    let customer = mesh
+        .sandbox
+        .sf_records("Account")
+        .into_iter()
+        .find_map(|a| {
+            a.get("NetSuite_Id__c")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .expect("a linked account after the first sync");
+    let body = serde_json::to_vec(&serde_json::json!({
+        "record_type": "customer", "id": customer, "event_type": "edit", "event_id": "secrets-event-1"
+    }))
+    .unwrap();
+    let (timestamp, signature) =
+        isthmus_tests::sign_event(SIGNING_SECRET, "POST", "/v1/netsuite/events", &body);
+    let (status, text) = answers
+        .keep(
+            http.post(format!("{gw}/v1/netsuite/events"))
+                .bearer_auth(NS_KEY)
+                .header("content-type", "application/json")
+                .header("x-isthmus-timestamp", timestamp)
+                .header("x-isthmus-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    assert!(status < 300, "a signed event is taken: {status} {text}");
     // A sync that fails for good: dead-lettered, and alerted to the (unreachable) webhook.
     mesh.sandbox.inject_fault(
         System::NetSuite,
@@ -385,6 +418,7 @@ async fn no_secret_reaches_a_log_line_a_span_an_answer_or_the_printed_config() {
         sandbox::NS_TOKEN_SECRET,
         REDIS_PASSWORD,
         SIGNING_SECRET,
+        isthmus_tests::NS_SIGNING_SECRET,
         CONSOLE_SECRET,
         WEBHOOK_TOKEN,
     ];

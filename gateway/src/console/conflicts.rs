@@ -2,6 +2,7 @@
 //! value last synced and the field's policy; resolve by choosing a side or entering a value
 //! (through the resolve handler, which writes both sides), and the resolved ones.
 
+use crate::bounded::Bounded;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -39,8 +40,8 @@ pub async fn list(
         } else {
             StateFilter::Parked
         }),
-        limit: Some(PAGE),
-        offset: Some(offset),
+        limit: Some(Bounded::saturating(PAGE.into())),
+        offset: Some(Bounded::saturating(offset.into())),
     };
     let (found, total) = match conflicts::list(&gateway, filter).await {
         Ok(found) => found,

@@ -4,6 +4,7 @@
 //! filter; discard with a reason. Replays and discards name the signed-in key in the audit log
 //! (the jobs API records it).
 
+use crate::bounded::Bounded;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -86,9 +87,9 @@ async fn matching(
     let query = jobs::DeadLetterFilter {
         service: Some(service),
         kind: non_empty(&filter.kind).map(str::to_string),
-        since_ms,
-        limit: Some(list_limit),
-        offset: Some(list_offset),
+        since_ms: since_ms.map(|ms| Bounded::saturating(ms.max(0).unsigned_abs())),
+        limit: Some(Bounded::saturating(list_limit.into())),
+        offset: Some(Bounded::saturating(list_offset.into())),
     };
     let letters = jobs::list_dead_letters(State(gateway.clone()), Ok(Query(query)))
         .await?

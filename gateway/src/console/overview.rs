@@ -41,7 +41,7 @@ pub async fn page(
             &gateway,
             conflicts::ConflictFilter {
                 state: Some(conflicts::StateFilter::Parked),
-                limit: Some(1),
+                limit: Some(crate::bounded::Bounded::saturating(1)),
                 offset: None,
             }
         ),

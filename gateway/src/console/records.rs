@@ -114,7 +114,7 @@ async fn trail(
     };
     let query = audit::AuditQuery {
         after: None,
-        limit: Some(100),
+        limit: Some(crate::bounded::Bounded::saturating(100)),
         salesforce_id,
         netsuite_id,
     };

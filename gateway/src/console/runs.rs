@@ -137,22 +137,14 @@ pub async fn start(State(gateway): State<Gateway>, session: Session, body: Bytes
         Err(refused) => return *refused,
     };
     let invalid = |m: &str| ApiError::new(isthmus_proto::ErrorCode::InvalidArgument, m.to_string());
-    let number = |name: &str| -> Result<Option<u32>, ApiError> {
-        match form.get(name).map(str::trim).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| invalid(&format!("{name} must be a whole number"))),
-        }
-    };
+    let text = |name: &str| form.get(name).map(str::trim).filter(|v| !v.is_empty());
     let g = State(gateway.clone());
     let outcome: Result<Response, ApiError> = async {
         match form.required("kind")? {
             "backfill" => {
                 let options = ops::StartBackfill {
                     all: form.get("all") == Some("1"),
-                    limit: number("limit")?,
+                    limit: form_number(text("limit"), "limit")?,
                 };
                 let (_, Json(job)) = ops::start_account_backfill(g, ApiJson(options)).await?;
                 Ok(done(
@@ -178,7 +170,7 @@ pub async fn start(State(gateway): State<Gateway>, session: Session, body: Bytes
             }
             "renewals" => {
                 let scan = orders::ScanRenewals {
-                    within_days: number("within_days")?,
+                    within_days: form_number(text("within_days"), "within_days")?,
                     dry_run: form.get("dry_run") == Some("1"),
                 };
                 let Json(found) = orders::scan_renewals(g, ApiJson(scan)).await?;
@@ -210,4 +202,20 @@ pub async fn start(State(gateway): State<Gateway>, session: Session, body: Bytes
     }
     .await;
     outcome.unwrap_or_else(|e| error_page(&session, &e))
+}
+
+/// A number field of a form, checked against the range of the API field it fills.
+fn form_number<const MIN: u64, const MAX: u64>(
+    raw: Option<&str>,
+    name: &str,
+) -> Result<Option<crate::bounded::Bounded<MIN, MAX>>, ApiError> {
+    raw.map(|v| {
+        v.parse().map_err(|e: String| {
+            ApiError::new(
+                isthmus_proto::ErrorCode::InvalidArgument,
+                format!("{name}: {e}"),
+            )
+        })
+    })
+    .transpose()
 }

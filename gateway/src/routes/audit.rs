@@ -16,8 +16,9 @@ use crate::{ApiError, Gateway, Service};
 pub struct AuditQuery {
     /// Entries after this id (exclusive), to page forward.
     pub after: Option<String>,
-    /// At most this many (default 100, at most 1000).
-    pub limit: Option<u32>,
+    /// At most this many (default 100, 1 to 1000).
+    #[param(inline)]
+    pub limit: Option<crate::bounded::AuditLimit>,
     /// Only this Salesforce record's history, newest first.
     pub salesforce_id: Option<String>,
     /// Only this NetSuite record's history, newest first.
@@ -61,7 +62,7 @@ pub async fn audit(
         query.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
     let request = isthmus_proto::jobs::v1::ListAuditRequest {
         after: query.after.unwrap_or_default(),
-        limit: query.limit.unwrap_or(0),
+        limit: query.limit.map_or(0, |l| l.get_u32()),
         salesforce_id: query.salesforce_id.unwrap_or_default(),
         netsuite_id: query.netsuite_id.unwrap_or_default(),
     };

@@ -35,7 +35,8 @@ pub struct StartCatalogRun {
     pub mode: CatalogRunMode,
     /// Stop after this many items (a run cut short neither sweeps nor moves the delta cursor).
     #[serde(default)]
-    pub limit: Option<u32>,
+    #[schema(inline)]
+    pub limit: Option<crate::bounded::RunLimit>,
 }
 
 /// A catalog run and its counts.
@@ -97,7 +98,7 @@ pub async fn start_catalog_run(
     };
     let message = StartCatalogRunRequest {
         mode: mode as i32,
-        limit: options.limit.unwrap_or(0),
+        limit: options.limit.map_or(0, |l| l.get_u32()),
     };
     let run = answer(
         gateway

@@ -79,9 +79,12 @@ pub enum StateFilter {
 pub struct ConflictFilter {
     /// parked | resolved | all (default)
     pub state: Option<StateFilter>,
-    /// At most this many (default 50, at most 500).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
+    /// At most this many (default 50, 1 to 500).
+    #[param(inline)]
+    pub limit: Option<crate::bounded::PageLimit>,
+    /// Skip this many (0 to 100000).
+    #[param(inline)]
+    pub offset: Option<crate::bounded::PageOffset>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -126,8 +129,8 @@ pub(crate) async fn list(
     };
     let request = ListConflictsRequest {
         state: state as i32,
-        limit: filter.limit.unwrap_or(0),
-        offset: filter.offset.unwrap_or(0),
+        limit: filter.limit.map_or(0, |l| l.get_u32()),
+        offset: filter.offset.map_or(0, |o| o.get_u32()),
     };
     let answer = answer(
         gateway

@@ -140,10 +140,14 @@ pub struct DeadLetterFilter {
     /// Only this job kind, e.g. `customers.sync_account`.
     pub kind: Option<String>,
     /// Only those that failed since (ms since the epoch).
-    pub since_ms: Option<i64>,
-    /// At most this many (default 50, at most 500).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
+    #[param(inline)]
+    pub since_ms: Option<crate::bounded::EpochMs>,
+    /// At most this many (default 50, 1 to 500).
+    #[param(inline)]
+    pub limit: Option<crate::bounded::PageLimit>,
+    /// Skip this many (0 to 100000).
+    #[param(inline)]
+    pub offset: Option<crate::bounded::PageOffset>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -202,9 +206,9 @@ pub async fn list_dead_letters(
         filter.map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.body_text()))?;
     let request = ListDeadLettersRequest {
         kind: filter.kind.unwrap_or_default(),
-        since_ms: filter.since_ms.unwrap_or(0),
-        limit: filter.limit.unwrap_or(0),
-        offset: filter.offset.unwrap_or(0),
+        since_ms: filter.since_ms.map_or(0, |s| s.get_i64()),
+        limit: filter.limit.map_or(0, |l| l.get_u32()),
+        offset: filter.offset.map_or(0, |o| o.get_u32()),
     };
     let letters = answer(
         jobs_of(&gateway, filter.service).list_dead_letters(grpc_request(&gateway, request)),

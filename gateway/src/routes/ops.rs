@@ -21,7 +21,8 @@ pub struct StartBackfill {
     pub all: bool,
     /// Stop after this many accounts.
     #[serde(default)]
-    pub limit: Option<u32>,
+    #[schema(inline)]
+    pub limit: Option<crate::bounded::RunLimit>,
 }
 
 /// A backfill job and its progress.
@@ -75,7 +76,7 @@ pub async fn start_account_backfill(
 ) -> Result<(StatusCode, Json<BackfillJson>), ApiError> {
     let message = StartAccountBackfillRequest {
         all: options.all,
-        limit: options.limit.unwrap_or(0),
+        limit: options.limit.map_or(0, |l| l.get_u32()),
     };
     let job = answer(
         gateway

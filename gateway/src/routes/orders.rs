@@ -7,7 +7,6 @@ use axum::Json;
 use isthmus_proto::orders::v1::{
     get_order_link_request, GetOrderLinkRequest, ScanRenewalsRequest, SyncOpportunityRequest,
 };
-use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SObject;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -48,7 +47,8 @@ pub async fn sync_opportunity(
 pub struct ScanRenewals {
     /// Orders ending within this many days (1 to 3660; absent: `orders.renewals.window_days`).
     #[serde(default)]
-    pub within_days: Option<u32>,
+    #[schema(inline)]
+    pub within_days: Option<crate::bounded::RenewalDays>,
     /// Report what would be raised; write nothing.
     #[serde(default)]
     pub dry_run: bool,
@@ -71,16 +71,7 @@ pub async fn scan_renewals(
     State(gateway): State<Gateway>,
     ApiJson(body): ApiJson<ScanRenewals>,
 ) -> Result<Json<SyncResultsJson>, ApiError> {
-    let within_days = match body.within_days {
-        None => 0,
-        Some(days @ 1..=3660) => days,
-        Some(_) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidArgument,
-                "within_days must be between 1 and 3660",
-            ))
-        }
-    };
+    let within_days = body.within_days.map_or(0, |d| d.get_u32());
     let message = ScanRenewalsRequest {
         within_days,
         dry_run: body.dry_run,

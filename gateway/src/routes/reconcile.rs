@@ -20,13 +20,15 @@ use isthmus_telemetry::TracedChannel;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartReconcile {
-    /// Drift items listed (default 1000, at most 10000); the counts are complete either way.
+    /// Drift items listed (default 1000, 1 to 10000); the counts are complete either way.
     #[serde(default)]
-    pub max_items: Option<u32>,
+    #[schema(inline)]
+    pub max_items: Option<crate::bounded::MaxDriftItems>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// `json` (default) or `table` (plain text, as `isthmus reconcile` prints it).
     #[serde(default)]
@@ -139,13 +141,7 @@ pub async fn reconcile_flow(
         }
     };
     let flow = flow_of(&raw_flow)?;
-    let max_items = body.max_items.unwrap_or(0);
-    if max_items > 10_000 {
-        return Err(ApiError::new(
-            ErrorCode::InvalidArgument,
-            "max_items must be at most 10000",
-        ));
-    }
+    let max_items = body.max_items.map_or(0, |m| m.get_u32());
     let report = run(&gateway, flow, max_items).await?;
     if table {
         let text = report_from_pb(&report, flow).table();

@@ -39,9 +39,9 @@ pub struct SyncResultJson {
 pub struct FieldChangeJson {
     pub record: String,
     pub field: String,
-    #[schema(value_type = Option<Object>)]
+    /// The value before: any JSON value (string, number, boolean, object, array) or null.
     pub before: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
+    /// The value after: any JSON value or null.
     pub after: Option<serde_json::Value>,
 }
 

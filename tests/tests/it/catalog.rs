@@ -12,7 +12,7 @@ use isthmus_proto::catalog::v1::{
 };
 use isthmus_proto::common::v1::{Outcome, SyncOptions};
 use isthmus_proto::ErrorCode;
-use isthmus_sandbox::seed::books::{ITEMS, ITEM_COUNT};
+use isthmus_sandbox::seed::books::{self, ITEMS, ITEM_COUNT};
 use isthmus_sandbox::System;
 use isthmus_telemetry::TracedChannel;
 use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY, NS_KEY, SF_KEY};
@@ -513,8 +513,47 @@ async fn one_item_syncs_over_grpc_and_from_a_netsuite_event(mesh: &TestMesh) {
         Some(name)
     );
 
-    // The item deleted in NetSuite: its product is deactivated, never deleted.
+    // A delete event while NetSuite still has the item is refused; the product stays active.
     let deleted = json!({ "record_type": record_type, "id": widget, "event_type": "delete" });
+    let (status, result) = mesh
+        .post("/v1/netsuite/events", Some(NS_KEY), Some(deleted))
+        .await;
+    assert_eq!(
+        (status, result["code"].as_str()),
+        (422, Some("UNPROCESSABLE")),
+        "{result}"
+    );
+    assert_eq!(product(mesh, &widget).get("IsActive"), Some(&json!(true)));
+
+    // An item no transaction uses, synced, then deleted in NetSuite: its product is
+    // deactivated, never deleted. (The seeded items are on transactions: NetSuite keeps them.)
+    let reference = |id: &str| json!({ "id": id });
+    let prices: Vec<Value> = [books::USD_ID, books::EUR_ID, books::GBP_ID]
+        .iter()
+        .map(|currency| {
+            json!({ "priceLevel": reference(books::BASE_PRICE_LEVEL_ID),
+                    "currencyPage": reference(currency), "price": 12.0 })
+        })
+        .collect();
+    let fresh = json!({
+        "itemId": "WIDGET-RETIRED", "displayName": "Retired widget",
+        "description": "Retired widget", "basePrice": 12.0, "price": { "items": prices },
+    });
+    let retired = mesh
+        .sandbox
+        .ns_insert(record_type, fresh.as_object().cloned().unwrap())
+        .unwrap();
+    let created = json!({ "record_type": record_type, "id": retired, "event_type": "create" });
+    let (status, result) = mesh
+        .post("/v1/netsuite/events", Some(NS_KEY), Some(created))
+        .await;
+    assert_eq!(
+        (status, result["outcome"].as_str()),
+        (200, Some("created")),
+        "{result}"
+    );
+    mesh.ns_delete(record_type, &retired).await;
+    let deleted = json!({ "record_type": record_type, "id": retired, "event_type": "delete" });
     let (status, result) = mesh
         .post("/v1/netsuite/events", Some(NS_KEY), Some(deleted))
         .await;
@@ -523,7 +562,7 @@ async fn one_item_syncs_over_grpc_and_from_a_netsuite_event(mesh: &TestMesh) {
         (200, Some("updated")),
         "{result}"
     );
-    assert_eq!(product(mesh, &widget).get("IsActive"), Some(&json!(false)));
+    assert_eq!(product(mesh, &retired).get("IsActive"), Some(&json!(false)));
 }
 on_both_stores!(
     single_item,

@@ -123,6 +123,7 @@ async fn a_netsuite_delete_unlinks_the_account_and_keeps_it(mesh: &TestMesh) {
     let (_, synced) = mesh.sync_account(&account, false).await;
     let customer_id = synced["netsuite_id"].as_str().unwrap().to_string();
 
+    mesh.ns_delete("customer", &customer_id).await;
     let (status, body) = mesh.customer_event(&customer_id, "delete").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["outcome"], "updated", "{body}");
@@ -150,6 +151,62 @@ async fn a_netsuite_delete_unlinks_the_account_and_keeps_it(mesh: &TestMesh) {
 on_both_stores!(
     netsuite_delete,
     a_netsuite_delete_unlinks_the_account_and_keeps_it
+);
+
+async fn a_delete_event_for_a_customer_netsuite_still_has_changes_nothing(mesh: &TestMesh) {
+    let account = seed::demo_account_id(&mesh.sandbox).unwrap();
+    let (_, synced) = mesh.sync_account(&account, false).await;
+    let customer_id = synced["netsuite_id"].as_str().unwrap().to_string();
+    let link_keys = || async {
+        let mut keys = mesh.redis_keys("link:*").await;
+        if let Some(keys) = keys.as_mut() {
+            keys.sort();
+        }
+        keys
+    };
+    let keys = link_keys().await;
+    mesh.sandbox.reset_calls();
+
+    for dry_run in ["?dry_run=true", ""] {
+        let body = serde_json::json!({ "record_type": "customer", "id": customer_id, "event_type": "delete" });
+        let (status, body) = mesh
+            .post(
+                &format!("/v1/netsuite/events{dry_run}"),
+                Some(isthmus_tests::NS_KEY),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["code"], "UNPROCESSABLE", "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("still exists"),
+            "{body}"
+        );
+    }
+    // NetSuite was asked; nothing was written anywhere.
+    let calls = mesh.sandbox.calls();
+    assert!(
+        calls.get("GET /services/rest/record/v1/customer/{id}") >= 1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        (calls.salesforce_writes(), calls.netsuite_writes()),
+        (0, 0),
+        "{calls:?}"
+    );
+    let sf = mesh.sandbox.sf_record("Account", &account).unwrap();
+    assert_eq!(text(sf.get("NetSuite_Id__c")), Some(customer_id.clone()));
+    let link = mesh
+        .store
+        .link_by_netsuite("customer", &customer_id)
+        .await
+        .unwrap();
+    assert_eq!(link.map(|l| l.salesforce_id), Some(account.clone()));
+    assert_eq!(link_keys().await, keys, "the ID map is untouched");
+}
+on_both_stores!(
+    stale_delete,
+    a_delete_event_for_a_customer_netsuite_still_has_changes_nothing
 );
 
 async fn a_dry_run_event_shows_the_diff_and_writes_nothing(mesh: &TestMesh) {

@@ -195,7 +195,11 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
     // Another worker, on the same Redis connection, finishes the run. It first waits out what
     // the dead one left: its jobs' idle time, its locks' leases, and its NetSuite slots'
     // leases (call timeout + 5 s), which hold the account's concurrency until they run out.
-    let (mut config, mut secrets) = (config, Secrets::default());
+    let mut secrets = Secrets {
+        netsuite_hmac_secret: Some(isthmus_tests::NS_SIGNING_SECRET.to_string().into()),
+        ..Secrets::default()
+    };
+    let mut config = config;
     isthmus_tests::no_schedules(&mut config);
     isthmus_tests::with_grpc_tokens(&mut secrets);
     mesh::point_at_sandbox(&mut config, &mut secrets, &urls);

@@ -139,8 +139,20 @@ async fn a_credit_memo_counts_against_the_invoice_it_credits(mesh: &TestMesh) {
     assert_eq!(number(credited.get("Amount_Remaining__c")), 0.0);
     assert_eq!(billing(mesh, &opportunity).as_deref(), Some("Paid"));
 
-    // The credit memo deleted in NetSuite: its mirror goes, and a second delete finds nothing.
+    // A delete event while NetSuite still has the credit memo is refused, its mirror kept.
     let body = json!({ "record_type": "creditMemo", "id": memo, "event_type": "delete" });
+    let (status, answer) = mesh
+        .post("/v1/netsuite/events", Some(NS_KEY), Some(body.clone()))
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("UNPROCESSABLE")),
+        "{answer}"
+    );
+    assert_eq!(by_netsuite_id(mesh, "NetSuite_Invoice__c", &memo).len(), 1);
+
+    // The credit memo deleted in NetSuite: its mirror goes, and a second delete finds nothing.
+    mesh.ns_delete("creditMemo", &memo).await;
     let (status, answer) = mesh
         .post("/v1/netsuite/events", Some(NS_KEY), Some(body.clone()))
         .await;

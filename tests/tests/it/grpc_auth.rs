@@ -277,16 +277,15 @@ print(json.dumps({"services": services, "file": file.name, "methods": methods}))
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpcio_reflection_lists_the_services_over_v1alpha() {
-    if let Err(err) = isthmus_tests::python_requirements() {
-        panic!("grpcio-reflection is needed: {err}");
-    }
+    let python =
+        isthmus_tests::python().unwrap_or_else(|err| panic!("grpcio-reflection is needed: {err}"));
     let mesh = TestMesh::start(StoreKind::Memory).await;
     let target = mesh
         .customers_grpc
         .trim_start_matches("http://")
         .to_string();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
+        Command::new(python)
             .args(["-c", V1ALPHA_CLIENT])
             .env("TARGET", target)
             .output()

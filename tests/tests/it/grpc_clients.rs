@@ -2,7 +2,7 @@
 //! `grpcio-tools` generates from `proto/` at test time (tests/grpc/orders_client.py). It previews
 //! and syncs a won opportunity over `isthmus.orders.v1.OrderSync`, reads the order and product
 //! links, sends malformed ids, and reads the orders queue; the far sides are checked here.
-//! Missing Python packages fail the test (never skip it) with the install command.
+//! The harness installs the pinned packages into its own venv; a failed install fails the test.
 
 use std::process::Command;
 
@@ -10,24 +10,21 @@ use isthmus_tests::lead::{new_account, new_opportunity, priced, run_catalog};
 use isthmus_tests::{text, StoreKind, TestMesh};
 use serde_json::Value;
 
-const INSTALL: &str = "python3 -m pip install -r tests/thirdparty/requirements.txt";
-
 fn host_port(url: &str) -> String {
     url.trim_start_matches("http://").to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpcio_syncs_an_opportunity_through_the_orders_service() {
-    if let Err(err) = isthmus_tests::python_requirements() {
-        panic!("grpcio and grpcio-tools are needed: {err}");
-    }
-    let probe = Command::new("python3")
+    let python = isthmus_tests::python()
+        .unwrap_or_else(|err| panic!("grpcio and grpcio-tools are needed: {err}"));
+    let probe = Command::new(&python)
         .args(["-c", "import grpc, grpc_tools"])
         .output()
-        .expect("python3 runs");
+        .expect("the venv's python runs");
     assert!(
         probe.status.success(),
-        "grpcio and grpcio-tools are needed: {INSTALL}\n{}",
+        "grpcio and grpcio-tools are missing from the tests' venv\n{}",
         String::from_utf8_lossy(&probe.stderr)
     );
     let mesh = TestMesh::start(StoreKind::Redis).await;
@@ -47,7 +44,7 @@ async fn grpcio_syncs_an_opportunity_through_the_orders_service() {
         let opportunity = opportunity.clone();
         let item = item.clone();
         move || {
-            Command::new("python3")
+            Command::new(python)
                 .arg(root.join("tests/grpc/orders_client.py"))
                 .env("PROTO_DIR", root.join("proto"))
                 .env("ORDERS_GRPC", orders)
@@ -56,7 +53,7 @@ async fn grpcio_syncs_an_opportunity_through_the_orders_service() {
                 .env("ITEM", item)
                 .env("GRPC_TOKEN", isthmus_tests::GRPC_ADMIN_TOKEN)
                 .output()
-                .expect("python3 runs")
+                .expect("the venv's python runs")
         }
     })
     .await

@@ -1,8 +1,10 @@
-//! Signed NetSuite events through the whole mesh. With a signing secret configured, the gateway
+//! Signed NetSuite events through the whole mesh. Events are signed by default: the gateway does
+//! not start without a signing secret unless `gateway.netsuite_events_unsigned` says so, and it
 //! lets an event through only when it is signed the way the User Event script signs it
-//! (`netsuite/…/lib/event_signing.js`): `X-Isthmus-Signature: v1=<hex HMAC-SHA256 of
-//! "<X-Isthmus-Timestamp>.<raw body>">`, the timestamp within the window, each signature once.
-//! Everything else is 401 before any service, vendor or Redis key is touched.
+//! (`netsuite/…/lib/event_signing.js`): `X-Isthmus-Signature: v2=<hex HMAC-SHA256 of
+//! "<X-Isthmus-Timestamp>.POST.<path?query>.<raw body>">`, the timestamp within the window, each
+//! signature once. Everything else (a changed query string included) is 401 before any
+//! service, vendor or Redis key is touched.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,11 +29,23 @@ async fn signing_mesh(kind: StoreKind) -> TestMesh {
 }
 
 async fn plain_mesh(kind: StoreKind) -> TestMesh {
-    TestMesh::start_configured(kind, |_, secrets| {
+    TestMesh::start_configured(kind, |config, secrets| {
         assert!(secrets.netsuite_hmac_secret.is_none());
+        config.gateway.netsuite_events_unsigned = true;
     })
     .await
 }
+
+/// A mesh that still takes the old `v1=` signatures (`gateway.netsuite_hmac_accept_v1`).
+async fn v1_mesh(kind: StoreKind) -> TestMesh {
+    TestMesh::start_configured(kind, |config, secrets| {
+        config.gateway.netsuite_hmac_accept_v1 = true;
+        secrets.netsuite_hmac_secret = Some(SecretString::from(SECRET.to_string()));
+    })
+    .await
+}
+
+const EVENTS: &str = "/v1/netsuite/events";
 
 fn now() -> u64 {
     SystemTime::now()
@@ -40,8 +54,14 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// `v1=<hex>`, computed here as the User Event script computes it.
+/// `v2=<hex>` for a POST to `/v1/netsuite/events`, computed here as the User Event script
+/// computes it.
 fn signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
+    isthmus_tests::sign_event_at(secret, timestamp, "POST", EVENTS, body)
+}
+
+/// `v1=<hex>`: the old scheme, over the timestamp and the body only.
+fn signature_v1(secret: &str, timestamp: u64, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{timestamp}.").as_bytes());
     mac.update(body);
@@ -50,7 +70,7 @@ fn signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
 
 /// Whether the gateway remembers `signature` as accepted (its replay record).
 async fn remembered(mesh: &TestMesh, signature: &str) -> bool {
-    let bytes = hex::decode(signature.trim_start_matches("v1=")).unwrap();
+    let bytes = hex::decode(&signature[3..]).unwrap();
     let key = format!(
         "netsuite-event-signature:{}",
         hex::encode(Sha256::digest(&bytes))
@@ -85,9 +105,20 @@ async fn post_event(
     headers: &[(&str, &str)],
     key: Option<&str>,
 ) -> (u16, Value) {
+    post_event_to(mesh, EVENTS, body, headers, key).await
+}
+
+/// POST to `target` (the events path and a query) with the raw `body` and `headers`.
+async fn post_event_to(
+    mesh: &TestMesh,
+    target: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+    key: Option<&str>,
+) -> (u16, Value) {
     let mut request = mesh
         .http
-        .post(format!("{}/v1/netsuite/events", mesh.gateway))
+        .post(format!("{}{target}", mesh.gateway))
         .header("content-type", "application/json")
         .body(body.to_vec());
     for (name, value) in headers {
@@ -143,10 +174,7 @@ fn assert_refused(case: &str, status: u16, answer: &Value, reason: &str, expecte
     let message = answer["message"].as_str().unwrap_or_default();
     assert!(message.contains(reason), "{case}: {message:?}");
     assert!(!message.contains(SECRET), "{case}: {message:?}");
-    assert!(
-        !message.contains(expected.trim_start_matches("v1=")),
-        "{case}: {message:?}"
-    );
+    assert!(!message.contains(&expected[3..]), "{case}: {message:?}");
     assert!(
         answer["trace_id"].as_str().is_some_and(|t| t.len() == 32),
         "{case}: {answer}"
@@ -171,7 +199,7 @@ async fn a_signed_event_creates_its_account_once_and_a_replay_is_refused(mesh: &
     if let Some(replay_keys) = mesh.redis_keys("idem:netsuite-event-signature:*").await {
         assert_eq!(replay_keys.len(), 1, "{replay_keys:?}");
         assert!(
-            !replay_keys[0].contains(signed.trim_start_matches("v1=")),
+            !replay_keys[0].contains(&signed[3..]),
             "the key is a hash of the signature: {replay_keys:?}"
         );
     }
@@ -192,7 +220,7 @@ async fn a_signed_event_creates_its_account_once_and_a_replay_is_refused(mesh: &
     .await;
     assert_refused("replay", status, &answer, "replayed event", &signed);
     // Padded with a decoy signature it is still the same signature.
-    let padded = format!("v1={},{signed}", "0".repeat(64));
+    let padded = format!("v2={},{signed}", "0".repeat(64));
     let (status, answer) = post_event(
         mesh,
         &body,
@@ -284,14 +312,14 @@ async fn unsigned_forged_stale_and_malformed_events_are_refused_before_anything_
         (
             "other scheme",
             t.to_string(),
-            good.replace("v1=", "sha256="),
-            "must be `v1=",
+            good.replace("v2=", "sha256="),
+            "must be `v2=",
         ),
         (
             "short signature",
             t.to_string(),
             good[..good.len() - 2].to_string(),
-            "must be `v1=",
+            "must be `v2=",
         ),
         (
             "date as timestamp",
@@ -312,7 +340,7 @@ async fn unsigned_forged_stale_and_malformed_events_are_refused_before_anything_
         }
         let (status, answer) = post_event(mesh, &body, &headers, Some(NS_KEY)).await;
         assert_refused(case, status, &answer, reason, &good);
-        if signed.starts_with("v1=") && signed.len() == 67 {
+        if signed.starts_with("v2=") && signed.len() == 67 {
             assert!(!remembered(mesh, signed).await, "{case}: no replay record");
         }
     }
@@ -455,6 +483,134 @@ async fn without_a_secret_events_pass_on_the_api_key_alone(mesh: &TestMesh) {
     }
 }
 
+async fn a_changed_query_string_or_route_is_refused_and_changes_nothing(mesh: &TestMesh) {
+    let customer_id = netsuite_only_customer(mesh, 2);
+    let body = customer_event(&customer_id, "create");
+    let t = now();
+    let timestamp = t.to_string();
+    let keys = settled_key_count(mesh).await;
+    mesh.sandbox.reset_calls();
+    // Signed as a dry run, sent as a real sync (and the other way round), queued, or elsewhere.
+    for (signed_for, sent_to) in [
+        ("/v1/netsuite/events?dry_run=true", "/v1/netsuite/events"),
+        (
+            "/v1/netsuite/events?dry_run=true",
+            "/v1/netsuite/events?dry_run=false",
+        ),
+        (
+            "/v1/netsuite/events?dry_run=true",
+            "/v1/netsuite/events?dry_run=true&mode=async",
+        ),
+        ("/v1/netsuite/events", "/v1/netsuite/events?mode=async"),
+    ] {
+        let signed = isthmus_tests::sign_event_at(SECRET, t, "POST", signed_for, &body);
+        let headers = [
+            ("x-isthmus-timestamp", timestamp.as_str()),
+            ("x-isthmus-signature", signed.as_str()),
+        ];
+        let (status, answer) = post_event_to(mesh, sent_to, &body, &headers, Some(NS_KEY)).await;
+        assert_refused(
+            &format!("signed for {signed_for}, sent to {sent_to}"),
+            status,
+            &answer,
+            "does not match",
+            &signed,
+        );
+    }
+    // Signed for another method.
+    let signed = isthmus_tests::sign_event_at(SECRET, t, "PUT", EVENTS, &body);
+    let headers = [
+        ("x-isthmus-timestamp", timestamp.as_str()),
+        ("x-isthmus-signature", signed.as_str()),
+    ];
+    let (status, answer) = post_event(mesh, &body, &headers, Some(NS_KEY)).await;
+    assert_refused("signed for PUT", status, &answer, "does not match", &signed);
+    // Nothing ran, nothing was remembered.
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        (calls.salesforce_total(), calls.netsuite_total()),
+        (0, 0),
+        "{calls:?}"
+    );
+    assert_eq!(mesh.redis_key_count().await, keys, "nothing new in Redis");
+    assert_eq!(accounts_of(mesh, &customer_id), 0);
+
+    // Signed with its query, sent with it: a dry run, which writes nothing.
+    let target = "/v1/netsuite/events?dry_run=true";
+    let signed = isthmus_tests::sign_event_at(SECRET, t, "POST", target, &body);
+    let headers = [
+        ("x-isthmus-timestamp", timestamp.as_str()),
+        ("x-isthmus-signature", signed.as_str()),
+    ];
+    let (status, answer) = post_event_to(mesh, target, &body, &headers, Some(NS_KEY)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["dry_run"], true, "{answer}");
+    assert_eq!(accounts_of(mesh, &customer_id), 0);
+}
+
+async fn v1_signatures_pass_only_where_configured(mesh: &TestMesh) {
+    let customer_id = netsuite_only_customer(mesh, 0);
+    let body = customer_event(&customer_id, "create");
+    let t = now();
+    let timestamp = t.to_string();
+    let old = signature_v1(SECRET, t, &body);
+    let headers = [
+        ("x-isthmus-timestamp", timestamp.as_str()),
+        ("x-isthmus-signature", old.as_str()),
+    ];
+    let (status, answer) = post_event(mesh, &body, &headers, Some(NS_KEY)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["outcome"], "created", "{answer}");
+    assert_eq!(accounts_of(mesh, &customer_id), 1);
+}
+
+async fn v1_signatures_are_refused_by_default(mesh: &TestMesh) {
+    let customer_id = netsuite_only_customer(mesh, 0);
+    let body = customer_event(&customer_id, "create");
+    let t = now();
+    let timestamp = t.to_string();
+    let old = signature_v1(SECRET, t, &body);
+    let headers = [
+        ("x-isthmus-timestamp", timestamp.as_str()),
+        ("x-isthmus-signature", old.as_str()),
+    ];
+    let (status, answer) = post_event(mesh, &body, &headers, Some(NS_KEY)).await;
+    assert_refused("a v1 signature", status, &answer, "does not match", &old);
+    assert_eq!(accounts_of(mesh, &customer_id), 0);
+}
+
+#[test]
+fn the_gateway_does_not_start_without_a_secret_unless_told_to() {
+    let config = isthmus::Config::load_from(None, Vec::new()).unwrap();
+    let secrets = isthmus::Secrets::default();
+    let refused = isthmus::wiring::netsuite_event_signing(&config, &secrets).unwrap_err();
+    let message = refused.to_string();
+    assert!(
+        message.contains("NetSuite events must be signed"),
+        "{message}"
+    );
+    assert!(message.contains("netsuite_events_unsigned"), "{message}");
+    let unsigned = isthmus::Config::load_from(
+        None,
+        vec![(
+            "ISTHMUS_GATEWAY__NETSUITE_EVENTS_UNSIGNED".into(),
+            "true".into(),
+        )],
+    )
+    .unwrap();
+    assert!(isthmus::wiring::netsuite_event_signing(&unsigned, &secrets)
+        .unwrap()
+        .is_none());
+    let with_secret = isthmus::Secrets {
+        netsuite_hmac_secret: Some(SecretString::from(SECRET.to_string())),
+        ..Default::default()
+    };
+    let signing = isthmus::wiring::netsuite_event_signing(&config, &with_secret)
+        .unwrap()
+        .expect("signing");
+    assert!(!signing.accepts_v1(), "v1 only when configured");
+}
+
 /// Runs `$body` on a mesh from `$start`, once on Redis and once on the in-memory store.
 async fn two_saves_in_one_second_are_two_events_by_their_event_ids(mesh: &TestMesh) {
     let customer = netsuite_only_customer(mesh, 1);
@@ -527,4 +683,19 @@ on_both_stores_with!(
     event_ids,
     signing_mesh,
     two_saves_in_one_second_are_two_events_by_their_event_ids
+);
+on_both_stores_with!(
+    changed_query,
+    signing_mesh,
+    a_changed_query_string_or_route_is_refused_and_changes_nothing
+);
+on_both_stores_with!(
+    v1_configured,
+    v1_mesh,
+    v1_signatures_pass_only_where_configured
+);
+on_both_stores_with!(
+    v1_default,
+    signing_mesh,
+    v1_signatures_are_refused_by_default
 );

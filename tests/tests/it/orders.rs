@@ -241,7 +241,18 @@ async fn lead_to_cash_from_account_to_shipment(mesh: &TestMesh) {
     let (_, body) = event(mesh, "salesOrder", &order_id, "edit").await;
     assert_eq!(body["outcome"], "unchanged", "{body}");
 
+    // A delete event while NetSuite still has the fulfilment is refused, nothing changed.
+    let (status, body) = event(mesh, "itemFulfillment", &fulfillment, "delete").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "UNPROCESSABLE", "{body}");
+    assert!(mesh
+        .sandbox
+        .sf_records("NetSuite_Fulfillment__c")
+        .iter()
+        .any(|r| text(r.get("NetSuite_Id__c")) == Some(fulfillment.clone())));
+
     // The fulfilment deleted in NetSuite: its Salesforce record goes with it.
+    mesh.ns_delete("itemFulfillment", &fulfillment).await;
     let (status, body) = event(mesh, "itemFulfillment", &fulfillment, "delete").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["outcome"], "updated", "{body}");

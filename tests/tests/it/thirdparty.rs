@@ -4,8 +4,9 @@
 //! HTTP, each listener on port 0, the generated certificate written to a temporary file.
 //!
 //! The clients are used unchanged: what they send is what they would send to the real APIs, so a
-//! failure here is a deviation of the sandbox from the vendors' documented behaviour. Missing
-//! Python or packages fail the test (never skip it) with the install command.
+//! failure here is a deviation of the sandbox from the vendors' documented behaviour. The harness
+//! installs the pinned packages into its own venv (`isthmus_tests::python`); a failed install
+//! fails the test (never skips it).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,8 +15,6 @@ use isthmus_sandbox::{credentials, seed, serve, serve_tls, Sandbox, SandboxConfi
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-
-const INSTALL: &str = "python3 -m pip install -r tests/thirdparty/requirements.txt";
 
 /// The Python modules the suite imports.
 const MODULES: &str =
@@ -138,7 +137,8 @@ fn repo_root() -> PathBuf {
 }
 
 fn python(args: &[&str], env: &[(&'static str, String)]) -> std::io::Result<Output> {
-    Command::new("python3")
+    let python = isthmus_tests::python().map_err(std::io::Error::other)?;
+    Command::new(python)
         .args(args)
         .current_dir(repo_root())
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
@@ -159,13 +159,13 @@ fn text(output: &Output) -> String {
 /// Installs what the suite needs when missing; fails, naming the install command, when
 /// Python or a package is still missing.
 fn require_packages() {
-    if let Err(err) = isthmus_tests::python_requirements() {
+    if let Err(err) = isthmus_tests::python() {
         panic!("the third-party client tests need their Python packages: {err}");
     }
     match python(&["-c", MODULES], &[]) {
-        Err(err) => panic!("python3 is needed for the third-party client tests ({err}); install Python 3, then run `{INSTALL}`"),
+        Err(err) => panic!("the tests' Python venv does not run ({err})"),
         Ok(output) if !output.status.success() => panic!(
-            "the third-party client tests need their Python packages: run `{INSTALL}`\n{}",
+            "the tests' Python venv lacks a package of tests/thirdparty/requirements.txt\n{}",
             text(&output)
         ),
         Ok(_) => {}
@@ -192,7 +192,7 @@ async fn third_party_clients_work_against_the_sandbox_unchanged() {
     })
     .await
     .expect("pytest runner")
-    .expect("python3 runs");
+    .expect("the venv's python runs");
     let report = text(&output);
     println!("{report}");
     assert!(

@@ -95,6 +95,13 @@ impl CatalogFlows {
     ) -> Result<SyncResult> {
         let mut warnings = Vec::new();
         let target = if delete {
+            // Believe no event: a delete of an item NetSuite still has is refused.
+            if self.read_item(id).await?.is_some() {
+                return Err(EngineError::Unprocessable(format!(
+                    "NetSuite item {id} still exists: the delete event is stale or forged; \
+                     nothing was changed"
+                )));
+            }
             Target::Gone {
                 item_id: id.to_string(),
             }

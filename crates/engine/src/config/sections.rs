@@ -373,6 +373,12 @@ pub struct GatewayConfig {
     pub netsuite_hmac_secret_file: String,
     /// How far an event's signed timestamp may be from now, either way, in seconds.
     pub netsuite_hmac_window_s: u64,
+    /// Accept NetSuite events without a signature when no signing secret is set (outside
+    /// `isthmus dev` the gateway otherwise refuses to start without one). Loudly warned.
+    pub netsuite_events_unsigned: bool,
+    /// Also accept `v1=` signatures (timestamp and body only, not method, path or query), while
+    /// a NetSuite account still runs the old script.
+    pub netsuite_hmac_accept_v1: bool,
     /// Where the operations console is served: "" on `listen` at `/console`, "off" nowhere,
     /// else a listener of its own (`host:port`).
     pub console_listen: String,

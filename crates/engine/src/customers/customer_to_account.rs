@@ -20,7 +20,9 @@ use crate::lock::{dry_run_or_locked, ensure_held};
 
 impl CustomerFlows {
     /// Syncs one customer to Salesforce under the customer's lock. A delete unlinks the account:
-    /// its `NetSuite_Id__c` is cleared and the ID-map entry removed (the account itself stays).
+    /// its `NetSuite_Id__c` is cleared and the ID-map entry removed (the account itself stays),
+    /// but only once NetSuite confirms the customer is gone (one GET answered 404): a delete
+    /// event for a customer that still exists is refused (`UNPROCESSABLE`), nothing unlinked.
     pub async fn sync_customer(
         &self,
         id: &NetSuiteId,
@@ -268,6 +270,14 @@ impl CustomerFlows {
             ));
             return Ok(out);
         };
+        // Believe no event: a stale, replayed or forged delete must not drop a live link.
+        if self.read_customer(id).await?.is_some() {
+            return Err(EngineError::Unprocessable(format!(
+                "NetSuite customer {id} still exists: the delete event is stale or forged, \
+                 so Salesforce account {} stays linked; nothing was changed",
+                link.salesforce_id
+            )));
+        }
         out.salesforce_id = link.salesforce_id.clone();
         out.matched_rule = "id_map".into();
         out.outcome = Outcome::Updated;

@@ -73,6 +73,20 @@ impl FinanceFlows {
         out.netsuite_id = id.to_string();
         let link = self.store.link_by_netsuite(kind.link_kind(), id).await?;
         if delete {
+            // Believe no event: only a transaction NetSuite no longer has is mirrored as deleted.
+            if link.is_some() {
+                match self.read_transaction(kind, id).await {
+                    Err(EngineError::NotFound(_)) => {}
+                    Err(err) => return Err(err),
+                    Ok(_) => {
+                        return Err(EngineError::Unprocessable(format!(
+                            "NetSuite {} {id} still exists: the delete event is stale or \
+                             forged; nothing was changed",
+                            kind.record_type()
+                        )))
+                    }
+                }
+            }
             return self.mirror(kind).deleted(out, link, lease).await;
         }
         let record = self.read_transaction(kind, id).await?;

@@ -59,6 +59,16 @@ impl OrderFlows {
         out.netsuite_id = order_id.to_string();
         let link = self.store.link_by_netsuite(LINK_KIND, order_id).await?;
         let order = match change {
+            // Believe no event: a delete of a sales order NetSuite still has is refused.
+            RecordChange::Delete if link.is_some() => {
+                if self.read_record("salesOrder", order_id).await?.is_some() {
+                    return Err(EngineError::Unprocessable(format!(
+                        "NetSuite sales order {order_id} still exists: the delete event is \
+                         stale or forged; nothing was changed"
+                    )));
+                }
+                None
+            }
             RecordChange::Delete => None,
             RecordChange::Upsert => Some(
                 self.read_record("salesOrder", order_id)
@@ -216,6 +226,18 @@ impl OrderFlows {
             lock_ttl: self.config.lock_ttl(),
         };
         if change == RecordChange::Delete {
+            // Believe no event: only a fulfilment NetSuite no longer has is mirrored as deleted.
+            if link.is_some()
+                && self
+                    .read_record("itemFulfillment", fulfillment_id)
+                    .await?
+                    .is_some()
+            {
+                return Err(EngineError::Unprocessable(format!(
+                    "NetSuite item fulfilment {fulfillment_id} still exists: the delete event \
+                     is stale or forged; nothing was changed"
+                )));
+            }
             return mirror.deleted(out, link, lease).await;
         }
         let fulfillment = self

@@ -12,8 +12,8 @@
  * `{"record_type": <record.Type value>, "id": "<internal id>", "event_type": "create|edit|xedit|delete",
  *   "event_id": "<unique per event>"}`
  * and the headers `Content-Type: application/json`, `Authorization: Bearer <API key>`,
- * `X-Isthmus-Timestamp: <unix seconds>` and `X-Isthmus-Signature: v1=<hex HMAC-SHA256 over
- * "<timestamp>.<body>">` (see lib/event_signing).
+ * `X-Isthmus-Timestamp: <unix seconds>` and `X-Isthmus-Signature: v2=<hex HMAC-SHA256 over
+ * "<timestamp>.POST.<path?query>.<body>">` (see lib/event_signing).
  *
  * Guarantees:
  * - it never blocks or fails the user's save: every error is caught and logged (N/log), never
@@ -165,13 +165,17 @@ define(['N/https', 'N/log', 'N/record', 'N/runtime', './lib/event_signing'], fun
         return null;
     }
 
-    /** The events URL, or throws when the gateway parameter is not an https URL. */
+    /**
+     * The events URL and the request target the gateway sees (and the signature covers), or
+     * throws when the gateway parameter is not an https URL.
+     */
     function eventsUrl(settings) {
         const base = settings.gatewayUrl.replace(/\/+$/, '');
         if (!/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/i.test(base)) {
             throw new Error(PARAM.gatewayUrl + ' must be the https:// base URL of the Isthmus gateway');
         }
-        return base + EVENTS_PATH + (settings.async ? '?mode=async' : '');
+        const target = EVENTS_PATH + (settings.async ? '?mode=async' : '');
+        return { url: base + target, target: target };
     }
 
     /** `text` with every value in `hidden` cut out, at most `limit` characters. */
@@ -198,17 +202,19 @@ define(['N/https', 'N/log', 'N/record', 'N/runtime', './lib/event_signing'], fun
     }
 
     function send(event, settings, hidden) {
-        const url = eventsUrl(settings);
+        const events = eventsUrl(settings);
         const body = JSON.stringify(event);
         const timestamp = String(Math.floor(Date.now() / 1000));
         const signed = signing.signature({
             secretId: settings.hmacSecret,
             timestamp: timestamp,
+            method: 'POST',
+            target: events.target,
             body: body,
         });
         hidden.push(signed, signed.slice(3));
         const response = https.post({
-            url: url,
+            url: events.url,
             body: body,
             headers: {
                 'Content-Type': 'application/json',
