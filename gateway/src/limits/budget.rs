@@ -13,9 +13,14 @@
 //! of a budget that has room. Between replicas two charges can still interleave near the end of
 //! a budget: then both may be refused, never both admitted past it.
 //!
+//! A request that ends without calling a service (its input refused by the route before the
+//! first gRPC call) is given its charge back: refused input costs the key nothing. Routes mark
+//! their gRPC calls through `routes::grpc_request` ([`note_service_call`]).
+//!
 //! The budget bounds what a key can make Isthmus spend; it does not meter what was spent: a
 //! route that ends early still used its charge. Other keys and batch work keep the rest.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,6 +34,31 @@ pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(86_400);
 /// How long the published allocation is trusted before it is read again.
 const ALLOCATION_FRESH: Duration = Duration::from_secs(60);
+
+tokio::task_local! {
+    /// Set once the request being handled calls a service.
+    static SERVICE_CALLED: Arc<AtomicBool>;
+}
+
+/// Notes that the request being handled calls a service (a no-op outside a charged request).
+pub(crate) fn note_service_call() {
+    let _ = SERVICE_CALLED.try_with(|called| called.store(true, Ordering::Release));
+}
+
+/// Runs `handle` noting whether it called a service.
+pub(crate) async fn watching_service_calls<T>(
+    handle: impl std::future::Future<Output = T>,
+) -> (T, bool) {
+    let called = Arc::new(AtomicBool::new(false));
+    let out = SERVICE_CALLED.scope(called.clone(), handle).await;
+    (out, called.load(Ordering::Acquire))
+}
+
+/// The slots one request was charged.
+pub(crate) struct Charge {
+    name: String,
+    slots: Vec<String>,
+}
 
 /// The most Salesforce API calls a request of `method` on `route` can make through the
 /// services (0 for routes that make none).
@@ -93,8 +123,17 @@ impl SalesforceBudget {
         (max as f64 * self.share).floor() as u64
     }
 
+    /// Gives a charge back (the request called no service).
+    pub(crate) async fn refund(&self, charge: Charge) {
+        for slot in &charge.slots {
+            if let Err(err) = self.store.release_slot(&charge.name, slot).await {
+                tracing::warn!(%err, "a Salesforce budget charge was not given back");
+            }
+        }
+    }
+
     /// Charges `cost` calls to `key`, all or none.
-    pub(crate) async fn charge(&self, key: &str, cost: u32) -> Result<(), Refused> {
+    pub(crate) async fn charge(&self, key: &str, cost: u32) -> Result<Charge, Refused> {
         let budget = self.budget().await;
         let limit = u32::try_from(budget).unwrap_or(u32::MAX);
         let name = format!("salesforce-budget:{key}");
@@ -105,11 +144,7 @@ impl SalesforceBudget {
                 Ok(Some(slot)) => taken.push(slot),
                 outcome => {
                     // Give back a partial charge: the request does not run.
-                    for slot in &taken {
-                        if let Err(err) = self.store.release_slot(&name, slot).await {
-                            tracing::warn!(%err, "a partial Salesforce budget charge stays held");
-                        }
-                    }
+                    self.refund(Charge { name, slots: taken }).await;
                     return Err(match outcome {
                         Err(err) => Refused::Store(err),
                         _ => Refused::Spent { budget },
@@ -117,6 +152,6 @@ impl SalesforceBudget {
                 }
             }
         }
-        Ok(())
+        Ok(Charge { name, slots: taken })
     }
 }

@@ -229,29 +229,35 @@ pub async fn per_key(State(gateway): State<Gateway>, request: Request, next: Nex
             return retry_after(refused, wait);
         }
     }
-    if caller.scopes.contains(&Scope::Salesforce) {
+    let cost = if caller.scopes.contains(&Scope::Salesforce) {
         let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
-        let cost = budget::salesforce_cost(request.method(), route);
-        if cost > 0 {
-            match limits.budget.charge(&caller.name, cost).await {
-                Ok(()) => {}
-                Err(budget::Refused::Spent { budget }) => {
-                    let refused = ApiError::new(
-                        ErrorCode::RateLimited,
-                        format!(
-                            "this API key has spent its share of the daily Salesforce API \
-                             allocation ({budget} calls in 24 hours)"
-                        ),
-                    );
-                    return retry_after(refused, budget::RETRY_AFTER);
-                }
-                Err(budget::Refused::Store(err)) => {
-                    tracing::error!(%err, "store unavailable");
-                    return ApiError::new(ErrorCode::Unavailable, "the store is unavailable")
-                        .into_response();
-                }
-            }
-        }
+        budget::salesforce_cost(request.method(), route)
+    } else {
+        0
+    };
+    if cost == 0 {
+        return next.run(request).await;
     }
-    next.run(request).await
+    let charge = match limits.budget.charge(&caller.name, cost).await {
+        Ok(charge) => charge,
+        Err(budget::Refused::Spent { budget }) => {
+            let refused = ApiError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "this API key has spent its share of the daily Salesforce API allocation \
+                     ({budget} calls in 24 hours)"
+                ),
+            );
+            return retry_after(refused, budget::RETRY_AFTER);
+        }
+        Err(budget::Refused::Store(err)) => {
+            tracing::error!(%err, "store unavailable");
+            return ApiError::new(ErrorCode::Unavailable, "the store is unavailable").into_response();
+        }
+    };
+    let (response, called) = budget::watching_service_calls(next.run(request)).await;
+    if !called {
+        limits.budget.refund(charge).await;
+    }
+    response
 }

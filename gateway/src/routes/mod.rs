@@ -153,6 +153,7 @@ pub fn console_only(gateway: Gateway) -> Router {
 /// A gRPC request with the sync deadline (its trace context is set by the clients'
 /// interceptor).
 pub(crate) fn grpc_request<T>(gateway: &Gateway, message: T) -> tonic::Request<T> {
+    crate::limits::budget::note_service_call();
     let mut request = tonic::Request::new(message);
     request.set_timeout(gateway.settings.sync_deadline);
     request
