@@ -103,7 +103,9 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let demo = isthmus_sandbox::seed::demo_account_id(&sandbox).context("demo account")?;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let addr = format!("127.0.0.1:{port}");
     let exe = std::env::current_exe()?.with_file_name("isthmus");
     let n = args.requests;
@@ -114,9 +116,15 @@ async fn main() -> anyhow::Result<()> {
         .env("ISTHMUS_GATEWAY__CATALOG_URL", &services.catalog_url)
         .env("ISTHMUS_GATEWAY__ORDERS_URL", &services.orders_url)
         .env("ISTHMUS_GATEWAY__FINANCE_URL", &services.finance_url)
-        .env("ISTHMUS_GATEWAY__API_KEYS", format!("bench:salesforce+netsuite:{KEY}"))
+        .env(
+            "ISTHMUS_GATEWAY__API_KEYS",
+            format!("bench:salesforce+netsuite:{KEY}"),
+        )
         .env("ISTHMUS_GATEWAY__MAX_IN_FLIGHT", (3 * n).to_string())
-        .env("ISTHMUS_GATEWAY__BODY_READ_TIMEOUT_MS", args.body_timeout_ms.to_string())
+        .env(
+            "ISTHMUS_GATEWAY__BODY_READ_TIMEOUT_MS",
+            args.body_timeout_ms.to_string(),
+        )
         .env("ISTHMUS_GATEWAY__SALESFORCE_KEY_SHARE", "1")
         .env("ISTHMUS_GATEWAY__RATE_LIMITS__SALESFORCE__RATE", "1000000")
         .env("ISTHMUS_GATEWAY__RATE_LIMITS__SALESFORCE__BURST", "1000000")
@@ -128,7 +136,12 @@ async fn main() -> anyhow::Result<()> {
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("starting {} (build it: cargo build --release --bins)", exe.display()))?;
+        .with_context(|| {
+            format!(
+                "starting {} (build it: cargo build --release --bins)",
+                exe.display()
+            )
+        })?;
     let pid = gateway.id().context("gateway pid")?;
 
     // Wait for the gateway, then warm it up.
@@ -140,8 +153,18 @@ async fn main() -> anyhow::Result<()> {
     };
     let sync_path = format!("/v1/salesforce/accounts/{demo}/sync?dry_run=true");
     let began = Instant::now();
-    while request(&addr, "GET /healthz HTTP/1.1\r\nhost: b\r\nconnection: close\r\n\r\n".into(), b"").await != 200 {
-        anyhow::ensure!(began.elapsed() < Duration::from_secs(20), "the gateway did not start");
+    while request(
+        &addr,
+        "GET /healthz HTTP/1.1\r\nhost: b\r\nconnection: close\r\n\r\n".into(),
+        b"",
+    )
+    .await
+        != 200
+    {
+        anyhow::ensure!(
+            began.elapsed() < Duration::from_secs(20),
+            "the gateway did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for _ in 0..20 {
@@ -170,7 +193,10 @@ async fn main() -> anyhow::Result<()> {
     let began = Instant::now();
     let syncs = (0..n).map(|_| request(&addr, sync_head(&sync_path), b""));
     let bodies = (0..n).map(|_| request(&addr, event_head.clone(), &part));
-    let (syncs, bodies) = tokio::join!(futures::future::join_all(syncs), futures::future::join_all(bodies));
+    let (syncs, bodies) = tokio::join!(
+        futures::future::join_all(syncs),
+        futures::future::join_all(bodies)
+    );
     let loaded_s = began.elapsed().as_secs_f64();
     let under = rss_kib(pid)?;
     sandbox.set_latency(System::Salesforce, Duration::ZERO);
@@ -191,8 +217,14 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("| gateway RSS | MiB |");
     println!("|---|---|");
-    println!("| idle (after 20 warm-up syncs) | {:.1} |", idle as f64 / 1024.0);
-    println!("| peak under {n} slow syncs + {n} slow bodies | {:.1} |", peak as f64 / 1024.0);
+    println!(
+        "| idle (after 20 warm-up syncs) | {:.1} |",
+        idle as f64 / 1024.0
+    );
+    println!(
+        "| peak under {n} slow syncs + {n} slow bodies | {:.1} |",
+        peak as f64 / 1024.0
+    );
     println!("| 5 s after they ended | {:.1} |", after as f64 / 1024.0);
     gateway.kill().await.ok();
     services.shutdown().await?;

@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
         crate::routes::reconcile::StartReconcile, crate::routes::reconcile::DriftJson, crate::routes::reconcile::ReconcileReportJson, crate::routes::reconcile::LastRunsJson, crate::routes::reconcile::LastRunJson, crate::routes::observe::SchedulesJson, crate::routes::observe::ScheduleJson, crate::ErrorBody,
         crate::routes::stats::StatsJson, crate::routes::stats::FlowStatsJson, crate::routes::stats::WindowJson, crate::routes::stats::LastErrorJson, crate::routes::stats::TimelineJson, crate::routes::stats::AllocationPointJson,
         crate::routes::records::RecordStatusJson, crate::routes::records::LastSyncJson, crate::routes::records::OpenConflictJson, crate::routes::jobs::AttemptErrorJson, crate::routes::reconcile::ProgressJson, crate::routes::observe::RunRequestedJson)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &LimitAnswers)
 )]
 struct ApiDoc;
 
@@ -40,6 +40,56 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The answers the gateway's limits give on every API route (see `limits`): `429` (the key's
+/// rate, or a Salesforce key's daily budget, with `Retry-After`), `503` (in-flight cap, shed at
+/// once) and `408` (body or request timeout), each an `ErrorBody`.
+struct LimitAnswers;
+
+impl Modify for LimitAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let answer = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let answers = [
+            ("408", answer("REQUEST_TIMEOUT: the body or the request took longer than the gateway's timeout")),
+            ("429", answer("RATE_LIMITED: the key is over its rate or its daily Salesforce budget (see Retry-After)")),
+            ("503", answer("UNAVAILABLE: the gateway is at its limit of requests in flight, or a dependency is down (see Retry-After)")),
+        ];
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for (status, response) in &answers {
+                    operation
+                        .responses
+                        .responses
+                        .entry((*status).to_string())
+                        .or_insert_with(|| response.clone().into());
+                }
+            }
+        }
+    }
+}
+
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
@@ -47,4 +97,25 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The OpenAPI document as pretty JSON.
 pub fn openapi_json() -> String {
     document().to_pretty_json().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn api_routes_document_the_limit_answers_and_health_does_not() {
+        let doc = super::document();
+        let sync = &doc.paths.paths["/v1/salesforce/accounts/{id}/sync"];
+        let responses = &sync.post.as_ref().unwrap().responses.responses;
+        for status in ["408", "429", "503"] {
+            assert!(responses.contains_key(status), "{status}");
+        }
+        let health = &doc.paths.paths["/healthz"];
+        assert!(!health
+            .get
+            .as_ref()
+            .unwrap()
+            .responses
+            .responses
+            .contains_key("429"));
+    }
 }

@@ -54,7 +54,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_key_spends_its_burst_then_earns_at_its_rate() {
         let buckets = KeyBuckets::default();
-        let limit = RateLimit { rate: 2.0, burst: 3 };
+        let limit = RateLimit {
+            rate: 2.0,
+            burst: 3,
+        };
         for _ in 0..3 {
             assert_eq!(buckets.take("sf", limit), Ok(()));
         }

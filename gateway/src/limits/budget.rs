@@ -77,7 +77,9 @@ pub(crate) fn salesforce_cost(method: &Method, route: Option<&str>) -> u32 {
 
 pub(crate) enum Refused {
     /// The key's budget (in calls) is spent.
-    Spent { budget: u64 },
+    Spent {
+        budget: u64,
+    },
     Store(isthmus_store::StoreError),
 }
 

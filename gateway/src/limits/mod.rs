@@ -13,8 +13,8 @@
 //! replica (a burst is per replica too); the Salesforce budget is counted in the store, so all
 //! replicas share it.
 
-pub(crate) mod budget;
 pub(crate) mod buckets;
+pub(crate) mod budget;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -111,7 +111,9 @@ fn retry_after(error: ApiError, wait: Duration) -> Response {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let mut response = error.into_response();
     if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-        response.headers_mut().insert(http::header::RETRY_AFTER, value);
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, value);
     }
     response
 }
@@ -119,7 +121,10 @@ fn retry_after(error: ApiError, wait: Duration) -> Response {
 /// URI length, in-flight cap, body and request timeouts (see the module doc).
 pub async fn edge(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
     let limits = &gateway.limits;
-    let uri_len = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let uri_len = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
     if uri_len > limits.settings.max_uri_bytes {
         return ApiError::new(
             ErrorCode::UriTooLong,
@@ -230,7 +235,10 @@ pub async fn per_key(State(gateway): State<Gateway>, request: Request, next: Nex
         }
     }
     let cost = if caller.scopes.contains(&Scope::Salesforce) {
-        let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
         budget::salesforce_cost(request.method(), route)
     } else {
         0
@@ -252,7 +260,8 @@ pub async fn per_key(State(gateway): State<Gateway>, request: Request, next: Nex
         }
         Err(budget::Refused::Store(err)) => {
             tracing::error!(%err, "store unavailable");
-            return ApiError::new(ErrorCode::Unavailable, "the store is unavailable").into_response();
+            return ApiError::new(ErrorCode::Unavailable, "the store is unavailable")
+                .into_response();
         }
     };
     let (response, called) = budget::watching_service_calls(next.run(request)).await;

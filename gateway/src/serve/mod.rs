@@ -76,7 +76,10 @@ impl Default for ServeSettings {
 pub fn open_files_limit() -> Option<usize> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    let soft = line.trim_start_matches("Max open files").split_whitespace().next()?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
     soft.parse().ok()
 }
 
@@ -240,9 +243,10 @@ where
     let idle_timeout = shared.settings.idle_timeout;
     let mut closing = false;
     loop {
-        let idle_deadline = activity
-            .idle_since()
-            .map_or_else(|| Instant::now() + idle_timeout, |since| since + idle_timeout);
+        let idle_deadline = activity.idle_since().map_or_else(
+            || Instant::now() + idle_timeout,
+            |since| since + idle_timeout,
+        );
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(err) = result {
@@ -314,9 +318,10 @@ fn over_connection_cap() -> Response {
         "the gateway is at its connection limit; retry shortly",
     )
     .render(&trace_id);
-    response
-        .headers_mut()
-        .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("1"),
+    );
     response.into_response()
 }
 
@@ -326,7 +331,10 @@ mod tests {
 
     #[test]
     fn the_connection_cap_stays_below_the_descriptor_limit() {
-        assert_eq!(connection_cap(10_000, Some(1024)), 1024 - FD_HEADROOM - HEALTH_RESERVE);
+        assert_eq!(
+            connection_cap(10_000, Some(1024)),
+            1024 - FD_HEADROOM - HEALTH_RESERVE
+        );
         assert_eq!(connection_cap(100, Some(1024)), 100);
         assert_eq!(connection_cap(10_000, Some(300)), 150);
         assert_eq!(connection_cap(10_000, None), 10_000);

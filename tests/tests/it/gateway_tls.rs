@@ -62,10 +62,14 @@ async fn the_gateway_serves_tls_and_picks_up_a_replaced_certificate_without_a_re
         c.gateway.tls_reload_ms = 100;
     })
     .await;
-    let url = mesh.gateway.replace("http://127.0.0.1", "https://localhost");
+    let url = mesh
+        .gateway
+        .replace("http://127.0.0.1", "https://localhost");
     assert_eq!(served(&url, &ca).await, (first.clone(), 200));
     // Plain HTTP on the TLS port gets no answer.
-    assert!(reqwest::get(format!("{}/healthz", mesh.gateway)).await.is_err());
+    assert!(reqwest::get(format!("{}/healthz", mesh.gateway))
+        .await
+        .is_err());
 
     // Written over, a second certificate reaches new connections within a few reloads.
     tokio::time::sleep(Duration::from_millis(1100)).await; // a new mtime on coarse clocks

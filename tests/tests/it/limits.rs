@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use isthmus_sandbox::{seed, System};
-use isthmus_tests::{TestMesh, StoreKind, ADMIN_KEY, NS_KEY, SF_KEY, VIEWER_KEY};
+use isthmus_tests::{StoreKind, TestMesh, ADMIN_KEY, NS_KEY, SF_KEY, VIEWER_KEY};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -34,10 +34,21 @@ impl Answer {
     /// Asserts a JSON error answer of `status` and `code`.
     fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{self:?}");
-        assert_eq!(self.header("content-type"), Some("application/json"), "{self:?}");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json"),
+            "{self:?}"
+        );
         assert_eq!(self.body["code"], code, "{self:?}");
-        assert!(!self.body["message"].as_str().unwrap_or("").is_empty(), "{self:?}");
-        assert_eq!(self.body["trace_id"].as_str().map(str::len), Some(32), "{self:?}");
+        assert!(
+            !self.body["message"].as_str().unwrap_or("").is_empty(),
+            "{self:?}"
+        );
+        assert_eq!(
+            self.body["trace_id"].as_str().map(str::len),
+            Some(32),
+            "{self:?}"
+        );
     }
 }
 
@@ -55,7 +66,11 @@ async fn read_answer(stream: &mut TcpStream) -> Option<Answer> {
                 let head = String::from_utf8_lossy(&buf[..end]).to_string();
                 let length = head
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
                     .unwrap_or(0);
                 if buf.len() >= end + 4 + length {
                     return Some((head, buf[end + 4..end + 4 + length].to_vec()));
@@ -67,7 +82,9 @@ async fn read_answer(stream: &mut TcpStream) -> Option<Answer> {
             }
         }
     };
-    let (head, body) = tokio::time::timeout(PATIENCE, read).await.expect("the gateway answers or closes")?;
+    let (head, body) = tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("the gateway answers or closes")?;
     let mut lines = head.lines();
     let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
     let headers = lines
@@ -75,7 +92,11 @@ async fn read_answer(stream: &mut TcpStream) -> Option<Answer> {
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Some(Answer { status, headers, body })
+    Some(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Sends `request` on a new connection and reads the answer.
@@ -86,7 +107,9 @@ async fn exchange(mesh: &TestMesh, request: impl AsRef<[u8]>) -> Answer {
 }
 
 fn get(path: &str, key: Option<&str>) -> Vec<u8> {
-    let auth = key.map(|k| format!("authorization: Bearer {k}\r\n")).unwrap_or_default();
+    let auth = key
+        .map(|k| format!("authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
     format!("GET {path} HTTP/1.1\r\nhost: gateway\r\n{auth}\r\n").into_bytes()
 }
 
@@ -114,35 +137,66 @@ async fn every_status_the_gateway_emits_is_a_json_error_and_writes_nothing() {
     let mesh = TestMesh::start(StoreKind::Memory).await;
     // A 100 KB URL: past the `http` crate's URI limit, hyper itself answers; as JSON.
     let long = format!("/v1/links/customers/{}", "a".repeat(100_000));
-    exchange(&mesh, &get(&long, Some(ADMIN_KEY))).await.assert_error(414, "URI_TOO_LONG");
+    exchange(&mesh, &get(&long, Some(ADMIN_KEY)))
+        .await
+        .assert_error(414, "URI_TOO_LONG");
     // Past max_uri_bytes (8 KiB) but parsable: the gateway's own layer.
     let long = format!("/v1/links/customers/{}", "a".repeat(10_000));
-    exchange(&mesh, &get(&long, Some(ADMIN_KEY))).await.assert_error(414, "URI_TOO_LONG");
+    exchange(&mesh, &get(&long, Some(ADMIN_KEY)))
+        .await
+        .assert_error(414, "URI_TOO_LONG");
     // A head larger than hyper's buffer.
     let huge = format!("/healthz?{}", "a".repeat(200_000));
-    exchange(&mesh, &get(&huge, None)).await.assert_error(431, "HEADERS_TOO_LARGE");
+    exchange(&mesh, &get(&huge, None))
+        .await
+        .assert_error(431, "HEADERS_TOO_LARGE");
     // Not HTTP.
-    exchange(&mesh, b"GET / HTTP/1.1\r\nno colon here\r\n\r\n").await.assert_error(400, "INVALID_ARGUMENT");
-    exchange(&mesh, &get("/v1/nothing-here", Some(ADMIN_KEY))).await.assert_error(404, "NOT_FOUND");
-    exchange(&mesh, &get("/v1/netsuite/events", Some(NS_KEY))).await.assert_error(405, "METHOD_NOT_ALLOWED");
+    exchange(&mesh, b"GET / HTTP/1.1\r\nno colon here\r\n\r\n")
+        .await
+        .assert_error(400, "INVALID_ARGUMENT");
+    exchange(&mesh, &get("/v1/nothing-here", Some(ADMIN_KEY)))
+        .await
+        .assert_error(404, "NOT_FOUND");
+    exchange(&mesh, &get("/v1/netsuite/events", Some(NS_KEY)))
+        .await
+        .assert_error(405, "METHOD_NOT_ALLOWED");
     let event = r#"{"record_type":"customer","id":"126","event_type":"edit"}"#;
-    exchange(&mesh, &post("/v1/netsuite/events", NS_KEY, "text/plain", event))
-        .await
-        .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
-    let big = format!(r#"{{"record_type":"customer","id":"126","event_type":"edit","pad":"{}"}}"#, "x".repeat(70_000));
-    exchange(&mesh, &post("/v1/netsuite/events", NS_KEY, "application/json", &big))
-        .await
-        .assert_error(413, "PAYLOAD_TOO_LARGE");
+    exchange(
+        &mesh,
+        &post("/v1/netsuite/events", NS_KEY, "text/plain", event),
+    )
+    .await
+    .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    let big = format!(
+        r#"{{"record_type":"customer","id":"126","event_type":"edit","pad":"{}"}}"#,
+        "x".repeat(70_000)
+    );
+    exchange(
+        &mesh,
+        &post("/v1/netsuite/events", NS_KEY, "application/json", &big),
+    )
+    .await
+    .assert_error(413, "PAYLOAD_TOO_LARGE");
     let calls = mesh.sandbox.calls();
-    assert_eq!((calls.salesforce_writes(), calls.netsuite_writes()), (0, 0), "{calls:?}");
+    assert_eq!(
+        (calls.salesforce_writes(), calls.netsuite_writes()),
+        (0, 0),
+        "{calls:?}"
+    );
     mesh.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_sends_its_headers_too_slowly_is_closed() {
-    let mesh = TestMesh::start_with(StoreKind::Memory, |c| c.gateway.header_read_timeout_ms = 300).await;
+    let mesh = TestMesh::start_with(StoreKind::Memory, |c| {
+        c.gateway.header_read_timeout_ms = 300
+    })
+    .await;
     let mut stream = TcpStream::connect(addr(&mesh)).await.unwrap();
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: gat").await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: gat")
+        .await
+        .unwrap();
     assert_closed(&mut stream).await;
     mesh.shutdown().await;
 }
@@ -164,7 +218,8 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_arrives_too_slowly_is_answered_408_and_writes_nothing() {
-    let mesh = TestMesh::start_with(StoreKind::Memory, |c| c.gateway.body_read_timeout_ms = 300).await;
+    let mesh =
+        TestMesh::start_with(StoreKind::Memory, |c| c.gateway.body_read_timeout_ms = 300).await;
     let mut stream = TcpStream::connect(addr(&mesh)).await.unwrap();
     let head = format!(
         "POST /v1/netsuite/events HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer {NS_KEY}\r\n\
@@ -174,7 +229,11 @@ async fn a_body_that_arrives_too_slowly_is_answered_408_and_writes_nothing() {
     let answer = read_answer(&mut stream).await.expect("answered");
     answer.assert_error(408, "REQUEST_TIMEOUT");
     let calls = mesh.sandbox.calls();
-    assert_eq!((calls.salesforce_writes(), calls.netsuite_writes()), (0, 0), "{calls:?}");
+    assert_eq!(
+        (calls.salesforce_writes(), calls.netsuite_writes()),
+        (0, 0),
+        "{calls:?}"
+    );
     mesh.shutdown().await;
 }
 
@@ -228,14 +287,27 @@ async fn a_key_past_its_burst_is_answered_429_with_retry_after_and_other_keys_go
     })
     .await;
     for _ in 0..3 {
-        assert_eq!(exchange(&mesh, &get("/v1/queue", Some(ADMIN_KEY))).await.status, 200);
+        assert_eq!(
+            exchange(&mesh, &get("/v1/queue", Some(ADMIN_KEY)))
+                .await
+                .status,
+            200
+        );
     }
     let refused = exchange(&mesh, &get("/v1/queue", Some(ADMIN_KEY))).await;
     refused.assert_error(429, "RATE_LIMITED");
-    let wait: u64 = refused.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+    let wait: u64 = refused
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
     assert!((1..=100).contains(&wait), "{wait}");
     // The viewer key has its own bucket.
-    assert_eq!(exchange(&mesh, &get("/v1/queue", Some(VIEWER_KEY))).await.status, 200);
+    assert_eq!(
+        exchange(&mesh, &get("/v1/queue", Some(VIEWER_KEY)))
+            .await
+            .status,
+        200
+    );
     mesh.shutdown().await;
 }
 
@@ -243,7 +315,8 @@ async fn a_key_past_its_burst_is_answered_429_with_retry_after_and_other_keys_go
 async fn requests_past_the_in_flight_cap_are_shed_with_503_while_health_answers() {
     let mesh = TestMesh::start_with(StoreKind::Memory, |c| c.gateway.max_in_flight = 1).await;
     let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
-    mesh.sandbox.set_latency(System::Salesforce, Duration::from_millis(1500));
+    mesh.sandbox
+        .set_latency(System::Salesforce, Duration::from_millis(1500));
     let path = format!("/v1/salesforce/accounts/{demo}/sync?dry_run=true");
     let slow = exchange(&mesh, post(&path, SF_KEY, "application/json", ""));
     let shed = async {
@@ -291,7 +364,11 @@ async fn a_salesforce_key_cannot_spend_more_than_its_share_of_the_daily_allocati
         assert!(refused.header("retry-after").is_some());
     }
     let (_, after) = allocation(&mesh);
-    assert!(after - used <= 30, "the key spent {} Salesforce calls", after - used);
+    assert!(
+        after - used <= 30,
+        "the key spent {} Salesforce calls",
+        after - used
+    );
     assert!(after > used, "the admitted syncs really called Salesforce");
     // The budget is counted in the store every replica shares.
     let keys = mesh.redis_keys("*salesforce-budget*").await.expect("Redis");
@@ -314,10 +391,20 @@ async fn an_account_sync_spends_no_more_salesforce_calls_than_it_is_charged() {
         let answer = exchange(&mesh, &post(&path, SF_KEY, "application/json", "")).await;
         assert_eq!(answer.status, 200, "{answer:?}");
         let spent = allocation(&mesh).1 - before;
-        assert!((1..=6).contains(&spent), "dry_run={dry_run}: {spent} calls for a charge of 6");
+        assert!(
+            (1..=6).contains(&spent),
+            "dry_run={dry_run}: {spent} calls for a charge of 6"
+        );
     }
     let (_, before) = allocation(&mesh);
-    let answer = exchange(&mesh, &get(&format!("/v1/salesforce/records/{demo}/status"), Some(SF_KEY))).await;
+    let answer = exchange(
+        &mesh,
+        &get(
+            &format!("/v1/salesforce/records/{demo}/status"),
+            Some(SF_KEY),
+        ),
+    )
+    .await;
     assert_eq!(answer.status, 200, "{answer:?}");
     assert!(allocation(&mesh).1 - before <= 2);
     mesh.shutdown().await;

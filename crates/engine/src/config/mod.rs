@@ -28,9 +28,9 @@ pub use ownership::{Ownership, ADDRESS_UNITS};
 pub use secrets::Secrets;
 pub use sections::{
     AccountDeleted, AlertsConfig, AuditConfig, CatalogConfig, CustomersConfig, DeltaAccounts,
-    FieldPair, FinanceConfig, GatewayConfig, MatchRule, RateLimit, RateLimitsConfig, NetSuiteAuthKind, NetSuiteSection,
-    OrdersConfig, QueueConfig, RenewalsConfig, SalesforceAuthKind, SalesforceSection,
-    SchedulesConfig, StoreConfig, SummarySource, TelemetryConfig, WonRule,
+    FieldPair, FinanceConfig, GatewayConfig, MatchRule, NetSuiteAuthKind, NetSuiteSection,
+    OrdersConfig, QueueConfig, RateLimit, RateLimitsConfig, RenewalsConfig, SalesforceAuthKind,
+    SalesforceSection, SchedulesConfig, StoreConfig, SummarySource, TelemetryConfig, WonRule,
 };
 
 /// The compiled-in defaults, with a comment on every key.
@@ -125,8 +125,16 @@ impl Config {
         if g.request_timeout_ms <= g.sync_deadline_ms {
             return invalid("request_timeout_ms must be longer than sync_deadline_ms");
         }
-        if [g.header_read_timeout_ms, g.idle_timeout_ms, g.body_read_timeout_ms].contains(&0) {
-            return invalid("header_read_timeout_ms, idle_timeout_ms and body_read_timeout_ms must be > 0");
+        if [
+            g.header_read_timeout_ms,
+            g.idle_timeout_ms,
+            g.body_read_timeout_ms,
+        ]
+        .contains(&0)
+        {
+            return invalid(
+                "header_read_timeout_ms, idle_timeout_ms and body_read_timeout_ms must be > 0",
+            );
         }
         if g.max_connections == 0 || g.max_in_flight == 0 || g.max_uri_bytes < 256 {
             return invalid("max_connections and max_in_flight must be > 0, max_uri_bytes >= 256");
@@ -135,12 +143,21 @@ impl Config {
             return invalid("tls_cert_file and tls_key_file are set together or not at all");
         }
         if !(0.0..=1.0).contains(&g.salesforce_key_share) || g.salesforce_daily_allocation == 0 {
-            return invalid("salesforce_key_share must be between 0 and 1, salesforce_daily_allocation > 0");
+            return invalid(
+                "salesforce_key_share must be between 0 and 1, salesforce_daily_allocation > 0",
+            );
         }
         let r = &g.rate_limits;
-        for (scope, limit) in [("salesforce", r.salesforce), ("netsuite", r.netsuite), ("viewer", r.viewer), ("admin", r.admin)] {
+        for (scope, limit) in [
+            ("salesforce", r.salesforce),
+            ("netsuite", r.netsuite),
+            ("viewer", r.viewer),
+            ("admin", r.admin),
+        ] {
             if !(limit.rate.is_finite() && limit.rate > 0.0) || limit.burst == 0 {
-                return invalid(&format!("rate_limits.{scope} needs rate > 0 and burst >= 1"));
+                return invalid(&format!(
+                    "rate_limits.{scope} needs rate > 0 and burst >= 1"
+                ));
             }
         }
         Ok(())
