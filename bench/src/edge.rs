@@ -8,7 +8,7 @@
 //!    its request for several `L`) plus `N` slow bodies (a NetSuite event whose body never
 //!    finishes: each connection sends a part, then waits for the gateway's body timeout);
 //!    the peak over the run;
-//! 3. after every request has ended and the connections are closed.
+//! 3. 5 s and 30 s after every request has ended (with a sync a second meanwhile).
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,7 +101,13 @@ async fn main() -> anyhow::Result<()> {
         sandbox: Some(sandbox.clone()),
     })
     .await?;
-    let demo = isthmus_sandbox::seed::demo_account_id(&sandbox).context("demo account")?;
+    // One account per slow sync: syncs of one record wait for its lock instead of running.
+    let mut accounts = Vec::with_capacity(args.requests);
+    for i in 0..args.requests {
+        let mut fields = serde_json::Map::new();
+        fields.insert("Name".into(), format!("Edge Bench {i:04}").into());
+        accounts.push(sandbox.salesforce_org().insert_as_admin("Account", &fields)?);
+    }
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -151,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
              content-length: 0\r\nconnection: close\r\n\r\n"
         )
     };
-    let sync_path = format!("/v1/salesforce/accounts/{demo}/sync?dry_run=true");
+    let sync_path = |id: &str| format!("/v1/salesforce/accounts/{id}/sync?dry_run=true");
     let began = Instant::now();
     while request(
         &addr,
@@ -167,8 +173,8 @@ async fn main() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for _ in 0..20 {
-        request(&addr, sync_head(&sync_path), b"").await;
+    for id in accounts.iter().take(20) {
+        request(&addr, sync_head(&sync_path(id)), b"").await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_kib(pid)?;
@@ -191,7 +197,9 @@ async fn main() -> anyhow::Result<()> {
     );
     let part = vec![b' '; 30_000];
     let began = Instant::now();
-    let syncs = (0..n).map(|_| request(&addr, sync_head(&sync_path), b""));
+    let syncs = accounts
+        .iter()
+        .map(|id| request(&addr, sync_head(&sync_path(id)), b""));
     let bodies = (0..n).map(|_| request(&addr, event_head.clone(), &part));
     let (syncs, bodies) = tokio::join!(
         futures::future::join_all(syncs),
@@ -200,19 +208,29 @@ async fn main() -> anyhow::Result<()> {
     let loaded_s = began.elapsed().as_secs_f64();
     let under = rss_kib(pid)?;
     sandbox.set_latency(System::Salesforce, Duration::ZERO);
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let after = rss_kib(pid)?;
+    // After: a trickle of ordinary traffic (a sync a second), as a gateway keeps getting.
+    let mut after = Vec::new();
+    for second in 1..=30 {
+        request(&addr, sync_head(&sync_path(&accounts[second % 20])), b"").await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if [5, 30].contains(&second) {
+            after.push(rss_kib(pid)?);
+        }
+    }
     sampling.abort();
     let peak = peak.load(Ordering::Relaxed).max(under);
 
-    let count = |answers: &[u16], status: u16| answers.iter().filter(|s| **s == status).count();
+    let histogram = |answers: &[u16]| {
+        let mut counts = std::collections::BTreeMap::<u16, usize>::new();
+        for status in answers {
+            *counts.entry(*status).or_default() += 1;
+        }
+        counts
+    };
     println!(
-        "slow syncs: {} answered 200, {} 504, {} other; slow bodies: {} answered 408, {} other; {loaded_s:.1} s",
-        count(&syncs, 200),
-        count(&syncs, 504),
-        n - count(&syncs, 200) - count(&syncs, 504),
-        count(&bodies, 408),
-        n - count(&bodies, 408),
+        "slow syncs by status: {:?}; slow bodies by status: {:?}; {loaded_s:.1} s (0: no answer)",
+        histogram(&syncs),
+        histogram(&bodies),
     );
     println!();
     println!("| gateway RSS | MiB |");
@@ -225,7 +243,8 @@ async fn main() -> anyhow::Result<()> {
         "| peak under {n} slow syncs + {n} slow bodies | {:.1} |",
         peak as f64 / 1024.0
     );
-    println!("| 5 s after they ended | {:.1} |", after as f64 / 1024.0);
+    println!("| 5 s after they ended | {:.1} |", after[0] as f64 / 1024.0);
+    println!("| 30 s after they ended | {:.1} |", after[1] as f64 / 1024.0);
     gateway.kill().await.ok();
     services.shutdown().await?;
     Ok(())
