@@ -106,7 +106,11 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..args.requests {
         let mut fields = serde_json::Map::new();
         fields.insert("Name".into(), format!("Edge Bench {i:04}").into());
-        accounts.push(sandbox.salesforce_org().insert_as_admin("Account", &fields)?);
+        accounts.push(
+            sandbox
+                .salesforce_org()
+                .insert_as_admin("Account", &fields)?,
+        );
     }
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -244,7 +248,10 @@ async fn main() -> anyhow::Result<()> {
         peak as f64 / 1024.0
     );
     println!("| 5 s after they ended | {:.1} |", after[0] as f64 / 1024.0);
-    println!("| 30 s after they ended | {:.1} |", after[1] as f64 / 1024.0);
+    println!(
+        "| 30 s after they ended | {:.1} |",
+        after[1] as f64 / 1024.0
+    );
     gateway.kill().await.ok();
     services.shutdown().await?;
     Ok(())
