@@ -106,6 +106,18 @@ impl TestMesh {
         config.queue.reclaim_idle_ms = 2_000;
         // No schedule fires behind a test's back (a test that wants one sets it).
         no_schedules(&mut config);
+        // Key rate limits and the Salesforce budget out of the way of click storms (`limits.rs`
+        // sets its own).
+        config.gateway.salesforce_key_share = 1.0;
+        for limit in [
+            &mut config.gateway.rate_limits.salesforce,
+            &mut config.gateway.rate_limits.netsuite,
+            &mut config.gateway.rate_limits.admin,
+            &mut config.gateway.rate_limits.viewer,
+        ] {
+            limit.rate = 10_000.0;
+            limit.burst = 10_000;
+        }
         adjust(&mut config, &mut secrets);
         let sandbox = Sandbox::new(SandboxConfig {
             seed: true,
@@ -440,6 +452,24 @@ async fn build_isthmus() -> std::path::PathBuf {
 pub fn process_env(urls: &SandboxUrls, redis: &RedisServer) -> Vec<(&'static str, String)> {
     use isthmus_sandbox::credentials as c;
     vec![
+        // As in `TestMesh`: key rate limits and the Salesforce budget out of the way.
+        (
+            "ISTHMUS_GATEWAY__RATE_LIMITS__SALESFORCE__RATE",
+            "10000".to_string(),
+        ),
+        (
+            "ISTHMUS_GATEWAY__RATE_LIMITS__SALESFORCE__BURST",
+            "10000".to_string(),
+        ),
+        (
+            "ISTHMUS_GATEWAY__RATE_LIMITS__NETSUITE__RATE",
+            "10000".to_string(),
+        ),
+        (
+            "ISTHMUS_GATEWAY__RATE_LIMITS__NETSUITE__BURST",
+            "10000".to_string(),
+        ),
+        ("ISTHMUS_GATEWAY__SALESFORCE_KEY_SHARE", "1".to_string()),
         ("ISTHMUS_STORE__REDIS_URL", redis.url().to_string()),
         ("ISTHMUS_STORE__CONNECTION", redis.connection().to_string()),
         ("ISTHMUS_SALESFORCE__LOGIN_URL", urls.salesforce.clone()),
