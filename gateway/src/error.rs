@@ -16,7 +16,8 @@ use utoipa::ToSchema;
 pub struct ErrorBody {
     /// Stable code: INVALID_ARGUMENT, PAYLOAD_TOO_LARGE, UNAUTHENTICATED, PERMISSION_DENIED,
     /// NOT_FOUND, UNPROCESSABLE, LOCKED, RATE_LIMITED, UPSTREAM_ERROR, UPSTREAM_UNAVAILABLE,
-    /// INTERNAL, UNAVAILABLE.
+    /// INTERNAL, UNAVAILABLE, METHOD_NOT_ALLOWED, UNSUPPORTED_MEDIA_TYPE, REQUEST_TIMEOUT,
+    /// URI_TOO_LONG, HEADERS_TOO_LARGE.
     pub code: &'static str,
     /// What went wrong, for a person.
     pub message: String,

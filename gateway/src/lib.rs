@@ -7,7 +7,9 @@
 //! writes error bodies with the `trace_id`, so no handler passes the trace along),
 //! authentication by scoped API key ([`keys`]) and, when the gateway has a NetSuite
 //! signing secret, by the HMAC signature of NetSuite events ([`signature`]), then the routes
-//! ([`routes`]).
+//! ([`routes`]). Limits ([`limits`]) sit around authentication: URI length, in-flight cap and
+//! timeouts outside it, per-key rate and Salesforce budget inside. The gateway serves with its
+//! own loop ([`serve`]: connection cap, header and idle timeouts, optional TLS).
 //! Errors are JSON `{code, message, trace_id}` with the status of the shared [`ErrorCode`].
 
 pub mod bounded;
@@ -15,9 +17,11 @@ pub mod console;
 pub mod deep_links;
 pub mod error;
 pub mod keys;
+pub mod limits;
 mod middleware;
 mod openapi;
 mod routes;
+pub mod serve;
 mod services;
 pub mod signature;
 
@@ -33,7 +37,10 @@ use tokio::net::TcpListener;
 pub use deep_links::DeepLinks;
 pub use error::{ApiError, ErrorBody};
 pub use keys::{ApiKeys, Scope};
+pub use limits::{LimitSettings, RateLimit};
 pub use openapi::openapi_json;
+pub use serve::tls::TlsFiles;
+pub use serve::ServeSettings;
 pub use services::Service;
 use services::Services;
 pub use signature::EventSigning;
@@ -48,6 +55,10 @@ pub struct GatewaySettings {
     pub netsuite_concurrency_limit: u32,
     /// Where "open in Salesforce / NetSuite" links point.
     pub links: DeepLinks,
+    /// Per-request limits (rate, budget, in-flight, timeouts).
+    pub limits: LimitSettings,
+    /// Connection limits and TLS of the listeners.
+    pub serve: ServeSettings,
 }
 
 /// The gRPC addresses of the services the gateway calls (`http://host:port`).
@@ -69,6 +80,7 @@ pub struct Gateway {
     netsuite_signing: Option<Arc<EventSigning>>,
     /// When set, the operations console is served (see [`console`]).
     console: Option<Arc<console::ConsoleSettings>>,
+    limits: Arc<limits::Limits>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +110,7 @@ impl Gateway {
     ) -> Result<Self, GatewayError> {
         Ok(Self {
             services: Services::connect(urls, grpc)?,
+            limits: Arc::new(limits::Limits::new(settings.limits.clone(), store.clone())),
             store,
             keys: Arc::new(keys),
             settings: Arc::new(settings),
@@ -148,17 +161,20 @@ pub async fn run(
              their query; set ISTHMUS_GATEWAY__NETSUITE_HMAC_SECRET"
         ),
     }
-    // TCP_NODELAY on every accepted connection: a response written in parts must not wait for
-    // the caller's delayed ACK.
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(%err, "TCP_NODELAY not set on an accepted connection");
-        }
-    });
-    axum::serve(listener, gateway.router())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let settings = gateway.settings.serve.clone();
+    serve::serve(listener, gateway.router(), settings, shutdown).await
+}
+
+/// Serves the console alone on `listener` (its own listener) until `shutdown`, with the
+/// gateway's connection limits and TLS.
+pub async fn run_console(
+    listener: TcpListener,
+    gateway: Gateway,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    tracing::info!(addr = ?listener.local_addr().ok(), "console listening");
+    let settings = gateway.settings.serve.clone();
+    serve::serve(listener, gateway.console_router(), settings, shutdown).await
 }
 
 /// The error a route answers when the caller's key lacks the route's scope.

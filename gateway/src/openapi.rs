@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the route handlers and types (utoipa), then completed
 //! by one rule ([`ErrorAnswers`]) so it names every status the gateway can answer: each
-//! operation lists the JSON error answers any route may give (400, 401, 403, 404, 409, 413,
-//! 422, 429, 503 with [`crate::ErrorBody`]) and, where it answers a sync result, `202` for a
+//! operation lists the JSON error answers any route may give (400, 401, 403, 404, 408, 409,
+//! 413, 414, 415, 422, 429, 431, 503 with [`crate::ErrorBody`]) and, where it answers a sync result, `202` for a
 //! sync still queued. Checked against the running API by schemathesis
 //! (`tests/tests/it/schemathesis.rs`).
 
@@ -49,7 +49,7 @@ impl Modify for BearerAuth {
 struct ErrorAnswers;
 
 /// Statuses any route may answer with an [`crate::ErrorBody`], and what they mean.
-const ERROR_ANSWERS: [(&str, &str); 9] = [
+const ERROR_ANSWERS: [(&str, &str); 13] = [
     (
         "400",
         "INVALID_ARGUMENT: a malformed id, query, body or header",
@@ -65,8 +65,20 @@ const ERROR_ANSWERS: [(&str, &str); 9] = [
         "LOCKED: another sync or run of the same record holds it",
     ),
     (
+        "408",
+        "REQUEST_TIMEOUT: the body or the request took longer than the gateway's timeout",
+    ),
+    (
         "413",
         "PAYLOAD_TOO_LARGE: the body is over gateway.max_body_bytes",
+    ),
+    (
+        "414",
+        "URI_TOO_LONG: the path and query are over gateway.max_uri_bytes",
+    ),
+    (
+        "415",
+        "UNSUPPORTED_MEDIA_TYPE: a body that is not exactly application/json",
     ),
     (
         "422",
@@ -74,9 +86,18 @@ const ERROR_ANSWERS: [(&str, &str); 9] = [
     ),
     (
         "429",
-        "RATE_LIMITED: too many requests, or an upstream limit was reached",
+        "RATE_LIMITED: the key is over its rate or its daily Salesforce budget, or an upstream \
+         limit was reached (see Retry-After)",
     ),
-    ("503", "UNAVAILABLE: the store or a service is unavailable"),
+    (
+        "431",
+        "HEADERS_TOO_LARGE: the request's headers are over the gateway's limit",
+    ),
+    (
+        "503",
+        "UNAVAILABLE: the gateway is at its limit of requests in flight, or the store or a \
+         service is unavailable (see Retry-After)",
+    ),
 ];
 
 impl Modify for ErrorAnswers {
@@ -97,6 +118,10 @@ impl Modify for ErrorAnswers {
             )
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
+            // Health, readiness, metrics and this document take no key and no input.
+            if !path.starts_with("/v1/") {
+                continue;
+            }
             for operation in [
                 &mut item.get,
                 &mut item.post,
@@ -163,4 +188,25 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The OpenAPI document as pretty JSON.
 pub fn openapi_json() -> String {
     document().to_pretty_json().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn api_routes_document_the_limit_answers_and_health_does_not() {
+        let doc = super::document();
+        let sync = &doc.paths.paths["/v1/salesforce/accounts/{id}/sync"];
+        let responses = &sync.post.as_ref().unwrap().responses.responses;
+        for status in ["408", "429", "503"] {
+            assert!(responses.contains_key(status), "{status}");
+        }
+        let health = &doc.paths.paths["/healthz"];
+        assert!(!health
+            .get
+            .as_ref()
+            .unwrap()
+            .responses
+            .responses
+            .contains_key("429"));
+    }
 }

@@ -66,16 +66,7 @@ pub async fn serve_console(
     gateway: Gateway,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    tracing::info!(addr = ?listener.local_addr().ok(), "console listening");
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(%err, "TCP_NODELAY not set on an accepted connection");
-        }
-    });
-    axum::serve(listener, gateway.console_router())
-        .with_graceful_shutdown(shutdown)
-        .await
+    isthmus_gateway::run_console(listener, gateway, shutdown).await
 }
 
 fn ownership(policy: Ownership) -> String {

@@ -395,6 +395,47 @@ pub fn gateway_settings(config: &Config) -> GatewaySettings {
                 config.gateway.netsuite_app_url.clone()
             },
         ),
+        limits: gateway_limits(config),
+        serve: gateway_serve(config),
+    }
+}
+
+/// The per-request limits of `[gateway]`.
+fn gateway_limits(config: &Config) -> isthmus_gateway::LimitSettings {
+    use isthmus_gateway::{RateLimit, Scope};
+    let g = &config.gateway;
+    let rate = |limit: isthmus_engine::config::RateLimit| RateLimit {
+        rate: limit.rate,
+        burst: limit.burst,
+    };
+    isthmus_gateway::LimitSettings {
+        body_read_timeout: Duration::from_millis(g.body_read_timeout_ms),
+        request_timeout: Duration::from_millis(g.request_timeout_ms),
+        max_in_flight: g.max_in_flight,
+        max_uri_bytes: g.max_uri_bytes,
+        rate_limits: vec![
+            (Scope::Salesforce, rate(g.rate_limits.salesforce)),
+            (Scope::NetSuite, rate(g.rate_limits.netsuite)),
+            (Scope::Viewer, rate(g.rate_limits.viewer)),
+            (Scope::Admin, rate(g.rate_limits.admin)),
+        ],
+        salesforce_key_share: g.salesforce_key_share,
+        salesforce_daily_allocation: g.salesforce_daily_allocation,
+    }
+}
+
+/// The connection limits and TLS of the gateway's listeners.
+fn gateway_serve(config: &Config) -> isthmus_gateway::ServeSettings {
+    let g = &config.gateway;
+    isthmus_gateway::ServeSettings {
+        header_read_timeout: Duration::from_millis(g.header_read_timeout_ms),
+        idle_timeout: Duration::from_millis(g.idle_timeout_ms),
+        max_connections: g.max_connections,
+        tls: (!g.tls_cert_file.is_empty()).then(|| isthmus_gateway::TlsFiles {
+            cert: g.tls_cert_file.clone().into(),
+            key: g.tls_key_file.clone().into(),
+            reload_every: Duration::from_millis(g.tls_reload_ms.max(100)),
+        }),
     }
 }
 

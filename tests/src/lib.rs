@@ -169,6 +169,18 @@ impl TestMesh {
         // No schedule fires behind a test's back (a test that wants one sets it).
         no_schedules(&mut config);
         with_grpc_tokens(&mut secrets);
+        // Key rate limits and the Salesforce budget out of the way of click storms (`limits.rs`
+        // sets its own).
+        config.gateway.salesforce_key_share = 1.0;
+        for limit in [
+            &mut config.gateway.rate_limits.salesforce,
+            &mut config.gateway.rate_limits.netsuite,
+            &mut config.gateway.rate_limits.admin,
+            &mut config.gateway.rate_limits.viewer,
+        ] {
+            limit.rate = 10_000.0;
+            limit.burst = 10_000;
+        }
         adjust(&mut config, &mut secrets);
         // Events are signed, as outside dev, unless the test let them through unsigned.
         if secrets.netsuite_hmac_secret.is_none() && !config.gateway.netsuite_events_unsigned {
@@ -341,9 +353,15 @@ impl TestMesh {
         (config, secrets)
     }
 
-    /// Number of Redis keys of this test's connection; `None` on the in-memory store.
+    /// Number of Redis keys holding data of this test's connection; `None` on the in-memory
+    /// store. The gateway's per-key Salesforce budget is not counted: it counts the calls a
+    /// request made (a dry run's reads, an unknown account's lookup), it records nothing.
     pub async fn redis_key_count(&self) -> Option<usize> {
-        self.redis_keys("*").await.map(|keys| keys.len())
+        self.redis_keys("*").await.map(|keys| {
+            keys.iter()
+                .filter(|k| !k.contains("salesforce-budget:"))
+                .count()
+        })
     }
 
     /// Redis keys of this test's connection whose name after `isthmus:{<connection>}:` matches
@@ -529,6 +547,24 @@ pub fn process_env(urls: &SandboxUrls, redis: &RedisServer) -> Vec<(&'static str
             .unwrap_or_default()
     };
     vec![
+        // As in `TestMesh`: key rate limits and the Salesforce budget out of the way.
+        (
+            "ISTHMUS_GATEWAY__RATE_LIMITS__SALESFORCE__RATE",
+            "10000".to_string(),
+        ),
+        (
+            "ISTHMUS_GATEWAY__RATE_LIMITS__SALESFORCE__BURST",
+            "10000".to_string(),
+        ),
+        (
+            "ISTHMUS_GATEWAY__RATE_LIMITS__NETSUITE__RATE",
+            "10000".to_string(),
+        ),
+        (
+            "ISTHMUS_GATEWAY__RATE_LIMITS__NETSUITE__BURST",
+            "10000".to_string(),
+        ),
+        ("ISTHMUS_GATEWAY__SALESFORCE_KEY_SHARE", "1".to_string()),
         ("ISTHMUS_STORE__REDIS_URL", redis.url().to_string()),
         ("ISTHMUS_STORE__CONNECTION", redis.connection().to_string()),
         ("ISTHMUS_STORE__TLS_CA_FILE", file(&redis.tls().ca_file)),

@@ -31,12 +31,22 @@ pub enum ErrorCode {
     UpstreamUnavailable,
     /// Something in Isthmus failed (Redis unreachable, a bug).
     Internal,
-    /// Isthmus is not ready (starting or a dependency is down).
+    /// Isthmus is not ready (starting or a dependency is down), or sheds load.
     Unavailable,
+    /// The route exists but not with this HTTP method.
+    MethodNotAllowed,
+    /// The body is not of the media type the route takes (`application/json`).
+    UnsupportedMediaType,
+    /// The request (its headers or body) did not arrive within the server's timeout.
+    RequestTimeout,
+    /// The request's URI is longer than the server accepts.
+    UriTooLong,
+    /// The request's headers are larger than the server accepts.
+    HeadersTooLarge,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::InvalidArgument,
         Self::PayloadTooLarge,
         Self::Unauthenticated,
@@ -49,6 +59,11 @@ impl ErrorCode {
         Self::UpstreamUnavailable,
         Self::Internal,
         Self::Unavailable,
+        Self::MethodNotAllowed,
+        Self::UnsupportedMediaType,
+        Self::RequestTimeout,
+        Self::UriTooLong,
+        Self::HeadersTooLarge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +80,11 @@ impl ErrorCode {
             Self::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
             Self::Internal => "INTERNAL",
             Self::Unavailable => "UNAVAILABLE",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
+            Self::UriTooLong => "URI_TOO_LONG",
+            Self::HeadersTooLarge => "HEADERS_TOO_LARGE",
         }
     }
 
@@ -87,6 +107,11 @@ impl ErrorCode {
             Self::UpstreamUnavailable => Code::Unavailable,
             Self::Internal => Code::Internal,
             Self::Unavailable => Code::Unavailable,
+            Self::MethodNotAllowed => Code::Unimplemented,
+            Self::UnsupportedMediaType | Self::UriTooLong | Self::HeadersTooLarge => {
+                Code::InvalidArgument
+            }
+            Self::RequestTimeout => Code::DeadlineExceeded,
         }
     }
 
@@ -105,6 +130,11 @@ impl ErrorCode {
             Self::UpstreamUnavailable => S::GATEWAY_TIMEOUT,
             Self::Internal => S::INTERNAL_SERVER_ERROR,
             Self::Unavailable => S::SERVICE_UNAVAILABLE,
+            Self::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
+            Self::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout => S::REQUEST_TIMEOUT,
+            Self::UriTooLong => S::URI_TOO_LONG,
+            Self::HeadersTooLarge => S::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
 

@@ -4,7 +4,6 @@
 use axum::body::Bytes;
 use axum::extract::Query;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use isthmus_netsuite::NetSuiteId;
@@ -122,7 +121,15 @@ pub fn router(gateway: Gateway) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             gateway.clone(),
+            crate::limits::per_key,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
             middleware::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
+            crate::limits::edge,
         ))
         .layer(axum::middleware::from_fn(middleware::trace))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
@@ -134,6 +141,10 @@ pub fn console_only(gateway: Gateway) -> Router {
     let limit = gateway.settings.max_body_bytes;
     crate::console::router()
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
+            crate::limits::edge,
+        ))
         .layer(axum::middleware::from_fn(middleware::trace))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(gateway)
@@ -142,6 +153,7 @@ pub fn console_only(gateway: Gateway) -> Router {
 /// A gRPC request with the sync deadline (its trace context is set by the clients'
 /// interceptor).
 pub(crate) fn grpc_request<T>(gateway: &Gateway, message: T) -> tonic::Request<T> {
+    crate::limits::budget::note_service_call();
     let mut request = tonic::Request::new(message);
     request.set_timeout(gateway.settings.sync_deadline);
     request
@@ -166,14 +178,11 @@ async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")
 }
 
-async fn method_not_allowed() -> Response {
-    let mut response = ApiError::new(
-        ErrorCode::InvalidArgument,
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
         "method not allowed on this route",
     )
-    .into_response();
-    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    response
 }
 
 /// A failed read of what the store keeps (directly or through the engine): logged, and answered
@@ -246,7 +255,7 @@ where
             .is_some_and(is_json_media_type);
         if !json_type {
             return Err(ApiError::new(
-                ErrorCode::InvalidArgument,
+                ErrorCode::UnsupportedMediaType,
                 "Content-Type must be application/json",
             ));
         }

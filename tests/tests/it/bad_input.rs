@@ -201,13 +201,14 @@ async fn unknown_routes_and_methods_answer_json_errors(mesh: &TestMesh) {
     )
     .await;
     let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
-    let (status, _) = mesh
+    let (status, body) = mesh
         .get(
             &format!("/v1/salesforce/accounts/{demo}/sync"),
             Some(SF_KEY),
         )
         .await;
     assert_eq!(status, 405);
+    assert_eq!(body["code"], "METHOD_NOT_ALLOWED", "{body}");
 }
 on_both_stores!(
     unknown_routes,
@@ -314,7 +315,7 @@ async fn input_is_strict_on_every_route(mesh: &TestMesh) {
             event,
         )
         .await;
-        refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+        refused(mesh, keys, answer, 415, "UNSUPPORTED_MEDIA_TYPE").await;
     }
     // Routes that take no body refuse one before reading it.
     let sync = format!("/v1/salesforce/accounts/{demo}/sync");

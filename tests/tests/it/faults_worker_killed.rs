@@ -112,14 +112,14 @@ async fn serve_gateway(
         &isthmus_tests::GRPC_ADMIN_TOKEN.to_string().into(),
     ))
     .expect("token");
-    let gateway = Gateway::new(
-        &urls,
-        &grpc,
-        store.clone(),
-        api_keys(),
-        isthmus::wiring::gateway_settings(config),
-    )
-    .expect("gateway");
+    let mut settings = isthmus::wiring::gateway_settings(config);
+    // The click storm is the test, not the key's rate or its Salesforce budget.
+    settings.limits.salesforce_key_share = 1.0;
+    for (_, limit) in &mut settings.limits.rate_limits {
+        limit.rate = 10_000.0;
+        limit.burst = 10_000;
+    }
+    let gateway = Gateway::new(&urls, &grpc, store.clone(), api_keys(), settings).expect("gateway");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();

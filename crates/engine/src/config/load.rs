@@ -124,6 +124,33 @@ mod tests {
     }
 
     #[test]
+    fn gateway_limits_take_nested_env_keys_and_refuse_unsafe_values() {
+        let config = Config::load_from(
+            None,
+            env(&[
+                ("ISTHMUS_GATEWAY__RATE_LIMITS__SALESFORCE__RATE", "2"),
+                ("ISTHMUS_GATEWAY__RATE_LIMITS__SALESFORCE__BURST", "7"),
+                ("ISTHMUS_GATEWAY__SALESFORCE_KEY_SHARE", "0.25"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.gateway.rate_limits.salesforce.rate, 2.0);
+        assert_eq!(config.gateway.rate_limits.salesforce.burst, 7);
+        assert_eq!(config.gateway.salesforce_key_share, 0.25);
+        for (key, value) in [
+            // A request timeout inside the sync deadline would cut every slow sync off.
+            ("ISTHMUS_GATEWAY__REQUEST_TIMEOUT_MS", "8000"),
+            ("ISTHMUS_GATEWAY__SALESFORCE_KEY_SHARE", "1.5"),
+            ("ISTHMUS_GATEWAY__RATE_LIMITS__ADMIN__BURST", "0"),
+            ("ISTHMUS_GATEWAY__TLS_CERT_FILE", "/etc/tls/tls.crt"),
+            ("ISTHMUS_GATEWAY__MAX_IN_FLIGHT", "0"),
+        ] {
+            let err = Config::load_from(None, env(&[(key, value)])).unwrap_err();
+            assert!(err.to_string().contains("gateway."), "{key}: {err}");
+        }
+    }
+
+    #[test]
     fn env_arrays_and_strings_parse() {
         let config = Config::load_from(
             None,

@@ -29,8 +29,9 @@ pub use secrets::Secrets;
 pub use sections::{
     AccountDeleted, AlertsConfig, AuditConfig, CatalogConfig, CustomersConfig, DeltaAccounts,
     FieldPair, FinanceConfig, GatewayConfig, GrpcConfig, LogFormat, MatchRule, NetSuiteAuthKind,
-    NetSuiteSection, OrdersConfig, QueueConfig, RenewalsConfig, SalesforceAuthKind,
-    SalesforceSection, SchedulesConfig, StoreConfig, SummarySource, TelemetryConfig, WonRule,
+    NetSuiteSection, OrdersConfig, QueueConfig, RateLimit, RateLimitsConfig, RenewalsConfig,
+    SalesforceAuthKind, SalesforceSection, SchedulesConfig, StoreConfig, SummarySource,
+    TelemetryConfig, WonRule,
 };
 
 /// The compiled-in defaults, with a comment on every key.
@@ -102,6 +103,7 @@ impl Config {
                 "gateway.max_body_bytes must be > 0".into(),
             ));
         }
+        self.validate_gateway_limits()?;
         if !self
             .store
             .connection
@@ -118,6 +120,51 @@ impl Config {
 }
 
 impl Config {
+    /// The server limits of `[gateway]`: each must leave the gateway able to answer.
+    fn validate_gateway_limits(&self) -> Result<(), ConfigError> {
+        let g = &self.gateway;
+        let invalid = |m: &str| Err(ConfigError::Invalid(format!("gateway.{m}")));
+        if g.request_timeout_ms <= g.sync_deadline_ms {
+            return invalid("request_timeout_ms must be longer than sync_deadline_ms");
+        }
+        if [
+            g.header_read_timeout_ms,
+            g.idle_timeout_ms,
+            g.body_read_timeout_ms,
+        ]
+        .contains(&0)
+        {
+            return invalid(
+                "header_read_timeout_ms, idle_timeout_ms and body_read_timeout_ms must be > 0",
+            );
+        }
+        if g.max_connections == 0 || g.max_in_flight == 0 || g.max_uri_bytes < 256 {
+            return invalid("max_connections and max_in_flight must be > 0, max_uri_bytes >= 256");
+        }
+        if g.tls_cert_file.is_empty() != g.tls_key_file.is_empty() {
+            return invalid("tls_cert_file and tls_key_file are set together or not at all");
+        }
+        if !(0.0..=1.0).contains(&g.salesforce_key_share) || g.salesforce_daily_allocation == 0 {
+            return invalid(
+                "salesforce_key_share must be between 0 and 1, salesforce_daily_allocation > 0",
+            );
+        }
+        let r = &g.rate_limits;
+        for (scope, limit) in [
+            ("salesforce", r.salesforce),
+            ("netsuite", r.netsuite),
+            ("viewer", r.viewer),
+            ("admin", r.admin),
+        ] {
+            if !(limit.rate.is_finite() && limit.rate > 0.0) || limit.burst == 0 {
+                return invalid(&format!(
+                    "rate_limits.{scope} needs rate > 0 and burst >= 1"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Field names go into SOQL select lists and NetSuite bodies: API names only.
     fn validate_lead_to_cash(&self) -> Result<(), ConfigError> {
         let api_name = |s: &str| {

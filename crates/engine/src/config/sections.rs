@@ -392,6 +392,55 @@ pub struct GatewayConfig {
     pub salesforce_app_url: String,
     /// The NetSuite UI's URL, for "open in NetSuite" links ("" = from `netsuite.account_id`).
     pub netsuite_app_url: String,
+    /// A request's headers must arrive within this long of the connection (or the previous
+    /// answer), else the connection is closed.
+    pub header_read_timeout_ms: u64,
+    /// A keep-alive connection with no request in flight is closed after this long.
+    pub idle_timeout_ms: u64,
+    /// A request's body must arrive whole within this long of its headers (`408` otherwise).
+    pub body_read_timeout_ms: u64,
+    /// A whole request, answer included, must finish within this long (`408` otherwise); longer
+    /// than `sync_deadline_ms`.
+    pub request_timeout_ms: u64,
+    /// Connections served at once; the cap is lowered below the process's file-descriptor
+    /// limit (RLIMIT_NOFILE) when that is smaller.
+    pub max_connections: usize,
+    /// Requests handled at once; more are answered `503` at once (health probes excepted).
+    pub max_in_flight: usize,
+    /// Longest request URI (path and query) accepted, in bytes (`414` beyond).
+    pub max_uri_bytes: usize,
+    /// TLS on `listen` (and the console's own listener): the PEM certificate chain and key
+    /// files; both empty serves plain HTTP.
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+    /// How often the certificate files are checked for a change (then reloaded, no restart).
+    pub tls_reload_ms: u64,
+    /// The share of the daily Salesforce API allocation one Salesforce-scoped key may spend
+    /// through the gateway, over a rolling 24 hours.
+    pub salesforce_key_share: f64,
+    /// The daily Salesforce API allocation assumed until the org's own is known (`/limits`).
+    pub salesforce_daily_allocation: u64,
+    /// Per-key request rate and burst (a token bucket per key), by the key's scope.
+    pub rate_limits: RateLimitsConfig,
+}
+
+/// Token buckets of `[gateway.rate_limits]`: one per scope; a key with several scopes gets the
+/// most generous of them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsConfig {
+    pub salesforce: RateLimit,
+    pub netsuite: RateLimit,
+    pub viewer: RateLimit,
+    pub admin: RateLimit,
+}
+
+/// Requests per second a key earns, and how many it may spend at once.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub rate: f64,
+    pub burst: u32,
 }
 
 /// How the services admit gRPC calls, and what this process presents when it calls one.
