@@ -12,6 +12,12 @@ use tokio::net::TcpListener;
 
 mod cmd;
 
+/// jemalloc, with its background threads purging freed memory: under glibc's malloc a burst of
+/// slow requests left the gateway's RSS at its peak for good (bench/README.md, the edge bench);
+/// jemalloc gives pages back to the system a few seconds after the burst ends.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use cmd::shutdown_signal;
 
 #[derive(Parser)]

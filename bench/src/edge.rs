@@ -92,9 +92,14 @@ async fn main() -> anyhow::Result<()> {
         ..config.schedules
     };
     config.orders.renewals.schedule.clear();
+    // The services admit only authenticated calls: a token this process's mesh and the gateway
+    // process present. The mesh's own gateway is unused; it still needs a signing secret.
+    let mut secrets = Secrets::default();
+    let token = isthmus::wiring::grpc::mint_token(&mut secrets).context("a minted gRPC token")?;
+    secrets.netsuite_hmac_secret = Some("bench-edge-signing-secret".to_string().into());
     let services = mesh::start(MeshOptions {
         config,
-        secrets: Secrets::default(),
+        secrets,
         store,
         api_keys: ApiKeys::default(),
         gateway_addr: ([127, 0, 0, 1], 0).into(),
@@ -140,6 +145,9 @@ async fn main() -> anyhow::Result<()> {
         .env("ISTHMUS_GATEWAY__RATE_LIMITS__SALESFORCE__BURST", "1000000")
         .env("ISTHMUS_GATEWAY__RATE_LIMITS__NETSUITE__RATE", "1000000")
         .env("ISTHMUS_GATEWAY__RATE_LIMITS__NETSUITE__BURST", "1000000")
+        .env("ISTHMUS_GRPC__TOKEN", &token)
+        // The slow bodies are unsigned events: a signature would refuse them before the body.
+        .env("ISTHMUS_GATEWAY__NETSUITE_EVENTS_UNSIGNED", "true")
         .env("ISTHMUS_STORE__REDIS_URL", redis.url())
         .env("ISTHMUS_STORE__CONNECTION", "bench-edge")
         .env("RUST_LOG", "warn")
