@@ -115,19 +115,13 @@ pub async fn start(
     persist: Option<PathBuf>,
 ) -> anyhow::Result<DevRun> {
     let mut secrets = Secrets::load(&config)?;
-    // The services admit only authenticated calls, in dev too: one admin token minted per
-    // start, which the gateway and the orders service present and a person can use as well.
-    // (Tokens configured by ISTHMUS_GRPC__TOKENS are used instead, and nothing is minted.)
-    let grpc_token = crate::wiring::grpc::mint_token(&mut secrets);
-    // Events are signed in dev too: a secret of this run's own unless one is configured.
-    let signing_secret = match &secrets.netsuite_hmac_secret {
-        Some(_) => None,
-        None => {
-            let minted = random_key();
-            secrets.netsuite_hmac_secret = Some(minted.clone().into());
-            Some(minted)
-        }
-    };
+    // The services admit only authenticated calls and events are signed, in dev too: an admin
+    // gRPC token (the gateway and the orders service present it; a person can use it as well)
+    // and a signing secret minted per start, unless configured.
+    let crate::wiring::grpc::Minted {
+        grpc_token,
+        signing_secret,
+    } = crate::wiring::grpc::mint_one_process_secrets(&mut secrets);
     let (store, namespace, purge): (Arc<dyn Store>, _, _) = if config.store.redis_url.is_empty() {
         (Arc::new(MemoryStore::new()), None, None)
     } else {

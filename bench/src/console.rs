@@ -112,23 +112,13 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     })?;
     let mut config = Config::load_from(None, Vec::new())?;
-    config.schedules = isthmus_engine::config::SchedulesConfig {
-        customers_delta: String::new(),
-        catalog_delta: String::new(),
-        account_summaries: String::new(),
-        subsidiaries: String::new(),
-        reconcile: String::new(),
-        ..config.schedules
-    };
-    config.orders.renewals.schedule.clear();
+    config.clear_schedules();
     let mut keys = ApiKeys::default();
     keys.insert("bench-salesforce", &[Scope::Salesforce], SF_KEY);
     keys.insert("bench-admin", &[Scope::Admin], ADMIN_KEY);
-    // The services admit only authenticated calls: the mesh's own token.
+    // The services admit only authenticated calls, and events are signed: minted for the run.
     let mut mesh_secrets = Secrets::default();
-    wiring::grpc::mint_token(&mut mesh_secrets);
-    // Events are signed outside dev; nothing here posts one.
-    mesh_secrets.netsuite_hmac_secret = Some("bench-netsuite-signing-secret".to_string().into());
+    wiring::grpc::mint_one_process_secrets(&mut mesh_secrets);
     let mesh = mesh::start(MeshOptions {
         config,
         secrets: mesh_secrets,

@@ -83,20 +83,13 @@ async fn main() -> anyhow::Result<()> {
     })?;
     sandbox.salesforce_org().set_api_allocation(100_000_000, 0);
     let mut config = Config::load_from(None, Vec::new())?;
-    config.schedules = isthmus_engine::config::SchedulesConfig {
-        customers_delta: String::new(),
-        catalog_delta: String::new(),
-        account_summaries: String::new(),
-        subsidiaries: String::new(),
-        reconcile: String::new(),
-        ..config.schedules
-    };
-    config.orders.renewals.schedule.clear();
+    config.clear_schedules();
     // The services admit only authenticated calls: a token this process's mesh and the gateway
     // process present. The mesh's own gateway is unused; it still needs a signing secret.
     let mut secrets = Secrets::default();
-    let token = isthmus::wiring::grpc::mint_token(&mut secrets).context("a minted gRPC token")?;
-    secrets.netsuite_hmac_secret = Some("bench-edge-signing-secret".to_string().into());
+    let token = isthmus::wiring::grpc::mint_one_process_secrets(&mut secrets)
+        .grpc_token
+        .context("a minted gRPC token")?;
     let services = mesh::start(MeshOptions {
         config,
         secrets,

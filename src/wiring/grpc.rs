@@ -119,6 +119,36 @@ pub fn scheme(config: &Config) -> &'static str {
     }
 }
 
+/// What [`mint_one_process_secrets`] minted, to show a person (`None`: the configured one is used).
+#[derive(Debug, Clone, Default)]
+pub struct Minted {
+    pub grpc_token: Option<String>,
+    pub signing_secret: Option<String>,
+}
+
+/// For a mesh in one process (`isthmus dev`, the benchmarks): the secrets a deployment would
+/// configure and this run has not, minted for it: an admin gRPC token (see [`mint_token`]) and
+/// a NetSuite event signing secret (the gateway does not start without one).
+pub fn mint_one_process_secrets(secrets: &mut Secrets) -> Minted {
+    let grpc_token = mint_token(secrets);
+    let signing_secret = match &secrets.netsuite_hmac_secret {
+        Some(_) => None,
+        None => {
+            let minted = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            secrets.netsuite_hmac_secret = Some(minted.clone().into());
+            Some(minted)
+        }
+    };
+    Minted {
+        grpc_token,
+        signing_secret,
+    }
+}
+
 /// For a mesh in one process (`isthmus dev`, the benchmarks): when no `grpc.tokens` are
 /// configured, mints one admin token that the services accept and this process presents (the
 /// gateway, orders → customers); the token, to show a person, or `None` when tokens were set.

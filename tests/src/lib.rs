@@ -353,6 +353,22 @@ impl TestMesh {
         (config, secrets)
     }
 
+    /// Asserts that no call wrote to Salesforce or NetSuite and that Redis still holds the
+    /// `keys_before` keys [`Self::redis_key_count`] counted before the request.
+    pub async fn assert_nothing_written(&self, keys_before: Option<usize>) {
+        let calls = self.sandbox.calls();
+        assert_eq!(
+            (calls.salesforce_writes(), calls.netsuite_writes()),
+            (0, 0),
+            "{calls:?}"
+        );
+        assert_eq!(
+            self.redis_key_count().await,
+            keys_before,
+            "nothing written to Redis"
+        );
+    }
+
     /// Number of Redis keys holding data of this test's connection; `None` on the in-memory
     /// store. The gateway's per-key Salesforce budget is not counted: it counts the calls a
     /// request made (a dry run's reads, an unknown account's lookup), it records nothing.
@@ -443,17 +459,7 @@ pub fn sign_event_at(
 
 /// Turns every scheduled flow off: calls and records stay exactly what a test caused.
 pub fn no_schedules(config: &mut Config) {
-    let s = &mut config.schedules;
-    for expression in [
-        &mut s.customers_delta,
-        &mut s.catalog_delta,
-        &mut s.account_summaries,
-        &mut s.subsidiaries,
-        &mut s.reconcile,
-    ] {
-        expression.clear();
-    }
-    config.orders.renewals.schedule.clear();
+    config.clear_schedules();
 }
 
 /// A field as text: strings as they are, numbers printed, references as their id.

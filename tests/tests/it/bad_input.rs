@@ -18,17 +18,7 @@ async fn refused(
     assert_eq!(body["code"], code, "{body}");
     assert!(!body["message"].as_str().unwrap_or("").is_empty(), "{body}");
     assert_eq!(body["trace_id"].as_str().map(str::len), Some(32), "{body}");
-    let calls = mesh.sandbox.calls();
-    assert_eq!(
-        (calls.salesforce_writes(), calls.netsuite_writes()),
-        (0, 0),
-        "{calls:?}"
-    );
-    assert_eq!(
-        mesh.redis_key_count().await,
-        keys_before,
-        "nothing written to Redis"
-    );
+    mesh.assert_nothing_written(keys_before).await;
 }
 
 async fn malformed_account_ids_are_rejected_before_anything_runs(mesh: &TestMesh) {

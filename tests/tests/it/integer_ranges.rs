@@ -13,17 +13,7 @@ async fn refused_naming(mesh: &TestMesh, keys: Option<usize>, answer: (u16, Valu
     assert_eq!(body["code"], "INVALID_ARGUMENT", "{body}");
     let message = body["message"].as_str().unwrap_or_default();
     assert!(message.contains(range), "{message:?} names {range:?}");
-    let calls = mesh.sandbox.calls();
-    assert_eq!(
-        (calls.salesforce_writes(), calls.netsuite_writes()),
-        (0, 0),
-        "{calls:?}"
-    );
-    assert_eq!(
-        mesh.redis_key_count().await,
-        keys,
-        "nothing written to Redis"
-    );
+    mesh.assert_nothing_written(keys).await;
 }
 
 async fn integers_past_their_range_are_refused_on_every_route(mesh: &TestMesh) {

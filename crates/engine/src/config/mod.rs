@@ -72,6 +72,22 @@ pub struct Config {
 }
 
 impl Config {
+    /// No schedule fires (every `schedules.*` and the renewal scan's expression cleared): for a
+    /// test or a benchmark in which only what it does itself may call the vendors.
+    pub fn clear_schedules(&mut self) {
+        let s = &mut self.schedules;
+        for expression in [
+            &mut s.customers_delta,
+            &mut s.catalog_delta,
+            &mut s.account_summaries,
+            &mut s.subsidiaries,
+            &mut s.reconcile,
+        ] {
+            expression.clear();
+        }
+        self.orders.renewals.schedule.clear();
+    }
+
     /// The configuration as `isthmus config` prints it: a password inside `store.redis_url`
     /// replaced by `***` (the URL may carry one; every other secret is never a config value).
     pub fn shown(&self) -> Self {
