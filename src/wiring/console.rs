@@ -20,6 +20,15 @@ pub fn gateway(
     store: Arc<dyn Store>,
     keys: ApiKeys,
 ) -> anyhow::Result<Gateway> {
+    super::grpc::require_tls_urls(
+        config,
+        &[
+            ("gateway.customers_url", &urls.customers),
+            ("gateway.catalog_url", &urls.catalog),
+            ("gateway.orders_url", &urls.orders),
+            ("gateway.finance_url", &urls.finance),
+        ],
+    )?;
     let grpc = super::grpc::client_security(config, secrets)?;
     let gateway = Gateway::new(urls, &grpc, store, keys, super::gateway_settings(config))?
         .with_netsuite_signing(super::netsuite_event_signing(config, secrets)?);

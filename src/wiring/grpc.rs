@@ -110,6 +110,23 @@ pub fn client_security(config: &Config, secrets: &Secrets) -> anyhow::Result<Cli
     ))
 }
 
+/// Refuses a plaintext URL to a service when `grpc.ca_file` is set: the CA says the services
+/// serve TLS, and a `http://` URL would silently call them in the clear (each `(what, url)`
+/// names its config key in the message).
+pub fn require_tls_urls(config: &Config, urls: &[(&str, &str)]) -> anyhow::Result<()> {
+    if config.grpc.ca_file.is_empty() {
+        return Ok(());
+    }
+    for (what, url) in urls {
+        if !url.starts_with("https://") {
+            bail!(
+                "grpc.ca_file is set, so the services are called over TLS: {what} {url:?} must                  be an https:// URL"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The scheme of the services' URLs in a mesh this process starts: `https` when they serve TLS.
 pub fn scheme(config: &Config) -> &'static str {
     if config.grpc.tls_cert_file.is_empty() {

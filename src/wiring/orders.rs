@@ -23,6 +23,7 @@ pub fn order_flows(
     store: Arc<dyn Store>,
     customers_url: &str,
 ) -> anyhow::Result<OrderFlows> {
+    super::grpc::require_tls_urls(config, &[("orders.customers_url", customers_url)])?;
     let salesforce = super::salesforce(config, secrets)?;
     let netsuite = super::netsuite(config, secrets, store.clone())?;
     let channel = super::grpc::client_security(config, secrets)?

@@ -348,6 +348,46 @@ fn services_without_a_grpc_credential_refuse_to_start_saying_what_to_set() {
     assert!(!server_security(&config, &secrets).unwrap().auth.is_open());
 }
 
+/// A CA for the services' certificates with a plaintext service URL is a mistake: the gateway and
+/// the orders service refuse to start naming the URL, instead of calling in the clear.
+#[tokio::test]
+async fn a_grpc_ca_with_a_plaintext_service_url_refuses_to_start() {
+    let mut config = isthmus::Config::load_from(None, Vec::new()).unwrap();
+    config.grpc.ca_file = "/etc/isthmus/grpc-tls/ca.crt".into();
+    config.gateway.netsuite_events_unsigned = true;
+    let mut secrets = isthmus::Secrets::default();
+    isthmus_tests::with_grpc_tokens(&mut secrets);
+    let https = |port: u16| format!("https://services.example:{port}");
+    let urls = isthmus_gateway::ServiceUrls {
+        customers: https(50051),
+        catalog: "http://catalog:50052".into(),
+        orders: https(50053),
+        finance: https(50054),
+    };
+    let store: std::sync::Arc<dyn isthmus_store::Store> =
+        std::sync::Arc::new(isthmus_store::MemoryStore::new());
+    let refused = isthmus::wiring::console::gateway(
+        &config,
+        &secrets,
+        &urls,
+        store.clone(),
+        isthmus_gateway::ApiKeys::default(),
+    )
+    .err()
+    .expect("the gateway refuses a plaintext URL")
+    .to_string();
+    assert!(
+        refused.contains("gateway.catalog_url") && refused.contains("https://"),
+        "{refused}"
+    );
+    let refused =
+        isthmus::wiring::orders::order_flows(&config, &secrets, store, "http://customers:50051")
+            .err()
+            .expect("the orders service refuses a plaintext URL")
+            .to_string();
+    assert!(refused.contains("orders.customers_url"), "{refused}");
+}
+
 /// `isthmus dev` as a person runs it: one command, and the gRPC token it prints opens the
 /// services it prints (while a call without it is refused).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
