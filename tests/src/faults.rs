@@ -205,3 +205,50 @@ pub async fn wait_until(within: Duration, mut condition: impl FnMut() -> bool) -
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// The three ways a write fails in the fault matrix: the vendor refuses before doing anything
+/// (a 503), the connection drops before the vendor sees the call, or the vendor commits and the
+/// answer is lost (reset, or a proxy's 504). Only the last can make a duplicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    BeforeCommit,
+    DroppedConnection,
+    LostAnswer,
+}
+
+impl FailureKind {
+    pub const ALL: [FailureKind; 3] = [
+        FailureKind::BeforeCommit,
+        FailureKind::DroppedConnection,
+        FailureKind::LostAnswer,
+    ];
+
+    /// The rule failing `route` this way at `rate`. Lost answers alternate between a reset
+    /// connection and a proxy's 504 (two rules, each at half the rate), so both are met.
+    pub fn faults(self, route: &str, rate: f64) -> Vec<isthmus_sandbox::Fault> {
+        use isthmus_sandbox::Fault;
+        match self {
+            FailureKind::BeforeCommit => vec![Fault::error(route).rate(rate)],
+            FailureKind::DroppedConnection => vec![Fault::drop_connection(route).rate(rate)],
+            FailureKind::LostAnswer => vec![
+                Fault::lost_answer(route).rate(rate / 2.0),
+                Fault::lost_answer_with_status(route, 504).rate(rate / (2.0 - rate)),
+            ],
+        }
+    }
+
+    /// Fails each of `routes` of `system` this way at `rate`.
+    pub fn inject(
+        self,
+        sandbox: &Sandbox,
+        system: isthmus_sandbox::System,
+        routes: &[&str],
+        rate: f64,
+    ) {
+        for route in routes {
+            for fault in self.faults(route, rate) {
+                sandbox.inject_fault(system, fault);
+            }
+        }
+    }
+}

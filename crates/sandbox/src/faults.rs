@@ -31,6 +31,24 @@ pub enum FaultKind {
     Timeout { hold_ms: u64 },
     /// Close the connection at once without an answer.
     DropConnection,
+    /// Run the call, so whatever it writes is committed, then lose its answer: the way a write
+    /// is duplicated in real integrations when the client retries what already happened. With
+    /// `status` (502 or 504, say) a proxy answers that status instead; with `hold_ms` the
+    /// connection hangs that long (past the client's deadline) and closes; with neither it is
+    /// reset at once.
+    LostAnswer {
+        #[serde(default)]
+        status: Option<u16>,
+        #[serde(default)]
+        hold_ms: Option<u64>,
+    },
+}
+
+impl FaultKind {
+    /// Does the call run (and commit) before the fault answers?
+    pub fn runs_the_call(&self) -> bool {
+        matches!(self, FaultKind::LostAnswer { .. })
+    }
 }
 
 /// A fault rule: which calls, what happens, how often.
@@ -93,6 +111,40 @@ impl Fault {
     /// Matching calls lose their connection at once.
     pub fn drop_connection(route: impl Into<String>) -> Self {
         Self::new(route, FaultKind::DropConnection)
+    }
+
+    /// Matching calls run and commit, then their connection is reset before the answer.
+    pub fn lost_answer(route: impl Into<String>) -> Self {
+        Self::new(
+            route,
+            FaultKind::LostAnswer {
+                status: None,
+                hold_ms: None,
+            },
+        )
+    }
+
+    /// Matching calls run and commit, then a proxy answers `status` (502, 504) instead.
+    pub fn lost_answer_with_status(route: impl Into<String>, status: u16) -> Self {
+        Self::new(
+            route,
+            FaultKind::LostAnswer {
+                status: Some(status),
+                hold_ms: None,
+            },
+        )
+    }
+
+    /// Matching calls run and commit, then hang for `hold` and lose their connection.
+    pub fn lost_answer_after(route: impl Into<String>, hold: Duration) -> Self {
+        let hold_ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX);
+        Self::new(
+            route,
+            FaultKind::LostAnswer {
+                status: None,
+                hold_ms: Some(hold_ms),
+            },
+        )
     }
 
     /// Fails a matching call with probability `rate` (clamped to 0..=1).
@@ -241,5 +293,14 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(fault, Fault::error_with("GET /x", 500, None).times(1));
+        let fault: Fault = serde_json::from_value(serde_json::json!({
+            "route": "PATCH /y", "kind": "lost_answer", "status": 504, "rate": 0.2
+        }))
+        .unwrap();
+        assert_eq!(
+            fault,
+            Fault::lost_answer_with_status("PATCH /y", 504).rate(0.2)
+        );
+        assert!(fault.kind.runs_the_call());
     }
 }

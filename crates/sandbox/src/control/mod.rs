@@ -8,7 +8,8 @@
 //!    `SSS_REQUEST_LIMIT_EXCEEDED` for RESTlets);
 //! 4. an injected fault ([`crate::faults`]) may answer instead;
 //! 5. the configured latency passes, still inside the window;
-//! 6. the handler runs.
+//! 6. the handler runs; a lost-answer fault lets it run and commit, then loses its answer (reset,
+//!    hang past the client's deadline, or a proxy's 502/504).
 //!
 //! The unauthenticated `/__sandbox/` control endpoints live in [`endpoints`], and those that
 //! create, change and read records as the vendor's own users do in [`records`]; none of them
@@ -59,15 +60,66 @@ pub async fn govern(
     let Some(_slot) = governor.enter() else {
         return over_limit(&sandbox, system, &path);
     };
-    if let Some(fault) = sandbox.fault_set(system).decide(&method, &pattern) {
+    let fault = sandbox.fault_set(system).decide(&method, &pattern);
+    if let Some(fault) = &fault {
         governor.count_fault();
-        return inject(fault, system, connection.as_ref()).await;
+        if !fault.runs_the_call() {
+            return inject(fault.clone(), system, connection.as_ref()).await;
+        }
     }
     let latency = governor.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    next.run(request).await
+    let answer = next.run(request).await;
+    match fault {
+        Some(FaultKind::LostAnswer { status, hold_ms }) => {
+            lose(answer, status, hold_ms, system, connection.as_ref()).await
+        }
+        _ => answer,
+    }
+}
+
+/// The committed call's `answer` never reaches the client: a proxy's `status` instead, or the
+/// connection closed (after `hold_ms`, when set). The body is read first, so a handler that
+/// streams its answer has finished its work.
+async fn lose(
+    answer: Response,
+    status: Option<u16>,
+    hold_ms: Option<u64>,
+    system: System,
+    connection: Option<&Connection>,
+) -> Response {
+    let _ = axum::body::to_bytes(answer.into_body(), usize::MAX).await;
+    if let Some(status) = status {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        return proxy_error(status, system);
+    }
+    if let Some(hold_ms) = hold_ms {
+        tokio::time::sleep(Duration::from_millis(hold_ms)).await;
+    }
+    drop_connection(connection)
+}
+
+/// What a load balancer in front of the vendor answers when the call behind it went quiet: an
+/// HTML page, not the vendor's JSON error.
+fn proxy_error(status: StatusCode, system: System) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let server = match system {
+        System::Salesforce => "Salesforce",
+        System::NetSuite => "NetSuite",
+    };
+    let page = format!(
+        "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reason}</h1>\
+         <p>The {server} edge did not get an answer in time.</p></body></html>",
+        code = status.as_u16()
+    );
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
 }
 
 fn over_limit(sandbox: &Sandbox, system: System, path: &str) -> Response {
@@ -98,7 +150,7 @@ async fn inject(fault: FaultKind, system: System, connection: Option<&Connection
             tokio::time::sleep(Duration::from_millis(hold_ms)).await;
             drop_connection(connection)
         }
-        FaultKind::DropConnection => drop_connection(connection),
+        FaultKind::DropConnection | FaultKind::LostAnswer { .. } => drop_connection(connection),
     }
 }
 

@@ -194,3 +194,105 @@ async fn control_endpoints_set_latency_inject_faults_read_counters_and_reset() {
     assert!(h.sandbox.faults(System::Salesforce).is_empty());
     assert_eq!(h.sandbox.latency(System::NetSuite), Duration::ZERO);
 }
+
+#[tokio::test]
+async fn a_lost_answer_commits_the_netsuite_write_then_resets_the_connection() {
+    let h = empty().await;
+    let upsert = "PUT /services/rest/record/v1/customer/eid:{externalId}";
+    h.sandbox
+        .inject_fault(System::NetSuite, Fault::lost_answer(upsert).times(1));
+    let url = format!("{}/services/rest/record/v1/customer/eid:LOST1", h.ns);
+    let authorization = crate::signer::authorization("PUT", &url, &Default::default());
+    let err = h
+        .http
+        .put(&url)
+        .header("authorization", authorization)
+        .json(&json!({ "companyName": "Lost Answer Ltd", "subsidiary": { "id": "1" } }))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(!err.is_status(), "{err}");
+    // The customer was created although the client never heard so.
+    let created: Vec<_> = h
+        .sandbox
+        .ns_records("customer")
+        .into_iter()
+        .filter(|c| c.get("externalId") == Some(&json!("LOST1")))
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0]["companyName"], "Lost Answer Ltd");
+    assert_eq!(h.sandbox.counters().netsuite.injected_faults, 1);
+    assert_eq!(h.sandbox.calls().get(upsert), 1);
+}
+
+#[tokio::test]
+async fn a_lost_salesforce_answer_comes_back_as_a_proxys_504_after_the_record_is_saved() {
+    let h = empty().await;
+    h.sandbox.inject_fault(
+        System::Salesforce,
+        Fault::lost_answer_with_status("POST /services/data/*", 504).times(1),
+    );
+    let response = h
+        .sf(
+            Method::POST,
+            "sobjects/Account",
+            Some(json!({ "Name": "Answer Lost Inc" })),
+        )
+        .await;
+    assert_eq!(response.status(), 504);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let saved: Vec<_> = h
+        .sandbox
+        .sf_records("Account")
+        .into_iter()
+        .filter(|a| a.get("Name") == Some(&json!("Answer Lost Inc")))
+        .collect();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(h.sandbox.counters().salesforce.injected_faults, 1);
+}
+
+#[tokio::test]
+async fn a_lost_answer_can_hang_past_the_clients_deadline_after_committing() {
+    let h = empty().await;
+    h.sandbox.inject_fault(
+        System::Salesforce,
+        Fault::lost_answer_after("PATCH /services/data/*", Duration::from_secs(5)).times(1),
+    );
+    let id = {
+        let response = h
+            .sf(
+                Method::POST,
+                "sobjects/Account",
+                Some(json!({ "Name": "Before" })),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let token = h.sf_token().await;
+    let started = Instant::now();
+    let err = h
+        .http
+        .patch(format!(
+            "{}/services/data/v61.0/sobjects/Account/{id}",
+            h.sf
+        ))
+        .bearer_auth(token)
+        .json(&json!({ "Name": "After" }))
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(
+        h.sandbox.sf_record("Account", &id).unwrap()["Name"],
+        "After"
+    );
+}
