@@ -7,7 +7,8 @@
 //! Tests act through the gateway (or gRPC) and assert on the sandbox's Salesforce and NetSuite
 //! state and call counts. The services admit only authenticated calls: the mesh accepts the
 //! `GRPC_*_TOKEN`s below (the gateway and the orders service present [`GRPC_ADMIN_TOKEN`]),
-//! and [`grpc_channel`] makes a channel that presents one. [`faults`] holds what the fault tests share.
+//! and [`grpc_channel`] makes a channel that presents one. [`faults`] holds what the fault tests share;
+//! [`replicas`] runs more replicas as child processes of the `isthmus` binary on the mesh's Redis.
 //!
 //! [`browser`] drives real headless Chromium over WebDriver (installed from Debian's packages on
 //! first use) for the tests of pages a person sees; screenshots go to
@@ -18,6 +19,7 @@ pub mod faults;
 pub mod lead;
 pub mod otlp;
 pub mod python;
+pub mod replicas;
 
 use std::sync::Arc;
 

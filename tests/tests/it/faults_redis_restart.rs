@@ -4,7 +4,8 @@
 //! The Redis here keeps an append-only file synced on every write (as a production Redis
 //! holding a queue should), so what it acknowledged before the crash is there after it: the
 //! jobs, the ID map, and the locks and NetSuite slots taken just before, whose releases may
-//! then fail and which must go when their leases run out.
+//! then fail and which must go when their leases run out. The crash must really cut syncs off:
+//! some jobs take a second attempt.
 
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use isthmus_sandbox::System;
 use isthmus_store::testing::RedisServer;
 use isthmus_tests::faults::{
     add_accounts, assert_each_account_synced_once, assert_jobs_done, assert_no_lock_held,
-    assert_no_lock_keys, queue_syncs, wait_queue_drained, wait_until, written_back,
+    assert_no_lock_keys, queue_syncs, retried, wait_queue_drained, wait_until, written_back,
+    PUT_CUSTOMER,
 };
 use isthmus_tests::TestMesh;
 
@@ -37,6 +39,7 @@ async fn syncs_finish_once_each_across_a_redis_crash_and_restart() {
     // Slow NetSuite down a little so the crash lands mid-run.
     mesh.sandbox
         .set_latency(System::NetSuite, Duration::from_millis(10));
+    mesh.sandbox.reset_calls();
     let jobs = queue_syncs(&mesh.http, &mesh.gateway, &accounts).await;
 
     let quarter = ACCOUNTS / 4;
@@ -59,9 +62,18 @@ async fn syncs_finish_once_each_across_a_redis_crash_and_restart() {
 
     let depth = wait_queue_drained(mesh.customers_queue.as_ref(), Duration::from_secs(120)).await;
     assert_eq!(depth.dead, 0, "nothing dead-lettered: {depth:?}");
-    // Syncs cut off by the crash ran again (or their calls waited for the reconnection).
-    assert_jobs_done(mesh.store.as_ref(), &jobs).await;
+    // The crash cut syncs off: they failed or were left pending, and ran again.
+    let records = assert_jobs_done(mesh.store.as_ref(), &jobs).await;
+    let retried = retried(&records);
+    assert!(retried >= 1, "syncs the crash cut off were run again");
     assert_each_account_synced_once(&mesh.sandbox, &accounts);
+    // One create each, or a second for a sync cut off after its upsert (by external id: it
+    // finds the first's customer, it cannot make another).
+    let creates = mesh.sandbox.calls().get(PUT_CUSTOMER) as usize;
+    assert!(
+        (ACCOUNTS..=ACCOUNTS + retried).contains(&creates),
+        "{creates} customer upserts for {ACCOUNTS} customers, {retried} syncs retried"
+    );
     let margin = Duration::from_millis(LOCK_TTL_MS + 1_000);
     assert_no_lock_keys(&mesh, margin).await;
     assert_no_lock_held(mesh.store.as_ref(), &accounts).await;

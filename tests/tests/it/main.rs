@@ -16,6 +16,7 @@ mod delta;
 mod dev_command;
 mod faults_concurrent_clicks;
 mod faults_redis_restart;
+mod faults_replicas;
 mod faults_upstream;
 mod faults_worker_killed;
 mod finance;
