@@ -36,9 +36,11 @@ fn adjust(config: &mut isthmus::Config) {
 async fn syncs_finish_once_each_across_a_redis_crash_and_restart() {
     let mut mesh = TestMesh::start_on_redis(RedisServer::spawn_durable(), adjust).await;
     let accounts = add_accounts(&mesh.sandbox, "Restart", ACCOUNTS);
-    // Slow NetSuite down a little so the crash lands mid-run.
+    // Slow the vendors down so the syncs fall behind the clicks and the crash lands mid-run.
     mesh.sandbox
-        .set_latency(System::NetSuite, Duration::from_millis(10));
+        .set_latency(System::NetSuite, Duration::from_millis(50));
+    mesh.sandbox
+        .set_latency(System::Salesforce, Duration::from_millis(10));
     mesh.sandbox.reset_calls();
     let jobs = queue_syncs(&mesh.http, &mesh.gateway, &accounts).await;
 
