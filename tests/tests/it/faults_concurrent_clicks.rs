@@ -13,12 +13,22 @@ use isthmus_tests::{on_both_stores, text, TestMesh};
 
 const CLICKS: usize = 100;
 
-/// Exactly one customer carries the account's id, the account carries the customer's, one
-/// upsert created it, and the account's lock is free.
+/// Exactly one customer carries the account's name (what a duplicate under another external id
+/// would share too) and its id, the account carries the customer's, one upsert created it, and
+/// the account's lock is free.
 async fn assert_one_customer(mesh: &TestMesh, account: &str) {
-    let customers = mesh.ns_where("customer", "externalId", account);
-    assert_eq!(customers.len(), 1, "{customers:?}");
     let record = mesh.sandbox.sf_record("Account", account).unwrap();
+    let name = text(record.get("Name")).expect("the account's name");
+    let customers = mesh.ns_where("customer", "companyName", &name);
+    assert_eq!(
+        customers.len(),
+        1,
+        "customers named {name:?}: {customers:?}"
+    );
+    assert_eq!(
+        text(customers[0].get("externalId")).as_deref(),
+        Some(account)
+    );
     assert_eq!(
         text(record.get("NetSuite_Id__c")),
         text(customers[0].get("id"))
