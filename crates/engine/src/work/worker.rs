@@ -178,6 +178,14 @@ impl Worker {
                 record.error = None;
                 self.settle(&mut record, self.jobs.queue.ack(&job)).await
             }
+            Err(err) if self.superseded(&job).await => {
+                // Reclaimed while this delivery hung (a store outage, a stall): the other
+                // delivery owns the job and may have settled it already; this stale failure
+                // must not turn its `done` record back into `retrying` while the retry is a
+                // no-op (the entry is acknowledged), which left the job `retrying` for good.
+                tracing::info!(job = %job.id, attempt = job.attempt, %err, "a later delivery owns the job; stale failure dropped");
+                return;
+            }
             Err(err) => {
                 let retryable = err.is_retryable();
                 record.failed_attempt(job.attempt, err.to_string());
@@ -214,6 +222,15 @@ impl Worker {
             // The job stays pending and is reclaimed: at least once, never lost.
             tracing::warn!(%err, job = %job.id, "settling a job failed");
         }
+    }
+
+    /// Whether another delivery of `job` has taken over its record: a later one (reclaimed from
+    /// this one), or one that already finished it (`done`).
+    async fn superseded(&self, job: &QueuedJob) -> bool {
+        matches!(
+            JobRecord::load(self.jobs.records.as_ref(), &job.id).await,
+            Ok(Some(record)) if record.attempts > job.attempt || record.state == JobState::Done
+        )
     }
 
     /// Saves the job's record, then acknowledges it in the queue: a crash in between runs the
