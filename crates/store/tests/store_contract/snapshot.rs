@@ -10,6 +10,8 @@ use isthmus_store::{Lane, Locks, MemoryStore, NewJob, RedisStore, Store, DEFAULT
 use crate::links::{lease, link};
 use crate::LONG;
 
+// One backend per test, never stored in bulk: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Memory(MemoryStore),
     Redis(RedisStore, RedisServer),
