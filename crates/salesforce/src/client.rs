@@ -37,7 +37,10 @@ mod query;
 mod replication;
 
 pub use collections::{RecordResult, COLLECTION_LIMIT};
-pub use composite::{CompositeSubrequest, CompositeSubresponse, COMPOSITE_LIMIT};
+pub use composite::{
+    composite_batches, CompositeSubrequest, CompositeSubresponse, COMPOSITE_LIMIT,
+    COMPOSITE_QUERY_LIMIT,
+};
 pub use org::OrgLimit;
 pub use replication::{DeletedRecord, DeletedRecords};
 
