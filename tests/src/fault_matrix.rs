@@ -1,0 +1,217 @@
+//! Bookkeeping of the fault matrix over the lead-to-cash flows (`tests/it/faults_matrix_*.rs`):
+//! faults injected with a budget, so a test can tell how many fired on each route (the sandbox
+//! counts faults per system only), and the proofs each cell shares: every record exactly once
+//! counted by a field a duplicate would share, the queue drained with nothing dead, no lock left.
+//!
+//! The write-call arithmetic every cell asserts: a call that failed before the vendor did the
+//! work is retried and counted twice (`records + fired`). A lost answer committed the write; a
+//! flow that recognises its own committed write on the retry (it reads the record by its
+//! external id, or by the link it recorded) does not write again, one that cannot tell re-sends
+//! an idempotent upsert — each test says which and asserts it exactly.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use isthmus_sandbox::{Sandbox, System};
+use isthmus_store::{Locks, Queue};
+use serde_json::{Map, Value};
+
+use crate::faults::{wait_queue_drained, FailureKind};
+use crate::{text, TestMesh, ADMIN_KEY, NS_KEY, SF_KEY};
+
+/// The share of calls on each faulted route that fail.
+pub const RATE: f64 = 0.2;
+
+/// The uses each rule is given: more than any test spends, so no rule runs out, and what is
+/// left of it tells how many fired.
+const BUDGET: u64 = 1_000_000;
+
+/// Requests in flight at once when queueing.
+const CONCURRENCY: usize = 8;
+
+/// Fails each of `routes` of `system` at [`RATE`] the way `kind` fails.
+pub fn inject(sandbox: &Sandbox, kind: FailureKind, system: System, routes: &[&str]) {
+    for route in routes {
+        for fault in kind.faults(route, RATE) {
+            sandbox.inject_fault(system, fault.times(BUDGET));
+        }
+    }
+}
+
+/// How many injected faults fired on `route` of `system` since [`inject`].
+pub fn fired(sandbox: &Sandbox, system: System, route: &str) -> u64 {
+    sandbox
+        .faults(system)
+        .iter()
+        .filter(|f| f.route == route)
+        .map(|f| BUDGET - f.times.unwrap_or(BUDGET))
+        .sum()
+}
+
+/// Removes every fault of both systems and zeroes the call counter: the next cell starts clean.
+pub fn clear(sandbox: &Sandbox) {
+    sandbox.clear_faults(System::NetSuite);
+    sandbox.clear_faults(System::Salesforce);
+    sandbox.reset_calls();
+}
+
+/// How many write calls reached `route`: the one that got through per record, plus every
+/// failed call — except a lost answer that the retry recognised as its own committed write
+/// (`retry_recognises`: it read the record back and wrote nothing).
+pub fn expected_calls(
+    kind: FailureKind,
+    records: usize,
+    fired: u64,
+    retry_recognises: bool,
+) -> u64 {
+    if kind == FailureKind::LostAnswer && retry_recognises {
+        records as u64
+    } else {
+        records as u64 + fired
+    }
+}
+
+/// Asserts that the write calls on `route` of `system` are what [`expected_calls`] says.
+pub fn assert_write_calls(
+    sandbox: &Sandbox,
+    kind: FailureKind,
+    system: System,
+    route: &str,
+    records: usize,
+    retry_recognises: bool,
+) {
+    let fired = fired(sandbox, system, route);
+    let calls = sandbox.calls().get(route);
+    assert_eq!(
+        calls,
+        expected_calls(kind, records, fired, retry_recognises),
+        "{kind:?}: calls to {route} for {records} records with {fired} faults fired"
+    );
+}
+
+/// Asserts that each of `expected` is the `field` of exactly one of `records`.
+pub fn assert_once_each(records: &[Map<String, Value>], field: &str, expected: &[String]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for record in records {
+        if let Some(value) = text(record.get(field)) {
+            *seen.entry(value).or_default() += 1;
+        }
+    }
+    for value in expected {
+        assert_eq!(
+            seen.get(value).copied().unwrap_or(0),
+            1,
+            "records with {field} = {value:?}"
+        );
+    }
+}
+
+/// The records of `records` whose `field` is one of `values`.
+pub fn whose<'a>(
+    records: &'a [Map<String, Value>],
+    field: &'a str,
+    values: &'a [String],
+) -> impl Iterator<Item = &'a Map<String, Value>> + 'a {
+    records
+        .iter()
+        .filter(move |r| text(r.get(field)).is_some_and(|v| values.contains(&v)))
+}
+
+/// Nothing still holds any of `resources`: each can be taken (then is given back).
+pub async fn assert_locks_free(locks: &dyn Locks, resources: &[String]) {
+    for resource in resources {
+        let lease = locks
+            .acquire(resource, Duration::from_secs(1))
+            .await
+            .expect("store answers")
+            .unwrap_or_else(|| panic!("{resource} is still locked"));
+        locks.release(&lease).await.expect("store answers");
+    }
+}
+
+/// Waits until the `service`'s queue has drained and asserts that nothing was dead-lettered.
+pub async fn assert_drained(mesh: &TestMesh, service: &str) {
+    let queue: std::sync::Arc<dyn Queue> = mesh.store.queue(service).await.expect("store answers");
+    let depth = wait_queue_drained(queue.as_ref(), Duration::from_secs(60)).await;
+    assert_eq!(
+        depth.dead, 0,
+        "nothing dead-lettered on {service}: {depth:?}"
+    );
+}
+
+/// Posts each body (`None`: no body) to `path_of(id)` with `key`, expecting a 202 with a job;
+/// the job ids.
+async fn queue_all(
+    mesh: &TestMesh,
+    key: &str,
+    requests: Vec<(String, Option<Value>)>,
+) -> Vec<String> {
+    stream::iter(requests)
+        .map(|(path, body)| async move {
+            let (status, answer) = mesh.post(&path, Some(key), body).await;
+            assert_eq!(status, 202, "{path}: {answer}");
+            answer["job_id"].as_str().expect("a job id").to_string()
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await
+}
+
+/// "Sync to NetSuite" on each opportunity, queued; the job ids.
+pub async fn queue_clicks(mesh: &TestMesh, opportunities: &[String]) -> Vec<String> {
+    let requests = opportunities
+        .iter()
+        .map(|o| {
+            (
+                format!("/v1/salesforce/opportunities/{o}/sync?mode=async"),
+                None,
+            )
+        })
+        .collect();
+    queue_all(mesh, SF_KEY, requests).await
+}
+
+/// A NetSuite User Event (`edit`) for each record of `record_type`, queued; the job ids.
+pub async fn queue_events(mesh: &TestMesh, record_type: &str, ids: &[String]) -> Vec<String> {
+    let requests = ids
+        .iter()
+        .map(|id| {
+            let body =
+                serde_json::json!({ "record_type": record_type, "id": id, "event_type": "edit" });
+            ("/v1/netsuite/events?mode=async".to_string(), Some(body))
+        })
+        .collect();
+    queue_all(mesh, NS_KEY, requests).await
+}
+
+/// Runs the renewal scan until no expiring order of `orders` failed (at most `scans` times);
+/// the scans it took. Each scan raises what the last one could not: the scan is its own retry.
+pub async fn scan_renewals_until_raised(mesh: &TestMesh, orders: &[String], scans: usize) -> usize {
+    for scan in 1..=scans {
+        let (status, answer) = mesh
+            .post(
+                "/v1/renewals/scan",
+                Some(ADMIN_KEY),
+                Some(serde_json::json!({ "within_days": 60 })),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        let results = answer["results"].as_array().expect("results");
+        let ours: Vec<&Value> = results
+            .iter()
+            .filter(|r| text(r.get("netsuite_id")).is_some_and(|id| orders.contains(&id)))
+            .collect();
+        assert_eq!(ours.len(), orders.len(), "each order scanned: {answer}");
+        for result in &ours {
+            assert!(
+                ["created", "unchanged", "failed"].contains(&result["outcome"].as_str().unwrap()),
+                "{result}"
+            );
+        }
+        if ours.iter().all(|r| r["outcome"] != "failed") {
+            return scan;
+        }
+    }
+    panic!("renewals still failing after {scans} scans");
+}
