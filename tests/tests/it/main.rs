@@ -15,6 +15,7 @@ mod customer_to_account;
 mod delta;
 mod dev_command;
 mod faults_concurrent_clicks;
+mod faults_matrix_catalog;
 mod faults_matrix_finance;
 mod faults_matrix_orders;
 mod faults_redis_restart;
