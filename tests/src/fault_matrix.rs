@@ -140,49 +140,84 @@ pub async fn assert_drained(mesh: &TestMesh, service: &str) {
     );
 }
 
-/// Posts each body (`None`: no body) to `path_of(id)` with `key`, expecting a 202 with a job;
-/// the job ids.
-async fn queue_all(
+/// How a batch is sent: each request run inline first (the default: a retryable failure
+/// becomes a job), or queued at once (`mode=async`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Inline,
+    Queued,
+}
+
+impl Delivery {
+    fn query(self) -> &'static str {
+        match self {
+            Delivery::Inline => "",
+            Delivery::Queued => "?mode=async",
+        }
+    }
+}
+
+/// Posts each `(path, body)` with `key`; the ids of the jobs the answers name. Queued, each
+/// answer must be a 202 with a job; inline, a 200 (done) or a 202 (a failure became a job).
+async fn send_all(
     mesh: &TestMesh,
     key: &str,
+    delivery: Delivery,
     requests: Vec<(String, Option<Value>)>,
 ) -> Vec<String> {
-    stream::iter(requests)
+    let answers: Vec<Option<String>> = stream::iter(requests)
         .map(|(path, body)| async move {
             let (status, answer) = mesh.post(&path, Some(key), body).await;
-            assert_eq!(status, 202, "{path}: {answer}");
-            answer["job_id"].as_str().expect("a job id").to_string()
+            let job = answer["job_id"].as_str().map(str::to_string);
+            match (delivery, status) {
+                (Delivery::Queued, 202) => assert!(job.is_some(), "{path}: {answer}"),
+                (Delivery::Inline, 200) => {}
+                (Delivery::Inline, 202) => assert!(job.is_some(), "{path}: {answer}"),
+                _ => panic!("{path} ({delivery:?}): {status} {answer}"),
+            }
+            job
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
-        .await
+        .await;
+    answers.into_iter().flatten().collect()
 }
 
-/// "Sync to NetSuite" on each opportunity, queued; the job ids.
-pub async fn queue_clicks(mesh: &TestMesh, opportunities: &[String]) -> Vec<String> {
+/// "Sync to NetSuite" on each opportunity; the ids of the jobs it made.
+pub async fn click_all(
+    mesh: &TestMesh,
+    delivery: Delivery,
+    opportunities: &[String],
+) -> Vec<String> {
     let requests = opportunities
         .iter()
         .map(|o| {
-            (
-                format!("/v1/salesforce/opportunities/{o}/sync?mode=async"),
-                None,
-            )
+            let path = format!("/v1/salesforce/opportunities/{o}/sync{}", delivery.query());
+            (path, None)
         })
         .collect();
-    queue_all(mesh, SF_KEY, requests).await
+    send_all(mesh, SF_KEY, delivery, requests).await
 }
 
-/// A NetSuite User Event (`edit`) for each record of `record_type`, queued; the job ids.
-pub async fn queue_events(mesh: &TestMesh, record_type: &str, ids: &[String]) -> Vec<String> {
+/// A NetSuite User Event (`edit`) for each record of `record_type`; the ids of the jobs it made.
+pub async fn send_events(
+    mesh: &TestMesh,
+    delivery: Delivery,
+    record_type: &str,
+    ids: &[String],
+) -> Vec<String> {
     let requests = ids
         .iter()
         .map(|id| {
             let body =
                 serde_json::json!({ "record_type": record_type, "id": id, "event_type": "edit" });
-            ("/v1/netsuite/events?mode=async".to_string(), Some(body))
+            (
+                format!("/v1/netsuite/events{}", delivery.query()),
+                Some(body),
+            )
         })
         .collect();
-    queue_all(mesh, NS_KEY, requests).await
+    send_all(mesh, NS_KEY, delivery, requests).await
 }
 
 /// Runs the renewal scan until no expiring order of `orders` failed (at most `scans` times);

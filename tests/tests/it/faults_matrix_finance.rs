@@ -1,5 +1,6 @@
 //! The fault matrix over the finance flows (issue 15): invoices, then credit memos and customer
-//! payments (each of which re-syncs the invoice it applies to first), as queued NetSuite events,
+//! payments (each of which re-syncs the invoice it applies to first), as NetSuite events (run
+//! inline, a failed one becoming a job; credit memos queued at once),
 //! once per kind of failure (before-commit 503, dropped connection, lost answer) at 20 % on the
 //! Composite call that carries each mirror record and its opportunity's billing state. Proven
 //! on Salesforce: each transaction mirrored exactly once, counted by its name (`Invoice #INV12`,
@@ -10,7 +11,7 @@
 use isthmus_sandbox::System;
 use isthmus_tests::fault_matrix::{
     assert_drained, assert_locks_free, assert_once_each, assert_write_calls, clear, fired, inject,
-    queue_events, whose,
+    send_events, whose, Delivery,
 };
 use isthmus_tests::faults::{assert_jobs_done, assert_no_lock_keys, FailureKind};
 use isthmus_tests::lead::{new_account, number, run_catalog, transform, won_order};
@@ -84,7 +85,11 @@ async fn finance_cell(mesh: &TestMesh, kind: FailureKind) {
     // Invoices: each mirrored once, on its account and opportunity, which shows it billed.
     clear(&mesh.sandbox);
     inject(&mesh.sandbox, kind, System::Salesforce, &[COMPOSITE]);
-    let jobs = queue_events(mesh, "invoice", &invoices).await;
+    let jobs = send_events(mesh, Delivery::Inline, "invoice", &invoices).await;
+    assert!(
+        !jobs.is_empty(),
+        "{kind:?}: some event failed inline and became a job"
+    );
     assert_drained(mesh, "finance").await;
     assert_jobs_done(mesh.store.as_ref(), &jobs).await;
     let mirrors =
@@ -124,8 +129,8 @@ async fn finance_cell(mesh: &TestMesh, kind: FailureKind) {
     }
     clear(&mesh.sandbox);
     inject(&mesh.sandbox, kind, System::Salesforce, &[COMPOSITE]);
-    let mut jobs = queue_events(mesh, "creditMemo", &memos).await;
-    jobs.extend(queue_events(mesh, "customerPayment", &payments).await);
+    let mut jobs = send_events(mesh, Delivery::Queued, "creditMemo", &memos).await;
+    jobs.extend(send_events(mesh, Delivery::Inline, "customerPayment", &payments).await);
     assert_drained(mesh, "finance").await;
     assert_jobs_done(mesh.store.as_ref(), &jobs).await;
     let credits = assert_mirrored_once(

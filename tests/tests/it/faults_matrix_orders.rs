@@ -1,6 +1,7 @@
-//! The fault matrix over the orders flows (issue 15): won opportunities → sales orders (queued
-//! clicks), a sales order's status → its opportunity, item fulfilments → `NetSuite_Fulfillment__c`
-//! and the opportunity's ship fields, and renewals. Each flow runs a batch of records once per
+//! The fault matrix over the orders flows (issue 15): won opportunities → sales orders (clicks
+//! run inline, a failed one becoming a job), a sales order's status → its opportunity (queued
+//! events), item fulfilments → `NetSuite_Fulfillment__c` and the opportunity's ship fields
+//! (inline events), and renewals (scans). Each flow runs a batch of records once per
 //! kind of failure (before-commit 503, dropped connection, lost answer) at 20 % on every route it
 //! writes, and proves on both sandboxes: each record exactly once, counted by a field a duplicate
 //! would share (not the unique external id), every link and write-back present, the queue
@@ -9,8 +10,8 @@
 
 use isthmus_sandbox::System;
 use isthmus_tests::fault_matrix::{
-    assert_drained, assert_locks_free, assert_once_each, assert_write_calls, clear, fired, inject,
-    queue_clicks, queue_events, scan_renewals_until_raised, whose,
+    assert_drained, assert_locks_free, assert_once_each, assert_write_calls, clear, click_all,
+    fired, inject, scan_renewals_until_raised, send_events, whose, Delivery,
 };
 use isthmus_tests::faults::{assert_jobs_done, assert_no_lock_keys, FailureKind};
 use isthmus_tests::lead::{new_account, new_opportunity, number, object, priced, run_catalog};
@@ -59,7 +60,7 @@ fn opportunity(mesh: &TestMesh, id: &str) -> Map<String, Value> {
         .expect("opportunity")
 }
 
-/// One cell: `RECORDS` won opportunities clicked (queued) under `kind` on the order upsert and
+/// One cell: `RECORDS` won opportunities clicked under `kind` on the order upsert and
 /// on the Opportunity write-back; then each order's status, then a fulfilment of each, under
 /// `kind` on the Salesforce writes those flows make.
 async fn orders_cell(mesh: &TestMesh, kind: FailureKind) {
@@ -93,7 +94,11 @@ async fn orders_cell(mesh: &TestMesh, kind: FailureKind) {
         System::Salesforce,
         &[PATCH_OPPORTUNITY],
     );
-    let jobs = queue_clicks(mesh, &opportunities).await;
+    let jobs = click_all(mesh, Delivery::Inline, &opportunities).await;
+    assert!(
+        !jobs.is_empty(),
+        "{kind:?}: some click failed inline and became a job"
+    );
     assert_drained(mesh, "orders").await;
     assert_jobs_done(mesh.store.as_ref(), &jobs).await;
     let orders_ns = mesh.sandbox.ns_records("salesOrder");
@@ -164,7 +169,7 @@ async fn orders_cell(mesh: &TestMesh, kind: FailureKind) {
         System::Salesforce,
         &[PATCH_OPPORTUNITY],
     );
-    let jobs = queue_events(mesh, "salesOrder", &orders).await;
+    let jobs = send_events(mesh, Delivery::Queued, "salesOrder", &orders).await;
     assert_drained(mesh, "orders").await;
     assert_jobs_done(mesh.store.as_ref(), &jobs).await;
     for id in &opportunities {
@@ -208,7 +213,7 @@ async fn orders_cell(mesh: &TestMesh, kind: FailureKind) {
         .collect();
     clear(&mesh.sandbox);
     inject(&mesh.sandbox, kind, System::Salesforce, &[COMPOSITE]);
-    let jobs = queue_events(mesh, "itemFulfillment", &fulfilments).await;
+    let jobs = send_events(mesh, Delivery::Inline, "itemFulfillment", &fulfilments).await;
     assert_drained(mesh, "orders").await;
     assert_jobs_done(mesh.store.as_ref(), &jobs).await;
     let mirrors = mesh.sandbox.sf_records("NetSuite_Fulfillment__c");
