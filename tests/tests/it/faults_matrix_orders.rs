@@ -388,3 +388,100 @@ on_both_stores!(
     each_expiring_order_raises_one_renewal_with_its_lines_under_every_failure,
     adjust
 );
+
+/// The one fault that is permanent in a batch meeting transient ones: NetSuite refuses one
+/// order upsert with a 400 while a fifth of the others fail with 503s. Only that click's job is
+/// dead-lettered, with nothing written for it; every other opportunity gets its one order; the
+/// replay, once the cause is gone, makes the missing order, once.
+async fn only_a_permanent_refusal_is_dead_lettered_and_its_replay_makes_one_order(mesh: &TestMesh) {
+    const CLICKS: usize = 8;
+    run_catalog(mesh).await;
+    let (account, _) = synced_account(mesh, "Matrix Permanent Refusal Ltd").await;
+    let opportunities: Vec<String> = (0..CLICKS)
+        .map(|_| {
+            new_opportunity(
+                mesh,
+                &account,
+                "USD",
+                &[("CABLE-SET", 2.0, 0.0)],
+                "Closed Won",
+            )
+        })
+        .collect();
+    clear(&mesh.sandbox);
+    mesh.sandbox.inject_fault(
+        System::NetSuite,
+        isthmus_sandbox::Fault::error_with(PUT_ORDER, 400, None).times(1),
+    );
+    inject(
+        &mesh.sandbox,
+        FailureKind::BeforeCommit,
+        System::NetSuite,
+        &[PUT_ORDER],
+    );
+    let jobs = click_all(mesh, Delivery::Queued, &opportunities).await;
+    let queue = mesh.store.queue("orders").await.expect("store answers");
+    let depth =
+        isthmus_tests::faults::wait_queue_drained(queue.as_ref(), Duration::from_secs(60)).await;
+    assert_eq!(depth.dead, 1, "the refused click alone: {depth:?}");
+
+    let mut dead = Vec::new();
+    for (job, opportunity) in jobs.iter().zip(&opportunities) {
+        let record = isthmus_engine::work::JobRecord::load(mesh.store.as_ref(), job)
+            .await
+            .expect("store answers")
+            .expect("a job record");
+        let orders = mesh.ns_where("salesOrder", "externalId", opportunity);
+        match record.state {
+            isthmus_engine::work::JobState::Done => assert_eq!(orders.len(), 1, "{opportunity}"),
+            isthmus_engine::work::JobState::Dead => {
+                assert!(
+                    orders.is_empty(),
+                    "nothing written for the refused {opportunity}"
+                );
+                assert!(written_back_order(mesh, opportunity).is_none());
+                dead.push((job.clone(), opportunity.clone()));
+            }
+            other => panic!("job {job}: {other:?}"),
+        }
+    }
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let faults = fired(&mesh.sandbox, System::NetSuite, PUT_ORDER);
+    assert_eq!(
+        mesh.sandbox.calls().get(PUT_ORDER),
+        CLICKS as u64 + faults,
+        "one refused upsert, never retried; every 503 retried once more"
+    );
+
+    clear(&mesh.sandbox);
+    let (job, opportunity) = &dead[0];
+    let (status, body) = mesh
+        .post(
+            &format!("/v1/dead-letters/{job}/replay?service=orders"),
+            Some(isthmus_tests::ADMIN_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let settled = mesh.wait_job(job).await;
+    assert_eq!(settled["state"], "done", "{settled}");
+    let orders = mesh.ns_where("salesOrder", "externalId", opportunity);
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        written_back_order(mesh, opportunity),
+        text(orders[0].get("id"))
+    );
+    assert_eq!(mesh.sandbox.calls().get(PUT_ORDER), 1);
+    assert_drained(mesh, "orders").await;
+}
+
+/// The order id written back to an opportunity.
+fn written_back_order(mesh: &TestMesh, id: &str) -> Option<String> {
+    text(opportunity(mesh, id).get("NetSuite_Id__c"))
+}
+
+on_both_stores!(
+    permanent_refusal,
+    only_a_permanent_refusal_is_dead_lettered_and_its_replay_makes_one_order,
+    adjust
+);
