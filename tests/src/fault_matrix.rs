@@ -157,8 +157,9 @@ impl Delivery {
     }
 }
 
-/// Posts each `(path, body)` with `key`; the ids of the jobs the answers name. Queued, each
-/// answer must be a 202 with a job; inline, a 200 (done) or a 202 (a failure became a job).
+/// Posts each `(path, body)` with `key`; the ids of the jobs the answers name, in the order of
+/// the requests. Queued, each answer must be a 202 with a job; inline, a 200 (done) or a 202
+/// (a failure became a job).
 async fn send_all(
     mesh: &TestMesh,
     key: &str,
@@ -177,7 +178,7 @@ async fn send_all(
             }
             job
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffered(CONCURRENCY)
         .collect()
         .await;
     answers.into_iter().flatten().collect()
@@ -249,4 +250,18 @@ pub async fn scan_renewals_until_raised(mesh: &TestMesh, orders: &[String], scan
         }
     }
     panic!("renewals still failing after {scans} scans");
+}
+
+/// Asserts that the ID map links NetSuite record `netsuite_id` to `salesforce_id` under `kind`.
+pub async fn assert_linked(mesh: &TestMesh, kind: &str, netsuite_id: &str, salesforce_id: &str) {
+    let link = mesh
+        .store
+        .link_by_netsuite(kind, netsuite_id)
+        .await
+        .expect("store answers")
+        .unwrap_or_else(|| panic!("no {kind} link of NetSuite record {netsuite_id}"));
+    assert_eq!(
+        link.salesforce_id, salesforce_id,
+        "{kind} link of {netsuite_id}"
+    );
 }

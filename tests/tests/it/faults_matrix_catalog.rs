@@ -10,7 +10,8 @@ use isthmus_engine::catalog::LINK_KIND;
 use isthmus_sandbox::seed::books::{BASE_PRICE_LEVEL_ID, EUR_ID, GBP_ID, USD_ID};
 use isthmus_sandbox::System;
 use isthmus_tests::fault_matrix::{
-    assert_locks_free, assert_once_each, assert_write_calls, clear, fired, inject, whose,
+    assert_linked, assert_locks_free, assert_once_each, assert_write_calls, clear, fired, inject,
+    whose,
 };
 use isthmus_tests::faults::{assert_no_lock_keys, FailureKind};
 use isthmus_tests::lead::{number, object, run_catalog, standard_book};
@@ -127,13 +128,7 @@ async fn catalog_cell(mesh: &TestMesh, kind: FailureKind) {
             assert_eq!(own.len(), 1, "{currency} standard price of {item}: {own:?}");
             assert_eq!(number(own[0].get("UnitPrice")), base + i as f64);
         }
-        let link = mesh
-            .store
-            .link_by_netsuite(LINK_KIND, item)
-            .await
-            .expect("store answers")
-            .unwrap_or_else(|| panic!("item {item} is linked"));
-        assert_eq!(link.salesforce_id, product_id);
+        assert_linked(mesh, LINK_KIND, item, &product_id).await;
     }
     // One product upsert and one standard-entries create per item get through. A lost
     // upsert's retry finds the product by `NetSuite_Id__c`, unchanged, and does not write it

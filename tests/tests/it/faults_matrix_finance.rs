@@ -10,8 +10,8 @@
 
 use isthmus_sandbox::System;
 use isthmus_tests::fault_matrix::{
-    assert_drained, assert_locks_free, assert_once_each, assert_write_calls, clear, fired, inject,
-    send_events, whose, Delivery,
+    assert_drained, assert_linked, assert_locks_free, assert_once_each, assert_write_calls, clear,
+    fired, inject, send_events, whose, Delivery,
 };
 use isthmus_tests::faults::{assert_jobs_done, assert_no_lock_keys, FailureKind};
 use isthmus_tests::lead::{new_account, number, run_catalog, transform, won_order};
@@ -104,6 +104,7 @@ async fn finance_cell(mesh: &TestMesh, kind: FailureKind) {
             Some(opportunity.clone())
         );
         assert_eq!(billing(mesh, opportunity).as_deref(), Some("Billed"));
+        assert_linked(mesh, "invoice", invoice, &mirror_id(&mirrors, invoice)).await;
     }
     // The link is recorded after the Composite call: a lost answer's retry sends it again (an
     // upsert by `NetSuite_Id__c`, which finds the record the first one made).
@@ -163,6 +164,7 @@ async fn finance_cell(mesh: &TestMesh, kind: FailureKind) {
                 .next()
                 .unwrap();
             assert_eq!(text(credit.get("Account__c")), Some(account.clone()));
+            assert_linked(mesh, "invoice", &memos[i], &mirror_id(&credits, &memos[i])).await;
         } else {
             let payment = whose(
                 &paid,
@@ -179,6 +181,8 @@ async fn finance_cell(mesh: &TestMesh, kind: FailureKind) {
                 text(payment.get("Opportunity__c")),
                 Some(opportunity.clone())
             );
+            let payment_id = &payments[i - half];
+            assert_linked(mesh, "payment", payment_id, &mirror_id(&paid, payment_id)).await;
         }
     }
     // Two Composite calls per record that gets through: the invoice it applies to (its amount

@@ -10,8 +10,8 @@
 
 use isthmus_sandbox::System;
 use isthmus_tests::fault_matrix::{
-    assert_drained, assert_locks_free, assert_once_each, assert_write_calls, clear, click_all,
-    fired, inject, scan_renewals_until_raised, send_events, whose, Delivery,
+    assert_drained, assert_linked, assert_locks_free, assert_once_each, assert_write_calls, clear,
+    click_all, fired, inject, scan_renewals_until_raised, send_events, whose, Delivery,
 };
 use isthmus_tests::faults::{assert_jobs_done, assert_no_lock_keys, FailureKind};
 use isthmus_tests::lead::{new_account, new_opportunity, number, object, priced, run_catalog};
@@ -121,6 +121,7 @@ async fn orders_cell(mesh: &TestMesh, kind: FailureKind) {
             text(order.get("tranId"))
         );
         assert_eq!(text(order.get("entity")), Some(customer.clone()));
+        assert_linked(mesh, "order", &order_id, id).await;
         orders.push(order_id);
     }
     // A lost upsert's retry reads the order by external id and writes nothing; a lost
@@ -237,6 +238,8 @@ async fn orders_cell(mesh: &TestMesh, kind: FailureKind) {
             .unwrap();
         assert_eq!(text(mirror.get("Opportunity__c")), Some(id.clone()));
         assert_eq!(text(mirror.get("Account__c")), Some(account.clone()));
+        let mirror_id = text(mirror.get("Id")).unwrap();
+        assert_linked(mesh, "fulfillment", fulfilment, &mirror_id).await;
         let shipped = opportunity(mesh, id);
         assert_eq!(
             text(shipped.get("NetSuite_Ship_Status__c")).as_deref(),
@@ -326,6 +329,7 @@ async fn renewals_cell(mesh: &TestMesh, kind: FailureKind) {
         .unwrap();
         let id = text(renewal.get("Id")).unwrap();
         assert_eq!(text(renewal.get("AccountId")), Some(account.clone()));
+        assert_linked(mesh, "renewal", order, &id).await;
         let number = text(
             mesh.sandbox
                 .ns_record("salesOrder", order)
