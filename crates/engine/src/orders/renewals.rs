@@ -1,11 +1,14 @@
 //! Renewals from NetSuite: each sales order whose term (`endDate`) ends within the window raises
 //! one renewal Opportunity in Salesforce, upserted by `NetSuite_Renewal_Of__c` (the order's
-//! internal id), so a second scan, another replica or a retry never raises a second one; a
-//! renewal found without a link (an attempt failed after its upsert committed) gets its lines
-//! then, unless that attempt got them in. The
+//! internal id), so a second scan, another replica or a retry never raises a second one. The
 //! Opportunity gets the order's products at the order's rates, in its currency, on the
 //! customer's account, and points at the Opportunity the order came from (`Renewal_Of__c`); when
 //! it is won, "Sync to NetSuite" turns it into a sales order linked to the one it renews.
+//!
+//! The upsert and the lines' create are two calls: when an attempt fails after its upsert
+//! committed (the lines refused or lost, or the upsert's answer lost), the next scan's upsert
+//! finds the renewal rather than creating it, and adds its lines if it has none (they are
+//! created all or none, so "none" means that attempt did not get them in).
 //!
 //! Reads are batched across every expiring order: one SuiteQL for the orders, one for their
 //! lines, one Redis MGET per link kind, one SOQL for the standard price book's entries.
