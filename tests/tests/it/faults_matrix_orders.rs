@@ -489,3 +489,100 @@ on_both_stores!(
     only_a_permanent_refusal_is_dead_lettered_and_its_replay_makes_one_order,
     adjust
 );
+
+/// NetSuite's customer upsert by external id (the Account id).
+const PUT_CUSTOMER: &str = isthmus_tests::faults::PUT_CUSTOMER;
+/// Salesforce's update of one Account (the customer's id written back).
+const PATCH_ACCOUNT: &str = "PATCH /services/data/vXX.X/sobjects/Account/{id}";
+
+/// One cell: each won opportunity on an account NetSuite does not know yet, so its click
+/// creates the customer (through the customers service) before the order, under `kind` on
+/// every write of both: one customer per account, one order per opportunity.
+async fn new_accounts_cell(mesh: &TestMesh, kind: FailureKind) {
+    const ACCOUNTS: usize = 15;
+    let names: Vec<String> = (0..ACCOUNTS)
+        .map(|i| format!("Matrix {kind:?} First Order {i:02} Ltd"))
+        .collect();
+    let accounts: Vec<String> = names.iter().map(|n| new_account(mesh, n)).collect();
+    let opportunities: Vec<String> = accounts
+        .iter()
+        .map(|a| new_opportunity(mesh, a, "USD", &[("CABLE-SET", 3.0, 0.0)], "Closed Won"))
+        .collect();
+    clear(&mesh.sandbox);
+    inject(
+        &mesh.sandbox,
+        kind,
+        System::NetSuite,
+        &[PUT_CUSTOMER, PUT_ORDER],
+    );
+    inject(
+        &mesh.sandbox,
+        kind,
+        System::Salesforce,
+        &[PATCH_ACCOUNT, PATCH_OPPORTUNITY],
+    );
+    let jobs = click_all(mesh, Delivery::Inline, &opportunities).await;
+    assert_drained(mesh, "orders").await;
+    assert_drained(mesh, "customers").await;
+    assert_jobs_done(mesh.store.as_ref(), &jobs).await;
+
+    let customers = mesh.sandbox.ns_records("customer");
+    assert_once_each(&customers, "externalId", &accounts);
+    assert_once_each(&customers, "companyName", &names);
+    let orders_ns = mesh.sandbox.ns_records("salesOrder");
+    assert_once_each(&orders_ns, "externalId", &opportunities);
+    for (account, opportunity_id) in accounts.iter().zip(&opportunities) {
+        let customer = whose(&customers, "externalId", std::slice::from_ref(account))
+            .next()
+            .unwrap();
+        let customer_id = text(customer.get("id")).unwrap();
+        let written_back = mesh.sandbox.sf_record("Account", account).unwrap();
+        assert_eq!(
+            text(written_back.get("NetSuite_Id__c")),
+            Some(customer_id.clone())
+        );
+        let order = whose(
+            &orders_ns,
+            "externalId",
+            std::slice::from_ref(opportunity_id),
+        )
+        .next()
+        .unwrap();
+        assert_eq!(text(order.get("entity")), Some(customer_id));
+        assert_eq!(
+            written_back_order(mesh, opportunity_id),
+            text(order.get("id"))
+        );
+    }
+    for route in [PUT_CUSTOMER, PUT_ORDER] {
+        assert!(
+            fired(&mesh.sandbox, System::NetSuite, route) > 0,
+            "{kind:?} {route}"
+        );
+    }
+    let locks: Vec<String> = opportunities
+        .iter()
+        .map(|o| format!("order:sf:{o}"))
+        .chain(
+            accounts
+                .iter()
+                .map(|a| format!("{}:sf:{a}", isthmus_engine::customers::LINK_KIND)),
+        )
+        .collect();
+    assert_locks_free(mesh.store.as_ref(), &locks).await;
+    assert_no_lock_keys(mesh, Duration::from_secs(2)).await;
+}
+
+async fn first_orders_of_new_accounts_make_one_customer_and_one_order_each_under_every_failure(
+    mesh: &TestMesh,
+) {
+    run_catalog(mesh).await;
+    for kind in FailureKind::ALL {
+        new_accounts_cell(mesh, kind).await;
+    }
+}
+on_both_stores!(
+    new_accounts,
+    first_orders_of_new_accounts_make_one_customer_and_one_order_each_under_every_failure,
+    adjust
+);
