@@ -586,3 +586,65 @@ on_both_stores!(
     first_orders_of_new_accounts_make_one_customer_and_one_order_each_under_every_failure,
     adjust
 );
+
+/// A client deadline short enough for the late answers below, long enough for any other call.
+fn short_deadlines(config: &mut isthmus::Config) {
+    adjust(config);
+    config.netsuite.timeout_ms = 1_500;
+    config.salesforce.timeout_ms = 1_500;
+}
+
+/// The lost answer that outlives the client: NetSuite commits the order, or Salesforce the
+/// write-back, then holds the answer past the client's deadline. The retry finds what was
+/// committed: one order per opportunity, nothing written twice.
+async fn answers_arriving_after_the_deadline_make_no_second_order(mesh: &TestMesh) {
+    const CLICKS: usize = 10;
+    run_catalog(mesh).await;
+    let (account, _) = synced_account(mesh, "Matrix Late Answers Ltd").await;
+    let opportunities: Vec<String> = (0..CLICKS)
+        .map(|_| {
+            new_opportunity(
+                mesh,
+                &account,
+                "USD",
+                &[("CABLE-SET", 1.0, 0.0)],
+                "Closed Won",
+            )
+        })
+        .collect();
+    clear(&mesh.sandbox);
+    let late = |route: &str| {
+        isthmus_sandbox::Fault::lost_answer_after(route, Duration::from_millis(2_000))
+            .rate(isthmus_tests::fault_matrix::RATE)
+            .times(1_000)
+    };
+    mesh.sandbox.inject_fault(System::NetSuite, late(PUT_ORDER));
+    mesh.sandbox
+        .inject_fault(System::Salesforce, late(PATCH_OPPORTUNITY));
+    let jobs = click_all(mesh, Delivery::Inline, &opportunities).await;
+    assert_drained(mesh, "orders").await;
+    assert_jobs_done(mesh.store.as_ref(), &jobs).await;
+
+    let orders_ns = mesh.sandbox.ns_records("salesOrder");
+    assert_once_each(&orders_ns, "externalId", &opportunities);
+    for id in &opportunities {
+        let order = whose(&orders_ns, "externalId", std::slice::from_ref(id))
+            .next()
+            .unwrap();
+        assert_eq!(written_back_order(mesh, id), text(order.get("id")));
+    }
+    let late_orders = 1_000 - mesh.sandbox.faults(System::NetSuite)[0].times.unwrap();
+    assert!(late_orders > 0, "some order upsert answered late");
+    assert_eq!(
+        mesh.sandbox.calls().get(PUT_ORDER),
+        CLICKS as u64,
+        "a late answer's retry reads the order back and does not write it again"
+    );
+    assert_eq!(mesh.sandbox.calls().get(PATCH_OPPORTUNITY), CLICKS as u64);
+    assert_no_lock_keys(mesh, Duration::from_secs(2)).await;
+}
+on_both_stores!(
+    late_answers,
+    answers_arriving_after_the_deadline_make_no_second_order,
+    short_deadlines
+);
