@@ -30,6 +30,45 @@ const BUDGET: u64 = 1_000_000;
 /// Requests in flight at once when queueing.
 const CONCURRENCY: usize = 8;
 
+/// NetSuite's sales order upsert by external id (the Opportunity id).
+pub const PUT_ORDER: &str = "PUT /services/rest/record/v1/salesOrder/eid:{externalId}";
+/// Salesforce's update of one Opportunity (the order's write-back, its status).
+pub const PATCH_OPPORTUNITY: &str = "PATCH /services/data/vXX.X/sobjects/Opportunity/{id}";
+/// Composite (a mirror record and its related records' fields, all or none).
+pub const COMPOSITE: &str = "POST /services/data/vXX.X/composite";
+
+/// Retries on a test's time scale, and enough attempts that a job failing at 20 % a try is not
+/// dead-lettered by chance (0.2^12 per job).
+pub fn adjust(config: &mut isthmus::Config) {
+    config.queue.retryable_attempts = 12;
+    config.netsuite.timeout_ms = 5_000;
+    config.salesforce.timeout_ms = 5_000;
+}
+
+/// A new account synced to NetSuite (no fault yet): its id and its customer's.
+pub async fn synced_account(mesh: &TestMesh, name: &str) -> (String, String) {
+    let account = crate::lead::new_account(mesh, name);
+    let (status, body) = mesh.sync_account(&account, false).await;
+    assert_eq!(status, 200, "{body}");
+    let customer = body["netsuite_id"]
+        .as_str()
+        .expect("customer id")
+        .to_string();
+    (account, customer)
+}
+
+/// The opportunity as Salesforce holds it.
+pub fn opportunity(mesh: &TestMesh, id: &str) -> Map<String, Value> {
+    mesh.sandbox
+        .sf_record("Opportunity", id)
+        .expect("opportunity")
+}
+
+/// The order id written back to an opportunity.
+pub fn written_back_order(mesh: &TestMesh, id: &str) -> Option<String> {
+    text(opportunity(mesh, id).get("NetSuite_Id__c"))
+}
+
 /// Fails each of `routes` of `system` at [`RATE`] the way `kind` fails.
 pub fn inject(sandbox: &Sandbox, kind: FailureKind, system: System, routes: &[&str]) {
     for route in routes {
