@@ -14,6 +14,7 @@
 //! `<target>/console-screenshots/`.
 
 pub mod browser;
+pub mod fault_matrix;
 pub mod faults;
 pub mod lead;
 pub mod otlp;
