@@ -16,6 +16,7 @@ use rusqlite::Connection;
 
 use super::super::ids;
 use super::super::schema::{Kind, SOBJECTS};
+use super::super::clock::Clock;
 use super::{recycle_bin, Db};
 
 impl Db {
@@ -35,7 +36,14 @@ impl Db {
             create_schema(&conn)?;
         }
         let counters = last_counters(&conn)?;
-        Ok((Self { conn, counters }, !existing))
+        Ok((
+            Self {
+                conn,
+                counters,
+                clock: Clock::default(),
+            },
+            !existing,
+        ))
     }
 
     /// Commits the transaction [`Db::open`] began.
