@@ -22,7 +22,7 @@ pub mod limits;
 pub mod soql;
 
 pub use client::{
-    CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords, OrgLimit,
+    CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords, KeysetQuery, OrgLimit,
     RecordResult, SalesforceClient, UpsertOutcome, UsageObserver, COLLECTION_LIMIT,
     COMPOSITE_LIMIT,
 };
