@@ -12,6 +12,7 @@
 //! [`conflicts`] logs what it found, and parks a record whose conflict waits for a person.
 
 mod account_to_customer;
+mod account_deletes;
 pub mod backfill;
 pub mod conflicts;
 mod customer_to_account;

@@ -48,7 +48,7 @@ pub struct Org {
     cursors: Mutex<query::Cursors>,
     clock: clock::Clock,
     allocation: allocation::Allocation,
-    page_size: usize,
+    page_size: AtomicUsize,
     child_page_size: AtomicUsize,
     pub org_id: String,
     pub integration_user_id: String,
@@ -126,7 +126,7 @@ impl Org {
             )),
             clock,
             allocation: allocation::Allocation::default(),
-            page_size: config.sf_query_page_size.max(1),
+            page_size: AtomicUsize::new(config.sf_query_page_size.max(1)),
             child_page_size: AtomicUsize::new(CHILD_PAGE_SIZE),
             org_id: ids::generate(schema::ORG_KEY_PREFIX, 1),
             integration_user_id,
@@ -167,6 +167,16 @@ impl Org {
     /// with its own `nextRecordsUrl` (default [`CHILD_PAGE_SIZE`]; at least 1).
     pub fn set_child_page_size(&self, rows: usize) {
         self.child_page_size.store(rows.max(1), Ordering::Relaxed);
+    }
+
+    /// Sets how many records a query page holds before `nextRecordsUrl` (the org's page size,
+    /// [`crate::SandboxConfig::sf_query_page_size`] at start; at least 1).
+    pub fn set_query_page_size(&self, rows: usize) {
+        self.page_size.store(rows.max(1), Ordering::Relaxed);
+    }
+
+    fn page_size(&self) -> usize {
+        self.page_size.load(Ordering::Relaxed)
     }
 
     fn child_page_size(&self) -> usize {

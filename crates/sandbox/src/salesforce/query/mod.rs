@@ -100,7 +100,7 @@ pub fn query(call: &mut Call, request: &Request, all_rows: bool) -> Result<Reply
     let scope = if all_rows { Scope::All } else { Scope::Live };
     let plan = soql::compile(soql, scope)?;
     let result = rows::run(call.org, call.db, &plan, &call.version)?;
-    let page_size = request.batch_size.unwrap_or(call.org.page_size);
+    let page_size = request.batch_size.unwrap_or(call.org.page_size());
     Ok(Reply::ok(match result {
         Output::Count(total) => json!({ "totalSize": total, "done": true, "records": [] }),
         Output::Records(mut records) => {
