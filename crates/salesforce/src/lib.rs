@@ -22,8 +22,8 @@ pub mod limits;
 pub mod soql;
 
 pub use client::{
-    CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords, KeysetQuery, OrgLimit,
-    RecordResult, SalesforceClient, UpsertOutcome, UsageObserver, COLLECTION_LIMIT,
+    CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords, KeysetQuery,
+    OrgLimit, RecordResult, SalesforceClient, UpsertOutcome, UsageObserver, COLLECTION_LIMIT,
     COMPOSITE_LIMIT,
 };
 pub use config::{SalesforceAuth, SalesforceConfig};

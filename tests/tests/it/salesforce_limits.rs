@@ -50,7 +50,10 @@ fn flows(mesh: &TestMesh, webhook: &str) -> (CustomerFlows, SyncLog) {
     config.alerts.min_interval_ms = 50;
     secrets.alerts_webhook_url = Some(SecretString::from(webhook.to_owned()));
     let (flows, _) = wiring::customer_flows(&config, &secrets, mesh.store.clone()).unwrap();
-    (flows, wiring::sync_log(&config, &secrets, mesh.store.clone()))
+    (
+        flows,
+        wiring::sync_log(&config, &secrets, mesh.store.clone()),
+    )
 }
 
 fn options(mesh: &TestMesh) -> DeltaOptions {
@@ -171,7 +174,8 @@ async fn a_backfill_whose_query_cursor_is_dropped_creates_every_customer_once(me
         mesh.sandbox.sf_insert("Account", account).unwrap();
     }
     mesh.sandbox.salesforce_org().set_query_page_size(10);
-    let gone = json!([{ "message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR" }]);
+    let gone =
+        json!([{ "message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR" }]);
     mesh.sandbox.inject_fault(
         System::Salesforce,
         Fault::error_with(QUERY_MORE, 400, Some(gone)).times(2),

@@ -41,7 +41,8 @@ const LINKS_PER_CHECK: usize = 200;
 
 /// Salesforce drops a replication date's seconds.
 fn to_the_minute(at: DateTime<Utc>) -> DateTime<Utc> {
-    at.duration_trunc(chrono::Duration::minutes(1)).unwrap_or(at)
+    at.duration_trunc(chrono::Duration::minutes(1))
+        .unwrap_or(at)
 }
 
 impl CustomerFlows {
@@ -178,7 +179,10 @@ impl CustomerFlows {
     /// One deleted account → its customer; whether a customer was inactivated.
     async fn propagate_one(&self, account_id: &str, log: &SyncLog, trace_id: &str) -> Result<bool> {
         let began = Instant::now();
-        match self.inactivate_for_deleted_account(account_id, trace_id).await? {
+        match self
+            .inactivate_for_deleted_account(account_id, trace_id)
+            .await?
+        {
             Some(result) => {
                 log.finished(&result, Trigger::Delta, began).await;
                 Ok(true)
@@ -246,4 +250,3 @@ impl CustomerFlows {
         .await
     }
 }
-

@@ -51,7 +51,6 @@ pub const DELETES_CURSOR: &str = "customers.account-deletes";
 /// The flow of an account deletion propagated to its customer.
 pub const FLOW_ACCOUNT_DELETED: &str = "customers.account_deleted";
 
-
 /// How one delta run reads.
 #[derive(Clone)]
 pub struct DeltaOptions {

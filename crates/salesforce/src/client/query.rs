@@ -102,7 +102,10 @@ impl SalesforceClient {
         decode(&reply.body, "query")
     }
 
-    pub(super) async fn next_page(&self, next_records_url: &str) -> Result<QueryPage, SalesforceError> {
+    pub(super) async fn next_page(
+        &self,
+        next_records_url: &str,
+    ) -> Result<QueryPage, SalesforceError> {
         if !next_records_url.starts_with("/services/data/") {
             return Err(SalesforceError::Decode(
                 "nextRecordsUrl is not a data API path".into(),
@@ -115,7 +118,10 @@ impl SalesforceClient {
     }
 
     /// Fetches the remaining pages of every unfinished child subquery result in `record`.
-    pub(super) async fn complete_children(&self, record: &mut Record) -> Result<(), SalesforceError> {
+    pub(super) async fn complete_children(
+        &self,
+        record: &mut Record,
+    ) -> Result<(), SalesforceError> {
         for value in record.values_mut() {
             let Value::Object(child) = value else {
                 continue;

@@ -23,7 +23,10 @@ async fn paged_org() -> Org {
     let org = org_with(config, "61.0", SF_CLIENT_SECRET).await;
     for n in 0..ACCOUNTS {
         org.sandbox
-            .sf_insert("Account", fields(json!({ "Name": format!("Walked {n:02}") })))
+            .sf_insert(
+                "Account",
+                fields(json!({ "Name": format!("Walked {n:02}") })),
+            )
             .unwrap();
     }
     org.sandbox
@@ -46,8 +49,9 @@ fn tally(names: impl IntoIterator<Item = String>) -> BTreeMap<String, usize> {
 }
 
 fn every_account_once(seen: &BTreeMap<String, usize>) {
-    let expected: BTreeMap<String, usize> =
-        (0..ACCOUNTS).map(|n| (format!("Walked {n:02}"), 1)).collect();
+    let expected: BTreeMap<String, usize> = (0..ACCOUNTS)
+        .map(|n| (format!("Walked {n:02}"), 1))
+        .collect();
     assert_eq!(seen, &expected);
 }
 
@@ -104,7 +108,10 @@ async fn a_walk_idle_past_15_minutes_restarts_after_the_last_id_it_read() {
 async fn a_plain_paged_query_fails_on_a_lost_cursor() {
     // What the keyset walk is for: following `nextRecordsUrl` alone cannot recover.
     let org = paged_org().await;
-    let mut pages = Box::pin(org.client.query_pages("SELECT Id, Name FROM Account ORDER BY Id"));
+    let mut pages = Box::pin(
+        org.client
+            .query_pages("SELECT Id, Name FROM Account ORDER BY Id"),
+    );
     pages.next().await.unwrap().unwrap();
     org.sandbox
         .salesforce_org()

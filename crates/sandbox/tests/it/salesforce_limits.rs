@@ -18,7 +18,11 @@ async fn deleted(h: &Harness, start: DateTime<Utc>, end: DateTime<Utc>) -> (u16,
     let response = h
         .sf(
             Method::GET,
-            &format!("sobjects/Account/deleted/?start={}&end={}", at(start), at(end)),
+            &format!(
+                "sobjects/Account/deleted/?start={}&end={}",
+                at(start),
+                at(end)
+            ),
             None,
         )
         .await;
@@ -28,12 +32,19 @@ async fn deleted(h: &Harness, start: DateTime<Utc>, end: DateTime<Utc>) -> (u16,
 
 fn refused_as_invalid_replication_date(answer: &(u16, Value)) {
     assert_eq!(answer.0, 400, "{}", answer.1);
-    assert_eq!(answer.1[0]["errorCode"], "INVALID_REPLICATION_DATE", "{}", answer.1);
+    assert_eq!(
+        answer.1[0]["errorCode"], "INVALID_REPLICATION_DATE",
+        "{}",
+        answer.1
+    );
 }
 
 async fn account(h: &Harness, name: &str) -> String {
     h.sandbox
-        .sf_insert("Account", json!({ "Name": name }).as_object().unwrap().clone())
+        .sf_insert(
+            "Account",
+            json!({ "Name": name }).as_object().unwrap().clone(),
+        )
         .unwrap()
 }
 
@@ -42,9 +53,7 @@ async fn the_deleted_records_log_reaches_back_15_days_not_30() {
     let h = empty().await;
     let org = h.sandbox.salesforce_org();
     let now = org.now();
-    refused_as_invalid_replication_date(
-        &deleted(&h, now - Duration::days(16), now).await,
-    );
+    refused_as_invalid_replication_date(&deleted(&h, now - Duration::days(16), now).await);
     let (status, within) = deleted(&h, now - Duration::days(14), now).await;
     assert_eq!(status, 200, "{within}");
     // The same 16 days back is fine for `updated`, which covers 30.
@@ -97,12 +106,22 @@ async fn a_window_drops_its_seconds_and_must_span_more_than_a_minute() {
     let base = minute(h.sandbox.salesforce_org().now()) - Duration::hours(1);
     // 10:00:30 → 10:01:59 is 10:00 → 10:01 once the seconds go: one minute, refused.
     refused_as_invalid_replication_date(
-        &deleted(&h, base + Duration::seconds(30), base + Duration::seconds(119)).await,
+        &deleted(
+            &h,
+            base + Duration::seconds(30),
+            base + Duration::seconds(119),
+        )
+        .await,
     );
     // End before start.
     refused_as_invalid_replication_date(&deleted(&h, base, base - Duration::minutes(5)).await);
     // 10:00:59 → 10:02:00 is 10:00 → 10:02: two minutes, answered, covered to the minute.
-    let (status, log) = deleted(&h, base + Duration::seconds(59), base + Duration::minutes(2)).await;
+    let (status, log) = deleted(
+        &h,
+        base + Duration::seconds(59),
+        base + Duration::minutes(2),
+    )
+    .await;
     assert_eq!(status, 200, "{log}");
     let covered = log["latestDateCovered"].as_str().unwrap();
     let expected = (base + Duration::minutes(2))

@@ -120,11 +120,7 @@ pub fn query_more(call: &mut Call, locator: &str) -> Result<Reply, ApiError> {
     let (cursor, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
     let offset: usize = offset.parse().map_err(|_| invalid())?;
     let now = call.org.now();
-    let (records, page_size) = call
-        .org
-        .cursors()
-        .read(cursor, now)
-        .ok_or_else(invalid)?;
+    let (records, page_size) = call.org.cursors().read(cursor, now).ok_or_else(invalid)?;
     if offset > records.len() {
         return Err(invalid());
     }

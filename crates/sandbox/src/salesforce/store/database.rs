@@ -14,9 +14,9 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+use super::super::clock::Clock;
 use super::super::ids;
 use super::super::schema::{Kind, SOBJECTS};
-use super::super::clock::Clock;
 use super::{recycle_bin, Db};
 
 impl Db {

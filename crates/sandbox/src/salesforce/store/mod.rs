@@ -15,10 +15,10 @@ use serde_json::{Map, Value};
 mod database;
 mod validate;
 
+use super::clock::Clock;
 use super::error::ApiError;
 use super::schema::{self, Field, Kind, SObject};
 use super::{ids, rules};
-use super::clock::Clock;
 use crate::time::sf_timestamp;
 use validate::required_missing;
 
