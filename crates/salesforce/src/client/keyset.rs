@@ -148,3 +148,25 @@ impl Walk {
         Ok(records)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::KeysetQuery;
+
+    #[test]
+    fn a_restart_reads_after_the_last_id_in_id_order() {
+        let walk = KeysetQuery::new("SELECT Id FROM Account").filter("NetSuite_Id__c = null");
+        assert_eq!(
+            walk.soql(None),
+            "SELECT Id FROM Account WHERE (NetSuite_Id__c = null) ORDER BY Id"
+        );
+        assert_eq!(
+            walk.soql(Some("001000000000001AAA")),
+            "SELECT Id FROM Account WHERE (NetSuite_Id__c = null) AND Id > '001000000000001AAA' ORDER BY Id"
+        );
+        assert_eq!(
+            KeysetQuery::new("SELECT Id FROM Account").soql(Some("x'y")),
+            r"SELECT Id FROM Account WHERE Id > 'x\'y' ORDER BY Id"
+        );
+    }
+}
