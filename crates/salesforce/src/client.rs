@@ -32,6 +32,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 mod collections;
 mod composite;
+mod keyset;
 mod org;
 mod query;
 mod replication;
@@ -41,6 +42,7 @@ pub use composite::{
     composite_batches, CompositeSubrequest, CompositeSubresponse, COMPOSITE_LIMIT,
     COMPOSITE_QUERY_LIMIT,
 };
+pub use keyset::KeysetQuery;
 pub use org::OrgLimit;
 pub use replication::{DeletedRecord, DeletedRecords};
 

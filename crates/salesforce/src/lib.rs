@@ -23,8 +23,8 @@ pub mod soql;
 
 pub use client::{
     composite_batches, CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords,
-    OrgLimit, RecordResult, SalesforceClient, UpsertOutcome, UsageObserver, COLLECTION_LIMIT,
-    COMPOSITE_LIMIT, COMPOSITE_QUERY_LIMIT,
+    KeysetQuery, OrgLimit, RecordResult, SalesforceClient, UpsertOutcome, UsageObserver,
+    COLLECTION_LIMIT, COMPOSITE_LIMIT, COMPOSITE_QUERY_LIMIT,
 };
 pub use config::{SalesforceAuth, SalesforceConfig};
 pub use error::{ApiError, ErrorClass, SalesforceError};

@@ -86,6 +86,12 @@ pub struct SandboxConfig {
     pub latency: Duration,
     /// Records per SOQL result page before `nextRecordsUrl` (Salesforce: 2000).
     pub sf_query_page_size: usize,
+    /// Query cursors (`nextRecordsUrl`) the integration user may hold open at once; opening one
+    /// more releases the oldest (Salesforce: 10).
+    pub sf_open_query_cursors: usize,
+    /// How long a query cursor lives without being read, on the org's clock (Salesforce: 15
+    /// minutes). A released or expired cursor answers `INVALID_QUERY_LOCATOR`.
+    pub sf_query_cursor_idle: Duration,
     /// NetSuite's account concurrency limit across REST, SuiteQL and RESTlets; `None` for no limit.
     /// Default 5 (developer and standard accounts).
     pub netsuite_concurrency_limit: Option<usize>,
@@ -121,6 +127,8 @@ impl Default for SandboxConfig {
             netsuite_account_id: credentials::NS_ACCOUNT_ID.to_owned(),
             latency: Duration::ZERO,
             sf_query_page_size: 2000,
+            sf_open_query_cursors: 10,
+            sf_query_cursor_idle: Duration::from_secs(15 * 60),
             netsuite_concurrency_limit: Some(5),
             netsuite_over_limit: OverLimitAnswer::default(),
             persist_path: None,

@@ -38,5 +38,6 @@ mod readiness;
 mod reconcile;
 mod record_status;
 mod redis_tls;
+mod salesforce_limits;
 mod schemathesis;
 mod thirdparty;

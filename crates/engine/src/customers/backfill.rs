@@ -17,6 +17,7 @@ use std::time::Instant;
 use crate::result::Outcome;
 use futures::stream::{self, StreamExt};
 use isthmus_salesforce::id::SalesforceId;
+use isthmus_salesforce::KeysetQuery;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
@@ -160,10 +161,14 @@ impl CustomerFlows {
         } else {
             " WHERE NetSuite_Id__c = null"
         };
-        let soql = format!(
-            "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account{filter} ORDER BY Id",
+        // Walked in Id order, restarting after the last Id read if Salesforce drops the cursor.
+        let mut walk = KeysetQuery::new(format!(
+            "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account",
             SF_CONTACT_FIELDS.join(", ")
-        );
+        ));
+        if !options.all {
+            walk = walk.filter("NetSuite_Id__c = null");
+        }
         // The total for the progress bar (one COUNT() call); a shard expects its share.
         allocation.wait_for_batch(&self.salesforce).await?;
         let count_soql = format!("SELECT COUNT() FROM Account{filter}");
@@ -183,7 +188,7 @@ impl CustomerFlows {
         // One trace for the whole run: every account's result carries it.
         let trace = isthmus_telemetry::TraceContext::new_root();
         let trace_id = trace.trace_id.as_str();
-        let mut pages = std::pin::pin!(self.salesforce.query_pages(&soql));
+        let mut pages = std::pin::pin!(self.salesforce.query_pages_by_id(walk));
         let mut left = options.limit.unwrap_or(usize::MAX);
         while left > 0 {
             allocation.wait_for_batch(&self.salesforce).await?;

@@ -10,7 +10,8 @@
 //!   customer event would be.
 //! - **Deleted accounts.** Salesforce's deleted-records log (`sobjects/Account/deleted`) since
 //!   the cursor `customers.account-deletes`; per `customers.account_deleted`, each linked
-//!   customer is marked inactive and the link dropped.
+//!   customer is marked inactive and the link dropped ([`super::account_deletes`], which also
+//!   covers a cursor older than the log's 15 days).
 //!
 //! After each page the cursor moves to the page's last key, so a run cut short resumes there and
 //! no record is skipped however many share a timestamp ([`crate::schedule::cursor`]). A record
@@ -21,22 +22,21 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::result::{FieldChange, Outcome, SyncResult};
+use crate::result::Outcome;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures::stream::{self, StreamExt};
 use isthmus_netsuite::NetSuiteId;
 use isthmus_salesforce::id::SalesforceId;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::index::Matcher;
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
-use super::{CustomerChange, CustomerFlows, LINK_KIND};
+use super::{CustomerChange, CustomerFlows};
 use crate::audit::{SyncLog, Trigger};
-use crate::config::{AccountDeleted, DeltaAccounts};
+use crate::config::DeltaAccounts;
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
-use crate::lock::with_lock;
 use crate::schedule::{
     continue_from, order_by, soql_condition, suiteql_condition, window, Cursor, CursorPos, ReadFrom,
 };
@@ -50,9 +50,6 @@ pub const CUSTOMERS_CURSOR: &str = "customers.customers";
 pub const DELETES_CURSOR: &str = "customers.account-deletes";
 /// The flow of an account deletion propagated to its customer.
 pub const FLOW_ACCOUNT_DELETED: &str = "customers.account_deleted";
-
-/// How far back Salesforce keeps its deleted-records log (30 days; a day of margin).
-const DELETED_LOG_DAYS: i64 = 29;
 
 /// How one delta run reads.
 #[derive(Clone)]
@@ -179,7 +176,7 @@ impl CustomerFlows {
 
     /// Where a delta of `cursor` reads from: the saved position less the overlap, or the
     /// overlap before now when there is none.
-    async fn delta_start(&self, cursor: &Cursor) -> Result<ReadFrom> {
+    pub(super) async fn delta_start(&self, cursor: &Cursor) -> Result<ReadFrom> {
         Ok(match cursor.read_from(&self.store).await? {
             Some(from) => from,
             None => window(&CursorPos::new(Utc::now(), ""), cursor.overlap()),
@@ -388,109 +385,6 @@ impl CustomerFlows {
             from = window(&last, Duration::ZERO);
         }
         Ok(tally.counts(pages))
-    }
-
-    /// Accounts deleted in Salesforce since the last run → their customers, per
-    /// `customers.account_deleted`; `(deleted accounts, inactivated customers)`.
-    pub async fn propagate_account_deletes(
-        &self,
-        options: &DeltaOptions,
-        log: &SyncLog,
-        trace_id: &str,
-    ) -> Result<(u64, u64)> {
-        let cursor = Cursor::new(DELETES_CURSOR, options.overlap)?;
-        let now = Utc::now();
-        let oldest = now - chrono::Duration::days(DELETED_LOG_DAYS);
-        let start = self.delta_start(&cursor).await?.since.max(oldest);
-        options.allocation.wait_for_batch(&self.salesforce).await?;
-        let deleted = self.salesforce.deleted("Account", start, now).await?;
-        let mut inactivated = 0;
-        if self.config.account_deleted == AccountDeleted::Inactivate {
-            for record in &deleted.records {
-                let began = Instant::now();
-                match self
-                    .inactivate_for_deleted_account(&record.id, trace_id)
-                    .await
-                {
-                    Ok(Some(result)) => {
-                        log.finished(&result, Trigger::Delta, began).await;
-                        inactivated += 1;
-                    }
-                    Ok(None) => {}
-                    Err(err) => {
-                        // The deletion log is read again from the same point next run.
-                        return Err(err);
-                    }
-                }
-            }
-        }
-        if let Some(covered) = parse_modstamp(&deleted.latest_date_covered) {
-            cursor
-                .save(&self.store, &CursorPos::new(covered, ""))
-                .await?;
-        }
-        Ok((deleted.records.len() as u64, inactivated))
-    }
-
-    /// Marks the customer of a deleted account inactive and drops the link, under the account's
-    /// lock; `None` when the account had no customer.
-    pub async fn inactivate_for_deleted_account(
-        &self,
-        account_id: &str,
-        trace_id: &str,
-    ) -> Result<Option<SyncResult>> {
-        let id = SalesforceId::parse(account_id)
-            .map_err(|e| EngineError::InvalidArgument(format!("account id {account_id:?}: {e}")))?;
-        let resource = format!("{LINK_KIND}:sf:{id}");
-        with_lock(
-            &self.store,
-            &resource,
-            self.config.lock_ttl(),
-            self.config.lock_wait(),
-            |lease| async move {
-                let Some(link) = self
-                    .store
-                    .link_by_salesforce(LINK_KIND, id.as_str())
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                let mut out =
-                    SyncResult::new(FLOW_ACCOUNT_DELETED, Outcome::Updated, false, trace_id);
-                out.salesforce_id = link.salesforce_id.clone();
-                out.netsuite_id = link.netsuite_id.clone();
-                out.matched_rule = "id_map".into();
-                out.changes.push(FieldChange {
-                    record: "netsuite.customer".into(),
-                    field: "isInactive".into(),
-                    before: Some("false".into()),
-                    after: Some("true".into()),
-                });
-                let mut body = Map::new();
-                body.insert("isInactive".into(), Value::Bool(true));
-                match self
-                    .netsuite
-                    .update("customer", &link.netsuite_id, &body, &[])
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(err) if err.is_not_found() => {
-                        out.outcome = Outcome::Skipped;
-                        out.changes.clear();
-                        out.warnings.push(format!(
-                            "NetSuite customer {} no longer exists",
-                            link.netsuite_id
-                        ));
-                    }
-                    Err(err) => return Err(err.into()),
-                }
-                self.store
-                    .delete_link(LINK_KIND, &link.salesforce_id, &lease)
-                    .await?;
-                Ok(Some(out))
-            },
-        )
-        .await
     }
 }
 

@@ -22,6 +22,7 @@ mod salesforce_allocation;
 mod salesforce_collections;
 mod salesforce_composite;
 mod salesforce_jwt;
+mod salesforce_limits;
 mod salesforce_objects;
 mod salesforce_orders;
 mod salesforce_persistence;
