@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use isthmus_sandbox::System;
-use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY, SF_KEY};
+use isthmus_tests::faults::{assert_each_account_synced_once, PUT_CUSTOMER};
+use isthmus_tests::{on_both_stores, TestMesh, ADMIN_KEY, SF_KEY};
 use serde_json::{json, Map, Value};
 
 /// Adds `n` accounts without a NetSuite counterpart; returns their ids.
@@ -53,17 +54,15 @@ async fn a_backfill_creates_every_unlinked_account_once_and_writes_ids_back_in_b
     let done = wait_done(mesh, job["id"].as_str().unwrap()).await;
     assert_eq!(done["state"], "done", "{done}");
 
-    // Every added account has exactly one customer and carries its id.
-    for id in &added {
-        let customers = mesh.ns_where("customer", "externalId", id);
-        assert_eq!(customers.len(), 1, "account {id}");
-        let account = mesh.sandbox.sf_record("Account", id).unwrap();
-        assert_eq!(
-            text(account.get("NetSuite_Id__c")),
-            text(customers[0].get("id"))
-        );
-    }
+    // Every added account has exactly one customer (by external id and by name) and carries
+    // its id.
+    assert_each_account_synced_once(&mesh.sandbox, &added);
     let created = done["created"].as_u64().unwrap() as usize;
+    assert_eq!(
+        mesh.sandbox.calls().get(PUT_CUSTOMER),
+        created as u64,
+        "one upsert per customer created"
+    );
     assert_eq!(
         mesh.sandbox.ns_records("customer").len(),
         customers_before + created
@@ -232,10 +231,10 @@ on_both_stores!(
 
 async fn accounts_that_fail_in_a_backfill_are_retried_on_the_batch_lane(mesh: &TestMesh) {
     let added = add_accounts(mesh, 40);
+    mesh.sandbox.reset_calls();
     mesh.sandbox.inject_fault(
         System::NetSuite,
-        isthmus_sandbox::Fault::error("PUT /services/rest/record/v1/customer/eid:{externalId}")
-            .times(5),
+        isthmus_sandbox::Fault::error(PUT_CUSTOMER).times(5),
     );
     let job = start_backfill(mesh).await;
     let done = wait_done(mesh, job["id"].as_str().unwrap()).await;
@@ -255,16 +254,22 @@ async fn accounts_that_fail_in_a_backfill_are_retried_on_the_batch_lane(mesh: &T
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for id in &added {
-        let customers = mesh.ns_where("customer", "externalId", id);
-        assert_eq!(customers.len(), 1, "account {id} exactly once");
-        let account = mesh.sandbox.sf_record("Account", id).unwrap();
-        assert_eq!(
-            text(account.get("NetSuite_Id__c")),
-            text(customers[0].get("id")),
-            "written back"
-        );
-    }
+    assert_each_account_synced_once(&mesh.sandbox, &added);
+    // The backfill's own creates, the 5 refused upserts, and the 5 creates of their jobs; one
+    // Collections call for the backfill's write-backs, one PATCH for each job's.
+    let created = done["created"].as_u64().unwrap();
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.get(PUT_CUSTOMER), created + 5 + 5, "{done} {calls:?}");
+    assert_eq!(
+        calls.get("PATCH /services/data/vXX.X/composite/sobjects"),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.get("PATCH /services/data/vXX.X/sobjects/Account/{id}"),
+        5,
+        "{calls:?}"
+    );
 }
 on_both_stores!(
     requeued,

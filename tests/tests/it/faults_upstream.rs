@@ -73,6 +73,8 @@ async fn a_backfill_under_the_same_faults_hands_failures_to_the_queue_which_fini
     mesh: &TestMesh,
 ) {
     let accounts = add_accounts(&mesh.sandbox, "Bulk", ACCOUNTS);
+    let customers_before = mesh.sandbox.ns_records("customer").len();
+    mesh.sandbox.reset_calls();
     flaky_upserts(&mesh.sandbox);
 
     let report = run_backfill(mesh, Duration::from_secs(120)).await;
@@ -87,6 +89,19 @@ async fn a_backfill_under_the_same_faults_hands_failures_to_the_queue_which_fini
     let depth = wait_queue_drained(mesh.customers_queue.as_ref(), Duration::from_secs(120)).await;
     assert_eq!(depth.dead, 0, "nothing dead-lettered: {depth:?}");
     assert_each_account_synced_once(&mesh.sandbox, &accounts);
+    // Every upsert either failed before NetSuite ran it or created a customer (the seeded
+    // accounts the backfill also reads included): none ran twice.
+    let created = (mesh.sandbox.ns_records("customer").len() - customers_before) as u64;
+    let faults = mesh.sandbox.counters().netsuite.injected_faults;
+    assert!(
+        faults >= 60,
+        "about a fifth of the upserts failed: {faults}"
+    );
+    assert_eq!(
+        mesh.sandbox.calls().get(PUT_CUSTOMER),
+        created + faults,
+        "one upsert per customer created and per failure"
+    );
     assert_no_lock_held(mesh.store.as_ref(), &accounts).await;
     assert_no_lock_keys(mesh, Duration::from_secs(2)).await;
 }
