@@ -275,3 +275,65 @@ on_both_stores!(
     requeued,
     accounts_that_fail_in_a_backfill_are_retried_on_the_batch_lane
 );
+
+async fn an_account_whose_write_back_salesforce_refuses_is_retried_then_dead_lettered_with_why(
+    mesh: &TestMesh,
+) {
+    // A customer already named by another account's NetSuite_Id__c (a unique external id):
+    // the backfill links the new account to it by company name, and Salesforce refuses that
+    // one row of the write-back batch with DUPLICATE_VALUE.
+    let customer = mesh
+        .sandbox
+        .ns_insert(
+            "customer",
+            isthmus_tests::lead::object(
+                json!({ "companyName": "Refused Twin Holdings", "subsidiary": { "id": "1" } }),
+            ),
+        )
+        .unwrap();
+    let mut holder = Map::new();
+    holder.insert("Name".into(), json!("Holder Of The Id Ltd"));
+    holder.insert("NetSuite_Id__c".into(), json!(customer));
+    mesh.sandbox.sf_insert("Account", holder).unwrap();
+    let mut twin = Map::new();
+    twin.insert("Name".into(), json!("Refused Twin Holdings"));
+    let twin = mesh.sandbox.sf_insert("Account", twin).unwrap();
+    let added = add_accounts(mesh, 20);
+
+    let job = start_backfill(mesh).await;
+    let done = wait_done(mesh, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert!(
+        done["queued"].as_u64().unwrap() >= 1,
+        "the refused row is queued: {done}"
+    );
+    let mut dead = Value::Null;
+    for _ in 0..200 {
+        let (_, letters) = mesh
+            .get(
+                "/v1/dead-letters?kind=customers.sync_account",
+                Some(ADMIN_KEY),
+            )
+            .await;
+        if let Some(letter) = letters.as_array().and_then(|l| {
+            l.iter()
+                .find(|l| l["payload"]["account_id"] == twin.as_str())
+        }) {
+            dead = letter.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        dead["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("DUPLICATE_VALUE") || e.contains("duplicate value")),
+        "a person sees the refused write-back and why: {dead}"
+    );
+    // The others went back in the batch, untouched by the one refused row.
+    assert_each_account_synced_once(&mesh.sandbox, &added);
+}
+on_both_stores!(
+    refused_write_back,
+    an_account_whose_write_back_salesforce_refuses_is_retried_then_dead_lettered_with_why
+);
