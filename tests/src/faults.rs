@@ -38,6 +38,25 @@ pub fn add_accounts(sandbox: &Sandbox, prefix: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Adds `per_account` contacts to each of `accounts`; returns their e-mail addresses, which
+/// are unique and which a duplicate of a contact on the NetSuite side would share.
+pub fn add_contacts(sandbox: &Sandbox, accounts: &[String], per_account: usize) -> Vec<String> {
+    let mut emails = Vec::new();
+    for account in accounts {
+        for i in 0..per_account {
+            let email = format!("person{i}.{}@example.com", account.to_ascii_lowercase());
+            let mut contact = Map::new();
+            contact.insert("FirstName".into(), json!(format!("Person{i}")));
+            contact.insert("LastName".into(), json!(format!("Of {account}")));
+            contact.insert("Email".into(), json!(email));
+            contact.insert("AccountId".into(), json!(account));
+            sandbox.sf_insert("Contact", contact).expect("contact");
+            emails.push(email);
+        }
+    }
+    emails
+}
+
 /// Clicks "Sync to NetSuite" in async mode on every account, through the gateway at
 /// `gateway`; returns the job ids (each answer must be a 202 with a job).
 pub async fn queue_syncs(
