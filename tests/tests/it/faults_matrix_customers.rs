@@ -1,7 +1,8 @@
 //! The fault matrix of customer → account (NetSuite's User Events through the gateway): new
-//! customers become accounts, edited linked customers update theirs, under a fifth of failures
-//! of each [`FailureKind`] on the flow's one writing route, Salesforce's Composite call (the
-//! flow writes nothing to NetSuite), asserted on both sandboxes.
+//! customers with their contacts become accounts, edited linked customers update theirs,
+//! under a fifth of failures of each [`FailureKind`] on the flow's one writing route,
+//! Salesforce's Composite call (account and contacts in one all-or-none call; the flow writes
+//! nothing to NetSuite), asserted on both sandboxes.
 //!
 //! Why the call count is exact: a new customer's account is an upsert on `NetSuite_Id__c`
 //! inside the Composite call, an edit a PATCH of the linked account. A call that failed before
@@ -27,6 +28,8 @@ use crate::faults_matrix_accounts::adjust;
 /// New customers, and edited linked ones, per failure kind.
 const NEW: usize = 20;
 const EDITED: usize = 10;
+/// Contacts of each new customer (made in the same Composite call as its account).
+const CONTACTS: usize = 2;
 const RATE: f64 = 0.2;
 /// Salesforce's Composite call: the account and its contacts in one all-or-none request.
 const COMPOSITE: &str = "POST /services/data/vXX.X/composite";
@@ -55,21 +58,44 @@ async fn send_events(mesh: &TestMesh, customers: &[String], event: &str) -> Vec<
         .await
 }
 
-/// `n` NetSuite customers with no account, named `{prefix}{i} Imports`; their ids and names.
-fn add_customers(mesh: &TestMesh, prefix: &str, n: usize) -> (Vec<String>, Vec<String>) {
+/// `n` NetSuite customers with no account, named `{prefix}{i} Imports`, each with
+/// [`CONTACTS`] contacts; their ids, names and the contacts' e-mail addresses.
+fn add_customers(
+    mesh: &TestMesh,
+    prefix: &str,
+    n: usize,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
     let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i:04} Imports")).collect();
+    let mut emails = Vec::new();
     let ids = names
         .iter()
-        .map(|name| {
-            mesh.sandbox
+        .enumerate()
+        .map(|(i, name)| {
+            let id = mesh
+                .sandbox
                 .ns_insert(
                     "customer",
                     object(json!({ "companyName": name, "subsidiary": { "id": "1" } })),
                 )
-                .expect("customer")
+                .expect("customer");
+            for c in 0..CONTACTS {
+                let email = format!("buyer{c}.{}{i}@example.com", prefix.to_ascii_lowercase());
+                let contact = json!({
+                    "firstName": format!("Buyer{c}"),
+                    "lastName": name,
+                    "email": email,
+                    "company": { "id": id },
+                    "subsidiary": { "id": "1" },
+                });
+                mesh.sandbox
+                    .ns_insert("contact", object(contact))
+                    .expect("contact");
+                emails.push(email);
+            }
+            id
         })
         .collect();
-    (ids, names)
+    (ids, names, emails)
 }
 
 /// `n` accounts synced to NetSuite (no fault yet), then renamed in NetSuite; the customers'
@@ -101,7 +127,7 @@ async fn linked_then_renamed(
 async fn each_failure_kind_makes_or_updates_every_account_once(mesh: &TestMesh) {
     for kind in FailureKind::ALL {
         let prefix = format!("Event{kind:?}");
-        let (new, new_names) = add_customers(mesh, &prefix, NEW);
+        let (new, new_names, emails) = add_customers(mesh, &prefix, NEW);
         let (edited, edited_names) = linked_then_renamed(mesh, &prefix, EDITED).await;
         mesh.sandbox.reset_control();
         kind.inject(&mesh.sandbox, System::Salesforce, &[COMPOSITE], RATE);
@@ -125,6 +151,12 @@ async fn each_failure_kind_makes_or_updates_every_account_once(mesh: &TestMesh) 
         assert_each_once(&accounts, "NetSuite_Id__c", &new);
         for (account, customer) in named.iter().zip(&new) {
             assert_eq!(text(account.get("NetSuite_Id__c")).as_ref(), Some(customer));
+        }
+        // Each contact once, by the e-mail a duplicate would share, on its customer's account.
+        let contacts = assert_each_once(&mesh.sandbox.sf_records("Contact"), "Email", &emails);
+        let owners = named.iter().flat_map(|a| std::iter::repeat_n(a, CONTACTS));
+        for (contact, account) in contacts.iter().zip(owners) {
+            assert_eq!(text(contact.get("AccountId")), text(account.get("Id")));
         }
         let renamed = assert_each_once(&accounts, "Name", &edited_names);
         for (account, customer) in renamed.iter().zip(&edited) {
