@@ -1,5 +1,6 @@
 //! The fault matrix of the batch flows of customers: the scheduled delta (accounts → customers
-//! with their write-backs, then customers → accounts) and the account backfill, under a fifth
+//! with their write-backs, customers → accounts, deleted accounts → inactive customers, the
+//! last with its own count reasoning at its test) and the account backfill, under a fifth
 //! of failures of each [`FailureKind`] on every route they write through: NetSuite's customer
 //! upsert; Salesforce's sObject Collections update (a page's or a batch's write-backs), the
 //! one-account PATCH (the write-back of a record retried as a job) and Composite (an account
@@ -270,5 +271,81 @@ async fn the_backfill_under_each_failure_kind_syncs_every_account_once(mesh: &Te
 on_both_stores!(
     backfill,
     the_backfill_under_each_failure_kind_syncs_every_account_once,
+    adjust
+);
+
+/// NetSuite's update of one customer: a deleted account's customer made inactive.
+const PATCH_CUSTOMER: &str = "PATCH /services/rest/record/v1/customer/{id}";
+/// Accounts deleted per failure kind.
+const DELETED: usize = 10;
+
+/// The delta's third part, deleted accounts → inactive customers, under each failure kind on
+/// the customer PATCH. A failure ends the run where it stands and the next run reads the
+/// deletion log again from the same point; a customer already inactivated has lost its link
+/// and is skipped. Inactivation is a plain PATCH with no echo check, so a committed PATCH whose
+/// answer was lost is made once more by the next run (harmless: it sets the same flag). Hence
+/// PATCHes = deleted accounts + every fault, and runs = 1 + every fault.
+async fn deleted_accounts_under_each_failure_kind_inactivate_every_customer_once(mesh: &TestMesh) {
+    let (flows, log) = delta_flows(mesh);
+    let (config, secrets) = mesh.sandbox_config();
+    let salesforce = wiring::salesforce(&config, &secrets).unwrap();
+    for kind in FailureKind::ALL {
+        let accounts = add_accounts(&mesh.sandbox, &format!("Deleted{kind:?}"), DELETED);
+        let mut customers = Vec::new();
+        for account in &accounts {
+            let (status, body) = mesh.sync_account(account, false).await;
+            assert_eq!(status, 200, "{body}");
+            customers.push(body["netsuite_id"].as_str().expect("linked").to_string());
+            salesforce.delete("Account", account).await.unwrap();
+        }
+        mesh.sandbox.reset_control();
+        kind.inject(&mesh.sandbox, System::NetSuite, &[PATCH_CUSTOMER], RATE);
+
+        let options = DeltaOptions {
+            overlap: Duration::from_secs(120),
+            ..delta_options(mesh)
+        };
+        let mut runs = 0_u64;
+        loop {
+            runs += 1;
+            assert!(runs <= 40, "{kind:?}: the deletes never went through");
+            if flows
+                .propagate_account_deletes(&options, &log, "matrix")
+                .await
+                .is_ok()
+            {
+                break;
+            }
+        }
+        let faults = fired(&mesh.sandbox, System::NetSuite, PATCH_CUSTOMER);
+        assert!(faults.total() >= 1, "{kind:?}: the faults fired");
+        assert_eq!(
+            runs,
+            1 + faults.total(),
+            "{kind:?}: each fault ended one run"
+        );
+        for (account, customer) in accounts.iter().zip(&customers) {
+            let record = mesh.sandbox.ns_record("customer", customer).unwrap();
+            assert_eq!(record.get("isInactive"), Some(&json!(true)), "{record:?}");
+            assert!(flows.link_by_salesforce(account).await.unwrap().is_none());
+        }
+        let calls = mesh.sandbox.calls();
+        assert_eq!(
+            calls.get(PATCH_CUSTOMER),
+            DELETED as u64 + faults.total(),
+            "{kind:?}: {faults:?} {calls:?}"
+        );
+        assert_eq!(
+            (calls.netsuite_writes(), calls.salesforce_writes()),
+            (calls.get(PATCH_CUSTOMER), 0),
+            "{kind:?}: no other write: {calls:?}"
+        );
+        assert_no_lock_held(mesh.store.as_ref(), &accounts).await;
+        assert_no_lock_keys(mesh, Duration::from_secs(2)).await;
+    }
+}
+on_both_stores!(
+    account_deletes,
+    deleted_accounts_under_each_failure_kind_inactivate_every_customer_once,
     adjust
 );
