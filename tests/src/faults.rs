@@ -297,10 +297,7 @@ impl FailureKind {
                 Fault::lost_answer_with_status(route, 504).rate(rate / (2.0 - rate)),
             ],
         };
-        rules
-            .into_iter()
-            .map(|rule| rule.times(FIRING_BUDGET))
-            .collect()
+        rules.into_iter().map(counted).collect()
     }
 
     /// Fails each of `routes` of `system` this way at `rate`.
@@ -324,7 +321,12 @@ impl FailureKind {
     }
 }
 
-/// The faults [`FailureKind::inject`] fired on one route so far.
+/// `fault` with the firing budget that lets [`fired`] count its firings.
+pub fn counted(fault: isthmus_sandbox::Fault) -> isthmus_sandbox::Fault {
+    fault.times(FIRING_BUDGET)
+}
+
+/// The faults [`FailureKind::inject`] (or any [`counted`] rule) fired on one route so far.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Fired {
     /// The call failed before the vendor ran it: nothing written.
