@@ -116,13 +116,13 @@ on_both_stores!(
 );
 
 /// How long a committed call hangs before its connection closes: past the clients' deadline.
-const PAST_DEADLINE: Duration = Duration::from_millis(700);
+const PAST_DEADLINE: Duration = Duration::from_millis(1_500);
 
 /// Clients that give up well before [`PAST_DEADLINE`].
 fn short_deadlines(config: &mut isthmus::Config) {
     adjust(config);
-    config.netsuite.timeout_ms = 300;
-    config.salesforce.timeout_ms = 300;
+    config.netsuite.timeout_ms = 1_000;
+    config.salesforce.timeout_ms = 1_000;
 }
 
 /// Lost answers the third way: NetSuite commits the upsert, or Salesforce the write-back, and
@@ -149,11 +149,12 @@ async fn answers_lost_past_the_clients_deadline_are_not_written_twice(mesh: &Tes
         faults >= 3,
         "answers were lost: {upserts:?} {write_backs:?}"
     );
+    // At least one retry per lost answer; a call a loaded machine slows past the deadline is
+    // one more failure, which no rule counted.
     let attempts: u64 = records.iter().map(|r| u64::from(r.attempts)).sum();
-    assert_eq!(
-        attempts,
-        accounts.len() as u64 + faults,
-        "one retry per lost answer"
+    assert!(
+        attempts >= accounts.len() as u64 + faults,
+        "one retry per lost answer: {attempts} attempts"
     );
     assert_each_account_synced_once(&mesh.sandbox, &accounts);
     let calls = mesh.sandbox.calls();
