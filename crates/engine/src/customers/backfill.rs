@@ -226,10 +226,12 @@ impl CustomerFlows {
                             .await
                             .push(began.elapsed().as_secs_f64() * 1000.0);
                         counters.seen.fetch_add(1, Ordering::Relaxed);
+                        // Never more than one Collections call holds: workers push between
+                        // one's push and its check, so the pile can pass the size.
                         let batch = {
                             let mut pending = pending.lock().await;
                             (pending.len() >= COLLECTION_SIZE)
-                                .then(|| pending.drain(..).collect::<Vec<_>>())
+                                .then(|| pending.drain(..COLLECTION_SIZE).collect::<Vec<_>>())
                         };
                         if let Some(batch) = batch {
                             self.write_back(batch, allocation, counters, failures).await;
@@ -240,8 +242,8 @@ impl CustomerFlows {
                 .await;
         }
         let rest: Vec<_> = pending.lock().await.drain(..).collect();
-        if !rest.is_empty() {
-            self.write_back(rest, allocation, &counters, &failures)
+        for batch in rest.chunks(COLLECTION_SIZE) {
+            self.write_back(batch.to_vec(), allocation, &counters, &failures)
                 .await;
             on_progress(&counters.snapshot());
         }
@@ -409,9 +411,12 @@ impl CustomerFlows {
                 counters
                     .written_back
                     .fetch_add(written as u64, Ordering::Relaxed);
-                let mut failures = failures.lock().await;
+                // A row Salesforce refused (a row lock, say) is linked in the store but does
+                // not carry its customer's id: its job writes it back, as for a failed call.
                 for (account, reason) in refused {
-                    failures.push((account, format!("write-back: {reason}")));
+                    let reason = format!("write-back: {reason}");
+                    self.requeue(&account, &reason, "", counters, failures)
+                        .await;
                 }
             }
             Err(err) => {

@@ -169,6 +169,16 @@ impl Worker {
         }
         let began = std::time::Instant::now();
         let outcome = self.run_job(&job).await;
+        // A job idle past `reclaim_idle` (a long lock wait) is reclaimed and can run twice at
+        // once; the delivery that settled it first decides. A later one that failed (the lock
+        // its twin held, say) must not overwrite that outcome with `retrying`, which no run
+        // would ever settle again: it only acknowledges its own delivery.
+        if outcome.is_err() && self.settled_by_another_delivery(&job.id).await {
+            if let Err(err) = self.jobs.queue.ack(&job).await {
+                tracing::warn!(%err, job = %job.id, "acknowledging a settled job failed");
+            }
+            return;
+        }
         let settled = match outcome {
             Ok(mut result) => {
                 result.job_id = job.id.clone();
@@ -214,6 +224,14 @@ impl Worker {
             // The job stays pending and is reclaimed: at least once, never lost.
             tracing::warn!(%err, job = %job.id, "settling a job failed");
         }
+    }
+
+    /// Has another delivery of job `id` settled it (its record done or dead) meanwhile?
+    async fn settled_by_another_delivery(&self, id: &str) -> bool {
+        matches!(
+            JobRecord::load(self.jobs.records.as_ref(), id).await,
+            Ok(Some(record)) if record.state.is_final()
+        )
     }
 
     /// Saves the job's record, then acknowledges it in the queue: a crash in between runs the
