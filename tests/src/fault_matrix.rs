@@ -1,6 +1,5 @@
 //! Bookkeeping of the fault matrix over the lead-to-cash flows (`tests/it/faults_matrix_*.rs`):
-//! faults injected with a budget, so a test can tell how many fired on each route (the sandbox
-//! counts faults per system only), and the proofs each cell shares: every record exactly once
+//! faults injected at [`RATE`], how many fired on each route, and the proofs each cell shares: every record exactly once
 //! counted by a field a duplicate would share, the queue drained with nothing dead, no lock left.
 //!
 //! The write-call arithmetic every cell asserts: a call that failed before the vendor did the
@@ -22,10 +21,6 @@ use crate::{text, TestMesh, ADMIN_KEY, NS_KEY, SF_KEY};
 
 /// The share of calls on each faulted route that fail.
 pub const RATE: f64 = 0.2;
-
-/// The uses each rule is given: more than any test spends, so no rule runs out, and what is
-/// left of it tells how many fired.
-const BUDGET: u64 = 1_000_000;
 
 /// Requests in flight at once when queueing.
 const CONCURRENCY: usize = 8;
@@ -71,21 +66,12 @@ pub fn written_back_order(mesh: &TestMesh, id: &str) -> Option<String> {
 
 /// Fails each of `routes` of `system` at [`RATE`] the way `kind` fails.
 pub fn inject(sandbox: &Sandbox, kind: FailureKind, system: System, routes: &[&str]) {
-    for route in routes {
-        for fault in kind.faults(route, RATE) {
-            sandbox.inject_fault(system, fault.times(BUDGET));
-        }
-    }
+    kind.inject(sandbox, system, routes, RATE);
 }
 
 /// How many injected faults fired on `route` of `system` since [`inject`].
 pub fn fired(sandbox: &Sandbox, system: System, route: &str) -> u64 {
-    sandbox
-        .faults(system)
-        .iter()
-        .filter(|f| f.route == route)
-        .map(|f| BUDGET - f.times.unwrap_or(BUDGET))
-        .sum()
+    crate::faults::fired(sandbox, system, route).total()
 }
 
 /// Removes every fault of both systems and zeroes the call counter: the next cell starts clean.

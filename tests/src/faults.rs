@@ -263,10 +263,6 @@ pub async fn wait_until(within: Duration, mut condition: impl FnMut() -> bool) -
     }
 }
 
-/// How many times a rule of [`FailureKind::faults`] may fire: more than any test makes calls,
-/// so a rule is never spent, and the sandbox's remaining count tells how often it fired.
-const FIRING_BUDGET: u64 = 1_000_000;
-
 /// The three ways a write fails in the fault matrix: the vendor refuses before doing anything
 /// (a 503), the connection drops before the vendor sees the call, or the vendor commits and the
 /// answer is lost (reset, or a proxy's 504). Only the last can make a duplicate.
@@ -285,19 +281,17 @@ impl FailureKind {
     ];
 
     /// The rule failing `route` this way at `rate`. Lost answers alternate between a reset
-    /// connection and a proxy's 504 (two rules, each at half the rate), so both are met. Each
-    /// rule may fire [`FIRING_BUDGET`] times, so [`fired`] can count its firings.
+    /// connection and a proxy's 504 (two rules, each at half the rate), so both are met.
     pub fn faults(self, route: &str, rate: f64) -> Vec<isthmus_sandbox::Fault> {
         use isthmus_sandbox::Fault;
-        let rules = match self {
+        match self {
             FailureKind::BeforeCommit => vec![Fault::error(route).rate(rate)],
             FailureKind::DroppedConnection => vec![Fault::drop_connection(route).rate(rate)],
             FailureKind::LostAnswer => vec![
                 Fault::lost_answer(route).rate(rate / 2.0),
                 Fault::lost_answer_with_status(route, 504).rate(rate / (2.0 - rate)),
             ],
-        };
-        rules.into_iter().map(counted).collect()
+        }
     }
 
     /// Fails each of `routes` of `system` this way at `rate`.
@@ -321,12 +315,7 @@ impl FailureKind {
     }
 }
 
-/// `fault` with the firing budget that lets [`fired`] count its firings.
-pub fn counted(fault: isthmus_sandbox::Fault) -> isthmus_sandbox::Fault {
-    fault.times(FIRING_BUDGET)
-}
-
-/// The faults [`FailureKind::inject`] (or any [`counted`] rule) fired on one route so far.
+/// The faults injected on one route that fired so far (each rule counts its own firings).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Fired {
     /// The call failed before the vendor ran it: nothing written.
@@ -341,19 +330,18 @@ impl Fired {
     }
 }
 
-/// How many faults injected by [`FailureKind::inject`] on exactly `route` of `system` fired.
+/// How many faults injected on exactly `route` of `system` fired. A rule spent by its `times`
+/// leaves the list, so give rules counted here no `times`.
 pub fn fired(sandbox: &Sandbox, system: isthmus_sandbox::System, route: &str) -> Fired {
     let mut fired = Fired::default();
     for rule in sandbox.faults(system) {
         if rule.route != route {
             continue;
         }
-        let Some(left) = rule.times else { continue };
-        let n = FIRING_BUDGET - left;
         if rule.kind.runs_the_call() {
-            fired.committed += n;
+            fired.committed += rule.fired;
         } else {
-            fired.uncommitted += n;
+            fired.uncommitted += rule.fired;
         }
     }
     fired

@@ -11,7 +11,7 @@ use crate::faults_matrix_accounts::WRITE_BACK;
 use isthmus_sandbox::{Fault, Sandbox, System};
 use isthmus_tests::faults::{
     add_accounts, assert_each_account_synced_once, assert_jobs_done, assert_no_lock_held,
-    assert_no_lock_keys, counted, fired, queue_syncs, retried, run_backfill, wait_queue_drained,
+    assert_no_lock_keys, fired, queue_syncs, retried, run_backfill, wait_queue_drained,
     PUT_CUSTOMER,
 };
 use isthmus_tests::{on_both_stores, TestMesh};
@@ -132,7 +132,7 @@ fn short_deadlines(config: &mut isthmus::Config) {
 async fn answers_lost_past_the_clients_deadline_are_not_written_twice(mesh: &TestMesh) {
     let accounts = add_accounts(&mesh.sandbox, "Deadline", 30);
     mesh.sandbox.reset_calls();
-    let rule = |route| counted(Fault::lost_answer_after(route, PAST_DEADLINE).rate(0.2));
+    let rule = |route| Fault::lost_answer_after(route, PAST_DEADLINE).rate(0.2);
     mesh.sandbox
         .inject_fault(System::NetSuite, rule(PUT_CUSTOMER));
     mesh.sandbox
