@@ -22,6 +22,7 @@ mod suiteql;
 mod summary;
 pub mod tba;
 pub(crate) mod transform;
+pub(crate) mod validation;
 mod values;
 
 use std::sync::{Mutex, MutexGuard};

@@ -14,6 +14,7 @@ mod netsuite_books;
 mod netsuite_governance;
 mod netsuite_orders;
 mod netsuite_persistence;
+mod netsuite_property_names;
 mod netsuite_restlets;
 mod netsuite_support;
 mod netsuite_transactions;
