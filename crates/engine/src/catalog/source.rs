@@ -81,13 +81,27 @@ impl CatalogFlows {
         Ok(self.netsuite.suiteql(&q).await?.into_iter().next())
     }
 
-    /// The items of the configured types in `window`, in id order.
+    /// The first `max_rows` items of the configured types in `window`, in id order.
     ///
-    /// The connector follows SuiteQL's pages (1,000 rows each) until the window is read; a run
-    /// cuts the rows into batches of `catalog.batch_size` and moves the window on by id.
-    pub(super) async fn read_items(&self, window: &ItemWindow) -> Result<Vec<Record>> {
-        let q = items_query(&self.config.item_types, window);
-        Ok(self.netsuite.suiteql(&q).await?)
+    /// The connector walks SuiteQL's pages (1,000 rows each) by id, never by offset, so the
+    /// window is not cut at NetSuite's 100,000-row offset cap; a run cuts the rows into batches of
+    /// `catalog.batch_size` and moves the window on by id.
+    pub(super) async fn read_items(
+        &self,
+        window: &ItemWindow,
+        max_rows: usize,
+    ) -> Result<Vec<Record>> {
+        let rows = self
+            .netsuite
+            .suiteql_by_id("id", max_rows, |after| {
+                let window = ItemWindow {
+                    after: window.after.max(u64::try_from(after).unwrap_or(0)),
+                    since: window.since,
+                };
+                items_query(&self.config.item_types, &window)
+            })
+            .await?;
+        Ok(rows)
     }
 
     /// The prices of `items` at the standard and configured levels (one query).

@@ -25,6 +25,7 @@ pub(crate) mod transform;
 pub(crate) mod validation;
 mod values;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use axum::extract::Request;
@@ -39,6 +40,7 @@ pub use error::ApiError;
 pub use limits::{fault_response, over_limit, OverLimitAnswer};
 use render::View;
 pub use restlets::{RestletError, RestletRequest};
+pub use suiteql::SUITEQL_ROW_CAP;
 
 /// The account's state: records and the TBA verifier (with its nonce memory).
 pub struct Account {
@@ -48,6 +50,8 @@ pub struct Account {
     pub restlets: restlets::Registry,
     client_credentials: m2m::ClientCredentials,
     jobs: jobs::Jobs,
+    /// Rows of one SuiteQL query reachable by offset ([`SandboxConfig::netsuite_suiteql_row_cap`]).
+    suiteql_row_cap: AtomicUsize,
 }
 
 impl Account {
@@ -69,6 +73,7 @@ impl Account {
             client_credentials: m2m::ClientCredentials::new()
                 .ok_or_else(|| ApiError::internal("the M2M test keys do not parse"))?,
             jobs: jobs::Jobs::default(),
+            suiteql_row_cap: AtomicUsize::new(config.netsuite_suiteql_row_cap),
         };
         Ok((account, fresh))
     }
@@ -151,6 +156,16 @@ impl Account {
             )
             .ok()
             .flatten()
+    }
+}
+
+impl Sandbox {
+    /// Sets how many rows of one SuiteQL query offset paging reaches (NetSuite: 100,000).
+    pub fn set_suiteql_row_cap(&self, rows: usize) {
+        self.inner
+            .account
+            .suiteql_row_cap
+            .store(rows, Ordering::Relaxed);
     }
 }
 

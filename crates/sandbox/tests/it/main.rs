@@ -32,3 +32,4 @@ mod salesforce_soql;
 mod seed;
 mod signer;
 mod suiteql;
+mod suiteql_row_cap;
