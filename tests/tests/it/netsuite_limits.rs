@@ -3,8 +3,11 @@
 //! `X-NetSuite-PropertyNameValidation: Error`), the backfill walks more customers than SuiteQL's
 //! offset cap by keyset, and the delta reads an account whose time zone is not UTC.
 
+use std::time::Duration;
+
 use isthmus_sandbox::seed;
-use isthmus_tests::{on_both_stores, text, TestMesh};
+use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY};
+use serde_json::{json, Map, Value};
 
 async fn a_mapping_to_a_field_netsuite_lacks_fails_loudly_and_writes_nothing(mesh: &TestMesh) {
     let account = seed::demo_account_id(&mesh.sandbox).unwrap();
@@ -60,4 +63,79 @@ on_both_stores!(
             .expect("phone is mapped by default")
             .netsuite = "phoneNumber".into();
     }
+);
+
+/// SuiteQL rows reachable by offset in the backfill test (NetSuite: 100,000).
+const ROW_CAP: usize = 25;
+/// Customers that already exist for accounts the backfill has never linked: more than the cap.
+const EXISTING: usize = 60;
+
+fn customers_named(mesh: &TestMesh, name: &str) -> Vec<Map<String, Value>> {
+    mesh.sandbox
+        .ns_records("customer")
+        .into_iter()
+        .filter(|c| text(c.get("companyName")).as_deref() == Some(name))
+        .collect()
+}
+
+async fn backfill(mesh: &TestMesh) -> Value {
+    let (status, job) = mesh
+        .post("/v1/backfills/accounts", Some(ADMIN_KEY), Some(json!({})))
+        .await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    for _ in 0..600 {
+        let (status, job) = mesh
+            .get(&format!("/v1/backfills/{id}"), Some(ADMIN_KEY))
+            .await;
+        assert_eq!(status, 200, "{job}");
+        if job["state"] != "running" {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("backfill {id} did not finish");
+}
+
+async fn a_backfill_matches_every_existing_customer_past_the_suiteql_row_cap(mesh: &TestMesh) {
+    mesh.sandbox.set_suiteql_row_cap(ROW_CAP);
+    let mut pairs = Vec::new();
+    for i in 0..EXISTING {
+        let name = format!("Keyset Holdings {i:03}");
+        let customer = json!({"companyName": name, "subsidiary": {"id": "1"}});
+        let customer = mesh
+            .sandbox
+            .ns_insert("customer", customer.as_object().unwrap().clone())
+            .unwrap();
+        let account = json!({"Name": name, "BillingCountry": "Portugal"});
+        let account = mesh
+            .sandbox
+            .sf_insert("Account", account.as_object().unwrap().clone())
+            .unwrap();
+        pairs.push((name, customer, account));
+    }
+    assert!(mesh.sandbox.ns_records("customer").len() > ROW_CAP);
+
+    let done = backfill(mesh).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["failed"], 0, "{done}");
+
+    // Every account found the customer that was already there, past the cap too: none was
+    // created a second time under its name.
+    for (name, customer, account) in &pairs {
+        let named = customers_named(mesh, name);
+        assert_eq!(named.len(), 1, "{name}: {named:?}");
+        assert_eq!(text(named[0].get("id")).as_deref(), Some(customer.as_str()));
+        let sf = mesh.sandbox.sf_record("Account", account).unwrap();
+        assert_eq!(
+            text(sf.get("NetSuite_Id__c")).as_deref(),
+            Some(customer.as_str()),
+            "{name}"
+        );
+    }
+}
+
+on_both_stores!(
+    a_backfill_past_the_suiteql_row_cap,
+    a_backfill_matches_every_existing_customer_past_the_suiteql_row_cap
 );
