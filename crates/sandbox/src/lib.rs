@@ -103,6 +103,10 @@ pub struct SandboxConfig {
     /// starts at or past it is refused. Set it small to test walks of large tables without
     /// seeding them; change it at run time with [`Sandbox::set_suiteql_row_cap`].
     pub netsuite_suiteql_row_cap: usize,
+    /// The NetSuite account's time zone (Setup > Company > General Preferences), the one
+    /// SuiteQL's `TO_CHAR`, `TO_DATE`/`TO_TIMESTAMP` and date columns use. Default UTC; change
+    /// it at run time with [`Sandbox::set_netsuite_time_zone`].
+    pub netsuite_time_zone: chrono_tz::Tz,
 }
 
 impl SandboxConfig {
@@ -129,6 +133,7 @@ impl Default for SandboxConfig {
             netsuite_over_limit: OverLimitAnswer::default(),
             persist_path: None,
             netsuite_suiteql_row_cap: netsuite::SUITEQL_ROW_CAP,
+            netsuite_time_zone: chrono_tz::Tz::UTC,
         }
     }
 }

@@ -52,13 +52,16 @@ pub struct Account {
     jobs: jobs::Jobs,
     /// Rows of one SuiteQL query reachable by offset ([`SandboxConfig::netsuite_suiteql_row_cap`]).
     suiteql_row_cap: AtomicUsize,
+    /// The account's time zone ([`SandboxConfig::netsuite_time_zone`]).
+    zone: suiteql::AccountZone,
 }
 
 impl Account {
     /// The account, and whether its database is new (so wants seeding).
     pub fn open(config: &SandboxConfig) -> Result<(Self, bool), SandboxError> {
         let (db, fresh) = store::Db::open(config.persist_path.as_deref())?;
-        suiteql::register_functions(&db.conn)?;
+        let zone = suiteql::AccountZone::new(config.netsuite_time_zone);
+        suiteql::register_functions(&db.conn, &zone)?;
         let restlets = restlets::Registry::default();
         restlets.register(
             restlets::SUMMARY_SCRIPT,
@@ -74,6 +77,7 @@ impl Account {
                 .ok_or_else(|| ApiError::internal("the M2M test keys do not parse"))?,
             jobs: jobs::Jobs::default(),
             suiteql_row_cap: AtomicUsize::new(config.netsuite_suiteql_row_cap),
+            zone,
         };
         Ok((account, fresh))
     }
@@ -166,6 +170,11 @@ impl Sandbox {
             .account
             .suiteql_row_cap
             .store(rows, Ordering::Relaxed);
+    }
+
+    /// Sets the account's time zone, the one SuiteQL compares and formats datetimes in.
+    pub fn set_netsuite_time_zone(&self, zone: chrono_tz::Tz) {
+        self.inner.account.zone.set(zone);
     }
 }
 

@@ -14,6 +14,8 @@
 
 mod dates;
 
+pub use dates::AccountZone;
+
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -93,6 +95,7 @@ pub async fn suiteql(
         &query,
         offset,
         limit.min(cap - offset),
+        sandbox.inner.account.zone.get(),
     )?;
     let href = |offset: usize| {
         format!(
@@ -141,12 +144,14 @@ fn invalid_query(reason: impl std::fmt::Display) -> ApiError {
     ))
 }
 
-/// Runs `query`, returning the total row count and the rows of one page.
+/// Runs `query`, returning the total row count and the rows of one page (datetimes shown in
+/// `zone`, the account's time zone).
 pub fn run(
     conn: &Connection,
     query: &str,
     offset: usize,
     limit: usize,
+    zone: chrono_tz::Tz,
 ) -> Result<(usize, Vec<Value>), ApiError> {
     let sql = rewrite(query);
     let mut stmt = conn.prepare(&sql).map_err(invalid_query)?;
@@ -174,7 +179,7 @@ pub fn run(
             for (i, (column, is_date)) in columns.iter().enumerate() {
                 if let Some(value) = as_string(row.get_ref(i)?) {
                     let value = if *is_date {
-                        dates::account_format(&value)
+                        dates::account_format(&value, zone)
                     } else {
                         value
                     };
@@ -243,7 +248,7 @@ fn rewrite(query: &str) -> String {
 }
 
 /// Registers the SuiteQL functions SQLite lacks.
-pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+pub fn register_functions(conn: &Connection, zone: &AccountZone) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("NVL", 2, flags, |ctx| {
         let first: rusqlite::types::Value = ctx.get(0)?;
@@ -265,7 +270,7 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("BUILTIN_DF", 1, flags, |ctx| {
         ctx.get::<rusqlite::types::Value>(0)
     })?;
-    dates::register(conn)
+    dates::register(conn, zone)
 }
 
 #[cfg(test)]
@@ -295,7 +300,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute("CREATE TABLE customer (id INTEGER)", [])
             .unwrap();
-        let err = run(&conn, "DELETE FROM customer", 0, 10).unwrap_err();
+        let err = run(&conn, "DELETE FROM customer", 0, 10, chrono_tz::Tz::UTC).unwrap_err();
         assert_eq!(
             (err.status, err.code),
             (StatusCode::BAD_REQUEST, "INVALID_PARAMETER")
@@ -304,7 +309,8 @@ mod tests {
             &conn,
             "SELECT id FROM customer; DELETE FROM customer",
             0,
-            10
+            10,
+            chrono_tz::Tz::UTC
         )
         .is_err());
     }
