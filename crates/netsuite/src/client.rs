@@ -59,6 +59,7 @@ struct Inner {
     auth: Auth,
     retry: ConcurrencyRetry,
     concurrency_retries: AtomicU64,
+    time_zone: chrono_tz::Tz,
 }
 
 enum Auth {
@@ -220,6 +221,7 @@ impl NetSuiteClient {
                 auth,
                 retry: config.concurrency_retry,
                 concurrency_retries: AtomicU64::new(0),
+                time_zone: config.time_zone,
             }),
             gate: None,
         })
@@ -235,6 +237,11 @@ impl NetSuiteClient {
     /// (shared by all clones).
     pub fn concurrency_retries(&self) -> u64 {
         self.inner.concurrency_retries.load(Ordering::Relaxed)
+    }
+
+    /// The account's time zone, in which SuiteQL compares and formats datetimes.
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.inner.time_zone
     }
 
     /// Sends one call, retrying it while the concurrency limit refuses it.

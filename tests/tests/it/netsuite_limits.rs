@@ -139,3 +139,105 @@ on_both_stores!(
     a_backfill_past_the_suiteql_row_cap,
     a_backfill_matches_every_existing_customer_past_the_suiteql_row_cap
 );
+
+/// The account's time zone in the time-zone test: it turns its clocks back from 02:00 PDT to
+/// 01:00 PST on 1 November 2026 (09:00 UTC), so 01:00–01:59 happens twice.
+const ACCOUNT_ZONE: chrono_tz::Tz = chrono_tz::Tz::America__Los_Angeles;
+/// Customers changed every 8 minutes from 07:30 UTC: before, in both occurrences of the
+/// repeated hour, and after.
+const DST_CUSTOMERS: i64 = 24;
+
+async fn the_customer_delta_reads_a_non_utc_account_across_a_dst_change_once_each(
+    mesh: &TestMesh,
+) {
+    use chrono::{TimeZone, Utc};
+    use isthmus_engine::customers::delta::{DeltaOptions, CUSTOMERS_CURSOR};
+    use isthmus_engine::governance::SalesforceAllocation;
+    use isthmus_engine::schedule::{Cursor, CursorPos};
+
+    mesh.sandbox.set_netsuite_time_zone(ACCOUNT_ZONE);
+    let (mut config, secrets) = mesh.sandbox_config();
+    config.netsuite.time_zone = ACCOUNT_ZONE.name().into();
+    let (flows, _) = isthmus::wiring::customer_flows(&config, &secrets, mesh.store.clone()).unwrap();
+    let log = isthmus::wiring::sync_log(&config, &secrets, mesh.store.clone());
+
+    let start = Utc.with_ymd_and_hms(2026, 11, 1, 7, 0, 0).unwrap();
+    Cursor::new(CUSTOMERS_CURSOR, Duration::ZERO)
+        .unwrap()
+        .save(&mesh.store, &CursorPos::new(start, ""))
+        .await
+        .unwrap();
+    let mut names = Vec::new();
+    for i in 0..DST_CUSTOMERS {
+        let at = start + chrono::Duration::minutes(30 + 8 * i);
+        let name = format!("Clock Change {i:02}");
+        let fields = json!({"companyName": name, "subsidiary": {"id": "1"}});
+        mesh.sandbox
+            .ns_insert_at("customer", fields.as_object().unwrap().clone(), at)
+            .unwrap();
+        names.push(name);
+    }
+    // Both occurrences of 01:xx hold customers.
+    let repeated = |hour: u32| {
+        (0..DST_CUSTOMERS)
+            .map(|i| start + chrono::Duration::minutes(30 + 8 * i))
+            .filter(|at| chrono::Timelike::hour(at) == hour)
+            .count()
+    };
+    assert!(repeated(8) >= 3 && repeated(9) >= 3);
+
+    let options = DeltaOptions {
+        page_size: 3,
+        overlap: Duration::ZERO,
+        concurrency: 4,
+        allocation: SalesforceAllocation::new(
+            mesh.store.clone(),
+            config.salesforce.batch_share,
+            Duration::from_millis(100),
+        ),
+    };
+    let report = flows
+        .delta_customers(&options, &log, "trace")
+        .await
+        .unwrap();
+    assert_eq!(report.queued, 0, "{report:?}");
+    assert!(report.read >= DST_CUSTOMERS as u64, "{report:?}");
+
+    // No customer skipped, none made into a second account: one account per name.
+    let accounts = mesh.sandbox.sf_records("Account");
+    for name in &names {
+        let named = accounts
+            .iter()
+            .filter(|a| text(a.get("Name")).as_deref() == Some(name.as_str()))
+            .count();
+        assert_eq!(named, 1, "{name}: {report:?}");
+    }
+    // The cursor stands past the last change, read back as the instant it was.
+    let saved = Cursor::new(CUSTOMERS_CURSOR, Duration::ZERO)
+        .unwrap()
+        .load(&mesh.store)
+        .await
+        .unwrap()
+        .unwrap();
+    let last = start + chrono::Duration::minutes(30 + 8 * (DST_CUSTOMERS - 1));
+    assert!(saved.modified_at >= last, "{saved:?} < {last}");
+
+    // A second run reads nothing old again into a new account.
+    flows
+        .delta_customers(&options, &log, "trace")
+        .await
+        .unwrap();
+    let accounts = mesh.sandbox.sf_records("Account");
+    for name in &names {
+        let named = accounts
+            .iter()
+            .filter(|a| text(a.get("Name")).as_deref() == Some(name.as_str()))
+            .count();
+        assert_eq!(named, 1, "{name} after a second run");
+    }
+}
+
+on_both_stores!(
+    a_customer_delta_across_a_dst_change,
+    the_customer_delta_reads_a_non_utc_account_across_a_dst_change_once_each
+);

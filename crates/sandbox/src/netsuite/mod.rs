@@ -176,6 +176,19 @@ impl Sandbox {
     pub fn set_netsuite_time_zone(&self, zone: chrono_tz::Tz) {
         self.inner.account.zone.set(zone);
     }
+
+    /// Inserts a NetSuite record as if it had been saved at `at` (its `lastModifiedDate` and
+    /// creation date): records from a past day, such as one that changed its clocks.
+    pub fn ns_insert_at(
+        &self,
+        record_type: &str,
+        fields: Map<String, Value>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, SandboxError> {
+        self.inner
+            .account
+            .insert_at(record_type, &fields, &ns_timestamp(at))
+    }
 }
 
 /// `Ok` when the account serves records of type `name`, else the error [`Account::insert`] gives.
