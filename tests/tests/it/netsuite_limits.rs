@@ -11,7 +11,13 @@ use serde_json::{json, Map, Value};
 
 async fn a_mapping_to_a_field_netsuite_lacks_fails_loudly_and_writes_nothing(mesh: &TestMesh) {
     let account = seed::demo_account_id(&mesh.sandbox).unwrap();
-    let name = text(mesh.sandbox.sf_record("Account", &account).unwrap().get("Name")).unwrap();
+    let name = text(
+        mesh.sandbox
+            .sf_record("Account", &account)
+            .unwrap()
+            .get("Name"),
+    )
+    .unwrap();
     let named = |mesh: &TestMesh| {
         mesh.sandbox
             .ns_records("customer")
@@ -147,9 +153,7 @@ const ACCOUNT_ZONE: chrono_tz::Tz = chrono_tz::Tz::America__Los_Angeles;
 /// repeated hour, and after.
 const DST_CUSTOMERS: i64 = 24;
 
-async fn the_customer_delta_reads_a_non_utc_account_across_a_dst_change_once_each(
-    mesh: &TestMesh,
-) {
+async fn the_customer_delta_reads_a_non_utc_account_across_a_dst_change_once_each(mesh: &TestMesh) {
     use chrono::{TimeZone, Utc};
     use isthmus_engine::customers::delta::{DeltaOptions, CUSTOMERS_CURSOR};
     use isthmus_engine::governance::SalesforceAllocation;
@@ -158,7 +162,8 @@ async fn the_customer_delta_reads_a_non_utc_account_across_a_dst_change_once_eac
     mesh.sandbox.set_netsuite_time_zone(ACCOUNT_ZONE);
     let (mut config, secrets) = mesh.sandbox_config();
     config.netsuite.time_zone = ACCOUNT_ZONE.name().into();
-    let (flows, _) = isthmus::wiring::customer_flows(&config, &secrets, mesh.store.clone()).unwrap();
+    let (flows, _) =
+        isthmus::wiring::customer_flows(&config, &secrets, mesh.store.clone()).unwrap();
     let log = isthmus::wiring::sync_log(&config, &secrets, mesh.store.clone());
 
     let start = Utc.with_ymd_and_hms(2026, 11, 1, 7, 0, 0).unwrap();

@@ -206,7 +206,10 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 3, 8, 9, 59, 59).unwrap(),
             Utc.with_ymd_and_hms(2026, 3, 8, 10, 0, 0).unwrap(),
         ] {
-            let wall = at.with_timezone(&la).format("%Y-%m-%d %H:%M:%S").to_string();
+            let wall = at
+                .with_timezone(&la)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string();
             assert_eq!(parse_suiteql_datetime(&wall, la), Some(at), "{wall}");
         }
         // The repeated hour reads as its first occurrence: never later than the truth.

@@ -111,13 +111,17 @@ pub async fn create(
     let record_type = record_type_of(&record_type)?;
     let names = NameValidation::of(&headers)?;
     let fields = parse_body(&body)?;
-    let (id, dropped) =
-        sandbox
-            .inner
-            .account
-            .db()
-            .insert_checked(record_type, &fields, &ns_timestamp(now()), names)?;
-    Ok(with_warnings(created(&headers, record_type, id), names, &dropped))
+    let (id, dropped) = sandbox.inner.account.db().insert_checked(
+        record_type,
+        &fields,
+        &ns_timestamp(now()),
+        names,
+    )?;
+    Ok(with_warnings(
+        created(&headers, record_type, id),
+        names,
+        &dropped,
+    ))
 }
 
 pub async fn read(
@@ -163,7 +167,11 @@ pub async fn update(
         &ns_timestamp(now()),
         names,
     )?;
-    Ok(with_warnings(StatusCode::NO_CONTENT.into_response(), names, &dropped))
+    Ok(with_warnings(
+        StatusCode::NO_CONTENT.into_response(),
+        names,
+        &dropped,
+    ))
 }
 
 /// `PUT {type}/eid:{externalId}`: creates the record with that external id, or updates it.
@@ -194,7 +202,11 @@ pub async fn upsert(
         ),
         None => db.insert_checked(record_type, &fields, &at, names)?,
     };
-    Ok(with_warnings(created(&headers, record_type, id), names, &dropped))
+    Ok(with_warnings(
+        created(&headers, record_type, id),
+        names,
+        &dropped,
+    ))
 }
 
 pub async fn delete(

@@ -55,7 +55,11 @@ impl NameValidation {
 }
 
 /// Adds one warning header per dropped field (when the request asked for warnings).
-pub fn with_warnings(mut response: Response, validation: NameValidation, dropped: &[String]) -> Response {
+pub fn with_warnings(
+    mut response: Response,
+    validation: NameValidation,
+    dropped: &[String],
+) -> Response {
     if validation != NameValidation::Warning {
         return response;
     }

@@ -104,8 +104,14 @@ async fn error_refuses_the_write_and_writes_nothing() {
     .await;
     assert_eq!(refused.status(), 400);
     let body: Value = refused.json().await.unwrap();
-    assert_eq!(body["o:errorDetails"][0]["o:errorCode"], "NONEXISTENT_FIELD");
-    assert_eq!(body["o:errorDetails"][0]["o:errorPath"], "custentity_missing");
+    assert_eq!(
+        body["o:errorDetails"][0]["o:errorCode"],
+        "NONEXISTENT_FIELD"
+    );
+    assert_eq!(
+        body["o:errorDetails"][0]["o:errorPath"],
+        "custentity_missing"
+    );
     assert!(customers_named(&h, "Acme").is_empty());
 
     let upsert = write(

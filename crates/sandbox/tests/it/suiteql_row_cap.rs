@@ -51,7 +51,10 @@ async fn offset_paging_stops_at_the_cap_and_a_page_past_it_is_refused() {
     let past = page(&h, q, 5, CAP).await;
     assert_eq!(past.status(), 400);
     let body: Value = past.json().await.unwrap();
-    assert_eq!(body["o:errorDetails"][0]["o:errorCode"], "INVALID_PARAMETER");
+    assert_eq!(
+        body["o:errorDetails"][0]["o:errorCode"],
+        "INVALID_PARAMETER"
+    );
 }
 
 #[tokio::test]

@@ -28,7 +28,9 @@
 
 use std::sync::{Arc, RwLock};
 
-use chrono::{Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{
+    Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
+};
 use chrono_tz::Tz;
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -69,7 +71,11 @@ fn local(stored: &str, zone: Tz) -> Option<NaiveDateTime> {
     if stored.len() <= 10 {
         return Some(at);
     }
-    Some(Utc.from_utc_datetime(&at).with_timezone(&zone).naive_local())
+    Some(
+        Utc.from_utc_datetime(&at)
+            .with_timezone(&zone)
+            .naive_local(),
+    )
 }
 
 /// A wall-clock time of `zone` as a UTC instant: a repeated time is its first occurrence, a
@@ -471,7 +477,9 @@ mod tests {
             assert_eq!(one(&conn, &sql).unwrap().as_deref(), Some(stored), "{sql}");
         }
         assert_eq!(
-            one(&conn, "SELECT TO_DATE('2026-11-01', 'YYYY-MM-DD')").unwrap().as_deref(),
+            one(&conn, "SELECT TO_DATE('2026-11-01', 'YYYY-MM-DD')")
+                .unwrap()
+                .as_deref(),
             Some("2026-11-01")
         );
     }
