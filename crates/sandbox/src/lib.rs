@@ -105,6 +105,14 @@ pub struct SandboxConfig {
     /// tokens, query cursors, nonces, asynchronous jobs, RESTlets registered at run time and the
     /// API usage count are in memory, so clients sign in again. Default `None`.
     pub persist_path: Option<PathBuf>,
+    /// Rows of one SuiteQL query reachable by offset paging (NetSuite: 100,000); a page that
+    /// starts at or past it is refused. Set it small to test walks of large tables without
+    /// seeding them; change it at run time with [`Sandbox::set_suiteql_row_cap`].
+    pub netsuite_suiteql_row_cap: usize,
+    /// The NetSuite account's time zone (Setup > Company > General Preferences), the one
+    /// SuiteQL's `TO_CHAR`, `TO_DATE`/`TO_TIMESTAMP` and date columns use. Default UTC; change
+    /// it at run time with [`Sandbox::set_netsuite_time_zone`].
+    pub netsuite_time_zone: chrono_tz::Tz,
 }
 
 impl SandboxConfig {
@@ -132,6 +140,8 @@ impl Default for SandboxConfig {
             netsuite_concurrency_limit: Some(5),
             netsuite_over_limit: OverLimitAnswer::default(),
             persist_path: None,
+            netsuite_suiteql_row_cap: netsuite::SUITEQL_ROW_CAP,
+            netsuite_time_zone: chrono_tz::Tz::UTC,
         }
     }
 }

@@ -35,6 +35,7 @@ mod grpc_clients;
 mod grpc_mtls;
 mod integer_ranges;
 mod limits;
+mod netsuite_limits;
 mod netsuite_signature;
 mod orders;
 mod queue;

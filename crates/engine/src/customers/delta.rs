@@ -7,7 +7,11 @@
 //!   order `(SystemModstamp, Id)`, each synced under its lock with no second read.
 //! - **Customers → accounts.** Customers with `lastmodifieddate` after the cursor
 //!   `customers.customers`, read the same way with SuiteQL (one call a page), each synced as a
-//!   customer event would be.
+//!   customer event would be. SuiteQL's times are wall-clock times of the account's time zone
+//!   (`netsuite.time_zone`; see [`crate::schedule::query`]); in the hour a daylight-saving change
+//!   repeats, a page's last key reads as the earlier instant, so the next page may start before
+//!   rows already read. When a whole page lies in that hour the next one would not move on: the
+//!   page is read again twice as wide (up to SuiteQL's 1,000 rows) instead of turning on the spot.
 //! - **Deleted accounts.** Salesforce's deleted-records log (`sobjects/Account/deleted`) since
 //!   the cursor `customers.account-deletes`; per `customers.account_deleted`, each linked
 //!   customer is marked inactive and the link dropped ([`super::account_deletes`], which also
@@ -38,7 +42,8 @@ use crate::config::DeltaAccounts;
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
 use crate::schedule::{
-    continue_from, order_by, soql_condition, suiteql_condition, window, Cursor, CursorPos, ReadFrom,
+    continue_from, order_by, parse_suiteql_datetime, soql_condition, suiteql_condition, window,
+    Cursor, CursorPos, ReadFrom,
 };
 use crate::work::SyncJob;
 
@@ -138,12 +143,27 @@ pub fn parse_modstamp(value: &str) -> Option<DateTime<Utc>> {
         .ok()
 }
 
+/// Rows of one SuiteQL page at most.
+const MAX_SUITEQL_PAGE: usize = 1000;
+
+/// Whether the window after a page's last key starts past `from`: false when the page's keys
+/// read back no later than where it started (a page inside a repeated hour).
+fn moves_on(from: &ReadFrom, keys: &[(DateTime<Utc>, String)]) -> bool {
+    let start = CursorPos::new(from.since, from.after_id.clone().unwrap_or_default());
+    continue_from(keys).is_some_and(|last| last > start)
+}
+
 /// The `(modified, id)` keys of a page, refusing a row without them (the cursor cannot pass it).
-fn page_keys(rows: &[Record], modified: &str, id: &str) -> Result<Vec<(DateTime<Utc>, String)>> {
+fn page_keys(
+    rows: &[Record],
+    modified: &str,
+    id: &str,
+    parse: impl Fn(&str) -> Option<DateTime<Utc>>,
+) -> Result<Vec<(DateTime<Utc>, String)>> {
     rows.iter()
         .map(|row| {
             let key = text(row, modified)
-                .and_then(|m| parse_modstamp(&m))
+                .and_then(|m| parse(&m))
                 .zip(text(row, id));
             key.ok_or_else(|| {
                 EngineError::Unprocessable(format!(
@@ -209,7 +229,7 @@ impl CustomerFlows {
                 options.page_size
             );
             let rows = self.salesforce.query(&q).await?;
-            let keys = page_keys(&rows, "SystemModstamp", "Id")?;
+            let keys = page_keys(&rows, "SystemModstamp", "Id", parse_modstamp)?;
             pages += 1;
             // Owned items: a stream of borrowed ones makes the run's future not provably `Send`.
             let write_backs = stream::iter(rows.iter().cloned())
@@ -330,17 +350,29 @@ impl CustomerFlows {
         let cursor = Cursor::new(CUSTOMERS_CURSOR, options.overlap)?;
         let mut from = self.delta_start(&cursor).await?;
         let order = order_by("lastmodifieddate", "id")?;
+        let zone = self.netsuite.time_zone();
         let tally = Tally::default();
         let mut pages = 0;
+        let mut page_size = options.page_size;
         loop {
             let q = format!(
                 "SELECT id, TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS modified FROM customer WHERE {} {order}",
-                suiteql_condition(&from, "lastmodifieddate", "id")?
+                suiteql_condition(&from, "lastmodifieddate", "id", zone)?
             );
-            let (rows, more) = self.netsuite.suiteql_page(&q, options.page_size).await?;
+            let (rows, more) = self.netsuite.suiteql_page(&q, page_size).await?;
+            let keys = page_keys(&rows, "modified", "id", |m| parse_suiteql_datetime(m, zone))?;
+            if more && !moves_on(&from, &keys) {
+                // The whole page lies in an hour the account's zone repeats (see the module doc).
+                if page_size >= MAX_SUITEQL_PAGE {
+                    return Err(EngineError::Unprocessable(format!(
+                        "over {MAX_SUITEQL_PAGE} customers changed in one repeated hour of {zone}; the delta cannot page past them"
+                    )));
+                }
+                page_size = (page_size.max(1) * 2).min(MAX_SUITEQL_PAGE);
+                continue;
+            }
             // Each customer's sync writes its account: batch work waits for its share.
             options.allocation.wait_for_batch(&self.salesforce).await?;
-            let keys = page_keys(&rows, "modified", "id")?;
             pages += 1;
             let ids = keys.iter().filter_map(|(_, raw)| match NetSuiteId::parse(raw) {
                 Ok(id) => Some(id),
@@ -410,7 +442,12 @@ mod tests {
                 .unwrap(),
             serde_json::from_value(json!({ "id": "8" })).unwrap(),
         ];
-        assert!(page_keys(&rows, "modified", "id").is_err());
-        assert_eq!(page_keys(&rows[..1], "modified", "id").unwrap().len(), 1);
+        assert!(page_keys(&rows, "modified", "id", parse_modstamp).is_err());
+        assert_eq!(
+            page_keys(&rows[..1], "modified", "id", parse_modstamp)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

@@ -369,15 +369,20 @@ impl OrderFlows {
     }
 
     /// Sales orders whose `endDate` falls in [from, until] (ISO dates), by internal id.
+    /// Walked by id, not offset, so a long window is not cut at SuiteQL's 100,000-row cap.
     async fn expiring_orders(&self, from: &str, until: &str) -> Result<Vec<Expiring>> {
-        let q = format!(
-            "SELECT t.id, t.tranid, t.entity, TO_CHAR(t.enddate, 'YYYY-MM-DD') AS enddate, \
-             t.currency FROM transaction t WHERE t.type = 'SalesOrd' AND t.enddate >= TO_DATE({}, 'YYYY-MM-DD') \
-             AND t.enddate <= TO_DATE({}, 'YYYY-MM-DD') ORDER BY t.id",
-            suiteql::literal(from),
-            suiteql::literal(until)
-        );
-        let rows = self.netsuite.suiteql(&q).await?;
+        let (from, until) = (suiteql::literal(from), suiteql::literal(until));
+        let rows = self
+            .netsuite
+            .suiteql_by_id("id", usize::MAX, |after| {
+                format!(
+                    "SELECT t.id, t.tranid, t.entity, TO_CHAR(t.enddate, 'YYYY-MM-DD') AS enddate, \
+                     t.currency FROM transaction t WHERE t.type = 'SalesOrd' AND t.id > {after} \
+                     AND t.enddate >= TO_DATE({from}, 'YYYY-MM-DD') \
+                     AND t.enddate <= TO_DATE({until}, 'YYYY-MM-DD') ORDER BY t.id"
+                )
+            })
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|row| {
