@@ -344,6 +344,21 @@ impl TestMesh {
             .unwrap_or_else(|e| panic!("PATCH {record_type}/{id}: {e}"));
     }
 
+    /// Deletes a Salesforce record over the REST API, `ago` back on the org's clock. Salesforce's
+    /// deleted log drops seconds and serves only windows of more than a minute, so a deletion a
+    /// delta run must see now has to be at least a minute old: pass 90 seconds.
+    pub async fn sf_delete(&self, sobject: &str, id: &str, ago: chrono::Duration) {
+        let (config, secrets) = self.sandbox_config();
+        let org = self.sandbox.salesforce_org();
+        org.shift_clock(-ago);
+        let deleted = isthmus::wiring::salesforce(&config, &secrets)
+            .expect("Salesforce client")
+            .delete(sobject, id)
+            .await;
+        org.reset_clock();
+        deleted.unwrap_or_else(|e| panic!("DELETE {sobject}/{id}: {e}"));
+    }
+
     /// Deletes a NetSuite record over the REST API.
     pub async fn ns_delete(&self, record_type: &str, id: &str) {
         let (config, secrets) = self.sandbox_config();

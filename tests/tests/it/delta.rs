@@ -247,15 +247,8 @@ async fn linked(mesh: &TestMesh, name: &str) -> (String, String) {
 /// deleted-log window's end, so a deletion within the current minute is read by the next run,
 /// not this one.
 async fn delete_account(mesh: &TestMesh, id: &str) {
-    let (config, secrets) = mesh.sandbox_config();
-    let org = mesh.sandbox.salesforce_org();
-    org.shift_clock(chrono::Duration::seconds(-90));
-    let deleted = wiring::salesforce(&config, &secrets)
-        .unwrap()
-        .delete("Account", id)
+    mesh.sf_delete("Account", id, chrono::Duration::seconds(90))
         .await;
-    org.reset_clock();
-    deleted.unwrap();
 }
 
 async fn a_deleted_account_inactivates_its_customer(mesh: &TestMesh) {

@@ -287,8 +287,6 @@ const DELETED: usize = 10;
 /// PATCHes = deleted accounts + every fault, and runs = 1 + every fault.
 async fn deleted_accounts_under_each_failure_kind_inactivate_every_customer_once(mesh: &TestMesh) {
     let (flows, log) = delta_flows(mesh);
-    let (config, secrets) = mesh.sandbox_config();
-    let salesforce = wiring::salesforce(&config, &secrets).unwrap();
     for kind in FailureKind::ALL {
         let accounts = add_accounts(&mesh.sandbox, &format!("Deleted{kind:?}"), DELETED);
         let mut customers = Vec::new();
@@ -296,7 +294,8 @@ async fn deleted_accounts_under_each_failure_kind_inactivate_every_customer_once
             let (status, body) = mesh.sync_account(account, false).await;
             assert_eq!(status, 200, "{body}");
             customers.push(body["netsuite_id"].as_str().expect("linked").to_string());
-            salesforce.delete("Account", account).await.unwrap();
+            mesh.sf_delete("Account", account, chrono::Duration::seconds(90))
+                .await;
         }
         mesh.sandbox.reset_control();
         kind.inject(&mesh.sandbox, System::NetSuite, &[PATCH_CUSTOMER], RATE);

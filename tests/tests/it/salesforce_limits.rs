@@ -78,12 +78,6 @@ async fn linked(mesh: &TestMesh, name: &str) -> (String, String) {
     (account, body["netsuite_id"].as_str().unwrap().to_string())
 }
 
-async fn delete_account(mesh: &TestMesh, id: &str) {
-    let (config, secrets) = mesh.sandbox_config();
-    let salesforce = wiring::salesforce(&config, &secrets).unwrap();
-    salesforce.delete("Account", id).await.unwrap();
-}
-
 fn inactive(mesh: &TestMesh, customer: &str) -> bool {
     let record = mesh.sandbox.ns_record("customer", customer).unwrap();
     record.get("isInactive") == Some(&json!(true))
@@ -107,12 +101,11 @@ async fn an_outage_longer_than_the_deleted_log_is_alerted_and_reconciled(mesh: &
     let before = cursor.load(&mesh.store).await.unwrap().unwrap();
     assert!(before.modified_at < chrono::Utc::now() - chrono::Duration::days(19));
     // Deleted 18 days ago (gone from the log by now), and a day ago (still in it).
-    org.shift_clock(chrono::Duration::days(2));
-    delete_account(mesh, &early).await;
     org.reset_clock();
-    org.shift_clock(chrono::Duration::days(-1));
-    delete_account(mesh, &late).await;
-    org.reset_clock();
+    mesh.sf_delete("Account", &early, chrono::Duration::days(18))
+        .await;
+    mesh.sf_delete("Account", &late, chrono::Duration::days(1))
+        .await;
     mesh.sandbox.reset_calls();
 
     let (deleted, inactivated) = flows
