@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use isthmus_sandbox::seed;
-use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY};
+use isthmus_tests::faults::run_backfill;
+use isthmus_tests::{on_both_stores, text, TestMesh};
 use serde_json::{json, Map, Value};
 
 async fn a_mapping_to_a_field_netsuite_lacks_fails_loudly_and_writes_nothing(mesh: &TestMesh) {
@@ -84,25 +85,6 @@ fn customers_named(mesh: &TestMesh, name: &str) -> Vec<Map<String, Value>> {
         .collect()
 }
 
-async fn backfill(mesh: &TestMesh) -> Value {
-    let (status, job) = mesh
-        .post("/v1/backfills/accounts", Some(ADMIN_KEY), Some(json!({})))
-        .await;
-    assert_eq!(status, 202, "{job}");
-    let id = job["id"].as_str().unwrap().to_owned();
-    for _ in 0..600 {
-        let (status, job) = mesh
-            .get(&format!("/v1/backfills/{id}"), Some(ADMIN_KEY))
-            .await;
-        assert_eq!(status, 200, "{job}");
-        if job["state"] != "running" {
-            return job;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("backfill {id} did not finish");
-}
-
 async fn a_backfill_matches_every_existing_customer_past_the_suiteql_row_cap(mesh: &TestMesh) {
     mesh.sandbox.set_suiteql_row_cap(ROW_CAP);
     let mut pairs = Vec::new();
@@ -122,7 +104,7 @@ async fn a_backfill_matches_every_existing_customer_past_the_suiteql_row_cap(mes
     }
     assert!(mesh.sandbox.ns_records("customer").len() > ROW_CAP);
 
-    let done = backfill(mesh).await;
+    let done = run_backfill(mesh, Duration::from_secs(30)).await;
     assert_eq!(done["state"], "done", "{done}");
     assert_eq!(done["failed"], 0, "{done}");
 
