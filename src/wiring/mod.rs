@@ -140,6 +140,7 @@ pub fn netsuite(
         base_url: (!n.base_url.is_empty()).then(|| n.base_url.clone()),
         restlet_base_url: (!n.restlet_base_url.is_empty()).then(|| n.restlet_base_url.clone()),
         timeout,
+        time_zone: n.zone(),
         ..NetSuiteConfig::new(n.account_id.clone(), auth)
     })?
     .with_gate(gate))

@@ -38,6 +38,25 @@ pub fn add_accounts(sandbox: &Sandbox, prefix: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Adds `per_account` contacts to each of `accounts`; returns their e-mail addresses, which
+/// are unique and which a duplicate of a contact on the NetSuite side would share.
+pub fn add_contacts(sandbox: &Sandbox, accounts: &[String], per_account: usize) -> Vec<String> {
+    let mut emails = Vec::new();
+    for account in accounts {
+        for i in 0..per_account {
+            let email = format!("person{i}.{}@example.com", account.to_ascii_lowercase());
+            let mut contact = Map::new();
+            contact.insert("FirstName".into(), json!(format!("Person{i}")));
+            contact.insert("LastName".into(), json!(format!("Of {account}")));
+            contact.insert("Email".into(), json!(email));
+            contact.insert("AccountId".into(), json!(account));
+            sandbox.sf_insert("Contact", contact).expect("contact");
+            emails.push(email);
+        }
+    }
+    emails
+}
+
 /// Clicks "Sync to NetSuite" in async mode on every account, through the gateway at
 /// `gateway`; returns the job ids (each answer must be a 202 with a job).
 pub async fn queue_syncs(
@@ -77,42 +96,80 @@ pub fn written_back(sandbox: &Sandbox, accounts: &[String]) -> usize {
         .count()
 }
 
-/// Every account has exactly one NetSuite customer carrying its id as `externalId`, and the
-/// account carries that customer's internal id.
+/// Every account has exactly one NetSuite customer, counted both by its `externalId` (the
+/// account id) and by its `companyName` (the account's name, which a duplicate created under
+/// another external id would share), and the account carries that customer's internal id.
 pub fn assert_each_account_synced_once(sandbox: &Sandbox, accounts: &[String]) {
-    let mut by_external_id: HashMap<String, Vec<String>> = HashMap::new();
-    for customer in sandbox.ns_records("customer") {
-        if let (Some(external), Some(id)) =
-            (text(customer.get("externalId")), text(customer.get("id")))
-        {
-            by_external_id.entry(external).or_default().push(id);
-        }
-    }
+    let customers = sandbox.ns_records("customer");
+    let by_external_id = group_by(&customers, "externalId");
+    let by_name = group_by(&customers, "companyName");
     for account in accounts {
-        let customers = by_external_id.get(account).map_or(&[][..], Vec::as_slice);
-        assert_eq!(
-            customers.len(),
-            1,
-            "customers of account {account}: {customers:?}"
-        );
         let record = sandbox.sf_record("Account", account).expect("account");
+        let name = text(record.get("Name")).expect("an account has a name");
+        let by_id = by_external_id.get(account).map_or(&[][..], Vec::as_slice);
+        assert_eq!(by_id.len(), 1, "customers of account {account}: {by_id:?}");
+        let named = by_name.get(&name).map_or(&[][..], Vec::as_slice);
+        assert_eq!(named.len(), 1, "customers named {name:?}: {named:?}");
+        let id = text(named[0].get("id"));
+        assert_eq!(id, text(by_id[0].get("id")), "{name:?}: one customer");
         assert_eq!(
-            text(record.get("NetSuite_Id__c")).as_deref(),
-            Some(customers[0].as_str()),
+            text(record.get("NetSuite_Id__c")),
+            id,
             "the id of account {account}'s customer is written back"
         );
     }
 }
 
+/// `records` grouped by the text of `field` (records without it left out).
+pub fn group_by(
+    records: &[Map<String, Value>],
+    field: &str,
+) -> HashMap<String, Vec<Map<String, Value>>> {
+    let mut groups: HashMap<String, Vec<Map<String, Value>>> = HashMap::new();
+    for record in records {
+        if let Some(key) = text(record.get(field)) {
+            groups.entry(key).or_default().push(record.clone());
+        }
+    }
+    groups
+}
+
+/// Each of `names` names exactly one of `records` by `field` (a field a duplicate would share,
+/// such as a name); returns those records in the order of `names`.
+pub fn assert_each_once(
+    records: &[Map<String, Value>],
+    field: &str,
+    names: &[String],
+) -> Vec<Map<String, Value>> {
+    let groups = group_by(records, field);
+    names
+        .iter()
+        .map(|name| {
+            let found = groups.get(name).map_or(&[][..], Vec::as_slice);
+            assert_eq!(found.len(), 1, "records with {field} = {name:?}: {found:?}");
+            found[0].clone()
+        })
+        .collect()
+}
+
 /// No sync still holds the lock of any of `accounts`: each can be taken (then is given back).
 pub async fn assert_no_lock_held(locks: &dyn Locks, accounts: &[String]) {
-    for account in accounts {
-        let resource = format!("{LINK_KIND}:sf:{account}");
+    let resources: Vec<String> = accounts
+        .iter()
+        .map(|account| format!("{LINK_KIND}:sf:{account}"))
+        .collect();
+    assert_resources_free(locks, &resources).await;
+}
+
+/// No one holds the lock of any of `resources` (e.g. `customer:ns:{id}`): each can be taken
+/// (then is given back). Works on both stores.
+pub async fn assert_resources_free(locks: &dyn Locks, resources: &[String]) {
+    for resource in resources {
         let lease = locks
-            .acquire(&resource, Duration::from_secs(1))
+            .acquire(resource, Duration::from_secs(1))
             .await
             .expect("store answers")
-            .unwrap_or_else(|| panic!("the lock of {account} is still held"));
+            .unwrap_or_else(|| panic!("the lock of {resource} is still held"));
         locks.release(&lease).await.expect("store answers");
     }
 }
@@ -251,4 +308,41 @@ impl FailureKind {
             }
         }
     }
+
+    /// Does a failure of this kind leave the write done (committed, answer lost)?
+    pub fn commits(self) -> bool {
+        self == FailureKind::LostAnswer
+    }
+}
+
+/// The faults injected on one route that fired so far (each rule counts its own firings).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Fired {
+    /// The call failed before the vendor ran it: nothing written.
+    pub uncommitted: u64,
+    /// The vendor ran and committed the call, then its answer was lost.
+    pub committed: u64,
+}
+
+impl Fired {
+    pub fn total(self) -> u64 {
+        self.uncommitted + self.committed
+    }
+}
+
+/// How many faults injected on exactly `route` of `system` fired. A rule spent by its `times`
+/// leaves the list, so give rules counted here no `times`.
+pub fn fired(sandbox: &Sandbox, system: isthmus_sandbox::System, route: &str) -> Fired {
+    let mut fired = Fired::default();
+    for rule in sandbox.faults(system) {
+        if rule.route != route {
+            continue;
+        }
+        if rule.kind.runs_the_call() {
+            fired.committed += rule.fired;
+        } else {
+            fired.uncommitted += rule.fired;
+        }
+    }
+    fired
 }

@@ -15,6 +15,7 @@
 //! `<target>/console-screenshots/`.
 
 pub mod browser;
+pub mod fault_matrix;
 pub mod faults;
 pub mod lead;
 pub mod otlp;
@@ -27,7 +28,7 @@ use isthmus::mesh::{self, Mesh, MeshOptions, SandboxUrls};
 use isthmus::{Config, Secrets};
 use isthmus_gateway::{ApiKeys, Scope};
 use isthmus_sandbox::{Sandbox, SandboxConfig};
-use isthmus_store::testing::RedisServer;
+use isthmus_store::testing::{RedisServer, StoreSnapshot};
 use isthmus_store::{MemoryStore, Queue, Store, DEFAULT_QUEUE_NAMESPACE};
 use serde_json::Value;
 
@@ -98,6 +99,8 @@ pub struct TestMesh {
     /// The NetSuite event signing secret the gateway checks events with, if any.
     pub signing_secret: Option<String>,
     redis: Option<(RedisServer, String)>,
+    /// The in-memory store when the mesh runs on one (for [`Self::store_snapshot`]).
+    memory: Option<Arc<MemoryStore>>,
     mesh: Mesh,
 }
 
@@ -117,7 +120,12 @@ impl TestMesh {
         adjust: impl FnOnce(&mut Config, &mut Secrets),
     ) -> Self {
         match kind {
-            StoreKind::Memory => Self::start_on(Arc::new(MemoryStore::new()), None, adjust).await,
+            StoreKind::Memory => {
+                let memory = Arc::new(MemoryStore::new());
+                let mut mesh = Self::start_on(memory.clone(), None, adjust).await;
+                mesh.memory = Some(memory);
+                mesh
+            }
             StoreKind::Redis => {
                 let server = RedisServer::start();
                 let connection = server.connection().to_string();
@@ -230,6 +238,7 @@ impl TestMesh {
             http: reqwest::Client::new(),
             signing_secret,
             redis,
+            memory: None,
             mesh,
         }
     }
@@ -337,6 +346,21 @@ impl TestMesh {
             .unwrap_or_else(|e| panic!("PATCH {record_type}/{id}: {e}"));
     }
 
+    /// Deletes a Salesforce record over the REST API, `ago` back on the org's clock. Salesforce's
+    /// deleted log drops seconds and serves only windows of more than a minute, so a deletion a
+    /// delta run must see now has to be at least a minute old: pass 90 seconds.
+    pub async fn sf_delete(&self, sobject: &str, id: &str, ago: chrono::Duration) {
+        let (config, secrets) = self.sandbox_config();
+        let org = self.sandbox.salesforce_org();
+        org.shift_clock(-ago);
+        let deleted = isthmus::wiring::salesforce(&config, &secrets)
+            .expect("Salesforce client")
+            .delete(sobject, id)
+            .await;
+        org.reset_clock();
+        deleted.unwrap_or_else(|e| panic!("DELETE {sobject}/{id}: {e}"));
+    }
+
     /// Deletes a NetSuite record over the REST API.
     pub async fn ns_delete(&self, record_type: &str, id: &str) {
         let (config, secrets) = self.sandbox_config();
@@ -355,31 +379,86 @@ impl TestMesh {
         (config, secrets)
     }
 
-    /// Asserts that no call wrote to Salesforce or NetSuite and that Redis still holds the
-    /// `keys_before` keys [`Self::redis_key_count`] counted before the request.
-    pub async fn assert_nothing_written(&self, keys_before: Option<usize>) {
+    /// Asserts that no call wrote to Salesforce or NetSuite and that the store holds exactly
+    /// what [`Self::store_snapshot`] saw in it `before` the request.
+    pub async fn assert_nothing_written(&self, before: &StoreSnapshot) {
+        self.assert_nothing_written_but(before, &[]).await;
+    }
+
+    /// [`Self::assert_nothing_written`], the keys starting with one of `changing` aside (each
+    /// caller says why those may change).
+    pub async fn assert_nothing_written_but(&self, before: &StoreSnapshot, changing: &[&str]) {
         let calls = self.sandbox.calls();
         assert_eq!(
             (calls.salesforce_writes(), calls.netsuite_writes()),
             (0, 0),
             "{calls:?}"
         );
-        assert_eq!(
-            self.redis_key_count().await,
-            keys_before,
-            "nothing written to Redis"
+        let mut before = before.clone();
+        let mut after = self.store_snapshot().await;
+        for prefix in changing {
+            before = before.without(prefix);
+            after = after.without(prefix);
+        }
+        let changes = before.changes(&after);
+        assert!(
+            changes.is_empty(),
+            "nothing written to the store: {changes:#?}"
         );
     }
 
-    /// Number of Redis keys holding data of this test's connection; `None` on the in-memory
-    /// store. The gateway's per-key Salesforce budget is not counted: it counts the calls a
-    /// request made (a dry run's reads, an unknown account's lookup), it records nothing.
-    pub async fn redis_key_count(&self) -> Option<usize> {
-        self.redis_keys("*").await.map(|keys| {
-            keys.iter()
-                .filter(|k| !k.contains("salesforce-budget:"))
-                .count()
-        })
+    /// Asserts that the store holds exactly what [`Self::store_snapshot`] saw `before`.
+    pub async fn assert_store_unchanged(&self, before: &StoreSnapshot) {
+        let after = self.store_snapshot().await;
+        let changes = before.changes(&after);
+        assert!(
+            changes.is_empty(),
+            "nothing written to the store: {changes:#?}"
+        );
+    }
+
+    /// Everything the store holds (every key of this test's Redis connection, or every entry
+    /// of the in-memory store; see [`StoreSnapshot`]), to compare before and after a request.
+    ///
+    /// The gateway's per-key Salesforce budget (`sem:salesforce-budget:<key>`) is left out: it
+    /// meters the Salesforce calls a request made (a dry run's reads, an unknown account's
+    /// lookup), it records nothing about the request. (Rate limits are token buckets in each
+    /// gateway process, not in the store.)
+    ///
+    /// # Panics
+    /// On a store the caller made ([`Self::start_on_store`]): the mesh cannot look inside it.
+    pub async fn store_snapshot(&self) -> StoreSnapshot {
+        let snapshot = match (&self.redis, &self.memory) {
+            (Some((server, connection)), _) => {
+                let mut conn = server
+                    .client()
+                    .get_multiplexed_async_connection()
+                    .await
+                    .expect("redis connects");
+                let prefix = format!("isthmus:{{{connection}}}:");
+                StoreSnapshot::of_redis(&mut conn, &prefix)
+                    .await
+                    .expect("the snapshot reads Redis")
+            }
+            (None, Some(memory)) => memory.snapshot(),
+            (None, None) => panic!("no snapshot of a store the test made itself"),
+        };
+        snapshot.without("sem:salesforce-budget:")
+    }
+
+    /// [`Self::store_snapshot`] once the work a previous request started has landed (two
+    /// snapshots 100 ms apart agree), e.g. the audit entry and statistics of a finished sync.
+    pub async fn settled_store_snapshot(&self) -> StoreSnapshot {
+        let mut snapshot = self.store_snapshot().await;
+        for _ in 0..50 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let again = self.store_snapshot().await;
+            if again == snapshot {
+                return snapshot;
+            }
+            snapshot = again;
+        }
+        snapshot
     }
 
     /// Redis keys of this test's connection whose name after `isthmus:{<connection>}:` matches

@@ -24,6 +24,14 @@ pub enum Alert {
         records: String,
         reason: String,
     },
+    /// A delta's cursor is older than the vendor's change log reaches (Salesforce keeps
+    /// deleted records 15 days): the changes in between cannot be read from the log, and were
+    /// looked for by reconciliation instead.
+    LogOutrun {
+        flow: String,
+        since: String,
+        detail: String,
+    },
 }
 
 impl Alert {
@@ -47,6 +55,16 @@ impl Alert {
                 format!(
                     "• conflict in {flow} for {records}: {}",
                     truncate(reason, 300)
+                )
+            }
+            Self::LogOutrun {
+                flow,
+                since,
+                detail,
+            } => {
+                format!(
+                    "• {flow} missed its change log since {since}: {}",
+                    truncate(detail, 300)
                 )
             }
         }
@@ -119,8 +137,15 @@ fn message(batch: &[Alert]) -> String {
         .iter()
         .filter(|a| matches!(a, Alert::DeadLetter { .. }))
         .count();
-    let conflicts = batch.len() - dead;
+    let conflicts = batch
+        .iter()
+        .filter(|a| matches!(a, Alert::Conflict { .. }))
+        .count();
     let mut text = format!("Isthmus: {dead} dead letter(s), {conflicts} conflict(s)");
+    let outrun = batch.len() - dead - conflicts;
+    if outrun > 0 {
+        text.push_str(&format!(", {outrun} change log(s) outrun"));
+    }
     for alert in batch.iter().take(MAX_LISTED) {
         text.push('\n');
         text.push_str(&alert.line());

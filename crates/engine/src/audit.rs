@@ -271,6 +271,15 @@ impl SyncLog {
         }
     }
 
+    /// Raises an alert that is no sync's result (a delta that outran a change log).
+    pub fn alert(&self, alert: Alert) {
+        if let Some(alerts) = &self.alerts {
+            alerts.raise(alert);
+        } else {
+            tracing::warn!(?alert, "no alerts webhook configured");
+        }
+    }
+
     /// Raises an alert for a job that failed for good.
     pub fn dead_letter(&self, job_id: &str, kind: &str, error: &str) {
         if let Some(alerts) = &self.alerts {

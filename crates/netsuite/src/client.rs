@@ -7,7 +7,9 @@
 //! concurrency limit are retried as [`ConcurrencyRetry`] says, with the slot released while
 //! waiting; nothing else is retried here (the caller decides with [`NetSuiteError::class`]). Each
 //! call runs in a `netsuite.request` span with the method, a path pattern (record types, never ids
-//! or values), the status and the number of concurrency retries.
+//! or values), the status and the number of concurrency retries. Every record write asks for
+//! `X-NetSuite-PropertyNameValidation: Error`, so a body field the record does not have (a
+//! misnamed custom field) fails the write with `NONEXISTENT_FIELD` instead of being dropped.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,6 +59,7 @@ struct Inner {
     auth: Auth,
     retry: ConcurrencyRetry,
     concurrency_retries: AtomicU64,
+    time_zone: chrono_tz::Tz,
 }
 
 enum Auth {
@@ -218,6 +221,7 @@ impl NetSuiteClient {
                 auth,
                 retry: config.concurrency_retry,
                 concurrency_retries: AtomicU64::new(0),
+                time_zone: config.time_zone,
             }),
             gate: None,
         })
@@ -233,6 +237,11 @@ impl NetSuiteClient {
     /// (shared by all clones).
     pub fn concurrency_retries(&self) -> u64 {
         self.inner.concurrency_retries.load(Ordering::Relaxed)
+    }
+
+    /// The account's time zone, in which SuiteQL compares and formats datetimes.
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.inner.time_zone
     }
 
     /// Sends one call, retrying it while the concurrency limit refuses it.
@@ -329,6 +338,11 @@ impl NetSuiteClient {
         if let Some(key) = &call.idempotency_key {
             request = request.header("X-NetSuite-Idempotency-Key", key);
         }
+        if writes_record_fields(call) {
+            // NetSuite's default (`Warning`) drops a field the record does not have and still
+            // answers 204, so a mapping to a missing custom field would lose its value silently.
+            request = request.header(PROPERTY_NAME_VALIDATION, "Error");
+        }
         // The W3C trace context of this call's span (not part of what TBA signs).
         if let Some(traceparent) = isthmus_telemetry::current_traceparent() {
             request = request.header("traceparent", traceparent);
@@ -392,6 +406,18 @@ impl NetSuiteClient {
         }
         Ok(url)
     }
+}
+
+/// The request header choosing what NetSuite does with a body field the record lacks.
+const PROPERTY_NAME_VALIDATION: &str = "X-NetSuite-PropertyNameValidation";
+
+/// Whether a call writes record fields through the record API (create, update, upsert,
+/// transform, and their asynchronous forms): the calls `X-NetSuite-PropertyNameValidation`
+/// governs. RESTlets and SuiteQL are not record writes.
+fn writes_record_fields(call: &Call<'_>) -> bool {
+    call.body.is_some()
+        && call.method != Method::GET
+        && call.url.path().contains("/services/rest/record/")
 }
 
 fn http_url(text: &str) -> Result<Url, NetSuiteError> {

@@ -23,6 +23,10 @@ pub struct NetSuiteConfig {
     pub timeout: Duration,
     /// How calls refused for the account's concurrency limit are retried.
     pub concurrency_retry: ConcurrencyRetry,
+    /// The account's time zone (Setup > Company > General Preferences; a user's own preference
+    /// overrides it for that user): SuiteQL compares and formats datetimes in it, so a delta's
+    /// `TO_TIMESTAMP` literals and `TO_CHAR` answers are wall-clock times of this zone.
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// How requests are authenticated.
@@ -69,6 +73,7 @@ impl NetSuiteConfig {
             auth,
             timeout: Duration::from_secs(30),
             concurrency_retry: ConcurrencyRetry::default(),
+            time_zone: chrono_tz::Tz::UTC,
         }
     }
 
@@ -102,6 +107,7 @@ impl fmt::Debug for NetSuiteConfig {
             .field("auth", &self.auth)
             .field("timeout", &self.timeout)
             .field("concurrency_retry", &self.concurrency_retry)
+            .field("time_zone", &self.time_zone)
             .finish()
     }
 }

@@ -32,12 +32,17 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 mod collections;
 mod composite;
+mod keyset;
 mod org;
 mod query;
 mod replication;
 
 pub use collections::{RecordResult, COLLECTION_LIMIT};
-pub use composite::{CompositeSubrequest, CompositeSubresponse, COMPOSITE_LIMIT};
+pub use composite::{
+    composite_batches, CompositeSubrequest, CompositeSubresponse, COMPOSITE_LIMIT,
+    COMPOSITE_QUERY_LIMIT,
+};
+pub use keyset::KeysetQuery;
 pub use org::OrgLimit;
 pub use replication::{DeletedRecord, DeletedRecords};
 

@@ -176,6 +176,12 @@ impl SalesforceError {
     /// timeouts, 5xx, 429, and `UNABLE_TO_LOCK_ROW` (a record lock held by another transaction).
     /// A spent daily allocation (403 `REQUEST_LIMIT_EXCEEDED`) is not: it only recovers over the
     /// next 24 hours.
+    /// The query cursor behind a `nextRecordsUrl` is gone (400 `INVALID_QUERY_LOCATOR`): a user
+    /// holds at most 10, and each expires after 15 idle minutes.
+    pub fn is_invalid_query_locator(&self) -> bool {
+        self.error_code() == Some("INVALID_QUERY_LOCATOR")
+    }
+
     pub fn is_retryable(&self) -> bool {
         self.class() == ErrorClass::Retryable
     }

@@ -22,9 +22,9 @@ pub mod limits;
 pub mod soql;
 
 pub use client::{
-    CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords, OrgLimit,
-    RecordResult, SalesforceClient, UpsertOutcome, UsageObserver, COLLECTION_LIMIT,
-    COMPOSITE_LIMIT,
+    composite_batches, CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords,
+    KeysetQuery, OrgLimit, RecordResult, SalesforceClient, UpsertOutcome, UsageObserver,
+    COLLECTION_LIMIT, COMPOSITE_LIMIT, COMPOSITE_QUERY_LIMIT,
 };
 pub use config::{SalesforceAuth, SalesforceConfig};
 pub use error::{ApiError, ErrorClass, SalesforceError};

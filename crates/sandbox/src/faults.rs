@@ -64,6 +64,10 @@ pub struct Fault {
     /// Fire at most this many times, then the rule is spent.
     #[serde(default)]
     pub times: Option<u64>,
+    /// How many times the rule has fired (read back through `GET /__sandbox/faults`, so a test
+    /// can tell which route met how many faults).
+    #[serde(default)]
+    pub fired: u64,
 }
 
 fn always() -> f64 {
@@ -77,6 +81,7 @@ impl Fault {
             kind,
             rate: 1.0,
             times: None,
+            fired: 0,
         }
     }
 
@@ -222,6 +227,7 @@ impl FaultSet {
         })?;
         let rule = &mut rules[index];
         let kind = rule.kind.clone();
+        rule.fired += 1;
         if let Some(times) = rule.times.as_mut() {
             *times -= 1;
             if *times == 0 {
@@ -261,6 +267,7 @@ mod tests {
         faults.add(Fault::error("GET /a").times(2));
         assert!(faults.decide("GET", "/b").is_none());
         assert!(faults.decide("GET", "/a").is_some());
+        assert_eq!(faults.list()[0].fired, 1);
         assert!(faults.decide("GET", "/a").is_some());
         assert!(faults.decide("GET", "/a").is_none());
         assert!(faults.list().is_empty());

@@ -86,6 +86,12 @@ pub struct SandboxConfig {
     pub latency: Duration,
     /// Records per SOQL result page before `nextRecordsUrl` (Salesforce: 2000).
     pub sf_query_page_size: usize,
+    /// Query cursors (`nextRecordsUrl`) the integration user may hold open at once; opening one
+    /// more releases the oldest (Salesforce: 10).
+    pub sf_open_query_cursors: usize,
+    /// How long a query cursor lives without being read, on the org's clock (Salesforce: 15
+    /// minutes). A released or expired cursor answers `INVALID_QUERY_LOCATOR`.
+    pub sf_query_cursor_idle: Duration,
     /// NetSuite's account concurrency limit across REST, SuiteQL and RESTlets; `None` for no limit.
     /// Default 5 (developer and standard accounts).
     pub netsuite_concurrency_limit: Option<usize>,
@@ -99,6 +105,14 @@ pub struct SandboxConfig {
     /// tokens, query cursors, nonces, asynchronous jobs, RESTlets registered at run time and the
     /// API usage count are in memory, so clients sign in again. Default `None`.
     pub persist_path: Option<PathBuf>,
+    /// Rows of one SuiteQL query reachable by offset paging (NetSuite: 100,000); a page that
+    /// starts at or past it is refused. Set it small to test walks of large tables without
+    /// seeding them; change it at run time with [`Sandbox::set_suiteql_row_cap`].
+    pub netsuite_suiteql_row_cap: usize,
+    /// The NetSuite account's time zone (Setup > Company > General Preferences), the one
+    /// SuiteQL's `TO_CHAR`, `TO_DATE`/`TO_TIMESTAMP` and date columns use. Default UTC; change
+    /// it at run time with [`Sandbox::set_netsuite_time_zone`].
+    pub netsuite_time_zone: chrono_tz::Tz,
 }
 
 impl SandboxConfig {
@@ -121,9 +135,13 @@ impl Default for SandboxConfig {
             netsuite_account_id: credentials::NS_ACCOUNT_ID.to_owned(),
             latency: Duration::ZERO,
             sf_query_page_size: 2000,
+            sf_open_query_cursors: 10,
+            sf_query_cursor_idle: Duration::from_secs(15 * 60),
             netsuite_concurrency_limit: Some(5),
             netsuite_over_limit: OverLimitAnswer::default(),
             persist_path: None,
+            netsuite_suiteql_row_cap: netsuite::SUITEQL_ROW_CAP,
+            netsuite_time_zone: chrono_tz::Tz::UTC,
         }
     }
 }

@@ -15,6 +15,8 @@
 mod audit;
 mod conflicts;
 mod queue;
+#[cfg(feature = "testing")]
+mod snapshot;
 mod stats;
 
 use std::collections::HashMap;

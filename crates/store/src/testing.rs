@@ -20,10 +20,12 @@
 mod certificates;
 mod cluster;
 mod sentinel;
+mod snapshot;
 
 pub use certificates::TestCertificates;
 pub use cluster::RedisCluster;
 pub use sentinel::SentinelSet;
+pub use snapshot::{KeySnapshot, StoreSnapshot};
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -157,7 +157,7 @@ on_both_stores!(
 async fn a_dry_run_shows_the_diff_and_the_rule_and_writes_nothing(mesh: &TestMesh) {
     let account = seed::demo_account_id(&mesh.sandbox).unwrap();
     let customers_before = mesh.sandbox.ns_records("customer").len();
-    let keys_before = mesh.redis_key_count().await;
+    let before = mesh.store_snapshot().await;
 
     let (status, body) = mesh.sync_account(&account, true).await;
     assert_eq!(status, 200, "{body}");
@@ -200,11 +200,8 @@ async fn a_dry_run_shows_the_diff_and_the_rule_and_writes_nothing(mesh: &TestMes
         .await
         .unwrap()
         .is_none());
-    assert_eq!(
-        mesh.redis_key_count().await,
-        keys_before,
-        "a dry run leaves nothing in Redis"
-    );
+    // A dry run leaves nothing in the store either.
+    mesh.assert_store_unchanged(&before).await;
 }
 on_both_stores!(
     dry_run,

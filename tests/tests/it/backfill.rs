@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use isthmus_sandbox::System;
-use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY, SF_KEY};
+use isthmus_tests::faults::{assert_each_account_synced_once, PUT_CUSTOMER};
+use isthmus_tests::{on_both_stores, TestMesh, ADMIN_KEY, SF_KEY};
 use serde_json::{json, Map, Value};
 
 /// Adds `n` accounts without a NetSuite counterpart; returns their ids.
@@ -53,17 +54,15 @@ async fn a_backfill_creates_every_unlinked_account_once_and_writes_ids_back_in_b
     let done = wait_done(mesh, job["id"].as_str().unwrap()).await;
     assert_eq!(done["state"], "done", "{done}");
 
-    // Every added account has exactly one customer and carries its id.
-    for id in &added {
-        let customers = mesh.ns_where("customer", "externalId", id);
-        assert_eq!(customers.len(), 1, "account {id}");
-        let account = mesh.sandbox.sf_record("Account", id).unwrap();
-        assert_eq!(
-            text(account.get("NetSuite_Id__c")),
-            text(customers[0].get("id"))
-        );
-    }
+    // Every added account has exactly one customer (by external id and by name) and carries
+    // its id.
+    assert_each_account_synced_once(&mesh.sandbox, &added);
     let created = done["created"].as_u64().unwrap() as usize;
+    assert_eq!(
+        mesh.sandbox.calls().get(PUT_CUSTOMER),
+        created as u64,
+        "one upsert per customer created"
+    );
     assert_eq!(
         mesh.sandbox.ns_records("customer").len(),
         customers_before + created
@@ -232,10 +231,10 @@ on_both_stores!(
 
 async fn accounts_that_fail_in_a_backfill_are_retried_on_the_batch_lane(mesh: &TestMesh) {
     let added = add_accounts(mesh, 40);
+    mesh.sandbox.reset_calls();
     mesh.sandbox.inject_fault(
         System::NetSuite,
-        isthmus_sandbox::Fault::error("PUT /services/rest/record/v1/customer/eid:{externalId}")
-            .times(5),
+        isthmus_sandbox::Fault::error(PUT_CUSTOMER).times(5),
     );
     let job = start_backfill(mesh).await;
     let done = wait_done(mesh, job["id"].as_str().unwrap()).await;
@@ -255,18 +254,86 @@ async fn accounts_that_fail_in_a_backfill_are_retried_on_the_batch_lane(mesh: &T
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for id in &added {
-        let customers = mesh.ns_where("customer", "externalId", id);
-        assert_eq!(customers.len(), 1, "account {id} exactly once");
-        let account = mesh.sandbox.sf_record("Account", id).unwrap();
-        assert_eq!(
-            text(account.get("NetSuite_Id__c")),
-            text(customers[0].get("id")),
-            "written back"
-        );
-    }
+    assert_each_account_synced_once(&mesh.sandbox, &added);
+    // The backfill's own creates, the 5 refused upserts, and the 5 creates of their jobs; one
+    // Collections call for the backfill's write-backs, one PATCH for each job's.
+    let created = done["created"].as_u64().unwrap();
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.get(PUT_CUSTOMER), created + 5 + 5, "{done} {calls:?}");
+    assert_eq!(
+        calls.get("PATCH /services/data/vXX.X/composite/sobjects"),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.get("PATCH /services/data/vXX.X/sobjects/Account/{id}"),
+        5,
+        "{calls:?}"
+    );
 }
 on_both_stores!(
     requeued,
     accounts_that_fail_in_a_backfill_are_retried_on_the_batch_lane
+);
+
+async fn an_account_whose_write_back_salesforce_refuses_is_retried_then_dead_lettered_with_why(
+    mesh: &TestMesh,
+) {
+    // A customer already named by another account's NetSuite_Id__c (a unique external id):
+    // the backfill links the new account to it by company name, and Salesforce refuses that
+    // one row of the write-back batch with DUPLICATE_VALUE.
+    let customer = mesh
+        .sandbox
+        .ns_insert(
+            "customer",
+            isthmus_tests::lead::object(
+                json!({ "companyName": "Refused Twin Holdings", "subsidiary": { "id": "1" } }),
+            ),
+        )
+        .unwrap();
+    let mut holder = Map::new();
+    holder.insert("Name".into(), json!("Holder Of The Id Ltd"));
+    holder.insert("NetSuite_Id__c".into(), json!(customer));
+    mesh.sandbox.sf_insert("Account", holder).unwrap();
+    let mut twin = Map::new();
+    twin.insert("Name".into(), json!("Refused Twin Holdings"));
+    let twin = mesh.sandbox.sf_insert("Account", twin).unwrap();
+    let added = add_accounts(mesh, 20);
+
+    let job = start_backfill(mesh).await;
+    let done = wait_done(mesh, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert!(
+        done["queued"].as_u64().unwrap() >= 1,
+        "the refused row is queued: {done}"
+    );
+    let mut dead = Value::Null;
+    for _ in 0..200 {
+        let (_, letters) = mesh
+            .get(
+                "/v1/dead-letters?kind=customers.sync_account",
+                Some(ADMIN_KEY),
+            )
+            .await;
+        if let Some(letter) = letters.as_array().and_then(|l| {
+            l.iter()
+                .find(|l| l["payload"]["account_id"] == twin.as_str())
+        }) {
+            dead = letter.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        dead["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("DUPLICATE_VALUE") || e.contains("duplicate value")),
+        "a person sees the refused write-back and why: {dead}"
+    );
+    // The others went back in the batch, untouched by the one refused row.
+    assert_each_account_synced_once(&mesh.sandbox, &added);
+}
+on_both_stores!(
+    refused_write_back,
+    an_account_whose_write_back_salesforce_refuses_is_retried_then_dead_lettered_with_why
 );

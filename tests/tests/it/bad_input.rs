@@ -1,14 +1,16 @@
 //! Every kind of bad input gets a 4xx with a stable code and changes nothing: no call that
-//! writes to Salesforce or NetSuite, no key in Redis.
+//! writes to Salesforce or NetSuite, nothing written to the store (Redis or in-memory: every key
+//! and value the same after as before).
 
 use isthmus_sandbox::seed;
+use isthmus_store::testing::StoreSnapshot;
 use isthmus_tests::{on_both_stores, TestMesh, ADMIN_KEY, NS_KEY, SF_KEY};
 use serde_json::{json, Value};
 
 /// Asserts the answer's status and code, and that nothing was written anywhere.
 async fn refused(
     mesh: &TestMesh,
-    keys_before: Option<usize>,
+    before: &StoreSnapshot,
     answer: (u16, Value),
     status: u16,
     code: &str,
@@ -18,11 +20,11 @@ async fn refused(
     assert_eq!(body["code"], code, "{body}");
     assert!(!body["message"].as_str().unwrap_or("").is_empty(), "{body}");
     assert_eq!(body["trace_id"].as_str().map(str::len), Some(32), "{body}");
-    mesh.assert_nothing_written(keys_before).await;
+    mesh.assert_nothing_written(before).await;
 }
 
 async fn malformed_account_ids_are_rejected_before_anything_runs(mesh: &TestMesh) {
-    let keys = mesh.redis_key_count().await;
+    let before = mesh.store_snapshot().await;
     let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
     let mut bad_checksum = demo.clone();
     let last = bad_checksum.pop().unwrap();
@@ -41,7 +43,7 @@ async fn malformed_account_ids_are_rejected_before_anything_runs(mesh: &TestMesh
         contact.as_str(),
     ] {
         let answer = mesh.sync_account(bad, false).await;
-        refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+        refused(mesh, &before, answer, 400, "INVALID_ARGUMENT").await;
     }
     assert_eq!(
         mesh.sandbox.calls().salesforce_total(),
@@ -55,14 +57,27 @@ on_both_stores!(
 );
 
 async fn an_unknown_account_is_not_found_and_writes_nothing(mesh: &TestMesh) {
-    let keys = mesh.redis_key_count().await;
+    let before = mesh.store_snapshot().await;
     let unknown = isthmus_salesforce::id::SalesforceId::parse("001Zz00000Q9xYz")
         .unwrap()
         .to_string();
-    let answer = mesh.sync_account(&unknown, false).await;
-    refused(mesh, keys, answer, 404, "NOT_FOUND").await;
-    let answer = mesh.customer_event("987654321", "edit").await;
-    refused(mesh, keys, answer, 404, "NOT_FOUND").await;
+    let (status, body) = mesh.sync_account(&unknown, false).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("NOT_FOUND")),
+        "{body}"
+    );
+    let (status, body) = mesh.customer_event("987654321", "edit").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("NOT_FOUND")),
+        "{body}"
+    );
+    // Well-formed ids pass the edge; only the vendor, read under the record's lock, says the
+    // record does not exist. Taking that lock draws a token from the connection's one fencing
+    // counter (`fence`): the counter moves, and nothing about the request is recorded (the
+    // lock itself is released, no key is left behind).
+    mesh.assert_nothing_written_but(&before, &["fence"]).await;
 }
 on_both_stores!(
     unknown_records,
@@ -71,13 +86,13 @@ on_both_stores!(
 );
 
 async fn missing_wrong_and_misused_keys_are_refused(mesh: &TestMesh) {
-    let keys = mesh.redis_key_count().await;
+    let before = mesh.store_snapshot().await;
     let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
     let path = format!("/v1/salesforce/accounts/{demo}/sync");
     let event = json!({ "record_type": "customer", "id": "1", "event_type": "edit" });
     refused(
         mesh,
-        keys,
+        &before,
         mesh.post(&path, None, None).await,
         401,
         "UNAUTHENTICATED",
@@ -85,7 +100,7 @@ async fn missing_wrong_and_misused_keys_are_refused(mesh: &TestMesh) {
     .await;
     refused(
         mesh,
-        keys,
+        &before,
         mesh.post(&path, Some("not-a-key"), None).await,
         401,
         "UNAUTHENTICATED",
@@ -93,7 +108,7 @@ async fn missing_wrong_and_misused_keys_are_refused(mesh: &TestMesh) {
     .await;
     refused(
         mesh,
-        keys,
+        &before,
         mesh.post(&path, Some(NS_KEY), None).await,
         403,
         "PERMISSION_DENIED",
@@ -101,7 +116,7 @@ async fn missing_wrong_and_misused_keys_are_refused(mesh: &TestMesh) {
     .await;
     refused(
         mesh,
-        keys,
+        &before,
         mesh.post("/v1/netsuite/events", Some(SF_KEY), Some(event.clone()))
             .await,
         403,
@@ -110,7 +125,7 @@ async fn missing_wrong_and_misused_keys_are_refused(mesh: &TestMesh) {
     .await;
     refused(
         mesh,
-        keys,
+        &before,
         mesh.post("/v1/netsuite/events", None, Some(event)).await,
         401,
         "UNAUTHENTICATED",
@@ -124,7 +139,7 @@ async fn missing_wrong_and_misused_keys_are_refused(mesh: &TestMesh) {
 on_both_stores!(keys, missing_wrong_and_misused_keys_are_refused);
 
 async fn malformed_events_are_rejected_with_stable_codes(mesh: &TestMesh) {
-    let keys = mesh.redis_key_count().await;
+    let before = mesh.store_snapshot().await;
     let cases = [
         json!({ "record_type": "customer", "id": "12", "event_type": "explode" }),
         json!({ "record_type": "vendor", "id": "12", "event_type": "edit" }),
@@ -138,7 +153,7 @@ async fn malformed_events_are_rejected_with_stable_codes(mesh: &TestMesh) {
         let answer = mesh
             .post("/v1/netsuite/events", Some(NS_KEY), Some(case))
             .await;
-        refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+        refused(mesh, &before, answer, 400, "INVALID_ARGUMENT").await;
     }
     let raw = mesh
         .http
@@ -151,7 +166,7 @@ async fn malformed_events_are_rejected_with_stable_codes(mesh: &TestMesh) {
         .unwrap();
     let status = raw.status().as_u16();
     let body: Value = raw.json().await.unwrap();
-    refused(mesh, keys, (status, body), 400, "INVALID_ARGUMENT").await;
+    refused(mesh, &before, (status, body), 400, "INVALID_ARGUMENT").await;
     let unknown_query = mesh
         .post(
             "/v1/netsuite/events?mode=turbo",
@@ -159,7 +174,7 @@ async fn malformed_events_are_rejected_with_stable_codes(mesh: &TestMesh) {
             Some(json!({})),
         )
         .await;
-    refused(mesh, keys, unknown_query, 400, "INVALID_ARGUMENT").await;
+    refused(mesh, &before, unknown_query, 400, "INVALID_ARGUMENT").await;
     assert_eq!(mesh.sandbox.calls().netsuite_total(), 0);
 }
 // Unsigned events (`gateway.netsuite_events_unsigned`), so the body checks are what answers: a
@@ -171,20 +186,20 @@ on_both_stores!(
 );
 
 async fn an_oversized_body_is_refused(mesh: &TestMesh) {
-    let keys = mesh.redis_key_count().await;
+    let before = mesh.store_snapshot().await;
     let big = json!({ "record_type": "customer", "id": "12", "event_type": "edit", "padding": "x".repeat(200_000) });
     let answer = mesh
         .post("/v1/netsuite/events", Some(NS_KEY), Some(big))
         .await;
-    refused(mesh, keys, answer, 413, "PAYLOAD_TOO_LARGE").await;
+    refused(mesh, &before, answer, 413, "PAYLOAD_TOO_LARGE").await;
 }
 on_both_stores!(oversized, an_oversized_body_is_refused);
 
 async fn unknown_routes_and_methods_answer_json_errors(mesh: &TestMesh) {
-    let keys = mesh.redis_key_count().await;
+    let before = mesh.store_snapshot().await;
     refused(
         mesh,
-        keys,
+        &before,
         mesh.get("/v1/nothing", Some(ADMIN_KEY)).await,
         404,
         "NOT_FOUND",
@@ -265,7 +280,7 @@ async fn raw(
 }
 
 async fn input_is_strict_on_every_route(mesh: &TestMesh) {
-    let keys = mesh.redis_key_count().await;
+    let before = mesh.store_snapshot().await;
     let demo = seed::demo_account_id(&mesh.sandbox).unwrap();
     // Objects only: a struct no longer deserializes from an array by position.
     for (path, key, body) in [
@@ -287,7 +302,7 @@ async fn input_is_strict_on_every_route(mesh: &TestMesh) {
             "{}",
             answer.1
         );
-        refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+        refused(mesh, &before, answer, 400, "INVALID_ARGUMENT").await;
     }
     // Exactly application/json (parameters and case aside).
     let event = r#"{"record_type":"customer","id":"126","event_type":"edit"}"#;
@@ -305,7 +320,7 @@ async fn input_is_strict_on_every_route(mesh: &TestMesh) {
             event,
         )
         .await;
-        refused(mesh, keys, answer, 415, "UNSUPPORTED_MEDIA_TYPE").await;
+        refused(mesh, &before, answer, 415, "UNSUPPORTED_MEDIA_TYPE").await;
     }
     // Routes that take no body refuse one before reading it.
     let sync = format!("/v1/salesforce/accounts/{demo}/sync");
@@ -324,12 +339,12 @@ async fn input_is_strict_on_every_route(mesh: &TestMesh) {
         )
         .await;
         assert_eq!(answer.1["message"], "this route takes no body", "{path}");
-        refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+        refused(mesh, &before, answer, 400, "INVALID_ARGUMENT").await;
     }
     // NetSuite ids are canonical: 000126 is not customer 126 spelt another way.
     refused(
         mesh,
-        keys,
+        &before,
         mesh.get("/v1/links/customers/000126", Some(ADMIN_KEY))
             .await,
         400,
@@ -340,7 +355,7 @@ async fn input_is_strict_on_every_route(mesh: &TestMesh) {
     let answer = mesh
         .post("/v1/netsuite/events", Some(NS_KEY), Some(padded))
         .await;
-    refused(mesh, keys, answer, 400, "INVALID_ARGUMENT").await;
+    refused(mesh, &before, answer, 400, "INVALID_ARGUMENT").await;
     // A parameter is not a content type: charset is fine.
     let answer = raw(
         mesh,

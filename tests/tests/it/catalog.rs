@@ -415,8 +415,8 @@ async fn one_item_syncs_over_grpc_and_from_a_netsuite_event(mesh: &TestMesh) {
     let mut client = grpc(mesh).await;
     let (_, gear, _, prices) = item(mesh, "GEAR-10");
 
-    // A dry run shows every change and writes nothing, in Redis either.
-    let keys = mesh.redis_key_count().await;
+    // A dry run shows every change and writes nothing, in the store either.
+    let before = mesh.settled_store_snapshot().await;
     mesh.sandbox.reset_calls();
     let preview = client
         .sync_item(sync_request(&gear, ItemChange::Edit, true))
@@ -451,8 +451,7 @@ async fn one_item_syncs_over_grpc_and_from_a_netsuite_event(mesh: &TestMesh) {
             "{record}.{field} in {changed:?}"
         );
     }
-    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
-    assert_eq!(mesh.redis_key_count().await, keys, "nothing in Redis");
+    mesh.assert_nothing_written(&before).await;
     let (status, _) = mesh
         .get(&format!("/v1/links/products/{gear}"), Some(ADMIN_KEY))
         .await;
@@ -575,7 +574,7 @@ fn code_of(status: &tonic::Status) -> ErrorCode {
 
 async fn bad_input_gets_stable_codes_and_writes_nothing(mesh: &TestMesh) {
     let mut client = grpc(mesh).await;
-    let keys = mesh.redis_key_count().await;
+    let before = mesh.settled_store_snapshot().await;
     let products = mesh.sandbox.sf_records("Product2").len();
     mesh.sandbox.reset_calls();
 
@@ -681,7 +680,7 @@ async fn bad_input_gets_stable_codes_and_writes_nothing(mesh: &TestMesh) {
     let calls = mesh.sandbox.calls();
     assert_eq!(calls.salesforce_total(), 0, "not even a read: {calls:?}");
     assert_eq!(calls.netsuite_total(), 0, "{calls:?}");
-    assert_eq!(mesh.redis_key_count().await, keys, "nothing in Redis");
+    mesh.assert_store_unchanged(&before).await;
 
     // An item NetSuite does not have: NOT_FOUND, and nothing written.
     let err = client

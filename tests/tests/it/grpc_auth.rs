@@ -1,7 +1,7 @@
 //! Every RPC of the services needs a credential with the RPC's scope, checked before the
 //! service runs: real gRPC clients against the mesh with bearer tokens (client certificates:
 //! `grpc_mtls.rs`); refusals are asserted on the far sides (the sandbox's records and call
-//! counts, Redis keys). Health and reflection (v1, and v1alpha through Python's
+//! counts, the store's snapshot). Health and reflection (v1, and v1alpha through Python's
 //! grpcio-reflection) answer without a credential; `isthmus dev` prints a token that works.
 
 use std::process::Command;
@@ -17,8 +17,8 @@ use isthmus_proto::reconcile::v1::ReconcileRequest;
 use isthmus_proto::ErrorCode;
 use isthmus_sandbox::seed;
 use isthmus_tests::{
-    grpc_channel, text, StoreKind, TestMesh, GRPC_NETSUITE_TOKEN, GRPC_SALESFORCE_TOKEN,
-    GRPC_VIEWER_TOKEN, SF_KEY,
+    grpc_channel, on_both_stores, text, StoreKind, TestMesh, GRPC_NETSUITE_TOKEN,
+    GRPC_SALESFORCE_TOKEN, GRPC_VIEWER_TOKEN, SF_KEY,
 };
 use serde_json::{json, Map, Value};
 
@@ -62,17 +62,9 @@ pub(crate) fn company_name(mesh: &TestMesh, customer: &str) -> String {
     .unwrap_or_default()
 }
 
-async fn sorted_redis_keys(mesh: &TestMesh) -> Option<Vec<String>> {
-    let mut keys = mesh.redis_keys("*").await?;
-    keys.sort();
-    Some(keys)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_without_a_credential_is_unauthenticated_and_writes_nothing() {
-    let mesh = TestMesh::start(StoreKind::Redis).await;
-    let (demo, customer, before) = account_with_pending_change(&mesh).await;
-    let keys_before = sorted_redis_keys(&mesh).await;
+async fn a_sync_without_a_credential_is_unauthenticated_and_writes_nothing(mesh: &TestMesh) {
+    let (demo, customer, before) = account_with_pending_change(mesh).await;
+    let store_before = mesh.settled_store_snapshot().await;
 
     for token in [None, Some("not-a-token-this-mesh-knows-0123456789")] {
         let mut client = CustomerSyncClient::new(grpc_channel(&mesh.customers_grpc, token));
@@ -91,12 +83,8 @@ async fn a_sync_without_a_credential_is_unauthenticated_and_writes_nothing() {
         0,
         "nothing read or written: {calls:?}"
     );
-    assert_eq!(company_name(&mesh, &customer), before, "NetSuite unchanged");
-    assert_eq!(
-        sorted_redis_keys(&mesh).await,
-        keys_before,
-        "Redis unchanged"
-    );
+    assert_eq!(company_name(mesh, &customer), before, "NetSuite unchanged");
+    mesh.assert_store_unchanged(&store_before).await;
 
     // The right token syncs end to end.
     let mut client = CustomerSyncClient::new(grpc_channel(
@@ -109,9 +97,12 @@ async fn a_sync_without_a_credential_is_unauthenticated_and_writes_nothing() {
         .expect("a salesforce token may sync an account")
         .into_inner();
     assert_eq!(synced.netsuite_id, customer);
-    assert_eq!(company_name(&mesh, &customer), "Renamed Over gRPC Ltd");
-    mesh.shutdown().await;
+    assert_eq!(company_name(mesh, &customer), "Renamed Over gRPC Ltd");
 }
+on_both_stores!(
+    unauthenticated,
+    a_sync_without_a_credential_is_unauthenticated_and_writes_nothing
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_without_the_scope_is_denied_before_the_service_runs() {

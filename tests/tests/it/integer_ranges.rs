@@ -1,23 +1,29 @@
 //! Integers are checked against their documented ranges on every route, query parameters and
 //! body fields alike (`isthmus_gateway::bounded`): out of range is 400 `INVALID_ARGUMENT` naming
-//! the range, before any service runs, so nothing reaches Salesforce, NetSuite or Redis; the
+//! the range, before any service runs, so nothing reaches Salesforce, NetSuite or the store; the
 //! OpenAPI document declares the same ranges.
 
+use isthmus_store::testing::StoreSnapshot;
 use isthmus_tests::{on_both_stores, TestMesh, ADMIN_KEY};
 use serde_json::{json, Value};
 
-/// Asserts a 400 naming `range`, and no write to either vendor or to Redis.
-async fn refused_naming(mesh: &TestMesh, keys: Option<usize>, answer: (u16, Value), range: &str) {
+/// Asserts a 400 naming `range`, and no write to either vendor or to the store.
+async fn refused_naming(
+    mesh: &TestMesh,
+    before: &StoreSnapshot,
+    answer: (u16, Value),
+    range: &str,
+) {
     let (status, body) = answer;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["code"], "INVALID_ARGUMENT", "{body}");
     let message = body["message"].as_str().unwrap_or_default();
     assert!(message.contains(range), "{message:?} names {range:?}");
-    mesh.assert_nothing_written(keys).await;
+    mesh.assert_nothing_written(before).await;
 }
 
 async fn integers_past_their_range_are_refused_on_every_route(mesh: &TestMesh) {
-    let keys = mesh.redis_key_count().await;
+    let before = mesh.store_snapshot().await;
     for (query, range) in [
         ("/v1/audit?limit=1001", "from 1 to 1000"),
         ("/v1/audit?limit=0", "from 1 to 1000"),
@@ -30,7 +36,7 @@ async fn integers_past_their_range_are_refused_on_every_route(mesh: &TestMesh) {
         ("/v1/dead-letters?since_ms=-1", "from 0 to 253402300799999"),
     ] {
         let answer = mesh.get(query, Some(ADMIN_KEY)).await;
-        refused_naming(mesh, keys, answer, range).await;
+        refused_naming(mesh, &before, answer, range).await;
     }
     for (path, body, range) in [
         (
@@ -70,7 +76,7 @@ async fn integers_past_their_range_are_refused_on_every_route(mesh: &TestMesh) {
         ),
     ] {
         let answer = mesh.post(path, Some(ADMIN_KEY), Some(body)).await;
-        refused_naming(mesh, keys, answer, range).await;
+        refused_naming(mesh, &before, answer, range).await;
     }
     assert_eq!(
         mesh.sandbox.calls().salesforce_total() + mesh.sandbox.calls().netsuite_total(),

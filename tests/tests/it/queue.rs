@@ -8,6 +8,15 @@ use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY, SF_KEY};
 use serde_json::json;
 
 const PUT_CUSTOMER: &str = "PUT /services/rest/record/v1/customer/eid:{externalId}";
+const WRITE_BACK: &str = "PATCH /services/data/vXX.X/sobjects/Account/{id}";
+
+/// NetSuite customers named as the account is: a duplicate made under another external id
+/// would share the name, where it cannot share the external id.
+fn customers_named_as(mesh: &TestMesh, account: &str) -> usize {
+    let record = mesh.sandbox.sf_record("Account", account).expect("account");
+    let name = text(record.get("Name")).expect("a name");
+    mesh.ns_where("customer", "companyName", &name).len()
+}
 
 async fn async_mode_answers_202_and_the_job_carries_the_result(mesh: &TestMesh) {
     let account = seed::demo_account_id(&mesh.sandbox).unwrap();
@@ -26,6 +35,13 @@ async fn async_mode_answers_202_and_the_job_carries_the_result(mesh: &TestMesh) 
     assert_eq!(job["attempts"], 1);
     let customers = mesh.ns_where("customer", "externalId", &account);
     assert_eq!(customers.len(), 1);
+    assert_eq!(customers_named_as(mesh, &account), 1);
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        (calls.get(PUT_CUSTOMER), calls.get(WRITE_BACK)),
+        (1, 1),
+        "one upsert, one write-back: {calls:?}"
+    );
     assert_eq!(
         job["result"]["netsuite_id"].as_str().map(str::to_string),
         text(customers[0].get("id"))
@@ -52,7 +68,13 @@ async fn a_sync_past_its_deadline_answers_202_and_still_finishes_once(mesh: &Tes
     assert_eq!(job["state"], "done", "{job}");
     assert_eq!(job["result"]["outcome"], "created");
     assert_eq!(mesh.ns_where("customer", "externalId", &account).len(), 1);
-    assert_eq!(mesh.sandbox.calls().get(PUT_CUSTOMER), 1, "one create");
+    assert_eq!(customers_named_as(mesh, &account), 1);
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        (calls.get(PUT_CUSTOMER), calls.get(WRITE_BACK)),
+        (1, 1),
+        "one create, one write-back, though the safety net ran too: {calls:?}"
+    );
 }
 on_both_stores!(
     deadline,
@@ -74,7 +96,18 @@ async fn an_upstream_failure_is_retried_until_it_succeeds(mesh: &TestMesh) {
         1,
         "exactly once"
     );
+    assert_eq!(
+        customers_named_as(mesh, &account),
+        1,
+        "exactly once by name"
+    );
     assert_eq!(mesh.sandbox.counters().netsuite.injected_faults, 2);
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        (calls.get(PUT_CUSTOMER), calls.get(WRITE_BACK)),
+        (3, 1),
+        "two refused upserts, then one that ran and its write-back: {calls:?}"
+    );
 }
 on_both_stores!(retries, an_upstream_failure_is_retried_until_it_succeeds);
 
@@ -120,6 +153,12 @@ async fn a_permanent_error_dead_letters_after_one_attempt_and_replays_once_fixed
     );
     assert_eq!(letter["payload"]["account_id"], account.as_str());
     assert!(mesh.ns_where("customer", "externalId", &account).is_empty());
+    assert_eq!(customers_named_as(mesh, &account), 0);
+    assert_eq!(
+        mesh.sandbox.calls().get(PUT_CUSTOMER),
+        1,
+        "a permanent error is not retried"
+    );
 
     // Someone fixes the record (here: NetSuite stops refusing it), then replays.
     mesh.sandbox.clear_faults(System::NetSuite);
@@ -134,6 +173,12 @@ async fn a_permanent_error_dead_letters_after_one_attempt_and_replays_once_fixed
     let job = mesh.wait_job(&id).await;
     assert_eq!(job["state"], "done", "{job}");
     assert_eq!(mesh.ns_where("customer", "externalId", &account).len(), 1);
+    assert_eq!(customers_named_as(mesh, &account), 1);
+    assert_eq!(
+        mesh.sandbox.calls().get(PUT_CUSTOMER),
+        2,
+        "the replay upserts once"
+    );
     let (_, letters) = mesh.get("/v1/dead-letters", Some(ADMIN_KEY)).await;
     assert_eq!(
         letters.as_array().unwrap().len(),

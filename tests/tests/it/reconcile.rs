@@ -341,7 +341,7 @@ on_both_stores!(drift_kinds, each_drift_kind_is_found_and_repaired);
 async fn bad_requests_are_refused_and_change_nothing(mesh: &TestMesh) {
     let (account, customer) = linked_account(mesh, "Careful Requests Ltd").await;
     mesh.sandbox.reset_calls();
-    let keys_before = mesh.redis_key_count().await;
+    let before = mesh.settled_store_snapshot().await;
     let drift = |flow: &str, kind: &str, sf: &str, ns: &str| json!({ "flow": flow, "kind": kind, "salesforce_id": sf, "netsuite_id": ns });
     let cases: Vec<(String, Option<&str>, Value, u16, &str)> = vec![
         (
@@ -441,11 +441,7 @@ async fn bad_requests_are_refused_and_change_nothing(mesh: &TestMesh) {
 
     let calls = mesh.sandbox.calls();
     assert_eq!(calls.salesforce_writes() + calls.netsuite_writes(), 0);
-    assert_eq!(
-        mesh.redis_key_count().await,
-        keys_before,
-        "nothing written to Redis"
-    );
+    mesh.assert_store_unchanged(&before).await;
 }
 
 on_both_stores!(bad_requests, bad_requests_are_refused_and_change_nothing);

@@ -38,7 +38,7 @@ use crate::governance::SalesforceAllocation;
 pub const CURSOR_STATUS: &str = "catalog:delta-cursor";
 /// How long the cursor is kept without a run (a delta after that reads everything).
 const CURSOR_TTL: Duration = Duration::from_secs(400 * 86_400);
-/// Rows NetSuite serves of one SuiteQL query: past it, the next window starts by id.
+/// Items read into memory at once: past it, the next window starts by id.
 const SUITEQL_WINDOW: usize = 100_000;
 /// Failures a run's report keeps (the count goes on).
 const MAX_FAILURES: usize = 1000;
@@ -157,7 +157,7 @@ impl CatalogFlows {
         let mut left = options.limit.unwrap_or(usize::MAX);
         let mut truncated = false;
         loop {
-            let rows = self.read_items(&window).await?;
+            let rows = self.read_items(&window, SUITEQL_WINDOW).await?;
             let more = rows.len() >= SUITEQL_WINDOW;
             if window.after == 0 {
                 tally.progress.total = (rows.len().min(left)) as u64;

@@ -3,16 +3,16 @@
 //! - Items come from the `item` table, filtered to `catalog.item_types`, in id order; a run
 //!   reads them keyset-paged (`id > <last id> ORDER BY id`), so an item added or deleted while
 //!   the run reads can neither shift a page nor be read twice.
-//! - A delta adds `lastmodifieddate >= TO_TIMESTAMP('<since>', 'YYYY-MM-DD HH24:MI:SS')`.
-//!   NetSuite evaluates the timestamp in the integration user's time zone while the cursor is
-//!   UTC: with a user outside UTC, `catalog.delta_overlap_s` must cover the offset (re-reading
-//!   an unchanged item costs no write: its hash matches).
+//! - A delta adds `lastmodifieddate >= TO_TIMESTAMP('<since>', 'YYYY-MM-DD HH24:MI:SS')`, the
+//!   UTC cursor written as the wall-clock time of the account's time zone (`netsuite.time_zone`),
+//!   the zone NetSuite evaluates the timestamp in.
 //! - Prices come from the `pricing` table for a whole batch of items at once (one query), for
 //!   the standard level and the configured ones only.
 //!
 //! Every text value placed in a query goes through [`suiteql::literal`], ids included.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use isthmus_netsuite::suiteql;
 
 use super::item::{column, Record};
@@ -32,11 +32,11 @@ pub struct ItemWindow {
     pub since: Option<DateTime<Utc>>,
 }
 
-/// `lastmodifieddate >= TO_TIMESTAMP(…)` for `since`, to the second.
-pub fn modified_since(since: DateTime<Utc>) -> String {
+/// `lastmodifieddate >= TO_TIMESTAMP(…)` for `since`, to the second, in the account's `zone`.
+pub fn modified_since(since: DateTime<Utc>, zone: Tz) -> String {
     format!(
-        "lastmodifieddate >= TO_TIMESTAMP({}, 'YYYY-MM-DD HH24:MI:SS')",
-        suiteql::literal(&since.format("%Y-%m-%d %H:%M:%S").to_string())
+        "lastmodifieddate >= {}",
+        crate::schedule::suiteql_timestamp(since, zone)
     )
 }
 
@@ -47,14 +47,14 @@ fn one_of(column: &str, values: &[String]) -> String {
 }
 
 /// The query of the items in `window` of the given types, in id order.
-pub fn items_query(item_types: &[String], window: &ItemWindow) -> String {
+pub fn items_query(item_types: &[String], window: &ItemWindow, zone: Tz) -> String {
     let mut conditions = vec![one_of("itemtype", item_types)];
     if window.after > 0 {
         // A number we parsed, not text from a record: it needs no quoting.
         conditions.push(format!("id > {}", window.after));
     }
     if let Some(since) = window.since {
-        conditions.push(modified_since(since));
+        conditions.push(modified_since(since, zone));
     }
     format!(
         "SELECT {ITEM_COLUMNS} FROM item WHERE {} ORDER BY id",
@@ -81,13 +81,27 @@ impl CatalogFlows {
         Ok(self.netsuite.suiteql(&q).await?.into_iter().next())
     }
 
-    /// The items of the configured types in `window`, in id order.
+    /// The first `max_rows` items of the configured types in `window`, in id order.
     ///
-    /// The connector follows SuiteQL's pages (1,000 rows each) until the window is read; a run
-    /// cuts the rows into batches of `catalog.batch_size` and moves the window on by id.
-    pub(super) async fn read_items(&self, window: &ItemWindow) -> Result<Vec<Record>> {
-        let q = items_query(&self.config.item_types, window);
-        Ok(self.netsuite.suiteql(&q).await?)
+    /// The connector walks SuiteQL's pages (1,000 rows each) by id, never by offset, so the
+    /// window is not cut at NetSuite's 100,000-row offset cap; a run cuts the rows into batches of
+    /// `catalog.batch_size` and moves the window on by id.
+    pub(super) async fn read_items(
+        &self,
+        window: &ItemWindow,
+        max_rows: usize,
+    ) -> Result<Vec<Record>> {
+        let rows = self
+            .netsuite
+            .suiteql_by_id("id", max_rows, |after| {
+                let window = ItemWindow {
+                    after: window.after.max(u64::try_from(after).unwrap_or(0)),
+                    since: window.since,
+                };
+                items_query(&self.config.item_types, &window, self.netsuite.time_zone())
+            })
+            .await?;
+        Ok(rows)
     }
 
     /// The prices of `items` at the standard and configured levels (one query).
@@ -121,6 +135,7 @@ mod tests {
                 after: 42,
                 since: Some(since),
             },
+            Tz::UTC,
         );
         assert_eq!(
             q,
@@ -143,6 +158,7 @@ mod tests {
                 after: 0,
                 since: None,
             },
+            Tz::UTC,
         );
         assert!(q.contains("itemtype IN ('Kit'') OR (''a''=''a')"), "{q}");
     }

@@ -109,6 +109,12 @@ impl Config {
                 "salesforce.batch_share must be between 0 and 1".into(),
             ));
         }
+        if self.netsuite.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "netsuite.time_zone {:?} is not an IANA time zone (e.g. America/Los_Angeles)",
+                self.netsuite.time_zone
+            )));
+        }
         if self.netsuite.concurrency_limit == 0 {
             return Err(ConfigError::Invalid(
                 "netsuite.concurrency_limit must be at least 1".into(),

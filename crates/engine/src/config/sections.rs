@@ -92,6 +92,16 @@ pub struct NetSuiteSection {
     pub private_key_file: String,
     pub timeout_ms: u64,
     pub concurrency_limit: u32,
+    /// The account's time zone, an IANA name (`America/Los_Angeles`); see [`Self::zone`].
+    pub time_zone: String,
+}
+
+impl NetSuiteSection {
+    /// The account's time zone: SuiteQL compares and formats datetimes in it (checked when the
+    /// configuration loads; UTC if it does not parse).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC)
+    }
 }
 
 /// How Isthmus signs in to Salesforce.

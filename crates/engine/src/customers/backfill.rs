@@ -17,6 +17,7 @@ use std::time::Instant;
 use crate::result::Outcome;
 use futures::stream::{self, StreamExt};
 use isthmus_salesforce::id::SalesforceId;
+use isthmus_salesforce::KeysetQuery;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
@@ -160,10 +161,14 @@ impl CustomerFlows {
         } else {
             " WHERE NetSuite_Id__c = null"
         };
-        let soql = format!(
-            "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account{filter} ORDER BY Id",
+        // Walked in Id order, restarting after the last Id read if Salesforce drops the cursor.
+        let mut walk = KeysetQuery::new(format!(
+            "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account",
             SF_CONTACT_FIELDS.join(", ")
-        );
+        ));
+        if !options.all {
+            walk = walk.filter("NetSuite_Id__c = null");
+        }
         // The total for the progress bar (one COUNT() call); a shard expects its share.
         allocation.wait_for_batch(&self.salesforce).await?;
         let count_soql = format!("SELECT COUNT() FROM Account{filter}");
@@ -183,7 +188,7 @@ impl CustomerFlows {
         // One trace for the whole run: every account's result carries it.
         let trace = isthmus_telemetry::TraceContext::new_root();
         let trace_id = trace.trace_id.as_str();
-        let mut pages = std::pin::pin!(self.salesforce.query_pages(&soql));
+        let mut pages = std::pin::pin!(self.salesforce.query_pages_by_id(walk));
         let mut left = options.limit.unwrap_or(usize::MAX);
         while left > 0 {
             allocation.wait_for_batch(&self.salesforce).await?;
@@ -221,10 +226,12 @@ impl CustomerFlows {
                             .await
                             .push(began.elapsed().as_secs_f64() * 1000.0);
                         counters.seen.fetch_add(1, Ordering::Relaxed);
+                        // Never more than one Collections call holds: workers push between
+                        // one's push and its check, so the pile can pass the size.
                         let batch = {
                             let mut pending = pending.lock().await;
                             (pending.len() >= COLLECTION_SIZE)
-                                .then(|| pending.drain(..).collect::<Vec<_>>())
+                                .then(|| pending.drain(..COLLECTION_SIZE).collect::<Vec<_>>())
                         };
                         if let Some(batch) = batch {
                             self.write_back(batch, allocation, counters, failures).await;
@@ -235,8 +242,8 @@ impl CustomerFlows {
                 .await;
         }
         let rest: Vec<_> = pending.lock().await.drain(..).collect();
-        if !rest.is_empty() {
-            self.write_back(rest, allocation, &counters, &failures)
+        for batch in rest.chunks(COLLECTION_SIZE) {
+            self.write_back(batch.to_vec(), allocation, &counters, &failures)
                 .await;
             on_progress(&counters.snapshot());
         }
@@ -404,9 +411,12 @@ impl CustomerFlows {
                 counters
                     .written_back
                     .fetch_add(written as u64, Ordering::Relaxed);
-                let mut failures = failures.lock().await;
+                // A row Salesforce refused (a row lock, say) is linked in the store but does
+                // not carry its customer's id: its job writes it back, as for a failed call.
                 for (account, reason) in refused {
-                    failures.push((account, format!("write-back: {reason}")));
+                    let reason = format!("write-back: {reason}");
+                    self.requeue(&account, &reason, "", counters, failures)
+                        .await;
                 }
             }
             Err(err) => {

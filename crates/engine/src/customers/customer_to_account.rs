@@ -6,7 +6,9 @@ use crate::result::{FieldChange, Outcome, SyncResult};
 use isthmus_netsuite::NetSuiteId;
 use isthmus_salesforce::id::{SObject, SalesforceId};
 use isthmus_salesforce::soql;
-use isthmus_salesforce::{ApiError, CompositeSubrequest, CompositeSubresponse, SalesforceError};
+use isthmus_salesforce::{
+    composite_batches, ApiError, CompositeSubrequest, CompositeSubresponse, SalesforceError,
+};
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
@@ -392,10 +394,7 @@ impl CustomerFlows {
         }
 
         let mut account_id = account_id;
-        let mut requests = requests.into_iter().peekable();
-        while requests.peek().is_some() {
-            let mut chunk: Vec<CompositeSubrequest> =
-                requests.by_ref().take(COMPOSITE_LIMIT).collect();
+        for mut chunk in composite_batches(requests) {
             if let Some(known) = &account_id {
                 // Later chunks cannot see `@{account.id}` of an earlier call.
                 for request in &mut chunk {
@@ -429,9 +428,6 @@ impl CustomerFlows {
         account_id.ok_or_else(|| EngineError::Unprocessable("no account id after writing".into()))
     }
 }
-
-/// Subrequests per Composite call.
-const COMPOSITE_LIMIT: usize = 25;
 
 /// An external id value as one URL path segment (RFC 3986 unreserved characters kept).
 fn path_segment(value: &str) -> String {

@@ -7,10 +7,15 @@
 //!   order `(SystemModstamp, Id)`, each synced under its lock with no second read.
 //! - **Customers → accounts.** Customers with `lastmodifieddate` after the cursor
 //!   `customers.customers`, read the same way with SuiteQL (one call a page), each synced as a
-//!   customer event would be.
+//!   customer event would be. SuiteQL's times are wall-clock times of the account's time zone
+//!   (`netsuite.time_zone`; see [`crate::schedule::query`]); in the hour a daylight-saving change
+//!   repeats, a page's last key reads as the earlier instant, so the next page may start before
+//!   rows already read. When a whole page lies in that hour the next one would not move on: the
+//!   page is read again twice as wide (up to SuiteQL's 1,000 rows) instead of turning on the spot.
 //! - **Deleted accounts.** Salesforce's deleted-records log (`sobjects/Account/deleted`) since
 //!   the cursor `customers.account-deletes`; per `customers.account_deleted`, each linked
-//!   customer is marked inactive and the link dropped.
+//!   customer is marked inactive and the link dropped ([`super::account_deletes`], which also
+//!   covers a cursor older than the log's 15 days).
 //!
 //! After each page the cursor moves to the page's last key, so a run cut short resumes there and
 //! no record is skipped however many share a timestamp ([`crate::schedule::cursor`]). A record
@@ -21,24 +26,24 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::result::{FieldChange, Outcome, SyncResult};
+use crate::result::Outcome;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures::stream::{self, StreamExt};
 use isthmus_netsuite::NetSuiteId;
 use isthmus_salesforce::id::SalesforceId;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::index::Matcher;
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
-use super::{CustomerChange, CustomerFlows, LINK_KIND};
+use super::{CustomerChange, CustomerFlows};
 use crate::audit::{SyncLog, Trigger};
-use crate::config::{AccountDeleted, DeltaAccounts};
+use crate::config::DeltaAccounts;
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
-use crate::lock::with_lock;
 use crate::schedule::{
-    continue_from, order_by, soql_condition, suiteql_condition, window, Cursor, CursorPos, ReadFrom,
+    continue_from, order_by, parse_suiteql_datetime, soql_condition, suiteql_condition, window,
+    Cursor, CursorPos, ReadFrom,
 };
 use crate::work::SyncJob;
 
@@ -50,9 +55,6 @@ pub const CUSTOMERS_CURSOR: &str = "customers.customers";
 pub const DELETES_CURSOR: &str = "customers.account-deletes";
 /// The flow of an account deletion propagated to its customer.
 pub const FLOW_ACCOUNT_DELETED: &str = "customers.account_deleted";
-
-/// How far back Salesforce keeps its deleted-records log (30 days; a day of margin).
-const DELETED_LOG_DAYS: i64 = 29;
 
 /// How one delta run reads.
 #[derive(Clone)]
@@ -141,12 +143,27 @@ pub fn parse_modstamp(value: &str) -> Option<DateTime<Utc>> {
         .ok()
 }
 
+/// Rows of one SuiteQL page at most.
+const MAX_SUITEQL_PAGE: usize = 1000;
+
+/// Whether the window after a page's last key starts past `from`: false when the page's keys
+/// read back no later than where it started (a page inside a repeated hour).
+fn moves_on(from: &ReadFrom, keys: &[(DateTime<Utc>, String)]) -> bool {
+    let start = CursorPos::new(from.since, from.after_id.clone().unwrap_or_default());
+    continue_from(keys).is_some_and(|last| last > start)
+}
+
 /// The `(modified, id)` keys of a page, refusing a row without them (the cursor cannot pass it).
-fn page_keys(rows: &[Record], modified: &str, id: &str) -> Result<Vec<(DateTime<Utc>, String)>> {
+fn page_keys(
+    rows: &[Record],
+    modified: &str,
+    id: &str,
+    parse: impl Fn(&str) -> Option<DateTime<Utc>>,
+) -> Result<Vec<(DateTime<Utc>, String)>> {
     rows.iter()
         .map(|row| {
             let key = text(row, modified)
-                .and_then(|m| parse_modstamp(&m))
+                .and_then(|m| parse(&m))
                 .zip(text(row, id));
             key.ok_or_else(|| {
                 EngineError::Unprocessable(format!(
@@ -179,7 +196,7 @@ impl CustomerFlows {
 
     /// Where a delta of `cursor` reads from: the saved position less the overlap, or the
     /// overlap before now when there is none.
-    async fn delta_start(&self, cursor: &Cursor) -> Result<ReadFrom> {
+    pub(super) async fn delta_start(&self, cursor: &Cursor) -> Result<ReadFrom> {
         Ok(match cursor.read_from(&self.store).await? {
             Some(from) => from,
             None => window(&CursorPos::new(Utc::now(), ""), cursor.overlap()),
@@ -212,7 +229,7 @@ impl CustomerFlows {
                 options.page_size
             );
             let rows = self.salesforce.query(&q).await?;
-            let keys = page_keys(&rows, "SystemModstamp", "Id")?;
+            let keys = page_keys(&rows, "SystemModstamp", "Id", parse_modstamp)?;
             pages += 1;
             // Owned items: a stream of borrowed ones makes the run's future not provably `Send`.
             let write_backs = stream::iter(rows.iter().cloned())
@@ -333,17 +350,29 @@ impl CustomerFlows {
         let cursor = Cursor::new(CUSTOMERS_CURSOR, options.overlap)?;
         let mut from = self.delta_start(&cursor).await?;
         let order = order_by("lastmodifieddate", "id")?;
+        let zone = self.netsuite.time_zone();
         let tally = Tally::default();
         let mut pages = 0;
+        let mut page_size = options.page_size;
         loop {
             let q = format!(
                 "SELECT id, TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS modified FROM customer WHERE {} {order}",
-                suiteql_condition(&from, "lastmodifieddate", "id")?
+                suiteql_condition(&from, "lastmodifieddate", "id", zone)?
             );
-            let (rows, more) = self.netsuite.suiteql_page(&q, options.page_size).await?;
+            let (rows, more) = self.netsuite.suiteql_page(&q, page_size).await?;
+            let keys = page_keys(&rows, "modified", "id", |m| parse_suiteql_datetime(m, zone))?;
+            if more && !moves_on(&from, &keys) {
+                // The whole page lies in an hour the account's zone repeats (see the module doc).
+                if page_size >= MAX_SUITEQL_PAGE {
+                    return Err(EngineError::Unprocessable(format!(
+                        "over {MAX_SUITEQL_PAGE} customers changed in one repeated hour of {zone}; the delta cannot page past them"
+                    )));
+                }
+                page_size = (page_size.max(1) * 2).min(MAX_SUITEQL_PAGE);
+                continue;
+            }
             // Each customer's sync writes its account: batch work waits for its share.
             options.allocation.wait_for_batch(&self.salesforce).await?;
-            let keys = page_keys(&rows, "modified", "id")?;
             pages += 1;
             let ids = keys.iter().filter_map(|(_, raw)| match NetSuiteId::parse(raw) {
                 Ok(id) => Some(id),
@@ -389,109 +418,6 @@ impl CustomerFlows {
         }
         Ok(tally.counts(pages))
     }
-
-    /// Accounts deleted in Salesforce since the last run → their customers, per
-    /// `customers.account_deleted`; `(deleted accounts, inactivated customers)`.
-    pub async fn propagate_account_deletes(
-        &self,
-        options: &DeltaOptions,
-        log: &SyncLog,
-        trace_id: &str,
-    ) -> Result<(u64, u64)> {
-        let cursor = Cursor::new(DELETES_CURSOR, options.overlap)?;
-        let now = Utc::now();
-        let oldest = now - chrono::Duration::days(DELETED_LOG_DAYS);
-        let start = self.delta_start(&cursor).await?.since.max(oldest);
-        options.allocation.wait_for_batch(&self.salesforce).await?;
-        let deleted = self.salesforce.deleted("Account", start, now).await?;
-        let mut inactivated = 0;
-        if self.config.account_deleted == AccountDeleted::Inactivate {
-            for record in &deleted.records {
-                let began = Instant::now();
-                match self
-                    .inactivate_for_deleted_account(&record.id, trace_id)
-                    .await
-                {
-                    Ok(Some(result)) => {
-                        log.finished(&result, Trigger::Delta, began).await;
-                        inactivated += 1;
-                    }
-                    Ok(None) => {}
-                    Err(err) => {
-                        // The deletion log is read again from the same point next run.
-                        return Err(err);
-                    }
-                }
-            }
-        }
-        if let Some(covered) = parse_modstamp(&deleted.latest_date_covered) {
-            cursor
-                .save(&self.store, &CursorPos::new(covered, ""))
-                .await?;
-        }
-        Ok((deleted.records.len() as u64, inactivated))
-    }
-
-    /// Marks the customer of a deleted account inactive and drops the link, under the account's
-    /// lock; `None` when the account had no customer.
-    pub async fn inactivate_for_deleted_account(
-        &self,
-        account_id: &str,
-        trace_id: &str,
-    ) -> Result<Option<SyncResult>> {
-        let id = SalesforceId::parse(account_id)
-            .map_err(|e| EngineError::InvalidArgument(format!("account id {account_id:?}: {e}")))?;
-        let resource = format!("{LINK_KIND}:sf:{id}");
-        with_lock(
-            &self.store,
-            &resource,
-            self.config.lock_ttl(),
-            self.config.lock_wait(),
-            |lease| async move {
-                let Some(link) = self
-                    .store
-                    .link_by_salesforce(LINK_KIND, id.as_str())
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                let mut out =
-                    SyncResult::new(FLOW_ACCOUNT_DELETED, Outcome::Updated, false, trace_id);
-                out.salesforce_id = link.salesforce_id.clone();
-                out.netsuite_id = link.netsuite_id.clone();
-                out.matched_rule = "id_map".into();
-                out.changes.push(FieldChange {
-                    record: "netsuite.customer".into(),
-                    field: "isInactive".into(),
-                    before: Some("false".into()),
-                    after: Some("true".into()),
-                });
-                let mut body = Map::new();
-                body.insert("isInactive".into(), Value::Bool(true));
-                match self
-                    .netsuite
-                    .update("customer", &link.netsuite_id, &body, &[])
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(err) if err.is_not_found() => {
-                        out.outcome = Outcome::Skipped;
-                        out.changes.clear();
-                        out.warnings.push(format!(
-                            "NetSuite customer {} no longer exists",
-                            link.netsuite_id
-                        ));
-                    }
-                    Err(err) => return Err(err.into()),
-                }
-                self.store
-                    .delete_link(LINK_KIND, &link.salesforce_id, &lease)
-                    .await?;
-                Ok(Some(out))
-            },
-        )
-        .await
-    }
 }
 
 #[cfg(test)]
@@ -516,7 +442,12 @@ mod tests {
                 .unwrap(),
             serde_json::from_value(json!({ "id": "8" })).unwrap(),
         ];
-        assert!(page_keys(&rows, "modified", "id").is_err());
-        assert_eq!(page_keys(&rows[..1], "modified", "id").unwrap().len(), 1);
+        assert!(page_keys(&rows, "modified", "id", parse_modstamp).is_err());
+        assert_eq!(
+            page_keys(&rows[..1], "modified", "id", parse_modstamp)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

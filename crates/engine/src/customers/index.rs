@@ -1,5 +1,7 @@
 //! [`CustomerIndex`]: every NetSuite customer's matching keys, loaded once (a SuiteQL page per
-//! 1,000 customers) so a backfill matches thousands of accounts without a NetSuite call each.
+//! 1,000 customers, walked by internal id so an account past SuiteQL's 100,000-row offset cap is
+//! read whole, not truncated into duplicates) so a backfill matches thousands of accounts without
+//! a NetSuite call each.
 //! [`Matcher`] lets a flow take its candidates either live (SuiteQL per account, for single
 //! syncs) or from the index.
 
@@ -35,7 +37,9 @@ pub const MATCH_COLUMNS: &str = "id, companyname, email, url, externalid, isinac
 impl CustomerIndex {
     pub async fn load(netsuite: &NetSuiteClient, config: &CustomersConfig) -> Result<Self> {
         let rows = netsuite
-            .suiteql(&format!("SELECT {MATCH_COLUMNS} FROM customer ORDER BY id"))
+            .suiteql_by_id("id", usize::MAX, |after| {
+                format!("SELECT {MATCH_COLUMNS} FROM customer WHERE id > {after} ORDER BY id")
+            })
             .await?;
         Ok(Self::from_rows(config, rows))
     }

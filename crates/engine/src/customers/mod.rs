@@ -11,6 +11,7 @@
 //! value the target should hold (ownership, changes since the last synced snapshot, conflicts);
 //! [`conflicts`] logs what it found, and parks a record whose conflict waits for a person.
 
+mod account_deletes;
 mod account_to_customer;
 pub mod backfill;
 pub mod conflicts;

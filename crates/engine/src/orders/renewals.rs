@@ -5,6 +5,11 @@
 //! customer's account, and points at the Opportunity the order came from (`Renewal_Of__c`); when
 //! it is won, "Sync to NetSuite" turns it into a sales order linked to the one it renews.
 //!
+//! The upsert and the lines' create are two calls: when an attempt fails after its upsert
+//! committed (the lines refused or lost, or the upsert's answer lost), the next scan's upsert
+//! finds the renewal rather than creating it, and adds its lines if it has none (they are
+//! created all or none, so "none" means that attempt did not get them in).
+//!
 //! Reads are batched across every expiring order: one SuiteQL for the orders, one for their
 //! lines, one Redis MGET per link kind, one SOQL for the standard price book's entries.
 
@@ -291,7 +296,9 @@ impl OrderFlows {
     }
 
     /// Upserts the renewal Opportunity by `NetSuite_Renewal_Of__c`, adds its lines when it was
-    /// created, and records the link, under the order's renewal lock.
+    /// created (or found without lines: an earlier attempt's answer was lost after the upsert
+    /// committed), and records the link, under the order's renewal lock. Whether this call
+    /// raised it (created it or completed it).
     async fn raise_renewal(
         &self,
         order_id: &str,
@@ -315,7 +322,11 @@ impl OrderFlows {
                     .salesforce
                     .upsert("Opportunity", "NetSuite_Renewal_Of__c", order_id, &fields)
                     .await?;
-                if upserted.created {
+                // Found rather than created, with no link: an earlier attempt created it and
+                // failed after (its answer lost, or its lines refused). Its lines are added
+                // unless that attempt got them in (they are created all or none).
+                let add_lines = upserted.created || !self.has_lines(&upserted.id).await?;
+                if add_lines {
                     let records: Vec<Record> = lines
                         .into_iter()
                         .filter_map(|mut line| {
@@ -342,22 +353,36 @@ impl OrderFlows {
                     String::new(),
                 );
                 self.store.put_link(&link, &lease).await?;
-                Ok((upserted.id, upserted.created))
+                Ok((upserted.id, add_lines))
             },
         )
         .await
     }
 
-    /// Sales orders whose `endDate` falls in [from, until] (ISO dates), by internal id.
-    async fn expiring_orders(&self, from: &str, until: &str) -> Result<Vec<Expiring>> {
+    /// Whether the Opportunity has any line item.
+    async fn has_lines(&self, opportunity_id: &str) -> Result<bool> {
         let q = format!(
-            "SELECT t.id, t.tranid, t.entity, TO_CHAR(t.enddate, 'YYYY-MM-DD') AS enddate, \
-             t.currency FROM transaction t WHERE t.type = 'SalesOrd' AND t.enddate >= TO_DATE({}, 'YYYY-MM-DD') \
-             AND t.enddate <= TO_DATE({}, 'YYYY-MM-DD') ORDER BY t.id",
-            suiteql::literal(from),
-            suiteql::literal(until)
+            "SELECT Id FROM OpportunityLineItem WHERE OpportunityId = {} LIMIT 1",
+            soql::literal(opportunity_id)
         );
-        let rows = self.netsuite.suiteql(&q).await?;
+        Ok(!self.salesforce.query(&q).await?.is_empty())
+    }
+
+    /// Sales orders whose `endDate` falls in [from, until] (ISO dates), by internal id.
+    /// Walked by id, not offset, so a long window is not cut at SuiteQL's 100,000-row cap.
+    async fn expiring_orders(&self, from: &str, until: &str) -> Result<Vec<Expiring>> {
+        let (from, until) = (suiteql::literal(from), suiteql::literal(until));
+        let rows = self
+            .netsuite
+            .suiteql_by_id("id", usize::MAX, |after| {
+                format!(
+                    "SELECT t.id, t.tranid, t.entity, TO_CHAR(t.enddate, 'YYYY-MM-DD') AS enddate, \
+                     t.currency FROM transaction t WHERE t.type = 'SalesOrd' AND t.id > {after} \
+                     AND t.enddate >= TO_DATE({from}, 'YYYY-MM-DD') \
+                     AND t.enddate <= TO_DATE({until}, 'YYYY-MM-DD') ORDER BY t.id"
+                )
+            })
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|row| {

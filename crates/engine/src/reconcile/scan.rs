@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use isthmus_netsuite::{suiteql, NetSuiteClient};
-use isthmus_salesforce::{soql, SalesforceClient};
+use isthmus_salesforce::{soql, KeysetQuery, SalesforceClient};
 use isthmus_store::{Link, Store};
 use serde_json::{Map, Value};
 
@@ -209,11 +209,9 @@ impl FlowSpec<'_> {
     /// Salesforce records that carry a NetSuite id and have no link (pages of up to 2,000
     /// records, one `MGET` of links each).
     async fn scan_salesforce(&self, condition: &str, findings: &mut Findings) -> Result<()> {
-        let q = format!(
-            "SELECT Id, NetSuite_Id__c FROM {} WHERE {condition} ORDER BY Id",
-            self.sf_object
-        );
-        let mut pages = std::pin::pin!(self.salesforce.query_pages(&q));
+        let walk = KeysetQuery::new(format!("SELECT Id, NetSuite_Id__c FROM {}", self.sf_object))
+            .filter(condition);
+        let mut pages = std::pin::pin!(self.salesforce.query_pages_by_id(walk));
         while let Some(page) = pages.next().await {
             let rows = page?;
             let ids: Vec<String> = rows.iter().filter_map(|r| text(r, "Id")).collect();

@@ -26,5 +26,7 @@ pub mod scheduler;
 
 pub use cron::Schedule;
 pub use cursor::{continue_from, window, Cursor, CursorPos, ReadFrom};
-pub use query::{order_by, soql_condition, suiteql_condition};
+pub use query::{
+    order_by, parse_suiteql_datetime, soql_condition, suiteql_condition, suiteql_timestamp,
+};
 pub use scheduler::{schedule_status, Firing, RunOutcome, ScheduleStatus, Scheduler};

@@ -6,11 +6,15 @@
 //! The condition reads `modified > since OR (modified = since AND id > after_id)`, or
 //! `modified >= since` when there is no `after_id`: exactly [`ReadFrom::admits`].
 //!
-//! Times are written in UTC, whole seconds: the SOQL literal carries its `Z`; SuiteQL's
-//! `TO_TIMESTAMP` has no zone, so a SuiteQL caller passes a window in the time zone NetSuite
-//! compares `lastmodifieddate` in (the account's).
+//! Times are whole seconds. The SOQL literal is UTC and carries its `Z`. SuiteQL's
+//! `TO_TIMESTAMP` has no zone: NetSuite reads it, and writes `TO_CHAR` answers, as wall-clock
+//! time of the account's time zone, so [`suiteql_condition`] writes the window's instant in that
+//! zone and [`parse_suiteql_datetime`] reads an answer back from it. Where the zone turns its
+//! clocks back, one wall-clock hour names two instants: it is read as the earlier, which can
+//! only make a delta read a record again (harmless: flows are idempotent), never skip one.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 
 use crate::error::{EngineError, Result};
 use crate::schedule::cursor::ReadFrom;
@@ -26,9 +30,15 @@ pub fn soql_condition(from: &ReadFrom, modified_field: &str, id_field: &str) -> 
 }
 
 /// The same condition for SuiteQL, `since` as
-/// `TO_TIMESTAMP('2026-11-28 03:00:00', 'YYYY-MM-DD HH24:MI:SS')`.
-pub fn suiteql_condition(from: &ReadFrom, modified_field: &str, id_field: &str) -> Result<String> {
-    let since = suiteql_timestamp(from.since);
+/// `TO_TIMESTAMP('2026-11-28 03:00:00', 'YYYY-MM-DD HH24:MI:SS')`, the wall-clock time of the
+/// account's time zone `zone`.
+pub fn suiteql_condition(
+    from: &ReadFrom,
+    modified_field: &str,
+    id_field: &str,
+    zone: Tz,
+) -> Result<String> {
+    let since = suiteql_timestamp(from.since, zone);
     condition(from, modified_field, id_field, &since, |id| {
         isthmus_netsuite::suiteql::literal(id)
     })
@@ -42,12 +52,31 @@ pub fn order_by(modified_field: &str, id_field: &str) -> Result<String> {
     Ok(format!("ORDER BY {modified_field} ASC, {id_field} ASC"))
 }
 
-fn suiteql_timestamp(at: DateTime<Utc>) -> String {
-    let text = at.format("%Y-%m-%d %H:%M:%S").to_string();
+/// `TO_TIMESTAMP('<at as zone's wall-clock time>', 'YYYY-MM-DD HH24:MI:SS')`.
+pub fn suiteql_timestamp(at: DateTime<Utc>, zone: Tz) -> String {
+    let text = at
+        .with_timezone(&zone)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
     format!(
         "TO_TIMESTAMP({}, 'YYYY-MM-DD HH24:MI:SS')",
         isthmus_netsuite::suiteql::literal(&text)
     )
+}
+
+/// A SuiteQL `TO_CHAR(…, 'YYYY-MM-DD HH24:MI:SS')` answer, the wall-clock time of the account's
+/// time zone `zone`, as the instant it names: the earlier one where the zone repeats that time,
+/// the one with the offset before the change where it skips it.
+pub fn parse_suiteql_datetime(text: &str, zone: Tz) -> Option<DateTime<Utc>> {
+    let wall = NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S").ok()?;
+    Some(match zone.from_local_datetime(&wall) {
+        LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => at.with_timezone(&Utc),
+        LocalResult::None => {
+            let before = zone.offset_from_utc_datetime(&(wall - chrono::Duration::hours(12)));
+            let offset = chrono::Offset::fix(&before).local_minus_utc();
+            (wall - chrono::Duration::seconds(i64::from(offset))).and_utc()
+        }
+    })
 }
 
 fn condition(
@@ -122,7 +151,7 @@ mod tests {
         };
         let ts = "TO_TIMESTAMP('2026-11-28 03:00:00', 'YYYY-MM-DD HH24:MI:SS')";
         assert_eq!(
-            suiteql_condition(&from, "lastmodifieddate", "id").unwrap(),
+            suiteql_condition(&from, "lastmodifieddate", "id", Tz::UTC).unwrap(),
             format!("(lastmodifieddate > {ts} OR (lastmodifieddate = {ts} AND id > '42'))")
         );
     }
@@ -135,7 +164,7 @@ mod tests {
         };
         let soql = soql_condition(&from, "SystemModstamp", "Id").unwrap();
         assert!(soql.ends_with(r"Id > '1\' OR \'1\'=\'1'))"), "{soql}");
-        let suiteql = suiteql_condition(&from, "lastmodifieddate", "id").unwrap();
+        let suiteql = suiteql_condition(&from, "lastmodifieddate", "id", Tz::UTC).unwrap();
         assert!(suiteql.ends_with("id > '1'' OR ''1''=''1'))"), "{suiteql}");
     }
 
@@ -146,11 +175,49 @@ mod tests {
             after_id: None,
         };
         assert!(soql_condition(&from, "SystemModstamp > 0 OR Id", "Id").is_err());
-        assert!(suiteql_condition(&from, "lastmodifieddate", "id;--").is_err());
+        assert!(suiteql_condition(&from, "lastmodifieddate", "id;--", Tz::UTC).is_err());
         assert!(order_by("", "Id").is_err());
         assert_eq!(
             order_by("SystemModstamp", "Id").unwrap(),
             "ORDER BY SystemModstamp ASC, Id ASC"
         );
+    }
+
+    #[test]
+    fn suiteql_times_are_the_accounts_wall_clock() {
+        let la = Tz::America__Los_Angeles;
+        let from = ReadFrom {
+            since: since(),
+            after_id: None,
+        };
+        // 03:00 UTC on 28 November is 19:00 PST the day before.
+        assert_eq!(
+            suiteql_condition(&from, "lastmodifieddate", "id", la).unwrap(),
+            "lastmodifieddate >= TO_TIMESTAMP('2026-11-27 19:00:00', 'YYYY-MM-DD HH24:MI:SS')"
+        );
+        assert_eq!(
+            parse_suiteql_datetime("2026-11-27 19:00:00", la),
+            Some(since())
+        );
+        // Written then read back: the same instant, either side of a change.
+        for at in [
+            Utc.with_ymd_and_hms(2026, 11, 1, 7, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 1, 10, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 8, 9, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 8, 10, 0, 0).unwrap(),
+        ] {
+            let wall = at
+                .with_timezone(&la)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string();
+            assert_eq!(parse_suiteql_datetime(&wall, la), Some(at), "{wall}");
+        }
+        // The repeated hour reads as its first occurrence: never later than the truth.
+        let second = Utc.with_ymd_and_hms(2026, 11, 1, 9, 30, 0).unwrap();
+        assert_eq!(
+            parse_suiteql_datetime("2026-11-01 01:30:00", la),
+            Some(second - chrono::Duration::hours(1))
+        );
+        assert_eq!(parse_suiteql_datetime("11/1/2026", la), None);
     }
 }

@@ -169,6 +169,20 @@ impl Worker {
         }
         let began = std::time::Instant::now();
         let outcome = self.run_job(&job).await;
+        // A job idle past `reclaim_idle` (a long lock wait, a store outage) is reclaimed and
+        // can run twice at once. A delivery that failed must not overwrite what the other owns
+        // with `retrying`, which no run would settle again: a settled record is final (this
+        // delivery only acknowledges itself); a later attempt still running keeps the entry
+        // unacknowledged, so its own crash is still redelivered.
+        if let (Err(err), Some(elsewhere)) = (&outcome, self.owned_elsewhere(&job).await) {
+            tracing::info!(job = %job.id, attempt = job.attempt, %err, ?elsewhere, "another delivery owns the job; stale failure dropped");
+            if elsewhere == Elsewhere::Settled {
+                if let Err(err) = self.jobs.queue.ack(&job).await {
+                    tracing::warn!(%err, job = %job.id, "acknowledging a settled job failed");
+                }
+            }
+            return;
+        }
         let settled = match outcome {
             Ok(mut result) => {
                 result.job_id = job.id.clone();
@@ -177,14 +191,6 @@ impl Worker {
                 record.result = Some(result);
                 record.error = None;
                 self.settle(&mut record, self.jobs.queue.ack(&job)).await
-            }
-            Err(err) if self.superseded(&job).await => {
-                // Reclaimed while this delivery hung (a store outage, a stall): the other
-                // delivery owns the job and may have settled it already; this stale failure
-                // must not turn its `done` record back into `retrying` while the retry is a
-                // no-op (the entry is acknowledged), which left the job `retrying` for good.
-                tracing::info!(job = %job.id, attempt = job.attempt, %err, "a later delivery owns the job; stale failure dropped");
-                return;
             }
             Err(err) => {
                 let retryable = err.is_retryable();
@@ -224,13 +230,14 @@ impl Worker {
         }
     }
 
-    /// Whether another delivery of `job` has taken over its record: a later one (reclaimed from
-    /// this one), or one that already finished it (`done`).
-    async fn superseded(&self, job: &QueuedJob) -> bool {
-        matches!(
-            JobRecord::load(self.jobs.records.as_ref(), &job.id).await,
-            Ok(Some(record)) if record.attempts > job.attempt || record.state == JobState::Done
-        )
+    /// Does another delivery of `job` own its record: one that settled it (`done` or `dead`), or
+    /// a later attempt reclaimed from this one?
+    async fn owned_elsewhere(&self, job: &QueuedJob) -> Option<Elsewhere> {
+        match JobRecord::load(self.jobs.records.as_ref(), &job.id).await {
+            Ok(Some(record)) if record.state.is_final() => Some(Elsewhere::Settled),
+            Ok(Some(record)) if record.attempts > job.attempt => Some(Elsewhere::Running),
+            _ => None,
+        }
     }
 
     /// Saves the job's record, then acknowledges it in the queue: a crash in between runs the
@@ -264,6 +271,15 @@ impl Worker {
             .instrument(span)
             .await
     }
+}
+
+/// Who owns a job whose delivery failed, when it is not that delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Elsewhere {
+    /// Another delivery settled it (`done` or `dead`).
+    Settled,
+    /// A later attempt, reclaimed from this delivery, is running it.
+    Running,
 }
 
 #[cfg(test)]

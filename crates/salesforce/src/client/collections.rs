@@ -5,6 +5,12 @@
 //! each call on its own, so when a chunk fails under `all_or_none`, the chunks before it stay
 //! committed and the chunks after it are not sent; their inputs report
 //! `ALL_OR_NONE_OPERATION_ROLLED_BACK` without an id.
+//!
+//! A call never names one record twice: Salesforce fails every row of an update whose `Id`, or
+//! of an upsert whose external id value, appears more than once in one call (`DUPLICATE_VALUE`),
+//! and saves none of them. So updates and upserts are merged by key before they are cut into
+//! chunks: the fields of every input for one record, later inputs winning (what sending them
+//! one after another would leave), sent once; each of those inputs gets that record's result.
 
 use reqwest::Method;
 use serde::Deserialize;
@@ -79,15 +85,18 @@ impl SalesforceClient {
             )));
         }
         let path = "composite/sobjects".to_owned();
-        self.collection(
-            Method::PATCH,
-            path,
-            "composite/sobjects",
-            sobject,
-            records,
-            all_or_none,
-        )
-        .await
+        let (merged, slots) = merge_by_key(records, "Id", salesforce_id_key);
+        let results = self
+            .collection(
+                Method::PATCH,
+                path,
+                "composite/sobjects",
+                sobject,
+                &merged,
+                all_or_none,
+            )
+            .await?;
+        Ok(spread(&results, &slots))
     }
 
     /// Creates or updates records of one type matched on `ext_field`, which every record must
@@ -110,8 +119,11 @@ impl SalesforceClient {
             segment(ext_field)
         );
         let pattern = format!("composite/sobjects/{sobject}/{ext_field}");
-        self.collection(Method::PATCH, path, &pattern, sobject, records, all_or_none)
-            .await
+        let (merged, slots) = merge_by_key(records, ext_field, external_id_key);
+        let results = self
+            .collection(Method::PATCH, path, &pattern, sobject, &merged, all_or_none)
+            .await?;
+        Ok(spread(&results, &slots))
     }
 
     async fn collection(
@@ -159,6 +171,67 @@ fn has_value(record: &Record, field: &str) -> bool {
         .any(|(name, value)| name.eq_ignore_ascii_case(field) && !value.is_null())
 }
 
+/// The value of `field` in `record` (matched case-insensitively).
+fn field_value<'a>(record: &'a Record, field: &str) -> Option<&'a Value> {
+    record
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(field))
+        .map(|(_, value)| value)
+}
+
+/// A record id as one key for its 15- and 18-character forms (the first 15 characters are
+/// the id; the last 3 only encode their case).
+fn salesforce_id_key(value: &Value) -> String {
+    let id = value.as_str().unwrap_or_default();
+    id.get(..15).unwrap_or(id).to_owned()
+}
+
+/// An external id value as Salesforce compares it: text as it is, numbers printed.
+fn external_id_key(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The records merged by the key `key_of` makes of `field` (every record carries it: the
+/// callers checked), in the order each key first appears, later fields overriding earlier
+/// ones; and for each input, the index of its merged record.
+fn merge_by_key(
+    records: &[Record],
+    field: &str,
+    key_of: fn(&Value) -> String,
+) -> (Vec<Record>, Vec<usize>) {
+    let mut merged: Vec<Record> = Vec::with_capacity(records.len());
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut slots = Vec::with_capacity(records.len());
+    for record in records {
+        let key = field_value(record, field).map(key_of).unwrap_or_default();
+        match index.get(&key) {
+            Some(&at) => {
+                let into = &mut merged[at];
+                for (name, value) in record {
+                    // Field names are case-insensitive: a later `name` replaces an earlier `Name`.
+                    into.retain(|k, _| !k.eq_ignore_ascii_case(name));
+                    into.insert(name.clone(), value.clone());
+                }
+                slots.push(at);
+            }
+            None => {
+                index.insert(key, merged.len());
+                slots.push(merged.len());
+                merged.push(record.clone());
+            }
+        }
+    }
+    (merged, slots)
+}
+
+/// One result per input: the result of the merged record each input went into.
+fn spread(results: &[RecordResult], slots: &[usize]) -> Vec<RecordResult> {
+    slots.iter().map(|&at| results[at].clone()).collect()
+}
+
 /// The record with `attributes.type` set, as collections require.
 fn typed(sobject: &str, record: &Record) -> Value {
     let mut record = record.clone();
@@ -180,6 +253,41 @@ mod tests {
         assert!(has_value(&record(json!({ "Ext__C": 7 })), "Ext__c"));
         assert!(!has_value(&record(json!({ "Id": null })), "Id"));
         assert!(!has_value(&record(json!({ "Name": "x" })), "Id"));
+    }
+
+    #[test]
+    fn inputs_for_one_record_merge_with_later_fields_winning() {
+        let record = |v: Value| match v {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        };
+        let id = "001000000000001AAA";
+        let records = [
+            record(json!({ "Id": id, "Name": "First", "Phone": "1" })),
+            record(json!({ "Id": "001000000000002AAA", "Name": "Other" })),
+            record(json!({ "id": &id[..15], "Name": "Last" })),
+        ];
+        let (merged, slots) = merge_by_key(&records, "Id", salesforce_id_key);
+        assert_eq!(slots, [0, 1, 0]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0]["Name"], "Last");
+        assert_eq!(merged[0]["Phone"], "1");
+        assert_eq!(
+            merged[0]
+                .keys()
+                .filter(|k| k.eq_ignore_ascii_case("id"))
+                .count(),
+            1
+        );
+
+        let records = [
+            record(json!({ "Ext__c": 7, "Name": "Seven" })),
+            record(json!({ "Ext__c": "7", "Name": "Seven again" })),
+            record(json!({ "Ext__c": "8", "Name": "Eight" })),
+        ];
+        let (merged, slots) = merge_by_key(&records, "Ext__c", external_id_key);
+        assert_eq!(slots, [0, 0, 1]);
+        assert_eq!(merged[0]["Name"], "Seven again");
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Composite: up to 25 subrequests in one call (one API call against the daily allocation), later
 //! ones referring to earlier results with `@{referenceId.field}`.
 //!
-//! Limits are checked before anything is sent: at most 25 subrequests, at most 5 of them queries,
-//! reference ids unique and made of letters, digits and `_` (starting with a letter).
+//! Limits are checked before anything is sent: at most 25 subrequests, at most 5 of them queries
+//! or sObject Collections calls counted together (Salesforce: "Up to 5 of these subrequests can
+//! be sObject Collections or query operations"), reference ids unique and made of letters,
+//! digits and `_` (starting with a letter). [`composite_batches`] cuts a longer list into
+//! calls that keep to both limits.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -14,7 +17,7 @@ use crate::error::SalesforceError;
 
 /// The most subrequests one composite call takes.
 pub const COMPOSITE_LIMIT: usize = 25;
-/// The most query subrequests one composite call takes.
+/// The most query and sObject Collections subrequests, together, one composite call takes.
 pub const COMPOSITE_QUERY_LIMIT: usize = 5;
 
 /// One subrequest of [`SalesforceClient::composite`].
@@ -120,10 +123,14 @@ fn check_composite(requests: &[CompositeSubrequest]) -> Result<(), SalesforceErr
             requests.len()
         ));
     }
-    let queries = requests.iter().filter(|r| is_query(&r.url)).count();
+    let queries = requests
+        .iter()
+        .filter(|r| is_query_or_collection(&r.url))
+        .count();
     if queries > COMPOSITE_QUERY_LIMIT {
         return invalid(format!(
-            "composite: {queries} queries, at most {COMPOSITE_QUERY_LIMIT} allowed"
+            "composite: {queries} queries and sObject Collections calls, at most \
+             {COMPOSITE_QUERY_LIMIT} allowed"
         ));
     }
     let mut seen = HashSet::new();
@@ -149,9 +156,42 @@ fn check_composite(requests: &[CompositeSubrequest]) -> Result<(), SalesforceErr
     Ok(())
 }
 
-fn is_query(url: &str) -> bool {
+/// Cuts `requests` into runs, in order, each within one composite call's limits (25
+/// subrequests, 5 queries or sObject Collections calls). A subrequest can refer only to
+/// earlier ones of its own run: a caller whose subrequests refer to each other either keeps
+/// them in one run or carries the values over itself.
+pub fn composite_batches(requests: Vec<CompositeSubrequest>) -> Vec<Vec<CompositeSubrequest>> {
+    let mut batches: Vec<Vec<CompositeSubrequest>> = Vec::new();
+    let mut heavy = 0;
+    for request in requests {
+        let is_heavy = is_query_or_collection(&request.url);
+        let fits = batches.last().is_some_and(|batch| {
+            batch.len() < COMPOSITE_LIMIT && (!is_heavy || heavy < COMPOSITE_QUERY_LIMIT)
+        });
+        if !fits {
+            batches.push(Vec::new());
+            heavy = 0;
+        }
+        if is_heavy {
+            heavy += 1;
+        }
+        batches.last_mut().expect("a batch").push(request);
+    }
+    batches
+}
+
+/// A query (`query`, `queryAll`, or the next batch of one, `query/<locator>`) or an sObject
+/// Collections call (`composite/sobjects…`), relative to the data path or as a full path.
+fn is_query_or_collection(url: &str) -> bool {
     let path = url.split('?').next().unwrap_or_default();
-    path.ends_with("/query") || path == "query" || path.ends_with("/queryAll") || path == "queryAll"
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // A full path's resource starts after `/services/data/vXX.X`.
+    let resource = match segments.iter().position(|s| *s == "data") {
+        Some(at) if path.starts_with('/') => segments.get(at + 2..).unwrap_or_default(),
+        _ => &segments[..],
+    };
+    matches!(resource.first(), Some(&("query" | "queryAll")))
+        || resource.starts_with(&["composite", "sobjects"])
 }
 
 #[cfg(test)]
@@ -181,6 +221,47 @@ mod tests {
             .collect();
         assert!(check_composite(&requests).is_err());
         assert!(check_composite(&requests[..5]).is_ok());
+    }
+
+    #[test]
+    fn queries_and_collections_count_together() {
+        let collection =
+            |i: usize| CompositeSubrequest::new("PATCH", "composite/sobjects", format!("c{i}"));
+        let more = CompositeSubrequest::new(
+            "GET",
+            "/services/data/v61.0/query/01gD0000002HU6KIAW-2000",
+            "more",
+        );
+        let mut requests: Vec<_> = (0..5).map(collection).collect();
+        assert!(check_composite(&requests).is_ok());
+        requests.push(more);
+        assert!(check_composite(&requests).is_err());
+        // A record whose id happens to read "query" is not a query.
+        let record = CompositeSubrequest::new("GET", "sobjects/Account/Name/query", "r");
+        assert!(!is_query_or_collection(&record.url));
+    }
+
+    #[test]
+    fn batches_keep_order_and_both_limits() {
+        let query = |i: usize| {
+            CompositeSubrequest::new("GET", "query?q=SELECT+Id+FROM+Account", format!("q{i}"))
+        };
+        // 12 queries, then 30 single-record reads.
+        let requests: Vec<_> = (0..12).map(query).chain((0..30).map(get)).collect();
+        let batches = composite_batches(requests.clone());
+        assert_eq!(
+            batches.iter().map(Vec::len).collect::<Vec<_>>(),
+            [5, 5, 25, 7]
+        );
+        for batch in &batches {
+            assert!(check_composite(batch).is_ok());
+        }
+        assert_eq!(
+            batches.concat(),
+            requests,
+            "every subrequest once, in order"
+        );
+        assert!(composite_batches(Vec::new()).is_empty());
     }
 
     #[test]

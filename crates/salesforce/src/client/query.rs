@@ -7,6 +7,11 @@
 //! own query result, with a `nextRecordsUrl` of its own when it has more rows than fit: those
 //! remaining child pages are fetched and merged into the parent before the page is yielded, so a
 //! consumer always sees complete children (`done: true`, no `nextRecordsUrl`).
+//!
+//! A `nextRecordsUrl` names a server-side cursor that Salesforce releases after 15 idle minutes,
+//! or when the user opens an eleventh: a long or parallel walk should page with
+//! [`SalesforceClient::query_pages_by_id`] ([`super::keyset`]), which restarts from the last `Id`
+//! it read instead of failing.
 
 use futures::stream::{self, Stream, TryStreamExt};
 use reqwest::Method;
@@ -17,13 +22,13 @@ use super::{decode, Record, SalesforceClient};
 use crate::error::SalesforceError;
 
 #[derive(Deserialize)]
-struct QueryPage {
-    done: bool,
+pub(super) struct QueryPage {
+    pub(super) done: bool,
     #[serde(rename = "nextRecordsUrl")]
-    next_records_url: Option<String>,
+    pub(super) next_records_url: Option<String>,
     #[serde(rename = "totalSize", default)]
     total_size: usize,
-    records: Vec<Record>,
+    pub(super) records: Vec<Record>,
 }
 
 /// Where the next page comes from.
@@ -90,14 +95,17 @@ impl SalesforceClient {
         Ok(self.first_page(soql).await?.total_size)
     }
 
-    async fn first_page(&self, soql: &str) -> Result<QueryPage, SalesforceError> {
+    pub(super) async fn first_page(&self, soql: &str) -> Result<QueryPage, SalesforceError> {
         let reply = self
             .send(Method::GET, "query", &[("q", soql)], None, "query")
             .await?;
         decode(&reply.body, "query")
     }
 
-    async fn next_page(&self, next_records_url: &str) -> Result<QueryPage, SalesforceError> {
+    pub(super) async fn next_page(
+        &self,
+        next_records_url: &str,
+    ) -> Result<QueryPage, SalesforceError> {
         if !next_records_url.starts_with("/services/data/") {
             return Err(SalesforceError::Decode(
                 "nextRecordsUrl is not a data API path".into(),
@@ -110,7 +118,10 @@ impl SalesforceClient {
     }
 
     /// Fetches the remaining pages of every unfinished child subquery result in `record`.
-    async fn complete_children(&self, record: &mut Record) -> Result<(), SalesforceError> {
+    pub(super) async fn complete_children(
+        &self,
+        record: &mut Record,
+    ) -> Result<(), SalesforceError> {
         for value in record.values_mut() {
             let Value::Object(child) = value else {
                 continue;

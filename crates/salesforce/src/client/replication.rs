@@ -31,8 +31,10 @@ pub struct DeletedRecords {
 }
 
 impl SalesforceClient {
-    /// The records of `sobject` deleted between `start` and `end` (`start` at most 30 days back,
-    /// as Salesforce keeps the log no longer).
+    /// The records of `sobject` deleted between `start` and `end`. Salesforce keeps the log
+    /// **15 days**: `start` must be within them, the seconds of both are dropped, and `end`
+    /// must follow `start` by more than a minute; otherwise 400 `INVALID_REPLICATION_DATE`.
+    /// Read on from `latest_date_covered`.
     pub async fn deleted(
         &self,
         sobject: &str,

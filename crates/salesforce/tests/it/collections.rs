@@ -137,3 +137,90 @@ async fn records_without_their_key_are_refused_before_sending() {
     assert_eq!(org.sandbox.calls().salesforce_total(), 0);
     assert_eq!(COLLECTION_LIMIT, 200);
 }
+
+#[tokio::test]
+async fn an_upsert_naming_one_external_id_twice_sends_it_once_with_the_last_values() {
+    let org = org().await;
+    org.sandbox.reset_calls();
+    let upserts = vec![
+        fields(json!({ "NetSuite_Id__c": "N-1", "Name": "Twice Ltd", "Phone": "111" })),
+        fields(json!({ "NetSuite_Id__c": "N-2", "Name": "Once plc" })),
+        fields(json!({ "NetSuite_Id__c": "N-1", "Name": "Twice Ltd (renamed)" })),
+    ];
+
+    let results = org
+        .client
+        .upsert_many("Account", "NetSuite_Id__c", &upserts, true)
+        .await
+        .unwrap();
+
+    assert_eq!(results.len(), 3);
+    assert!(results.iter().all(|r| r.success), "{results:?}");
+    assert_eq!(results[0].id, results[2].id, "one record for both inputs");
+    assert_eq!(results[0].created, Some(true));
+    let twice: Vec<_> = org
+        .sandbox
+        .sf_records("Account")
+        .into_iter()
+        .filter(|a| a["Name"].as_str().unwrap_or_default().starts_with("Twice"))
+        .collect();
+    assert_eq!(twice.len(), 1, "{twice:?}");
+    assert_eq!(
+        twice[0]["Name"], "Twice Ltd (renamed)",
+        "the last value wins"
+    );
+    assert_eq!(twice[0]["Phone"], "111", "earlier fields are kept");
+    let calls = org.sandbox.calls();
+    assert_eq!(
+        calls.get("PATCH /services/data/vXX.X/composite/sobjects/Account/NetSuite_Id__c"),
+        1,
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_update_naming_one_record_twice_sends_it_once_with_the_last_values() {
+    let org = org().await;
+    let created = org
+        .client
+        .create_many("Account", &accounts(2, "Dup"), true)
+        .await
+        .unwrap();
+    let (first, second) = (
+        created[0].id.clone().unwrap(),
+        created[1].id.clone().unwrap(),
+    );
+    org.sandbox.reset_calls();
+    let updates = vec![
+        fields(json!({ "Id": first, "Phone": "222" })),
+        fields(json!({ "Id": second, "Name": "Dup second renamed" })),
+        // The 15-character form of the same record.
+        fields(json!({ "Id": &first[..15], "Name": "Dup first renamed" })),
+    ];
+
+    let results = org
+        .client
+        .update_many("Account", &updates, false)
+        .await
+        .unwrap();
+
+    assert!(results.iter().all(|r| r.success), "{results:?}");
+    let stored = org.sandbox.sf_record("Account", &first).unwrap();
+    assert_eq!(stored["Name"], "Dup first renamed");
+    assert_eq!(stored["Phone"], "222");
+    let stored = org.sandbox.sf_record("Account", &second).unwrap();
+    assert_eq!(stored["Name"], "Dup second renamed");
+    let renamed = org
+        .sandbox
+        .sf_records("Account")
+        .into_iter()
+        .filter(|a| a["Name"].as_str().unwrap_or_default().starts_with("Dup"))
+        .count();
+    assert_eq!(renamed, 2, "no record created or lost");
+    let calls = org.sandbox.calls();
+    assert_eq!(
+        calls.get("PATCH /services/data/vXX.X/composite/sobjects"),
+        1,
+        "{calls:?}"
+    );
+}

@@ -5,6 +5,7 @@ mod auth;
 mod collections;
 mod composite;
 mod governance;
+mod lost_cursors;
 mod query;
 mod records;
 

@@ -211,12 +211,13 @@ async fn ns_transform(
     } else {
         fields(&body)?
     };
-    let new_id = crate::netsuite::transform::transform_record(
+    let (new_id, _) = crate::netsuite::transform::transform_record(
         &sandbox,
         &record_type,
         &id,
         &target,
         overrides,
+        crate::netsuite::validation::NameValidation::Error,
     )
     .map_err(SandboxError::from)?;
     Ok(created(new_id.to_string()))

@@ -22,8 +22,10 @@ mod suiteql;
 mod summary;
 pub mod tba;
 pub(crate) mod transform;
+pub(crate) mod validation;
 mod values;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use axum::extract::Request;
@@ -38,6 +40,7 @@ pub use error::ApiError;
 pub use limits::{fault_response, over_limit, OverLimitAnswer};
 use render::View;
 pub use restlets::{RestletError, RestletRequest};
+pub use suiteql::SUITEQL_ROW_CAP;
 
 /// The account's state: records and the TBA verifier (with its nonce memory).
 pub struct Account {
@@ -47,13 +50,18 @@ pub struct Account {
     pub restlets: restlets::Registry,
     client_credentials: m2m::ClientCredentials,
     jobs: jobs::Jobs,
+    /// Rows of one SuiteQL query reachable by offset ([`SandboxConfig::netsuite_suiteql_row_cap`]).
+    suiteql_row_cap: AtomicUsize,
+    /// The account's time zone ([`SandboxConfig::netsuite_time_zone`]).
+    zone: suiteql::AccountZone,
 }
 
 impl Account {
     /// The account, and whether its database is new (so wants seeding).
     pub fn open(config: &SandboxConfig) -> Result<(Self, bool), SandboxError> {
         let (db, fresh) = store::Db::open(config.persist_path.as_deref())?;
-        suiteql::register_functions(&db.conn)?;
+        let zone = suiteql::AccountZone::new(config.netsuite_time_zone);
+        suiteql::register_functions(&db.conn, &zone)?;
         let restlets = restlets::Registry::default();
         restlets.register(
             restlets::SUMMARY_SCRIPT,
@@ -68,6 +76,8 @@ impl Account {
             client_credentials: m2m::ClientCredentials::new()
                 .ok_or_else(|| ApiError::internal("the M2M test keys do not parse"))?,
             jobs: jobs::Jobs::default(),
+            suiteql_row_cap: AtomicUsize::new(config.netsuite_suiteql_row_cap),
+            zone,
         };
         Ok((account, fresh))
     }
@@ -150,6 +160,34 @@ impl Account {
             )
             .ok()
             .flatten()
+    }
+}
+
+impl Sandbox {
+    /// Sets how many rows of one SuiteQL query offset paging reaches (NetSuite: 100,000).
+    pub fn set_suiteql_row_cap(&self, rows: usize) {
+        self.inner
+            .account
+            .suiteql_row_cap
+            .store(rows, Ordering::Relaxed);
+    }
+
+    /// Sets the account's time zone, the one SuiteQL compares and formats datetimes in.
+    pub fn set_netsuite_time_zone(&self, zone: chrono_tz::Tz) {
+        self.inner.account.zone.set(zone);
+    }
+
+    /// Inserts a NetSuite record as if it had been saved at `at` (its `lastModifiedDate` and
+    /// creation date): records from a past day, such as one that changed its clocks.
+    pub fn ns_insert_at(
+        &self,
+        record_type: &str,
+        fields: Map<String, Value>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, SandboxError> {
+        self.inner
+            .account
+            .insert_at(record_type, &fields, &ns_timestamp(at))
     }
 }
 

@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::render::{record_href, View};
 use super::schema::{self, RecordType};
 use super::store::valid_external_id;
+use super::validation::{with_warnings, NameValidation};
 use crate::control::base_url;
 use crate::time::{now, ns_timestamp};
 use crate::Sandbox;
@@ -108,13 +109,19 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let record_type = record_type_of(&record_type)?;
+    let names = NameValidation::of(&headers)?;
     let fields = parse_body(&body)?;
-    let id = sandbox
-        .inner
-        .account
-        .db()
-        .insert(record_type, &fields, &ns_timestamp(now()))?;
-    Ok(created(&headers, record_type, id))
+    let (id, dropped) = sandbox.inner.account.db().insert_checked(
+        record_type,
+        &fields,
+        &ns_timestamp(now()),
+        names,
+    )?;
+    Ok(with_warnings(
+        created(&headers, record_type, id),
+        names,
+        &dropped,
+    ))
 }
 
 pub async fn read(
@@ -145,19 +152,26 @@ pub async fn update(
     State(sandbox): State<Sandbox>,
     Path((record_type, key)): Path<(String, String)>,
     Query(params): Query<RecordParams>,
+    headers: HeaderMap,
     body: Bytes,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let record_type = record_type_of(&record_type)?;
+    let names = NameValidation::of(&headers)?;
     let id = sandbox.ns_resolve(record_type, &key)?;
     let fields = parse_body(&body)?;
-    sandbox.inner.account.db().update(
+    let dropped = sandbox.inner.account.db().update_checked(
         record_type,
         id,
         &fields,
         &replaced(&params),
         &ns_timestamp(now()),
+        names,
     )?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(with_warnings(
+        StatusCode::NO_CONTENT.into_response(),
+        names,
+        &dropped,
+    ))
 }
 
 /// `PUT {type}/eid:{externalId}`: creates the record with that external id, or updates it.
@@ -176,18 +190,23 @@ pub async fn upsert(
             "Error while accessing a resource. PUT is supported only with an external ID (eid:) in the URL.",
         ));
     };
+    let names = NameValidation::of(&headers)?;
     let mut fields = parse_body(&body)?;
     fields.insert("externalId".into(), Value::String(eid.clone()));
     let at = ns_timestamp(now());
     let mut db = sandbox.inner.account.db();
-    let id = match db.id_by_external_id(record_type, &eid)? {
-        Some(id) => {
-            db.update(record_type, id, &fields, &replaced(&params), &at)?;
-            id
-        }
-        None => db.insert(record_type, &fields, &at)?,
+    let (id, dropped) = match db.id_by_external_id(record_type, &eid)? {
+        Some(id) => (
+            id,
+            db.update_checked(record_type, id, &fields, &replaced(&params), &at, names)?,
+        ),
+        None => db.insert_checked(record_type, &fields, &at, names)?,
     };
-    Ok(created(&headers, record_type, id))
+    Ok(with_warnings(
+        created(&headers, record_type, id),
+        names,
+        &dropped,
+    ))
 }
 
 pub async fn delete(

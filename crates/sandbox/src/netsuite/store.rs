@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::schema::{Field, Kind, RecordType, Sequence, RECORD_TYPES};
+use super::validation::NameValidation;
 use super::{ledger, sublist, values};
 
 pub struct Db {
@@ -21,10 +22,12 @@ pub struct Db {
     pub(super) next_ids: HashMap<Sequence, i64>,
 }
 
-/// A parsed write body: column values and sublist payloads.
+/// A parsed write body: column values and sublist payloads, and the names of the fields the
+/// record type does not have, dropped under [`NameValidation::Warning`] or `Ignore`.
 pub struct Write<'a> {
     pub values: Vec<(&'static Field, SqlValue)>,
     pub sublists: Vec<(&'static str, &'a Value)>,
+    pub dropped: Vec<String>,
 }
 
 impl Db {
@@ -63,13 +66,27 @@ impl Db {
         rows.collect()
     }
 
+    /// Inserts, refusing unknown fields (the direct test API and seeds).
     pub fn insert(
         &mut self,
         record_type: &RecordType,
         body: &Map<String, Value>,
         at: &str,
     ) -> Result<i64, ApiError> {
-        let mut write = self.parse(record_type, body)?;
+        self.insert_checked(record_type, body, at, NameValidation::Error)
+            .map(|(id, _)| id)
+    }
+
+    /// Inserts, treating unknown fields as `names` says; the new id and the fields dropped.
+    pub fn insert_checked(
+        &mut self,
+        record_type: &RecordType,
+        body: &Map<String, Value>,
+        at: &str,
+        names: NameValidation,
+    ) -> Result<(i64, Vec<String>), ApiError> {
+        let mut write = self.parse(record_type, body, names)?;
+        let dropped = std::mem::take(&mut write.dropped);
         let is_person = write
             .values
             .iter()
@@ -116,7 +133,7 @@ impl Db {
         ledger::settle(&tx, record_type, id)?;
         tx.commit()?;
         self.next_ids.insert(record_type.sequence, id + 1);
-        Ok(id)
+        Ok((id, dropped))
     }
 
     /// The next internal id of a sequence (taken only when the insert commits).
@@ -127,7 +144,7 @@ impl Db {
             .unwrap_or(sequence.first_id())
     }
 
-    /// Updates a record; sublists named in `replace` are replaced wholesale, others get items added.
+    /// Updates a record, refusing unknown fields (the direct test API).
     pub fn update(
         &mut self,
         record_type: &RecordType,
@@ -136,10 +153,26 @@ impl Db {
         replace: &[&str],
         at: &str,
     ) -> Result<(), ApiError> {
+        self.update_checked(record_type, id, body, replace, at, NameValidation::Error)
+            .map(drop)
+    }
+
+    /// Updates a record; sublists named in `replace` are replaced wholesale, others get items
+    /// added; unknown fields are treated as `names` says. The fields dropped.
+    pub fn update_checked(
+        &mut self,
+        record_type: &RecordType,
+        id: i64,
+        body: &Map<String, Value>,
+        replace: &[&str],
+        at: &str,
+        names: NameValidation,
+    ) -> Result<Vec<String>, ApiError> {
         if !self.exists(record_type, id)? {
             return Err(ApiError::nonexistent_id(record_type.name, &id.to_string()));
         }
-        let write = self.parse(record_type, body)?;
+        let mut write = self.parse(record_type, body, names)?;
+        let dropped = std::mem::take(&mut write.dropped);
         self.check_external_id(record_type, &write, Some(id))?;
         let mut sets = vec!["lastmodifieddate = ?".to_owned()];
         let mut params = vec![SqlValue::Text(at.into())];
@@ -162,7 +195,7 @@ impl Db {
         }
         ledger::settle(&tx, record_type, id)?;
         tx.commit()?;
-        Ok(())
+        Ok(dropped)
     }
 
     pub fn delete(&mut self, record_type: &RecordType, id: i64) -> Result<bool, ApiError> {
@@ -209,10 +242,12 @@ impl Db {
         &self,
         record_type: &RecordType,
         body: &'a Map<String, Value>,
+        names: NameValidation,
     ) -> Result<Write<'a>, ApiError> {
         let mut write = Write {
             values: Vec::new(),
             sublists: Vec::new(),
+            dropped: Vec::new(),
         };
         for (name, value) in body {
             if let Some(sublist) = record_type.sublists.iter().find(|s| **s == name) {
@@ -222,9 +257,15 @@ impl Db {
             if name == "links" || name == "refName" {
                 continue;
             }
-            let field = record_type
-                .field(name)
-                .ok_or_else(|| nonexistent_field(name))?;
+            let Some(field) = record_type.field(name) else {
+                match names {
+                    NameValidation::Error => return Err(nonexistent_field(name)),
+                    NameValidation::Warning | NameValidation::Ignore => {
+                        write.dropped.push(name.clone());
+                        continue;
+                    }
+                }
+            };
             if field.read_only {
                 continue;
             }

@@ -18,6 +18,7 @@ use super::error::ApiError;
 use super::ledger::order_lines;
 use super::records::{created, parse_body, record_type_of};
 use super::schema::RecordType;
+use super::validation::{with_warnings, NameValidation};
 use crate::time::{now, ns_timestamp};
 use crate::Sandbox;
 
@@ -32,26 +33,33 @@ pub async fn transform(
     } else {
         parse_body(&body)?
     };
-    let new_id = transform_record(&sandbox, &source, &key, &target, overrides)?;
-    Ok(created(&headers, record_type_of(&target)?, new_id))
+    let names = NameValidation::of(&headers)?;
+    let (new_id, dropped) = transform_record(&sandbox, &source, &key, &target, overrides, names)?;
+    Ok(with_warnings(
+        created(&headers, record_type_of(&target)?, new_id),
+        names,
+        &dropped,
+    ))
 }
 
 /// Creates a `target` record from record `key` of type `source` as the transform endpoint does
-/// (`overrides` set or replace fields of the new record); its internal id.
+/// (`overrides` set or replace fields of the new record, unknown ones treated as `names` says);
+/// its internal id and the override fields dropped.
 pub(crate) fn transform_record(
     sandbox: &Sandbox,
     source: &str,
     key: &str,
     target: &str,
     overrides: Map<String, Value>,
-) -> Result<i64, ApiError> {
+    names: NameValidation,
+) -> Result<(i64, Vec<String>), ApiError> {
     let source = record_type_of(source)?;
     let target = record_type_of(target)?;
     let id = sandbox.ns_resolve(source, key)?;
     let mut db = sandbox.inner.account.db();
     let mut fields = initial(&db.conn, source, id, target)?;
     fields.extend(overrides);
-    db.insert(target, &fields, &ns_timestamp(now()))
+    db.insert_checked(target, &fields, &ns_timestamp(now()), names)
 }
 
 /// The source transaction's body fields a transform carries over.

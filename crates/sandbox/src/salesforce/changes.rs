@@ -1,7 +1,17 @@
 //! Replication: `GET sobjects/{Object}/updated/?start=&end=` (ids whose `SystemModstamp` falls in
 //! the window) and `GET sobjects/{Object}/deleted/?start=&end=` (from the deleted records log the
-//! store keeps). As in Salesforce, `start` may be at most 30 days back and must precede `end`;
-//! `latestDateCovered` is `end` (or now, when earlier) truncated to the minute.
+//! store keeps). As Salesforce documents them (REST "sObject Get Deleted/Updated", SOAP
+//! `getDeleted()` / `getUpdated()` rules), on the org's clock:
+//!
+//! - the seconds of `start` and `end` are dropped (both are whole minutes), and `start` must
+//!   precede `end` by more than one minute;
+//! - the deleted-records log covers the last **15 days** (`updated`: 30): an older `start`, like
+//!   a window the rules refuse, is 400 `INVALID_REPLICATION_DATE`, and deletions older than that
+//!   are purged from the log (`earliestDateAvailable` is the oldest one left);
+//! - `latestDateCovered` is `end`, or now when earlier, to the minute.
+//!
+//! "No more than 15 days previous to the day the call is executed" is read strictly here
+//! (15 × 24 hours before now), the narrower of its two readings.
 
 use chrono::{DateTime, Duration, DurationRound, FixedOffset, Utc};
 use serde_json::{json, Value};
@@ -9,14 +19,16 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::rest::{Call, Reply, Request};
 use super::sobjects::object_of;
-use crate::time::{now, sf_timestamp};
+use crate::time::sf_timestamp;
 
-/// How far back `start` may go.
-const REPLICATION_WINDOW_DAYS: i64 = 30;
+/// How far back `start` of `updated` may go.
+const UPDATED_WINDOW_DAYS: i64 = 30;
+/// How far back the deleted-records log goes (and `start` of `deleted` may go).
+pub const DELETED_LOG_DAYS: i64 = 15;
 
 pub fn updated(call: &mut Call, object: &str, request: &Request) -> Result<Reply, ApiError> {
     let object = object_of(object)?;
-    let (start, end, covered) = window(request)?;
+    let (start, end, covered) = window(request, call.org.now(), UPDATED_WINDOW_DAYS)?;
     let sql = format!(
         "SELECT \"Id\" FROM \"{}\" WHERE \"SystemModstamp\" >= ?1 AND \"SystemModstamp\" <= ?2 ORDER BY \"SystemModstamp\", rowid",
         object.name
@@ -32,7 +44,13 @@ pub fn updated(call: &mut Call, object: &str, request: &Request) -> Result<Reply
 
 pub fn deleted(call: &mut Call, object: &str, request: &Request) -> Result<Reply, ApiError> {
     let object = object_of(object)?;
-    let (start, end, covered) = window(request)?;
+    let now = call.org.now();
+    let (start, end, covered) = window(request, now, DELETED_LOG_DAYS)?;
+    let purged_before = sf_timestamp(now - Duration::days(DELETED_LOG_DAYS));
+    call.db.conn.execute(
+        "DELETE FROM \"__Deleted\" WHERE \"DeletedDate\" < ?1",
+        [&purged_before],
+    )?;
     let mut stmt = call.db.conn.prepare(
         "SELECT \"Id\", \"DeletedDate\" FROM \"__Deleted\" WHERE \"Object\" = ?1 AND \"DeletedDate\" >= ?2 AND \"DeletedDate\" <= ?3 ORDER BY \"DeletedDate\", \"Id\"",
     )?;
@@ -53,26 +71,36 @@ pub fn deleted(call: &mut Call, object: &str, request: &Request) -> Result<Reply
     })))
 }
 
-/// `(start, end, latestDateCovered)` as stored-timestamp text.
-fn window(request: &Request) -> Result<(String, String, String), ApiError> {
-    let start = datetime(request, "start")?;
-    let end = datetime(request, "end")?;
-    let now = now();
-    if start > end {
-        return Err(invalid_date("start date must be before the end date"));
+/// `(start, end, latestDateCovered)` as stored-timestamp text, for a log covering `days` back
+/// from `now`.
+fn window(
+    request: &Request,
+    now: DateTime<Utc>,
+    days: i64,
+) -> Result<(String, String, String), ApiError> {
+    let start = to_the_minute(datetime(request, "start")?);
+    let end = to_the_minute(datetime(request, "end")?);
+    if end - start <= Duration::minutes(1) {
+        return Err(invalid_date(
+            "startDate must chronologically precede endDate by more than one minute",
+        ));
     }
-    if start < now - Duration::days(REPLICATION_WINDOW_DAYS) {
-        return Err(invalid_date("startDate cannot be more than 30 days ago"));
+    if start < now - Duration::days(days) {
+        return Err(invalid_date(&format!(
+            "startDate cannot be more than {days} days ago"
+        )));
     }
-    let covered = end
-        .min(now)
-        .duration_trunc(Duration::minutes(1))
-        .unwrap_or(end);
+    let covered = to_the_minute(end.min(now));
     Ok((
         sf_timestamp(start),
         sf_timestamp(end),
         sf_timestamp(covered),
     ))
+}
+
+/// Salesforce drops the seconds of a replication date.
+fn to_the_minute(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(Duration::minutes(1)).unwrap_or(at)
 }
 
 fn datetime(request: &Request, name: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -88,7 +116,8 @@ fn datetime(request: &Request, name: &str) -> Result<DateTime<Utc>, ApiError> {
         .map_err(|_| invalid_date(&format!("Invalid {name} date: {raw}")))
 }
 
-/// The error code for a bad replication window is *unconfirmed*.
+/// A window the rules refuse (documented as `INVALID_REPLICATION_DATE`; the message text is
+/// ours).
 fn invalid_date(message: &str) -> ApiError {
     ApiError::bad_request("INVALID_REPLICATION_DATE", message)
 }

@@ -6,6 +6,15 @@
 //! `allOrNone: true` runs the records inside one savepoint: when any record fails, every write is
 //! undone, each failing record reports its own error and every other record reports
 //! `ALL_OR_NONE_OPERATION_ROLLED_BACK`. With `false`, each record stands alone.
+//!
+//! One request never names a record twice: every record of an update whose `Id` appears more
+//! than once, and every record of an upsert whose external id value appears more than once,
+//! fails on its own with `DUPLICATE_VALUE` ("duplicate id in list", "Duplicate external id
+//! specified"), and is neither merged nor saved; the other records run as usual. (Salesforce's
+//! upsert: "If the key is matched multiple times, then an error is generated and the object
+//! record is neither inserted or updated.")
+
+use std::collections::HashSet;
 
 use axum::http::StatusCode;
 use serde_json::{json, Map, Value};
@@ -65,12 +74,20 @@ pub fn create(call: &mut Call, body: Option<&Value>) -> Result<Reply, ApiError> 
 
 pub fn update(call: &mut Call, body: Option<&Value>) -> Result<Reply, ApiError> {
     let (all_or_none, records) = records_of(body)?;
-    save_all(call, false, all_or_none, &records, |call, record| {
-        let raw = record
+    let record_id = |record: &Map<String, Value>| {
+        record
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("Id"))
             .and_then(|(_, v)| v.as_str())
-            .map(str::to_owned);
+            .map(str::to_owned)
+    };
+    let repeated = repeated(
+        records
+            .iter()
+            .map(|r| record_id(r).and_then(|raw| ids::normalize(&raw))),
+    );
+    save_all(call, false, all_or_none, &records, |call, record| {
+        let raw = record_id(record);
         let Some(raw) = raw else {
             let error =
                 ApiError::bad_request("MISSING_ARGUMENT", "Id not specified in an update call");
@@ -81,6 +98,11 @@ pub fn update(call: &mut Call, body: Option<&Value>) -> Result<Reply, ApiError> 
         let id = ids::normalize(&raw)
             .filter(|id| id.starts_with(object.key_prefix))
             .ok_or_else(|| fail(malformed_id(&raw)))?;
+        if repeated.contains(&id) {
+            let error =
+                ApiError::bad_request("DUPLICATE_VALUE", format!("duplicate id in list: {id}"));
+            return Err(Failed::new(Some(id), error));
+        }
         let mut fields = record.clone();
         fields.retain(|k, _| !k.eq_ignore_ascii_case("Id"));
         call.update(object, &id, &fields).map_err(|e| {
@@ -104,6 +126,17 @@ pub fn upsert(
     let object = object_of(object)?;
     let field = external_id_field(object, field)?;
     let (all_or_none, records) = records_of(body)?;
+    let key_of = |record: &Map<String, Value>| {
+        record
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(field.name))
+            .and_then(|(_, v)| match v {
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+    };
+    let repeated = repeated(records.iter().map(key_of));
     save_all(call, false, all_or_none, &records, |call, record| {
         let no_id = |e| Failed::new(None, e);
         let declared = typed_object(record).map_err(no_id)?;
@@ -116,20 +149,21 @@ pub fn upsert(
                 ),
             )));
         }
-        let value = record
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(field.name))
-            .and_then(|(_, v)| match v {
-                Value::String(s) if !s.is_empty() => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .ok_or_else(|| {
-                no_id(ApiError::bad_request(
-                    "MISSING_ARGUMENT",
-                    format!("{} not specified", field.name),
-                ))
-            })?;
+        let value = key_of(record).ok_or_else(|| {
+            no_id(ApiError::bad_request(
+                "MISSING_ARGUMENT",
+                format!("{} not specified", field.name),
+            ))
+        })?;
+        if repeated.contains(&value) {
+            return Err(no_id(
+                ApiError::bad_request(
+                    "DUPLICATE_VALUE",
+                    format!("Duplicate external id specified: {value}"),
+                )
+                .with_fields(&[field.name]),
+            ));
+        }
         let matches = call
             .db
             .ids_by_external_id(object, field, &value)
@@ -351,6 +385,14 @@ fn typed_object(record: &Map<String, Value>) -> Result<&'static SObject, ApiErro
             ApiError::bad_request("INVALID_TYPE", "No SObject type found in attributes")
         })?;
     schema::sobject(name).ok_or_else(|| ApiError::invalid_type(name))
+}
+
+/// The keys that appear more than once among `keys`.
+fn repeated(keys: impl Iterator<Item = Option<String>>) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    keys.flatten()
+        .filter(|key| !seen.insert(key.clone()))
+        .collect()
 }
 
 fn object_by_prefix(id: &str) -> Option<&'static SObject> {

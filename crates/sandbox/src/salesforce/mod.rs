@@ -12,6 +12,7 @@
 mod allocation;
 mod auth;
 mod changes;
+mod clock;
 mod collections;
 mod composite;
 mod error;
@@ -35,7 +36,7 @@ use axum::Router;
 use serde_json::{Map, Value};
 
 use crate::calls::System;
-use crate::time::{now, sf_timestamp};
+use crate::time::sf_timestamp;
 use crate::{control, Sandbox, SandboxConfig, SandboxError};
 pub use error::ApiError;
 pub use store::Stamp;
@@ -45,8 +46,9 @@ pub struct Org {
     db: Mutex<store::Db>,
     tokens: Mutex<HashSet<String>>,
     cursors: Mutex<query::Cursors>,
+    clock: clock::Clock,
     allocation: allocation::Allocation,
-    page_size: usize,
+    page_size: AtomicUsize,
     child_page_size: AtomicUsize,
     pub org_id: String,
     pub integration_user_id: String,
@@ -102,6 +104,7 @@ impl Org {
     ) -> Result<Self, SandboxError> {
         let path = config.salesforce_persist_path();
         let (mut db, fresh) = store::Db::open(path.as_deref())?;
+        let clock = db.clock.clone();
         let (admin_user_id, integration_user_id) = if fresh {
             create_built_ins(&mut db)?
         } else {
@@ -117,9 +120,13 @@ impl Org {
         let org = Self {
             db: Mutex::new(db),
             tokens: Mutex::default(),
-            cursors: Mutex::default(),
+            cursors: Mutex::new(query::Cursors::new(
+                config.sf_open_query_cursors,
+                config.sf_query_cursor_idle,
+            )),
+            clock,
             allocation: allocation::Allocation::default(),
-            page_size: config.sf_query_page_size.max(1),
+            page_size: AtomicUsize::new(config.sf_query_page_size.max(1)),
             child_page_size: AtomicUsize::new(CHILD_PAGE_SIZE),
             org_id: ids::generate(schema::ORG_KEY_PREFIX, 1),
             integration_user_id,
@@ -130,6 +137,22 @@ impl Org {
         }
         org.db().commit()?;
         Ok(org)
+    }
+
+    /// The org's current time: the real time moved by [`Org::shift_clock`].
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Moves the org's clock by `by` (negative: back), e.g. past the 15 days its deleted-records
+    /// log covers, or past a query cursor's idle timeout.
+    pub fn shift_clock(&self, by: chrono::Duration) {
+        self.clock.shift(by);
+    }
+
+    /// Puts the org's clock back on the real time.
+    pub fn reset_clock(&self) {
+        self.clock.reset();
     }
 
     fn db(&self) -> MutexGuard<'_, store::Db> {
@@ -144,6 +167,16 @@ impl Org {
     /// with its own `nextRecordsUrl` (default [`CHILD_PAGE_SIZE`]; at least 1).
     pub fn set_child_page_size(&self, rows: usize) {
         self.child_page_size.store(rows.max(1), Ordering::Relaxed);
+    }
+
+    /// Sets how many records a query page holds before `nextRecordsUrl` (the org's page size,
+    /// [`crate::SandboxConfig::sf_query_page_size`] at start; at least 1).
+    pub fn set_query_page_size(&self, rows: usize) {
+        self.page_size.store(rows.max(1), Ordering::Relaxed);
+    }
+
+    fn page_size(&self) -> usize {
+        self.page_size.load(Ordering::Relaxed)
     }
 
     fn child_page_size(&self) -> usize {
@@ -170,7 +203,7 @@ impl Org {
         sobject: &str,
         fields: &Map<String, Value>,
     ) -> Result<String, SandboxError> {
-        let at = sf_timestamp(now());
+        let at = sf_timestamp(self.now());
         self.insert_stamped(
             sobject,
             fields,
@@ -189,7 +222,7 @@ impl Org {
     ) -> Result<(), SandboxError> {
         let object = schema::sobject(sobject).ok_or_else(|| ApiError::invalid_type(sobject))?;
         let id = ids::normalize(id).ok_or_else(ApiError::not_found)?;
-        let at = sf_timestamp(now());
+        let at = sf_timestamp(self.now());
         Ok(self.db().update(
             object,
             &id,

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use super::store::{Db, Stamp};
 use super::{changes, collections, composite, metadata, query, sobjects, version_of, Org};
-use crate::time::{now, sf_timestamp};
+use crate::time::sf_timestamp;
 use crate::Sandbox;
 
 /// One API request, already split: the path below `/services/data/vNN.N/`, decoded segments.
@@ -231,7 +231,7 @@ pub async fn serve(
         db: &mut db,
         version,
         force_all_or_none: false,
-        at: sf_timestamp(now()),
+        at: sf_timestamp(org.now()),
     };
     let result = if request.method == Method::POST && request.segments == ["composite"] {
         composite::run(&mut call, request.body.as_ref())

@@ -120,7 +120,10 @@ async fn a_failed_async_request_is_a_failed_job_whose_result_is_the_error() {
         &h,
         Method::POST,
         "record/v1/customer",
-        &[("prefer", "respond-async")],
+        &[
+            ("prefer", "respond-async"),
+            ("x-netsuite-propertynamevalidation", "Error"),
+        ],
         Some(json!({ "colour": "red" })),
     )
     .await;

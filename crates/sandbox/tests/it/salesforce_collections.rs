@@ -140,18 +140,23 @@ async fn update_upsert_retrieve_and_delete_many_records() {
     );
     assert_eq!(updated[1]["errors"][0]["statusCode"], "MISSING_ARGUMENT");
 
-    let (_, upserted) = body(
-        h.sf(
-            Method::PATCH,
-            "composite/sobjects/Account/NetSuite_Id__c",
-            Some(json!({"records": [
-                {"attributes": {"type": "Account"}, "NetSuite_Id__c": "NS-1", "Name": "Delta"},
-                {"attributes": {"type": "Account"}, "NetSuite_Id__c": "NS-1", "Name": "Delta Two"},
-            ]})),
+    // One external id twice in one call is a DUPLICATE_VALUE per row (see below); in two calls,
+    // the second updates what the first created.
+    let mut upserted = Vec::new();
+    for name in ["Delta", "Delta Two"] {
+        let (_, results) = body(
+            h.sf(
+                Method::PATCH,
+                "composite/sobjects/Account/NetSuite_Id__c",
+                Some(json!({"records": [
+                    {"attributes": {"type": "Account"}, "NetSuite_Id__c": "NS-1", "Name": name},
+                ]})),
+            )
+            .await,
         )
-        .await,
-    )
-    .await;
+        .await;
+        upserted.push(results[0].clone());
+    }
     assert_eq!(upserted[0]["created"], true);
     assert_eq!(upserted[1]["created"], false);
     assert_eq!(upserted[0]["id"], upserted[1]["id"]);
@@ -226,4 +231,91 @@ async fn retrieve_answers_null_for_records_that_do_not_exist() {
     )
     .await;
     assert_eq!(retrieved, json!([null]));
+}
+
+#[tokio::test]
+async fn an_upsert_naming_one_external_id_twice_fails_those_rows_and_saves_the_rest() {
+    let h = empty().await;
+    let upsert = |name: &str, ext: &str| json!({"attributes": {"type": "Account"}, "Name": name, "NetSuite_Id__c": ext});
+    let (status, results) = body(
+        h.sf(
+            Method::PATCH,
+            "composite/sobjects/Account/NetSuite_Id__c",
+            Some(json!({"allOrNone": false, "records": [
+                upsert("One", "101"), upsert("Two", "102"), upsert("Uno", "101"),
+            ]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{results}");
+    for row in [0, 2] {
+        assert_eq!(results[row]["success"], false, "{results}");
+        let error = &results[row]["errors"][0];
+        assert_eq!(error["statusCode"], "DUPLICATE_VALUE", "{results}");
+        assert_eq!(error["fields"], json!(["NetSuite_Id__c"]), "{results}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("Duplicate external id specified: 101"),
+            "{results}"
+        );
+    }
+    assert_eq!(results[1]["success"], true, "{results}");
+    assert_eq!(results[1]["created"], true, "{results}");
+    // Neither duplicate was merged nor saved: only "Two" exists.
+    let names: Vec<Value> = h
+        .sandbox
+        .sf_records("Account")
+        .into_iter()
+        .map(|a| a["Name"].clone())
+        .collect();
+    assert_eq!(names, [json!("Two")]);
+}
+
+#[tokio::test]
+async fn an_update_naming_one_id_twice_fails_both_rows_in_either_id_form() {
+    let h = empty().await;
+    let id = h
+        .sandbox
+        .sf_insert(
+            "Account",
+            json!({"Name": "Before"}).as_object().unwrap().clone(),
+        )
+        .unwrap();
+    let other = h
+        .sandbox
+        .sf_insert(
+            "Account",
+            json!({"Name": "Other"}).as_object().unwrap().clone(),
+        )
+        .unwrap();
+    let row =
+        |id: &str, name: &str| json!({"attributes": {"type": "Account"}, "Id": id, "Name": name});
+    let (status, results) = body(
+        h.sf(
+            Method::PATCH,
+            "composite/sobjects",
+            Some(json!({"allOrNone": false, "records": [
+                row(&id, "First"), row(&other, "Other renamed"), row(&id[..15], "Second"),
+            ]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{results}");
+    for row in [0, 2] {
+        assert_eq!(results[row]["success"], false, "{results}");
+        assert_eq!(
+            results[row]["errors"][0]["statusCode"], "DUPLICATE_VALUE",
+            "{results}"
+        );
+        assert_eq!(results[row]["id"], json!(id), "{results}");
+    }
+    assert_eq!(results[1]["success"], true, "{results}");
+    let account = h.sandbox.sf_record("Account", &id).unwrap();
+    assert_eq!(account["Name"], "Before", "neither row was saved");
+    let other = h.sandbox.sf_record("Account", &other).unwrap();
+    assert_eq!(other["Name"], "Other renamed");
 }

@@ -164,6 +164,51 @@ async fn more_than_25_subrequests_or_5_queries_are_refused_before_running() {
 }
 
 #[tokio::test]
+async fn queries_and_collections_count_together_against_the_limit_of_five() {
+    let h = empty().await;
+    let query = |i: usize| {
+        json!({"method": "GET", "url": "/services/data/v61.0/query?q=SELECT+Id+FROM+Account",
+               "referenceId": format!("q{i}")})
+    };
+    let collection = |i: usize| {
+        json!({"method": "POST", "url": "/services/data/v61.0/composite/sobjects",
+               "referenceId": format!("c{i}"),
+               "body": {"records": [{"attributes": {"type": "Account"}, "Name": format!("C{i}")}]}})
+    };
+    let single = |i: usize| {
+        json!({"method": "POST", "url": "/services/data/v61.0/sobjects/Account",
+               "referenceId": format!("s{i}"), "body": {"Name": format!("S{i}")}})
+    };
+    // Three queries and three collections: six of the kind, refused, nothing written.
+    let over: Vec<Value> = (0..3).map(query).chain((0..3).map(collection)).collect();
+    let (status, body) = composite(&h, json!({"compositeRequest": over})).await;
+    assert_eq!(status, 400, "{body}");
+    let error = &body["compositeResponse"][0]["body"][0];
+    assert_eq!(error["errorCode"], "LIMIT_EXCEEDED", "{body}");
+    assert!(h.sandbox.sf_records("Account").is_empty());
+    // The next batch of a query counts as a query too.
+    let more: Vec<Value> = (0..5)
+        .map(collection)
+        .chain([
+            json!({"method": "GET", "url": "/services/data/v61.0/query/01gD0000002HU6KIAW-2000",
+                       "referenceId": "more"}),
+        ])
+        .collect();
+    let (status, body) = composite(&h, json!({"compositeRequest": more})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(h.sandbox.sf_records("Account").is_empty());
+    // Two queries, three collections and twenty single-record calls: at the limits, all run.
+    let full: Vec<Value> = (0..2)
+        .map(query)
+        .chain((0..3).map(collection))
+        .chain((0..20).map(single))
+        .collect();
+    let (status, body) = composite(&h, json!({"compositeRequest": full})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(h.sandbox.sf_records("Account").len(), 23);
+}
+
+#[tokio::test]
 async fn malformed_subrequests_refuse_the_whole_request() {
     let h = empty().await;
     let (status, body) = composite(

@@ -397,3 +397,27 @@ async fn owner_defaults_to_the_creating_user_and_owner_name_filters() {
     .await;
     assert_eq!(names(&mine, "Name"), ["Via API"]);
 }
+
+#[tokio::test]
+async fn order_is_an_object_after_from_and_a_keyword_only_in_order_by() {
+    let h = empty().await;
+    let account = h
+        .sandbox
+        .sf_insert("Account", fields(json!({ "Name": "Ordering Ltd" })))
+        .unwrap();
+    for (day, status) in [("2026-03-02", "Draft"), ("2026-03-01", "Activated")] {
+        let order = json!({ "AccountId": account, "EffectiveDate": day, "Status": status });
+        h.sandbox.sf_insert("Order", fields(order)).unwrap();
+    }
+    let body = rows(
+        &h,
+        "SELECT Id, Status, EffectiveDate FROM Order WHERE AccountId != null ORDER BY EffectiveDate",
+    )
+    .await;
+    assert_eq!(names(&body, "Status"), ["Activated", "Draft"], "{body}");
+    let body = rows(&h, "SELECT COUNT() FROM order WHERE Status = 'Draft'").await;
+    assert_eq!(body["totalSize"], 1, "{body}");
+    // `ORDER` anywhere else is still the start of `ORDER BY`.
+    let (status, code) = error(&h, "SELECT Id FROM Order ORDER EffectiveDate").await;
+    assert_eq!((status, code.as_str()), (400, "MALFORMED_QUERY"));
+}

@@ -82,4 +82,32 @@ impl MemoryAudit {
             .map(|(id, entry)| (id.to_string(), entry.clone()))
             .collect())
     }
+
+    /// The audit stream (`audit`) and each live record history (`audit:rec:<record>`).
+    #[cfg(feature = "testing")]
+    pub(super) fn snapshot(&self, into: &mut crate::testing::StoreSnapshot) {
+        use crate::testing::KeySnapshot;
+        let now = self.clock.now_ms();
+        let log = self.state();
+        let line =
+            |(id, entry): &(StreamId, Vec<u8>)| format!("{id} {}", String::from_utf8_lossy(entry));
+        let mut stream: Vec<String> = log.entries.iter().map(line).collect();
+        if !stream.is_empty() {
+            stream.push(format!("last-id {}", log.last_id));
+        }
+        into.insert(
+            "audit".to_owned(),
+            KeySnapshot::new("stream", false, stream),
+        );
+        for (record, (history, expiry)) in &log.records {
+            if *expiry > now {
+                let mut value: Vec<String> = history.iter().map(line).collect();
+                value.push(format!("expires at {expiry}"));
+                into.insert(
+                    format!("audit:rec:{record}"),
+                    KeySnapshot::new("list", true, value),
+                );
+            }
+        }
+    }
 }

@@ -79,4 +79,21 @@ impl MemoryConflicts {
         conflict.resolution = Some(resolution.clone());
         Some(conflict.clone())
     }
+
+    /// The conflicts (`conflicts`), by id.
+    #[cfg(feature = "testing")]
+    pub(super) fn snapshot(&self, into: &mut crate::testing::StoreSnapshot) {
+        use crate::testing::KeySnapshot;
+        let log = self.state();
+        let mut value: Vec<String> = log
+            .by_id
+            .iter()
+            .map(|(id, (conflict, seq))| format!("{id} = #{seq} {conflict:?}"))
+            .collect();
+        value.sort();
+        into.insert(
+            "conflicts".to_owned(),
+            KeySnapshot::new("hash", false, value),
+        );
+    }
 }

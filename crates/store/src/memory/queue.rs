@@ -267,6 +267,57 @@ impl Queue for MemoryQueue {
     }
 }
 
+impl MemoryQueue {
+    /// The queue's lanes (`queue:<lane>`: waiting and pending entries, as a Redis stream holds
+    /// both until they are acked), delayed jobs (`queue:delayed`) and dead letters (`dead`),
+    /// under `prefix` (empty for the default namespace, else `q:<namespace>:`).
+    #[cfg(feature = "testing")]
+    pub(super) fn snapshot(&self, prefix: &str, into: &mut crate::testing::StoreSnapshot) {
+        use crate::testing::KeySnapshot;
+        let state = self.state();
+        for lane in Lane::ALL {
+            let index = lane.index();
+            let mut entries: Vec<String> = state.lanes[index]
+                .iter()
+                .map(|(id, job)| format!("{id} waiting {job:?}"))
+                .collect();
+            entries.extend(
+                state
+                    .pending
+                    .range((index, StreamId::default())..)
+                    .take_while(|((l, _), _)| *l == index)
+                    .map(|((_, id), p)| format!("{id} pending {p:?}")),
+            );
+            if !entries.is_empty() {
+                entries.push(format!("last-id {}", state.last_id));
+            }
+            into.insert(
+                format!("{prefix}queue:{}", lane.as_str()),
+                KeySnapshot::new("stream", false, entries),
+            );
+        }
+        let delayed = state
+            .delayed
+            .iter()
+            .map(|((due, seq), job)| format!("{due:?} #{seq} {job:?}"))
+            .collect();
+        into.insert(
+            format!("{prefix}queue:delayed"),
+            KeySnapshot::new("zset", false, delayed),
+        );
+        let mut dead: Vec<String> = state
+            .dead
+            .iter()
+            .map(|(id, (letter, seq))| format!("{id} = #{seq} {letter:?}"))
+            .collect();
+        dead.sort();
+        into.insert(
+            format!("{prefix}dead"),
+            KeySnapshot::new("hash", false, dead),
+        );
+    }
+}
+
 impl QueueState {
     /// The next entry id at wall time `now_ms` (ids only grow, as in Redis).
     fn next_id(&mut self, now_ms: i64) -> StreamId {

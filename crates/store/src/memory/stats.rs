@@ -107,4 +107,40 @@ impl MemoryStats {
                 .collect(),
         }
     }
+
+    /// The live buckets (`stats:<start>:<flow>`), the last errors (`stats:errors`) and the
+    /// live allocation samples (`stats:alloc:<start>`).
+    #[cfg(feature = "testing")]
+    pub(super) fn snapshot(&self, into: &mut crate::testing::StoreSnapshot) {
+        use crate::testing::KeySnapshot;
+        let now = self.clock.now_ms();
+        let state = self.state();
+        for ((flow, start), (bucket, expiry)) in &state.buckets {
+            if *expiry > now {
+                let value = vec![format!("{bucket:?}"), format!("expires at {expiry}")];
+                into.insert(
+                    format!("stats:{start}:{flow}"),
+                    KeySnapshot::new("hash", true, value),
+                );
+            }
+        }
+        let errors = state
+            .errors
+            .iter()
+            .map(|(flow, error)| format!("{flow} = {error:?}"))
+            .collect();
+        into.insert(
+            "stats:errors".to_owned(),
+            KeySnapshot::new("hash", false, errors),
+        );
+        for (start, (sample, expiry)) in &state.allocation {
+            if *expiry > now {
+                let value = vec![format!("{sample:?}"), format!("expires at {expiry}")];
+                into.insert(
+                    format!("stats:alloc:{start}"),
+                    KeySnapshot::new("hash", true, value),
+                );
+            }
+        }
+    }
 }

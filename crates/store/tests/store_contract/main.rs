@@ -10,7 +10,8 @@
 //! case: TLS (`on_redis_tls`), TLS with client certificates required (`on_redis_mtls`), an ACL
 //! user (`on_redis_acl`), the master a sentinel names (`on_redis_sentinel`) and a three-master
 //! Cluster (`on_redis_cluster`). [`redis_shapes`] proves what is particular to each: refusals
-//! at connect, where the keys land, and a Sentinel failover.
+//! at connect, where the keys land, and a Sentinel failover. [`snapshot`] proves the store
+//! snapshot the refusal tests compare sees every kind of write, on both backends.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,7 @@ mod queue;
 mod queue_namespaces;
 mod redis_layout;
 mod redis_shapes;
+mod snapshot;
 mod stats;
 
 /// Runs every contract case against one backend, as `<backend>::<module>::<case>`. `$fixture`

@@ -3,8 +3,15 @@
 //!
 //! - A result column of date or datetime type comes back in the account's date format, `M/D/YYYY`
 //!   (NetSuite's US default preference: `1/31/2027`, no zero padding), as NetSuite shows dates in
-//!   the running user's format. A datetime shows its date only, in UTC (the sandbox account's
-//!   time zone); `TO_CHAR` gets its time. Which columns are dates is known from their declared
+//!   the running user's format. A datetime shows its date only, in the account's time zone;
+//!   `TO_CHAR` gets its time.
+//! - The account's time zone ([`AccountZone`], an IANA zone, UTC unless configured) is the one
+//!   NetSuite compares and formats datetimes in: the account stores instants (UTC text), and
+//!   `TO_CHAR` writes them as the wall-clock time of the zone, while `TO_DATE`/`TO_TIMESTAMP`
+//!   read a time of day as that zone's wall-clock time. A wall-clock time the zone repeats (the
+//!   hour a daylight-saving change turns back) is read as its first occurrence, one the zone
+//!   skips as if the change had not happened yet (which of the two NetSuite takes is
+//!   *unconfirmed*). Plain dates (`trandate`) are calendar days and are never shifted. Which columns are dates is known from their declared
 //!   SQLite type ([`DATE_COLUMN`], [`DATETIME_COLUMN`]), so an expression over a date
 //!   (`MAX(t.trandate)`, `NVL(t.enddate, …)`) comes back as stored, `2027-01-31`, where NetSuite
 //!   would still format it.
@@ -19,7 +26,12 @@
 //! Not modelled: `SYSDATE`, `TRUNC`, `ADD_MONTHS`, date arithmetic, and comparing a date column
 //! with a string in the account's format (`t.trandate >= '1/1/2026'`), which SQLite compares as text.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use std::sync::{Arc, RwLock};
+
+use chrono::{
+    Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
+};
+use chrono_tz::Tz;
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
@@ -33,38 +45,95 @@ pub fn is_date_column(decl_type: Option<&str>) -> bool {
     })
 }
 
-/// A stored date or datetime in the account's date format, `M/D/YYYY`; other text as it is.
-pub fn account_format(stored: &str) -> String {
-    match stored_date(stored) {
+/// The account's time zone, shared by the SQL functions and the result rendering so it can
+/// change at run time.
+#[derive(Clone)]
+pub struct AccountZone(Arc<RwLock<Tz>>);
+
+impl AccountZone {
+    pub fn new(zone: Tz) -> Self {
+        Self(Arc::new(RwLock::new(zone)))
+    }
+
+    pub fn get(&self) -> Tz {
+        *self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set(&self, zone: Tz) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = zone;
+    }
+}
+
+/// A stored date as a calendar day, or a stored datetime (a UTC instant) as the wall-clock time
+/// of `zone`.
+fn local(stored: &str, zone: Tz) -> Option<NaiveDateTime> {
+    let at = stored_date(stored)?;
+    if stored.len() <= 10 {
+        return Some(at);
+    }
+    Some(
+        Utc.from_utc_datetime(&at)
+            .with_timezone(&zone)
+            .naive_local(),
+    )
+}
+
+/// A wall-clock time of `zone` as a UTC instant: a repeated time is its first occurrence, a
+/// skipped one is read with the offset in force before the change.
+fn instant(wall: NaiveDateTime, zone: Tz) -> NaiveDateTime {
+    match zone.from_local_datetime(&wall) {
+        LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => at.naive_utc(),
+        LocalResult::None => {
+            let before = zone
+                .offset_from_utc_datetime(&(wall - chrono::Duration::hours(12)))
+                .fix();
+            wall - chrono::Duration::seconds(i64::from(before.local_minus_utc()))
+        }
+    }
+}
+
+/// A stored date or datetime in the account's date format, `M/D/YYYY` (a datetime's day in
+/// `zone`); other text as it is.
+pub fn account_format(stored: &str, zone: Tz) -> String {
+    match local(stored, zone) {
         Some(at) => format!("{}/{}/{}", at.month(), at.day(), at.year()),
         None => stored.to_owned(),
     }
 }
 
-/// Registers `TO_DATE(text, format)`, `TO_TIMESTAMP(text, format)` and `TO_CHAR(value[, format])`.
-pub fn register(conn: &Connection) -> rusqlite::Result<()> {
-    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+/// Registers `TO_DATE(text, format)`, `TO_TIMESTAMP(text, format)` and `TO_CHAR(value[, format])`,
+/// reading and writing times of day in the account's `zone`.
+pub fn register(conn: &Connection, zone: &AccountZone) -> rusqlite::Result<()> {
+    // Not deterministic: the answer depends on the account's zone, which can change.
+    let flags = FunctionFlags::SQLITE_UTF8;
     // Oracle's TO_TIMESTAMP reads the same format models; both answer the stored form.
     for name in ["TO_DATE", "TO_TIMESTAMP"] {
-        conn.create_scalar_function(name, 2, flags, |ctx| {
+        let zone = zone.clone();
+        conn.create_scalar_function(name, 2, flags, move |ctx| {
             let (Some(text), Some(format)) = (text_arg(ctx, 0)?, text_arg(ctx, 1)?) else {
                 return Ok(SqlValue::Null);
             };
-            let at = to_date(&text, &format).map_err(user_error)?;
+            let (wall, has_time) = to_date(&text, &format).map_err(user_error)?;
+            let at = if has_time {
+                instant(wall, zone.get())
+            } else {
+                wall
+            };
             Ok(SqlValue::Text(stored_form(at)))
         })?;
     }
+    let zone = zone.clone();
     conn.create_scalar_function("TO_CHAR", 1, flags, |ctx| {
         Ok(text_arg(ctx, 0)?.map_or(SqlValue::Null, SqlValue::Text))
     })?;
-    conn.create_scalar_function("TO_CHAR", 2, flags, |ctx| {
+    conn.create_scalar_function("TO_CHAR", 2, flags, move |ctx| {
         let Some(value) = text_arg(ctx, 0)? else {
             return Ok(SqlValue::Null);
         };
         let Some(format) = text_arg(ctx, 1)? else {
             return Ok(SqlValue::Text(value));
         };
-        match stored_date(&value) {
+        match local(&value, zone.get()) {
             Some(at) => {
                 let elements = parse_format(&format).map_err(user_error)?;
                 Ok(SqlValue::Text(to_char(at, &elements)))
@@ -224,7 +293,8 @@ fn to_char(at: NaiveDateTime, elements: &[Element]) -> String {
     out
 }
 
-fn to_date(text: &str, format: &str) -> Result<NaiveDateTime, String> {
+/// Reads `text` with a format model: the date and time, and whether the model has a time of day.
+fn to_date(text: &str, format: &str) -> Result<(NaiveDateTime, bool), String> {
     let elements = parse_format(format)?;
     let mut pattern = String::new();
     let mut has_time = false;
@@ -254,10 +324,12 @@ fn to_date(text: &str, format: &str) -> Result<NaiveDateTime, String> {
     }
     let mismatch = || format!("'{text}' does not match the date format '{format}'");
     if has_time {
-        NaiveDateTime::parse_from_str(text.trim(), &pattern).map_err(|_| mismatch())
+        NaiveDateTime::parse_from_str(text.trim(), &pattern)
+            .map(|at| (at, true))
+            .map_err(|_| mismatch())
     } else {
         NaiveDate::parse_from_str(text.trim(), &pattern)
-            .map(|d| d.and_time(NaiveTime::MIN))
+            .map(|d| (d.and_time(NaiveTime::MIN), false))
             .map_err(|_| mismatch())
     }
 }
@@ -267,8 +339,12 @@ mod tests {
     use super::*;
 
     fn conn() -> Connection {
+        zoned(Tz::UTC)
+    }
+
+    fn zoned(zone: Tz) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
-        register(&conn).unwrap();
+        register(&conn, &AccountZone::new(zone)).unwrap();
         conn
     }
 
@@ -361,12 +437,50 @@ mod tests {
 
     #[test]
     fn stored_dates_show_in_the_account_format_and_other_text_as_it_is() {
-        assert_eq!(account_format("2027-01-31"), "1/31/2027");
-        assert_eq!(account_format("2026-11-08T23:59:59Z"), "11/8/2026");
-        assert_eq!(account_format("SO2001"), "SO2001");
+        assert_eq!(account_format("2027-01-31", Tz::UTC), "1/31/2027");
+        assert_eq!(account_format("2026-11-08T23:59:59Z", Tz::UTC), "11/8/2026");
+        assert_eq!(account_format("SO2001", Tz::UTC), "SO2001");
+        // A datetime shows the account's day; a date is a calendar day, never shifted.
+        let la = Tz::America__Los_Angeles;
+        assert_eq!(account_format("2026-11-09T03:00:00Z", la), "11/8/2026");
+        assert_eq!(account_format("2026-11-09", la), "11/9/2026");
         assert!(is_date_column(Some("DATE_TEXT")));
         assert!(is_date_column(Some("DATETIME_TEXT")));
         assert!(!is_date_column(Some("TEXT")));
         assert!(!is_date_column(None));
+    }
+
+    #[test]
+    fn datetimes_are_written_and_read_as_the_accounts_wall_clock_across_a_dst_change() {
+        let conn = zoned(Tz::America__Los_Angeles);
+        let fmt = "'YYYY-MM-DD HH24:MI:SS'";
+        for (stored, wall) in [
+            // PDT (UTC-7) before the change on 1 November 2026, PST (UTC-8) after.
+            ("2026-11-01T07:30:00Z", "2026-11-01 00:30:00"),
+            ("2026-11-01T08:30:00Z", "2026-11-01 01:30:00"),
+            ("2026-11-01T09:30:00Z", "2026-11-01 01:30:00"),
+            ("2026-11-01T10:30:00Z", "2026-11-01 02:30:00"),
+            ("2026-11-01", "2026-11-01 00:00:00"),
+        ] {
+            let sql = format!("SELECT TO_CHAR('{stored}', {fmt})");
+            assert_eq!(one(&conn, &sql).unwrap().as_deref(), Some(wall), "{sql}");
+        }
+        for (wall, stored) in [
+            ("2026-11-01 00:30:00", "2026-11-01T07:30:00Z"),
+            // The repeated hour reads as its first occurrence (PDT).
+            ("2026-11-01 01:30:00", "2026-11-01T08:30:00Z"),
+            ("2026-11-01 02:30:00", "2026-11-01T10:30:00Z"),
+            // The skipped hour of 8 March 2026 reads with the offset before it (PST).
+            ("2026-03-08 02:30:00", "2026-03-08T10:30:00Z"),
+        ] {
+            let sql = format!("SELECT TO_TIMESTAMP('{wall}', {fmt})");
+            assert_eq!(one(&conn, &sql).unwrap().as_deref(), Some(stored), "{sql}");
+        }
+        assert_eq!(
+            one(&conn, "SELECT TO_DATE('2026-11-01', 'YYYY-MM-DD')")
+                .unwrap()
+                .as_deref(),
+            Some("2026-11-01")
+        );
     }
 }

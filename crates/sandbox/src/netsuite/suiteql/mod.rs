@@ -1,11 +1,20 @@
 //! `POST query/v1/suiteql?limit=&offset=` with `Prefer: transient`: runs the query on the account's
 //! SQLite database (read-only statements only), returns columns in lower case with every value as
 //! a string (booleans `"T"`/`"F"`, dates in the account's date format `1/31/2027`) and null
-//! columns omitted, paged by `limit` (≤ 1000) and an `offset` that must be a multiple of it. A few
+//! columns omitted, paged by `limit` (≤ 1000) and an `offset` that must be a multiple of it.
+//!
+//! Offset paging reaches the first 100,000 rows of a query only ([`SUITEQL_ROW_CAP`], configurable
+//! for tests): Oracle documents that SuiteQL returns at most 100,000 results. A page is cut at the
+//! cap (its `hasMore` still says more rows exist), and a page that starts at or past it is refused
+//! with 400 `INVALID_PARAMETER` (the code and wording are *unconfirmed*), so a client paging by
+//! offset fails loudly instead of reading a truncated table; walk by keyset
+//! (`WHERE id > :last ORDER BY id`) instead. A few
 //! Oracle/SuiteQL functions are provided (`NVL`, `NVL2`, `BUILTIN.DF`, and `TO_DATE`, `TO_CHAR`
 //! from [`dates`]); SQLite does the rest, so syntax beyond the common subset may differ.
 
 mod dates;
+
+pub use dates::AccountZone;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -22,6 +31,8 @@ use crate::control::base_url;
 use crate::Sandbox;
 
 const MAX_LIMIT: usize = 1000;
+/// Rows of one query reachable by offset paging, as NetSuite serves them.
+pub const SUITEQL_ROW_CAP: usize = 100_000;
 
 #[derive(Deserialize)]
 pub struct Paging {
@@ -69,7 +80,23 @@ pub async fn suiteql(
         _ => None,
     }
     .ok_or_else(|| ApiError::bad_request("INVALID_CONTENT", "Error while accessing a resource. The request body must be {\"q\": \"<SuiteQL query>\"}."))?;
-    let (total, items) = run(&sandbox.inner.account.db().conn, &query, offset, limit)?;
+    let cap = sandbox
+        .inner
+        .account
+        .suiteql_row_cap
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if offset >= cap {
+        return Err(invalid_parameter(format!(
+            "Invalid value for the offset parameter: {offset}. A SuiteQL query returns at most {cap} results; page by a key (WHERE id > last ORDER BY id) to read more."
+        )));
+    }
+    let (total, items) = run(
+        &sandbox.inner.account.db().conn,
+        &query,
+        offset,
+        limit.min(cap - offset),
+        sandbox.inner.account.zone.get(),
+    )?;
     let href = |offset: usize| {
         format!(
             "{}/services/rest/query/v1/suiteql?limit={limit}&offset={offset}",
@@ -117,12 +144,14 @@ fn invalid_query(reason: impl std::fmt::Display) -> ApiError {
     ))
 }
 
-/// Runs `query`, returning the total row count and the rows of one page.
+/// Runs `query`, returning the total row count and the rows of one page (datetimes shown in
+/// `zone`, the account's time zone).
 pub fn run(
     conn: &Connection,
     query: &str,
     offset: usize,
     limit: usize,
+    zone: chrono_tz::Tz,
 ) -> Result<(usize, Vec<Value>), ApiError> {
     let sql = rewrite(query);
     let mut stmt = conn.prepare(&sql).map_err(invalid_query)?;
@@ -150,7 +179,7 @@ pub fn run(
             for (i, (column, is_date)) in columns.iter().enumerate() {
                 if let Some(value) = as_string(row.get_ref(i)?) {
                     let value = if *is_date {
-                        dates::account_format(&value)
+                        dates::account_format(&value, zone)
                     } else {
                         value
                     };
@@ -219,7 +248,7 @@ fn rewrite(query: &str) -> String {
 }
 
 /// Registers the SuiteQL functions SQLite lacks.
-pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+pub fn register_functions(conn: &Connection, zone: &AccountZone) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("NVL", 2, flags, |ctx| {
         let first: rusqlite::types::Value = ctx.get(0)?;
@@ -241,7 +270,7 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("BUILTIN_DF", 1, flags, |ctx| {
         ctx.get::<rusqlite::types::Value>(0)
     })?;
-    dates::register(conn)
+    dates::register(conn, zone)
 }
 
 #[cfg(test)]
@@ -271,7 +300,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute("CREATE TABLE customer (id INTEGER)", [])
             .unwrap();
-        let err = run(&conn, "DELETE FROM customer", 0, 10).unwrap_err();
+        let err = run(&conn, "DELETE FROM customer", 0, 10, chrono_tz::Tz::UTC).unwrap_err();
         assert_eq!(
             (err.status, err.code),
             (StatusCode::BAD_REQUEST, "INVALID_PARAMETER")
@@ -280,7 +309,8 @@ mod tests {
             &conn,
             "SELECT id FROM customer; DELETE FROM customer",
             0,
-            10
+            10,
+            chrono_tz::Tz::UTC
         )
         .is_err());
     }

@@ -1,5 +1,9 @@
-//! Composite: `POST composite` runs up to 25 subrequests (at most 5 of them queries) in order as
-//! one API call, each able to use earlier results through `@{refId.path}` references.
+//! Composite: `POST composite` runs up to 25 subrequests in order as one API call, each able to
+//! use earlier results through `@{refId.path}` references. At most 5 of them may be queries or
+//! sObject Collections, counted together ("Up to 5 of these subrequests can be sObject
+//! Collections or query operations, including Query and QueryAll requests"): a query, a
+//! queryAll, the next batch of a query (`query/<locator>`) and any `composite/sobjects` call.
+//! Past either limit nothing runs and the request answers 400 `LIMIT_EXCEEDED`.
 //!
 //! - `allOrNone: true`: the whole request runs inside one savepoint; at the first failure the
 //!   remaining subrequests are not run, every write is undone, the failing subrequest keeps its
@@ -24,7 +28,7 @@ use references::Results;
 
 /// Subrequests one Composite request may carry.
 pub const MAX_SUBREQUESTS: usize = 25;
-/// Query subrequests one Composite request may carry.
+/// Query and sObject Collections subrequests, together, one Composite request may carry.
 pub const MAX_QUERIES: usize = 5;
 
 struct Subrequest {
@@ -203,8 +207,7 @@ fn parse(body: Option<&Value>) -> Result<Vec<Subrequest>, Malformed> {
         let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
             ApiError::bad_request("INVALID_INPUT", format!("Invalid method: {method}"))
         })?;
-        let path = url.split('?').next().unwrap_or_default();
-        if method == Method::GET && (path.ends_with("/query") || path.ends_with("/queryAll")) {
+        if is_query_or_collection(&url) {
             queries += 1;
         }
         subrequests.push(Subrequest {
@@ -217,10 +220,24 @@ fn parse(body: Option<&Value>) -> Result<Vec<Subrequest>, Malformed> {
     if queries > MAX_QUERIES {
         // The wording of this limit's error is *unconfirmed*.
         return Err(Malformed::OverLimit(format!(
-            "The request can’t contain more than {MAX_QUERIES} query operations."
+            "The request can’t contain more than {MAX_QUERIES} query or sObject Collections operations."
         )));
     }
     Ok(subrequests)
+}
+
+/// Whether a subrequest's url is a query (`query`, `queryAll`, or the next batch of one,
+/// `query/<locator>`) or an sObject Collections call (`composite/sobjects…`).
+fn is_query_or_collection(url: &str) -> bool {
+    let path = url.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // The resource starts after `/services/data/vXX.X`.
+    let resource = match segments.iter().position(|s| *s == "data") {
+        Some(at) => segments.get(at + 2..).unwrap_or_default(),
+        None => &segments[..],
+    };
+    matches!(resource.first(), Some(&("query" | "queryAll")))
+        || resource.starts_with(&["composite", "sobjects"])
 }
 
 /// As Salesforce has been seen to answer an over-limit Composite request: HTTP 400 with one

@@ -5,6 +5,10 @@
 //! (200, as in Salesforce) comes back with `done: false` and its own `nextRecordsUrl`, served by the
 //! same locator endpoint.
 //!
+//! Open locators are limited as in Salesforce ([`Cursors`]): at most 10 per user, the oldest
+//! released when another opens, each expiring after 15 idle minutes (both set in
+//! [`crate::SandboxConfig`]).
+//!
 //! A page holds the org's page size (2000, as in Salesforce), or the batch size a client asks for
 //! with `Sforce-Query-Options: batchSize=N`, which Salesforce bounds to 200..=2000.
 
@@ -13,6 +17,7 @@ mod rows;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
@@ -37,31 +42,53 @@ pub fn batch_size(headers: &axum::http::HeaderMap) -> Option<usize> {
     Some(size.clamp(*BATCH_SIZES.start(), *BATCH_SIZES.end()))
 }
 
-/// Salesforce keeps at most a handful of open cursors per user; older ones expire.
-const MAX_OPEN_CURSORS: usize = 50;
-
-/// An open query locator: the materialised rows and how many a page holds.
+/// An open query locator: the materialised rows, how many a page holds, and when it was last
+/// read (on the org's clock).
 struct Cursor {
     records: Arc<Vec<Value>>,
     page_size: usize,
+    last_read: DateTime<Utc>,
 }
 
-/// The open query locators. Their counter starts at a random point, so a locator handed out
-/// before a restart almost surely names no cursor after it (`INVALID_QUERY_LOCATOR`) rather than
-/// another query's rows.
+/// The integration user's open query locators. As in Salesforce, a user holds at most `max_open`
+/// (opening one more releases the oldest) and a locator not read for `idle` expires; either way
+/// a later `nextRecordsUrl` answers 400 `INVALID_QUERY_LOCATOR`. The counter starts at a random
+/// point, so a locator handed out before a restart almost surely names no cursor after it rather
+/// than another query's rows.
 pub struct Cursors {
     counter: u64,
     open: HashMap<String, Cursor>,
     order: VecDeque<String>,
+    max_open: usize,
+    idle: chrono::Duration,
 }
 
-impl Default for Cursors {
-    fn default() -> Self {
+impl Cursors {
+    pub fn new(max_open: usize, idle: std::time::Duration) -> Self {
         Self {
             counter: u64::from(rand::random::<u32>()),
             open: HashMap::new(),
             order: VecDeque::new(),
+            max_open: max_open.max(1),
+            idle: chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::MAX),
         }
+    }
+
+    /// The rows and page size of `locator` if it is still open at `now`, marking it read; an
+    /// expired one is released.
+    fn read(&mut self, locator: &str, now: DateTime<Utc>) -> Option<(Arc<Vec<Value>>, usize)> {
+        let cursor = self.open.get_mut(locator)?;
+        if now - cursor.last_read > self.idle {
+            self.release(locator);
+            return None;
+        }
+        cursor.last_read = now;
+        Some((cursor.records.clone(), cursor.page_size))
+    }
+
+    fn release(&mut self, locator: &str) {
+        self.open.remove(locator);
+        self.order.retain(|open| open != locator);
     }
 }
 
@@ -73,7 +100,7 @@ pub fn query(call: &mut Call, request: &Request, all_rows: bool) -> Result<Reply
     let scope = if all_rows { Scope::All } else { Scope::Live };
     let plan = soql::compile(soql, scope)?;
     let result = rows::run(call.org, call.db, &plan, &call.version)?;
-    let page_size = request.batch_size.unwrap_or(call.org.page_size);
+    let page_size = request.batch_size.unwrap_or(call.org.page_size());
     Ok(Reply::ok(match result {
         Output::Count(total) => json!({ "totalSize": total, "done": true, "records": [] }),
         Output::Records(mut records) => {
@@ -92,13 +119,8 @@ pub fn query_more(call: &mut Call, locator: &str) -> Result<Reply, ApiError> {
     let invalid = || ApiError::bad_request("INVALID_QUERY_LOCATOR", "invalid query locator");
     let (cursor, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
     let offset: usize = offset.parse().map_err(|_| invalid())?;
-    let (records, page_size) = call
-        .org
-        .cursors()
-        .open
-        .get(cursor)
-        .map(|c| (c.records.clone(), c.page_size))
-        .ok_or_else(invalid)?;
+    let now = call.org.now();
+    let (records, page_size) = call.org.cursors().read(cursor, now).ok_or_else(invalid)?;
     if offset > records.len() {
         return Err(invalid());
     }
@@ -136,14 +158,18 @@ impl Org {
     }
 
     fn open_cursor(&self, records: Arc<Vec<Value>>, page_size: usize) -> String {
+        let now = self.now();
         let mut cursors = self.cursors();
         cursors.counter += 1;
         let locator = ids::generate("01g", cursors.counter);
-        cursors
-            .open
-            .insert(locator.clone(), Cursor { records, page_size });
+        let cursor = Cursor {
+            records,
+            page_size,
+            last_read: now,
+        };
+        cursors.open.insert(locator.clone(), cursor);
         cursors.order.push_back(locator.clone());
-        while cursors.order.len() > MAX_OPEN_CURSORS {
+        while cursors.order.len() > cursors.max_open {
             if let Some(old) = cursors.order.pop_front() {
                 cursors.open.remove(&old);
             }

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+use super::super::clock::Clock;
 use super::super::ids;
 use super::super::schema::{Kind, SOBJECTS};
 use super::{recycle_bin, Db};
@@ -35,7 +36,14 @@ impl Db {
             create_schema(&conn)?;
         }
         let counters = last_counters(&conn)?;
-        Ok((Self { conn, counters }, !existing))
+        Ok((
+            Self {
+                conn,
+                counters,
+                clock: Clock::default(),
+            },
+            !existing,
+        ))
     }
 
     /// Commits the transaction [`Db::open`] began.

@@ -15,16 +15,19 @@ use serde_json::{Map, Value};
 mod database;
 mod validate;
 
+use super::clock::Clock;
 use super::error::ApiError;
 use super::schema::{self, Field, Kind, SObject};
 use super::{ids, rules};
-use crate::time::{now, sf_timestamp};
+use crate::time::sf_timestamp;
 use validate::required_missing;
 
 pub struct Db {
     pub conn: Connection,
     /// The last id counter used per key prefix (see [`ids::generate`]).
     counters: HashMap<&'static str, u64>,
+    /// The org's clock: when a deletion happened.
+    pub clock: Clock,
 }
 
 /// Who makes a write and when (Salesforce-formatted timestamp).
@@ -177,7 +180,7 @@ impl Db {
             return Ok(false);
         }
         let parents = rules::parents(self, object, id)?;
-        let at = sf_timestamp(now());
+        let at = sf_timestamp(self.clock.now());
         let tx = self.conn.savepoint()?;
         delete_tree(&tx, object, id, &at)?;
         tx.commit()?;

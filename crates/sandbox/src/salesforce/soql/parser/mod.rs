@@ -101,7 +101,7 @@ impl Parser {
         self.expect_keyword("SELECT")?;
         let select = self.select_items()?;
         self.expect_keyword("FROM")?;
-        let from = self.identifier()?;
+        let from = self.object_name()?;
         let filter = if self.eat_keyword("WHERE") {
             Some(self.or()?)
         } else {
@@ -186,6 +186,19 @@ impl Parser {
         match self.next()? {
             Token::Ident(name) if !is_reserved(&name) => Ok(name),
             token => Err(format!("unexpected token: '{token}'")),
+        }
+    }
+
+    /// The object after `FROM`. `Order` is an object there: `ORDER` is a keyword only as the
+    /// start of `ORDER BY`, and an object name always follows `FROM`.
+    fn object_name(&mut self) -> Result<String, String> {
+        match self.peek() {
+            Some(Token::Ident(name)) if name.eq_ignore_ascii_case("Order") => {
+                let name = name.clone();
+                self.pos += 1;
+                Ok(name)
+            }
+            _ => self.identifier(),
         }
     }
 
