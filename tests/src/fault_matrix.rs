@@ -143,8 +143,9 @@ pub fn whose<'a>(
         .filter(move |r| text(r.get(field)).is_some_and(|v| values.contains(&v)))
 }
 
-/// Nothing still holds any of `resources`: each can be taken (then is given back).
-pub async fn assert_locks_free(locks: &dyn Locks, resources: &[String]) {
+/// Each of `resources` can be locked (then is given back), and on Redis no `lock:` key is left.
+pub async fn assert_locks_free(mesh: &TestMesh, resources: &[String]) {
+    let locks: &dyn Locks = mesh.store.as_ref();
     for resource in resources {
         let lease = locks
             .acquire(resource, Duration::from_secs(1))
@@ -153,6 +154,7 @@ pub async fn assert_locks_free(locks: &dyn Locks, resources: &[String]) {
             .unwrap_or_else(|| panic!("{resource} is still locked"));
         locks.release(&lease).await.expect("store answers");
     }
+    crate::faults::assert_no_lock_keys(mesh, Duration::from_secs(2)).await;
 }
 
 /// Waits until the `service`'s queue has drained and asserts that nothing was dead-lettered.

@@ -12,11 +12,10 @@ use isthmus_tests::fault_matrix::{
     adjust, assert_linked, assert_locks_free, assert_once_each, assert_write_calls, clear, fired,
     inject, scan_renewals_until_raised, synced_account, whose,
 };
-use isthmus_tests::faults::{assert_no_lock_keys, FailureKind};
+use isthmus_tests::faults::FailureKind;
 use isthmus_tests::lead::{number, object, priced, run_catalog};
 use isthmus_tests::{on_both_stores, text, TestMesh};
 use serde_json::{json, Map, Value};
-use std::time::Duration;
 
 /// Expiring orders per cell.
 const RECORDS: usize = 20;
@@ -118,8 +117,7 @@ async fn renewals_cell(mesh: &TestMesh, kind: FailureKind) {
         true,
     );
     let locks: Vec<String> = orders.iter().map(|o| format!("renewal:ns:{o}")).collect();
-    assert_locks_free(mesh.store.as_ref(), &locks).await;
-    assert_no_lock_keys(mesh, Duration::from_secs(2)).await;
+    assert_locks_free(mesh, &locks).await;
 }
 
 fn number_of(record: &Map<String, Value>, field: &str) -> f64 {
