@@ -239,13 +239,27 @@ pub async fn serve_gateway(
     (url, stop)
 }
 
+/// A port for a child process to listen on. Not one the kernel hands out for `bind(0)` (the
+/// ephemeral range, 32768 and up on Linux): a port freed there can be given to another test's
+/// listener before the child binds it, and the replica would then be taken for whatever
+/// answers on it. Ports below that range are handed out in turn from a per-process start, each
+/// checked free.
 async fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        20_000 + (std::process::id() % 1_000) as u16 * 10,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    );
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::AcqRel);
+        assert!(port < 32_768, "no free port left below the ephemeral range");
+        if TcpListener::bind(("127.0.0.1", port)).await.is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A won opportunity and the account it belongs to, with the account's name.
