@@ -200,9 +200,28 @@ pub trait Idempotency: Send + Sync + 'static {
 pub trait Slots: Send + Sync + 'static {
     /// Takes one of `limit` slots of the semaphore `name` for `ttl`, returning the slot id, or
     /// `None` when every slot is held. Expired slots (their holder died) are reclaimed first.
-    async fn acquire_slot(&self, name: &str, limit: u32, ttl: Duration) -> Result<Option<String>>;
+    async fn acquire_slot(&self, name: &str, limit: u32, ttl: Duration) -> Result<Option<String>> {
+        Ok(self
+            .acquire_slots(name, limit, 1, ttl)
+            .await?
+            .and_then(|mut slots| slots.pop()))
+    }
+    /// Takes `n` of `limit` slots of the semaphore `name` at once, for `ttl`: all of them (their
+    /// ids) or none (`None`, when fewer than `n` are free), in one step of the store, so a charge
+    /// of many units costs one round trip and two takers never split the last slots.
+    async fn acquire_slots(
+        &self,
+        name: &str,
+        limit: u32,
+        n: u32,
+        ttl: Duration,
+    ) -> Result<Option<Vec<String>>>;
     /// Gives a slot back (no-op when it already expired).
-    async fn release_slot(&self, name: &str, slot: &str) -> Result<()>;
+    async fn release_slot(&self, name: &str, slot: &str) -> Result<()> {
+        self.release_slots(name, &[slot.to_owned()]).await
+    }
+    /// Gives slots back in one step (those already expired are skipped).
+    async fn release_slots(&self, name: &str, slots: &[String]) -> Result<()>;
     /// Slots of `name` held now (expired ones not counted).
     async fn slots_in_use(&self, name: &str) -> Result<u32>;
 }

@@ -326,22 +326,34 @@ impl Idempotency for MemoryStore {
 
 #[async_trait]
 impl Slots for MemoryStore {
-    async fn acquire_slot(&self, name: &str, limit: u32, ttl: Duration) -> Result<Option<String>> {
+    async fn acquire_slots(
+        &self,
+        name: &str,
+        limit: u32,
+        n: u32,
+        ttl: Duration,
+    ) -> Result<Option<Vec<String>>> {
         let mut state = self.state();
         let slots = state.semaphores.entry(name.to_owned()).or_default();
         let now = Instant::now();
         slots.retain(|_, expires_at| *expires_at > now);
-        if slots.len() >= limit as usize {
+        if slots.len() + n as usize > limit as usize {
             return Ok(None);
         }
-        let slot = uuid::Uuid::new_v4().simple().to_string();
-        slots.insert(slot.clone(), deadline(ttl));
-        Ok(Some(slot))
+        let taken: Vec<String> = (0..n)
+            .map(|_| uuid::Uuid::new_v4().simple().to_string())
+            .collect();
+        for slot in &taken {
+            slots.insert(slot.clone(), deadline(ttl));
+        }
+        Ok(Some(taken))
     }
 
-    async fn release_slot(&self, name: &str, slot: &str) -> Result<()> {
-        if let Some(slots) = self.state().semaphores.get_mut(name) {
-            slots.remove(slot);
+    async fn release_slots(&self, name: &str, slots: &[String]) -> Result<()> {
+        if let Some(held) = self.state().semaphores.get_mut(name) {
+            for slot in slots {
+                held.remove(slot);
+            }
         }
         Ok(())
     }

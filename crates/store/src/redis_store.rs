@@ -118,18 +118,20 @@ return redis.call('DEL', KEYS[1])
     )
 });
 
-/// KEYS: semaphore. ARGV: limit, ttl ms, slot id. Reply: the slot id, or nil when full.
+/// KEYS: semaphore. ARGV: limit, ttl ms, then one id per slot wanted. Reply: how many were taken
+/// (all), or nil when fewer are free (none taken).
 /// Expiry is judged by the server clock, so replicas with skewed clocks agree.
-static ACQUIRE_SLOT: LazyLock<Script> = LazyLock::new(|| {
+static ACQUIRE_SLOTS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return false end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+local n = #ARGV - 2
+if redis.call('ZCARD', KEYS[1]) + n > tonumber(ARGV[1]) then return false end
+for i = 3, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[i]) end
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return ARGV[3]
+return n
 ",
     )
 });
@@ -338,22 +340,34 @@ impl Idempotency for RedisStore {
 
 #[async_trait]
 impl Slots for RedisStore {
-    async fn acquire_slot(&self, name: &str, limit: u32, ttl: Duration) -> Result<Option<String>> {
-        let slot = uuid::Uuid::new_v4().simple().to_string();
-        Ok(ACQUIRE_SLOT
+    async fn acquire_slots(
+        &self,
+        name: &str,
+        limit: u32,
+        n: u32,
+        ttl: Duration,
+    ) -> Result<Option<Vec<String>>> {
+        let slots: Vec<String> = (0..n)
+            .map(|_| uuid::Uuid::new_v4().simple().to_string())
+            .collect();
+        let taken: Option<i64> = ACQUIRE_SLOTS
             .key(self.keys.semaphore(name))
             .arg(limit)
             .arg(ttl_millis(ttl))
-            .arg(slot)
+            .arg(&slots)
             .invoke_async(&mut self.connection.clone())
-            .await?)
+            .await?;
+        Ok(taken.map(|_| slots))
     }
 
-    async fn release_slot(&self, name: &str, slot: &str) -> Result<()> {
+    async fn release_slots(&self, name: &str, slots: &[String]) -> Result<()> {
+        if slots.is_empty() {
+            return Ok(());
+        }
         let _: i64 = self
             .connection
             .clone()
-            .zrem(self.keys.semaphore(name), slot)
+            .zrem(self.keys.semaphore(name), slots)
             .await?;
         Ok(())
     }

@@ -8,10 +8,9 @@
 //! so every replica counts against the same budget and a charge frees itself a day later. The
 //! allocation is the org's as the services last published it, else the configured one.
 //!
-//! A charge takes its slots one by one and gives them back when the budget runs out midway;
-//! charges are taken one at a time in a process, so concurrent clicks do not starve each other
-//! of a budget that has room. Between replicas two charges can still interleave near the end of
-//! a budget: then both may be refused, never both admitted past it.
+//! A charge takes all its slots in one step of the store (`acquire_slots`: one round trip, all
+//! or none), so concurrent charges, in one replica or many, never split the last slots of a
+//! budget between them and never pass it; a refund gives them all back in one step.
 //!
 //! A request that ends without calling a service (its input refused by the route before the
 //! first gRPC call) is given its charge back: refused input costs the key nothing. Routes mark
@@ -88,8 +87,6 @@ pub(crate) struct SalesforceBudget {
     share: f64,
     fallback_allocation: u64,
     allocation: Mutex<Option<(Instant, u64)>>,
-    /// One charge at a time in this process.
-    charging: tokio::sync::Mutex<()>,
 }
 
 impl SalesforceBudget {
@@ -99,7 +96,6 @@ impl SalesforceBudget {
             share: share.clamp(0.0, 1.0),
             fallback_allocation,
             allocation: Mutex::new(None),
-            charging: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -127,10 +123,8 @@ impl SalesforceBudget {
 
     /// Gives a charge back (the request called no service).
     pub(crate) async fn refund(&self, charge: Charge) {
-        for slot in &charge.slots {
-            if let Err(err) = self.store.release_slot(&charge.name, slot).await {
-                tracing::warn!(%err, "a Salesforce budget charge was not given back");
-            }
+        if let Err(err) = self.store.release_slots(&charge.name, &charge.slots).await {
+            tracing::warn!(%err, "a Salesforce budget charge was not given back");
         }
     }
 
@@ -139,21 +133,10 @@ impl SalesforceBudget {
         let budget = self.budget().await;
         let limit = u32::try_from(budget).unwrap_or(u32::MAX);
         let name = format!("salesforce-budget:{key}");
-        let _one_at_a_time = self.charging.lock().await;
-        let mut taken = Vec::with_capacity(cost as usize);
-        for _ in 0..cost {
-            match self.store.acquire_slot(&name, limit, DAY).await {
-                Ok(Some(slot)) => taken.push(slot),
-                outcome => {
-                    // Give back a partial charge: the request does not run.
-                    self.refund(Charge { name, slots: taken }).await;
-                    return Err(match outcome {
-                        Err(err) => Refused::Store(err),
-                        _ => Refused::Spent { budget },
-                    });
-                }
-            }
+        match self.store.acquire_slots(&name, limit, cost, DAY).await {
+            Ok(Some(slots)) => Ok(Charge { name, slots }),
+            Ok(None) => Err(Refused::Spent { budget }),
+            Err(err) => Err(Refused::Store(err)),
         }
-        Ok(Charge { name, slots: taken })
     }
 }

@@ -356,6 +356,32 @@ pub async fn a_semaphore_hands_out_at_most_limit_slots(store: impl Slots) {
         .unwrap();
 }
 
+pub async fn many_slots_are_taken_all_or_none_and_given_back_at_once(store: impl Slots) {
+    let three = store
+        .acquire_slots("budget", 5, 3, LONG)
+        .await
+        .unwrap()
+        .expect("three of five free");
+    assert_eq!(three.len(), 3);
+    assert_eq!(
+        store.acquire_slots("budget", 5, 3, LONG).await.unwrap(),
+        None,
+        "two left: a charge of three takes none"
+    );
+    assert_eq!(store.slots_in_use("budget").await.unwrap(), 3);
+    let two = store
+        .acquire_slots("budget", 5, 2, LONG)
+        .await
+        .unwrap()
+        .expect("the last two");
+    assert_eq!(store.acquire_slot("budget", 5, LONG).await.unwrap(), None);
+    store.release_slots("budget", &three).await.unwrap();
+    assert_eq!(store.slots_in_use("budget").await.unwrap(), 2);
+    store.release_slots("budget", &two).await.unwrap();
+    store.release_slots("budget", &[]).await.unwrap();
+    assert_eq!(store.slots_in_use("budget").await.unwrap(), 0);
+}
+
 pub async fn a_dead_holders_slot_expires(store: impl Slots) {
     store
         .acquire_slot("netsuite", 1, SHORT)

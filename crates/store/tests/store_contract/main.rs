@@ -61,6 +61,7 @@ macro_rules! contract_tests {
                 idempotency_records_are_written_once,
                 idempotency_records_expire_after_their_ttl,
                 a_semaphore_hands_out_at_most_limit_slots,
+                many_slots_are_taken_all_or_none_and_given_back_at_once,
                 a_dead_holders_slot_expires,
                 status_values_are_last_writer_wins_and_expire,
             ],
