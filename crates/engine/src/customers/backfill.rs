@@ -156,22 +156,22 @@ impl CustomerFlows {
         let pending = Mutex::new(Vec::<(String, String)>::new());
 
         let fields = mapping::account_fields(&self.config).join(", ");
-        let filter = if options.all {
-            ""
-        } else {
-            " WHERE NetSuite_Id__c = null"
-        };
+        // One condition for the walk and its count: every account, or the unlinked ones.
+        let unlinked = (!options.all).then_some("NetSuite_Id__c = null");
         // Walked in Id order, restarting after the last Id read if Salesforce drops the cursor.
         let mut walk = KeysetQuery::new(format!(
             "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account",
             SF_CONTACT_FIELDS.join(", ")
         ));
-        if !options.all {
-            walk = walk.filter("NetSuite_Id__c = null");
+        if let Some(condition) = unlinked {
+            walk = walk.filter(condition);
         }
         // The total for the progress bar (one COUNT() call); a shard expects its share.
         allocation.wait_for_batch(&self.salesforce).await?;
-        let count_soql = format!("SELECT COUNT() FROM Account{filter}");
+        let count_soql = format!(
+            "SELECT COUNT() FROM Account{}",
+            unlinked.map_or(String::new(), |c| format!(" WHERE {c}"))
+        );
         let count = self.salesforce.query_count(&count_soql).await? as u64;
         let mut expected = options
             .shard
