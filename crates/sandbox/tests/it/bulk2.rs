@@ -553,3 +553,91 @@ async fn a_finished_job_is_gone_after_seven_days() {
     assert_eq!(bulk.get(&format!("ingest/{id}")).await.status(), 404);
     org.reset_clock();
 }
+
+#[tokio::test]
+async fn a_bulk_insert_saves_what_the_same_rest_insert_saves() {
+    let h = empty().await;
+    let bulk = Bulk::new(&h).await;
+    let rest = h
+        .sf(
+            Method::POST,
+            "sobjects/Opportunity",
+            Some(json!({"Name": "Deal", "StageName": "Closed Won", "CloseDate": "2026-12-31"})),
+        )
+        .await;
+    assert_eq!(rest.status(), 201);
+    let rest_id = rest.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (id, info) = bulk
+        .ingest(
+            json!({"object": "Opportunity", "operation": "insert"}),
+            "Name,StageName,CloseDate\nDeal,Closed Won,2026-12-31\n",
+        )
+        .await;
+    assert_eq!(info["numberRecordsFailed"], 0);
+    let successful = bulk.text(&format!("ingest/{id}/successfulResults")).await;
+    let bulk_id = successful
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    let by_rest = h.sandbox.sf_record("Opportunity", &rest_id).unwrap();
+    let by_bulk = h
+        .sandbox
+        .sf_record("Opportunity", bulk_id.trim_matches('"'))
+        .unwrap();
+    assert_eq!(by_bulk["IsWon"], json!(true));
+    for (field, value) in &by_rest {
+        if !["Id", "CreatedDate", "LastModifiedDate", "SystemModstamp"].contains(&field.as_str()) {
+            assert_eq!(&by_bulk[field], value, "{field}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_abort_while_processing_leaves_every_row_written_or_unprocessed() {
+    let h = empty().await;
+    let bulk = Bulk::new(&h).await;
+    h.sandbox.salesforce_org().set_bulk_limits(BulkLimits {
+        chunk_records: 1,
+        ..BulkLimits::default()
+    });
+    let id = bulk
+        .create_ingest(json!({"object": "Account", "operation": "insert"}))
+        .await;
+    let rows: String = (0..2000).map(|i| format!("Row {i}\n")).collect();
+    assert_eq!(bulk.upload(&id, &format!("Name\n{rows}")).await, 201);
+    bulk.set_state("ingest", &id, "UploadComplete").await;
+    let (status, info) = bulk.set_state("ingest", &id, "Aborted").await;
+    assert_eq!((status, info["state"].clone()), (200, json!("Aborted")));
+    // The task sees the abort before its next chunk at the latest, then leaves the rest.
+    let (mut processed, mut unprocessed_rows) = (0, 0);
+    for _ in 0..250 {
+        let info: Value = bulk
+            .get(&format!("ingest/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        processed = info["numberRecordsProcessed"].as_u64().unwrap();
+        let unprocessed = bulk.text(&format!("ingest/{id}/unprocessedrecords")).await;
+        unprocessed_rows = unprocessed.lines().count().saturating_sub(1) as u64;
+        if processed + unprocessed_rows == 2000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        processed + unprocessed_rows,
+        2000,
+        "{processed} + {unprocessed_rows}"
+    );
+    assert!(processed < 2000, "the abort came after every chunk");
+    assert_eq!(h.sandbox.sf_records("Account").len() as u64, processed);
+    let successful = bulk.text(&format!("ingest/{id}/successfulResults")).await;
+    assert_eq!(successful.lines().count() as u64, processed + 1);
+}
