@@ -123,6 +123,7 @@ async fn an_insert_job_writes_the_valid_rows_and_reports_every_row() {
         .ingest(json!({"object": "Account", "operation": "insert"}), csv)
         .await;
     assert_eq!(info["state"], "JobComplete");
+    assert_eq!(bulk.upload(&id, "Name\nLate\n").await, 400);
     assert_eq!(info["numberRecordsProcessed"], 3);
     assert_eq!(info["numberRecordsFailed"], 1);
     assert_eq!(account_names(&h), ["Acme", "Globex"]);
@@ -173,7 +174,7 @@ async fn an_insert_job_writes_the_valid_rows_and_reports_every_row() {
     assert_eq!(calls.get("POST /services/data/vXX.X/jobs/ingest"), 1);
     assert_eq!(
         calls.get("PUT /services/data/vXX.X/jobs/ingest/{jobId}/batches"),
-        1
+        2
     );
     assert_eq!(
         calls.get("PATCH /services/data/vXX.X/jobs/ingest/{jobId}"),

@@ -146,6 +146,7 @@ pub fn upload(
             job.id
         )));
     }
+    // The limit is documented; the code and status of the refusal are *unconfirmed*.
     let base64_size = body.len().div_ceil(3) * 4;
     if base64_size > limit {
         return Err(ApiError::new(

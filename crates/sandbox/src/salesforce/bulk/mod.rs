@@ -14,7 +14,8 @@
 //! - The documented limits are enforced ([`Limits`]): upload size (150 MB of base64), records
 //!   uploaded and query jobs per rolling 24 hours, and the 7-day lifespan of finished jobs.
 //!
-//! Non-goals: multipart job creation, `assignmentRuleId`, parallel processing of one job's chunks,
+//! Jobs live in memory, as query cursors do: a restart of a persisted org forgets them (the
+//! records they wrote stay). Non-goals: multipart job creation, `assignmentRuleId`, parallel processing of one job's chunks,
 //! gzip bodies, and relationship columns (`Account.External_Id__c`) in ingest CSV; where the
 //! vendor text was not found (error codes of some refusals), the choice is marked in comments.
 
