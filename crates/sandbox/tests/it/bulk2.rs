@@ -508,7 +508,6 @@ async fn uploads_and_query_jobs_over_the_documented_limits_are_refused() {
     let org = h.sandbox.salesforce_org();
     org.set_bulk_limits(BulkLimits {
         upload_base64_bytes: 40,
-        records_per_day: 3,
         query_jobs_per_day: 1,
         ..BulkLimits::default()
     });
@@ -520,7 +519,6 @@ async fn uploads_and_query_jobs_over_the_documented_limits_are_refused() {
         bulk.upload(&id, "Name\nAaaaaaaaaaa\nBbbbbbbbbbbbb\n").await,
         413
     );
-    assert_eq!(bulk.upload(&id, "Name\nA\nB\nC\nD\n").await, 400);
     assert_eq!(bulk.upload(&id, "Name\nA\nB\nC\n").await, 201);
     let query = json!({"operation": "query", "query": "SELECT Name FROM Account"});
     assert_eq!(bulk.json(Method::POST, "query", query.clone()).await.0, 200);
@@ -534,7 +532,41 @@ async fn uploads_and_query_jobs_over_the_documented_limits_are_refused() {
         limits["DailyBulkV2QueryJobs"],
         json!({"Max": 1, "Remaining": 0})
     );
+    assert_eq!(
+        limits["DailyBulkApiBatches"],
+        json!({"Max": 15000, "Remaining": 15000})
+    );
     assert!(h.sandbox.sf_records("Account").is_empty());
+}
+
+#[tokio::test]
+async fn past_the_daily_records_limit_a_job_fails_and_leaves_the_rest_unprocessed() {
+    let h = empty().await;
+    let bulk = Bulk::new(&h).await;
+    h.sandbox.salesforce_org().set_bulk_limits(BulkLimits {
+        records_per_day: 5,
+        batch_records: 2,
+        ..BulkLimits::default()
+    });
+    let (id, info) = bulk
+        .ingest(
+            json!({"object": "Account", "operation": "insert"}),
+            "Name\nA\nB\nC\nD\nE\nF\nG\n",
+        )
+        .await;
+    // Batches of 2: A B, C D pass (4 records); E F would make 6.
+    assert_eq!(info["state"], "Failed");
+    assert!(info["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("records processed in 24 hours"));
+    assert_eq!(info["numberRecordsProcessed"], 4);
+    assert_eq!(account_names(&h), ["A", "B", "C", "D"]);
+    let unprocessed = bulk.text(&format!("ingest/{id}/unprocessedrecords")).await;
+    assert_eq!(unprocessed, "\"Name\"\n\"E\"\n\"F\"\n\"G\"\n");
+    let (_, limits) = bulk.json(Method::GET, "../limits", json!({})).await;
+    // The parent batch and two batches of records.
+    assert_eq!(limits["DailyBulkApiBatches"]["Remaining"], 15000 - 3);
 }
 
 #[tokio::test]

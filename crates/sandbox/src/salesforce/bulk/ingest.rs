@@ -159,10 +159,6 @@ pub fn upload(
     }
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::bad_request("INVALID_CSV", "The CSV data is not valid UTF-8"))?;
-    let dialect = job.dialect;
-    let records = csv::parse(&text, dialect).map_or(0, |rows| rows.len().saturating_sub(1));
-    jobs.spend_records(records as u64, now)?;
-    let job = jobs.get(id, Kind::Ingest, now)?;
     job.data = Some(text);
     job.modstamp = now;
     Ok(StatusCode::CREATED.into_response())
@@ -286,23 +282,30 @@ fn process(sandbox: &Sandbox, id: &str) {
     let Some(work) = start(org, id) else { return };
     let (header, rows, fields) = match read(&work) {
         Ok(read) => read,
-        Err(message) => {
-            finish(org, id, started, |job| {
-                job.error_message = Some(message);
-                State::Failed
-            });
-            return;
-        }
+        Err(message) => return fail(org, id, started, message, Vec::new()),
     };
     if let Ok(job) = org.bulk_jobs().get(id, Kind::Ingest, org.now()) {
         job.header = header;
     }
-    let chunk_size = org.bulk_jobs().limits.chunk_records.max(1);
+    let limits = org.bulk_jobs().limits;
+    let (chunk_size, batch_size) = (limits.chunk_records.max(1), limits.batch_records.max(1));
+    if let Err(message) = org.bulk_jobs().spend_batch(0, org.now()) {
+        return fail(org, id, started, message, rows);
+    }
     let mut offset = 0;
+    let mut batch_end = 0;
     while offset < rows.len() {
         {
+            let now = org.now();
             let mut jobs = org.bulk_jobs();
-            let Ok(job) = jobs.get(id, Kind::Ingest, org.now()) else {
+            if offset == batch_end {
+                batch_end = (offset + batch_size).min(rows.len());
+                if let Err(message) = jobs.spend_batch((batch_end - offset) as u64, now) {
+                    drop(jobs);
+                    return fail(org, id, started, message, rows[offset..].to_vec());
+                }
+            }
+            let Ok(job) = jobs.get(id, Kind::Ingest, now) else {
                 return;
             };
             if job.state == State::Aborted {
@@ -310,7 +313,7 @@ fn process(sandbox: &Sandbox, id: &str) {
                 return;
             }
         }
-        let end = (offset + chunk_size).min(rows.len());
+        let end = (offset + chunk_size).min(rows.len()).min(batch_end);
         let results = run_chunk(org, &work, &fields, &rows[offset..end]);
         let mut jobs = org.bulk_jobs();
         let Ok(job) = jobs.get(id, Kind::Ingest, org.now()) else {
@@ -326,6 +329,15 @@ fn process(sandbox: &Sandbox, id: &str) {
         offset = end;
     }
     finish(org, id, started, |_| State::JobComplete);
+}
+
+/// Fails the job with `message`, leaving `unprocessed` rows.
+fn fail(org: &Org, id: &str, started: Instant, message: String, unprocessed: Vec<Vec<String>>) {
+    finish(org, id, started, |job| {
+        job.error_message = Some(message);
+        job.unprocessed = unprocessed;
+        State::Failed
+    });
 }
 
 /// Moves the job to `InProgress` and takes its data; `None` when it is no longer to be processed.
