@@ -24,6 +24,7 @@
 mod csv;
 mod ingest;
 mod jobs;
+mod processing;
 mod query;
 
 use axum::body::Bytes;
