@@ -120,3 +120,29 @@ async fn a_query_job_pages_csv_with_locators_and_dotted_parent_fields() {
         (400, json!("INVALIDLOCATOR"))
     );
 }
+
+#[tokio::test]
+async fn a_query_job_selecting_id_and_typed_fields_writes_them_as_text() {
+    let h = empty().await;
+    let bulk = Bulk::new(&h).await;
+    let mut fields = serde_json::Map::new();
+    fields.insert("Name".into(), json!("Typed"));
+    fields.insert("Balance__c".into(), json!(1250.5));
+    fields.insert("Last_Payment_Date__c".into(), json!("2026-11-02"));
+    let id = h.sandbox.sf_insert("Account", fields).unwrap();
+    let (status, info) = bulk
+        .json(
+            Method::POST,
+            "query",
+            json!({"operation": "query", "query": "SELECT Id, Name, Balance__c, Last_Payment_Date__c, Phone FROM Account", "columnDelimiter": "TAB"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{info}");
+    let job = info["id"].as_str().unwrap().to_owned();
+    assert_eq!(bulk.wait("query", &job).await["state"], "JobComplete");
+    let csv = bulk.text(&format!("query/{job}/results")).await;
+    assert_eq!(
+        csv,
+        format!("\"Id\"\t\"Name\"\t\"Balance__c\"\t\"Last_Payment_Date__c\"\t\"Phone\"\n\"{id}\"\t\"Typed\"\t\"1250.5\"\t\"2026-11-02\"\t\"\"\n")
+    );
+}
