@@ -8,7 +8,9 @@
 //! 2. a second delta run with nothing changed: one Salesforce query, no NetSuite call (the
 //!    write-backs of the first run moved every account's stamp; the first run itself re-read
 //!    them as echoes, at no NetSuite cost, which its "accounts read" shows);
-//! 3. a reconciliation of the customers flow: seconds, calls per 1,000 links, drifts (none).
+//! 3. a reconciliation of the customers flow: seconds, calls per 1,000 links, drifts (none);
+//! 4. with `--summaries`, the scheduled account summaries over the `N` linked customers:
+//!    seconds, NetSuite calls per customer (two SuiteQL queries a page of 200).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +43,9 @@ struct Args {
     /// Syncs of one delta page at once.
     #[arg(long, default_value_t = 10)]
     concurrency: usize,
+    /// Also run the scheduled account summaries over the `N` linked customers.
+    #[arg(long)]
+    summaries: bool,
 }
 
 #[tokio::main]
@@ -113,6 +118,16 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let reconcile_s = began.elapsed().as_secs_f64();
     let reconcile_calls = sandbox.calls();
+
+    let summaries = if args.summaries {
+        let finance = wiring::finance::finance_flows(&config, &secrets, store.clone())?;
+        sandbox.reset_calls();
+        let began = Instant::now();
+        let run = finance.sync_all_summaries(&log).await?;
+        Some((run, began.elapsed().as_secs_f64(), sandbox.calls()))
+    } else {
+        None
+    };
     mesh.shutdown().await?;
 
     let n = args.accounts as f64;
@@ -151,6 +166,21 @@ async fn main() -> anyhow::Result<()> {
         reconcile_calls.salesforce_total() as f64 * 1000.0 / links,
         report.total(),
     );
+    if let Some((run, seconds, calls)) = summaries {
+        let customers = (run.updated + run.unchanged + run.failed).max(1) as f64;
+        println!();
+        println!("| summaries | customers | updated | failed | seconds | customers/s | NS calls (per customer) | SF calls |");
+        println!("|---|---|---|---|---|---|---|---|");
+        println!(
+            "| scheduled, SuiteQL | {customers} | {} | {} | {seconds:.1} | {:.0} | {} ({:.3}) | {} |",
+            run.updated,
+            run.failed,
+            customers / seconds,
+            calls.netsuite_total(),
+            calls.netsuite_total() as f64 / customers,
+            calls.salesforce_total(),
+        );
+    }
     Ok(())
 }
 

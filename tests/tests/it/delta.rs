@@ -439,3 +439,138 @@ async fn accounts_follow_their_subsidiaries(mesh: &TestMesh) {
 }
 
 on_both_stores!(subsidiaries, accounts_follow_their_subsidiaries);
+
+const SUITEQL: &str = "POST /services/rest/query/v1/suiteql";
+const GET_CUSTOMER: &str = "GET /services/rest/record/v1/customer/{id}";
+const PATCH_CUSTOMER: &str = "PATCH /services/rest/record/v1/customer/{id}";
+/// New accounts of the page beyond the one of each rule.
+const MORE_NEW: usize = 20;
+
+fn ns_customer(mesh: &TestMesh, fields: Value) -> String {
+    let mut fields = object(fields);
+    fields.insert("subsidiary".into(), json!({ "id": "1" }));
+    mesh.sandbox.ns_insert("customer", fields).unwrap()
+}
+
+fn sf_account(mesh: &TestMesh, fields: Value) -> String {
+    mesh.sandbox.sf_insert("Account", object(fields)).unwrap()
+}
+
+async fn a_page_is_matched_in_one_query_whatever_rules_fire(mesh: &TestMesh) {
+    let (flows, log) = flows(mesh, |c| {
+        c.customers.delta_accounts = isthmus_engine::config::DeltaAccounts::All;
+    });
+    cursor_at_now(mesh, ACCOUNTS_CURSOR).await;
+    // One account a rule: its external id already on a customer, its web domain on a
+    // customer's e-mail, its name on a customer's under other case and legal form; one new;
+    // one whose domain two customers share.
+    let by_eid = sf_account(mesh, json!({ "Name": "Quillfeather Bulk Eid" }));
+    let eid_customer = ns_customer(
+        mesh,
+        json!({ "companyName": "Old Quillfeather Name", "externalId": by_eid }),
+    );
+    let by_domain = sf_account(
+        mesh,
+        json!({ "Name": "Marrowgate Bulk Holdings", "Website": "https://www.marrowgate-bulk.example/about" }),
+    );
+    let domain_customer = ns_customer(
+        mesh,
+        json!({ "companyName": "MG Trading", "email": "ap@marrowgate-bulk.example" }),
+    );
+    let by_name = sf_account(mesh, json!({ "Name": "Thistlewood Bulk Corp" }));
+    let name_customer = ns_customer(mesh, json!({ "companyName": "THISTLEWOOD BULK, Inc." }));
+    let new = sf_account(mesh, json!({ "Name": "Brandnew Bulk Trading" }));
+    let ambiguous = sf_account(
+        mesh,
+        json!({ "Name": "Twinpeaks Bulk Group", "Website": "twinpeaks-bulk.example" }),
+    );
+    let twins = [
+        ns_customer(
+            mesh,
+            json!({ "companyName": "Twinpeaks Pharma", "email": "ar@twinpeaks-bulk.example" }),
+        ),
+        ns_customer(
+            mesh,
+            json!({ "companyName": "Twinpeaks Freight", "url": "https://twinpeaks-bulk.example" }),
+        ),
+    ];
+    let more_new = isthmus_tests::faults::add_accounts(&mesh.sandbox, "Bulkpage", MORE_NEW);
+    let customers_before = mesh.sandbox.ns_records("customer").len();
+    mesh.sandbox.reset_calls();
+
+    let report = flows
+        .delta_accounts(&options(mesh, Duration::ZERO), &log, "trace")
+        .await
+        .unwrap();
+    assert_eq!(report.pages, 1, "{report:?}");
+    assert_eq!(report.read, 5 + MORE_NEW as u64, "{report:?}");
+    assert_eq!(
+        (
+            report.created,
+            report.updated,
+            report.conflicts,
+            report.queued
+        ),
+        (1 + MORE_NEW as u64, 3, 1, 0),
+        "{report:?}"
+    );
+
+    // Each match as the per-account rules make it: the customer keyed by the account now,
+    // linked, its id written back to the account.
+    for (account, customer) in [
+        (&by_eid, &eid_customer),
+        (&by_domain, &domain_customer),
+        (&by_name, &name_customer),
+    ] {
+        let record = mesh.sandbox.ns_record("customer", customer).unwrap();
+        assert_eq!(
+            text(record.get("externalId")).as_deref(),
+            Some(account.as_str())
+        );
+        let link = flows.link_by_salesforce(account).await.unwrap().unwrap();
+        assert_eq!(&link.netsuite_id, customer);
+        let sf = mesh.sandbox.sf_record("Account", account).unwrap();
+        assert_eq!(text(sf.get("NetSuite_Id__c")).as_ref(), Some(customer));
+    }
+    // New accounts: one customer each, keyed by the account.
+    for account in more_new.iter().chain([&new]) {
+        let made = mesh.ns_where("customer", "externalId", account);
+        assert_eq!(made.len(), 1, "{account}");
+        let sf = mesh.sandbox.sf_record("Account", account).unwrap();
+        assert_eq!(text(sf.get("NetSuite_Id__c")), text(made[0].get("id")));
+    }
+    assert_eq!(
+        mesh.sandbox.ns_records("customer").len(),
+        customers_before + 1 + MORE_NEW
+    );
+    // The ambiguous account: a conflict, nothing linked or written on either side.
+    assert!(flows
+        .link_by_salesforce(&ambiguous)
+        .await
+        .unwrap()
+        .is_none());
+    let sf = mesh.sandbox.sf_record("Account", &ambiguous).unwrap();
+    assert_eq!(text(sf.get("NetSuite_Id__c")), None);
+    for twin in &twins {
+        let record = mesh.sandbox.ns_record("customer", twin).unwrap();
+        assert_eq!(text(record.get("externalId")), None);
+    }
+
+    // NetSuite calls: one matching query for the whole page (it was three an unlinked account:
+    // an external-id read and two SuiteQL queries), then one upsert a new account; a matched
+    // account adds its customer's read, its contacts' SuiteQL read and its update.
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.get(SUITEQL), 1 + 3, "{calls:?}");
+    assert_eq!(calls.get(PUT_CUSTOMER), 1 + MORE_NEW as u64, "{calls:?}");
+    assert_eq!(calls.get(GET_CUSTOMER), 3, "{calls:?}");
+    assert_eq!(calls.get(PATCH_CUSTOMER), 3, "{calls:?}");
+    assert_eq!(
+        calls.netsuite_total(),
+        4 + 3 + 3 + 1 + MORE_NEW as u64,
+        "{calls:?}"
+    );
+}
+on_both_stores!(
+    bulk_matching,
+    a_page_is_matched_in_one_query_whatever_rules_fire
+);

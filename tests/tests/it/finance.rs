@@ -385,3 +385,107 @@ on_both_stores!(
         c.finance.summary_source = isthmus_engine::config::SummarySource::Restlet;
     }
 );
+
+/// New accounts with no transactions, linked by the button, beside the seeded ones.
+const PLAIN_ACCOUNTS: usize = 4;
+
+async fn scheduled_summaries_read_a_page_of_customers_in_two_queries(mesh: &TestMesh) {
+    use isthmus_sandbox::seed::books;
+    let today = chrono::Utc::now().date_naive();
+    let due = chrono::NaiveDate::from_ymd_opt(2025, 11, 14).unwrap();
+    // (account, balance, overdue, days overdue, last payment)
+    let mut expected = Vec::new();
+    for (name, balance, overdue, days, paid) in [
+        (
+            books::OVERDUE_CUSTOMER,
+            books::OVERDUE_AMOUNT,
+            books::OVERDUE_AMOUNT,
+            (today - due).num_days(),
+            Some(("2025-11-20", 150.0)),
+        ),
+        (
+            books::PAID_CUSTOMER,
+            0.0,
+            0.0,
+            0,
+            Some(("2025-12-20", books::PAID_AMOUNT)),
+        ),
+    ] {
+        let account = mesh.account_id(name);
+        let (status, body) = mesh.sync_account(&account, false).await;
+        assert_eq!(status, 200, "{body}");
+        expected.push((account, balance, overdue, days, paid));
+    }
+    let cyberdyne = mesh.ns_where("customer", "companyName", books::OPEN_INVOICE_CUSTOMER);
+    let customer = text(cyberdyne[0].get("id")).unwrap();
+    let (status, body) = mesh.customer_event(&customer, "edit").await;
+    assert_eq!(status, 200, "{body}");
+    let account = mesh.account_id(books::OPEN_INVOICE_CUSTOMER);
+    expected.push((account, books::OPEN_BALANCE, 0.0, 0, None));
+    for i in 0..PLAIN_ACCOUNTS {
+        let account = new_account(mesh, &format!("Summary Page {i} Ltd"));
+        let (status, body) = mesh.sync_account(&account, false).await;
+        assert_eq!(status, 200, "{body}");
+        expected.push((account, 0.0, 0.0, 0, None));
+    }
+    let (config, secrets) = mesh.sandbox_config();
+    let flows =
+        isthmus::wiring::finance::finance_flows(&config, &secrets, mesh.store.clone()).unwrap();
+    let log = isthmus::wiring::sync_log(&config, &secrets, mesh.store.clone());
+    let linked = mesh
+        .store
+        .links_page("customer", None, 1000)
+        .await
+        .unwrap()
+        .len();
+    assert!(
+        linked >= expected.len() && linked <= 200,
+        "one page of links: {linked}"
+    );
+    mesh.sandbox.reset_calls();
+
+    let run = flows.sync_all_summaries(&log).await.unwrap();
+    assert_eq!((run.failed, run.updated), (0, linked as u64), "{run:?}");
+    // Two queries for the page (credit limits, receivables), not two a customer; one account
+    // update each.
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        calls.get("POST /services/rest/query/v1/suiteql"),
+        2,
+        "{calls:?}"
+    );
+    assert_eq!(calls.netsuite_total(), 2, "{calls:?}");
+    assert_eq!(calls.salesforce_writes(), linked as u64, "{calls:?}");
+
+    for (account, balance, overdue, days, paid) in &expected {
+        let sf = mesh.sandbox.sf_record("Account", account).unwrap();
+        assert!(
+            (number(sf.get("Balance__c")) - balance).abs() < 0.005,
+            "{sf:?}"
+        );
+        assert!(
+            (number(sf.get("Overdue_Balance__c")) - overdue).abs() < 0.005,
+            "{sf:?}"
+        );
+        assert_eq!(number(sf.get("Days_Overdue__c")) as i64, *days, "{sf:?}");
+        match paid {
+            Some((date, amount)) => {
+                assert_eq!(text(sf.get("Last_Payment_Date__c")).as_deref(), Some(*date));
+                assert_eq!(number(sf.get("Last_Payment_Amount__c")), *amount);
+            }
+            None => assert!(text(sf.get("Last_Payment_Date__c")).is_none(), "{sf:?}"),
+        }
+        // The per-customer read (two queries of its own) finds the very figures written.
+        let path = format!("/v1/salesforce/accounts/{account}/financial-summary");
+        let (status, again) = mesh.post(&path, Some(SF_KEY), None).await;
+        assert_eq!(
+            (status, again["outcome"].as_str()),
+            (200, Some("unchanged")),
+            "{again}"
+        );
+    }
+}
+on_both_stores!(
+    summaries_in_pages,
+    scheduled_summaries_read_a_page_of_customers_in_two_queries
+);

@@ -4,7 +4,10 @@
 //! - **Accounts → customers.** Accounts with `SystemModstamp` after the cursor
 //!   `customers.accounts` (only linked ones unless `customers.delta_accounts = "all"`), read in
 //!   pages of `schedules.delta_page_size` with their contacts (one SOQL call a page) in the unique
-//!   order `(SystemModstamp, Id)`, each synced under its lock with no second read.
+//!   order `(SystemModstamp, Id)`, each synced under its lock with no second read. The page's
+//!   unlinked accounts are matched against NetSuite together: one candidate query for the whole
+//!   page ([`CustomerIndex::for_accounts`]), not three queries an account, so a new account
+//!   costs one NetSuite call, its upsert (matching results are the per-account rules').
 //! - **Customers → accounts.** Customers with `lastmodifieddate` after the cursor
 //!   `customers.customers`, read the same way with SuiteQL (one call a page), each synced as a
 //!   customer event would be. SuiteQL's times are wall-clock times of the account's time zone
@@ -34,9 +37,10 @@ use isthmus_salesforce::id::SalesforceId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::index::Matcher;
+use super::candidates::MatchKeys;
+use super::index::{CustomerIndex, Matcher};
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
-use super::{CustomerChange, CustomerFlows};
+use super::{CustomerChange, CustomerFlows, LINK_KIND};
 use crate::audit::{SyncLog, Trigger};
 use crate::config::DeltaAccounts;
 use crate::error::{EngineError, Result};
@@ -231,11 +235,16 @@ impl CustomerFlows {
             let rows = self.salesforce.query(&q).await?;
             let keys = page_keys(&rows, "SystemModstamp", "Id", parse_modstamp)?;
             pages += 1;
+            let candidates = self.page_candidates(&rows).await?;
+            let matcher = Matcher::Index(&candidates);
             // Owned items: a stream of borrowed ones makes the run's future not provably `Send`.
             let write_backs = stream::iter(rows.iter().cloned())
                 .map(|account| {
-                    let tally = &tally;
-                    async move { self.delta_account(&account, tally, trace_id, log).await }
+                    let (tally, matcher) = (&tally, &matcher);
+                    async move {
+                        self.delta_account(&account, tally, trace_id, log, matcher)
+                            .await
+                    }
                 })
                 .buffer_unordered(options.concurrency.max(1))
                 .filter_map(|write_back| async move { write_back })
@@ -262,6 +271,7 @@ impl CustomerFlows {
         tally: &Tally,
         trace_id: &str,
         log: &SyncLog,
+        matcher: &Matcher<'_>,
     ) -> Option<(String, String)> {
         tally.read.fetch_add(1, Ordering::Relaxed);
         let raw = text(account, "Id").unwrap_or_default();
@@ -275,7 +285,7 @@ impl CustomerFlows {
         };
         let began = Instant::now();
         let synced = self
-            .sync_loaded_account_locked(&id, account, trace_id, &Matcher::Live)
+            .sync_loaded_account_locked(&id, account, trace_id, matcher)
             .await;
         match synced {
             Ok(synced) => {
@@ -289,6 +299,32 @@ impl CustomerFlows {
                 None
             }
         }
+    }
+
+    /// The NetSuite customers the page's unlinked accounts may match, read for the whole page
+    /// at once (one store round trip for the links, then a constant number of SuiteQL queries;
+    /// none when every account is linked), so a new account costs its upsert alone.
+    async fn page_candidates(&self, rows: &[Record]) -> Result<CustomerIndex> {
+        let ids: Vec<String> = rows.iter().filter_map(|r| text(r, "Id")).collect();
+        let links = self.store.links_by_salesforce_many(LINK_KIND, &ids).await?;
+        let unlinked: std::collections::HashSet<&String> = ids
+            .iter()
+            .zip(&links)
+            .filter(|(_, link)| link.is_none())
+            .map(|(id, _)| id)
+            .collect();
+        let keys: Vec<MatchKeys> = rows
+            .iter()
+            .filter_map(|row| {
+                let raw = text(row, "Id")?;
+                let id = SalesforceId::parse(&raw).ok()?;
+                unlinked.contains(&raw).then(|| {
+                    let doc = mapping::from_account(&self.config, row);
+                    MatchKeys::of(&self.config, id.as_str(), row, &doc)
+                })
+            })
+            .collect();
+        CustomerIndex::for_accounts(&self.netsuite, &self.config, &keys).await
     }
 
     /// Writes the page's customer ids back (one sObject Collections call, after waiting for

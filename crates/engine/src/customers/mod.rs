@@ -14,6 +14,7 @@
 mod account_deletes;
 mod account_to_customer;
 pub mod backfill;
+mod candidates;
 pub mod conflicts;
 mod customer_to_account;
 pub mod delta;

@@ -15,6 +15,7 @@
 //! - `summary`: an account's financial summary;
 //! - `subsidiaries`: NetSuite subsidiaries to `Subsidiary__c` records.
 
+mod figures;
 mod subsidiaries;
 mod summary;
 mod transactions;

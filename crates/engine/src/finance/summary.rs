@@ -1,17 +1,18 @@
 //! An account's financial summary: balance, overdue balance, credit limit, days overdue and last
 //! payment, read from NetSuite (two SuiteQL reads, or one call of the package's RESTlet, as
 //! `finance.summary_source` says) and written to the account when it changed. On request (by
-//! account or customer) and scheduled for every linked customer.
+//! account or customer) and scheduled for every linked customer, whose figures are read a page
+//! of customers at a time ([`super::figures`]).
 
-use isthmus_netsuite::suiteql;
+use std::collections::HashMap;
+
 use isthmus_netsuite::NetSuiteId;
 use isthmus_store::Lease;
 use serde_json::{json, Value};
 
-use super::FinanceFlows;
+use super::{figures, FinanceFlows};
 use crate::audit::Trigger;
 use crate::config::SummarySource;
-use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
 use crate::lock::{dry_run_or_locked, ensure_held};
 use crate::mirror::netsuite_owned_link;
@@ -100,6 +101,19 @@ impl FinanceFlows {
         dry_run: bool,
         trace_id: &str,
     ) -> Result<SyncResult> {
+        self.sync_summary_read(customer, dry_run, trace_id, None)
+            .await
+    }
+
+    /// [`Self::sync_account_summary`] with the figures of a page read beforehand (`page`:
+    /// the summaries of a page of customers by internal id; `None`: read this one's now).
+    async fn sync_summary_read(
+        &self,
+        customer: &NetSuiteId,
+        dry_run: bool,
+        trace_id: &str,
+        page: Option<&HashMap<String, Summary>>,
+    ) -> Result<SyncResult> {
         let customer = customer.as_str();
         let account = self
             .store
@@ -117,14 +131,16 @@ impl FinanceFlows {
             &format!("{SUMMARY_LINK_KIND}:ns:{customer}"),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.summary(customer, &account, trace_id, lease),
+            |lease| self.summary(customer, &account, trace_id, lease, page),
         )
         .await
     }
 
     /// The scheduled summaries: every linked customer's summary onto its account, walking the
-    /// customers ID map a page at a time. A customer whose summary fails is logged and counted;
-    /// the walk goes on (the next firing tries it again).
+    /// customers ID map a page at a time. With `summary_source = "suiteql"` a page's figures are
+    /// read together ([`super::figures`]: two SuiteQL queries a page, not two a customer); if
+    /// that read fails, each customer of the page reads its own. A customer whose summary fails
+    /// is logged and counted; the walk goes on (the next firing tries it again).
     pub async fn sync_all_summaries(&self, log: &crate::audit::SyncLog) -> Result<SummariesRun> {
         let trace = isthmus_telemetry::TraceContext::new_root();
         let mut run = SummariesRun::default();
@@ -138,11 +154,12 @@ impl FinanceFlows {
                 break;
             };
             after = Some(last.salesforce_id.clone());
+            let page = self.page_figures(&links).await;
             for link in &links {
                 let began = std::time::Instant::now();
                 let summary = match NetSuiteId::parse(&link.netsuite_id) {
                     Ok(customer) => {
-                        self.sync_account_summary(&customer, false, &trace.trace_id)
+                        self.sync_summary_read(&customer, false, &trace.trace_id, page.as_ref())
                             .await
                     }
                     Err(err) => Err(EngineError::Unprocessable(format!(
@@ -169,6 +186,29 @@ impl FinanceFlows {
         Ok(run)
     }
 
+    /// The figures of a page of linked customers, read together (SuiteQL source only); `None`
+    /// when each is to read its own.
+    async fn page_figures(
+        &self,
+        links: &[isthmus_store::Link],
+    ) -> Option<HashMap<String, Summary>> {
+        if self.config.summary_source != SummarySource::Suiteql {
+            return None;
+        }
+        let customers: Vec<NetSuiteId> = links
+            .iter()
+            .filter_map(|l| NetSuiteId::parse(&l.netsuite_id).ok())
+            .collect();
+        let today = chrono::Utc::now().date_naive();
+        match figures::summaries(&self.netsuite, &customers, today).await {
+            Ok(page) => Some(page),
+            Err(err) => {
+                tracing::warn!(%err, "a page of summaries could not be read at once; reading each");
+                None
+            }
+        }
+    }
+
     /// The NetSuite customer linked to a Salesforce account, for a summary asked by account.
     pub async fn customer_of_account(&self, account: &str) -> Result<NetSuiteId> {
         let link = self
@@ -188,49 +228,19 @@ impl FinanceFlows {
         })
     }
 
-    /// The summary from two SuiteQL reads: the credit limit, then the customer's receivables.
+    /// The summary from two SuiteQL reads (the credit limit, then the receivables): the
+    /// page read of [`super::figures`] on a page of one.
     async fn summary_from_suiteql(&self, customer: &str) -> Result<Summary> {
-        let id = suiteql::literal(customer);
-        let rows = self
-            .netsuite
-            .suiteql(&format!(
-                "SELECT c.creditlimit FROM customer c WHERE c.id = {id}"
-            ))
-            .await?;
-        let Some(row) = rows.first() else {
-            return Err(EngineError::NotFound(format!(
-                "NetSuite customer {customer} does not exist"
-            )));
-        };
-        let number = |r: &Record, f: &str| text(r, f).and_then(|v| v.parse::<f64>().ok());
-        let credit_limit = number(row, "creditlimit");
-        let rows = self
-            .netsuite
-            .suiteql(&format!(
-                "SELECT t.id, t.type, TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate,                  TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, t.foreigntotal,                  t.foreignamountremaining FROM transaction t WHERE t.entity = {id}                  AND t.type IN ('CustInvc', 'CustCred', 'CustPymt') ORDER BY t.id"
-            ))
-            .await?;
-        let date = |r: &Record, f: &str| {
-            text(r, f).and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        };
-        let receivables: Vec<Receivable> = rows
-            .iter()
-            .map(|r| Receivable {
-                id: number(r, "id").unwrap_or_default() as i64,
-                kind: text(r, "type").unwrap_or_default(),
-                date: date(r, "trandate"),
-                due: date(r, "duedate"),
-                total: number(r, "foreigntotal").unwrap_or_default().abs(),
-                remaining: number(r, "foreignamountremaining")
-                    .unwrap_or_default()
-                    .abs(),
+        let id = NetSuiteId::parse(customer).map_err(|e| {
+            EngineError::Unprocessable(format!("the ID map holds customer {customer:?}: {e}"))
+        })?;
+        let today = chrono::Utc::now().date_naive();
+        figures::summaries(&self.netsuite, &[id], today)
+            .await?
+            .remove(customer)
+            .ok_or_else(|| {
+                EngineError::NotFound(format!("NetSuite customer {customer} does not exist"))
             })
-            .collect();
-        Ok(summarise(
-            &receivables,
-            credit_limit,
-            chrono::Utc::now().date_naive(),
-        ))
     }
 
     /// The summary from one call of the NetSuite package's summary RESTlet
@@ -283,14 +293,18 @@ impl FinanceFlows {
         account: &str,
         trace_id: &str,
         lease: Option<Lease>,
+        page: Option<&HashMap<String, Summary>>,
     ) -> Result<SyncResult> {
         let mut out = SyncResult::new(FLOW_SUMMARY, Outcome::Unchanged, lease.is_none(), trace_id);
         out.netsuite_id = customer.to_string();
         out.salesforce_id = account.to_string();
         out.matched_rule = "id_map".into();
-        let summary = match self.config.summary_source {
-            SummarySource::Suiteql => self.summary_from_suiteql(customer).await?,
-            SummarySource::Restlet => self.summary_from_restlet(customer).await?,
+        let summary = match (page, self.config.summary_source) {
+            (Some(page), _) => page.get(customer).cloned().ok_or_else(|| {
+                EngineError::NotFound(format!("NetSuite customer {customer} does not exist"))
+            })?,
+            (None, SummarySource::Suiteql) => self.summary_from_suiteql(customer).await?,
+            (None, SummarySource::Restlet) => self.summary_from_restlet(customer).await?,
         };
         let fields = json!({
             "Balance__c": summary.balance,
