@@ -52,6 +52,12 @@ async fn main() -> anyhow::Result<()> {
     config.netsuite.concurrency_limit = args.limit;
     // Only the clicks being measured call the vendors.
     config.clear_schedules();
+    // The measure is NetSuite's ceiling, not the gateway's per-key limits: the Salesforce key
+    // may spend the whole allocation, at any rate (the defaults, 10 % of 15,000 calls and 20
+    // clicks/s, stop the run or cap it below C/(2L)).
+    config.gateway.salesforce_key_share = 1.0;
+    config.gateway.rate_limits.salesforce.rate = 1000.0;
+    config.gateway.rate_limits.salesforce.burst = 1000;
     let mut keys = ApiKeys::default();
     keys.insert("bench-salesforce", &[Scope::Salesforce], SF_KEY);
     keys.insert("bench-admin", &[Scope::Admin], ADMIN_KEY);
