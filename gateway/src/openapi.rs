@@ -96,7 +96,8 @@ const ERROR_ANSWERS: [(&str, &str); 13] = [
     (
         "503",
         "UNAVAILABLE: the gateway is at its limit of requests in flight, or the store or a \
-         service is unavailable (see Retry-After)",
+         service is unavailable (see Retry-After); SALESFORCE_ALLOCATION_EXHAUSTED: Salesforce's \
+         daily API allocation is spent, nothing was written, try again after Retry-After",
     ),
 ];
 

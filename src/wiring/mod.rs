@@ -422,6 +422,7 @@ fn gateway_limits(config: &Config) -> isthmus_gateway::LimitSettings {
         ],
         salesforce_key_share: g.salesforce_key_share,
         salesforce_daily_allocation: g.salesforce_daily_allocation,
+        allocation_retry_after: Duration::from_millis(config.queue.hold_pause_ms.max(1)),
     }
 }
 

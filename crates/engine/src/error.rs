@@ -1,8 +1,10 @@
-//! The engine's one error type, and how each case maps to the shared [`ErrorCode`].
+//! The engine's one error type, and how each case maps to the shared [`ErrorCode`]. A spent
+//! Salesforce allocation (`REQUEST_LIMIT_EXCEEDED`) is its own code,
+//! `SALESFORCE_ALLOCATION_EXHAUSTED`: neither retryable now nor permanent, but a wait.
 
 use isthmus_netsuite::NetSuiteError;
 use isthmus_proto::ErrorCode;
-use isthmus_salesforce::SalesforceError;
+use isthmus_salesforce::{ErrorClass, SalesforceError};
 use isthmus_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,12 +42,22 @@ impl EngineError {
         )
     }
 
+    /// Whether Salesforce's daily API allocation is spent (here or in a service this one
+    /// called): not a failure of the work but a wait. Queued work holds (see
+    /// `work::worker`), a click answers 503 with `Retry-After`.
+    pub fn is_allocation_exhausted(&self) -> bool {
+        self.code() == ErrorCode::SalesforceAllocationExhausted
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Unprocessable(_) => ErrorCode::Unprocessable,
             Self::Locked(_) => ErrorCode::Locked,
+            Self::Salesforce(e) if e.class() == ErrorClass::Limit => {
+                ErrorCode::SalesforceAllocationExhausted
+            }
             Self::Salesforce(e) => upstream_code(e.status(), e.is_retryable()),
             Self::NetSuite(e) => upstream_code(e.status(), e.is_retryable()),
             Self::Store(StoreError::StaleFence { .. }) => ErrorCode::Locked,

@@ -9,6 +9,12 @@
 //!   reports it. Batch work (backfills, schedules) waits while usage is at or past
 //!   `salesforce.batch_share` of the allocation; interactive work (buttons, events) goes on into
 //!   the reserve above it. The latest usage is published to the store for the gateway to show.
+//! - [`AllocationHold`]: when the allocation is spent outright (`REQUEST_LIMIT_EXCEEDED`), queued
+//!   work holds instead of failing (the worker puts the job back after `allocation_poll_ms`,
+//!   its attempt not counted) and clicks answer 503 with `Retry-After`. The hold is published as
+//!   a status value (since when, the next check) for `/v1/governance`, the console and the
+//!   `isthmus_salesforce_allocation_exhausted` gauge; the first job that gets through again
+//!   clears it. Nothing here calls Salesforce: the held work itself is the check.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +31,8 @@ use crate::error::Result;
 pub const NETSUITE_SEMAPHORE: &str = "netsuite";
 /// Status name of the Salesforce API usage last seen.
 pub const SALESFORCE_USAGE_STATUS: &str = "salesforce-api-usage";
+/// Status name of the hold on work while the Salesforce allocation is spent.
+pub const ALLOCATION_HOLD_STATUS: &str = "salesforce-allocation-hold";
 
 /// The shared NetSuite concurrency semaphore, as the NetSuite client's gate.
 pub struct NetSuiteSlots {
@@ -176,6 +184,65 @@ impl SalesforceAllocation {
         }
         Ok(())
     }
+}
+
+/// Work held because Salesforce's daily allocation is spent, as published for operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocationHold {
+    /// When work was first held in this stretch (Unix ms).
+    pub since_ms: i64,
+    /// When held work next tries Salesforce again (Unix ms): the last hold plus the pause.
+    pub next_check_ms: i64,
+    /// Jobs put back since the stretch began (every replica's, each hold of a job counted).
+    pub holds: u64,
+}
+
+impl AllocationHold {
+    /// Seconds until the next check, at least 1 (a `Retry-After` value).
+    pub fn retry_after_secs(&self, now_ms: i64) -> u64 {
+        u64::try_from((self.next_check_ms - now_ms).max(0))
+            .unwrap_or(0)
+            .div_ceil(1000)
+            .max(1)
+    }
+}
+
+/// Notes that a job was held for `pause` (the stretch's start kept), and publishes it; kept
+/// for a few pauses, so a hold nobody renews fades on its own. Two replicas noting at once may
+/// count one hold fewer (last writer wins): the count is for people, the jobs are safe.
+pub async fn note_hold(statuses: &dyn StatusValues, pause: Duration) -> Result<AllocationHold> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let pause_ms = i64::try_from(pause.as_millis()).unwrap_or(i64::MAX);
+    let before = current_hold(statuses).await?;
+    let hold = AllocationHold {
+        since_ms: before.map_or(now_ms, |h| h.since_ms),
+        next_check_ms: now_ms.saturating_add(pause_ms),
+        holds: before.map_or(0, |h| h.holds) + 1,
+    };
+    let bytes = serde_json::to_vec(&hold).unwrap_or_default();
+    statuses
+        .put_status(
+            ALLOCATION_HOLD_STATUS,
+            &bytes,
+            pause * 3 + Duration::from_secs(60),
+        )
+        .await?;
+    Ok(hold)
+}
+
+/// Ends the hold: Salesforce answered a held job's call again.
+pub async fn clear_hold(statuses: &dyn StatusValues) -> Result<()> {
+    Ok(statuses
+        .put_status(ALLOCATION_HOLD_STATUS, b"", Duration::from_millis(1))
+        .await?)
+}
+
+/// The hold in force, if any.
+pub async fn current_hold(statuses: &dyn StatusValues) -> Result<Option<AllocationHold>> {
+    Ok(statuses
+        .status(ALLOCATION_HOLD_STATUS)
+        .await?
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
 }
 
 /// The last published Salesforce allocation state, if any.

@@ -1,12 +1,12 @@
 //! The gauges a `/metrics` scrape reads from Redis (shared by every replica, so any process
 //! serving `/metrics` reports the same numbers): jobs per queue and state, NetSuite slots in use,
-//! parked conflicts. Counters and histograms are kept in-process by `isthmus_telemetry::metrics`.
+//! parked conflicts, whether work is held for the Salesforce allocation. Counters and histograms are kept in-process by `isthmus_telemetry::metrics`.
 
 use std::sync::Arc;
 
 use isthmus_store::{ConflictState, Store};
 use isthmus_telemetry::metrics::{
-    CONFLICTS_PARKED, NETSUITE_SLOTS, QUEUE_JOBS, QUEUE_OLDEST_SECONDS,
+    CONFLICTS_PARKED, NETSUITE_SLOTS, QUEUE_JOBS, QUEUE_OLDEST_SECONDS, SALESFORCE_EXHAUSTED,
 };
 
 use crate::governance::NETSUITE_SEMAPHORE;
@@ -49,6 +49,10 @@ pub async fn refresh_gauges(store: &Arc<dyn Store>, services: &[&str]) {
     match store.slots_in_use(NETSUITE_SEMAPHORE).await {
         Ok(in_use) => NETSUITE_SLOTS.set(i64::from(in_use)),
         Err(err) => tracing::warn!(%err, "reading NetSuite slots for /metrics failed"),
+    }
+    match crate::governance::current_hold(store.as_ref()).await {
+        Ok(hold) => SALESFORCE_EXHAUSTED.set(i64::from(hold.is_some())),
+        Err(err) => tracing::warn!(%err, "reading the allocation hold for /metrics failed"),
     }
     match store.conflict_count(Some(ConflictState::Parked)).await {
         Ok(parked) => CONFLICTS_PARKED.set(i64::try_from(parked).unwrap_or(i64::MAX)),

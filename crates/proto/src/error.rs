@@ -43,10 +43,14 @@ pub enum ErrorCode {
     UriTooLong,
     /// The request's headers are larger than the server accepts.
     HeadersTooLarge,
+    /// Salesforce's daily API allocation is spent (`REQUEST_LIMIT_EXCEEDED`): nothing was
+    /// written; the same request succeeds once the allocation allows again (a wait, not a
+    /// failure: HTTP 503 with `Retry-After`).
+    SalesforceAllocationExhausted,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::InvalidArgument,
         Self::PayloadTooLarge,
         Self::Unauthenticated,
@@ -64,6 +68,7 @@ impl ErrorCode {
         Self::RequestTimeout,
         Self::UriTooLong,
         Self::HeadersTooLarge,
+        Self::SalesforceAllocationExhausted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +90,7 @@ impl ErrorCode {
             Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::UriTooLong => "URI_TOO_LONG",
             Self::HeadersTooLarge => "HEADERS_TOO_LARGE",
+            Self::SalesforceAllocationExhausted => "SALESFORCE_ALLOCATION_EXHAUSTED",
         }
     }
 
@@ -112,6 +118,7 @@ impl ErrorCode {
                 Code::InvalidArgument
             }
             Self::RequestTimeout => Code::DeadlineExceeded,
+            Self::SalesforceAllocationExhausted => Code::ResourceExhausted,
         }
     }
 
@@ -135,6 +142,7 @@ impl ErrorCode {
             Self::RequestTimeout => S::REQUEST_TIMEOUT,
             Self::UriTooLong => S::URI_TOO_LONG,
             Self::HeadersTooLarge => S::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::SalesforceAllocationExhausted => S::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -207,5 +215,13 @@ mod tests {
             assert_eq!(ErrorCode::from_status(&status), code);
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
         }
+    }
+
+    #[test]
+    fn a_spent_salesforce_allocation_is_a_wait_on_both_wires() {
+        let code = ErrorCode::SalesforceAllocationExhausted;
+        assert_eq!(code.http_status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(code.grpc_code(), tonic::Code::ResourceExhausted);
+        assert_eq!(code.as_str(), "SALESFORCE_ALLOCATION_EXHAUSTED");
     }
 }

@@ -10,6 +10,8 @@
 //! | `isthmus_netsuite_slots_in_use` | | NetSuite concurrency slots held (all replicas) |
 //! | `isthmus_queue_jobs` | service, state | jobs per lane and state (`interactive`, `batch`, `delayed`, `pending`, `dead`) |
 //! | `isthmus_conflicts_parked` | | conflicts waiting for a person |
+//! | `isthmus_salesforce_allocation_exhausted` | | 1 while work is held because the Salesforce allocation is spent (all replicas) |
+//! | `isthmus_jobs_held_total` | flow | job deliveries put back because the Salesforce allocation was spent |
 //! | `isthmus_reconcile_*` | flow, kind | see the gateway's reconciliation metrics |
 //!
 //! Gauges read from Redis are set at scrape time by the process serving `/metrics`.
@@ -115,6 +117,23 @@ pub static CONFLICTS_PARKED: LazyLock<IntGauge> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static SALESFORCE_EXHAUSTED: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "isthmus_salesforce_allocation_exhausted",
+        "1 while work is held because the Salesforce daily API allocation is spent."
+    )
+    .expect("metric registers once")
+});
+
+pub static JOBS_HELD: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "isthmus_jobs_held_total",
+        "Job deliveries put back (not counted as attempts) while the Salesforce allocation was spent.",
+        &["flow"]
+    )
+    .expect("metric registers once")
+});
+
 /// Counts one finished sync.
 pub fn sync_finished(flow: &str, outcome: &str) {
     SYNCS.with_label_values(&[flow, outcome]).inc();
@@ -144,6 +163,8 @@ pub fn render() -> String {
     LazyLock::force(&NETSUITE_SLOTS);
     LazyLock::force(&QUEUE_JOBS);
     LazyLock::force(&CONFLICTS_PARKED);
+    LazyLock::force(&SALESFORCE_EXHAUSTED);
+    LazyLock::force(&JOBS_HELD);
     let mut out = Vec::new();
     let encoder = TextEncoder::new();
     if let Err(err) = encoder.encode(&prometheus::gather(), &mut out) {

@@ -83,6 +83,9 @@ pub async fn page(
                 Some(a) => (card("Salesforce API used / left", &format!("{} / {}", a.used, a.max.saturating_sub(a.used)), "/console")),
                 None => (card("Salesforce API", "not seen yet", "/console")),
             }
+            @if let Some(hold) = &governance.salesforce_hold {
+                (card("Salesforce allocation spent: work held", &format!("{} holds, next try in {} s", hold.hold.holds, hold.retry_after_s), "/console"))
+            }
         }
         h2 { "Syncs, last 24 hours" }
         div.charts {

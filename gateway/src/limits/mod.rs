@@ -8,11 +8,13 @@
 //! - [`per_key`], after authentication (it needs the caller's key): each key has a token
 //!   bucket of its scope's rate and burst ([`buckets`]; `429` with `Retry-After`), and a
 //!   Salesforce-scoped key has a daily budget of Salesforce API calls ([`budget`]).
+//! - [`allocation`], innermost: a `503 SALESFORCE_ALLOCATION_EXHAUSTED` gets `Retry-After`.
 //!
 //! Every refusal is an [`ApiError`], so the trace layer writes its JSON body. Buckets are per
 //! replica (a burst is per replica too); the Salesforce budget is counted in the store, so all
 //! replicas share it.
 
+pub(crate) mod allocation;
 pub(crate) mod buckets;
 pub(crate) mod budget;
 
@@ -48,6 +50,9 @@ pub struct LimitSettings {
     pub salesforce_key_share: f64,
     /// The allocation assumed until the org's own has been published.
     pub salesforce_daily_allocation: u64,
+    /// `Retry-After` of a `SALESFORCE_ALLOCATION_EXHAUSTED` answer when no hold is published
+    /// (`queue.hold_pause_ms`).
+    pub allocation_retry_after: Duration,
 }
 
 impl Default for LimitSettings {
@@ -69,6 +74,7 @@ impl Default for LimitSettings {
             ],
             salesforce_key_share: 0.1,
             salesforce_daily_allocation: 15_000,
+            allocation_retry_after: Duration::from_secs(60),
         }
     }
 }

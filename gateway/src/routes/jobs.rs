@@ -23,7 +23,7 @@ use isthmus_telemetry::TracedChannel;
 pub struct JobJson {
     pub id: String,
     pub kind: String,
-    /// queued | running | retrying | done | dead
+    /// queued | running | retrying | held | done | dead (held: waiting for the Salesforce allocation)
     pub state: String,
     pub attempts: u32,
     pub result: Option<SyncResultJson>,

@@ -121,6 +121,10 @@ pub fn router(gateway: Gateway) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             gateway.clone(),
+            crate::limits::allocation::allocation_retry_after,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
             crate::limits::per_key,
         ))
         .layer(axum::middleware::from_fn_with_state(

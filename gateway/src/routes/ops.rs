@@ -3,7 +3,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use isthmus_engine::governance::{published_allocation, AllocationState, NETSUITE_SEMAPHORE};
+use isthmus_engine::governance::{
+    current_hold, published_allocation, AllocationHold, AllocationState, NETSUITE_SEMAPHORE,
+};
 use isthmus_proto::customers::v1::{Backfill, GetBackfillRequest, StartAccountBackfillRequest};
 use isthmus_proto::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -134,6 +136,18 @@ pub struct GovernanceJson {
     /// The Salesforce daily API allocation as last seen (absent before the first call).
     #[schema(value_type = Option<Object>)]
     pub salesforce: Option<AllocationState>,
+    /// Work held because the Salesforce allocation is spent (absent when none is held):
+    /// `since_ms`, `next_check_ms`, `holds` (job deliveries put back), `retry_after_s`.
+    #[schema(value_type = Option<Object>)]
+    pub salesforce_hold: Option<HoldJson>,
+}
+
+/// A published [`AllocationHold`], with the seconds until held work tries again.
+#[derive(Debug, Serialize)]
+pub struct HoldJson {
+    #[serde(flatten)]
+    pub hold: AllocationHold,
+    pub retry_after_s: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -153,11 +167,20 @@ pub async fn governance(State(gateway): State<Gateway>) -> Result<Json<Governanc
     let salesforce = published_allocation(gateway.store.as_ref())
         .await
         .map_err(store_unavailable)?;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let salesforce_hold = current_hold(gateway.store.as_ref())
+        .await
+        .map_err(store_unavailable)?
+        .map(|hold| HoldJson {
+            retry_after_s: hold.retry_after_secs(now_ms),
+            hold,
+        });
     Ok(Json(GovernanceJson {
         netsuite: NetSuiteGovernance {
             concurrency_limit: gateway.settings.netsuite_concurrency_limit,
             slots_in_use,
         },
         salesforce,
+        salesforce_hold,
     }))
 }

@@ -132,12 +132,26 @@ async fn lead_to_cash_from_account_to_shipment(mesh: &TestMesh) {
         text(sf_opportunity.get("NetSuite_Order_Status__c")).as_deref(),
         Some("Pending Fulfillment")
     );
+    // A never-linked opportunity costs NetSuite exactly two calls: the upsert by external id
+    // (the idempotent create, no read before it) and the read-back of number and status. The
+    // customer is linked and unchanged, so ensuring it costs NetSuite nothing.
     let calls = mesh.sandbox.calls();
     assert_eq!(
         calls.get("PUT /services/rest/record/v1/salesOrder/eid:{externalId}"),
         1,
         "{calls:?}"
     );
+    assert_eq!(
+        calls.get("GET /services/rest/record/v1/salesOrder/{id}"),
+        1,
+        "one read-back, by the id in the upsert's Location: {calls:?}"
+    );
+    assert_eq!(
+        calls.get("GET /services/rest/record/v1/salesOrder/eid:{externalId}"),
+        0,
+        "no read before the upsert: {calls:?}"
+    );
+    assert_eq!(calls.netsuite_total(), 2, "{calls:?}");
 
     // Again: nothing new anywhere.
     mesh.sandbox.reset_calls();
@@ -316,6 +330,116 @@ async fn fifty_concurrent_clicks_make_one_sales_order(mesh: &TestMesh) {
 }
 
 on_both_stores!(fifty_clicks, fifty_concurrent_clicks_make_one_sales_order);
+
+/// An order that may exist in NetSuite without a link is read and compared before any write:
+/// after a lost upsert answer (the write intent left in the store) the retry finds its own order
+/// and writes nothing; with the ID map lost but the id written back on the Opportunity, a change
+/// to an order whose fulfilment has begun is skipped, not upserted over it.
+async fn an_order_that_may_exist_unlinked_is_read_first_and_never_written_blindly(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Cautious Couriers");
+    let (status, body) = mesh.sync_account(&account, false).await;
+    assert_eq!(status, 200, "{body}");
+    let opportunity = new_opportunity(
+        mesh,
+        &account,
+        "USD",
+        &[("SUPPORT-ANNUAL", 2.0, 0.0)],
+        "Closed Won",
+    );
+    let put_order = "PUT /services/rest/record/v1/salesOrder/eid:{externalId}";
+    let read_by_eid = "GET /services/rest/record/v1/salesOrder/eid:{externalId}";
+
+    // The upsert commits but its answer is lost: the click's retry (inline or as a job) reads
+    // the order by external id (the write intent says a write may have landed) and finds it
+    // as it would write it.
+    mesh.sandbox.reset_calls();
+    mesh.sandbox.inject_fault(
+        isthmus_sandbox::System::NetSuite,
+        isthmus_sandbox::Fault::lost_answer(put_order).times(1),
+    );
+    let (status, body) = click(mesh, &opportunity, "").await;
+    assert!(matches!(status, 200 | 202), "{status}: {body}");
+    if status == 202 {
+        let job = mesh.wait_job(body["job_id"].as_str().unwrap()).await;
+        assert_eq!(job["state"], "done", "{job}");
+    }
+    mesh.sandbox.clear_faults(isthmus_sandbox::System::NetSuite);
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.get(put_order), 1, "no second write: {calls:?}");
+    assert_eq!(calls.get(read_by_eid), 1, "the retry read first: {calls:?}");
+    let orders = orders_of(mesh, &opportunity);
+    assert_eq!(orders.len(), 1);
+    let order_id = text(orders[0].get("id")).unwrap();
+    let link = mesh
+        .store
+        .link_by_salesforce("order", &opportunity)
+        .await
+        .unwrap()
+        .expect("linked");
+    assert_eq!(link.netsuite_id, order_id);
+    assert_eq!(
+        text(
+            mesh.sandbox
+                .sf_record("Opportunity", &opportunity)
+                .unwrap()
+                .get("NetSuite_Id__c")
+        ),
+        Some(order_id.clone())
+    );
+
+    // NetSuite moves the order to Pending Billing; the ID map is lost; the PO changes.
+    mesh.sandbox
+        .ns_update(
+            "salesOrder",
+            &order_id,
+            object(json!({ "orderStatus": { "id": "F" } })),
+        )
+        .expect("status set");
+    let lock = format!("order:sf:{opportunity}");
+    let lease = mesh
+        .store
+        .acquire(&lock, std::time::Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("lock free");
+    mesh.store
+        .delete_link("order", &opportunity, &lease)
+        .await
+        .unwrap();
+    mesh.store.release(&lease).await.unwrap();
+    mesh.sandbox
+        .sf_update(
+            "Opportunity",
+            &opportunity,
+            object(json!({ "Purchase_Order__c": "PO-LATE-CHANGE" })),
+        )
+        .expect("PO set");
+    let before = text(orders_of(mesh, &opportunity)[0].get("otherRefNum"));
+    mesh.sandbox.reset_calls();
+    let (status, body) = click(mesh, &opportunity, "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "skipped", "{body}");
+    assert_eq!(body["matched_rule"], "external_id", "{body}");
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        calls.get(put_order),
+        0,
+        "nothing upserted over it: {calls:?}"
+    );
+    assert_eq!(calls.get(read_by_eid), 1, "{calls:?}");
+    assert_eq!(calls.netsuite_writes(), 0, "{calls:?}");
+    assert_eq!(
+        text(orders_of(mesh, &opportunity)[0].get("otherRefNum")),
+        before
+    );
+    assert_eq!(orders_of(mesh, &opportunity).len(), 1);
+}
+
+on_both_stores!(
+    unlinked_order,
+    an_order_that_may_exist_unlinked_is_read_first_and_never_written_blindly
+);
 
 async fn what_cannot_become_an_order_is_refused_and_nothing_is_written(mesh: &TestMesh) {
     run_catalog(mesh).await;

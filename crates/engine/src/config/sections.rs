@@ -32,6 +32,7 @@ pub struct QueueConfig {
     pub reclaim_idle_ms: u64,
     pub job_ttl_s: u64,
     pub sync_wait_ms: u64,
+    pub hold_pause_ms: u64,
 }
 
 impl QueueConfig {
@@ -41,6 +42,7 @@ impl QueueConfig {
             permanent_attempts: self.permanent_attempts.max(1),
             base_delay: Duration::from_millis(self.backoff_base_ms),
             max_delay: Duration::from_millis(self.backoff_max_ms.max(self.backoff_base_ms)),
+            hold_pause: Duration::from_millis(self.hold_pause_ms.max(1)),
         }
     }
 }

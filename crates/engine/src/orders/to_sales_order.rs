@@ -2,6 +2,14 @@
 //! check, map), the customer ensured through the customers service, the comparison with the order
 //! NetSuite holds (`order_body.rs`), the upsert by external id, and the record on both sides
 //! (link, and id, number and status written back to the Opportunity).
+//!
+//! NetSuite calls: an unchanged Opportunity (its content hash on the link, the write-back in
+//! place) costs none; a never-linked one costs two, the upsert and the read-back of its number
+//! and status, because the upsert by external id is itself the idempotent create. Whenever an
+//! order may exist without a link (a write intent left by an attempt whose answer was lost or
+//! whose process died before the link; an id written back but no link), the order is read by
+//! external id and compared first, as a linked one is by id: three calls, and an order whose
+//! fulfilment has begun is never changed blindly. A dry run always reads, and writes nothing.
 
 use crate::result::{Outcome, SyncResult};
 use isthmus_netsuite::GetOptions;
@@ -11,6 +19,7 @@ use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
+use std::time::Duration;
 
 use super::order_body::order_changes;
 use super::{hash, ref_name, OrderFlows, FLOW_OPPORTUNITY_TO_ORDER, LINK_KIND};
@@ -90,9 +99,23 @@ impl OrderFlows {
                 plan.account_id
             )),
         }
-        let existing_id = self
-            .compare_with_order(id, link.as_ref(), &body, &mut out)
-            .await?;
+        // A never-linked opportunity needs no read: the upsert by external id is the idempotent
+        // create. "Never" is the link, the write-back and the write intent all absent; any of
+        // them (a lost answer, a crash before the link, a lost ID map) and the order NetSuite
+        // holds is read and compared first, as for a linked one. A dry run always reads.
+        let never_linked = !dry_run
+            && link.is_none()
+            && written_back.is_none()
+            && !self.write_intended(id).await?;
+        let existing_id = if never_linked {
+            out.matched_rule = "none".into();
+            out.changes = order_changes(&body, None);
+            out.outcome = Outcome::Created;
+            None
+        } else {
+            self.compare_with_order(id, link.as_ref(), &body, &mut out)
+                .await?
+        };
         let Some(lease) = lease else {
             return Ok(out); // dry run: the order that would be written, nothing more
         };
@@ -104,9 +127,14 @@ impl OrderFlows {
         })?;
         body.insert("entity".into(), json!({ "id": customer_id }));
         ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
-        let order_id = match (existing_id, out.outcome == Outcome::Updated) {
+        let order_key = match (existing_id, out.outcome == Outcome::Updated) {
             (Some(order_id), false) => order_id,
-            (existing_id, _) => self.write_order(id, body, existing_id).await?,
+            (existing_id, _) => {
+                if existing_id.is_none() {
+                    self.intend_write(id).await?;
+                }
+                self.write_order(id, body, existing_id).await?
+            }
         };
         // A skipped change stays unsynced, so the next click reports it again.
         let salesforce_hash = match (&link, out.outcome == Outcome::Skipped) {
@@ -114,7 +142,8 @@ impl OrderFlows {
             (None, true) => String::new(),
             (_, false) => plan.hash,
         };
-        self.record_order(id, &opportunity, &order_id, salesforce_hash, &lease)
+        let order_id = self
+            .record_order(id, &opportunity, &order_key, salesforce_hash, &lease)
             .await?;
         out.netsuite_id = order_id;
         Ok(out)
@@ -169,8 +198,28 @@ impl OrderFlows {
         Ok(existing_id)
     }
 
-    /// Upserts the order by the Opportunity's id (`eid:`; lines replaced) and answers its
-    /// internal id. A new order gets `orders.order_status` when set.
+    /// Whether a write of this Opportunity's order may have reached NetSuite without its link
+    /// being recorded (see [`intend_write`](Self::intend_write)).
+    async fn write_intended(&self, id: &SalesforceId) -> Result<bool> {
+        Ok(self.store.status(&write_intent_name(id)).await?.is_some())
+    }
+
+    /// Notes, before the first write of an order that has no link, that a write is under way: if
+    /// its answer is lost or the process dies before the link is recorded, the next sync reads
+    /// the order by external id and compares it instead of writing blindly (which would, for
+    /// one, set `orders.order_status` again on an order someone has approved since). Written
+    /// under the Opportunity's lock; the link supersedes it, and it expires after
+    /// [`WRITE_INTENT_TTL`].
+    async fn intend_write(&self, id: &SalesforceId) -> Result<()> {
+        Ok(self
+            .store
+            .put_status(&write_intent_name(id), b"1", WRITE_INTENT_TTL)
+            .await?)
+    }
+
+    /// Upserts the order by the Opportunity's id (`eid:`; lines replaced) and answers how to
+    /// read it back: its internal id from the `Location` header, else `eid:<id>`. A new order
+    /// gets `orders.order_status` when set.
     async fn write_order(
         &self,
         id: &SalesforceId,
@@ -187,34 +236,30 @@ impl OrderFlows {
             .netsuite
             .upsert("salesOrder", id.as_str(), &body, &["item"])
             .await?;
-        match location.or(existing_id) {
-            Some(order_id) => Ok(order_id),
-            None => self
-                .read_order(&format!("eid:{id}"))
-                .await?
-                .and_then(|o| text(&o, "id"))
-                .ok_or_else(|| {
-                    EngineError::Unprocessable(format!(
-                        "NetSuite lost the sales order written for {id}"
-                    ))
-                }),
-        }
+        Ok(location
+            .or(existing_id)
+            .unwrap_or_else(|| format!("eid:{id}")))
     }
 
-    /// Reads the order's number and status as NetSuite holds them now (the status may have been
-    /// defaulted), records the link under `lease`, and writes id, number and status back to the
-    /// Opportunity where they differ.
+    /// Reads the order back (`order_key`: internal id or `eid:`) for its id, number and status
+    /// as NetSuite holds them now (the status may have been defaulted), records the link under
+    /// `lease`, and writes id, number and status back to the Opportunity where they differ.
+    /// The order's internal id.
     async fn record_order(
         &self,
         id: &SalesforceId,
         opportunity: &Record,
-        order_id: &str,
+        order_key: &str,
         salesforce_hash: String,
         lease: &Lease,
-    ) -> Result<()> {
-        let order = self.read_order(order_id).await?.ok_or_else(|| {
-            EngineError::Unprocessable(format!("sales order {order_id} vanished after the write"))
+    ) -> Result<String> {
+        let order = self.read_order(order_key).await?.ok_or_else(|| {
+            EngineError::Unprocessable(format!("sales order {order_key} vanished after the write"))
         })?;
+        let order_id = text(&order, "id").ok_or_else(|| {
+            EngineError::Unprocessable(format!("NetSuite lost the sales order written for {id}"))
+        })?;
+        let order_id = order_id.as_str();
         let number = text(&order, "tranId").unwrap_or_default();
         let status = ref_name(&order, "status").unwrap_or_default();
         let link = Link {
@@ -245,7 +290,7 @@ impl OrderFlows {
                 .update("Opportunity", id.as_str(), &write_back)
                 .await?;
         }
-        Ok(())
+        Ok(order_id.to_string())
     }
 
     /// Ensures the account's customer through the customers service (the call carries the
@@ -311,6 +356,15 @@ impl OrderFlows {
             Err(err) => Err(err.into()),
         }
     }
+}
+
+/// How long a write intent outlives a write whose link was never recorded: longer than any
+/// retry or dead-letter replay is expected to wait.
+const WRITE_INTENT_TTL: Duration = Duration::from_secs(90 * 86_400);
+
+/// The status value naming an unlinked order write under way.
+fn write_intent_name(id: &SalesforceId) -> String {
+    format!("{LINK_KIND}:write-intent:sf:{id}")
 }
 
 /// The hash of what the order → Opportunity flow writes back (number and status).

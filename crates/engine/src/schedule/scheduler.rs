@@ -12,6 +12,9 @@
 //!   starts another; the firings it overran are skipped (not caught up): the next run is the
 //!   first firing after it ends. Jobs must still tolerate a lost lease (a replica that stalls
 //!   past the lock's TTL): they get the [`Lease`] to fence their writes.
+//! - **A spent Salesforce allocation holds, it does not fail.** A run stopped by
+//!   `SALESFORCE_ALLOCATION_EXHAUSTED` ends `held`; its cursor stays after the last page it
+//!   finished, and the next firing resumes from there.
 //! - **A visible last run.** Its firing, start, end, outcome and error stay in the status value
 //!   (kept ten years, as the run-per-firing check relies on it), for an API to show.
 //!
@@ -70,6 +73,10 @@ pub enum RunOutcome {
     Failed,
     /// The replica shut down while the job ran.
     Cancelled,
+    /// Stopped because Salesforce's daily allocation is spent: not a failure. The run saved
+    /// its cursor only after pages it finished, so the next firing after the allocation
+    /// allows again resumes where it stopped.
+    Held,
 }
 
 /// The last run of a schedule: the status value `schedule:<name>`.
@@ -346,6 +353,10 @@ impl Runner {
         status.ended_at = Some(Utc::now());
         (status.outcome, status.error) = match outcome {
             Some(Ok(())) => (RunOutcome::Succeeded, None),
+            Some(Err(err)) if err.is_allocation_exhausted() => {
+                tracing::info!(schedule = %status.name, %err, "Salesforce allocation spent; scheduled run held until the next firing");
+                (RunOutcome::Held, Some(err.to_string()))
+            }
             Some(Err(err)) => {
                 tracing::warn!(schedule = %status.name, %err, "scheduled run failed");
                 (RunOutcome::Failed, Some(err.to_string()))

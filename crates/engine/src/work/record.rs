@@ -149,6 +149,8 @@ pub enum JobState {
     Queued,
     Running,
     Retrying,
+    /// Waiting for Salesforce's daily allocation: put back, its attempt not counted.
+    Held,
     Done,
     Dead,
 }
@@ -177,6 +179,9 @@ pub struct JobRecord {
     /// Each failed attempt, oldest first (the newest [`MAX_ATTEMPT_ERRORS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<AttemptError>,
+    /// Deliveries put back while Salesforce's allocation was spent (not counted as attempts).
+    #[serde(default)]
+    pub held: u32,
 }
 
 /// How many failed attempts a job record keeps.
@@ -207,6 +212,7 @@ impl JobRecord {
             trace_id: trace_id.to_string(),
             updated_at_ms: chrono::Utc::now().timestamp_millis(),
             errors: Vec::new(),
+            held: 0,
         }
     }
 

@@ -1,6 +1,13 @@
 //! The worker loop: take jobs (interactive lane first), run them through the flows, and settle
-//! each: done, retried later, or dead-lettered.
+//! each: done, retried later, held, or dead-lettered.
+//!
+//! A job that meets a spent Salesforce allocation (`SALESFORCE_ALLOCATION_EXHAUSTED`) is held:
+//! put back after `RetryPolicy::hold_pause` in state `held`, its delivery counted in the
+//! record's `held` and not against its attempts, for as long as the allocation stays spent; it
+//! is never dead-lettered for it. The hold is published (see `governance::AllocationHold`) and
+//! cleared by the first job that completes afterwards.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -14,6 +21,7 @@ use super::record::{JobRecord, JobState, Jobs, SyncJob};
 use super::JobRunner;
 use crate::audit::{SyncLog, Trigger};
 use crate::error::{EngineError, Result};
+use crate::governance;
 
 /// How often and how long to retry, by error class.
 #[derive(Debug, Clone)]
@@ -26,6 +34,9 @@ pub struct RetryPolicy {
     /// (see [`RetryPolicy::delay`]).
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// How long a job is put back while Salesforce's allocation is spent (a hold: the attempt
+    /// is not counted).
+    pub hold_pause: Duration,
 }
 
 impl RetryPolicy {
@@ -63,6 +74,8 @@ pub struct Worker {
     concurrency: usize,
     job_ttl: Duration,
     reclaim_idle: Duration,
+    /// Whether this worker held a job since its last success (it then clears the hold).
+    holding: AtomicBool,
 }
 
 impl Worker {
@@ -87,6 +100,7 @@ impl Worker {
             concurrency: concurrency.max(1),
             job_ttl,
             reclaim_idle,
+            holding: AtomicBool::new(false),
         }
     }
 
@@ -184,7 +198,13 @@ impl Worker {
             return;
         }
         let settled = match outcome {
+            Err(err) if err.is_allocation_exhausted() => self.hold(&job, &mut record, &err).await,
             Ok(mut result) => {
+                if self.holding.swap(false, Ordering::Relaxed) {
+                    if let Err(err) = governance::clear_hold(self.jobs.records.as_ref()).await {
+                        tracing::warn!(%err, "clearing the allocation hold failed");
+                    }
+                }
                 result.job_id = job.id.clone();
                 self.log.finished(&result, Trigger::Job, began).await;
                 record.state = JobState::Done;
@@ -195,14 +215,16 @@ impl Worker {
             Err(err) => {
                 let retryable = err.is_retryable();
                 record.failed_attempt(job.attempt, err.to_string());
-                let retry = self.policy.allows_retry(job.attempt, retryable);
+                // Held deliveries were waits, not attempts.
+                let attempt = job.attempt.saturating_sub(record.held).max(1);
+                let retry = self.policy.allows_retry(attempt, retryable);
                 let flow = super::record::flow_of_kind(&job.kind);
                 self.log
                     .failed(flow, began, &err.to_string(), &job.trace_id, !retry)
                     .await;
                 if retry {
                     record.state = JobState::Retrying;
-                    let delay = self.policy.delay(job.attempt);
+                    let delay = self.policy.delay(attempt);
                     tracing::info!(job = %job.id, attempt = job.attempt, ?delay, %err, "job failed; retrying");
                     self.settle(&mut record, self.jobs.queue.retry_later(&job, delay))
                         .await
@@ -228,6 +250,25 @@ impl Worker {
             // The job stays pending and is reclaimed: at least once, never lost.
             tracing::warn!(%err, job = %job.id, "settling a job failed");
         }
+    }
+
+    /// Holds a job while Salesforce's allocation is spent: put back after the hold pause, the
+    /// delivery counted as held (not as an attempt), the hold published.
+    async fn hold(&self, job: &QueuedJob, record: &mut JobRecord, err: &EngineError) -> Result<()> {
+        record.held = record.held.saturating_add(1);
+        record.state = JobState::Held;
+        record.error = Some(err.to_string());
+        self.holding.store(true, Ordering::Relaxed);
+        isthmus_telemetry::metrics::JOBS_HELD
+            .with_label_values(&[super::record::flow_of_kind(&job.kind)])
+            .inc();
+        let pause = self.policy.hold_pause;
+        if let Err(err) = governance::note_hold(self.jobs.records.as_ref(), pause).await {
+            tracing::warn!(%err, "publishing the allocation hold failed");
+        }
+        tracing::info!(job = %job.id, held = record.held, ?pause, "Salesforce allocation spent; job held");
+        self.settle(record, self.jobs.queue.retry_later(job, pause))
+            .await
     }
 
     /// Does another delivery of `job` own its record: one that settled it (`done` or `dead`), or
@@ -292,6 +333,7 @@ mod tests {
             permanent_attempts: 1,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
+            hold_pause: Duration::from_secs(1),
         }
     }
 
