@@ -256,4 +256,34 @@ mod tests {
         assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 3);
         assert_eq!(store.slots_in_use(NETSUITE_SEMAPHORE).await.unwrap(), 0);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_netsuite_call_dropped_while_queued_does_not_hold_up_the_next_replica() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let replica = || Arc::new(NetSuiteSlots::new(store.clone(), 1, Duration::from_secs(1)));
+        let (a, b, c) = (replica(), replica(), replica());
+        let held = a.acquire().await.unwrap();
+        let dropped = tokio::spawn({
+            let b = b.clone();
+            async move { b.acquire().await }
+        });
+        tokio::task::yield_now().await;
+        let waiting = tokio::spawn(async move { c.acquire().await });
+        tokio::task::yield_now().await;
+        dropped.abort();
+        let released = tokio::time::Instant::now();
+        a.release(held).await;
+
+        let slot = tokio::time::timeout(SLOT_PATIENCE + SLOT_HEARTBEAT * 2, waiting)
+            .await
+            .expect("the slot lent to the dropped call comes back within its patience")
+            .unwrap()
+            .unwrap();
+        assert!(
+            released.elapsed() >= SLOT_PATIENCE,
+            "the release went to the dropped call, which came first"
+        );
+        assert_eq!(store.slots_in_use(NETSUITE_SEMAPHORE).await.unwrap(), 1);
+        assert!(!slot.is_empty());
+    }
 }
