@@ -3,8 +3,12 @@
 //! - [`NetSuiteSlots`]: NetSuite's concurrency limit is account-wide, so in-flight calls are
 //!   counted in a Redis semaphore that every replica shares ([`Slots::acquire_slot`]). A slot
 //!   carries a lease (the call timeout plus a margin), so a replica that dies mid-call frees its
-//!   slots when the lease runs out. A local semaphore of the same size sits in front, so waiters
-//!   in one process queue in memory instead of polling Redis together.
+//!   slots when the lease runs out. When every slot is held, a caller waits first come, first
+//!   served across replicas ([`Slots::queue_for_slot`]): a released slot is handed to the
+//!   oldest waiter of any replica, which the store wakes (no polling). A waiter renews its
+//!   place every [`SLOT_HEARTBEAT`]; one that died (or whose call was dropped) is skipped after
+//!   [`SLOT_PATIENCE`], and a slot handed to it comes back after the same. A local semaphore of
+//!   the same size sits in front, so one process queues at most `limit` waiters in the store.
 //! - [`SalesforceAllocation`]: the daily API allocation, as every response's `Sforce-Limit-Info`
 //!   reports it. Batch work (backfills, schedules) waits while usage is at or past
 //!   `salesforce.batch_share` of the allocation; interactive work (buttons, events) goes on into
@@ -21,7 +25,7 @@ use std::time::Duration;
 
 use isthmus_netsuite::{ConcurrencyGate, NetSuiteError};
 use isthmus_salesforce::{ApiUsage, SalesforceClient};
-use isthmus_store::{Slots, StatusValues, Store};
+use isthmus_store::{SlotRequest, Slots, StatusValues, Store};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -29,6 +33,11 @@ use crate::error::Result;
 
 /// Semaphore name of NetSuite's account-wide concurrency.
 pub const NETSUITE_SEMAPHORE: &str = "netsuite";
+/// How long a waiter's place in the slot queue lasts without a heartbeat (and how long a slot
+/// handed to a waiter that died stays lent before it comes back).
+pub const SLOT_PATIENCE: Duration = Duration::from_secs(3);
+/// How long a waiter waits for a handover before renewing its place.
+pub const SLOT_HEARTBEAT: Duration = Duration::from_secs(1);
 /// Status name of the Salesforce API usage last seen.
 pub const SALESFORCE_USAGE_STATUS: &str = "salesforce-api-usage";
 /// Status name of the hold on work while the Salesforce allocation is spent.
@@ -67,27 +76,36 @@ impl ConcurrencyGate for NetSuiteSlots {
             .acquire()
             .await
             .map_err(|e| NetSuiteError::Gate(e.to_string()))?;
-        let mut pause = Duration::from_millis(2);
-        loop {
-            match self
-                .slots
-                .acquire_slot(NETSUITE_SEMAPHORE, self.limit, self.lease)
-                .await
-            {
-                Ok(Some(slot)) => {
-                    // The local permit is given back in `release`.
-                    permit.forget();
-                    return Ok(slot);
+        let gate = |err: isthmus_store::StoreError| NetSuiteError::Gate(err.to_string());
+        let request = self
+            .slots
+            .queue_for_slot(NETSUITE_SEMAPHORE, self.limit, self.lease, SLOT_PATIENCE)
+            .await
+            .map_err(gate)?;
+        let slot = match request {
+            SlotRequest::Held(slot) => slot,
+            SlotRequest::Queued(ticket) => loop {
+                match self
+                    .slots
+                    .wait_for_slot(NETSUITE_SEMAPHORE, &ticket, SLOT_HEARTBEAT)
+                    .await
+                {
+                    Ok(Some(slot)) => break slot,
+                    Ok(None) => {}
+                    Err(err) => {
+                        // Give the place up; should that fail too, the ticket's deadline does.
+                        let left = self.slots.leave_slot_queue(NETSUITE_SEMAPHORE, &ticket);
+                        if let Err(leave_err) = left.await {
+                            tracing::warn!(%leave_err, "leaving the NetSuite slot queue failed");
+                        }
+                        return Err(gate(err));
+                    }
                 }
-                Ok(None) => {
-                    // Another replica holds the free slots: poll with a little jitter.
-                    let jitter = Duration::from_micros(rand::random::<u64>() % 2000);
-                    tokio::time::sleep(pause + jitter).await;
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
-                Err(err) => return Err(NetSuiteError::Gate(err.to_string())),
-            }
-        }
+            },
+        };
+        // The local permit is given back in `release`.
+        permit.forget();
+        Ok(slot)
     }
 
     async fn release(&self, slot: String) {
@@ -304,5 +322,35 @@ mod tests {
         }
         assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 3);
         assert_eq!(store.slots_in_use(NETSUITE_SEMAPHORE).await.unwrap(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_netsuite_call_dropped_while_queued_does_not_hold_up_the_next_replica() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let replica = || Arc::new(NetSuiteSlots::new(store.clone(), 1, Duration::from_secs(1)));
+        let (a, b, c) = (replica(), replica(), replica());
+        let held = a.acquire().await.unwrap();
+        let dropped = tokio::spawn({
+            let b = b.clone();
+            async move { b.acquire().await }
+        });
+        tokio::task::yield_now().await;
+        let waiting = tokio::spawn(async move { c.acquire().await });
+        tokio::task::yield_now().await;
+        dropped.abort();
+        let released = tokio::time::Instant::now();
+        a.release(held).await;
+
+        let slot = tokio::time::timeout(SLOT_PATIENCE + SLOT_HEARTBEAT * 2, waiting)
+            .await
+            .expect("the slot lent to the dropped call comes back within its patience")
+            .unwrap()
+            .unwrap();
+        assert!(
+            released.elapsed() >= SLOT_PATIENCE,
+            "the release went to the dropped call, which came first"
+        );
+        assert_eq!(store.slots_in_use(NETSUITE_SEMAPHORE).await.unwrap(), 1);
+        assert!(!slot.is_empty());
     }
 }

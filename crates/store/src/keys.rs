@@ -110,6 +110,24 @@ impl Keys {
         format!("{}sem:{name}", self.prefix)
     }
 
+    /// `isthmus:{c}:semq:<name>`: the semaphore's waiters, a sorted set of ticket ids scored
+    /// by their place in the queue (see the `slots` module of the Redis store).
+    pub fn slot_queue(&self, name: &str) -> String {
+        format!("{}semq:{name}", self.prefix)
+    }
+
+    /// `isthmus:{c}:semt:<name>`: hash of each waiting ticket's deadline, limit and patience,
+    /// and the counter (`#seq`) their places are drawn from.
+    pub fn slot_tickets(&self, name: &str) -> String {
+        format!("{}semt:{name}", self.prefix)
+    }
+
+    /// `isthmus:{c}:semw:<name>:`: prefix of each ticket's wake-up list
+    /// (`semw:<name>:<ticket>`), where a release hands the slot over.
+    pub fn slot_wake_prefix(&self, name: &str) -> String {
+        format!("{}semw:{name}:", self.prefix)
+    }
+
     /// `isthmus:{c}:status:<name>`
     pub fn status(&self, name: &str) -> String {
         format!("{}status:{name}", self.prefix)

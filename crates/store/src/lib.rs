@@ -19,7 +19,9 @@
 //! - **Idempotency records** ([`Idempotency`]): a stored answer per key, written once, kept for
 //!   a TTL.
 //! - **Semaphores** ([`Slots`], API governance): at most `limit` slots of a name held at once
-//!   across every replica; a slot whose holder died expires after its TTL.
+//!   across every replica; a slot whose holder died expires after its TTL. Waiters queue first
+//!   come, first served across replicas ([`SlotTicket`]): a release hands the slot to the
+//!   oldest live waiter, and a waiter that died is skipped (see [`Slots::queue_for_slot`]).
 //! - **Status values** ([`StatusValues`]): small operational facts shared by replicas (e.g. the
 //!   Salesforce API allocation last seen, a backfill's progress), last writer wins.
 //! - **Job queues** ([`Queue`], [`QueuedJob`]): two priority lanes (interactive before batch),
@@ -194,8 +196,64 @@ pub trait Idempotency: Send + Sync + 'static {
     async fn idempotency_put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool>;
 }
 
+/// A waiter's place in the queue of a semaphore, from [`Slots::queue_for_slot`]. It carries
+/// what the waiter asked for, so a place lost to a slow heartbeat is taken back where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotTicket {
+    /// The ticket id, which becomes the slot id when the slot is handed over.
+    id: String,
+    /// The place in the queue (smaller is served first).
+    place: u64,
+    limit: u32,
+    ttl: Duration,
+    patience: Duration,
+}
+
+impl SlotTicket {
+    pub(crate) fn new(
+        id: String,
+        place: u64,
+        limit: u32,
+        ttl: Duration,
+        patience: Duration,
+    ) -> Self {
+        Self {
+            id,
+            place,
+            limit,
+            ttl,
+            patience,
+        }
+    }
+
+    /// The ticket id (and the id of the slot it is handed).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// What [`Slots::queue_for_slot`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotRequest {
+    /// A slot was free and nobody was waiting for it: it is held now (its id).
+    Held(String),
+    /// Every slot is held, or others came first: the caller's place in the queue.
+    Queued(SlotTicket),
+}
+
 /// Counting semaphores shared by every replica (API governance): at most `limit` slots of a
 /// name held at once; a slot whose holder died expires after its TTL.
+///
+/// Two ways in. [`acquire_slots`](Slots::acquire_slots) takes slots now or not at all (a
+/// Salesforce budget charge). [`queue_for_slot`](Slots::queue_for_slot) and
+/// [`wait_for_slot`](Slots::wait_for_slot) wait first come, first served across every handle
+/// and replica: a waiter takes a ticket, and whenever a slot frees (a release, a holder's lease
+/// running out, a larger `limit`) the store hands it to the oldest live ticket and wakes that
+/// waiter alone, so nobody polls. A waiter proves it is alive by waiting again within its
+/// `patience`; a ticket past that deadline is skipped, and a slot handed to a waiter that then
+/// died is only lent for `patience` until [`wait_for_slot`](Slots::wait_for_slot) claims it
+/// for its `ttl`. Nobody jumps the queue: `acquire_slots` takes nothing while a live waiter
+/// is still queued.
 #[async_trait]
 pub trait Slots: Send + Sync + 'static {
     /// Takes one of `limit` slots of the semaphore `name` for `ttl`, returning the slot id, or
@@ -222,8 +280,37 @@ pub trait Slots: Send + Sync + 'static {
     }
     /// Gives slots back in one step (those already expired are skipped).
     async fn release_slots(&self, name: &str, slots: &[String]) -> Result<()>;
-    /// Slots of `name` held now (expired ones not counted).
+    /// Slots of `name` held now (expired ones not counted). A slot handed to a waiter counts
+    /// from the handover.
     async fn slots_in_use(&self, name: &str) -> Result<u32>;
+
+    /// Takes one of `limit` slots of `name` for `ttl` when one is free and nobody waits for
+    /// it ([`SlotRequest::Held`]); else takes a place at the back of the queue
+    /// ([`SlotRequest::Queued`]), kept for `patience` unless the waiter waits again. One step
+    /// of the store; waiters queued earlier are served first if a slot freed meanwhile.
+    async fn queue_for_slot(
+        &self,
+        name: &str,
+        limit: u32,
+        ttl: Duration,
+        patience: Duration,
+    ) -> Result<SlotRequest>;
+
+    /// Waits up to `wait` (keep it well under the ticket's `patience`) for the slot to be
+    /// handed to `ticket`: then claims it for the ticket's `ttl` and returns its id. `None`
+    /// when `wait` passed first: the ticket keeps its place, alive for another `patience`
+    /// (a place already skipped as dead is taken back where it was). Call again until a slot
+    /// comes, or [`leave_slot_queue`](Slots::leave_slot_queue).
+    async fn wait_for_slot(
+        &self,
+        name: &str,
+        ticket: &SlotTicket,
+        wait: Duration,
+    ) -> Result<Option<String>>;
+
+    /// Gives up a place in the queue; a slot already handed to the ticket (not yet claimed)
+    /// goes on to the next waiter.
+    async fn leave_slot_queue(&self, name: &str, ticket: &SlotTicket) -> Result<()>;
 }
 
 /// Status values: small named facts shared by replicas (job records, cursors, the Salesforce

@@ -15,6 +15,7 @@
 mod audit;
 mod conflicts;
 mod queue;
+mod slots;
 #[cfg(feature = "testing")]
 mod snapshot;
 mod stats;
@@ -29,12 +30,13 @@ use tokio::time::Instant;
 use crate::queue::check_queue_namespace;
 use crate::{
     ttl_millis, unix_millis, AuditLog, Conflict, ConflictQuery, ConflictResolution, ConflictState,
-    Conflicts, IdMap, Idempotency, Lease, Link, Locks, Queue, Result, Slots, StatsReport,
-    StatusValues, Store, StoreError, SyncSample, SyncStats,
+    Conflicts, IdMap, Idempotency, Lease, Link, Locks, Queue, Result, SlotRequest, SlotTicket,
+    Slots, StatsReport, StatusValues, Store, StoreError, SyncSample, SyncStats,
 };
 use audit::MemoryAudit;
 use conflicts::MemoryConflicts;
 use queue::MemoryQueue;
+use slots::Semaphore;
 use stats::MemoryStats;
 
 /// In-process [`Store`]; share one through an `Arc`.
@@ -83,8 +85,8 @@ struct State {
     /// The last token handed out (one counter for every resource, as in Redis).
     fence: u64,
     idempotency: HashMap<String, Expiring<Vec<u8>>>,
-    /// semaphore name → slot id → expiry.
-    semaphores: HashMap<String, HashMap<String, Instant>>,
+    /// semaphore name → its held slots and waiters.
+    semaphores: HashMap<String, Semaphore>,
     statuses: HashMap<String, Expiring<Vec<u8>>>,
 }
 
@@ -324,6 +326,13 @@ impl Idempotency for MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Runs `step` on the semaphore `name` (made empty on first use), under the store's lock.
+    fn semaphore<T>(&self, name: &str, step: impl FnOnce(&mut Semaphore) -> T) -> T {
+        step(self.state().semaphores.entry(name.to_owned()).or_default())
+    }
+}
+
 #[async_trait]
 impl Slots for MemoryStore {
     async fn acquire_slots(
@@ -333,39 +342,59 @@ impl Slots for MemoryStore {
         n: u32,
         ttl: Duration,
     ) -> Result<Option<Vec<String>>> {
-        let mut state = self.state();
-        let slots = state.semaphores.entry(name.to_owned()).or_default();
-        let now = Instant::now();
-        slots.retain(|_, expires_at| *expires_at > now);
-        if slots.len() + n as usize > limit as usize {
-            return Ok(None);
-        }
-        let taken: Vec<String> = (0..n)
-            .map(|_| uuid::Uuid::new_v4().simple().to_string())
-            .collect();
-        for slot in &taken {
-            slots.insert(slot.clone(), deadline(ttl));
-        }
-        Ok(Some(taken))
+        Ok(self.semaphore(name, |semaphore| {
+            semaphore.promote();
+            if semaphore.has_waiters() || semaphore.held.len() + n as usize > limit as usize {
+                return None;
+            }
+            let taken: Vec<String> = (0..n)
+                .map(|_| uuid::Uuid::new_v4().simple().to_string())
+                .collect();
+            for slot in &taken {
+                semaphore.held.insert(slot.clone(), deadline(ttl));
+            }
+            Some(taken)
+        }))
     }
 
     async fn release_slots(&self, name: &str, slots: &[String]) -> Result<()> {
-        if let Some(held) = self.state().semaphores.get_mut(name) {
-            for slot in slots {
-                held.remove(slot);
-            }
-        }
+        self.semaphore(name, |semaphore| semaphore.release(slots));
         Ok(())
     }
 
     async fn slots_in_use(&self, name: &str) -> Result<u32> {
-        let now = Instant::now();
-        let state = self.state();
-        let live = state
-            .semaphores
-            .get(name)
-            .map_or(0, |slots| slots.values().filter(|e| **e > now).count());
+        let live = self.semaphore(name, |semaphore| semaphore.live_slots(Instant::now()));
         Ok(u32::try_from(live).unwrap_or(u32::MAX))
+    }
+
+    async fn queue_for_slot(
+        &self,
+        name: &str,
+        limit: u32,
+        ttl: Duration,
+        patience: Duration,
+    ) -> Result<SlotRequest> {
+        Ok(self.semaphore(name, |semaphore| {
+            semaphore.queue_for_slot(limit, ttl, patience)
+        }))
+    }
+
+    async fn wait_for_slot(
+        &self,
+        name: &str,
+        ticket: &SlotTicket,
+        wait: Duration,
+    ) -> Result<Option<String>> {
+        let wake = self.semaphore(name, |semaphore| semaphore.wake_of(ticket));
+        let wait = Duration::from_millis(ttl_millis(wait));
+        // A handover before this wait began left a permit: `notified` returns at once.
+        let _woken = tokio::time::timeout(wait, wake.notified()).await;
+        Ok(self.semaphore(name, |semaphore| semaphore.claim_or_renew(ticket)))
+    }
+
+    async fn leave_slot_queue(&self, name: &str, ticket: &SlotTicket) -> Result<()> {
+        self.semaphore(name, |semaphore| semaphore.leave(ticket));
+        Ok(())
     }
 }
 

@@ -11,7 +11,9 @@
 //!   (a new or restarted Redis without persistence) it is seeded from the server clock in
 //!   microseconds, so tokens issued after a restart still exceed those issued before it.
 //! - `idem:<key>` holds the stored answer bytes, with the record TTL.
-//! - `sem:<name>` is a sorted set of slot ids scored by their expiry in server-clock ms.
+//! - `sem:<name>` is a sorted set of slot ids scored by their expiry in server-clock ms;
+//!   `semq:<name>`, `semt:<name>` and `semw:<name>:<ticket>` queue its waiters, described in
+//!   [`slots`].
 //! - `status:<name>` holds a status value, with its TTL.
 //! - `queue:*` and `dead*`: the job queue and its dead letters, described in [`queue`] and
 //!   [`dead`]. The queue and dead-letter keys of a queue namespace other than the default sit
@@ -46,6 +48,7 @@ mod entry;
 mod links;
 mod purge;
 mod queue;
+mod slots;
 mod stats;
 mod waiters;
 
@@ -59,8 +62,8 @@ use redis::{AsyncCommands, Script};
 use crate::{
     ttl_millis, AuditLog, Conflict, ConflictQuery, ConflictResolution, ConflictState, Conflicts,
     DeadLetter, DeadLetterQuery, Failure, IdMap, Idempotency, Keys, Lane, Lease, Link, Locks,
-    NewJob, Queue, QueueDepth, QueuedJob, Result, Slots, StatsReport, StatusValues, Store,
-    SyncSample, SyncStats,
+    NewJob, Queue, QueueDepth, QueuedJob, Result, SlotRequest, SlotTicket, Slots, StatsReport,
+    StatusValues, Store, SyncSample, SyncStats,
 };
 #[cfg(feature = "testing")]
 pub(crate) use connection::ensure_crypto_provider;
@@ -114,35 +117,6 @@ static RELEASE: LazyLock<Script> = LazyLock::new(|| {
         r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
-",
-    )
-});
-
-/// KEYS: semaphore. ARGV: limit, ttl ms, then one id per slot wanted. Reply: how many were taken
-/// (all), or nil when fewer are free (none taken).
-/// Expiry is judged by the server clock, so replicas with skewed clocks agree.
-static ACQUIRE_SLOTS: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local n = #ARGV - 2
-if redis.call('ZCARD', KEYS[1]) + n > tonumber(ARGV[1]) then return false end
-for i = 3, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[i]) end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return n
-",
-    )
-});
-
-/// KEYS: semaphore. Reply: live slots.
-static SLOTS_IN_USE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 ",
     )
 });
@@ -347,36 +321,38 @@ impl Slots for RedisStore {
         n: u32,
         ttl: Duration,
     ) -> Result<Option<Vec<String>>> {
-        let slots: Vec<String> = (0..n)
-            .map(|_| uuid::Uuid::new_v4().simple().to_string())
-            .collect();
-        let taken: Option<i64> = ACQUIRE_SLOTS
-            .key(self.keys.semaphore(name))
-            .arg(limit)
-            .arg(ttl_millis(ttl))
-            .arg(&slots)
-            .invoke_async(&mut self.connection.clone())
-            .await?;
-        Ok(taken.map(|_| slots))
+        slots::acquire(self, name, limit, n, ttl).await
     }
 
     async fn release_slots(&self, name: &str, slots: &[String]) -> Result<()> {
-        if slots.is_empty() {
-            return Ok(());
-        }
-        let _: i64 = self
-            .connection
-            .clone()
-            .zrem(self.keys.semaphore(name), slots)
-            .await?;
-        Ok(())
+        slots::release(self, name, slots).await
     }
 
     async fn slots_in_use(&self, name: &str) -> Result<u32> {
-        Ok(SLOTS_IN_USE
-            .key(self.keys.semaphore(name))
-            .invoke_async(&mut self.connection.clone())
-            .await?)
+        slots::in_use(self, name).await
+    }
+
+    async fn queue_for_slot(
+        &self,
+        name: &str,
+        limit: u32,
+        ttl: Duration,
+        patience: Duration,
+    ) -> Result<SlotRequest> {
+        slots::queue(self, name, limit, ttl, patience).await
+    }
+
+    async fn wait_for_slot(
+        &self,
+        name: &str,
+        ticket: &SlotTicket,
+        wait: Duration,
+    ) -> Result<Option<String>> {
+        slots::wait(self, name, ticket, wait).await
+    }
+
+    async fn leave_slot_queue(&self, name: &str, ticket: &SlotTicket) -> Result<()> {
+        slots::leave(self, name, ticket).await
     }
 }
 

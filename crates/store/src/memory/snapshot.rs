@@ -48,14 +48,24 @@ impl MemoryStore {
                 into.insert(format!("status:{name}"), expiring(text, value));
             }
             let now = Instant::now();
-            for (name, slots) in &state.semaphores {
-                let mut live: Vec<String> = slots
+            for (name, semaphore) in &state.semaphores {
+                let mut live: Vec<String> = semaphore
+                    .held
                     .iter()
                     .filter(|(_, expires_at)| **expires_at > now)
                     .map(|(slot, expires_at)| format!("{slot} = {expires_at:?}"))
                     .collect();
                 live.sort();
-                into.insert(format!("sem:{name}"), KeySnapshot::new("zset", false, live));
+                if !live.is_empty() {
+                    into.insert(format!("sem:{name}"), KeySnapshot::new("zset", false, live));
+                }
+                if semaphore.has_waiters() {
+                    let waiting = semaphore.queue.values().cloned().collect();
+                    into.insert(
+                        format!("semq:{name}"),
+                        KeySnapshot::new("zset", false, waiting),
+                    );
+                }
             }
         }
         self.audit.snapshot(&mut into);

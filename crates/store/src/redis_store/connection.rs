@@ -184,7 +184,9 @@ impl Connector {
             Topology::Sentinel(_) => Connection::Dedicated(self.sentinel_master().await?),
             Topology::Cluster(client) => Connection::Cluster(
                 client
-                    .get_async_connection_with_config(ClusterConfig::new())
+                    .get_async_connection_with_config(
+                        ClusterConfig::new().set_connection_timeout(DEDICATED_CONNECT_TIMEOUT),
+                    )
                     .await?,
             ),
         })
@@ -219,8 +221,15 @@ fn no_files() -> TlsCertificates {
     }
 }
 
+/// How long opening a dedicated connection may take: longer than the redis crate's 1 s, since
+/// a burst of slot waiters opens several at once, and a TLS handshake on a busy host is slow.
+const DEDICATED_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// No response timeout (the command blocks on purpose), a patient connect.
 fn no_timeout() -> AsyncConnectionConfig {
-    AsyncConnectionConfig::new().set_response_timeout(None)
+    AsyncConnectionConfig::new()
+        .set_response_timeout(None)
+        .set_connection_timeout(Some(DEDICATED_CONNECT_TIMEOUT))
 }
 
 /// The parts of a multi-host URL after the scheme: `[userinfo@]host:port[,…][/path]`.

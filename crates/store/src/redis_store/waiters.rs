@@ -1,11 +1,11 @@
-//! Connections for the one command that blocks on the server: the `XREAD BLOCK` an idle
-//! `dequeue` waits with.
+//! Connections for the commands that block on the server: the `XREAD BLOCK` an idle
+//! `dequeue` waits with, and the `BLPOP` a semaphore's waiter waits for its slot with.
 //!
 //! Redis answers a connection's commands in order, so a command blocked on the store's shared,
 //! multiplexed connection would hold up every other call of every task. A waiter borrows a
 //! connection of its own here and gives it back when the wait ends well; a connection that
 //! failed is dropped, and the next waiter opens a fresh one. The pool grows to the number of
-//! tasks waiting at once (the worker count) and no further.
+//! tasks waiting at once (the worker count, plus the slot waiters) and no further.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -38,10 +38,6 @@ impl Waiters {
         after: &[String],
         wait: Duration,
     ) -> Result<()> {
-        let mut connection = match self.take_idle() {
-            Some(connection) => connection,
-            None => self.connector.dedicated().await?,
-        };
         let mut xread = redis::cmd("XREAD");
         xread
             .arg("COUNT")
@@ -51,10 +47,34 @@ impl Waiters {
             .arg("STREAMS")
             .arg(streams)
             .arg(after);
-        let read = xread.query_async::<redis::Value>(&mut connection);
+        let _: redis::Value = self.blocking(&xread, wait).await?;
+        Ok(())
+    }
+
+    /// Pops the head of the list `key` (a semaphore ticket's wake-up list), waiting up to
+    /// `wait` for one; `None` when `wait` passed first.
+    pub(super) async fn pop(&self, key: &str, wait: Duration) -> Result<Option<String>> {
+        let mut blpop = redis::cmd("BLPOP");
+        // BLPOP takes seconds, fractions allowed (Redis 6 and later).
+        blpop.arg(key).arg(ttl_millis(wait) as f64 / 1000.0);
+        let popped: Option<(String, String)> = self.blocking(&blpop, wait).await?;
+        Ok(popped.map(|(_, value)| value))
+    }
+
+    /// Runs the blocking `command` (which gives up after `wait`) on a connection of its own.
+    async fn blocking<T: redis::FromRedisValue>(
+        &self,
+        command: &redis::Cmd,
+        wait: Duration,
+    ) -> Result<T> {
+        let mut connection = match self.take_idle() {
+            Some(connection) => connection,
+            None => self.connector.dedicated().await?,
+        };
+        let answer = command.query_async::<T>(&mut connection);
         // On an error or a late answer the connection is dropped here, with whatever state it
         // was left in.
-        match tokio::time::timeout(wait + ANSWER_MARGIN, read).await {
+        let answer = match tokio::time::timeout(wait + ANSWER_MARGIN, answer).await {
             Ok(answer) => answer?,
             Err(_) => return Err(late_answer()),
         };
@@ -62,7 +82,7 @@ impl Waiters {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(connection);
-        Ok(())
+        Ok(answer)
     }
 
     fn take_idle(&self) -> Option<Connection> {

@@ -2,6 +2,7 @@
 //! paused tokio time) and `RedisStore` on a real `redis-server` (real time, short TTLs).
 //! Each case acts through the trait of its concern: [`links`] (ID map, locks, idempotency,
 //! semaphores, status values), [`audit`] and [`conflicts`] through the store's traits;
+//! [`slot_queue`] through three handles of the store's semaphores, as three replicas hold them;
 //! [`queue`] and [`dead_letters`] through the `Queue` of the default namespace;
 //! [`queue_namespaces`] through `Store::queue`. [`redis_layout`] proves, on Redis only, the key
 //! layout, the isolation of connection names and the keys of queue namespaces.
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use isthmus_store::testing::{RedisCluster, RedisServer, SentinelSet};
-use isthmus_store::{MemoryStore, Queue, RedisStore, Store, DEFAULT_QUEUE_NAMESPACE};
+use isthmus_store::{MemoryStore, Queue, RedisStore, Slots, Store, DEFAULT_QUEUE_NAMESPACE};
 
 const SHORT: Duration = Duration::from_millis(150);
 const LONG: Duration = Duration::from_secs(30);
@@ -35,6 +36,7 @@ mod queue;
 mod queue_namespaces;
 mod redis_layout;
 mod redis_shapes;
+mod slot_queue;
 mod snapshot;
 mod stats;
 
@@ -64,6 +66,15 @@ macro_rules! contract_tests {
                 many_slots_are_taken_all_or_none_and_given_back_at_once,
                 a_dead_holders_slot_expires,
                 status_values_are_last_writer_wins_and_expire,
+            ],
+            slot_queue (replicas): [
+                waiters_are_served_first_come_first_served_across_replicas,
+                waiters_woken_by_releases_take_their_slots_in_queue_order,
+                never_more_than_limit_slots_are_held_while_waiters_come_and_go,
+                a_waiter_that_died_in_the_queue_is_skipped,
+                a_slot_handed_to_a_waiter_that_died_comes_back,
+                an_expired_holders_slot_goes_to_the_head_waiter,
+                leaving_the_queue_passes_the_turn_on,
             ],
             queue (queue): [
                 interactive_jobs_are_served_before_batch_jobs,
@@ -124,8 +135,8 @@ macro_rules! contract_tests {
                     $(
                         #[$test]
                         async fn $case() {
-                            let (store, _guard) = $fixture().await;
-                            let subject = crate::$subject(store).await;
+                            let (store, guard) = $fixture().await;
+                            let subject = crate::$subject(store, &guard).await;
                             crate::$module::$case(subject).await;
                         }
                     )*
@@ -136,13 +147,53 @@ macro_rules! contract_tests {
 }
 
 /// The store itself, for cases that act through its traits.
-async fn store<S: Store>(store: S) -> S {
+async fn store<S: Store, G>(store: S, _guard: &G) -> S {
     store
 }
 
 /// The store's default queue (the `customers` namespace), for cases about one queue.
-async fn queue<S: Store>(store: S) -> Arc<dyn Queue> {
+async fn queue<S: Store, G>(store: S, _guard: &G) -> Arc<dyn Queue> {
     store.queue(DEFAULT_QUEUE_NAMESPACE).await.unwrap()
+}
+
+/// Three handles of one store's semaphores, as three replicas hold them: the store and two
+/// more connections on Redis; the one store shared in memory (which is one process).
+async fn replicas<S: Store, G: MoreHandles>(store: S, guard: &G) -> Vec<Arc<dyn Slots>> {
+    let first: Arc<dyn Slots> = Arc::new(store);
+    let mut handles = vec![Arc::clone(&first)];
+    for _ in 0..2 {
+        handles.push(guard.another().await.unwrap_or_else(|| Arc::clone(&first)));
+    }
+    handles
+}
+
+/// A fixture's guard that can connect another handle to the same store.
+trait MoreHandles {
+    async fn another(&self) -> Option<Arc<dyn Slots>>;
+}
+
+impl MoreHandles for () {
+    async fn another(&self) -> Option<Arc<dyn Slots>> {
+        None
+    }
+}
+
+impl MoreHandles for RedisServer {
+    async fn another(&self) -> Option<Arc<dyn Slots>> {
+        Some(Arc::new(self.store().await))
+    }
+}
+
+impl MoreHandles for SentinelSet {
+    async fn another(&self) -> Option<Arc<dyn Slots>> {
+        Some(Arc::new(self.store().await))
+    }
+}
+
+impl MoreHandles for RedisCluster {
+    async fn another(&self) -> Option<Arc<dyn Slots>> {
+        Some(Arc::new(self.store().await))
+    }
 }
 
 async fn memory_store() -> (MemoryStore, ()) {
