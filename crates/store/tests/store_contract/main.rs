@@ -64,6 +64,7 @@ macro_rules! contract_tests {
                 many_slots_are_taken_all_or_none_and_given_back_at_once,
                 a_dead_holders_slot_expires,
                 status_values_are_last_writer_wins_and_expire,
+                a_status_swap_writes_only_over_the_value_expected,
             ],
             queue (queue): [
                 interactive_jobs_are_served_before_batch_jobs,
