@@ -417,9 +417,15 @@ pub async fn a_status_swap_writes_only_over_the_value_expected(store: impl Statu
         .await
         .unwrap());
     assert_eq!(store.status("ns-limit").await.unwrap(), None);
-    assert!(store.swap_status("ns-limit", None, b"5", LONG).await.unwrap());
+    assert!(store
+        .swap_status("ns-limit", None, b"5", LONG)
+        .await
+        .unwrap());
     // Set: a second "expect nothing" and a stale expectation both lose and change nothing.
-    assert!(!store.swap_status("ns-limit", None, b"9", LONG).await.unwrap());
+    assert!(!store
+        .swap_status("ns-limit", None, b"9", LONG)
+        .await
+        .unwrap());
     assert!(!store
         .swap_status("ns-limit", Some(b"4"), b"3", LONG)
         .await
@@ -430,11 +436,18 @@ pub async fn a_status_swap_writes_only_over_the_value_expected(store: impl Statu
         store.swap_status("ns-limit", Some(b"5"), b"4", SHORT),
         store.swap_status("ns-limit", Some(b"5"), b"3", SHORT),
     );
-    assert_eq!(a.unwrap() as u8 + b.unwrap() as u8, 1, "both or neither swap won");
+    assert_eq!(
+        a.unwrap() as u8 + b.unwrap() as u8,
+        1,
+        "both or neither swap won"
+    );
     let won = store.status("ns-limit").await.unwrap().unwrap();
     assert!(won == b"4" || won == b"3");
     // The swap's TTL holds: once it runs out the value is gone and "expect nothing" wins again.
     let_short_ttl_expire().await;
     assert_eq!(store.status("ns-limit").await.unwrap(), None);
-    assert!(store.swap_status("ns-limit", None, b"5", LONG).await.unwrap());
+    assert!(store
+        .swap_status("ns-limit", None, b"5", LONG)
+        .await
+        .unwrap());
 }
