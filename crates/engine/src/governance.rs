@@ -4,14 +4,21 @@
 //!   counted in a Redis semaphore that every replica shares ([`Slots::acquire_slot`]). A slot
 //!   carries a lease (the call timeout plus a margin), so a replica that dies mid-call frees its
 //!   slots when the lease runs out. A local semaphore of the same size sits in front, so waiters
-//!   in one process queue in memory instead of polling Redis together.
+//!   in one process queue in memory instead of polling Redis together. With an
+//!   [`AdaptiveLimit`] ([`adaptive`]) the limit passed to the semaphore is the one learned from
+//!   the account's free share (other integrations draw on the same limit), the configured limit
+//!   being its ceiling; the local semaphore stays sized at the ceiling.
 //! - [`SalesforceAllocation`]: the daily API allocation, as every response's `Sforce-Limit-Info`
 //!   reports it. Batch work (backfills, schedules) waits while usage is at or past
 //!   `salesforce.batch_share` of the allocation; interactive work (buttons, events) goes on into
 //!   the reserve above it. The latest usage is published to the store for the gateway to show.
 
+pub mod adaptive;
+
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use adaptive::{AdaptiveLimit, AdaptivePolicy, LimitState};
 
 use isthmus_netsuite::{ConcurrencyGate, NetSuiteError};
 use isthmus_salesforce::{ApiUsage, SalesforceClient};
@@ -23,6 +30,8 @@ use crate::error::Result;
 
 /// Semaphore name of NetSuite's account-wide concurrency.
 pub const NETSUITE_SEMAPHORE: &str = "netsuite";
+/// Status name of the learned NetSuite concurrency limit (see [`adaptive`]).
+pub const NETSUITE_LIMIT_STATUS: &str = "netsuite-concurrency-limit";
 /// Status name of the Salesforce API usage last seen.
 pub const SALESFORCE_USAGE_STATUS: &str = "salesforce-api-usage";
 
@@ -32,6 +41,7 @@ pub struct NetSuiteSlots {
     limit: u32,
     lease: Duration,
     local: Arc<Semaphore>,
+    adaptive: Option<Arc<AdaptiveLimit>>,
 }
 
 impl NetSuiteSlots {
@@ -43,11 +53,31 @@ impl NetSuiteSlots {
             limit,
             lease: call_timeout + Duration::from_secs(5),
             local: Arc::new(Semaphore::new(limit as usize)),
+            adaptive: None,
         }
     }
 
+    /// Lets `adaptive` set the limit under the configured one (its ceiling).
+    pub fn with_adaptive(mut self, adaptive: Arc<AdaptiveLimit>) -> Self {
+        self.adaptive = Some(adaptive);
+        self
+    }
+
+    /// The configured limit (the ceiling of an adaptive one).
     pub fn limit(&self) -> u32 {
         self.limit
+    }
+
+    /// The limit in force now and its generation: the learned one, or the configured one.
+    async fn current(&self) -> LimitState {
+        match &self.adaptive {
+            Some(adaptive) => adaptive.current().await,
+            None => LimitState {
+                limit: self.limit,
+                generation: 0,
+                refused_at: None,
+            },
+        }
     }
 }
 
@@ -61,12 +91,16 @@ impl ConcurrencyGate for NetSuiteSlots {
             .map_err(|e| NetSuiteError::Gate(e.to_string()))?;
         let mut pause = Duration::from_millis(2);
         loop {
+            let current = self.current().await;
             match self
                 .slots
-                .acquire_slot(NETSUITE_SEMAPHORE, self.limit, self.lease)
+                .acquire_slot(NETSUITE_SEMAPHORE, current.limit, self.lease)
                 .await
             {
                 Ok(Some(slot)) => {
+                    if let Some(adaptive) = &self.adaptive {
+                        adaptive.admitted(&slot, current.generation);
+                    }
                     // The local permit is given back in `release`.
                     permit.forget();
                     return Ok(slot);
@@ -83,11 +117,26 @@ impl ConcurrencyGate for NetSuiteSlots {
     }
 
     async fn release(&self, slot: String) {
+        if let Some(adaptive) = &self.adaptive {
+            adaptive.released(&slot);
+        }
         if let Err(err) = self.slots.release_slot(NETSUITE_SEMAPHORE, &slot).await {
             // The slot's lease frees it when it runs out.
             tracing::warn!(%err, "releasing a NetSuite slot failed");
         }
         self.local.add_permits(1);
+    }
+
+    async fn on_over_limit(&self, slot: &str) {
+        if let Some(adaptive) = &self.adaptive {
+            adaptive.over_limit(slot).await;
+        }
+    }
+
+    async fn on_success(&self, slot: &str) {
+        if let Some(adaptive) = &self.adaptive {
+            adaptive.succeeded(slot).await;
+        }
     }
 }
 
