@@ -3,6 +3,7 @@
 //! process's global tracing subscriber.
 
 mod account_to_customer;
+mod adaptive_concurrency;
 mod audit_and_alerts;
 mod backfill;
 mod bad_input;
