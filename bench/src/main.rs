@@ -246,7 +246,8 @@ async fn run(
     let ceiling = args.limit as f64 / (args.latency_ms as f64 / 1000.0);
     let accounts_per_s = created as f64 / seconds;
     let accounts = args.accounts as u64;
-    let free_share = free_share(&args.other_tenant, args.limit, seconds) / (args.latency_ms as f64 / 1000.0);
+    let free_share =
+        free_share(&args.other_tenant, args.limit, seconds) / (args.latency_ms as f64 / 1000.0);
     Ok(Row {
         processes,
         accounts,
@@ -277,7 +278,10 @@ fn parse_step(text: &str) -> Result<TenantStep, String> {
         .split_once(':')
         .ok_or_else(|| format!("{text:?}: expected after_ms:slots"))?;
     Ok(TenantStep {
-        after_ms: after_ms.trim().parse().map_err(|e| format!("{text:?}: {e}"))?,
+        after_ms: after_ms
+            .trim()
+            .parse()
+            .map_err(|e| format!("{text:?}: {e}"))?,
         slots: slots.trim().parse().map_err(|e| format!("{text:?}: {e}"))?,
     })
 }

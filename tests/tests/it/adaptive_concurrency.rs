@@ -6,7 +6,6 @@ use std::time::Duration;
 use isthmus_engine::governance::{LimitState, NETSUITE_LIMIT_STATUS};
 use isthmus_sandbox::{System, TenantStep};
 use isthmus_tests::faults::{assert_each_account_synced_once, run_backfill, PUT_CUSTOMER};
-use isthmus_store::StatusValues;
 use isthmus_tests::{on_both_stores, TestMesh};
 use serde_json::{json, Map};
 

@@ -127,7 +127,8 @@ impl Config {
         }
         if self.netsuite.adaptive_climb_rounds == 0 || self.netsuite.adaptive_probe_rounds == 0 {
             return Err(ConfigError::Invalid(
-                "netsuite.adaptive_climb_rounds and adaptive_probe_rounds must be at least 1".into(),
+                "netsuite.adaptive_climb_rounds and adaptive_probe_rounds must be at least 1"
+                    .into(),
             ));
         }
         if self.gateway.max_body_bytes == 0 {
