@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use isthmus_engine::customers::backfill::{percentile, BackfillReport};
-use isthmus_sandbox::{credentials as c, Sandbox, SandboxConfig, System};
+use isthmus_sandbox::{credentials as c, Sandbox, SandboxConfig, System, TenantStep};
 use serde_json::{json, Map};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +37,14 @@ struct Args {
     /// Workers per process.
     #[arg(long, default_value_t = 10)]
     concurrency: usize,
+    /// The NetSuite account's other tenant: slots it holds, as `after_ms:slots` steps timed from
+    /// each run's start, comma-separated (e.g. `0:0,20000:4,40000:2`). Empty: an idle tenant.
+    #[arg(long, value_delimiter = ',', value_parser = parse_step)]
+    other_tenant: Vec<TenantStep>,
+    /// Learn the NetSuite limit from the free share (`netsuite.adaptive_concurrency`); `false`
+    /// runs a fixed semaphore of C for comparison.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    adaptive: bool,
     /// Print the result rows as JSON lines too.
     #[arg(long)]
     json: bool,
@@ -55,6 +63,11 @@ struct Row {
     share_of_ceiling: f64,
     peak_netsuite_concurrency: usize,
     over_limit_errors: u64,
+    /// Over-limit answers per NetSuite call.
+    over_limit_share: f64,
+    /// The time-averaged free share of the account, (C − other tenant) / L, over the run.
+    free_share_per_s: f64,
+    share_of_free: f64,
     salesforce_calls: u64,
     salesforce_calls_per_1000: f64,
     netsuite_calls: u64,
@@ -90,6 +103,21 @@ async fn main() -> anyhow::Result<()> {
             r.salesforce_calls_per_1000,
             r.p50_ms,
             r.p99_ms
+        );
+    }
+    println!();
+    println!("| processes | adaptive | free share (C − other)/L, time-averaged | share of free | NetSuite calls | over-limit | over-limit share |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.1}/s | {:.1} % | {} | {} | {:.3} % |",
+            r.processes,
+            args.adaptive,
+            r.free_share_per_s,
+            r.share_of_free * 100.0,
+            r.netsuite_calls,
+            r.over_limit_errors,
+            r.over_limit_share * 100.0
         );
     }
     if args.json {
@@ -149,6 +177,7 @@ async fn run(
         }));
     }
     sandbox.reset_calls();
+    sandbox.set_netsuite_other_tenant(args.other_tenant.clone());
     let connection = format!("bench-{}-{}", processes, std::process::id());
     eprintln!(
         "running {processes} process(es) over {} accounts…",
@@ -184,6 +213,10 @@ async fn run(
                 "ISTHMUS_NETSUITE__CONCURRENCY_LIMIT",
                 args.limit.to_string(),
             )
+            .env(
+                "ISTHMUS_NETSUITE__ADAPTIVE_CONCURRENCY",
+                args.adaptive.to_string(),
+            )
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true);
@@ -213,6 +246,8 @@ async fn run(
     let ceiling = args.limit as f64 / (args.latency_ms as f64 / 1000.0);
     let accounts_per_s = created as f64 / seconds;
     let accounts = args.accounts as u64;
+    let free_share =
+        free_share(&args.other_tenant, args.limit, seconds) / (args.latency_ms as f64 / 1000.0);
     Ok(Row {
         processes,
         accounts,
@@ -224,6 +259,10 @@ async fn run(
         share_of_ceiling: accounts_per_s / ceiling,
         peak_netsuite_concurrency: counters.netsuite.peak_in_flight,
         over_limit_errors: counters.netsuite.rejected_over_limit,
+        over_limit_share: counters.netsuite.rejected_over_limit as f64
+            / calls.netsuite_total().max(1) as f64,
+        free_share_per_s: free_share,
+        share_of_free: accounts_per_s / free_share,
         salesforce_calls: calls.salesforce_total(),
         salesforce_calls_per_1000: calls.salesforce_total() as f64 * 1000.0
             / accounts.max(1) as f64,
@@ -231,4 +270,40 @@ async fn run(
         p50_ms: percentile(&latencies, 50.0),
         p99_ms: percentile(&latencies, 99.0),
     })
+}
+
+/// `after_ms:slots`, one step of the other tenant's load.
+fn parse_step(text: &str) -> Result<TenantStep, String> {
+    let (after_ms, slots) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?}: expected after_ms:slots"))?;
+    Ok(TenantStep {
+        after_ms: after_ms
+            .trim()
+            .parse()
+            .map_err(|e| format!("{text:?}: {e}"))?,
+        slots: slots.trim().parse().map_err(|e| format!("{text:?}: {e}"))?,
+    })
+}
+
+/// The slots left free to us (C minus the other tenant's), averaged over the first `seconds`.
+fn free_share(steps: &[TenantStep], limit: usize, seconds: f64) -> f64 {
+    let mut steps = steps.to_vec();
+    steps.sort_by_key(|step| step.after_ms);
+    let end = seconds * 1000.0;
+    let mut free_ms = 0.0;
+    let mut at = 0.0;
+    let mut held = 0usize;
+    for step in &steps {
+        let until = (step.after_ms as f64).min(end);
+        if until > at {
+            free_ms += (limit.saturating_sub(held)) as f64 * (until - at);
+            at = until;
+        }
+        held = step.slots;
+    }
+    if end > at {
+        free_ms += (limit.saturating_sub(held)) as f64 * (end - at);
+    }
+    free_ms / end.max(f64::MIN_POSITIVE)
 }

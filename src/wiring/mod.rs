@@ -20,7 +20,9 @@ use futures::future::BoxFuture;
 use isthmus_engine::alerts::Alerts;
 use isthmus_engine::audit::SyncLog;
 use isthmus_engine::config::{NetSuiteAuthKind, SalesforceAuthKind, SchedulesConfig};
-use isthmus_engine::governance::{NetSuiteSlots, SalesforceAllocation};
+use isthmus_engine::governance::{
+    AdaptiveLimit, AdaptivePolicy, NetSuiteSlots, SalesforceAllocation, NETSUITE_LIMIT_STATUS,
+};
 use isthmus_engine::reconcile::{self, ReconcileOptions, Reconciler};
 use isthmus_engine::schedule::Scheduler;
 use isthmus_engine::work::{Dispatcher, JobRunner, Jobs, Worker};
@@ -31,7 +33,7 @@ use isthmus_grpc::reconcile::ReconcileService;
 use isthmus_grpc::{ServiceRoutes, Shared};
 use isthmus_netsuite::{JwtAlgorithm, NetSuiteAuth, NetSuiteClient, NetSuiteConfig};
 use isthmus_salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig};
-use isthmus_store::{MemoryStore, RedisStore, RedisTls, Slots, Store};
+use isthmus_store::{MemoryStore, RedisStore, RedisTls, Store};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
@@ -103,11 +105,12 @@ pub fn salesforce(config: &Config, secrets: &Secrets) -> anyhow::Result<Salesfor
     })?)
 }
 
-/// The NetSuite client, every call of which holds a slot of the account-wide semaphore in `slots`.
+/// The NetSuite client, every call of which holds a slot of the account-wide semaphore in
+/// `store`, under the limit learned there when `netsuite.adaptive_concurrency` is on.
 pub fn netsuite(
     config: &Config,
     secrets: &Secrets,
-    slots: Arc<dyn Slots>,
+    store: Arc<dyn Store>,
 ) -> anyhow::Result<NetSuiteClient> {
     let n = &config.netsuite;
     let auth = match n.auth {
@@ -135,7 +138,21 @@ pub fn netsuite(
         },
     };
     let timeout = Duration::from_millis(n.timeout_ms);
-    let gate = Arc::new(NetSuiteSlots::new(slots, n.concurrency_limit, timeout));
+    let mut gate = NetSuiteSlots::new(store.clone(), n.concurrency_limit, timeout);
+    if n.adaptive_concurrency {
+        let policy = AdaptivePolicy {
+            decrease: n.adaptive_decrease,
+            climb_rounds: n.adaptive_climb_rounds,
+            probe_rounds: n.adaptive_probe_rounds,
+            ..AdaptivePolicy::new(n.concurrency_limit)
+        };
+        gate = gate.with_adaptive(Arc::new(AdaptiveLimit::new(
+            store,
+            NETSUITE_LIMIT_STATUS,
+            policy,
+        )));
+    }
+    let gate = Arc::new(gate);
     Ok(NetSuiteClient::new(NetSuiteConfig {
         base_url: (!n.base_url.is_empty()).then(|| n.base_url.clone()),
         restlet_base_url: (!n.restlet_base_url.is_empty()).then(|| n.restlet_base_url.clone()),

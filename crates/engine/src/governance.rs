@@ -9,6 +9,9 @@
 //!   place every [`SLOT_HEARTBEAT`]; one that died (or whose call was dropped) is skipped after
 //!   [`SLOT_PATIENCE`], and a slot handed to it comes back after the same. A local semaphore of
 //!   the same size sits in front, so one process queues at most `limit` waiters in the store.
+//!   With an [`AdaptiveLimit`] ([`adaptive`]) the limit a caller queues with is the one learned
+//!   from the account's free share (other integrations draw on the same limit), the configured
+//!   limit being its ceiling; the local semaphore stays sized at the ceiling.
 //! - [`SalesforceAllocation`]: the daily API allocation, as every response's `Sforce-Limit-Info`
 //!   reports it. Batch work (backfills, schedules) waits while usage is at or past
 //!   `salesforce.batch_share` of the allocation; interactive work (buttons, events) goes on into
@@ -20,8 +23,12 @@
 //!   `isthmus_salesforce_allocation_exhausted` gauge; the first job that gets through again
 //!   clears it. Nothing here calls Salesforce: the held work itself is the check.
 
+pub mod adaptive;
+
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use adaptive::{AdaptiveLimit, AdaptivePolicy, LimitState};
 
 use isthmus_netsuite::{ConcurrencyGate, NetSuiteError};
 use isthmus_salesforce::{ApiUsage, SalesforceClient};
@@ -38,6 +45,8 @@ pub const NETSUITE_SEMAPHORE: &str = "netsuite";
 pub const SLOT_PATIENCE: Duration = Duration::from_secs(3);
 /// How long a waiter waits for a handover before renewing its place.
 pub const SLOT_HEARTBEAT: Duration = Duration::from_secs(1);
+/// Status name of the learned NetSuite concurrency limit (see [`adaptive`]).
+pub const NETSUITE_LIMIT_STATUS: &str = "netsuite-concurrency-limit";
 /// Status name of the Salesforce API usage last seen.
 pub const SALESFORCE_USAGE_STATUS: &str = "salesforce-api-usage";
 /// Status name of the hold on work while the Salesforce allocation is spent.
@@ -49,6 +58,7 @@ pub struct NetSuiteSlots {
     limit: u32,
     lease: Duration,
     local: Arc<Semaphore>,
+    adaptive: Option<Arc<AdaptiveLimit>>,
 }
 
 impl NetSuiteSlots {
@@ -60,11 +70,31 @@ impl NetSuiteSlots {
             limit,
             lease: call_timeout + Duration::from_secs(5),
             local: Arc::new(Semaphore::new(limit as usize)),
+            adaptive: None,
         }
     }
 
+    /// Lets `adaptive` set the limit under the configured one (its ceiling).
+    pub fn with_adaptive(mut self, adaptive: Arc<AdaptiveLimit>) -> Self {
+        self.adaptive = Some(adaptive);
+        self
+    }
+
+    /// The configured limit (the ceiling of an adaptive one).
     pub fn limit(&self) -> u32 {
         self.limit
+    }
+
+    /// The limit in force now and its generation: the learned one, or the configured one.
+    async fn current(&self) -> LimitState {
+        match &self.adaptive {
+            Some(adaptive) => adaptive.current().await,
+            None => LimitState {
+                limit: self.limit,
+                generation: 0,
+                refused_at: None,
+            },
+        }
     }
 }
 
@@ -77,9 +107,10 @@ impl ConcurrencyGate for NetSuiteSlots {
             .await
             .map_err(|e| NetSuiteError::Gate(e.to_string()))?;
         let gate = |err: isthmus_store::StoreError| NetSuiteError::Gate(err.to_string());
+        let current = self.current().await;
         let request = self
             .slots
-            .queue_for_slot(NETSUITE_SEMAPHORE, self.limit, self.lease, SLOT_PATIENCE)
+            .queue_for_slot(NETSUITE_SEMAPHORE, current.limit, self.lease, SLOT_PATIENCE)
             .await
             .map_err(gate)?;
         let slot = match request {
@@ -103,17 +134,35 @@ impl ConcurrencyGate for NetSuiteSlots {
                 }
             },
         };
+        if let Some(adaptive) = &self.adaptive {
+            adaptive.admitted(&slot, current.generation);
+        }
         // The local permit is given back in `release`.
         permit.forget();
         Ok(slot)
     }
 
     async fn release(&self, slot: String) {
+        if let Some(adaptive) = &self.adaptive {
+            adaptive.released(&slot);
+        }
         if let Err(err) = self.slots.release_slot(NETSUITE_SEMAPHORE, &slot).await {
             // The slot's lease frees it when it runs out.
             tracing::warn!(%err, "releasing a NetSuite slot failed");
         }
         self.local.add_permits(1);
+    }
+
+    async fn on_over_limit(&self, slot: &str) {
+        if let Some(adaptive) = &self.adaptive {
+            adaptive.over_limit(slot).await;
+        }
+    }
+
+    async fn on_success(&self, slot: &str) {
+        if let Some(adaptive) = &self.adaptive {
+            adaptive.succeeded(slot).await;
+        }
     }
 }
 

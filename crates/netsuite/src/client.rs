@@ -309,6 +309,14 @@ impl NetSuiteClient {
         let result = self.exchange(call, bearer).await;
         let elapsed = started.elapsed();
         if let Some(slot) = slot {
+            // A vendor answer (success or error) tells the gate about the account's load; a
+            // transport failure says nothing about it.
+            match &result {
+                Ok(_) => slot.answered(false).await,
+                Err(err) if err.is_concurrency_limit() => slot.answered(true).await,
+                Err(err) if err.status().is_some() => slot.answered(false).await,
+                Err(_) => {}
+            }
             slot.release().await;
         }
         (result, elapsed)

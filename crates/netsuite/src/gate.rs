@@ -26,6 +26,13 @@ pub trait ConcurrencyGate: Send + Sync + 'static {
     async fn acquire(&self) -> Result<String, NetSuiteError>;
     /// Frees the slot (called after the response, also on error/timeout/drop).
     async fn release(&self, slot: String);
+    /// The call holding `slot` was refused for concurrency (429 `CONCURRENCY_LIMIT_EXCEEDED`,
+    /// `SSS_REQUEST_LIMIT_EXCEEDED`); called before the slot is released. A gate that adapts its
+    /// limit to the account's free share lowers it here.
+    async fn on_over_limit(&self, _slot: &str) {}
+    /// The call holding `slot` got an answer that was not a refusal for concurrency (a success or
+    /// another vendor error); called before the slot is released.
+    async fn on_success(&self, _slot: &str) {}
 }
 
 /// One held slot. Give it back with [`Slot::release`]; dropping it releases it in the background.
@@ -42,6 +49,17 @@ impl Slot {
             gate: gate.clone(),
             id: Some(id),
         })
+    }
+
+    /// Tells the gate how the call in this slot was answered: `over_limit` when it was refused
+    /// for concurrency.
+    pub(crate) async fn answered(&self, over_limit: bool) {
+        if let Some(id) = &self.id {
+            match over_limit {
+                true => self.gate.on_over_limit(id).await,
+                false => self.gate.on_success(id).await,
+            }
+        }
     }
 
     /// Gives the slot back and waits until the gate has taken it.

@@ -5,20 +5,26 @@
 //! A call takes a [`Slot`] before anything else happens to it and holds it until its response is
 //! built, so added latency and injected timeouts sit *inside* the in-flight window: latency × limit
 //! models real throughput. A call over the limit is refused at once (never queued), as NetSuite does.
+//! The slots of the account's other tenant ([`crate::tenant`]) count against the same limit.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::tenant::{OtherTenant, TenantStep};
+
 /// What one system has seen since the last reset.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SystemCounters {
-    /// Calls in flight right now.
+    /// Our calls in flight right now.
     pub in_flight: usize,
+    /// Slots the account's other tenant holds right now (they count against the same limit).
+    pub other_tenant_in_flight: usize,
     /// Most calls in flight at once.
     pub peak_in_flight: usize,
-    /// Calls refused because the concurrency limit was reached.
+    /// Our calls refused because the concurrency limit was reached (by ours plus the other
+    /// tenant's).
     pub rejected_over_limit: u64,
     /// Calls answered by an injected fault (error, timeout or dropped connection).
     pub injected_faults: u64,
@@ -39,6 +45,7 @@ pub struct Governor {
     rejected: AtomicU64,
     faults: AtomicU64,
     latency_micros: AtomicU64,
+    other_tenant: OtherTenant,
 }
 
 /// A place in the in-flight window; dropping it frees the place.
@@ -53,8 +60,9 @@ impl Drop for Slot<'_> {
 }
 
 impl Governor {
-    pub fn new(limit: Option<usize>, latency: Duration) -> Self {
+    pub fn new(limit: Option<usize>, latency: Duration, other_tenant: Vec<TenantStep>) -> Self {
         Self {
+            other_tenant: OtherTenant::new(other_tenant),
             limit,
             in_flight: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
@@ -66,9 +74,16 @@ impl Governor {
 
     /// Takes a place in the window, or `None` (counted as a rejection) when the limit is reached.
     pub fn enter(&self) -> Option<Slot<'_>> {
+        let others = match self.limit {
+            Some(_) => self.other_tenant.slots_now(),
+            None => 0,
+        };
         let mut current = self.in_flight.load(Ordering::Acquire);
         loop {
-            if self.limit.is_some_and(|limit| current >= limit) {
+            if self
+                .limit
+                .is_some_and(|limit| current.saturating_add(others) >= limit)
+            {
                 self.rejected.fetch_add(1, Ordering::Relaxed);
                 return None;
             }
@@ -102,10 +117,16 @@ impl Governor {
     pub fn counters(&self) -> SystemCounters {
         SystemCounters {
             in_flight: self.in_flight.load(Ordering::Acquire),
+            other_tenant_in_flight: self.other_tenant.slots_now(),
             peak_in_flight: self.peak.load(Ordering::Acquire),
             rejected_over_limit: self.rejected.load(Ordering::Relaxed),
             injected_faults: self.faults.load(Ordering::Relaxed),
         }
+    }
+
+    /// The account's other tenant.
+    pub fn other_tenant(&self) -> &OtherTenant {
+        &self.other_tenant
     }
 
     /// Zeroes the counters; the peak restarts from the calls in flight now.
@@ -127,7 +148,7 @@ mod tests {
 
     #[test]
     fn the_call_past_the_limit_is_refused_and_counted() {
-        let governor = Governor::new(Some(2), Duration::ZERO);
+        let governor = Governor::new(Some(2), Duration::ZERO, Vec::new());
         let first = governor.enter();
         let second = governor.enter();
         assert!(first.is_some() && second.is_some());
@@ -142,12 +163,41 @@ mod tests {
 
     #[test]
     fn without_a_limit_only_the_peak_is_tracked() {
-        let governor = Governor::new(None, Duration::ZERO);
+        let governor = Governor::new(None, Duration::ZERO, Vec::new());
         let slots: Vec<_> = (0..40).filter_map(|_| governor.enter()).collect();
         assert_eq!(slots.len(), 40);
         drop(slots);
         assert_eq!(governor.counters().peak_in_flight, 40);
         governor.reset();
         assert_eq!(governor.counters(), SystemCounters::default());
+    }
+
+    #[test]
+    fn the_other_tenants_slots_count_against_the_limit() {
+        let governor = Governor::new(
+            Some(5),
+            Duration::ZERO,
+            vec![TenantStep {
+                after_ms: 0,
+                slots: 3,
+            }],
+        );
+        let ours: Vec<_> = (0..4).filter_map(|_| governor.enter()).collect();
+        assert_eq!(ours.len(), 2, "5 slots, 3 held by the other tenant");
+        let counters = governor.counters();
+        assert_eq!(
+            (counters.in_flight, counters.other_tenant_in_flight),
+            (2, 3)
+        );
+        assert_eq!(counters.rejected_over_limit, 2);
+        // The other tenant takes more than is free: ours already in flight go on, new ones wait.
+        governor.other_tenant().set(vec![TenantStep {
+            after_ms: 0,
+            slots: 4,
+        }]);
+        assert!(governor.enter().is_none());
+        drop(ours);
+        assert!(governor.enter().is_some());
+        assert_eq!(governor.counters().rejected_over_limit, 3);
     }
 }

@@ -55,6 +55,7 @@ mod governance;
 mod netsuite;
 mod salesforce;
 pub mod seed;
+mod tenant;
 mod time;
 mod transport;
 
@@ -70,6 +71,7 @@ pub use faults::{Fault, FaultKind};
 pub use governance::{Counters, SystemCounters};
 pub use netsuite::{OverLimitAnswer, RestletError, RestletRequest};
 pub use salesforce::{BulkLimits, Org};
+pub use tenant::TenantStep;
 pub use transport::{serve, serve_tls, TlsIdentity};
 
 /// How a sandbox starts.
@@ -97,6 +99,11 @@ pub struct SandboxConfig {
     pub netsuite_concurrency_limit: Option<usize>,
     /// How REST web services refuse a call over the concurrency limit.
     pub netsuite_over_limit: OverLimitAnswer,
+    /// The load of the NetSuite account's other tenant (other integrations and SuiteApps): the
+    /// slots it holds against [`SandboxConfig::netsuite_concurrency_limit`], as steps timed from
+    /// the sandbox's start (or its last control reset). Change it at run time with
+    /// [`Sandbox::set_netsuite_other_tenant`]. Default: none.
+    pub netsuite_other_tenant: Vec<TenantStep>,
     /// Keep both systems in SQLite files instead of in memory: the NetSuite account in this file
     /// and the Salesforce org next to it, in the same name with `.salesforce` appended
     /// (`dev.sqlite` and `dev.sqlite.salesforce`; see [`SandboxConfig::salesforce_persist_path`]).
@@ -139,6 +146,7 @@ impl Default for SandboxConfig {
             sf_query_cursor_idle: Duration::from_secs(15 * 60),
             netsuite_concurrency_limit: Some(5),
             netsuite_over_limit: OverLimitAnswer::default(),
+            netsuite_other_tenant: Vec::new(),
             persist_path: None,
             netsuite_suiteql_row_cap: netsuite::SUITEQL_ROW_CAP,
             netsuite_time_zone: chrono_tz::Tz::UTC,
@@ -188,10 +196,11 @@ impl Sandbox {
         }
         Ok(Self {
             inner: Arc::new(Inner {
-                salesforce_governor: governance::Governor::new(None, config.latency),
+                salesforce_governor: governance::Governor::new(None, config.latency, Vec::new()),
                 netsuite_governor: governance::Governor::new(
                     config.netsuite_concurrency_limit,
                     config.latency,
+                    config.netsuite_other_tenant.clone(),
                 ),
                 config,
                 org,
@@ -294,6 +303,18 @@ impl Sandbox {
         }
     }
 
+    /// Sets the load of the NetSuite account's other tenant: the slots it holds from each step's
+    /// `after_ms` on, timed from now (one step at `0` for a constant load; none for an idle tenant).
+    pub fn set_netsuite_other_tenant(&self, steps: Vec<TenantStep>) {
+        self.inner.netsuite_governor.other_tenant().set(steps);
+    }
+
+    /// The other tenant's schedule in force, and milliseconds since it was set.
+    pub fn netsuite_other_tenant(&self) -> (Vec<TenantStep>, u64) {
+        let tenant = self.inner.netsuite_governor.other_tenant();
+        (tenant.steps(), tenant.elapsed_ms())
+    }
+
     /// The latency added to every call of `system`.
     pub fn latency(&self, system: System) -> Duration {
         self.governor(system).latency()
@@ -319,9 +340,11 @@ impl Sandbox {
         self.fault_set(system).clear();
     }
 
-    /// Back to the configured state: counts and counters zero, no faults, configured latency.
+    /// Back to the configured state: counts and counters zero, no faults, configured latency, the
+    /// other tenant's configured schedule restarted.
     pub fn reset_control(&self) {
         self.reset_calls();
+        self.set_netsuite_other_tenant(self.inner.config.netsuite_other_tenant.clone());
         for system in [System::Salesforce, System::NetSuite] {
             self.governor(system).reset();
             self.clear_faults(system);

@@ -321,6 +321,17 @@ pub trait StatusValues: Send + Sync + 'static {
     async fn put_status(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()>;
     /// A status value, when set and not expired.
     async fn status(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Sets a status value (kept for `ttl`) only while it still holds `expected` (`None`: while
+    /// it is unset or expired), in one step of the store; `false` when another writer got there
+    /// first and nothing was written. Shared values that many replicas update (the adaptive
+    /// NetSuite limit) go through it, so one change is never applied twice.
+    async fn swap_status(
+        &self,
+        name: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool>;
 }
 
 /// The audit log: an append-only log of opaque entries under increasing `<ms>-<seq>` ids,

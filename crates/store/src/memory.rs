@@ -417,6 +417,25 @@ impl StatusValues for MemoryStore {
             .filter(|v| v.is_live())
             .map(|v| v.value.clone()))
     }
+
+    async fn swap_status(
+        &self,
+        name: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool> {
+        let mut state = self.state();
+        state.statuses.retain(|_, v| v.is_live());
+        let current = state.statuses.get(name).map(|v| v.value.as_slice());
+        if current != expected {
+            return Ok(false);
+        }
+        state
+            .statuses
+            .insert(name.to_owned(), Expiring::new(value.to_vec(), ttl));
+        Ok(true)
+    }
 }
 
 #[async_trait]

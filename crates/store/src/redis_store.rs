@@ -121,6 +121,23 @@ return redis.call('DEL', KEYS[1])
     )
 });
 
+/// KEYS: status. ARGV: 1 when a value is expected (0: the key must be absent), the expected
+/// value, the new value, ttl ms. Reply: 1 when set, 0 when the key held something else.
+static SWAP_STATUS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current ~= ARGV[2] then return 0 end
+elseif current then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+return 1
+",
+    )
+});
+
 /// [`Store`] over a reconnecting Redis connection. Cheap to clone: clones share the connection.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -369,6 +386,24 @@ impl StatusValues for RedisStore {
 
     async fn status(&self, name: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.connection.clone().get(self.keys.status(name)).await?)
+    }
+
+    async fn swap_status(
+        &self,
+        name: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool> {
+        let swapped: i64 = SWAP_STATUS
+            .key(self.keys.status(name))
+            .arg(if expected.is_some() { "1" } else { "0" })
+            .arg(expected.unwrap_or_default())
+            .arg(value)
+            .arg(ttl_millis(ttl))
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(swapped == 1)
     }
 }
 

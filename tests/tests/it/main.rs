@@ -3,6 +3,7 @@
 //! process's global tracing subscriber.
 
 mod account_to_customer;
+mod adaptive_concurrency;
 mod allocation_exhausted;
 mod audit_and_alerts;
 mod backfill;

@@ -120,6 +120,17 @@ impl Config {
                 "netsuite.concurrency_limit must be at least 1".into(),
             ));
         }
+        if !(self.netsuite.adaptive_decrease > 0.0 && self.netsuite.adaptive_decrease < 1.0) {
+            return Err(ConfigError::Invalid(
+                "netsuite.adaptive_decrease must be between 0 and 1 (exclusive)".into(),
+            ));
+        }
+        if self.netsuite.adaptive_climb_rounds == 0 || self.netsuite.adaptive_probe_rounds == 0 {
+            return Err(ConfigError::Invalid(
+                "netsuite.adaptive_climb_rounds and adaptive_probe_rounds must be at least 1"
+                    .into(),
+            ));
+        }
         if self.gateway.max_body_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "gateway.max_body_bytes must be > 0".into(),

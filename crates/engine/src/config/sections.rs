@@ -94,6 +94,17 @@ pub struct NetSuiteSection {
     pub private_key_file: String,
     pub timeout_ms: u64,
     pub concurrency_limit: u32,
+    /// Learn the limit in force at run time from the account's free share (other integrations
+    /// draw on the same limit), `concurrency_limit` being its ceiling; see
+    /// `governance::adaptive`. Off: a fixed semaphore of `concurrency_limit`.
+    pub adaptive_concurrency: bool,
+    /// β of the multiplicative decrease on an over-limit answer, in (0, 1).
+    pub adaptive_decrease: f64,
+    /// Rounds of successes (× the limit) before the limit rises by one below the level last
+    /// refused.
+    pub adaptive_climb_rounds: u32,
+    /// Rounds of successes (× the limit) before the limit rises onto the level last refused.
+    pub adaptive_probe_rounds: u32,
     /// The account's time zone, an IANA name (`America/Los_Angeles`); see [`Self::zone`].
     pub time_zone: String,
 }

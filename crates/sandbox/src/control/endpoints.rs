@@ -8,6 +8,7 @@
 //! | `GET`/`PUT /__sandbox/latency` | `{"ms": 250}`: latency added to every call |
 //! | `GET`/`POST`/`DELETE /__sandbox/faults` | fault rules ([`crate::Fault`] as JSON) |
 //! | `POST /__sandbox/reset` | counters to zero, faults cleared, latency as configured |
+//! | `GET`/`PUT /__sandbox/netsuite/other-tenant` | the NetSuite account's other tenant: `{"slots": 3}` held from now, or `{"steps": [{"after_ms": 0, "slots": 0}, {"after_ms": 5000, "slots": 4}]}`; `GET` adds `slots` now and `elapsed_ms` |
 //! | `POST /__sandbox/salesforce/records/{sobject}` | create as the org's admin user: 201 `{"id"}` |
 //! | `GET`/`PATCH /__sandbox/salesforce/records/{sobject}/{id}` | read (200, 404) / change as the admin (204) |
 //! | `POST /__sandbox/netsuite/records/{type}` | create as an account user: 201 `{"id"}` |
@@ -29,7 +30,7 @@ use serde_json::{json, Value};
 
 use crate::calls::System;
 use crate::faults::Fault;
-use crate::Sandbox;
+use crate::{Sandbox, TenantStep};
 
 type Ctx = State<(Sandbox, System)>;
 
@@ -44,6 +45,10 @@ pub fn router(sandbox: &Sandbox, system: System) -> Router {
             get(faults).post(add_fault).delete(clear_faults),
         )
         .route("/__sandbox/reset", post(reset))
+        .route(
+            "/__sandbox/netsuite/other-tenant",
+            get(other_tenant).put(set_other_tenant),
+        )
         .with_state((sandbox.clone(), system))
 }
 
@@ -116,4 +121,50 @@ async fn clear_faults(State((sandbox, own)): Ctx, Query(target): Query<Target>) 
 async fn reset(State((sandbox, _)): Ctx) -> StatusCode {
     sandbox.reset_control();
     StatusCode::NO_CONTENT
+}
+
+async fn other_tenant(State((sandbox, _)): Ctx) -> Json<Value> {
+    let (steps, elapsed_ms) = sandbox.netsuite_other_tenant();
+    Json(json!({
+        "slots": sandbox.counters().netsuite.other_tenant_in_flight,
+        "steps": steps,
+        "elapsed_ms": elapsed_ms,
+    }))
+}
+
+/// The other tenant's load: a constant `slots`, or `steps`; exactly one of them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetOtherTenant {
+    slots: Option<usize>,
+    steps: Option<Vec<TenantStep>>,
+}
+
+async fn set_other_tenant(
+    State((sandbox, _)): Ctx,
+    body: Result<Json<SetOtherTenant>, axum::extract::rejection::JsonRejection>,
+) -> axum::response::Response {
+    let steps = match body {
+        Ok(Json(SetOtherTenant {
+            slots: Some(slots),
+            steps: None,
+        })) => vec![TenantStep { after_ms: 0, slots }],
+        Ok(Json(SetOtherTenant {
+            slots: None,
+            steps: Some(steps),
+        })) => steps,
+        Ok(_) => return invalid_load("give either `slots` or `steps`"),
+        Err(rejection) => return invalid_load(&rejection.body_text()),
+    };
+    sandbox.set_netsuite_other_tenant(steps);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A refused other-tenant load: 400 with a stable code; the load in force is unchanged.
+fn invalid_load(message: &str) -> axum::response::Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": message, "code": "INVALID_TENANT_LOAD" })),
+    )
+        .into_response()
 }

@@ -140,3 +140,87 @@ async fn salesforce_has_no_limit_but_its_peak_is_counted() {
         Duration::from_millis(200)
     );
 }
+
+#[tokio::test]
+async fn the_other_tenants_slots_leave_us_only_the_free_share() {
+    let h = start(SandboxConfig {
+        netsuite_concurrency_limit: Some(5),
+        latency: Duration::from_millis(300),
+        netsuite_other_tenant: vec![isthmus_sandbox::TenantStep {
+            after_ms: 0,
+            slots: 3,
+        }],
+        ..SandboxConfig::default()
+    })
+    .await;
+    let responses = concurrent_gets(&h, 4).await;
+    let mut statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 429, 429]);
+    let counters = h.sandbox.counters().netsuite;
+    assert_eq!(counters.peak_in_flight, 2, "ours never past the free share");
+    assert_eq!(counters.other_tenant_in_flight, 3);
+    assert_eq!(counters.rejected_over_limit, 2);
+    assert_eq!(h.sandbox.calls().netsuite_total(), 4);
+}
+
+#[tokio::test]
+async fn the_other_tenants_load_is_set_and_read_over_the_control_api() {
+    let h = limited(3, 300, OverLimitAnswer::default()).await;
+    let url = format!("{}/__sandbox/netsuite/other-tenant", h.ns);
+    let put = |body: Value| h.http.put(&url).json(&body).send();
+    // Bad input: a stable code, and the load in force is unchanged.
+    put(serde_json::json!({ "slots": 2 })).await.unwrap();
+    for bad in [
+        serde_json::json!({}),
+        serde_json::json!({ "slots": 1, "steps": [] }),
+        serde_json::json!({ "steps": [{ "after_ms": -1, "slots": 1 }] }),
+        serde_json::json!({ "slots": 1, "tenant": "x" }),
+    ] {
+        let response = put(bad.clone()).await.unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "INVALID_TENANT_LOAD", "{bad}");
+    }
+    let state: Value = h.http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["slots"], 2);
+    // Two of three held: one call of ours at a time gets in.
+    let statuses: Vec<u16> = concurrent_gets(&h, 2)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(statuses.contains(&200) && statuses.contains(&429));
+    // A schedule: idle now, the whole account in an hour.
+    let response = put(serde_json::json!({ "steps": [
+        { "after_ms": 3_600_000, "slots": 3 },
+        { "after_ms": 0, "slots": 0 },
+    ] }))
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 204);
+    let state: Value = h.http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["slots"], 0);
+    assert_eq!(
+        state["steps"][0]["after_ms"], 0,
+        "steps are kept in time order"
+    );
+    assert_eq!(state["steps"][1]["slots"], 3);
+    let counters: Value = h
+        .http
+        .get(format!("{}/__sandbox/counters", h.ns))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counters["netsuite"]["other_tenant_in_flight"], 0);
+    assert_eq!(counters["netsuite"]["rejected_over_limit"], 1);
+    let statuses: Vec<u16> = concurrent_gets(&h, 3)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(statuses, [200, 200, 200]);
+}

@@ -409,3 +409,45 @@ pub async fn status_values_are_last_writer_wins_and_expire(store: impl StatusVal
     let_short_ttl_expire().await;
     assert_eq!(store.status("sf-usage").await.unwrap(), None);
 }
+
+pub async fn a_status_swap_writes_only_over_the_value_expected(store: impl StatusValues) {
+    // Unset: only a swap expecting nothing writes.
+    assert!(!store
+        .swap_status("ns-limit", Some(b"5"), b"4", LONG)
+        .await
+        .unwrap());
+    assert_eq!(store.status("ns-limit").await.unwrap(), None);
+    assert!(store
+        .swap_status("ns-limit", None, b"5", LONG)
+        .await
+        .unwrap());
+    // Set: a second "expect nothing" and a stale expectation both lose and change nothing.
+    assert!(!store
+        .swap_status("ns-limit", None, b"9", LONG)
+        .await
+        .unwrap());
+    assert!(!store
+        .swap_status("ns-limit", Some(b"4"), b"3", LONG)
+        .await
+        .unwrap());
+    assert_eq!(store.status("ns-limit").await.unwrap(), Some(b"5".to_vec()));
+    // Two writers expecting the same value: exactly one wins.
+    let (a, b) = tokio::join!(
+        store.swap_status("ns-limit", Some(b"5"), b"4", SHORT),
+        store.swap_status("ns-limit", Some(b"5"), b"3", SHORT),
+    );
+    assert_eq!(
+        a.unwrap() as u8 + b.unwrap() as u8,
+        1,
+        "both or neither swap won"
+    );
+    let won = store.status("ns-limit").await.unwrap().unwrap();
+    assert!(won == b"4" || won == b"3");
+    // The swap's TTL holds: once it runs out the value is gone and "expect nothing" wins again.
+    let_short_ttl_expire().await;
+    assert_eq!(store.status("ns-limit").await.unwrap(), None);
+    assert!(store
+        .swap_status("ns-limit", None, b"5", LONG)
+        .await
+        .unwrap());
+}

@@ -66,6 +66,7 @@ macro_rules! contract_tests {
                 many_slots_are_taken_all_or_none_and_given_back_at_once,
                 a_dead_holders_slot_expires,
                 status_values_are_last_writer_wins_and_expire,
+                a_status_swap_writes_only_over_the_value_expected,
             ],
             slot_queue (replicas): [
                 waiters_are_served_first_come_first_served_across_replicas,
