@@ -128,6 +128,7 @@ fn salesforce_pattern(segments: &mut [String]) {
             *id = "{id}".into()
         }
         [sobjects, _, _, value] if sobjects == "sobjects" => *value = "{value}".into(),
+        [jobs, _, id, ..] if jobs == "jobs" => *id = "{jobId}".into(),
         _ => {}
     }
 }
@@ -178,6 +179,18 @@ mod tests {
             "/services/data/vXX.X/sobjects/Account/NetSuite_Id__c/{value}"
         );
         assert_eq!(p("/services/oauth2/token"), "/services/oauth2/token");
+        assert_eq!(
+            p("/services/data/v61.0/jobs/ingest/750000000000001AAA/batches"),
+            "/services/data/vXX.X/jobs/ingest/{jobId}/batches"
+        );
+        assert_eq!(
+            p("/services/data/v61.0/jobs/query/750000000000001AAA/results"),
+            "/services/data/vXX.X/jobs/query/{jobId}/results"
+        );
+        assert_eq!(
+            p("/services/data/v61.0/jobs/ingest"),
+            "/services/data/vXX.X/jobs/ingest"
+        );
     }
 
     #[test]

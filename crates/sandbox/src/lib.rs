@@ -69,7 +69,7 @@ pub use error::SandboxError;
 pub use faults::{Fault, FaultKind};
 pub use governance::{Counters, SystemCounters};
 pub use netsuite::{OverLimitAnswer, RestletError, RestletRequest};
-pub use salesforce::Org;
+pub use salesforce::{BulkLimits, Org};
 pub use transport::{serve, serve_tls, TlsIdentity};
 
 /// How a sandbox starts.

@@ -22,8 +22,10 @@ pub async fn versions(State(sandbox): State<Sandbox>) -> Json<Value> {
 /// `GET limits`: the daily API allocation as it stands.
 pub fn limits(org: &Org) -> Reply {
     let (max, used) = org.api_allocation();
+    let (query_jobs, query_jobs_left) = org.bulk_query_jobs_left();
     Reply::ok(json!({
         "DailyApiRequests": { "Max": max, "Remaining": max.saturating_sub(used) },
+        "DailyBulkV2QueryJobs": { "Max": query_jobs, "Remaining": query_jobs_left },
     }))
 }
 

@@ -1,6 +1,7 @@
 //! The simulated Salesforce org: OAuth token endpoint (client credentials, password, JWT bearer),
 //! token revocation and the REST API under `/services/data/vNN.N/` (query, sObject CRUD, upsert
-//! by external id, sObject Collections, Composite, updated/deleted, limits), backed by SQLite.
+//! by external id, sObject Collections, Composite, updated/deleted, limits) and Bulk API 2.0
+//! ingest and query jobs ([`bulk`]), backed by SQLite.
 //!
 //! Every REST call goes through one routing table ([`rest`]), whether it arrives over HTTP or as a
 //! Composite subrequest. Every call counts against the daily API allocation ([`allocation`]).
@@ -11,6 +12,7 @@
 
 mod allocation;
 mod auth;
+mod bulk;
 mod changes;
 mod clock;
 mod collections;
@@ -31,6 +33,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use axum::Router;
 use serde_json::{Map, Value};
@@ -38,6 +41,7 @@ use serde_json::{Map, Value};
 use crate::calls::System;
 use crate::time::sf_timestamp;
 use crate::{control, Sandbox, SandboxConfig, SandboxError};
+pub use bulk::Limits as BulkLimits;
 pub use error::ApiError;
 pub use store::Stamp;
 
@@ -46,6 +50,7 @@ pub struct Org {
     db: Mutex<store::Db>,
     tokens: Mutex<HashSet<String>>,
     cursors: Mutex<query::Cursors>,
+    bulk: Mutex<bulk::Jobs>,
     clock: clock::Clock,
     allocation: allocation::Allocation,
     page_size: AtomicUsize,
@@ -124,6 +129,7 @@ impl Org {
                 config.sf_open_query_cursors,
                 config.sf_query_cursor_idle,
             )),
+            bulk: Mutex::default(),
             clock,
             allocation: allocation::Allocation::default(),
             page_size: AtomicUsize::new(config.sf_query_page_size.max(1)),
@@ -157,6 +163,26 @@ impl Org {
 
     fn db(&self) -> MutexGuard<'_, store::Db> {
         self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn bulk_jobs(&self) -> MutexGuard<'_, bulk::Jobs> {
+        self.bulk.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the Bulk API 2.0 limits (tests lower them; the defaults are Salesforce's).
+    pub fn set_bulk_limits(&self, limits: BulkLimits) {
+        self.bulk_jobs().limits = limits;
+    }
+
+    /// `(max, remaining)` Bulk API 2.0 query jobs of the rolling 24 hours.
+    fn bulk_query_jobs_left(&self) -> (u64, u64) {
+        let now = self.now();
+        self.bulk_jobs().query_jobs_left(now)
+    }
+
+    /// The Bulk API 2.0 limits in force.
+    pub fn bulk_limits(&self) -> BulkLimits {
+        self.bulk_jobs().limits
     }
 
     fn cursors(&self) -> MutexGuard<'_, query::Cursors> {
@@ -271,6 +297,10 @@ fn version_of(segment: &str) -> Result<&str, ApiError> {
 pub fn router(sandbox: Sandbox) -> Router {
     let api = Router::new()
         .route("/services/data/{version}/{*rest}", any(rest::serve))
+        .route(
+            "/services/data/{version}/jobs/{*rest}",
+            any(bulk::serve).layer(DefaultBodyLimit::max(bulk::MAX_BODY_BYTES)),
+        )
         .fallback(|| async { ApiError::not_found() })
         .route_layer(axum::middleware::from_fn_with_state(
             sandbox.clone(),

@@ -1,6 +1,7 @@
 //! Integration tests over real HTTP: each test starts the sandbox on 127.0.0.1:0 and talks to it
 //! with reqwest, as a vendor client would.
 
+mod bulk2;
 mod calls;
 mod client_compat;
 mod control_records;

@@ -12,7 +12,7 @@
 //! A page holds the org's page size (2000, as in Salesforce), or the batch size a client asks for
 //! with `Sforce-Query-Options: batchSize=N`, which Salesforce bounds to 200..=2000.
 
-mod rows;
+pub mod rows;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

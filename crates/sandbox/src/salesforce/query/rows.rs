@@ -22,6 +22,17 @@ pub enum Output {
     Records(Vec<Value>),
 }
 
+/// The records of a record query (not `COUNT()`, not aggregates), shaped as REST shapes them.
+pub fn records(org: &Org, db: &Db, plan: &Plan, version: &str) -> Result<Vec<Value>, ApiError> {
+    match run(org, db, plan, version)? {
+        Output::Records(records) => Ok(records),
+        Output::Count(_) => Err(ApiError::bad_request(
+            "MALFORMED_QUERY",
+            "COUNT() has no records",
+        )),
+    }
+}
+
 pub fn run(org: &Org, db: &Db, plan: &Plan, version: &str) -> Result<Output, ApiError> {
     let (sql, params) = plan.sql(&[], true);
     let mut stmt = db.conn.prepare(&sql)?;
