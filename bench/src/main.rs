@@ -37,6 +37,10 @@ struct Args {
     /// Workers per process.
     #[arg(long, default_value_t = 10)]
     concurrency: usize,
+    /// `salesforce.bulk_threshold`: above this many accounts the backfill reads and writes
+    /// Salesforce through Bulk API 2.0 jobs (the default is the configuration's default).
+    #[arg(long, default_value_t = 2000)]
+    bulk_threshold: u64,
     /// Print the result rows as JSON lines too.
     #[arg(long)]
     json: bool,
@@ -183,6 +187,10 @@ async fn run(
             .env(
                 "ISTHMUS_NETSUITE__CONCURRENCY_LIMIT",
                 args.limit.to_string(),
+            )
+            .env(
+                "ISTHMUS_SALESFORCE__BULK_THRESHOLD",
+                args.bulk_threshold.to_string(),
             )
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
