@@ -203,8 +203,15 @@ async fn run(
         if !output.status.success() {
             bail!("a backfill process failed: {}", output.status);
         }
-        let report: BackfillReport = serde_json::from_slice(&output.stdout)
-            .with_context(|| format!("report: {}", String::from_utf8_lossy(&output.stdout)))?;
+        // The report is the last line; a warning logged on stdout before it is not the report.
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_default();
+        let report: BackfillReport = serde_json::from_str(line)
+            .with_context(|| format!("report: {}", &stdout[..stdout.len().min(2_000)]))?;
         reports.push(report);
     }
     let seconds = started.elapsed().as_secs_f64();
