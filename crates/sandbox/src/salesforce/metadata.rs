@@ -22,9 +22,10 @@ pub async fn versions(State(sandbox): State<Sandbox>) -> Json<Value> {
 /// `GET limits`: the daily API allocation as it stands.
 pub fn limits(org: &Org) -> Reply {
     let (max, used) = org.api_allocation();
-    let (query_jobs, query_jobs_left) = org.bulk_query_jobs_left();
+    let ((query_jobs, query_jobs_left), (batches, batches_left)) = org.bulk_limits_left();
     Reply::ok(json!({
         "DailyApiRequests": { "Max": max, "Remaining": max.saturating_sub(used) },
+        "DailyBulkApiBatches": { "Max": batches, "Remaining": batches_left },
         "DailyBulkV2QueryJobs": { "Max": query_jobs, "Remaining": query_jobs_left },
     }))
 }

@@ -174,10 +174,11 @@ impl Org {
         self.bulk_jobs().limits = limits;
     }
 
-    /// `(max, remaining)` Bulk API 2.0 query jobs of the rolling 24 hours.
-    fn bulk_query_jobs_left(&self) -> (u64, u64) {
+    /// `(max, remaining)` Bulk API 2.0 query jobs, then batches, of the rolling 24 hours.
+    fn bulk_limits_left(&self) -> ((u64, u64), (u64, u64)) {
         let now = self.now();
-        self.bulk_jobs().query_jobs_left(now)
+        let mut jobs = self.bulk_jobs();
+        (jobs.query_jobs_left(now), jobs.batches_left(now))
     }
 
     /// The Bulk API 2.0 limits in force.

@@ -28,8 +28,13 @@ use crate::Sandbox;
 pub struct Limits {
     /// Base64-encoded size of one upload: 150 MB.
     pub upload_base64_bytes: usize,
-    /// Records uploaded per rolling 24 hours: 150,000,000.
+    /// Records processed by ingest jobs per rolling 24 hours: 150,000,000.
     pub records_per_day: u64,
+    /// Records of one internal batch: an ingest job's data is processed in a batch per 10,000
+    /// records, after an empty "parent" batch.
+    pub batch_records: usize,
+    /// Batches per rolling 24 hours (shared with Bulk API 1.0): 15,000.
+    pub batches_per_day: u64,
     /// Query jobs created per rolling 24 hours: 10,000.
     pub query_jobs_per_day: u64,
     /// Records a chunk processes at once (Salesforce chunks ingest data by 200 records).
@@ -41,6 +46,8 @@ impl Default for Limits {
         Self {
             upload_base64_bytes: 150 * 1024 * 1024,
             records_per_day: 150_000_000,
+            batch_records: 10_000,
+            batches_per_day: 15_000,
             query_jobs_per_day: 10_000,
             chunk_records: 200,
         }
@@ -228,7 +235,8 @@ impl Job {
 pub struct Jobs {
     counter: u64,
     jobs: BTreeMap<String, Job>,
-    records_uploaded: VecDeque<(DateTime<Utc>, u64)>,
+    records_processed: VecDeque<(DateTime<Utc>, u64)>,
+    batches: VecDeque<(DateTime<Utc>, u64)>,
     query_jobs: VecDeque<(DateTime<Utc>, u64)>,
     pub limits: Limits,
 }
@@ -263,16 +271,30 @@ impl Jobs {
             .retain(|_, job| !(job.state.is_final() && now - job.modstamp > LIFESPAN));
     }
 
-    /// Counts `records` uploaded at `now`, or refuses them when the rolling 24 hours would pass
-    /// the limit (the error code is *unconfirmed*).
-    pub fn spend_records(&mut self, records: u64, now: DateTime<Utc>) -> Result<(), ApiError> {
-        let limit = self.limits.records_per_day;
-        spend(&mut self.records_uploaded, records, limit, now).map_err(|used| {
-            ApiError::bad_request(
-                "EXCEEDED_QUOTA",
-                format!("Exceeded the limit of {limit} records uploaded in 24 hours ({used} used)"),
-            )
-        })
+    /// Counts one internal batch of `records` taken up for processing at `now`, or says why the
+    /// daily limits leave it unprocessed (Salesforce then fails the job and processes nothing
+    /// more; the wording of the message is *unconfirmed*).
+    pub fn spend_batch(&mut self, records: u64, now: DateTime<Utc>) -> Result<(), String> {
+        let (record_limit, batch_limit) =
+            (self.limits.records_per_day, self.limits.batches_per_day);
+        let records_used = used(&mut self.records_processed, now);
+        if records_used + records > record_limit {
+            return Err(format!(
+                "InvalidBatch : Exceeded the limit of {record_limit} records processed in 24 hours"
+            ));
+        }
+        spend(&mut self.batches, 1, batch_limit, now).map_err(|_| {
+            format!("InvalidBatch : Exceeded the limit of {batch_limit} batches in 24 hours")
+        })?;
+        self.records_processed.push_back((now, records));
+        Ok(())
+    }
+
+    /// `(max, remaining)` batches of the rolling 24 hours (`DailyBulkApiBatches`).
+    pub fn batches_left(&mut self, now: DateTime<Utc>) -> (u64, u64) {
+        let used = used(&mut self.batches, now);
+        let max = self.limits.batches_per_day;
+        (max, max.saturating_sub(used))
     }
 
     /// Counts one query job created at `now`, or refuses it past the daily limit.

@@ -11,16 +11,20 @@
 //!   record on its own, never all-or-none), so a bulk write has the same validation, rules,
 //!   automation, audit fields and `SystemModstamp` as the same write over REST.
 //! - Errors have Salesforce's shape `[{"errorCode","message"}]`; a refused request changes nothing.
-//! - The documented limits are enforced ([`Limits`]): upload size (150 MB of base64), records
-//!   uploaded and query jobs per rolling 24 hours, and the 7-day lifespan of finished jobs.
+//! - The documented limits are enforced ([`Limits`]): upload size (150 MB of base64); records
+//!   processed (150,000,000) and batches (15,000: a parent batch per ingest job and one per 10,000
+//!   records) per rolling 24 hours, past which a job fails with the rest unprocessed; query jobs
+//!   per rolling 24 hours (10,000, refused at creation); the 7-day lifespan of finished jobs.
 //!
-//! Non-goals: multipart job creation, `assignmentRuleId`, parallel processing of one job's chunks,
+//! Jobs live in memory, as query cursors do: a restart of a persisted org forgets them (the
+//! records they wrote stay). Non-goals: multipart job creation, `assignmentRuleId`, parallel processing of one job's chunks,
 //! gzip bodies, and relationship columns (`Account.External_Id__c`) in ingest CSV; where the
 //! vendor text was not found (error codes of some refusals), the choice is marked in comments.
 
 mod csv;
 mod ingest;
 mod jobs;
+mod processing;
 mod query;
 
 use axum::body::Bytes;

@@ -79,6 +79,7 @@ fn compile(soql: &str, operation: &str) -> Result<Plan, ApiError> {
         Scope::Live
     };
     let plan = soql::compile(soql, scope)?;
+    // The refusal's code is *unconfirmed*: the guide lists what is not supported, not the answer.
     let unsupported = |what: &str| {
         Err(ApiError::bad_request(
             "API_ERROR",
