@@ -8,7 +8,7 @@
 //!   NetSuite client keeps in-flight calls at or under the limit across every replica.
 //! - Ids are written back in sObject Collections of 200 (one Salesforce call per 200 accounts).
 //! - Above `salesforce.bulk_threshold` accounts, Salesforce is read by two Bulk API 2.0 query
-//!   jobs and written by ingest jobs of 10,000 ids ([`super::bulk`]): about fifteen calls for
+//!   jobs and written by ingest jobs of 50,000 ids ([`super::bulk`]): about fifteen calls for
 //!   20,000 accounts instead of about 110. Refused rows are requeued the same way either way.
 //! - Batch work yields to people: before each Salesforce page and each write-back batch it waits
 //!   while the daily API allocation is past the batch share ([`SalesforceAllocation`]).

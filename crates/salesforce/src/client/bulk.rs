@@ -74,7 +74,8 @@ pub struct BulkPolling {
 impl Default for BulkPolling {
     fn default() -> Self {
         Self {
-            first_pause: Duration::from_millis(250),
+            // A job takes seconds at least: a first poll sooner mostly finds it still running.
+            first_pause: Duration::from_secs(1),
             max_pause: Duration::from_secs(10),
             deadline: Duration::from_secs(3_600),
         }
