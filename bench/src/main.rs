@@ -45,6 +45,10 @@ struct Args {
     /// runs a fixed semaphore of C for comparison.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     adaptive: bool,
+    /// `salesforce.bulk_threshold`: above this many accounts the backfill reads and writes
+    /// Salesforce through Bulk API 2.0 jobs (the default is the configuration's default).
+    #[arg(long, default_value_t = 2000)]
+    bulk_threshold: u64,
     /// Print the result rows as JSON lines too.
     #[arg(long)]
     json: bool,
@@ -217,6 +221,10 @@ async fn run(
                 "ISTHMUS_NETSUITE__ADAPTIVE_CONCURRENCY",
                 args.adaptive.to_string(),
             )
+            .env(
+                "ISTHMUS_SALESFORCE__BULK_THRESHOLD",
+                args.bulk_threshold.to_string(),
+            )
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true);
@@ -228,8 +236,15 @@ async fn run(
         if !output.status.success() {
             bail!("a backfill process failed: {}", output.status);
         }
-        let report: BackfillReport = serde_json::from_slice(&output.stdout)
-            .with_context(|| format!("report: {}", String::from_utf8_lossy(&output.stdout)))?;
+        // The report is the last line; a warning logged on stdout before it is not the report.
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_default();
+        let report: BackfillReport = serde_json::from_str(line)
+            .with_context(|| format!("report: {}", &stdout[..stdout.len().min(2_000)]))?;
         reports.push(report);
     }
     let seconds = started.elapsed().as_secs_f64();

@@ -32,7 +32,8 @@ pub fn customer_flows(
         salesforce.clone(),
         netsuite,
         store,
-    );
+    )
+    .with_bulk_threshold(config.salesforce.bulk_threshold);
     Ok((flows, salesforce))
 }
 

@@ -30,6 +30,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+mod bulk;
 mod collections;
 mod composite;
 mod keyset;
@@ -37,6 +38,10 @@ mod org;
 mod query;
 mod replication;
 
+pub use bulk::{
+    BulkField, BulkJob, BulkJobState, BulkOperation, BulkPolling, BulkQuery, FailedRow,
+    IngestOutcome, SavedRow, BULK_INGEST_MAX_BYTES,
+};
 pub use collections::{RecordResult, COLLECTION_LIMIT};
 pub use composite::{
     composite_batches, CompositeSubrequest, CompositeSubresponse, COMPOSITE_LIMIT,
@@ -97,7 +102,22 @@ struct SaveResult {
 /// A response that passed the status check.
 struct Reply {
     status: StatusCode,
+    headers: header::HeaderMap,
     body: Vec<u8>,
+}
+
+/// The media type of a request body and of the answer asked for.
+#[derive(Clone, Copy)]
+pub(crate) struct Media {
+    pub(crate) content_type: &'static str,
+    pub(crate) accept: &'static str,
+}
+
+impl Media {
+    pub(crate) const JSON: Self = Self {
+        content_type: "application/json",
+        accept: "application/json",
+    };
 }
 
 impl SalesforceClient {
@@ -265,6 +285,20 @@ impl SalesforceClient {
         body: Option<Vec<u8>>,
         pattern: &str,
     ) -> Result<Reply, SalesforceError> {
+        self.send_as(method, path, query, body, Media::JSON, pattern)
+            .await
+    }
+
+    /// [`Self::send`] with other media types (Bulk API 2.0 uploads and reads CSV).
+    async fn send_as(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        media: Media,
+        pattern: &str,
+    ) -> Result<Reply, SalesforceError> {
         let span = tracing::info_span!(
             "salesforce.request",
             otel.name = %format!("Salesforce {method} {pattern}"),
@@ -286,13 +320,13 @@ impl SalesforceClient {
                 let mut request = http
                     .request(method.clone(), url)
                     .bearer_auth(session.access_token.expose_secret())
-                    .header(header::ACCEPT, "application/json");
+                    .header(header::ACCEPT, media.accept);
                 if !query.is_empty() {
                     request = request.query(query);
                 }
                 if let Some(body) = &body {
                     request = request
-                        .header(header::CONTENT_TYPE, "application/json")
+                        .header(header::CONTENT_TYPE, media.content_type)
                         .body(body.clone());
                 }
                 // The W3C trace context of this call's span: the org's event log can name it.
@@ -308,10 +342,12 @@ impl SalesforceClient {
                 let status = response.status();
                 tracing::Span::current().record("status", status.as_u16());
                 self.record_usage(response.headers());
+                let headers = response.headers().clone();
                 let bytes = response.bytes().await?.to_vec();
                 if status.is_success() {
                     return Ok(Reply {
                         status,
+                        headers,
                         body: bytes,
                     });
                 }

@@ -56,6 +56,14 @@ pub enum SalesforceError {
     /// that is not an identifier); found before anything is sent.
     #[error("invalid Salesforce request: {0}")]
     InvalidRequest(String),
+    /// A Bulk API 2.0 job ended `Failed` or `Aborted`, or did not end in time; `message` is the
+    /// job's `errorMessage`.
+    #[error("Salesforce bulk job {job_id} ended {state}: {message}")]
+    BulkJob {
+        job_id: String,
+        state: String,
+        message: String,
+    },
 }
 
 fn summary(errors: &[ApiError]) -> String {
@@ -169,6 +177,11 @@ impl SalesforceError {
             },
             Self::Auth { .. } => ErrorClass::Auth,
             Self::Decode(_) | Self::Config(_) | Self::InvalidRequest(_) => ErrorClass::Permanent,
+            // A job still running at the deadline may finish if asked again later.
+            Self::BulkJob { state, .. } if state == "InProgress" || state == "UploadComplete" => {
+                ErrorClass::Retryable
+            }
+            Self::BulkJob { .. } => ErrorClass::Permanent,
         }
     }
 

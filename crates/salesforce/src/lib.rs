@@ -3,7 +3,8 @@
 //! Layout:
 //! - [`SalesforceClient`] (`client`): SOQL queries with paging, sObject get/create/update/upsert/delete,
 //!   sObject Collections (`create_many`, `update_many`, `upsert_many`) and Composite, one automatic
-//!   token refresh and retry on `INVALID_SESSION_ID`, API usage tracking and an optional observer.
+//!   token refresh and retry on `INVALID_SESSION_ID`, API usage tracking and an optional observer;
+//!   Bulk API 2.0 query and ingest jobs (`client::bulk`) for work of thousands of records.
 //! - `auth`: the OAuth token grants (client credentials, JWT bearer) and a single-flight token cache;
 //!   `jwt`: the RS256 assertion's claims, signed by `isthmus-jwt`.
 //! - [`SalesforceConfig`] (`config`): connection settings and [`SalesforceAuth`]; secrets never show
@@ -22,9 +23,10 @@ pub mod limits;
 pub mod soql;
 
 pub use client::{
-    composite_batches, CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords,
-    KeysetQuery, OrgLimit, RecordResult, SalesforceClient, UpsertOutcome, UsageObserver,
-    COLLECTION_LIMIT, COMPOSITE_LIMIT, COMPOSITE_QUERY_LIMIT,
+    composite_batches, BulkField, BulkJob, BulkJobState, BulkOperation, BulkPolling, BulkQuery,
+    CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords, FailedRow,
+    IngestOutcome, KeysetQuery, OrgLimit, RecordResult, SalesforceClient, SavedRow, UpsertOutcome,
+    UsageObserver, BULK_INGEST_MAX_BYTES, COLLECTION_LIMIT, COMPOSITE_LIMIT, COMPOSITE_QUERY_LIMIT,
 };
 pub use config::{SalesforceAuth, SalesforceConfig};
 pub use error::{ApiError, ErrorClass, SalesforceError};

@@ -9,6 +9,7 @@ mod audit_and_alerts;
 mod backfill;
 mod bad_input;
 mod browser_harness;
+mod bulk_backfill;
 mod catalog;
 mod conflicts;
 mod console_access;

@@ -74,6 +74,9 @@ pub struct SalesforceSection {
     pub timeout_ms: u64,
     pub batch_share: f64,
     pub allocation_poll_ms: u64,
+    /// Records above which a backfill, a catalog full run or a reconciliation reads and writes
+    /// Salesforce through Bulk API 2.0 jobs instead of REST pages and Collections.
+    pub bulk_threshold: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,6 +7,9 @@
 //! - NetSuite is written by `concurrency` workers; the account-wide slot semaphore behind the
 //!   NetSuite client keeps in-flight calls at or under the limit across every replica.
 //! - Ids are written back in sObject Collections of 200 (one Salesforce call per 200 accounts).
+//! - Above `salesforce.bulk_threshold` accounts, Salesforce is read by two Bulk API 2.0 query
+//!   jobs and written by ingest jobs of 50,000 ids ([`super::bulk`]): about fifteen calls for
+//!   20,000 accounts instead of about 110. Refused rows are requeued the same way either way.
 //! - Batch work yields to people: before each Salesforce page and each write-back batch it waits
 //!   while the daily API allocation is past the batch share ([`SalesforceAllocation`]).
 //! - `shard` (`i` of `n`) splits the accounts by id across processes that share one Redis.
@@ -15,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::result::Outcome;
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::KeysetQuery;
 use serde::Serialize;
@@ -23,6 +26,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use super::account_to_customer::AccountSynced;
+use super::bulk::BULK_WRITE_BACK_SIZE;
 use super::index::{CustomerIndex, Matcher};
 use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
 use super::{CustomerFlows, LINK_KIND};
@@ -38,6 +42,10 @@ const REQUEUED_JOB_TTL: std::time::Duration = std::time::Duration::from_secs(7 *
 
 /// Ids written back per sObject Collections call (the API's maximum).
 const COLLECTION_SIZE: usize = 200;
+
+/// Accounts handed to the workers at a time when they were read by a bulk job (the REST page
+/// size, so both paths pace the workers alike).
+const BULK_PAGE: usize = 2_000;
 
 #[derive(Debug, Clone)]
 pub struct BackfillOptions {
@@ -181,6 +189,12 @@ impl CustomerFlows {
         }
         counters.total.store(expected, Ordering::Relaxed);
         on_progress(&counters.snapshot());
+        let bulk = count > self.bulk_threshold;
+        let batch_size = if bulk {
+            BULK_WRITE_BACK_SIZE
+        } else {
+            COLLECTION_SIZE
+        };
 
         // Page by page (up to 2,000 accounts a call), so memory stays flat however many there are.
         let workers = options.concurrency.max(1);
@@ -188,7 +202,16 @@ impl CustomerFlows {
         // One trace for the whole run: every account's result carries it.
         let trace = isthmus_telemetry::TraceContext::new_root();
         let trace_id = trace.trace_id.as_str();
-        let mut pages = std::pin::pin!(self.salesforce.query_pages_by_id(walk));
+        let mut pages: BoxStream<'_, std::result::Result<Vec<Record>, _>> = if bulk {
+            // Two query jobs read everything; the pages below are cut from memory.
+            allocation.wait_for_batch(&self.salesforce).await?;
+            let accounts = self.bulk_accounts(&fields, unlinked).await?;
+            let pages: Vec<Vec<Record>> =
+                accounts.chunks(BULK_PAGE).map(<[Record]>::to_vec).collect();
+            stream::iter(pages.into_iter().map(Ok)).boxed()
+        } else {
+            self.salesforce.query_pages_by_id(walk).boxed()
+        };
         let mut left = options.limit.unwrap_or(usize::MAX);
         while left > 0 {
             allocation.wait_for_batch(&self.salesforce).await?;
@@ -226,15 +249,16 @@ impl CustomerFlows {
                             .await
                             .push(began.elapsed().as_secs_f64() * 1000.0);
                         counters.seen.fetch_add(1, Ordering::Relaxed);
-                        // Never more than one Collections call holds: workers push between
+                        // Never more than one write-back call holds: workers push between
                         // one's push and its check, so the pile can pass the size.
                         let batch = {
                             let mut pending = pending.lock().await;
-                            (pending.len() >= COLLECTION_SIZE)
-                                .then(|| pending.drain(..COLLECTION_SIZE).collect::<Vec<_>>())
+                            (pending.len() >= batch_size)
+                                .then(|| pending.drain(..batch_size).collect::<Vec<_>>())
                         };
                         if let Some(batch) = batch {
-                            self.write_back(batch, allocation, counters, failures).await;
+                            self.write_back(batch, bulk, allocation, counters, failures)
+                                .await;
                         }
                         on_progress(&counters.snapshot());
                     }
@@ -242,8 +266,8 @@ impl CustomerFlows {
                 .await;
         }
         let rest: Vec<_> = pending.lock().await.drain(..).collect();
-        for batch in rest.chunks(COLLECTION_SIZE) {
-            self.write_back(batch.to_vec(), allocation, &counters, &failures)
+        for batch in rest.chunks(batch_size) {
+            self.write_back(batch.to_vec(), bulk, allocation, &counters, &failures)
                 .await;
             on_progress(&counters.snapshot());
         }
@@ -393,15 +417,18 @@ impl CustomerFlows {
         Ok(new_job.id)
     }
 
-    /// Writes `NetSuite_Id__c` back for a batch of accounts (see [`Self::write_back_ids`]).
+    /// Writes `NetSuite_Id__c` back for a batch of accounts (see [`Self::write_back_ids`], and
+    /// [`Self::write_back_ids_bulk`] when `bulk`).
     async fn write_back(
         &self,
         batch: Vec<(String, String)>,
+        bulk: bool,
         allocation: &SalesforceAllocation,
         counters: &Counters,
         failures: &Mutex<Vec<(String, String)>>,
     ) {
         let outcome = match allocation.wait_for_batch(&self.salesforce).await {
+            Ok(()) if bulk => self.write_back_ids_bulk(&batch).await,
             Ok(()) => self.write_back_ids(&batch).await,
             Err(err) => Err(err),
         };

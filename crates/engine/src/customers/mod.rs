@@ -14,6 +14,7 @@
 mod account_deletes;
 mod account_to_customer;
 pub mod backfill;
+mod bulk;
 mod candidates;
 pub mod conflicts;
 mod customer_to_account;
@@ -64,6 +65,8 @@ pub struct CustomerFlows {
     /// The customers queue, for syncs a backfill or delta hands to a retry; taken from the
     /// store once (on Redis that is a round trip), not per failed record.
     retry_queue: Arc<tokio::sync::OnceCell<Arc<dyn Queue>>>,
+    /// Accounts above which a backfill goes through Bulk API 2.0 (`salesforce.bulk_threshold`).
+    pub(crate) bulk_threshold: u64,
 }
 
 impl CustomerFlows {
@@ -79,7 +82,15 @@ impl CustomerFlows {
             netsuite,
             store,
             retry_queue: Arc::default(),
+            bulk_threshold: u64::MAX,
         }
+    }
+
+    /// Backfills of more than `threshold` accounts read and write Salesforce through Bulk API
+    /// 2.0 jobs (REST pages and Collections at or below it; REST always unless this is set).
+    pub fn with_bulk_threshold(mut self, threshold: u64) -> Self {
+        self.bulk_threshold = threshold;
+        self
     }
 
     /// The customers queue (see `retry_queue`).
