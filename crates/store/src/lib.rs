@@ -321,6 +321,9 @@ pub trait StatusValues: Send + Sync + 'static {
     async fn put_status(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()>;
     /// A status value, when set and not expired.
     async fn status(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Removes a status value before its TTL (no-op when unset), for a fact that has become
+    /// untrue (an order's write intent once its link is recorded).
+    async fn clear_status(&self, name: &str) -> Result<()>;
     /// Sets a status value (kept for `ttl`) only while it still holds `expected` (`None`: while
     /// it is unset or expired), in one step of the store; `false` when another writer got there
     /// first and nothing was written. Shared values that many replicas update (the adaptive

@@ -418,6 +418,11 @@ impl StatusValues for MemoryStore {
             .map(|v| v.value.clone()))
     }
 
+    async fn clear_status(&self, name: &str) -> Result<()> {
+        self.state().statuses.remove(name);
+        Ok(())
+    }
+
     async fn swap_status(
         &self,
         name: &str,

@@ -388,6 +388,11 @@ impl StatusValues for RedisStore {
         Ok(self.connection.clone().get(self.keys.status(name)).await?)
     }
 
+    async fn clear_status(&self, name: &str) -> Result<()> {
+        let _: i64 = self.connection.clone().del(self.keys.status(name)).await?;
+        Ok(())
+    }
+
     async fn swap_status(
         &self,
         name: &str,

@@ -102,7 +102,7 @@ pub struct AdaptiveLimit {
     local: Mutex<Local>,
 }
 
-/// The shared value lives as long as a day of quiet; a replica writes it back when missing.
+/// The shared value lives as long as a day of quiet; then each replica starts from what it holds.
 const KEPT: Duration = Duration::from_secs(86_400);
 
 impl AdaptiveLimit {
@@ -225,7 +225,7 @@ impl AdaptiveLimit {
         }
     }
 
-    /// Reads the shared state; writes the local one when there is none yet.
+    /// Reads the shared state (none yet: the local one stands).
     async fn read(&self) {
         match self.store.status(&self.name).await {
             Ok(Some(raw)) => match serde_json::from_slice::<LimitState>(&raw) {
@@ -239,19 +239,12 @@ impl AdaptiveLimit {
                 Err(err) => tracing::warn!(%err, "unreadable NetSuite concurrency limit"),
             },
             Ok(None) => {
-                let state = {
-                    let mut local = self.lock();
-                    local.read_at = Some(Instant::now());
-                    local.state
-                };
-                let bytes = serde_json::to_vec(&state).unwrap_or_default();
-                match self.store.swap_status(&self.name, None, &bytes, KEPT).await {
-                    Ok(true) => self.lock().raw = Some(bytes),
-                    Ok(false) => Box::pin(self.read()).await,
-                    Err(err) => {
-                        tracing::warn!(%err, "writing the NetSuite concurrency limit failed")
-                    }
-                }
+                // Nothing learned yet (or a day of quiet): the local state stands, and the first
+                // change is published over "nothing" (a request that changes nothing writes
+                // nothing to the store).
+                let mut local = self.lock();
+                local.raw = None;
+                local.read_at = Some(Instant::now());
             }
             Err(err) => tracing::warn!(%err, "reading the NetSuite concurrency limit failed"),
         }

@@ -145,6 +145,11 @@ impl OrderFlows {
         let order_id = self
             .record_order(id, &opportunity, &order_key, salesforce_hash, &lease)
             .await?;
+        if link.is_none() {
+            // The link now says what the intent said (and more): the intent would only sit in
+            // the store for its TTL, one key per order ever created.
+            self.store.clear_status(&write_intent_name(id)).await?;
+        }
         out.netsuite_id = order_id;
         Ok(out)
     }
@@ -208,7 +213,7 @@ impl OrderFlows {
     /// its answer is lost or the process dies before the link is recorded, the next sync reads
     /// the order by external id and compares it instead of writing blindly (which would, for
     /// one, set `orders.order_status` again on an order someone has approved since). Written
-    /// under the Opportunity's lock; the link supersedes it, and it expires after
+    /// under the Opportunity's lock; cleared once the link is recorded, else it expires after
     /// [`WRITE_INTENT_TTL`].
     async fn intend_write(&self, id: &SalesforceId) -> Result<()> {
         Ok(self

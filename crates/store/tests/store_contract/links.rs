@@ -410,6 +410,17 @@ pub async fn status_values_are_last_writer_wins_and_expire(store: impl StatusVal
     assert_eq!(store.status("sf-usage").await.unwrap(), None);
 }
 
+pub async fn a_cleared_status_is_gone_and_clearing_nothing_is_no_error(store: impl StatusValues) {
+    store.put_status("intent", b"1", LONG).await.unwrap();
+    store.put_status("other", b"2", LONG).await.unwrap();
+    store.clear_status("intent").await.unwrap();
+    assert_eq!(store.status("intent").await.unwrap(), None);
+    assert_eq!(store.status("other").await.unwrap(), Some(b"2".to_vec()));
+    store.clear_status("intent").await.unwrap();
+    store.clear_status("never-set").await.unwrap();
+    assert_eq!(store.status("never-set").await.unwrap(), None);
+}
+
 pub async fn a_status_swap_writes_only_over_the_value_expected(store: impl StatusValues) {
     // Unset: only a swap expecting nothing writes.
     assert!(!store

@@ -67,6 +67,7 @@ macro_rules! contract_tests {
                 a_dead_holders_slot_expires,
                 status_values_are_last_writer_wins_and_expire,
                 a_status_swap_writes_only_over_the_value_expected,
+                a_cleared_status_is_gone_and_clearing_nothing_is_no_error,
             ],
             slot_queue (replicas): [
                 waiters_are_served_first_come_first_served_across_replicas,
