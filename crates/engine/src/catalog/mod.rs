@@ -65,6 +65,9 @@ pub struct CatalogFlows {
     pub(crate) store: Arc<dyn Store>,
     /// The price books, read once per run and kept for single syncs.
     books: Arc<Mutex<Option<PriceBooks>>>,
+    /// Records above which a full run or a reconciliation reads (and writes) Salesforce through
+    /// Bulk API 2.0 jobs (`salesforce.bulk_threshold`; REST always unless set).
+    pub(crate) bulk_threshold: u64,
 }
 
 impl CatalogFlows {
@@ -87,7 +90,15 @@ impl CatalogFlows {
             netsuite,
             store,
             books: Arc::new(Mutex::new(None)),
+            bulk_threshold: u64::MAX,
         }
+    }
+
+    /// Reconciliations of more than `threshold` links read Salesforce through Bulk API 2.0
+    /// query jobs (REST pages at or below it; REST always unless this is set).
+    pub fn with_bulk_threshold(mut self, threshold: u64) -> Self {
+        self.bulk_threshold = threshold;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
