@@ -15,7 +15,7 @@
 //! cursor minus `catalog.delta_overlap_s`; with no cursor yet, it reads every item (and does not
 //! sweep). An item that failed keeps the cursor where it was, so the next delta retries it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -24,7 +24,7 @@ use isthmus_netsuite::NetSuiteId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::books::PriceBooks;
+use super::books::{ExistingProduct, PriceBooks};
 use super::item::{column, Record};
 use super::plan::Target;
 use super::source::{last_id, ItemWindow};
@@ -156,12 +156,16 @@ impl CatalogFlows {
         let mut window = ItemWindow { after: 0, since };
         let mut left = options.limit.unwrap_or(usize::MAX);
         let mut truncated = false;
+        let mut known = None;
         loop {
             let rows = self.read_items(&window, SUITEQL_WINDOW).await?;
             let more = rows.len() >= SUITEQL_WINDOW;
             if window.after == 0 {
                 tally.progress.total = (rows.len().min(left)) as u64;
                 (tally.on_progress)(&tally.progress);
+                if options.mode == RunMode::Full && tally.progress.total > self.bulk_threshold {
+                    known = Some(self.read_products_bulk().await?);
+                }
             }
             let next = last_id(&rows);
             for batch in rows.chunks(self.config.batch_size.max(1)) {
@@ -175,7 +179,8 @@ impl CatalogFlows {
                 let batch = &batch[..batch.len().min(left)];
                 left -= batch.len();
                 seen.extend(batch.iter().filter_map(|r| column(r, "id")));
-                self.run_batch(batch, &books, allocation, log, &trace.trace_id, &mut tally)
+                let context = (allocation, log, trace.trace_id.as_str());
+                self.run_batch(batch, &books, context, &mut tally, known.as_ref())
                     .await?;
             }
             match next {
@@ -225,10 +230,9 @@ impl CatalogFlows {
         &self,
         rows: &[Record],
         books: &PriceBooks,
-        allocation: &SalesforceAllocation,
-        log: &SyncLog,
-        trace_id: &str,
+        (allocation, log, trace_id): (&SalesforceAllocation, &SyncLog, &str),
         tally: &mut Tally<'_>,
+        known: Option<&BTreeMap<String, ExistingProduct>>,
     ) -> Result<()> {
         let ids: Vec<String> = rows.iter().filter_map(|r| column(r, "id")).collect();
         let prices = self.read_prices(&ids).await?;
@@ -254,7 +258,7 @@ impl CatalogFlows {
                 }
             }
         }
-        self.sync_locked(changed, books, allocation, log, trace_id, tally)
+        self.sync_locked(changed, books, (allocation, log, trace_id), tally, known)
             .await;
         (tally.on_progress)(&tally.progress);
         Ok(())
@@ -296,7 +300,7 @@ impl CatalogFlows {
                     )],
                 })
                 .collect();
-            self.sync_locked(prepared, books, allocation, log, trace_id, tally)
+            self.sync_locked(prepared, books, (allocation, log, trace_id), tally, None)
                 .await;
             (tally.on_progress)(&tally.progress);
         }
@@ -309,10 +313,9 @@ impl CatalogFlows {
         &self,
         items: Vec<Prepared>,
         books: &PriceBooks,
-        allocation: &SalesforceAllocation,
-        log: &SyncLog,
-        trace_id: &str,
+        (allocation, log, trace_id): (&SalesforceAllocation, &SyncLog, &str),
         tally: &mut Tally<'_>,
+        known: Option<&BTreeMap<String, ExistingProduct>>,
     ) {
         if items.is_empty() {
             return;
@@ -340,7 +343,7 @@ impl CatalogFlows {
             .collect();
         let began = Instant::now();
         let settled = self
-            .settle(locked, false, books, Some(allocation), trace_id)
+            .settle(locked, false, books, Some(allocation), trace_id, known)
             .await;
         renewal.abort();
         join_all(leases.iter().map(|lease| self.store.release(lease))).await;
