@@ -3,12 +3,12 @@
 //!
 //! A full run of more than `salesforce.bulk_threshold` items reads every synced product and
 //! every price book entry once, through two Bulk API 2.0 query jobs
-//! ([`CatalogFlows::read_products_bulk`]), instead of one SOQL query a batch: the same
+//! ([`CatalogFlows::read_products_bulk`]), instead of one SOQL query a batch (the end-of-run
+//! sweep finds the products of unseen items in the same snapshot): the same
 //! [`ExistingProduct`]s (entries in `Id` order), for a few calls whatever the catalog's size.
-//! The snapshot is the run's view of Salesforce: a product someone creates for an item during
-//! the run is not in it, and the insert the plan makes then fails on the unique
-//! `NetSuite_Id__c` (the item fails, and the next run updates it), as it would between a REST
-//! read and its write.
+//! The snapshot is the run's view of Salesforce, older than a batch's own read: a product
+//! someone creates for an item during the run is not in it, and the plan's upsert by
+//! `NetSuite_Id__c` updates that product rather than duplicating it, as after a REST read.
 
 use std::collections::BTreeMap;
 

@@ -189,7 +189,8 @@ impl CatalogFlows {
             }
         }
         if options.mode == RunMode::Full && !truncated {
-            self.sweep(&seen, &books, allocation, log, &trace.trace_id, &mut tally)
+            let context = (allocation, log, trace.trace_id.as_str());
+            self.sweep(&seen, &books, context, &mut tally, known.as_ref())
                 .await?;
         }
         let cursor_saved = !truncated && tally.progress.failed == 0;
@@ -269,22 +270,15 @@ impl CatalogFlows {
         &self,
         seen: &HashSet<String>,
         books: &PriceBooks,
-        allocation: &SalesforceAllocation,
-        log: &SyncLog,
-        trace_id: &str,
+        (allocation, log, trace_id): (&SalesforceAllocation, &SyncLog, &str),
         tally: &mut Tally<'_>,
+        known: Option<&BTreeMap<String, ExistingProduct>>,
     ) -> Result<()> {
         allocation.wait_for_batch(&self.salesforce).await?;
-        let q = "SELECT Id, NetSuite_Id__c FROM Product2 WHERE NetSuite_Id__c != null AND IsActive = true ORDER BY Id";
-        let gone: Vec<String> = self
-            .salesforce
-            .query(q)
-            .await?
-            .iter()
-            .filter_map(|p| p.get("NetSuite_Id__c").and_then(Value::as_str))
-            .filter(|id| NetSuiteId::is_valid(id) && !seen.contains(*id))
-            .map(str::to_string)
-            .collect();
+        let gone = match known {
+            Some(known) => gone_of_snapshot(known, seen),
+            None => self.gone_products(seen).await?,
+        };
         for batch in gone.chunks(self.config.batch_size.max(1)) {
             let links = self.store.links_by_netsuite_many(LINK_KIND, batch).await?;
             let prepared = batch
@@ -300,11 +294,25 @@ impl CatalogFlows {
                     )],
                 })
                 .collect();
-            self.sync_locked(prepared, books, (allocation, log, trace_id), tally, None)
+            self.sync_locked(prepared, books, (allocation, log, trace_id), tally, known)
                 .await;
             (tally.on_progress)(&tally.progress);
         }
         Ok(())
+    }
+
+    /// Active products naming an item id the run did not see (one SOQL query), in `Id` order.
+    async fn gone_products(&self, seen: &HashSet<String>) -> Result<Vec<String>> {
+        let q = "SELECT Id, NetSuite_Id__c FROM Product2 WHERE NetSuite_Id__c != null AND IsActive = true ORDER BY Id";
+        Ok(self
+            .salesforce
+            .query(q)
+            .await?
+            .iter()
+            .filter_map(|p| p.get("NetSuite_Id__c").and_then(Value::as_str))
+            .filter(|id| NetSuiteId::is_valid(id) && !seen.contains(*id))
+            .map(str::to_string)
+            .collect())
     }
 
     /// Takes the locks of `items` without waiting (an item held elsewhere fails for this run),
@@ -385,4 +393,20 @@ impl CatalogFlows {
             }
         })
     }
+}
+
+/// [`CatalogFlows::gone_products`] from the run's bulk snapshot of the products.
+fn gone_of_snapshot(
+    known: &BTreeMap<String, ExistingProduct>,
+    seen: &HashSet<String>,
+) -> Vec<String> {
+    let mut gone: Vec<(&str, &str)> = known
+        .iter()
+        .filter(|(item, product)| {
+            product.active() && NetSuiteId::is_valid(item) && !seen.contains(*item)
+        })
+        .map(|(item, product)| (product.id.as_str(), item.as_str()))
+        .collect();
+    gone.sort_unstable();
+    gone.into_iter().map(|(_, item)| item.to_string()).collect()
 }

@@ -90,8 +90,8 @@ pub struct FinanceFlows {
     pub(crate) salesforce: SalesforceClient,
     pub(crate) netsuite: NetSuiteClient,
     pub(crate) store: Arc<dyn Store>,
-    /// Records above which a full run or a reconciliation reads (and writes) Salesforce through
-    /// Bulk API 2.0 jobs (`salesforce.bulk_threshold`; REST always unless set).
+    /// Links above which a reconciliation reads Salesforce through Bulk API 2.0 query jobs
+    /// (`salesforce.bulk_threshold`; REST always unless set).
     pub(crate) bulk_threshold: u64,
 }
 

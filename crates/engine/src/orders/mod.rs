@@ -69,8 +69,8 @@ pub struct OrderFlows {
     pub(crate) netsuite: NetSuiteClient,
     pub(crate) store: Arc<dyn Store>,
     customers: CustomerSyncClient<TracedChannel>,
-    /// Records above which a full run or a reconciliation reads (and writes) Salesforce through
-    /// Bulk API 2.0 jobs (`salesforce.bulk_threshold`; REST always unless set).
+    /// Links above which a reconciliation reads Salesforce through Bulk API 2.0 query jobs
+    /// (`salesforce.bulk_threshold`; REST always unless set).
     pub(crate) bulk_threshold: u64,
 }
 
