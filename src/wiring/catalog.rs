@@ -28,7 +28,8 @@ pub fn catalog_flows(
         salesforce,
         netsuite,
         store,
-    ))
+    )
+    .with_bulk_threshold(config.salesforce.bulk_threshold))
 }
 
 pub async fn catalog_service(

@@ -24,7 +24,8 @@ pub fn finance_flows(
         super::salesforce(config, secrets)?,
         super::netsuite(config, secrets, store.clone())?,
         store,
-    ))
+    )
+    .with_bulk_threshold(config.salesforce.bulk_threshold))
 }
 
 pub async fn finance_service(

@@ -37,7 +37,8 @@ pub fn order_flows(
         netsuite,
         store,
         CustomerSyncClient::new(channel),
-    ))
+    )
+    .with_bulk_threshold(config.salesforce.bulk_threshold))
 }
 
 /// The orders service, calling the customers service at `customers_url`.

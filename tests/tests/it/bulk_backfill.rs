@@ -36,7 +36,7 @@ fn add_fixture(mesh: &TestMesh) -> Vec<String> {
         .collect()
 }
 
-async fn run_backfill(mesh: &TestMesh) -> Value {
+pub(crate) async fn run_backfill(mesh: &TestMesh) -> Value {
     let (status, job) = mesh
         .post("/v1/backfills/accounts", Some(ADMIN_KEY), Some(json!({})))
         .await;

@@ -283,6 +283,12 @@ on_both_stores!(
     deactivation,
     inactive_and_deleted_items_deactivate_their_products_which_stay
 );
+// The same through the bulk snapshot (the sweep reads it, not SOQL).
+on_both_stores!(
+    bulk_deactivation,
+    inactive_and_deleted_items_deactivate_their_products_which_stay,
+    |c: &mut isthmus::Config| c.salesforce.bulk_threshold = 5
+);
 
 async fn an_inactive_item_can_keep_its_product_active(mesh: &TestMesh) {
     run(mesh, "full").await;
@@ -334,6 +340,53 @@ async fn a_price_change_updates_only_that_entry(mesh: &TestMesh) {
     );
 }
 on_both_stores!(price_change, a_price_change_updates_only_that_entry);
+
+/// Above `salesforce.bulk_threshold` items a full run reads the products and their entries
+/// through two Bulk API 2.0 query jobs instead of a SOQL query a batch: the same writes, the
+/// same far side as [`a_price_change_updates_only_that_entry`] through REST.
+async fn a_bulk_full_run_reads_products_in_two_jobs_and_writes_what_rest_writes(mesh: &TestMesh) {
+    run(mesh, "full").await;
+    let (_, id, _, [usd, _, gbp]) = item(mesh, "WIDGET-200");
+    set_prices(
+        mesh,
+        "WIDGET-200",
+        &[("1", "1", usd), ("1", "2", 43.25), ("1", "3", gbp)],
+    )
+    .await;
+    mesh.sandbox.reset_calls();
+    let done = run(mesh, "full").await;
+    assert_eq!(counts(&done), [10, 0, 1, 9, 0, 0, 1], "{done}");
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.get(COLLECTION_UPDATE), 1, "{calls:?}");
+    assert_eq!(
+        calls.salesforce_writes(),
+        1,
+        "the update (query jobs are reads), no product write: {calls:?}"
+    );
+    assert_eq!(
+        calls.get("POST /services/data/vXX.X/jobs/query"),
+        2,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.get("GET /services/data/vXX.X/jobs/query/{jobId}/results"),
+        2,
+        "{calls:?}"
+    );
+    // SOQL only for the price books: the batches and the sweep read the bulk snapshot.
+    assert_eq!(calls.get("GET /services/data/vXX.X/query"), 1, "{calls:?}");
+    let p = product(mesh, &id);
+    assert_eq!(
+        entries(mesh, &text(p.get("Id")).unwrap(), &standard_book(mesh)),
+        standard_prices([usd, 43.25, gbp], true)
+    );
+    assert_eq!(synced_products(mesh), ITEM_COUNT, "no product twice");
+}
+on_both_stores!(
+    bulk_full_run,
+    a_bulk_full_run_reads_products_in_two_jobs_and_writes_what_rest_writes,
+    |c: &mut isthmus::Config| c.salesforce.bulk_threshold = 5
+);
 
 async fn a_delta_run_reads_only_items_modified_since_the_last_run(mesh: &TestMesh) {
     let first = run(mesh, "delta").await;

@@ -10,6 +10,7 @@ mod backfill;
 mod bad_input;
 mod browser_harness;
 mod bulk_backfill;
+mod bulk_reconcile;
 mod catalog;
 mod conflicts;
 mod console_access;

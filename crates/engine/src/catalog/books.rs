@@ -1,9 +1,18 @@
 //! The Salesforce side of the catalog as it stands: the price books the prices go to, and the
 //! products of a batch of items with their price book entries (one SOQL query each).
+//!
+//! A full run of more than `salesforce.bulk_threshold` items reads every synced product and
+//! every price book entry once, through two Bulk API 2.0 query jobs
+//! ([`CatalogFlows::read_products_bulk`]), instead of one SOQL query a batch (the end-of-run
+//! sweep finds the products of unseen items in the same snapshot): the same
+//! [`ExistingProduct`]s (entries in `Id` order), for a few calls whatever the catalog's size.
+//! The snapshot is the run's view of Salesforce, older than a batch's own read: a product
+//! someone creates for an item during the run is not in it, and the plan's upsert by
+//! `NetSuite_Id__c` updates that product rather than duplicating it, as after a REST read.
 
 use std::collections::BTreeMap;
 
-use isthmus_salesforce::soql;
+use isthmus_salesforce::{soql, BulkField, BulkQuery};
 use serde_json::Value;
 
 use super::item::Record;
@@ -207,6 +216,57 @@ impl CatalogFlows {
             // NetSuite_Id__c is unique: at most one product per item.
             products
                 .entry(item)
+                .or_insert_with(|| ExistingProduct::from_row(&row));
+        }
+        Ok(products)
+    }
+
+    /// Every product carrying an item id in `NetSuite_Id__c`, with its price book entries, by
+    /// item id: two bulk query jobs (products, entries), joined here.
+    pub(super) async fn read_products_bulk(&self) -> Result<BTreeMap<String, ExistingProduct>> {
+        let mut rows = self
+            .salesforce
+            .bulk_query(
+                &BulkQuery::new(format!(
+                    "SELECT Id, NetSuite_Id__c, {} FROM Product2 WHERE NetSuite_Id__c != null",
+                    PRODUCT_FIELDS.join(", ")
+                ))
+                .typed("IsActive", BulkField::Boolean),
+            )
+            .await?;
+        let mut entries = self
+            .salesforce
+            .bulk_query(
+                &BulkQuery::new(
+                    "SELECT Id, Product2Id, Pricebook2Id, CurrencyIsoCode, UnitPrice, IsActive \
+                     FROM PricebookEntry",
+                )
+                .typed("UnitPrice", BulkField::Number)
+                .typed("IsActive", BulkField::Boolean),
+            )
+            .await?;
+        entries.sort_by_key(|e| str_field(e, "Id"));
+        let mut by_product: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for entry in entries {
+            let product = str_field(&entry, "Product2Id");
+            by_product
+                .entry(product.get(..15).unwrap_or(&product).to_string())
+                .or_default()
+                .push(Value::Object(entry));
+        }
+        rows.sort_by_key(|r| str_field(r, "Id"));
+        let mut products = BTreeMap::new();
+        for mut row in rows {
+            let id = str_field(&row, "Id");
+            let children = by_product
+                .remove(id.get(..15).unwrap_or(&id))
+                .unwrap_or_default();
+            row.insert(
+                "PricebookEntries".into(),
+                serde_json::json!({ "totalSize": children.len(), "done": true, "records": children }),
+            );
+            products
+                .entry(str_field(&row, "NetSuite_Id__c"))
                 .or_insert_with(|| ExistingProduct::from_row(&row));
         }
         Ok(products)

@@ -65,6 +65,9 @@ pub struct CatalogFlows {
     pub(crate) store: Arc<dyn Store>,
     /// The price books, read once per run and kept for single syncs.
     books: Arc<Mutex<Option<PriceBooks>>>,
+    /// Items (of a full run) or links (of a reconciliation) above which Salesforce is read
+    /// through Bulk API 2.0 query jobs (`salesforce.bulk_threshold`; REST always unless set).
+    pub(crate) bulk_threshold: u64,
 }
 
 impl CatalogFlows {
@@ -87,7 +90,16 @@ impl CatalogFlows {
             netsuite,
             store,
             books: Arc::new(Mutex::new(None)),
+            bulk_threshold: u64::MAX,
         }
+    }
+
+    /// Full runs of more than `threshold` items and reconciliations of more than `threshold`
+    /// links read Salesforce through Bulk API 2.0 query jobs (REST at or below it; REST always
+    /// unless this is set). Writes stay sObject Collections.
+    pub fn with_bulk_threshold(mut self, threshold: u64) -> Self {
+        self.bulk_threshold = threshold;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -15,7 +15,7 @@
 //! cursor minus `catalog.delta_overlap_s`; with no cursor yet, it reads every item (and does not
 //! sweep). An item that failed keeps the cursor where it was, so the next delta retries it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -24,7 +24,7 @@ use isthmus_netsuite::NetSuiteId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::books::PriceBooks;
+use super::books::{ExistingProduct, PriceBooks};
 use super::item::{column, Record};
 use super::plan::Target;
 use super::source::{last_id, ItemWindow};
@@ -156,12 +156,16 @@ impl CatalogFlows {
         let mut window = ItemWindow { after: 0, since };
         let mut left = options.limit.unwrap_or(usize::MAX);
         let mut truncated = false;
+        let mut known = None;
         loop {
             let rows = self.read_items(&window, SUITEQL_WINDOW).await?;
             let more = rows.len() >= SUITEQL_WINDOW;
             if window.after == 0 {
                 tally.progress.total = (rows.len().min(left)) as u64;
                 (tally.on_progress)(&tally.progress);
+                if options.mode == RunMode::Full && tally.progress.total > self.bulk_threshold {
+                    known = Some(self.read_products_bulk().await?);
+                }
             }
             let next = last_id(&rows);
             for batch in rows.chunks(self.config.batch_size.max(1)) {
@@ -175,7 +179,8 @@ impl CatalogFlows {
                 let batch = &batch[..batch.len().min(left)];
                 left -= batch.len();
                 seen.extend(batch.iter().filter_map(|r| column(r, "id")));
-                self.run_batch(batch, &books, allocation, log, &trace.trace_id, &mut tally)
+                let context = (allocation, log, trace.trace_id.as_str());
+                self.run_batch(batch, &books, context, &mut tally, known.as_ref())
                     .await?;
             }
             match next {
@@ -184,7 +189,8 @@ impl CatalogFlows {
             }
         }
         if options.mode == RunMode::Full && !truncated {
-            self.sweep(&seen, &books, allocation, log, &trace.trace_id, &mut tally)
+            let context = (allocation, log, trace.trace_id.as_str());
+            self.sweep(&seen, &books, context, &mut tally, known.as_ref())
                 .await?;
         }
         let cursor_saved = !truncated && tally.progress.failed == 0;
@@ -225,10 +231,9 @@ impl CatalogFlows {
         &self,
         rows: &[Record],
         books: &PriceBooks,
-        allocation: &SalesforceAllocation,
-        log: &SyncLog,
-        trace_id: &str,
+        (allocation, log, trace_id): (&SalesforceAllocation, &SyncLog, &str),
         tally: &mut Tally<'_>,
+        known: Option<&BTreeMap<String, ExistingProduct>>,
     ) -> Result<()> {
         let ids: Vec<String> = rows.iter().filter_map(|r| column(r, "id")).collect();
         let prices = self.read_prices(&ids).await?;
@@ -254,7 +259,7 @@ impl CatalogFlows {
                 }
             }
         }
-        self.sync_locked(changed, books, allocation, log, trace_id, tally)
+        self.sync_locked(changed, books, (allocation, log, trace_id), tally, known)
             .await;
         (tally.on_progress)(&tally.progress);
         Ok(())
@@ -265,22 +270,15 @@ impl CatalogFlows {
         &self,
         seen: &HashSet<String>,
         books: &PriceBooks,
-        allocation: &SalesforceAllocation,
-        log: &SyncLog,
-        trace_id: &str,
+        (allocation, log, trace_id): (&SalesforceAllocation, &SyncLog, &str),
         tally: &mut Tally<'_>,
+        known: Option<&BTreeMap<String, ExistingProduct>>,
     ) -> Result<()> {
         allocation.wait_for_batch(&self.salesforce).await?;
-        let q = "SELECT Id, NetSuite_Id__c FROM Product2 WHERE NetSuite_Id__c != null AND IsActive = true ORDER BY Id";
-        let gone: Vec<String> = self
-            .salesforce
-            .query(q)
-            .await?
-            .iter()
-            .filter_map(|p| p.get("NetSuite_Id__c").and_then(Value::as_str))
-            .filter(|id| NetSuiteId::is_valid(id) && !seen.contains(*id))
-            .map(str::to_string)
-            .collect();
+        let gone = match known {
+            Some(known) => gone_of_snapshot(known, seen),
+            None => self.gone_products(seen).await?,
+        };
         for batch in gone.chunks(self.config.batch_size.max(1)) {
             let links = self.store.links_by_netsuite_many(LINK_KIND, batch).await?;
             let prepared = batch
@@ -296,11 +294,25 @@ impl CatalogFlows {
                     )],
                 })
                 .collect();
-            self.sync_locked(prepared, books, allocation, log, trace_id, tally)
+            self.sync_locked(prepared, books, (allocation, log, trace_id), tally, known)
                 .await;
             (tally.on_progress)(&tally.progress);
         }
         Ok(())
+    }
+
+    /// Active products naming an item id the run did not see (one SOQL query), in `Id` order.
+    async fn gone_products(&self, seen: &HashSet<String>) -> Result<Vec<String>> {
+        let q = "SELECT Id, NetSuite_Id__c FROM Product2 WHERE NetSuite_Id__c != null AND IsActive = true ORDER BY Id";
+        Ok(self
+            .salesforce
+            .query(q)
+            .await?
+            .iter()
+            .filter_map(|p| p.get("NetSuite_Id__c").and_then(Value::as_str))
+            .filter(|id| NetSuiteId::is_valid(id) && !seen.contains(*id))
+            .map(str::to_string)
+            .collect())
     }
 
     /// Takes the locks of `items` without waiting (an item held elsewhere fails for this run),
@@ -309,10 +321,9 @@ impl CatalogFlows {
         &self,
         items: Vec<Prepared>,
         books: &PriceBooks,
-        allocation: &SalesforceAllocation,
-        log: &SyncLog,
-        trace_id: &str,
+        (allocation, log, trace_id): (&SalesforceAllocation, &SyncLog, &str),
         tally: &mut Tally<'_>,
+        known: Option<&BTreeMap<String, ExistingProduct>>,
     ) {
         if items.is_empty() {
             return;
@@ -340,7 +351,7 @@ impl CatalogFlows {
             .collect();
         let began = Instant::now();
         let settled = self
-            .settle(locked, false, books, Some(allocation), trace_id)
+            .settle(locked, false, books, Some(allocation), trace_id, known)
             .await;
         renewal.abort();
         join_all(leases.iter().map(|lease| self.store.release(lease))).await;
@@ -382,4 +393,20 @@ impl CatalogFlows {
             }
         })
     }
+}
+
+/// [`CatalogFlows::gone_products`] from the run's bulk snapshot of the products.
+fn gone_of_snapshot(
+    known: &BTreeMap<String, ExistingProduct>,
+    seen: &HashSet<String>,
+) -> Vec<String> {
+    let mut gone: Vec<(&str, &str)> = known
+        .iter()
+        .filter(|(item, product)| {
+            product.active() && NetSuiteId::is_valid(item) && !seen.contains(*item)
+        })
+        .map(|(item, product)| (product.id.as_str(), item.as_str()))
+        .collect();
+    gone.sort_unstable();
+    gone.into_iter().map(|(_, item)| item.to_string()).collect()
 }

@@ -13,7 +13,9 @@ use futures::future::join_all;
 use isthmus_netsuite::NetSuiteId;
 use isthmus_store::{Lease, Link};
 
-use super::books::PriceBooks;
+use std::collections::BTreeMap;
+
+use super::books::{ExistingProduct, PriceBooks};
 use super::item::column;
 use super::plan::{plan_item, ItemPlan, Target};
 use super::write::Written;
@@ -147,7 +149,14 @@ impl CatalogFlows {
         let books = self.price_books(false).await?;
         let dry_run = lease.is_none();
         let synced = self
-            .settle(vec![(prepared, lease)], dry_run, &books, None, trace_id)
+            .settle(
+                vec![(prepared, lease)],
+                dry_run,
+                &books,
+                None,
+                trace_id,
+                None,
+            )
             .await?
             .pop()
             .ok_or_else(|| EngineError::Unprocessable("the sync produced no result".into()))?;
@@ -167,6 +176,7 @@ impl CatalogFlows {
         books: &PriceBooks,
         allocation: Option<&SalesforceAllocation>,
         trace_id: &str,
+        known: Option<&BTreeMap<String, ExistingProduct>>,
     ) -> Result<Vec<ItemSynced>> {
         let ids: Vec<String> = items
             .iter()
@@ -175,7 +185,14 @@ impl CatalogFlows {
         if let Some(allocation) = allocation {
             allocation.wait_for_batch(&self.salesforce).await?;
         }
-        let existing = self.read_products(&ids).await?;
+        // A full run above the bulk threshold read every product up front.
+        let existing = match known {
+            Some(known) => ids
+                .iter()
+                .filter_map(|id| Some((id.clone(), known.get(id)?.clone())))
+                .collect(),
+            None => self.read_products(&ids).await?,
+        };
         let currencies: Vec<String> = self.currencies.values().cloned().collect();
         let mut plans: Vec<ItemPlan> = items
             .iter()

@@ -90,6 +90,9 @@ pub struct FinanceFlows {
     pub(crate) salesforce: SalesforceClient,
     pub(crate) netsuite: NetSuiteClient,
     pub(crate) store: Arc<dyn Store>,
+    /// Links above which a reconciliation reads Salesforce through Bulk API 2.0 query jobs
+    /// (`salesforce.bulk_threshold`; REST always unless set).
+    pub(crate) bulk_threshold: u64,
 }
 
 impl FinanceFlows {
@@ -106,7 +109,15 @@ impl FinanceFlows {
             salesforce,
             netsuite,
             store,
+            bulk_threshold: u64::MAX,
         }
+    }
+
+    /// Reconciliations of more than `threshold` links read Salesforce through Bulk API 2.0
+    /// query jobs (REST pages at or below it; REST always unless this is set).
+    pub fn with_bulk_threshold(mut self, threshold: u64) -> Self {
+        self.bulk_threshold = threshold;
+        self
     }
 
     fn iso_currency(&self, netsuite_id: &str) -> Option<String> {

@@ -69,6 +69,9 @@ pub struct OrderFlows {
     pub(crate) netsuite: NetSuiteClient,
     pub(crate) store: Arc<dyn Store>,
     customers: CustomerSyncClient<TracedChannel>,
+    /// Links above which a reconciliation reads Salesforce through Bulk API 2.0 query jobs
+    /// (`salesforce.bulk_threshold`; REST always unless set).
+    pub(crate) bulk_threshold: u64,
 }
 
 impl OrderFlows {
@@ -89,7 +92,15 @@ impl OrderFlows {
             netsuite,
             store,
             customers,
+            bulk_threshold: u64::MAX,
         }
+    }
+
+    /// Reconciliations of more than `threshold` links read Salesforce through Bulk API 2.0
+    /// query jobs (REST pages at or below it; REST always unless this is set).
+    pub fn with_bulk_threshold(mut self, threshold: u64) -> Self {
+        self.bulk_threshold = threshold;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

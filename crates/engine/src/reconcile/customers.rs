@@ -91,6 +91,8 @@ impl Reconciler for CustomerFlows {
             ns_expected: Some("c.externalid LIKE '001%' AND c.isinactive = 'F'".into()),
             ns_entity: None,
             compare: &compare,
+            bulk_threshold: self.bulk_threshold,
+            sf_types: &[],
         }
         .run(options.max_items)
         .await

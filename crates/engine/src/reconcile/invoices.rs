@@ -10,6 +10,8 @@ use crate::result::SyncResult;
 use isthmus_store::Link;
 
 use super::customers::netsuite_side;
+use isthmus_salesforce::BulkField;
+
 use super::scan::{field_drift, forget_netsuite_hash, text, FlowSpec};
 use super::{owned, same_amount, Drift, DriftKind, Flow, ReconcileOptions, Reconciler, Report};
 use crate::customers::mapping::Record;
@@ -112,6 +114,11 @@ impl Reconciler for FinanceFlows {
             ns_expected: Some("t.type IN ('CustInvc', 'CustCred')".into()),
             ns_entity: Some(("t.entity", crate::customers::LINK_KIND)),
             compare: &compare,
+            bulk_threshold: self.bulk_threshold,
+            sf_types: &[
+                ("Total__c", BulkField::Number),
+                ("Amount_Remaining__c", BulkField::Number),
+            ],
         }
         .run(options.max_items)
         .await

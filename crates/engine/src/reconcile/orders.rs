@@ -136,6 +136,8 @@ impl Reconciler for OrderFlows {
             ns_expected: Some("t.type = 'SalesOrd' AND t.externalid LIKE '006%'".into()),
             ns_entity: None,
             compare: &compare,
+            bulk_threshold: self.bulk_threshold,
+            sf_types: &[],
         }
         .run(options.max_items)
         .await

@@ -8,6 +8,8 @@
 use crate::result::SyncResult;
 use isthmus_store::Link;
 
+use isthmus_salesforce::BulkField;
+
 use super::scan::{field_drift, text, FlowSpec};
 use super::{owned, Drift, DriftKind, Flow, ReconcileOptions, Reconciler, Report};
 use crate::catalog::{CatalogFlows, LINK_KIND};
@@ -90,6 +92,8 @@ impl Reconciler for CatalogFlows {
             )),
             ns_entity: None,
             compare: &compare,
+            bulk_threshold: self.bulk_threshold,
+            sf_types: &[("IsActive", BulkField::Boolean)],
         }
         .run(options.max_items)
         .await
