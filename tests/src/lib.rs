@@ -334,6 +334,27 @@ impl TestMesh {
         panic!("job {id} did not settle");
     }
 
+    /// Polls the customers queue's dead letters (up to 20 s) for the account's sync job;
+    /// returns the dead letter, or `Value::Null` when none came.
+    pub async fn wait_dead_account(&self, account_id: &str) -> Value {
+        for _ in 0..400 {
+            let (_, letters) = self
+                .get(
+                    "/v1/dead-letters?kind=customers.sync_account",
+                    Some(ADMIN_KEY),
+                )
+                .await;
+            if let Some(letter) = letters
+                .as_array()
+                .and_then(|l| l.iter().find(|l| l["payload"]["account_id"] == account_id))
+            {
+                return letter.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Value::Null
+    }
+
     /// Changes a NetSuite record over the REST API as a NetSuite user would (`PATCH`, its
     /// `lastModifiedDate` moves); `replace` names sublists replaced wholesale (e.g. `price`).
     pub async fn ns_patch(&self, record_type: &str, id: &str, body: Value, replace: &[&str]) {

@@ -307,23 +307,7 @@ async fn an_account_whose_write_back_salesforce_refuses_is_retried_then_dead_let
         done["queued"].as_u64().unwrap() >= 1,
         "the refused row is queued: {done}"
     );
-    let mut dead = Value::Null;
-    for _ in 0..200 {
-        let (_, letters) = mesh
-            .get(
-                "/v1/dead-letters?kind=customers.sync_account",
-                Some(ADMIN_KEY),
-            )
-            .await;
-        if let Some(letter) = letters.as_array().and_then(|l| {
-            l.iter()
-                .find(|l| l["payload"]["account_id"] == twin.as_str())
-        }) {
-            dead = letter.clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let dead = mesh.wait_dead_account(&twin).await;
     assert!(
         dead["error"]
             .as_str()

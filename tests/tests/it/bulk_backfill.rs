@@ -245,23 +245,7 @@ async fn a_row_the_ingest_job_refuses_is_retried_then_dead_lettered_with_why(mes
         1,
         "the failures are read once: {calls:?}"
     );
-    let mut dead = Value::Null;
-    for _ in 0..400 {
-        let (_, letters) = mesh
-            .get(
-                "/v1/dead-letters?kind=customers.sync_account",
-                Some(ADMIN_KEY),
-            )
-            .await;
-        if let Some(letter) = letters.as_array().and_then(|l| {
-            l.iter()
-                .find(|l| l["payload"]["account_id"] == twin.as_str())
-        }) {
-            dead = letter.clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let dead = mesh.wait_dead_account(&twin).await;
     assert!(
         dead["error"]
             .as_str()
