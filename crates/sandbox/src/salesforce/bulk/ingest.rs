@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::csv::{self, Delimiter, Dialect, LineEnding};
 use super::jobs::{Job, Kind, RecordResult, State};
@@ -78,18 +78,6 @@ pub fn dialect_of(body: &Value) -> Result<Dialect, ApiError> {
         delimiter,
         line_ending,
     })
-}
-
-/// `GET jobs/ingest`: every ingest job, in one page.
-pub fn list(sandbox: &Sandbox, _version: &str) -> Response {
-    let org = &sandbox.inner.org;
-    let now = org.now();
-    let mut jobs = org.bulk_jobs();
-    let records: Vec<Value> = jobs
-        .all(Kind::Ingest, now)
-        .map(|j| j.info(org, false))
-        .collect();
-    Json(json!({ "done": true, "records": records, "nextRecordsUrl": null })).into_response()
 }
 
 /// `GET jobs/ingest/{id}`.

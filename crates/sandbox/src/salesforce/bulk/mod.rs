@@ -86,14 +86,14 @@ fn route(
     let json = || json_body(headers, &body);
     match (method.as_str(), &segments[1..]) {
         ("POST", ["jobs", "ingest"]) => ingest::create(sandbox, &version, &json()?),
-        ("GET", ["jobs", "ingest"]) => Ok(ingest::list(sandbox, &version)),
+        ("GET", ["jobs", "ingest"]) => Ok(jobs::list(sandbox, jobs::Kind::Ingest)),
         ("GET", ["jobs", "ingest", id]) => ingest::info(sandbox, id),
         ("PATCH", ["jobs", "ingest", id]) => ingest::change_state(sandbox, id, &json()?),
         ("DELETE", ["jobs", "ingest", id]) => jobs::delete(sandbox, id, jobs::Kind::Ingest),
         ("PUT", ["jobs", "ingest", id, "batches"]) => ingest::upload(sandbox, id, headers, &body),
         ("GET", ["jobs", "ingest", id, results]) => ingest::results(sandbox, id, results),
         ("POST", ["jobs", "query"]) => query::create(sandbox, &version, &json()?),
-        ("GET", ["jobs", "query"]) => Ok(query::list(sandbox)),
+        ("GET", ["jobs", "query"]) => Ok(jobs::list(sandbox, jobs::Kind::Query)),
         ("GET", ["jobs", "query", id]) => query::info(sandbox, id),
         ("PATCH", ["jobs", "query", id]) => query::change_state(sandbox, id, &json()?),
         ("DELETE", ["jobs", "query", id]) => jobs::delete(sandbox, id, jobs::Kind::Query),

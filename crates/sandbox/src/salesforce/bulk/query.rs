@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::csv;
 use super::ingest::dialect_of;
@@ -176,18 +176,6 @@ fn table(plan: &Plan, records: &[Value]) -> QueryRows {
         })
         .collect();
     QueryRows { header, rows }
-}
-
-/// `GET jobs/query`: every query job, in one page.
-pub fn list(sandbox: &Sandbox) -> Response {
-    let org = &sandbox.inner.org;
-    let now = org.now();
-    let mut jobs = org.bulk_jobs();
-    let records: Vec<Value> = jobs
-        .all(Kind::Query, now)
-        .map(|j| j.info(org, false))
-        .collect();
-    Json(json!({ "done": true, "records": records, "nextRecordsUrl": null })).into_response()
 }
 
 /// `GET jobs/query/{id}`.

@@ -331,3 +331,35 @@ async fn an_abort_while_processing_leaves_every_row_written_or_unprocessed() {
     let successful = bulk.text(&format!("ingest/{id}/successfulResults")).await;
     assert_eq!(successful.lines().count() as u64, processed + 1);
 }
+
+#[tokio::test]
+async fn each_job_list_holds_the_jobs_of_its_own_kind() {
+    let h = empty().await;
+    let bulk = Bulk::new(&h).await;
+    let ingest = bulk
+        .create_ingest(json!({"object": "Account", "operation": "insert"}))
+        .await;
+    let (status, query) = bulk
+        .json(
+            Method::POST,
+            "query",
+            json!({"operation": "query", "query": "SELECT Id FROM Account"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{query}");
+    for (kind, id) in [
+        ("ingest", ingest.as_str()),
+        ("query", query["id"].as_str().unwrap()),
+    ] {
+        let list: Value = bulk.get(kind).await.json().await.unwrap();
+        assert_eq!(list["done"], true, "{list}");
+        assert_eq!(list["nextRecordsUrl"], Value::Null, "{list}");
+        let ids: Vec<&str> = list["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [id], "GET jobs/{kind} lists its own kind only: {list}");
+    }
+}
