@@ -92,7 +92,8 @@ enum BackfillWhat {
         /// Take only shard I of N (`I/N`): run N processes, one per shard, on one Redis.
         #[arg(long, value_parser = parse_shard)]
         shard: Option<(u32, u32)>,
-        /// Workers (default customers.backfill_concurrency).
+        /// Workers of this process (default: customers.backfill_concurrency, the run's, split
+        /// evenly across its N shards).
         #[arg(long)]
         concurrency: Option<usize>,
         /// Print the final report as JSON instead of a progress bar and summary.

@@ -34,7 +34,8 @@ struct Args {
     /// Mesh process counts to run, comma-separated.
     #[arg(long, default_value = "1,3", value_delimiter = ',')]
     processes: Vec<u32>,
-    /// Workers per process.
+    /// Workers of the run, split across its processes as `isthmus backfill --shard` splits
+    /// `customers.backfill_concurrency` (⌈W/N⌉ each; `--concurrency 30` runs 10 in each of 3).
     #[arg(long, default_value_t = 10)]
     concurrency: usize,
     /// The NetSuite account's other tenant: slots it holds, as `after_ms:slots` steps timed from
@@ -197,7 +198,11 @@ async fn run(
             "accounts",
             "--json",
             "--concurrency",
-            &args.concurrency.to_string(),
+            &args
+                .concurrency
+                .div_ceil(processes as usize)
+                .max(1)
+                .to_string(),
         ]);
         if processes > 1 {
             cmd.args(["--shard", &format!("{shard}/{processes}")]);

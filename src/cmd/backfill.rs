@@ -19,6 +19,15 @@ pub async fn backfill(config: Config, what: BackfillWhat) -> anyhow::Result<()> 
     }
 }
 
+/// A shard's share of the run's `workers`: the configured concurrency is the whole run's, since
+/// accounts in flight beyond what the NetSuite slots serve only wait for a slot (Little's law:
+/// each account's time grows with the accounts in flight), so N shards of the full count would
+/// make every account wait N times longer for the same throughput.
+fn shard_workers(workers: usize, shard: Option<(u32, u32)>) -> usize {
+    let shards = shard.map_or(1, |(_, n)| n.max(1) as usize);
+    workers.div_ceil(shards).max(1)
+}
+
 async fn accounts(
     config: Config,
     all: bool,
@@ -34,7 +43,8 @@ async fn accounts(
     let allocation = wiring::allocation(&config, store.clone());
     let log = wiring::sync_log(&config, &secrets, store);
     let options = BackfillOptions {
-        concurrency: concurrency.unwrap_or(config.customers.backfill_concurrency),
+        concurrency: concurrency
+            .unwrap_or_else(|| shard_workers(config.customers.backfill_concurrency, shard)),
         all,
         shard,
         limit,
@@ -145,4 +155,17 @@ fn progress_bar(what: &str, json: bool) -> anyhow::Result<indicatif::ProgressBar
         .progress_chars("=> "),
     );
     Ok(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard_workers;
+
+    #[test]
+    fn a_shard_takes_its_share_of_the_runs_workers() {
+        assert_eq!(shard_workers(10, None), 10);
+        assert_eq!(shard_workers(10, Some((0, 1))), 10);
+        assert_eq!(shard_workers(10, Some((2, 3))), 4);
+        assert_eq!(shard_workers(2, Some((0, 5))), 1, "at least one");
+    }
 }
