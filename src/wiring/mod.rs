@@ -143,7 +143,8 @@ pub fn netsuite(
         let policy = AdaptivePolicy {
             decrease: n.adaptive_decrease,
             climb_rounds: n.adaptive_climb_rounds,
-            probe_rounds: n.adaptive_probe_rounds,
+            probe_after: Duration::from_millis(n.adaptive_probe_ms),
+            probe_after_max: Duration::from_millis(n.adaptive_probe_max_ms),
             ..AdaptivePolicy::new(n.concurrency_limit)
         };
         gate = gate.with_adaptive(Arc::new(AdaptiveLimit::new(

@@ -89,11 +89,7 @@ impl NetSuiteSlots {
     async fn current(&self) -> LimitState {
         match &self.adaptive {
             Some(adaptive) => adaptive.current().await,
-            None => LimitState {
-                limit: self.limit,
-                generation: 0,
-                refused_at: None,
-            },
+            None => LimitState::fixed(self.limit),
         }
     }
 }

@@ -125,9 +125,16 @@ impl Config {
                 "netsuite.adaptive_decrease must be between 0 and 1 (exclusive)".into(),
             ));
         }
-        if self.netsuite.adaptive_climb_rounds == 0 || self.netsuite.adaptive_probe_rounds == 0 {
+        if self.netsuite.adaptive_climb_rounds == 0 {
             return Err(ConfigError::Invalid(
-                "netsuite.adaptive_climb_rounds and adaptive_probe_rounds must be at least 1"
+                "netsuite.adaptive_climb_rounds must be at least 1".into(),
+            ));
+        }
+        if self.netsuite.adaptive_probe_ms == 0
+            || self.netsuite.adaptive_probe_max_ms < self.netsuite.adaptive_probe_ms
+        {
+            return Err(ConfigError::Invalid(
+                "netsuite.adaptive_probe_ms must be at least 1 and adaptive_probe_max_ms at least adaptive_probe_ms"
                     .into(),
             ));
         }

@@ -104,10 +104,12 @@ pub struct NetSuiteSection {
     /// β of the multiplicative decrease on an over-limit answer, in (0, 1).
     pub adaptive_decrease: f64,
     /// Rounds of successes (× the limit) before the limit rises by one below the level last
-    /// refused.
+    /// refused, and before a rise passes its trial.
     pub adaptive_climb_rounds: u32,
-    /// Rounds of successes (× the limit) before the limit rises onto the level last refused.
-    pub adaptive_probe_rounds: u32,
+    /// Milliseconds before probing onto the level last refused (jittered ±50 %).
+    pub adaptive_probe_ms: u64,
+    /// The longest probe wait, milliseconds: each failed probe doubles the wait up to it.
+    pub adaptive_probe_max_ms: u64,
     /// The account's time zone, an IANA name (`America/Los_Angeles`); see [`Self::zone`].
     pub time_zone: String,
 }

@@ -2,28 +2,41 @@
 //!
 //! Every other integration and SuiteApp on the account draws on the same limit C, so a fixed
 //! semaphore of C either wastes slots while they are idle or meets over-limit answers while they
-//! are busy. [`AdaptiveLimit`] keeps the limit our replicas use between 1 (the floor) and the
-//! configured C (the ceiling), by additive increase and multiplicative decrease:
+//! are busy. NetSuite's only signal is the refusal (429 `CONCURRENCY_LIMIT_EXCEEDED`, RESTlet
+//! `SSS_REQUEST_LIMIT_EXCEEDED`), and every refusal is an over-limit answer the account's owner
+//! sees. [`AdaptiveLimit`] keeps the limit our replicas use between 1 (the floor) and the
+//! configured C (the ceiling), by additive increase and multiplicative decrease, spending as few
+//! refusals as it can on finding the free share:
 //!
-//! - **Decrease** on an over-limit answer (429 `CONCURRENCY_LIMIT_EXCEEDED`, RESTlet
-//!   `SSS_REQUEST_LIMIT_EXCEEDED`): `limit → max(1, min(limit − 1, ⌈β · limit⌉))`. Only a call
-//!   admitted under the limit in force counts: each change starts a new *generation*, and a
-//!   refusal of a call admitted under an older one is the same congestion event seen late, so N
-//!   concurrent refusals decrease the limit once, not N times. The level refused is remembered.
-//! - **Increase** by one after a window of successes at the current limit: `climb_rounds × limit`
-//!   answers, or `probe_rounds × limit` when the next step would reach the level last refused
-//!   (slow probing where the free share ended last time, so probes rarely meet a refusal; fast
-//!   climbing back below it). Reaching that level without a refusal forgets it.
+//! - **Congestion** (a refusal at a level that had proved itself): the other tenants took more.
+//!   `limit → max(1, min(limit − 1, ⌊β · limit⌋))`, and the level refused is remembered.
+//! - **A rise is on trial** until `climb_rounds × limit` calls admitted at the new level have
+//!   succeeded. A refusal during the trial means the step was one too many, not that the others
+//!   took more: the limit goes back one step (to the level that had proved itself), not down by β.
+//! - **Climbing** below the level last refused: by one after `climb_rounds × limit` successes
+//!   (fast: that share was free a moment ago).
+//! - **Probing** onto the level last refused: once `probe_after` has passed since the limit last
+//!   changed, jittered by ±50 % so a probe does not keep step with periodic load. A failed probe
+//!   doubles the wait (up to `probe_after_max`); a probe that passes its trial forgets the level.
+//!   The wait is in time, not in calls, because a refusal costs the same whatever the throughput:
+//!   a probe every `probe_after` bounds the refusals spent on probing at one per wait, and the
+//!   other tenants' load freeing up is noticed within one wait.
 //!
-//! Agreement across replicas: the limit, its generation and the level last refused are one
-//! status value in the store, changed only by [`StatusValues::swap_status`] over the value read,
-//! so two replicas reacting to one event change it once. Each replica reads it again every
-//! `refresh` (and after losing a swap) and counts its own successes, so with N replicas an
-//! increase waits for one replica's window (slower, never more over-limit answers). A new
-//! limit applies to the next slot taken; calls in flight are never cut off.
+//! Only a call admitted under the limit in force counts: each change starts a new *generation*,
+//! and a refusal or success of a call admitted under an older one is ignored, so N concurrent
+//! refusals of one event decrease the limit once, not N times.
+//!
+//! Agreement across replicas: the whole state (limit, generation, level refused, trial, probe
+//! wait) is one status value in the store, changed only by [`StatusValues::swap_status`] over the
+//! value read, so two replicas reacting to one event change it once. Each replica reads it again
+//! every `refresh` (and after losing a swap) and counts its own successes, so with N replicas a
+//! rise waits for one replica's window (slower, never more over-limit answers). The probe's
+//! jitter is drawn from the generation, so every replica waits the same time. A new limit applies
+//! to the next slot taken; calls in flight are never cut off.
 //!
 //! Non-goals: guessing the other tenants' load from latency (NetSuite gives no signal but the
 //! refusal); fairness between our replicas (the shared semaphore under the limit does that).
+//! The trade-off is measured in `bench/README.md` (the adaptive table).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,10 +53,13 @@ pub struct AdaptivePolicy {
     pub ceiling: u32,
     /// β of the multiplicative decrease, in (0, 1); a decrease is always at least one.
     pub decrease: f64,
-    /// Rounds of successes (× the limit) before an increase below the level last refused.
+    /// Rounds of successes (× the limit) before a climb below the level last refused, and for a
+    /// rise to pass its trial.
     pub climb_rounds: u32,
-    /// Rounds of successes (× the limit) before an increase onto the level last refused.
-    pub probe_rounds: u32,
+    /// The wait before probing onto the level last refused (jittered ±50 %).
+    pub probe_after: Duration,
+    /// The longest wait after failed probes (each doubles it).
+    pub probe_after_max: Duration,
     /// How often a replica reads the shared limit again.
     pub refresh: Duration,
 }
@@ -53,43 +69,94 @@ impl AdaptivePolicy {
     pub fn new(ceiling: u32) -> Self {
         Self {
             ceiling: ceiling.max(1),
-            decrease: 0.75,
+            decrease: 0.5,
             climb_rounds: 4,
-            probe_rounds: 200,
+            probe_after: Duration::from_secs(20),
+            probe_after_max: Duration::from_secs(40),
             refresh: Duration::from_millis(250),
         }
     }
 
-    /// The limit after a refusal at `limit`.
+    /// The limit after congestion at `limit`.
     pub fn decreased(&self, limit: u32) -> u32 {
-        let scaled = (f64::from(limit) * self.decrease.clamp(0.0, 1.0)).ceil() as u32;
+        let scaled = (f64::from(limit) * self.decrease.clamp(0.0, 1.0)).floor() as u32;
         scaled.min(limit.saturating_sub(1)).max(1)
     }
 
-    /// Successes at `limit` before it may rise by one, given the level last refused.
-    pub fn window(&self, limit: u32, refused_at: Option<u32>) -> u64 {
-        let rounds = match refused_at {
-            Some(level) if limit + 1 >= level => self.probe_rounds,
-            _ => self.climb_rounds,
+    /// Successes at `limit` before a climb, or before a rise passes its trial.
+    pub fn window(&self, limit: u32) -> u64 {
+        u64::from(self.climb_rounds.max(1)) * u64::from(limit)
+    }
+
+    /// How long after the change that started `state` a probe onto the level refused may start.
+    pub fn probe_wait(&self, state: &LimitState) -> Duration {
+        let base = match state.probe_wait_ms {
+            0 => self.probe_after,
+            ms => Duration::from_millis(ms),
         };
-        u64::from(rounds.max(1)) * u64::from(limit)
+        base.mul_f64(0.5 + unit(state.generation))
+    }
+
+    /// The wait after a failed probe whose wait was `state`'s.
+    fn backed_off(&self, state: &LimitState) -> u64 {
+        let now = match state.probe_wait_ms {
+            0 => self.probe_after,
+            ms => Duration::from_millis(ms),
+        };
+        millis(
+            now.saturating_mul(2)
+                .min(self.probe_after_max.max(self.probe_after)),
+        )
     }
 }
 
-/// The shared state: the limit in force, its generation, and the level last refused.
+/// A number in [0, 1) drawn from `generation` (SplitMix64), the same on every replica.
+fn unit(generation: u64) -> f64 {
+    let mut z = generation.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The shared state: the limit in force, its generation, the level last refused, whether the
+/// limit is a rise on trial, and the probe wait after failed probes (0: the policy's first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LimitState {
     pub limit: u32,
     pub generation: u64,
     pub refused_at: Option<u32>,
+    #[serde(default)]
+    pub on_trial: bool,
+    #[serde(default)]
+    pub probe_wait_ms: u64,
+}
+
+impl LimitState {
+    /// A limit of `limit` that nothing was learned about.
+    pub fn fixed(limit: u32) -> Self {
+        Self {
+            limit,
+            generation: 0,
+            refused_at: None,
+            on_trial: false,
+            probe_wait_ms: 0,
+        }
+    }
 }
 
 /// What this replica knows: the shared state as last read (and its bytes, for the swap), when,
-/// the successes it counted at it, and the generation each held slot was admitted under.
+/// when it first saw the state's generation, the successes it counted at it, and the generation
+/// each held slot was admitted under.
 struct Local {
     state: LimitState,
     raw: Option<Vec<u8>>,
     read_at: Option<Instant>,
+    since: Instant,
     successes: u64,
     admitted: HashMap<String, u64>,
 }
@@ -113,13 +180,10 @@ impl AdaptiveLimit {
             name: name.to_owned(),
             policy,
             local: Mutex::new(Local {
-                state: LimitState {
-                    limit: policy.ceiling,
-                    generation: 0,
-                    refused_at: None,
-                },
+                state: LimitState::fixed(policy.ceiling),
                 raw: None,
                 read_at: None,
+                since: Instant::now(),
                 successes: 0,
                 admitted: HashMap::new(),
             }),
@@ -152,7 +216,8 @@ impl AdaptiveLimit {
         self.lock().admitted.remove(slot);
     }
 
-    /// The call in `slot` was refused for concurrency: decrease, once per generation.
+    /// The call in `slot` was refused for concurrency: a failed rise goes back one step,
+    /// congestion decreases by β; once per generation.
     pub async fn over_limit(&self, slot: &str) {
         let (expected, next) = {
             let mut local = self.lock();
@@ -160,13 +225,25 @@ impl AdaptiveLimit {
                 return;
             };
             let state = local.state;
-            if generation != state.generation || state.limit <= 1 {
+            if generation != state.generation || state.limit <= 1 && !state.on_trial {
                 return;
             }
-            let next = LimitState {
-                limit: self.policy.decreased(state.limit),
-                generation: state.generation + 1,
-                refused_at: Some(state.limit),
+            let next = if state.on_trial {
+                LimitState {
+                    limit: state.limit.saturating_sub(1).max(1),
+                    generation: state.generation + 1,
+                    refused_at: Some(state.limit),
+                    on_trial: false,
+                    probe_wait_ms: self.policy.backed_off(&state),
+                }
+            } else {
+                LimitState {
+                    limit: self.policy.decreased(state.limit),
+                    generation: state.generation + 1,
+                    refused_at: Some(state.limit),
+                    on_trial: false,
+                    probe_wait_ms: 0,
+                }
             };
             // In force here at once, so this replica's next slot already obeys it.
             let expected = local.raw.clone();
@@ -175,7 +252,7 @@ impl AdaptiveLimit {
         };
         tracing::debug!(
             limit = next.limit,
-            refused_at = next.limit + 1,
+            refused_at = ?next.refused_at,
             "NetSuite over-limit answer; lowering the concurrency limit"
         );
         self.publish(expected, next).await;
@@ -189,25 +266,64 @@ impl AdaptiveLimit {
                 return;
             };
             let state = local.state;
-            if generation != state.generation || state.limit >= self.policy.ceiling {
+            if generation != state.generation {
                 return;
             }
             local.successes += 1;
-            if local.successes < self.policy.window(state.limit, state.refused_at) {
+            let Some(next) = self.after_success(&state, local.successes, local.since) else {
                 return;
-            }
-            let limit = state.limit + 1;
-            let next = LimitState {
-                limit,
-                generation: state.generation + 1,
-                refused_at: state.refused_at.filter(|level| limit < *level),
             };
             let expected = local.raw.clone();
             local.adopt(next, None);
             (expected, next)
         };
-        tracing::debug!(limit = next.limit, "raising the NetSuite concurrency limit");
+        tracing::debug!(
+            limit = next.limit,
+            on_trial = next.on_trial,
+            "NetSuite concurrency limit changed"
+        );
         self.publish(expected, next).await;
+    }
+
+    /// The state after `successes` at `state` (in force since `since`), when it changes.
+    fn after_success(
+        &self,
+        state: &LimitState,
+        successes: u64,
+        since: Instant,
+    ) -> Option<LimitState> {
+        let policy = &self.policy;
+        let next = LimitState {
+            generation: state.generation + 1,
+            ..*state
+        };
+        if state.on_trial {
+            // The rise passed its trial; reaching the level refused forgets it.
+            return (successes >= policy.window(state.limit)).then(|| {
+                let reached = state.refused_at.is_some_and(|level| state.limit >= level);
+                LimitState {
+                    on_trial: false,
+                    refused_at: state.refused_at.filter(|_| !reached),
+                    probe_wait_ms: if reached { 0 } else { state.probe_wait_ms },
+                    ..next
+                }
+            });
+        }
+        if state.limit >= policy.ceiling {
+            return None;
+        }
+        let probing = state
+            .refused_at
+            .is_some_and(|level| state.limit + 1 >= level);
+        let due = match probing {
+            true => since.elapsed() >= policy.probe_wait(state),
+            false => successes >= policy.window(state.limit),
+        };
+        due.then_some(LimitState {
+            limit: state.limit + 1,
+            on_trial: true,
+            ..next
+        })
     }
 
     /// Writes `next` over `expected`; when another replica changed the value first, theirs wins
@@ -262,6 +378,7 @@ impl Local {
     fn adopt(&mut self, state: LimitState, raw: Option<Vec<u8>>) {
         if state.generation != self.state.generation {
             self.successes = 0;
+            self.since = Instant::now();
         }
         self.state = state;
         if raw.is_some() {
@@ -282,7 +399,8 @@ mod tests {
     fn policy(ceiling: u32) -> AdaptivePolicy {
         AdaptivePolicy {
             climb_rounds: 2,
-            probe_rounds: 10,
+            probe_after: Duration::from_secs(10),
+            probe_after_max: Duration::from_secs(40),
             ..AdaptivePolicy::new(ceiling)
         }
     }
@@ -299,6 +417,25 @@ mod tests {
         }
     }
 
+    /// One call admitted at the limit in force, answered as `refused` says.
+    async fn answer(adaptive: &AdaptiveLimit, refused: bool) {
+        admit(adaptive, &["s"]).await;
+        match refused {
+            true => adaptive.over_limit("s").await,
+            false => adaptive.succeeded("s").await,
+        }
+    }
+
+    /// Successes answered until the limit leaves `from` (bounded).
+    async fn successes_to_leave(adaptive: &AdaptiveLimit, from: u32) -> u64 {
+        let mut successes = 0;
+        while adaptive.current().await.limit == from && successes < 10_000 {
+            answer(adaptive, false).await;
+            successes += 1;
+        }
+        successes
+    }
+
     async fn shared(store: &MemoryStore) -> LimitState {
         serde_json::from_slice(&store.status(NAME).await.unwrap().unwrap()).unwrap()
     }
@@ -306,18 +443,40 @@ mod tests {
     #[test]
     fn a_decrease_is_multiplicative_at_least_one_and_never_below_the_floor() {
         let p = AdaptivePolicy::new(20);
-        assert_eq!(p.decreased(20), 15);
-        assert_eq!(p.decreased(15), 12);
+        assert_eq!(p.decreased(20), 10);
+        assert_eq!(p.decreased(15), 7);
         let small: Vec<u32> = [5, 4, 3, 2, 1].map(|l| p.decreased(l)).to_vec();
-        assert_eq!(small, [4, 3, 2, 1, 1]);
+        assert_eq!(small, [2, 2, 1, 1, 1]);
+        let gentle = AdaptivePolicy { decrease: 0.9, ..p };
+        assert_eq!(gentle.decreased(5), 4, "at least one");
     }
 
     #[test]
-    fn the_window_is_long_only_onto_the_level_last_refused() {
+    fn the_probe_wait_is_jittered_by_generation_and_backs_off_to_its_maximum() {
         let p = policy(5);
-        assert_eq!(p.window(2, None), 4, "climb: 2 rounds of 2");
-        assert_eq!(p.window(2, Some(5)), 4, "well below the level refused");
-        assert_eq!(p.window(4, Some(5)), 40, "probe: 10 rounds of 4");
+        let waits: Vec<Duration> = (0..200)
+            .map(|generation| {
+                p.probe_wait(&LimitState {
+                    generation,
+                    ..LimitState::fixed(3)
+                })
+            })
+            .collect();
+        assert!(waits
+            .iter()
+            .all(|w| *w >= Duration::from_secs(5) && *w < Duration::from_secs(15)));
+        let (short, long) = (waits.iter().min().unwrap(), waits.iter().max().unwrap());
+        assert!(
+            *long - *short > Duration::from_secs(8),
+            "{short:?}..{long:?}"
+        );
+        let mut state = LimitState::fixed(3);
+        let mut backed = Vec::new();
+        for _ in 0..4 {
+            state.probe_wait_ms = p.backed_off(&state);
+            backed.push(state.probe_wait_ms);
+        }
+        assert_eq!(backed, [20_000, 40_000, 40_000, 40_000]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -329,7 +488,7 @@ mod tests {
             adaptive.over_limit(slot).await;
         }
         let after = adaptive.current().await;
-        assert_eq!((after.limit, after.generation), (4, 1));
+        assert_eq!((after.limit, after.generation), (2, 1));
         assert_eq!(after.refused_at, Some(5));
         assert_eq!(
             shared(&store).await,
@@ -337,51 +496,80 @@ mod tests {
             "the store holds the one decrease"
         );
         // A call admitted under the new limit and refused is a new event.
-        admit(&adaptive, &["d"]).await;
-        adaptive.over_limit("d").await;
-        assert_eq!(adaptive.current().await.limit, 3);
+        answer(&adaptive, true).await;
+        assert_eq!(adaptive.current().await.limit, 1);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_limit_climbs_fast_below_the_level_refused_and_probes_it_slowly() {
+    async fn the_limit_climbs_fast_below_the_level_refused_and_a_rise_refused_on_trial_goes_back_one_step(
+    ) {
         let store = Arc::new(MemoryStore::new());
         let adaptive = limit(&store, 8);
-        admit(&adaptive, &["x"]).await;
-        adaptive.over_limit("x").await;
+        answer(&adaptive, true).await;
+        assert_eq!(adaptive.current().await.limit, 4);
+        // 4 → 5, below the level refused: 2 rounds of 4, then on trial.
+        assert_eq!(successes_to_leave(&adaptive, 4).await, 8);
         let state = adaptive.current().await;
-        assert_eq!((state.limit, state.refused_at), (6, Some(8)));
-        let successes_to_leave = |from: u32| {
-            let adaptive = &adaptive;
-            async move {
-                let mut successes = 0;
-                while adaptive.current().await.limit == from {
-                    admit(adaptive, &["s"]).await;
-                    adaptive.succeeded("s").await;
-                    successes += 1;
-                }
-                successes
-            }
-        };
-        // 6 → 7, below the level refused: 2 rounds of 6.
-        assert_eq!(successes_to_leave(6).await, 12);
-        // 7 → 8, onto the level refused: 10 rounds of 7.
-        assert_eq!(successes_to_leave(7).await, 70);
+        assert_eq!((state.limit, state.on_trial), (5, true));
+        // Refused on trial: one step too many, back to 4 (not ⌊β · 5⌋), the wait doubled.
+        answer(&adaptive, true).await;
         let state = adaptive.current().await;
         assert_eq!(
-            (state.limit, state.refused_at),
-            (8, None),
+            (
+                state.limit,
+                state.refused_at,
+                state.on_trial,
+                state.probe_wait_ms
+            ),
+            (4, Some(5), false, 20_000)
+        );
+        assert_eq!(shared(&store).await, state);
+        // Refused again at 4, which had proved itself: congestion, down by β.
+        answer(&adaptive, true).await;
+        let state = adaptive.current().await;
+        assert_eq!((state.limit, state.probe_wait_ms), (2, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_level_refused_is_probed_after_a_wait_in_time_and_forgotten_once_reached() {
+        let store = Arc::new(MemoryStore::new());
+        let adaptive = limit(&store, 3);
+        answer(&adaptive, true).await;
+        let state = adaptive.current().await;
+        assert_eq!((state.limit, state.refused_at), (1, Some(3)));
+        // 1 → 2 is a climb (below the level refused), and passes its trial.
+        assert_eq!(successes_to_leave(&adaptive, 1).await, 2);
+        for _ in 0..4 {
+            answer(&adaptive, false).await;
+        }
+        let state = adaptive.current().await;
+        assert_eq!((state.limit, state.on_trial), (2, false));
+        // 2 → 3 reaches the level refused: however many successes, not before the wait.
+        for _ in 0..1000 {
+            answer(&adaptive, false).await;
+        }
+        assert_eq!(adaptive.current().await.limit, 2);
+        tokio::time::advance(policy(3).probe_wait(&state)).await;
+        answer(&adaptive, false).await;
+        let state = adaptive.current().await;
+        assert_eq!((state.limit, state.on_trial), (3, true));
+        for _ in 0..6 {
+            answer(&adaptive, false).await;
+        }
+        let state = adaptive.current().await;
+        assert_eq!(
+            (state.limit, state.on_trial, state.refused_at),
+            (3, false, None),
             "the level reached is forgotten"
         );
         assert_eq!(shared(&store).await, state);
-        // At the ceiling nothing rises; after a refusal, successes of calls admitted under an
-        // older limit do not count.
-        admit(&adaptive, &["x"]).await;
-        adaptive.over_limit("x").await;
+        // Successes of calls admitted under an older limit do not count.
+        answer(&adaptive, true).await;
         adaptive.admitted("old", 0);
         for _ in 0..100 {
             adaptive.succeeded("old").await;
         }
-        assert_eq!(adaptive.current().await.limit, 6);
+        assert_eq!(adaptive.current().await.limit, 1);
     }
 
     #[tokio::test(start_paused = true)]
@@ -389,13 +577,15 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         let adaptive = limit(&store, 2);
         for _ in 0..1000 {
-            admit(&adaptive, &["s"]).await;
-            adaptive.succeeded("s").await;
+            answer(&adaptive, false).await;
         }
         assert_eq!(adaptive.current().await.limit, 2);
+        assert!(
+            store.status(NAME).await.unwrap().is_none(),
+            "nothing changed, nothing written"
+        );
         for _ in 0..5 {
-            admit(&adaptive, &["x"]).await;
-            adaptive.over_limit("x").await;
+            answer(&adaptive, true).await;
         }
         assert_eq!(adaptive.current().await.limit, 1);
         assert_eq!(shared(&store).await.limit, 1);
@@ -411,18 +601,13 @@ mod tests {
         a.over_limit("a1").await;
         b.over_limit("b1").await;
         let state = shared(&store).await;
-        assert_eq!((state.limit, state.generation), (4, 1));
-        // The other replica reads the shared limit again after `refresh`.
+        assert_eq!((state.limit, state.generation), (2, 1));
+        // A new replica starts from the shared limit; the others read it again after `refresh`.
         let c = limit(&store, 5);
-        assert_eq!(
-            c.current().await.limit,
-            4,
-            "a new replica starts from the shared limit"
-        );
-        admit(&c, &["c1"]).await;
-        c.over_limit("c1").await;
-        assert_eq!(a.current().await.limit, 4, "read within refresh: cached");
+        assert_eq!(c.current().await.limit, 2);
+        answer(&c, true).await;
+        assert_eq!(a.current().await.limit, 2, "read within refresh: cached");
         tokio::time::advance(policy(5).refresh).await;
-        assert_eq!(a.current().await.limit, 3);
+        assert_eq!(a.current().await.limit, 1);
     }
 }
