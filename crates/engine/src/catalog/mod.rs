@@ -11,7 +11,9 @@
 //! - [`source`]: SuiteQL reads (keyset-paged items, a batch's prices in one query);
 //! - [`books`]: the price books and the products of a batch with their entries (one SOQL each);
 //! - [`plan`]: what to write for one item, and the field-level changes a dry run returns;
-//! - [`write`]: the writes of a batch in at most four sObject Collections calls;
+//! - [`write`]: the writes of a batch in four steps: at most four sObject Collections calls, or
+//!   four ingest jobs for a bulk run's whole group;
+//! - [`transport`]: Collections or ingest jobs, answering alike;
 //! - [`sync`]: one item (events) or a batch, under the items' fenced locks;
 //! - [`run`]: full and delta runs, the sweep of gone items, the delta cursor;
 //! - [`jobs`]: runs in the background, one at a time across replicas.
@@ -30,6 +32,7 @@ pub mod plan;
 pub mod run;
 pub mod source;
 mod sync;
+pub mod transport;
 pub mod write;
 
 use std::collections::BTreeMap;
@@ -66,7 +69,8 @@ pub struct CatalogFlows {
     /// The price books, read once per run and kept for single syncs.
     books: Arc<Mutex<Option<PriceBooks>>>,
     /// Items (of a full run) or links (of a reconciliation) above which Salesforce is read
-    /// through Bulk API 2.0 query jobs (`salesforce.bulk_threshold`; REST always unless set).
+    /// through Bulk API 2.0 query jobs, and a full run writes through ingest jobs
+    /// (`salesforce.bulk_threshold`; REST always unless set).
     pub(crate) bulk_threshold: u64,
 }
 
@@ -94,9 +98,10 @@ impl CatalogFlows {
         }
     }
 
-    /// Full runs of more than `threshold` items and reconciliations of more than `threshold`
-    /// links read Salesforce through Bulk API 2.0 query jobs (REST at or below it; REST always
-    /// unless this is set). Writes stay sObject Collections.
+    /// Full runs of more than `threshold` items read Salesforce through Bulk API 2.0 query jobs
+    /// and write through ingest jobs, and reconciliations of more than `threshold` links read
+    /// through query jobs (REST and sObject Collections at or below it; always unless this is
+    /// set).
     pub fn with_bulk_threshold(mut self, threshold: u64) -> Self {
         self.bulk_threshold = threshold;
         self
@@ -136,6 +141,23 @@ impl crate::work::JobRunner for CatalogFlows {
             other => Err(crate::work::foreign_job("catalog", other)),
         }
     }
+}
+
+/// Store round trips a batch keeps in flight at once (a bulk run's group holds thousands of
+/// items: their locks, renewals and links are not all sent at once).
+const STORE_CONCURRENCY: usize = 256;
+
+/// Runs `futures` with at most [`STORE_CONCURRENCY`] in flight; the outputs in order. (The
+/// futures are gathered first, so the returned future holds no iterator adapter: holding one
+/// across an await trips the compiler's `Send` inference for the callers' closures.)
+fn bounded<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> impl std::future::Future<Output = Vec<F::Output>> {
+    use futures::stream::StreamExt;
+    let futures: Vec<F> = futures.into_iter().collect();
+    futures::stream::iter(futures)
+        .buffered(STORE_CONCURRENCY)
+        .collect()
 }
 
 fn now_ms() -> i64 {

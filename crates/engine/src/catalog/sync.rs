@@ -9,7 +9,6 @@
 //! is renewed ([`ensure_held`]); the link write checks the fencing token again.
 
 use crate::result::{Outcome, SyncResult};
-use futures::future::join_all;
 use isthmus_netsuite::NetSuiteId;
 use isthmus_store::{Lease, Link};
 
@@ -18,8 +17,9 @@ use std::collections::BTreeMap;
 use super::books::{ExistingProduct, PriceBooks};
 use super::item::column;
 use super::plan::{plan_item, ItemPlan, Target};
+use super::transport::Transport;
 use super::write::Written;
-use super::{CatalogFlows, FLOW_ITEM_TO_PRODUCT, LINK_KIND};
+use super::{bounded, CatalogFlows, FLOW_ITEM_TO_PRODUCT, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
 use crate::lock::{dry_run_or_locked, ensure_held};
@@ -166,8 +166,9 @@ impl CatalogFlows {
         }
     }
 
-    /// Plans each item against its product (one Salesforce query for all), and unless
-    /// `dry_run` writes them: every lease renewed first, then the writes, then the links.
+    /// Plans each item against its product (one Salesforce query for all, or `known`: a bulk
+    /// run's snapshot), and unless `dry_run` writes them: every lease renewed first, then the
+    /// writes (ingest jobs with `known`, sObject Collections otherwise), then the links.
     /// `Err` when a whole call failed; a single item's refusal is its `failure`.
     pub(super) async fn settle(
         &self,
@@ -210,7 +211,7 @@ impl CatalogFlows {
         let mut failures: Vec<Option<EngineError>> = plans.iter().map(|_| None).collect();
         if !dry_run {
             let ttl = self.config.lock_ttl();
-            let held = join_all(items.iter().map(|(_, lease)| async move {
+            let held = bounded(items.iter().map(|(_, lease)| async move {
                 match lease {
                     Some(lease) => ensure_held(&self.store, lease, ttl).await,
                     None => Err(EngineError::Locked("the item (no lease)".into())),
@@ -225,7 +226,14 @@ impl CatalogFlows {
                 }
             }
             let mut to_write: Vec<ItemPlan> = writable.iter().map(|&i| plans[i].clone()).collect();
-            let done = self.write_plans(&mut to_write, allocation).await?;
+            // A full run above the bulk threshold writes as it read: through jobs.
+            let transport = match known {
+                Some(_) => Transport::Ingest,
+                None => Transport::Collections,
+            };
+            let done = self
+                .write_plans(&mut to_write, allocation, transport)
+                .await?;
             for ((&i, plan), outcome) in writable.iter().zip(to_write).zip(done) {
                 if let Some(reason) = &outcome.failure {
                     failures[i] = Some(EngineError::Unprocessable(format!(
@@ -236,7 +244,7 @@ impl CatalogFlows {
                 plans[i] = plan;
                 written[i] = outcome;
             }
-            let links = join_all(items.iter().zip(&plans).zip(&failures).map(
+            let links = bounded(items.iter().zip(&plans).zip(&failures).map(
                 |(((prepared, lease), plan), failure)| async move {
                     match (lease, failure) {
                         (Some(lease), None) => self.record_link(prepared, plan, lease).await,

@@ -1,5 +1,7 @@
-//! Carrying out the plans of a batch of items with sObject Collections: at most four Salesforce
-//! calls per 200 items, whatever they need.
+//! Carrying out the plans of a batch of items in four steps, each one write of every record it
+//! needs: with sObject Collections at most four Salesforce calls per 200 items; with ingest jobs
+//! (a full run above `salesforce.bulk_threshold`) at most four jobs for the whole group
+//! ([`transport`](super::transport) carries either and answers alike).
 //!
 //! 1. products: one upsert by `NetSuite_Id__c` (a retry after a lost answer updates what the
 //!    first attempt created, never a duplicate);
@@ -19,6 +21,7 @@ use serde_json::{json, Value};
 
 use super::item::Record;
 use super::plan::ItemPlan;
+use super::transport::{Operation, Transport};
 use super::CatalogFlows;
 use crate::error::Result;
 use crate::governance::SalesforceAllocation;
@@ -42,14 +45,19 @@ fn refusal(result: &RecordResult) -> String {
         .join("; ")
 }
 
+/// The fields that tell a batch's new entries apart (one entry per book, product and currency).
+const ENTRY_KEY: &[&str] = &["Pricebook2Id", "Product2Id", "CurrencyIsoCode"];
+
 impl CatalogFlows {
-    /// Writes every plan; `plans[i].product_id` is set once its product exists. Batch work
-    /// passes `allocation` and waits while the Salesforce allocation is past the batch share.
-    /// `Err` only when a whole call failed (nothing after it was sent).
+    /// Writes every plan through `transport`; `plans[i].product_id` is set once its product
+    /// exists. Batch work passes `allocation` and waits while the Salesforce allocation is past
+    /// the batch share, before each step. `Err` only when a whole call or job failed (nothing
+    /// after it was sent).
     pub(super) async fn write_plans(
         &self,
         plans: &mut [ItemPlan],
         allocation: Option<&SalesforceAllocation>,
+        transport: Transport,
     ) -> Result<Vec<Written>> {
         let mut written = vec![Written::default(); plans.len()];
         let wait = || async {
@@ -68,10 +76,17 @@ impl CatalogFlows {
                 .iter()
                 .filter_map(|&i| plans[i].product_write.clone())
                 .collect();
+            // A new product's id is needed for its entries and its link.
+            let new = upserts.iter().any(|&i| plans[i].product_id.is_none());
             wait().await?;
             let results = self
-                .salesforce
-                .upsert_many("Product2", "NetSuite_Id__c", &bodies, false)
+                .write_records(
+                    transport,
+                    "Product2",
+                    Operation::Upsert("NetSuite_Id__c"),
+                    &bodies,
+                    new,
+                )
                 .await?;
             for (&i, result) in upserts.iter().zip(&results) {
                 match (&result.id, result.success) {
@@ -80,6 +95,7 @@ impl CatalogFlows {
                             plans[i].product_id.is_none() && result.created != Some(false);
                         plans[i].product_id = Some(id.clone());
                     }
+                    (None, true) if plans[i].product_id.is_some() => {}
                     _ => written[i].failure = Some(format!("Product2: {}", refusal(result))),
                 }
             }
@@ -109,8 +125,13 @@ impl CatalogFlows {
             }
             wait().await?;
             let results = self
-                .salesforce
-                .create_many("PricebookEntry", &records, false)
+                .write_records(
+                    transport,
+                    "PricebookEntry",
+                    Operation::Insert(ENTRY_KEY),
+                    &records,
+                    false,
+                )
                 .await?;
             settle_entries(&owners, &records, &results, &mut written);
         }
@@ -129,8 +150,13 @@ impl CatalogFlows {
         if !records.is_empty() {
             wait().await?;
             let results = self
-                .salesforce
-                .update_many("PricebookEntry", &records, false)
+                .write_records(
+                    transport,
+                    "PricebookEntry",
+                    Operation::Update,
+                    &records,
+                    false,
+                )
                 .await?;
             settle_entries(&owners, &records, &results, &mut written);
         }
