@@ -1,7 +1,7 @@
 //! The catalog service on the whole mesh: NetSuite items become Salesforce products with price
 //! book entries per currency and book, through runs (gateway), single items (gRPC and NetSuite
 //! events) and `isthmus backfill catalog`, asserted on the sandbox's Salesforce and its call
-//! counters.
+//! counters. Runs above `salesforce.bulk_threshold` (Bulk API 2.0 jobs) are in `catalog_bulk.rs`.
 
 use std::time::Duration;
 
@@ -24,7 +24,10 @@ const COLLECTION_CREATE: &str = "POST /services/data/vXX.X/composite/sobjects";
 const COLLECTION_UPDATE: &str = "PATCH /services/data/vXX.X/composite/sobjects";
 
 /// A seeded item by its `itemId`: (record type, internal id, display name, [USD, EUR, GBP]).
-fn item(mesh: &TestMesh, item_id: &str) -> (&'static str, String, &'static str, [f64; 3]) {
+pub(crate) fn item(
+    mesh: &TestMesh,
+    item_id: &str,
+) -> (&'static str, String, &'static str, [f64; 3]) {
     let (record_type, _, name, prices) = ITEMS
         .iter()
         .find(|(_, code, _, _)| *code == item_id)
@@ -38,7 +41,7 @@ fn item(mesh: &TestMesh, item_id: &str) -> (&'static str, String, &'static str, 
 }
 
 /// The product whose `NetSuite_Id__c` is `item_id`; exactly one must exist.
-fn product(mesh: &TestMesh, item_id: &str) -> Map<String, Value> {
+pub(crate) fn product(mesh: &TestMesh, item_id: &str) -> Map<String, Value> {
     let found: Vec<_> = mesh
         .sandbox
         .sf_records("Product2")
@@ -49,7 +52,7 @@ fn product(mesh: &TestMesh, item_id: &str) -> Map<String, Value> {
     found.into_iter().next().unwrap()
 }
 
-fn synced_products(mesh: &TestMesh) -> usize {
+pub(crate) fn synced_products(mesh: &TestMesh) -> usize {
     mesh.sandbox
         .sf_records("Product2")
         .iter()
@@ -57,7 +60,7 @@ fn synced_products(mesh: &TestMesh) -> usize {
         .count()
 }
 
-fn book_id(mesh: &TestMesh, name: &str) -> String {
+pub(crate) fn book_id(mesh: &TestMesh, name: &str) -> String {
     mesh.sandbox
         .sf_records("Pricebook2")
         .into_iter()
@@ -66,12 +69,12 @@ fn book_id(mesh: &TestMesh, name: &str) -> String {
         .unwrap_or_else(|| panic!("no price book {name:?}"))
 }
 
-fn standard_book(mesh: &TestMesh) -> String {
+pub(crate) fn standard_book(mesh: &TestMesh) -> String {
     book_id(mesh, isthmus_sandbox::seed::sales::STANDARD_PRICE_BOOK_NAME)
 }
 
 /// A product's entries in a book: currency → (price, active).
-fn entries(mesh: &TestMesh, product_id: &str, book: &str) -> Vec<(String, f64, bool)> {
+pub(crate) fn entries(mesh: &TestMesh, product_id: &str, book: &str) -> Vec<(String, f64, bool)> {
     let mut found: Vec<(String, f64, bool)> = mesh
         .sandbox
         .sf_records("PricebookEntry")
@@ -93,7 +96,7 @@ fn entries(mesh: &TestMesh, product_id: &str, book: &str) -> Vec<(String, f64, b
 }
 
 /// Standard prices as `entries` lists them (EUR, GBP, USD order).
-fn standard_prices(prices: [f64; 3], active: bool) -> Vec<(String, f64, bool)> {
+pub(crate) fn standard_prices(prices: [f64; 3], active: bool) -> Vec<(String, f64, bool)> {
     vec![
         ("EUR".into(), prices[1], active),
         ("GBP".into(), prices[2], active),
@@ -101,7 +104,7 @@ fn standard_prices(prices: [f64; 3], active: bool) -> Vec<(String, f64, bool)> {
     ]
 }
 
-async fn start_run(mesh: &TestMesh, body: Value) -> Value {
+pub(crate) async fn start_run(mesh: &TestMesh, body: Value) -> Value {
     let (status, run) = mesh
         .post("/v1/catalog/runs", Some(ADMIN_KEY), Some(body))
         .await;
@@ -110,7 +113,7 @@ async fn start_run(mesh: &TestMesh, body: Value) -> Value {
     run
 }
 
-async fn wait_run(mesh: &TestMesh, run: &Value) -> Value {
+pub(crate) async fn wait_run(mesh: &TestMesh, run: &Value) -> Value {
     let id = run["id"].as_str().expect("run id");
     for _ in 0..600 {
         let (status, run) = mesh
@@ -126,7 +129,7 @@ async fn wait_run(mesh: &TestMesh, run: &Value) -> Value {
 }
 
 /// A run to its end; asserts it is done.
-async fn run(mesh: &TestMesh, mode: &str) -> Value {
+pub(crate) async fn run(mesh: &TestMesh, mode: &str) -> Value {
     let started = start_run(mesh, json!({ "mode": mode })).await;
     let done = wait_run(mesh, &started).await;
     assert_eq!(done["state"], "done", "{done}");
@@ -134,7 +137,7 @@ async fn run(mesh: &TestMesh, mode: &str) -> Value {
     done
 }
 
-fn counts(run: &Value) -> [u64; 7] {
+pub(crate) fn counts(run: &Value) -> [u64; 7] {
     [
         "seen",
         "created",
@@ -152,7 +155,7 @@ async fn grpc(mesh: &TestMesh) -> CatalogSyncClient<TracedChannel> {
 }
 
 /// Replaces an item's prices (Base Price level 1 unless given) over NetSuite's REST API.
-async fn set_prices(mesh: &TestMesh, item_id: &str, prices: &[(&str, &str, f64)]) {
+pub(crate) async fn set_prices(mesh: &TestMesh, item_id: &str, prices: &[(&str, &str, f64)]) {
     let (record_type, id, _, _) = item(mesh, item_id);
     let lines: Vec<Value> = prices
         .iter()
@@ -283,12 +286,6 @@ on_both_stores!(
     deactivation,
     inactive_and_deleted_items_deactivate_their_products_which_stay
 );
-// The same through the bulk snapshot (the sweep reads it, not SOQL).
-on_both_stores!(
-    bulk_deactivation,
-    inactive_and_deleted_items_deactivate_their_products_which_stay,
-    |c: &mut isthmus::Config| c.salesforce.bulk_threshold = 5
-);
 
 async fn an_inactive_item_can_keep_its_product_active(mesh: &TestMesh) {
     run(mesh, "full").await;
@@ -340,53 +337,6 @@ async fn a_price_change_updates_only_that_entry(mesh: &TestMesh) {
     );
 }
 on_both_stores!(price_change, a_price_change_updates_only_that_entry);
-
-/// Above `salesforce.bulk_threshold` items a full run reads the products and their entries
-/// through two Bulk API 2.0 query jobs instead of a SOQL query a batch: the same writes, the
-/// same far side as [`a_price_change_updates_only_that_entry`] through REST.
-async fn a_bulk_full_run_reads_products_in_two_jobs_and_writes_what_rest_writes(mesh: &TestMesh) {
-    run(mesh, "full").await;
-    let (_, id, _, [usd, _, gbp]) = item(mesh, "WIDGET-200");
-    set_prices(
-        mesh,
-        "WIDGET-200",
-        &[("1", "1", usd), ("1", "2", 43.25), ("1", "3", gbp)],
-    )
-    .await;
-    mesh.sandbox.reset_calls();
-    let done = run(mesh, "full").await;
-    assert_eq!(counts(&done), [10, 0, 1, 9, 0, 0, 1], "{done}");
-    let calls = mesh.sandbox.calls();
-    assert_eq!(calls.get(COLLECTION_UPDATE), 1, "{calls:?}");
-    assert_eq!(
-        calls.salesforce_writes(),
-        1,
-        "the update (query jobs are reads), no product write: {calls:?}"
-    );
-    assert_eq!(
-        calls.get("POST /services/data/vXX.X/jobs/query"),
-        2,
-        "{calls:?}"
-    );
-    assert_eq!(
-        calls.get("GET /services/data/vXX.X/jobs/query/{jobId}/results"),
-        2,
-        "{calls:?}"
-    );
-    // SOQL only for the price books: the batches and the sweep read the bulk snapshot.
-    assert_eq!(calls.get("GET /services/data/vXX.X/query"), 1, "{calls:?}");
-    let p = product(mesh, &id);
-    assert_eq!(
-        entries(mesh, &text(p.get("Id")).unwrap(), &standard_book(mesh)),
-        standard_prices([usd, 43.25, gbp], true)
-    );
-    assert_eq!(synced_products(mesh), ITEM_COUNT, "no product twice");
-}
-on_both_stores!(
-    bulk_full_run,
-    a_bulk_full_run_reads_products_in_two_jobs_and_writes_what_rest_writes,
-    |c: &mut isthmus::Config| c.salesforce.bulk_threshold = 5
-);
 
 async fn a_delta_run_reads_only_items_modified_since_the_last_run(mesh: &TestMesh) {
     let first = run(mesh, "delta").await;

@@ -12,6 +12,7 @@ mod browser_harness;
 mod bulk_backfill;
 mod bulk_reconcile;
 mod catalog;
+mod catalog_bulk;
 mod conflicts;
 mod console_access;
 mod console_browser;
