@@ -271,33 +271,36 @@ impl AllocationHold {
 }
 
 /// Notes that a job was held for `pause` (the stretch's start kept), and publishes it; kept
-/// for a few pauses, so a hold nobody renews fades on its own. Two replicas noting at once may
-/// count one hold fewer (last writer wins): the count is for people, the jobs are safe.
+/// for a few pauses, so a hold nobody renews fades on its own. Replicas noting at once each
+/// count: the value changes only over the one read ([`StatusValues::swap_status`]), and a
+/// replica that lost the race reads again.
 pub async fn note_hold(statuses: &dyn StatusValues, pause: Duration) -> Result<AllocationHold> {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let pause_ms = i64::try_from(pause.as_millis()).unwrap_or(i64::MAX);
-    let before = current_hold(statuses).await?;
-    let hold = AllocationHold {
-        since_ms: before.map_or(now_ms, |h| h.since_ms),
-        next_check_ms: now_ms.saturating_add(pause_ms),
-        holds: before.map_or(0, |h| h.holds) + 1,
-    };
-    let bytes = serde_json::to_vec(&hold).unwrap_or_default();
-    statuses
-        .put_status(
-            ALLOCATION_HOLD_STATUS,
-            &bytes,
-            pause * 3 + Duration::from_secs(60),
-        )
-        .await?;
-    Ok(hold)
+    let kept = pause * 3 + Duration::from_secs(60);
+    loop {
+        let raw = statuses.status(ALLOCATION_HOLD_STATUS).await?;
+        let before = raw
+            .as_deref()
+            .and_then(|bytes| serde_json::from_slice::<AllocationHold>(bytes).ok());
+        let hold = AllocationHold {
+            since_ms: before.map_or(now_ms, |h| h.since_ms),
+            next_check_ms: now_ms.saturating_add(pause_ms),
+            holds: before.map_or(0, |h| h.holds) + 1,
+        };
+        let bytes = serde_json::to_vec(&hold).unwrap_or_default();
+        if statuses
+            .swap_status(ALLOCATION_HOLD_STATUS, raw.as_deref(), &bytes, kept)
+            .await?
+        {
+            return Ok(hold);
+        }
+    }
 }
 
 /// Ends the hold: Salesforce answered a held job's call again.
 pub async fn clear_hold(statuses: &dyn StatusValues) -> Result<()> {
-    Ok(statuses
-        .put_status(ALLOCATION_HOLD_STATUS, b"", Duration::from_millis(1))
-        .await?)
+    Ok(statuses.clear_status(ALLOCATION_HOLD_STATUS).await?)
 }
 
 /// The hold in force, if any.
@@ -342,6 +345,30 @@ mod tests {
                 })
                 .batch_paused
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn holds_noted_at_once_by_many_replicas_each_count_and_a_clear_ends_the_stretch() {
+        let server = isthmus_store::testing::RedisServer::start();
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let store = server.store().await;
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..10 {
+                    note_hold(&store, Duration::from_secs(60)).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let store = server.store().await;
+        let hold = current_hold(&store).await.unwrap().unwrap();
+        assert_eq!(hold.holds, 40, "every replica's holds counted: {hold:?}");
+        clear_hold(&store).await.unwrap();
+        assert_eq!(current_hold(&store).await.unwrap(), None);
+        let fresh = note_hold(&store, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(fresh.holds, 1, "a new stretch starts its count again");
     }
 
     #[tokio::test]
