@@ -163,14 +163,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Dev { .. } => "dev",
         _ => "cli",
     };
-    let telemetry = isthmus_telemetry::init(
-        &config.telemetry.otlp_endpoint,
-        &format!("{}-{part}", config.telemetry.service_name_prefix),
-        match config.telemetry.log_format {
-            isthmus_engine::config::LogFormat::Text => isthmus_telemetry::LogFormat::Text,
-            isthmus_engine::config::LogFormat::Json => isthmus_telemetry::LogFormat::Json,
-        },
-    )?;
+    let service = format!("{}-{part}", config.telemetry.service_name_prefix);
+    let format = match config.telemetry.log_format {
+        isthmus_engine::config::LogFormat::Text => isthmus_telemetry::LogFormat::Text,
+        isthmus_engine::config::LogFormat::Json => isthmus_telemetry::LogFormat::Json,
+    };
+    let endpoint = &config.telemetry.otlp_endpoint;
+    // A one-shot command's stdout is its output (`backfill --json` is read by scripts), so its
+    // logs go to stderr; services log to stdout as containers do.
+    let telemetry = match part {
+        "cli" => isthmus_telemetry::init_writing_to(endpoint, &service, format, std::io::stderr),
+        _ => isthmus_telemetry::init(endpoint, &service, format),
+    }?;
     let ran = run(cli.command, config).await;
     telemetry.shutdown();
     ran

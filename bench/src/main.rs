@@ -61,6 +61,9 @@ struct Row {
     processes: u32,
     accounts: u64,
     created: u64,
+    /// Accounts handed to the batch lane after their over-limit retries ran out (not lost: a
+    /// worker retries them), as the backfill reports them.
+    queued: u64,
     failed: u64,
     seconds: f64,
     accounts_per_s: f64,
@@ -111,13 +114,16 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!();
-    println!("| processes | adaptive | free share (C − other)/L, time-averaged | share of free | NetSuite calls | over-limit | over-limit share |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| processes | adaptive | created / queued / failed | free share (C − other)/L, time-averaged | share of free | NetSuite calls | over-limit | over-limit share |");
+    println!("|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {} | {:.1}/s | {:.1} % | {} | {} | {:.3} % |",
+            "| {} | {} | {} / {} / {} | {:.1}/s | {:.1} % | {} | {} | {:.3} % |",
             r.processes,
             args.adaptive,
+            r.created,
+            r.queued,
+            r.failed,
             r.free_share_per_s,
             r.share_of_free * 100.0,
             r.netsuite_calls,
@@ -241,13 +247,9 @@ async fn run(
         if !output.status.success() {
             bail!("a backfill process failed: {}", output.status);
         }
-        // The report is the last line; a warning logged on stdout before it is not the report.
+        // stdout is the report alone (the command logs to stderr).
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let line = stdout
-            .lines()
-            .rev()
-            .find(|l| l.starts_with('{'))
-            .unwrap_or_default();
+        let line = stdout.trim();
         let report: BackfillReport = serde_json::from_str(line)
             .with_context(|| format!("report: {}", &stdout[..stdout.len().min(2_000)]))?;
         reports.push(report);
@@ -259,6 +261,7 @@ async fn run(
     let counters = sandbox.counters();
     let created: u64 = reports.iter().map(|r| r.progress.created).sum();
     let failed: u64 = reports.iter().map(|r| r.progress.failed).sum();
+    let queued: u64 = reports.iter().map(|r| r.progress.queued).sum();
     let latencies: Vec<f64> = reports
         .iter()
         .flat_map(|r| r.latencies_ms.iter().copied())
@@ -272,6 +275,7 @@ async fn run(
         processes,
         accounts,
         created,
+        queued,
         failed,
         seconds,
         accounts_per_s,

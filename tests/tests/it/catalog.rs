@@ -740,6 +740,7 @@ async fn one_run_at_a_time(mesh: &TestMesh) {
 on_both_stores!(one_at_a_time, one_run_at_a_time);
 
 /// `isthmus backfill catalog <args> --json` against the mesh's sandbox and Redis; its report.
+/// It logs at `debug` so that its stdout is shown to hold the report alone (logs go to stderr).
 async fn backfill_catalog(mesh: &mut TestMesh, args: &[&str]) -> Value {
     let binary = isthmus_tests::isthmus_binary().await;
     let urls = mesh.sandbox_urls.clone();
@@ -748,7 +749,7 @@ async fn backfill_catalog(mesh: &mut TestMesh, args: &[&str]) -> Value {
         .args(["backfill", "catalog", "--json"])
         .args(args)
         .env_clear()
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "debug")
         .envs(isthmus_tests::process_env(&urls, redis))
         .kill_on_drop(true)
         .output()
@@ -759,6 +760,10 @@ async fn backfill_catalog(mesh: &mut TestMesh, args: &[&str]) -> Value {
         output.status.success(),
         "isthmus backfill catalog {args:?}: {stdout}{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !output.stderr.is_empty(),
+        "the command logged nothing at debug"
     );
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
