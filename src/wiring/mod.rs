@@ -273,9 +273,11 @@ pub async fn serve_metrics(
 /// How long a scheduled job holds its lock between renewals (renewed every third of it).
 const SCHEDULE_LOCK_TTL: Duration = Duration::from_secs(60);
 
-/// A scheduler of one service's jobs, with its locks and last runs in `store`.
-pub fn scheduler(store: &Arc<dyn Store>) -> Scheduler {
+/// A scheduler of one service's jobs, with its locks and last runs in `store`; a held run
+/// publishes the hold for `queue.hold_pause_ms`, as a held job does.
+pub fn scheduler(config: &Config, store: &Arc<dyn Store>) -> Scheduler {
     Scheduler::new(store.clone(), store.clone(), SCHEDULE_LOCK_TTL)
+        .with_hold_pause(config.queue.retry_policy().hold_pause)
 }
 
 /// Adds the job `name` run at each firing of `expression` (`schedules.<key>`), when it is set.
