@@ -404,6 +404,7 @@ pub fn gateway_settings(config: &Config) -> GatewaySettings {
         sync_deadline: Duration::from_millis(config.gateway.sync_deadline_ms),
         idempotency_ttl: Duration::from_secs(config.gateway.idempotency_ttl_s),
         netsuite_concurrency_limit: config.netsuite.concurrency_limit,
+        netsuite_adaptive_concurrency: config.netsuite.adaptive_concurrency,
         links: isthmus_gateway::DeepLinks::new(
             if config.gateway.salesforce_app_url.is_empty() {
                 &config.salesforce.login_url
