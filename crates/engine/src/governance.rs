@@ -21,7 +21,9 @@
 //!   its attempt not counted) and clicks answer 503 with `Retry-After`. The hold is published as
 //!   a status value (since when, the next check) for `/v1/governance`, the console and the
 //!   `isthmus_salesforce_allocation_exhausted` gauge; the first job that gets through again
-//!   clears it. Nothing here calls Salesforce: the held work itself is the check.
+//!   clears it. A scheduled run stopped by it publishes it too and ends `held`
+//!   ([`crate::schedule::scheduler`]), and the next run of that schedule that succeeds clears it.
+//!   Nothing here calls Salesforce: the held work itself is the check.
 
 pub mod adaptive;
 
