@@ -51,8 +51,12 @@ pub struct GatewaySettings {
     pub max_body_bytes: usize,
     pub sync_deadline: Duration,
     pub idempotency_ttl: Duration,
-    /// NetSuite's account concurrency limit, shown by `/v1/governance`.
+    /// NetSuite's account concurrency limit (the ceiling of a learned one), shown by
+    /// `/v1/governance`.
     pub netsuite_concurrency_limit: u32,
+    /// Whether the replicas learn the NetSuite limit under that ceiling
+    /// (`netsuite.adaptive_concurrency`).
+    pub netsuite_adaptive_concurrency: bool,
     /// Where "open in Salesforce / NetSuite" links point.
     pub links: DeepLinks,
     /// Per-request limits (rate, budget, in-flight, timeouts).

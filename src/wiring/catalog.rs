@@ -65,7 +65,7 @@ pub async fn catalog_service(
         }
     };
     let scheduler = super::schedule(
-        super::scheduler(&store),
+        super::scheduler(config, &store),
         "catalog.delta",
         &config.schedules.catalog_delta,
         delta,

@@ -83,7 +83,7 @@ pub async fn customers_service(
         }
     };
     let scheduler = schedule(
-        scheduler(&store),
+        scheduler(config, &store),
         "customers.delta",
         &config.schedules.customers_delta,
         delta,

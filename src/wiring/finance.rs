@@ -69,7 +69,7 @@ pub async fn finance_service(
             }
         }
     };
-    let scheduler = super::scheduler(&store);
+    let scheduler = super::scheduler(config, &store);
     let scheduler = super::schedule(
         scheduler,
         "finance.summaries",

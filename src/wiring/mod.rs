@@ -273,9 +273,11 @@ pub async fn serve_metrics(
 /// How long a scheduled job holds its lock between renewals (renewed every third of it).
 const SCHEDULE_LOCK_TTL: Duration = Duration::from_secs(60);
 
-/// A scheduler of one service's jobs, with its locks and last runs in `store`.
-pub fn scheduler(store: &Arc<dyn Store>) -> Scheduler {
+/// A scheduler of one service's jobs, with its locks and last runs in `store`; a held run
+/// publishes the hold for `queue.hold_pause_ms`, as a held job does.
+pub fn scheduler(config: &Config, store: &Arc<dyn Store>) -> Scheduler {
     Scheduler::new(store.clone(), store.clone(), SCHEDULE_LOCK_TTL)
+        .with_hold_pause(config.queue.retry_policy().hold_pause)
 }
 
 /// Adds the job `name` run at each firing of `expression` (`schedules.<key>`), when it is set.
@@ -402,6 +404,7 @@ pub fn gateway_settings(config: &Config) -> GatewaySettings {
         sync_deadline: Duration::from_millis(config.gateway.sync_deadline_ms),
         idempotency_ttl: Duration::from_secs(config.gateway.idempotency_ttl_s),
         netsuite_concurrency_limit: config.netsuite.concurrency_limit,
+        netsuite_adaptive_concurrency: config.netsuite.adaptive_concurrency,
         links: isthmus_gateway::DeepLinks::new(
             if config.gateway.salesforce_app_url.is_empty() {
                 &config.salesforce.login_url

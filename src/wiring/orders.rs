@@ -58,7 +58,8 @@ pub async fn orders_service(
         log.clone(),
         config.orders.lock_ttl(),
     );
-    let mut scheduler = Scheduler::new(store.clone(), store.clone(), flows.lock_ttl());
+    let mut scheduler = Scheduler::new(store.clone(), store.clone(), flows.lock_ttl())
+        .with_hold_pause(config.queue.retry_policy().hold_pause);
     if let Some(schedule) = flows.renewal_schedule()? {
         let flows = flows.clone();
         scheduler = scheduler.job("orders.renewals", schedule, move |_firing| {

@@ -21,7 +21,9 @@
 //!   its attempt not counted) and clicks answer 503 with `Retry-After`. The hold is published as
 //!   a status value (since when, the next check) for `/v1/governance`, the console and the
 //!   `isthmus_salesforce_allocation_exhausted` gauge; the first job that gets through again
-//!   clears it. Nothing here calls Salesforce: the held work itself is the check.
+//!   clears it. A scheduled run stopped by it publishes it too and ends `held`
+//!   ([`crate::schedule::scheduler`]), and the next run of that schedule that succeeds clears it.
+//!   Nothing here calls Salesforce: the held work itself is the check.
 
 pub mod adaptive;
 
@@ -311,6 +313,31 @@ pub async fn current_hold(statuses: &dyn StatusValues) -> Result<Option<Allocati
         .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
 }
 
+/// The NetSuite concurrency limit in force, as operators see it: the configured `ceiling`, and
+/// with `adaptive` on the limit learned in the store (status [`NETSUITE_LIMIT_STATUS`], kept
+/// under the ceiling as the replicas keep it), or the ceiling when nothing was learned yet (or
+/// the value is unreadable). Reads only: nothing is written.
+pub async fn netsuite_limit_in_force(
+    statuses: &dyn StatusValues,
+    ceiling: u32,
+    adaptive: bool,
+) -> Result<LimitState> {
+    let ceiling = ceiling.max(1);
+    if !adaptive {
+        return Ok(LimitState::fixed(ceiling));
+    }
+    let learned = statuses
+        .status(NETSUITE_LIMIT_STATUS)
+        .await?
+        .and_then(|bytes| serde_json::from_slice::<LimitState>(&bytes).ok());
+    Ok(
+        learned.map_or(LimitState::fixed(ceiling), |state| LimitState {
+            limit: state.limit.clamp(1, ceiling),
+            ..state
+        }),
+    )
+}
+
 /// The last published Salesforce allocation state, if any.
 pub async fn published_allocation(statuses: &dyn StatusValues) -> Result<Option<AllocationState>> {
     Ok(statuses
@@ -323,6 +350,36 @@ pub async fn published_allocation(statuses: &dyn StatusValues) -> Result<Option<
 mod tests {
     use super::*;
     use isthmus_store::{MemoryStore, Store};
+
+    #[tokio::test]
+    async fn the_netsuite_limit_in_force_is_the_ceiling_until_one_is_learned() {
+        let store = MemoryStore::new();
+        let fixed = netsuite_limit_in_force(&store, 5, true).await.unwrap();
+        assert_eq!(fixed, LimitState::fixed(5), "nothing learned yet");
+        let learned = LimitState {
+            limit: 2,
+            generation: 3,
+            refused_at: Some(4),
+            on_trial: false,
+            probe_wait_ms: 0,
+        };
+        let bytes = serde_json::to_vec(&learned).unwrap();
+        store
+            .put_status(NETSUITE_LIMIT_STATUS, &bytes, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            netsuite_limit_in_force(&store, 5, true).await.unwrap(),
+            learned
+        );
+        let lowered = netsuite_limit_in_force(&store, 1, true).await.unwrap();
+        assert_eq!(lowered.limit, 1, "never above a ceiling lowered since");
+        assert_eq!(
+            netsuite_limit_in_force(&store, 5, false).await.unwrap(),
+            LimitState::fixed(5),
+            "adaptive off: the configured limit"
+        );
+    }
 
     #[test]
     fn batch_work_stops_at_the_share_and_interactive_keeps_the_reserve() {

@@ -8,6 +8,7 @@
 //! | `isthmus_upstream_request_duration_seconds` | system | vendor call latency |
 //! | `isthmus_salesforce_api_requests_remaining` | | the org's daily API allocation left, as last seen |
 //! | `isthmus_netsuite_slots_in_use` | | NetSuite concurrency slots held (all replicas) |
+//! | `isthmus_netsuite_concurrency_limit` | | the NetSuite concurrency limit in force: the learned one (adaptive), else the configured one |
 //! | `isthmus_queue_jobs` | service, state | jobs per lane and state (`interactive`, `batch`, `delayed`, `pending`, `dead`) |
 //! | `isthmus_conflicts_parked` | | conflicts waiting for a person |
 //! | `isthmus_salesforce_allocation_exhausted` | | 1 while work is held because the Salesforce allocation is spent (all replicas) |
@@ -96,6 +97,14 @@ pub static NETSUITE_SLOTS: LazyLock<IntGauge> = LazyLock::new(|| {
     register_int_gauge!(
         "isthmus_netsuite_slots_in_use",
         "NetSuite concurrency slots held across replicas."
+    )
+    .expect("metric registers once")
+});
+
+pub static NETSUITE_LIMIT: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "isthmus_netsuite_concurrency_limit",
+        "The NetSuite concurrency limit in force across replicas: the one learned from the account's free share, or the configured one."
     )
     .expect("metric registers once")
 });

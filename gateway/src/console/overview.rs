@@ -1,5 +1,6 @@
 //! Overview: per flow, syncs in the last hour and day by outcome, success rate, latency and the
-//! last error; the day's syncs and Salesforce allocation as charts; NetSuite slots; every
+//! last error; the day's syncs and Salesforce allocation as charts; NetSuite slots and the
+//! concurrency limit in force (learned or fixed, against the configured ceiling); every
 //! service's queue; parked conflicts; the last reconciliation per flow; schedules.
 
 use axum::extract::{Query, State};
@@ -78,7 +79,8 @@ pub async fn page(
         div #live-cards .cards data-live {
             (card("Dead letters", &dead.to_string(), "/console/dead-letters"))
             (card("Parked conflicts", &parked.to_string(), "/console/conflicts"))
-            (card("NetSuite slots in use", &format!("{} / {}", governance.netsuite.slots_in_use, governance.netsuite.concurrency_limit), "/console/runs"))
+            (card("NetSuite slots in use", &format!("{} / {}", governance.netsuite.slots_in_use, governance.netsuite.limit_in_force), "/console/runs"))
+            (card(&netsuite_limit_label(&governance.netsuite), &netsuite_limit(&governance.netsuite), "/console"))
             @match &governance.salesforce {
                 Some(a) => (card("Salesforce API used / left", &format!("{} / {}", a.used, a.max.saturating_sub(a.used)), "/console")),
                 None => (card("Salesforce API", "not seen yet", "/console")),
@@ -173,6 +175,24 @@ pub async fn page(
         }
     };
     html_page(view::page("Overview", "Overview", &session, body))
+}
+
+/// The NetSuite limit in force against the configured ceiling C.
+fn netsuite_limit(netsuite: &ops::NetSuiteGovernance) -> String {
+    format!(
+        "{} of {}",
+        netsuite.limit_in_force, netsuite.concurrency_limit
+    )
+}
+
+/// What the limit card says of where the limit comes from: learned (and the level last refused)
+/// or fixed.
+fn netsuite_limit_label(netsuite: &ops::NetSuiteGovernance) -> String {
+    match (netsuite.adaptive_concurrency, netsuite.refused_at) {
+        (false, _) => "NetSuite concurrency limit (fixed)".into(),
+        (true, None) => "NetSuite limit learned, nothing refused".into(),
+        (true, Some(level)) => format!("NetSuite limit learned, {level} last refused"),
+    }
 }
 
 fn card(label: &str, value: &str, href: &str) -> Markup {

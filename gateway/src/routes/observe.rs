@@ -145,10 +145,20 @@ pub async fn run_schedule(
 const QUEUES: [&str; 4] = ["customers", "catalog", "orders", "finance"];
 
 /// Prometheus text: this process's counters and histograms (syncs, upstream calls), the gauges
-/// kept in Redis (queues, NetSuite slots, parked conflicts), and each flow's reconciliation
-/// counts from its last run.
+/// kept in Redis (queues, NetSuite slots and the limit in force, parked conflicts), and each
+/// flow's reconciliation counts from its last run.
 pub async fn metrics(State(gateway): State<Gateway>) -> Response {
     isthmus_engine::observe::refresh_gauges(&gateway.store, &QUEUES).await;
+    let limit = isthmus_engine::governance::netsuite_limit_in_force(
+        gateway.store.as_ref(),
+        gateway.settings.netsuite_concurrency_limit,
+        gateway.settings.netsuite_adaptive_concurrency,
+    )
+    .await;
+    match limit {
+        Ok(limit) => isthmus_telemetry::metrics::NETSUITE_LIMIT.set(i64::from(limit.limit)),
+        Err(err) => tracing::warn!(%err, "reading the NetSuite limit for /metrics failed"),
+    }
     let runs = reconcile::last_runs(gateway.store.as_ref())
         .await
         .unwrap_or_default();

@@ -4,7 +4,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use isthmus_engine::governance::{
-    current_hold, published_allocation, AllocationHold, AllocationState, NETSUITE_SEMAPHORE,
+    current_hold, netsuite_limit_in_force, published_allocation, AllocationHold, AllocationState,
+    NETSUITE_SEMAPHORE,
 };
 use isthmus_proto::customers::v1::{Backfill, GetBackfillRequest, StartAccountBackfillRequest};
 use isthmus_proto::ErrorCode;
@@ -129,7 +130,8 @@ pub(crate) async fn latest_run(gateway: &Gateway, prefix: &str) -> Result<String
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such run in the last 7 days"))
 }
 
-/// NetSuite slots in use against the account's limit, and the Salesforce allocation.
+/// NetSuite slots in use against the account's limit (configured and in force), and the
+/// Salesforce allocation. Reading it writes nothing.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GovernanceJson {
     pub netsuite: NetSuiteGovernance,
@@ -150,15 +152,36 @@ pub struct HoldJson {
     pub retry_after_s: u64,
 }
 
+/// NetSuite's account-wide concurrency: the configured limit, the one in force, and the slots
+/// every replica holds.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NetSuiteGovernance {
+    /// The configured account limit C (`netsuite.concurrency_limit`): the ceiling of a learned
+    /// limit.
     pub concurrency_limit: u32,
+    /// Whether the replicas learn the limit from the account's free share
+    /// (`netsuite.adaptive_concurrency`).
+    pub adaptive_concurrency: bool,
+    /// The limit the replicas queue for slots under now: the learned one, or C when nothing was
+    /// learned yet (or adaptive concurrency is off).
+    pub limit_in_force: u32,
+    /// The level NetSuite last refused (an over-limit answer), while the learned limit
+    /// remembers it; absent when none was refused.
+    pub refused_at: Option<u32>,
     pub slots_in_use: u32,
 }
 
 #[utoipa::path(get, path = "/v1/governance",
     responses((status = 200, body = GovernanceJson)), security(("bearer" = [])))]
 pub async fn governance(State(gateway): State<Gateway>) -> Result<Json<GovernanceJson>, ApiError> {
+    let settings = &gateway.settings;
+    let limit = netsuite_limit_in_force(
+        gateway.store.as_ref(),
+        settings.netsuite_concurrency_limit,
+        settings.netsuite_adaptive_concurrency,
+    )
+    .await
+    .map_err(store_unavailable)?;
     let slots_in_use = gateway
         .store
         .slots_in_use(NETSUITE_SEMAPHORE)
@@ -177,7 +200,10 @@ pub async fn governance(State(gateway): State<Gateway>) -> Result<Json<Governanc
         });
     Ok(Json(GovernanceJson {
         netsuite: NetSuiteGovernance {
-            concurrency_limit: gateway.settings.netsuite_concurrency_limit,
+            concurrency_limit: settings.netsuite_concurrency_limit,
+            adaptive_concurrency: settings.netsuite_adaptive_concurrency,
+            limit_in_force: limit.limit,
+            refused_at: limit.refused_at,
             slots_in_use,
         },
         salesforce,

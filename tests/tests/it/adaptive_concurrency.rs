@@ -1,12 +1,15 @@
 //! The NetSuite account shared with another tenant: the limit our replicas use is learned from
-//! the share that is free (`netsuite.adaptive_concurrency`), and nothing is lost on the way.
+//! the share that is free (`netsuite.adaptive_concurrency`), nothing is lost on the way, and
+//! `/v1/governance`, `/metrics` and the console show the limit in force against the ceiling.
 
 use std::time::Duration;
 
 use isthmus_engine::governance::{LimitState, NETSUITE_LIMIT_STATUS};
 use isthmus_sandbox::{System, TenantStep};
-use isthmus_tests::faults::{assert_each_account_synced_once, run_backfill, PUT_CUSTOMER};
-use isthmus_tests::{on_both_stores, TestMesh};
+use isthmus_tests::faults::{
+    add_accounts, assert_each_account_synced_once, run_backfill, PUT_CUSTOMER,
+};
+use isthmus_tests::{on_both_stores, TestMesh, ADMIN_KEY, VIEWER_KEY};
 use serde_json::{json, Map};
 
 /// The account's limit (the sandbox's default and the configured ceiling).
@@ -73,6 +76,116 @@ async fn a_backfill_beside_a_busy_tenant_learns_the_free_share_and_loses_nothing
 on_both_stores!(
     a_backfill_beside_a_busy_tenant,
     a_backfill_beside_a_busy_tenant_learns_the_free_share_and_loses_nothing,
+    |config: &mut isthmus::Config| {
+        config.netsuite.concurrency_limit = LIMIT as u32;
+        config.customers.backfill_concurrency = 8;
+    }
+);
+
+/// The overview page of the console, signed in as a viewer.
+async fn console_overview(mesh: &TestMesh) -> String {
+    let (cookie, _) = crate::console_access::sign_in(mesh, VIEWER_KEY).await;
+    mesh.http
+        .get(format!("{}/console", mesh.gateway))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn governance_shows_the_ceiling_then_the_lowered_limit_and_the_level_refused(
+    mesh: &TestMesh,
+) {
+    // Before any NetSuite call: the ceiling is the limit in force, nothing refused, and reading
+    // it wrote nothing to the store.
+    let (status, before) = mesh.get("/v1/governance", Some(VIEWER_KEY)).await;
+    assert_eq!(status, 200, "{before}");
+    let netsuite = &before["netsuite"];
+    assert_eq!(netsuite["concurrency_limit"], LIMIT, "{before}");
+    assert_eq!(netsuite["adaptive_concurrency"], true, "{before}");
+    assert_eq!(netsuite["limit_in_force"], LIMIT, "{before}");
+    assert!(netsuite["refused_at"].is_null(), "{before}");
+    assert!(
+        mesh.store
+            .status(NETSUITE_LIMIT_STATUS)
+            .await
+            .unwrap()
+            .is_none(),
+        "reading the governance wrote nothing"
+    );
+    assert!(console_overview(mesh)
+        .await
+        .contains(&format!("{LIMIT} of {LIMIT}")));
+
+    // A backfill beside the other tenant's slots meets over-limit answers and lowers the limit.
+    let accounts = add_accounts(&mesh.sandbox, "Governed ", 30);
+    mesh.sandbox.set_netsuite_other_tenant(vec![TenantStep {
+        after_ms: 0,
+        slots: OTHER_TENANT,
+    }]);
+    mesh.sandbox
+        .set_latency(System::NetSuite, Duration::from_millis(20));
+    let done = run_backfill(mesh, Duration::from_secs(120)).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_each_account_synced_once(&mesh.sandbox, &accounts);
+    assert!(mesh.sandbox.counters().netsuite.rejected_over_limit > 0);
+
+    // The JSON shows what the store holds (no NetSuite call runs now to change it): a limit
+    // below the ceiling and the level refused above it; the metric and the console agree.
+    let learned: LimitState = serde_json::from_slice(
+        &mesh
+            .store
+            .status(NETSUITE_LIMIT_STATUS)
+            .await
+            .unwrap()
+            .expect("the learned limit is in the store"),
+    )
+    .unwrap();
+    let (status, after) = mesh.get("/v1/governance", Some(VIEWER_KEY)).await;
+    assert_eq!(status, 200, "{after}");
+    let netsuite = &after["netsuite"];
+    assert_eq!(netsuite["concurrency_limit"], LIMIT, "{after}");
+    assert_eq!(netsuite["limit_in_force"], learned.limit, "{after}");
+    let refused = learned.refused_at.expect("a level was refused");
+    assert_eq!(netsuite["refused_at"], refused, "{after}");
+    assert!(
+        learned.limit < LIMIT as u32 && refused > learned.limit,
+        "{learned:?}"
+    );
+    let metrics = mesh
+        .http
+        .get(format!("{}/metrics", mesh.gateway))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "isthmus_netsuite_concurrency_limit {}",
+            learned.limit
+        )),
+        "{metrics}"
+    );
+    let overview = console_overview(mesh).await;
+    assert!(
+        overview.contains(&format!("{} of {LIMIT}", learned.limit)),
+        "{overview}"
+    );
+    assert!(
+        overview.contains(&format!("{refused} last refused")),
+        "{overview}"
+    );
+}
+
+on_both_stores!(
+    governance_of_the_learned_limit,
+    governance_shows_the_ceiling_then_the_lowered_limit_and_the_level_refused,
     |config: &mut isthmus::Config| {
         config.netsuite.concurrency_limit = LIMIT as u32;
         config.customers.backfill_concurrency = 8;

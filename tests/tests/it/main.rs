@@ -50,5 +50,6 @@ mod reconcile;
 mod record_status;
 mod redis_tls;
 mod salesforce_limits;
+mod scheduled_hold;
 mod schemathesis;
 mod thirdparty;

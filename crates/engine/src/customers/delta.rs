@@ -23,10 +23,15 @@
 //! After each page the cursor moves to the page's last key, so a run cut short resumes there and
 //! no record is skipped however many share a timestamp ([`crate::schedule::cursor`]). A record
 //! that fails is handed to the batch lane as a job (retried, then dead-lettered), so the cursor
-//! can move on without losing it. With no cursor yet, a delta starts `schedules.delta_overlap_s`
+//! can move on without losing it. A spent Salesforce allocation is not such a failure: a page
+//! that meets it (a read, a sync, its write-back) stops the run with
+//! `SALESFORCE_ALLOCATION_EXHAUSTED` before its cursor is saved, so the scheduled run ends
+//! `held` and the next firing reads that page again (its syncs are idempotent), rather than
+//! passing it with a job per record that could only wait for the allocation too. With no cursor yet, a delta starts `schedules.delta_overlap_s`
 //! before now: history is the backfill's job (`isthmus backfill accounts`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::result::Outcome;
@@ -108,9 +113,23 @@ struct Tally {
     skipped: AtomicU64,
     conflicts: AtomicU64,
     queued: AtomicU64,
+    /// The page met a spent Salesforce allocation: the run stops before its cursor moves.
+    spent: Mutex<Option<EngineError>>,
 }
 
 impl Tally {
+    /// Keeps the first allocation error of the page.
+    fn note_spent(&self, err: EngineError) {
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        spent.get_or_insert(err);
+    }
+
+    /// `Err` when the page met a spent allocation (see the module doc).
+    fn stop_if_spent(&self) -> Result<()> {
+        let spent = self.spent.lock().unwrap_or_else(|e| e.into_inner()).take();
+        spent.map_or(Ok(()), Err)
+    }
+
     fn count(&self, outcome: Outcome) {
         let counter = match outcome {
             Outcome::Created => &self.created,
@@ -250,6 +269,7 @@ impl CustomerFlows {
                 .filter_map(|write_back| async move { write_back })
                 .collect::<Vec<_>>()
                 .await;
+            tally.stop_if_spent()?;
             self.write_back_page(write_backs, options, &tally, trace_id)
                 .await?;
             let Some(last) = continue_from(&keys) else {
@@ -295,7 +315,7 @@ impl CustomerFlows {
             }
             Err(err) => {
                 let job = SyncJob::Account { account_id: id };
-                self.retry_later(&job, &err, tally, trace_id).await;
+                self.retry_later(&job, err, tally, trace_id).await;
                 None
             }
         }
@@ -343,6 +363,7 @@ impl CustomerFlows {
         options.allocation.wait_for_batch(&self.salesforce).await?;
         let failed = match self.write_back_ids(&ids).await {
             Ok(refused) => refused,
+            Err(err) if err.is_allocation_exhausted() => return Err(err),
             Err(err) => ids
                 .iter()
                 .map(|(account, _)| (account.clone(), err.to_string()))
@@ -360,13 +381,18 @@ impl CustomerFlows {
             };
             let job = SyncJob::Account { account_id };
             let err = EngineError::Unprocessable(format!("write-back: {why}"));
-            self.retry_later(&job, &err, tally, trace_id).await;
+            self.retry_later(&job, err, tally, trace_id).await;
         }
         Ok(())
     }
 
-    /// Queues a failed record's sync on the batch lane (see the module doc).
-    async fn retry_later(&self, job: &SyncJob, err: &EngineError, tally: &Tally, trace_id: &str) {
+    /// Queues a failed record's sync on the batch lane (see the module doc); a spent
+    /// allocation is noted for the page to stop at instead.
+    async fn retry_later(&self, job: &SyncJob, err: EngineError, tally: &Tally, trace_id: &str) {
+        if err.is_allocation_exhausted() {
+            tally.note_spent(err);
+            return;
+        }
         tally.queued.fetch_add(1, Ordering::Relaxed);
         if let Err(queue_err) = self.queue_for_retry(job, &err.to_string(), trace_id).await {
             // The cursor still moves on: the next run's overlap does not reach back that far,
@@ -437,12 +463,13 @@ impl CustomerFlows {
                                     customer_id: id,
                                     delete: false,
                                 };
-                                self.retry_later(&job, &err, tally, trace_id).await;
+                                self.retry_later(&job, err, tally, trace_id).await;
                             }
                         }
                     }
                 })
                 .await;
+            tally.stop_if_spent()?;
             let Some(last) = continue_from(&keys) else {
                 break;
             };

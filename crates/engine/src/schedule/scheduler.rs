@@ -14,7 +14,9 @@
 //!   past the lock's TTL): they get the [`Lease`] to fence their writes.
 //! - **A spent Salesforce allocation holds, it does not fail.** A run stopped by
 //!   `SALESFORCE_ALLOCATION_EXHAUSTED` ends `held`; its cursor stays after the last page it
-//!   finished, and the next firing resumes from there.
+//!   finished, and the next firing resumes from there. The hold is published as the queue's
+//!   held jobs publish it ([`governance::note_hold`], for `/v1/governance`, the console and
+//!   `/metrics`), and the first run of that schedule that gets through again clears it.
 //! - **A visible last run.** Its firing, start, end, outcome and error stay in the status value
 //!   (kept ten years, as the run-per-firing check relies on it), for an API to show.
 //!
@@ -38,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{EngineError, Result};
+use crate::governance;
 use crate::lock::spawn_renewal;
 use crate::schedule::cron::Schedule;
 
@@ -46,6 +49,9 @@ pub const STATUS_TTL: Duration = Duration::from_secs(10 * 365 * 86_400);
 
 /// How often a schedule looks for a "run now" request.
 pub const REQUEST_POLL: Duration = Duration::from_secs(2);
+/// How long a held run's hold is published as lasting, by default (`queue.hold_pause_ms`).
+pub const HOLD_PAUSE: Duration = Duration::from_secs(60);
+
 /// How long an unanswered "run now" request is kept.
 const REQUEST_TTL: Duration = Duration::from_secs(3600);
 
@@ -121,6 +127,7 @@ pub struct Scheduler {
     locks: Arc<dyn Locks>,
     statuses: Arc<dyn StatusValues>,
     lock_ttl: Duration,
+    hold_pause: Duration,
     replica: String,
     jobs: Vec<Job>,
 }
@@ -150,9 +157,17 @@ impl Scheduler {
             locks,
             statuses,
             lock_ttl,
+            hold_pause: HOLD_PAUSE,
             replica: uuid::Uuid::new_v4().simple().to_string(),
             jobs: Vec::new(),
         }
+    }
+
+    /// How long a held run publishes the hold as lasting ([`governance::note_hold`]): the
+    /// queue's `hold_pause`, so clicks meanwhile answer the same `Retry-After`.
+    pub fn with_hold_pause(mut self, pause: Duration) -> Self {
+        self.hold_pause = pause;
+        self
     }
 
     /// This replica's name in [`ScheduleStatus::replica`] (a random id by default).
@@ -199,6 +214,7 @@ impl Scheduler {
             locks: self.locks,
             statuses: self.statuses,
             lock_ttl: self.lock_ttl,
+            hold_pause: self.hold_pause,
             replica: self.replica,
         });
         let loops = self
@@ -217,6 +233,7 @@ struct Runner {
     locks: Arc<dyn Locks>,
     statuses: Arc<dyn StatusValues>,
     lock_ttl: Duration,
+    hold_pause: Duration,
     replica: String,
 }
 
@@ -295,7 +312,7 @@ impl Runner {
         };
         let started = self.start(job, fire_at).await;
         let ran = started.is_some();
-        if let Some(status) = started {
+        if let Some((status, was_held)) = started {
             let renewal = spawn_renewal(&self.locks, &lease, self.lock_ttl);
             let firing = Firing {
                 name: job.name.clone(),
@@ -307,7 +324,7 @@ impl Runner {
                 () = shutdown.cancelled() => None,
             };
             renewal.abort();
-            self.finish(status, outcome).await;
+            self.finish(status, outcome, was_held).await;
         }
         if let Err(err) = self.locks.release(&lease).await {
             tracing::warn!(schedule = %job.name, %err, "schedule lock release failed");
@@ -315,20 +332,21 @@ impl Runner {
         ran
     }
 
-    /// Records the run of `fire_at` as started, or `None` when a run of that firing (or a
-    /// later one) is recorded already, or the record cannot be read or written.
-    async fn start(&self, job: &Job, fire_at: DateTime<Utc>) -> Option<ScheduleStatus> {
-        match schedule_status(self.statuses.as_ref(), &job.name).await {
+    /// Records the run of `fire_at` as started, with whether the last run was held; `None`
+    /// when a run of that firing (or a later one) is recorded already, or the record cannot be
+    /// read or written.
+    async fn start(&self, job: &Job, fire_at: DateTime<Utc>) -> Option<(ScheduleStatus, bool)> {
+        let was_held = match schedule_status(self.statuses.as_ref(), &job.name).await {
             Ok(Some(last)) if last.fire_at >= fire_at => {
                 tracing::debug!(schedule = %job.name, %fire_at, "this firing already ran");
                 return None;
             }
-            Ok(_) => {}
+            Ok(last) => last.is_some_and(|l| l.outcome == RunOutcome::Held),
             Err(err) => {
                 tracing::warn!(schedule = %job.name, %err, "schedule status unreadable; skipped");
                 return None;
             }
-        }
+        };
         let status = ScheduleStatus {
             name: job.name.clone(),
             expression: job.schedule.expression().to_string(),
@@ -340,7 +358,7 @@ impl Runner {
             replica: self.replica.clone(),
         };
         match self.save(&status).await {
-            Ok(()) => Some(status),
+            Ok(()) => Some((status, was_held)),
             Err(err) => {
                 tracing::warn!(schedule = %job.name, %err, "schedule status unwritable; skipped");
                 None
@@ -348,13 +366,31 @@ impl Runner {
         }
     }
 
-    /// Records how the run ended: `None` when it was cut short by shutdown.
-    async fn finish(&self, mut status: ScheduleStatus, outcome: Option<Result<()>>) {
+    /// Records how the run ended (`None`: cut short by shutdown), and publishes or ends the
+    /// allocation hold: a held run notes it, a run that succeeds after a held one clears it.
+    async fn finish(
+        &self,
+        mut status: ScheduleStatus,
+        outcome: Option<Result<()>>,
+        was_held: bool,
+    ) {
         status.ended_at = Some(Utc::now());
         (status.outcome, status.error) = match outcome {
-            Some(Ok(())) => (RunOutcome::Succeeded, None),
+            Some(Ok(())) => {
+                if was_held {
+                    if let Err(err) = governance::clear_hold(self.statuses.as_ref()).await {
+                        tracing::warn!(schedule = %status.name, %err, "clearing the allocation hold failed");
+                    }
+                }
+                (RunOutcome::Succeeded, None)
+            }
             Some(Err(err)) if err.is_allocation_exhausted() => {
                 tracing::info!(schedule = %status.name, %err, "Salesforce allocation spent; scheduled run held until the next firing");
+                if let Err(err) =
+                    governance::note_hold(self.statuses.as_ref(), self.hold_pause).await
+                {
+                    tracing::warn!(schedule = %status.name, %err, "publishing the allocation hold failed");
+                }
                 (RunOutcome::Held, Some(err.to_string()))
             }
             Some(Err(err)) => {
