@@ -388,13 +388,27 @@ on_both_stores!(
 
 /// New accounts with no transactions, linked by the button, beside the seeded ones.
 const PLAIN_ACCOUNTS: usize = 4;
+const COLLECTION_UPDATE: &str = "PATCH /services/data/vXX.X/composite/sobjects";
+const ACCOUNT_UPDATE: &str = "PATCH /services/data/vXX.X/sobjects/Account/{id}";
 
-async fn scheduled_summaries_read_a_page_of_customers_in_two_queries(mesh: &TestMesh) {
+/// An account's expected summary: (account, balance, overdue, days overdue, last payment).
+type Expected = (String, f64, f64, i64, Option<(&'static str, f64)>);
+
+/// Links the seeded customers with transactions and [`PLAIN_ACCOUNTS`] new accounts; returns
+/// their expected summaries, the finance flows and sync log of the scheduled run, and how many
+/// customers are linked in all (one page).
+async fn linked_page(
+    mesh: &TestMesh,
+) -> (
+    Vec<Expected>,
+    isthmus_engine::finance::FinanceFlows,
+    isthmus_engine::audit::SyncLog,
+    u64,
+) {
     use isthmus_sandbox::seed::books;
     let today = chrono::Utc::now().date_naive();
     let due = chrono::NaiveDate::from_ymd_opt(2025, 11, 14).unwrap();
-    // (account, balance, overdue, days overdue, last payment)
-    let mut expected = Vec::new();
+    let mut expected: Vec<Expected> = Vec::new();
     for (name, balance, overdue, days, paid) in [
         (
             books::OVERDUE_CUSTOMER,
@@ -442,12 +456,43 @@ async fn scheduled_summaries_read_a_page_of_customers_in_two_queries(mesh: &Test
         linked >= expected.len() && linked <= 200,
         "one page of links: {linked}"
     );
+    (expected, flows, log, linked as u64)
+}
+
+/// The account in the sandbox's Salesforce shows the expected summary.
+fn assert_summary_on_account(mesh: &TestMesh, expected: &Expected) {
+    let (account, balance, overdue, days, paid) = expected;
+    let sf = mesh.sandbox.sf_record("Account", account).unwrap();
+    assert!(
+        (number(sf.get("Balance__c")) - balance).abs() < 0.005,
+        "{sf:?}"
+    );
+    assert!(
+        (number(sf.get("Overdue_Balance__c")) - overdue).abs() < 0.005,
+        "{sf:?}"
+    );
+    assert_eq!(number(sf.get("Days_Overdue__c")) as i64, *days, "{sf:?}");
+    match paid {
+        Some((date, amount)) => {
+            assert_eq!(text(sf.get("Last_Payment_Date__c")).as_deref(), Some(*date));
+            assert_eq!(number(sf.get("Last_Payment_Amount__c")), *amount);
+        }
+        None => assert!(text(sf.get("Last_Payment_Date__c")).is_none(), "{sf:?}"),
+    }
+}
+
+async fn scheduled_summaries_cost_two_queries_and_one_collections_update_a_page(mesh: &TestMesh) {
+    let (expected, flows, log, linked) = linked_page(mesh).await;
     mesh.sandbox.reset_calls();
 
     let run = flows.sync_all_summaries(&log).await.unwrap();
-    assert_eq!((run.failed, run.updated), (0, linked as u64), "{run:?}");
-    // Two queries for the page (credit limits, receivables), not two a customer; one account
-    // update each.
+    assert_eq!(
+        (run.failed, run.updated, run.unchanged),
+        (0, linked, 0),
+        "{run:?}"
+    );
+    // Two queries for the page (credit limits, receivables), not two a customer; one
+    // Collections update for the page's accounts, no account updated on its own.
     let calls = mesh.sandbox.calls();
     assert_eq!(
         calls.get("POST /services/rest/query/v1/suiteql"),
@@ -455,26 +500,26 @@ async fn scheduled_summaries_read_a_page_of_customers_in_two_queries(mesh: &Test
         "{calls:?}"
     );
     assert_eq!(calls.netsuite_total(), 2, "{calls:?}");
-    assert_eq!(calls.salesforce_writes(), linked as u64, "{calls:?}");
+    assert_eq!(calls.get(COLLECTION_UPDATE), 1, "{calls:?}");
+    assert_eq!(calls.get(ACCOUNT_UPDATE), 0, "{calls:?}");
+    assert_eq!(calls.salesforce_writes(), 1, "{calls:?}");
+    for expected in &expected {
+        assert_summary_on_account(mesh, expected);
+    }
 
-    for (account, balance, overdue, days, paid) in &expected {
-        let sf = mesh.sandbox.sf_record("Account", account).unwrap();
-        assert!(
-            (number(sf.get("Balance__c")) - balance).abs() < 0.005,
-            "{sf:?}"
-        );
-        assert!(
-            (number(sf.get("Overdue_Balance__c")) - overdue).abs() < 0.005,
-            "{sf:?}"
-        );
-        assert_eq!(number(sf.get("Days_Overdue__c")) as i64, *days, "{sf:?}");
-        match paid {
-            Some((date, amount)) => {
-                assert_eq!(text(sf.get("Last_Payment_Date__c")).as_deref(), Some(*date));
-                assert_eq!(number(sf.get("Last_Payment_Amount__c")), *amount);
-            }
-            None => assert!(text(sf.get("Last_Payment_Date__c")).is_none(), "{sf:?}"),
-        }
+    // Nothing changed since: the next firing reads the page and writes nothing.
+    mesh.sandbox.reset_calls();
+    let again = flows.sync_all_summaries(&log).await.unwrap();
+    assert_eq!(
+        (again.failed, again.updated, again.unchanged),
+        (0, 0, linked),
+        "{again:?}"
+    );
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.salesforce_writes(), 0, "{calls:?}");
+    assert_eq!(calls.netsuite_total(), 2, "{calls:?}");
+
+    for (account, ..) in &expected {
         // The per-customer read (two queries of its own) finds the very figures written.
         let path = format!("/v1/salesforce/accounts/{account}/financial-summary");
         let (status, again) = mesh.post(&path, Some(SF_KEY), None).await;
@@ -487,5 +532,64 @@ async fn scheduled_summaries_read_a_page_of_customers_in_two_queries(mesh: &Test
 }
 on_both_stores!(
     summaries_in_pages,
-    scheduled_summaries_read_a_page_of_customers_in_two_queries
+    scheduled_summaries_cost_two_queries_and_one_collections_update_a_page
+);
+
+async fn an_account_salesforce_refuses_fails_alone_and_is_tried_again(mesh: &TestMesh) {
+    let (expected, flows, log, linked) = linked_page(mesh).await;
+    let (gone, ..) = expected.last().unwrap().clone();
+    let gone_customer = mesh
+        .store
+        .link_by_salesforce("customer", &gone)
+        .await
+        .unwrap()
+        .unwrap()
+        .netsuite_id;
+    mesh.sf_delete("Account", &gone, chrono::Duration::zero())
+        .await;
+    mesh.sandbox.reset_calls();
+
+    let run = flows.sync_all_summaries(&log).await.unwrap();
+    assert_eq!(
+        (run.failed, run.updated, run.unchanged),
+        (1, linked - 1, 0),
+        "{run:?}"
+    );
+    // The deleted account's row was refused inside the one Collections call; the others hold
+    // their summaries and their links the new hash.
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.get(COLLECTION_UPDATE), 1, "{calls:?}");
+    assert_eq!(calls.salesforce_writes(), 1, "{calls:?}");
+    for expected in &expected[..expected.len() - 1] {
+        assert_summary_on_account(mesh, expected);
+        let link = mesh
+            .store
+            .link_by_salesforce(isthmus_engine::finance::SUMMARY_LINK_KIND, &expected.0)
+            .await
+            .unwrap();
+        assert!(link.is_some_and(|l| !l.netsuite_hash.is_empty()));
+    }
+    // Nothing recorded for the refused one …
+    let link = mesh
+        .store
+        .link_by_netsuite(isthmus_engine::finance::SUMMARY_LINK_KIND, &gone_customer)
+        .await
+        .unwrap();
+    assert!(link.is_none(), "{link:?}");
+
+    // … so the next firing tries it (alone) again, and writes nothing else.
+    mesh.sandbox.reset_calls();
+    let again = flows.sync_all_summaries(&log).await.unwrap();
+    assert_eq!(
+        (again.failed, again.updated, again.unchanged),
+        (1, 0, linked - 1),
+        "{again:?}"
+    );
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.get(COLLECTION_UPDATE), 1, "{calls:?}");
+    assert_eq!(calls.salesforce_writes(), 1, "{calls:?}");
+}
+on_both_stores!(
+    summaries_refused_row,
+    an_account_salesforce_refuses_fails_alone_and_is_tried_again
 );
