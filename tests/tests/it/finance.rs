@@ -395,10 +395,11 @@ const ACCOUNT_UPDATE: &str = "PATCH /services/data/vXX.X/sobjects/Account/{id}";
 type Expected = (String, f64, f64, i64, Option<(&'static str, f64)>);
 
 /// Links the seeded customers with transactions and [`PLAIN_ACCOUNTS`] new accounts; returns
-/// their expected summaries, the finance flows and sync log of the scheduled run, and how many
-/// customers are linked in all (one page).
+/// their expected summaries, the finance flows (on the default configuration as `adjust` leaves
+/// it) and sync log of the scheduled run, and how many customers are linked in all (one page).
 async fn linked_page(
     mesh: &TestMesh,
+    adjust: impl FnOnce(&mut isthmus::Config),
 ) -> (
     Vec<Expected>,
     isthmus_engine::finance::FinanceFlows,
@@ -442,7 +443,8 @@ async fn linked_page(
         assert_eq!(status, 200, "{body}");
         expected.push((account, 0.0, 0.0, 0, None));
     }
-    let (config, secrets) = mesh.sandbox_config();
+    let (mut config, secrets) = mesh.sandbox_config();
+    adjust(&mut config);
     let flows =
         isthmus::wiring::finance::finance_flows(&config, &secrets, mesh.store.clone()).unwrap();
     let log = isthmus::wiring::sync_log(&config, &secrets, mesh.store.clone());
@@ -482,7 +484,7 @@ fn assert_summary_on_account(mesh: &TestMesh, expected: &Expected) {
 }
 
 async fn scheduled_summaries_cost_two_queries_and_one_collections_update_a_page(mesh: &TestMesh) {
-    let (expected, flows, log, linked) = linked_page(mesh).await;
+    let (expected, flows, log, linked) = linked_page(mesh, |_| {}).await;
     mesh.sandbox.reset_calls();
 
     let run = flows.sync_all_summaries(&log).await.unwrap();
@@ -535,32 +537,47 @@ on_both_stores!(
     scheduled_summaries_cost_two_queries_and_one_collections_update_a_page
 );
 
-async fn an_account_salesforce_refuses_fails_alone_and_is_tried_again(mesh: &TestMesh) {
-    let (expected, flows, log, linked) = linked_page(mesh).await;
+async fn accounts_refused_or_locked_elsewhere_fail_alone_and_are_tried_again(mesh: &TestMesh) {
+    let (expected, flows, log, linked) = linked_page(mesh, |c| c.finance.lock_wait_ms = 200).await;
+    let customer_of = |account: String| async move {
+        mesh.store
+            .link_by_salesforce("customer", &account)
+            .await
+            .unwrap()
+            .unwrap()
+            .netsuite_id
+    };
+    // The last account is deleted in Salesforce; the first one's summary lock is held by
+    // another sync for the whole run.
     let (gone, ..) = expected.last().unwrap().clone();
-    let gone_customer = mesh
-        .store
-        .link_by_salesforce("customer", &gone)
-        .await
-        .unwrap()
-        .unwrap()
-        .netsuite_id;
+    let gone_customer = customer_of(gone.clone()).await;
     mesh.sf_delete("Account", &gone, chrono::Duration::zero())
         .await;
+    let (busy, ..) = expected[0].clone();
+    let busy_customer = customer_of(busy.clone()).await;
+    let held = mesh
+        .store
+        .acquire(
+            &format!("summary:ns:{busy_customer}"),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     mesh.sandbox.reset_calls();
 
     let run = flows.sync_all_summaries(&log).await.unwrap();
     assert_eq!(
         (run.failed, run.updated, run.unchanged),
-        (1, linked - 1, 0),
+        (2, linked - 2, 0),
         "{run:?}"
     );
-    // The deleted account's row was refused inside the one Collections call; the others hold
-    // their summaries and their links the new hash.
+    // The deleted account's row was refused inside the one Collections call; the locked one
+    // was not sent; the others hold their summaries and their links the new hash.
     let calls = mesh.sandbox.calls();
     assert_eq!(calls.get(COLLECTION_UPDATE), 1, "{calls:?}");
     assert_eq!(calls.salesforce_writes(), 1, "{calls:?}");
-    for expected in &expected[..expected.len() - 1] {
+    for expected in &expected[1..expected.len() - 1] {
         assert_summary_on_account(mesh, expected);
         let link = mesh
             .store
@@ -569,27 +586,36 @@ async fn an_account_salesforce_refuses_fails_alone_and_is_tried_again(mesh: &Tes
             .unwrap();
         assert!(link.is_some_and(|l| !l.netsuite_hash.is_empty()));
     }
-    // Nothing recorded for the refused one …
-    let link = mesh
-        .store
-        .link_by_netsuite(isthmus_engine::finance::SUMMARY_LINK_KIND, &gone_customer)
-        .await
-        .unwrap();
-    assert!(link.is_none(), "{link:?}");
+    // Nothing written or recorded for the two that failed …
+    let busy_account = mesh.sandbox.sf_record("Account", &busy).unwrap();
+    assert!(
+        busy_account.get("Balance__c").is_none_or(Value::is_null),
+        "{busy_account:?}"
+    );
+    for customer in [&gone_customer, &busy_customer] {
+        let link = mesh
+            .store
+            .link_by_netsuite(isthmus_engine::finance::SUMMARY_LINK_KIND, customer)
+            .await
+            .unwrap();
+        assert!(link.is_none(), "{link:?}");
+    }
 
-    // … so the next firing tries it (alone) again, and writes nothing else.
+    // … so the next firing tries both again (in one call), and writes nothing else.
+    mesh.store.release(&held).await.unwrap();
     mesh.sandbox.reset_calls();
     let again = flows.sync_all_summaries(&log).await.unwrap();
     assert_eq!(
         (again.failed, again.updated, again.unchanged),
-        (1, 0, linked - 1),
+        (1, 1, linked - 2),
         "{again:?}"
     );
     let calls = mesh.sandbox.calls();
     assert_eq!(calls.get(COLLECTION_UPDATE), 1, "{calls:?}");
     assert_eq!(calls.salesforce_writes(), 1, "{calls:?}");
+    assert_summary_on_account(mesh, &expected[0]);
 }
 on_both_stores!(
     summaries_refused_row,
-    an_account_salesforce_refuses_fails_alone_and_is_tried_again
+    accounts_refused_or_locked_elsewhere_fail_alone_and_are_tried_again
 );
