@@ -86,6 +86,54 @@ pub fn spawn_renewal<L: Locks + ?Sized>(
     })
 }
 
+/// The locks of a batch of records, taken together: each resource's lock as [`with_lock`]
+/// takes it (waiting up to `wait` for another holder, all resources at once), one outcome per
+/// resource in order ([`EngineError::Locked`] for one held elsewhere throughout). The caller
+/// renews the leases it got while it works ([`spawn_renewals`]) and releases them
+/// ([`release_all`]).
+pub async fn acquire_each<L: Locks + ?Sized>(
+    locks: &L,
+    resources: &[String],
+    ttl: Duration,
+    wait: Duration,
+) -> Vec<Result<Lease>> {
+    futures::future::join_all(
+        resources
+            .iter()
+            .map(|resource| acquire(locks, resource, ttl, wait)),
+    )
+    .await
+}
+
+/// Renews every lease of a batch every third of `ttl` until the returned task is aborted; a lease
+/// lost meanwhile is caught by [`ensure_held`] before its record's write.
+pub fn spawn_renewals<L: Locks + ?Sized>(
+    locks: &Arc<L>,
+    leases: Vec<Lease>,
+    ttl: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let locks = locks.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(ttl / 3);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            futures::future::join_all(leases.iter().map(|lease| locks.renew(lease, ttl))).await;
+        }
+    })
+}
+
+/// Releases every lease of a batch (compare-and-delete); a failed release is logged, the lease
+/// expires by itself.
+pub async fn release_all<L: Locks + ?Sized>(locks: &L, leases: &[Lease]) {
+    let released = futures::future::join_all(leases.iter().map(|lease| locks.release(lease))).await;
+    for (lease, released) in leases.iter().zip(released) {
+        if let Err(err) = released {
+            tracing::warn!(resource = %lease.resource, %err, "lock release failed");
+        }
+    }
+}
+
 async fn acquire(
     locks: &(impl Locks + ?Sized),
     resource: &str,
@@ -154,6 +202,31 @@ mod tests {
             "{err}"
         );
         assert_eq!(err.code(), isthmus_proto::ErrorCode::Locked);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_takes_each_free_lock_and_reports_each_held_one() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let ttl = Duration::from_secs(3);
+        let _other = store.acquire("b", ttl).await.unwrap().unwrap();
+        let resources = ["a", "b", "c"].map(String::from);
+        let taken = acquire_each(store.as_ref(), &resources, ttl, Duration::from_millis(50)).await;
+        assert!(taken[0].is_ok() && taken[2].is_ok());
+        assert!(
+            matches!(&taken[1], Err(EngineError::Locked(r)) if r == "b"),
+            "{:?}",
+            taken[1]
+        );
+        let leases: Vec<Lease> = taken.into_iter().filter_map(Result::ok).collect();
+        // Renewed past their first TTL while the batch works, then released.
+        let renewal = spawn_renewals(&store, leases.clone(), ttl);
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        for lease in &leases {
+            ensure_held(&store, lease, ttl).await.unwrap();
+        }
+        renewal.abort();
+        release_all(store.as_ref(), &leases).await;
+        assert!(store.acquire("a", ttl).await.unwrap().is_some());
     }
 
     #[tokio::test(start_paused = true)]

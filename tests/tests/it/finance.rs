@@ -388,13 +388,28 @@ on_both_stores!(
 
 /// New accounts with no transactions, linked by the button, beside the seeded ones.
 const PLAIN_ACCOUNTS: usize = 4;
+const COLLECTION_UPDATE: &str = "PATCH /services/data/vXX.X/composite/sobjects";
+const ACCOUNT_UPDATE: &str = "PATCH /services/data/vXX.X/sobjects/Account/{id}";
 
-async fn scheduled_summaries_read_a_page_of_customers_in_two_queries(mesh: &TestMesh) {
+/// An account's expected summary: (account, balance, overdue, days overdue, last payment).
+type Expected = (String, f64, f64, i64, Option<(&'static str, f64)>);
+
+/// Links the seeded customers with transactions and [`PLAIN_ACCOUNTS`] new accounts; returns
+/// their expected summaries, the finance flows (on the default configuration as `adjust` leaves
+/// it) and sync log of the scheduled run, and how many customers are linked in all (one page).
+async fn linked_page(
+    mesh: &TestMesh,
+    adjust: impl FnOnce(&mut isthmus::Config),
+) -> (
+    Vec<Expected>,
+    isthmus_engine::finance::FinanceFlows,
+    isthmus_engine::audit::SyncLog,
+    u64,
+) {
     use isthmus_sandbox::seed::books;
     let today = chrono::Utc::now().date_naive();
     let due = chrono::NaiveDate::from_ymd_opt(2025, 11, 14).unwrap();
-    // (account, balance, overdue, days overdue, last payment)
-    let mut expected = Vec::new();
+    let mut expected: Vec<Expected> = Vec::new();
     for (name, balance, overdue, days, paid) in [
         (
             books::OVERDUE_CUSTOMER,
@@ -428,7 +443,8 @@ async fn scheduled_summaries_read_a_page_of_customers_in_two_queries(mesh: &Test
         assert_eq!(status, 200, "{body}");
         expected.push((account, 0.0, 0.0, 0, None));
     }
-    let (config, secrets) = mesh.sandbox_config();
+    let (mut config, secrets) = mesh.sandbox_config();
+    adjust(&mut config);
     let flows =
         isthmus::wiring::finance::finance_flows(&config, &secrets, mesh.store.clone()).unwrap();
     let log = isthmus::wiring::sync_log(&config, &secrets, mesh.store.clone());
@@ -442,12 +458,43 @@ async fn scheduled_summaries_read_a_page_of_customers_in_two_queries(mesh: &Test
         linked >= expected.len() && linked <= 200,
         "one page of links: {linked}"
     );
+    (expected, flows, log, linked as u64)
+}
+
+/// The account in the sandbox's Salesforce shows the expected summary.
+fn assert_summary_on_account(mesh: &TestMesh, expected: &Expected) {
+    let (account, balance, overdue, days, paid) = expected;
+    let sf = mesh.sandbox.sf_record("Account", account).unwrap();
+    assert!(
+        (number(sf.get("Balance__c")) - balance).abs() < 0.005,
+        "{sf:?}"
+    );
+    assert!(
+        (number(sf.get("Overdue_Balance__c")) - overdue).abs() < 0.005,
+        "{sf:?}"
+    );
+    assert_eq!(number(sf.get("Days_Overdue__c")) as i64, *days, "{sf:?}");
+    match paid {
+        Some((date, amount)) => {
+            assert_eq!(text(sf.get("Last_Payment_Date__c")).as_deref(), Some(*date));
+            assert_eq!(number(sf.get("Last_Payment_Amount__c")), *amount);
+        }
+        None => assert!(text(sf.get("Last_Payment_Date__c")).is_none(), "{sf:?}"),
+    }
+}
+
+async fn scheduled_summaries_cost_two_queries_and_one_collections_update_a_page(mesh: &TestMesh) {
+    let (expected, flows, log, linked) = linked_page(mesh, |_| {}).await;
     mesh.sandbox.reset_calls();
 
     let run = flows.sync_all_summaries(&log).await.unwrap();
-    assert_eq!((run.failed, run.updated), (0, linked as u64), "{run:?}");
-    // Two queries for the page (credit limits, receivables), not two a customer; one account
-    // update each.
+    assert_eq!(
+        (run.failed, run.updated, run.unchanged),
+        (0, linked, 0),
+        "{run:?}"
+    );
+    // Two queries for the page (credit limits, receivables), not two a customer; one
+    // Collections update for the page's accounts, no account updated on its own.
     let calls = mesh.sandbox.calls();
     assert_eq!(
         calls.get("POST /services/rest/query/v1/suiteql"),
@@ -455,26 +502,26 @@ async fn scheduled_summaries_read_a_page_of_customers_in_two_queries(mesh: &Test
         "{calls:?}"
     );
     assert_eq!(calls.netsuite_total(), 2, "{calls:?}");
-    assert_eq!(calls.salesforce_writes(), linked as u64, "{calls:?}");
+    assert_eq!(calls.get(COLLECTION_UPDATE), 1, "{calls:?}");
+    assert_eq!(calls.get(ACCOUNT_UPDATE), 0, "{calls:?}");
+    assert_eq!(calls.salesforce_writes(), 1, "{calls:?}");
+    for expected in &expected {
+        assert_summary_on_account(mesh, expected);
+    }
 
-    for (account, balance, overdue, days, paid) in &expected {
-        let sf = mesh.sandbox.sf_record("Account", account).unwrap();
-        assert!(
-            (number(sf.get("Balance__c")) - balance).abs() < 0.005,
-            "{sf:?}"
-        );
-        assert!(
-            (number(sf.get("Overdue_Balance__c")) - overdue).abs() < 0.005,
-            "{sf:?}"
-        );
-        assert_eq!(number(sf.get("Days_Overdue__c")) as i64, *days, "{sf:?}");
-        match paid {
-            Some((date, amount)) => {
-                assert_eq!(text(sf.get("Last_Payment_Date__c")).as_deref(), Some(*date));
-                assert_eq!(number(sf.get("Last_Payment_Amount__c")), *amount);
-            }
-            None => assert!(text(sf.get("Last_Payment_Date__c")).is_none(), "{sf:?}"),
-        }
+    // Nothing changed since: the next firing reads the page and writes nothing.
+    mesh.sandbox.reset_calls();
+    let again = flows.sync_all_summaries(&log).await.unwrap();
+    assert_eq!(
+        (again.failed, again.updated, again.unchanged),
+        (0, 0, linked),
+        "{again:?}"
+    );
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.salesforce_writes(), 0, "{calls:?}");
+    assert_eq!(calls.netsuite_total(), 2, "{calls:?}");
+
+    for (account, ..) in &expected {
         // The per-customer read (two queries of its own) finds the very figures written.
         let path = format!("/v1/salesforce/accounts/{account}/financial-summary");
         let (status, again) = mesh.post(&path, Some(SF_KEY), None).await;
@@ -487,5 +534,88 @@ async fn scheduled_summaries_read_a_page_of_customers_in_two_queries(mesh: &Test
 }
 on_both_stores!(
     summaries_in_pages,
-    scheduled_summaries_read_a_page_of_customers_in_two_queries
+    scheduled_summaries_cost_two_queries_and_one_collections_update_a_page
+);
+
+async fn accounts_refused_or_locked_elsewhere_fail_alone_and_are_tried_again(mesh: &TestMesh) {
+    let (expected, flows, log, linked) = linked_page(mesh, |c| c.finance.lock_wait_ms = 200).await;
+    let customer_of = |account: String| async move {
+        mesh.store
+            .link_by_salesforce("customer", &account)
+            .await
+            .unwrap()
+            .unwrap()
+            .netsuite_id
+    };
+    // The last account is deleted in Salesforce; the first one's summary lock is held by
+    // another sync for the whole run.
+    let (gone, ..) = expected.last().unwrap().clone();
+    let gone_customer = customer_of(gone.clone()).await;
+    mesh.sf_delete("Account", &gone, chrono::Duration::zero())
+        .await;
+    let (busy, ..) = expected[0].clone();
+    let busy_customer = customer_of(busy.clone()).await;
+    let held = mesh
+        .store
+        .acquire(
+            &format!("summary:ns:{busy_customer}"),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    mesh.sandbox.reset_calls();
+
+    let run = flows.sync_all_summaries(&log).await.unwrap();
+    assert_eq!(
+        (run.failed, run.updated, run.unchanged),
+        (2, linked - 2, 0),
+        "{run:?}"
+    );
+    // The deleted account's row was refused inside the one Collections call; the locked one
+    // was not sent; the others hold their summaries and their links the new hash.
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.get(COLLECTION_UPDATE), 1, "{calls:?}");
+    assert_eq!(calls.salesforce_writes(), 1, "{calls:?}");
+    for expected in &expected[1..expected.len() - 1] {
+        assert_summary_on_account(mesh, expected);
+        let link = mesh
+            .store
+            .link_by_salesforce(isthmus_engine::finance::SUMMARY_LINK_KIND, &expected.0)
+            .await
+            .unwrap();
+        assert!(link.is_some_and(|l| !l.netsuite_hash.is_empty()));
+    }
+    // Nothing written or recorded for the two that failed …
+    let busy_account = mesh.sandbox.sf_record("Account", &busy).unwrap();
+    assert!(
+        busy_account.get("Balance__c").is_none_or(Value::is_null),
+        "{busy_account:?}"
+    );
+    for customer in [&gone_customer, &busy_customer] {
+        let link = mesh
+            .store
+            .link_by_netsuite(isthmus_engine::finance::SUMMARY_LINK_KIND, customer)
+            .await
+            .unwrap();
+        assert!(link.is_none(), "{link:?}");
+    }
+
+    // … so the next firing tries both again (in one call), and writes nothing else.
+    mesh.store.release(&held).await.unwrap();
+    mesh.sandbox.reset_calls();
+    let again = flows.sync_all_summaries(&log).await.unwrap();
+    assert_eq!(
+        (again.failed, again.updated, again.unchanged),
+        (1, 1, linked - 2),
+        "{again:?}"
+    );
+    let calls = mesh.sandbox.calls();
+    assert_eq!(calls.get(COLLECTION_UPDATE), 1, "{calls:?}");
+    assert_eq!(calls.salesforce_writes(), 1, "{calls:?}");
+    assert_summary_on_account(mesh, &expected[0]);
+}
+on_both_stores!(
+    summaries_refused_row,
+    accounts_refused_or_locked_elsewhere_fail_alone_and_are_tried_again
 );

@@ -12,16 +12,19 @@
 //!
 //! - `transactions`: invoices, credit memos and payments, in steps (read, place, derive, write
 //!   through `crate::mirror`);
-//! - `summary`: an account's financial summary;
+//! - `summary`: an account's financial summary; `summaries`: the scheduled run, a page of 200
+//!   accounts written in one sObject Collections call;
 //! - `subsidiaries`: NetSuite subsidiaries to `Subsidiary__c` records.
 
 mod figures;
 mod subsidiaries;
+mod summaries;
 mod summary;
 mod transactions;
 
 pub use subsidiaries::{FLOW_SUBSIDIARIES, SUBSIDIARY_LINK_KIND};
-pub use summary::{summarise, Receivable, SummariesRun, Summary, FLOW_SUMMARY, SUMMARY_LINK_KIND};
+pub use summaries::SummariesRun;
+pub use summary::{summarise, Receivable, Summary, FLOW_SUMMARY, SUMMARY_LINK_KIND};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,17 +1,16 @@
 //! An account's financial summary: balance, overdue balance, credit limit, days overdue and last
 //! payment, read from NetSuite (two SuiteQL reads, or one call of the package's RESTlet, as
-//! `finance.summary_source` says) and written to the account when it changed. On request (by
-//! account or customer) and scheduled for every linked customer, whose figures are read a page
-//! of customers at a time ([`super::figures`]).
+//! `finance.summary_source` says) and written to the account when it changed: here on request (by
+//! account or customer), one account update each; scheduled for every linked customer in
+//! [`super::summaries`], a page of customers at a time. [`plan_summary`] decides for both.
 
 use std::collections::HashMap;
 
 use isthmus_netsuite::NetSuiteId;
-use isthmus_store::Lease;
-use serde_json::{json, Value};
+use isthmus_store::{Lease, Link};
+use serde_json::{json, Map, Value};
 
 use super::{figures, FinanceFlows};
-use crate::audit::Trigger;
 use crate::config::SummarySource;
 use crate::error::{EngineError, Result};
 use crate::lock::{dry_run_or_locked, ensure_held};
@@ -22,13 +21,6 @@ use crate::result::{FieldChange, Outcome, SyncResult};
 /// ID-map kind of Account ↔ customer for the financial summary (its hash: the fields last written).
 pub const SUMMARY_LINK_KIND: &str = "summary";
 
-/// What a scheduled run of every account's summary did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SummariesRun {
-    pub updated: u64,
-    pub unchanged: u64,
-    pub failed: u64,
-}
 pub const FLOW_SUMMARY: &str = "finance.account_summary";
 
 /// A customer's financial summary, as the Account shows it.
@@ -94,25 +86,13 @@ pub fn summarise(
 impl FinanceFlows {
     /// Writes the customer's financial summary to its account (`customer`: the NetSuite id;
     /// the account comes from the customers ID map). Under the account's summary lock; a dry run
-    /// writes nothing. Two SuiteQL reads; no Salesforce write when nothing changed.
+    /// writes nothing. Two SuiteQL reads; no Salesforce write when nothing changed, else one
+    /// account update (the scheduled run writes a page of them in one call: [`super::summaries`]).
     pub async fn sync_account_summary(
         &self,
         customer: &NetSuiteId,
         dry_run: bool,
         trace_id: &str,
-    ) -> Result<SyncResult> {
-        self.sync_summary_read(customer, dry_run, trace_id, None)
-            .await
-    }
-
-    /// [`Self::sync_account_summary`] with the figures of a page read beforehand (`page`:
-    /// the summaries of a page of customers by internal id; `None`: read this one's now).
-    async fn sync_summary_read(
-        &self,
-        customer: &NetSuiteId,
-        dry_run: bool,
-        trace_id: &str,
-        page: Option<&HashMap<String, Summary>>,
     ) -> Result<SyncResult> {
         let customer = customer.as_str();
         let account = self
@@ -128,85 +108,12 @@ impl FinanceFlows {
         dry_run_or_locked(
             &self.store,
             dry_run,
-            &format!("{SUMMARY_LINK_KIND}:ns:{customer}"),
+            &summary_lock(customer),
             self.config.lock_ttl(),
             self.config.lock_wait(),
-            |lease| self.summary(customer, &account, trace_id, lease, page),
+            |lease| self.summary(customer, &account, trace_id, lease),
         )
         .await
-    }
-
-    /// The scheduled summaries: every linked customer's summary onto its account, walking the
-    /// customers ID map a page at a time. With `summary_source = "suiteql"` a page's figures are
-    /// read together ([`super::figures`]: two SuiteQL queries a page, not two a customer); if
-    /// that read fails, each customer of the page reads its own. A customer whose summary fails
-    /// is logged and counted; the walk goes on (the next firing tries it again).
-    pub async fn sync_all_summaries(&self, log: &crate::audit::SyncLog) -> Result<SummariesRun> {
-        let trace = isthmus_telemetry::TraceContext::new_root();
-        let mut run = SummariesRun::default();
-        let mut after: Option<String> = None;
-        loop {
-            let links = self
-                .store
-                .links_page(crate::customers::LINK_KIND, after.as_deref(), 200)
-                .await?;
-            let Some(last) = links.last() else {
-                break;
-            };
-            after = Some(last.salesforce_id.clone());
-            let page = self.page_figures(&links).await;
-            for link in &links {
-                let began = std::time::Instant::now();
-                let summary = match NetSuiteId::parse(&link.netsuite_id) {
-                    Ok(customer) => {
-                        self.sync_summary_read(&customer, false, &trace.trace_id, page.as_ref())
-                            .await
-                    }
-                    Err(err) => Err(EngineError::Unprocessable(format!(
-                        "the ID map holds customer {:?}: {err}",
-                        link.netsuite_id
-                    ))),
-                };
-                match summary {
-                    Ok(result) => {
-                        log.finished(&result, Trigger::Schedule, began).await;
-                        if result.outcome == Outcome::Unchanged {
-                            run.unchanged += 1;
-                        } else {
-                            run.updated += 1;
-                        }
-                    }
-                    Err(err) => {
-                        tracing::warn!(customer = %link.netsuite_id, %err, "a scheduled summary failed");
-                        run.failed += 1;
-                    }
-                }
-            }
-        }
-        Ok(run)
-    }
-
-    /// The figures of a page of linked customers, read together (SuiteQL source only); `None`
-    /// when each is to read its own.
-    async fn page_figures(
-        &self,
-        links: &[isthmus_store::Link],
-    ) -> Option<HashMap<String, Summary>> {
-        if self.config.summary_source != SummarySource::Suiteql {
-            return None;
-        }
-        let customers: Vec<NetSuiteId> = links
-            .iter()
-            .filter_map(|l| NetSuiteId::parse(&l.netsuite_id).ok())
-            .collect();
-        let today = chrono::Utc::now().date_naive();
-        match figures::summaries(&self.netsuite, &customers, today).await {
-            Ok(page) => Some(page),
-            Err(err) => {
-                tracing::warn!(%err, "a page of summaries could not be read at once; reading each");
-                None
-            }
-        }
     }
 
     /// The NetSuite customer linked to a Salesforce account, for a summary asked by account.
@@ -287,67 +194,182 @@ impl FinanceFlows {
         })
     }
 
+    /// The customer's summary: from `page` (the figures of a page of customers by internal id,
+    /// read beforehand) when given, else read now from `finance.summary_source`.
+    pub(super) async fn read_summary(
+        &self,
+        customer: &str,
+        page: Option<&HashMap<String, Summary>>,
+    ) -> Result<Summary> {
+        match (page, self.config.summary_source) {
+            (Some(page), _) => page.get(customer).cloned().ok_or_else(|| {
+                EngineError::NotFound(format!("NetSuite customer {customer} does not exist"))
+            }),
+            (None, SummarySource::Suiteql) => self.summary_from_suiteql(customer).await,
+            (None, SummarySource::Restlet) => self.summary_from_restlet(customer).await,
+        }
+    }
+
+    /// Records that the account holds the summary whose hash is `hash` (the summary link), under
+    /// the summary lock's lease (fenced).
+    pub(super) async fn record_summary(
+        &self,
+        account: &str,
+        customer: &str,
+        hash: String,
+        lease: &Lease,
+    ) -> Result<()> {
+        let link = netsuite_owned_link(SUMMARY_LINK_KIND, account, customer, hash, String::new());
+        self.store.put_link(&link, lease).await?;
+        Ok(())
+    }
+
+    /// One account's summary under its lease (`None`: a dry run): read, compared with the link's
+    /// hash, written with one account update when it changed.
     async fn summary(
         &self,
         customer: &str,
         account: &str,
         trace_id: &str,
         lease: Option<Lease>,
-        page: Option<&HashMap<String, Summary>>,
     ) -> Result<SyncResult> {
-        let mut out = SyncResult::new(FLOW_SUMMARY, Outcome::Unchanged, lease.is_none(), trace_id);
-        out.netsuite_id = customer.to_string();
-        out.salesforce_id = account.to_string();
-        out.matched_rule = "id_map".into();
-        let summary = match (page, self.config.summary_source) {
-            (Some(page), _) => page.get(customer).cloned().ok_or_else(|| {
-                EngineError::NotFound(format!("NetSuite customer {customer} does not exist"))
-            })?,
-            (None, SummarySource::Suiteql) => self.summary_from_suiteql(customer).await?,
-            (None, SummarySource::Restlet) => self.summary_from_restlet(customer).await?,
-        };
-        let fields = json!({
-            "Balance__c": summary.balance,
-            "Overdue_Balance__c": summary.overdue_balance,
-            "Credit_Limit__c": summary.credit_limit,
-            "Days_Overdue__c": summary.days_overdue,
-            "Last_Payment_Date__c": summary.last_payment_date,
-            "Last_Payment_Amount__c": summary.last_payment_amount,
-        });
-        let new_hash = hash(&fields);
+        let summary = self.read_summary(customer, None).await?;
         let link = self
             .store
             .link_by_netsuite(SUMMARY_LINK_KIND, customer)
             .await?;
-        if link.as_ref().is_some_and(|l| l.netsuite_hash == new_hash) {
-            return Ok(out);
-        }
-        out.outcome = Outcome::Updated;
-        for (field, value) in fields.as_object().into_iter().flatten() {
-            out.changes
-                .push(FieldChange::set("salesforce.Account", field, value));
-        }
-        let Some(lease) = lease else {
-            return Ok(out);
+        let plan = plan_summary(
+            customer,
+            account,
+            &summary,
+            link.as_ref(),
+            trace_id,
+            lease.is_none(),
+        );
+        let (Some(write), Some(lease)) = (plan.write, lease) else {
+            return Ok(plan.result);
         };
         ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
-        let body = fields.as_object().cloned().unwrap_or_default();
-        self.salesforce.update("Account", account, &body).await?;
-        let link = netsuite_owned_link(
-            SUMMARY_LINK_KIND,
-            account,
-            customer,
-            new_hash,
-            String::new(),
-        );
-        self.store.put_link(&link, &lease).await?;
-        Ok(out)
+        self.salesforce
+            .update("Account", account, &write.fields)
+            .await?;
+        self.record_summary(account, customer, write.hash, &lease)
+            .await?;
+        Ok(plan.result)
+    }
+}
+
+/// The lock every sync of a customer's summary holds (the one-account path's and the scheduled
+/// run's alike).
+pub(super) fn summary_lock(customer: &str) -> String {
+    format!("{SUMMARY_LINK_KIND}:ns:{customer}")
+}
+
+/// What a summary sync does to its account: the result to report and, when the summary differs
+/// from the one last written (the summary link's hash), the write.
+pub(super) struct SummaryPlan {
+    pub(super) result: SyncResult,
+    pub(super) write: Option<SummaryWrite>,
+}
+
+/// The account fields of a changed summary and their hash (the summary link's once written).
+pub(super) struct SummaryWrite {
+    pub(super) fields: Map<String, Value>,
+    pub(super) hash: String,
+}
+
+/// Plans the summary's write to `account`: `Unchanged` with no write when its hash equals
+/// `link`'s, else `Updated` with every field as a change and, unless `dry_run`, the write.
+pub(super) fn plan_summary(
+    customer: &str,
+    account: &str,
+    summary: &Summary,
+    link: Option<&Link>,
+    trace_id: &str,
+    dry_run: bool,
+) -> SummaryPlan {
+    let mut result = SyncResult::new(FLOW_SUMMARY, Outcome::Unchanged, dry_run, trace_id);
+    result.netsuite_id = customer.to_string();
+    result.salesforce_id = account.to_string();
+    result.matched_rule = "id_map".into();
+    let fields = json!({
+        "Balance__c": summary.balance,
+        "Overdue_Balance__c": summary.overdue_balance,
+        "Credit_Limit__c": summary.credit_limit,
+        "Days_Overdue__c": summary.days_overdue,
+        "Last_Payment_Date__c": summary.last_payment_date,
+        "Last_Payment_Amount__c": summary.last_payment_amount,
+    });
+    let hash = hash(&fields);
+    if link.is_some_and(|l| l.netsuite_hash == hash) {
+        return SummaryPlan {
+            result,
+            write: None,
+        };
+    }
+    let fields = match fields {
+        Value::Object(fields) => fields,
+        _ => Map::new(),
+    };
+    result.outcome = Outcome::Updated;
+    for (field, value) in &fields {
+        result
+            .changes
+            .push(FieldChange::set("salesforce.Account", field, value));
+    }
+    SummaryPlan {
+        result,
+        write: (!dry_run).then_some(SummaryWrite { fields, hash }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_equal_to_the_one_last_written_plans_no_write() {
+        let summary = Summary {
+            balance: 120.5,
+            overdue_balance: 20.0,
+            credit_limit: Some(1000.0),
+            days_overdue: 3,
+            last_payment_date: Some("2026-11-10".into()),
+            last_payment_amount: Some(60.0),
+        };
+        let first = plan_summary("42", "001000000000001AAA", &summary, None, "t", false);
+        assert_eq!(first.result.outcome, Outcome::Updated);
+        assert_eq!(first.result.changes.len(), 6);
+        let write = first.write.expect("a first summary is written");
+        assert_eq!(write.fields["Balance__c"], json!(120.5));
+        assert!(!write.fields.contains_key("Id"));
+
+        let link = netsuite_owned_link(
+            SUMMARY_LINK_KIND,
+            "001000000000001AAA",
+            "42",
+            write.hash,
+            String::new(),
+        );
+        let again = plan_summary(
+            "42",
+            "001000000000001AAA",
+            &summary,
+            Some(&link),
+            "t",
+            false,
+        );
+        assert_eq!(again.result.outcome, Outcome::Unchanged);
+        assert!(again.write.is_none() && again.result.changes.is_empty());
+
+        let moved = Summary {
+            balance: 99.0,
+            ..summary
+        };
+        let dry = plan_summary("42", "001000000000001AAA", &moved, Some(&link), "t", true);
+        assert_eq!(dry.result.outcome, Outcome::Updated);
+        assert!(dry.result.dry_run && dry.write.is_none());
+    }
 
     #[test]
     fn a_summary_counts_what_is_owed_overdue_and_last_paid() {
