@@ -86,6 +86,23 @@ pub fn spawn_renewal<L: Locks + ?Sized>(
     })
 }
 
+/// Store round trips a batch keeps in flight at once (a bulk catalog run's group holds
+/// thousands of items: their locks, renewals and links are not all sent at once).
+pub(crate) const STORE_CONCURRENCY: usize = 256;
+
+/// Runs `futures` with at most [`STORE_CONCURRENCY`] in flight; the outputs in order. (The
+/// futures are gathered first, so the returned future holds no iterator adapter: holding one
+/// across an await trips the compiler's `Send` inference for the callers' closures.)
+pub(crate) fn bounded<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> impl std::future::Future<Output = Vec<F::Output>> {
+    use futures::stream::StreamExt;
+    let futures: Vec<F> = futures.into_iter().collect();
+    futures::stream::iter(futures)
+        .buffered(STORE_CONCURRENCY)
+        .collect()
+}
+
 /// The locks of a batch of records, taken together: each resource's lock as [`with_lock`]
 /// takes it (waiting up to `wait` for another holder, all resources at once), one outcome per
 /// resource in order ([`EngineError::Locked`] for one held elsewhere throughout). The caller
@@ -97,7 +114,7 @@ pub async fn acquire_each<L: Locks + ?Sized>(
     ttl: Duration,
     wait: Duration,
 ) -> Vec<Result<Lease>> {
-    futures::future::join_all(
+    bounded(
         resources
             .iter()
             .map(|resource| acquire(locks, resource, ttl, wait)),
@@ -118,7 +135,7 @@ pub fn spawn_renewals<L: Locks + ?Sized>(
         tick.tick().await;
         loop {
             tick.tick().await;
-            futures::future::join_all(leases.iter().map(|lease| locks.renew(lease, ttl))).await;
+            bounded(leases.iter().map(|lease| locks.renew(lease, ttl))).await;
         }
     })
 }
@@ -126,7 +143,7 @@ pub fn spawn_renewals<L: Locks + ?Sized>(
 /// Releases every lease of a batch (compare-and-delete); a failed release is logged, the lease
 /// expires by itself.
 pub async fn release_all<L: Locks + ?Sized>(locks: &L, leases: &[Lease]) {
-    let released = futures::future::join_all(leases.iter().map(|lease| locks.release(lease))).await;
+    let released = bounded(leases.iter().map(|lease| locks.release(lease))).await;
     for (lease, released) in leases.iter().zip(released) {
         if let Err(err) = released {
             tracing::warn!(resource = %lease.resource, %err, "lock release failed");

@@ -143,23 +143,6 @@ impl crate::work::JobRunner for CatalogFlows {
     }
 }
 
-/// Store round trips a batch keeps in flight at once (a bulk run's group holds thousands of
-/// items: their locks, renewals and links are not all sent at once).
-const STORE_CONCURRENCY: usize = 256;
-
-/// Runs `futures` with at most [`STORE_CONCURRENCY`] in flight; the outputs in order. (The
-/// futures are gathered first, so the returned future holds no iterator adapter: holding one
-/// across an await trips the compiler's `Send` inference for the callers' closures.)
-fn bounded<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> impl std::future::Future<Output = Vec<F::Output>> {
-    use futures::stream::StreamExt;
-    let futures: Vec<F> = futures.into_iter().collect();
-    futures::stream::iter(futures)
-        .buffered(STORE_CONCURRENCY)
-        .collect()
-}
-
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

@@ -38,10 +38,11 @@ use super::item::{column, Record};
 use super::plan::Target;
 use super::source::{last_id, ItemWindow};
 use super::sync::{lock_resource, ItemSynced, Prepared};
-use super::{bounded, now_ms, CatalogFlows, LINK_KIND};
+use super::{now_ms, CatalogFlows, LINK_KIND};
 use crate::audit::{SyncLog, Trigger};
 use crate::error::Result;
 use crate::governance::SalesforceAllocation;
+use crate::lock::bounded;
 
 /// Status name of the delta cursor (ms since the epoch, as JSON).
 pub const CURSOR_STATUS: &str = "catalog:delta-cursor";
@@ -373,7 +374,7 @@ impl CatalogFlows {
             }
         }
         let leases: Vec<_> = locked.iter().filter_map(|(_, l)| l.clone()).collect();
-        let renewal = self.spawn_batch_renewal(leases.clone());
+        let renewal = crate::lock::spawn_renewals(&self.store, leases.clone(), ttl);
         let ids: Vec<String> = locked
             .iter()
             .map(|(p, _)| p.target.item_id().to_string())
@@ -383,7 +384,7 @@ impl CatalogFlows {
             .settle(locked, false, books, Some(allocation), trace_id, known)
             .await;
         renewal.abort();
-        bounded(leases.iter().map(|lease| self.store.release(lease))).await;
+        crate::lock::release_all(self.store.as_ref(), &leases).await;
         match settled {
             Ok(results) => {
                 for synced in results {
@@ -404,23 +405,6 @@ impl CatalogFlows {
                 }
             }
         }
-    }
-
-    /// Renews every lease of a batch every third of the lock TTL until aborted.
-    fn spawn_batch_renewal(
-        &self,
-        leases: Vec<isthmus_store::Lease>,
-    ) -> tokio::task::JoinHandle<()> {
-        let store = self.store.clone();
-        let ttl = self.config.lock_ttl();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(ttl / 3);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                bounded(leases.iter().map(|lease| store.renew(lease, ttl))).await;
-            }
-        })
     }
 }
 

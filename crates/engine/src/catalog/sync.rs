@@ -19,9 +19,10 @@ use super::item::column;
 use super::plan::{plan_item, ItemPlan, Target};
 use super::transport::Transport;
 use super::write::Written;
-use super::{bounded, CatalogFlows, FLOW_ITEM_TO_PRODUCT, LINK_KIND};
+use super::{CatalogFlows, FLOW_ITEM_TO_PRODUCT, LINK_KIND};
 use crate::error::{EngineError, Result};
 use crate::governance::SalesforceAllocation;
+use crate::lock::bounded;
 use crate::lock::{dry_run_or_locked, ensure_held};
 use crate::mirror::netsuite_owned_link;
 

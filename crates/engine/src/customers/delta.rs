@@ -27,8 +27,9 @@
 //! that meets it (a read, a sync, its write-back) stops the run with
 //! `SALESFORCE_ALLOCATION_EXHAUSTED` before its cursor is saved, so the scheduled run ends
 //! `held` and the next firing reads that page again (its syncs are idempotent), rather than
-//! passing it with a job per record that could only wait for the allocation too. With no cursor yet, a delta starts `schedules.delta_overlap_s`
-//! before now: history is the backfill's job (`isthmus backfill accounts`).
+//! passing it with a job per record that could only wait for the allocation too. With no
+//! cursor yet, a delta starts `schedules.delta_overlap_s` before now: history is the backfill's
+//! job (`isthmus backfill accounts`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
