@@ -236,7 +236,11 @@ async fn run(
                 "ISTHMUS_SALESFORCE__BULK_THRESHOLD",
                 args.bulk_threshold.to_string(),
             )
-            .env("RUST_LOG", "warn")
+            // The bench's own RUST_LOG reaches the backfill (its logs go to stderr).
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .kill_on_drop(true);
         children.push(cmd.spawn().context("starting isthmus backfill")?);

@@ -87,6 +87,39 @@ impl NetSuiteSlots {
         self.limit
     }
 
+    /// Queues for a slot of the shared semaphore under `limit` and waits for it (first come,
+    /// first served across replicas).
+    async fn take_slot(&self, limit: u32) -> std::result::Result<String, NetSuiteError> {
+        let gate = |err: isthmus_store::StoreError| NetSuiteError::Gate(err.to_string());
+        let request = self
+            .slots
+            .queue_for_slot(NETSUITE_SEMAPHORE, limit, self.lease, SLOT_PATIENCE)
+            .await
+            .map_err(gate)?;
+        let ticket = match request {
+            SlotRequest::Held(slot) => return Ok(slot),
+            SlotRequest::Queued(ticket) => ticket,
+        };
+        loop {
+            match self
+                .slots
+                .wait_for_slot(NETSUITE_SEMAPHORE, &ticket, SLOT_HEARTBEAT)
+                .await
+            {
+                Ok(Some(slot)) => return Ok(slot),
+                Ok(None) => {}
+                Err(err) => {
+                    // Give the place up; should that fail too, the ticket's deadline does.
+                    let left = self.slots.leave_slot_queue(NETSUITE_SEMAPHORE, &ticket);
+                    if let Err(leave_err) = left.await {
+                        tracing::warn!(%leave_err, "leaving the NetSuite slot queue failed");
+                    }
+                    return Err(gate(err));
+                }
+            }
+        }
+    }
+
     /// The limit in force now and its generation: the learned one, or the configured one.
     async fn current(&self) -> LimitState {
         match &self.adaptive {
@@ -104,37 +137,25 @@ impl ConcurrencyGate for NetSuiteSlots {
             .acquire()
             .await
             .map_err(|e| NetSuiteError::Gate(e.to_string()))?;
-        let gate = |err: isthmus_store::StoreError| NetSuiteError::Gate(err.to_string());
-        let current = self.current().await;
-        let request = self
-            .slots
-            .queue_for_slot(NETSUITE_SEMAPHORE, current.limit, self.lease, SLOT_PATIENCE)
-            .await
-            .map_err(gate)?;
-        let slot = match request {
-            SlotRequest::Held(slot) => slot,
-            SlotRequest::Queued(ticket) => loop {
-                match self
-                    .slots
-                    .wait_for_slot(NETSUITE_SEMAPHORE, &ticket, SLOT_HEARTBEAT)
-                    .await
-                {
-                    Ok(Some(slot)) => break slot,
-                    Ok(None) => {}
-                    Err(err) => {
-                        // Give the place up; should that fail too, the ticket's deadline does.
-                        let left = self.slots.leave_slot_queue(NETSUITE_SEMAPHORE, &ticket);
-                        if let Err(leave_err) = left.await {
-                            tracing::warn!(%leave_err, "leaving the NetSuite slot queue failed");
-                        }
-                        return Err(gate(err));
-                    }
-                }
-            },
+        let slot = loop {
+            let queued = self.current().await;
+            let slot = self.take_slot(queued.limit).await?;
+            let Some(adaptive) = &self.adaptive else {
+                break slot;
+            };
+            // The place was granted under the limit the call queued with. When the limit
+            // dropped while it waited (an over-limit answer meanwhile), that grant could exceed
+            // the new one and meet a refusal of its own: give it back and queue again under
+            // the limit in force.
+            let now = self.current().await;
+            if now.limit >= queued.limit {
+                adaptive.admitted(&slot, now.generation);
+                break slot;
+            }
+            if let Err(err) = self.slots.release_slot(NETSUITE_SEMAPHORE, &slot).await {
+                tracing::warn!(%err, "giving back a NetSuite slot granted under an older limit failed");
+            }
         };
-        if let Some(adaptive) = &self.adaptive {
-            adaptive.admitted(&slot, current.generation);
-        }
         // The local permit is given back in `release`.
         permit.forget();
         Ok(slot)
@@ -481,5 +502,52 @@ mod tests {
         );
         assert_eq!(store.slots_in_use(NETSUITE_SEMAPHORE).await.unwrap(), 1);
         assert!(!slot.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_place_granted_under_a_limit_that_dropped_meanwhile_is_given_back() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let adaptive = Arc::new(AdaptiveLimit::new(
+            store.clone(),
+            NETSUITE_LIMIT_STATUS,
+            adaptive::AdaptivePolicy::new(3),
+        ));
+        let replica = || {
+            Arc::new(
+                NetSuiteSlots::new(store.clone(), 3, Duration::from_secs(1))
+                    .with_adaptive(adaptive.clone()),
+            )
+        };
+        let (a, b) = (replica(), replica());
+        let held = [
+            a.acquire().await.unwrap(),
+            a.acquire().await.unwrap(),
+            a.acquire().await.unwrap(),
+        ];
+        // b queues under a limit of three; then an over-limit answer drops it to one.
+        let waiting = tokio::spawn({
+            let b = b.clone();
+            async move { b.acquire().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        a.on_over_limit(&held[0]).await;
+        assert_eq!(a.current().await.limit, 1);
+        a.release(held[0].clone()).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !waiting.is_finished(),
+            "b took a third slot granted under the old limit of three"
+        );
+        assert_eq!(store.slots_in_use(NETSUITE_SEMAPHORE).await.unwrap(), 2);
+        // Under the limit in force it gets the one slot once the others are back.
+        a.release(held[1].clone()).await;
+        a.release(held[2].clone()).await;
+        let slot = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("b got a slot under the new limit")
+            .unwrap()
+            .unwrap();
+        assert_eq!(store.slots_in_use(NETSUITE_SEMAPHORE).await.unwrap(), 1);
+        b.release(slot).await;
     }
 }
