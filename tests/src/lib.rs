@@ -105,6 +105,19 @@ pub struct TestMesh {
 }
 
 impl TestMesh {
+    /// The gateway's Prometheus text (`GET /metrics` with the admin key).
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.gateway))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn start(kind: StoreKind) -> Self {
         Self::start_with(kind, |_| {}).await
     }

@@ -9,7 +9,7 @@ use isthmus_sandbox::{System, TenantStep};
 use isthmus_tests::faults::{
     add_accounts, assert_each_account_synced_once, run_backfill, PUT_CUSTOMER,
 };
-use isthmus_tests::{on_both_stores, TestMesh, ADMIN_KEY, VIEWER_KEY};
+use isthmus_tests::{on_both_stores, TestMesh, VIEWER_KEY};
 use serde_json::{json, Map};
 
 /// The account's limit (the sandbox's default and the configured ceiling).
@@ -155,16 +155,7 @@ async fn governance_shows_the_ceiling_then_the_lowered_limit_and_the_level_refus
         learned.limit < LIMIT as u32 && refused > learned.limit,
         "{learned:?}"
     );
-    let metrics = mesh
-        .http
-        .get(format!("{}/metrics", mesh.gateway))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = mesh.metrics().await;
     assert!(
         metrics.contains(&format!(
             "isthmus_netsuite_concurrency_limit {}",

@@ -120,16 +120,7 @@ async fn queued_and_clicked_work_waits_for_the_allocation_and_completes_once(mes
         hold["retry_after_s"].as_u64().unwrap_or(0) >= 1,
         "{governance}"
     );
-    let metrics = mesh
-        .http
-        .get(format!("{}/metrics", mesh.gateway))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = mesh.metrics().await;
     assert!(
         metrics.contains("isthmus_salesforce_allocation_exhausted 1"),
         "{metrics}"

@@ -86,18 +86,6 @@ async fn run_delta_now(mesh: &TestMesh) -> Value {
     );
 }
 
-async fn metrics(mesh: &TestMesh) -> String {
-    mesh.http
-        .get(format!("{}/metrics", mesh.gateway))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn jobs_waiting(mesh: &TestMesh) -> isthmus_store::QueueDepth {
     let queue = mesh.store.queue("customers").await.unwrap();
     queue.queue_depth().await.unwrap()
@@ -197,7 +185,7 @@ async fn a_delta_held_mid_run_by_the_allocation_resumes_and_syncs_each_account_o
     let hold = &governance["salesforce_hold"];
     assert_eq!(hold["holds"], 1, "{governance}");
     assert!(hold["retry_after_s"].as_u64().unwrap() >= 1, "{governance}");
-    let text_metrics = metrics(mesh).await;
+    let text_metrics = mesh.metrics().await;
     assert!(
         text_metrics.contains("isthmus_salesforce_allocation_exhausted 1"),
         "{text_metrics}"
@@ -218,7 +206,7 @@ async fn a_delta_held_mid_run_by_the_allocation_resumes_and_syncs_each_account_o
     assert_eq!(depth.dead, 0, "{depth:?}");
     let (_, governance) = mesh.get("/v1/governance", Some(ADMIN_KEY)).await;
     assert!(governance["salesforce_hold"].is_null(), "{governance}");
-    let text_metrics = metrics(mesh).await;
+    let text_metrics = mesh.metrics().await;
     assert!(
         text_metrics.contains("isthmus_salesforce_allocation_exhausted 0"),
         "{text_metrics}"
