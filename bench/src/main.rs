@@ -76,6 +76,13 @@ struct Row {
     /// The time-averaged free share of the account, (C − other tenant) / L, over the run.
     free_share_per_s: f64,
     share_of_free: f64,
+    /// Our NetSuite calls' time in the sandbox's window, per call (latency plus handling).
+    netsuite_busy_ms_per_call: f64,
+    /// That time summed, over the slot time that was free: what the gaps between calls (a slot
+    /// handed on, the run's start and end, a limit below the free share) did not use.
+    slot_time_used: f64,
+    /// Seconds from the first NetSuite call's start to the last one's end.
+    netsuite_active_s: f64,
     salesforce_calls: u64,
     salesforce_calls_per_1000: f64,
     netsuite_calls: u64,
@@ -114,11 +121,11 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!();
-    println!("| processes | adaptive | created / queued / failed | free share (C − other)/L, time-averaged | share of free | NetSuite calls | over-limit | over-limit share |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| processes | adaptive | created / queued / failed | free share (C − other)/L, time-averaged | share of free | NetSuite calls | over-limit | over-limit share | NS ms per call | free slot time used | NS calls' stretch |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {} | {} / {} / {} | {:.1}/s | {:.1} % | {} | {} | {:.3} % |",
+            "| {} | {} | {} / {} / {} | {:.1}/s | {:.1} % | {} | {} | {:.3} % | {:.1} | {:.1} % | {:.1} s |",
             r.processes,
             args.adaptive,
             r.created,
@@ -128,7 +135,10 @@ async fn main() -> anyhow::Result<()> {
             r.share_of_free * 100.0,
             r.netsuite_calls,
             r.over_limit_errors,
-            r.over_limit_share * 100.0
+            r.over_limit_share * 100.0,
+            r.netsuite_busy_ms_per_call,
+            r.slot_time_used * 100.0,
+            r.netsuite_active_s
         );
     }
     if args.json {
@@ -273,8 +283,9 @@ async fn run(
     let ceiling = args.limit as f64 / (args.latency_ms as f64 / 1000.0);
     let accounts_per_s = created as f64 / seconds;
     let accounts = args.accounts as u64;
-    let free_share =
-        free_share(&args.other_tenant, args.limit, seconds) / (args.latency_ms as f64 / 1000.0);
+    let free_slots = free_share(&args.other_tenant, args.limit, seconds);
+    let free_share = free_slots / (args.latency_ms as f64 / 1000.0);
+    let busy_s = counters.netsuite.busy_micros as f64 / 1e6;
     Ok(Row {
         processes,
         accounts,
@@ -291,6 +302,9 @@ async fn run(
             / calls.netsuite_total().max(1) as f64,
         free_share_per_s: free_share,
         share_of_free: accounts_per_s / free_share,
+        netsuite_busy_ms_per_call: busy_s * 1000.0 / calls.netsuite_total().max(1) as f64,
+        slot_time_used: busy_s / (free_slots * seconds).max(f64::MIN_POSITIVE),
+        netsuite_active_s: counters.netsuite.active_micros as f64 / 1e6,
         salesforce_calls: calls.salesforce_total(),
         salesforce_calls_per_1000: calls.salesforce_total() as f64 * 1000.0
             / accounts.max(1) as f64,

@@ -8,7 +8,7 @@
 //! The slots of the account's other tenant ([`crate::tenant`]) count against the same limit.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -28,6 +28,12 @@ pub struct SystemCounters {
     pub rejected_over_limit: u64,
     /// Calls answered by an injected fault (error, timeout or dropped connection).
     pub injected_faults: u64,
+    /// Microseconds our calls spent in the window, summed over calls (a benchmark divides it by
+    /// the slot time it had to tell what the gaps between calls cost).
+    pub busy_micros: u64,
+    /// Microseconds from the first of our calls entering the window to the last one leaving it
+    /// (0 before any): the run's stretch of calls, without its start and end.
+    pub active_micros: u64,
 }
 
 /// Counters of both systems.
@@ -44,6 +50,12 @@ pub struct Governor {
     peak: AtomicUsize,
     rejected: AtomicU64,
     faults: AtomicU64,
+    busy_micros: AtomicU64,
+    /// When the first call since the last reset entered, and the last one left, in
+    /// microseconds after `epoch` (plus one, so 0 means none yet).
+    first_entered: AtomicU64,
+    last_left: AtomicU64,
+    epoch: Instant,
     latency_micros: AtomicU64,
     other_tenant: OtherTenant,
 }
@@ -51,11 +63,19 @@ pub struct Governor {
 /// A place in the in-flight window; dropping it frees the place.
 pub struct Slot<'a> {
     governor: &'a Governor,
+    entered: Instant,
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
         self.governor.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let governor = self.governor;
+        governor
+            .busy_micros
+            .fetch_add(micros(self.entered.elapsed()), Ordering::Relaxed);
+        governor
+            .last_left
+            .fetch_max(governor.since_epoch(Instant::now()), Ordering::Relaxed);
     }
 }
 
@@ -68,6 +88,10 @@ impl Governor {
             peak: AtomicUsize::new(0),
             rejected: AtomicU64::new(0),
             faults: AtomicU64::new(0),
+            busy_micros: AtomicU64::new(0),
+            first_entered: AtomicU64::new(0),
+            last_left: AtomicU64::new(0),
+            epoch: Instant::now(),
             latency_micros: AtomicU64::new(micros(latency)),
         }
     }
@@ -98,7 +122,21 @@ impl Governor {
             }
         }
         self.peak.fetch_max(current + 1, Ordering::AcqRel);
-        Some(Slot { governor: self })
+        let entered = Instant::now();
+        let _ = self.first_entered.compare_exchange(
+            0,
+            self.since_epoch(entered),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        Some(Slot {
+            governor: self,
+            entered,
+        })
+    }
+
+    fn since_epoch(&self, at: Instant) -> u64 {
+        micros(at.duration_since(self.epoch)) + 1
     }
 
     pub fn count_fault(&self) {
@@ -121,6 +159,11 @@ impl Governor {
             peak_in_flight: self.peak.load(Ordering::Acquire),
             rejected_over_limit: self.rejected.load(Ordering::Relaxed),
             injected_faults: self.faults.load(Ordering::Relaxed),
+            busy_micros: self.busy_micros.load(Ordering::Relaxed),
+            active_micros: match self.first_entered.load(Ordering::Relaxed) {
+                0 => 0,
+                first => self.last_left.load(Ordering::Relaxed).saturating_sub(first),
+            },
         }
     }
 
@@ -135,6 +178,9 @@ impl Governor {
             .store(self.in_flight.load(Ordering::Acquire), Ordering::Release);
         self.rejected.store(0, Ordering::Relaxed);
         self.faults.store(0, Ordering::Relaxed);
+        self.busy_micros.store(0, Ordering::Relaxed);
+        self.first_entered.store(0, Ordering::Relaxed);
+        self.last_left.store(0, Ordering::Relaxed);
     }
 }
 
@@ -159,6 +205,27 @@ mod tests {
         assert_eq!(counters.peak_in_flight, 2);
         assert_eq!(counters.rejected_over_limit, 1);
         assert_eq!(counters.in_flight, 1);
+    }
+
+    #[test]
+    fn the_time_our_calls_spend_in_the_window_is_summed_and_spanned() {
+        let governor = Governor::new(Some(2), Duration::ZERO, Vec::new());
+        assert_eq!(governor.counters().active_micros, 0, "no call yet");
+        let first = governor.enter();
+        let second = governor.enter();
+        std::thread::sleep(Duration::from_millis(5));
+        drop(first);
+        drop(second);
+        let counters = governor.counters();
+        assert!(counters.busy_micros >= 10_000, "{counters:?}");
+        assert!(counters.active_micros >= 5_000, "{counters:?}");
+        assert!(counters.active_micros < counters.busy_micros, "two calls at once");
+        // A refused call spends no time in the window.
+        let _held: Vec<_> = (0..3).filter_map(|_| governor.enter()).collect();
+        assert_eq!(governor.counters().busy_micros, counters.busy_micros);
+        governor.reset();
+        let counters = governor.counters();
+        assert_eq!((counters.busy_micros, counters.active_micros), (0, 0));
     }
 
     #[test]

@@ -140,7 +140,15 @@ pub struct SignedRequest<'a> {
 /// Verifies TBA signatures and remembers recent nonces to refuse replays.
 #[derive(Default)]
 pub struct Verifier {
-    seen_nonces: Mutex<HashMap<String, i64>>,
+    seen_nonces: Mutex<Nonces>,
+}
+
+/// Nonces seen within the replay window, with their timestamps, and the second they were last
+/// pruned (at most once a second, so a busy account does not scan the window on every call).
+#[derive(Default)]
+struct Nonces {
+    seen: HashMap<String, i64>,
+    pruned_at: i64,
 }
 
 impl Verifier {
@@ -212,10 +220,15 @@ impl Verifier {
         if !constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
             return Err(fail());
         }
-        let mut seen = self.seen_nonces.lock().unwrap_or_else(|e| e.into_inner());
-        seen.retain(|_, at| (now - *at).abs() <= 2 * MAX_SKEW_SECONDS);
+        let mut nonces = self.seen_nonces.lock().unwrap_or_else(|e| e.into_inner());
+        if nonces.pruned_at != now {
+            nonces
+                .seen
+                .retain(|_, at| (now - *at).abs() <= 2 * MAX_SKEW_SECONDS);
+            nonces.pruned_at = now;
+        }
         let key = format!("{}:{nonce}", NS_TOKEN_ID);
-        if seen.insert(key, timestamp).is_some() {
+        if nonces.seen.insert(key, timestamp).is_some() {
             return Err(fail());
         }
         Ok(())

@@ -29,6 +29,9 @@ pub fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
              internalid INTEGER PRIMARY KEY, entity INTEGER NOT NULL, label TEXT,
              defaultbilling TEXT NOT NULL DEFAULT 'F', defaultshipping TEXT NOT NULL DEFAULT 'F',
              addressbookaddress INTEGER NOT NULL);
+         -- Every write of an entity's address book reads and clears its lines by entity: without
+         -- this index each one scans every address of the account.
+         CREATE INDEX customeraddressbook_entity ON customeraddressbook (entity);
          CREATE TABLE customeraddressbookentityaddress (
              nkey INTEGER PRIMARY KEY, addressee TEXT, attention TEXT, addr1 TEXT, addr2 TEXT, addr3 TEXT,
              city TEXT, state TEXT, zip TEXT, country TEXT, addrphone TEXT);",
