@@ -11,7 +11,9 @@
 //!   the same size sits in front, so one process queues at most `limit` waiters in the store.
 //!   With an [`AdaptiveLimit`] ([`adaptive`]) the limit a caller queues with is the one learned
 //!   from the account's free share (other integrations draw on the same limit), the configured
-//!   limit being its ceiling; the local semaphore stays sized at the ceiling.
+//!   limit being its ceiling; the local semaphore stays sized at the ceiling. The starts of one
+//!   process's calls are spread by a small gap ([`spacing`]) so its calls do not run in
+//!   lockstep and meet refusals a wave at a time.
 //! - [`SalesforceAllocation`]: the daily API allocation, as every response's `Sforce-Limit-Info`
 //!   reports it. Batch work (backfills, schedules) waits while usage is at or past
 //!   `salesforce.batch_share` of the allocation; interactive work (buttons, events) goes on into
@@ -26,11 +28,13 @@
 //!   Nothing here calls Salesforce: the held work itself is the check.
 
 pub mod adaptive;
+mod spacing;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use adaptive::{AdaptiveLimit, AdaptivePolicy, LimitState};
+use spacing::CallSpacing;
 
 use isthmus_netsuite::{ConcurrencyGate, NetSuiteError};
 use isthmus_salesforce::{ApiUsage, SalesforceClient};
@@ -61,6 +65,7 @@ pub struct NetSuiteSlots {
     lease: Duration,
     local: Arc<Semaphore>,
     adaptive: Option<Arc<AdaptiveLimit>>,
+    spacing: CallSpacing,
 }
 
 impl NetSuiteSlots {
@@ -73,6 +78,7 @@ impl NetSuiteSlots {
             lease: call_timeout + Duration::from_secs(5),
             local: Arc::new(Semaphore::new(limit as usize)),
             adaptive: None,
+            spacing: CallSpacing::default(),
         }
     }
 
@@ -140,6 +146,8 @@ impl ConcurrencyGate for NetSuiteSlots {
         let slot = loop {
             let queued = self.current().await;
             let slot = self.take_slot(queued.limit).await?;
+            // Calls granted together would otherwise start, end and meet refusals together.
+            self.spacing.wait_turn(queued.limit).await;
             let Some(adaptive) = &self.adaptive else {
                 break slot;
             };
@@ -156,12 +164,14 @@ impl ConcurrencyGate for NetSuiteSlots {
                 tracing::warn!(%err, "giving back a NetSuite slot granted under an older limit failed");
             }
         };
+        self.spacing.started(&slot);
         // The local permit is given back in `release`.
         permit.forget();
         Ok(slot)
     }
 
     async fn release(&self, slot: String) {
+        self.spacing.released(&slot);
         if let Some(adaptive) = &self.adaptive {
             adaptive.released(&slot);
         }
@@ -179,6 +189,7 @@ impl ConcurrencyGate for NetSuiteSlots {
     }
 
     async fn on_success(&self, slot: &str) {
+        self.spacing.answered(slot);
         if let Some(adaptive) = &self.adaptive {
             adaptive.succeeded(slot).await;
         }

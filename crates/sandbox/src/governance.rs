@@ -219,7 +219,10 @@ mod tests {
         let counters = governor.counters();
         assert!(counters.busy_micros >= 10_000, "{counters:?}");
         assert!(counters.active_micros >= 5_000, "{counters:?}");
-        assert!(counters.active_micros < counters.busy_micros, "two calls at once");
+        assert!(
+            counters.active_micros < counters.busy_micros,
+            "two calls at once"
+        );
         // A refused call spends no time in the window.
         let _held: Vec<_> = (0..3).filter_map(|_| governor.enter()).collect();
         assert_eq!(governor.counters().busy_micros, counters.busy_micros);
