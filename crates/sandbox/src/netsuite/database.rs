@@ -161,7 +161,12 @@ fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
     for (id, stage, name) in CUSTOMER_STATUSES {
         conn.execute(
             "INSERT INTO customerstatus (id, name, stage, probability) VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![id, name, stage, if *stage == "CUSTOMER" { 100.0 } else { 10.0 }],
+            rusqlite::params![
+                id,
+                name,
+                stage,
+                if *stage == "CUSTOMER" { 100.0 } else { 10.0 }
+            ],
         )?;
     }
     for (id, name) in PRICE_LEVELS {

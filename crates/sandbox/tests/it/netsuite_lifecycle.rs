@@ -9,7 +9,12 @@ use crate::harness::{empty, Harness};
 
 async fn create(h: &Harness, path: &str, body: Value) -> String {
     let response = h.ns(Method::POST, path, Some(body)).await;
-    assert_eq!(response.status(), 204, "{path}: {:?}", response.text().await);
+    assert_eq!(
+        response.status(),
+        204,
+        "{path}: {:?}",
+        response.text().await
+    );
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     location.rsplit('/').next().unwrap().to_owned()
 }
@@ -35,7 +40,12 @@ async fn a_customer_record_is_a_lead_prospect_or_customer_by_its_status() {
     assert_eq!(record["stage"]["id"], "PROSPECT");
 
     // Without a status, a customer record made through REST is a customer (Closed Won).
-    let plain = create(&h, "record/v1/customer", json!({ "companyName": "Kramerica" })).await;
+    let plain = create(
+        &h,
+        "record/v1/customer",
+        json!({ "companyName": "Kramerica" }),
+    )
+    .await;
     let record = get(&h, &format!("record/v1/customer/{plain}")).await;
     assert_eq!(record["entityStatus"]["id"], "13");
     assert_eq!(record["stage"]["id"], "CUSTOMER");
@@ -87,7 +97,12 @@ async fn an_unknown_status_is_refused_and_nothing_is_written() {
     assert_eq!(body["o:errorDetails"][0]["o:errorCode"], "INVALID_CONTENT");
     assert!(h.sandbox.ns_records("customer").is_empty());
 
-    let id = create(&h, "record/v1/customer", json!({ "companyName": "Kramerica" })).await;
+    let id = create(
+        &h,
+        "record/v1/customer",
+        json!({ "companyName": "Kramerica" }),
+    )
+    .await;
     let response = h
         .ns(
             Method::PATCH,

@@ -6,8 +6,7 @@
 //! derived from the status by the store (see `netsuite::lifecycle`).
 
 use super::{
-    boolean, number, of_kind, read_only, reference, text, Kind, RecordType, Sequence,
-    ADDRESS_BOOK,
+    boolean, number, of_kind, read_only, reference, text, Kind, RecordType, Sequence, ADDRESS_BOOK,
 };
 
 pub static CUSTOMER: RecordType = RecordType {
