@@ -40,6 +40,7 @@ mod grpc_auth;
 mod grpc_clients;
 mod grpc_mtls;
 mod integer_ranges;
+mod lifecycle;
 mod limits;
 mod netsuite_limits;
 mod netsuite_signature;

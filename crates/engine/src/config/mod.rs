@@ -11,7 +11,8 @@
 //! - `sections`: one struct per `[section]` of the file, with the enums its keys take;
 //! - `load`: defaults → file → environment, and how an `ISTHMUS_` variable becomes a TOML value;
 //! - `secrets`: [`Secrets`], and the refusal of a secret written into the config file;
-//! - `ownership`: who owns each mapped customer field (`customers.ownership`).
+//! - `ownership`: who owns each mapped customer field (`customers.ownership`);
+//! - `lifecycle`: the lead / prospect / customer stage of created customers (`customers.lifecycle`).
 //!
 //! Every public name is re-exported here, so callers keep using `config::X`.
 
@@ -19,11 +20,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod lifecycle;
 mod load;
 mod ownership;
 mod secrets;
 mod sections;
 
+pub use lifecycle::{Lifecycle, Stage, StageStatuses};
 pub use ownership::{Ownership, ADDRESS_UNITS};
 pub use secrets::Secrets;
 pub use sections::{

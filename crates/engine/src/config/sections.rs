@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::Ownership;
+use super::{Lifecycle, Ownership};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -166,6 +166,8 @@ pub struct CustomersConfig {
     pub default_ownership: Ownership,
     /// Conflicts the log keeps (oldest resolved ones dropped first; parked ones always kept).
     pub conflict_log_len: usize,
+    /// The stage and NetSuite status of customers created from accounts (see [`Lifecycle`]).
+    pub lifecycle: Lifecycle,
 }
 
 impl CustomersConfig {

@@ -352,7 +352,9 @@ impl CustomerFlows {
     }
 
     /// Creates the customer by upserting on its external id (the account id), so a retry after
-    /// a lost answer updates the same customer instead of creating a second one.
+    /// a lost answer updates the same customer instead of creating a second one. It starts in
+    /// the configured stage's status (`customers.lifecycle`); updates never send a status, so an
+    /// existing customer is never demoted.
     async fn create_customer(
         &self,
         id: &SalesforceId,
@@ -360,6 +362,8 @@ impl CustomerFlows {
         subsidiary: &str,
     ) -> Result<String> {
         body.insert("subsidiary".into(), json!({ "id": subsidiary }));
+        let status = self.config.lifecycle.new_customer_status();
+        body.insert("entityStatus".into(), json!({ "id": status.as_str() }));
         let location = self
             .netsuite
             .upsert("customer", id.as_str(), &body, &["addressBook"])

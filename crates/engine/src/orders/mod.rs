@@ -9,6 +9,8 @@
 //!   and status written back to the Opportunity.
 //! - [`from_netsuite`]: a sales order's status and number → the Opportunity; an item fulfilment →
 //!   a `NetSuite_Fulfillment__c` record and the Opportunity's ship status, date and tracking.
+//! - [`promotion`]: the first order of a lead or prospect leaves it in the configured customer
+//!   status (`customers.lifecycle`); NetSuite's own promotion suffices by default, at no call.
 //! - [`renewals`]: sales orders whose term ends within the window raise a renewal Opportunity,
 //!   once (upserted by `NetSuite_Renewal_Of__c`, the order's id); a won renewal Opportunity
 //!   becomes a sales order linked to the order it renews.
@@ -19,6 +21,7 @@
 mod from_netsuite;
 mod order_body;
 mod plan;
+mod promotion;
 mod renewals;
 mod to_sales_order;
 

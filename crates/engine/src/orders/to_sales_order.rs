@@ -126,6 +126,7 @@ impl OrderFlows {
             ))
         })?;
         body.insert("entity".into(), json!({ "id": customer_id }));
+        let promote = existing_id.is_none() && self.needs_promotion(&customer_id).await?;
         ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
         let order_key = match (existing_id, out.outcome == Outcome::Updated) {
             (Some(order_id), false) => order_id,
@@ -136,6 +137,9 @@ impl OrderFlows {
                 self.write_order(id, body, existing_id).await?
             }
         };
+        if promote {
+            self.promote(&customer_id).await?;
+        }
         // A skipped change stays unsynced, so the next click reports it again.
         let salesforce_hash = match (&link, out.outcome == Outcome::Skipped) {
             (Some(link), true) => link.salesforce_hash.clone(),

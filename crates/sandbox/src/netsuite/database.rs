@@ -2,7 +2,7 @@
 //! ([`crate::SandboxConfig::persist_path`]). A new database gets the schema (one table per record
 //! table, shared by the record types stored in it; sublist tables; the SuiteQL views
 //! `transactionline` and `previoustransactionlinelink`) and the account's setup: subsidiaries,
-//! currencies and price levels. An existing one is used as it is, and each id sequence continues
+//! currencies, NetSuite's standard customer statuses and price levels. An existing one is used as it is, and each id sequence continues
 //! after the highest id in use. A file made by an older sandbox with a different schema is not
 //! migrated: delete it.
 
@@ -12,8 +12,8 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::schema::{
-    Kind, Sequence, CURRENCIES, DATETIME_COLUMN, DATE_COLUMN, PRICE_LEVELS, RECORD_TYPES,
-    SUBSIDIARIES,
+    Kind, Sequence, CURRENCIES, CUSTOMER_STATUSES, DATETIME_COLUMN, DATE_COLUMN, PRICE_LEVELS,
+    RECORD_TYPES, SUBSIDIARIES,
 };
 use super::store::Db;
 use super::sublist;
@@ -156,6 +156,17 @@ fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
         conn.execute(
             "INSERT INTO currency (id, name, symbol, isbasecurrency) VALUES (?1, ?2, ?3, ?4)",
             rusqlite::params![id, name, symbol, if i == 0 { "T" } else { "F" }],
+        )?;
+    }
+    for (id, stage, name) in CUSTOMER_STATUSES {
+        conn.execute(
+            "INSERT INTO customerstatus (id, name, stage, probability) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![
+                id,
+                name,
+                stage,
+                if *stage == "CUSTOMER" { 100.0 } else { 10.0 }
+            ],
         )?;
     }
     for (id, name) in PRICE_LEVELS {

@@ -9,6 +9,7 @@ mod error;
 mod jobs;
 mod jwt;
 mod ledger;
+mod lifecycle;
 mod limits;
 mod list;
 mod m2m;

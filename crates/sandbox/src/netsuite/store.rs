@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use super::schema::{Field, Kind, RecordType, Sequence, RECORD_TYPES};
 use super::validation::NameValidation;
-use super::{ledger, sublist, values};
+use super::{ledger, lifecycle, sublist, values};
 
 pub struct Db {
     pub conn: Connection,
@@ -131,6 +131,7 @@ impl Db {
             sublist::write(&tx, record_type, name, id, payload, true)?;
         }
         ledger::settle(&tx, record_type, id)?;
+        lifecycle::settle(&tx, record_type, id, true, at)?;
         tx.commit()?;
         self.next_ids.insert(record_type.sequence, id + 1);
         Ok((id, dropped))
@@ -194,6 +195,7 @@ impl Db {
             sublist::write(&tx, record_type, name, id, payload, replace.contains(&name))?;
         }
         ledger::settle(&tx, record_type, id)?;
+        lifecycle::settle(&tx, record_type, id, false, at)?;
         tx.commit()?;
         Ok(dropped)
     }

@@ -1,7 +1,12 @@
-//! Entities (customers, contacts) and the setup records they point at (subsidiaries, currencies).
+//! Entities (customers, contacts) and the setup records they point at (subsidiaries, currencies,
+//! customer statuses).
+//!
+//! A customer record is a lead, a prospect or a customer, as in NetSuite: one entity whose
+//! `entityStatus` names a customer status, whose own `stage` it takes. `stage` is read-only and
+//! derived from the status by the store (see `netsuite::lifecycle`).
 
 use super::{
-    boolean, number, read_only, reference, text, Kind, RecordType, Sequence, ADDRESS_BOOK,
+    boolean, number, of_kind, read_only, reference, text, Kind, RecordType, Sequence, ADDRESS_BOOK,
 };
 
 pub static CUSTOMER: RecordType = RecordType {
@@ -20,6 +25,8 @@ pub static CUSTOMER: RecordType = RecordType {
         text("url", "url"),
         reference("subsidiary", "subsidiary", "subsidiary"),
         reference("currency", "currency", "currency"),
+        reference("entityStatus", "entitystatus", "customerstatus"),
+        read_only("stage", "stage", Kind::Select(STAGES)),
         number("creditLimit", "creditlimit"),
         // Kept by the account from its transactions, never written through the record API.
         read_only("balance", "balance", Kind::Number),
@@ -31,6 +38,53 @@ pub static CUSTOMER: RecordType = RecordType {
     ],
     sublists: &[ADDRESS_BOOK],
     required: &[("companyName", "Company Name")],
+};
+
+/// The stages of the sales cycle a customer status belongs to (`CustomerStatusStage`).
+pub static STAGES: &[(&str, &str)] = &[
+    ("LEAD", "Lead"),
+    ("PROSPECT", "Prospect"),
+    ("CUSTOMER", "Customer"),
+];
+
+/// NetSuite's standard customer statuses `(internal id, stage, name)`; a status's `refName` is
+/// `STAGE-Name` (`CUSTOMER-Closed Won`), as the customer record shows its `entityStatus`.
+pub static CUSTOMER_STATUSES: &[(i64, &str, &str)] = &[
+    (6, "LEAD", "Unqualified"),
+    (7, "LEAD", "Qualified"),
+    (8, "PROSPECT", "In Discussion"),
+    (9, "PROSPECT", "Identified Decision Makers"),
+    (10, "PROSPECT", "Proposal"),
+    (11, "PROSPECT", "In Negotiation"),
+    (12, "PROSPECT", "Purchasing"),
+    (13, "CUSTOMER", "Closed Won"),
+    (15, "CUSTOMER", "Renewal"),
+    (16, "CUSTOMER", "Lost Customer"),
+];
+
+/// The status a customer created without one gets, and a lead or prospect is moved to when its
+/// first sales order is created.
+pub const CLOSED_WON: i64 = 13;
+
+pub static CUSTOMER_STATUS: RecordType = RecordType {
+    name: "customerstatus",
+    table: "customerstatus",
+    constants: &[],
+    sequence: Sequence::Setup,
+    ref_name: "stage || '-' || name",
+    fields: &[
+        read_only("id", "id", Kind::Id),
+        text("name", "name"),
+        of_kind("stage", "stage", Kind::Select(STAGES)),
+        number("probability", "probability"),
+        text("description", "description"),
+        boolean("includeInLeadReports", "includeinleadreports"),
+        boolean("isInactive", "isinactive"),
+        text("externalId", "externalid"),
+        read_only("lastModifiedDate", "lastmodifieddate", Kind::DateTime),
+    ],
+    sublists: &[],
+    required: &[("name", "Status"), ("probability", "Probability")],
 };
 
 pub static CONTACT: RecordType = RecordType {

@@ -10,6 +10,7 @@ mod entities;
 mod items;
 mod transactions;
 
+pub use entities::{CLOSED_WON, CUSTOMER_STATUSES};
 pub use items::PRICE_LEVELS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +132,7 @@ pub static RECORD_TYPES: &[&RecordType] = &[
     &entities::CONTACT,
     &entities::SUBSIDIARY,
     &entities::CURRENCY,
+    &entities::CUSTOMER_STATUS,
     &items::INVENTORY_ITEM,
     &items::NON_INVENTORY_SALE_ITEM,
     &items::SERVICE_SALE_ITEM,
