@@ -383,3 +383,39 @@ on_both_stores!(
     a_bulk_run_links_through_ingest_jobs_and_refuses_to_guess,
     bulk
 );
+
+/// One item (an event's or a person's sync) links as a run does.
+async fn one_item_links_its_existing_product(mesh: &TestMesh) {
+    let existing = existing_product(
+        mesh,
+        json!({ "Name": "Gear", "ProductCode": "GEAR-10" }),
+        Some(10.0),
+    );
+    let (_, gear, _, prices) = item(mesh, "GEAR-10");
+    let products = mesh.sandbox.sf_records("Product2").len();
+    let mut client = CatalogSyncClient::new(mesh.admin_grpc(&mesh.catalog_grpc));
+    let synced = client
+        .sync_item(sync_request(&gear, false))
+        .await
+        .expect("sync")
+        .into_inner();
+    assert_eq!(synced.outcome, Outcome::Updated as i32, "{synced:?}");
+    assert_eq!(synced.matched_rule, "product_match", "{synced:?}");
+    assert_eq!(synced.salesforce_id, existing, "{synced:?}");
+    assert_eq!(mesh.sandbox.sf_records("Product2").len(), products);
+    assert_eq!(text(product(mesh, &gear).get("Id")), Some(existing.clone()));
+    assert_eq!(
+        entries(mesh, &existing, &standard_book(mesh)),
+        standard_prices(prices, true)
+    );
+    // Again: an echo, nothing written.
+    mesh.sandbox.reset_calls();
+    let again = client
+        .sync_item(sync_request(&gear, false))
+        .await
+        .expect("sync")
+        .into_inner();
+    assert_eq!(again.outcome, Outcome::Unchanged as i32, "{again:?}");
+    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
+}
+on_both_stores!(single_item_link, one_item_links_its_existing_product);
