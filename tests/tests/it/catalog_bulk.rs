@@ -19,7 +19,7 @@ const BULK_THRESHOLD: u64 = 5;
 /// NetSuite's price level whose prices go to the partner book in these tests.
 const PARTNER_LEVEL: &str = "2";
 
-fn bulk(config: &mut isthmus::Config) {
+pub(crate) fn bulk(config: &mut isthmus::Config) {
     config.salesforce.bulk_threshold = BULK_THRESHOLD;
 }
 
@@ -47,18 +47,18 @@ fn collections(calls: &CallCounts) -> u64 {
 
 /// What one bulk run's ingest jobs cost beyond their create, upload and `UploadComplete`.
 #[derive(Default)]
-struct Reads {
+pub(crate) struct Reads {
     /// `successfulResults` read for the ids of new products.
-    new_ids: bool,
+    pub new_ids: bool,
     /// Jobs whose refused rows were read.
-    refused: u64,
+    pub refused: u64,
     /// Jobs whose unprocessed rows were read.
-    unprocessed: u64,
+    pub unprocessed: u64,
 }
 
 /// Asserts the calls of one bulk run: its two query jobs, `ingests` ingest jobs with `reads` of
 /// their results, no Collections, and SOQL only for the price books.
-fn assert_bulk_calls(calls: &CallCounts, ingests: u64, reads: Reads) {
+pub(crate) fn assert_bulk_calls(calls: &CallCounts, ingests: u64, reads: Reads) {
     assert_eq!(job(calls, "POST", "query"), 2, "{calls:?}");
     assert_eq!(job(calls, "GET", "query/{jobId}/results"), 2, "{calls:?}");
     assert_eq!(calls.get("GET /services/data/vXX.X/query"), 1, "{calls:?}");

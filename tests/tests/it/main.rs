@@ -13,6 +13,7 @@ mod bulk_backfill;
 mod bulk_reconcile;
 mod catalog;
 mod catalog_bulk;
+mod catalog_match;
 mod conflicts;
 mod console_access;
 mod console_browser;

@@ -9,6 +9,12 @@
 //! The snapshot is the run's view of Salesforce, older than a batch's own read: a product
 //! someone creates for an item during the run is not in it, and the plan's upsert by
 //! `NetSuite_Id__c` updates that product rather than duplicating it, as after a REST read.
+//!
+//! Existing products first: an item with no link and no product of its own may be linked to an
+//! unlinked Product2 (no `NetSuite_Id__c`) whose `catalog.product_match_field` equals its
+//! `itemId` ([`CatalogFlows::read_candidates`]: one SOQL query a batch, values escaped; a bulk
+//! run's snapshot holds them too, read by the same product job). These are only the
+//! candidates: which one, if any, is linked is [`plan`](super::plan)'s and the settle's call.
 
 use std::collections::BTreeMap;
 
@@ -222,14 +228,22 @@ impl CatalogFlows {
     }
 
     /// Every product carrying an item id in `NetSuite_Id__c`, with its price book entries, by
-    /// item id: two bulk query jobs (products, entries), joined here.
-    pub(super) async fn read_products_bulk(&self) -> Result<BTreeMap<String, ExistingProduct>> {
+    /// item id, and every unlinked product with a value in the match field (the candidates to
+    /// link): two bulk query jobs (products, entries), joined here.
+    pub(super) async fn read_products_bulk(&self) -> Result<Snapshot> {
+        let field = self.match_field();
+        let (select, condition) = match field {
+            Some(field) => (
+                select_with(field),
+                format!("NetSuite_Id__c != null OR {field} != null"),
+            ),
+            None => (PRODUCT_FIELDS.join(", "), "NetSuite_Id__c != null".into()),
+        };
         let mut rows = self
             .salesforce
             .bulk_query(
                 &BulkQuery::new(format!(
-                    "SELECT Id, NetSuite_Id__c, {} FROM Product2 WHERE NetSuite_Id__c != null",
-                    PRODUCT_FIELDS.join(", ")
+                    "SELECT Id, NetSuite_Id__c, {select} FROM Product2 WHERE {condition}"
                 ))
                 .typed("IsActive", BulkField::Boolean),
             )
@@ -255,7 +269,7 @@ impl CatalogFlows {
                 .push(Value::Object(entry));
         }
         rows.sort_by_key(|r| str_field(r, "Id"));
-        let mut products = BTreeMap::new();
+        let mut snapshot = Snapshot::default();
         for mut row in rows {
             let id = str_field(&row, "Id");
             let children = by_product
@@ -265,12 +279,81 @@ impl CatalogFlows {
                 "PricebookEntries".into(),
                 serde_json::json!({ "totalSize": children.len(), "done": true, "records": children }),
             );
-            products
-                .entry(str_field(&row, "NetSuite_Id__c"))
-                .or_insert_with(|| ExistingProduct::from_row(&row));
+            let item = str_field(&row, "NetSuite_Id__c");
+            if !item.is_empty() {
+                snapshot
+                    .products
+                    .entry(item)
+                    .or_insert_with(|| ExistingProduct::from_row(&row));
+            } else if let Some(field) = field {
+                add_candidate(&mut snapshot.candidates, field, &row);
+            }
         }
-        Ok(products)
+        Ok(snapshot)
     }
+
+    /// The match field (`catalog.product_match_field`), `None` when matching is off.
+    pub(super) fn match_field(&self) -> Option<&str> {
+        Some(self.config.product_match_field.as_str()).filter(|f| !f.is_empty())
+    }
+
+    /// The unlinked products (no `NetSuite_Id__c`) whose match field holds one of `codes`, with
+    /// their price book entries: one SOQL query a batch of `catalog.batch_size` codes.
+    pub(super) async fn read_candidates(&self, codes: &[String]) -> Result<Candidates> {
+        let mut candidates = Candidates::new();
+        let Some(field) = self.match_field() else {
+            return Ok(candidates);
+        };
+        for chunk in codes.chunks(self.config.batch_size.max(1)) {
+            let values: Vec<String> = chunk.iter().map(|c| soql::literal(c)).collect();
+            let q = format!(
+                "SELECT Id, NetSuite_Id__c, {}, (SELECT Id, Pricebook2Id, CurrencyIsoCode, UnitPrice, IsActive FROM PricebookEntries) \
+                 FROM Product2 WHERE NetSuite_Id__c = null AND {field} IN ({}) ORDER BY Id",
+                select_with(field),
+                values.join(", ")
+            );
+            for row in self.salesforce.query(&q).await? {
+                add_candidate(&mut candidates, field, &row);
+            }
+        }
+        Ok(candidates)
+    }
+}
+
+/// Unlinked products by their match field's value (trimmed, lowercase: SOQL compares text
+/// without case), in `Id` order.
+pub type Candidates = BTreeMap<String, Vec<ExistingProduct>>;
+
+/// The key a match field's value (or an item's `itemId`) is looked up by.
+pub fn match_key(value: &str) -> String {
+    value.trim().to_lowercase()
+}
+
+fn add_candidate(candidates: &mut Candidates, field: &str, row: &Record) {
+    let key = match_key(&str_field(row, field));
+    if !key.is_empty() {
+        candidates
+            .entry(key)
+            .or_default()
+            .push(ExistingProduct::from_row(row));
+    }
+}
+
+/// The catalog's Product2 fields and the match field, once.
+fn select_with(field: &str) -> String {
+    let mut fields: Vec<&str> = PRODUCT_FIELDS.to_vec();
+    if !fields.iter().any(|f| f.eq_ignore_ascii_case(field)) {
+        fields.push(field);
+    }
+    fields.join(", ")
+}
+
+/// A bulk run's view of Salesforce: the synced products by item id, and the unlinked products
+/// an item may be linked to.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub products: BTreeMap<String, ExistingProduct>,
+    pub candidates: Candidates,
 }
 
 #[cfg(test)]

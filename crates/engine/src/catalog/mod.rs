@@ -2,17 +2,19 @@
 //! catalog).
 //!
 //! An item (inventory, non-inventory, service or kit: `catalog.item_types`) becomes a Product2
-//! upserted by `NetSuite_Id__c`, with a PricebookEntry in the standard price book for each
-//! currency its standard price level (`catalog.standard_price_level`) has a price in, and one in
-//! each configured book (`catalog.price_books`, price level → book name) per currency of that
-//! level. NetSuite currency ids become ISO codes through `[currencies]`.
+//! upserted by `NetSuite_Id__c` (or, before one is created, the existing unlinked product whose
+//! `catalog.product_match_field` equals the item's `itemId`, linked: see [`books`]), with a
+//! PricebookEntry in the standard price book for each currency its standard price level
+//! (`catalog.standard_price_level`) has a price in, and one in each configured book
+//! (`catalog.price_books`, price level → book name) per currency of that level. NetSuite
+//! currency ids become ISO codes through `[currencies]`.
 //!
 //! - [`item`]: the canonical [`ItemDoc`] and its content hash (echo suppression);
 //! - [`source`]: SuiteQL reads (keyset-paged items, a batch's prices in one query);
 //! - [`books`]: the price books and the products of a batch with their entries (one SOQL each);
 //! - [`plan`]: what to write for one item, and the field-level changes a dry run returns;
 //! - [`write`]: the writes of a batch in four steps: at most four sObject Collections calls, or
-//!   four ingest jobs for a bulk run's whole group;
+//!   four ingest jobs for a bulk run's whole group (one more when existing products are linked);
 //! - [`transport`]: Collections or ingest jobs, answering alike;
 //! - [`sync`]: one item (events) or a batch, under the items' fenced locks;
 //! - [`run`]: full and delta runs, the sweep of gone items, the delta cursor;

@@ -67,6 +67,9 @@ pub struct ItemPlan {
     /// Some price could not be placed (a missing book, no standard price): the link keeps no
     /// hash, so the next run looks again.
     pub incomplete: bool,
+    /// `product_id` is an existing unlinked product matched by `catalog.product_match_field`:
+    /// `product_write` (which then carries `NetSuite_Id__c`) is an update by `Id`, not an upsert.
+    pub links_existing: bool,
 }
 
 impl ItemPlan {
@@ -125,6 +128,44 @@ pub fn plan_item(
             }
         }
     }
+    plan
+}
+
+/// Plans the writes that link `target`'s item to `candidate`, an existing product without
+/// `NetSuite_Id__c` whose `field` equals the item's `itemId`: the product gets the item's id
+/// and the fields that differ, its entries are reused (a standard entry in the same currency is
+/// updated, never duplicated) and the missing ones created.
+pub fn plan_link(
+    target: &Target,
+    candidate: &ExistingProduct,
+    field: &str,
+    books: &PriceBooks,
+    mapped_currencies: &[String],
+) -> ItemPlan {
+    let mut plan = plan_item(target, Some(candidate), books, mapped_currencies);
+    plan.links_existing = true;
+    let body = plan.product_write.get_or_insert_with(Map::new);
+    body.insert("NetSuite_Id__c".into(), json!(plan.item_id));
+    plan.changes.insert(
+        0,
+        change(
+            "salesforce.Product2",
+            "NetSuite_Id__c",
+            None,
+            &json!(plan.item_id),
+        ),
+    );
+    let code = match target {
+        Target::Item(doc) => doc.code.as_str(),
+        Target::Gone { .. } => "",
+    };
+    plan.warnings.insert(
+        0,
+        format!(
+            "item {}: link existing product {} ({field} = {code:?}) instead of creating one",
+            plan.item_id, candidate.id
+        ),
+    );
     plan
 }
 

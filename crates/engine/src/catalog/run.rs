@@ -33,7 +33,7 @@ use isthmus_netsuite::NetSuiteId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::books::{ExistingProduct, PriceBooks};
+use super::books::{ExistingProduct, PriceBooks, Snapshot};
 use super::item::{column, Record};
 use super::plan::Target;
 use super::source::{last_id, ItemWindow};
@@ -222,7 +222,9 @@ impl CatalogFlows {
         let context = (allocation, log, trace.trace_id.as_str());
         if options.mode == RunMode::Full && !truncated {
             allocation.wait_for_batch(&self.salesforce).await?;
-            let gone = self.gone(&seen, known.as_ref()).await?;
+            let gone = self
+                .gone(&seen, known.as_ref().map(|s| &s.products))
+                .await?;
             match known.as_ref() {
                 // With the last changed items: one set of jobs for both.
                 Some(_) => pending.extend(gone),
@@ -353,7 +355,7 @@ impl CatalogFlows {
         books: &PriceBooks,
         (allocation, log, trace_id): (&SalesforceAllocation, &SyncLog, &str),
         tally: &mut Tally<'_>,
-        known: Option<&BTreeMap<String, ExistingProduct>>,
+        known: Option<&Snapshot>,
     ) {
         if items.is_empty() {
             return;

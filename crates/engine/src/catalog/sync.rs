@@ -14,9 +14,9 @@ use isthmus_store::{Lease, Link};
 
 use std::collections::BTreeMap;
 
-use super::books::{ExistingProduct, PriceBooks};
+use super::books::{match_key, ExistingProduct, PriceBooks, Snapshot};
 use super::item::column;
-use super::plan::{plan_item, ItemPlan, Target};
+use super::plan::{plan_item, plan_link, ItemPlan, Target};
 use super::transport::Transport;
 use super::write::Written;
 use super::{CatalogFlows, FLOW_ITEM_TO_PRODUCT, LINK_KIND};
@@ -178,7 +178,7 @@ impl CatalogFlows {
         books: &PriceBooks,
         allocation: Option<&SalesforceAllocation>,
         trace_id: &str,
-        known: Option<&BTreeMap<String, ExistingProduct>>,
+        known: Option<&Snapshot>,
     ) -> Result<Vec<ItemSynced>> {
         let ids: Vec<String> = items
             .iter()
@@ -191,25 +191,83 @@ impl CatalogFlows {
         let existing = match known {
             Some(known) => ids
                 .iter()
-                .filter_map(|id| Some((id.clone(), known.get(id)?.clone())))
+                .filter_map(|id| Some((id.clone(), known.products.get(id)?.clone())))
                 .collect(),
             None => self.read_products(&ids).await?,
         };
         let currencies: Vec<String> = self.currencies.values().cloned().collect();
-        let mut plans: Vec<ItemPlan> = items
+        // Existing products first: an item with no link and no product of its own looks for
+        // an unlinked product whose match field holds its itemId.
+        let looks: Vec<bool> = items
             .iter()
             .map(|(p, _)| {
-                plan_item(
-                    &p.target,
-                    existing.get(p.target.item_id()),
-                    books,
-                    &currencies,
-                )
+                self.match_field().is_some()
+                    && p.link.is_none()
+                    && matches!(p.target, Target::Item(_))
+                    && !existing.contains_key(p.target.item_id())
             })
             .collect();
+        let codes: Vec<String> = items
+            .iter()
+            .zip(&looks)
+            .filter_map(|((p, _), looks)| match &p.target {
+                Target::Item(doc) if *looks => Some(doc.code.clone()),
+                _ => None,
+            })
+            .collect();
+        let fetched;
+        let candidates = match known {
+            Some(known) => &known.candidates,
+            None => {
+                fetched = self.read_candidates(&codes).await?;
+                &fetched
+            }
+        };
+        let mut failures: Vec<Option<EngineError>> = items.iter().map(|_| None).collect();
+        let mut plans: Vec<ItemPlan> = Vec::with_capacity(items.len());
+        for (i, (p, _)) in items.iter().enumerate() {
+            let own = existing.get(p.target.item_id());
+            let matches = match &p.target {
+                Target::Item(doc) if looks[i] => candidates
+                    .get(&match_key(&doc.code))
+                    .map_or(&[][..], Vec::as_slice),
+                _ => &[][..],
+            };
+            let field = self.match_field().unwrap_or_default();
+            plans.push(match matches {
+                [] => plan_item(&p.target, own, books, &currencies),
+                [one] => plan_link(&p.target, one, field, books, &currencies),
+                several => {
+                    failures[i] = Some(ambiguous(p.target.item_id(), field, several));
+                    ItemPlan {
+                        item_id: p.target.item_id().to_string(),
+                        ..Default::default()
+                    }
+                }
+            });
+        }
+        // One product is never linked to two items (itemIds differ only in case, say).
+        let mut claims: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, plan) in plans.iter().enumerate().filter(|(_, p)| p.links_existing) {
+            if let Some(product) = &plan.product_id {
+                claims.entry(product.clone()).or_default().push(i);
+            }
+        }
+        for (product, claimants) in claims.into_iter().filter(|(_, c)| c.len() > 1) {
+            for i in claimants {
+                failures[i] = Some(EngineError::Unprocessable(format!(
+                    "item {}: ambiguous match: product {product} matches several items of this \
+                     batch; nothing was written for it",
+                    plans[i].item_id
+                )));
+                plans[i] = ItemPlan {
+                    item_id: plans[i].item_id.clone(),
+                    ..Default::default()
+                };
+            }
+        }
         let found: Vec<bool> = plans.iter().map(|p| p.product_id.is_some()).collect();
         let mut written: Vec<Written> = plans.iter().map(|_| Written::default()).collect();
-        let mut failures: Vec<Option<EngineError>> = plans.iter().map(|_| None).collect();
         if !dry_run {
             let ttl = self.config.lock_ttl();
             let held = bounded(items.iter().map(|(_, lease)| async move {
@@ -221,6 +279,9 @@ impl CatalogFlows {
             .await;
             let mut writable = Vec::new();
             for (i, held) in held.into_iter().enumerate() {
+                if failures[i].is_some() {
+                    continue; // refused before any write (an ambiguous match)
+                }
                 match held {
                     Ok(()) => writable.push(i),
                     Err(err) => failures[i] = Some(err),
@@ -297,6 +358,18 @@ impl CatalogFlows {
     }
 }
 
+/// Why an item with several matching products is neither linked nor given a new product.
+fn ambiguous(item_id: &str, field: &str, several: &[ExistingProduct]) -> EngineError {
+    let ids: Vec<&str> = several.iter().map(|p| p.id.as_str()).collect();
+    EngineError::Unprocessable(format!(
+        "item {item_id}: ambiguous match: {} products without NetSuite_Id__c have its itemId in \
+         {field} ({}); nothing was written for it: set NetSuite_Id__c on the right one or change \
+         the others' {field}",
+        several.len(),
+        ids.join(", ")
+    ))
+}
+
 /// The result of one settled item.
 fn synced(
     prepared: Prepared,
@@ -309,6 +382,7 @@ fn synced(
     let mut result = base_result(&plan.item_id, dry_run, trace_id);
     result.matched_rule = match (&prepared.link, found) {
         (Some(_), _) => "id_map",
+        (None, true) if plan.links_existing => "product_match",
         (None, true) => "external_id",
         (None, false) => "none",
     }

@@ -1,10 +1,12 @@
 //! Carrying out the plans of a batch of items in four steps, each one write of every record it
-//! needs: with sObject Collections at most four Salesforce calls per 200 items; with ingest jobs
-//! (a full run above `salesforce.bulk_threshold`) at most four jobs for the whole group
+//! needs (the first two when existing products are linked): with sObject Collections at most
+//! five Salesforce calls per 200 items; with ingest jobs (a full run above
+//! `salesforce.bulk_threshold`) at most five jobs for the whole group
 //! ([`transport`](super::transport) carries either and answers alike).
 //!
 //! 1. products: one upsert by `NetSuite_Id__c` (a retry after a lost answer updates what the
-//!    first attempt created, never a duplicate);
+//!    first attempt created, never a duplicate), and one update by `Id` of the existing products
+//!    being linked (it writes their `NetSuite_Id__c`, so a retry finds them by it);
 //! 2. standard price book entries: one create (Salesforce requires them before any other book's
 //!    entry of the same product and currency);
 //! 3. other books' entries: one create;
@@ -67,28 +69,36 @@ impl CatalogFlows {
             }
         };
 
-        // 1. Products.
-        let upserts: Vec<usize> = (0..plans.len())
-            .filter(|&i| plans[i].product_write.is_some())
-            .collect();
-        if !upserts.is_empty() {
-            let bodies: Vec<Record> = upserts
+        // 1. Products: upserts by NetSuite_Id__c, then links of existing products by Id.
+        for linking in [false, true] {
+            let writes: Vec<usize> = (0..plans.len())
+                .filter(|&i| plans[i].product_write.is_some() && plans[i].links_existing == linking)
+                .collect();
+            if writes.is_empty() {
+                continue;
+            }
+            let bodies: Vec<Record> = writes
                 .iter()
-                .filter_map(|&i| plans[i].product_write.clone())
+                .filter_map(|&i| {
+                    let mut body = plans[i].product_write.clone()?;
+                    if linking {
+                        body.insert("Id".into(), json!(plans[i].product_id.clone()?));
+                    }
+                    Some(body)
+                })
                 .collect();
             // A new product's id is needed for its entries and its link.
-            let new = upserts.iter().any(|&i| plans[i].product_id.is_none());
+            let new = writes.iter().any(|&i| plans[i].product_id.is_none());
+            let operation = if linking {
+                Operation::Update
+            } else {
+                Operation::Upsert("NetSuite_Id__c")
+            };
             wait().await?;
             let results = self
-                .write_records(
-                    transport,
-                    "Product2",
-                    Operation::Upsert("NetSuite_Id__c"),
-                    &bodies,
-                    new,
-                )
+                .write_records(transport, "Product2", operation, &bodies, new)
                 .await?;
-            for (&i, result) in upserts.iter().zip(&results) {
+            for (&i, result) in writes.iter().zip(&results) {
                 match (&result.id, result.success) {
                     (Some(id), true) => {
                         written[i].created =

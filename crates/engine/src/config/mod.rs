@@ -248,6 +248,19 @@ impl Config {
                 "catalog.item_types must be SuiteQL item types such as InvtPart".into(),
             ));
         }
+        let matching = &self.catalog.product_match_field;
+        if !matching.is_empty()
+            && (!api_name(matching)
+                || !matching.starts_with(|c: char| c.is_ascii_alphabetic())
+                || matching.eq_ignore_ascii_case("NetSuite_Id__c")
+                || matching.eq_ignore_ascii_case("Id"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "catalog.product_match_field {matching:?} must be the API name of a Product2 text \
+                 field such as ProductCode (letters, digits, '_'; not Id or NetSuite_Id__c), or \
+                 \"\" to turn matching off"
+            )));
+        }
         if self.catalog.batch_size == 0 || self.catalog.batch_size > 200 {
             return Err(ConfigError::Invalid(
                 "catalog.batch_size must be between 1 and 200".into(),
@@ -344,5 +357,30 @@ mod tests {
             !printed.contains("hunter2") && printed.contains(":***@"),
             "{printed}"
         );
+    }
+
+    #[test]
+    fn the_product_match_field_is_an_api_name_or_empty() {
+        let config = Config::load_from(None, Vec::new()).unwrap();
+        assert_eq!(config.catalog.product_match_field, "ProductCode");
+        for value in ["", "StockKeepingUnit", "Legacy_Code__c"] {
+            let key = "ISTHMUS_CATALOG__PRODUCT_MATCH_FIELD";
+            let config = Config::load_from(None, env(&[(key, value)])).unwrap();
+            assert_eq!(config.catalog.product_match_field, value);
+        }
+        for value in [
+            "Product Code",
+            "Code' OR Id != null",
+            "NetSuite_Id__c",
+            "Id",
+            "1Code",
+        ] {
+            let key = "ISTHMUS_CATALOG__PRODUCT_MATCH_FIELD";
+            let err = Config::load_from(None, env(&[(key, value)])).unwrap_err();
+            assert!(
+                err.to_string().contains("catalog.product_match_field"),
+                "{value}: {err}"
+            );
+        }
     }
 }

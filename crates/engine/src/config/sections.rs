@@ -295,6 +295,9 @@ pub struct CatalogConfig {
     pub price_books: BTreeMap<String, String>,
     /// NetSuite item type → Product2 Family.
     pub families: BTreeMap<String, String>,
+    /// The Product2 text field whose value an unlinked product must equal an item's `itemId`
+    /// in to be linked instead of a new product created; empty turns matching off.
+    pub product_match_field: String,
 }
 
 impl CatalogConfig {

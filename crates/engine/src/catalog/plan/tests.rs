@@ -228,3 +228,38 @@ fn a_missing_book_or_standard_price_is_a_warning_and_leaves_the_plan_incomplete(
         .any(|w| w.contains("no standard price in EUR")));
     assert_eq!(plan.creates.len(), 1, "only the standard USD entry");
 }
+
+#[test]
+fn a_link_writes_the_item_id_by_id_and_reuses_the_standard_entry() {
+    let books = books(&[]);
+    let doc = doc(&[("1", "USD", 25.0), ("1", "EUR", 23.0)]);
+    // Same fields as the item, a standard USD entry already there at another price.
+    let existing = product(&doc, vec![entry("01uU", "01sSTD", "USD", 30.0, true)]);
+    let plan = plan_link(
+        &Target::Item(doc),
+        &existing,
+        "ProductCode",
+        &books,
+        &currencies(),
+    );
+    assert!(plan.links_existing);
+    assert_eq!(plan.product_id.as_deref(), Some("01tP"));
+    let body = plan.product_write.as_ref().unwrap();
+    assert_eq!(body.len(), 1, "only the id: the fields agree: {body:?}");
+    assert_eq!(body["NetSuite_Id__c"], "7");
+    assert_eq!(plan.creates.len(), 1, "EUR only: {:?}", plan.creates);
+    assert_eq!(plan.creates[0].record["CurrencyIsoCode"], "EUR");
+    assert_eq!(
+        plan.updates,
+        vec![json!({ "Id": "01uU", "UnitPrice": 25.0 })
+            .as_object()
+            .cloned()
+            .unwrap()]
+    );
+    assert_eq!(plan.changes[0].field, "NetSuite_Id__c");
+    assert!(
+        plan.warnings[0].contains("link existing product 01tP (ProductCode = \"WIDGET-100\")"),
+        "{:?}",
+        plan.warnings
+    );
+}
