@@ -48,6 +48,7 @@
 
 mod calls;
 mod control;
+mod drift;
 pub mod credentials;
 mod error;
 pub mod faults;

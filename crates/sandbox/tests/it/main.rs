@@ -13,6 +13,7 @@ mod netsuite_async;
 mod netsuite_auth;
 mod netsuite_books;
 mod netsuite_governance;
+mod netsuite_metadata;
 mod netsuite_orders;
 mod netsuite_persistence;
 mod netsuite_property_names;
