@@ -48,8 +48,8 @@
 
 mod calls;
 mod control;
-mod drift;
 pub mod credentials;
+mod drift;
 mod error;
 pub mod faults;
 mod governance;

@@ -42,7 +42,9 @@ pub async fn catalog(headers: HeaderMap) -> Json<Value> {
             })
         })
         .collect();
-    Json(json!({ "items": items, "links": [{ "rel": "self", "href": format!("{base}{CATALOG}") }] }))
+    Json(
+        json!({ "items": items, "links": [{ "rel": "self", "href": format!("{base}{CATALOG}") }] }),
+    )
 }
 
 /// `GET metadata-catalog/{recordType}`: the record type as a JSON Schema; an unknown type is the
@@ -56,7 +58,10 @@ pub async fn record_schema(
     let base = base_url(&headers);
     let body = sandbox.inner.account.record_schema(record_type, &base);
     Ok((
-        [(header::CONTENT_TYPE, "application/schema+json; charset=UTF-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/schema+json; charset=UTF-8",
+        )],
         Json(body),
     )
         .into_response())
