@@ -73,6 +73,14 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         max_items: usize,
     },
+    /// Check every mapped field, value map and external-id field against Salesforce `describe`
+    /// and NetSuite's metadata catalog (schema drift); exits 1 when problems are found, and
+    /// alerts the webhook (alerts.webhook_url_file) then. Reads metadata only.
+    Doctor {
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the effective configuration (defaults, file, environment; never secrets).
     Config,
     /// Print the gateway's OpenAPI document.
@@ -207,6 +215,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             };
             cmd::reconcile::reconcile(config, args).await
         }
+        Command::Doctor { json } => cmd::doctor::doctor(config, json).await,
         Command::Config => {
             println!("{}", toml::to_string_pretty(&config.shown())?);
             Ok(())

@@ -116,6 +116,7 @@ fn required_scope(method: &Method, path: &str) -> Option<Option<Scope>> {
         Some(Some(Scope::NetSuite))
     } else if path.starts_with("/v1/backfills")
         || path.starts_with("/v1/governance")
+        || path.starts_with("/v1/doctor")
         || path.starts_with("/v1/dead-letters")
         || path.starts_with("/v1/queue")
         || path.starts_with("/v1/conflicts")

@@ -2,6 +2,7 @@
 
 pub mod backfill;
 pub mod dev;
+pub mod doctor;
 pub mod reconcile;
 pub mod sandbox;
 

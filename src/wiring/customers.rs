@@ -1,14 +1,16 @@
 //! The customers service's parts, built from configuration: the flows, the dispatcher and
 //! worker on the customers queue (`store.queue(DEFAULT_QUEUE_NAMESPACE)`, the original queue
-//! keys), the scheduled delta, the gRPC routes, and the task that publishes the Salesforce
+//! keys), the scheduled delta and schema doctor, the gRPC routes, and the task that publishes the Salesforce
 //! allocation every five seconds.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use isthmus_customers::CustomerSyncService;
+use isthmus_engine::audit::SyncLog;
 use isthmus_engine::customers::delta::DeltaOptions;
 use isthmus_engine::customers::CustomerFlows;
+use isthmus_engine::doctor;
 use isthmus_engine::work::Jobs;
 use isthmus_engine::{Config, Secrets};
 use isthmus_salesforce::SalesforceClient;
@@ -88,6 +90,12 @@ pub async fn customers_service(
         &config.schedules.customers_delta,
         delta,
     )?;
+    let scheduler = schedule(
+        scheduler,
+        "customers.doctor",
+        &config.schedules.doctor,
+        scheduled_doctor(config, secrets, &store, log.clone())?,
+    )?;
     let (shared, scheduler) = shared_services(
         config,
         Arc::new(flows.clone()),
@@ -105,4 +113,45 @@ pub async fn customers_service(
     );
     let routes = isthmus_customers::routes(service).with_shared(shared);
     Ok(ServiceParts::new(routes, worker, scheduler).with_companion(publisher))
+}
+
+/// The scheduled schema doctor: keeps its report for `GET /v1/doctor`; problems raise one alert
+/// and make the run's outcome an error (so `GET /v1/schedules` shows it too).
+fn scheduled_doctor(
+    config: &Config,
+    secrets: &Secrets,
+    store: &Arc<dyn Store>,
+    log: SyncLog,
+) -> anyhow::Result<
+    impl Fn() -> futures::future::BoxFuture<'static, isthmus_engine::Result<()>> + Send + Sync + 'static,
+> {
+    let config = Arc::new(config.clone());
+    let salesforce = Arc::new(salesforce(&config, secrets)?);
+    let netsuite = Arc::new(netsuite(&config, secrets, store.clone())?);
+    let store = store.clone();
+    Ok(move || {
+        let (config, salesforce, netsuite, store, log) = (
+            config.clone(),
+            salesforce.clone(),
+            netsuite.clone(),
+            store.clone(),
+            log.clone(),
+        );
+        let run: futures::future::BoxFuture<'static, isthmus_engine::Result<()>> =
+            Box::pin(async move {
+                let report =
+                    doctor::run_and_keep(&config, &salesforce, &netsuite, store.as_ref()).await?;
+                match report.alert() {
+                    None => Ok(()),
+                    Some(alert) => {
+                        log.alert(alert);
+                        Err(isthmus_engine::EngineError::Unprocessable(format!(
+                            "{} schema problem(s): see GET /v1/doctor",
+                            report.problems.len()
+                        )))
+                    }
+                }
+            });
+        run
+    })
 }

@@ -32,6 +32,9 @@ pub enum Alert {
         since: String,
         detail: String,
     },
+    /// The doctor found fields, values or external ids the configured flows need missing from
+    /// a system (schema drift): syncs that need them will fail.
+    SchemaDrift { problems: usize, detail: String },
 }
 
 impl Alert {
@@ -64,6 +67,12 @@ impl Alert {
             } => {
                 format!(
                     "• {flow} missed its change log since {since}: {}",
+                    truncate(detail, 300)
+                )
+            }
+            Self::SchemaDrift { problems, detail } => {
+                format!(
+                    "• schema drift: {problems} problem(s): {}",
                     truncate(detail, 300)
                 )
             }
@@ -112,23 +121,36 @@ async fn send_batches(
         while let Ok(more) = inbox.try_recv() {
             batch.push(more);
         }
-        let text = message(&batch);
-        match client
-            .post(webhook.expose_secret())
-            .json(&serde_json::json!({ "text": text }))
-            .send()
-            .await
-        {
-            Ok(answer) if answer.status().is_success() => {}
-            Ok(answer) => {
-                tracing::warn!(status = %answer.status(), "the alert webhook refused a message")
-            }
-            Err(err) => {
-                tracing::warn!(error = %err.without_url(), "the alert webhook is unreachable")
-            }
+        if let Err(err) = send_once(&webhook, &client, &batch).await {
+            tracing::warn!(error = %err, "an alert message was not delivered");
         }
         // Rate limit: what arrives meanwhile goes out together in the next message.
         tokio::time::sleep(min_interval).await;
+    }
+}
+
+/// Sends `batch` as one message now, for a one-shot command that cannot leave it to a
+/// background task ([`Alerts::raise`]); the error never contains the webhook URL.
+pub async fn send_once(
+    webhook: &SecretString,
+    client: &reqwest::Client,
+    batch: &[Alert],
+) -> Result<(), String> {
+    match client
+        .post(webhook.expose_secret())
+        .json(&serde_json::json!({ "text": message(batch) }))
+        .send()
+        .await
+    {
+        Ok(answer) if answer.status().is_success() => Ok(()),
+        Ok(answer) => Err(format!(
+            "the alert webhook refused a message ({})",
+            answer.status()
+        )),
+        Err(err) => Err(format!(
+            "the alert webhook is unreachable: {}",
+            err.without_url()
+        )),
     }
 }
 
@@ -142,9 +164,16 @@ fn message(batch: &[Alert]) -> String {
         .filter(|a| matches!(a, Alert::Conflict { .. }))
         .count();
     let mut text = format!("Isthmus: {dead} dead letter(s), {conflicts} conflict(s)");
-    let outrun = batch.len() - dead - conflicts;
+    let drift = batch
+        .iter()
+        .filter(|a| matches!(a, Alert::SchemaDrift { .. }))
+        .count();
+    let outrun = batch.len() - dead - conflicts - drift;
     if outrun > 0 {
         text.push_str(&format!(", {outrun} change log(s) outrun"));
+    }
+    if drift > 0 {
+        text.push_str(&format!(", {drift} schema drift report(s)"));
     }
     for alert in batch.iter().take(MAX_LISTED) {
         text.push('\n');

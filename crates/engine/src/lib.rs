@@ -11,6 +11,7 @@
 //! - [`governance`]: NetSuite's account-wide concurrency semaphore and the Salesforce daily
 //!   allocation policy (batch work pauses, interactive work keeps a reserve).
 //! - [`schedule`]: cron schedules run once per firing across replicas, and delta cursors.
+//! - [`doctor`]: the configured mappings checked against both systems' metadata (schema drift).
 //! - [`reconcile`]: both sides compared across the ID map per flow, drifts reported and
 //!   repaired one by one.
 //! - [`error`]: the engine's error type and its stable [`isthmus_proto::ErrorCode`].
@@ -20,6 +21,7 @@ pub mod audit;
 pub mod catalog;
 pub mod config;
 pub mod customers;
+pub mod doctor;
 pub mod error;
 pub mod finance;
 pub mod governance;

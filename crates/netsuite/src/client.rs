@@ -32,11 +32,13 @@ use crate::retry::ConcurrencyRetry;
 
 mod auth;
 mod jobs;
+mod metadata;
 mod records;
 mod restlet;
 mod suiteql;
 
 pub use jobs::{JobId, JobResult, JOB_WAIT_LIMIT};
+pub use metadata::{FieldMetadata, RecordMetadata};
 pub use records::{GetOptions, ListPage, ListedRecord};
 
 pub(crate) type Record = Map<String, Value>;
@@ -97,6 +99,8 @@ pub(crate) struct Call<'a> {
     pub(crate) idempotency_key: Option<String>,
     /// The path for the span: record types, never ids or values.
     pub(crate) pattern: &'a str,
+    /// The `Accept` header (`application/json`, or the metadata catalog's schema types).
+    pub(crate) accept: &'static str,
 }
 
 impl<'a> Call<'a> {
@@ -110,6 +114,7 @@ impl<'a> Call<'a> {
             prefer: None,
             idempotency_key: None,
             pattern,
+            accept: "application/json",
         }
     }
 
@@ -331,7 +336,7 @@ impl NetSuiteClient {
             .inner
             .http
             .request(call.method.clone(), call.url.clone())
-            .header(header::ACCEPT, "application/json");
+            .header(header::ACCEPT, call.accept);
         if call.authenticate {
             request = request.header(header::AUTHORIZATION, self.authorization(call, bearer)?);
         }

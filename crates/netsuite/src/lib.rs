@@ -26,7 +26,8 @@ pub mod suiteql;
 pub mod tba;
 
 pub use client::{
-    GetOptions, JobId, JobResult, ListPage, ListedRecord, NetSuiteClient, JOB_WAIT_LIMIT,
+    FieldMetadata, GetOptions, JobId, JobResult, ListPage, ListedRecord, NetSuiteClient,
+    RecordMetadata, JOB_WAIT_LIMIT,
 };
 pub use config::{NetSuiteAuth, NetSuiteConfig};
 pub use error::{ErrorClass, NetSuiteError};

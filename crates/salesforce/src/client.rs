@@ -33,6 +33,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 mod bulk;
 mod collections;
 mod composite;
+mod describe;
 mod keyset;
 mod org;
 mod query;
@@ -47,6 +48,7 @@ pub use composite::{
     composite_batches, CompositeSubrequest, CompositeSubresponse, COMPOSITE_LIMIT,
     COMPOSITE_QUERY_LIMIT,
 };
+pub use describe::{FieldDescribe, PicklistValue, SObjectDescribe};
 pub use keyset::KeysetQuery;
 pub use org::OrgLimit;
 pub use replication::{DeletedRecord, DeletedRecords};

@@ -25,8 +25,9 @@ pub mod soql;
 pub use client::{
     composite_batches, BulkField, BulkJob, BulkJobState, BulkOperation, BulkPolling, BulkQuery,
     CompositeSubrequest, CompositeSubresponse, DeletedRecord, DeletedRecords, FailedRow,
-    IngestOutcome, KeysetQuery, OrgLimit, RecordResult, SalesforceClient, SavedRow, UpsertOutcome,
-    UsageObserver, BULK_INGEST_MAX_BYTES, COLLECTION_LIMIT, COMPOSITE_LIMIT, COMPOSITE_QUERY_LIMIT,
+    FieldDescribe, IngestOutcome, KeysetQuery, OrgLimit, PicklistValue, RecordResult,
+    SObjectDescribe, SalesforceClient, SavedRow, UpsertOutcome, UsageObserver,
+    BULK_INGEST_MAX_BYTES, COLLECTION_LIMIT, COMPOSITE_LIMIT, COMPOSITE_QUERY_LIMIT,
 };
 pub use config::{SalesforceAuth, SalesforceConfig};
 pub use error::{ApiError, ErrorClass, SalesforceError};

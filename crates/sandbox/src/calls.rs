@@ -141,7 +141,9 @@ fn is_static_sobject_segment(segment: &str) -> bool {
 // ["", "services", "rest", "async", "v1", "job", id, "task", taskId, "result"]
 fn netsuite_pattern(segments: &mut [String]) {
     if segments.len() >= 7 && segments[3] == "record" {
-        segments[6] = if segments[6].starts_with("eid:") {
+        segments[6] = if segments[5] == "metadata-catalog" {
+            "{recordType}".into()
+        } else if segments[6].starts_with("eid:") {
             "eid:{externalId}".into()
         } else {
             "{id}".into()

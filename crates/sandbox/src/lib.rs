@@ -49,6 +49,7 @@
 mod calls;
 mod control;
 pub mod credentials;
+mod drift;
 mod error;
 pub mod faults;
 mod governance;

@@ -17,6 +17,7 @@ use crate::{ApiError, Gateway};
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod conflicts;
+pub(crate) mod doctor;
 pub(crate) mod events;
 pub(crate) mod finance;
 pub(crate) mod jobs;
@@ -80,6 +81,7 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/v1/backfills/latest", get(ops::latest_backfill))
         .route("/v1/backfills/{id}", get(ops::get_backfill))
         .route("/v1/governance", get(ops::governance))
+        .route("/v1/doctor", get(doctor::last_doctor_report))
         .route("/v1/jobs/{id}", get(jobs::get_job))
         .route("/v1/dead-letters", get(jobs::list_dead_letters))
         .route(

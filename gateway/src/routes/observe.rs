@@ -16,8 +16,9 @@ use super::store_unavailable;
 use crate::{ApiError, Gateway, Service};
 
 /// The scheduled jobs whose last run `GET /v1/schedules` shows.
-const SCHEDULES: [&str; 9] = [
+const SCHEDULES: [&str; 10] = [
     "customers.delta",
+    "customers.doctor",
     "customers.reconcile",
     "catalog.delta",
     "products.reconcile",

@@ -20,6 +20,7 @@ mod console_browser;
 mod customer_to_account;
 mod delta;
 mod dev_command;
+mod doctor;
 mod faults_concurrent_clicks;
 mod faults_matrix_accounts;
 mod faults_matrix_batches;

@@ -85,6 +85,7 @@ impl Config {
             &mut s.account_summaries,
             &mut s.subsidiaries,
             &mut s.reconcile,
+            &mut s.doctor,
         ] {
             expression.clear();
         }

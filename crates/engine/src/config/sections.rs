@@ -232,6 +232,8 @@ pub struct SchedulesConfig {
     pub account_summaries: String,
     pub subsidiaries: String,
     pub reconcile: String,
+    /// The schema doctor (customers service): `crate::doctor`, its report kept for `GET /v1/doctor`.
+    pub doctor: String,
     pub delta_overlap_s: u64,
     pub delta_page_size: usize,
 }
@@ -250,13 +252,14 @@ impl SchedulesConfig {
     }
 
     /// Every schedule by name, to validate them together.
-    pub(super) fn all(&self) -> [(&'static str, &str); 5] {
+    pub(super) fn all(&self) -> [(&'static str, &str); 6] {
         [
             ("customers_delta", &self.customers_delta),
             ("catalog_delta", &self.catalog_delta),
             ("account_summaries", &self.account_summaries),
             ("subsidiaries", &self.subsidiaries),
             ("reconcile", &self.reconcile),
+            ("doctor", &self.doctor),
         ]
     }
 }

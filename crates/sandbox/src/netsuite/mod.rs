@@ -13,6 +13,7 @@ mod lifecycle;
 mod limits;
 mod list;
 mod m2m;
+mod metadata;
 mod records;
 mod render;
 mod restlets;
@@ -55,6 +56,8 @@ pub struct Account {
     suiteql_row_cap: AtomicUsize,
     /// The account's time zone ([`SandboxConfig::netsuite_time_zone`]).
     zone: suiteql::AccountZone,
+    /// Fields deleted, as the metadata catalog shows them.
+    drift: crate::drift::SchemaDrift,
 }
 
 impl Account {
@@ -79,6 +82,7 @@ impl Account {
             jobs: jobs::Jobs::default(),
             suiteql_row_cap: AtomicUsize::new(config.netsuite_suiteql_row_cap),
             zone,
+            drift: crate::drift::SchemaDrift::default(),
         };
         Ok((account, fresh))
     }
@@ -173,6 +177,12 @@ impl Sandbox {
             .store(rows, Ordering::Relaxed);
     }
 
+    /// Deletes a field of a record type, as an administrator deleting a custom field would: the
+    /// metadata catalog no longer lists it (see [`crate::drift`] for what this does not change).
+    pub fn ns_remove_field(&self, record_type: &str, field: &str) {
+        self.inner.account.drift.rename(record_type, field, None);
+    }
+
     /// Sets the account's time zone, the one SuiteQL compares and formats datetimes in.
     pub fn set_netsuite_time_zone(&self, zone: chrono_tz::Tz) {
         self.inner.account.zone.set(zone);
@@ -214,6 +224,14 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route(
             "/services/rest/record/v1/{record_type}/{id}/!transform/{target}",
             post(transform::transform),
+        )
+        .route(
+            "/services/rest/record/v1/metadata-catalog",
+            get(metadata::catalog),
+        )
+        .route(
+            "/services/rest/record/v1/metadata-catalog/{record_type}",
+            get(metadata::record_schema),
         )
         .route("/services/rest/query/v1/suiteql", post(suiteql::suiteql))
         .route("/services/rest/async/v1/job/{id}", get(jobs::job))

@@ -1,6 +1,7 @@
 //! Discovery endpoints clients call before data: `GET /services/data` (versions),
 //! `GET limits`, `GET sobjects` (describe global), `GET sobjects/{Object}` (basic info) and
-//! `GET sobjects/{Object}/describe`, all derived from the schema tables.
+//! `GET sobjects/{Object}/describe`, all derived from the schema tables; `describe` shows the
+//! org's [`crate::drift`] (fields renamed or deleted, picklist values removed).
 
 use axum::extract::State;
 use axum::Json;
@@ -10,6 +11,7 @@ use super::error::ApiError;
 use super::rest::Reply;
 use super::schema::{self, Field, Kind, NumberType, SObject, CORPORATE_CURRENCY, SOBJECTS};
 use super::Org;
+use crate::drift::SchemaDrift;
 use crate::Sandbox;
 
 pub async fn versions(State(sandbox): State<Sandbox>) -> Json<Value> {
@@ -60,7 +62,8 @@ pub fn basic_info(object: &str, version: &str) -> Result<Reply, ApiError> {
     ))
 }
 
-fn describe_field(field: &Field) -> Value {
+fn describe_field(object: &str, field: &Field, drift: &SchemaDrift) -> Option<Value> {
+    let name = drift.shown_name(object, field.name)?;
     let (kind, reference_to, relationship) = match field.kind {
         Kind::Id => ("id", vec![], None),
         Kind::Text => ("string", vec![], None),
@@ -76,9 +79,9 @@ fn describe_field(field: &Field) -> Value {
             relationship,
         } => ("reference", vec![target], Some(relationship)),
     };
-    json!({
-        "name": field.name,
-        "label": field.name,
+    Some(json!({
+        "name": name,
+        "label": name,
         "type": kind,
         "nillable": !field.required && field.kind != Kind::Bool && !field.read_only,
         "createable": !field.read_only,
@@ -89,30 +92,48 @@ fn describe_field(field: &Field) -> Value {
         "referenceTo": reference_to,
         "relationshipName": relationship,
         "custom": field.name.ends_with("__c"),
-        "picklistValues": picklist_values(field.kind),
+        "picklistValues": picklist_values(field.kind, |v| drift.value_offered(object, field.name, v)),
         "restrictedPicklist": matches!(field.kind, Kind::Picklist { restricted: true, .. }),
         "defaultedOnCreate": field.kind == Kind::Bool || field.name == "CurrencyIsoCode",
-    })
+    }))
 }
 
-fn picklist_values(kind: Kind) -> Vec<Value> {
+fn picklist_values(kind: Kind, offered: impl Fn(&str) -> bool) -> Vec<Value> {
     let Kind::Picklist { values, .. } = kind else {
         return Vec::new();
     };
     values
         .iter()
+        .filter(|v| offered(v))
         .map(|v| json!({ "value": v, "label": v, "active": true, "defaultValue": *v == CORPORATE_CURRENCY }))
         .collect()
 }
 
-pub fn describe(object: &str, version: &str) -> Result<Reply, ApiError> {
+pub fn describe(object: &str, version: &str, drift: &SchemaDrift) -> Result<Reply, ApiError> {
     let object = schema::sobject(object).ok_or_else(ApiError::not_found)?;
     let mut body = object_summary(object, version);
-    body["fields"] = object.fields.iter().map(describe_field).collect();
+    body["fields"] = object
+        .fields
+        .iter()
+        .filter_map(|f| describe_field(object.name, f, drift))
+        .collect();
     body["childRelationships"] = object
         .children
         .iter()
         .map(|c| json!({ "childSObject": c.child, "field": c.field, "relationshipName": c.name, "cascadeDelete": true }))
         .collect();
     Ok(Reply::ok(body))
+}
+
+impl Sandbox {
+    /// Renames `object.field` (`Some(new name)`) or deletes it (`None`) as an administrator would:
+    /// `describe` shows the drift (see [`crate::drift`] for what it does not change).
+    pub fn sf_rename_field(&self, object: &str, field: &str, to: Option<&str>) {
+        self.inner.org.drift.rename(object, field, to);
+    }
+
+    /// Removes `value` from the picklist `object.field`: `describe` no longer offers it.
+    pub fn sf_remove_picklist_value(&self, object: &str, field: &str, value: &str) {
+        self.inner.org.drift.remove_value(object, field, value);
+    }
 }

@@ -58,6 +58,8 @@ pub struct Org {
     pub org_id: String,
     pub integration_user_id: String,
     pub admin_user_id: String,
+    /// Fields renamed or deleted and picklist values removed, as `describe` shows them.
+    pub(crate) drift: crate::drift::SchemaDrift,
 }
 
 /// Child subquery rows per parent record before the child result pages (as in Salesforce).
@@ -137,6 +139,7 @@ impl Org {
             org_id: ids::generate(schema::ORG_KEY_PREFIX, 1),
             integration_user_id,
             admin_user_id,
+            drift: crate::drift::SchemaDrift::default(),
         };
         if fresh {
             setup(&org)?;

@@ -174,7 +174,9 @@ pub fn route(call: &mut Call, request: &Request) -> Result<Reply, ApiError> {
         ("GET", ["sobjects"]) => Ok(metadata::describe_global(&call.version)),
         ("GET", ["sobjects", object]) => metadata::basic_info(object, &call.version),
         ("POST", ["sobjects", object]) => sobjects::create(call, object, body),
-        ("GET", ["sobjects", object, "describe"]) => metadata::describe(object, &call.version),
+        ("GET", ["sobjects", object, "describe"]) => {
+            metadata::describe(object, &call.version, &call.org.drift)
+        }
         ("GET", ["sobjects", object, "updated"]) => changes::updated(call, object, request),
         ("GET", ["sobjects", object, "deleted"]) => changes::deleted(call, object, request),
         ("GET", ["sobjects", object, id]) => sobjects::read(call, object, id, request),

@@ -14,6 +14,7 @@ mod netsuite_auth;
 mod netsuite_books;
 mod netsuite_governance;
 mod netsuite_lifecycle;
+mod netsuite_metadata;
 mod netsuite_orders;
 mod netsuite_persistence;
 mod netsuite_property_names;
