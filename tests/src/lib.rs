@@ -21,6 +21,7 @@ pub mod lead;
 pub mod otlp;
 pub mod python;
 pub mod replicas;
+pub mod webhook;
 
 use std::sync::Arc;
 

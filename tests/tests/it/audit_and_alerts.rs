@@ -3,9 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::routing::post;
-use axum::{Json, Router};
 use isthmus_sandbox::{seed, Fault, System};
+use isthmus_tests::webhook::alert_webhook;
 use isthmus_tests::{on_both_stores, StoreKind, TestMesh, ADMIN_KEY, SF_KEY};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -52,28 +51,6 @@ async fn every_write_is_audited_and_nothing_else(mesh: &TestMesh) {
 }
 on_both_stores!(audit, every_write_is_audited_and_nothing_else);
 
-/// A Slack-compatible receiver: collects every `{"text": …}` posted to it.
-async fn webhook() -> (String, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    let app = Router::new().route(
-        "/hook",
-        post(move |Json(body): Json<Value>| {
-            let sink = sink.clone();
-            async move {
-                sink.lock()
-                    .unwrap()
-                    .push(body["text"].as_str().unwrap_or_default().to_string());
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
-}
-
 async fn messages_after(seen: &Arc<Mutex<Vec<String>>>, wait: Duration) -> Vec<String> {
     tokio::time::sleep(wait).await;
     seen.lock().unwrap().clone()
@@ -81,7 +58,7 @@ async fn messages_after(seen: &Arc<Mutex<Vec<String>>>, wait: Duration) -> Vec<S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_and_conflicts_are_alerted_in_rate_limited_batches() {
-    let (url, seen) = webhook().await;
+    let (url, seen) = alert_webhook().await;
     let mesh = TestMesh::start_configured(StoreKind::Memory, |config, secrets| {
         config.alerts.min_interval_ms = 500;
         secrets.alerts_webhook_url = Some(SecretString::from(url.clone()));
@@ -146,7 +123,7 @@ async fn dead_letters_and_conflicts_are_alerted_in_rate_limited_batches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parked_record_is_alerted_once_not_on_every_click() {
-    let (url, seen) = webhook().await;
+    let (url, seen) = alert_webhook().await;
     let mesh = TestMesh::start_configured(StoreKind::Memory, |config, secrets| {
         config.alerts.min_interval_ms = 100;
         config

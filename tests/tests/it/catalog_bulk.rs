@@ -297,8 +297,9 @@ async fn bulk_writes_as_rest_on_memory() {
 
 /// A NetSuite currency the org does not have: mapped in `[currencies]` as JPY, which the org's
 /// restricted `CurrencyIsoCode` picklist refuses. Its id is the next of NetSuite's setup
-/// records (subsidiaries 1 to 4, currencies 1 to 3 share the sequence), checked when it is made.
-const YEN_ID: &str = "5";
+/// records (subsidiaries 1 to 4, currencies 1 to 3 and customer statuses 6 to 16 share the
+/// sequence), checked when it is made.
+const YEN_ID: &str = "17";
 
 fn with_yen(config: &mut isthmus::Config) {
     config.currencies.insert("JPY".into(), YEN_ID.into());

@@ -4,14 +4,30 @@
 //! webhook; only metadata is read.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 
-use axum::routing::post;
-use axum::{Json, Router};
 use isthmus_engine::doctor::{self, DoctorReport, ProblemKind, Side};
+use isthmus_tests::webhook::alert_webhook;
 use isthmus_tests::{on_both_stores, StoreKind, TestMesh, ADMIN_KEY, SF_KEY, VIEWER_KEY};
 use secrecy::SecretString;
 use serde_json::Value;
+
+/// The JSON report names exactly the three drifts [`drift`] makes, by the key that needs each.
+fn assert_drift_reported(report: &Value) {
+    let keys: BTreeSet<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["config_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            "customers.fields.phone",
+            "catalog.families",
+            "orders.fields.Purchase_Order__c"
+        ])
+    );
+}
 
 /// Runs the doctor in this process against the mesh's sandbox and store.
 async fn run_doctor(mesh: &TestMesh) -> DoctorReport {
@@ -127,28 +143,6 @@ async fn clean_then_drifted(mesh: &TestMesh) {
 }
 on_both_stores!(drift_reported, clean_then_drifted);
 
-/// A Slack-compatible receiver collecting every `{"text": …}` posted to it.
-async fn webhook() -> (String, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    let app = Router::new().route(
-        "/hook",
-        post(move |Json(body): Json<Value>| {
-            let sink = sink.clone();
-            async move {
-                sink.lock()
-                    .unwrap()
-                    .push(body["text"].as_str().unwrap_or_default().to_string());
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
-}
-
 /// `isthmus doctor [--json]` against the mesh's sandbox: (exit code, stdout).
 async fn doctor_command(mesh: &mut TestMesh, hook: &str, json: bool) -> (i32, String) {
     let binary = isthmus_tests::isthmus_binary().await;
@@ -176,7 +170,7 @@ async fn doctor_command(mesh: &mut TestMesh, hook: &str, json: bool) -> (i32, St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_doctor_command_exits_non_zero_and_alerts_on_drift() {
     let mut mesh = TestMesh::start(StoreKind::Redis).await;
-    let (hook, seen) = webhook().await;
+    let (hook, seen) = alert_webhook().await;
     let (code, stdout) = doctor_command(&mut mesh, &hook, false).await;
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.starts_with("ok:"), "{stdout}");
@@ -189,20 +183,7 @@ async fn the_doctor_command_exits_non_zero_and_alerts_on_drift() {
     assert_eq!(code, 1, "{stdout}");
     let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(report["ok"], false);
-    let keys: BTreeSet<&str> = report["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["config_key"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        keys,
-        BTreeSet::from([
-            "customers.fields.phone",
-            "catalog.families",
-            "orders.fields.Purchase_Order__c"
-        ])
-    );
+    assert_drift_reported(&report);
     // The command sends the alert before it exits: it is there now.
     let alerts = seen.lock().unwrap().clone();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
@@ -219,7 +200,7 @@ async fn the_doctor_command_exits_non_zero_and_alerts_on_drift() {
 /// The scheduled doctor, run now through the gateway: its report at `GET /v1/doctor` names the
 /// same problems, one alert reaches the webhook, and only metadata was read.
 async fn scheduled_run_reported_at_the_gateway(kind: StoreKind) {
-    let (hook, seen) = webhook().await;
+    let (hook, seen) = alert_webhook().await;
     let mesh = TestMesh::start_configured(kind, |config, secrets| {
         // Set (so a replica runs it when asked) but never due during the test.
         config.schedules.doctor = "0 0 1 1 *".into();
@@ -252,20 +233,7 @@ async fn scheduled_run_reported_at_the_gateway(kind: StoreKind) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(report["ok"], false, "{report}");
-    let keys: BTreeSet<&str> = report["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["config_key"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        keys,
-        BTreeSet::from([
-            "customers.fields.phone",
-            "catalog.families",
-            "orders.fields.Purchase_Order__c"
-        ])
-    );
+    assert_drift_reported(&report);
     let mut alerts = Vec::new();
     for _ in 0..300 {
         alerts = seen.lock().unwrap().clone();

@@ -5,8 +5,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::routing::post;
-use axum::{Json, Router};
 use isthmus::wiring;
 use isthmus_engine::audit::SyncLog;
 use isthmus_engine::customers::delta::{DeltaOptions, DELETES_CURSOR};
@@ -15,6 +13,7 @@ use isthmus_engine::governance::SalesforceAllocation;
 use isthmus_engine::schedule::Cursor;
 use isthmus_sandbox::{Fault, System};
 use isthmus_tests::lead::new_account;
+use isthmus_tests::webhook::alert_webhook;
 use isthmus_tests::{on_both_stores, TestMesh, ADMIN_KEY};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
@@ -22,27 +21,6 @@ use serde_json::{json, Map, Value};
 const DELETED: &str = "GET /services/data/vXX.X/sobjects/Account/deleted";
 const QUERY: &str = "GET /services/data/vXX.X/query";
 const QUERY_MORE: &str = "GET /services/data/vXX.X/query/{locator}";
-
-/// A Slack-compatible receiver: every `{"text": …}` posted to it.
-async fn webhook() -> (String, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    let app = Router::new().route(
-        "/hook",
-        post(move |Json(body): Json<Value>| {
-            let sink = sink.clone();
-            async move {
-                let text = body["text"].as_str().unwrap_or_default().to_string();
-                sink.lock().unwrap().push(text);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
-}
 
 /// The customers flows and a sync log that alerts to `webhook`.
 fn flows(mesh: &TestMesh, webhook: &str) -> (CustomerFlows, SyncLog) {
@@ -84,7 +62,7 @@ fn inactive(mesh: &TestMesh, customer: &str) -> bool {
 }
 
 async fn an_outage_longer_than_the_deleted_log_is_alerted_and_reconciled(mesh: &TestMesh) {
-    let (url, seen) = webhook().await;
+    let (url, seen) = alert_webhook().await;
     let (flows, log) = flows(mesh, &url);
     let org = mesh.sandbox.salesforce_org();
     let (early, early_customer) = linked(mesh, "Deleted During The Outage Ltd").await;
