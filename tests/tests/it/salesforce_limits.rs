@@ -16,7 +16,7 @@ use isthmus_tests::lead::new_account;
 use isthmus_tests::webhook::alert_webhook;
 use isthmus_tests::{on_both_stores, TestMesh, ADMIN_KEY};
 use secrecy::SecretString;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 const DELETED: &str = "GET /services/data/vXX.X/sobjects/Account/deleted";
 const QUERY: &str = "GET /services/data/vXX.X/query";
