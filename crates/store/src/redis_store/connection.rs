@@ -29,13 +29,17 @@
 //!   keyless command, the `SCAN` that indexes links, is sent to the master of that slot
 //!   ([`Connection::scan`]).
 //!
+//! On every shape a command of the shared connection waits [`RESPONSE_TIMEOUT`] for its answer.
 //! Dedicated connections (for the waiters' blocking reads) are opened the same way, with the
 //! same TLS files and credentials, and without a response timeout of their own.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
@@ -159,17 +163,31 @@ impl Connector {
     /// The connection every call of the store shares.
     pub(super) async fn shared(&self) -> Result<Connection> {
         Ok(match &*self.0 {
-            Topology::Single(client) => {
-                Connection::Single(ConnectionManager::new(client.clone()).await?)
-            }
+            Topology::Single(client) => Connection::Single(
+                ConnectionManager::new_with_config(
+                    client.clone(),
+                    ConnectionManagerConfig::new()
+                        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                        .set_connection_timeout(Some(CONNECT_TIMEOUT)),
+                )
+                .await?,
+            ),
             Topology::Sentinel(_) => {
-                let master = self.sentinel_master().await?;
+                let master = self.sentinel_master(Some(RESPONSE_TIMEOUT)).await?;
                 Connection::Sentinel(SentinelMaster {
                     connector: self.clone(),
                     current: Arc::new(Mutex::new(Some(master))),
                 })
             }
-            Topology::Cluster(client) => Connection::Cluster(client.get_async_connection().await?),
+            Topology::Cluster(client) => Connection::Cluster(
+                client
+                    .get_async_connection_with_config(
+                        ClusterConfig::new()
+                            .set_connection_timeout(CONNECT_TIMEOUT)
+                            .set_response_timeout(RESPONSE_TIMEOUT),
+                    )
+                    .await?,
+            ),
         })
     }
 
@@ -178,28 +196,32 @@ impl Connector {
         Ok(match &*self.0 {
             Topology::Single(client) => Connection::Dedicated(
                 client
-                    .get_multiplexed_async_connection_with_config(&no_timeout())
+                    .get_multiplexed_async_connection_with_config(&connection_config(None))
                     .await?,
             ),
-            Topology::Sentinel(_) => Connection::Dedicated(self.sentinel_master().await?),
+            Topology::Sentinel(_) => Connection::Dedicated(self.sentinel_master(None).await?),
             Topology::Cluster(client) => Connection::Cluster(
                 client
                     .get_async_connection_with_config(
-                        ClusterConfig::new().set_connection_timeout(DEDICATED_CONNECT_TIMEOUT),
+                        ClusterConfig::new().set_connection_timeout(CONNECT_TIMEOUT),
                     )
                     .await?,
             ),
         })
     }
 
-    /// A fresh connection to the master the sentinels name now (checked to be a master).
-    async fn sentinel_master(&self) -> RedisResult<MultiplexedConnection> {
+    /// A fresh connection to the master the sentinels name now (checked to be a master), whose
+    /// commands wait `response_timeout` for their answers (`None`: as long as they take).
+    async fn sentinel_master(
+        &self,
+        response_timeout: Option<Duration>,
+    ) -> RedisResult<MultiplexedConnection> {
         let Topology::Sentinel(sentinels) = &*self.0 else {
             unreachable!("only called on a sentinel topology");
         };
         let client = sentinels.lock().await.async_get_client().await?;
         client
-            .get_multiplexed_async_connection_with_config(&no_timeout())
+            .get_multiplexed_async_connection_with_config(&connection_config(response_timeout))
             .await
     }
 }
@@ -221,15 +243,25 @@ fn no_files() -> TlsCertificates {
     }
 }
 
-/// How long opening a dedicated connection may take: longer than the redis crate's 1 s, since
-/// a burst of slot waiters opens several at once, and a TLS handshake on a busy host is slow.
-const DEDICATED_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long opening a connection may take: longer than the redis crate's 1 s, since a burst of
+/// slot waiters opens several dedicated connections at once, and a TLS handshake on a busy host
+/// is slow.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// No response timeout (the command blocks on purpose), a patient connect.
-fn no_timeout() -> AsyncConnectionConfig {
+/// How long a command on the shared connection waits for its answer, the same on every shape
+/// (the redis crate's defaults differ by shape: 500 ms for one server, none for the master of
+/// a Sentinel set). Redis answers in well under a millisecond, so this only has to tell a dead
+/// server from a busy host: 500 ms was met by a process starved of CPU for a moment, failing a
+/// lock or a job write that would have succeeded. A timed-out call may still have run on the
+/// server, which every caller already allows for (a lost answer).
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A patient connect, and `response_timeout` (`None` for the dedicated connections, whose
+/// commands block on purpose).
+fn connection_config(response_timeout: Option<Duration>) -> AsyncConnectionConfig {
     AsyncConnectionConfig::new()
-        .set_response_timeout(None)
-        .set_connection_timeout(Some(DEDICATED_CONNECT_TIMEOUT))
+        .set_response_timeout(response_timeout)
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
 }
 
 /// The parts of a multi-host URL after the scheme: `[userinfo@]host:port[,…][/path]`.
@@ -422,7 +454,10 @@ impl SentinelMaster {
         if let Some(connection) = &*current {
             return Ok(connection.clone());
         }
-        let connection = self.connector.sentinel_master().await?;
+        let connection = self
+            .connector
+            .sentinel_master(Some(RESPONSE_TIMEOUT))
+            .await?;
         *current = Some(connection.clone());
         Ok(connection)
     }

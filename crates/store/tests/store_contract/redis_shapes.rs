@@ -231,3 +231,43 @@ async fn a_connections_keys_all_live_on_one_cluster_node() {
         );
     }
 }
+
+/// Pauses every client of the server `client` reaches for `millis`.
+async fn pause(client: &redis::Client, millis: u64) {
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(millis)
+        .arg("ALL")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+}
+
+/// A call to a server that stops answering fails (the store's response timeout) well before
+/// the server answers again, instead of holding its caller as long as the server is stuck.
+async fn a_call_to_a_stuck_server_fails(store: &RedisStore, server: &redis::Client) {
+    store.link_by_salesforce("customer", "001A").await.unwrap();
+    pause(server, 20_000).await;
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        store.link_by_salesforce("customer", "001A"),
+    )
+    .await
+    .expect("the call fails before the server answers again");
+    assert!(answer.is_err(), "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_call_to_a_stuck_server_fails_instead_of_waiting() {
+    let server = RedisServer::start();
+    let store = server.store().await;
+    a_call_to_a_stuck_server_fails(&store, &server.client()).await;
+}
+
+#[tokio::test]
+async fn a_call_to_a_stuck_sentinel_master_fails_instead_of_waiting() {
+    let set = SentinelSet::spawn(1, 3);
+    let store = set.store().await;
+    a_call_to_a_stuck_server_fails(&store, &set.server_client(set.master_port())).await;
+}
