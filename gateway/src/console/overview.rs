@@ -1,12 +1,14 @@
 //! Overview: per flow, syncs in the last hour and day by outcome, success rate, latency and the
 //! last error; the day's syncs and Salesforce allocation as charts; NetSuite slots and the
 //! concurrency limit in force (learned or fixed, against the configured ceiling); every
-//! service's queue; parked conflicts; the last reconciliation per flow; schedules.
+//! service's queue; parked conflicts; the schema doctor's last report (each problem with the
+//! configuration key that needs it and its fix); the last reconciliation per flow; schedules.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::Utc;
 use futures::future::join_all;
+use isthmus_engine::doctor::DoctorReport;
 use isthmus_engine::schedule::cron::Schedule;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use super::session::Session;
 use super::view::{self, ago, pill};
 use super::{error_page, html_page};
-use crate::routes::{conflicts, jobs, observe, ops, reconcile, stats};
+use crate::routes::{conflicts, doctor, jobs, observe, ops, reconcile, stats};
 use crate::{Gateway, Service};
 
 #[derive(Debug, Default, Deserialize)]
@@ -28,7 +30,7 @@ pub async fn page(
     notice: Result<Query<Notice>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let g = || State(gateway.clone());
-    let (stats, governance, queues, parked, runs, schedules) = tokio::join!(
+    let (stats, governance, queues, parked, runs, schedules, schema) = tokio::join!(
         stats::stats(g()),
         ops::governance(g()),
         join_all(Service::ALL.map(|service| {
@@ -48,6 +50,7 @@ pub async fn page(
         ),
         reconcile::last_runs(g()),
         observe::schedules(g()),
+        doctor::last_report::<DoctorReport>(&gateway),
     );
     let result = (|| {
         Ok::<_, crate::ApiError>((
@@ -57,9 +60,10 @@ pub async fn page(
             parked?.1,
             runs?.0,
             schedules?.0,
+            schema?,
         ))
     })();
-    let (stats, governance, queues, parked, runs, schedules) = match result {
+    let (stats, governance, queues, parked, runs, schedules, schema) = match result {
         Ok(found) => found,
         Err(error) => return error_page(&session, &error),
     };
@@ -88,6 +92,7 @@ pub async fn page(
             @if let Some(hold) = &governance.salesforce_hold {
                 (card("Salesforce allocation spent: work held", &format!("{} holds, next try in {} s", hold.hold.holds, hold.retry_after_s), "/console"))
             }
+            (card("Schema problems", &schema.as_ref().map_or("not checked".into(), |r| r.problems.len().to_string()), "/console#schema"))
         }
         h2 { "Syncs, last 24 hours" }
         div.charts {
@@ -140,6 +145,8 @@ pub async fn page(
                 }
             }
         }
+        h2 #schema { "Schema" }
+        (schema_report(schema.as_ref(), now))
         h2 { "Reconciliation" }
         table {
             thead { tr { th { "Flow" } th { "Last run" } th.num { "Links checked" } th { "Drift" } } }
@@ -192,6 +199,41 @@ fn netsuite_limit_label(netsuite: &ops::NetSuiteGovernance) -> String {
         (false, _) => "NetSuite concurrency limit (fixed)".into(),
         (true, None) => "NetSuite limit learned, nothing refused".into(),
         (true, Some(level)) => format!("NetSuite limit learned, {level} last refused"),
+    }
+}
+
+/// The schema doctor's last report: when it ran and what it checked, and each problem with the
+/// configuration key that needs the field and how to fix it.
+fn schema_report(report: Option<&DoctorReport>, now: i64) -> Markup {
+    let Some(report) = report else {
+        return html! {
+            p.mute { "The schema doctor has not run yet. Set " code { "schedules.doctor" } ", run "
+                code { "customers.doctor" } " from the schedules below, or run " code { "isthmus doctor" } "." }
+        };
+    };
+    html! {
+        p {
+            "Checked " (ago(report.checked_at_ms, now)) ": " (report.checked) " fields against Salesforce "
+            code { "describe" } " and NetSuite's record metadata. "
+            @if report.ok { span.ok { "Every mapped field, value and external id is there." } }
+            @else { span.bad { (report.problems.len()) " problem(s): syncs that need them will fail." } }
+        }
+        @if !report.ok {
+            table #schema-problems {
+                thead { tr { th { "Side" } th { "Field" } th { "Problem" } th { "Needed by" } th { "Fix" } } }
+                tbody {
+                    @for problem in &report.problems {
+                        tr {
+                            td { (problem.side.as_str()) }
+                            td { code { (problem.object) "." (problem.field) } @if let Some(value) = &problem.value { " value " code { (value) } } }
+                            td { span.bad { (problem.detail) } }
+                            td { code { (problem.config_key) } }
+                            td { (problem.fix) }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -30,17 +30,24 @@ pub struct DoctorJson {
 pub async fn last_doctor_report(
     State(gateway): State<Gateway>,
 ) -> Result<Json<DoctorJson>, ApiError> {
-    let kept = gateway
-        .store
-        .status(LAST_REPORT)
-        .await
-        .map_err(store_unavailable)?;
-    let Some(bytes) = kept else {
+    let Some(report) = last_report::<Value>(&gateway).await? else {
         return Err(ApiError::new(
             ErrorCode::NotFound,
             "the schema doctor has not run yet (or not this week): POST /v1/schedules/customers.doctor/run runs it now",
         ));
     };
-    let report: Value = serde_json::from_slice(&bytes).map_err(store_unavailable)?;
     Ok(Json(DoctorJson { report }))
+}
+
+/// The report the last run kept, read as `T` (`None`: no run kept one).
+pub(crate) async fn last_report<T: serde::de::DeserializeOwned>(
+    gateway: &Gateway,
+) -> Result<Option<T>, ApiError> {
+    let kept = gateway
+        .store
+        .status(LAST_REPORT)
+        .await
+        .map_err(store_unavailable)?;
+    kept.map(|bytes| serde_json::from_slice(&bytes).map_err(store_unavailable))
+        .transpose()
 }

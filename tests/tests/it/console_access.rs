@@ -49,7 +49,7 @@ pub async fn sign_in(mesh: &TestMesh, key: &str) -> (String, String) {
     (cookie, csrf)
 }
 
-async fn page(mesh: &TestMesh, cookie: &str, path: &str) -> (u16, String) {
+pub async fn page(mesh: &TestMesh, cookie: &str, path: &str) -> (u16, String) {
     let answer = client()
         .get(format!("{}{path}", mesh.gateway))
         .header("cookie", cookie)

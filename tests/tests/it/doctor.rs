@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::console_access::{page, sign_in};
 use isthmus_engine::doctor::{self, DoctorReport, ProblemKind, Side};
 use isthmus_tests::webhook::alert_webhook;
 use isthmus_tests::{on_both_stores, StoreKind, TestMesh, ADMIN_KEY, SF_KEY, VIEWER_KEY};
@@ -215,6 +216,13 @@ async fn scheduled_run_reported_at_the_gateway(kind: StoreKind) {
     );
     let (status, _) = mesh.get("/v1/doctor", Some(SF_KEY)).await;
     assert_eq!(status, 403, "an operator route");
+    let (cookie, _) = sign_in(&mesh, VIEWER_KEY).await;
+    let (status, overview) = page(&mesh, &cookie, "/console").await;
+    assert_eq!(status, 200);
+    assert!(
+        overview.contains("The schema doctor has not run yet"),
+        "{overview}"
+    );
 
     drift(&mesh);
     mesh.sandbox.reset_calls();
@@ -234,6 +242,22 @@ async fn scheduled_run_reported_at_the_gateway(kind: StoreKind) {
     }
     assert_eq!(report["ok"], false, "{report}");
     assert_drift_reported(&report);
+    // The console's overview shows the same problems, each with the key that needs it.
+    let (_, overview) = page(&mesh, &cookie, "/console").await;
+    let table = overview
+        .split("id=\"schema-problems\"")
+        .nth(1)
+        .expect("the overview lists the schema problems");
+    for needed in [
+        "customers.fields.phone",
+        "catalog.families",
+        "orders.fields.Purchase_Order__c",
+        "Account.Phone",
+        "salesOrder.otherRefNum",
+        "Hardware",
+    ] {
+        assert!(table.contains(needed), "{needed} in {table}");
+    }
     let mut alerts = Vec::new();
     for _ in 0..300 {
         alerts = seen.lock().unwrap().clone();
