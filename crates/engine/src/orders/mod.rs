@@ -19,6 +19,7 @@
 //! a repeated sync of an unchanged record writes nothing anywhere.
 
 mod from_netsuite;
+mod line_terms;
 mod order_body;
 mod plan;
 mod promotion;
