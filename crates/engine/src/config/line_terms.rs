@@ -28,7 +28,11 @@ pub struct TaxCodes {
     /// ISO 3166 alpha-2 code of the shipping country → tax code internal id.
     pub by_country: BTreeMap<String, NetSuiteId>,
     /// The tax code of a line no rule maps; none: such a line is refused (while tax is on).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Also taken as a number (`ISTHMUS_ORDERS__TAX__DEFAULT=5` arrives as one).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "id_text_or_number"
+    )]
     pub default: Option<NetSuiteId>,
 }
 
@@ -64,6 +68,25 @@ impl TaxCodes {
         }
         Ok(())
     }
+}
+
+/// An internal id written as text (`"5"`) or as a number (`5`), checked as [`NetSuiteId`].
+fn id_text_or_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<NetSuiteId>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(u64),
+    }
+    let raw = match Raw::deserialize(deserializer)? {
+        Raw::Text(text) => text,
+        Raw::Number(number) => number.to_string(),
+    };
+    NetSuiteId::parse(&raw)
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("{raw:?} is no NetSuite internal id")))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,5 +163,8 @@ mod tests {
         }
         let config = load("[orders.units]\nenabled = true\nline_field = \"Unit__c\"\n").unwrap();
         assert_eq!(config.orders.units.line_field, "Unit__c");
+        let env = vec![("ISTHMUS_ORDERS__TAX__DEFAULT".to_string(), "5".to_string())];
+        let config = Config::load_from(None, env).unwrap();
+        assert_eq!(config.orders.tax.default.unwrap().as_str(), "5");
     }
 }
