@@ -146,6 +146,37 @@ async fn tax_codes_go_by_product_then_country_then_default_and_the_totals_come_b
     let uk = account_shipping_to(mesh, "Tax UK Ltd", "United Kingdom");
     let lines = [("WIDGET-100", 4.0, 0.0), ("INSTALL", 1.0, 0.0)];
     let opportunity = new_opportunity(mesh, &uk, "GBP", &lines, "Closed Won");
+    // The preview shows each line's tax code, and writes nothing.
+    let (status, preview) = mesh
+        .post(
+            &format!("/v1/salesforce/opportunities/{opportunity}/sync?dry_run=true"),
+            Some(SF_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    let shown: Vec<(String, Value)> = preview["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["field"] == "taxCode")
+        .map(|c| {
+            (
+                c["record"].as_str().unwrap().to_string(),
+                c["after"]["id"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("netsuite.salesOrder.item[1]".to_string(), json!(ids[1])),
+            ("netsuite.salesOrder.item[2]".to_string(), json!(ids[0])),
+        ]
+    );
+    assert!(mesh
+        .ns_where("salesOrder", "externalId", &opportunity)
+        .is_empty());
     let (status, body) = click(mesh, &opportunity).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["outcome"], "created", "{body}");
