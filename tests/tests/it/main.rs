@@ -55,4 +55,5 @@ mod redis_tls;
 mod salesforce_limits;
 mod scheduled_hold;
 mod schemathesis;
+mod tax_units;
 mod thirdparty;

@@ -166,7 +166,14 @@ impl ExistingProduct {
 }
 
 /// The Product2 fields the catalog writes (besides `NetSuite_Id__c`).
-pub const PRODUCT_FIELDS: [&str; 5] = ["Name", "ProductCode", "Description", "IsActive", "Family"];
+pub const PRODUCT_FIELDS: [&str; 6] = [
+    "Name",
+    "ProductCode",
+    "Description",
+    "IsActive",
+    "Family",
+    "QuantityUnitOfMeasure",
+];
 
 fn str_field(row: &Record, name: &str) -> String {
     row.get(name)

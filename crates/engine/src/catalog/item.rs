@@ -37,6 +37,9 @@ pub struct ItemDoc {
     pub active: bool,
     /// Product2.Family from `catalog.families`; `None` leaves the field alone.
     pub family: Option<String>,
+    /// Product2.QuantityUnitOfMeasure: the name of the item's sale unit; `None` (an item without
+    /// units) leaves the field alone.
+    pub unit: Option<String>,
     /// Prices of the mapped levels in the mapped currencies.
     pub prices: BTreeMap<PriceKey, f64>,
     /// NetSuite `lastmodifieddate` as SuiteQL returned it (kept on the link).
@@ -65,7 +68,7 @@ impl ItemDoc {
             .iter()
             .map(|(key, price)| json!([key.level, key.currency, price]))
             .collect();
-        let view = json!({
+        let mut view = json!({
             "name": self.name,
             "code": self.code,
             "description": self.description,
@@ -73,6 +76,10 @@ impl ItemDoc {
             "family": self.family,
             "prices": prices,
         });
+        // Only when set, so that the hash of an item without units is what it always was.
+        if let Some(unit) = &self.unit {
+            view["unit"] = json!(unit);
+        }
         hex::encode(Sha256::digest(view.to_string().as_bytes()))
     }
 
@@ -89,6 +96,9 @@ impl ItemDoc {
         ];
         if let Some(family) = &self.family {
             fields.push(("Family", json!(family)));
+        }
+        if let Some(unit) = &self.unit {
+            fields.push(("QuantityUnitOfMeasure", json!(unit)));
         }
         fields
     }
@@ -161,6 +171,7 @@ impl<'a> ItemMapper<'a> {
         let name = column(row, "displayname").unwrap_or_else(|| code.clone());
         let doc = ItemDoc {
             family: self.config.families.get(&item_type).cloned(),
+            unit: column(row, "saleunit"),
             item_id,
             item_type,
             name,
@@ -284,5 +295,31 @@ mod tests {
         let mut renamed = doc.clone();
         renamed.description = None;
         assert_ne!(doc.content_hash(), renamed.content_hash());
+    }
+
+    #[test]
+    fn the_sale_unit_becomes_the_quantity_unit_of_measure_and_no_unit_leaves_it_alone() {
+        let (config, currencies) = config();
+        let mapper = ItemMapper::new(&config, &currencies);
+        let (plain, _) = mapper.doc(&widget(), &[]).unwrap();
+        assert_eq!(plain.unit, None);
+        assert!(!plain
+            .product_fields()
+            .iter()
+            .any(|(f, _)| *f == "QuantityUnitOfMeasure"));
+        let mut boxed = widget();
+        boxed.insert("saleunit".into(), json!("Box of 12"));
+        let (boxed, _) = mapper.doc(&boxed, &[]).unwrap();
+        assert!(boxed
+            .product_fields()
+            .contains(&("QuantityUnitOfMeasure", json!("Box of 12"))));
+        assert_ne!(plain.content_hash(), boxed.content_hash());
+        // An item without units hashes as it did before units were read.
+        let before = json!({ "name": "Standard Widget", "code": "WIDGET-100",
+            "description": "A widget", "active": true, "family": "Hardware", "prices": [] });
+        assert_eq!(
+            plain.content_hash(),
+            hex::encode(Sha256::digest(before.to_string().as_bytes()))
+        );
     }
 }

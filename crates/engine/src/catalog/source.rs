@@ -19,9 +19,11 @@ use super::item::{column, Record};
 use super::CatalogFlows;
 use crate::error::Result;
 
-/// Columns of an item row.
+/// Columns of an item row; `saleunit` is the name of the unit the item is sold in (SuiteQL's
+/// `unitstypeuom` table, *unconfirmed* outside the sandbox), empty for items without units.
 const ITEM_COLUMNS: &str =
-    "id, itemid, displayname, description, isinactive, itemtype, externalid, lastmodifieddate";
+    "id, itemid, displayname, description, isinactive, itemtype, externalid, lastmodifieddate, \
+     (SELECT u.unitname FROM unitstypeuom u WHERE u.internalid = item.saleunit) AS saleunit";
 
 /// Which items a run reads after a keyset position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +141,8 @@ mod tests {
         );
         assert_eq!(
             q,
-            "SELECT id, itemid, displayname, description, isinactive, itemtype, externalid, lastmodifieddate \
+            "SELECT id, itemid, displayname, description, isinactive, itemtype, externalid, lastmodifieddate, \
+             (SELECT u.unitname FROM unitstypeuom u WHERE u.internalid = item.saleunit) AS saleunit \
              FROM item WHERE itemtype IN ('InvtPart', 'Kit') AND id > 42 AND \
              lastmodifieddate >= TO_TIMESTAMP('2026-11-28 03:00:00', 'YYYY-MM-DD HH24:MI:SS') ORDER BY id"
         );

@@ -13,6 +13,7 @@
 //! - `secrets`: [`Secrets`], and the refusal of a secret written into the config file;
 //! - `ownership`: who owns each mapped customer field (`customers.ownership`);
 //! - `lifecycle`: the lead / prospect / customer stage of created customers (`customers.lifecycle`).
+//! - `line_terms`: tax codes and units of measure on order lines (`orders.tax`, `orders.units`).
 //!
 //! Every public name is re-exported here, so callers keep using `config::X`.
 
@@ -21,12 +22,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 mod lifecycle;
+mod line_terms;
 mod load;
 mod ownership;
 mod secrets;
 mod sections;
 
 pub use lifecycle::{Lifecycle, Stage, StageStatuses};
+pub use line_terms::{LineUnits, TaxCodes};
 pub use ownership::{Ownership, ADDRESS_UNITS};
 pub use secrets::Secrets;
 pub use sections::{
@@ -281,6 +284,8 @@ impl Config {
                 "schedules.delta_page_size must be between 1 and 1000".into(),
             ));
         }
+        self.orders.tax.validate()?;
+        self.orders.units.validate()?;
         if !self.orders.subsidiary.is_empty() && !digits(&self.orders.subsidiary) {
             return Err(ConfigError::Invalid(
                 "orders.subsidiary must be empty or a NetSuite internal id".into(),

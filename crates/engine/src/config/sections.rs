@@ -338,6 +338,12 @@ pub struct OrdersConfig {
     /// Opportunity field → sales order body field.
     pub fields: BTreeMap<String, String>,
     pub renewals: RenewalsConfig,
+    /// Tax codes on order lines (`orders.tax`; off unless a rule or a default is set).
+    #[serde(default)]
+    pub tax: super::TaxCodes,
+    /// Units of measure on order lines (`orders.units`).
+    #[serde(default)]
+    pub units: super::LineUnits,
 }
 
 impl OrdersConfig {

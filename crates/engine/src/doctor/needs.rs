@@ -158,6 +158,34 @@ pub fn needs(config: &Config) -> Vec<Need> {
             ),
         );
     }
+    if config.orders.tax.enabled() {
+        for field in ["NetSuite_Tax__c", "NetSuite_Total__c"] {
+            out.push(Need::new(
+                Salesforce,
+                "Opportunity",
+                field,
+                Write,
+                "orders.tax",
+            ));
+        }
+        out.push(Need::new(
+            Salesforce,
+            "Product2",
+            "ProductCode",
+            Read,
+            "orders.tax",
+        ));
+    }
+    if config.orders.units.enabled {
+        let field = "QuantityUnitOfMeasure";
+        out.push(Need::new(
+            Salesforce,
+            "Product2",
+            field,
+            Read,
+            "orders.units",
+        ));
+    }
     if !config.orders.order_status.is_empty() {
         out.push(
             Need::new(

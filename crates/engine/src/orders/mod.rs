@@ -7,6 +7,8 @@
 //!   account's customer is ensured by calling the customers service over gRPC, the order is
 //!   written, the link recorded under the opportunity's fenced lock, and the order's id, number
 //!   and status written back to the Opportunity.
+//! - [`line_terms`]: each order line's tax code (`orders.tax`) and unit (`orders.units`), and
+//!   NetSuite's tax total and total added to the Opportunity's write-back while tax is on.
 //! - [`from_netsuite`]: a sales order's status and number → the Opportunity; an item fulfilment →
 //!   a `NetSuite_Fulfillment__c` record and the Opportunity's ship status, date and tracking.
 //! - [`promotion`]: the first order of a lead or prospect leaves it in the configured customer
@@ -19,6 +21,7 @@
 //! a repeated sync of an unchanged record writes nothing anywhere.
 
 mod from_netsuite;
+mod line_terms;
 mod order_body;
 mod plan;
 mod promotion;

@@ -73,9 +73,13 @@ pub(super) fn order_changes(body: &Record, existing: Option<&Record>) -> Vec<Fie
     for n in 0..wanted_lines.len().max(existing_lines.len()) {
         let (before, after) = (existing_lines.get(n), wanted_lines.get(n));
         let record = format!("{NS_ORDER}.item[{}]", n + 1);
-        for field in ["item", "quantity", "rate", "amount"] {
+        for field in ["item", "quantity", "rate", "amount", "taxCode", "units"] {
             let b = before.and_then(|l| l.get(field)).filter(|v| !v.is_null());
             let a = after.and_then(|l| l.get(field)).filter(|v| !v.is_null());
+            // A tax code or unit the flow does not set is NetSuite's (the item's sale unit).
+            if matches!(field, "taxCode" | "units") && a.is_none() && after.is_some() {
+                continue;
+            }
             let same = match (b, a) {
                 (Some(b), Some(a)) => same_value(b, a),
                 (None, None) => true,

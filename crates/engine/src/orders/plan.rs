@@ -2,12 +2,15 @@
 //! its line items and its account's addresses (one SOQL query), check it is won, that every line
 //! has a product mapped to a NetSuite item (one `MGET` of the catalog's ID map), a price and a
 //! quantity, that its currency is mapped and the order a renewal renews is known, and map it to
-//! the sales order body. Any failure is one `Unprocessable` naming every record at fault.
+//! the sales order body, each line with its tax code and unit when those are on (`line_terms`:
+//! units cost one SuiteQL read per order). Any failure is one `Unprocessable` naming every
+//! record at fault.
 
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
 use serde_json::{json, Map, Value};
 
+use super::line_terms::{self, line_terms, LineContext};
 use super::order_body::order_line;
 use super::{hash, iso_date, OrderFlows, LINK_KIND};
 use crate::catalog::LINK_KIND as PRODUCT_LINK_KIND;
@@ -55,6 +58,16 @@ impl OrderFlows {
             fields.push(self.config.won_checkbox.clone());
         }
         fields.extend(self.config.fields.keys().cloned());
+        if self.config.tax.enabled() {
+            fields.extend(
+                [
+                    line_terms::TAX_FIELD,
+                    line_terms::TOTAL_FIELD,
+                    "Account.ShippingCountry",
+                ]
+                .map(str::to_string),
+            );
+        }
         if self.config.carry_addresses {
             for prefix in ["Billing", "Shipping"] {
                 fields.extend(ADDRESS_PARTS.iter().map(|p| format!("Account.{prefix}{p}")));
@@ -62,10 +75,16 @@ impl OrderFlows {
         }
         let mut seen = std::collections::HashSet::new();
         fields.retain(|f| seen.insert(f.to_ascii_lowercase()));
+        let mut line_fields = vec![LINE_FIELDS.to_string()];
+        line_fields.extend(line_terms::line_fields(
+            &self.config.tax,
+            &self.config.units,
+        ));
         let q = format!(
-            "SELECT {}, (SELECT {LINE_FIELDS} FROM OpportunityLineItems ORDER BY CreatedDate, Id) \
+            "SELECT {}, (SELECT {} FROM OpportunityLineItems ORDER BY CreatedDate, Id) \
              FROM Opportunity WHERE Id = {}",
             fields.join(", "),
+            line_fields.join(", "),
             soql::literal(id.as_str())
         );
         let mut rows = self.salesforce.query(&q).await?;
@@ -78,7 +97,8 @@ impl OrderFlows {
     }
 
     /// Checks everything the order needs and maps it, or fails with one `Unprocessable` error
-    /// naming every record at fault. Reads Redis only (the product and order links).
+    /// naming every record at fault. Reads Redis (the product and order links), and NetSuite once
+    /// for the items' units when units are on and a line has one.
     pub(super) async fn plan_order(
         &self,
         id: &SalesforceId,
@@ -116,6 +136,7 @@ impl OrderFlows {
             .store
             .links_by_salesforce_many(PRODUCT_LINK_KIND, &product_ids)
             .await?;
+        let context = self.line_context(opportunity, &lines, &items).await?;
         let mut ns_lines = Vec::new();
         for (n, (line, item)) in lines.iter().zip(&items).enumerate() {
             let line_id = text(line, "Id").unwrap_or_default();
@@ -128,8 +149,16 @@ impl OrderFlows {
                 ));
                 continue;
             };
-            match order_line(line, &item.netsuite_id) {
-                Ok(ns_line) => ns_lines.push(ns_line),
+            let mapped = order_line(line, &item.netsuite_id)
+                .map_err(str::to_string)
+                .and_then(|l| Ok((l, line_terms(&context, line, &item.netsuite_id)?)));
+            match mapped {
+                Ok((mut ns_line, terms)) => {
+                    if let Some(ns_line) = ns_line.as_object_mut() {
+                        ns_line.extend(terms);
+                    }
+                    ns_lines.push(ns_line);
+                }
                 Err(why) => problems.push(format!("line {line_id} ({name}) {why}")),
             }
         }
@@ -195,6 +224,39 @@ impl OrderFlows {
             body,
             hash,
             warnings,
+        })
+    }
+
+    /// What the lines' terms share: the rules, the shipping country (tax on), and the units of
+    /// the items of lines that name a unit (units on; one SuiteQL query, none without such lines).
+    async fn line_context<'a>(
+        &'a self,
+        opportunity: &Record,
+        lines: &[&Record],
+        items: &[Option<isthmus_store::Link>],
+    ) -> Result<LineContext<'a>> {
+        let (tax, units) = (&self.config.tax, &self.config.units);
+        let country = opportunity
+            .get("Account")
+            .and_then(Value::as_object)
+            .and_then(|a| text(a, "ShippingCountry"))
+            .filter(|_| tax.enabled())
+            .and_then(|c| mapping::country_code(&self.customers_config, &c).ok());
+        let mut with_units: Vec<String> = Vec::new();
+        if units.enabled {
+            for (line, item) in lines.iter().zip(items) {
+                if let (Some(item), Some(_)) = (item, line_terms::line_unit(units, line)) {
+                    if !with_units.contains(&item.netsuite_id) {
+                        with_units.push(item.netsuite_id.clone());
+                    }
+                }
+            }
+        }
+        Ok(LineContext {
+            tax,
+            units,
+            country,
+            item_units: self.item_units(&with_units).await?,
         })
     }
 

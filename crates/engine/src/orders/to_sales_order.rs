@@ -294,6 +294,9 @@ impl OrderFlows {
                 write_back.insert(field.into(), Value::String(value.to_string()));
             }
         }
+        if self.config.tax.enabled() {
+            super::line_terms::totals_write_back(opportunity, &order, &mut write_back);
+        }
         if !write_back.is_empty() {
             self.salesforce
                 .update("Opportunity", id.as_str(), &write_back)

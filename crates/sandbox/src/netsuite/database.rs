@@ -1,7 +1,7 @@
 //! Opening the account's database: in memory, or a SQLite file that outlives the sandbox
 //! ([`crate::SandboxConfig::persist_path`]). A new database gets the schema (one table per record
 //! table, shared by the record types stored in it; sublist tables; the SuiteQL views
-//! `transactionline` and `previoustransactionlinelink`) and the account's setup: subsidiaries,
+//! `transactionline`, `previoustransactionlinelink` and `uom`) and the account's setup: subsidiaries,
 //! currencies, NetSuite's standard customer statuses and price levels. An existing one is used as it is, and each id sequence continues
 //! after the highest id in use. A file made by an older sandbox with a different schema is not
 //! migrated: delete it.
@@ -13,7 +13,7 @@ use rusqlite::Connection;
 
 use super::schema::{
     Kind, Sequence, CURRENCIES, CUSTOMER_STATUSES, DATETIME_COLUMN, DATE_COLUMN, PRICE_LEVELS,
-    RECORD_TYPES, SUBSIDIARIES,
+    RECORD_TYPES, SUBSIDIARIES, UOM_VIEW,
 };
 use super::store::Db;
 use super::sublist;
@@ -146,6 +146,7 @@ fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
     sublist::create_tables(conn)?;
     conn.execute_batch(TRANSACTION_LINE_VIEW)?;
     conn.execute_batch(PREVIOUS_LINK_VIEW)?;
+    conn.execute_batch(UOM_VIEW)?;
     for (id, name, parent, currency) in SUBSIDIARIES {
         conn.execute(
             "INSERT INTO subsidiary (id, name, parent, currency) VALUES (?1, ?2, ?3, ?4)",

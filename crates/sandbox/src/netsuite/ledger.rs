@@ -1,7 +1,10 @@
 //! The account's bookkeeping, run inside the SQL transaction of every transaction write:
 //!
-//! - item lines: `quantity` defaults to 1, `rate` to the item's base price, `amount` to
-//!   quantity × rate; a transaction's `total` is the sum of its line amounts;
+//! - item lines: `quantity` defaults to 1, `units` to the item's sale unit (a line's unit must be
+//!   one of the item's units type), `rate` to the item's base price, `amount` to quantity ×
+//!   rate; a line with a `taxCode` gets the code's rate (`taxRate1`) and tax `tax1Amt` = amount ×
+//!   rate, rounded to the cent; a transaction's `subtotal` is the sum of its line amounts,
+//!   `taxTotal` the sum of the line taxes (0 when no line has a tax code), `total` the two added;
 //! - applications (`apply` lines of payments and credit memos) reduce the invoices'
 //!   `amountRemaining`; an invoice with nothing remaining is Paid In Full, a credit memo Fully
 //!   Applied; applying more than a payment or an invoice holds is refused (`USER_ERROR`);
@@ -9,8 +12,11 @@
 //!   `overdueBalance` (open invoices past their due date, as of the write) are kept current;
 //! - a sales order's status follows its fulfilments and invoices.
 //!
-//! Taxes, discounts, shipping charges and exchange rates are not modelled: amounts are in the
-//! transaction's currency and balances simply add them up.
+//! Tax is the legacy per-line model (one tax code per line, no tax groups, nexuses, tax
+//! schedules or SuiteTax engines; the line-level rounding is *unconfirmed*). Units only label
+//! the quantity: a rate is not converted between units. Discounts, shipping charges and exchange
+//! rates are not modelled: amounts are in the transaction's currency and balances simply add
+//! them up.
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
@@ -28,6 +34,9 @@ pub struct OrderLine {
     pub quantity: f64,
     pub rate: Option<f64>,
     pub description: Option<String>,
+    /// The line's tax code and unit, which invoices of the order carry over.
+    pub tax_code: Option<i64>,
+    pub units: Option<i64>,
     pub fulfilled: f64,
     pub billed: f64,
 }
@@ -41,7 +50,7 @@ pub fn order_lines(conn: &Connection, order: i64) -> rusqlite::Result<Vec<OrderL
         )
     };
     let sql = format!(
-        "SELECT l.line, l.item, COALESCE(l.quantity, 1), l.rate, l.description, {}, {}
+        "SELECT l.line, l.item, COALESCE(l.quantity, 1), l.rate, l.description, {}, {}, l.taxcode, l.units
          FROM tranitemline l WHERE l.\"transaction\" = ?1 ORDER BY l.line",
         against("ItemShip"),
         against("CustInvc")
@@ -56,6 +65,8 @@ pub fn order_lines(conn: &Connection, order: i64) -> rusqlite::Result<Vec<OrderL
             description: r.get(4)?,
             fulfilled: r.get(5)?,
             billed: r.get(6)?,
+            tax_code: r.get(7)?,
+            units: r.get(8)?,
         })
     })?;
     lines.collect()
@@ -132,13 +143,21 @@ pub fn has_dependents(
 fn price_lines(tx: &Transaction, record_type: &RecordType, id: i64) -> Result<(), ApiError> {
     tx.execute_batch(&format!(
         "UPDATE tranitemline SET quantity = 1 WHERE \"transaction\" = {id} AND quantity IS NULL;
+         UPDATE tranitemline SET units = (SELECT saleunit FROM item WHERE item.id = tranitemline.item)
+           WHERE \"transaction\" = {id} AND units IS NULL;
          UPDATE tranitemline SET rate = amount / quantity
            WHERE \"transaction\" = {id} AND rate IS NULL AND amount IS NOT NULL AND quantity <> 0;
          UPDATE tranitemline SET rate = (SELECT baseprice FROM item WHERE item.id = tranitemline.item)
            WHERE \"transaction\" = {id} AND rate IS NULL AND amount IS NULL;
          UPDATE tranitemline SET amount = ROUND(quantity * rate, 2)
-           WHERE \"transaction\" = {id} AND amount IS NULL AND rate IS NOT NULL;"
+           WHERE \"transaction\" = {id} AND amount IS NULL AND rate IS NOT NULL;
+         UPDATE tranitemline SET
+             taxrate1 = (SELECT s.rate FROM salestaxitem s WHERE s.id = tranitemline.taxcode),
+             tax1amt = CASE WHEN taxcode IS NULL THEN NULL ELSE ROUND(COALESCE(amount, 0) *
+               COALESCE((SELECT s.rate FROM salestaxitem s WHERE s.id = tranitemline.taxcode), 0) / 100, 2) END
+           WHERE \"transaction\" = {id};"
     ))?;
+    check_units(tx, id)?;
     let lines: i64 = tx.query_row(
         "SELECT COUNT(*) FROM tranitemline WHERE \"transaction\" = ?1",
         [id],
@@ -151,13 +170,40 @@ fn price_lines(tx: &Transaction, record_type: &RecordType, id: i64) -> Result<()
     }
     if record_type.field("total").is_some() {
         tx.execute(
-            "UPDATE \"transaction\" SET foreigntotal =
-               (SELECT ROUND(COALESCE(SUM(amount), 0), 2) FROM tranitemline WHERE \"transaction\" = ?1)
+            "UPDATE \"transaction\" SET
+               subtotal = (SELECT ROUND(COALESCE(SUM(amount), 0), 2) FROM tranitemline WHERE \"transaction\" = ?1),
+               taxtotal = (SELECT ROUND(COALESCE(SUM(tax1amt), 0), 2) FROM tranitemline WHERE \"transaction\" = ?1)
              WHERE id = ?1",
+            [id],
+        )?;
+        tx.execute(
+            "UPDATE \"transaction\" SET foreigntotal = ROUND(subtotal + taxtotal, 2) WHERE id = ?1",
             [id],
         )?;
     }
     Ok(())
+}
+
+/// Refuses a line whose `units` is no unit of its item's units type (an item without one takes
+/// no units). NetSuite's wording is *unconfirmed*.
+fn check_units(tx: &Transaction, id: i64) -> Result<(), ApiError> {
+    let stray: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT l.line, l.units FROM tranitemline l LEFT JOIN item i ON i.id = l.item
+             WHERE l.\"transaction\" = ?1 AND l.units IS NOT NULL AND NOT EXISTS
+               (SELECT 1 FROM uom u WHERE u.id = l.units AND u.unitstype IS i.unitstype)
+             ORDER BY l.line LIMIT 1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match stray {
+        Some((line, units)) => Err(ApiError::user_error(format!(
+            "Invalid units reference key {units} for line {line}: it is not a unit of the item's units type."
+        ))
+        .at(format!("item.items[{}].units", line - 1))),
+        None => Ok(()),
+    }
 }
 
 /// Fills in application amounts, checks each applies to an invoice of the same customer, and

@@ -24,6 +24,7 @@ mod suiteql;
 mod summary;
 pub mod tba;
 pub(crate) mod transform;
+mod units;
 pub(crate) mod validation;
 mod values;
 

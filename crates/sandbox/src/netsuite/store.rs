@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use super::schema::{Field, Kind, RecordType, Sequence, RECORD_TYPES};
 use super::validation::NameValidation;
-use super::{ledger, lifecycle, sublist, values};
+use super::{ledger, lifecycle, sublist, units, values};
 
 pub struct Db {
     pub conn: Connection,
@@ -130,6 +130,7 @@ impl Db {
         for (name, payload) in write.sublists {
             sublist::write(&tx, record_type, name, id, payload, true)?;
         }
+        units::settle(&tx, record_type, id)?;
         ledger::settle(&tx, record_type, id)?;
         lifecycle::settle(&tx, record_type, id, true, at)?;
         tx.commit()?;
@@ -194,6 +195,7 @@ impl Db {
         for (name, payload) in write.sublists {
             sublist::write(&tx, record_type, name, id, payload, replace.contains(&name))?;
         }
+        units::settle(&tx, record_type, id)?;
         ledger::settle(&tx, record_type, id)?;
         lifecycle::settle(&tx, record_type, id, false, at)?;
         tx.commit()?;

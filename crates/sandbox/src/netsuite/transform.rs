@@ -142,6 +142,12 @@ fn initial(
                         if let (false, Some(rate)) = (fulfilling, l.rate) {
                             line["rate"] = json!(rate);
                         }
+                        if let Some(units) = l.units {
+                            line["units"] = json!({ "id": units.to_string() });
+                        }
+                        if let (false, Some(code)) = (fulfilling, l.tax_code) {
+                            line["taxCode"] = json!({ "id": code.to_string() });
+                        }
                         line
                     })
                 })
@@ -180,10 +186,10 @@ fn initial(
     Ok(body)
 }
 
-/// An invoice's item lines as a credit memo copies them, and their total.
+/// An invoice's item lines as a credit memo copies them, and their total (tax included).
 fn invoice_lines(conn: &Connection, invoice: i64) -> rusqlite::Result<(Vec<Value>, f64)> {
     let mut stmt = conn.prepare_cached(
-        "SELECT item, quantity, rate, amount, description FROM tranitemline
+        "SELECT item, quantity, rate, amount, description, taxcode, units, COALESCE(tax1amt, 0) FROM tranitemline
          WHERE \"transaction\" = ?1 ORDER BY line",
     )?;
     let rows = stmt.query_map([invoice], |r| {
@@ -193,14 +199,20 @@ fn invoice_lines(conn: &Connection, invoice: i64) -> rusqlite::Result<(Vec<Value
             r.get::<_, Option<f64>>(2)?,
             r.get::<_, Option<f64>>(3)?,
             r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<i64>>(5)?,
+            r.get::<_, Option<i64>>(6)?,
+            r.get::<_, f64>(7)?,
         ))
     })?;
     let mut lines = Vec::new();
     let mut total = 0.0;
     for row in rows {
-        let (item, quantity, rate, amount, description) = row?;
-        total += amount.unwrap_or_default();
+        let (item, quantity, rate, amount, description, tax_code, units, tax) = row?;
+        total += amount.unwrap_or_default() + tax;
+        let reference = |id: Option<i64>| id.map(|i| json!({ "id": i.to_string() }));
         lines.push(json!({
+            "taxCode": reference(tax_code),
+            "units": reference(units),
             "item": { "id": item.map(|i| i.to_string()) },
             "quantity": quantity,
             "rate": rate,

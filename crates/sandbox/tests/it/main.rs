@@ -20,6 +20,7 @@ mod netsuite_persistence;
 mod netsuite_property_names;
 mod netsuite_restlets;
 mod netsuite_support;
+mod netsuite_tax_units;
 mod netsuite_transactions;
 mod salesforce;
 mod salesforce_allocation;

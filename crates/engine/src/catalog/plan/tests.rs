@@ -37,6 +37,7 @@ fn doc(prices: &[(&str, &str, f64)]) -> ItemDoc {
         description: Some("A widget".into()),
         active: true,
         family: Some("Hardware".into()),
+        unit: None,
         prices: prices
             .iter()
             .map(|(level, currency, price)| {

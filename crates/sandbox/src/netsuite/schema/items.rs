@@ -41,6 +41,9 @@ const ITEM: RecordType = RecordType {
         number("basePrice", "baseprice"),
         boolean("isInactive", "isinactive"),
         reference("subsidiary", "subsidiary", "subsidiary"),
+        // The item's units (a `unitsType`) and the one it is sold in (a unit of that type).
+        reference("unitsType", "unitstype", "unitsType"),
+        reference("saleUnit", "saleunit", "uom"),
         text("externalId", "externalid"),
         read_only("createdDate", "createddate", Kind::DateTime),
         read_only("lastModifiedDate", "lastmodifieddate", Kind::DateTime),

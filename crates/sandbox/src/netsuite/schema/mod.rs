@@ -8,10 +8,12 @@
 
 mod entities;
 mod items;
+mod tax_units;
 mod transactions;
 
 pub use entities::{CLOSED_WON, CUSTOMER_STATUSES};
 pub use items::PRICE_LEVELS;
+pub use tax_units::UOM_VIEW;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -142,6 +144,8 @@ pub static RECORD_TYPES: &[&RecordType] = &[
     &transactions::INVOICE,
     &transactions::CUSTOMER_PAYMENT,
     &transactions::CREDIT_MEMO,
+    &tax_units::SALES_TAX_ITEM,
+    &tax_units::UNITS_TYPE,
 ];
 
 pub fn record_type(name: &str) -> Option<&'static RecordType> {
@@ -183,6 +187,7 @@ pub static LINE_SUBLISTS: &[&LineSublist] = &[
     &items::PRICE,
     &transactions::ITEM_LINES,
     &transactions::APPLY,
+    &tax_units::UOM,
 ];
 
 pub fn line_sublist(name: &str) -> Option<&'static LineSublist> {

@@ -32,9 +32,11 @@ static PAYMENT_STATUSES: &[(&str, &str)] = &[
 ];
 static CREDIT_STATUSES: &[(&str, &str)] = &[("A", "Open"), ("B", "Fully Applied")];
 
-/// Item lines `{item, quantity, rate, amount, description}`; `amount` defaults to quantity ×
-/// rate, `rate` to the item's base price. `orderLine` ties a fulfilment or invoice line to the
-/// sales order line it came from.
+/// Item lines `{item, quantity, rate, amount, description, taxCode, units}`; `amount` defaults
+/// to quantity × rate, `rate` to the item's base price, `units` to the item's sale unit.
+/// `orderLine` ties a fulfilment or invoice line to the sales order line it came from. The
+/// line's tax rate and amount (`taxRate1`, `tax1Amt`, the legacy-tax names) are kept by the
+/// ledger from `taxCode`.
 pub static ITEM_LINES: LineSublist = LineSublist {
     name: "item",
     table: "tranitemline",
@@ -46,6 +48,10 @@ pub static ITEM_LINES: LineSublist = LineSublist {
         number("amount", "amount"),
         text("description", "description"),
         number("orderLine", "orderline"),
+        reference("taxCode", "taxcode", "salesTaxItem"),
+        reference("units", "units", "uom"),
+        read_only("taxRate1", "taxrate1", Kind::Number),
+        read_only("tax1Amt", "tax1amt", Kind::Number),
     ],
     defaults: &[],
 };
@@ -73,6 +79,9 @@ const CURRENCY: super::Field = reference("currency", "currency", "currency");
 const MEMO: super::Field = text("memo", "memo");
 const EXTERNAL_ID: super::Field = text("externalId", "externalid");
 const TOTAL: super::Field = read_only("total", "foreigntotal", Kind::Number);
+/// The line amounts before tax, and the tax on them (`total` = `subtotal` + `taxTotal`).
+const SUBTOTAL: super::Field = read_only("subtotal", "subtotal", Kind::Number);
+const TAX_TOTAL: super::Field = read_only("taxTotal", "taxtotal", Kind::Number);
 const REMAINING: super::Field =
     read_only("amountRemaining", "foreignamountremaining", Kind::Number);
 const CREATED: super::Field = read_only("createdDate", "createddate", Kind::DateTime);
@@ -105,6 +114,8 @@ pub static SALES_ORDER: RecordType = RecordType {
             "custbody_isthmus_renewal_of",
             "transaction",
         ),
+        SUBTOTAL,
+        TAX_TOTAL,
         TOTAL,
         BILLING,
         SHIPPING,
@@ -158,6 +169,8 @@ pub static INVOICE: RecordType = RecordType {
         CURRENCY,
         MEMO,
         EXTERNAL_ID,
+        SUBTOTAL,
+        TAX_TOTAL,
         TOTAL,
         REMAINING,
         BILLING,
@@ -210,6 +223,8 @@ pub static CREDIT_MEMO: RecordType = RecordType {
         CURRENCY,
         MEMO,
         EXTERNAL_ID,
+        SUBTOTAL,
+        TAX_TOTAL,
         TOTAL,
         REMAINING,
         CREATED,

@@ -36,7 +36,7 @@ pub fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
                     field.column,
                     d.unwrap_or("'F'")
                 ),
-                (Kind::Ref(_), _) => format!("{} INTEGER", field.column),
+                (Kind::Ref(_) | Kind::Id, _) => format!("{} INTEGER", field.column),
                 (Kind::Number, _) => format!("{} REAL", field.column),
                 (Kind::Date, _) => format!("{} {DATE_COLUMN}", field.column),
                 (Kind::DateTime, _) => format!("{} {DATETIME_COLUMN}", field.column),
@@ -102,6 +102,9 @@ pub fn write(
                 }
                 return Err(nonexistent_field(&format!("{path}.{key}")));
             };
+            if field.read_only {
+                continue; // shown, kept by the account (a tax amount, a unit's internal id)
+            }
             columns.push(field.column);
             values.push(to_sql(tx, field, value).map_err(|e| e.at(format!("{path}.{key}")))?);
         }

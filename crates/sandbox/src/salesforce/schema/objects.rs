@@ -206,6 +206,9 @@ pub static SOBJECTS: &[SObject] = &[
             text("Purchase_Order__c"),
             reference("Renewal_Of__c", "Opportunity", "Renewal_Of__r"),
             external_id("NetSuite_Renewal_Of__c", true),
+            // NetSuite's tax total and total of the order (orders.tax).
+            number("NetSuite_Tax__c", Currency),
+            number("NetSuite_Total__c", Currency),
         ],
         children: &[
             child(
