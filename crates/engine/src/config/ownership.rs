@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, CustomersConfig};
 
+/// The consent unit of Salesforce `HasOptedOutOfEmail` ⇄ NetSuite `globalSubscriptionStatus`.
+pub const EMAIL_OPT_OUT: &str = "email_opt_out";
+/// The consent unit of Salesforce `DoNotCall` ⇄ `customers.consent.netsuite_do_not_call`.
+pub const DO_NOT_CALL: &str = "do_not_call";
+
 /// The address units that ownership names besides the scalar fields.
 pub const ADDRESS_UNITS: [&str; 2] = ["billing", "shipping"];
 
@@ -50,16 +55,23 @@ impl CustomersConfig {
         self.fields.keys().map(String::as_str).chain(ADDRESS_UNITS)
     }
 
+    /// The consent units of contacts: `email_opt_out`, `do_not_call` when
+    /// `customers.consent.netsuite_do_not_call` names a field, then `customers.consent.fields`.
+    pub fn consent_units(&self) -> impl Iterator<Item = &str> {
+        let do_not_call = (!self.consent.netsuite_do_not_call.is_empty()).then_some(DO_NOT_CALL);
+        std::iter::once(EMAIL_OPT_OUT)
+            .chain(do_not_call)
+            .chain(self.consent.fields.keys().map(String::as_str))
+    }
+
     /// Ownership may only name canonical units (a typo would silently fall back to the default).
     pub(super) fn validate_ownership(&self) -> Result<(), ConfigError> {
-        match self
-            .ownership
-            .keys()
-            .find(|k| !self.units().any(|u| u == k.as_str()))
-        {
+        match self.ownership.keys().find(|k| {
+            !self.units().any(|u| u == k.as_str()) && !self.consent_units().any(|u| u == k.as_str())
+        }) {
             Some(unknown) => Err(ConfigError::Invalid(format!(
                 "customers.ownership.{unknown} names no mapped field (use a key of \
-                 customers.fields, billing or shipping)"
+                 customers.fields, billing, shipping or a consent field)"
             ))),
             None => Ok(()),
         }
