@@ -123,9 +123,6 @@ pub static SOBJECTS: &[SObject] = &[
             boolean("DoNotCall"),
             boolean("HasOptedOutOfFax"),
             external_id("NetSuite_Id__c", true),
-            // A custom checkbox an org adds to mark a person under legal hold (the name is the
-            // default of `privacy.legal_hold.salesforce_field`; not in Salesforce's own schema).
-            boolean("Legal_Hold__c"),
         ],
         children: &[],
         cascade_delete: &[],
