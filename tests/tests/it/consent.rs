@@ -55,6 +55,18 @@ async fn salesforce_opt_outs_reach_netsuite_and_an_opt_in_follows(mesh: &TestMes
     mesh.sandbox
         .sf_update("Contact", &contact, fields(opt_out))
         .unwrap();
+    // A dry run shows the status change and writes nothing.
+    mesh.sandbox.reset_calls();
+    let (code, preview) = mesh.sync_account(&account, true).await;
+    assert_eq!(code, 200, "{preview}");
+    assert!(
+        preview["changes"].as_array().unwrap().iter().any(|c| {
+            c["field"] == "globalSubscriptionStatus" && c["before"] == "1" && c["after"] == "2"
+        }),
+        "{preview}"
+    );
+    assert_eq!(mesh.sandbox.calls().netsuite_writes(), 0);
+    assert_eq!(status(&ns_twin(mesh, &contact)), "1");
     let (code, body) = mesh.sync_account(&account, false).await;
     assert_eq!(
         (code, body["outcome"].as_str()),
