@@ -27,14 +27,16 @@ mod secrets;
 mod sections;
 
 pub use lifecycle::{Lifecycle, Stage, StageStatuses};
-pub use ownership::{Ownership, ADDRESS_UNITS, DO_NOT_CALL, EMAIL_OPT_OUT};
+pub use ownership::{Ownership, ADDRESS_UNITS};
+pub use ownership::{DO_NOT_CALL, EMAIL_OPT_OUT};
 pub use secrets::Secrets;
+pub use sections::ConsentConfig;
 pub use sections::{
-    AccountDeleted, AlertsConfig, AuditConfig, CatalogConfig, ConsentConfig, CustomersConfig,
-    DeltaAccounts, FieldPair, FinanceConfig, GatewayConfig, GrpcConfig, LogFormat, MatchRule,
-    NetSuiteAuthKind, NetSuiteSection, OrdersConfig, QueueConfig, RateLimit, RateLimitsConfig,
-    RenewalsConfig, SalesforceAuthKind, SalesforceSection, SchedulesConfig, StoreConfig,
-    SummarySource, TelemetryConfig, WonRule,
+    AccountDeleted, AlertsConfig, AuditConfig, CatalogConfig, CustomersConfig, DeltaAccounts,
+    FieldPair, FinanceConfig, GatewayConfig, GrpcConfig, LogFormat, MatchRule, NetSuiteAuthKind,
+    NetSuiteSection, OrdersConfig, QueueConfig, RateLimit, RateLimitsConfig, RenewalsConfig,
+    SalesforceAuthKind, SalesforceSection, SchedulesConfig, StoreConfig, SummarySource,
+    TelemetryConfig, WonRule,
 };
 
 /// The compiled-in defaults, with a comment on every key.
