@@ -15,6 +15,7 @@ mod catalog;
 mod catalog_bulk;
 mod catalog_match;
 mod conflicts;
+mod consent;
 mod console_access;
 mod console_browser;
 mod customer_to_account;

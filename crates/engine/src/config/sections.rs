@@ -168,6 +168,19 @@ pub struct CustomersConfig {
     pub conflict_log_len: usize,
     /// The stage and NetSuite status of customers created from accounts (see [`Lifecycle`]).
     pub lifecycle: Lifecycle,
+    /// Consent fields that travel with contacts (see [`ConsentConfig`]).
+    pub consent: ConsentConfig,
+}
+
+/// Contact consent beyond e-mail opt-out, which always travels (`customers.consent`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentConfig {
+    /// The NetSuite contact checkbox that holds Salesforce's `DoNotCall`; empty: not synced.
+    pub netsuite_do_not_call: String,
+    /// Further consent checkboxes by canonical name.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldPair>,
 }
 
 impl CustomersConfig {

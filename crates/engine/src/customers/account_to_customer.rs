@@ -10,7 +10,7 @@ use super::conflicts::{self, ConflictScope, Decided};
 use super::doc::CustomerDoc;
 use super::find_customer::Found;
 use super::index::Matcher;
-use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
+use super::mapping::{self, text, Record};
 use super::plan::{KeyField, Plan, Target};
 use super::policy::{Reconciled, Sides};
 use super::{now_ms, CustomerFlows, FLOW_ACCOUNT_TO_CUSTOMER, LINK_KIND};
@@ -276,7 +276,7 @@ impl CustomerFlows {
             }
         };
         for pair in &plan.contact_writes {
-            let mut body = mapping::ns_contact_body(&pair.desired, &customer_id);
+            let mut body = mapping::ns_contact_body(&self.config, &pair.desired, &customer_id);
             let sf_contact = pair.desired.salesforce_id.as_deref().unwrap_or_default();
             match pair.existing.as_ref().and_then(|e| e.netsuite_id.clone()) {
                 Some(ns_contact) => {
@@ -299,7 +299,7 @@ impl CustomerFlows {
             netsuite_id: customer_id.clone(),
             salesforce_hash: hash,
             // Still apart: the customer's next event must not pass for an echo.
-            netsuite_hash: if reconciled.diverged() {
+            netsuite_hash: if reconciled.diverged() || plan.diverged() {
                 String::new()
             } else {
                 plan.target_after(doc).content_hash()
@@ -339,7 +339,7 @@ impl CustomerFlows {
         let fields = mapping::account_fields(&self.config).join(", ");
         let q = format!(
             "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account WHERE Id = {}",
-            SF_CONTACT_FIELDS.join(", "),
+            mapping::sf_contact_fields(&self.config).join(", "),
             soql::literal(id.as_str())
         );
         let mut rows = self.salesforce.query(&q).await?;

@@ -28,7 +28,7 @@ use tokio::sync::Mutex;
 use super::account_to_customer::AccountSynced;
 use super::bulk::BULK_WRITE_BACK_SIZE;
 use super::index::{CustomerIndex, Matcher};
-use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
+use super::mapping::{self, text, Record};
 use super::{CustomerFlows, LINK_KIND};
 use crate::audit::{SyncLog, Trigger};
 use crate::error::{EngineError, Result};
@@ -169,7 +169,7 @@ impl CustomerFlows {
         // Walked in Id order, restarting after the last Id read if Salesforce drops the cursor.
         let mut walk = KeysetQuery::new(format!(
             "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account",
-            SF_CONTACT_FIELDS.join(", ")
+            mapping::sf_contact_fields(&self.config).join(", ")
         ));
         if let Some(condition) = unlinked {
             walk = walk.filter(condition);

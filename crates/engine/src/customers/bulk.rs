@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use isthmus_salesforce::{BulkOperation, BulkPolling, BulkQuery};
 use serde_json::{json, Map, Value};
 
-use super::mapping::{text, Record, SF_CONTACT_FIELDS};
+use super::mapping::{self, text, Record};
 use super::CustomerFlows;
 use crate::error::Result;
 
@@ -55,7 +55,7 @@ impl CustomerFlows {
             .salesforce
             .bulk_query(&BulkQuery::new(format!(
                 "SELECT {}, AccountId, CreatedDate FROM Contact WHERE {contact_filter}",
-                SF_CONTACT_FIELDS.join(", ")
+                mapping::sf_contact_fields(&self.config).join(", ")
             )))
             .await?;
         let mut by_account = group_contacts(contacts);

@@ -13,7 +13,7 @@ use isthmus_store::{Lease, Link};
 use serde_json::{json, Map, Value};
 
 use super::conflicts::{self, ConflictScope, Decided};
-use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
+use super::mapping::{self, text, Record};
 use super::plan::{KeyField, Plan, Target};
 use super::policy::Sides;
 use super::{now_ms, CustomerChange, CustomerFlows, FLOW_CUSTOMER_TO_ACCOUNT, LINK_KIND};
@@ -170,7 +170,7 @@ impl CustomerFlows {
             salesforce_id: account_id.clone(),
             netsuite_id: id.to_string(),
             // Still apart: the account's next sync must not pass for an echo.
-            salesforce_hash: if reconciled.diverged() {
+            salesforce_hash: if reconciled.diverged() || plan.diverged() {
                 String::new()
             } else {
                 plan.target_after(&doc).content_hash()
@@ -239,7 +239,7 @@ impl CustomerFlows {
         }
         let q = format!(
             "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account WHERE {condition} ORDER BY CreatedDate, Id",
-            SF_CONTACT_FIELDS.join(", ")
+            mapping::sf_contact_fields(&self.config).join(", ")
         );
         let rows = self.salesforce.query(&q).await?;
         // Prefer the account the link or externalId names.
@@ -365,7 +365,8 @@ impl CustomerFlows {
             }
         };
         for (i, pair) in plan.contact_writes.iter().enumerate() {
-            let mut body = mapping::sf_contact_body(&pair.desired, Some(&account_ref));
+            let mut body =
+                mapping::sf_contact_body(&self.config, &pair.desired, Some(&account_ref));
             let reference = format!("contact{i}");
             let request = match (
                 pair.existing.as_ref().and_then(|e| e.salesforce_id.clone()),

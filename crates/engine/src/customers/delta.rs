@@ -45,7 +45,7 @@ use serde_json::Value;
 
 use super::candidates::MatchKeys;
 use super::index::{CustomerIndex, Matcher};
-use super::mapping::{self, text, Record, SF_CONTACT_FIELDS};
+use super::mapping::{self, text, Record};
 use super::{CustomerChange, CustomerFlows, LINK_KIND};
 use crate::audit::{SyncLog, Trigger};
 use crate::config::DeltaAccounts;
@@ -248,7 +248,7 @@ impl CustomerFlows {
             options.allocation.wait_for_batch(&self.salesforce).await?;
             let q = format!(
                 "SELECT {fields}, (SELECT {} FROM Contacts ORDER BY CreatedDate, Id) FROM Account WHERE {}{scope} {order} LIMIT {}",
-                SF_CONTACT_FIELDS.join(", "),
+                mapping::sf_contact_fields(&self.config).join(", "),
                 soql_condition(&from, "SystemModstamp", "Id")?,
                 options.page_size
             );

@@ -50,6 +50,13 @@ pub struct ContactDoc {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub title: Option<String>,
+    /// Consent by unit (`email_opt_out`, `do_not_call`, `customers.consent.fields`): `true` when
+    /// the person opted out. Every configured unit is present; unset checkboxes read `false`.
+    pub consent: BTreeMap<String, bool>,
+    /// NetSuite's `globalSubscriptionStatus` code as read (`1`…`4`), so a write keeps a status
+    /// that already agrees; not content (`consent` holds what it means).
+    #[serde(skip)]
+    pub subscription_status: Option<String>,
 }
 
 impl ContactDoc {
@@ -60,6 +67,7 @@ impl ContactDoc {
             && self.email == other.email
             && self.phone == other.phone
             && self.title == other.title
+            && self.consent == other.consent
     }
 
     fn sort_key(&self) -> (String, String, String) {

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::doc::{clean, Address, ContactDoc, CustomerDoc};
 use crate::config::CustomersConfig;
 
+pub mod consent;
 mod units;
 
 pub use units::{unit_fields, without_units};
@@ -61,6 +62,23 @@ pub fn country_code(config: &CustomersConfig, value: &str) -> Result<String, Str
         .parse::<celes::Country>()
         .map(|c| c.alpha2.to_string())
         .map_err(|_| value.to_string())
+}
+
+/// The Contact fields a sync reads: [`SF_CONTACT_FIELDS`] and the consent checkboxes.
+pub fn sf_contact_fields(config: &CustomersConfig) -> Vec<String> {
+    let mut fields: Vec<String> = SF_CONTACT_FIELDS.iter().map(|f| f.to_string()).collect();
+    fields.extend(consent::sf_fields(config));
+    fields
+}
+
+/// The SuiteQL columns of `contact` a sync reads: [`NS_CONTACT_COLUMNS`] and consent's.
+pub fn ns_contact_columns(config: &CustomersConfig) -> String {
+    let mut columns = NS_CONTACT_COLUMNS.to_string();
+    for column in consent::ns_columns(config) {
+        columns.push_str(", ");
+        columns.push_str(&column);
+    }
+    columns
 }
 
 /// The Account fields a sync reads (scalar mapping, addresses, link fields).
@@ -117,7 +135,7 @@ pub fn from_account(config: &CustomersConfig, account: &Record) -> CustomerDoc {
             records
                 .iter()
                 .filter_map(Value::as_object)
-                .map(from_sf_contact)
+                .map(|c| from_sf_contact(config, c))
                 .collect()
         })
         .unwrap_or_default();
@@ -131,8 +149,10 @@ pub fn from_account(config: &CustomersConfig, account: &Record) -> CustomerDoc {
     .normalise()
 }
 
-pub fn from_sf_contact(contact: &Record) -> ContactDoc {
+pub fn from_sf_contact(config: &CustomersConfig, contact: &Record) -> ContactDoc {
     ContactDoc {
+        consent: consent::from_salesforce(config, contact),
+        subscription_status: None,
         salesforce_id: text(contact, "Id"),
         netsuite_id: text(contact, "NetSuite_Id__c"),
         first_name: text(contact, "FirstName"),
@@ -177,7 +197,10 @@ pub fn from_customer(
         fields,
         billing,
         shipping,
-        contacts: contacts.iter().map(from_ns_contact_row).collect(),
+        contacts: contacts
+            .iter()
+            .map(|row| from_ns_contact_row(config, row))
+            .collect(),
         warnings: Vec::new(),
     }
     .normalise()
@@ -217,9 +240,12 @@ fn from_ns_address(a: &Record) -> Address {
 pub const NS_CONTACT_COLUMNS: &str = "id, firstname, lastname, email, phone, title, externalid";
 
 /// A row of `SELECT id, firstname, lastname, email, phone, title, externalid FROM contact`.
-pub fn from_ns_contact_row(row: &Record) -> ContactDoc {
+pub fn from_ns_contact_row(config: &CustomersConfig, row: &Record) -> ContactDoc {
     let external = text(row, "externalid");
+    let (consent, subscription_status) = consent::from_netsuite(config, row);
     ContactDoc {
+        consent,
+        subscription_status,
         // Contacts Isthmus created carry the Salesforce contact id as their externalId.
         salesforce_id: external.filter(|e| e.starts_with("003")),
         netsuite_id: text(row, "id"),
@@ -279,8 +305,13 @@ fn ns_address_item(a: &Address, billing: bool, shipping: bool) -> Value {
     })
 }
 
-pub fn ns_contact_body(contact: &ContactDoc, customer_id: &str) -> Record {
+pub fn ns_contact_body(
+    config: &CustomersConfig,
+    contact: &ContactDoc,
+    customer_id: &str,
+) -> Record {
     let mut body = Map::new();
+    consent::ns_body(config, contact, &mut body);
     body.insert("firstName".into(), opt(&contact.first_name));
     body.insert("lastName".into(), opt(&contact.last_name));
     body.insert("email".into(), opt(&contact.email));
@@ -309,8 +340,13 @@ pub fn account_body(config: &CustomersConfig, doc: &CustomerDoc) -> Record {
     body
 }
 
-pub fn sf_contact_body(contact: &ContactDoc, account_id: Option<&str>) -> Record {
+pub fn sf_contact_body(
+    config: &CustomersConfig,
+    contact: &ContactDoc,
+    account_id: Option<&str>,
+) -> Record {
     let mut body = Map::new();
+    consent::sf_body(config, contact, &mut body);
     body.insert("FirstName".into(), opt(&contact.first_name));
     // LastName is required in Salesforce; NetSuite allows a contact without one.
     let last = contact
@@ -371,7 +407,11 @@ pub fn field_view(
 }
 
 /// Field-by-field view of a contact as the far side names its fields.
-pub fn contact_view(contact: &ContactDoc, netsuite: bool) -> BTreeMap<String, Option<String>> {
+pub fn contact_view(
+    config: &CustomersConfig,
+    contact: &ContactDoc,
+    netsuite: bool,
+) -> BTreeMap<String, Option<String>> {
     let names = if netsuite {
         ["firstName", "lastName", "email", "phone", "title"]
     } else {
@@ -384,11 +424,13 @@ pub fn contact_view(contact: &ContactDoc, netsuite: bool) -> BTreeMap<String, Op
         &contact.phone,
         &contact.title,
     ];
-    names
+    let mut view: BTreeMap<String, Option<String>> = names
         .iter()
         .map(|n| n.to_string())
         .zip(values.into_iter().cloned())
-        .collect()
+        .collect();
+    view.extend(consent::view(config, contact, netsuite));
+    view
 }
 
 #[cfg(test)]
@@ -408,7 +450,7 @@ mod tests {
             "ShippingStreet": "1 Main St\nSuite 4\nFloor 2", "ShippingCity": "Springfield", "ShippingState": "IL",
             "ShippingPostalCode": "62701", "ShippingCountry": "USA",
             "Contacts": { "totalSize": 1, "done": true, "records": [
-                { "Id": "003000000000001AAA", "FirstName": "Hank", "LastName": "Scorpio", "Email": "Hank@Globex.com", "Phone": null, "Title": "CEO" }
+                { "Id": "003000000000001AAA", "FirstName": "Hank", "LastName": "Scorpio", "Email": "Hank@Globex.com", "Phone": null, "Title": "CEO", "HasOptedOutOfEmail": true, "DoNotCall": true }
             ]}
         });
         value.as_object().unwrap().clone()
@@ -422,7 +464,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let body = ns_contact_body(c, "42");
+                let body = ns_contact_body(config, c, "42");
                 let mut row = Map::new();
                 row.insert("id".into(), json!((i + 7).to_string()));
                 for (from, to) in [
@@ -435,6 +477,11 @@ mod tests {
                     row.insert(to.into(), body[from].clone());
                 }
                 row.insert("externalid".into(), json!(c.salesforce_id));
+                let status = body["globalSubscriptionStatus"]["id"].clone();
+                row.insert("globalsubscriptionstatus".into(), status);
+                let do_not_call = body["custentity_isthmus_do_not_call"] == json!(true);
+                let checkbox = json!(if do_not_call { "T" } else { "F" });
+                row.insert("custentity_isthmus_do_not_call".into(), checkbox);
                 row
             })
             .collect();
@@ -476,7 +523,7 @@ mod tests {
         let contacts: Vec<Value> = doc
             .contacts
             .iter()
-            .map(|c| Value::Object(sf_contact_body(c, None)))
+            .map(|c| Value::Object(sf_contact_body(&config, c, None)))
             .collect();
         written.insert("Contacts".into(), json!({ "records": contacts }));
         assert_eq!(

@@ -41,7 +41,7 @@ pub use resolve::Choice;
 
 use crate::config::CustomersConfig;
 use crate::error::Result;
-use mapping::{Record, NS_CONTACT_COLUMNS};
+use mapping::Record;
 
 /// ID-map kind of the Account ↔ customer link.
 pub const LINK_KIND: &str = "customer";
@@ -130,7 +130,8 @@ impl CustomerFlows {
     /// digits only, checked by the caller; it is still quoted as a literal.
     async fn read_customer_contacts(&self, customer_id: &str) -> Result<Vec<Record>> {
         let q = format!(
-            "SELECT {NS_CONTACT_COLUMNS} FROM contact WHERE company = {} ORDER BY id",
+            "SELECT {} FROM contact WHERE company = {} ORDER BY id",
+            mapping::ns_contact_columns(&self.config),
             isthmus_netsuite::suiteql::literal(customer_id)
         );
         Ok(self.netsuite.suiteql(&q).await?)

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::result::{FieldChange, Outcome};
 
 use super::doc::{ContactDoc, CustomerDoc};
-use super::mapping;
+use super::mapping::{self, consent};
 use crate::config::CustomersConfig;
 
 /// A side: the one a plan writes to.
@@ -72,6 +72,8 @@ pub struct Plan {
     pub contact_writes: Vec<ContactPair>,
     /// Target contacts with no counterpart in the source: left as they are.
     pub untouched: Vec<ContactDoc>,
+    /// A contact kept consent the source does not hold.
+    pub consent_kept: bool,
 }
 
 /// A key field of the target record that must hold a value: (field, value now, value wanted).
@@ -109,15 +111,18 @@ impl Plan {
         let (pairs, untouched) =
             pair_contacts(&desired.contacts, far.map_or(&[][..], |f| &f.contacts));
         let mut contact_writes = Vec::new();
-        for pair in pairs {
+        let mut consent_kept = false;
+        for mut pair in pairs {
+            consent_kept |=
+                consent::settle(config, target, &mut pair.desired, pair.existing.as_ref());
             let before = pair
                 .existing
                 .as_ref()
-                .map(|c| mapping::contact_view(c, netsuite));
+                .map(|c| mapping::contact_view(config, c, netsuite));
             let contact_changes = diff(
                 &target.contact_record(&pair.desired),
                 before.as_ref(),
-                &mapping::contact_view(&pair.desired, netsuite),
+                &mapping::contact_view(config, &pair.desired, netsuite),
             );
             let key_missing = pair.existing.as_ref().is_some_and(|e| {
                 let wanted = target.contact_key(&pair.desired);
@@ -133,7 +138,14 @@ impl Plan {
             record_changed,
             contact_writes,
             untouched,
+            consent_kept,
         }
+    }
+
+    /// The target keeps consent that differs from the source (see [`consent::settle`]): the
+    /// sides stay apart until the reverse flow carries it over.
+    pub fn diverged(&self) -> bool {
+        self.consent_kept
     }
 
     /// Created when the target record does not exist yet; updated when anything is written.

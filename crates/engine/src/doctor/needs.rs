@@ -95,6 +95,64 @@ pub fn needs(config: &Config) -> Vec<Need> {
     for record in ["customer", "contact"] {
         out.push(Need::new(NetSuite, record, "externalId", Write, flow));
     }
+    // Contact consent (`customers.consent`): written both ways unless the other side owns it.
+    let consent = &config.customers.consent;
+    let access = |unit: &str, side: Side| match (config.customers.ownership_of(unit), side) {
+        (Ownership::Salesforce, Salesforce) | (Ownership::Netsuite, NetSuite) => Read,
+        _ => ReadWrite,
+    };
+    let email = crate::config::EMAIL_OPT_OUT;
+    let key = "customers.consent";
+    out.push(Need::new(
+        Salesforce,
+        "Contact",
+        "HasOptedOutOfEmail",
+        access(email, Salesforce),
+        key,
+    ));
+    out.push(Need::new(
+        NetSuite,
+        "contact",
+        "globalSubscriptionStatus",
+        access(email, NetSuite),
+        key,
+    ));
+    let mut checkboxes = Vec::new();
+    if !consent.netsuite_do_not_call.is_empty() {
+        let dnc = crate::config::DO_NOT_CALL;
+        let ns = consent.netsuite_do_not_call.as_str();
+        checkboxes.push((
+            dnc,
+            "DoNotCall",
+            ns,
+            "customers.consent.netsuite_do_not_call".to_owned(),
+        ));
+    }
+    for (unit, pair) in &consent.fields {
+        let config_key = format!("customers.consent.fields.{unit}");
+        checkboxes.push((
+            unit.as_str(),
+            pair.salesforce.as_str(),
+            pair.netsuite.as_str(),
+            config_key,
+        ));
+    }
+    for (unit, sf, ns, config_key) in checkboxes {
+        out.push(
+            Need::new(
+                Salesforce,
+                "Contact",
+                sf,
+                access(unit, Salesforce),
+                &config_key,
+            )
+            .mapped_to(NetSuite, "contact", ns),
+        );
+        out.push(
+            Need::new(NetSuite, "contact", ns, access(unit, NetSuite), &config_key)
+                .mapped_to(Salesforce, "Contact", sf),
+        );
+    }
 
     // Items → Product2: the family value map and the upsert key.
     let mut families: Vec<String> = config.catalog.families.values().cloned().collect();

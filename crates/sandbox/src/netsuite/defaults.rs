@@ -1,6 +1,6 @@
 //! What NetSuite fills in on create when the body leaves it out: auto-numbered `entityId` and
 //! `tranId`, the customer's (or the primary) subsidiary and its currency, today's `tranDate`, an
-//! invoice's `dueDate` (Net 30), the order and ship statuses, and a transaction's billing and
+//! invoice's `dueDate` (Net 30), a contact's `globalSubscriptionStatus` (Soft Opt-In), the order and ship statuses, and a transaction's billing and
 //! shipping addresses from the customer's default address book lines.
 //!
 //! The sales order default status is `B` (Pending Fulfillment): the account preference "Default
@@ -73,6 +73,13 @@ impl Db {
                 _ => format!("CUS{id}"),
             };
             push(record_type, write, "entityId", SqlValue::Text(entity_id));
+        }
+        if record_type.field("globalSubscriptionStatus").is_some()
+            && !given(write, "globalSubscriptionStatus")
+        {
+            // Soft Opt-In: "Unsubscribed to Marketing By Default" is off, NetSuite's default.
+            let soft_opt_in = SqlValue::Text("1".into());
+            push(record_type, write, "globalSubscriptionStatus", soft_opt_in);
         }
         if record_type.is_transaction() {
             transaction_defaults(conn, record_type, id, write, entity, at)?;

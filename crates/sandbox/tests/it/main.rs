@@ -4,6 +4,7 @@
 mod bulk2;
 mod calls;
 mod client_compat;
+mod consent;
 mod control_records;
 mod faults;
 mod harness;

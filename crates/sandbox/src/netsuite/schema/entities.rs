@@ -103,6 +103,17 @@ pub static CONTACT: RecordType = RecordType {
         text("title", "title"),
         reference("company", "company", "customer"),
         reference("subsidiary", "subsidiary", "subsidiary"),
+        of_kind(
+            "globalSubscriptionStatus",
+            "globalsubscriptionstatus",
+            Kind::Select(GLOBAL_SUBSCRIPTION_STATUSES),
+        ),
+        // A custom entity checkbox for "do not call": NetSuite's contact has no standard one.
+        // The name is the default of `customers.consent.netsuite_do_not_call`.
+        boolean(
+            "custentity_isthmus_do_not_call",
+            "custentity_isthmus_do_not_call",
+        ),
         boolean("isInactive", "isinactive"),
         text("externalId", "externalid"),
         read_only("dateCreated", "datecreated", Kind::DateTime),
@@ -111,6 +122,18 @@ pub static CONTACT: RecordType = RecordType {
     sublists: &[],
     required: &[("lastName", "Last Name")],
 };
+
+/// The Global Subscription Status of an entity (SuiteCommerce "Email Subscription Process":
+/// 1 Soft Opt-In, 2 Soft Opt-Out, 3 Confirmed Opt-In, 4 Confirmed Opt-Out). A contact created
+/// without one gets Soft Opt-In, as with "Unsubscribed to Marketing By Default" off (NetSuite's
+/// default). NetSuite reserves the confirmed values to the recipient's own answer; whether the
+/// REST record API refuses to set them is *unconfirmed*, so the sandbox accepts all four.
+pub static GLOBAL_SUBSCRIPTION_STATUSES: &[(&str, &str)] = &[
+    ("1", "Soft Opt-In"),
+    ("2", "Soft Opt-Out"),
+    ("3", "Confirmed Opt-In"),
+    ("4", "Confirmed Opt-Out"),
+];
 
 pub static SUBSIDIARY: RecordType = RecordType {
     name: "subsidiary",

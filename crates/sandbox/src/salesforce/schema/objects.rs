@@ -117,6 +117,11 @@ pub static SOBJECTS: &[SObject] = &[
             text("Email"),
             text("Phone"),
             text("Title"),
+            // Standard consent checkboxes (Contact object reference: Email Opt Out, Do Not
+            // Call, Fax Opt Out); false unless set, as every checkbox.
+            boolean("HasOptedOutOfEmail"),
+            boolean("DoNotCall"),
+            boolean("HasOptedOutOfFax"),
             external_id("NetSuite_Id__c", true),
         ],
         children: &[],
