@@ -30,6 +30,7 @@ mod salesforce_limits;
 mod salesforce_objects;
 mod salesforce_orders;
 mod salesforce_persistence;
+mod salesforce_quotes;
 mod salesforce_replication;
 mod salesforce_seed;
 mod salesforce_soql;
