@@ -12,6 +12,7 @@ mod netsuite;
 mod netsuite_async;
 mod netsuite_auth;
 mod netsuite_books;
+mod netsuite_estimates;
 mod netsuite_governance;
 mod netsuite_lifecycle;
 mod netsuite_metadata;
