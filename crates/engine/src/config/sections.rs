@@ -338,6 +338,10 @@ pub struct OrdersConfig {
     /// Opportunity field → sales order body field.
     pub fields: BTreeMap<String, String>,
     pub renewals: RenewalsConfig,
+    /// A won Opportunity whose synced quote is an estimate in NetSuite becomes its order by
+    /// NetSuite's estimate → sales order transform (reads `Opportunity.SyncedQuoteId`, which
+    /// exists only where Quotes are enabled in the org).
+    pub orders_from_quotes: bool,
 }
 
 impl OrdersConfig {

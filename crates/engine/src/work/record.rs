@@ -21,6 +21,7 @@ pub const JOB_KIND_SYNC_FULFILLMENT: &str = "orders.sync_fulfillment";
 pub const JOB_KIND_SYNC_INVOICE: &str = "finance.sync_invoice";
 pub const JOB_KIND_SYNC_CREDIT_MEMO: &str = "finance.sync_credit_memo";
 pub const JOB_KIND_SYNC_PAYMENT: &str = "finance.sync_payment";
+pub const JOB_KIND_SYNC_QUOTE: &str = "orders.sync_quote";
 
 /// The flow a job kind runs (the statistics count failures under it); the kind itself when it
 /// is not a sync job's.
@@ -35,6 +36,7 @@ pub fn flow_of_kind(kind: &str) -> &str {
         JOB_KIND_SYNC_FULFILLMENT => orders::FLOW_FULFILLMENT,
         JOB_KIND_SYNC_INVOICE | JOB_KIND_SYNC_CREDIT_MEMO => finance::FLOW_INVOICE,
         JOB_KIND_SYNC_PAYMENT => finance::FLOW_PAYMENT,
+        JOB_KIND_SYNC_QUOTE => orders::FLOW_QUOTE_TO_ESTIMATE,
         other => other,
     }
 }
@@ -80,6 +82,8 @@ pub enum SyncJob {
         payment_id: NetSuiteId,
         delete: bool,
     },
+    /// Quote → NetSuite estimate.
+    Quote { quote_id: SalesforceId },
 }
 
 impl SyncJob {
@@ -94,6 +98,7 @@ impl SyncJob {
             Self::Invoice { .. } => JOB_KIND_SYNC_INVOICE,
             Self::CreditMemo { .. } => JOB_KIND_SYNC_CREDIT_MEMO,
             Self::Payment { .. } => JOB_KIND_SYNC_PAYMENT,
+            Self::Quote { .. } => JOB_KIND_SYNC_QUOTE,
         }
     }
 
@@ -105,9 +110,9 @@ impl SyncJob {
     /// The (Salesforce id, NetSuite id) the job names, one of them empty.
     pub fn ids(&self) -> (String, String) {
         match self {
-            Self::Account { account_id: id } | Self::Opportunity { opportunity_id: id } => {
-                (id.to_string(), String::new())
-            }
+            Self::Account { account_id: id }
+            | Self::Opportunity { opportunity_id: id }
+            | Self::Quote { quote_id: id } => (id.to_string(), String::new()),
             Self::Customer {
                 customer_id: id, ..
             }
