@@ -82,8 +82,8 @@ fn orders_from_quotes(config: &mut isthmus::Config) {
 async fn a_quote_becomes_an_estimate_and_the_won_opportunity_its_order(mesh: &TestMesh) {
     run_catalog(mesh).await;
     let account = new_account(mesh, "Quote To Cash Ltd");
-    let opportunity = new_opportunity(mesh, &account, "USD", &LINES, "Proposal/Price Quote");
-    let quote = new_quote(mesh, &opportunity, "USD", &LINES);
+    let opportunity = new_opportunity(mesh, &account, "EUR", &LINES, "Proposal/Price Quote");
+    let quote = new_quote(mesh, &opportunity, "EUR", &LINES);
 
     mesh.sandbox.reset_calls();
     let (status, body) = click(mesh, &quote, "").await;
@@ -103,10 +103,15 @@ async fn a_quote_becomes_an_estimate_and_the_won_opportunity_its_order(mesh: &Te
         Some("Proposal 2027")
     );
     assert_eq!(text(estimate.get("dueDate")).as_deref(), Some("2027-01-31"));
+    assert_eq!(
+        text(estimate.get("currency")).as_deref(),
+        Some(isthmus_sandbox::seed::books::EUR_ID),
+        "the quote's currency, its opportunity's"
+    );
     let ns_lines = lines_of(estimate);
     assert_eq!(ns_lines.len(), 2);
     for ((code, quantity, discount), line) in LINES.iter().zip(&ns_lines) {
-        let (item, _, _, price) = priced(mesh, code, "USD");
+        let (item, _, _, price) = priced(mesh, code, "EUR");
         assert_eq!(text(line.get("item")), Some(item), "{code}");
         assert_eq!(number(line.get("quantity")), *quantity, "{code}");
         let rate = price * (1.0 - discount / 100.0);

@@ -91,6 +91,10 @@ pub fn prepare(
         existing,
         values,
     };
+    if object.name == "Quote" {
+        // Before the corporate default: a quote takes its opportunity's currency.
+        quote_rules::quote(db, &mut draft)?;
+    }
     if let Some(field) = object.field("CurrencyIsoCode") {
         let restricted = matches!(
             field.kind,
@@ -110,7 +114,6 @@ pub fn prepare(
         }
         "PricebookEntry" if existing.is_none() => pricebook_entry(db, &mut draft),
         "OpportunityLineItem" | "OrderItem" | "QuoteLineItem" => line_item(db, &mut draft),
-        "Quote" => quote_rules::quote(db, &mut draft),
         _ => Ok(()),
     }
 }

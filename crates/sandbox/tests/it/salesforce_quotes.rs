@@ -146,7 +146,19 @@ async fn the_synced_quote_is_one_of_the_opportunitys_and_marks_itself_syncing() 
     );
 
     let (_, other, _) = deal(&h).await;
+    let (status, _) = patch(
+        &h,
+        &format!("sobjects/Opportunity/{other}"),
+        json!({"CurrencyIsoCode": "EUR"}),
+    )
+    .await;
+    assert_eq!(status, 204);
     let foreign = created_id(&h, "Quote", json!({"Name": "Q2", "OpportunityId": other})).await;
+    assert_eq!(
+        h.sandbox.sf_record("Quote", &foreign).unwrap()["CurrencyIsoCode"],
+        "EUR",
+        "a quote takes its opportunity's currency"
+    );
     let (status, error) = patch(
         &h,
         &format!("sobjects/Opportunity/{opportunity}"),
