@@ -4,10 +4,11 @@
 //! an estimate is refused before any write, and a won opportunity whose synced quote is an
 //! estimate gets its sales order by the estimate → sales order transform.
 
+use isthmus_tests::lead::transform;
 use isthmus_tests::lead::{
     new_account, new_opportunity, number, object, priced, run_catalog, set_stage, standard_book,
 };
-use isthmus_tests::{on_both_stores, text, TestMesh, SF_KEY};
+use isthmus_tests::{on_both_stores, text, TestMesh, NS_KEY, SF_KEY};
 use serde_json::{json, Map, Value};
 
 const LINES: [(&str, f64, f64); 2] = [("WIDGET-100", 4.0, 10.0), ("INSTALL", 1.0, 0.0)];
@@ -479,4 +480,95 @@ async fn what_cannot_become_an_estimate_is_refused_and_nothing_is_written(mesh: 
 on_both_stores!(
     refusals,
     what_cannot_become_an_estimate_is_refused_and_nothing_is_written
+);
+
+async fn event(mesh: &TestMesh, record_type: &str, id: &str, event_type: &str) -> (u16, Value) {
+    let body = json!({ "record_type": record_type, "id": id, "event_type": event_type });
+    mesh.post("/v1/netsuite/events", Some(NS_KEY), Some(body))
+        .await
+}
+
+/// A NetSuite user makes the sales order from the estimate ("Create Sales Order"): the User
+/// Event script's estimate event brings the estimate's new status to the Quote, once.
+async fn an_estimates_status_change_in_netsuite_reaches_its_quote(mesh: &TestMesh) {
+    run_catalog(mesh).await;
+    let account = new_account(mesh, "Status Watchers Ltd");
+    let opportunity = new_opportunity(mesh, &account, "USD", &LINES, "Proposal/Price Quote");
+    let quote = new_quote(mesh, &opportunity, "USD", &LINES);
+    let (status, body) = click(mesh, &quote, "").await;
+    assert_eq!(status, 200, "{body}");
+    let estimate = body["netsuite_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        quote_field(mesh, &quote, "NetSuite_Status__c").as_deref(),
+        Some("Open")
+    );
+
+    // Unchanged: the event of our own write changes nothing.
+    mesh.sandbox.reset_calls();
+    let (status, body) = event(mesh, "estimate", &estimate, "edit").await;
+    assert_eq!(
+        (status, body["outcome"].clone()),
+        (200, json!("unchanged")),
+        "{body}"
+    );
+    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
+
+    transform(mesh, "estimate", &estimate, "salesOrder", json!({})).await;
+    mesh.sandbox.reset_calls();
+    let (status, body) = event(mesh, "estimate", &estimate, "edit").await;
+    assert_eq!(
+        (status, body["outcome"].clone()),
+        (200, json!("updated")),
+        "{body}"
+    );
+    assert_eq!(body["salesforce_id"], quote.as_str());
+    assert_eq!(
+        quote_field(mesh, &quote, "NetSuite_Status__c").as_deref(),
+        Some("Processed")
+    );
+    assert_eq!(
+        quote_field(mesh, &quote, "NetSuite_Id__c"),
+        Some(estimate.clone())
+    );
+    assert_eq!(mesh.sandbox.calls().netsuite_writes(), 0);
+    mesh.sandbox.reset_calls();
+    let (_, body) = event(mesh, "estimate", &estimate, "edit").await;
+    assert_eq!(body["outcome"], "unchanged", "{body}");
+    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0, "told once");
+
+    // An estimate made in NetSuite alone is not followed; a delete NetSuite denies is refused.
+    let customer = text(mesh.ns_where("customer", "externalId", &account)[0].get("id")).unwrap();
+    let (item, _, _, _) = priced(mesh, "WIDGET-100", "USD");
+    let own = mesh
+        .sandbox
+        .ns_insert(
+            "estimate",
+            object(json!({ "entity": { "id": customer }, "item": { "items": [{ "item": { "id": item }, "quantity": 1 }] } })),
+        )
+        .expect("estimate inserted");
+    let before = mesh.settled_store_snapshot().await;
+    mesh.sandbox.reset_calls();
+    let (status, body) = event(mesh, "estimate", &own, "create").await;
+    assert_eq!(
+        (status, body["outcome"].clone()),
+        (200, json!("skipped")),
+        "{body}"
+    );
+    let (status, body) = event(mesh, "estimate", &estimate, "delete").await;
+    assert_eq!(status, 422, "{body}");
+    // Each event's signature is kept once used (the gateway's replay check); nothing else.
+    mesh.assert_nothing_written_but(
+        &before,
+        &["stats:", "fence", "idem:netsuite-event-signature:"],
+    )
+    .await;
+    assert_eq!(
+        quote_field(mesh, &quote, "NetSuite_Status__c").as_deref(),
+        Some("Processed")
+    );
+}
+
+on_both_stores!(
+    estimate_status,
+    an_estimates_status_change_in_netsuite_reaches_its_quote
 );

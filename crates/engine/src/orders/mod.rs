@@ -19,10 +19,12 @@
 //!   on "Sync to NetSuite" on the Quote; with `orders.orders_from_quotes`, a won Opportunity
 //!   whose synced quote is an estimate becomes its order by NetSuite's estimate → sales order
 //!   transform (`to_sales_order`), and the estimate's status (Processed) goes back to the Quote.
+//! - [`estimate_status`]: an estimate's status → its Quote, on NetSuite's event.
 //!
 //! Echo suppression as in the customers flows: each side's content hash is kept on the link, and
 //! a repeated sync of an unchanged record writes nothing anywhere.
 
+mod estimate_status;
 mod from_netsuite;
 mod from_quote;
 mod order_body;
@@ -63,6 +65,7 @@ pub const FLOW_ORDER_TO_OPPORTUNITY: &str = "orders.sales_order_to_opportunity";
 pub const FLOW_FULFILLMENT: &str = "orders.fulfillment_to_salesforce";
 pub const FLOW_RENEWAL: &str = "orders.renewal_opportunity";
 pub const FLOW_QUOTE_TO_ESTIMATE: &str = "orders.quote_to_estimate";
+pub const FLOW_ESTIMATE_TO_QUOTE: &str = "orders.estimate_to_quote";
 
 /// What happened to the NetSuite record an event reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +153,13 @@ impl JobRunner for OrderFlows {
                 self.sync_opportunity(opportunity_id, false, trace_id).await
             }
             SyncJob::Quote { quote_id } => self.sync_quote(quote_id, false, trace_id).await,
+            SyncJob::Estimate {
+                estimate_id,
+                delete,
+            } => {
+                self.sync_estimate(estimate_id, change(*delete), false, trace_id)
+                    .await
+            }
             SyncJob::SalesOrder {
                 sales_order_id,
                 delete,

@@ -22,6 +22,7 @@ pub const JOB_KIND_SYNC_INVOICE: &str = "finance.sync_invoice";
 pub const JOB_KIND_SYNC_CREDIT_MEMO: &str = "finance.sync_credit_memo";
 pub const JOB_KIND_SYNC_PAYMENT: &str = "finance.sync_payment";
 pub const JOB_KIND_SYNC_QUOTE: &str = "orders.sync_quote";
+pub const JOB_KIND_SYNC_ESTIMATE: &str = "orders.sync_estimate";
 
 /// The flow a job kind runs (the statistics count failures under it); the kind itself when it
 /// is not a sync job's.
@@ -37,6 +38,7 @@ pub fn flow_of_kind(kind: &str) -> &str {
         JOB_KIND_SYNC_INVOICE | JOB_KIND_SYNC_CREDIT_MEMO => finance::FLOW_INVOICE,
         JOB_KIND_SYNC_PAYMENT => finance::FLOW_PAYMENT,
         JOB_KIND_SYNC_QUOTE => orders::FLOW_QUOTE_TO_ESTIMATE,
+        JOB_KIND_SYNC_ESTIMATE => orders::FLOW_ESTIMATE_TO_QUOTE,
         other => other,
     }
 }
@@ -84,6 +86,11 @@ pub enum SyncJob {
     },
     /// Quote → NetSuite estimate.
     Quote { quote_id: SalesforceId },
+    /// NetSuite estimate status → its Quote.
+    Estimate {
+        estimate_id: NetSuiteId,
+        delete: bool,
+    },
 }
 
 impl SyncJob {
@@ -99,6 +106,7 @@ impl SyncJob {
             Self::CreditMemo { .. } => JOB_KIND_SYNC_CREDIT_MEMO,
             Self::Payment { .. } => JOB_KIND_SYNC_PAYMENT,
             Self::Quote { .. } => JOB_KIND_SYNC_QUOTE,
+            Self::Estimate { .. } => JOB_KIND_SYNC_ESTIMATE,
         }
     }
 
@@ -127,7 +135,10 @@ impl SyncJob {
             | Self::CreditMemo {
                 credit_memo_id: id, ..
             }
-            | Self::Payment { payment_id: id, .. } => (String::new(), id.to_string()),
+            | Self::Payment { payment_id: id, .. }
+            | Self::Estimate {
+                estimate_id: id, ..
+            } => (String::new(), id.to_string()),
         }
     }
 }
