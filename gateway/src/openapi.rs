@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Isthmus gateway", description = "Salesforce ⇄ NetSuite sync: the REST entry points for Apex callouts and NetSuite scripts."),
     paths(crate::routes::sync::sync_account, crate::routes::events::netsuite_event, crate::routes::links::get_link,
-        crate::routes::finance::account_summary, crate::routes::finance::sync_subsidiaries, crate::routes::orders::sync_opportunity, crate::routes::orders::scan_renewals, crate::routes::orders::get_order_link,
+        crate::routes::finance::account_summary, crate::routes::finance::sync_subsidiaries, crate::routes::orders::sync_opportunity, crate::routes::orders::sync_quote, crate::routes::orders::scan_renewals, crate::routes::orders::get_order_link,
         crate::routes::catalog::start_catalog_run, crate::routes::catalog::get_catalog_run, crate::routes::catalog::get_product_link,
         crate::routes::ops::start_account_backfill, crate::routes::ops::get_backfill, crate::routes::ops::governance, crate::routes::doctor::last_doctor_report,
         crate::routes::jobs::get_job, crate::routes::jobs::list_dead_letters, crate::routes::jobs::get_dead_letter,

@@ -181,7 +181,7 @@ describe('the record event sent to the gateway', () => {
 
     it('sends every followed record type as its record.Type value', () => {
         const types = ['customer', 'inventoryitem', 'noninventoryitem', 'serviceitem', 'kititem',
-            'salesorder', 'itemfulfillment', 'invoice', 'customerpayment', 'creditmemo'];
+            'salesorder', 'itemfulfillment', 'invoice', 'customerpayment', 'creditmemo', 'estimate'];
         const { ue, https } = harness();
         types.forEach((type, index) => ue.afterSubmit(saved('edit', type, 100 + index)));
         assert.deepEqual(https.posts.map((p) => JSON.parse(p.body).record_type), types);

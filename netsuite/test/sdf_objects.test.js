@@ -150,7 +150,7 @@ describe('the SDF project', () => {
     it('deploys the User Event script on exactly the record types it sends', () => {
         const ue = objects().find((o) => o.kind === 'usereventscript').object;
         const deployed = ue.scriptdeployments.scriptdeployment.map((d) => d.recordtype.toLowerCase()).sort();
-        assert.equal(deployed.length, 10);
+        assert.equal(deployed.length, 11);
         for (const deployment of ue.scriptdeployments.scriptdeployment) {
             assert.equal(deployment['@_scriptid'], 'customdeploy_isthmus_ue_' + deployment.recordtype.toLowerCase());
             assert.equal(deployment.allroles, 'T', 'every role\'s saves are seen');

@@ -34,6 +34,7 @@ pub enum SObject {
     Account,
     Opportunity,
     Product2,
+    Quote,
 }
 
 impl SObject {
@@ -43,6 +44,7 @@ impl SObject {
             Self::Account => "Account",
             Self::Opportunity => "Opportunity",
             Self::Product2 => "Product2",
+            Self::Quote => "Quote",
         }
     }
 
@@ -52,13 +54,14 @@ impl SObject {
             Self::Account => "001",
             Self::Opportunity => "006",
             Self::Product2 => "01t",
+            Self::Quote => "0Q0",
         }
     }
 
     fn article(self) -> &'static str {
         match self {
             Self::Account | Self::Opportunity => "an",
-            Self::Product2 => "a",
+            Self::Product2 | Self::Quote => "a",
         }
     }
 

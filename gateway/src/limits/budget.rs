@@ -67,6 +67,9 @@ pub(crate) fn salesforce_cost(method: &Method, route: Option<&str>) -> u32 {
         (&Method::POST, "/v1/salesforce/accounts/{id}/sync") => 6,
         // The opportunity, its account and lines, products, write back the order.
         (&Method::POST, "/v1/salesforce/opportunities/{id}/sync") => 12,
+        // The quote and its lines, its account (through the customers service), write back the
+        // estimate.
+        (&Method::POST, "/v1/salesforce/quotes/{id}/sync") => 9,
         (&Method::POST, "/v1/salesforce/accounts/{id}/financial-summary") => 4,
         (&Method::GET, "/v1/salesforce/records/{id}/status") => 2,
         (&Method::POST, "/v1/salesforce/conflicts/{id}/resolve") => 6,

@@ -11,7 +11,9 @@ use isthmus_proto::catalog::v1::SyncItemRequest;
 use isthmus_proto::common::v1::{SyncOptions, SyncResult};
 use isthmus_proto::customers::v1::{ChangeType, SyncCustomerRequest};
 use isthmus_proto::finance::v1::SyncTransactionRequest;
-use isthmus_proto::orders::v1::{SyncFulfillmentRequest, SyncSalesOrderRequest};
+use isthmus_proto::orders::v1::{
+    SyncEstimateRequest, SyncFulfillmentRequest, SyncSalesOrderRequest,
+};
 use isthmus_proto::{shown, ErrorCode};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -26,7 +28,7 @@ use crate::{ApiError, Gateway};
 pub struct NetSuiteEvent {
     /// NetSuite record type: `customer`; `inventoryItem`, `nonInventorySaleItem`,
     /// `serviceSaleItem`, `kitItem`; `salesOrder`; `itemFulfillment`; `invoice`, `creditMemo`,
-    /// `customerPayment` (REST names, or the
+    /// `customerPayment`; `estimate` (REST names, or the
     /// SuiteScript `record.Type` values such as `salesorder`, in any case).
     pub record_type: String,
     /// Internal id of the record (string or number).
@@ -56,7 +58,7 @@ impl CheckedEvent {
                 format!(
                     "record type '{}' is not synced (supported: customer, inventoryItem, \
                      nonInventorySaleItem, serviceSaleItem, kitItem, salesOrder, itemFulfillment, \
-                     invoice, creditMemo, customerPayment)",
+                     invoice, creditMemo, customerPayment, estimate)",
                     shown(&event.record_type)
                 ),
             ));
@@ -184,6 +186,19 @@ async fn deliver(
             )
             .await
         }
+        EventKind::Estimate => {
+            let message = SyncEstimateRequest {
+                estimate_id: id,
+                change,
+                options,
+            };
+            answer(
+                services
+                    .orders()
+                    .sync_estimate(grpc_request(gateway, message)),
+            )
+            .await
+        }
         EventKind::Fulfillment => {
             let message = SyncFulfillmentRequest {
                 fulfillment_id: id,
@@ -222,6 +237,7 @@ enum EventKind {
     SalesOrder,
     Fulfillment,
     Finance(FinanceEvent),
+    Estimate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +264,7 @@ impl EventKind {
             "invoice" => Self::Finance(FinanceEvent::Invoice),
             "creditmemo" => Self::Finance(FinanceEvent::CreditMemo),
             "customerpayment" => Self::Finance(FinanceEvent::Payment),
+            "estimate" => Self::Estimate,
             _ => return None,
         })
     }

@@ -55,6 +55,7 @@ pub fn router(gateway: Gateway) -> Router {
             "/v1/salesforce/opportunities/{id}/sync",
             post(orders::sync_opportunity),
         )
+        .route("/v1/salesforce/quotes/{id}/sync", post(orders::sync_quote))
         .route(
             "/v1/salesforce/accounts/{id}/financial-summary",
             post(finance::account_summary),

@@ -1,4 +1,5 @@
-//! The orders routes: "Sync to NetSuite" on an Opportunity, the renewal scan, the order ID map.
+//! The orders routes: "Sync to NetSuite" on an Opportunity and on a Quote, the renewal scan, the
+//! order ID map.
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -6,6 +7,7 @@ use axum::response::Response;
 use axum::Json;
 use isthmus_proto::orders::v1::{
     get_order_link_request, GetOrderLinkRequest, ScanRenewalsRequest, SyncOpportunityRequest,
+    SyncQuoteRequest,
 };
 use isthmus_salesforce::id::SObject;
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,32 @@ pub async fn sync_opportunity(
     let mut client = gateway.services.orders();
     let call = client.sync_opportunity(grpc_request(&gateway, message));
     button.answer(&gateway, "opportunities-sync", call).await
+}
+
+/// "Sync to NetSuite" for one Quote: ensures the account's customer, then creates or updates the
+/// NetSuite estimate (external id = the Quote id) and writes its id and status back to the Quote.
+#[utoipa::path(post, path = "/v1/salesforce/quotes/{id}/sync",
+    params(("id" = String, Path, description = "Salesforce Quote id (0Q0…), 15 or 18 characters"), SyncQuery,
+           ("Idempotency-Key" = Option<String>, Header, description = "replays the first answer for the same key")),
+    responses((status = 200, body = SyncResultJson), (status = 202, body = SyncResultJson),
+              (status = 400, body = crate::ErrorBody), (status = 401, body = crate::ErrorBody),
+              (status = 403, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody),
+              (status = 409, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn sync_quote(
+    State(gateway): State<Gateway>,
+    Path(raw_id): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let button = Button::read(SObject::Quote, &raw_id, &uri, &headers)?;
+    let message = SyncQuoteRequest {
+        quote_id: button.id.to_string(),
+        options: Some(button.options()),
+    };
+    let mut client = gateway.services.orders();
+    let call = client.sync_quote(grpc_request(&gateway, message));
+    button.answer(&gateway, "quotes-sync", call).await
 }
 
 /// Options of a renewal scan.

@@ -188,6 +188,7 @@ function recordModule() {
             CREDIT_MEMO: 'creditmemo',
             CUSTOMER: 'customer',
             CUSTOMER_PAYMENT: 'customerpayment',
+            ESTIMATE: 'estimate',
             INVENTORY_ITEM: 'inventoryitem',
             INVOICE: 'invoice',
             ITEM_FULFILLMENT: 'itemfulfillment',

@@ -14,7 +14,8 @@ use isthmus_proto::common::v1::SyncResult;
 use isthmus_proto::orders::v1::order_sync_server::{OrderSync, OrderSyncServer};
 use isthmus_proto::orders::v1::{
     get_order_link_request, GetOrderLinkRequest, OrderLink, ScanRenewalsRequest,
-    ScanRenewalsResponse, SyncFulfillmentRequest, SyncOpportunityRequest, SyncSalesOrderRequest,
+    ScanRenewalsResponse, SyncEstimateRequest, SyncFulfillmentRequest, SyncOpportunityRequest,
+    SyncQuoteRequest, SyncSalesOrderRequest,
 };
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SObject;
@@ -58,6 +59,44 @@ impl OrderSync for OrderSyncService {
             opportunity_id: id.clone(),
         };
         let dry_run = self.flows.sync_opportunity(&id, true, &trace_id);
+        let result = self
+            .dispatcher
+            .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)
+            .await?;
+        Ok(Response::new(sync_result(result)))
+    }
+
+    async fn sync_quote(
+        &self,
+        request: Request<SyncQuoteRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let request = request.into_inner();
+        let id = salesforce_id(&request.quote_id, SObject::Quote)?;
+        let job = SyncJob::Quote {
+            quote_id: id.clone(),
+        };
+        let dry_run = self.flows.sync_quote(&id, true, &trace_id);
+        let result = self
+            .dispatcher
+            .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)
+            .await?;
+        Ok(Response::new(sync_result(result)))
+    }
+
+    async fn sync_estimate(
+        &self,
+        request: Request<SyncEstimateRequest>,
+    ) -> Result<Response<SyncResult>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let request = request.into_inner();
+        let id = netsuite_id(&request.estimate_id, "estimate")?;
+        let change = change_of(request.change)?;
+        let job = SyncJob::Estimate {
+            estimate_id: id.clone(),
+            delete: change == RecordChange::Delete,
+        };
+        let dry_run = self.flows.sync_estimate(&id, change, true, &trace_id);
         let result = self
             .dispatcher
             .deliver(job, delivery(request.options.as_ref()), dry_run, &trace_id)

@@ -49,6 +49,7 @@ mod netsuite_limits;
 mod netsuite_signature;
 mod orders;
 mod queue;
+mod quotes;
 mod readiness;
 mod reconcile;
 mod record_status;

@@ -357,6 +357,10 @@ pub struct OrdersConfig {
     /// Units of measure on order lines (`orders.units`).
     #[serde(default)]
     pub units: super::LineUnits,
+    /// A won Opportunity whose synced quote is an estimate in NetSuite becomes its order by
+    /// NetSuite's estimate → sales order transform (reads `Opportunity.SyncedQuoteId`, which
+    /// exists only where Quotes are enabled in the org).
+    pub orders_from_quotes: bool,
 }
 
 impl OrdersConfig {

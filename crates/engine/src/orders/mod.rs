@@ -17,15 +17,25 @@
 //!   once (upserted by `NetSuite_Renewal_Of__c`, the order's id); a won renewal Opportunity
 //!   becomes a sales order linked to the order it renews.
 //!
+//! - [`to_estimate`]: Quote (+ line items) → estimate, upserted by external id (the Quote id),
+//!   on "Sync to NetSuite" on the Quote; with `orders.orders_from_quotes`, a won Opportunity
+//!   whose synced quote is an estimate becomes its order by NetSuite's estimate → sales order
+//!   transform (`to_sales_order`), and the estimate's status (Processed) goes back to the Quote.
+//! - [`estimate_status`]: an estimate's status → its Quote, on NetSuite's event.
+//!
 //! Echo suppression as in the customers flows: each side's content hash is kept on the link, and
 //! a repeated sync of an unchanged record writes nothing anywhere.
 
+mod estimate_status;
 mod from_netsuite;
 mod line_terms;
+mod from_quote;
 mod order_body;
 mod plan;
 mod promotion;
+mod quote_plan;
 mod renewals;
+mod to_estimate;
 mod to_sales_order;
 
 use std::collections::BTreeMap;
@@ -50,11 +60,15 @@ pub const LINK_KIND: &str = "order";
 pub const FULFILLMENT_LINK_KIND: &str = "fulfillment";
 /// ID-map kind of renewal Opportunity ↔ the sales order it renews.
 pub const RENEWAL_LINK_KIND: &str = "renewal";
+/// ID-map kind of Quote ↔ estimate.
+pub const ESTIMATE_LINK_KIND: &str = "estimate";
 
 pub const FLOW_OPPORTUNITY_TO_ORDER: &str = "orders.opportunity_to_sales_order";
 pub const FLOW_ORDER_TO_OPPORTUNITY: &str = "orders.sales_order_to_opportunity";
 pub const FLOW_FULFILLMENT: &str = "orders.fulfillment_to_salesforce";
 pub const FLOW_RENEWAL: &str = "orders.renewal_opportunity";
+pub const FLOW_QUOTE_TO_ESTIMATE: &str = "orders.quote_to_estimate";
+pub const FLOW_ESTIMATE_TO_QUOTE: &str = "orders.estimate_to_quote";
 
 /// What happened to the NetSuite record an event reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +154,14 @@ impl JobRunner for OrderFlows {
         match job {
             SyncJob::Opportunity { opportunity_id } => {
                 self.sync_opportunity(opportunity_id, false, trace_id).await
+            }
+            SyncJob::Quote { quote_id } => self.sync_quote(quote_id, false, trace_id).await,
+            SyncJob::Estimate {
+                estimate_id,
+                delete,
+            } => {
+                self.sync_estimate(estimate_id, change(*delete), false, trace_id)
+                    .await
             }
             SyncJob::SalesOrder {
                 sales_order_id,

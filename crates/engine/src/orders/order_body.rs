@@ -51,6 +51,16 @@ fn round_to(value: f64, places: i32) -> f64 {
 /// The fields `body` sets that differ from `existing` (absent: every field), as the dry run
 /// shows them: body fields on `netsuite.salesOrder`, lines on `netsuite.salesOrder.item[n]`.
 pub(super) fn order_changes(body: &Record, existing: Option<&Record>) -> Vec<FieldChange> {
+    transaction_changes(NS_ORDER, body, existing)
+}
+
+/// As [`order_changes`], for any transaction with an `item` sublist (`record`: how the dry run
+/// names it, e.g. `netsuite.estimate`).
+pub(super) fn transaction_changes(
+    record_name: &str,
+    body: &Record,
+    existing: Option<&Record>,
+) -> Vec<FieldChange> {
     let shown = |v: &Value| v.clone();
     let mut changes = Vec::new();
     for (field, wanted) in body {
@@ -62,7 +72,7 @@ pub(super) fn order_changes(body: &Record, existing: Option<&Record>) -> Vec<Fie
             continue;
         }
         changes.push(FieldChange {
-            record: NS_ORDER.into(),
+            record: record_name.into(),
             field: field.clone(),
             before: before.map(shown),
             after: Some(shown(wanted)),
@@ -72,7 +82,7 @@ pub(super) fn order_changes(body: &Record, existing: Option<&Record>) -> Vec<Fie
     let existing_lines = existing.map(lines_of).unwrap_or_default();
     for n in 0..wanted_lines.len().max(existing_lines.len()) {
         let (before, after) = (existing_lines.get(n), wanted_lines.get(n));
-        let record = format!("{NS_ORDER}.item[{}]", n + 1);
+        let record = format!("{record_name}.item[{}]", n + 1);
         for field in ["item", "quantity", "rate", "amount", "taxCode", "units"] {
             let b = before.and_then(|l| l.get(field)).filter(|v| !v.is_null());
             let a = after.and_then(|l| l.get(field)).filter(|v| !v.is_null());

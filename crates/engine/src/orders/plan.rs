@@ -54,6 +54,9 @@ impl OrderFlows {
         .into_iter()
         .map(str::to_string)
         .collect();
+        if self.config.orders_from_quotes {
+            fields.push("SyncedQuoteId".into());
+        }
         if self.config.won_rule == WonRule::Checkbox {
             fields.push(self.config.won_checkbox.clone());
         }

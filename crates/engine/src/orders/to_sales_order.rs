@@ -87,6 +87,16 @@ impl OrderFlows {
             }
         }
 
+        // A won opportunity's synced quote, when its estimate is linked, makes the new order.
+        let synced_estimate = self
+            .synced_estimate(&opportunity, &mut out.warnings)
+            .await?;
+        if let (Some(from), None) = (&synced_estimate, &link) {
+            out.warnings.push(format!(
+                "a new order is made from estimate {} of synced quote {}",
+                from.estimate_id, from.quote_id
+            ));
+        }
         // The account's customer, through the customers service (a dry run asks for a dry run).
         let customer_id = self.ensure_customer(&plan.account_id, dry_run).await?;
         let mut body = plan.body.clone();
@@ -128,9 +138,17 @@ impl OrderFlows {
         body.insert("entity".into(), json!({ "id": customer_id }));
         let promote = existing_id.is_none() && self.needs_promotion(&customer_id).await?;
         ensure_held(&self.store, &lease, self.config.lock_ttl()).await?;
-        let order_key = match (existing_id, out.outcome == Outcome::Updated) {
-            (Some(order_id), false) => order_id,
-            (existing_id, _) => {
+        let order_key = match (
+            existing_id,
+            out.outcome == Outcome::Updated,
+            &synced_estimate,
+        ) {
+            (Some(order_id), false, _) => order_id,
+            (None, _, Some(from)) => {
+                self.intend_write(id).await?;
+                self.order_from_estimate(id.as_str(), body, from).await?
+            }
+            (existing_id, _, _) => {
                 if existing_id.is_none() {
                     self.intend_write(id).await?;
                 }
@@ -308,7 +326,11 @@ impl OrderFlows {
     /// Ensures the account's customer through the customers service (the call carries the
     /// current trace, so its span is a child of this sync's); its id, or `None` on a dry run for
     /// a customer that does not exist yet.
-    async fn ensure_customer(&self, account_id: &str, dry_run: bool) -> Result<Option<String>> {
+    pub(super) async fn ensure_customer(
+        &self,
+        account_id: &str,
+        dry_run: bool,
+    ) -> Result<Option<String>> {
         let mut request = tonic::Request::new(SyncAccountRequest {
             account_id: account_id.to_string(),
             options: Some(SyncOptions {

@@ -21,6 +21,8 @@ pub const JOB_KIND_SYNC_FULFILLMENT: &str = "orders.sync_fulfillment";
 pub const JOB_KIND_SYNC_INVOICE: &str = "finance.sync_invoice";
 pub const JOB_KIND_SYNC_CREDIT_MEMO: &str = "finance.sync_credit_memo";
 pub const JOB_KIND_SYNC_PAYMENT: &str = "finance.sync_payment";
+pub const JOB_KIND_SYNC_QUOTE: &str = "orders.sync_quote";
+pub const JOB_KIND_SYNC_ESTIMATE: &str = "orders.sync_estimate";
 
 /// The flow a job kind runs (the statistics count failures under it); the kind itself when it
 /// is not a sync job's.
@@ -35,6 +37,8 @@ pub fn flow_of_kind(kind: &str) -> &str {
         JOB_KIND_SYNC_FULFILLMENT => orders::FLOW_FULFILLMENT,
         JOB_KIND_SYNC_INVOICE | JOB_KIND_SYNC_CREDIT_MEMO => finance::FLOW_INVOICE,
         JOB_KIND_SYNC_PAYMENT => finance::FLOW_PAYMENT,
+        JOB_KIND_SYNC_QUOTE => orders::FLOW_QUOTE_TO_ESTIMATE,
+        JOB_KIND_SYNC_ESTIMATE => orders::FLOW_ESTIMATE_TO_QUOTE,
         other => other,
     }
 }
@@ -80,6 +84,13 @@ pub enum SyncJob {
         payment_id: NetSuiteId,
         delete: bool,
     },
+    /// Quote → NetSuite estimate.
+    Quote { quote_id: SalesforceId },
+    /// NetSuite estimate status → its Quote.
+    Estimate {
+        estimate_id: NetSuiteId,
+        delete: bool,
+    },
 }
 
 impl SyncJob {
@@ -94,6 +105,8 @@ impl SyncJob {
             Self::Invoice { .. } => JOB_KIND_SYNC_INVOICE,
             Self::CreditMemo { .. } => JOB_KIND_SYNC_CREDIT_MEMO,
             Self::Payment { .. } => JOB_KIND_SYNC_PAYMENT,
+            Self::Quote { .. } => JOB_KIND_SYNC_QUOTE,
+            Self::Estimate { .. } => JOB_KIND_SYNC_ESTIMATE,
         }
     }
 
@@ -105,9 +118,9 @@ impl SyncJob {
     /// The (Salesforce id, NetSuite id) the job names, one of them empty.
     pub fn ids(&self) -> (String, String) {
         match self {
-            Self::Account { account_id: id } | Self::Opportunity { opportunity_id: id } => {
-                (id.to_string(), String::new())
-            }
+            Self::Account { account_id: id }
+            | Self::Opportunity { opportunity_id: id }
+            | Self::Quote { quote_id: id } => (id.to_string(), String::new()),
             Self::Customer {
                 customer_id: id, ..
             }
@@ -122,7 +135,10 @@ impl SyncJob {
             | Self::CreditMemo {
                 credit_memo_id: id, ..
             }
-            | Self::Payment { payment_id: id, .. } => (String::new(), id.to_string()),
+            | Self::Payment { payment_id: id, .. }
+            | Self::Estimate {
+                estimate_id: id, ..
+            } => (String::new(), id.to_string()),
         }
     }
 }

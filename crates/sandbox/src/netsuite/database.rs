@@ -30,20 +30,21 @@ CREATE VIEW transactionline AS
     FROM \"transaction\" t
   UNION ALL
   SELECT t.id * 1000 + l.line, l.line, t.id, l.line, 'F', 'F', l.item,
-         CASE WHEN t.type IN ('SalesOrd', 'CustInvc', 'ItemShip') THEN -l.quantity ELSE l.quantity END,
+         CASE WHEN t.type IN ('SalesOrd', 'Estimate', 'CustInvc', 'ItemShip') THEN -l.quantity ELSE l.quantity END,
          l.rate,
-         CASE WHEN t.type IN ('SalesOrd', 'CustInvc') THEN -l.amount ELSE l.amount END,
-         CASE WHEN t.type IN ('SalesOrd', 'CustInvc') THEN -l.amount ELSE l.amount END,
+         CASE WHEN t.type IN ('SalesOrd', 'Estimate', 'CustInvc') THEN -l.amount ELSE l.amount END,
+         CASE WHEN t.type IN ('SalesOrd', 'Estimate', 'CustInvc') THEN -l.amount ELSE l.amount END,
          l.description, t.entity, t.subsidiary, t.createdfrom, l.orderline
     FROM tranitemline l JOIN \"transaction\" t ON t.id = l.\"transaction\";";
 
 /// SuiteQL's `previoustransactionlinelink`: a transaction created from another (`OrdBill` for an
 /// invoice of a sales order, `ShipRcpt` for a fulfilment, `SaleRet` for a credit memo), and each
-/// payment or credit application (`Payment`). Link type names beyond these are *unconfirmed*.
+/// payment or credit application (`Payment`), and a sales order made from an estimate
+/// (`EstOrd`, *unconfirmed*). Link type names beyond these are *unconfirmed*.
 const PREVIOUS_LINK_VIEW: &str = "
 CREATE VIEW previoustransactionlinelink AS
   SELECT n.createdfrom AS previousdoc, n.id AS nextdoc, p.type AS previoustype, n.type AS nexttype,
-         CASE n.type WHEN 'CustInvc' THEN 'OrdBill' WHEN 'ItemShip' THEN 'ShipRcpt' ELSE 'SaleRet' END AS linktype,
+         CASE n.type WHEN 'CustInvc' THEN 'OrdBill' WHEN 'ItemShip' THEN 'ShipRcpt' WHEN 'SalesOrd' THEN 'EstOrd' ELSE 'SaleRet' END AS linktype,
          0 AS previousline, 0 AS nextline, n.foreigntotal AS foreignamount
     FROM \"transaction\" n JOIN \"transaction\" p ON p.id = n.createdfrom
   UNION ALL

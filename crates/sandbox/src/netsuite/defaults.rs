@@ -124,6 +124,7 @@ fn transaction_defaults(
     if !given(write, "tranId") {
         let prefix = match record_type.type_code() {
             Some("SalesOrd") => "SO",
+            Some("Estimate") => "EST",
             Some("ItemShip") => "IF",
             Some("CustInvc") => "INV",
             Some("CustPymt") => "PYMT",

@@ -10,7 +10,9 @@
 //!   Applied; applying more than a payment or an invoice holds is refused (`USER_ERROR`);
 //! - the customer's `balance` (open invoices less unapplied credits and payments) and
 //!   `overdueBalance` (open invoices past their due date, as of the write) are kept current;
-//! - a sales order's status follows its fulfilments and invoices.
+//! - a sales order's status follows its fulfilments and invoices;
+//! - an estimate is Open until a sales order is made from it, then Processed (Open again if that
+//!   order is deleted); Closed, Voided and Expired estimates keep their status.
 //!
 //! Tax is the legacy per-line model (one tax code per line, no tax groups, nexuses, tax
 //! schedules or SuiteTax engines; the line-level rounding is *unconfirmed*). Units only label
@@ -88,6 +90,7 @@ pub fn settle(tx: &Transaction, record_type: &RecordType, id: i64) -> Result<(),
         [id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    refresh_estimate_status(tx, id)?;
     after_delete(tx, (entity, created_from))
 }
 
@@ -115,6 +118,7 @@ pub fn before_delete(
 pub fn after_delete(tx: &Transaction, (entity, source): Settlement) -> Result<(), ApiError> {
     if let Some(order) = source {
         refresh_order_status(tx, order)?;
+        refresh_estimate_status(tx, order)?;
     }
     if let Some(customer) = entity {
         rebalance(tx, customer)?;
@@ -319,6 +323,18 @@ fn refresh_order_status(tx: &Transaction, order: i64) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE \"transaction\" SET status = ?2 WHERE id = ?1",
         rusqlite::params![order, next],
+    )?;
+    Ok(())
+}
+
+/// An estimate's status: Processed once a sales order was made from it, else Open; Closed (C),
+/// Voided (V) and Expired (X) are kept. A no-op for any other transaction.
+fn refresh_estimate_status(tx: &Transaction, estimate: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE \"transaction\" SET status = CASE WHEN EXISTS (SELECT 1 FROM \"transaction\" o
+           WHERE o.createdfrom = ?1 AND o.type = 'SalesOrd') THEN 'B' ELSE 'A' END
+         WHERE id = ?1 AND type = 'Estimate' AND (status IS NULL OR status IN ('A', 'B'))",
+        [estimate],
     )?;
     Ok(())
 }

@@ -4,7 +4,9 @@
 //!
 //! Supported: sales order → item fulfilment (the quantities not yet fulfilled) and → invoice (not
 //! yet billed); invoice → customer payment (applied to the invoice's amount remaining) and →
-//! credit memo (the invoice's lines, applied to it). Refusals answer 400 `USER_ERROR`, unknown
+//! credit memo (the invoice's lines, applied to it); estimate → sales order (the estimate's lines
+//! and body references, `createdFrom` the estimate, which the ledger then marks Processed; only
+//! an Open estimate can be transformed, *unconfirmed*). Refusals answer 400 `USER_ERROR`, unknown
 //! pairs 400 `INVALID_PARAMETER` (both codes *unconfirmed*).
 
 use axum::body::Bytes;
@@ -173,6 +175,13 @@ fn initial(
                 json!({ "items": [{ "doc": { "id": id.to_string() }, "apply": true, "amount": amount }] }),
             );
         }
+        ("estimate", "salesOrder") => {
+            if status != "A" {
+                return Err(refused());
+            }
+            let (lines, _) = invoice_lines(conn, id)?;
+            body.insert("item".into(), json!({ "items": lines }));
+        }
         _ => {
             return Err(ApiError::bad_request(
                 "INVALID_PARAMETER",
@@ -186,7 +195,8 @@ fn initial(
     Ok(body)
 }
 
-/// An invoice's item lines as a credit memo copies them, and their total (tax included).
+/// An invoice's (or estimate's) item lines as a credit memo (or sales order) copies them, and
+/// their total (tax included).
 fn invoice_lines(conn: &Connection, invoice: i64) -> rusqlite::Result<(Vec<Value>, f64)> {
     let mut stmt = conn.prepare_cached(
         "SELECT item, quantity, rate, amount, description, taxcode, units, COALESCE(tax1amt, 0) FROM tranitemline

@@ -22,6 +22,7 @@ mod ids;
 mod jwt;
 mod metadata;
 mod query;
+mod quote_rules;
 mod rest;
 mod rules;
 pub mod schema;

@@ -17,6 +17,8 @@
 //!   is derived from it. An update may change one of them, not both (`INVALID_FIELD`). The error
 //!   codes are Salesforce's; the wording of the two insert errors is *unconfirmed*.
 //!
+//! - Quote and QuoteLineItem: see [`super::quote_rules`].
+//!
 //! [`prepare`] runs on every insert and update before the write, [`settle`] after it.
 
 use rusqlite::types::Value as SqlValue;
@@ -24,20 +26,21 @@ use rusqlite::OptionalExtension;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use super::quote_rules;
 use super::schema::{self, Field, Kind, SObject, CORPORATE_CURRENCY, OPPORTUNITY_STAGES};
 use super::store::Db;
 
 type Values = Vec<(&'static Field, SqlValue)>;
 
 /// The record as it will be after the write: the written values over the stored ones.
-struct Draft<'a> {
-    object: &'a SObject,
-    existing: Option<&'a Map<String, Value>>,
+pub(super) struct Draft<'a> {
+    pub(super) object: &'a SObject,
+    pub(super) existing: Option<&'a Map<String, Value>>,
     values: &'a mut Values,
 }
 
 impl Draft<'_> {
-    fn written(&self, name: &str) -> bool {
+    pub(super) fn written(&self, name: &str) -> bool {
         self.values.iter().any(|(f, _)| f.name == name)
     }
 
@@ -53,14 +56,14 @@ impl Draft<'_> {
         }
     }
 
-    fn text(&self, name: &str) -> Option<String> {
+    pub(super) fn text(&self, name: &str) -> Option<String> {
         match self.get(name) {
             SqlValue::Text(s) => Some(s),
             _ => None,
         }
     }
 
-    fn number(&self, name: &str) -> Option<f64> {
+    pub(super) fn number(&self, name: &str) -> Option<f64> {
         match self.get(name) {
             SqlValue::Real(f) => Some(f),
             SqlValue::Integer(i) => Some(i as f64),
@@ -68,7 +71,7 @@ impl Draft<'_> {
         }
     }
 
-    fn set(&mut self, name: &str, value: SqlValue) {
+    pub(super) fn set(&mut self, name: &str, value: SqlValue) {
         let Some(field) = self.object.field(name) else {
             return;
         };
@@ -88,6 +91,10 @@ pub fn prepare(
         existing,
         values,
     };
+    if object.name == "Quote" {
+        // Before the corporate default: a quote takes its opportunity's currency.
+        quote_rules::quote(db, &mut draft)?;
+    }
     if let Some(field) = object.field("CurrencyIsoCode") {
         let restricted = matches!(
             field.kind,
@@ -101,9 +108,12 @@ pub fn prepare(
         }
     }
     match object.name {
-        "Opportunity" => opportunity(&mut draft),
+        "Opportunity" => {
+            quote_rules::synced_quote(db, &draft)?;
+            opportunity(&mut draft)
+        }
         "PricebookEntry" if existing.is_none() => pricebook_entry(db, &mut draft),
-        "OpportunityLineItem" | "OrderItem" => line_item(db, &mut draft),
+        "OpportunityLineItem" | "OrderItem" | "QuoteLineItem" => line_item(db, &mut draft),
         _ => Ok(()),
     }
 }
@@ -238,6 +248,10 @@ fn line_item(db: &Db, draft: &mut Draft) -> Result<(), ApiError> {
         draft.set("ListPrice", SqlValue::Real(list_price));
         draft.set("CurrencyIsoCode", text(&currency));
     }
+    if draft.object.name == "QuoteLineItem" {
+        quote_rules::quote_line(db, draft, &pricebook, &currency)?;
+        draft.set("ListPrice", SqlValue::Real(list_price));
+    }
     draft.set("Product2Id", text(&product));
     let total_given = draft.object.name == "OpportunityLineItem" && given_price(draft)?;
     let quantity = draft.number("Quantity").unwrap_or(0.0);
@@ -267,6 +281,9 @@ fn line_item(db: &Db, draft: &mut Draft) -> Result<(), ApiError> {
             .unwrap_or(list_price);
         draft.set("UnitPrice", SqlValue::Real(unit_price));
         draft.set("TotalPrice", SqlValue::Real(cents(unit_price * factor)));
+        if draft.object.field("Subtotal").is_some() {
+            draft.set("Subtotal", SqlValue::Real(cents(unit_price * quantity)));
+        }
     }
     Ok(())
 }
@@ -317,6 +334,7 @@ pub fn parents(
     let link = match object.name {
         "OpportunityLineItem" => ("Opportunity", "OpportunityId"),
         "OrderItem" => ("Order", "OrderId"),
+        "QuoteLineItem" => ("Quote", "QuoteId"),
         _ => return Ok(Vec::new()),
     };
     let parent = schema::sobject(link.0).ok_or_else(|| ApiError::internal("no parent object"))?;
@@ -342,6 +360,12 @@ pub fn settle(db: &Db, object: &SObject, id: &str, at: &str) -> Result<(), ApiEr
             [id],
         )?;
     }
+    match object.name {
+        "QuoteLineItem" => quote_rules::settle_line(db, id)?,
+        "Opportunity" => quote_rules::settle_opportunity(db, id)?,
+        "Quote" => quote_rules::settle_quote(db, id, at)?,
+        _ => {}
+    }
     if object.name == "Opportunity" && has_line_items(db, id)? {
         // The amount of an opportunity with products stays their sum, whatever the write said.
         settle_parent(db, object, id, at)?;
@@ -361,6 +385,7 @@ fn has_line_items(db: &Db, opportunity: &str) -> rusqlite::Result<bool> {
 /// Recomputes a parent's roll-up (`Opportunity.Amount`, `Order.TotalAmount`) as of the write at `at`.
 pub fn settle_parent(db: &Db, parent: &SObject, id: &str, at: &str) -> Result<(), ApiError> {
     let (field, child, link) = match parent.name {
+        "Quote" => return quote_rules::settle_quote(db, id, at),
         "Opportunity" => ("Amount", "OpportunityLineItem", "OpportunityId"),
         "Order" => ("TotalAmount", "OrderItem", "OrderId"),
         _ => return Ok(()),

@@ -140,6 +140,7 @@ pub static RECORD_TYPES: &[&RecordType] = &[
     &items::SERVICE_SALE_ITEM,
     &items::KIT_ITEM,
     &transactions::SALES_ORDER,
+    &transactions::ESTIMATE,
     &transactions::ITEM_FULFILLMENT,
     &transactions::INVOICE,
     &transactions::CUSTOMER_PAYMENT,

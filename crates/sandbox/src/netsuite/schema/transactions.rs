@@ -1,4 +1,4 @@
-//! The five transaction types, sharing SuiteQL's `transaction` table (told apart by `type`), and
+//! The six transaction types, sharing SuiteQL's `transaction` table (told apart by `type`), and
 //! their `item` and `apply` sublists. Totals, amounts remaining, statuses and customer balances
 //! are kept by [`crate::netsuite::ledger`], never written through the record API.
 //!
@@ -31,6 +31,16 @@ static PAYMENT_STATUSES: &[(&str, &str)] = &[
     ("C", "Deposited"),
 ];
 static CREDIT_STATUSES: &[(&str, &str)] = &[("A", "Open"), ("B", "Fully Applied")];
+/// `estimate.status`: Open until a sales order is made from it (Processed); Closed, Voided and
+/// Expired are set in NetSuite's UI or by its expiry and kept as they are. The names are
+/// NetSuite's; the one-letter codes are *unconfirmed*.
+pub static ESTIMATE_STATUSES: &[(&str, &str)] = &[
+    ("A", "Open"),
+    ("B", "Processed"),
+    ("C", "Closed"),
+    ("V", "Voided"),
+    ("X", "Expired"),
+];
 
 /// Item lines `{item, quantity, rate, amount, description, taxCode, units}`; `amount` defaults
 /// to quantity × rate, `rate` to the item's base price, `units` to the item's sale unit.
@@ -102,6 +112,8 @@ pub static SALES_ORDER: RecordType = RecordType {
         ENTITY,
         of_kind("orderStatus", "status", Kind::Select(ORDER_STATUSES)),
         read_only("status", "status", Kind::Status(ORDER_STATUSES)),
+        // The estimate the order was made from (by the estimate → sales order transform).
+        CREATED_FROM,
         SUBSIDIARY,
         CURRENCY,
         MEMO,
@@ -116,6 +128,40 @@ pub static SALES_ORDER: RecordType = RecordType {
         ),
         SUBTOTAL,
         TAX_TOTAL,
+        TOTAL,
+        BILLING,
+        SHIPPING,
+        CREATED,
+        MODIFIED,
+    ],
+    sublists: &["item"],
+    required: &[("entity", "Customer")],
+};
+
+/// An estimate (a quote to a customer or prospect): `dueDate` is its expiry ("Expires"),
+/// `expectedCloseDate` and `probability` the sales forecast, `title` its name; its item lines are
+/// a sales order's. The transform to a sales order copies them (see `transform`).
+pub static ESTIMATE: RecordType = RecordType {
+    name: "estimate",
+    table: "transaction",
+    constants: &[("type", "Estimate"), ("recordtype", "estimate")],
+    sequence: Sequence::Transaction,
+    ref_name: "'Estimate #' || tranid",
+    fields: &[
+        read_only("id", "id", Kind::Id),
+        TRAN_ID,
+        TRAN_DATE,
+        of_kind("dueDate", "duedate", Kind::Date),
+        of_kind("expectedCloseDate", "expectedclosedate", Kind::Date),
+        ENTITY,
+        read_only("status", "status", Kind::Status(ESTIMATE_STATUSES)),
+        text("title", "title"),
+        number("probability", "probability"),
+        SUBSIDIARY,
+        CURRENCY,
+        MEMO,
+        EXTERNAL_ID,
+        text("otherRefNum", "otherrefnum"),
         TOTAL,
         BILLING,
         SHIPPING,

@@ -1,6 +1,13 @@
 //! The objects of the org: Account and Contact, the lead-to-cash objects (Product2, Pricebook2,
 //! PricebookEntry, Opportunity, OpportunityLineItem, Order, OrderItem), the integration's custom
 //! objects, and User. Key prefixes are Salesforce's; custom objects use `a00`…`a03`.
+//!
+//! Quote (`0Q0`) and QuoteLineItem (`0QL`) are the standard quote objects of the Object
+//! Reference (API 18.0+): a quote belongs to an opportunity (`OpportunityId`, its account derived
+//! as `AccountId`), `Status` is the standard picklist, `IsSyncing` is read-only and follows
+//! `Opportunity.SyncedQuoteId`; `Subtotal`, `TotalPrice`, `GrandTotal` (total plus `Tax` and
+//! `ShippingHandling`) and `LineItemCount` are roll-ups of the lines. Billing/shipping address
+//! parts, `ContactId`, `Email` and the rest of the object are not modelled.
 
 use super::*;
 
@@ -31,6 +38,18 @@ pub const OPPORTUNITY_STAGES: &[(&str, f64, bool, bool)] = &[
     ("Negotiation/Review", 90.0, false, false),
     ("Closed Won", 100.0, true, true),
     ("Closed Lost", 0.0, true, false),
+];
+
+/// The standard `Quote.Status` picklist values.
+pub const QUOTE_STATUSES: &[&str] = &[
+    "Draft",
+    "Needs Review",
+    "In Review",
+    "Approved",
+    "Rejected",
+    "Presented",
+    "Accepted",
+    "Denied",
 ];
 
 const STAGE_NAMES: &[&str] = &[
@@ -214,8 +233,11 @@ pub static SOBJECTS: &[SObject] = &[
             // NetSuite's tax total and total of the order (orders.tax).
             number("NetSuite_Tax__c", Currency),
             number("NetSuite_Total__c", Currency),
+            // The quote whose lines the opportunity's products follow (one at a time).
+            reference("SyncedQuoteId", "Quote", "SyncedQuote"),
         ],
         children: &[
+            child("Quotes", "Quote", "OpportunityId"),
             child(
                 "OpportunityLineItems",
                 "OpportunityLineItem",
@@ -237,7 +259,10 @@ pub static SOBJECTS: &[SObject] = &[
                 "Opportunity__c",
             ),
         ],
-        cascade_delete: &[("OpportunityLineItem", "OpportunityId")],
+        cascade_delete: &[
+            ("OpportunityLineItem", "OpportunityId"),
+            ("Quote", "OpportunityId"),
+        ],
     },
     SObject {
         name: "OpportunityLineItem",
@@ -259,6 +284,58 @@ pub static SOBJECTS: &[SObject] = &[
             date("ServiceDate"),
             text("Description"),
             derived(text("Name")),
+            derived(text("CurrencyIsoCode")),
+        ],
+        children: &[],
+        cascade_delete: &[],
+    },
+    SObject {
+        name: "Quote",
+        key_prefix: "0Q0",
+        fields: with_system_fields![
+            required("Name"),
+            mandatory(reference("OpportunityId", "Opportunity", "Opportunity")),
+            derived(reference("AccountId", "Account", "Account")),
+            picklist("Status", QUOTE_STATUSES),
+            derived(text("QuoteNumber")),
+            derived(boolean("IsSyncing")),
+            reference("Pricebook2Id", "Pricebook2", "Pricebook2"),
+            date("ExpirationDate"),
+            text("Description"),
+            number("Tax", Currency),
+            number("ShippingHandling", Currency),
+            derived(number("Subtotal", Currency)),
+            derived(number("TotalPrice", Currency)),
+            derived(number("GrandTotal", Currency)),
+            derived(number("LineItemCount", Double)),
+            currency_iso_code(),
+            // The package's fields: the NetSuite estimate the quote became, and its status.
+            external_id("NetSuite_Id__c", true),
+            text("NetSuite_Status__c"),
+        ],
+        children: &[child("QuoteLineItems", "QuoteLineItem", "QuoteId")],
+        cascade_delete: &[("QuoteLineItem", "QuoteId")],
+    },
+    SObject {
+        name: "QuoteLineItem",
+        key_prefix: "0QL",
+        fields: with_system_fields![
+            mandatory(reference("QuoteId", "Quote", "Quote")),
+            mandatory(reference(
+                "PricebookEntryId",
+                "PricebookEntry",
+                "PricebookEntry"
+            )),
+            derived(reference("Product2Id", "Product2", "Product2")),
+            mandatory(number("Quantity", Double)),
+            mandatory(number("UnitPrice", Currency)),
+            derived(number("ListPrice", Currency)),
+            number("Discount", Percent),
+            derived(number("Subtotal", Currency)),
+            derived(number("TotalPrice", Currency)),
+            derived(text("LineNumber")),
+            date("ServiceDate"),
+            text("Description"),
             derived(text("CurrencyIsoCode")),
         ],
         children: &[],

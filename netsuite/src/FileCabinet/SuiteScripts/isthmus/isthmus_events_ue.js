@@ -80,6 +80,7 @@ define(['N/https', 'N/log', 'N/record', 'N/runtime', './lib/event_signing'], fun
             record.Type.INVOICE,
             record.Type.CUSTOMER_PAYMENT,
             record.Type.CREDIT_MEMO,
+            record.Type.ESTIMATE,
         ];
     }
 

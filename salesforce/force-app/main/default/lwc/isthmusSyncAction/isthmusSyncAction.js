@@ -1,5 +1,5 @@
 /**
- * "Sync to NetSuite" (screen quick action on Account and Opportunity).
+ * "Sync to NetSuite" (screen quick action on Account, Opportunity and Quote).
  *
  * Opens on a dry run (what would change in NetSuite, nothing written), syncs when the user
  * confirms, follows a sync the gateway queued (202) until its job finishes, then shows the

@@ -1,0 +1,124 @@
+//! The plan of a Quote's estimate, made before any write: read the Quote with its lines (one SOQL
+//! query), check it has lines, an account and a mapped currency, and that every line's product is
+//! mapped to a NetSuite item (one `MGET` of the catalog's ID map) with a price and a quantity, then
+//! map it to the estimate body. Any failure is one `Unprocessable` naming every line at fault.
+
+use isthmus_salesforce::id::SalesforceId;
+use isthmus_salesforce::soql;
+use serde_json::{json, Map, Value};
+
+use super::order_body::order_line;
+use super::plan::OrderPlan;
+use super::{hash, iso_date, OrderFlows};
+use crate::catalog::LINK_KIND as PRODUCT_LINK_KIND;
+use crate::customers::mapping::{text, Record};
+use crate::error::{EngineError, Result};
+
+/// Fields of a quote line the flow reads.
+const LINE_FIELDS: &str = "Id, LineNumber, Product2Id, PricebookEntryId, Quantity, UnitPrice, \
+                           Discount, TotalPrice, Description";
+
+impl OrderFlows {
+    /// The Quote with its lines, in one SOQL query.
+    pub(super) async fn read_quote(&self, id: &SalesforceId) -> Result<Record> {
+        let q = format!(
+            "SELECT Id, Name, OpportunityId, AccountId, Status, ExpirationDate, CurrencyIsoCode, \
+             NetSuite_Id__c, NetSuite_Status__c, SystemModstamp, \
+             (SELECT {LINE_FIELDS} FROM QuoteLineItems ORDER BY CreatedDate, Id) \
+             FROM Quote WHERE Id = {}",
+            soql::literal(id.as_str())
+        );
+        let mut rows = self.salesforce.query(&q).await?;
+        if rows.is_empty() {
+            return Err(EngineError::NotFound(format!(
+                "Salesforce quote {id} does not exist"
+            )));
+        }
+        Ok(rows.swap_remove(0))
+    }
+
+    /// Checks everything the estimate needs and maps it, or fails with one `Unprocessable` error
+    /// naming every line at fault. Reads Redis only (the product links).
+    pub(super) async fn plan_estimate(
+        &self,
+        id: &SalesforceId,
+        quote: &Record,
+    ) -> Result<OrderPlan> {
+        let lines: Vec<&Record> = quote
+            .get("QuoteLineItems")
+            .and_then(|c| c.get("records"))
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_object).collect())
+            .unwrap_or_default();
+        if lines.is_empty() {
+            return Err(EngineError::Unprocessable(format!(
+                "quote {id} has no line items; add its products, then sync again"
+            )));
+        }
+        let mut problems = Vec::new();
+        let account_id = text(quote, "AccountId");
+        if account_id.is_none() {
+            problems.push(format!(
+                "quote {id} has no account (its opportunity has none)"
+            ));
+        }
+        let currency = text(quote, "CurrencyIsoCode").unwrap_or_else(|| "USD".into());
+        let currency_id = self.currencies.get(&currency);
+        if currency_id.is_none() {
+            problems.push(format!(
+                "currency {currency} has no NetSuite currency in the [currencies] configuration"
+            ));
+        }
+        let product_ids: Vec<String> = lines
+            .iter()
+            .map(|l| text(l, "Product2Id").unwrap_or_default())
+            .collect();
+        let items = self
+            .store
+            .links_by_salesforce_many(PRODUCT_LINK_KIND, &product_ids)
+            .await?;
+        let mut ns_lines = Vec::new();
+        for (n, (line, item)) in lines.iter().zip(&items).enumerate() {
+            let line_id = text(line, "Id").unwrap_or_default();
+            let number = text(line, "LineNumber").unwrap_or_else(|| (n + 1).to_string());
+            let product = &product_ids[n];
+            let Some(item) = item else {
+                problems.push(format!(
+                    "line {line_id} (line {number}): product {product} has no NetSuite item; run \
+                     the catalog sync, or sync its item"
+                ));
+                continue;
+            };
+            match order_line(line, &item.netsuite_id) {
+                Ok(ns_line) => ns_lines.push(ns_line),
+                Err(why) => problems.push(format!("line {line_id} (line {number}) {why}")),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(EngineError::Unprocessable(format!(
+                "quote {id} cannot become an estimate: {}",
+                problems.join("; ")
+            )));
+        }
+        let account_id = account_id.unwrap_or_default();
+        let mut body = Map::new();
+        body.insert("currency".into(), json!({ "id": currency_id }));
+        if let Some(name) = text(quote, "Name") {
+            body.insert("title".into(), json!(name));
+        }
+        if let Some(date) = text(quote, "ExpirationDate").and_then(|d| iso_date(&d)) {
+            body.insert("dueDate".into(), json!(date));
+        }
+        if !self.config.subsidiary.is_empty() {
+            body.insert("subsidiary".into(), json!({ "id": self.config.subsidiary }));
+        }
+        body.insert("item".into(), json!({ "items": ns_lines }));
+        let hash = hash(&json!({ "account": account_id, "body": body }));
+        Ok(OrderPlan {
+            account_id,
+            body,
+            hash,
+            warnings: Vec::new(),
+        })
+    }
+}
