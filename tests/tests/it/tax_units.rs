@@ -495,3 +495,122 @@ on_both_stores!(
     tax_and_units_off,
     with_tax_and_units_off_an_order_is_what_it_always_was
 );
+
+/// A quote of `opportunity` with `lines` of (item code, quantity) at standard prices.
+fn new_quote(mesh: &TestMesh, opportunity: &str, currency: &str, lines: &[(&str, f64)]) -> String {
+    let quote = mesh
+        .sandbox
+        .sf_insert(
+            "Quote",
+            object(json!({
+                "Name": "Taxed proposal",
+                "OpportunityId": opportunity,
+                "Pricebook2Id": isthmus_tests::lead::standard_book(mesh),
+            })),
+        )
+        .expect("quote inserted");
+    for (code, quantity) in lines {
+        let (_, _, entry, price) = isthmus_tests::lead::priced(mesh, code, currency);
+        mesh.sandbox
+            .sf_insert(
+                "QuoteLineItem",
+                object(json!({
+                    "QuoteId": quote, "PricebookEntryId": entry, "Quantity": quantity,
+                    "UnitPrice": price,
+                })),
+            )
+            .expect("quote line inserted");
+    }
+    quote
+}
+
+/// Estimate lines take their tax codes by the same rules as order lines (product, then the
+/// quote account's shipping country, then the default), NetSuite computes the estimate's tax,
+/// and a quote line without a code is refused naming it, with no estimate written.
+async fn a_quotes_estimate_lines_carry_tax_codes_by_the_same_rules(mesh: &TestMesh) {
+    create_tax_codes(mesh);
+    run_catalog(mesh).await;
+    let ids = tax_code_ids();
+    let uk = account_shipping_to(mesh, "Quoted UK Ltd", "United Kingdom");
+    let opportunity = new_opportunity(mesh, &uk, "GBP", &[("WIDGET-100", 1.0, 0.0)], "Prospecting");
+    let quote = new_quote(
+        mesh,
+        &opportunity,
+        "GBP",
+        &[("WIDGET-100", 2.0), ("INSTALL", 1.0)],
+    );
+    let (status, body) = mesh
+        .post(
+            &format!("/v1/salesforce/quotes/{quote}/sync"),
+            Some(SF_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let estimates = mesh.ns_where("estimate", "externalId", &quote);
+    assert_eq!(estimates.len(), 1, "{estimates:?}");
+    let ns_lines = lines_of(&estimates[0]);
+    let codes: Vec<Option<String>> = ns_lines.iter().map(|l| text(l.get("taxCode"))).collect();
+    assert_eq!(codes, [Some(ids[1].clone()), Some(ids[0].clone())]);
+    let tax = expected_tax(&ns_lines);
+    assert!(tax > 0.0);
+    assert!(
+        (number(estimates[0].get("taxTotal")) - tax).abs() < 0.005,
+        "{:?}",
+        estimates[0]
+    );
+}
+
+on_both_stores!(
+    quote_tax_codes,
+    a_quotes_estimate_lines_carry_tax_codes_by_the_same_rules,
+    with_tax
+);
+
+async fn a_quote_line_without_a_tax_code_is_refused_and_no_estimate_written(mesh: &TestMesh) {
+    create_tax_codes(mesh);
+    run_catalog(mesh).await;
+    let de = account_shipping_to(mesh, "Quoted GmbH", "Germany");
+    let opportunity = new_opportunity(mesh, &de, "EUR", &[("WIDGET-100", 1.0, 0.0)], "Prospecting");
+    let quote = new_quote(
+        mesh,
+        &opportunity,
+        "EUR",
+        &[("INSTALL", 1.0), ("WIDGET-100", 3.0)],
+    );
+    let store_before = mesh.store_snapshot().await;
+    mesh.sandbox.reset_calls();
+    let (status, body) = mesh
+        .post(
+            &format!("/v1/salesforce/quotes/{quote}/sync"),
+            Some(SF_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("tax code") && message.contains("DE"),
+        "{message}"
+    );
+    assert_eq!(
+        message.matches("line ").count(),
+        2,
+        "the widget's line alone: {message}"
+    );
+    assert!(mesh.ns_where("estimate", "externalId", &quote).is_empty());
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        (calls.netsuite_writes(), calls.salesforce_writes()),
+        (0, 0),
+        "{calls:?}"
+    );
+    mesh.assert_nothing_written_but(&store_before, &["stats:", "fence"])
+        .await;
+}
+
+on_both_stores!(
+    quote_unmapped_tax_code,
+    a_quote_line_without_a_tax_code_is_refused_and_no_estimate_written,
+    with_product_tax_only
+);

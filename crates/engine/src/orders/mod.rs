@@ -28,8 +28,8 @@
 
 mod estimate_status;
 mod from_netsuite;
-mod line_terms;
 mod from_quote;
+mod line_terms;
 mod order_body;
 mod plan;
 mod promotion;

@@ -232,7 +232,7 @@ impl OrderFlows {
 
     /// What the lines' terms share: the rules, the shipping country (tax on), and the units of
     /// the items of lines that name a unit (units on; one SuiteQL query, none without such lines).
-    async fn line_context<'a>(
+    pub(super) async fn line_context<'a>(
         &'a self,
         opportunity: &Record,
         lines: &[&Record],

@@ -2,11 +2,16 @@
 //! query), check it has lines, an account and a mapped currency, and that every line's product is
 //! mapped to a NetSuite item (one `MGET` of the catalog's ID map) with a price and a quantity, then
 //! map it to the estimate body. Any failure is one `Unprocessable` naming every line at fault.
+//! Each line carries its tax code and unit as an order line does (`line_terms`, the same rules:
+//! `orders.tax` by the product code, else the quote account's shipping country, else the default;
+//! `orders.units` by the product's `QuantityUnitOfMeasure`, since `orders.units.line_field` names
+//! an opportunity line field a quote line need not have).
 
 use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
 use serde_json::{json, Map, Value};
 
+use super::line_terms::{self, line_terms};
 use super::order_body::order_line;
 use super::plan::OrderPlan;
 use super::{hash, iso_date, OrderFlows};
@@ -21,11 +26,20 @@ const LINE_FIELDS: &str = "Id, LineNumber, Product2Id, PricebookEntryId, Quantit
 impl OrderFlows {
     /// The Quote with its lines, in one SOQL query.
     pub(super) async fn read_quote(&self, id: &SalesforceId) -> Result<Record> {
+        let units = self.quote_units();
+        let mut line_fields = vec![LINE_FIELDS.to_string()];
+        line_fields.extend(line_terms::line_fields(&self.config.tax, &units));
+        let country = if self.config.tax.enabled() {
+            ", Account.ShippingCountry"
+        } else {
+            ""
+        };
         let q = format!(
             "SELECT Id, Name, OpportunityId, AccountId, Status, ExpirationDate, CurrencyIsoCode, \
-             NetSuite_Id__c, NetSuite_Status__c, SystemModstamp, \
-             (SELECT {LINE_FIELDS} FROM QuoteLineItems ORDER BY CreatedDate, Id) \
+             NetSuite_Id__c, NetSuite_Status__c, SystemModstamp{country}, \
+             (SELECT {} FROM QuoteLineItems ORDER BY CreatedDate, Id) \
              FROM Quote WHERE Id = {}",
+            line_fields.join(", "),
             soql::literal(id.as_str())
         );
         let mut rows = self.salesforce.query(&q).await?;
@@ -37,8 +51,17 @@ impl OrderFlows {
         Ok(rows.swap_remove(0))
     }
 
+    /// `orders.units` for quote lines: the product's unit only (see the module's doc).
+    fn quote_units(&self) -> crate::config::LineUnits {
+        crate::config::LineUnits {
+            line_field: String::new(),
+            ..self.config.units.clone()
+        }
+    }
+
     /// Checks everything the estimate needs and maps it, or fails with one `Unprocessable` error
-    /// naming every line at fault. Reads Redis only (the product links).
+    /// naming every line at fault. Reads Redis (the product links), and NetSuite once for the
+    /// items' units when units are on and a line has one.
     pub(super) async fn plan_estimate(
         &self,
         id: &SalesforceId,
@@ -77,6 +100,9 @@ impl OrderFlows {
             .store
             .links_by_salesforce_many(PRODUCT_LINK_KIND, &product_ids)
             .await?;
+        let units = self.quote_units();
+        let mut context = self.line_context(quote, &lines, &items).await?;
+        context.units = &units;
         let mut ns_lines = Vec::new();
         for (n, (line, item)) in lines.iter().zip(&items).enumerate() {
             let line_id = text(line, "Id").unwrap_or_default();
@@ -89,8 +115,16 @@ impl OrderFlows {
                 ));
                 continue;
             };
-            match order_line(line, &item.netsuite_id) {
-                Ok(ns_line) => ns_lines.push(ns_line),
+            let mapped = order_line(line, &item.netsuite_id)
+                .map_err(str::to_string)
+                .and_then(|l| Ok((l, line_terms(&context, line, &item.netsuite_id)?)));
+            match mapped {
+                Ok((mut ns_line, terms)) => {
+                    if let Some(ns_line) = ns_line.as_object_mut() {
+                        ns_line.extend(terms);
+                    }
+                    ns_lines.push(ns_line);
+                }
                 Err(why) => problems.push(format!("line {line_id} (line {number}) {why}")),
             }
         }

@@ -162,6 +162,8 @@ pub static ESTIMATE: RecordType = RecordType {
         MEMO,
         EXTERNAL_ID,
         text("otherRefNum", "otherrefnum"),
+        SUBTOTAL,
+        TAX_TOTAL,
         TOTAL,
         BILLING,
         SHIPPING,
