@@ -9,8 +9,10 @@
 //!   `overdueBalance` (open invoices past their due date, as of the write) are kept current;
 //! - a sales order's status follows its fulfilments and invoices.
 //!
-//! Taxes, discounts, shipping charges and exchange rates are not modelled: amounts are in the
-//! transaction's currency and balances simply add them up.
+//! Taxes, discounts and shipping charges are not modelled: amounts are in the transaction's
+//! currency and balances simply add them up. The exchange rate and posting period of each
+//! transaction, and its GL impact in the subsidiary's base currency, are
+//! [`super::accounting`]'s.
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
@@ -66,6 +68,7 @@ pub fn settle(tx: &Transaction, record_type: &RecordType, id: i64) -> Result<(),
     if !record_type.is_transaction() {
         return Ok(());
     }
+    super::accounting::post(tx, id)?;
     if record_type.sublists.contains(&"item") {
         price_lines(tx, record_type, id)?;
     }
