@@ -309,3 +309,58 @@ fn gl_accounts_that_are_not_account_numbers_are_refused_at_load() {
         assert!(err.contains(says), "{value:?}: {err}");
     }
 }
+
+async fn the_account_summary_totals_in_the_base_currency_and_keeps_each_currency(mesh: &TestMesh) {
+    let (account, customer) = linked_customer(mesh, "Two Currencies Ltd").await;
+    let ns_customer = mesh.sandbox.ns_record("customer", &customer).unwrap();
+    let subsidiary = text(ns_customer["subsidiary"].get("id")).unwrap();
+    assert_eq!(subsidiary, "1", "the default subsidiary, in US dollars");
+    // 100 EUR booked at NetSuite's rate of its date (1.08), overdue; 30 USD not yet due.
+    invoice(mesh, &customer, "2", 100.0, "2026-08-03", &day(-10));
+    invoice(mesh, &customer, "1", 30.0, &day(-1), &day(10));
+
+    let path = format!("/v1/salesforce/accounts/{account}/financial-summary");
+    let (status, body) = mesh.post(&path, Some(isthmus_tests::SF_KEY), None).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("updated")),
+        "{body}"
+    );
+    let sf = mesh.sandbox.sf_record("Account", &account).unwrap();
+    assert_eq!(number(sf.get("Balance__c")), 138.0, "{sf:?}");
+    assert_eq!(number(sf.get("Overdue_Balance__c")), 108.0, "{sf:?}");
+    assert_eq!(text(sf.get("Summary_Currency__c")).as_deref(), Some("USD"));
+    assert_eq!(
+        text(sf.get("Balance_By_Currency__c")).as_deref(),
+        Some("EUR 100.00 (overdue 100.00); USD 30.00 (overdue 0.00)")
+    );
+
+    // The page read and the RESTlet find the very same summary: nothing to write.
+    let flows = flows(mesh);
+    let (config, secrets) = mesh.sandbox_config();
+    let log = isthmus::wiring::sync_log(&config, &secrets, mesh.store.clone());
+    mesh.sandbox.reset_calls();
+    let run = flows.sync_all_summaries(&log).await.unwrap();
+    assert_eq!((run.updated, run.failed), (0, 0), "{run:?}");
+    let mut restlet_config = config.clone();
+    restlet_config.finance.summary_source = isthmus_engine::config::SummarySource::Restlet;
+    let through_restlet =
+        isthmus::wiring::finance::finance_flows(&restlet_config, &secrets, mesh.store.clone())
+            .unwrap();
+    let id = through_restlet.customer_of_account(&account).await.unwrap();
+    assert_eq!(id.as_str(), customer);
+    let result = through_restlet
+        .sync_account_summary(&id, false, "t")
+        .await
+        .unwrap();
+    assert_eq!(
+        result.outcome,
+        isthmus_engine::Outcome::Unchanged,
+        "{result:?}"
+    );
+    assert_eq!(mesh.sandbox.calls().salesforce_writes(), 0);
+}
+on_both_stores!(
+    summary_in_base_currency,
+    the_account_summary_totals_in_the_base_currency_and_keeps_each_currency
+);

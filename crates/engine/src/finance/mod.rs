@@ -33,7 +33,10 @@ pub use gl::{gl_query, GL_LINK_KIND, GL_SOBJECT};
 pub use reports::{ReportRun, REPORT_KEY_FIELD};
 pub use subsidiaries::{FLOW_SUBSIDIARIES, SUBSIDIARY_LINK_KIND};
 pub use summaries::SummariesRun;
-pub use summary::{summarise, Receivable, Summary, FLOW_SUMMARY, SUMMARY_LINK_KIND};
+pub use summary::{
+    by_currency_text, summarise, CurrencyBalance, Receivable, Summary, FLOW_SUMMARY,
+    SUMMARY_LINK_KIND,
+};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

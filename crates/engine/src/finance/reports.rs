@@ -23,8 +23,7 @@ use crate::orders::hash;
 /// The external-id field of every report object.
 pub const REPORT_KEY_FIELD: &str = "NetSuite_Key__c";
 
-/// One report row: its key and the fields it holds (without the key). Fields in `dated` are
-/// written but left out of the hash (the day a row was computed does not make it new).
+/// One report row: its key and the fields it holds (without the key).
 #[derive(Debug, Clone)]
 pub(super) struct ReportRow {
     pub key: String,
@@ -39,7 +38,8 @@ pub struct ReportRun {
     pub failed: u64,
 }
 
-/// A report row's hash: its fields but `undated` ones.
+/// A report row's hash: its fields but the `undated` ones (written, yet left out of the hash: the
+/// day a row was computed does not make it new).
 fn row_hash(fields: &Map<String, Value>, undated: &[&str]) -> String {
     let mut hashed = fields.clone();
     hashed.retain(|field, _| !undated.contains(&field.as_str()));

@@ -91,6 +91,8 @@ pub static SOBJECTS: &[SObject] = &[
             number("Days_Overdue__c", Double),
             date("Last_Payment_Date__c"),
             number("Last_Payment_Amount__c", Currency),
+            text("Summary_Currency__c"),
+            text("Balance_By_Currency__c"),
         ],
         children: &[
             child("Contacts", "Contact", "AccountId"),
