@@ -364,3 +364,60 @@ on_both_stores!(
     summary_in_base_currency,
     the_account_summary_totals_in_the_base_currency_and_keeps_each_currency
 );
+
+/// Customers linked in the ID map beyond one page (200) of the aging walk: `n` links to NetSuite
+/// customers without invoices (ids that hold nothing), written as a sync would.
+async fn more_links(mesh: &TestMesh, n: usize) {
+    let lease = mesh
+        .store
+        .acquire("test:more-links", std::time::Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 0..n {
+        let link = isthmus_store::Link {
+            kind: "customer".into(),
+            salesforce_id: format!("001{:012}AAA", 900_000 + i),
+            netsuite_id: format!("{}", 900_000 + i),
+            salesforce_hash: String::new(),
+            netsuite_hash: String::new(),
+            salesforce_modstamp: String::new(),
+            netsuite_modstamp: String::new(),
+            synced_at_ms: 0,
+            fields: Default::default(),
+            parked: Vec::new(),
+        };
+        mesh.store.put_link(&link, &lease).await.unwrap();
+    }
+}
+
+async fn the_aging_costs_one_query_a_page_of_customers(mesh: &TestMesh) {
+    let (account, customer) = linked_customer(mesh, "Paged Aging Ltd").await;
+    invoice(mesh, &customer, "1", 80.0, &day(-40), &day(-35));
+    more_links(mesh, 250).await;
+    let linked = mesh
+        .store
+        .links_page("customer", None, 1000)
+        .await
+        .unwrap()
+        .len();
+    assert!((201..=400).contains(&linked), "two pages: {linked}");
+    let flows = flows(mesh);
+    mesh.sandbox.reset_calls();
+    let run = flows.sync_aging().await.unwrap();
+    assert_eq!((run.written, run.failed), (1, 0), "{run:?}");
+    let calls = mesh.sandbox.calls();
+    assert_eq!(
+        calls.get(SUITEQL),
+        2,
+        "one query for each of two pages: {calls:?}"
+    );
+    assert_eq!(calls.get(AGING_UPSERT), 1, "{calls:?}");
+    let usd = by_key(mesh, "NetSuite_Aging__c", &format!("{customer}-USD"));
+    assert_eq!(number(usd.get("Days_31_60__c")), 80.0);
+    assert_eq!(text(usd.get("Account__c")), Some(account));
+}
+on_both_stores!(
+    aging_in_pages,
+    the_aging_costs_one_query_a_page_of_customers
+);
