@@ -134,6 +134,25 @@ async fn aging_buckets_reach_salesforce_per_account_and_currency(mesh: &TestMesh
         (50.0, 50.0)
     );
     assert_eq!(text(eur.get("CurrencyIsoCode")).as_deref(), Some("EUR"));
+    // Reports and page layouts reach the rows from the account.
+    let soql = format!(
+        "SELECT Name, (SELECT Currency__c, Total__c FROM NetSuite_Agings__r ORDER BY Currency__c) \
+         FROM Account WHERE Id = '{account}'"
+    );
+    let (config, secrets) = mesh.sandbox_config();
+    let salesforce = isthmus::wiring::salesforce(&config, &secrets).unwrap();
+    let found = salesforce.query(&soql).await.unwrap();
+    let rows = found[0]["NetSuite_Agings__r"]["records"]
+        .as_array()
+        .unwrap();
+    let totals: Vec<(Option<String>, f64)> = rows
+        .iter()
+        .map(|r| (text(r.get("Currency__c")), number(r.get("Total__c"))))
+        .collect();
+    assert_eq!(
+        totals,
+        vec![(Some("EUR".into()), 50.0), (Some("USD".into()), 1530.0)]
+    );
     let theirs = by_key(mesh, "NetSuite_Aging__c", &format!("{other}-USD"));
     assert_eq!(number(theirs.get("Days_1_30__c")), 70.0);
 

@@ -105,6 +105,7 @@ pub static SOBJECTS: &[SObject] = &[
                 "NetSuite_Fulfillment__c",
                 "Account__c",
             ),
+            child("NetSuite_Agings__r", "NetSuite_Aging__c", "Account__c"),
         ],
         cascade_delete: &[("Contact", "AccountId"), ("Opportunity", "AccountId")],
     },
@@ -307,7 +308,14 @@ pub static SOBJECTS: &[SObject] = &[
             currency_iso_code(),
             boolean("Is_Inactive__c"),
         ],
-        children: &[child("Accounts__r", "Account", "Subsidiary__c")],
+        children: &[
+            child("Accounts__r", "Account", "Subsidiary__c"),
+            child(
+                "NetSuite_GL_Balances__r",
+                "NetSuite_GL_Balance__c",
+                "Subsidiary__c",
+            ),
+        ],
         cascade_delete: &[],
     },
     SObject {
