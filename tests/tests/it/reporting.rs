@@ -210,7 +210,7 @@ async fn gl_balances_by_period_reach_salesforce_in_the_base_currency(mesh: &Test
     .unwrap();
     let (foreign, _, rate) = rate_2027(&base);
     // February 2027: 100 in a foreign currency; March: 40 in the base currency, paid.
-    invoice(mesh, &customer, foreign, 100.0, "2027-02-10", "2027-03-12");
+    let february = invoice(mesh, &customer, foreign, 100.0, "2027-02-10", "2027-03-12");
     let march = invoice(
         mesh,
         &customer,
@@ -304,6 +304,30 @@ async fn gl_balances_by_period_reach_salesforce_in_the_base_currency(mesh: &Test
         (1, 0),
         "{calls:?}"
     );
+
+    // The February invoice is deleted: February's rows show no activity (not the old one), and
+    // the closing balances from February on drop by its amount.
+    mesh.ns_delete("invoice", &february).await;
+    let after = flows.sync_gl_balances().await.unwrap();
+    assert_eq!(after.failed, 0, "{after:?}");
+    assert!(after.written >= 4, "{after:?}");
+    let key = |r: &Map<String, Value>| text(r.get("NetSuite_Key__c")).unwrap();
+    let now = |old: &Map<String, Value>| by_key(mesh, "NetSuite_GL_Balance__c", &key(old));
+    for (old, sign) in [(&feb_ar, 1.0), (&feb_sales, -1.0)] {
+        let emptied = now(old);
+        let activity = ["Debit__c", "Credit__c", "Amount__c"].map(|f| number(emptied.get(f)));
+        assert_eq!(activity, [0.0, 0.0, 0.0], "{emptied:?}");
+        let closing = number(old.get("Closing_Balance__c")) - sign * converted;
+        let now_closing = number(emptied.get("Closing_Balance__c"));
+        assert!((now_closing - closing).abs() < 0.005, "{emptied:?}");
+    }
+    let mar = now(&mar_ar);
+    let closing = number(mar_ar.get("Closing_Balance__c")) - converted;
+    let now_closing = number(mar.get("Closing_Balance__c"));
+    assert!((now_closing - closing).abs() < 0.005, "{mar:?}");
+    assert_eq!(number(mar.get("Amount__c")), 0.0);
+    let settled = flows.sync_gl_balances().await.unwrap();
+    assert_eq!(settled.written, 0, "{settled:?}");
 }
 on_both_stores!(
     gl_balances,

@@ -204,7 +204,11 @@ fn aging_row(key: String, account: &str, iso: &str, aging: &Aging, today: NaiveD
         Value::Object(fields) => fields,
         _ => Map::new(),
     };
-    ReportRow { key, fields }
+    ReportRow {
+        key,
+        fields,
+        snapshot: Default::default(),
+    }
 }
 
 #[cfg(test)]

@@ -12,10 +12,12 @@
 //! per 1000 rows of (period, account, subsidiary), and one Collections upsert per 200 changed rows
 //! ([`super::reports`]); an unchanged row costs nothing.
 //!
-//! The run holds the lock `gl_balances:run`. Not done: a period whose last posting in an account
-//! is deleted keeps its earlier row (NetSuite refuses deletes in closed periods; open periods are
-//! the gap); multi-book accounts (every book's lines are summed: the primary book only is
-//! modelled by the sandbox).
+//! A period whose postings in an account are all gone (a transaction deleted or moved) is written
+//! back once with no activity and the closing balance of the period before (found through the
+//! rows' links, which keep each row's account, subsidiary and period start).
+//!
+//! The run holds the lock `gl_balances:run`. Not done: multi-book accounts (every book's lines
+//! are summed: the primary book only is modelled by the sandbox).
 
 use std::collections::HashMap;
 
@@ -85,18 +87,22 @@ impl FinanceFlows {
                     )
                     .filter_map(|(id, link)| Some((id, link?.salesforce_id)))
                     .collect();
-                let mut closing: HashMap<(String, String), f64> = HashMap::new();
+                // (account number, subsidiary) → (period start, closing balance), in period order.
+                let mut history: HashMap<(String, String), Vec<(String, f64)>> = HashMap::new();
                 let mut report = Vec::with_capacity(rows.len());
                 for row in &rows {
                     let key = |f: &str| text(row, f).unwrap_or_default();
-                    let running = closing
+                    let periods = history
                         .entry((key("acctnumber"), key("subsidiary")))
-                        .or_insert(0.0);
-                    *running = cents(*running + number(row, "amount"));
+                        .or_default();
+                    let before = periods.last().map_or(0.0, |p| p.1);
+                    let closing = cents(before + number(row, "amount"));
+                    periods.push((key("startdate"), closing));
                     let subsidiary = linked.get(&key("subsidiary")).map(String::as_str);
                     let currency = self.iso_currency(&key("currency"));
-                    report.push(gl_row(row, *running, subsidiary, currency));
+                    report.push(gl_row(row, closing, subsidiary, currency));
                 }
+                report.extend(self.emptied_periods(&report, &history).await?);
                 let changed = self
                     .changed_rows(GL_LINK_KIND, report, &[], &mut run)
                     .await?;
@@ -106,6 +112,57 @@ impl FinanceFlows {
             },
         )
         .await
+    }
+}
+
+impl FinanceFlows {
+    /// Rows written before whose period no longer has a posting in their account (a posted
+    /// transaction was deleted or moved): written back with no activity and the closing balance
+    /// of the period before, so a report never keeps activity that is gone. Walks the links of
+    /// the GL rows (the ID map only, no upstream call).
+    async fn emptied_periods(
+        &self,
+        current: &[ReportRow],
+        history: &HashMap<(String, String), Vec<(String, f64)>>,
+    ) -> Result<Vec<ReportRow>> {
+        let current: std::collections::HashSet<&str> =
+            current.iter().map(|r| r.key.as_str()).collect();
+        let mut emptied = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let links = self
+                .store
+                .links_page(GL_LINK_KIND, after.as_deref(), 1000)
+                .await?;
+            let Some(last) = links.last() else { break };
+            after = Some(last.salesforce_id.clone());
+            for link in links {
+                if current.contains(link.netsuite_id.as_str()) {
+                    continue;
+                }
+                let kept = |f: &str| link.fields.get(f).cloned().flatten().unwrap_or_default();
+                let start = kept("period_start");
+                let closing = history
+                    .get(&(kept("account"), kept("subsidiary")))
+                    .and_then(|periods| periods.iter().rev().find(|p| p.0 < start))
+                    .map_or(0.0, |p| p.1);
+                let fields = match json!({
+                    "Debit__c": 0.0,
+                    "Credit__c": 0.0,
+                    "Amount__c": 0.0,
+                    "Closing_Balance__c": closing,
+                }) {
+                    Value::Object(fields) => fields,
+                    _ => Map::new(),
+                };
+                emptied.push(ReportRow {
+                    key: link.netsuite_id.clone(),
+                    fields,
+                    snapshot: link.fields.clone(),
+                });
+            }
+        }
+        Ok(emptied)
     }
 }
 
@@ -154,7 +211,19 @@ fn gl_row(
         fields.insert("Currency__c".into(), json!(iso));
         fields.insert("CurrencyIsoCode".into(), json!(iso));
     }
-    ReportRow { key, fields }
+    let snapshot = [
+        ("account", field("acctnumber")),
+        ("subsidiary", field("subsidiary")),
+        ("period_start", field("startdate")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), Some(v)))
+    .collect();
+    ReportRow {
+        key,
+        fields,
+        snapshot,
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! The caller holds the report's lock (one run of a report at a time) and passes its lease:
 //! every link is written under it (fenced), and the lease is checked before each call.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use isthmus_salesforce::COLLECTION_LIMIT;
@@ -23,11 +24,13 @@ use crate::orders::hash;
 /// The external-id field of every report object.
 pub const REPORT_KEY_FIELD: &str = "NetSuite_Key__c";
 
-/// One report row: its key and the fields it holds (without the key).
+/// One report row: its key and the fields it holds (without the key), and what its link keeps
+/// of it (`snapshot`, e.g. a GL row's account and period start, for a later run to place it).
 #[derive(Debug, Clone)]
 pub(super) struct ReportRow {
     pub key: String,
     pub fields: Map<String, Value>,
+    pub snapshot: BTreeMap<String, Option<String>>,
 }
 
 /// What writing a report did.
@@ -97,8 +100,9 @@ impl FinanceFlows {
             for ((row, hash), saved) in chunk.iter().zip(saved) {
                 match (saved.success, saved.id) {
                     (true, Some(id)) => {
-                        let link: Link =
+                        let mut link: Link =
                             netsuite_owned_link(kind, &id, &row.key, hash.clone(), String::new());
+                        link.fields = row.snapshot.clone();
                         self.store.put_link(&link, lease).await?;
                         run.written += 1;
                     }
