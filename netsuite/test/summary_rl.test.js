@@ -96,13 +96,16 @@ describe('the financial summary', () => {
             last_payment_date: '2026-11-10',
             last_payment_amount: 60,
             currency: 'USD',
+            base_currency: null,
+            by_currency: [],
         });
     });
 
     it('keeps the field order of the documented answer', () => {
         const { restlet } = harness(CUSTOMERS, TRANSACTIONS);
         assert.deepEqual(Object.keys(restlet.get({ customerId: '42' })), ['customer_id', 'balance', 'overdue_balance',
-            'credit_limit', 'days_overdue', 'last_payment_date', 'last_payment_amount', 'currency']);
+            'credit_limit', 'days_overdue', 'last_payment_date', 'last_payment_amount', 'currency', 'base_currency',
+            'by_currency']);
     });
 
     it('answers zeros and nulls for a customer without transactions or credit limit', () => {
@@ -116,6 +119,8 @@ describe('the financial summary', () => {
             last_payment_date: null,
             last_payment_amount: null,
             currency: 'EUR',
+            base_currency: null,
+            by_currency: [],
         });
     });
 
@@ -268,6 +273,27 @@ describe('summarise', () => {
             days_overdue: 0,
             last_payment_date: '2026-11-01',
             last_payment_amount: 3,
+            by_currency: [],
         });
+    });
+
+    it('totals in the base currency at each transaction\'s rate and keeps each currency\'s own', () => {
+        const summary = summarise({
+            openItems: [
+                { type: 'CustInvc', duedate: '2026-11-01', remaining: '100', currency: 'EUR', rate: '1.1' },
+                { type: 'CustInvc', duedate: '2026-12-31', remaining: '50', currency: 'USD', rate: '1' },
+                { type: 'CustPymt', remaining: '-10', currency: 'USD', rate: '1' },
+            ],
+            lastPayment: { trandate: '2026-11-02', total: '-10', rate: '1.1' },
+            creditLimit: null,
+            today: '2026-11-28',
+        });
+        assert.equal(summary.balance, 150);
+        assert.equal(summary.overdue_balance, 110);
+        assert.equal(summary.last_payment_amount, 11);
+        assert.deepEqual(summary.by_currency, [
+            { currency: 'EUR', balance: 100, overdue_balance: 100 },
+            { currency: 'USD', balance: 40, overdue_balance: 0 },
+        ]);
     });
 });

@@ -61,6 +61,8 @@ pub fn console_settings(config: &Config, secrets: &Secrets) -> ConsoleSettings {
             ("orders.reconcile", &s.reconcile),
             ("invoices.reconcile", &s.reconcile),
             ("orders.renewals", &config.orders.renewals.schedule),
+            ("finance.aging", &s.aging),
+            ("finance.gl_balances", &s.gl_balances),
         ]
         .into_iter()
         .map(|(name, expr)| (name.to_string(), expr.clone()))

@@ -69,6 +69,28 @@ pub async fn finance_service(
             }
         }
     };
+    let aging = {
+        let flows = flows.clone();
+        move || {
+            let flows = flows.clone();
+            async move {
+                let run = flows.sync_aging().await?;
+                tracing::info!(?run, "scheduled receivables aging done");
+                Ok(())
+            }
+        }
+    };
+    let gl_balances = {
+        let flows = flows.clone();
+        move || {
+            let flows = flows.clone();
+            async move {
+                let run = flows.sync_gl_balances().await?;
+                tracing::info!(?run, "scheduled GL balances done");
+                Ok(())
+            }
+        }
+    };
     let scheduler = super::scheduler(config, &store);
     let scheduler = super::schedule(
         scheduler,
@@ -81,6 +103,13 @@ pub async fn finance_service(
         "finance.subsidiaries",
         &config.schedules.subsidiaries,
         subsidiaries,
+    )?;
+    let scheduler = super::schedule(scheduler, "finance.aging", &config.schedules.aging, aging)?;
+    let scheduler = super::schedule(
+        scheduler,
+        "finance.gl_balances",
+        &config.schedules.gl_balances,
+        gl_balances,
     )?;
     let (shared, scheduler) = super::shared_services(
         config,

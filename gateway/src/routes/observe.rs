@@ -16,7 +16,7 @@ use super::store_unavailable;
 use crate::{ApiError, Gateway, Service};
 
 /// The scheduled jobs whose last run `GET /v1/schedules` shows.
-const SCHEDULES: [&str; 10] = [
+const SCHEDULES: [&str; 12] = [
     "customers.delta",
     "customers.doctor",
     "customers.reconcile",
@@ -27,6 +27,8 @@ const SCHEDULES: [&str; 10] = [
     "finance.summaries",
     "finance.subsidiaries",
     "invoices.reconcile",
+    "finance.aging",
+    "finance.gl_balances",
 ];
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -54,6 +54,7 @@ mod readiness;
 mod reconcile;
 mod record_status;
 mod redis_tls;
+mod reporting;
 mod salesforce_limits;
 mod scheduled_hold;
 mod schemathesis;

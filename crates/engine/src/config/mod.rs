@@ -91,6 +91,8 @@ impl Config {
             &mut s.subsidiaries,
             &mut s.reconcile,
             &mut s.doctor,
+            &mut s.aging,
+            &mut s.gl_balances,
         ] {
             expression.clear();
         }
@@ -113,6 +115,9 @@ impl Config {
             ));
         }
         self.validate_lead_to_cash()?;
+        self.finance
+            .validate_gl_accounts()
+            .map_err(ConfigError::Invalid)?;
         if !(0.0..=1.0).contains(&self.salesforce.batch_share) {
             return Err(ConfigError::Invalid(
                 "salesforce.batch_share must be between 0 and 1".into(),

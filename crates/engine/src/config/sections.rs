@@ -249,6 +249,10 @@ pub struct SchedulesConfig {
     pub doctor: String,
     pub delta_overlap_s: u64,
     pub delta_page_size: usize,
+    /// Finance service: receivables aging per customer and currency → `NetSuite_Aging__c`.
+    pub aging: String,
+    /// Finance service: GL balances by period of `finance.gl_accounts` → `NetSuite_GL_Balance__c`.
+    pub gl_balances: String,
 }
 
 impl SchedulesConfig {
@@ -265,7 +269,7 @@ impl SchedulesConfig {
     }
 
     /// Every schedule by name, to validate them together.
-    pub(super) fn all(&self) -> [(&'static str, &str); 6] {
+    pub(super) fn all(&self) -> [(&'static str, &str); 8] {
         [
             ("customers_delta", &self.customers_delta),
             ("catalog_delta", &self.catalog_delta),
@@ -273,6 +277,8 @@ impl SchedulesConfig {
             ("subsidiaries", &self.subsidiaries),
             ("reconcile", &self.reconcile),
             ("doctor", &self.doctor),
+            ("aging", &self.aging),
+            ("gl_balances", &self.gl_balances),
         ]
     }
 }
@@ -382,6 +388,8 @@ pub struct FinanceConfig {
     pub summary_source: SummarySource,
     pub summary_restlet_script: String,
     pub summary_restlet_deploy: String,
+    /// Account numbers whose GL balances by period go to `NetSuite_GL_Balance__c`.
+    pub gl_accounts: Vec<String>,
 }
 
 /// Where the financial summary comes from.
@@ -395,6 +403,27 @@ pub enum SummarySource {
 }
 
 impl FinanceConfig {
+    /// `gl_accounts`: account numbers (letters, digits, `-`, `.`, `_`; at most 60), none twice.
+    pub fn validate_gl_accounts(&self) -> Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for number in &self.gl_accounts {
+            let valid = !number.is_empty()
+                && number.len() <= 60
+                && number
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+            if !valid {
+                return Err(format!(
+                    "finance.gl_accounts: {number:?} is not an account number (letters, digits, '-', '.', '_')"
+                ));
+            }
+            if !seen.insert(number) {
+                return Err(format!("finance.gl_accounts lists {number:?} twice"));
+            }
+        }
+        Ok(())
+    }
+
     pub fn lock_ttl(&self) -> Duration {
         Duration::from_millis(self.lock_ttl_ms)
     }

@@ -11,6 +11,10 @@
 //! that a second implementation in SQL would have to repeat and could drift from. The rows read
 //! are the same ones a per-customer query reads, so a page's figures equal each customer's own.
 //! Ids go into the queries only as SuiteQL literals of ids parsed as [`NetSuiteId`]s.
+//!
+//! Each receivable carries its currency and NetSuite's exchange rate to the subsidiary's base
+//! currency (`transaction.exchangerate`), and each customer its subsidiary's base currency, so
+//! the summary's amounts are base-currency totals at NetSuite's rates, beside each currency's own.
 
 use std::collections::HashMap;
 
@@ -36,7 +40,9 @@ pub async fn summaries(
         let ids = ids.join(", ");
         let limits = netsuite
             .suiteql(&format!(
-                "SELECT c.id, c.creditlimit FROM customer c WHERE c.id IN ({ids}) ORDER BY c.id"
+                "SELECT c.id, c.creditlimit, bc.symbol AS basecurrency FROM customer c \
+                 LEFT JOIN subsidiary s ON s.id = c.subsidiary LEFT JOIN currency bc ON bc.id = s.currency \
+                 WHERE c.id IN ({ids}) ORDER BY c.id"
             ))
             .await?;
         let rows = netsuite
@@ -44,7 +50,9 @@ pub async fn summaries(
                 format!(
                     "SELECT t.id, t.entity, t.type, TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate, \
                      TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, t.foreigntotal, \
-                     t.foreignamountremaining FROM transaction t WHERE t.entity IN ({ids}) \
+                     t.foreignamountremaining, cur.symbol AS currency, t.exchangerate \
+                     FROM transaction t LEFT JOIN currency cur ON cur.id = t.currency \
+                     WHERE t.entity IN ({ids}) \
                      AND t.type IN ('CustInvc', 'CustCred', 'CustPymt') AND t.id > {after} \
                      ORDER BY t.id"
                 )
@@ -59,7 +67,9 @@ pub async fn summaries(
         for row in &limits {
             let Some(id) = text(row, "id") else { continue };
             let own = receivables.remove(&id).unwrap_or_default();
-            out.insert(id, summarise(&own, number(row, "creditlimit"), today));
+            let mut summary = summarise(&own, number(row, "creditlimit"), today);
+            summary.base_currency = text(row, "basecurrency");
+            out.insert(id, summary);
         }
     }
     Ok(out)
@@ -83,5 +93,7 @@ fn receivable(row: &Record) -> Receivable {
         remaining: number(row, "foreignamountremaining")
             .unwrap_or_default()
             .abs(),
+        currency: text(row, "currency"),
+        rate: number(row, "exchangerate").unwrap_or(1.0),
     }
 }

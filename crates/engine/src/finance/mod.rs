@@ -15,16 +15,28 @@
 //! - `summary`: an account's financial summary; `summaries`: the scheduled run, a page of 200
 //!   accounts written in one sObject Collections call;
 //! - `subsidiaries`: NetSuite subsidiaries to `Subsidiary__c` records.
+//! - reporting: `aging` (receivables aging per customer and currency → `NetSuite_Aging__c`) and
+//!   `gl` (GL balances by period of the configured accounts → `NetSuite_GL_Balance__c`), both
+//!   written through `reports` (Collections upserts by `NetSuite_Key__c`, unchanged rows skipped).
 
+mod aging;
 mod figures;
+mod gl;
+mod reports;
 mod subsidiaries;
 mod summaries;
 mod summary;
 mod transactions;
 
+pub use aging::{aging_query, Aging, AGING_LINK_KIND, AGING_SOBJECT};
+pub use gl::{gl_query, GL_LINK_KIND, GL_SOBJECT};
+pub use reports::{ReportRun, REPORT_KEY_FIELD};
 pub use subsidiaries::{FLOW_SUBSIDIARIES, SUBSIDIARY_LINK_KIND};
 pub use summaries::SummariesRun;
-pub use summary::{summarise, Receivable, Summary, FLOW_SUMMARY, SUMMARY_LINK_KIND};
+pub use summary::{
+    by_currency_text, summarise, CurrencyBalance, Receivable, Summary, FLOW_SUMMARY,
+    SUMMARY_LINK_KIND,
+};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -23,7 +23,9 @@ pub const SUMMARY_LINK_KIND: &str = "summary";
 
 pub const FLOW_SUMMARY: &str = "finance.account_summary";
 
-/// A customer's financial summary, as the Account shows it.
+/// A customer's financial summary, as the Account shows it. The amounts are in the base currency
+/// of the customer's subsidiary (`base_currency`), each transaction converted at NetSuite's rate
+/// (`transaction.exchangerate`); `by_currency` keeps what is owed in each transaction currency.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Summary {
     pub balance: f64,
@@ -32,6 +34,32 @@ pub struct Summary {
     pub days_overdue: i64,
     pub last_payment_date: Option<String>,
     pub last_payment_amount: Option<f64>,
+    /// ISO code of the subsidiary's base currency, when NetSuite says.
+    pub base_currency: Option<String>,
+    /// Balance and overdue balance in each transaction currency (ISO code), by code.
+    pub by_currency: Vec<CurrencyBalance>,
+}
+
+/// What a customer owes in one transaction currency (amounts in that currency).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CurrencyBalance {
+    pub currency: String,
+    pub balance: f64,
+    pub overdue_balance: f64,
+}
+
+/// `EUR 100.00 (overdue 50.00); USD 20.00 (overdue 0.00)`: the account's per-currency line.
+pub fn by_currency_text(balances: &[CurrencyBalance]) -> Option<String> {
+    let parts: Vec<String> = balances
+        .iter()
+        .map(|b| {
+            format!(
+                "{} {:.2} (overdue {:.2})",
+                b.currency, b.balance, b.overdue_balance
+            )
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// One open or settled receivable of a customer, as SuiteQL reads it.
@@ -44,42 +72,68 @@ pub struct Receivable {
     pub due: Option<chrono::NaiveDate>,
     pub total: f64,
     pub remaining: f64,
+    /// ISO code of the transaction's currency, when known.
+    pub currency: Option<String>,
+    /// NetSuite's rate from the transaction's currency to the subsidiary's base currency.
+    pub rate: f64,
 }
 
 /// The summary of a customer's receivables on `today`: the balance is what open invoices still
 /// owe less what open credit memos and unapplied payments hold; overdue is what invoices past
 /// their due date still owe, and days overdue counts from the oldest of them.
+///
+/// Amounts are converted to the base currency at each transaction's rate (`base_currency` is
+/// the caller's to set); the per-currency balances are the same sums left in each currency.
 pub fn summarise(
     receivables: &[Receivable],
     credit_limit: Option<f64>,
     today: chrono::NaiveDate,
 ) -> Summary {
-    let sum = |pick: &dyn Fn(&Receivable) -> bool| -> f64 {
-        receivables
-            .iter()
-            .filter(|r| pick(r))
-            .map(|r| r.remaining)
-            .sum()
+    let round = |v: f64| (v * 100.0).round() / 100.0;
+    let is_overdue = |r: &Receivable| {
+        r.kind == "CustInvc" && r.remaining > 0.0 && r.due.is_some_and(|d| d < today)
     };
-    let owed = sum(&|r| r.kind == "CustInvc");
-    let credit = sum(&|r| r.kind != "CustInvc");
-    let overdue: Vec<&Receivable> = receivables
-        .iter()
-        .filter(|r| r.kind == "CustInvc" && r.remaining > 0.0 && r.due.is_some_and(|d| d < today))
-        .collect();
+    let signed = |r: &Receivable| {
+        if r.kind == "CustInvc" {
+            r.remaining
+        } else {
+            -r.remaining
+        }
+    };
+    let balance: f64 = receivables.iter().map(|r| signed(r) * r.rate).sum();
+    let overdue: Vec<&Receivable> = receivables.iter().filter(|r| is_overdue(r)).collect();
     let oldest = overdue.iter().filter_map(|r| r.due).min();
     let last_payment = receivables
         .iter()
         .filter(|r| r.kind == "CustPymt")
         .max_by_key(|r| (r.date, r.id));
-    let round = |v: f64| (v * 100.0).round() / 100.0;
+    let mut by_currency: std::collections::BTreeMap<&str, (f64, f64)> = Default::default();
+    for r in receivables {
+        let Some(currency) = r.currency.as_deref() else {
+            continue;
+        };
+        let entry = by_currency.entry(currency).or_default();
+        entry.0 += signed(r);
+        if is_overdue(r) {
+            entry.1 += r.remaining;
+        }
+    }
     Summary {
-        balance: round(owed - credit),
-        overdue_balance: round(overdue.iter().map(|r| r.remaining).sum()),
+        balance: round(balance),
+        overdue_balance: round(overdue.iter().map(|r| r.remaining * r.rate).sum()),
         credit_limit,
         days_overdue: oldest.map_or(0, |d| (today - d).num_days()),
         last_payment_date: last_payment.and_then(|p| p.date).map(|d| d.to_string()),
-        last_payment_amount: last_payment.map(|p| p.total),
+        last_payment_amount: last_payment.map(|p| round(p.total * p.rate)),
+        base_currency: None,
+        by_currency: by_currency
+            .into_iter()
+            .map(|(currency, (balance, overdue))| CurrencyBalance {
+                currency: currency.to_string(),
+                balance: round(balance),
+                overdue_balance: round(overdue),
+            })
+            .collect(),
     }
 }
 
@@ -191,6 +245,23 @@ impl FinanceFlows {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             last_payment_amount: number("last_payment_amount"),
+            base_currency: answer
+                .get("base_currency")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            by_currency: answer
+                .get("by_currency")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| {
+                    Some(CurrencyBalance {
+                        currency: c.get("currency")?.as_str()?.to_string(),
+                        balance: c.get("balance")?.as_f64()?,
+                        overdue_balance: c.get("overdue_balance")?.as_f64()?,
+                    })
+                })
+                .collect(),
         })
     }
 
@@ -299,6 +370,8 @@ pub(super) fn plan_summary(
         "Days_Overdue__c": summary.days_overdue,
         "Last_Payment_Date__c": summary.last_payment_date,
         "Last_Payment_Amount__c": summary.last_payment_amount,
+        "Summary_Currency__c": summary.base_currency,
+        "Balance_By_Currency__c": by_currency_text(&summary.by_currency),
     });
     let hash = hash(&fields);
     if link.is_some_and(|l| l.netsuite_hash == hash) {
@@ -336,12 +409,23 @@ mod tests {
             days_overdue: 3,
             last_payment_date: Some("2026-11-10".into()),
             last_payment_amount: Some(60.0),
+            base_currency: Some("USD".into()),
+            by_currency: vec![CurrencyBalance {
+                currency: "USD".into(),
+                balance: 120.5,
+                overdue_balance: 20.0,
+            }],
         };
         let first = plan_summary("42", "001000000000001AAA", &summary, None, "t", false);
         assert_eq!(first.result.outcome, Outcome::Updated);
-        assert_eq!(first.result.changes.len(), 6);
+        assert_eq!(first.result.changes.len(), 8);
         let write = first.write.expect("a first summary is written");
         assert_eq!(write.fields["Balance__c"], json!(120.5));
+        assert_eq!(
+            write.fields["Balance_By_Currency__c"],
+            json!("USD 120.50 (overdue 20.00)")
+        );
+        assert_eq!(write.fields["Summary_Currency__c"], json!("USD"));
         assert!(!write.fields.contains_key("Id"));
 
         let link = netsuite_owned_link(
@@ -381,6 +465,8 @@ mod tests {
             due: day(due),
             total,
             remaining,
+            currency: Some("USD".into()),
+            rate: 1.0,
         };
         let today = day("2026-11-28").unwrap();
         let summary = summarise(
@@ -399,6 +485,23 @@ mod tests {
         assert_eq!(summary.days_overdue, 28);
         assert_eq!(summary.last_payment_date.as_deref(), Some("2026-11-10"));
         assert_eq!(summary.last_payment_amount, Some(60.0));
+        // A euro invoice of a dollar subsidiary counts at its rate; each currency keeps its own.
+        let mut euro = r(6, "CustInvc", "2026-10-01", "2026-11-01", 100.0, 100.0);
+        euro.currency = Some("EUR".into());
+        euro.rate = 1.1;
+        let mixed = summarise(
+            &[
+                r(1, "CustInvc", "2026-10-01", "2026-12-31", 50.0, 50.0),
+                euro,
+            ],
+            None,
+            today,
+        );
+        assert_eq!((mixed.balance, mixed.overdue_balance), (160.0, 110.0));
+        assert_eq!(
+            by_currency_text(&mixed.by_currency).as_deref(),
+            Some("EUR 100.00 (overdue 100.00); USD 50.00 (overdue 0.00)")
+        );
         let none = summarise(&[], None, today);
         assert_eq!(
             (none.balance, none.days_overdue, none.last_payment_date),

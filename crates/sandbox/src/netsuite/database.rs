@@ -148,6 +148,7 @@ fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(TRANSACTION_LINE_VIEW)?;
     conn.execute_batch(PREVIOUS_LINK_VIEW)?;
     conn.execute_batch(UOM_VIEW)?;
+    super::accounting::create(conn)?;
     for (id, name, parent, currency) in SUBSIDIARIES {
         conn.execute(
             "INSERT INTO subsidiary (id, name, parent, currency) VALUES (?1, ?2, ?3, ?4)",

@@ -16,9 +16,10 @@
 //!
 //! Tax is the legacy per-line model (one tax code per line, no tax groups, nexuses, tax
 //! schedules or SuiteTax engines; the line-level rounding is *unconfirmed*). Units only label
-//! the quantity: a rate is not converted between units. Discounts, shipping charges and exchange
-//! rates are not modelled: amounts are in the transaction's currency and balances simply add
-//! them up.
+//! the quantity: a rate is not converted between units. Discounts and shipping charges are not
+//! modelled: amounts are in the transaction's currency and balances simply add them up. The
+//! exchange rate and posting period of each transaction, and its GL impact in the subsidiary's
+//! base currency, are [`super::accounting`]'s.
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
@@ -79,6 +80,7 @@ pub fn settle(tx: &Transaction, record_type: &RecordType, id: i64) -> Result<(),
     if !record_type.is_transaction() {
         return Ok(());
     }
+    super::accounting::post(tx, id)?;
     if record_type.sublists.contains(&"item") {
         price_lines(tx, record_type, id)?;
     }

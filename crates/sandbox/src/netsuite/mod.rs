@@ -2,6 +2,7 @@
 //! transforms, SuiteQL, asynchronous jobs) and RESTlets, every call authenticated with
 //! token-based authentication or an OAuth 2.0 token, backed by SQLite.
 
+mod accounting;
 mod auth;
 mod database;
 mod defaults;

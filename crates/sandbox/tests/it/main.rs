@@ -15,6 +15,7 @@ mod netsuite_auth;
 mod netsuite_books;
 mod netsuite_estimates;
 mod netsuite_governance;
+mod netsuite_ledger;
 mod netsuite_lifecycle;
 mod netsuite_metadata;
 mod netsuite_orders;

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::harness::{empty, Harness};
 
-async fn create(h: &Harness, record_type: &str, body: Value) -> String {
+pub(crate) async fn create(h: &Harness, record_type: &str, body: Value) -> String {
     let response = h
         .ns(
             Method::POST,
@@ -54,7 +54,7 @@ async fn transform(h: &Harness, path: &str) -> (u16, String) {
     }
 }
 
-async fn suiteql(h: &Harness, q: &str) -> Vec<Value> {
+pub(crate) async fn suiteql(h: &Harness, q: &str) -> Vec<Value> {
     let response = h
         .ns(Method::POST, "query/v1/suiteql", Some(json!({ "q": q })))
         .await;

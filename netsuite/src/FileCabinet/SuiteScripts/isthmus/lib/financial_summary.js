@@ -13,6 +13,10 @@
  * - `last_payment_date` / `last_payment_amount`: the latest customer payment by date, then id;
  * - `credit_limit`: the customer's, or null; `currency`: the symbol of the customer's currency.
  *
+ * Amounts are in the base currency of the customer's subsidiary (`base_currency`): each
+ * transaction's amount at its exchange rate (`transaction.exchangerate`), rounded once summed;
+ * `by_currency` keeps each transaction currency's own balance and overdue balance.
+ *
  * Money is rounded to cents. Only transactions with an amount remaining are read for the
  * balances (those without one add nothing), so a customer with a long history costs no more
  * than one with a few open items; the customer id is always a bound parameter, never SQL text.
@@ -24,17 +28,21 @@ define(['N/query'], function (query) {
     const FIRST_PAGE_SIZE = 5;
 
     const CUSTOMER_SQL =
-        'SELECT c.id, c.creditlimit, cur.symbol AS currency FROM customer c ' +
-        'LEFT JOIN currency cur ON cur.id = c.currency WHERE c.id = ?';
+        'SELECT c.id, c.creditlimit, cur.symbol AS currency, base.symbol AS basecurrency ' +
+        'FROM customer c LEFT JOIN currency cur ON cur.id = c.currency ' +
+        'LEFT JOIN subsidiary s ON s.id = c.subsidiary ' +
+        'LEFT JOIN currency base ON base.id = s.currency WHERE c.id = ?';
 
     const OPEN_ITEMS_SQL =
         'SELECT t.id, t.type, TO_CHAR(t.duedate, \'YYYY-MM-DD\') AS duedate, ' +
-        't.foreignamountremaining AS remaining FROM transaction t ' +
+        't.foreignamountremaining AS remaining, cur.symbol AS currency, t.exchangerate AS rate ' +
+        'FROM transaction t LEFT JOIN currency cur ON cur.id = t.currency ' +
         'WHERE t.entity = ? AND t.type IN (\'CustInvc\', \'CustCred\', \'CustPymt\') ' +
         'AND t.foreignamountremaining <> 0 ORDER BY t.id';
 
     const LAST_PAYMENT_SQL =
-        'SELECT t.id, TO_CHAR(t.trandate, \'YYYY-MM-DD\') AS trandate, t.foreigntotal AS total ' +
+        'SELECT t.id, TO_CHAR(t.trandate, \'YYYY-MM-DD\') AS trandate, t.foreigntotal AS total, ' +
+        't.exchangerate AS rate ' +
         'FROM transaction t WHERE t.entity = ? AND t.type = \'CustPymt\' ' +
         'ORDER BY t.trandate DESC, t.id DESC';
 
@@ -77,28 +85,53 @@ define(['N/query'], function (query) {
         let credit = 0;
         let overdue = 0;
         let oldestDue = null;
+        const byCurrency = {};
+        const rateOf = function (row) {
+            const rate = numberOf(row.rate);
+            return rate === null ? 1 : rate;
+        };
         input.openItems.forEach(function (item) {
             const remaining = Math.abs(numberOf(item.remaining) || 0);
+            const base = remaining * rateOf(item);
+            const own = item.currency ? (byCurrency[item.currency] = byCurrency[item.currency] || { balance: 0, overdue: 0 }) : null;
             if (item.type !== 'CustInvc') {
-                credit += remaining;
+                credit += base;
+                if (own) {
+                    own.balance -= remaining;
+                }
                 return;
             }
-            owed += remaining;
+            owed += base;
+            if (own) {
+                own.balance += remaining;
+            }
             const due = dayOf(item.duedate);
             if (remaining > 0 && due !== null && due < today) {
-                overdue += remaining;
+                overdue += base;
+                if (own) {
+                    own.overdue += remaining;
+                }
                 oldestDue = oldestDue === null ? due : Math.min(oldestDue, due);
             }
         });
         const payment = input.lastPayment;
-        const paymentTotal = payment ? numberOf(payment.total) : null;
+        const paymentTotal = payment && numberOf(payment.total) !== null
+            ? numberOf(payment.total) * rateOf(payment)
+            : null;
         return {
             balance: cents(owed - credit),
             overdue_balance: cents(overdue),
             credit_limit: input.creditLimit === undefined ? null : input.creditLimit,
             days_overdue: oldestDue === null ? 0 : today - oldestDue,
             last_payment_date: payment && dayOf(payment.trandate) !== null ? String(payment.trandate) : null,
-            last_payment_amount: paymentTotal === null ? null : Math.abs(paymentTotal),
+            last_payment_amount: paymentTotal === null ? null : cents(Math.abs(paymentTotal)),
+            by_currency: Object.keys(byCurrency).sort().map(function (code) {
+                return {
+                    currency: code,
+                    balance: cents(byCurrency[code].balance),
+                    overdue_balance: cents(byCurrency[code].overdue),
+                };
+            }),
         };
     }
 
@@ -151,6 +184,8 @@ define(['N/query'], function (query) {
             currency: customer.currency === null || customer.currency === undefined || customer.currency === ''
                 ? null
                 : String(customer.currency),
+            base_currency: customer.basecurrency ? String(customer.basecurrency) : null,
+            by_currency: summary.by_currency,
         };
     }
 
