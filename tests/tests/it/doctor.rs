@@ -307,3 +307,43 @@ async fn scheduled_doctor_on_redis() {
 async fn scheduled_doctor_on_memory() {
     scheduled_run_reported_at_the_gateway(StoreKind::Memory).await;
 }
+
+/// With quotes and the report schedules on, the doctor checks the Quote's id and status fields,
+/// the estimate's external id and every field of the two report objects: all present in the
+/// sandbox; a report field removed is named with the schedule that needs it.
+async fn quotes_and_reports_are_checked(mesh: &TestMesh) {
+    let (mut config, secrets) = mesh.sandbox_config();
+    config.orders.orders_from_quotes = true;
+    config.schedules.aging = "30 4 * * *".into();
+    config.schedules.gl_balances = "45 4 * * *".into();
+    let salesforce = isthmus::wiring::salesforce(&config, &secrets).unwrap();
+    let netsuite = isthmus::wiring::netsuite(&config, &secrets, mesh.store.clone()).unwrap();
+    let needs = doctor::needs(&config);
+    for (object, field) in [
+        ("Quote", "NetSuite_Id__c"),
+        ("estimate", "externalId"),
+        ("NetSuite_Aging__c", "Days_90_Plus__c"),
+        ("NetSuite_GL_Balance__c", "NetSuite_Key__c"),
+    ] {
+        assert!(
+            needs.iter().any(|n| n.object == object && n.field == field),
+            "{object}.{field} is checked"
+        );
+    }
+    let clean = doctor::run(&config, &salesforce, &netsuite).await.unwrap();
+    assert!(clean.ok, "{clean:?}");
+    mesh.sandbox
+        .sf_rename_field("NetSuite_Aging__c", "Days_90_Plus__c", None);
+    let drifted = doctor::run(&config, &salesforce, &netsuite).await.unwrap();
+    let named: Vec<(&str, &str)> = drifted
+        .problems
+        .iter()
+        .map(|p| (p.field.as_str(), p.config_key.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        [("Days_90_Plus__c", "schedules.aging")],
+        "{drifted:?}"
+    );
+}
+on_both_stores!(quotes_and_reports, quotes_and_reports_are_checked);

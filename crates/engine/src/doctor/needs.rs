@@ -4,6 +4,7 @@
 
 use super::{Access, Side};
 use crate::config::{Config, Ownership, WonRule};
+use crate::finance::{AGING_SOBJECT, GL_SOBJECT, REPORT_KEY_FIELD};
 
 /// One field a flow depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,5 +263,72 @@ pub fn needs(config: &Config) -> Vec<Need> {
         out.push(Need::new(Salesforce, "Opportunity", field, Write, flow));
     }
     out.push(Need::new(NetSuite, "salesOrder", "externalId", Write, flow));
+
+    // Quote → estimate, and the won opportunity's order from its synced quote's estimate.
+    if config.orders.orders_from_quotes {
+        let key = "orders.orders_from_quotes";
+        out.push(Need::new(
+            Salesforce,
+            "Opportunity",
+            "SyncedQuoteId",
+            Read,
+            key,
+        ));
+        out.push(Need::new(Salesforce, "Quote", "NetSuite_Id__c", Write, key).external_id());
+        out.push(Need::new(
+            Salesforce,
+            "Quote",
+            "NetSuite_Status__c",
+            Write,
+            key,
+        ));
+        out.push(Need::new(NetSuite, "estimate", "externalId", Write, key));
+    }
+
+    // The report objects the finance schedules fill, each row upserted by its key.
+    let reports: [(&str, &str, &str, &[&str]); 2] = [
+        (
+            &config.schedules.aging,
+            "schedules.aging",
+            AGING_SOBJECT,
+            &[
+                "Account__c",
+                "Currency__c",
+                "Current__c",
+                "Days_1_30__c",
+                "Days_31_60__c",
+                "Days_61_90__c",
+                "Days_90_Plus__c",
+                "Total__c",
+                "As_Of__c",
+            ],
+        ),
+        (
+            &config.schedules.gl_balances,
+            "schedules.gl_balances",
+            GL_SOBJECT,
+            &[
+                "Period__c",
+                "Period_Start__c",
+                "Period_End__c",
+                "Account_Number__c",
+                "Account_Name__c",
+                "Subsidiary_Id__c",
+                "Debit__c",
+                "Credit__c",
+                "Amount__c",
+                "Closing_Balance__c",
+            ],
+        ),
+    ];
+    for (schedule, key, object, fields) in reports {
+        if schedule.is_empty() {
+            continue;
+        }
+        out.push(Need::new(Salesforce, object, REPORT_KEY_FIELD, Write, key).external_id());
+        for field in fields {
+            out.push(Need::new(Salesforce, object, field, Write, key));
+        }
+    }
     out
 }
