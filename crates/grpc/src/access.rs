@@ -77,6 +77,8 @@ pub const RPC_NEEDS: &[(&str, Need)] = &[
         Need::AnyCaller,
     ),
     ("isthmus.orders.v1.OrderSync/SyncOpportunity", SALESFORCE),
+    ("isthmus.orders.v1.OrderSync/SyncQuote", SALESFORCE),
+    ("isthmus.orders.v1.OrderSync/SyncEstimate", NETSUITE),
     ("isthmus.orders.v1.OrderSync/SyncSalesOrder", NETSUITE),
     ("isthmus.orders.v1.OrderSync/SyncFulfillment", NETSUITE),
     ("isthmus.orders.v1.OrderSync/ScanRenewals", ADMIN),
