@@ -25,6 +25,7 @@ mod lifecycle;
 mod line_terms;
 mod load;
 mod ownership;
+mod privacy;
 mod secrets;
 mod sections;
 
@@ -34,6 +35,7 @@ pub use ownership::{Ownership, ADDRESS_UNITS};
 pub use ownership::{DO_NOT_CALL, EMAIL_OPT_OUT};
 pub use secrets::Secrets;
 pub use sections::ConsentConfig;
+pub use privacy::{ErasureMode, ErasureModes, LegalHold, PrivacyConfig};
 pub use sections::{
     AccountDeleted, AlertsConfig, AuditConfig, CatalogConfig, CustomersConfig, DeltaAccounts,
     FieldPair, FinanceConfig, GatewayConfig, GrpcConfig, LogFormat, MatchRule, NetSuiteAuthKind,
@@ -107,6 +109,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.customers.validate_ownership()?;
+        self.customers.privacy.validate()?;
         if self.customers.lock_ttl_ms < 1000 {
             return Err(ConfigError::Invalid(
                 "customers.lock_ttl_ms must be at least 1000".into(),
