@@ -91,6 +91,9 @@ pub static SOBJECTS: &[SObject] = &[
             number("Days_Overdue__c", Double),
             date("Last_Payment_Date__c"),
             number("Last_Payment_Amount__c", Currency),
+            // A custom checkbox an org adds to hold every contact of an account (the example of
+            // `customers.privacy.legal_hold.salesforce_account_field`; not in Salesforce's schema).
+            boolean("Legal_Hold__c"),
         ],
         children: &[
             child("Contacts", "Contact", "AccountId"),
@@ -123,6 +126,9 @@ pub static SOBJECTS: &[SObject] = &[
             boolean("DoNotCall"),
             boolean("HasOptedOutOfFax"),
             external_id("NetSuite_Id__c", true),
+            // A custom checkbox an org adds to mark a person under legal hold (the name is the
+            // example of `customers.privacy.legal_hold.salesforce_contact_field`; not in Salesforce's own schema).
+            boolean("Legal_Hold__c"),
         ],
         children: &[],
         cascade_delete: &[],
