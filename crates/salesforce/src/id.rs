@@ -32,6 +32,7 @@ pub enum IdError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SObject {
     Account,
+    Contact,
     Opportunity,
     Product2,
 }
@@ -41,6 +42,7 @@ impl SObject {
     pub fn name(self) -> &'static str {
         match self {
             Self::Account => "Account",
+            Self::Contact => "Contact",
             Self::Opportunity => "Opportunity",
             Self::Product2 => "Product2",
         }
@@ -50,6 +52,7 @@ impl SObject {
     pub fn key_prefix(self) -> &'static str {
         match self {
             Self::Account => "001",
+            Self::Contact => "003",
             Self::Opportunity => "006",
             Self::Product2 => "01t",
         }
@@ -58,7 +61,7 @@ impl SObject {
     fn article(self) -> &'static str {
         match self {
             Self::Account | Self::Opportunity => "an",
-            Self::Product2 => "a",
+            Self::Product2 | Self::Contact => "a",
         }
     }
 

@@ -33,9 +33,9 @@ pub use lifecycle::{Lifecycle, Stage, StageStatuses};
 pub use line_terms::{LineUnits, TaxCodes};
 pub use ownership::{Ownership, ADDRESS_UNITS};
 pub use ownership::{DO_NOT_CALL, EMAIL_OPT_OUT};
+pub use privacy::{ErasureMode, ErasureModes, LegalHold, PrivacyConfig};
 pub use secrets::Secrets;
 pub use sections::ConsentConfig;
-pub use privacy::{ErasureMode, ErasureModes, LegalHold, PrivacyConfig};
 pub use sections::{
     AccountDeleted, AlertsConfig, AuditConfig, CatalogConfig, CustomersConfig, DeltaAccounts,
     FieldPair, FinanceConfig, GatewayConfig, GrpcConfig, LogFormat, MatchRule, NetSuiteAuthKind,

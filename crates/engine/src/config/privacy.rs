@@ -61,12 +61,16 @@ pub struct PrivacyConfig {
 impl PrivacyConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         for (key, field) in [
-            ("salesforce_contact_field", &self.legal_hold.salesforce_contact_field),
-            ("salesforce_account_field", &self.legal_hold.salesforce_account_field),
+            (
+                "salesforce_contact_field",
+                &self.legal_hold.salesforce_contact_field,
+            ),
+            (
+                "salesforce_account_field",
+                &self.legal_hold.salesforce_account_field,
+            ),
         ] {
-            let api_name = field
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            let api_name = field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 && !field.starts_with(|c: char| c.is_ascii_digit() || c == '_');
             if !api_name {
                 return Err(ConfigError::Invalid(format!(
