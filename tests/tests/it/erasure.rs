@@ -5,8 +5,13 @@
 //! is refused before anything is read, a second request writes nothing, a dry run writes nothing.
 
 use isthmus_engine::config::ErasureMode;
+use isthmus_proto::customers::v1::customer_sync_client::CustomerSyncClient;
+use isthmus_proto::customers::v1::{erase_person_request, ErasePersonRequest};
+use isthmus_proto::ErrorCode;
 use isthmus_sandbox::seed;
-use isthmus_tests::{on_both_stores, text, TestMesh, ADMIN_KEY, SF_KEY};
+use isthmus_tests::{
+    grpc_channel, on_both_stores, text, TestMesh, ADMIN_KEY, GRPC_VIEWER_TOKEN, SF_KEY,
+};
 use serde_json::{json, Map, Value};
 
 /// A person as the demo account's first contact holds them before the erasure.
@@ -328,6 +333,46 @@ async fn bad_input_and_unknown_people_are_refused_and_a_dry_run_writes_nothing(m
     mesh.assert_nothing_written(&before).await;
     let sf = mesh.sandbox.sf_record("Contact", &person.contact).unwrap();
     assert_eq!(text(sf.get("Email")), Some(person.email.clone()));
+
+    // The gRPC contract: admin only, the id checked, the dry run answered.
+    let request = |raw: &str, dry_run: bool| ErasePersonRequest {
+        person: Some(erase_person_request::Person::SalesforceContactId(
+            raw.to_string(),
+        )),
+        dry_run,
+        actor: "grpc-test".into(),
+    };
+    let mut viewer =
+        CustomerSyncClient::new(grpc_channel(&mesh.customers_grpc, Some(GRPC_VIEWER_TOKEN)));
+    let denied = viewer
+        .erase_person(request(&person.contact, true))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        ErrorCode::from_status(&denied),
+        ErrorCode::PermissionDenied,
+        "{denied:?}"
+    );
+    let mut admin = CustomerSyncClient::new(mesh.admin_grpc(&mesh.customers_grpc));
+    let bad = admin
+        .erase_person(request(account, true))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        ErrorCode::from_status(&bad),
+        ErrorCode::InvalidArgument,
+        "{bad:?}"
+    );
+    let preview = admin
+        .erase_person(request(&person.contact, true))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (preview.salesforce.as_str(), preview.dry_run),
+        ("anonymised", true)
+    );
+    mesh.assert_nothing_written(&before).await;
 }
 on_both_stores!(
     bad_input,
