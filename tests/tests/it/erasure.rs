@@ -229,6 +229,41 @@ on_both_stores!(
     }
 );
 
+async fn a_mixed_mode_never_brings_the_person_back(mesh: &TestMesh) {
+    let person = synced_person(mesh).await;
+    let (status, body) = erase(mesh, "", json!({ "salesforce_contact_id": person.contact })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["salesforce"].as_str(), body["netsuite"].as_str()),
+        (Some("deleted"), Some("anonymised")),
+        "{body}"
+    );
+    assert!(mesh.sandbox.sf_record("Contact", &person.contact).is_none());
+    let customer = body["netsuite_customer_id"].as_str().unwrap().to_string();
+
+    // Both flows run again: at most the placeholder travels, never the person.
+    let (status, event) = mesh.customer_event(&customer, "edit").await;
+    assert_eq!(status, 200, "{event}");
+    let (status, synced) = mesh.sync_account(&person.account, false).await;
+    assert_eq!(status, 200, "{synced}");
+    let sf = format!("{:?}", mesh.sandbox.sf_records("Contact"));
+    let ns = format!("{:?}", mesh.sandbox.ns_records("contact"));
+    for value in [&person.full_name, &person.email] {
+        assert!(
+            !sf.contains(value.as_str()) && !ns.contains(value.as_str()),
+            "{value}"
+        );
+    }
+    assert_no_trace(mesh, &person).await;
+}
+on_both_stores!(
+    mixed,
+    a_mixed_mode_never_brings_the_person_back,
+    |config: &mut isthmus::Config| {
+        config.customers.privacy.erasure.salesforce = ErasureMode::Delete;
+    }
+);
+
 async fn a_legal_hold_refuses_with_409_and_changes_nothing(mesh: &TestMesh) {
     let person = synced_person(mesh).await;
     let hold = json!({ "Legal_Hold__c": true });
