@@ -292,15 +292,43 @@ async fn a_legal_hold_refuses_with_409_and_changes_nothing(mesh: &TestMesh) {
             .unwrap();
     }
 }
-on_both_stores!(
-    legal_hold,
-    a_legal_hold_refuses_with_409_and_changes_nothing,
-    |config: &mut isthmus::Config| {
-        let hold = &mut config.customers.privacy.legal_hold;
-        hold.salesforce_contact_field = "Legal_Hold__c".into();
-        hold.salesforce_account_field = "Legal_Hold__c".into();
-    }
-);
+
+/// The schema doctor checks the configured hold checkboxes: present in the sandbox, then one
+/// renamed away and reported under its key.
+async fn the_doctor_checks_the_hold_fields(mesh: &TestMesh) {
+    let (mut config, secrets) = mesh.sandbox_config();
+    config.customers.privacy.legal_hold.salesforce_contact_field = "Legal_Hold__c".into();
+    let salesforce = isthmus::wiring::salesforce(&config, &secrets).unwrap();
+    let netsuite = isthmus::wiring::netsuite(&config, &secrets, mesh.store.clone()).unwrap();
+    let hold_key = "customers.privacy.legal_hold.salesforce_contact_field";
+    let report = isthmus_engine::doctor::run(&config, &salesforce, &netsuite)
+        .await
+        .unwrap();
+    assert!(
+        report.problems.iter().all(|p| p.config_key != hold_key),
+        "{report:?}"
+    );
+    mesh.sandbox
+        .sf_rename_field("Contact", "Legal_Hold__c", None);
+    let report = isthmus_engine::doctor::run(&config, &salesforce, &netsuite)
+        .await
+        .unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.config_key == hold_key),
+        "{report:?}"
+    );
+}
+
+async fn legal_holds(mesh: &TestMesh) {
+    a_legal_hold_refuses_with_409_and_changes_nothing(mesh).await;
+    the_doctor_checks_the_hold_fields(mesh).await;
+}
+
+on_both_stores!(legal_hold, legal_holds, |config: &mut isthmus::Config| {
+    let hold = &mut config.customers.privacy.legal_hold;
+    hold.salesforce_contact_field = "Legal_Hold__c".into();
+    hold.salesforce_account_field = "Legal_Hold__c".into();
+});
 
 async fn bad_input_and_unknown_people_are_refused_and_a_dry_run_writes_nothing(mesh: &TestMesh) {
     let person = synced_person(mesh).await;
