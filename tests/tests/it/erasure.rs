@@ -441,3 +441,42 @@ on_both_stores!(
     bad_input,
     bad_input_and_unknown_people_are_refused_and_a_dry_run_writes_nothing
 );
+
+/// Every customer id the sandbox can hand out is held: the seeded NetSuite contact (never
+/// synced, so Salesforce has no twin) is refused by its customer's hold.
+async fn a_held_netsuite_customer_refuses_its_contacts_erasure(mesh: &TestMesh) {
+    let contacts = mesh.ns_where("contact", "lastName", "Coyote");
+    assert_eq!(contacts.len(), 1, "the seeded contact");
+    let id = text(contacts[0].get("id")).unwrap();
+    let before = mesh.settled_store_snapshot().await;
+    mesh.sandbox.reset_calls();
+    let (status, body) = erase(mesh, "", json!({ "netsuite_contact_id": id })).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("LEGAL_HOLD")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("NetSuite customer"),
+        "{body}"
+    );
+    assert!(
+        !body["message"].as_str().unwrap().contains("Coyote"),
+        "{body}"
+    );
+    mesh.assert_nothing_written(&before).await;
+    let contact = mesh.sandbox.ns_record("contact", &id).unwrap();
+    assert_eq!(contact["lastName"], "Coyote");
+}
+on_both_stores!(
+    netsuite_hold,
+    a_held_netsuite_customer_refuses_its_contacts_erasure,
+    |config: &mut isthmus::Config| {
+        let ids: Vec<String> = (1..=2000).map(|id| id.to_string()).collect();
+        config.customers.privacy.legal_hold.netsuite_customers =
+            serde_json::from_value(json!(ids)).unwrap();
+    }
+);
