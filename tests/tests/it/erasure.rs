@@ -480,3 +480,68 @@ on_both_stores!(
             serde_json::from_value(json!(ids)).unwrap();
     }
 );
+
+/// The console's form: admin only (with its CSRF token), the dry run first, then for real.
+async fn the_console_erases_with_a_dry_run_first(mesh: &TestMesh) {
+    use crate::console_access::{page, post_form, sign_in};
+    let person = synced_person(mesh).await;
+    let before = mesh.settled_store_snapshot().await;
+    mesh.sandbox.reset_calls();
+
+    let (viewer, viewer_csrf) = sign_in(mesh, isthmus_tests::VIEWER_KEY).await;
+    let (status, html) = page(mesh, &viewer, "/console/erasures").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        !html.contains("id=\"erase\""),
+        "no form for a viewer: {html}"
+    );
+    let form = [
+        ("csrf", viewer_csrf.as_str()),
+        ("side", "salesforce"),
+        ("id", person.contact.as_str()),
+    ];
+    let (status, _) = post_form(mesh, &viewer, "/console/erasures", &form).await;
+    assert_eq!(status, 403);
+
+    let (admin, csrf) = sign_in(mesh, ADMIN_KEY).await;
+    let (status, html) = page(mesh, &admin, "/console/erasures").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("id=\"erase\""), "{html}");
+    let forged = [
+        ("csrf", "forged"),
+        ("side", "salesforce"),
+        ("id", person.contact.as_str()),
+    ];
+    let (status, _) = post_form(mesh, &admin, "/console/erasures", &forged).await;
+    assert_eq!(status, 403);
+    let dry = [
+        ("csrf", csrf.as_str()),
+        ("side", "salesforce"),
+        ("id", person.contact.as_str()),
+        ("dry_run", "true"),
+    ];
+    let (status, _) = post_form(mesh, &admin, "/console/erasures", &dry).await;
+    assert_eq!(status, 303);
+    mesh.assert_nothing_written(&before).await;
+
+    let (status, html) = post_form(
+        mesh,
+        &admin,
+        "/console/erasures",
+        &[("csrf", csrf.as_str()), ("side", "netsuite"), ("id", "12x")],
+    )
+    .await;
+    assert_eq!(status, 400, "{html}");
+
+    let real = [
+        ("csrf", csrf.as_str()),
+        ("side", "salesforce"),
+        ("id", person.contact.as_str()),
+    ];
+    let (status, _) = post_form(mesh, &admin, "/console/erasures", &real).await;
+    assert_eq!(status, 303);
+    let sf = mesh.sandbox.sf_record("Contact", &person.contact).unwrap();
+    assert_eq!(sf["LastName"], "Person");
+    assert_no_trace(mesh, &person).await;
+}
+on_both_stores!(console, the_console_erases_with_a_dry_run_first);
