@@ -161,21 +161,41 @@ impl CustomerFlows {
         if dry_run || !(erasure.salesforce.writes() || erasure.netsuite.writes()) {
             return Ok(erasure);
         }
-        let sf_lock = format!("{LINK_KIND}:sf:{}", account.as_deref().unwrap_or("-"));
-        let ns_lock = format!("{LINK_KIND}:ns:{}", customer.as_deref().unwrap_or("-"));
+        // The account's link (by the account, else by the customer) names the pair both flows
+        // lock, even when one side never had the contact.
+        let link = match (&account, &customer) {
+            (Some(account), _) => self.store.link_by_salesforce(LINK_KIND, account).await?,
+            (None, Some(customer)) => self.store.link_by_netsuite(LINK_KIND, customer).await?,
+            (None, None) => None,
+        };
+        let locked_account = account
+            .clone()
+            .or_else(|| link.as_ref().map(|l| l.salesforce_id.clone()));
+        let locked_customer = customer
+            .clone()
+            .or_else(|| link.as_ref().map(|l| l.netsuite_id.clone()));
+        let sf_lock = format!(
+            "{LINK_KIND}:sf:{}",
+            locked_account.as_deref().unwrap_or("-")
+        );
+        let ns_lock = format!(
+            "{LINK_KIND}:ns:{}",
+            locked_customer.as_deref().unwrap_or("-")
+        );
         let (ttl, wait) = (self.config.lock_ttl(), self.config.lock_wait());
         with_lock(&self.store, &sf_lock, ttl, wait, |sf_lease| async move {
             with_lock(&self.store, &ns_lock, ttl, wait, |_| async move {
                 erasure.audit_entries_redacted = self.scrub_store(&found).await?;
-                if let Some(account) = &account {
-                    if let Some(mut link) =
-                        self.store.link_by_salesforce(LINK_KIND, account).await?
-                    {
-                        if !link.salesforce_hash.is_empty() || !link.netsuite_hash.is_empty() {
-                            link.salesforce_hash.clear();
-                            link.netsuite_hash.clear();
-                            self.store.put_link(&link, &sf_lease).await?;
-                        }
+                // Re-read under the lock: a sync may have written the link since.
+                let link = match &locked_account {
+                    Some(account) => self.store.link_by_salesforce(LINK_KIND, account).await?,
+                    None => None,
+                };
+                if let Some(mut link) = link {
+                    if !link.salesforce_hash.is_empty() || !link.netsuite_hash.is_empty() {
+                        link.salesforce_hash.clear();
+                        link.netsuite_hash.clear();
+                        self.store.put_link(&link, &sf_lease).await?;
                     }
                 }
                 self.write_sides(&found, &erasure).await?;
