@@ -39,7 +39,8 @@ async fn synced_person(mesh: &TestMesh) -> Person {
     assert_eq!(status, 200, "{body}");
     let first = sf_contacts(mesh, &account)[0].clone();
     let contact = text(first.get("Id")).unwrap();
-    let edit = json!({ "Title": "Head of Erasure Tests" });
+    let edit =
+        json!({ "Title": "Head of Erasure Tests", "MailingStreet": "742 Evergreen Terrace" });
     mesh.sandbox
         .sf_update("Contact", &contact, edit.as_object().unwrap().clone())
         .unwrap();
@@ -107,7 +108,7 @@ async fn anonymise_keeps_both_records_linked_with_placeholders(mesh: &TestMesh) 
         (&sf["FirstName"], &sf["LastName"]),
         (&json!("Erased"), &json!("Person"))
     );
-    for field in ["Email", "Phone", "Title"] {
+    for field in ["Email", "Phone", "Title", "MailingStreet"] {
         assert_eq!(sf[field], Value::Null, "{field}");
     }
     assert_eq!(

@@ -16,7 +16,7 @@
 //!   afresh), then each side is anonymised or deleted. The scrub runs first because it needs
 //!   the values the writes remove: a request that fails half-way is repeated with them intact.
 //! - **Anonymise** writes fixed placeholders ([`PLACEHOLDER_FIRST`], [`PLACEHOLDER_LAST`]; no
-//!   e-mail, phone or title; NetSuite's `entityId` too) and opts the contact out of everything
+//!   e-mail, phone, title or Salesforce mailing address; NetSuite's `entityId` too) and opts the contact out of everything
 //!   (every consent checkbox set; NetSuite's subscription status Soft Opt-Out unless it is a
 //!   Confirmed Opt-Out). The record and its link fields stay, so a later sync updates the same
 //!   placeholder instead of creating anyone. **Delete** deletes the record. With both sides
@@ -27,9 +27,8 @@
 //!   anonymised on either side answers the same outcome with `already` set. A person deleted on
 //!   both sides is unknown: the second request answers 404.
 //!
-//! Not covered: the Contact's mailing address (the customers flows do not sync it, and the
-//! sandbox's Contact has none), and values inside job results and idempotency replays (they
-//! expire with their TTLs).
+//! Not covered: a NetSuite contact's address book (no flow writes it), and values inside job
+//! results and idempotency replays (they expire with their TTLs).
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -48,6 +47,15 @@ use crate::lock::with_lock;
 pub const PLACEHOLDER_FIRST: &str = "Erased";
 /// The last name an anonymised contact carries on both sides.
 pub const PLACEHOLDER_LAST: &str = "Person";
+/// The Contact's mailing address parts, cleared by anonymise (no flow syncs them; NetSuite's
+/// contact keeps addresses in an address book the flows do not touch either).
+const SF_MAILING_ADDRESS: [&str; 5] = [
+    "MailingStreet",
+    "MailingCity",
+    "MailingState",
+    "MailingPostalCode",
+    "MailingCountry",
+];
 /// What replaces the person's values in the audit log.
 pub const REDACTED: &str = "[erased]";
 
@@ -401,7 +409,10 @@ impl CustomerFlows {
         let mut body = Map::new();
         body.insert("FirstName".into(), PLACEHOLDER_FIRST.into());
         body.insert("LastName".into(), PLACEHOLDER_LAST.into());
-        for field in ["Email", "Phone", "Title"] {
+        for field in ["Email", "Phone", "Title"]
+            .into_iter()
+            .chain(SF_MAILING_ADDRESS)
+        {
             body.insert(field.into(), Value::Null);
         }
         consent::sf_opt_out_all(&self.config, &mut body);

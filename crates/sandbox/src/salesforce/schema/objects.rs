@@ -120,6 +120,12 @@ pub static SOBJECTS: &[SObject] = &[
             text("Email"),
             text("Phone"),
             text("Title"),
+            // The standard mailing address (Contact object reference: MailingAddress's parts).
+            text("MailingStreet"),
+            text("MailingCity"),
+            text("MailingState"),
+            text("MailingPostalCode"),
+            text("MailingCountry"),
             // Standard consent checkboxes (Contact object reference: Email Opt Out, Do Not
             // Call, Fax Opt Out); false unless set, as every checkbox.
             boolean("HasOptedOutOfEmail"),
