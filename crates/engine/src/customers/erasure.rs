@@ -380,11 +380,11 @@ impl CustomerFlows {
     }
 
     async fn write_sides(&self, found: &Found, erasure: &Erasure) -> Result<()> {
-        if let (Some(contact), Some(id)) = (&found.salesforce, &erasure.salesforce_contact_id) {
+        if let (Some(_), Some(id)) = (&found.salesforce, &erasure.salesforce_contact_id) {
             match erasure.salesforce {
                 SideAction::Anonymised => {
                     self.salesforce
-                        .update("Contact", id, &self.sf_placeholder(contact))
+                        .update("Contact", id, &self.sf_placeholder())
                         .await?
                 }
                 SideAction::Deleted => self.salesforce.delete("Contact", id).await?,
@@ -405,7 +405,7 @@ impl CustomerFlows {
         Ok(())
     }
 
-    fn sf_placeholder(&self, _contact: &Record) -> Record {
+    fn sf_placeholder(&self) -> Record {
         let mut body = Map::new();
         body.insert("FirstName".into(), PLACEHOLDER_FIRST.into());
         body.insert("LastName".into(), PLACEHOLDER_LAST.into());
