@@ -17,7 +17,8 @@ pub struct ErrorBody {
     /// Stable code: INVALID_ARGUMENT, PAYLOAD_TOO_LARGE, UNAUTHENTICATED, PERMISSION_DENIED,
     /// NOT_FOUND, UNPROCESSABLE, LOCKED, RATE_LIMITED, UPSTREAM_ERROR, UPSTREAM_UNAVAILABLE,
     /// INTERNAL, UNAVAILABLE, METHOD_NOT_ALLOWED, UNSUPPORTED_MEDIA_TYPE, REQUEST_TIMEOUT,
-    /// URI_TOO_LONG, HEADERS_TOO_LARGE, SALESFORCE_ALLOCATION_EXHAUSTED (503 with `Retry-After`).
+    /// URI_TOO_LONG, HEADERS_TOO_LARGE, SALESFORCE_ALLOCATION_EXHAUSTED (503 with `Retry-After`),
+    /// LEGAL_HOLD (409: an erasure refused by a configured legal hold).
     pub code: &'static str,
     /// What went wrong, for a person.
     pub message: String,

@@ -127,6 +127,7 @@ fn required_scope(method: &Method, path: &str) -> Option<Option<Scope>> {
         || path.starts_with("/v1/reconcile")
         || path.starts_with("/v1/schedules")
         || path.starts_with("/v1/stats")
+        || path.starts_with("/v1/erasures")
     {
         Some(Some(admin))
     } else {

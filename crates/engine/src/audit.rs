@@ -203,6 +203,41 @@ impl SyncLog {
         }
     }
 
+    /// Records an erasure of a person that wrote: an entry naming only the contact ids, the
+    /// configured modes and what each side got (never a name or an e-mail).
+    pub async fn erased(
+        &self,
+        erasure: &crate::customers::erasure::Erasure,
+        actor: &str,
+        trace_id: &str,
+    ) {
+        if !erasure.wrote() {
+            return;
+        }
+        let entry = AuditEntry {
+            at_ms: chrono::Utc::now().timestamp_millis(),
+            flow: "customers.erasure".to_string(),
+            outcome: "erasure".to_string(),
+            salesforce_id: erasure.salesforce_contact_id.clone().unwrap_or_default(),
+            netsuite_id: erasure.netsuite_contact_id.clone().unwrap_or_default(),
+            fields: Vec::new(),
+            trace_id: trace_id.to_string(),
+            job_id: String::new(),
+            changes: Vec::new(),
+            trigger: Trigger::Request.as_str().to_string(),
+            actor: actor.to_string(),
+            note: format!(
+                "erasure: salesforce {} ({}), netsuite {} ({}), {} audit entries redacted",
+                erasure.salesforce.as_str(),
+                erasure.salesforce_mode.as_str(),
+                erasure.netsuite.as_str(),
+                erasure.netsuite_mode.as_str(),
+                erasure.audit_entries_redacted
+            ),
+        };
+        append(self.store.as_ref(), &entry, self.max_entries).await;
+    }
+
     /// Records a resolved conflict: an audit entry naming the record, the field with the
     /// values both sides held before and the value both hold now, and who won.
     pub async fn resolved(&self, conflict: &isthmus_store::Conflict, actor: &str) {

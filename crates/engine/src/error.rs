@@ -17,6 +17,9 @@ pub enum EngineError {
     Unprocessable(String),
     #[error("another sync of {0} is in progress; try again shortly")]
     Locked(String),
+    /// A configured legal hold refuses an erasure (the message names only ids).
+    #[error("{0}")]
+    LegalHold(String),
     #[error("Salesforce: {0}")]
     Salesforce(#[from] SalesforceError),
     #[error("NetSuite: {0}")]
@@ -55,6 +58,7 @@ impl EngineError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Unprocessable(_) => ErrorCode::Unprocessable,
             Self::Locked(_) => ErrorCode::Locked,
+            Self::LegalHold(_) => ErrorCode::LegalHold,
             Self::Salesforce(e) if e.class() == ErrorClass::Limit => {
                 ErrorCode::SalesforceAllocationExhausted
             }

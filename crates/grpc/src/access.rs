@@ -69,6 +69,7 @@ pub const RPC_NEEDS: &[(&str, Need)] = &[
         "isthmus.customers.v1.CustomerSync/ResolveConflict",
         SALESFORCE,
     ),
+    ("isthmus.customers.v1.CustomerSync/ErasePerson", ADMIN),
     ("isthmus.catalog.v1.CatalogSync/SyncItem", NETSUITE),
     ("isthmus.catalog.v1.CatalogSync/StartCatalogRun", ADMIN),
     ("isthmus.catalog.v1.CatalogSync/GetCatalogRun", VIEWER),

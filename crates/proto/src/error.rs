@@ -47,10 +47,12 @@ pub enum ErrorCode {
     /// written; the same request succeeds once the allocation allows again (a wait, not a
     /// failure: HTTP 503 with `Retry-After`).
     SalesforceAllocationExhausted,
+    /// An erasure of a person under a configured legal hold: refused, nothing changed.
+    LegalHold,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         Self::InvalidArgument,
         Self::PayloadTooLarge,
         Self::Unauthenticated,
@@ -69,6 +71,7 @@ impl ErrorCode {
         Self::UriTooLong,
         Self::HeadersTooLarge,
         Self::SalesforceAllocationExhausted,
+        Self::LegalHold,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +94,7 @@ impl ErrorCode {
             Self::UriTooLong => "URI_TOO_LONG",
             Self::HeadersTooLarge => "HEADERS_TOO_LARGE",
             Self::SalesforceAllocationExhausted => "SALESFORCE_ALLOCATION_EXHAUSTED",
+            Self::LegalHold => "LEGAL_HOLD",
         }
     }
 
@@ -119,6 +123,7 @@ impl ErrorCode {
             }
             Self::RequestTimeout => Code::DeadlineExceeded,
             Self::SalesforceAllocationExhausted => Code::ResourceExhausted,
+            Self::LegalHold => Code::FailedPrecondition,
         }
     }
 
@@ -143,6 +148,7 @@ impl ErrorCode {
             Self::UriTooLong => S::URI_TOO_LONG,
             Self::HeadersTooLarge => S::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::SalesforceAllocationExhausted => S::SERVICE_UNAVAILABLE,
+            Self::LegalHold => S::CONFLICT,
         }
     }
 

@@ -32,6 +32,7 @@ pub enum IdError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SObject {
     Account,
+    Contact,
     Opportunity,
     Product2,
     Quote,
@@ -42,6 +43,7 @@ impl SObject {
     pub fn name(self) -> &'static str {
         match self {
             Self::Account => "Account",
+            Self::Contact => "Contact",
             Self::Opportunity => "Opportunity",
             Self::Product2 => "Product2",
             Self::Quote => "Quote",
@@ -52,6 +54,7 @@ impl SObject {
     pub fn key_prefix(self) -> &'static str {
         match self {
             Self::Account => "001",
+            Self::Contact => "003",
             Self::Opportunity => "006",
             Self::Product2 => "01t",
             Self::Quote => "0Q0",
@@ -61,7 +64,7 @@ impl SObject {
     fn article(self) -> &'static str {
         match self {
             Self::Account | Self::Opportunity => "an",
-            Self::Product2 | Self::Quote => "a",
+            Self::Product2 | Self::Quote | Self::Contact => "a",
         }
     }
 

@@ -43,6 +43,7 @@ mod keys;
 mod memory;
 pub mod queue;
 mod record_id;
+mod redact;
 mod redis_store;
 pub mod stats;
 mod stream_id;
@@ -351,6 +352,11 @@ pub trait AuditLog: Send + Sync + 'static {
     async fn audit(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
     /// The entries appended under `record`, newest first, with their ids, at most `limit`.
     async fn record_audit(&self, record: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Erasure of a person: replaces every occurrence of each of `values` (as the entries hold
+    /// them, e.g. JSON-escaped) in the audit log and in every record history with
+    /// `replacement`. Entries keep their ids and their order; an empty value is skipped. Returns
+    /// how many entries (log and histories counted apart) changed.
+    async fn redact_audit(&self, values: &[String], replacement: &str) -> Result<u64>;
 }
 
 /// How many audit entries the history of one record keeps (its newest).

@@ -457,6 +457,10 @@ impl AuditLog for MemoryStore {
     async fn record_audit(&self, record: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
         Ok(self.audit.of_record(record, limit))
     }
+
+    async fn redact_audit(&self, values: &[String], replacement: &str) -> Result<u64> {
+        Ok(self.audit.redact(values, replacement))
+    }
 }
 
 #[async_trait]

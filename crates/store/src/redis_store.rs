@@ -425,6 +425,10 @@ impl AuditLog for RedisStore {
     async fn record_audit(&self, record: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
         audit::of_record(self, record, limit).await
     }
+
+    async fn redact_audit(&self, values: &[String], replacement: &str) -> Result<u64> {
+        audit::redact(self, values, replacement).await
+    }
 }
 
 #[async_trait]

@@ -12,6 +12,7 @@
 
 mod conflicts;
 mod dead_letters;
+mod erasures;
 mod form;
 mod mappings;
 mod overview;
@@ -76,6 +77,10 @@ pub fn router() -> Router<Gateway> {
         .route("/console/runs", get(runs::page))
         .route("/console/runs/start", post(runs::start))
         .route("/console/mappings", get(mappings::page))
+        .route(
+            "/console/erasures",
+            get(erasures::page).post(erasures::erase),
+        )
 }
 
 fn html_page(markup: Markup) -> Response {

@@ -8,7 +8,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use super::session::Session;
 
 /// The sections of the navigation, with their paths.
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 8] = [
     ("Overview", "/console"),
     ("Record", "/console/records"),
     ("Dead letters", "/console/dead-letters"),
@@ -16,6 +16,7 @@ const NAV: [(&str, &str); 7] = [
     ("Reconciliation", "/console/reconcile"),
     ("Runs", "/console/runs"),
     ("Mappings", "/console/mappings"),
+    ("Erasure", "/console/erasures"),
 ];
 
 const STYLE: &str = r#"

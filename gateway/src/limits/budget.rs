@@ -73,6 +73,8 @@ pub(crate) fn salesforce_cost(method: &Method, route: Option<&str>) -> u32 {
         (&Method::POST, "/v1/salesforce/accounts/{id}/financial-summary") => 4,
         (&Method::GET, "/v1/salesforce/records/{id}/status") => 2,
         (&Method::POST, "/v1/salesforce/conflicts/{id}/resolve") => 6,
+        // Read the contact (by id, or by the NetSuite id), anonymise or delete it.
+        (&Method::POST, "/v1/erasures") => 2,
         _ => 0,
     }
 }

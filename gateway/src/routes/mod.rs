@@ -18,6 +18,7 @@ pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod conflicts;
 pub(crate) mod doctor;
+pub(crate) mod erasures;
 pub(crate) mod events;
 pub(crate) mod finance;
 pub(crate) mod jobs;
@@ -101,6 +102,7 @@ pub fn router(gateway: Gateway) -> Router {
             post(conflicts::resolve_conflict),
         )
         .route("/v1/audit", get(audit::audit))
+        .route("/v1/erasures", post(erasures::erase_person))
         .route("/v1/reconcile", get(reconcile::last_runs))
         .route("/v1/reconcile/{flow}", post(reconcile::reconcile_flow))
         .route("/v1/reconcile/{flow}/repair", post(reconcile::repair_drift))
@@ -299,7 +301,7 @@ fn is_json_media_type(value: &str) -> bool {
 }
 
 /// The API routes that take a JSON body; every other API route refuses one.
-pub(crate) const TAKES_BODY: [&str; 8] = [
+pub(crate) const TAKES_BODY: [&str; 9] = [
     "/v1/netsuite/events",
     "/v1/renewals/scan",
     "/v1/catalog/runs",
@@ -308,6 +310,7 @@ pub(crate) const TAKES_BODY: [&str; 8] = [
     "/v1/salesforce/conflicts/{id}/resolve",
     "/v1/reconcile/{flow}",
     "/v1/reconcile/{flow}/repair",
+    "/v1/erasures",
 ];
 
 /// A `NOT_FOUND` answer as "none"; any other error stays one.

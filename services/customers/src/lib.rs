@@ -6,6 +6,7 @@
 //! the shared [`ErrorCode`].
 
 pub mod conflicts;
+pub mod erasure;
 
 use isthmus_engine::audit::SyncLog;
 use isthmus_engine::customers::backfill::BackfillOptions;
@@ -21,6 +22,7 @@ use isthmus_proto::customers::v1::{
     GetLinkRequest, Link, ListConflictsRequest, ListConflictsResponse, ResolveConflictRequest,
     StartAccountBackfillRequest, SyncAccountRequest, SyncCustomerRequest,
 };
+use isthmus_proto::customers::v1::{ErasePersonRequest, Erasure};
 use isthmus_proto::ErrorCode;
 use isthmus_salesforce::id::SObject;
 use isthmus_telemetry::trace_id_of;
@@ -184,6 +186,16 @@ impl CustomerSync for CustomerSyncService {
         request: Request<GetConflictRequest>,
     ) -> Result<Response<Conflict>, Status> {
         let answer = conflicts::get(&self.flows, request.into_inner()).await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn erase_person(
+        &self,
+        request: Request<ErasePersonRequest>,
+    ) -> Result<Response<Erasure>, Status> {
+        let trace_id = trace_id_of(request.metadata());
+        let answer =
+            erasure::erase(&self.flows, &self.log, request.into_inner(), &trace_id).await?;
         Ok(Response::new(answer))
     }
 

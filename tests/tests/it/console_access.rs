@@ -59,7 +59,7 @@ pub async fn page(mesh: &TestMesh, cookie: &str, path: &str) -> (u16, String) {
     (answer.status().as_u16(), answer.text().await.unwrap())
 }
 
-async fn post_form(
+pub(crate) async fn post_form(
     mesh: &TestMesh,
     cookie: &str,
     path: &str,

@@ -22,6 +22,7 @@ mod customer_to_account;
 mod delta;
 mod dev_command;
 mod doctor;
+mod erasure;
 mod faults_concurrent_clicks;
 mod faults_matrix_accounts;
 mod faults_matrix_batches;

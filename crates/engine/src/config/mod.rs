@@ -25,6 +25,7 @@ mod lifecycle;
 mod line_terms;
 mod load;
 mod ownership;
+mod privacy;
 mod secrets;
 mod sections;
 
@@ -32,6 +33,7 @@ pub use lifecycle::{Lifecycle, Stage, StageStatuses};
 pub use line_terms::{LineUnits, TaxCodes};
 pub use ownership::{Ownership, ADDRESS_UNITS};
 pub use ownership::{DO_NOT_CALL, EMAIL_OPT_OUT};
+pub use privacy::{ErasureMode, ErasureModes, LegalHold, PrivacyConfig};
 pub use secrets::Secrets;
 pub use sections::ConsentConfig;
 pub use sections::{
@@ -109,6 +111,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.customers.validate_ownership()?;
+        self.customers.privacy.validate()?;
         if self.customers.lock_ttl_ms < 1000 {
             return Err(ConfigError::Invalid(
                 "customers.lock_ttl_ms must be at least 1000".into(),

@@ -170,6 +170,8 @@ pub struct CustomersConfig {
     pub lifecycle: Lifecycle,
     /// Consent fields that travel with contacts (see [`ConsentConfig`]).
     pub consent: ConsentConfig,
+    /// Erasure of a person: the mode of each side and the legal holds (see [`PrivacyConfig`]).
+    pub privacy: super::PrivacyConfig,
 }
 
 /// Contact consent beyond e-mail opt-out, which always travels (`customers.consent`).

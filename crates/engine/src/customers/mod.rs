@@ -20,6 +20,7 @@ pub mod conflicts;
 mod customer_to_account;
 pub mod delta;
 pub mod doc;
+pub mod erasure;
 mod find_customer;
 pub mod index;
 pub mod jobs;

@@ -155,6 +155,26 @@ pub fn needs(config: &Config) -> Vec<Need> {
         );
     }
 
+    // Erasure's legal holds (`customers.privacy.legal_hold`): checkboxes it reads.
+    let hold = &config.customers.privacy.legal_hold;
+    for (object, field, key) in [
+        (
+            "Contact",
+            &hold.salesforce_contact_field,
+            "salesforce_contact_field",
+        ),
+        (
+            "Account",
+            &hold.salesforce_account_field,
+            "salesforce_account_field",
+        ),
+    ] {
+        if !field.is_empty() {
+            let config_key = format!("customers.privacy.legal_hold.{key}");
+            out.push(Need::new(Salesforce, object, field, Read, config_key));
+        }
+    }
+
     // Items → Product2: the family value map and the upsert key.
     let mut families: Vec<String> = config.catalog.families.values().cloned().collect();
     families.sort();

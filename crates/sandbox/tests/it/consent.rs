@@ -42,6 +42,7 @@ async fn salesforce_contacts_carry_the_standard_opt_out_checkboxes() {
         "a checkbox is false unless set"
     );
     assert_eq!(contact["HasOptedOutOfFax"], false);
+    assert_eq!(contact["Legal_Hold__c"], false);
 
     let found: Value = h
         .soql("SELECT Id FROM Contact WHERE HasOptedOutOfEmail = true AND DoNotCall = false")

@@ -83,6 +83,24 @@ impl MemoryAudit {
             .collect())
     }
 
+    pub(super) fn redact(&self, values: &[String], replacement: &str) -> u64 {
+        let mut log = self.state();
+        let Log {
+            entries, records, ..
+        } = &mut *log;
+        let histories = records
+            .values_mut()
+            .flat_map(|(history, _)| history.iter_mut());
+        let mut changed = 0;
+        for (_, entry) in entries.iter_mut().chain(histories) {
+            if let Some(redacted) = crate::redact::replace_all(entry, values, replacement) {
+                *entry = redacted;
+                changed += 1;
+            }
+        }
+        changed
+    }
+
     /// The audit stream (`audit`) and each live record history (`audit:rec:<record>`).
     #[cfg(feature = "testing")]
     pub(super) fn snapshot(&self, into: &mut crate::testing::StoreSnapshot) {

@@ -110,3 +110,123 @@ pub(super) async fn of_record(
         })
         .collect()
 }
+
+/// The plain-text replacement both redaction scripts use: ARGV[1] the replacement, ARGV[2..]
+/// the values (empty ones skipped).
+const REPLACE_LUA: &str = r"
+local function replace(s)
+  local changed = false
+  for i = 2, #ARGV do
+    local v = ARGV[i]
+    if #v > 0 then
+      local out, start = {}, 1
+      while true do
+        local a, b = string.find(s, v, start, true)
+        if not a then break end
+        out[#out + 1] = string.sub(s, start, a - 1)
+        out[#out + 1] = ARGV[1]
+        start = b + 1
+      end
+      if start > 1 then
+        out[#out + 1] = string.sub(s, start)
+        s = table.concat(out)
+        changed = true
+      end
+    end
+  end
+  return s, changed
+end
+";
+
+/// KEYS[1]: the audit stream. A stream entry cannot be edited, so when any changes the stream
+/// is rebuilt under the same ids (and the same last id, `XSETID`), atomically. Reply: the
+/// number of entries changed.
+static REDACT_STREAM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        r"{REPLACE_LUA}
+local entries = redis.call('XRANGE', KEYS[1], '-', '+')
+local changed, rewritten = 0, {{}}
+for i, e in ipairs(entries) do
+  local v, c = replace(e[2][2])
+  if c then changed = changed + 1 end
+  rewritten[i] = {{e[1], v}}
+end
+if changed == 0 then return 0 end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local last
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then last = info[i + 1] end
+end
+redis.call('DEL', KEYS[1])
+for _, e in ipairs(rewritten) do
+  redis.call('XADD', KEYS[1], e[1], 'entry', e[2])
+end
+redis.call('XSETID', KEYS[1], last)
+return changed
+"
+    ))
+});
+
+/// KEYS: record histories (`<id> <entry>` items). Only the entry part is replaced, so a value
+/// of digits never touches an id. Reply: the number of items changed.
+static REDACT_LISTS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        r"{REPLACE_LUA}
+local changed = 0
+for k = 1, #KEYS do
+  local items = redis.call('LRANGE', KEYS[k], 0, -1)
+  for i, item in ipairs(items) do
+    local space = string.find(item, ' ', 1, true)
+    if space then
+      local v, c = replace(string.sub(item, space + 1))
+      if c then
+        redis.call('LSET', KEYS[k], i - 1, string.sub(item, 1, space) .. v)
+        changed = changed + 1
+      end
+    end
+  end
+end
+return changed
+"
+    ))
+});
+
+pub(super) async fn redact(
+    store: &RedisStore,
+    values: &[String],
+    replacement: &str,
+) -> Result<u64> {
+    let values: Vec<&String> = values.iter().filter(|v| !v.is_empty()).collect();
+    if values.is_empty() {
+        return Ok(0);
+    }
+    let mut connection = store.connection.clone();
+    let mut changed: u64 = REDACT_STREAM
+        .key(store.keys.audit())
+        .arg(replacement)
+        .arg(&values)
+        .invoke_async(&mut connection)
+        .await?;
+    let pattern = store.keys.record_audit("*");
+    let mut cursor: u64 = 0;
+    loop {
+        // On a Cluster the scan goes to the node holding the connection's one slot.
+        let (next, keys) = connection.scan(cursor, &pattern, 1000).await?;
+        for batch in keys.chunks(100) {
+            let mut call = REDACT_LISTS.prepare_invoke();
+            for key in batch {
+                call.key(key);
+            }
+            let n: u64 = call
+                .arg(replacement)
+                .arg(&values)
+                .invoke_async(&mut connection)
+                .await?;
+            changed += n;
+        }
+        if next == 0 {
+            return Ok(changed);
+        }
+        cursor = next;
+    }
+}

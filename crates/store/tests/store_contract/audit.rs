@@ -96,3 +96,55 @@ pub async fn a_record_history_keeps_its_newest_entries(store: impl AuditLog) {
     assert_eq!(kept[0].1, format!("entry {}", cap + 4).as_bytes());
     assert_eq!(kept[cap - 1].1, b"entry 5");
 }
+
+pub async fn redaction_replaces_a_persons_values_in_the_log_and_histories_in_place(
+    store: impl AuditLog,
+) {
+    store
+        .append_audit(b"{\"c\":\"Hank Scorpio\"}", 100, &["sf:001A"])
+        .await
+        .unwrap();
+    store
+        .append_audit(b"{\"c\":\"Marge\"}", 100, &["sf:001A", "ns:7"])
+        .await
+        .unwrap();
+    store
+        .append_audit(b"{\"e\":\"hank@globex.test\"}", 100, &["ns:7"])
+        .await
+        .unwrap();
+    let before = store.audit(None, 10).await.unwrap();
+
+    let values = ["Hank Scorpio".to_owned(), "hank@globex.test".to_owned()];
+    let changed = store.redact_audit(&values, "[erased]").await.unwrap();
+
+    // Two log entries, one item in each history.
+    assert_eq!(changed, 4);
+    let after = store.audit(None, 10).await.unwrap();
+    let ids = |entries: &[(String, Vec<u8>)]| {
+        entries.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&after), ids(&before), "same ids, same order");
+    let texts: Vec<String> = after
+        .iter()
+        .map(|(_, e)| String::from_utf8_lossy(e).into_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "{\"c\":\"[erased]\"}",
+            "{\"c\":\"Marge\"}",
+            "{\"e\":\"[erased]\"}"
+        ]
+    );
+    let sf = store.record_audit("sf:001A", 10).await.unwrap();
+    assert_eq!(sf[1].1, b"{\"c\":\"[erased]\"}");
+    assert_eq!(sf[1].0, before[0].0);
+    let ns = store.record_audit("ns:7", 10).await.unwrap();
+    assert_eq!(ns[0].1, b"{\"e\":\"[erased]\"}");
+
+    // Appending goes on after the last id, and a second redaction finds nothing.
+    store.append_audit(b"next", 100, &[]).await.unwrap();
+    let next = store.audit(Some(&before[2].0), 10).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(store.redact_audit(&values, "[erased]").await.unwrap(), 0);
+}

@@ -139,6 +139,25 @@ pub fn ns_body(config: &CustomersConfig, contact: &ContactDoc, body: &mut Record
     }
 }
 
+/// The Salesforce Contact body fields that opt a contact out of everything (erasure).
+pub fn sf_opt_out_all(config: &CustomersConfig, body: &mut Record) {
+    for field in sf_fields(config) {
+        body.insert(field, Value::Bool(true));
+    }
+}
+
+/// The NetSuite contact body fields that opt the contact `row` (SuiteQL) out of everything
+/// (erasure): every checkbox set, and the subscription status Soft Opt-Out unless it is an
+/// opt-out already (a Confirmed Opt-Out is the recipient's own answer and stays).
+pub fn ns_opt_out_all(config: &CustomersConfig, row: &Record, body: &mut Record) {
+    let (_, current) = from_netsuite(config, row);
+    let status = status_for(true, current.as_deref());
+    body.insert(NS_SUBSCRIPTION_STATUS.into(), json!({ "id": status }));
+    for (_, _, ns) in checkboxes(config) {
+        body.insert(ns.into(), Value::Bool(true));
+    }
+}
+
 /// Consent as the far side names its fields, for diffs (`true`/`false`; NetSuite's status by
 /// its code).
 pub fn view(

@@ -112,6 +112,9 @@ pub static SOBJECTS: &[SObject] = &[
             number("Last_Payment_Amount__c", Currency),
             text("Summary_Currency__c"),
             text("Balance_By_Currency__c"),
+            // A custom checkbox an org adds to hold every contact of an account (the example of
+            // `customers.privacy.legal_hold.salesforce_account_field`; not in Salesforce's schema).
+            boolean("Legal_Hold__c"),
         ],
         children: &[
             child("Contacts", "Contact", "AccountId"),
@@ -139,12 +142,21 @@ pub static SOBJECTS: &[SObject] = &[
             text("Email"),
             text("Phone"),
             text("Title"),
+            // The standard mailing address (Contact object reference: MailingAddress's parts).
+            text("MailingStreet"),
+            text("MailingCity"),
+            text("MailingState"),
+            text("MailingPostalCode"),
+            text("MailingCountry"),
             // Standard consent checkboxes (Contact object reference: Email Opt Out, Do Not
             // Call, Fax Opt Out); false unless set, as every checkbox.
             boolean("HasOptedOutOfEmail"),
             boolean("DoNotCall"),
             boolean("HasOptedOutOfFax"),
             external_id("NetSuite_Id__c", true),
+            // A custom checkbox an org adds to mark a person under legal hold (the name is the
+            // example of `customers.privacy.legal_hold.salesforce_contact_field`; not in Salesforce's own schema).
+            boolean("Legal_Hold__c"),
         ],
         children: &[],
         cascade_delete: &[],
