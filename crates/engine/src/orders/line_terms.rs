@@ -18,8 +18,10 @@
 use std::collections::BTreeMap;
 
 use isthmus_netsuite::suiteql;
+use isthmus_store::Link;
 use serde_json::{json, Map, Value};
 
+use super::order_body::order_line;
 use super::OrderFlows;
 use crate::config::{LineUnits, TaxCodes};
 use crate::customers::mapping::{text, Record};
@@ -45,6 +47,43 @@ pub(super) struct LineContext<'a> {
     pub(super) country: Option<String>,
     /// Item internal id → its units (read only when units are on and some line has one).
     pub(super) item_units: BTreeMap<String, Vec<ItemUnit>>,
+}
+
+/// The NetSuite item lines of `lines` (an opportunity's or a quote's; their products' links are
+/// `items`), each with its terms. A line that cannot go adds a problem named by `label` (e.g.
+/// "line 00k… (Widget)") instead.
+pub(super) fn item_lines(
+    context: &LineContext<'_>,
+    lines: &[&Record],
+    items: &[Option<Link>],
+    label: impl Fn(usize, &Record) -> String,
+    problems: &mut Vec<String>,
+) -> Vec<Value> {
+    let mut ns_lines = Vec::new();
+    for (n, (line, item)) in lines.iter().zip(items).enumerate() {
+        let label = label(n, line);
+        let Some(item) = item else {
+            let product = text(line, "Product2Id").unwrap_or_default();
+            problems.push(format!(
+                "{label}: product {product} has no NetSuite item; run the catalog sync, or sync \
+                 its item"
+            ));
+            continue;
+        };
+        let mapped = order_line(line, &item.netsuite_id)
+            .map_err(str::to_string)
+            .and_then(|l| Ok((l, line_terms(context, line, &item.netsuite_id)?)));
+        match mapped {
+            Ok((mut ns_line, terms)) => {
+                if let Some(ns_line) = ns_line.as_object_mut() {
+                    ns_line.extend(terms);
+                }
+                ns_lines.push(ns_line);
+            }
+            Err(why) => problems.push(format!("{label} {why}")),
+        }
+    }
+    ns_lines
 }
 
 /// The tax code and unit of one line whose product is item `item`, as fields of the NetSuite

@@ -10,8 +10,7 @@ use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
 use serde_json::{json, Map, Value};
 
-use super::line_terms::{self, line_terms, LineContext};
-use super::order_body::order_line;
+use super::line_terms::{self, item_lines, LineContext};
 use super::{hash, iso_date, OrderFlows, LINK_KIND};
 use crate::catalog::LINK_KIND as PRODUCT_LINK_KIND;
 use crate::config::WonRule;
@@ -140,31 +139,17 @@ impl OrderFlows {
             .links_by_salesforce_many(PRODUCT_LINK_KIND, &product_ids)
             .await?;
         let context = self.line_context(opportunity, &lines, &items).await?;
-        let mut ns_lines = Vec::new();
-        for (n, (line, item)) in lines.iter().zip(&items).enumerate() {
-            let line_id = text(line, "Id").unwrap_or_default();
-            let name = text(line, "Name").unwrap_or_default();
-            let product = &product_ids[n];
-            let Some(item) = item else {
-                problems.push(format!(
-                    "line {line_id} ({name}): product {product} has no NetSuite item; run the \
-                     catalog sync, or sync its item"
-                ));
-                continue;
-            };
-            let mapped = order_line(line, &item.netsuite_id)
-                .map_err(str::to_string)
-                .and_then(|l| Ok((l, line_terms(&context, line, &item.netsuite_id)?)));
-            match mapped {
-                Ok((mut ns_line, terms)) => {
-                    if let Some(ns_line) = ns_line.as_object_mut() {
-                        ns_line.extend(terms);
-                    }
-                    ns_lines.push(ns_line);
-                }
-                Err(why) => problems.push(format!("line {line_id} ({name}) {why}")),
-            }
-        }
+        let ns_lines = item_lines(
+            &context,
+            &lines,
+            &items,
+            |_, line| {
+                let id = text(line, "Id").unwrap_or_default();
+                let name = text(line, "Name").unwrap_or_default();
+                format!("line {id} ({name})")
+            },
+            &mut problems,
+        );
         let renewal_of = match text(opportunity, "Renewal_Of__c") {
             Some(original) => match self.store.link_by_salesforce(LINK_KIND, &original).await? {
                 Some(link) => Some(link.netsuite_id),

@@ -11,8 +11,7 @@ use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
 use serde_json::{json, Map, Value};
 
-use super::line_terms::{self, line_terms};
-use super::order_body::order_line;
+use super::line_terms::{self, item_lines};
 use super::plan::OrderPlan;
 use super::{hash, iso_date, OrderFlows};
 use crate::catalog::LINK_KIND as PRODUCT_LINK_KIND;
@@ -103,31 +102,17 @@ impl OrderFlows {
         let units = self.quote_units();
         let mut context = self.line_context(quote, &lines, &items).await?;
         context.units = &units;
-        let mut ns_lines = Vec::new();
-        for (n, (line, item)) in lines.iter().zip(&items).enumerate() {
-            let line_id = text(line, "Id").unwrap_or_default();
-            let number = text(line, "LineNumber").unwrap_or_else(|| (n + 1).to_string());
-            let product = &product_ids[n];
-            let Some(item) = item else {
-                problems.push(format!(
-                    "line {line_id} (line {number}): product {product} has no NetSuite item; run \
-                     the catalog sync, or sync its item"
-                ));
-                continue;
-            };
-            let mapped = order_line(line, &item.netsuite_id)
-                .map_err(str::to_string)
-                .and_then(|l| Ok((l, line_terms(&context, line, &item.netsuite_id)?)));
-            match mapped {
-                Ok((mut ns_line, terms)) => {
-                    if let Some(ns_line) = ns_line.as_object_mut() {
-                        ns_line.extend(terms);
-                    }
-                    ns_lines.push(ns_line);
-                }
-                Err(why) => problems.push(format!("line {line_id} (line {number}) {why}")),
-            }
-        }
+        let ns_lines = item_lines(
+            &context,
+            &lines,
+            &items,
+            |n, line| {
+                let id = text(line, "Id").unwrap_or_default();
+                let number = text(line, "LineNumber").unwrap_or_else(|| (n + 1).to_string());
+                format!("line {id} (line {number})")
+            },
+            &mut problems,
+        );
         if !problems.is_empty() {
             return Err(EngineError::Unprocessable(format!(
                 "quote {id} cannot become an estimate: {}",
