@@ -353,9 +353,11 @@ pub trait AuditLog: Send + Sync + 'static {
     /// The entries appended under `record`, newest first, with their ids, at most `limit`.
     async fn record_audit(&self, record: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
     /// Erasure of a person: replaces every occurrence of each of `values` (as the entries hold
-    /// them, e.g. JSON-escaped) in the audit log and in every record history with
-    /// `replacement`. Entries keep their ids and their order; an empty value is skipped. Returns
-    /// how many entries (log and histories counted apart) changed.
+    /// them, e.g. JSON-escaped) with `replacement` in the audit log, in every record history,
+    /// and in every status value and idempotency answer (job records and replayed answers hold
+    /// sync results, whose changes name people). Entries keep their ids and their order, values
+    /// their TTLs; an empty value is skipped. Returns how many entries and values (log,
+    /// histories and values counted apart) changed.
     async fn redact_audit(&self, values: &[String], replacement: &str) -> Result<u64>;
 }
 

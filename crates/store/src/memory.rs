@@ -459,7 +459,20 @@ impl AuditLog for MemoryStore {
     }
 
     async fn redact_audit(&self, values: &[String], replacement: &str) -> Result<u64> {
-        Ok(self.audit.redact(values, replacement))
+        let mut changed = self.audit.redact(values, replacement);
+        let mut state = self.state();
+        let State {
+            statuses,
+            idempotency,
+            ..
+        } = &mut *state;
+        for kept in statuses.values_mut().chain(idempotency.values_mut()) {
+            if let Some(redacted) = crate::redact::replace_all(&kept.value, values, replacement) {
+                kept.value = redacted;
+                changed += 1;
+            }
+        }
+        Ok(changed)
     }
 }
 

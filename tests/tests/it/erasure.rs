@@ -86,6 +86,29 @@ async fn erase(mesh: &TestMesh, query: &str, body: Value) -> (u16, Value) {
 
 async fn anonymise_keeps_both_records_linked_with_placeholders(mesh: &TestMesh) {
     let person = synced_person(mesh).await;
+    // A click with an idempotency key: the answer kept for its retries names the person.
+    mesh.sandbox
+        .sf_update(
+            "Contact",
+            &person.contact,
+            json!({ "Title": "Kept In An Answer" })
+                .as_object()
+                .unwrap()
+                .clone(),
+        )
+        .unwrap();
+    let click = || {
+        mesh.http
+            .post(format!(
+                "{}/v1/salesforce/accounts/{}/sync",
+                mesh.gateway, person.account
+            ))
+            .bearer_auth(SF_KEY)
+            .header("Idempotency-Key", "erasure-click")
+            .send()
+    };
+    let kept = click().await.unwrap().text().await.unwrap();
+    assert!(kept.contains(&person.full_name), "{kept}");
     let before = format!("{:?}", mesh.settled_store_snapshot().await);
     assert!(
         before.contains(&person.full_name),
@@ -137,6 +160,11 @@ async fn anonymise_keeps_both_records_linked_with_placeholders(mesh: &TestMesh) 
     );
 
     assert_no_trace(mesh, &person).await;
+    // The kept answer is still replayed, without the person.
+    let replayed = click().await.unwrap();
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    let replayed = replayed.text().await.unwrap();
+    assert!(!replayed.contains(&person.full_name), "{replayed}");
     // The erasure's own entry: ids and modes only.
     let (_, audit) = mesh.get("/v1/audit?limit=500", Some(ADMIN_KEY)).await;
     let entries = audit.as_array().cloned().unwrap_or_default();

@@ -27,8 +27,9 @@
 //!   anonymised on either side answers the same outcome with `already` set. A person deleted on
 //!   both sides is unknown: the second request answers 404.
 //!
-//! Not covered: a NetSuite contact's address book (no flow writes it), and values inside job
-//! results and idempotency replays (they expire with their TTLs).
+//! The store's scrub ([`isthmus_store::AuditLog::redact_audit`]) reaches the audit log, the
+//! record histories, job records and the answers kept for idempotency keys. Not covered: a
+//! NetSuite contact's address book (no flow writes it).
 
 use serde::Serialize;
 use serde_json::{Map, Value};

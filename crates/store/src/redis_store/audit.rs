@@ -191,6 +191,26 @@ return changed
     ))
 });
 
+/// KEYS: string values (job records and other status values, idempotency answers), each
+/// rewritten in place with its TTL kept. Reply: the number of values changed.
+static REDACT_STRINGS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        r"{REPLACE_LUA}
+local changed = 0
+for k = 1, #KEYS do
+  if redis.call('TYPE', KEYS[k])['ok'] == 'string' then
+    local v, c = replace(redis.call('GET', KEYS[k]))
+    if c then
+      redis.call('SET', KEYS[k], v, 'KEEPTTL')
+      changed = changed + 1
+    end
+  end
+end
+return changed
+"
+    ))
+});
+
 pub(super) async fn redact(
     store: &RedisStore,
     values: &[String],
@@ -207,26 +227,32 @@ pub(super) async fn redact(
         .arg(&values)
         .invoke_async(&mut connection)
         .await?;
-    let pattern = store.keys.record_audit("*");
-    let mut cursor: u64 = 0;
-    loop {
-        // On a Cluster the scan goes to the node holding the connection's one slot.
-        let (next, keys) = connection.scan(cursor, &pattern, 1000).await?;
-        for batch in keys.chunks(100) {
-            let mut call = REDACT_LISTS.prepare_invoke();
-            for key in batch {
-                call.key(key);
+    for (pattern, script) in [
+        (store.keys.record_audit("*"), &*REDACT_LISTS),
+        (store.keys.status("*"), &*REDACT_STRINGS),
+        (store.keys.idempotency("*"), &*REDACT_STRINGS),
+    ] {
+        let mut cursor: u64 = 0;
+        loop {
+            // On a Cluster the scan goes to the node holding the connection's one slot.
+            let (next, keys) = connection.scan(cursor, &pattern, 1000).await?;
+            for batch in keys.chunks(100) {
+                let mut call = script.prepare_invoke();
+                for key in batch {
+                    call.key(key);
+                }
+                let n: u64 = call
+                    .arg(replacement)
+                    .arg(&values)
+                    .invoke_async(&mut connection)
+                    .await?;
+                changed += n;
             }
-            let n: u64 = call
-                .arg(replacement)
-                .arg(&values)
-                .invoke_async(&mut connection)
-                .await?;
-            changed += n;
+            if next == 0 {
+                break;
+            }
+            cursor = next;
         }
-        if next == 0 {
-            return Ok(changed);
-        }
-        cursor = next;
     }
+    Ok(changed)
 }

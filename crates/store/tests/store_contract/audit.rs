@@ -1,6 +1,6 @@
 //! The contract of the audit log: read in order after an id, capped at about a length.
 
-use isthmus_store::{AuditLog, StoreError};
+use isthmus_store::{AuditLog, Idempotency, StatusValues, StoreError};
 
 pub async fn the_audit_log_is_read_in_order_after_an_id(store: impl AuditLog) {
     for n in 0..5 {
@@ -146,5 +146,48 @@ pub async fn redaction_replaces_a_persons_values_in_the_log_and_histories_in_pla
     store.append_audit(b"next", 100, &[]).await.unwrap();
     let next = store.audit(Some(&before[2].0), 10).await.unwrap();
     assert_eq!(next.len(), 1);
+    assert_eq!(store.redact_audit(&values, "[erased]").await.unwrap(), 0);
+}
+
+/// Job records (status values) and replayed answers (idempotency) hold sync results, whose
+/// changes name people: an erasure's redaction reaches them too, keeping each value's TTL, and
+/// leaves other values alone.
+pub async fn redaction_reaches_status_values_and_idempotency_answers(
+    store: impl AuditLog + StatusValues + Idempotency,
+) {
+    let ttl = std::time::Duration::from_secs(600);
+    store
+        .put_status("job:1", b"{\"after\":\"Hank Scorpio\"}", ttl)
+        .await
+        .unwrap();
+    store
+        .put_status("job:2", b"{\"after\":\"Marge\"}", ttl)
+        .await
+        .unwrap();
+    assert!(store
+        .idempotency_put("click-1", b"{\"email\":\"hank@globex.test\"}", ttl)
+        .await
+        .unwrap());
+
+    let values = ["Hank Scorpio".to_owned(), "hank@globex.test".to_owned()];
+    assert_eq!(store.redact_audit(&values, "[erased]").await.unwrap(), 2);
+
+    assert_eq!(
+        store.status("job:1").await.unwrap().as_deref(),
+        Some(&b"{\"after\":\"[erased]\"}"[..])
+    );
+    assert_eq!(
+        store.status("job:2").await.unwrap().as_deref(),
+        Some(&b"{\"after\":\"Marge\"}"[..])
+    );
+    assert_eq!(
+        store.idempotency_get("click-1").await.unwrap().as_deref(),
+        Some(&b"{\"email\":\"[erased]\"}"[..])
+    );
+    // Still a kept answer: a second put under the key is refused.
+    assert!(!store
+        .idempotency_put("click-1", b"other", ttl)
+        .await
+        .unwrap());
     assert_eq!(store.redact_audit(&values, "[erased]").await.unwrap(), 0);
 }

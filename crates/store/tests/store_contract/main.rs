@@ -115,6 +115,7 @@ macro_rules! contract_tests {
                 the_audit_log_keeps_about_max_len_entries,
                 malformed_audit_ids_are_refused,
                 redaction_replaces_a_persons_values_in_the_log_and_histories_in_place,
+                redaction_reaches_status_values_and_idempotency_answers,
                 each_record_keeps_its_own_history_newest_first,
                 a_record_history_keeps_its_newest_entries,
             ],
