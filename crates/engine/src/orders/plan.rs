@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use super::line_terms::{self, item_lines, LineContext};
 use super::{hash, iso_date, OrderFlows, LINK_KIND};
 use crate::catalog::LINK_KIND as PRODUCT_LINK_KIND;
-use crate::config::WonRule;
+use crate::config::{LineUnits, WonRule};
 use crate::customers::mapping::{self, text, Record};
 use crate::error::{EngineError, Result};
 
@@ -123,33 +123,19 @@ impl OrderFlows {
         if account_id.is_none() {
             problems.push(format!("opportunity {id} has no account"));
         }
-        let currency = text(opportunity, "CurrencyIsoCode").unwrap_or_else(|| "USD".into());
-        let currency_id = self.currencies.get(&currency);
-        if currency_id.is_none() {
-            problems.push(format!(
-                "currency {currency} has no NetSuite currency in the [currencies] configuration"
-            ));
-        }
-        let product_ids: Vec<String> = lines
-            .iter()
-            .map(|l| text(l, "Product2Id").unwrap_or_default())
-            .collect();
-        let items = self
-            .store
-            .links_by_salesforce_many(PRODUCT_LINK_KIND, &product_ids)
+        let (currency_id, ns_lines) = self
+            .currency_and_lines(
+                opportunity,
+                &lines,
+                &self.config.units,
+                |_, line| {
+                    let id = text(line, "Id").unwrap_or_default();
+                    let name = text(line, "Name").unwrap_or_default();
+                    format!("line {id} ({name})")
+                },
+                &mut problems,
+            )
             .await?;
-        let context = self.line_context(opportunity, &lines, &items).await?;
-        let ns_lines = item_lines(
-            &context,
-            &lines,
-            &items,
-            |_, line| {
-                let id = text(line, "Id").unwrap_or_default();
-                let name = text(line, "Name").unwrap_or_default();
-                format!("line {id} ({name})")
-            },
-            &mut problems,
-        );
         let renewal_of = match text(opportunity, "Renewal_Of__c") {
             Some(original) => match self.store.link_by_salesforce(LINK_KIND, &original).await? {
                 Some(link) => Some(link.netsuite_id),
@@ -215,15 +201,51 @@ impl OrderFlows {
         })
     }
 
+    /// What an order and an estimate check and map alike: the currency of `record` (an
+    /// Opportunity or a Quote; its NetSuite id from `[currencies]`), and its `lines` as NetSuite
+    /// item lines with their terms under `units` (each product's item from one `MGET` of the
+    /// catalog's ID map). An unmapped currency or a line that cannot go (named by `label`) is
+    /// added to `problems`.
+    pub(super) async fn currency_and_lines(
+        &self,
+        record: &Record,
+        lines: &[&Record],
+        units: &LineUnits,
+        label: impl Fn(usize, &Record) -> String,
+        problems: &mut Vec<String>,
+    ) -> Result<(Option<String>, Vec<Value>)> {
+        let currency = text(record, "CurrencyIsoCode").unwrap_or_else(|| "USD".into());
+        let currency_id = self.currencies.get(&currency).cloned();
+        if currency_id.is_none() {
+            problems.push(format!(
+                "currency {currency} has no NetSuite currency in the [currencies] configuration"
+            ));
+        }
+        let product_ids: Vec<String> = lines
+            .iter()
+            .map(|l| text(l, "Product2Id").unwrap_or_default())
+            .collect();
+        let items = self
+            .store
+            .links_by_salesforce_many(PRODUCT_LINK_KIND, &product_ids)
+            .await?;
+        let context = self.line_context(record, lines, &items, units).await?;
+        Ok((
+            currency_id,
+            item_lines(&context, lines, &items, label, problems),
+        ))
+    }
+
     /// What the lines' terms share: the rules, the shipping country (tax on), and the units of
     /// the items of lines that name a unit (units on; one SuiteQL query, none without such lines).
-    pub(super) async fn line_context<'a>(
+    async fn line_context<'a>(
         &'a self,
         opportunity: &Record,
         lines: &[&Record],
         items: &[Option<isthmus_store::Link>],
+        units: &'a LineUnits,
     ) -> Result<LineContext<'a>> {
-        let (tax, units) = (&self.config.tax, &self.config.units);
+        let tax = &self.config.tax;
         let country = opportunity
             .get("Account")
             .and_then(Value::as_object)

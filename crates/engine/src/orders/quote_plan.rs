@@ -11,10 +11,9 @@ use isthmus_salesforce::id::SalesforceId;
 use isthmus_salesforce::soql;
 use serde_json::{json, Map, Value};
 
-use super::line_terms::{self, item_lines};
+use super::line_terms;
 use super::plan::OrderPlan;
 use super::{hash, iso_date, OrderFlows};
-use crate::catalog::LINK_KIND as PRODUCT_LINK_KIND;
 use crate::customers::mapping::{text, Record};
 use crate::error::{EngineError, Result};
 
@@ -84,35 +83,19 @@ impl OrderFlows {
                 "quote {id} has no account (its opportunity has none)"
             ));
         }
-        let currency = text(quote, "CurrencyIsoCode").unwrap_or_else(|| "USD".into());
-        let currency_id = self.currencies.get(&currency);
-        if currency_id.is_none() {
-            problems.push(format!(
-                "currency {currency} has no NetSuite currency in the [currencies] configuration"
-            ));
-        }
-        let product_ids: Vec<String> = lines
-            .iter()
-            .map(|l| text(l, "Product2Id").unwrap_or_default())
-            .collect();
-        let items = self
-            .store
-            .links_by_salesforce_many(PRODUCT_LINK_KIND, &product_ids)
+        let (currency_id, ns_lines) = self
+            .currency_and_lines(
+                quote,
+                &lines,
+                &self.quote_units(),
+                |n, line| {
+                    let id = text(line, "Id").unwrap_or_default();
+                    let number = text(line, "LineNumber").unwrap_or_else(|| (n + 1).to_string());
+                    format!("line {id} (line {number})")
+                },
+                &mut problems,
+            )
             .await?;
-        let units = self.quote_units();
-        let mut context = self.line_context(quote, &lines, &items).await?;
-        context.units = &units;
-        let ns_lines = item_lines(
-            &context,
-            &lines,
-            &items,
-            |n, line| {
-                let id = text(line, "Id").unwrap_or_default();
-                let number = text(line, "LineNumber").unwrap_or_else(|| (n + 1).to_string());
-                format!("line {id} (line {number})")
-            },
-            &mut problems,
-        );
         if !problems.is_empty() {
             return Err(EngineError::Unprocessable(format!(
                 "quote {id} cannot become an estimate: {}",
